@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mpxlab needs, only those missing; apt-get update only then.
+# --quiet: print nothing when everything is present (used before every build/test).
+set -euo pipefail
+PKGS=(
+  build-essential pkg-config clang llvm libclang-rt-14-dev
+  libpcap-dev libcmocka-dev nettle-dev libssl-dev
+  libnetfilter-queue-dev libmnl-dev libbpf-dev bpftool
+  iproute2 tcpdump nftables iptables ethtool procps psmisc util-linux
+  jq gnuplot-nox tshark iputils-ping curl socat haproxy lighttpd busybox iperf3
+)
+quiet=0; [ "${1:-}" = --quiet ] && quiet=1
+missing=()
+while read -r name status; do
+  [ "$status" = installed ] || missing+=("$name")
+done < <(for p in "${PKGS[@]}"; do
+  s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  echo "$p ${s:-absent}"
+done)
+if [ ${#missing[@]} -eq 0 ]; then
+  [ $quiet = 1 ] || echo "deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "deps: missing ${missing[*]} and not root; run 'make deps' as root" >&2; exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# mpxlab test runner: unit tests (cmocka, SAN build), fuzz targets (short), integration scripts.
+# Every result is one line "PASS: id", "FAIL: id: why" or "SKIP: id: why"; the last line is
+# "N passed, N failed, N skipped"; the exit code is 1 when anything failed.
+#   tests/run.sh [--filter REGEX] [--fuzz-seconds N]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+filter=. fuzz_s=${FUZZ_SECONDS:-8}
+while [ $# -gt 0 ]; do
+  case $1 in
+    --filter) filter=$2; shift 2 ;;
+    --fuzz-seconds) fuzz_s=$2; shift 2 ;;
+    *) echo "usage: tests/run.sh [--filter REGEX] [--fuzz-seconds N]" >&2; exit 2 ;;
+  esac
+done
+logdir=build/test-logs; mkdir -p "$logdir"
+pass=0 fail=0 skip=0
+t0=$(date +%s)
+result() { # kind id [why]
+  case $1 in
+    PASS) pass=$((pass+1)); echo "PASS: $2" ;;
+    FAIL) fail=$((fail+1)); echo "FAIL: $2${3:+: $3}" ;;
+    SKIP) skip=$((skip+1)); echo "SKIP: $2${3:+: $3}" ;;
+  esac
+}
+want() { [[ $1 =~ $filter ]]; }
+
+# Results a script printed (PASS:/FAIL:/SKIP: lines), prefixed with the script's id.
+collect() { # id log rc
+  local id=$1 log=$2 rc=$3 n=0 kind rest
+  while IFS= read -r line; do
+    case $line in
+      PASS:*|FAIL:*|SKIP:*) kind=${line%%:*}; rest=${line#*: }
+        result "$kind" "$id/${rest%%: *}" "$( [[ $rest == *": "* ]] && echo "${rest#*: }")"; n=$((n+1))
+        [ "$kind" = FAIL ] && rc_failed=1 ;;
+    esac
+  done < "$log"
+  if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then result FAIL "$id" "timed out (log: $log)"
+  elif [ "$rc" = 77 ] && [ $n = 0 ]; then result SKIP "$id" "$(tail -n1 "$log")"
+  elif [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -z "${rc_failed:-}" ]; then
+    result FAIL "$id" "exit $rc (log: $log)"; tail -n 15 "$log" | sed 's/^/    /'
+  elif [ $n = 0 ] && [ "$rc" = 0 ]; then result FAIL "$id" "printed no result"
+  fi
+  if [ -n "${rc_failed:-}" ]; then tail -n 25 "$log" | sed 's/^/    /'; fi
+  unset rc_failed
+}
+
+# 1. unit tests (cmocka, TAP output)
+for t in build/san/tests/test_*; do
+  [ -x "$t" ] || continue
+  id=unit/$(basename "$t"); want "$id" || continue
+  log=$logdir/${id//\//_}.log
+  CMOCKA_MESSAGE_OUTPUT=TAP timeout -s KILL 300 "$t" > "$log" 2>&1; rc=$?
+  sed -E -e 's/^ok [0-9]+ - (.*)$/PASS: \1/' -e 's/^not ok [0-9]+ - (.*)$/FAIL: \1/' "$log" > "$log.r"
+  collect "$id" "$log.r" "$rc"
+done
+
+# 2. fuzz targets, each for a bounded time from its seed corpus
+for f in build/fuzz/fuzz_*; do
+  [ -x "$f" ] || continue
+  name=$(basename "$f"); id=fuzz/$name; want "$id" || continue
+  log=$logdir/fuzz_$name.log; work=$(mktemp -d)
+  seeds=tests/fuzz/corpus/$name; mkdir -p "$seeds"
+  timeout -s KILL $((fuzz_s + 60)) "$f" -max_total_time="$fuzz_s" -timeout=5 -rss_limit_mb=2048 \
+    -artifact_prefix="$logdir/$name-" "$work" "$seeds" > "$log" 2>&1; rc=$?
+  rm -rf "$work"
+  if [ $rc = 0 ]; then result PASS "$id" "$(grep -o 'Done [0-9]* runs' "$log" | tail -1)"
+  else result FAIL "$id" "rc=$rc (log: $log)"; grep -m3 -E 'ERROR|SUMMARY' "$log" | sed 's/^/    /'; fi
+done
+
+# 3. integration scripts (real namespaces); "# timeout: N" in a script overrides 600 s
+for s in tests/integration/*.sh; do
+  [ -f "$s" ] || continue
+  id=integration/$(basename "$s" .sh); want "$id" || continue
+  log=$logdir/${id//\//_}.log
+  to=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$s" | head -1); to=${to:-600}
+  echo "... $id (timeout ${to}s)"
+  timeout -s TERM -k 20 "$to" bash "$s" > "$log" 2>&1 < /dev/null; rc=$?
+  collect "$id" "$log" "$rc"
+done
+
+echo "elapsed $(( $(date +%s) - t0 )) s; logs in $logdir"
+echo "$pass passed, $fail failed, $skip skipped"
+[ $fail = 0 ]

@@ -136,3 +136,31 @@ void mpx_hex_format(const uint8_t *p, size_t n, char *out)
     for (size_t i = 0; i < n; i++) { out[2 * i] = d[p[i] >> 4]; out[2 * i + 1] = d[p[i] & 15]; }
     out[2 * n] = 0;
 }
+
+void mpx_viols_clear(mpx_viols *vs) { if (vs) { vs->n = 0; vs->dropped = 0; } }
+
+int mpx_viol_add(mpx_viols *vs, const char *rule, size_t off, const char *fmt, ...)
+{
+    if (!vs) return -1;
+    if (vs->n >= MPX_VIOL_MAX) { vs->dropped++; return -1; }
+    mpx_viol *v = &vs->v[vs->n++];
+    v->rule = rule;
+    v->off = off;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->msg, sizeof v->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+void mpx_viol_add_err(mpx_viols *vs, const mpx_err *e)
+{
+    if (e && e->rule) mpx_viol_add(vs, e->rule, e->off, "%s", e->msg);
+}
+
+bool mpx_viols_has(const mpx_viols *vs, const char *rule)
+{
+    for (size_t i = 0; vs && i < vs->n; i++)
+        if (strcmp(vs->v[i].rule, rule) == 0) return true;
+    return false;
+}

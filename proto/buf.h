@@ -60,4 +60,29 @@ void mpx_wr_pad(mpx_wr *w, size_t align);
 long mpx_hex_parse(const char *s, uint8_t *out, size_t cap);
 /* Writes lowercase hex (NUL-terminated, 2n+1 bytes needed). */
 void mpx_hex_format(const uint8_t *p, size_t n, char *out);
+
+/* A list of rule violations, for checkers that keep going after the first problem (the
+ * TCP option checker, MPTCP semantic checks). Fixed capacity, no allocation; entries past
+ * the capacity are counted in `dropped`. */
+#define MPX_VIOL_MAX 32
+typedef struct {
+    const char *rule;   /* stable rule ID, e.g. "TCPOPT-LEN-ZERO" */
+    size_t      off;    /* byte offset in the checked input */
+    char        msg[120];
+} mpx_viol;
+
+typedef struct {
+    mpx_viol v[MPX_VIOL_MAX];
+    size_t   n;
+    size_t   dropped;
+} mpx_viols;
+
+void mpx_viols_clear(mpx_viols *vs);
+/* Appends one violation; returns -1 like mpx_fail so checkers can chain it. */
+int  mpx_viol_add(mpx_viols *vs, const char *rule, size_t off, const char *fmt, ...)
+     __attribute__((format(printf, 4, 5)));
+/* Copies an mpx_err (if set) into the list. */
+void mpx_viol_add_err(mpx_viols *vs, const mpx_err *e);
+/* True if the list holds a violation with this rule ID. */
+bool mpx_viols_has(const mpx_viols *vs, const char *rule);
 #endif

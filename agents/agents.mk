@@ -16,9 +16,9 @@ MPX_CLIENT_SRCS := $(sort $(wildcard agents/client/*.c))
 
 ifneq ($(MPX_SERVER_SRCS),)
 BINS += $(BINDIR)/mpx-server
-$(BINDIR)/mpx-server: $(MPX_SERVER_SRCS:%.c=$(OBJDIR)/%.o) $(AGENTS_COMMON_LIB) $(AGENTS_PROTO_LIB)
+$(BINDIR)/mpx-server: $(MPX_SERVER_SRCS:%.c=$(OBJDIR)/%.o) $(AGENTS_COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PROTO_LDLIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 endif
 
 ifneq ($(MPX_CLIENT_SRCS),)

@@ -1,0 +1,285 @@
+# shellcheck shell=bash
+# mpxlab harness: the .exp parser (format in experiments/README.md).
+#   mpx_exp_parse FILE     fills the EXP_* globals; on a bad line prints "FILE:LINE: reason"
+#                          to stderr and returns 2
+#   mpx_exp_json           the parsed experiment as one JSON object (for manifest.json)
+#   mpx_exp_variant_apply NAME   overlays a variant's directives on the EXP_* globals
+# Pure bash (+ jq for the JSON dump); no side effects besides the globals.
+
+# Every signal the design names (DESIGN.md). "all" in an .exp means: every one of these the
+# built mpx-client accepts (the harness asks it; see run.sh).
+MPX_ALL_SIGNALS=(tcp socks5 socks5-auth convert convert-wait convert-cookie mpconvert
+  mpconvert-ie mpconvert-opt implicit implicit-prefer implicit-ra)
+
+mpx_exp_reset() {
+  EXP_FILE='' EXP_DIR='' EXP_NAME='' EXP_TOPO='' EXP_TOPO_ARG=''
+  EXP_SIGNALS=() EXP_SIGNALS_ALL=0
+  EXP_WORKLOAD='rr 100/1000' EXP_REPS=10 EXP_SEED=1 EXP_MPTCP=on EXP_TARGET=4
+  EXP_SYSCTL=() EXP_PARAM=() EXP_MIDDLEBOX=() EXP_FAULT=()
+  EXP_TIMEOUT_SETUP=60 EXP_TIMEOUT_CONN=20 EXP_TIMEOUT_RUN=0
+  EXP_VARIANTS=() EXP_DESC='' EXP_CP=dsl EXP_PS=wan _MPX_EXP_POST=()
+  declare -gA EXP_VARIANT_SPEC=() EXP_SEEN=()
+}
+
+# _mpx_exp_err LINE MSG: report and fail (caller returns 2)
+_mpx_exp_err() { echo "${EXP_FILE}:$1: $2" >&2; return 2; }
+
+# mpx_exp_dur_ms TEXT: "1500ms" "2s" "250us" -> integer ms on stdout; fails on anything else
+mpx_exp_dur_ms() {
+  local t=$1
+  if [[ $t =~ ^([0-9]+)(\.[0-9]+)?(us|ms|s|min)$ ]]; then
+    awk -v n="${BASH_REMATCH[1]}${BASH_REMATCH[2]}" -v u="${BASH_REMATCH[3]}" 'BEGIN{
+      m = (u=="us") ? n/1000 : (u=="ms") ? n : (u=="s") ? n*1000 : n*60000
+      printf "%d\n", (m == int(m)) ? m : int(m) + 1 }'
+  else return 1; fi
+}
+
+# mpx_exp_size_ok TEXT: 100, 10MB, 64kB, 1GiB ... (bytes with an optional unit)
+mpx_exp_size_ok() { [[ $1 =~ ^[0-9]+([kKMG]i?B|B)?$ ]]; }
+
+mpx_exp_signal_ok() { local s; for s in "${MPX_ALL_SIGNALS[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+
+# Checks shared by top-level lines and variant clauses. $1 line, $2 directive, rest args.
+# Prints nothing; returns 2 with a message on a bad argument.
+_mpx_exp_check() {
+  local ln=$1 d=$2; shift 2
+  local a
+  case $d in
+    topology)
+      [ $# = 1 ] || { _mpx_exp_err "$ln" "topology takes one file name, got $#"; return 2; } ;;
+    signals)
+      [ $# -ge 1 ] || { _mpx_exp_err "$ln" "signals: list at least one signal (or 'all')"; return 2; }
+      for a; do
+        [ "$a" = all ] && continue
+        mpx_exp_signal_ok "$a" || { _mpx_exp_err "$ln" "unknown signal '$a' (known: ${MPX_ALL_SIGNALS[*]} all)"; return 2; }
+      done ;;
+    workload)
+      case ${1:-} in
+        rr) [ $# = 2 ] && [[ $2 =~ ^([0-9]+([kKMG]i?B|B)?)/([0-9]+([kKMG]i?B|B)?)$ ]] ||
+              { _mpx_exp_err "$ln" "workload rr wants REQ/RESP sizes, e.g. 'rr 100/1000'"; return 2; } ;;
+        bulk-down|bulk-up|echo)
+            [ $# = 2 ] && mpx_exp_size_ok "$2" ||
+              { _mpx_exp_err "$ln" "workload $1 wants one size, e.g. '$1 10MB'"; return 2; } ;;
+        *) _mpx_exp_err "$ln" "unknown workload '${1:-}' (rr, bulk-down, bulk-up, echo)"; return 2 ;;
+      esac ;;
+    repetitions)
+      [ $# = 1 ] && [[ $1 =~ ^[1-9][0-9]{0,4}$ ]] ||
+        { _mpx_exp_err "$ln" "repetitions wants an integer 1..99999, got '$*'"; return 2; } ;;
+    seed)
+      [ $# = 1 ] && [[ $1 =~ ^[0-9]{1,9}$ ]] ||
+        { _mpx_exp_err "$ln" "seed wants a non-negative integer (at most 9 digits), got '$*'"; return 2; } ;;
+    mptcp)
+      [ $# = 1 ] && [[ $1 =~ ^(on|off)$ ]] || { _mpx_exp_err "$ln" "mptcp wants on|off, got '$*'"; return 2; } ;;
+    target)
+      [ $# = 1 ] && [[ $1 =~ ^(4|6|ipv4|ipv6)$ ]] || { _mpx_exp_err "$ln" "target wants 4|6, got '$*'"; return 2; } ;;
+    sysctl)
+      [ $# -ge 2 ] || { _mpx_exp_err "$ln" "sysctl wants NODE KEY=VALUE..."; return 2; }
+      [[ $1 =~ ^[a-z][a-z0-9_-]*$|^all$ ]] || { _mpx_exp_err "$ln" "sysctl: bad node name '$1'"; return 2; }
+      shift
+      for a; do
+        [[ $a =~ ^net\.[a-z0-9_.]+=[A-Za-z0-9_.:,-]+$ ]] ||
+          { _mpx_exp_err "$ln" "sysctl: '$a' is not net.KEY=VALUE"; return 2; }
+      done ;;
+    param)
+      [ $# -ge 1 ] || { _mpx_exp_err "$ln" "param wants LINK.KEY=VALUE, LINK.(ab|ba|both).KEY=VALUE or NODE.OPTION=VALUE"; return 2; }
+      for a; do
+        [[ $a =~ ^[a-z][a-z0-9_]*\.[A-Za-z0-9_.-]+=[^[:space:]]+$ ]] ||
+          { _mpx_exp_err "$ln" "param: '$a' is not NAME.KEY=VALUE"; return 2; }
+        _MPX_EXP_POST+=("$ln param $a")
+      done ;;
+    model)
+      [ $# -ge 1 ] || { _mpx_exp_err "$ln" "model wants cp=LINK[+LINK] ps=LINK[+LINK]"; return 2; }
+      for a; do
+        [[ $a =~ ^(cp|ps)=[a-z][a-z0-9_]*(\+[a-z][a-z0-9_]*)*$ ]] || { _mpx_exp_err "$ln" "model: '$a' is not cp=LINK[+LINK...] or ps=LINK[+LINK...]"; return 2; }
+        _MPX_EXP_POST+=("$ln links ${a#*=}")
+      done ;;
+    middlebox)
+      [ $# -ge 1 ] || { _mpx_exp_err "$ln" "middlebox wants a behaviour name (or none)"; return 2; }
+      for a; do
+        [[ $a =~ ^[a-z][a-z0-9-]*(=[A-Za-z0-9,._-]+)?$ ]] ||
+          { _mpx_exp_err "$ln" "middlebox: bad behaviour '$a' (NAME or NAME=ARG)"; return 2; }
+        [ "$a" = none ] || _MPX_EXP_POST+=("$ln middlebox $a")
+      done ;;
+    fault)
+      [ $# -ge 3 ] || { _mpx_exp_err "$ln" "fault wants TIME LINK ACTION (e.g. '2s dsl down')"; return 2; }
+      mpx_exp_dur_ms "$1" >/dev/null || { _mpx_exp_err "$ln" "fault: bad time '$1' (e.g. 2s, 1500ms)"; return 2; }
+      [[ $2 =~ ^[A-Za-z0-9_-]+$ ]] || { _mpx_exp_err "$ln" "fault: bad link name '$2'"; return 2; }
+      case $3 in
+        down|up) [ $# = 3 ] || { _mpx_exp_err "$ln" "fault: '$3' takes no arguments"; return 2; } ;;
+        *) _mpx_exp_err "$ln" "fault: unknown action '$3' (down, up; parameter changes go in a variant's param)"; return 2 ;;
+      esac
+      _MPX_EXP_POST+=("$ln links $2") ;;
+    timeout)
+      [ $# = 2 ] || { _mpx_exp_err "$ln" "timeout wants STEP DURATION (setup|conn|run)"; return 2; }
+      [[ $1 =~ ^(setup|conn|run)$ ]] || { _mpx_exp_err "$ln" "timeout: unknown step '$1' (setup, conn, run)"; return 2; }
+      mpx_exp_dur_ms "$2" >/dev/null || { _mpx_exp_err "$ln" "timeout: bad duration '$2' (e.g. 20s)"; return 2; } ;;
+    description) : ;;
+    *) _mpx_exp_err "$ln" "unknown directive '$d'"; return 2 ;;
+  esac
+  return 0
+}
+
+# _mpx_exp_set DIRECTIVE ARGS...: store an already checked directive in the globals
+_mpx_exp_set() {
+  local d=$1; shift
+  case $d in
+    topology) EXP_TOPO_ARG=$1 ;;
+    signals)
+      if [ "$*" = all ]; then EXP_SIGNALS_ALL=1; EXP_SIGNALS=("${MPX_ALL_SIGNALS[@]}")
+      else EXP_SIGNALS_ALL=0; EXP_SIGNALS=("$@"); fi ;;
+    workload) EXP_WORKLOAD="$*" ;;
+    repetitions) EXP_REPS=$1 ;;
+    seed) EXP_SEED=$1 ;;
+    mptcp) EXP_MPTCP=$1 ;;
+    target) EXP_TARGET=${1#ipv} ;;
+    sysctl) local n=$1 a; shift; for a; do EXP_SYSCTL+=("$n $a"); done ;;
+    param) EXP_PARAM+=("$@") ;;
+    model) local a; for a; do case $a in cp=*) EXP_CP=${a#*=} ;; ps=*) EXP_PS=${a#*=} ;; esac; done ;;
+    middlebox) [ "$*" = none ] || EXP_MIDDLEBOX+=("$@") ;;
+    fault) EXP_FAULT+=("$*") ;;
+    timeout) local ms; ms=$(mpx_exp_dur_ms "$2")
+      case $1 in
+        setup) EXP_TIMEOUT_SETUP=$(( (ms + 999) / 1000 )) ;;
+        conn) EXP_TIMEOUT_CONN=$(( (ms + 999) / 1000 )) ;;
+        run) EXP_TIMEOUT_RUN=$(( (ms + 999) / 1000 )) ;;
+      esac ;;
+    description) EXP_DESC="${EXP_DESC:+$EXP_DESC }$*" ;;
+  esac
+}
+
+# Directives that may appear only once at top level
+_mpx_exp_single() { [[ $1 =~ ^(topology|signals|workload|repetitions|seed|mptcp|target|model)$ ]]; }
+# Directives a variant may override
+_mpx_exp_in_variant() { [[ $1 =~ ^(signals|workload|mptcp|target|sysctl|param|middlebox|fault)$ ]]; }
+
+# _mpx_exp_find_topo ARG: resolve a topology file name
+_mpx_exp_find_topo() {
+  local a=$1 c
+  for c in "$a" "$EXP_DIR/$a" "$MPX_ROOT/topologies/$a" "$MPX_ROOT/topologies/$a.topo" "$MPX_ROOT/$a"; do
+    [ -f "$c" ] && { readlink -f "$c"; return 0; }
+  done
+  return 1
+}
+
+mpx_exp_parse() {
+  local f=$1 line ln=0 d rest words clause
+  mpx_exp_reset
+  EXP_FILE=$f
+  [ -f "$f" ] && [ -r "$f" ] || { echo "$f: cannot read experiment file" >&2; return 2; }
+  EXP_DIR=$(cd "$(dirname "$f")" && pwd)
+  EXP_NAME=$(basename "$f" .exp)
+  local topo_line=0
+  while IFS= read -r line || [ -n "$line" ]; do
+    ln=$((ln + 1))
+    line=${line%%#*}                               # comments
+    line=$(printf '%s' "$line" | tr '\t' ' ')
+    read -r -a words <<< "$line" || true
+    [ ${#words[@]} = 0 ] && continue
+    d=${words[0]}
+    if [ "$d" = variant ]; then
+      [ ${#words[@]} -ge 3 ] || { _mpx_exp_err "$ln" "variant wants NAME DIRECTIVE ARGS [; DIRECTIVE ARGS]..."; return 2; }
+      local vname=${words[1]}
+      [[ $vname =~ ^[A-Za-z0-9][A-Za-z0-9_.+-]*$ ]] || { _mpx_exp_err "$ln" "variant: bad name '$vname'"; return 2; }
+      [ -z "${EXP_VARIANT_SPEC[$vname]+x}" ] || { _mpx_exp_err "$ln" "variant '$vname' defined twice"; return 2; }
+      rest=${line#*variant}; rest=${rest#*"$vname"}
+      local IFS_SAVE=$IFS cl
+      IFS=';' read -r -a clause <<< "$rest"; IFS=$IFS_SAVE
+      for cl in "${clause[@]}"; do
+        local cw; read -r -a cw <<< "$cl" || true
+        [ ${#cw[@]} = 0 ] && { _mpx_exp_err "$ln" "variant '$vname': empty clause"; return 2; }
+        _mpx_exp_in_variant "${cw[0]}" || { _mpx_exp_err "$ln" "variant '$vname': '${cw[0]}' cannot be set per variant"; return 2; }
+        _mpx_exp_check "$ln" "${cw[@]}" || return 2
+      done
+      EXP_VARIANTS+=("$vname")
+      EXP_VARIANT_SPEC[$vname]=$rest
+      continue
+    fi
+    _mpx_exp_check "$ln" "${words[@]}" || return 2
+    if _mpx_exp_single "$d"; then
+      [ -z "${EXP_SEEN[$d]:-}" ] || { _mpx_exp_err "$ln" "$d given twice (first at line ${EXP_SEEN[$d]})"; return 2; }
+    fi
+    EXP_SEEN[$d]=$ln
+    [ "$d" = topology ] && topo_line=$ln
+    _mpx_exp_set "${words[@]}"
+  done < "$f"
+  [ -n "$EXP_TOPO_ARG" ] || { _mpx_exp_err "$ln" "no 'topology' line"; return 2; }
+  [ ${#EXP_SIGNALS[@]} -gt 0 ] || { _mpx_exp_err "$ln" "no 'signals' line"; return 2; }
+  EXP_TOPO=$(_mpx_exp_find_topo "$EXP_TOPO_ARG") ||
+    { _mpx_exp_err "$topo_line" "topology file '$EXP_TOPO_ARG' not found (looked beside the .exp and in topologies/)"; return 2; }
+  _mpx_exp_postcheck "$topo_line" || return 2
+  return 0
+}
+
+# mpx_exp_variant_apply NAME: overlay a variant on the (already parsed) base. Call on a copy:
+# the runner re-parses the file before each variant.
+mpx_exp_variant_apply() {
+  local v=$1 cl cw IFS_SAVE=$IFS clause
+  IFS=';' read -r -a clause <<< "${EXP_VARIANT_SPEC[$v]}"; IFS=$IFS_SAVE
+  local reset_sig=1 reset_mb=1
+  for cl in "${clause[@]}"; do
+    read -r -a cw <<< "$cl" || true
+    case ${cw[0]} in
+      middlebox) if [ $reset_mb = 1 ]; then EXP_MIDDLEBOX=(); reset_mb=0; fi ;;
+      signals) if [ $reset_sig = 1 ]; then EXP_SIGNALS=(); reset_sig=0; fi ;;
+    esac
+    _mpx_exp_set "${cw[@]}"
+  done
+}
+
+# mpx_exp_json: the parsed experiment (base, plus variant specs) as JSON
+mpx_exp_json() {
+  local v vj='{}'
+  for v in "${EXP_VARIANTS[@]}"; do
+    vj=$(jq -c --arg k "$v" --arg s "${EXP_VARIANT_SPEC[$v]}" '. + {($k): ($s | gsub("^ +| +$"; ""))}' <<< "$vj")
+  done
+  jq -n -c --arg file "$EXP_FILE" --arg name "$EXP_NAME" --arg topo "$EXP_TOPO" \
+    --arg workload "$EXP_WORKLOAD" --argjson reps "$EXP_REPS" --argjson seed "$EXP_SEED" \
+    --arg mptcp "$EXP_MPTCP" --argjson target "$EXP_TARGET" --arg desc "$EXP_DESC" \
+    --argjson all "$EXP_SIGNALS_ALL" --arg cp "$EXP_CP" --arg ps "$EXP_PS" \
+    --argjson tsetup "$EXP_TIMEOUT_SETUP" --argjson tconn "$EXP_TIMEOUT_CONN" --argjson trun "$EXP_TIMEOUT_RUN" \
+    --argjson variants "$vj" \
+    --args '{file:$file, name:$name, description:$desc, topology:$topo, signals_all:($all==1),
+      workload:$workload, repetitions:$reps, seed:$seed, mptcp:$mptcp, target:$target,
+      timeouts:{setup_s:$tsetup, conn_s:$tconn, run_s:$trun}, model_links:{cp:$cp, ps:$ps}, variants:$variants} +
+      ($ARGS.positional | reduce .[] as $x ({signals:[],sysctl:[],param:[],middlebox:[],fault:[]};
+        ($x | split("\u0001")) as $p | .[$p[0]] += [$p[1]]))' \
+    "${EXP_SIGNALS[@]/#/signals$'\x01'}" "${EXP_SYSCTL[@]/#/sysctl$'\x01'}" "${EXP_PARAM[@]/#/param$'\x01'}" \
+    "${EXP_MIDDLEBOX[@]/#/middlebox$'\x01'}" "${EXP_FAULT[@]/#/fault$'\x01'}"
+}
+
+# _mpx_exp_postcheck TOPO_LINE: checks what needs the topology (link names, --param values,
+# middlebox behaviours) with the topology helper's own parser, so both agree
+_mpx_exp_postcheck() {
+  local tl=$1 e ln kind arg msg tmp rc=0
+  tmp=$(mktemp)
+  _mpx_exp_postcheck2 "$tl" "$tmp" || rc=$?
+  rm -f "$tmp"
+  return $rc
+}
+_mpx_exp_postcheck2() {
+  local tl=$1 tmp=$2 e ln kind arg msg
+  # shellcheck source=/dev/null
+  declare -F mpx_topofile_parse >/dev/null || source "$MPX_ROOT/emu/lib/topofile.sh"
+  mpx_topofile_parse "$EXP_TOPO" 2>"$tmp" >/dev/null || { msg=$(<"$tmp"); _mpx_exp_err "$tl" "topology: $msg"; return 2; }
+  for e in "${_MPX_EXP_POST[@]}"; do
+    read -r ln kind arg <<< "$e"
+    case $kind in
+      param) mpx_topofile_param "$arg" 2>"$tmp" >/dev/null || { msg=$(<"$tmp"); _mpx_exp_err "$ln" "${msg%%$'\n'*}"; return 2; } ;;
+      links) local l; for l in ${arg//+/ }; do
+               [ -n "${MPX_T_LA[$l]:-}" ] || { _mpx_exp_err "$ln" "no link '$l' in $(basename "$EXP_TOPO") (links: ${MPX_T_LINKS[*]})"; return 2; }
+             done ;;
+      middlebox)
+        local mb; mb=$(mpx_exp_mb_node) || { _mpx_exp_err "$ln" "middlebox '$arg': $(basename "$EXP_TOPO") has no node with role middlebox"; return 2; }
+        mpx_topofile_param "$(mpx_exp_mb_param "$mb" "$arg")" 2>"$tmp" >/dev/null ||
+          { msg=$(<"$tmp"); _mpx_exp_err "$ln" "middlebox '$arg': ${msg#--param }"; return 2; } ;;
+    esac
+  done
+  return 0
+}
+
+# mpx_exp_mb_node: the first node with role middlebox (needs a parsed topology)
+mpx_exp_mb_node() {
+  local n; for n in "${MPX_T_NODES[@]}"; do [ "${MPX_T_ROLE[$n]}" = middlebox ] && { echo "$n"; return 0; }; done; return 1
+}
+# mpx_exp_mb_param NODE BEHAVIOUR: "strip-mptcp" -> NODE.strip-mptcp=1, "strip-opt=34" -> NODE.strip-opt=34
+mpx_exp_mb_param() { if [[ $2 == *=* ]]; then echo "$1.$2"; else echo "$1.$2=1"; fi; }

@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# mpxlab harness: the analytic TTFB model of DESIGN.md, fed with the topology's link delays.
+#   mpx_model_delays TOPO CP_LINKS PS_LINKS [PARAM...]
+#       -> JSON {"R_cp_ms":..,"R_ps_ms":..,"cp":[links],"ps":[links],"delays":{link:{ab,ba}}}
+#       R_cp = sum over the client<->proxy links of (a->b + b->a one-way delay); R_ps likewise.
+#       Jitter and serialization are left out on purpose: the model is the delay-only baseline.
+#   mpx_model_json R_CP_MS R_PS_MS -> JSON {signal: {ttfb_ms, extra_rtt, rtts_before_data,
+#       formula, derivation}} for every signal (uses emu/harness/model.jq)
+# Needs emu/lib/topofile.sh (the topology helper's pure parser).
+
+# _mpx_model_ms VALUE: "10ms" "2.5ms" "500us" "1s" -> ms as a decimal string
+_mpx_model_ms() {
+  [[ $1 =~ ^([0-9]+(\.[0-9]+)?)(ns|us|ms|s)$ ]] || { echo 0; return 0; }
+  awk -v n="${BASH_REMATCH[1]}" -v u="${BASH_REMATCH[3]}" 'BEGIN{
+    m = (u=="ns") ? n/1e6 : (u=="us") ? n/1000 : (u=="ms") ? n : n*1000; printf "%.3f\n", m }'
+}
+
+mpx_model_delays() {
+  local topo=$1 cp=$2 ps=$3; shift 3
+  local p l d out='{}' rcp=0 rps=0 v
+  # shellcheck source=/dev/null
+  declare -F mpx_topofile_parse >/dev/null || source "$MPX_ROOT/emu/lib/topofile.sh"
+  mpx_topofile_parse "$topo" >/dev/null || return 2
+  for p in "$@"; do mpx_topofile_param "$p" >/dev/null || return 2; done
+  for l in "${MPX_T_LINKS[@]}"; do
+    local ab ba
+    ab=$(_mpx_model_ms "${MPX_T_LP[$l.ab.delay]:-0ms}"); ba=$(_mpx_model_ms "${MPX_T_LP[$l.ba.delay]:-0ms}")
+    out=$(jq -c --arg l "$l" --argjson ab "$ab" --argjson ba "$ba" '. + {($l): {ab: $ab, ba: $ba}}' <<< "$out")
+  done
+  jq -c --arg cp "$cp" --arg ps "$ps" '
+    ($cp | split("+")) as $c | ($ps | split("+")) as $s | . as $d |
+    { R_cp_ms: ([$c[] | ($d[.].ab // 0) + ($d[.].ba // 0)] | add),
+      R_ps_ms: ([$s[] | ($d[.].ab // 0) + ($d[.].ba // 0)] | add),
+      cp: $c, ps: $s, delays: $d,
+      missing: [($c + $s)[] | select($d[.] == null)] }' <<< "$out"
+}
+
+mpx_model_json() {
+  jq -n -c --argjson rcp "$1" --argjson rps "$2" -f "$MPX_ROOT/emu/harness/model.jq"
+}

@@ -59,4 +59,10 @@ int mpx_prefer_proxy_decode(const uint8_t *p, size_t len, uint8_t subtype,
                             mpx_prefer_proxy *out, mpx_err *e);
 /* Encodes 1e 04 <subtype<<4 | rsv>>8> <rsv>. */
 int mpx_prefer_proxy_encode(const mpx_prefer_proxy *pp, mpx_wr *w);
+/* Semantic checks (PREFER-RSV); returns the number of violations added. */
+size_t mpx_prefer_proxy_check(const mpx_prefer_proxy *pp, size_t off, mpx_viols *vs);
+
+/* Note: with both options on the same subtype, an address-less MP_CONVERT (length 4) and
+ * MP_PREFER_PROXY look the same on the wire; give them different subtypes when an
+ * experiment uses both. */
 #endif

@@ -9,6 +9,7 @@
  *   MPTCP-LEN-SHORT   option shorter than 3 bytes (no subtype byte) or than the subtype's
  *                     fixed part
  *   MPTCP-KIND        first byte is not 30
+ *   MPTCP-LEN-BYTE    the length byte differs from the length passed in
  *   MPC-LEN           MP_CAPABLE length not valid for its version / segment context
  *                     (v1: SYN 4, SYN/ACK 12, ACK 20/22/24; v0: SYN 12, SYN/ACK 12, ACK 20)
  *   MPC-VERSION       MP_CAPABLE version other than 0 or 1
@@ -33,7 +34,8 @@
  *   ADD-ADDR-RSV      v1 ADD_ADDR reserved bits set
  *   TCPRST-NOT-RST    MP_TCPRST on a segment without RST (needs flags)
  *   TCPRST-REASON     reason code not in the registry (0..6)
- *   MPTCP-UNKNOWN     unassigned subtype (0x9..0xe) not claimed by the caller
+ * Unassigned subtypes (0x9..0xe, e.g. MP_CONVERT trials on 0xe) and MP_EXPERIMENTAL decode
+ * as opaque options (raw + len) and are not violations.
  */
 #ifndef MPX_PROTO_MPTCP_H
 #define MPX_PROTO_MPTCP_H

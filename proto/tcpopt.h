@@ -26,8 +26,9 @@
  *   TCPOPT-MSS-NOT-SYN, TCPOPT-WS-NOT-SYN, TCPOPT-SACKPERM-NOT-SYN, TFO-NOT-SYN
  *                        C  option only allowed in a SYN (RFC 9293, 7323, 2018, 7413)
  *   TCPOPT-SACK-IN-SYN   C  SACK blocks in a SYN (nothing can have been received yet)
- *   TCPOPT-DUP           C  the same kind twice (except NOP, SACK-less kinds 30 and 253/254
- *                           with different ExIDs)
+ *   TCPOPT-DUP           C  a single-instance kind twice (MSS, WS, SACKPERM, SACK, TS, MD5,
+ *                           AO, TFO; 253/254 with the same ExID). NOP, MPTCP and unknown
+ *                           kinds may repeat.
  *   MPTCP rule IDs       C  kind 30 is decoded with mptcp.h in the context given by the
  *                           flags (see mptcp.h for its rule IDs)
  */

@@ -1,0 +1,158 @@
+/* Connection model of mpx-analyze: TCP connections keyed by 4-tuple + ISN, MPTCP
+ * connections by token, MP_JOIN subflows linked, violations and timeline per connection. */
+#ifndef MPX_ANALYZE_CONN_H
+#define MPX_ANALYZE_CONN_H
+#include "pcap-analysis/capture.h"
+#include "proto/mptcp.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#define AN_EVENTS   64   /* first packets of a connection kept for the timeline */
+#define AN_SEGS     32   /* first data segments per direction kept for signal timing */
+#define AN_HEAD   2048   /* first stream bytes per direction kept for signal decoding */
+#define AN_NONE   INT64_MIN
+
+typedef struct {
+    const char *rule;     /* static string (proto rule IDs are static) */
+    uint64_t    pkt;      /* frame number in its pcap */
+    int64_t     t_us;     /* absolute */
+    char        msg[200];
+} an_viol;
+
+typedef struct {
+    int64_t  t_us;        /* absolute */
+    uint64_t pkt;
+    uint8_t  dir;         /* 0 client->server, 1 server->client */
+    uint8_t  flags;
+    uint32_t len;         /* payload bytes on the wire */
+} an_event;
+
+typedef struct {
+    uint64_t off, end;    /* stream offsets (0 = first byte after the SYN) */
+    int64_t  t_us;
+    uint64_t pkt;
+    bool     in_syn;
+} an_seg;
+
+typedef struct {
+    uint8_t  head[AN_HEAD];   /* first bytes of the stream, reassembled in order */
+    size_t   head_len;
+    an_seg   segs[AN_SEGS];
+    size_t   nsegs;
+    uint64_t bytes;           /* payload bytes seen (incl. retransmissions) */
+    uint64_t pkts;
+    uint32_t isn;             /* ISN of this direction (seq of its SYN) */
+    bool     have_isn;
+    uint64_t max_end;         /* highest stream offset seen */
+} an_dir;
+
+enum an_mptcp { AN_TCP = 0, AN_MPTCP, AN_FALLBACK };
+
+typedef struct an_conn an_conn;
+struct an_conn {
+    an_conn  *hnext;           /* hash chain (same 4-tuple: newest first) */
+    an_conn  *next;            /* list of all connections in creation order */
+    int       file_idx;        /* index of the pcap it came from */
+    int       af;
+    uint8_t   cli[16], srv[16];
+    uint16_t  cport, sport;
+    bool      saw_syn, saw_synack, saw_ack, saw_fin, saw_rst;
+    int64_t   t_first, t_last;
+    int64_t   t_syn, t_synack, t_ack;       /* absolute, AN_NONE if unseen */
+    uint64_t  pkt_syn, pkt_synack, pkt_ack;
+    uint64_t  pkts;
+    int       syn_count, synack_count;      /* retransmissions of the handshake */
+    an_event  ev[AN_EVENTS];
+    size_t    nev;
+    an_dir    d[2];
+
+    /* option space */
+    int       syn_opt_bytes, synack_opt_bytes;   /* -1 if unseen */
+    bool      syn_ts, synack_ts, syn_mss, syn_ws, syn_sackok;
+    bool      ip_router_alert;                  /* on the SYN */
+    bool      syn_mpconvert_opt, syn_prefer_proxy;
+
+    /* MPTCP */
+    bool      syn_mpc, synack_mpc, ack_mpc, any_dss, dss_after_hs;
+    int       mpc_version;                      /* -1 none */
+    uint8_t   mpc_flags_syn, mpc_flags_synack;
+    bool      have_key[2];                      /* [0] client key, [1] server key */
+    uint64_t  key[2];
+    uint32_t  token[2];                         /* SHA-256(key) top 32 bits */
+    uint64_t  idsn[2];
+    bool      infinite_mapping;
+    uint64_t  pkt_infinite;
+    bool      mp_fastclose, mp_tcprst, mp_fail;
+    int       tcprst_reason;
+    int       add_addr, add_addr_echo, rm_addr, mp_prio;
+    int       add_addr_hmac_ok, add_addr_hmac_bad;
+    struct { mpx_mp_add_addr a; uint8_t dir; uint64_t pkt; int64_t t; } pend_aa[8];
+    int       npend_aa;
+    uint64_t  truncated;        /* packets cut by the snaplen */
+    /* MP_JOIN (this connection is a join subflow) */
+    bool      is_join;
+    bool      join_backup;
+    uint32_t  join_token;
+    uint32_t  join_nonce[2];
+    uint8_t   join_addr_id[2];
+    mpx_mp_join join_synack;    /* SYN/ACK form (truncated HMAC, B's nonce) */
+    mpx_mp_join join_ack;       /* third ACK form (160-bit HMAC) */
+    uint64_t  pkt_join_synack, pkt_join_ack;
+    bool      have_join_synack, have_join_ack;
+    int       join_hmac_state;  /* 0 unchecked, 1 ok, -1 bad */
+    an_conn  *parent;           /* initial subflow of the MPTCP connection */
+    int       nsubflows;        /* on the initial subflow: 1 + linked joins */
+
+    enum an_mptcp mptcp;
+    char      fallback_cause[160];
+
+    /* TFO */
+    bool      cookie_req, cookie_granted, cookie_used, tfo_exp;
+    int       cookie_len_granted, cookie_len_used;
+    uint8_t   cookie[18];
+    uint32_t  syn_data_len;
+    bool      syn_data_acked, syn_data_retx, syn_data_partial;
+    bool      ts_dropped, mpc_dropped;
+
+    /* signal (filled by signal.c at the end) */
+    char      signal[16];       /* convert|mpconvert|mpconvert-ie|socks5|plain|none */
+    char      sig_detail[400];  /* one line of what was decoded */
+    char      target[64];       /* signalled target "ip:port" */
+    uint8_t   target_af;
+    uint8_t   target_ip[16];
+    uint16_t  target_port;
+    bool      sig_valid;
+    bool      req_in_syn;       /* application bytes after the signal rode in the SYN */
+    char      reply_where[24];  /* "synack" / "first-data" / "" */
+    char      reply_detail[200];
+    size_t    sig_len_c2s, sig_len_s2c;   /* signalling bytes before application data */
+
+    /* timeline (filled at the end, absolute; AN_NONE if unknown) */
+    int64_t   t_first_req, t_first_resp;
+    uint64_t  pkt_first_req, pkt_first_resp;
+    int       rtts_before_data;
+
+    /* multi-capture join (upstream connection -> proxy's downstream connection) */
+    an_conn  *down;
+    an_conn  *up;
+
+    an_viol  *v;
+    size_t    nv, capv;
+};
+
+typedef struct {
+    an_conn  **tab;
+    size_t     tabsz;
+    an_conn   *head, *tail;
+    size_t     count;
+} an_table;
+
+void     an_table_init(an_table *t);
+void     an_table_free(an_table *t);
+/* Finds the connection a segment belongs to, creating one when needed; *dir gets 0 when the
+ * segment goes client->server. */
+an_conn *an_lookup(an_table *t, int file_idx, const mpx_pkt *p, int *dir);
+/* Records a violation on c (pkt frame number, absolute time). */
+void     an_violation(an_conn *c, const char *rule, uint64_t pkt, int64_t t_us, const char *fmt, ...)
+         __attribute__((format(printf, 5, 6)));
+#endif

@@ -1,0 +1,404 @@
+/* Per-packet work: option decode and checks through proto/, handshake and MPTCP state,
+ * stream heads for signal decoding. an_finish() runs the connection-level passes. */
+#include "pcap-analysis/analyze.h"
+#include "proto/addr.h"
+#include "proto/budget.h"
+#include "proto/mpopt.h"
+#include "proto/mptcp.h"
+#include "proto/tcpopt.h"
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+void an_ctx_init(an_ctx *x, const char **files, int nfiles)
+{
+    memset(x, 0, sizeof *x);
+    an_table_init(&x->t);
+    x->files = files;
+    x->nfiles = nfiles;
+    x->file_frames = calloc((size_t)(nfiles > 0 ? nfiles : 1), sizeof *x->file_frames);
+    x->mpconv_subtype = MPX_MPOPT_SUBTYPE_DEFAULT;
+}
+
+void an_ctx_free(an_ctx *x)
+{
+    an_table_free(&x->t);
+    free(x->file_frames);
+}
+
+static void add_event(an_conn *c, int dir, const mpx_pkt *p)
+{
+    if (c->nev >= AN_EVENTS) return;
+    an_event *e = &c->ev[c->nev++];
+    e->t_us = p->t_us; e->pkt = p->num; e->dir = (uint8_t)dir; e->flags = p->flags;
+    e->len = p->data_len;
+}
+
+static void track_data(an_conn *c, int dir, const mpx_pkt *p)
+{
+    an_dir *d = &c->d[dir];
+    bool syn = p->flags & TH_SYN;
+    if (!d->have_isn) {
+        if (syn) { d->isn = p->seq; d->have_isn = true; }
+        else if (p->data_len) { d->isn = p->seq - 1; d->have_isn = true; }  /* mid-stream */
+    }
+    if (p->data_len == 0) return;
+    d->bytes += p->data_len;
+    uint32_t start = syn ? p->seq + 1 : p->seq;
+    uint32_t rel = start - (d->isn + 1);
+    if (rel > 0x80000000u) return;   /* before the first byte we know of */
+    uint64_t off = rel, end = off + p->data_len;
+    if (end > d->max_end) d->max_end = end;
+    if (d->nsegs < AN_SEGS) {
+        an_seg *s = &d->segs[d->nsegs++];
+        s->off = off; s->end = end; s->t_us = p->t_us; s->pkt = p->num; s->in_syn = syn;
+    }
+    if (off <= d->head_len && end > d->head_len && d->head_len < AN_HEAD) {
+        size_t skip = (size_t)(d->head_len - off);
+        size_t n = p->data_caplen > skip ? p->data_caplen - skip : 0;
+        if (n > AN_HEAD - d->head_len) n = AN_HEAD - d->head_len;
+        memcpy(d->head + d->head_len, p->data + skip, n);
+        d->head_len += n;
+    }
+}
+
+static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const mpx_tcpopt *o)
+{
+    const uint8_t *raw = p->opt + o->off;
+    mpx_mptcp_opt m;
+    mpx_err e;
+    mpx_err_clear(&e);
+    if (o->len >= 3 && (raw[2] >> 4) == x->mpconv_subtype) {
+        /* experimental plain-mode options: MP_PREFER_PROXY is 4 bytes, MP_CONVERT longer */
+        if (o->len == 4) {
+            mpx_prefer_proxy pp;
+            if (mpx_prefer_proxy_decode(raw, o->len, x->mpconv_subtype, &pp, &e) == 0 &&
+                (p->flags & TH_SYN) && !(p->flags & TH_ACK))
+                c->syn_prefer_proxy = true;
+        } else {
+            mpx_mpconvert mc;
+            if (mpx_mpconvert_decode(raw, o->len, x->mpconv_subtype, MPX_MPCONV_L09, &mc, &e) == 0) {
+                if ((p->flags & TH_SYN) && !(p->flags & TH_ACK)) {
+                    c->syn_mpconvert_opt = true;
+                    if (mc.family && !mc.d && !c->target[0]) {
+                        mpx_addr a = mc.family == 4 ? mpx_addr_v4b(mc.addr, mc.has_port ? mc.port : c->sport)
+                                                    : mpx_addr_v6(mc.addr, mc.has_port ? mc.port : c->sport);
+                        mpx_addr_format(&a, true, c->target, sizeof c->target);
+                        c->target_af = a.family; memcpy(c->target_ip, a.a, 16); c->target_port = a.port;
+                    }
+                }
+            } else {
+                an_violation(c, e.rule, p->num, p->t_us, "MP_CONVERT option: %s", e.msg);
+            }
+        }
+        return;
+    }
+    mpx_mpctx ctx = mpx_mpctx_from_flags(p->flags);
+    if (mpx_mptcp_decode(raw, o->len, ctx, &m, &e) != 0) return;   /* reported by the checker */
+    bool syn = p->flags & TH_SYN, ack = p->flags & TH_ACK;
+    switch (m.subtype) {
+    case MPX_MP_CAPABLE:
+        if (syn && !ack) {
+            c->syn_mpc = true; c->mpc_version = m.u.mpc.version; c->mpc_flags_syn = m.u.mpc.flags;
+            if (m.u.mpc.has_snd_key) { c->have_key[0] = true; c->key[0] = m.u.mpc.snd_key; }
+        } else if (syn && ack) {
+            c->synack_mpc = true; c->mpc_flags_synack = m.u.mpc.flags;
+            if (c->mpc_version < 0) c->mpc_version = m.u.mpc.version;
+            if (m.u.mpc.has_snd_key) {
+                if (c->have_key[1] && c->key[1] != m.u.mpc.snd_key)
+                    an_violation(c, "AN-MPC-KEY-CHANGE", p->num, p->t_us,
+                                 "SYN/ACK MP_CAPABLE key %016" PRIx64 " differs from the earlier %016" PRIx64,
+                                 m.u.mpc.snd_key, c->key[1]);
+                c->have_key[1] = true; c->key[1] = m.u.mpc.snd_key;
+            }
+        } else {
+            if (dir == 0 && !c->ack_mpc && c->saw_synack) c->ack_mpc = true;
+            if (c->mpc_version < 0) c->mpc_version = m.u.mpc.version;
+            /* ACK forms carry sender's and receiver's keys (RFC 8684 3.1) */
+            int s = dir, r = !dir;
+            if (m.u.mpc.has_snd_key) {
+                if (c->have_key[s] && c->key[s] != m.u.mpc.snd_key)
+                    an_violation(c, "AN-MPC-KEY-ECHO", p->num, p->t_us,
+                                 "MP_CAPABLE sender key %016" PRIx64 " differs from the key seen before (%016" PRIx64 ")",
+                                 m.u.mpc.snd_key, c->key[s]);
+                else { c->have_key[s] = true; c->key[s] = m.u.mpc.snd_key; }
+            }
+            if (m.u.mpc.has_rcv_key) {
+                if (c->have_key[r] && c->key[r] != m.u.mpc.rcv_key)
+                    an_violation(c, "AN-MPC-KEY-ECHO", p->num, p->t_us,
+                                 "MP_CAPABLE echoes receiver key %016" PRIx64 " but the SYN/ACK carried %016" PRIx64 " (RFC 8684 3.1)",
+                                 m.u.mpc.rcv_key, c->key[r]);
+                else if (!c->have_key[r]) { c->have_key[r] = true; c->key[r] = m.u.mpc.rcv_key; }
+            }
+            if (m.u.mpc.has_dll) c->any_dss = true, c->dss_after_hs = true;
+        }
+        break;
+    case MPX_MP_JOIN:
+        if (syn && !ack && m.u.mpj.form == MPX_MPJ_SYN) {
+            c->is_join = true; c->join_token = m.u.mpj.token; c->join_nonce[0] = m.u.mpj.nonce;
+            c->join_addr_id[0] = m.u.mpj.addr_id; c->join_backup = m.u.mpj.backup;
+        } else if (syn && ack && m.u.mpj.form == MPX_MPJ_SYNACK) {
+            c->join_synack = m.u.mpj; c->have_join_synack = true; c->pkt_join_synack = p->num;
+            c->join_nonce[1] = m.u.mpj.nonce; c->join_addr_id[1] = m.u.mpj.addr_id;
+        } else if (!syn && m.u.mpj.form == MPX_MPJ_ACK && !c->have_join_ack) {
+            c->join_ack = m.u.mpj; c->have_join_ack = true; c->pkt_join_ack = p->num;
+        }
+        break;
+    case MPX_MP_DSS:
+        c->any_dss = true;
+        if (!syn) c->dss_after_hs = true;
+        if (m.u.dss.has_map && m.u.dss.dll == 0 && !m.u.dss.fin && !c->infinite_mapping) {
+            c->infinite_mapping = true; c->pkt_infinite = p->num;
+        }
+        break;
+    case MPX_MP_ADD_ADDR:
+        if (m.u.add_addr.echo) c->add_addr_echo++;
+        else c->add_addr++;
+        if (m.u.add_addr.has_hmac && c->npend_aa < 8) {
+            c->pend_aa[c->npend_aa].a = m.u.add_addr;
+            c->pend_aa[c->npend_aa].dir = (uint8_t)dir;
+            c->pend_aa[c->npend_aa].pkt = p->num;
+            c->pend_aa[c->npend_aa].t = p->t_us;
+            c->npend_aa++;
+        }
+        break;
+    case MPX_MP_REMOVE_ADDR: c->rm_addr++; break;
+    case MPX_MP_PRIO: c->mp_prio++; break;
+    case MPX_MP_FAIL: c->mp_fail = true; break;
+    case MPX_MP_FASTCLOSE: c->mp_fastclose = true; break;
+    case MPX_MP_TCPRST: c->mp_tcprst = true; c->tcprst_reason = m.u.tcprst.reason; break;
+    default: break;
+    }
+}
+
+static void options(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p)
+{
+    bool syn = p->flags & TH_SYN, ack = p->flags & TH_ACK;
+    if (syn && !ack && c->syn_opt_bytes < 0) c->syn_opt_bytes = (int)p->opt_len_wire;
+    if (syn && ack && c->synack_opt_bytes < 0) c->synack_opt_bytes = (int)p->opt_len_wire;
+    if (p->opt_len_wire == 0) return;
+
+    mpx_tcpopts w;
+    mpx_tcpopt_walk(p->opt, p->opt_len, &w);
+    bool have_exp = false;
+    for (size_t i = 0; i < w.n; i++) {
+        const mpx_tcpopt *o = &w.opt[i];
+        if (o->len_rule) continue;
+        switch (o->kind) {
+        case MPX_TCPOPT_TS:
+            if (syn && !ack) c->syn_ts = true;
+            else if (syn && ack) c->synack_ts = true;
+            break;
+        case MPX_TCPOPT_MSS: if (syn && !ack) c->syn_mss = true; break;
+        case MPX_TCPOPT_WS: if (syn && !ack) c->syn_ws = true; break;
+        case MPX_TCPOPT_SACKPERM: if (syn && !ack) c->syn_sackok = true; break;
+        case MPX_TCPOPT_TFO:
+            an_tfo_option(c, dir, p->flags, p, false, o->u.tfo.request, o->u.tfo.n, o->u.tfo.cookie);
+            break;
+        case MPX_TCPOPT_EXP2: case MPX_TCPOPT_EXP1:
+            if (o->has_exid && o->exid == MPX_TCPOPT_EXID_TFO)
+                an_tfo_option(c, dir, p->flags, p, true, o->u.tfo.request, o->u.tfo.n, o->u.tfo.cookie);
+            break;
+        case MPX_TCPOPT_MPTCP:
+            if (o->len >= 3 && (p->opt[o->off + 2] >> 4) == x->mpconv_subtype) have_exp = true;
+            mptcp_option(x, c, dir, p, o);
+            break;
+        default: break;
+        }
+    }
+    if (p->opt_len < p->opt_len_wire) return;   /* truncated: do not judge a cut area */
+    mpx_viols vs;
+    mpx_viols_clear(&vs);
+    mpx_tcpopt_check(p->opt, p->opt_len, p->flags, &vs);
+    for (size_t i = 0; i < vs.n; i++) {
+        /* our experimental subtype is claimed by mpopt.h above */
+        if (have_exp && !strcmp(vs.v[i].rule, "MPTCP-UNKNOWN")) continue;
+        an_violation(c, vs.v[i].rule, p->num, p->t_us, "%s (option byte %zu)", vs.v[i].msg, vs.v[i].off);
+    }
+    if (vs.dropped)
+        an_violation(c, "AN-MANY-VIOLATIONS", p->num, p->t_us, "%zu more violations in this option area", vs.dropped);
+}
+
+void an_packet(an_ctx *x, int file, const mpx_pkt *p)
+{
+    int dir;
+    an_conn *c = an_lookup(&x->t, file, p, &dir);
+    x->tcp_pkts++;
+    c->pkts++;
+    c->t_last = p->t_us;
+    c->d[dir].pkts++;
+    if (p->truncated) { c->truncated++; x->truncated++; }
+    add_event(c, dir, p);
+    bool syn = p->flags & TH_SYN, ack = p->flags & TH_ACK;
+    if (syn && !ack && dir == 0) {
+        c->syn_count++;
+        if (!c->saw_syn) {
+            c->saw_syn = true; c->t_syn = p->t_us; c->pkt_syn = p->num;
+            c->ip_router_alert = p->ip_router_alert;
+        }
+    } else if (syn && ack && dir == 1) {
+        c->synack_count++;
+        if (!c->saw_synack) { c->saw_synack = true; c->t_synack = p->t_us; c->pkt_synack = p->num; }
+    } else if (!syn && ack && dir == 0 && c->saw_synack && !c->saw_ack) {
+        c->saw_ack = true; c->t_ack = p->t_us; c->pkt_ack = p->num;
+    }
+    if (p->flags & TH_FIN) c->saw_fin = true;
+    if (p->flags & TH_RST) c->saw_rst = true;
+    /* the first SYN's and SYN/ACK's option areas are the ones judged for space */
+    bool first_syn = syn && !ack && dir == 0 && c->syn_count == 1;
+    bool first_synack = syn && ack && dir == 1 && c->synack_count == 1;
+    (void)first_syn; (void)first_synack;
+    options(x, c, dir, p);
+    an_tfo_segment(c, dir, p);
+    track_data(c, dir, p);
+}
+
+/* ---- connection-level passes ---------------------------------------------------- */
+
+static void budget_check(an_conn *c)
+{
+    /* Would MP_CAPABLE have fitted next to what the SYN carried? (protocols.md 5.2/5.3) */
+    if (c->saw_syn && !c->syn_mpc && c->syn_opt_bytes >= 0 && c->syn_opt_bytes + 4 > 40)
+        c->mpc_dropped = true;
+    if (c->saw_synack && c->syn_mpc && !c->synack_mpc && c->synack_opt_bytes >= 0 &&
+        c->synack_opt_bytes + 12 > 40)
+        c->mpc_dropped = true;
+    /* RFC 8684 B.1 / Linux subflow_prep_synack(): TS cleared when a cookie is sent */
+    if (c->syn_ts && c->saw_synack && !c->synack_ts && c->cookie_granted) c->ts_dropped = true;
+}
+
+static void mptcp_state(an_conn *c, bool client_did_mptcp)
+{
+    c->mptcp = AN_TCP;
+    c->fallback_cause[0] = 0;
+    if (c->is_join) { c->mptcp = AN_MPTCP; return; }
+    if (c->syn_mpc) {
+        if (c->saw_synack && !c->synack_mpc) {
+            c->mptcp = AN_FALLBACK;
+            if (c->mpc_dropped)
+                snprintf(c->fallback_cause, sizeof c->fallback_cause,
+                         "option space exhausted: no MP_CAPABLE in SYN/ACK (its options take %d B, MP_CAPABLE needs 12)",
+                         c->synack_opt_bytes);
+            else
+                snprintf(c->fallback_cause, sizeof c->fallback_cause, "no MP_CAPABLE in SYN/ACK");
+            return;
+        }
+        if (!c->saw_synack) { c->mptcp = c->synack_mpc ? AN_MPTCP : AN_MPTCP; return; }
+        c->mptcp = AN_MPTCP;
+        if (c->saw_ack && !c->ack_mpc && !c->dss_after_hs) {
+            c->mptcp = AN_FALLBACK;
+            snprintf(c->fallback_cause, sizeof c->fallback_cause,
+                     "option stripped on path: no MP_CAPABLE on the third ACK (RFC 8684 3.1)");
+            return;
+        }
+        bool data = c->d[0].bytes > c->syn_data_len || c->d[1].bytes > 0;
+        if (data && !c->dss_after_hs) {
+            c->mptcp = AN_FALLBACK;
+            snprintf(c->fallback_cause, sizeof c->fallback_cause,
+                     "option stripped on path: data without any DSS option (RFC 8684 3.7)");
+            return;
+        }
+        if (c->infinite_mapping) {
+            c->mptcp = AN_FALLBACK;
+            snprintf(c->fallback_cause, sizeof c->fallback_cause,
+                     "DSS infinite mapping at packet %" PRIu64 " (RFC 8684 3.7)", c->pkt_infinite);
+        }
+        return;
+    }
+    if (c->synack_mpc && !c->saw_syn) { c->mptcp = AN_MPTCP; return; }
+    if (c->any_dss) { c->mptcp = AN_MPTCP; return; }   /* mid-stream MPTCP */
+    /* no MP_CAPABLE in the SYN: fallen back only if MPTCP was evidently meant and the SYN
+     * had no room left for it (TFO option and a full area) */
+    bool meant = client_did_mptcp || !strncmp(c->signal, "convert", 7) || !strncmp(c->signal, "mpconvert", 9);
+    if (c->mpc_dropped && meant && (c->cookie_req || c->cookie_used)) {
+        c->mptcp = AN_FALLBACK;
+        snprintf(c->fallback_cause, sizeof c->fallback_cause,
+                 "option space exhausted: SYN options at %d B with TFO, no room for MP_CAPABLE (4 B)",
+                 c->syn_opt_bytes);
+    }
+}
+
+static an_conn *find_parent(an_ctx *x, const an_conn *j, int *server_side)
+{
+    for (an_conn *c = x->t.head; c; c = c->next) {
+        if (c->is_join || c == j) continue;
+        for (int s = 0; s < 2; s++)
+            if (c->have_key[s] && c->token[s] == j->join_token) { *server_side = s; return c; }
+    }
+    return NULL;
+}
+
+static void verify_joins(an_ctx *x)
+{
+    for (an_conn *c = x->t.head; c; c = c->next)
+        for (int s = 0; s < 2; s++)
+            if (c->have_key[s]) c->token[s] = mpx_mptcp_token(c->key[s], c->mpc_version == 0 ? 0 : 1);
+    for (an_conn *j = x->t.head; j; j = j->next) {
+        if (!j->is_join) continue;
+        int s;
+        an_conn *p = find_parent(x, j, &s);
+        if (!p) continue;
+        j->parent = p;
+        p->nsubflows++;
+        /* the join SYN goes to the host whose token it carries: B = parent side s */
+        if (!p->have_key[0] || !p->have_key[1]) continue;
+        uint64_t kB = p->key[s], kA = p->key[!s];
+        int ver = p->mpc_version == 0 ? 0 : 1;
+        j->join_hmac_state = 0;
+        if (j->have_join_synack) {
+            bool ok = mpx_mptcp_join_verify(ver, &j->join_synack, kB, kA, j->join_nonce[1], j->join_nonce[0]);
+            j->join_hmac_state = ok ? 1 : -1;
+            if (!ok) an_violation(j, "MPJ-HMAC", j->pkt_join_synack, j->t_synack,
+                                  "MP_JOIN SYN/ACK truncated HMAC does not match HMAC(Key-B||Key-A, R-B||R-A) (RFC 8684 3.2)");
+        }
+        if (j->have_join_ack) {
+            bool ok = mpx_mptcp_join_verify(ver, &j->join_ack, kA, kB, j->join_nonce[0], j->join_nonce[1]);
+            if (!ok) {
+                j->join_hmac_state = -1;
+                an_violation(j, "MPJ-HMAC", j->pkt_join_ack, j->t_ack,
+                             "MP_JOIN third-ACK HMAC does not match HMAC(Key-A||Key-B, R-A||R-B) (RFC 8684 3.2)");
+            } else if (j->join_hmac_state == 0) j->join_hmac_state = 1;
+        }
+    }
+    /* ADD_ADDR HMACs: key1 = sender's key (RFC 8684 3.4.1) */
+    for (an_conn *c = x->t.head; c; c = c->next) {
+        const an_conn *k = c->is_join ? c->parent : c;
+        for (int i = 0; i < c->npend_aa; i++) {
+            if (!k || !k->have_key[0] || !k->have_key[1]) break;
+            int sd = c->pend_aa[i].dir;
+            if (c->is_join && k) {
+                /* map the join subflow's direction onto the parent's sides via the token */
+                int s = 0;
+                if (k->token[1] == c->join_token) s = 1;
+                /* join client is A (parent side !s) */
+                sd = c->pend_aa[i].dir == 0 ? !s : s;
+            }
+            uint64_t h = mpx_mptcp_add_addr_hmac(k->key[sd], k->key[!sd], &c->pend_aa[i].a);
+            if (h == c->pend_aa[i].a.hmac) c->add_addr_hmac_ok++;
+            else {
+                c->add_addr_hmac_bad++;
+                an_violation(c, "ADD-ADDR-HMAC", c->pend_aa[i].pkt, c->pend_aa[i].t,
+                             "ADD_ADDR id %u truncated HMAC %016" PRIx64 " != expected %016" PRIx64 " (RFC 8684 3.4.1)",
+                             c->pend_aa[i].a.addr_id, c->pend_aa[i].a.hmac, h);
+            }
+        }
+    }
+}
+
+void an_finish(an_ctx *x)
+{
+    verify_joins(x);
+    for (an_conn *c = x->t.head; c; c = c->next) {
+        an_tfo_finish(c);
+        budget_check(c);
+        an_signal_finish(x, c);
+    }
+    for (an_conn *c = x->t.head; c; c = c->next) {
+        bool client_mptcp = false;
+        for (an_conn *o = x->t.head; o && !client_mptcp; o = o->next)
+            if (o != c && o->syn_mpc && o->af == c->af && !memcmp(o->cli, c->cli, 16)) client_mptcp = true;
+        mptcp_state(c, client_mptcp);
+        an_timeline_finish(c);
+    }
+    an_join_captures(x);
+}

@@ -1,0 +1,407 @@
+/* Writers: --json (CONTRACTS.md section 4, one line per connection + summary), --csv, and
+ * --report (Markdown verification report). All three read the same finished an_ctx. */
+#include "pcap-analysis/analyze.h"
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *mptcp_name(enum an_mptcp m)
+{
+    return m == AN_MPTCP ? "mptcp" : m == AN_FALLBACK ? "fallback" : "tcp";
+}
+
+bool an_conn_listed(const an_conn *c) { return !(c->is_join && c->parent); }
+
+static void json_str(FILE *o, const char *s)
+{
+    fputc('"', o);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') { fputc('\\', o); fputc(ch, o); }
+        else if (ch < 0x20) fprintf(o, "\\u%04x", ch);
+        else fputc(ch, o);
+    }
+    fputc('"', o);
+}
+
+static int64_t t0_of(const an_conn *c) { return c->t_syn != AN_NONE ? c->t_syn : c->t_first; }
+
+static void json_t(FILE *o, const char *k, int64_t t, int64_t t0, bool comma)
+{
+    if (t == AN_NONE) fprintf(o, "\"%s\":null", k);
+    else fprintf(o, "\"%s\":%" PRId64, k, t - t0);
+    if (comma) fputc(',', o);
+}
+
+size_t an_total_violations(an_ctx *x)
+{
+    size_t n = 0;
+    for (an_conn *c = x->t.head; c; c = c->next) n += c->nv;
+    return n;
+}
+
+/* Time split of a joined upstream/downstream pair. Captures written by mpx-linkem stamp a
+ * frame when it leaves the emulator, i.e. when it reaches the next hop, so the one-way
+ * delays are estimated from each handshake: client->proxy from the upstream SYN/ACK->ACK
+ * gap, proxy->server from the downstream SYN->SYN/ACK gap. */
+typedef struct { bool ok; int64_t cp, proxy, ps, total; } an_split;
+
+static an_split split_of(const an_conn *u)
+{
+    an_split s = { 0 };
+    const an_conn *d = u->down;
+    if (!d || u->t_first_resp == AN_NONE || d->t_first_resp == AN_NONE || u->t_syn == AN_NONE ||
+        d->t_syn == AN_NONE)
+        return s;
+    int64_t owd_ps = d->t_synack != AN_NONE ? d->t_synack - d->t_syn : 0;
+    int64_t owd_cp = (u->t_ack != AN_NONE && u->t_synack != AN_NONE && u->t_ack > u->t_synack)
+                     ? u->t_ack - u->t_synack : 0;
+    int64_t pin = d->t_syn - owd_ps - u->t_syn;
+    int64_t pout = u->t_first_resp - owd_cp - d->t_first_resp;
+    if (pin < 0) pin = 0;
+    if (pout < 0) pout = 0;
+    s.ok = true;
+    s.ps = d->t_first_resp - d->t_syn + owd_ps;
+    s.proxy = pin + pout;
+    s.cp = 2 * owd_cp;
+    s.total = s.cp + s.proxy + s.ps;
+    return s;
+}
+
+static void jnum(FILE *o, const char *k, int64_t v, bool ok)
+{
+    if (ok) fprintf(o, ",\"%s\":%" PRId64, k, v); else fprintf(o, ",\"%s\":null", k);
+}
+
+static void write_json(an_ctx *x, FILE *o)
+{
+    for (an_conn *c = x->t.head; c; c = c->next) {
+        if (!an_conn_listed(c)) continue;
+        char cl[80], sv[80];
+        int64_t t0 = t0_of(c);
+        cap_ep_str(c->af, c->cli, c->cport, cl, sizeof cl);
+        cap_ep_str(c->af, c->srv, c->sport, sv, sizeof sv);
+        fputs("{\"type\":\"conn\",\"pcap\":", o);
+        json_str(o, x->files[c->file_idx]);
+        fputs(",\"client\":", o); json_str(o, cl);
+        fputs(",\"server\":", o); json_str(o, sv);
+        fputs(",\"signal\":", o); json_str(o, c->signal);
+        fprintf(o, ",\"mptcp\":\"%s\",\"fallback_cause\":", mptcp_name(c->mptcp));
+        if (c->fallback_cause[0]) json_str(o, c->fallback_cause); else fputs("null", o);
+        if (c->have_key[1]) fprintf(o, ",\"token\":\"%08" PRIx32 "\"", c->token[1]);
+        else if (c->is_join) fprintf(o, ",\"token\":\"%08" PRIx32 "\"", c->join_token);
+        else fputs(",\"token\":null", o);
+        fprintf(o, ",\"subflows\":%d", c->nsubflows);
+        fprintf(o, ",\"syn_opt_bytes\":%d,\"syn_opt_left\":%d,\"synack_opt_bytes\":%d",
+                c->syn_opt_bytes < 0 ? 0 : c->syn_opt_bytes, c->syn_opt_bytes < 0 ? 40 : 40 - c->syn_opt_bytes,
+                c->synack_opt_bytes < 0 ? 0 : c->synack_opt_bytes);
+        fprintf(o, ",\"tfo\":{\"cookie_req\":%s,\"cookie_granted\":%s,\"cookie_used\":%s,\"syn_data_len\":%u,"
+                   "\"syn_data_acked\":%s,\"syn_data_retx\":%s,\"exp\":%s,\"cookie_len\":%d}",
+                c->cookie_req ? "true" : "false", c->cookie_granted ? "true" : "false",
+                c->cookie_used ? "true" : "false", c->syn_data_len, c->syn_data_acked ? "true" : "false",
+                c->syn_data_retx ? "true" : "false", c->tfo_exp ? "true" : "false",
+                c->cookie_granted ? c->cookie_len_granted : c->cookie_len_used);
+        fputs(",\"t_us\":{", o);
+        json_t(o, "syn", c->t_syn, t0, true);
+        json_t(o, "synack", c->t_synack, t0, true);
+        json_t(o, "ack", c->t_ack, t0, true);
+        json_t(o, "first_req", c->t_first_req, t0, true);
+        json_t(o, "first_resp", c->t_first_resp, t0, false);
+        fputc('}', o);
+        jnum(o, "hs_rtt_us", c->t_synack - c->t_syn, c->t_syn != AN_NONE && c->t_synack != AN_NONE);
+        jnum(o, "ttfb_us", c->t_first_resp - c->t_syn, c->t_syn != AN_NONE && c->t_first_resp != AN_NONE);
+        jnum(o, "rtts_before_data", c->rtts_before_data, c->rtts_before_data >= 0);
+        fprintf(o, ",\"pkts\":%" PRIu64, c->pkts);
+        /* extensions beyond the contract */
+        fprintf(o, ",\"t0_epoch_us\":%" PRId64, t0);
+        fputs(",\"target\":", o);
+        if (c->target[0]) json_str(o, c->target); else fputs("null", o);
+        fprintf(o, ",\"signal_valid\":%s,\"req_in_syn\":%s", c->sig_valid ? "true" : "false",
+                c->req_in_syn ? "true" : "false");
+        fputs(",\"signal_detail\":", o); json_str(o, c->sig_detail);
+        fputs(",\"reply\":", o); json_str(o, c->reply_detail);
+        fputs(",\"reply_where\":", o); json_str(o, c->reply_where);
+        fprintf(o, ",\"mpc\":{\"syn\":%s,\"synack\":%s,\"ack\":%s,\"version\":%d}",
+                c->syn_mpc ? "true" : "false", c->synack_mpc ? "true" : "false",
+                c->ack_mpc ? "true" : "false", c->mpc_version);
+        fputs(",\"keys\":{", o);
+        if (c->have_key[0]) fprintf(o, "\"client\":\"%016" PRIx64 "\",", c->key[0]); else fputs("\"client\":null,", o);
+        if (c->have_key[1]) fprintf(o, "\"server\":\"%016" PRIx64 "\"", c->key[1]); else fputs("\"server\":null", o);
+        fputc('}', o);
+        if (c->have_key[0]) fprintf(o, ",\"client_token\":\"%08" PRIx32 "\"", c->token[0]);
+        fprintf(o, ",\"ts_dropped\":%s,\"mpc_dropped\":%s,\"router_alert\":%s,\"prefer_proxy\":%s,\"mpconvert_opt\":%s",
+                c->ts_dropped ? "true" : "false", c->mpc_dropped ? "true" : "false",
+                c->ip_router_alert ? "true" : "false", c->syn_prefer_proxy ? "true" : "false",
+                c->syn_mpconvert_opt ? "true" : "false");
+        fprintf(o, ",\"mp_tcprst\":");
+        if (c->mp_tcprst) fprintf(o, "%d", c->tcprst_reason); else fputs("null", o);
+        fprintf(o, ",\"mp_fastclose\":%s,\"add_addr\":%d,\"add_addr_hmac_ok\":%d,\"add_addr_hmac_bad\":%d",
+                c->mp_fastclose ? "true" : "false", c->add_addr, c->add_addr_hmac_ok, c->add_addr_hmac_bad);
+        fprintf(o, ",\"bytes\":{\"c2s\":%" PRIu64 ",\"s2c\":%" PRIu64 "},\"truncated\":%" PRIu64,
+                c->d[0].bytes, c->d[1].bytes, c->truncated);
+        /* joined subflows */
+        fputs(",\"joins\":[", o);
+        bool first = true;
+        for (an_conn *j = x->t.head; j; j = j->next) {
+            if (j->parent != c) continue;
+            char jc[80], js[80];
+            cap_ep_str(j->af, j->cli, j->cport, jc, sizeof jc);
+            cap_ep_str(j->af, j->srv, j->sport, js, sizeof js);
+            fprintf(o, "%s{\"pcap\":", first ? "" : ",");
+            json_str(o, x->files[j->file_idx]);
+            fputs(",\"client\":", o); json_str(o, jc);
+            fputs(",\"server\":", o); json_str(o, js);
+            fprintf(o, ",\"pkts\":%" PRIu64 ",\"backup\":%s,\"hmac\":\"%s\"", j->pkts, j->join_backup ? "true" : "false",
+                    j->join_hmac_state > 0 ? "ok" : j->join_hmac_state < 0 ? "bad" : "unchecked");
+            jnum(o, "t_syn_us", j->t_syn - t0, j->t_syn != AN_NONE);
+            fputc('}', o);
+            first = false;
+        }
+        fputc(']', o);
+        if (c->down) {
+            char dc[80], ds[80];
+            cap_ep_str(c->down->af, c->down->cli, c->down->cport, dc, sizeof dc);
+            cap_ep_str(c->down->af, c->down->srv, c->down->sport, ds, sizeof ds);
+            fputs(",\"downstream\":{\"pcap\":", o);
+            json_str(o, x->files[c->down->file_idx]);
+            fputs(",\"client\":", o); json_str(o, dc);
+            fputs(",\"server\":", o); json_str(o, ds);
+            an_split s = split_of(c);
+            fputs(",\"split_us\":", o);
+            if (s.ok) fprintf(o, "{\"client_proxy\":%" PRId64 ",\"proxy\":%" PRId64 ",\"proxy_server\":%" PRId64 ",\"total\":%" PRId64 "}",
+                              s.cp, s.proxy, s.ps, s.total);
+            else fputs("null", o);
+            fputc('}', o);
+        }
+        fputs(",\"violations\":[", o);
+        first = true;
+        for (an_conn *j = x->t.head; j; j = j->next) {
+            if (j != c && j->parent != c) continue;
+            for (size_t i = 0; i < j->nv; i++) {
+                fprintf(o, "%s{\"rule\":", first ? "" : ",");
+                json_str(o, j->v[i].rule);
+                fprintf(o, ",\"pkt\":%" PRIu64 ",\"t_us\":%" PRId64 ",\"msg\":", j->v[i].pkt, j->v[i].t_us - t0);
+                json_str(o, j->v[i].msg);
+                if (j != c) { fputs(",\"pcap\":", o); json_str(o, x->files[j->file_idx]); }
+                fputc('}', o);
+                first = false;
+            }
+        }
+        fputs("]}\n", o);
+    }
+    /* summary */
+    size_t nconn = 0, nv = 0;
+    for (an_conn *c = x->t.head; c; c = c->next) { if (an_conn_listed(c)) nconn++; nv += c->nv; }
+    fprintf(o, "{\"type\":\"summary\",\"connections\":%zu,\"violations\":%zu,\"by_rule\":{", nconn, nv);
+    /* count per rule without a map: rules are few, quadratic over distinct rules is fine */
+    const char *seen[256];
+    size_t cnt[256], ns = 0;
+    for (an_conn *c = x->t.head; c; c = c->next)
+        for (size_t i = 0; i < c->nv; i++) {
+            size_t k;
+            for (k = 0; k < ns; k++) if (!strcmp(seen[k], c->v[i].rule)) break;
+            if (k == ns) { if (ns == 256) continue; seen[ns] = c->v[i].rule; cnt[ns++] = 0; }
+            cnt[k]++;
+        }
+    for (size_t k = 0; k < ns; k++) { fprintf(o, "%s", k ? "," : ""); json_str(o, seen[k]); fprintf(o, ":%zu", cnt[k]); }
+    fprintf(o, "},\"pcaps\":%d,\"frames\":%" PRIu64 ",\"tcp_pkts\":%" PRIu64 ",\"truncated\":%" PRIu64
+               ",\"skipped\":{\"not_ip\":%" PRIu64 ",\"not_tcp\":%" PRIu64 ",\"fragment\":%" PRIu64
+               ",\"trunc\":%" PRIu64 ",\"bad\":%" PRIu64 "}}\n",
+            x->nfiles, x->frames, x->tcp_pkts, x->truncated, x->skipped[CAP_NOT_IP], x->skipped[CAP_NOT_TCP],
+            x->skipped[CAP_FRAGMENT], x->skipped[CAP_TRUNC], x->skipped[CAP_BAD]);
+}
+
+static void csv_field(FILE *o, const char *s)
+{
+    fputc('"', o);
+    for (; *s; s++) { if (*s == '"') fputc('"', o); fputc(*s, o); }
+    fputc('"', o);
+}
+
+static void csv_t(FILE *o, int64_t v, bool ok) { if (ok) fprintf(o, ",%" PRId64, v); else fputs(",", o); }
+
+static void write_csv(an_ctx *x, FILE *o)
+{
+    fputs("pcap,client,server,signal,signal_valid,target,req_in_syn,mptcp,fallback_cause,token,subflows,"
+          "syn_opt_bytes,syn_opt_left,synack_opt_bytes,cookie_req,cookie_granted,cookie_used,syn_data_len,"
+          "syn_data_acked,t_syn_us,t_synack_us,t_ack_us,t_first_req_us,t_first_resp_us,hs_rtt_us,ttfb_us,"
+          "rtts_before_data,pkts,violations\n", o);
+    for (an_conn *c = x->t.head; c; c = c->next) {
+        if (!an_conn_listed(c)) continue;
+        char cl[80], sv[80], tok[16] = "";
+        int64_t t0 = t0_of(c);
+        cap_ep_str(c->af, c->cli, c->cport, cl, sizeof cl);
+        cap_ep_str(c->af, c->srv, c->sport, sv, sizeof sv);
+        if (c->have_key[1]) snprintf(tok, sizeof tok, "%08" PRIx32, c->token[1]);
+        csv_field(o, x->files[c->file_idx]); fputc(',', o);
+        csv_field(o, cl); fputc(',', o); csv_field(o, sv); fputc(',', o);
+        fprintf(o, "%s,%d,", c->signal, c->sig_valid);
+        csv_field(o, c->target); fprintf(o, ",%d,%s,", c->req_in_syn, mptcp_name(c->mptcp));
+        csv_field(o, c->fallback_cause);
+        fprintf(o, ",%s,%d,%d,%d,%d,%d,%d,%d,%u,%d", tok, c->nsubflows, c->syn_opt_bytes < 0 ? 0 : c->syn_opt_bytes,
+                c->syn_opt_bytes < 0 ? 40 : 40 - c->syn_opt_bytes, c->synack_opt_bytes < 0 ? 0 : c->synack_opt_bytes,
+                c->cookie_req, c->cookie_granted, c->cookie_used, c->syn_data_len, c->syn_data_acked);
+        csv_t(o, an_rel(c, c->t_syn) - (t0 - c->t_first), c->t_syn != AN_NONE);
+        csv_t(o, c->t_synack - t0, c->t_synack != AN_NONE);
+        csv_t(o, c->t_ack - t0, c->t_ack != AN_NONE);
+        csv_t(o, c->t_first_req - t0, c->t_first_req != AN_NONE);
+        csv_t(o, c->t_first_resp - t0, c->t_first_resp != AN_NONE);
+        csv_t(o, c->t_synack - c->t_syn, c->t_syn != AN_NONE && c->t_synack != AN_NONE);
+        csv_t(o, c->t_first_resp - c->t_syn, c->t_syn != AN_NONE && c->t_first_resp != AN_NONE);
+        csv_t(o, c->rtts_before_data, c->rtts_before_data >= 0);
+        size_t nv = c->nv;
+        for (an_conn *j = x->t.head; j; j = j->next) if (j->parent == c) nv += j->nv;
+        fprintf(o, ",%" PRIu64 ",%zu\n", c->pkts, nv);
+    }
+}
+
+static void ms(char *b, size_t n, int64_t v, bool ok)
+{
+    if (!ok) snprintf(b, n, "–");
+    else snprintf(b, n, "%.3f", (double)v / 1000.0);
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void write_report(an_ctx *x, FILE *o)
+{
+    fputs("# mpx-analyze verification report\n\n", o);
+    fprintf(o, "Inputs: %d capture(s), %" PRIu64 " frames, %" PRIu64 " TCP segments, %" PRIu64
+               " cut by the snaplen; skipped: %" PRIu64 " non-IP, %" PRIu64 " non-TCP, %" PRIu64 " fragments, %" PRIu64
+               " truncated headers, %" PRIu64 " malformed.\n\n",
+            x->nfiles, x->frames, x->tcp_pkts, x->truncated, x->skipped[CAP_NOT_IP], x->skipped[CAP_NOT_TCP],
+            x->skipped[CAP_FRAGMENT], x->skipped[CAP_TRUNC], x->skipped[CAP_BAD]);
+    for (int i = 0; i < x->nfiles; i++) fprintf(o, "- `%s`: %" PRIu64 " frames\n", x->files[i], x->file_frames[i]);
+    fputs("\n## Summary per signal\n\n", o);
+    fputs("| signal | connections | signal valid | request in SYN | MPTCP | fallback | TFO data acked | TTFB median (ms) | violations |\n", o);
+    fputs("|---|---|---|---|---|---|---|---|---|\n", o);
+    static const char *sigs[] = { "convert", "mpconvert", "mpconvert-ie", "socks5", "plain", "none" };
+    for (size_t s = 0; s < sizeof sigs / sizeof *sigs; s++) {
+        size_t n = 0, valid = 0, insyn = 0, mp = 0, fb = 0, acked = 0, nv = 0, nt = 0;
+        int64_t *tt = NULL;
+        for (an_conn *c = x->t.head; c; c = c->next) {
+            if (!an_conn_listed(c) || strcmp(c->signal, sigs[s])) continue;
+            n++;
+            valid += c->sig_valid; insyn += c->req_in_syn; mp += c->mptcp == AN_MPTCP;
+            fb += c->mptcp == AN_FALLBACK; acked += c->syn_data_acked; nv += c->nv;
+            if (c->t_syn != AN_NONE && c->t_first_resp != AN_NONE) {
+                int64_t *nt2 = realloc(tt, (nt + 1) * sizeof *tt);
+                if (nt2) { tt = nt2; tt[nt++] = c->t_first_resp - c->t_syn; }
+            }
+        }
+        if (!n) { free(tt); continue; }
+        char med[32];
+        if (nt) { qsort(tt, nt, sizeof *tt, cmp_i64); ms(med, sizeof med, tt[nt / 2], true); }
+        else snprintf(med, sizeof med, "–");
+        fprintf(o, "| %s | %zu | %zu | %zu | %zu | %zu | %zu | %s | %zu |\n", sigs[s], n, valid, insyn, mp, fb, acked, med, nv);
+        free(tt);
+    }
+    fputs("\n## Connections\n", o);
+    int idx = 0;
+    for (an_conn *c = x->t.head; c; c = c->next) {
+        if (!an_conn_listed(c)) continue;
+        idx++;
+        char cl[80], sv[80], b[64];
+        cap_ep_str(c->af, c->cli, c->cport, cl, sizeof cl);
+        cap_ep_str(c->af, c->srv, c->sport, sv, sizeof sv);
+        int64_t t0 = t0_of(c);
+        fprintf(o, "\n### %d. %s → %s (`%s`)\n\n", idx, cl, sv, x->files[c->file_idx]);
+        fputs("| check | result |\n|---|---|\n", o);
+        fprintf(o, "| signal | %s%s |\n", c->signal, c->target[0] ? "" : "");
+        if (c->sig_detail[0]) fprintf(o, "| signal check | %s%s |\n", c->sig_valid ? "valid: " : "INVALID: ", c->sig_detail);
+        if (c->target[0]) fprintf(o, "| target | %s |\n", c->target);
+        if (strcmp(c->signal, "none"))
+            fprintf(o, "| request in SYN | %s (SYN data %u B, signal %zu B, request %s) |\n",
+                    c->req_in_syn ? "yes" : "no", c->syn_data_len, c->sig_len_c2s,
+                    c->req_in_syn ? "rode in the SYN" : "sent after the SYN");
+        if (c->reply_detail[0]) fprintf(o, "| reply | %s%s%s |\n", c->reply_detail, c->reply_where[0] ? ", in " : "", c->reply_where);
+        fprintf(o, "| SYN options | %d B used, %d B left; MP_CAPABLE %s%s%s%s |\n",
+                c->syn_opt_bytes < 0 ? 0 : c->syn_opt_bytes, c->syn_opt_bytes < 0 ? 40 : 40 - c->syn_opt_bytes,
+                c->syn_mpc ? "carried" : "absent", c->syn_ts ? ", timestamps" : "",
+                c->cookie_req ? ", TFO cookie request" : c->cookie_used ? ", TFO cookie" : "",
+                c->ip_router_alert ? ", IPv4 Router Alert" : "");
+        if (c->synack_opt_bytes >= 0)
+            fprintf(o, "| SYN/ACK options | %d B used, %d B left; MP_CAPABLE %s%s%s |\n", c->synack_opt_bytes,
+                    40 - c->synack_opt_bytes, c->synack_mpc ? "carried" : "absent",
+                    c->cookie_granted ? ", TFO cookie granted" : "",
+                    c->ts_dropped ? ", timestamps dropped for space (RFC 8684 B.1)" : "");
+        fprintf(o, "| MPTCP | %s%s%s", mptcp_name(c->mptcp), c->fallback_cause[0] ? ": " : "", c->fallback_cause);
+        if (c->have_key[1]) fprintf(o, "; token %08" PRIx32, c->token[1]);
+        fprintf(o, "; %d subflow(s) |\n", c->nsubflows);
+        fprintf(o, "| TFO | cookie requested %s, granted %s%s, used %s; SYN data %u B %s%s |\n",
+                c->cookie_req ? "yes" : "no", c->cookie_granted ? "yes" : "no",
+                c->tfo_exp ? " (experimental 254/0xF989)" : "", c->cookie_used ? "yes" : "no", c->syn_data_len,
+                !c->syn_data_len ? "" : !c->saw_synack ? "(no SYN/ACK captured)" : c->syn_data_acked ? "acked by the SYN/ACK" :
+                c->syn_data_partial ? "partly acked" : "NOT acked by the SYN/ACK",
+                c->syn_data_retx ? ", retransmitted after the handshake" : "");
+        fprintf(o, "| packets | %" PRIu64 " (%" PRIu64 " → / %" PRIu64 " ←)%s |\n", c->pkts, c->d[0].pkts, c->d[1].pkts,
+                c->truncated ? ", some cut by the snaplen" : "");
+        fputs("\nTimeline (ms from the SYN):\n\n| event | t (ms) | packet |\n|---|---|---|\n", o);
+        struct { const char *n; int64_t t; uint64_t p; } ev[] = {
+            { "SYN", c->t_syn, c->pkt_syn }, { "SYN/ACK", c->t_synack, c->pkt_synack },
+            { "ACK", c->t_ack, c->pkt_ack }, { "first request byte", c->t_first_req, c->pkt_first_req },
+            { "first response byte", c->t_first_resp, c->pkt_first_resp },
+        };
+        for (size_t i = 0; i < sizeof ev / sizeof *ev; i++) {
+            ms(b, sizeof b, ev[i].t - t0, ev[i].t != AN_NONE);
+            if (ev[i].t != AN_NONE) fprintf(o, "| %s | %s | %" PRIu64 " |\n", ev[i].n, b, ev[i].p);
+            else fprintf(o, "| %s | – | – |\n", ev[i].n);
+        }
+        char h[32], tf[32];
+        ms(h, sizeof h, c->t_synack - c->t_syn, c->t_syn != AN_NONE && c->t_synack != AN_NONE);
+        ms(tf, sizeof tf, c->t_first_resp - c->t_syn, c->t_syn != AN_NONE && c->t_first_resp != AN_NONE);
+        fprintf(o, "\nHandshake RTT %s ms, TTFB %s ms, round trips before the request could leave: ", h, tf);
+        if (c->rtts_before_data >= 0) fprintf(o, "%d.\n", c->rtts_before_data); else fputs("–.\n", o);
+        for (an_conn *j = x->t.head; j; j = j->next) {
+            if (j->parent != c) continue;
+            char jc[80], js[80];
+            cap_ep_str(j->af, j->cli, j->cport, jc, sizeof jc);
+            cap_ep_str(j->af, j->srv, j->sport, js, sizeof js);
+            fprintf(o, "\nMP_JOIN subflow %s → %s (`%s`): %" PRIu64 " packets, HMAC %s%s.\n", jc, js,
+                    x->files[j->file_idx], j->pkts,
+                    j->join_hmac_state > 0 ? "verified" : j->join_hmac_state < 0 ? "MISMATCH" : "not checked",
+                    j->join_backup ? ", backup" : "");
+        }
+        if (c->down) {
+            char dc[80], ds[80];
+            cap_ep_str(c->down->af, c->down->cli, c->down->cport, dc, sizeof dc);
+            cap_ep_str(c->down->af, c->down->srv, c->down->sport, ds, sizeof ds);
+            an_split s = split_of(c);
+            fprintf(o, "\nDownstream connection %s → %s (`%s`).", dc, ds, x->files[c->down->file_idx]);
+            if (s.ok) {
+                char a1[32], a2[32], a3[32], a4[32];
+                ms(a1, sizeof a1, s.cp, true); ms(a2, sizeof a2, s.proxy, true);
+                ms(a3, sizeof a3, s.ps, true); ms(a4, sizeof a4, s.total, true);
+                fprintf(o, " Time to first byte split: client↔proxy %s ms, proxy %s ms, proxy↔server %s ms (total %s ms).\n",
+                        a1, a2, a3, a4);
+            } else fputs("\n", o);
+        }
+    }
+    fputs("\n## Violations\n\n", o);
+    size_t nv = an_total_violations(x);
+    if (!nv) { fputs("None: every check passed.\n", o); return; }
+    fputs("| rule | capture | packet | t (ms) | connection | explanation |\n|---|---|---|---|---|---|\n", o);
+    for (an_conn *c = x->t.head; c; c = c->next) {
+        const an_conn *owner = c->parent ? c->parent : c;
+        char cl[80], sv[80], b[32];
+        cap_ep_str(c->af, c->cli, c->cport, cl, sizeof cl);
+        cap_ep_str(c->af, c->srv, c->sport, sv, sizeof sv);
+        for (size_t i = 0; i < c->nv; i++) {
+            ms(b, sizeof b, c->v[i].t_us - t0_of(owner), true);
+            fprintf(o, "| %s | `%s` | %" PRIu64 " | %s | %s → %s | ", c->v[i].rule, x->files[c->file_idx], c->v[i].pkt, b, cl, sv);
+            for (const char *s = c->v[i].msg; *s; s++) { if (*s == '|') fputs("\\|", o); else fputc(*s, o); }
+            fputs(" |\n", o);
+        }
+    }
+}
+
+void an_write(an_ctx *x, an_out_fmt fmt, FILE *out)
+{
+    if (fmt == AN_OUT_JSON) write_json(x, out);
+    else if (fmt == AN_OUT_CSV) write_csv(x, out);
+    else write_report(x, out);
+}

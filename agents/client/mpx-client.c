@@ -1,0 +1,1114 @@
+/* mpx-client: the measured client of mpxlab (CONTRACTS §3). Opens --count connections,
+ * --concurrency at a time (one epoll loop, non-blocking sockets), signals the target to a
+ * proxy in the chosen way, runs the MPX1 workload against mpx-server, verifies the response
+ * pattern and prints one JSON line per connection plus a summary.
+ *
+ * Signals: tcp (direct), socks5 / socks5-auth (RFC 1928/1929), convert (RFC 8803 Convert +
+ * request in a cookie-less TFO SYN), convert-wait (Convert in the SYN, request after the
+ * converter's reply), convert-cookie (Convert + request in a SYN with a real TFO cookie),
+ * mpconvert (plain-mode-09 MP_CONVERT + EOL + request in the SYN), mpconvert-ie
+ * (plain-mode-10 Information Element + request in the SYN; the IE must be echoed back).
+ * Every wire format comes from proto/. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "agents/common/addr.h"
+#include "agents/common/clock.h"
+#include "agents/common/json.h"
+#include "agents/common/pattern.h"
+#include "agents/common/sock.h"
+#include "agents/common/workload.h"
+#include "proto/addr.h"
+#include "proto/convert.h"
+#include "proto/mpconvert.h"
+#include "proto/socks5.h"
+
+#ifndef MPX_VERSION
+#define MPX_VERSION "dev"
+#endif
+
+enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
+
+typedef enum {
+    SIG_TCP, SIG_SOCKS5, SIG_SOCKS5_AUTH, SIG_CONVERT, SIG_CONVERT_WAIT, SIG_CONVERT_COOKIE,
+    SIG_MPCONVERT, SIG_MPCONVERT_IE,
+} sigkind;
+
+static const struct { const char *name; sigkind k; int port; } g_sigs[] = {
+    { "tcp", SIG_TCP, 0 },
+    { "socks5", SIG_SOCKS5, 1080 },
+    { "socks5-auth", SIG_SOCKS5_AUTH, 1080 },
+    { "convert", SIG_CONVERT, 5124 },
+    { "convert-wait", SIG_CONVERT_WAIT, 5124 },
+    { "convert-cookie", SIG_CONVERT_COOKIE, 5124 },
+    { "mpconvert", SIG_MPCONVERT, 5125 },
+    { "mpconvert-ie", SIG_MPCONVERT_IE, 5126 },
+};
+
+static bool is_convert(sigkind k) { return k == SIG_CONVERT || k == SIG_CONVERT_WAIT || k == SIG_CONVERT_COOKIE; }
+static bool is_socks(sigkind k) { return k == SIG_SOCKS5 || k == SIG_SOCKS5_AUTH; }
+
+typedef enum {
+    ST_CONNECTING, ST_SOCKS_CHOICE, ST_SOCKS_AUTH, ST_SOCKS_REPLY, ST_CONV_REPLY, ST_IE_ECHO,
+    ST_RESPONSE,
+} cstate;
+
+static const char *st_name(cstate s)
+{
+    static const char *n[] = { "connecting", "socks-choice", "socks-auth", "socks-reply",
+                               "convert-reply", "ie-echo", "response" };
+    return n[s];
+}
+
+#define SIGBUF 1280     /* largest signalling message either way (Convert max 1020) */
+#define SYN_DATA_MAX 1400
+
+typedef struct cconn {
+    int      fd;
+    uint32_t seq;
+    cstate   st;
+    int64_t  t0, t0_real;                 /* CLOCK_MONOTONIC / REALTIME at start, us */
+    int64_t  t_conn, t_req, t_sig, t_first, t_done;   /* relative to t0, -1 unset */
+    mpxa_req_hdr h;
+    uint64_t req_off, resp_off;           /* request bytes written / response bytes read */
+    uint64_t sig_out_total, sig_in_total; /* signalling bytes both ways */
+    uint8_t  sig_out[SIGBUF];             /* signalling bytes still to send */
+    size_t   sig_out_len, sig_out_off;
+    uint8_t  sig_in[SIGBUF];              /* signalling reply being assembled */
+    size_t   sig_in_len;
+    uint8_t  ie_sent[64];                 /* mpconvert-ie: the IE bytes we sent */
+    size_t   ie_len;
+    bool     req_allowed, want_out, connected, tfo_attempt, bad_pattern, rst;
+    int      conv_error, socks_rep;       /* -1 = none */
+    char     ext_hdr[2 * 64 + 1];         /* Extended TCP Header TLV content, hex */
+    char     err[200];
+    mpxa_addr local;
+    struct cconn *prev, *next;
+} cconn;
+
+typedef struct {
+    sigkind  sig;
+    const char *sig_name;
+    mpxa_addr target, proxy, bind;
+    bool     have_proxy, have_bind, mptcp, tfo_direct, verbose;
+    mpxa_workload wl;
+    char     wl_text[64];
+    uint32_t count, conc, seed;
+    double   timeout_s;
+    const char *user, *pass, *tag, *cookie_path;
+    uint8_t  cookie[256];
+    size_t   cookie_len;
+    uint8_t  conv_opts[32];               /* --convert-opts: kinds for an Extended Connect */
+    size_t   nconv_opts;
+    FILE    *json;
+    int      ep;
+    cconn   *head;
+    uint32_t started, finished, active, ok, failed;
+    int64_t *ttfb;                        /* successful connections' TTFB */
+    uint32_t nttfb;
+    uint32_t n_mptcp, n_fallback, n_tcp, n_tfo_acked;
+} client;
+
+static volatile sig_atomic_t g_stop;
+static void on_sig(int s) { (void)s; g_stop = 1; }
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: mpx-client --signal SIG --target ADDR:PORT [--proxy ADDR:PORT] [--mptcp on|off]\n"
+"                  [--workload SPEC] [--count N] [--concurrency C] [--json FILE|-]\n"
+"                  [--timeout SEC] [--socks-user U --socks-pass P] [--cookie-cache FILE]\n"
+"                  [--bind ADDR] [--tag TEXT] [--tfo] [--convert-opts K,K..] [--seed N] [-v]\n"
+"SIG:\n"
+"  tcp             direct to the target, no proxy (--tfo: TFO with a kernel-cached cookie)\n"
+"  socks5          RFC 1928 no-auth CONNECT via --proxy (default port 1080)\n"
+"  socks5-auth     RFC 1928 + RFC 1929 username/password (--socks-user/--socks-pass)\n"
+"  convert         RFC 8803 header + Connect TLV + the request in one SYN (sendto\n"
+"                  MSG_FASTOPEN, TCP_FASTOPEN_NO_COOKIE: no TFO option, true 0-RTT) (5124)\n"
+"  convert-wait    Convert in the SYN; the request only after the converter's reply\n"
+"  convert-cookie  Convert + request with a real TFO cookie (first connection requests it)\n"
+"  mpconvert       plain-mode-09 MP_CONVERT + EOL + request in the SYN payload (5125)\n"
+"  mpconvert-ie    plain-mode-10 MP_CONVERT IE + request in the SYN; the reply must start\n"
+"                  with the echoed IE, else the connection fails (5126)\n"
+"Workload (default \"rr 100/1000\"): \"rr REQ/RESP\", \"bulk-down N\", \"bulk-up N\", \"echo N\";\n"
+"  sizes in bytes or with KB/MB/GB (10^3) or KiB/MiB/GiB; REQ includes the 16-byte header.\n"
+"Options:\n"
+"  --mptcp on|off       IPPROTO_MPTCP socket (default on)\n"
+"  --count N            connections in total (default 1)\n"
+"  --concurrency C      connections open at a time (default 1)\n"
+"  --timeout SEC        per-connection deadline (default 10)\n"
+"  --cookie-cache FILE  RFC 8803 Cookie TLV cache: sent when present; an Error 3 (Missing\n"
+"                       Cookie) reply stores the converter's cookie there for later connections\n"
+"  --convert-opts LIST  send an Extended Connect listing these TCP option kinds (e.g. 30,4)\n"
+"  --bind ADDR          local address (first subflow source)\n"
+"  --seed N             base of the per-connection pattern seed (seed = N + seq)\n"
+"  --tag TEXT           copied into every JSON line\n"
+"Output: one JSON line per connection, then a summary line (CONTRACTS §3); times in us\n"
+"relative to the connection's start (CLOCK_MONOTONIC).\n"
+"Exit: 0 all connections ok, 1 a connection failed, 2 usage, 3 setup error.\n");
+}
+
+static void set_err(cconn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_err(cconn *c, const char *fmt, ...)
+{
+    if (c->err[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->err, sizeof c->err, fmt, ap);
+    va_end(ap);
+}
+
+static int64_t rel(const cconn *c) { return mpxa_mono_us() - c->t0; }
+
+/* ---------- cookie cache (RFC 8803 Cookie TLV) ---------- */
+
+static void cookie_load(client *cl)
+{
+    if (!cl->cookie_path)
+        return;
+    FILE *f = fopen(cl->cookie_path, "r");
+    if (!f)
+        return;
+    char line[1024], want[MPXA_ADDR_STRLEN];
+    mpxa_addr_fmt(&cl->proxy, want, sizeof want);
+    while (fgets(line, sizeof line, f)) {
+        char a[128], hex[600];
+        if (sscanf(line, "%127s %599s", a, hex) == 2 && strcmp(a, want) == 0) {
+            long n = mpx_hex_parse(hex, cl->cookie, sizeof cl->cookie);
+            cl->cookie_len = n > 0 ? (size_t)n : 0;
+        }
+    }
+    fclose(f);
+}
+
+static void cookie_store(client *cl, const uint8_t *ck, size_t n)
+{
+    if (n > sizeof cl->cookie)
+        n = sizeof cl->cookie;
+    memcpy(cl->cookie, ck, n);
+    cl->cookie_len = n;
+    if (!cl->cookie_path)
+        return;
+    char want[MPXA_ADDR_STRLEN], hex[2 * sizeof cl->cookie + 1];
+    mpxa_addr_fmt(&cl->proxy, want, sizeof want);
+    mpx_hex_format(ck, n, hex);
+    /* rewrite the file: keep other proxies' lines */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp%d", cl->cookie_path, (int)getpid());
+    FILE *out = fopen(tmp, "w");
+    if (!out)
+        return;
+    FILE *in = fopen(cl->cookie_path, "r");
+    if (in) {
+        char line[1024], a[128];
+        while (fgets(line, sizeof line, in))
+            if (sscanf(line, "%127s", a) == 1 && strcmp(a, want) != 0)
+                fputs(line, out);
+        fclose(in);
+    }
+    fprintf(out, "%s %s\n", want, hex);
+    fclose(out);
+    rename(tmp, cl->cookie_path);
+}
+
+/* ---------- per-connection output ---------- */
+
+static const char *tfo_str(const cconn *c)
+{
+    if (!c->tfo_attempt || c->fd < 0)
+        return "none";
+    int o = mpxa_tcpi_options(c->fd);
+    return o >= 0 && (o & MPXA_TCPI_OPT_SYN_DATA) ? "syn-data-acked" : "syn-data-not-acked";
+}
+
+static void finish(client *cl, cconn *c, bool ok)
+{
+    char tbuf[MPXA_ADDR_STRLEN], vbuf[MPXA_ADDR_STRLEN], lbuf[MPXA_ADDR_STRLEN];
+    bool verified = !c->bad_pattern && c->resp_off == c->h.resp_len && c->req_off == c->h.req_len;
+    if (ok && !verified) {
+        ok = false;
+        set_err(c, "response not verified");
+    }
+    if (c->t_done < 0 && ok)
+        c->t_done = rel(c);
+    mpxa_mp_state mp = { .kind = MPXA_MP_TCP, .subflows = 0 };
+    const char *tfo = "none";
+    if (c->fd >= 0) {
+        mp = mpxa_mptcp_state(c->fd);
+        tfo = tfo_str(c);
+        if (!c->local.len) {
+            struct sockaddr_storage ss;
+            socklen_t sl = sizeof ss;
+            if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0)
+                mpxa_addr_from_sa(&c->local, (struct sockaddr *)&ss, sl);
+        }
+    }
+    mpxa_json j;
+    mpxa_json_begin(&j);
+    mpxa_json_str(&j, "type", "conn");
+    mpxa_json_str(&j, "signal", cl->sig_name);
+    mpxa_json_uint(&j, "seq", c->seq);
+    mpxa_json_bool(&j, "ok", ok);
+    mpxa_json_str(&j, "error", ok ? NULL : (c->err[0] ? c->err : "failed"));
+    mpxa_json_str(&j, "target", mpxa_addr_fmt(&cl->target, tbuf, sizeof tbuf));
+    mpxa_json_str(&j, "via", cl->have_proxy ? mpxa_addr_fmt(&cl->proxy, vbuf, sizeof vbuf) : NULL);
+    mpxa_json_str(&j, "local", c->local.len ? mpxa_addr_fmt(&c->local, lbuf, sizeof lbuf) : NULL);
+    mpxa_json_str(&j, "mptcp", mp.kind == MPXA_MP_ERROR ? "tcp" : mpxa_mp_kind_str(mp.kind));
+    mpxa_json_int(&j, "subflows", c->connected ? mp.subflows : 0);
+    mpxa_json_str(&j, "tfo", tfo);
+    mpxa_json_int(&j, "t0_real_us", c->t0_real);
+    mpxa_json_opt_int(&j, "t_connected_us", c->t_conn >= 0, c->t_conn);
+    mpxa_json_opt_int(&j, "t_req_sent_us", c->t_req >= 0, c->t_req);
+    mpxa_json_opt_int(&j, "t_first_resp_us", c->t_first >= 0, c->t_first);
+    mpxa_json_opt_int(&j, "t_done_us", c->t_done >= 0, c->t_done);
+    mpxa_json_opt_int(&j, "ttfb_us", c->t_first >= 0, c->t_first);
+    mpxa_json_uint(&j, "bytes_out", c->req_off);
+    mpxa_json_uint(&j, "bytes_in", c->resp_off);
+    mpxa_json_bool(&j, "verified", verified);
+    mpxa_json_opt_int(&j, "convert_error", c->conv_error >= 0, c->conv_error);
+    mpxa_json_opt_int(&j, "socks_reply", c->socks_rep >= 0, c->socks_rep);
+    mpxa_json_str(&j, "tag", cl->tag);
+    /* extensions beyond the contract */
+    mpxa_json_int(&j, "t0_mono_us", c->t0);
+    mpxa_json_opt_int(&j, "t_sig_reply_us", c->t_sig >= 0, c->t_sig);
+    mpxa_json_uint(&j, "sig_bytes_out", c->sig_out_total);
+    mpxa_json_uint(&j, "sig_bytes_in", c->sig_in_total);
+    mpxa_json_str(&j, "ext_tcp_hdr", c->ext_hdr[0] ? c->ext_hdr : NULL);
+    mpxa_json_str(&j, "workload", cl->wl_text);
+    mpxa_json_emit(&j, cl->json);
+    if (cl->verbose)
+        fprintf(stderr, "mpx-client: #%u %s %s\n", c->seq, ok ? "ok" : "FAIL", ok ? "" : c->err);
+
+    if (ok) {
+        cl->ok++;
+        cl->ttfb[cl->nttfb++] = c->t_first;
+    } else {
+        cl->failed++;
+    }
+    if (mp.kind == MPXA_MP_MPTCP)
+        cl->n_mptcp++;
+    else if (mp.kind == MPXA_MP_FALLBACK)
+        cl->n_fallback++;
+    else
+        cl->n_tcp++;
+    if (strcmp(tfo, "syn-data-acked") == 0)
+        cl->n_tfo_acked++;
+
+    if (c->fd >= 0) {
+        if (c->rst) {
+            /* RFC 8803 6.2.8: the client MUST reset the connection upon an Error TLV */
+            struct linger lg = { 1, 0 };
+            setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        }
+        epoll_ctl(cl->ep, EPOLL_CTL_DEL, c->fd, NULL);
+        close(c->fd);
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        cl->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    cl->active--;
+    cl->finished++;
+    free(c);
+}
+
+/* ---------- I/O pump ---------- */
+
+static void set_out(client *cl, cconn *c, bool on)
+{
+    if (c->want_out == on)
+        return;
+    c->want_out = on;
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | (on ? EPOLLOUT : 0), .data.ptr = c };
+    epoll_ctl(cl->ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+/* Accounts n bytes accepted by the kernel: signalling bytes first, then request bytes. */
+static void account_sent(cconn *c, size_t n)
+{
+    size_t s = c->sig_out_len - c->sig_out_off;
+    if (s > n)
+        s = n;
+    c->sig_out_off += s;
+    c->sig_out_total += s;
+    n -= s;
+    if (n) {
+        if (c->t_req < 0)
+            c->t_req = rel(c);
+        c->req_off += n;
+    }
+    if (c->sig_out_off == c->sig_out_len)
+        c->sig_out_off = c->sig_out_len = 0;
+}
+
+/* Writes pending signalling bytes, then request bytes if allowed. -1 = fatal. */
+static int pump_out(client *cl, cconn *c)
+{
+    uint8_t buf[64 * 1024];
+    if (!c->connected) {
+        set_out(cl, c, true);
+        return 0;
+    }
+    for (;;) {
+        size_t n = 0;
+        size_t s = c->sig_out_len - c->sig_out_off;
+        if (s) {
+            memcpy(buf, c->sig_out + c->sig_out_off, s);
+            n = s;
+        } else if (c->req_allowed && c->req_off < c->h.req_len) {
+            uint64_t left = c->h.req_len - c->req_off;
+            n = left < sizeof buf ? (size_t)left : sizeof buf;
+            mpxa_req_fill(&c->h, c->req_off, buf, n);
+        }
+        if (!n)
+            break;
+        ssize_t w = send(c->fd, buf, n, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                set_out(cl, c, true);
+                return 0;
+            }
+            if (errno == EINTR)
+                continue;
+            set_err(c, "send in state %s: %s", st_name(c->st), strerror(errno));
+            return -1;
+        }
+        account_sent(c, (size_t)w);
+    }
+    set_out(cl, c, false);
+    return 0;
+}
+
+static void queue_sig(cconn *c, const uint8_t *p, size_t n)
+{
+    memcpy(c->sig_out + c->sig_out_len, p, n);
+    c->sig_out_len += n;
+}
+
+/* Response bytes: verify against the pattern. */
+static int on_response(cconn *c, const uint8_t *p, size_t n)
+{
+    if (!n)
+        return 0;
+    if (c->t_first < 0)
+        c->t_first = rel(c);
+    uint64_t left = c->h.resp_len - c->resp_off;
+    if (n > left) {
+        set_err(c, "%zu bytes more than response_len", (size_t)(n - left));
+        c->bad_pattern = true;
+        return -1;
+    }
+    size_t bad;
+    if (!c->bad_pattern && !mpxa_resp_check(&c->h, c->resp_off, p, n, &bad)) {
+        set_err(c, "response pattern mismatch at offset %" PRIu64, c->resp_off + bad);
+        c->bad_pattern = true;
+        c->resp_off += n;
+        return -1;
+    }
+    c->resp_off += n;
+    if (c->resp_off == c->h.resp_len)
+        c->t_done = rel(c);
+    return 0;
+}
+
+static void start_response(client *cl, cconn *c)
+{
+    c->st = ST_RESPONSE;
+    c->req_allowed = true;
+}
+
+/* Signalling replies. Return -1 fatal, 0 need more, 1 done (leftover in sig_in moved on). */
+static int on_signal_bytes(client *cl, cconn *c)
+{
+    mpx_err e;
+    mpx_err_clear(&e);
+    switch (c->st) {
+    case ST_SOCKS_CHOICE: {
+        uint8_t m;
+        int r = mpx_s5_decode_choice(c->sig_in, c->sig_in_len, &m, &e);
+        if (r == MPX_DEC_MORE)
+            return 0;
+        if (r != MPX_DEC_OK) {
+            set_err(c, "bad SOCKS method reply: %s", e.rule);
+            return -1;
+        }
+        uint8_t want = cl->sig == SIG_SOCKS5_AUTH ? MPX_S5_M_USERPASS : MPX_S5_M_NOAUTH;
+        if (m != want) {
+            set_err(c, "SOCKS proxy chose method 0x%02x (%s), wanted 0x%02x", m, mpx_s5_method_name(m), want);
+            return -1;
+        }
+        uint8_t out[600];
+        long n;
+        if (cl->sig == SIG_SOCKS5_AUTH) {
+            n = mpx_s5_encode_auth(cl->user, cl->pass, out, sizeof out, &e);
+            c->st = ST_SOCKS_AUTH;
+        } else {
+            mpx_addr t;
+            mpx_addr_from_sockaddr(&cl->target.u.sa, cl->target.len, &t);
+            n = mpx_s5_encode_connect(&t, out, sizeof out, &e);
+            c->st = ST_SOCKS_REPLY;
+        }
+        if (n < 0) {
+            set_err(c, "SOCKS encode: %s", e.rule);
+            return -1;
+        }
+        memmove(c->sig_in, c->sig_in + 2, c->sig_in_len - 2);
+        c->sig_in_len -= 2;
+        c->sig_in_total += 2;
+        queue_sig(c, out, (size_t)n);
+        return 1;
+    }
+    case ST_SOCKS_AUTH: {
+        uint8_t status;
+        int r = mpx_s5_decode_auth_reply(c->sig_in, c->sig_in_len, &status, &e);
+        if (r == MPX_DEC_MORE)
+            return 0;
+        if (r != MPX_DEC_OK) {
+            set_err(c, "bad SOCKS auth reply: %s", e.rule);
+            return -1;
+        }
+        if (status != 0) {
+            set_err(c, "SOCKS username/password rejected (status %u)", status);
+            return -1;
+        }
+        memmove(c->sig_in, c->sig_in + 2, c->sig_in_len - 2);
+        c->sig_in_len -= 2;
+        c->sig_in_total += 2;
+        uint8_t out[64];
+        mpx_addr t;
+        mpx_addr_from_sockaddr(&cl->target.u.sa, cl->target.len, &t);
+        long n = mpx_s5_encode_connect(&t, out, sizeof out, &e);
+        if (n < 0) {
+            set_err(c, "SOCKS encode: %s", e.rule);
+            return -1;
+        }
+        queue_sig(c, out, (size_t)n);
+        c->st = ST_SOCKS_REPLY;
+        return 1;
+    }
+    case ST_SOCKS_REPLY: {
+        mpx_s5_msg m;
+        int r = mpx_s5_decode_reply(c->sig_in, c->sig_in_len, &m, &e);
+        if (r == MPX_DEC_MORE)
+            return 0;
+        if (r != MPX_DEC_OK) {
+            set_err(c, "bad SOCKS reply: %s", e.rule);
+            return -1;
+        }
+        c->socks_rep = m.code;
+        c->t_sig = rel(c);
+        if (m.code != MPX_S5_REP_OK) {
+            set_err(c, "SOCKS reply %u (%s)", m.code, mpx_s5_rep_name(m.code));
+            return -1;
+        }
+        memmove(c->sig_in, c->sig_in + m.len, c->sig_in_len - m.len);
+        c->sig_in_len -= m.len;
+        c->sig_in_total += m.len;
+        start_response(cl, c);
+        return 1;
+    }
+    case ST_CONV_REPLY: {
+        if (c->sig_in_len < MPX_CONV_HDR_LEN)
+            return 0;
+        size_t need = mpx_conv_frame_len(c->sig_in, c->sig_in_len);
+        if (need == 0 && c->sig_in_len >= MPX_CONV_HDR_LEN)
+            need = MPX_CONV_HDR_LEN;   /* Total Length 0: let the decoder say why */
+        if (c->sig_in_len < need)
+            return 0;
+        mpx_conv_msg m;
+        int r = mpx_conv_decode(c->sig_in, need, MPX_CONV_F_COMPLETE | MPX_CONV_F_FROM_CONVERTER, &m, &e);
+        if (r != MPX_DEC_OK) {
+            set_err(c, "bad Convert reply: %s: %s", e.rule ? e.rule : "?", e.msg);
+            c->rst = true;   /* RFC 8803: the client resets on an invalid message */
+            return -1;
+        }
+        c->t_sig = rel(c);
+        c->sig_in_total += m.conv_len;
+        if (m.has_ext_hdr) {
+            size_t n = m.ext_hdr_len > 64 ? 64 : m.ext_hdr_len;
+            mpx_hex_format(m.ext_hdr, n, c->ext_hdr);
+        }
+        if (m.has_error) {
+            c->conv_error = m.error.code;
+            c->rst = true;
+            if (m.error.code == MPX_CONV_E_MISSING_COOKIE && m.error.data_len)
+                cookie_store(cl, m.error.data, m.error.data_len);
+            set_err(c, "convert error %u (%s)", m.error.code, mpx_conv_error_name(m.error.code));
+            return -1;
+        }
+        memmove(c->sig_in, c->sig_in + m.conv_len, c->sig_in_len - m.conv_len);
+        c->sig_in_len -= m.conv_len;
+        start_response(cl, c);
+        return 1;
+    }
+    case ST_IE_ECHO: {
+        if (c->sig_in_len < c->ie_len)
+            return 0;
+        if (memcmp(c->sig_in, c->ie_sent, c->ie_len) != 0) {
+            char hex[2 * 64 + 1];
+            mpx_hex_format(c->sig_in, c->ie_len, hex);
+            set_err(c, "mpconvert-ie: reply does not start with the echoed MP_CONVERT IE (got %s)", hex);
+            return -1;
+        }
+        c->t_sig = rel(c);
+        c->sig_in_total += c->ie_len;
+        memmove(c->sig_in, c->sig_in + c->ie_len, c->sig_in_len - c->ie_len);
+        c->sig_in_len -= c->ie_len;
+        start_response(cl, c);
+        return 1;
+    }
+    default:
+        return 1;
+    }
+}
+
+static void mark_connected(cconn *c)
+{
+    if (c->connected)
+        return;
+    c->connected = true;
+    c->t_conn = rel(c);
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) == 0)
+        mpxa_addr_from_sa(&c->local, (struct sockaddr *)&ss, sl);
+}
+
+/* Handles readable data. Returns -1 fatal, 1 finished ok, 0 continue. */
+static int pump_in(client *cl, cconn *c)
+{
+    uint8_t buf[256 * 1024];
+    for (int rounds = 0; rounds < 8; rounds++) {
+        ssize_t r;
+        if (c->st == ST_RESPONSE)
+            r = recv(c->fd, buf, sizeof buf, 0);
+        else
+            r = recv(c->fd, c->sig_in + c->sig_in_len, sizeof c->sig_in - c->sig_in_len, 0);
+        if (r < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return 0;
+            if (errno == EINTR)
+                continue;
+            set_err(c, "recv in state %s: %s", st_name(c->st), strerror(errno));
+            return -1;
+        }
+        if (r == 0) {
+            if (c->st == ST_RESPONSE && c->resp_off == c->h.resp_len)
+                return 1;
+            set_err(c, "EOF in state %s after %" PRIu64 " response bytes", st_name(c->st), c->resp_off);
+            return -1;
+        }
+        mark_connected(c);
+        if (c->st == ST_RESPONSE) {
+            if (on_response(c, buf, (size_t)r) < 0)
+                return -1;
+        } else {
+            c->sig_in_len += (size_t)r;
+            for (;;) {
+                int s = on_signal_bytes(cl, c);
+                if (s < 0)
+                    return -1;
+                if (s == 0) {
+                    if (c->sig_in_len == sizeof c->sig_in) {
+                        set_err(c, "signalling reply too long in state %s", st_name(c->st));
+                        return -1;
+                    }
+                    break;
+                }
+                if (pump_out(cl, c) < 0)
+                    return -1;
+                if (c->st == ST_RESPONSE) {
+                    size_t left = c->sig_in_len;
+                    c->sig_in_len = 0;
+                    if (on_response(c, c->sig_in, left) < 0)
+                        return -1;
+                    break;
+                }
+            }
+        }
+        if (c->st == ST_RESPONSE && c->resp_off == c->h.resp_len && c->req_off == c->h.req_len)
+            return 1;
+    }
+    return 0;
+}
+
+static void on_event(client *cl, cconn *c, uint32_t evs)
+{
+    if (!c->connected && (evs & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+        int err = 0;
+        socklen_t l = sizeof err;
+        getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &l);
+        if (err) {
+            set_err(c, "connect: %s", strerror(err));
+            finish(cl, c, false);
+            return;
+        }
+        if (evs & EPOLLOUT) {
+            mark_connected(c);
+            if (c->st == ST_CONNECTING) {
+                /* plain connect finished: start the signalling */
+                if (is_socks(cl->sig)) {
+                    uint8_t g[4];
+                    mpx_err e;
+                    uint8_t m = cl->sig == SIG_SOCKS5_AUTH ? MPX_S5_M_USERPASS : MPX_S5_M_NOAUTH;
+                    long n = mpx_s5_encode_greeting(&m, 1, g, sizeof g, &e);
+                    queue_sig(c, g, (size_t)n);
+                    c->st = ST_SOCKS_CHOICE;
+                } else {
+                    start_response(cl, c);
+                }
+            }
+        }
+    }
+    if (c->connected && (evs & EPOLLOUT)) {
+        if (pump_out(cl, c) < 0) {
+            finish(cl, c, false);
+            return;
+        }
+    }
+    if (evs & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        int r = pump_in(cl, c);
+        if (r != 0) {
+            finish(cl, c, r > 0);
+            return;
+        }
+    }
+    if (c->connected && pump_out(cl, c) < 0)
+        finish(cl, c, false);
+}
+
+/* ---------- starting a connection ---------- */
+
+static long build_syn_signal(client *cl, cconn *c, uint8_t *out, size_t cap)
+{
+    mpx_err e;
+    mpx_err_clear(&e);
+    mpx_addr t;
+    mpx_addr_from_sockaddr(&cl->target.u.sa, cl->target.len, &t);
+    long n = -1;
+    if (is_convert(cl->sig)) {
+        mpx_conv_opt opts[32];
+        for (size_t i = 0; i < cl->nconv_opts; i++)
+            opts[i] = (mpx_conv_opt){ .kind = cl->conv_opts[i], .vlen = 0, .val = NULL };
+        n = mpx_conv_encode_connect(&t, cl->cookie_len ? cl->cookie : NULL, cl->cookie_len,
+                                    cl->nconv_opts ? opts : NULL, cl->nconv_opts, out, cap, &e);
+    } else if (cl->sig == SIG_MPCONVERT || cl->sig == SIG_MPCONVERT_IE) {
+        mpx_mpconv m = { .d = false, .addr = t, .has_port = true };
+        if (cl->sig == SIG_MPCONVERT) {
+            n = mpx_mpconv_encode_09(&m, 1, out, cap, &e);
+        } else {
+            n = mpx_mpconv_encode_ie(&m, 1, out, cap, &e);
+            if (n > 0 && (size_t)n <= sizeof c->ie_sent) {
+                memcpy(c->ie_sent, out, (size_t)n);
+                c->ie_len = (size_t)n;
+            }
+        }
+    } else {
+        return 0;
+    }
+    if (n < 0)
+        set_err(c, "encoding the signal failed: %s: %s", e.rule ? e.rule : "?", e.msg);
+    return n;
+}
+
+static void start_one(client *cl)
+{
+    cconn *c = calloc(1, sizeof *c);
+    if (!c) {
+        fprintf(stderr, "mpx-client: out of memory\n");
+        g_stop = 1;
+        return;
+    }
+    c->seq = cl->started++;
+    c->fd = -1;
+    c->t_conn = c->t_req = c->t_sig = c->t_first = c->t_done = -1;
+    c->conv_error = c->socks_rep = -1;
+    c->h = mpxa_workload_hdr(&cl->wl, (cl->seed + c->seq) & 0xffffff);
+    c->next = cl->head;
+    if (cl->head)
+        cl->head->prev = c;
+    cl->head = c;
+    cl->active++;
+    c->t0_real = mpxa_real_us();
+    c->t0 = mpxa_mono_us();
+
+    const mpxa_addr *dst = cl->have_proxy && cl->sig != SIG_TCP ? &cl->proxy : &cl->target;
+    c->fd = mpxa_socket(mpxa_addr_family(dst), cl->mptcp, true);
+    if (c->fd < 0) {
+        set_err(c, "socket: %s", strerror(errno));
+        finish(cl, c, false);
+        return;
+    }
+    mpxa_set_nodelay(c->fd, true);
+    if (cl->have_bind && bind(c->fd, &cl->bind.u.sa, cl->bind.len) < 0) {
+        set_err(c, "bind: %s", strerror(errno));
+        finish(cl, c, false);
+        return;
+    }
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLOUT, .data.ptr = c };
+    c->want_out = true;
+    if (epoll_ctl(cl->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+        set_err(c, "epoll_ctl: %s", strerror(errno));
+        finish(cl, c, false);
+        return;
+    }
+
+    bool syn_data = cl->sig == SIG_CONVERT || cl->sig == SIG_CONVERT_WAIT ||
+                    cl->sig == SIG_CONVERT_COOKIE || cl->sig == SIG_MPCONVERT ||
+                    cl->sig == SIG_MPCONVERT_IE || (cl->sig == SIG_TCP && cl->tfo_direct);
+    if (!syn_data) {
+        int r = connect(c->fd, &dst->u.sa, dst->len);
+        if (r < 0 && errno != EINPROGRESS) {
+            set_err(c, "connect: %s", strerror(errno));
+            finish(cl, c, false);
+            return;
+        }
+        c->st = ST_CONNECTING;
+        return;
+    }
+
+    /* SYN payload: signal [+ request head]. Cookie-less modes set TCP_FASTOPEN_NO_COOKIE so
+     * the kernel sends the data without any TFO option (protocols.md 1.9). */
+    bool no_cookie = cl->sig == SIG_CONVERT || cl->sig == SIG_CONVERT_WAIT ||
+                     cl->sig == SIG_MPCONVERT || cl->sig == SIG_MPCONVERT_IE;
+    if (no_cookie && mpxa_set_tfo_no_cookie(c->fd, true) < 0) {
+        set_err(c, "TCP_FASTOPEN_NO_COOKIE: %s", strerror(errno));
+        finish(cl, c, false);
+        return;
+    }
+    c->tfo_attempt = true;
+    uint8_t buf[SIGBUF + SYN_DATA_MAX];
+    long sl = build_syn_signal(cl, c, c->sig_out, sizeof c->sig_out);
+    if (sl < 0) {
+        finish(cl, c, false);
+        return;
+    }
+    c->sig_out_len = (size_t)sl;
+    memcpy(buf, c->sig_out, (size_t)sl);
+    size_t n = (size_t)sl;
+    c->req_allowed = cl->sig != SIG_CONVERT_WAIT;
+    if (c->req_allowed) {
+        size_t k = c->h.req_len < SYN_DATA_MAX ? c->h.req_len : SYN_DATA_MAX;
+        mpxa_req_fill(&c->h, 0, buf + n, k);
+        n += k;
+    }
+    if (is_convert(cl->sig))
+        c->st = ST_CONV_REPLY;
+    else if (cl->sig == SIG_MPCONVERT_IE)
+        c->st = ST_IE_ECHO;
+    else
+        c->st = ST_RESPONSE;
+    ssize_t w = sendto(c->fd, buf, n, MSG_FASTOPEN | MSG_NOSIGNAL, &dst->u.sa, dst->len);
+    if (w < 0) {
+        if (errno != EINPROGRESS) {
+            set_err(c, "sendto(MSG_FASTOPEN): %s", strerror(errno));
+            finish(cl, c, false);
+            return;
+        }
+        /* no cookie yet: the kernel sent a SYN (with a cookie request); data follows later */
+        return;
+    }
+    account_sent(c, (size_t)w);
+}
+
+static void reap_timeouts(client *cl)
+{
+    int64_t now = mpxa_mono_us();
+    for (cconn *c = cl->head, *n; c; c = n) {
+        n = c->next;
+        if (now - c->t0 > (int64_t)(cl->timeout_s * 1e6)) {
+            set_err(c, "timeout after %.1f s in state %s (%" PRIu64 "/%u response bytes)",
+                    cl->timeout_s, st_name(c->st), c->resp_off, c->h.resp_len);
+            finish(cl, c, false);
+        }
+    }
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int64_t pct(const int64_t *v, uint32_t n, double p)
+{
+    /* nearest-rank percentile */
+    if (!n)
+        return -1;
+    size_t k = (size_t)(p / 100.0 * n + 0.999999);
+    if (k < 1)
+        k = 1;
+    if (k > n)
+        k = n;
+    return v[k - 1];
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int parse_kinds(const char *s, uint8_t *out, size_t cap, size_t *n)
+{
+    *n = 0;
+    while (*s) {
+        char *end;
+        long v = strtol(s, &end, 0);
+        if (end == s || v < 2 || v > 255 || *n == cap)
+            return -1;
+        out[(*n)++] = (uint8_t)v;
+        s = end;
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return -1;
+    }
+    return *n ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    static client CL;
+    client *cl = &CL;
+    const char *sig = NULL, *target = NULL, *proxy = NULL, *bindaddr = NULL, *json_path = "-";
+    const char *wl = "rr 100/1000";
+    cl->mptcp = true;
+    cl->count = cl->conc = 1;
+    cl->timeout_s = 10;
+    cl->seed = 1;
+    enum { O_SIGNAL = 256, O_TARGET, O_PROXY, O_MPTCP, O_WORKLOAD, O_COUNT, O_CONC, O_JSON,
+           O_TIMEOUT, O_USER, O_PASS, O_COOKIE, O_BIND, O_TAG, O_TFO, O_CONVOPTS, O_SEED, O_VERSION };
+    static const struct option lo[] = {
+        { "signal", required_argument, 0, O_SIGNAL },
+        { "target", required_argument, 0, O_TARGET },
+        { "proxy", required_argument, 0, O_PROXY },
+        { "mptcp", required_argument, 0, O_MPTCP },
+        { "workload", required_argument, 0, O_WORKLOAD },
+        { "count", required_argument, 0, O_COUNT },
+        { "concurrency", required_argument, 0, O_CONC },
+        { "json", required_argument, 0, O_JSON },
+        { "timeout", required_argument, 0, O_TIMEOUT },
+        { "socks-user", required_argument, 0, O_USER },
+        { "socks-pass", required_argument, 0, O_PASS },
+        { "cookie-cache", required_argument, 0, O_COOKIE },
+        { "bind", required_argument, 0, O_BIND },
+        { "tag", required_argument, 0, O_TAG },
+        { "tfo", no_argument, 0, O_TFO },
+        { "convert-opts", required_argument, 0, O_CONVOPTS },
+        { "seed", required_argument, 0, O_SEED },
+        { "verbose", no_argument, 0, 'v' },
+        { "help", no_argument, 0, 'h' },
+        { "version", no_argument, 0, O_VERSION },
+        { 0, 0, 0, 0 },
+    };
+    int o;
+    char *end;
+    while ((o = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+        switch (o) {
+        case O_SIGNAL: sig = optarg; break;
+        case O_TARGET: target = optarg; break;
+        case O_PROXY: proxy = optarg; break;
+        case O_MPTCP:
+            if (strcmp(optarg, "on") == 0)
+                cl->mptcp = true;
+            else if (strcmp(optarg, "off") == 0)
+                cl->mptcp = false;
+            else {
+                fprintf(stderr, "mpx-client: --mptcp on|off\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case O_WORKLOAD: wl = optarg; break;
+        case O_COUNT:
+        case O_CONC: {
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || v == 0 || v > 10000000) {
+                fprintf(stderr, "mpx-client: bad number '%s'\n", optarg);
+                return EXIT_USAGE;
+            }
+            if (o == O_COUNT)
+                cl->count = (uint32_t)v;
+            else
+                cl->conc = (uint32_t)v;
+            break;
+        }
+        case O_JSON: json_path = optarg; break;
+        case O_TIMEOUT:
+            cl->timeout_s = strtod(optarg, &end);
+            if (*end || cl->timeout_s <= 0) {
+                fprintf(stderr, "mpx-client: bad --timeout\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case O_USER: cl->user = optarg; break;
+        case O_PASS: cl->pass = optarg; break;
+        case O_COOKIE: cl->cookie_path = optarg; break;
+        case O_BIND: bindaddr = optarg; break;
+        case O_TAG: cl->tag = optarg; break;
+        case O_TFO: cl->tfo_direct = true; break;
+        case O_CONVOPTS:
+            if (parse_kinds(optarg, cl->conv_opts, sizeof cl->conv_opts, &cl->nconv_opts) < 0) {
+                fprintf(stderr, "mpx-client: bad --convert-opts (kinds 2..255, comma separated)\n");
+                return EXIT_USAGE;
+            }
+            break;
+        case O_SEED: cl->seed = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'v': cl->verbose = true; break;
+        case 'h': usage(stdout); return EXIT_OK;
+        case O_VERSION: printf("mpx-client %s\n", MPX_VERSION); return EXIT_OK;
+        default: usage(stderr); return EXIT_USAGE;
+        }
+    }
+    if (optind < argc || !sig || !target) {
+        fprintf(stderr, "mpx-client: --signal and --target are required (see --help)\n");
+        return EXIT_USAGE;
+    }
+    int defport = -1;
+    bool found = false;
+    for (size_t i = 0; i < sizeof g_sigs / sizeof g_sigs[0]; i++)
+        if (strcmp(sig, g_sigs[i].name) == 0) {
+            cl->sig = g_sigs[i].k;
+            cl->sig_name = g_sigs[i].name;
+            defport = g_sigs[i].port;
+            found = true;
+        }
+    if (!found) {
+        fprintf(stderr, "mpx-client: unknown --signal '%s' (tcp socks5 socks5-auth convert convert-wait "
+                        "convert-cookie mpconvert mpconvert-ie)\n", sig);
+        return EXIT_USAGE;
+    }
+    if (mpxa_addr_parse(target, -1, &cl->target) < 0) {
+        fprintf(stderr, "mpx-client: bad --target '%s' (ADDR:PORT or [V6]:PORT)\n", target);
+        return EXIT_USAGE;
+    }
+    if (cl->sig != SIG_TCP) {
+        if (!proxy) {
+            fprintf(stderr, "mpx-client: --signal %s needs --proxy\n", cl->sig_name);
+            return EXIT_USAGE;
+        }
+        if (mpxa_addr_parse(proxy, defport, &cl->proxy) < 0) {
+            fprintf(stderr, "mpx-client: bad --proxy '%s'\n", proxy);
+            return EXIT_USAGE;
+        }
+        cl->have_proxy = true;
+    } else if (proxy) {
+        fprintf(stderr, "mpx-client: --proxy is ignored with --signal tcp\n");
+    }
+    if (cl->sig == SIG_SOCKS5_AUTH && (!cl->user || !cl->pass || !*cl->user || !*cl->pass)) {
+        fprintf(stderr, "mpx-client: socks5-auth needs --socks-user and --socks-pass (1..255 bytes)\n");
+        return EXIT_USAGE;
+    }
+    if (cl->tfo_direct && cl->sig != SIG_TCP) {
+        fprintf(stderr, "mpx-client: --tfo only applies to --signal tcp\n");
+        return EXIT_USAGE;
+    }
+    if (cl->nconv_opts && !is_convert(cl->sig)) {
+        fprintf(stderr, "mpx-client: --convert-opts only applies to the convert signals\n");
+        return EXIT_USAGE;
+    }
+    if (bindaddr) {
+        if (mpxa_addr_parse(bindaddr, 0, &cl->bind) < 0) {
+            fprintf(stderr, "mpx-client: bad --bind '%s'\n", bindaddr);
+            return EXIT_USAGE;
+        }
+        cl->have_bind = true;
+    }
+    char err[200];
+    if (mpxa_workload_parse(wl, &cl->wl, err, sizeof err) < 0) {
+        fprintf(stderr, "mpx-client: --workload: %s\n", err);
+        return EXIT_USAGE;
+    }
+    mpxa_workload_fmt(&cl->wl, cl->wl_text, sizeof cl->wl_text);
+    if (cl->conc > cl->count)
+        cl->conc = cl->count;
+
+    if (strcmp(json_path, "-") == 0) {
+        cl->json = stdout;
+    } else if (!(cl->json = fopen(json_path, "a"))) {
+        fprintf(stderr, "mpx-client: %s: %s\n", json_path, strerror(errno));
+        return EXIT_SETUP;
+    }
+    cl->ttfb = calloc(cl->count, sizeof *cl->ttfb);
+    cl->ep = epoll_create1(EPOLL_CLOEXEC);
+    if (!cl->ttfb || cl->ep < 0) {
+        fprintf(stderr, "mpx-client: setup: %s\n", strerror(errno));
+        return EXIT_SETUP;
+    }
+    /* Probe the socket type once so "no MPTCP in this kernel" is a setup error, not N failures */
+    int probe = mpxa_socket(mpxa_addr_family(cl->have_proxy ? &cl->proxy : &cl->target), cl->mptcp, true);
+    if (probe < 0) {
+        fprintf(stderr, "mpx-client: socket(%s): %s\n", cl->mptcp ? "IPPROTO_MPTCP" : "TCP", strerror(errno));
+        return EXIT_SETUP;
+    }
+    close(probe);
+    cookie_load(cl);
+    raise_nofile();
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = { .sa_handler = on_sig };
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    int64_t t_start = mpxa_mono_us();
+    struct epoll_event evs[512];
+    while (!g_stop && cl->finished < cl->count) {
+        while (!g_stop && cl->started < cl->count && cl->active < cl->conc)
+            start_one(cl);
+        int n = epoll_wait(cl->ep, evs, 512, 100);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            perror("mpx-client: epoll_wait");
+            break;
+        }
+        for (int i = 0; i < n; i++)
+            on_event(cl, evs[i].data.ptr, evs[i].events);
+        reap_timeouts(cl);
+    }
+    while (cl->head) {
+        set_err(cl->head, "interrupted");
+        finish(cl, cl->head, false);
+    }
+    int64_t elapsed = mpxa_mono_us() - t_start;
+
+    qsort(cl->ttfb, cl->nttfb, sizeof *cl->ttfb, cmp_i64);
+    mpxa_json j;
+    mpxa_json_begin(&j);
+    mpxa_json_str(&j, "type", "summary");
+    mpxa_json_str(&j, "signal", cl->sig_name);
+    mpxa_json_uint(&j, "count", cl->finished);
+    mpxa_json_uint(&j, "ok", cl->ok);
+    mpxa_json_uint(&j, "failed", cl->failed);
+    mpxa_json_opt_int(&j, "ttfb_us_p50", cl->nttfb > 0, pct(cl->ttfb, cl->nttfb, 50));
+    mpxa_json_opt_int(&j, "ttfb_us_p95", cl->nttfb > 0, pct(cl->ttfb, cl->nttfb, 95));
+    mpxa_json_opt_int(&j, "ttfb_us_min", cl->nttfb > 0, cl->nttfb ? cl->ttfb[0] : 0);
+    mpxa_json_opt_int(&j, "ttfb_us_max", cl->nttfb > 0, cl->nttfb ? cl->ttfb[cl->nttfb - 1] : 0);
+    mpxa_json_uint(&j, "mptcp", cl->n_mptcp);
+    mpxa_json_uint(&j, "fallback", cl->n_fallback);
+    mpxa_json_uint(&j, "tcp", cl->n_tcp);
+    mpxa_json_uint(&j, "tfo_syn_data_acked", cl->n_tfo_acked);
+    mpxa_json_int(&j, "elapsed_us", elapsed);
+    mpxa_json_str(&j, "workload", cl->wl_text);
+    mpxa_json_str(&j, "tag", cl->tag);
+    mpxa_json_emit(&j, cl->json);
+    if (cl->json != stdout)
+        fclose(cl->json);
+    free(cl->ttfb);
+    return cl->failed || cl->finished < cl->count ? EXIT_FAILED : EXIT_OK;
+}

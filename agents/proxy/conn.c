@@ -1,0 +1,489 @@
+/* Connection lifecycle: accept -> signal parsed (front end) -> ACL -> non-blocking downstream
+ * connect -> reply queued -> stall guard (first write to the client held until the MPTCP
+ * handshake completed) -> relay -> close. Errors are written into the bytestream, the write
+ * side is shut and the client is drained for a moment (no immediate RST, RFC 8803 s6.2.8). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/errqueue.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include "agents/proxy/proxy.h"
+
+uint64_t conns_active;
+static uint64_t next_id = 1;
+
+#define CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+
+struct conn *conn_new(int method, int cfd, const mpx_addr *client, const mpx_addr *local)
+{
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->id = next_id++;
+    c->method = method;
+    c->cfd = cfd; c->sfd = -1;
+    c->cev.kind = EV_CLIENT; c->cev.fd = cfd;
+    c->sev.kind = EV_SERVER; c->sev.fd = -1;
+    c->client = *client; c->local = *local;
+    c->up.p[0] = c->up.p[1] = c->down.p[0] = c->down.p[1] = -1;
+    c->hidx = -1;
+    c->err_code = -1;
+    c->t_accept = now_us();
+    c->c_rd = true;  /* SYN data may already be queued: try a read at once */
+    if (loop_add(cfd, &c->cev, CONN_EVENTS) < 0) { free(c); return NULL; }
+    c->cent = client_get(client);
+    conns_active++;
+    st.active = conns_active;
+    if (st.active > st.active_max) st.active_max = st.active;
+    return c;
+}
+
+/* Counts the client side as MPTCP or fallback (MPTCP_INFO fails with EOPNOTSUPP after a
+ * fallback, and for plain-TCP clients of the MPTCP listener). */
+static void classify(struct conn *c)
+{
+    struct mpx_mptcp_info mi;
+    socklen_t l = sizeof mi;
+    if (getsockopt(c->cfd, SOL_MPTCP, MPX_MPTCP_INFO, &mi, &l) == 0 &&
+        !(mi.flags & MPX_MPTCP_INFO_FLAG_FALLBACK))
+        st.mptcp++;
+    else
+        st.fallback++;
+}
+
+static void set_rst(int fd)
+{
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+}
+
+static struct conn *reap_list;
+
+/* Closes everything now; the memory is released after the current event batch so that
+ * callers up the stack (and events already fetched for c) can still test c->closing. */
+void conn_free(struct conn *c, bool reset_client)
+{
+    char a[MPX_ADDR_STRLEN];
+    if (c->closing) return;
+    c->closing = true;
+    timer_clear(c);
+    resolve_cancel(c);
+    classify(c);
+    if (reset_client) set_rst(c->cfd);
+    loop_del(c->cfd);
+    close(c->cfd);
+    if (c->sfd >= 0) { loop_del(c->sfd); close(c->sfd); }
+    dir_free(&c->up); dir_free(&c->down);
+    free(c->early);
+    client_put(c->cent);
+    conns_active--;
+    st.active = conns_active;
+    st.completed++;
+    LOGV("conn %llu %s %s closed%s up=%zu", (unsigned long long)c->id, method_name[c->method],
+         addr_str(&c->client, a, sizeof a), reset_client ? " (reset)" : "", c->up.n);
+    c->reap_next = reap_list;
+    reap_list = c;
+}
+
+void conn_reap(void)
+{
+    while (reap_list) {
+        struct conn *c = reap_list;
+        reap_list = c->reap_next;
+        free(c);
+    }
+}
+
+int conn_read_more(struct conn *c)
+{
+    if (c->inlen >= sizeof c->in) return -3;
+    ssize_t r = read(c->cfd, c->in + c->inlen, sizeof c->in - c->inlen);
+    if (r > 0) { c->inlen += (size_t)r; return (int)r; }
+    if (r == 0) return 0;
+    if (errno == EAGAIN || errno == EINTR) { c->c_rd = false; return -1; }
+    return -2;
+}
+
+void conn_queue_out(struct conn *c, const void *p, size_t n)
+{
+    if (c->outlen + n > sizeof c->out) n = sizeof c->out - c->outlen;
+    memcpy(c->out + c->outlen, p, n);
+    c->outlen += n;
+}
+
+void conn_set_early(struct conn *c, const uint8_t *p, size_t n)
+{
+    free(c->early); c->early = NULL; c->earlylen = c->earlyoff = 0;
+    if (!n) return;
+    c->early = malloc(n);
+    if (!c->early) return;
+    memcpy(c->early, p, n);
+    c->earlylen = n;
+}
+
+/* ---- stall guard ---- */
+static bool gate_check(struct conn *c)
+{
+    if (c->gate_open) return true;
+    bool open = !cfg.stall_guard;
+    if (!open) {
+        struct mpx_mptcp_info mi;
+        socklen_t l = sizeof mi;
+        if (getsockopt(c->cfd, SOL_MPTCP, MPX_MPTCP_INFO, &mi, &l) < 0)
+            open = true;   /* EOPNOTSUPP: fallback / plain TCP: no MPTCP handshake to wait for */
+        else if (mi.flags & (MPX_MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED | MPX_MPTCP_INFO_FLAG_FALLBACK))
+            open = true;
+    }
+    int64_t t = now_us();
+    if (!open && !c->gate_waiting) {
+        c->gate_waiting = true; c->gate_t0 = t; st.stall_waits++;
+    }
+    if (!open && t - c->gate_t0 >= (int64_t)cfg.stall_guard_max_ms * 1000) {
+        st.stall_timeouts++;
+        plog(1, "conn %llu: stall guard gave up after %d ms (no third ACK); writing anyway",
+             (unsigned long long)c->id, cfg.stall_guard_max_ms);
+        open = true;
+    }
+    if (open) {
+        if (c->gate_waiting) {
+            uint64_t w = (uint64_t)(t - c->gate_t0);
+            st.stall_wait_us_total += w;
+            if (w > st.stall_wait_us_max) st.stall_wait_us_max = w;
+            LOGV("conn %llu: stall guard held the first write %llu us", (unsigned long long)c->id,
+                 (unsigned long long)w);
+        }
+        c->gate_open = true;
+        if (c->tkind == T_GATE) timer_clear(c);
+        return true;
+    }
+    timer_set(c, t + 1000, T_GATE);
+    return false;
+}
+
+static void enter_linger(struct conn *c)
+{
+    c->state = CS_LINGER;
+    shutdown(c->cfd, SHUT_WR);
+    timer_set(c, now_us() + (int64_t)cfg.linger_ms * 1000, T_LINGER);
+    /* drain what the client already sent: closing with unread data would send an RST */
+    char buf[4096];
+    for (;;) {
+        ssize_t r = read(c->cfd, buf, sizeof buf);
+        if (r > 0) continue;
+        if (r == 0) { conn_free(c, false); return; }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) { c->c_rd = false; return; }
+        conn_free(c, false);
+        return;
+    }
+}
+
+/* Writes the queued reply bytes once the gate is open. Returns false if c was freed. */
+static bool flush_out(struct conn *c)
+{
+    if (c->outoff >= c->outlen) return true;
+    if (!gate_check(c)) return true;
+    while (c->outoff < c->outlen && c->c_wr) {
+        ssize_t w = write(c->cfd, c->out + c->outoff, c->outlen - c->outoff);
+        if (w > 0) { c->outoff += (size_t)w; continue; }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && errno == EAGAIN) { c->c_wr = false; break; }
+        st.client_resets++;
+        if (c->sfd >= 0) set_rst(c->sfd);
+        conn_free(c, true);
+        return false;
+    }
+    if (c->outoff < c->outlen) return true;
+    c->outoff = c->outlen = 0;
+    if (c->err_code >= 0 || c->close_after_out) { enter_linger(c); return false; }
+    if (c->state == CS_RELAY) relay_start(c);
+    else if (c->state == CS_HEADER)  /* SOCKS mid-handshake: restore the header deadline */
+        timer_set(c, c->t_accept + (int64_t)cfg.header_timeout_ms * 1000, T_HEADER);
+    return true;
+}
+
+void conn_start_gate(struct conn *c)
+{
+    if (c->outlen == 0) {
+        /* nothing to say (mpconvert): the relay's first client write is gated instead */
+        if (c->state == CS_RELAY) relay_start(c);
+        return;
+    }
+    flush_out(c);
+}
+
+/* The first relayed byte to the client must pass the same gate (mpconvert, transparent). */
+bool conn_gate_for_relay(struct conn *c)
+{
+    return gate_check(c);
+}
+
+void conn_fail(struct conn *c, int code, int value, const char *why)
+{
+    char a[MPX_ADDR_STRLEN], t[MPX_ADDR_STRLEN];
+    st.failed[c->method]++;
+    plog(cfg.verbose ? 1 : 2, "conn %llu %s client=%s target=%s error %d: %s",
+         (unsigned long long)c->id, method_name[c->method], addr_str(&c->client, a, sizeof a),
+         c->target.family ? addr_str(&c->target, t, sizeof t) : "-", code, why);
+    if (c->sfd >= 0) { loop_del(c->sfd); close(c->sfd); c->sfd = -1; }
+    timer_clear(c);
+    c->err_code = code;
+    c->outlen = c->outoff = 0;
+    switch (c->method) {
+    case M_CONVERT:
+        convert_send_error(c, code, value);
+        break;
+    case M_SOCKS5: {
+        int rep;
+        switch (code) {
+        case 32: rep = 2; break;              /* not allowed by ruleset */
+        case 96: rep = 5; break;              /* connection refused */
+        case 97: rep = value == 0 ? 3 : 4; break;  /* network / host unreachable */
+        case 65: rep = 4; break;              /* timeout: host unreachable */
+        case 1: case 2: rep = 7; break;       /* malformed / unsupported command */
+        case 8: rep = 8; break;               /* address type (internal code) */
+        default: rep = 1; break;              /* general failure, resource limits */
+        }
+        socks5_send_error(c, rep);
+        break;
+    }
+    default:
+        /* plain mode has no error message: tear the client down (MP_FASTCLOSE analogue) */
+        conn_free(c, true);
+        return;
+    }
+    c->state = CS_LINGER;  /* no reads for the signal any more */
+    if (c->outlen == 0) { enter_linger(c); return; }
+    flush_out(c);
+}
+
+/* ---- downstream ---- */
+static int icmp_code_from_errqueue(int fd, int family)
+{
+    char cbuf[512];
+    char data[64];
+    struct iovec iov = { data, sizeof data };
+    struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+                        .msg_controllen = sizeof cbuf };
+    if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) return -1;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+        if ((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+            (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)) {
+            struct sock_extended_err *ee = (struct sock_extended_err *)CMSG_DATA(cm);
+            if (ee->ee_origin == SO_EE_ORIGIN_ICMP || ee->ee_origin == SO_EE_ORIGIN_ICMP6)
+                return ee->ee_code;
+        }
+    }
+    (void)family;
+    return -1;
+}
+
+static void connect_failed(struct conn *c, int err)
+{
+    int code = 65, value = 0;
+    int icmp = icmp_code_from_errqueue(c->sfd, c->target.family);
+    switch (err) {
+    case ECONNREFUSED: code = 96; break;
+    case ENETUNREACH: code = 97; value = icmp >= 0 ? icmp : 0; break;  /* ICMP net unreachable */
+    case EHOSTUNREACH: code = 97; value = icmp >= 0 ? icmp : 1; break; /* ICMP host unreachable */
+    case EACCES: case EPERM: code = 97; value = icmp >= 0 ? icmp : 13; break; /* admin. prohibited */
+    case ETIMEDOUT: code = 65; break;
+    case EMFILE: case ENFILE: case ENOBUFS: case ENOMEM: case EADDRNOTAVAIL: code = 64; break;
+    default: code = 65; break;
+    }
+    char why[96];
+    snprintf(why, sizeof why, "connect: %s%s", strerror(err), icmp >= 0 ? " (ICMP)" : "");
+    conn_fail(c, code, value, why);
+}
+
+static void on_connected(struct conn *c)
+{
+    timer_clear(c);
+    c->state = CS_RELAY;
+    c->s_wr = true;
+    int one = 1;
+    setsockopt(c->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    LOGV("conn %llu connected downstream", (unsigned long long)c->id);
+    switch (c->method) {
+    case M_CONVERT: convert_on_connected(c); break;
+    case M_SOCKS5: socks5_on_connected(c); break;
+    case M_MPCONVERT: case M_MPCONVERT_IE: mpconvert_on_connected(c); break;
+    default: break;
+    }
+    /* the client-to-server direction runs at once (early data first); the reverse direction
+     * opens when the reply has been written (flush_out -> relay_start) */
+    relay_run(c);
+}
+
+void conn_target_ready(struct conn *c)
+{
+    const char *why = NULL;
+    char t[MPX_ADDR_STRLEN];
+    if (acl_target_check(&c->target, &why) != 0) {
+        st.acl_target++;
+        char m[96];
+        snprintf(m, sizeof m, "target refused (%s)", why);
+        conn_fail(c, 32, 0, m);
+        return;
+    }
+    timer_clear(c);
+    int fam = c->target.family == MPX_AF_INET ? AF_INET : AF_INET6;
+    int proto = c->mptcp_down ? IPPROTO_MPTCP : IPPROTO_TCP;
+    int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    if (fd < 0 && proto == IPPROTO_MPTCP) {
+        c->mptcp_down = false;
+        fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+    }
+    if (fd < 0) { connect_failed(c, errno); return; }
+    int one = 1;
+    if (fam == AF_INET) setsockopt(fd, SOL_IP, IP_RECVERR, &one, sizeof one);
+    else setsockopt(fd, SOL_IPV6, IPV6_RECVERR, &one, sizeof one);
+    c->sfd = fd;
+    c->sev.fd = fd;
+    struct sockaddr_storage ss;
+    size_t sl = mpx_addr_to_sockaddr(&c->target, &ss, sizeof ss);
+    LOGV("conn %llu %s connecting to %s", (unsigned long long)c->id, method_name[c->method],
+         addr_str(&c->target, t, sizeof t));
+    if (loop_add(fd, &c->sev, CONN_EVENTS) < 0) { connect_failed(c, errno); return; }
+    c->state = CS_CONNECTING;
+    if (connect(fd, (struct sockaddr *)&ss, (socklen_t)sl) == 0) { on_connected(c); return; }
+    if (errno != EINPROGRESS) { connect_failed(c, errno); return; }
+    timer_set(c, now_us() + (int64_t)cfg.connect_timeout_ms * 1000, T_CONNECT);
+}
+
+/* ---- events ---- */
+static void client_error(struct conn *c)
+{
+    st.client_resets++;
+    if (c->sfd >= 0) set_rst(c->sfd);  /* abort the server side too */
+    conn_free(c, true);
+}
+
+static void header_read(struct conn *c)
+{
+    while (!c->closing && c->c_rd && c->state == CS_HEADER) {
+        int r = conn_read_more(c);
+        if (r == -1) return;
+        if (r == -2) { client_error(c); return; }
+        if (r == 0) {
+            /* EOF before a complete signal: nothing to answer */
+            st.malformed++;
+            conn_free(c, false);
+            return;
+        }
+        if (r == -3) { conn_fail(c, 1, 0, "signal longer than the parse buffer"); return; }
+        switch (c->method) {
+        case M_CONVERT: convert_on_data(c); break;
+        case M_MPCONVERT: case M_MPCONVERT_IE: mpconvert_on_data(c); break;
+        case M_SOCKS5: socks5_on_data(c); break;
+        default: break;
+        }
+    }
+}
+
+void conn_on_client(struct conn *c, uint32_t events)
+{
+    if (c->closing) return;
+    if (events & EPOLLIN) c->c_rd = true;
+    if (events & EPOLLOUT) c->c_wr = true;
+    if (events & EPOLLERR) {
+        int e = 0; socklen_t l = sizeof e;
+        getsockopt(c->cfd, SOL_SOCKET, SO_ERROR, &e, &l);
+        if (c->state == CS_LINGER) { conn_free(c, false); return; }
+        client_error(c);
+        return;
+    }
+    if (c->closing) return;
+    if (c->outoff < c->outlen && (!flush_out(c) || c->closing)) return;
+    switch (c->state) {
+    case CS_HEADER:
+        header_read(c);
+        return;
+    case CS_RESOLVING:
+    case CS_CONNECTING:
+        if (events & EPOLLHUP) client_error(c);
+        return;
+    case CS_RELAY:
+        relay_run(c);
+        return;
+    case CS_LINGER:
+        if (c->c_rd) {
+            char buf[4096];
+            for (;;) {
+                ssize_t r = read(c->cfd, buf, sizeof buf);
+                if (r > 0) continue;
+                if (r < 0 && errno == EINTR) continue;
+                if (r < 0 && errno == EAGAIN) { c->c_rd = false; break; }
+                conn_free(c, false);
+                return;
+            }
+        }
+        return;
+    }
+}
+
+void conn_on_server(struct conn *c, uint32_t events)
+{
+    if (c->closing) return;
+    if (events & EPOLLIN) c->s_rd = true;
+    if (events & EPOLLOUT) c->s_wr = true;
+    if (c->state == CS_CONNECTING) {
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+        int e = 0; socklen_t l = sizeof e;
+        if (getsockopt(c->sfd, SOL_SOCKET, SO_ERROR, &e, &l) < 0) e = errno;
+        if (e) { connect_failed(c, e); return; }
+        on_connected(c);
+        return;
+    }
+    if (c->state != CS_RELAY) return;
+    if (events & EPOLLERR) {
+        int e = 0; socklen_t l = sizeof e;
+        getsockopt(c->sfd, SOL_SOCKET, SO_ERROR, &e, &l);
+        st.server_resets++;
+        LOGV("conn %llu server error %s: aborting client", (unsigned long long)c->id, strerror(e));
+        conn_free(c, true);  /* MP_FASTCLOSE analogue */
+        return;
+    }
+    relay_run(c);
+}
+
+void conn_on_timer(struct conn *c)
+{
+    if (c->closing) return;
+    /* tkind was cleared by the loop before the call; the state says what expired */
+    switch (c->state) {
+    case CS_HEADER:
+        if (c->outoff < c->outlen && !c->gate_open) { flush_out(c); return; }
+        st.header_timeouts++;
+        if (c->inlen == 0 && c->method != M_SOCKS5) {
+            /* no signal at all: RFC 8803 s6 says ignore silently */
+            conn_free(c, false);
+            return;
+        }
+        conn_fail(c, 1, 0, "incomplete signal (header timeout)");
+        return;
+    case CS_RESOLVING:
+    case CS_CONNECTING:
+        st.connect_timeouts++;
+        conn_fail(c, 65, 0, "connect timeout");
+        return;
+    case CS_RELAY:
+        if (!c->gate_open) {
+            if (c->outoff < c->outlen) flush_out(c);
+            else relay_run(c);
+            return;
+        }
+        /* idle timeout */
+        if (cfg.idle_timeout_ms > 0) { conn_free(c, true); return; }
+        return;
+    case CS_LINGER:
+        if (c->outoff < c->outlen) { if (!flush_out(c)) return; if (c->outoff < c->outlen) return; }
+        conn_free(c, false);
+        return;
+    }
+}

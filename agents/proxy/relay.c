@@ -1,0 +1,158 @@
+/* Bidirectional relay. Zero-copy: socket -> pipe -> socket with splice(); the pipe is the
+ * buffer, so no byte crosses into userspace. A connection whose socket refuses splice
+ * (EINVAL) falls back to read/write through a 64 KiB buffer per direction. Half-close is
+ * mapped (EOF on one side -> shutdown(SHUT_WR) on the other, i.e. FIN <-> DATA_FIN); a reset
+ * on either side aborts the other with SO_LINGER 0 (an RST, or MP_FASTCLOSE upstream). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include "agents/proxy/proxy.h"
+
+#define COPY_BUF 65536
+
+void dir_free(struct dir *d)
+{
+    if (d->p[0] >= 0) close(d->p[0]);
+    if (d->p[1] >= 0) close(d->p[1]);
+    d->p[0] = d->p[1] = -1;
+    free(d->buf); d->buf = NULL;
+}
+
+static size_t pipe_cap = 65536;
+
+static bool dir_alloc(struct dir *d)
+{
+    if (!cfg.splice) {
+        if (!d->buf && !(d->buf = malloc(COPY_BUF))) return false;
+        return true;
+    }
+    if (d->p[0] >= 0) return true;
+    if (pipe2(d->p, O_NONBLOCK | O_CLOEXEC) < 0) { d->p[0] = d->p[1] = -1; return false; }
+    if (cfg.pipe_size > 0) {
+        int r = fcntl(d->p[1], F_SETPIPE_SZ, cfg.pipe_size);
+        if (r > 0) pipe_cap = (size_t)r;
+    }
+    return true;
+}
+
+enum { P_OK = 0, P_SRC_ERR = -1, P_DST_ERR = -2, P_NOSPLICE = -3 };
+
+static int pump_splice(struct dir *d, int from, int to, bool *from_rd, bool *to_wr, uint64_t *ctr)
+{
+    for (int iter = 0; iter < 32; iter++) {
+        bool progress = false;
+        if (!d->eof && *from_rd && d->n < pipe_cap) {
+            ssize_t r = splice(from, NULL, d->p[1], NULL, pipe_cap - d->n,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (r > 0) { d->n += (size_t)r; progress = true; }
+            else if (r == 0) { d->eof = true; progress = true; }
+            else if (errno == EAGAIN) {
+                /* an empty pipe means the socket is empty; otherwise the pipe may be out of
+                 * slots (one per skb fragment) and the socket may still hold data */
+                if (d->n == 0) *from_rd = false;
+            } else if (errno == EINTR) continue;
+            else if (errno == EINVAL && d->n == 0) return P_NOSPLICE;
+            else return P_SRC_ERR;
+        }
+        if (d->n > 0 && *to_wr) {
+            ssize_t w = splice(d->p[0], NULL, to, NULL, d->n, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+            if (w > 0) { d->n -= (size_t)w; *ctr += (uint64_t)w; progress = true; }
+            else if (w < 0 && errno == EAGAIN) *to_wr = false;
+            else if (w < 0 && errno == EINTR) continue;
+            else return P_DST_ERR;
+        }
+        if (d->eof && d->n == 0 && !d->shut) { shutdown(to, SHUT_WR); d->shut = true; }
+        if (!progress) break;
+    }
+    return P_OK;
+}
+
+static int pump_copy(struct dir *d, int from, int to, bool *from_rd, bool *to_wr, uint64_t *ctr)
+{
+    if (!d->buf && !(d->buf = malloc(COPY_BUF))) return P_SRC_ERR;
+    for (int iter = 0; iter < 32; iter++) {
+        bool progress = false;
+        if (!d->eof && *from_rd && d->blen < COPY_BUF) {
+            ssize_t r = read(from, d->buf + d->blen, COPY_BUF - d->blen);
+            if (r > 0) { d->blen += (size_t)r; progress = true; }
+            else if (r == 0) { d->eof = true; progress = true; }
+            else if (errno == EAGAIN) *from_rd = false;
+            else if (errno == EINTR) continue;
+            else return P_SRC_ERR;
+        }
+        if (d->boff < d->blen && *to_wr) {
+            ssize_t w = write(to, d->buf + d->boff, d->blen - d->boff);
+            if (w > 0) {
+                d->boff += (size_t)w; *ctr += (uint64_t)w; progress = true;
+                if (d->boff == d->blen) d->boff = d->blen = 0;
+            } else if (w < 0 && errno == EAGAIN) *to_wr = false;
+            else if (w < 0 && errno == EINTR) continue;
+            else return P_DST_ERR;
+        }
+        if (d->eof && d->boff == d->blen && !d->shut) { shutdown(to, SHUT_WR); d->shut = true; }
+        if (!progress) break;
+    }
+    return P_OK;
+}
+
+static int pump(struct conn *c, struct dir *d, int from, int to, bool *from_rd, bool *to_wr,
+                uint64_t *ctr)
+{
+    if (cfg.splice && !d->buf) {
+        int r = pump_splice(d, from, to, from_rd, to_wr, ctr);
+        if (r != P_NOSPLICE) return r;
+        /* this socket type does not splice: copy from now on (pipe is empty) */
+        st.splice_fallbacks++;
+        dir_free(d);
+        if (!(d->buf = malloc(COPY_BUF))) return P_SRC_ERR;
+        (void)c;
+    }
+    return pump_copy(d, from, to, from_rd, to_wr, ctr);
+}
+
+void relay_start(struct conn *c)
+{
+    relay_run(c);
+}
+
+static void abort_both(struct conn *c, bool server_reset)
+{
+    struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+    if (server_reset) st.server_resets++; else st.client_resets++;
+    if (c->sfd >= 0) setsockopt(c->sfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    conn_free(c, true);
+}
+
+void relay_run(struct conn *c)
+{
+    if (c->closing || c->state != CS_RELAY) return;
+    /* early data (after the signal) goes first, with plain writes */
+    while (c->earlyoff < c->earlylen && c->s_wr) {
+        ssize_t w = write(c->sfd, c->early + c->earlyoff, c->earlylen - c->earlyoff);
+        if (w > 0) { c->earlyoff += (size_t)w; st.bytes_up += (uint64_t)w; continue; }
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && errno == EAGAIN) { c->s_wr = false; break; }
+        abort_both(c, true);
+        return;
+    }
+    if (c->earlyoff >= c->earlylen) {
+        if (!dir_alloc(&c->up)) { abort_both(c, false); return; }
+        int r = pump(c, &c->up, c->cfd, c->sfd, &c->c_rd, &c->s_wr, &st.bytes_up);
+        if (r == P_SRC_ERR) { abort_both(c, false); return; }
+        if (r == P_DST_ERR) { abort_both(c, true); return; }
+    }
+    /* server -> client only after the reply went out and the stall guard let us write */
+    if (c->outoff < c->outlen) return;
+    if (!c->gate_open && !conn_gate_for_relay(c)) return;
+    if (!dir_alloc(&c->down)) { abort_both(c, false); return; }
+    int r = pump(c, &c->down, c->sfd, c->cfd, &c->s_rd, &c->c_wr, &st.bytes_down);
+    if (r == P_SRC_ERR) { abort_both(c, true); return; }
+    if (r == P_DST_ERR) { abort_both(c, false); return; }
+    if (c->up.shut && c->down.shut) {
+        st.relayed[c->method]++;
+        conn_free(c, false);
+    }
+}

@@ -1,0 +1,16 @@
+# emu/linkem: the userspace link emulator mpx-linkem (see emu/linkem/README.md).
+LINKEM_SRCS := $(sort $(wildcard emu/linkem/*.c))
+LINKEM_OBJS := $(LINKEM_SRCS:%.c=$(OBJDIR)/%.o)
+# the pure parts, linked into the unit tests
+LINKEM_PURE := $(addprefix $(OBJDIR)/emu/linkem/,spec.o loss.o trace.o queue.o sched.o link.o)
+
+BINS += $(BINDIR)/mpx-linkem
+$(BINDIR)/mpx-linkem: $(LINKEM_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lm $(LDLIBS)
+
+UNIT_TESTS += $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_linkem_*.c))
+$(foreach t,$(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_linkem_*.c)),\
+  $(eval UNIT_LINK_$(t) := $(LINKEM_PURE) -lm))
+$(foreach t,$(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_linkem_*.c)),\
+  $(eval $(TESTBIN)/$(t): $(LINKEM_PURE)))

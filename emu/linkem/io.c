@@ -1,0 +1,148 @@
+#include "emu/linkem/io.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define SOCKBUF (8 << 20)
+
+int lk_sock_open(const char *ifname, char *err, size_t errlen)
+{
+	unsigned idx = if_nametoindex(ifname);
+	if (!idx)
+		return snprintf(err, errlen, "%s: no such interface", ifname), -1;
+	/* protocol 0 first: the socket receives nothing until it is bound to its interface, so
+	 * no frame of another interface can sneak into its queue */
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return snprintf(err, errlen, "socket(AF_PACKET): %s", strerror(errno)), -1;
+	int one = 1, sz = SOCKBUF;
+	if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof(one))) {
+		snprintf(err, errlen, "PACKET_IGNORE_OUTGOING: %s", strerror(errno));
+		goto bad;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz)))
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz)))
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one));
+	setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
+	struct packet_mreq mr = { .mr_ifindex = (int)idx, .mr_type = PACKET_MR_PROMISC };
+	if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr))) {
+		snprintf(err, errlen, "%s: promiscuous mode: %s", ifname, strerror(errno));
+		goto bad;
+	}
+	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				   .sll_ifindex = (int)idx };
+	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll))) {
+		snprintf(err, errlen, "bind %s: %s", ifname, strerror(errno));
+		goto bad;
+	}
+	return fd;
+bad:
+	close(fd);
+	return -1;
+}
+
+int lk_offloads_off(const char *ifname, char *err, size_t errlen)
+{
+	static const struct { uint32_t cmd; const char *name; } set[] = {
+		{ ETHTOOL_STSO, "tso" }, { ETHTOOL_SGSO, "gso" }, { ETHTOOL_SGRO, "gro" },
+		{ ETHTOOL_STXCSUM, "tx" }, { ETHTOOL_SRXCSUM, "rx" },
+	};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), bad = 0;
+	size_t off = 0;
+	if (err && errlen)
+		err[0] = 0;
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return 5;
+	}
+	for (size_t i = 0; i < sizeof(set) / sizeof(set[0]); i++) {
+		struct ethtool_value ev = { .cmd = set[i].cmd, .data = 0 };
+		struct ifreq ifr;
+		memset(&ifr, 0, sizeof(ifr));
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+		ifr.ifr_data = (void *)&ev;
+		if (ioctl(fd, SIOCETHTOOL, &ifr) && errno != EOPNOTSUPP) {
+			bad++;
+			if (off < errlen)
+				off += (size_t)snprintf(err + off, errlen - off, "%s%s: %s",
+							off ? ", " : "", set[i].name, strerror(errno));
+		}
+	}
+	close(fd);
+	return bad;
+}
+
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t acc)
+{
+	for (; n > 1; p += 2, n -= 2)
+		acc += (uint32_t)(p[0] << 8 | p[1]);
+	if (n)
+		acc += (uint32_t)p[0] << 8;
+	return acc;
+}
+
+static uint16_t fold(uint32_t acc)
+{
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+	return (uint16_t)~acc;
+}
+
+int lk_csum_complete(uint8_t *f, uint32_t len)
+{
+	uint32_t l3 = 14;
+	uint16_t et = (uint16_t)(f[12] << 8 | f[13]);
+	uint32_t acc = 0, l4, l4len;
+	uint8_t proto;
+	if (len < 14)
+		return 0;
+	if (et == ETH_P_IP) {
+		if (len < l3 + 20)
+			return 0;
+		uint32_t ihl = (f[l3] & 15u) * 4, tot = (uint32_t)(f[l3 + 2] << 8 | f[l3 + 3]);
+		if (ihl < 20 || tot < ihl || l3 + tot > len || (f[l3 + 6] & 0x3f) || f[l3 + 7])
+			return 0; /* fragments never carry a partial checksum */
+		proto = f[l3 + 9];
+		l4 = l3 + ihl, l4len = tot - ihl;
+		acc = sum16(f + l3 + 12, 8, 0);
+	} else if (et == ETH_P_IPV6) {
+		if (len < l3 + 40)
+			return 0;
+		proto = f[l3 + 6];
+		l4 = l3 + 40, l4len = (uint32_t)(f[l3 + 4] << 8 | f[l3 + 5]);
+		if (l4 + l4len > len)
+			return 0;
+		acc = sum16(f + l3 + 8, 32, 0);
+	} else {
+		return 0;
+	}
+	uint32_t coff;
+	if (proto == IPPROTO_TCP)
+		coff = 16;
+	else if (proto == IPPROTO_UDP)
+		coff = 6;
+	else
+		return 0;
+	if (l4len < coff + 2)
+		return 0;
+	acc += proto + l4len;
+	f[l4 + coff] = f[l4 + coff + 1] = 0;
+	uint16_t c = fold(sum16(f + l4, l4len, acc));
+	if (proto == IPPROTO_UDP && c == 0)
+		c = 0xffff;
+	f[l4 + coff] = (uint8_t)(c >> 8), f[l4 + coff + 1] = (uint8_t)c;
+	return 1;
+}

@@ -1,0 +1,79 @@
+#include "emu/linkem/out.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+static void dir_obj(FILE *f, const struct lk_dir *d)
+{
+	const struct lk_counters *c = &d->c;
+	fprintf(f, "{\"pkts_in\":%llu,\"bytes_in\":%llu,\"pkts_out\":%llu,\"bytes_out\":%llu,"
+		"\"drops\":{\"loss\":%llu,\"queue\":%llu,\"down\":%llu,\"toolong\":%llu},"
+		"\"queue_hwm_pkts\":%llu,\"queue_hwm_bytes\":%llu,\"held_pkts\":%llu,"
+		"\"send_fail\":%llu,\"csum_fixed\":%llu,"
+		"\"late_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f}}",
+		(unsigned long long)c->pkts_in, (unsigned long long)c->bytes_in,
+		(unsigned long long)c->pkts_out, (unsigned long long)c->bytes_out,
+		(unsigned long long)c->drop[LK_DROP_LOSS], (unsigned long long)c->drop[LK_DROP_QUEUE],
+		(unsigned long long)c->drop[LK_DROP_DOWN],
+		(unsigned long long)c->drop[LK_DROP_TOOLONG], (unsigned long long)c->hwm_pkts,
+		(unsigned long long)c->hwm_bytes, (unsigned long long)lk_fifo_held(&d->q),
+		(unsigned long long)c->send_fail, (unsigned long long)c->csum_fixed,
+		lk_late_pct(c, 0.5), lk_late_pct(c, 0.99), lk_late_pct(c, 0.999),
+		lk_late_pct(c, 1.0));
+}
+
+void lk_stats_print(FILE *f, const struct lk_run_info *ri, const struct lk_dir *ab,
+		    const struct lk_dir *ba)
+{
+	fputs("{\"link\":", f);
+	json_str(f, ri->name);
+	fputs(",\"ab\":", f);
+	dir_obj(f, ab);
+	fputs(",\"ba\":", f);
+	dir_obj(f, ba);
+	fprintf(f, ",\"down\":%s,\"pcap_frames\":%llu,\"pcap_errors\":%llu,"
+		"\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"elapsed_s\":%.3f}\n",
+		ri->down ? "true" : "false", (unsigned long long)ri->pcap_frames,
+		(unsigned long long)ri->pcap_errors, ri->cpu_user_s, ri->cpu_sys_s, ri->elapsed_s);
+}
+
+int lk_stats_write(const char *path, const struct lk_run_info *ri, const struct lk_dir *ab,
+		   const struct lk_dir *ba)
+{
+	size_t n = strlen(path) + 8;
+	char *tmp = malloc(n);
+	if (!tmp)
+		return -1;
+	snprintf(tmp, n, "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f) {
+		free(tmp);
+		return -1;
+	}
+	lk_stats_print(f, ri, ab, ba);
+	int rc = fclose(f) ? -1 : rename(tmp, path);
+	free(tmp);
+	return rc;
+}
+
+void lk_event_print(FILE *f, uint64_t t_us, const char *dir, uint64_t idx, const char *reason,
+		    uint32_t len)
+{
+	fprintf(f, "{\"t_us\":%llu,\"dir\":\"%s\",\"idx\":%llu,\"reason\":\"%s\",\"len\":%u}\n",
+		(unsigned long long)t_us, dir, (unsigned long long)idx, reason, len);
+}

@@ -1,0 +1,23 @@
+/* Machine output: the --stats JSON object and --events JSON lines (CONTRACTS.md §1). */
+#ifndef LK_OUT_H
+#define LK_OUT_H
+#include <stdint.h>
+#include <stdio.h>
+#include "emu/linkem/link.h"
+
+struct lk_run_info {
+	const char *name;
+	double elapsed_s, cpu_user_s, cpu_sys_s;
+	uint64_t pcap_frames, pcap_errors;
+	int down;
+};
+
+/* Writes the stats object to f (one line, newline-terminated). */
+void lk_stats_print(FILE *f, const struct lk_run_info *ri, const struct lk_dir *ab,
+		    const struct lk_dir *ba);
+/* Writes it to path atomically (path.tmp + rename). Returns 0 or -1. */
+int lk_stats_write(const char *path, const struct lk_run_info *ri, const struct lk_dir *ab,
+		   const struct lk_dir *ba);
+void lk_event_print(FILE *f, uint64_t t_us, const char *dir, uint64_t idx, const char *reason,
+		    uint32_t len);
+#endif

@@ -1,0 +1,76 @@
+# Shared shell helpers for the linkem tests and benchmarks (source it).
+# Builds  ns A (veth "eth0" 198.18.100.1/24) -- [la  ns L: mpx-linkem  lb] -- ns B (eth0 .2)
+# All names carry the prefix mpx-lk-$$-<tag> so concurrent runs never collide.
+# shellcheck shell=bash
+LK_ROOT=${MPX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+LK_BIN=${LK_BIN:-$LK_ROOT/bin/mpx-linkem}
+LK_PREFIX="mpx-lk-$$"
+LK_NSS=() LK_PIDS=()
+LK_A_IP=198.18.100.1 LK_B_IP=198.18.100.2
+
+lk_ns() { echo "$LK_PREFIX-$1"; }
+
+# lk_mkpair TAG: creates namespaces TAG-a, TAG-l, TAG-b and the two veth pairs.
+lk_mkpair() {
+  local t=$1 a b l
+  a=$(lk_ns "$t-a") l=$(lk_ns "$t-l") b=$(lk_ns "$t-b")
+  for n in "$a" "$l" "$b"; do ip netns add "$n"; LK_NSS+=("$n"); done
+  ip -n "$a" link add eth0 type veth peer name la netns "$l"
+  ip -n "$b" link add eth0 type veth peer name lb netns "$l"
+  ip -n "$a" addr add $LK_A_IP/24 dev eth0
+  ip -n "$b" addr add $LK_B_IP/24 dev eth0
+  for n in "$a" "$b" "$l"; do ip -n "$n" link set lo up; done
+  # link namespace: no addresses, no IPv6 chatter of its own
+  ip netns exec "$l" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  for n in "$a" "$b"; do
+    ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+    ip netns exec "$n" ethtool -K eth0 tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+    ip -n "$n" link set eth0 up
+  done
+  ip -n "$l" link set la up; ip -n "$l" link set lb up
+}
+
+# lk_start TAG OUTDIR AB BA [extra mpx-linkem args...]: runs mpx-linkem in TAG-l, waits ready.
+# Sets LK_PID.
+lk_start() {
+  local t=$1 out=$2 ab=$3 ba=$4; shift 4
+  local l; l=$(lk_ns "$t-l")
+  rm -f "$out/ready"
+  timeout -s TERM "${LK_TIMEOUT:-300}" ip netns exec "$l" "$LK_BIN" --if-a la --if-b lb \
+    --ab "$ab" --ba "$ba" --name "$t" --ready "$out/ready" --stats "$out/stats.json" \
+    "$@" 2>"$out/linkem.log" &
+  LK_PID=$!; LK_PIDS+=("$LK_PID")
+  local i
+  for i in $(seq 1 200); do
+    [ -f "$out/ready" ] && return 0
+    kill -0 "$LK_PID" 2>/dev/null || { cat "$out/linkem.log" >&2; return 1; }
+    sleep 0.02
+  done
+  echo "linkem not ready" >&2; return 1
+}
+
+# lk_stop PID: SIGTERM, wait (bounded); returns the exit code.
+lk_stop() {
+  local pid=$1 i rc=0
+  kill -TERM "$pid" 2>/dev/null || true
+  for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  wait "$pid" 2>/dev/null || rc=$?
+  return $rc
+}
+
+lk_cleanup() {
+  local p n
+  for p in "${LK_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${LK_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  for n in "${LK_NSS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
+}
+
+lk_exec() { local t=$1; shift; ip netns exec "$(lk_ns "$t")" "$@"; }
+
+# lk_dump TAG OUTDIR: state for a failure log
+lk_dump() {
+  local t=$1 out=$2 n
+  for n in a l b; do echo "--- ns $t-$n"; ip -n "$(lk_ns "$t-$n")" -s link 2>&1 | head -30; done
+  echo "--- linkem log"; cat "$out/linkem.log" 2>/dev/null | tail -20
+  echo "--- stats"; cat "$out/stats.json" 2>/dev/null
+}

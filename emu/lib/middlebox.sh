@@ -50,12 +50,12 @@ mpx_mb_apply() {
   if [ ${#rules[@]} -gt 0 ] || [ ${#snat_ifs[@]} -gt 0 ]; then
     nft="table inet mpx_mb {"$'\n'
     if [ ${#rules[@]} -gt 0 ]; then
-      nft+="  chain fwd { type filter hook forward priority filter; policy accept;"$'\n'
+      nft+="  chain mb_forward { type filter hook forward priority filter; policy accept;"$'\n'
       local r; for r in "${rules[@]}"; do nft+="    $r"$'\n'; done
       nft+="  }"$'\n'
     fi
     if [ ${#snat_ifs[@]} -gt 0 ]; then
-      nft+="  chain post { type nat hook postrouting priority srcnat; policy accept;"$'\n'
+      nft+="  chain mb_post { type nat hook postrouting priority srcnat; policy accept;"$'\n'
       local i; for i in "${snat_ifs[@]}"; do nft+="    oifname \"$i\" counter masquerade comment \"snat\""$'\n'; done
       nft+="  }"$'\n'
     fi

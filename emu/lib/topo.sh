@@ -252,7 +252,11 @@ _mpx_topo_build() {
     ns=$(mpx_topo_ns "$run" "$n")
     local cmds
     cmds=$(_mpx_topo_routes "$n")
-    if [ -n "$cmds" ]; then _mpx_topo_run ip -n "$ns" -batch - <<< "$cmds" || return 3; fi
+    # ip -batch takes no per-line family switch: one batch per family
+    local c4 c6
+    c4=$(grep -v '^-6 ' <<< "$cmds" || true) c6=$(sed -n 's/^-6 //p' <<< "$cmds")
+    if [ -n "$c4" ]; then _mpx_topo_run ip -n "$ns" -batch - <<< "$c4" || return 3; fi
+    if [ -n "$c6" ]; then _mpx_topo_run ip -6 -n "$ns" -batch - <<< "$c6" || return 3; fi
     [ "${MPX_T_NOPT[$n.mptcp]:-1}" = 0 ] && continue
     _mpx_topo_run ip -n "$ns" mptcp limits set subflow "$lim" add_addr_accepted "$lim" || return 3
     local ifs k=0 ifn
@@ -377,16 +381,20 @@ mpx_topo_up() {
   )
 }
 
+# _mpx_topo_is PID [EXPECT]: PID alive (and its command line contains EXPECT)
+_mpx_topo_is() {
+  local cmd
+  [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 1 ] && kill -0 "$1" 2>/dev/null || return 1
+  [ -n "${2:-}" ] || return 0
+  cmd=$(tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null) || return 1
+  [[ $cmd == *"$2"* ]]
+}
+
 # _mpx_topo_kill PID [EXPECT]: TERM, wait up to 3 s, then KILL. With EXPECT, only a process
 # whose command line contains EXPECT is signalled (guards against PID reuse).
 _mpx_topo_kill() {
-  local pid=$1 expect=${2:-} i cmd
-  [[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] || return 0
-  kill -0 "$pid" 2>/dev/null || return 0
-  if [ -n "$expect" ]; then
-    cmd=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) || return 0
-    [[ $cmd == *"$expect"* ]] || return 0
-  fi
+  local pid=$1 expect=${2:-} i
+  _mpx_topo_is "$pid" "$expect" || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
   for ((i = 0; i < 300; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.01; done
   kill -KILL "$pid" 2>/dev/null || true
@@ -420,7 +428,10 @@ mpx_topo_down() {
   [[ $run =~ ^[A-Za-z0-9_]{1,24}$ ]] || { echo "topo: bad run name '$run'" >&2; return 2; }
   d=$(mpx_topo_state "$run")
   if [ -f "$d/pids" ]; then
-    while read -r pid rest; do _mpx_topo_kill "$pid" mpx-linkem; done < "$d/pids"
+    # TERM them all first, then wait: each emulator takes a moment to flush and exit
+    local kp=()
+    while read -r pid rest; do _mpx_topo_is "$pid" mpx-linkem && kill -TERM "$pid" 2>/dev/null && kp+=("$pid"); done < "$d/pids"
+    for pid in "${kp[@]}"; do _mpx_topo_kill "$pid" mpx-linkem; done
   fi
   [ -f "$d/netns" ] && mapfile -t all < "$d/netns"
   # namespaces of this run that the state does not list (state lost or written late)

@@ -1,0 +1,259 @@
+/* mptcp_xfer: a tiny MPTCP (or TCP) bulk transfer for the topology tests.
+ * One side listens, the other connects; the side given --send N writes N bytes of a
+ * deterministic pattern and shuts down its write side, both read until EOF. Each side prints
+ * one JSON line: bytes sent/received, an FNV-1a 64 digest of each stream, the MPTCP subflow
+ * count (MPTCP_INFO, taken before close) and the elapsed time.
+ * Exit: 0 ok, 1 transfer error, 2 usage, 3 setup error. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <linux/mptcp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef SOL_MPTCP
+#define SOL_MPTCP 284
+#endif
+#ifndef MPX_VERSION
+#define MPX_VERSION "dev"
+#endif
+
+struct xfer {
+	uint64_t sent, recv, h_sent, h_recv;
+	uint64_t pat; /* pattern generator state */
+};
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static uint64_t fnv(uint64_t h, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static void pattern(struct xfer *x, unsigned char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		/* xorshift64: cheap, deterministic, not compressible */
+		x->pat ^= x->pat << 13;
+		x->pat ^= x->pat >> 7;
+		x->pat ^= x->pat << 17;
+		buf[i] = (unsigned char)x->pat;
+	}
+}
+
+static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[128];
+	const char *colon = strrchr(s, ':');
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -1;
+	size_t hl = (size_t)(colon - s);
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	char *h = host;
+	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+		h[hl - 1] = 0;
+		h++;
+	}
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *ai;
+	if (getaddrinfo(h, colon + 1, &hints, &ai) != 0)
+		return -1;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int subflows(int fd)
+{
+	struct mptcp_info mi;
+	socklen_t l = sizeof(mi);
+	memset(&mi, 0, sizeof(mi));
+	if (getsockopt(fd, SOL_MPTCP, MPTCP_INFO, &mi, &l) < 0)
+		return -1;
+	return mi.mptcpi_subflows; /* additional subflows, the initial one not counted */
+}
+
+static void wait_subflows(int fd, int want, int ms)
+{
+	uint64_t end = now_us() + (uint64_t)ms * 1000u;
+	while (want > 0 && subflows(fd) < want && now_us() < end)
+		usleep(5000);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mptcp_xfer (--listen ADDR:PORT | --connect ADDR:PORT) [--send BYTES]\n"
+		"                  [--tcp] [--wait-subflows N] [--wait-ms MS] [--ready FILE]\n"
+		"                  [--timeout S] [--seed N]\n"
+		"  --listen      accept one connection ([v6addr]:port for IPv6)\n"
+		"  --connect     connect to the listener\n"
+		"  --send N      write N pattern bytes, then shut the write side; both sides read to EOF\n"
+		"  --tcp         plain TCP instead of IPPROTO_MPTCP\n"
+		"  --wait-subflows N  before sending, wait (up to --wait-ms, default 2000) for N extra subflows\n"
+		"  --ready FILE  written once listening\n"
+		"  --timeout S   receive/send timeout (default 30)\n"
+		"Prints one JSON line. Exit 0 ok, 1 transfer error, 2 usage, 3 setup error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *listen_s = NULL, *connect_s = NULL, *ready = NULL;
+	uint64_t send_n = 0, seed = 1;
+	int tcp = 0, want_sf = 0, wait_ms = 2000, timeout_s = 30;
+	static const struct option opts[] = {
+		{ "listen", required_argument, 0, 'l' }, { "connect", required_argument, 0, 'c' },
+		{ "send", required_argument, 0, 's' }, { "tcp", no_argument, 0, 't' },
+		{ "wait-subflows", required_argument, 0, 'w' }, { "wait-ms", required_argument, 0, 'W' },
+		{ "ready", required_argument, 0, 'r' }, { "timeout", required_argument, 0, 'T' },
+		{ "seed", required_argument, 0, 'S' }, { "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 }
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "l:c:s:tw:W:r:T:S:hV", opts, NULL)) != -1) {
+		switch (o) {
+		case 'l': listen_s = optarg; break;
+		case 'c': connect_s = optarg; break;
+		case 's': send_n = strtoull(optarg, NULL, 10); break;
+		case 't': tcp = 1; break;
+		case 'w': want_sf = atoi(optarg); break;
+		case 'W': wait_ms = atoi(optarg); break;
+		case 'r': ready = optarg; break;
+		case 'T': timeout_s = atoi(optarg); break;
+		case 'S': seed = strtoull(optarg, NULL, 10); break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("mptcp_xfer %s\n", MPX_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!!listen_s == !!connect_s || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (parse_addr(listen_s ? listen_s : connect_s, &ss, &sl) < 0) {
+		fprintf(stderr, "mptcp_xfer: bad address\n");
+		return 2;
+	}
+	int proto = tcp ? IPPROTO_TCP : IPPROTO_MPTCP;
+	int fd = socket(ss.ss_family, SOCK_STREAM, proto);
+	if (fd < 0) {
+		perror("mptcp_xfer: socket");
+		return 3;
+	}
+	uint64_t t0 = now_us();
+	int lfd = -1;
+	if (listen_s) {
+		int one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 4) < 0) {
+			perror("mptcp_xfer: bind/listen");
+			return 3;
+		}
+		if (ready) {
+			FILE *f = fopen(ready, "w");
+			if (!f || fputs("ready\n", f) < 0 || fclose(f) != 0) {
+				perror("mptcp_xfer: ready file");
+				return 3;
+			}
+		}
+		int c = accept(fd, NULL, NULL);
+		if (c < 0) {
+			perror("mptcp_xfer: accept");
+			return 3;
+		}
+		/* keep the listener open: MP_JOIN SYNs are received through it */
+		lfd = fd;
+		fd = c;
+		t0 = now_us();
+	} else if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+		perror("mptcp_xfer: connect");
+		return 3;
+	}
+	struct timeval tv = { .tv_sec = timeout_s };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+
+	struct xfer x = { .h_sent = 0xcbf29ce484222325ULL, .h_recv = 0xcbf29ce484222325ULL,
+			  .pat = seed ? seed : 1 };
+	static unsigned char buf[65536];
+	int err = 0;
+	if (send_n) {
+		if (!tcp)
+			wait_subflows(fd, want_sf, wait_ms);
+		while (x.sent < send_n) {
+			size_t n = sizeof(buf);
+			if (send_n - x.sent < n)
+				n = (size_t)(send_n - x.sent);
+			pattern(&x, buf, n);
+			size_t off = 0;
+			while (off < n) {
+				ssize_t w = send(fd, buf + off, n - off, MSG_NOSIGNAL);
+				if (w < 0) {
+					if (errno == EINTR)
+						continue;
+					perror("mptcp_xfer: send");
+					err = 1;
+					goto done;
+				}
+				off += (size_t)w;
+			}
+			x.h_sent = fnv(x.h_sent, buf, n);
+			x.sent += n;
+		}
+		shutdown(fd, SHUT_WR);
+	}
+	for (;;) {
+		ssize_t r = recv(fd, buf, sizeof(buf), 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("mptcp_xfer: recv");
+			err = 1;
+			break;
+		}
+		if (r == 0)
+			break;
+		x.h_recv = fnv(x.h_recv, buf, (size_t)r);
+		x.recv += (uint64_t)r;
+	}
+done:;
+	int sf = tcp ? -1 : subflows(fd);
+	int sp = 0;
+	socklen_t spl = sizeof(sp);
+	getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &sp, &spl);
+	printf("{\"role\":\"%s\",\"proto\":%d,\"sent\":%llu,\"recv\":%llu,\"hash_sent\":\"%016llx\","
+	       "\"hash_recv\":\"%016llx\",\"subflows\":%d,\"elapsed_us\":%llu,\"ok\":%s}\n",
+	       listen_s ? "server" : "client", sp, (unsigned long long)x.sent,
+	       (unsigned long long)x.recv, (unsigned long long)x.h_sent,
+	       (unsigned long long)x.h_recv, sf, (unsigned long long)(now_us() - t0),
+	       err ? "false" : "true");
+	close(fd);
+	if (lfd >= 0)
+		close(lfd);
+	return err;
+}

@@ -1,0 +1,557 @@
+/* mpx-mkpcap: writes the hand-built corner-case captures mpx-analyze is tested with.
+ * Every option and payload is encoded with proto/ (the same library the analyzer decodes
+ * with), except where a scenario needs bytes proto/ would refuse to encode (an overrun
+ * option, a zero-length TLV): those are written by hand and say so.
+ *
+ *   mpx-mkpcap [--linktype en10mb|sll|sll2|raw|null|loop] [--v6] [--snaplen N] SCENARIO OUT
+ *   mpx-mkpcap --list
+ * Exit 0 ok, 2 usage, 3 write error. */
+#include "proto/convert.h"
+#include "proto/mpconvert.h"
+#include "proto/mptcp.h"
+#include "proto/socks5.h"
+#include "proto/tcpopt.h"
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { LT_EN10MB = 1, LT_RAW = 101, LT_NULL = 0, LT_LOOP = 108, LT_SLL = 113, LT_SLL2 = 276 };
+
+typedef struct {
+    FILE   *f;
+    int     lt;
+    unsigned snaplen;
+    bool    v6;
+    int64_t t;        /* current time, us */
+} W;
+
+typedef struct {
+    uint8_t  a[16], b[16];   /* a = client, b = server */
+    uint16_t pa, pb;
+    uint32_t snd[2];         /* next sequence number per direction (0 = a->b) */
+    bool     ra;             /* IPv4 Router Alert on the client's SYN */
+} F;
+
+static void put32le(FILE *f, uint32_t v) { uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) }; fwrite(b, 1, 4, f); }
+static void put16le(FILE *f, uint16_t v) { uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) }; fwrite(b, 1, 2, f); }
+
+static void pcap_hdr(W *w)
+{
+    put32le(w->f, 0xa1b2c3d4); put16le(w->f, 2); put16le(w->f, 4);
+    put32le(w->f, 0); put32le(w->f, 0); put32le(w->f, w->snaplen); put32le(w->f, (uint32_t)w->lt);
+}
+
+static uint16_t csum_add(uint32_t s, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2) s += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1) s += (uint32_t)p[n - 1] << 8;
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)s;
+}
+
+static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static void wr32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
+
+/* One segment. seq < 0: use the flow's next sequence number. */
+static void seg(W *w, F *fl, int dir, uint8_t flags, const uint8_t *opt, size_t optlen,
+                const uint8_t *data, size_t dlen, int64_t seq_override, int64_t dt_us)
+{
+    w->t += dt_us;
+    uint8_t frame[4096];
+    size_t l2 = 0;
+    const uint8_t *src = dir ? fl->b : fl->a, *dst = dir ? fl->a : fl->b;
+    uint16_t sp = dir ? fl->pb : fl->pa, dp = dir ? fl->pa : fl->pb;
+    uint16_t et = w->v6 ? 0x86dd : 0x0800;
+    switch (w->lt) {
+    case LT_EN10MB:
+        memcpy(frame, dir ? "\x02\0\0\0\0\x01" : "\x02\0\0\0\0\x02", 6);
+        memcpy(frame + 6, dir ? "\x02\0\0\0\0\x02" : "\x02\0\0\0\0\x01", 6);
+        wr16(frame + 12, et); l2 = 14; break;
+    case LT_SLL:
+        memset(frame, 0, 16); wr16(frame, dir ? 0 : 4); wr16(frame + 2, 1); wr16(frame + 4, 6);
+        wr16(frame + 14, et); l2 = 16; break;
+    case LT_SLL2:
+        memset(frame, 0, 20); wr16(frame, et); frame[8] = 0; frame[9] = 1; frame[10] = dir ? 0 : 4; frame[11] = 6;
+        l2 = 20; break;
+    case LT_NULL:
+        /* host byte order of the capturing machine: little endian here */
+        frame[0] = w->v6 ? 10 : 2; frame[1] = frame[2] = frame[3] = 0; l2 = 4; break;
+    case LT_LOOP:
+        wr32(frame, w->v6 ? 10 : 2); l2 = 4; break;
+    default: l2 = 0;
+    }
+    size_t optpad = (optlen + 3) & ~(size_t)3;
+    size_t thl = 20 + optpad;
+    bool ra = fl->ra && !w->v6 && dir == 0 && (flags & MPX_TH_SYN);
+    size_t ihl = w->v6 ? 40 : (ra ? 24 : 20);
+    uint8_t *ip = frame + l2, *th = ip + ihl;
+    size_t iplen = ihl + thl + dlen;
+    memset(ip, 0, ihl + thl);
+    if (w->v6) {
+        ip[0] = 0x60; wr16(ip + 4, (uint16_t)(thl + dlen)); ip[6] = 6; ip[7] = 64;
+        memcpy(ip + 8, src, 16); memcpy(ip + 24, dst, 16);
+    } else {
+        ip[0] = (uint8_t)(0x40 | ihl / 4); wr16(ip + 2, (uint16_t)iplen); ip[8] = 64; ip[9] = 6;
+        wr16(ip + 6, 0x4000);
+        memcpy(ip + 12, src, 4); memcpy(ip + 16, dst, 4);
+        if (ra) { ip[20] = 0x94; ip[21] = 4; ip[22] = 0; ip[23] = 0; }
+        wr16(ip + 10, (uint16_t)~csum_add(0, ip, ihl));
+    }
+    uint32_t seq = seq_override >= 0 ? (uint32_t)seq_override : fl->snd[dir];
+    wr16(th, sp); wr16(th + 2, dp); wr32(th + 4, seq);
+    wr32(th + 8, (flags & MPX_TH_ACK) ? fl->snd[!dir] : 0);
+    th[12] = (uint8_t)((thl / 4) << 4); th[13] = flags; wr16(th + 14, 64240);
+    if (optlen) memcpy(th + 20, opt, optlen);
+    if (dlen) memcpy(th + thl, data, dlen);
+    /* TCP checksum over the pseudo-header */
+    uint8_t ph[40];
+    size_t phl;
+    if (w->v6) { memcpy(ph, src, 16); memcpy(ph + 16, dst, 16); wr32(ph + 32, (uint32_t)(thl + dlen)); ph[36] = ph[37] = ph[38] = 0; ph[39] = 6; phl = 40; }
+    else { memcpy(ph, src, 4); memcpy(ph + 4, dst, 4); ph[8] = 0; ph[9] = 6; wr16(ph + 10, (uint16_t)(thl + dlen)); phl = 12; }
+    uint32_t s = csum_add(0, ph, phl);
+    wr16(th + 16, (uint16_t)~csum_add(s, th, thl + dlen));
+    if (seq_override < 0 || (uint32_t)seq_override == fl->snd[dir]) {
+        uint32_t adv = (uint32_t)dlen + ((flags & MPX_TH_SYN) ? 1 : 0) + ((flags & MPX_TH_FIN) ? 1 : 0);
+        if (seq + adv - fl->snd[dir] < 0x80000000u) fl->snd[dir] = seq + adv;
+    }
+    size_t len = l2 + iplen;
+    size_t cap = len < w->snaplen ? len : w->snaplen;
+    put32le(w->f, (uint32_t)(w->t / 1000000)); put32le(w->f, (uint32_t)(w->t % 1000000));
+    put32le(w->f, (uint32_t)cap); put32le(w->f, (uint32_t)len);
+    fwrite(frame, 1, cap, w->f);
+}
+
+/* Option area builder. */
+typedef struct { uint8_t b[64]; mpx_wr w; } O;
+static void o_init(O *o) { o->w = mpx_wr_init(o->b, sizeof o->b); }
+static void o_base_syn(O *o, bool ts)  /* Linux layout: MSS, SACKPERM+TS, NOP+WS */
+{
+    mpx_tcpopt_put_mss(&o->w, 1460);
+    if (ts) { mpx_tcpopt_put_sackperm(&o->w); mpx_tcpopt_put_ts(&o->w, 1000, 0); }
+    else { mpx_tcpopt_put_nop(&o->w); mpx_tcpopt_put_nop(&o->w); mpx_tcpopt_put_sackperm(&o->w); }
+    mpx_tcpopt_put_nop(&o->w); mpx_tcpopt_put_ws(&o->w, 7);
+}
+static void o_mpc(O *o, int form, uint64_t ks, uint64_t kr, uint16_t dll)
+{
+    mpx_mptcp_opt m;
+    memset(&m, 0, sizeof m);
+    m.subtype = MPX_MP_CAPABLE;
+    m.u.mpc.version = 1; m.u.mpc.flags = MPX_MPC_H;
+    if (form >= 1) { m.u.mpc.has_snd_key = true; m.u.mpc.snd_key = ks; }
+    if (form >= 2) { m.u.mpc.has_rcv_key = true; m.u.mpc.rcv_key = kr; }
+    if (form >= 3) { m.u.mpc.has_dll = true; m.u.mpc.dll = dll; }
+    mpx_mptcp_encode(&m, &o->w);
+}
+static void o_dss_ack(O *o, uint64_t ack)
+{
+    mpx_mptcp_opt m;
+    memset(&m, 0, sizeof m);
+    m.subtype = MPX_MP_DSS;
+    m.u.dss.has_ack = true; m.u.dss.ack64 = true; m.u.dss.data_ack = ack;
+    mpx_mptcp_encode(&m, &o->w);
+}
+static void o_dss_map(O *o, uint64_t ack, uint64_t dsn, uint32_t ssn, uint16_t dll)
+{
+    mpx_mptcp_opt m;
+    memset(&m, 0, sizeof m);
+    m.subtype = MPX_MP_DSS;
+    m.u.dss.has_ack = true; m.u.dss.ack64 = true; m.u.dss.data_ack = ack;
+    m.u.dss.has_map = true; m.u.dss.dsn64 = true; m.u.dss.dsn = dsn; m.u.dss.ssn = ssn; m.u.dss.dll = dll;
+    mpx_mptcp_encode(&m, &o->w);
+}
+static void o_pad(O *o) { while (o->w.len % 4) mpx_tcpopt_put_nop(&o->w); }
+
+static void addrs(W *w, F *f, int cli, int srv, uint16_t pa, uint16_t pb, uint32_t isa, uint32_t isb)
+{
+    memset(f, 0, sizeof *f);
+    if (w->v6) {
+        f->a[0] = 0xfd; f->a[15] = (uint8_t)cli; f->b[0] = 0xfd; f->b[1] = 1; f->b[15] = (uint8_t)srv;
+    } else {
+        f->a[0] = 198; f->a[1] = 18; f->a[2] = 0; f->a[3] = (uint8_t)cli;
+        f->b[0] = 198; f->b[1] = 18; f->b[2] = 1; f->b[3] = (uint8_t)srv;
+    }
+    f->pa = pa; f->pb = pb; f->snd[0] = isa; f->snd[1] = isb;
+}
+
+static mpx_addr target(W *w, uint16_t port)
+{
+    uint8_t t6[16] = { 0xfd, 0, 0, 2, [15] = 2 };
+    return w->v6 ? mpx_addr_v6(t6, port) : mpx_addr_v4(0xC6120202u, port);  /* 198.18.2.2 */
+}
+
+static const uint8_t REQ[16] = "MPX1\0\0\0\x10\0\0\0\x08\0\0\0\0";
+
+/* ---- scenarios ---------------------------------------------------------------------- */
+
+/* A convert connection as the agents make it: SYN with MP_CAPABLE + Convert(Connect) + the
+ * request (cookie-less TFO), SYN/ACK with MP_CAPABLE key and the converter's reply, third
+ * ACK, response. Times mimic R_cp = 20 ms, R_ps = 10 ms. */
+static void sc_convert(W *w, bool bad_tlv, bool reply_in_data)
+{
+    F f; O o;
+    addrs(w, &f, 1, 1, 40000, 5124, 1000, 5000);
+    uint64_t kc = 0x1122334455667788ULL, ks = 0x99aabbccddeeff00ULL;
+    uint8_t pl[128];
+    mpx_err e;
+    mpx_addr t = target(w, 8080);
+    long n = mpx_conv_encode_connect(&t, NULL, 0, NULL, 0, pl, sizeof pl, &e);
+    if (bad_tlv) {
+        /* hand-written: a zero-length TLV after the Connect TLV (proto/ refuses to encode it) */
+        pl[1] = (uint8_t)(pl[1] + 1);
+        pl[n] = 0x16; pl[n + 1] = 0; pl[n + 2] = 0; pl[n + 3] = 0;
+        n += 4;
+    }
+    memcpy(pl + n, REQ, sizeof REQ);
+    size_t plen = (size_t)n + sizeof REQ;
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, pl, plen, -1, 0);
+    uint8_t rep[4] = { 1, 1, 0x22, 0x63 };
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 1, ks, 0, 0); o_pad(&o);
+    if (!reply_in_data) seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, rep, 4, -1, 30000);
+    else seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 30000);
+    o_init(&o); mpx_tcpopt_put_nop(&o.w); mpx_tcpopt_put_nop(&o.w); mpx_tcpopt_put_ts(&o.w, 1030, 2000);
+    o_mpc(&o, 2, kc, ks, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10000);
+    uint8_t resp[12] = { 1, 1, 0x22, 0x63, 'h', 'e', 'l', 'l', 'o', '!', '!', '!' };
+    o_init(&o); mpx_tcpopt_put_nop(&o.w); mpx_tcpopt_put_nop(&o.w); mpx_tcpopt_put_ts(&o.w, 2010, 1030);
+    o_dss_map(&o, 1, 1, 1, reply_in_data ? 12 : 8); o_pad(&o);
+    if (!reply_in_data) seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, resp + 4, 8, -1, 5000);
+    else seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, resp, 12, -1, 5000);
+    o_init(&o); o_dss_ack(&o, 9); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_FIN, o.b, o.w.len, NULL, 0, -1, 10000);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_FIN, o.b, o.w.len, NULL, 0, -1, 10000);
+    seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 10000);
+}
+
+/* An option that runs past the end of the area, and a zero-length option. */
+static void sc_overrun(W *w)
+{
+    F f;
+    addrs(w, &f, 2, 1, 40001, 8080, 100, 200);
+    /* hand-written: MSS, then kind 8 claiming 12 bytes with only 8 left */
+    uint8_t o1[12] = { 2, 4, 5, 0xb4, 8, 12, 0, 0, 0, 1, 0, 0 };
+    seg(w, &f, 0, MPX_TH_SYN, o1, sizeof o1, NULL, 0, -1, 0);
+    uint8_t o2[4] = { 2, 4, 5, 0xb4 };
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o2, 4, NULL, 0, -1, 1000);
+    /* hand-written: a zero-length option (kind 30, length 0) on the third ACK */
+    uint8_t o3[4] = { 1, 1, 30, 0 };
+    seg(w, &f, 0, MPX_TH_ACK, o3, 4, NULL, 0, -1, 1000);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 1000);
+}
+
+/* SYN with a 16-byte TFO cookie: MSS 4 + SACKPERM/TS 12 + WS 4 + TFO 20 = 40, no room for
+ * MP_CAPABLE (protocols.md 5.2). The payload is a Convert message, so MPTCP was meant. */
+static void sc_mpc_dropped(W *w)
+{
+    F f; O o;
+    addrs(w, &f, 3, 1, 40002, 5124, 7000, 9000);
+    uint8_t ck[16];
+    for (int i = 0; i < 16; i++) ck[i] = (uint8_t)(0xc0 + i);
+    o_init(&o); o_base_syn(&o, true); mpx_tcpopt_put_tfo(&o.w, ck, 16); o_pad(&o);
+    uint8_t pl[64];
+    mpx_err e;
+    mpx_addr t = target(w, 8080);
+    long n = mpx_conv_encode_connect(&t, NULL, 0, NULL, 0, pl, sizeof pl, &e);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, pl, (size_t)n, -1, 0);
+    o_init(&o); o_base_syn(&o, true); o_pad(&o);
+    uint8_t rep[4] = { 1, 1, 0x22, 0x63 };
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, rep, 4, -1, 20000);
+    seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 1000);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, REQ, sizeof REQ, -1, 1000);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, (const uint8_t *)"12345678", 8, -1, 20000);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 1000);
+}
+
+/* Cookie request/grant on connection 1, then the cookie used with data in the SYN on
+ * connection 2, acked by its SYN/ACK. */
+static void sc_cookie(W *w)
+{
+    F f; O o;
+    uint8_t ck[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    addrs(w, &f, 4, 1, 40003, 8080, 100, 500);
+    o_init(&o); o_base_syn(&o, true); mpx_tcpopt_put_tfo(&o.w, NULL, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 0);
+    o_init(&o); o_base_syn(&o, true); mpx_tcpopt_put_tfo(&o.w, ck, 8); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10000);
+    seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 100);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_FIN, NULL, 0, NULL, 0, -1, 100);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_FIN, NULL, 0, NULL, 0, -1, 10000);
+    seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 100);
+    addrs(w, &f, 4, 1, 40004, 8080, 3000, 6000);
+    o_init(&o); o_base_syn(&o, true); mpx_tcpopt_put_tfo(&o.w, ck, 8); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, REQ, sizeof REQ, -1, 100000);
+    o_init(&o); o_base_syn(&o, true); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10000);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, (const uint8_t *)"response", 8, -1, 10);
+    seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 10000);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
+}
+
+/* SYN with a cookie and data; the SYN/ACK acks only the SYN; the client resends the data
+ * after the handshake (RFC 7413 4.2.2). */
+static void sc_syndata_nack(W *w)
+{
+    F f; O o;
+    uint8_t ck[8] = { 9, 9, 9, 9, 9, 9, 9, 9 };
+    addrs(w, &f, 5, 1, 40005, 8080, 10000, 20000);
+    o_init(&o); o_base_syn(&o, true); mpx_tcpopt_put_tfo(&o.w, ck, 8); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, REQ, sizeof REQ, -1, 0);
+    /* the SYN/ACK acknowledges the SYN only */
+    f.snd[0] = 10001;
+    o_init(&o); o_base_syn(&o, true); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10000);
+    seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 10000);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, REQ, sizeof REQ, -1, 10);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, (const uint8_t *)"response", 8, -1, 10000);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
+}
+
+static void mp_handshake(W *w, F *f, uint64_t kc, uint64_t ks)
+{
+    O o;
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); o_pad(&o);
+    seg(w, f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 0);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 1, ks, 0, 0); o_pad(&o);
+    seg(w, f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10000);
+    o_init(&o); o_mpc(&o, 2, kc, ks, 0); o_pad(&o);
+    seg(w, f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 100);
+    o_init(&o); o_mpc(&o, 3, kc, ks, 16); o_pad(&o);
+    seg(w, f, 0, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, REQ, sizeof REQ, -1, 100);
+}
+
+/* MPTCP connection reset with MP_TCPRST (reason 6, middlebox interference, transient). */
+static void sc_tcprst(W *w)
+{
+    F f; O o;
+    addrs(w, &f, 6, 1, 40006, 8080, 111, 222);
+    mp_handshake(w, &f, 0x0102030405060708ULL, 0x1112131415161718ULL);
+    mpx_mptcp_opt m;
+    memset(&m, 0, sizeof m);
+    m.subtype = MPX_MP_TCPRST; m.u.tcprst.transient = true; m.u.tcprst.flags = MPX_TCPRST_T;
+    m.u.tcprst.reason = MPX_TCPRST_MIDDLEBOX;
+    o_init(&o); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_RST | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10000);
+    /* and an MP_TCPRST on a segment without RST: TCPRST-NOT-RST */
+    seg(w, &f, 1, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10);
+}
+
+/* ADD_ADDR with a correct HMAC and one with a wrong HMAC, from the server. */
+static void sc_add_addr(W *w)
+{
+    F f; O o;
+    uint64_t kc = 0x0a0b0c0d0e0f1011ULL, ks = 0x2122232425262728ULL;
+    addrs(w, &f, 7, 1, 40007, 8080, 333, 444);
+    mp_handshake(w, &f, kc, ks);
+    for (int bad = 0; bad < 2; bad++) {
+        mpx_mptcp_opt m;
+        memset(&m, 0, sizeof m);
+        m.subtype = MPX_MP_ADD_ADDR;
+        m.u.add_addr.version = 1; m.u.add_addr.family = 4; m.u.add_addr.addr_id = (uint8_t)(5 + bad);
+        uint8_t ip[4] = { 198, 18, 3, (uint8_t)(1 + bad) };
+        memcpy(m.u.add_addr.addr, ip, 4);
+        m.u.add_addr.has_hmac = true;
+        m.u.add_addr.hmac = mpx_mptcp_add_addr_hmac(ks, kc, &m.u.add_addr) ^ (bad ? 1 : 0);
+        o_init(&o); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+        seg(w, &f, 1, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 1000);
+    }
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
+}
+
+/* MPTCP connection + an MP_JOIN subflow whose HMACs are right (join=1) or wrong (join=2). */
+static void sc_join(W *w, bool bad)
+{
+    F f, g; O o;
+    uint64_t kc = 0x3132333435363738ULL, ks = 0x4142434445464748ULL;
+    addrs(w, &f, 8, 1, 40008, 8080, 555, 666);
+    mp_handshake(w, &f, kc, ks);
+    addrs(w, &g, 9, 1, 40009, 8080, 777, 888);
+    uint32_t ra = 0xaaaa0001, rb = 0xbbbb0002;
+    mpx_mptcp_opt m;
+    memset(&m, 0, sizeof m);
+    m.subtype = MPX_MP_JOIN; m.u.mpj.form = MPX_MPJ_SYN; m.u.mpj.addr_id = 1;
+    m.u.mpj.token = mpx_mptcp_token(ks, 1); m.u.mpj.nonce = ra;
+    o_init(&o); o_base_syn(&o, true); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+    seg(w, &g, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 5000);
+    memset(&m, 0, sizeof m);
+    m.subtype = MPX_MP_JOIN; m.u.mpj.form = MPX_MPJ_SYNACK; m.u.mpj.addr_id = 0; m.u.mpj.nonce = rb;
+    m.u.mpj.hmac64 = mpx_mptcp_join_hmac64(1, ks, kc, rb, ra) ^ (bad ? 0x100 : 0);
+    o_init(&o); o_base_syn(&o, true); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+    seg(w, &g, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 25000);
+    memset(&m, 0, sizeof m);
+    m.subtype = MPX_MP_JOIN; m.u.mpj.form = MPX_MPJ_ACK;
+    uint8_t mac[32];
+    mpx_mptcp_join_hmac(1, kc, ks, ra, rb, mac);
+    memcpy(m.u.mpj.hmac, mac, 20);
+    o_init(&o); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+    seg(w, &g, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 100);
+    seg(w, &g, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
+}
+
+/* SOCKS5 no-auth exchange, then the request and the response. */
+static void sc_socks5(W *w)
+{
+    F f;
+    addrs(w, &f, 10, 1, 40010, 1080, 1, 2);
+    uint8_t b[64];
+    mpx_err e;
+    seg(w, &f, 0, MPX_TH_SYN, NULL, 0, NULL, 0, -1, 0);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, NULL, 0, NULL, 0, -1, 20000);
+    seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 10);
+    uint8_t meth = 0;
+    long n = mpx_s5_encode_greeting(&meth, 1, b, sizeof b, &e);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, b, (size_t)n, -1, 10);
+    n = mpx_s5_encode_choice(0, b, sizeof b, &e);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, b, (size_t)n, -1, 20000);
+    mpx_addr t = target(w, 8080);
+    n = mpx_s5_encode_connect(&t, b, sizeof b, &e);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, b, (size_t)n, -1, 10);
+    mpx_s5_msg r;
+    memset(&r, 0, sizeof r);
+    r.code = 0; r.addr = mpx_addr_v4(0xC6120101u, 1080); r.port = 1080;
+    n = mpx_s5_encode_reply(&r, b, sizeof b, &e);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, b, (size_t)n, -1, 40000);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, REQ, sizeof REQ, -1, 10);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, (const uint8_t *)"response", 8, -1, 40000);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
+}
+
+/* MP_CONVERT in the SYN payload: -09 (option bytes + EOL) or -10 IE echoed in the SYN/ACK. */
+static void sc_mpconvert(W *w, bool ie)
+{
+    F f; O o;
+    addrs(w, &f, 11, 1, 40011, ie ? 5126 : 5125, 10, 20);
+    mpx_mpconv in;
+    memset(&in, 0, sizeof in);
+    in.addr = target(w, 8080); in.has_port = true;
+    uint8_t pl[128];
+    mpx_err e;
+    long n = ie ? mpx_mpconv_encode_ie(&in, 1, pl, sizeof pl, &e) : mpx_mpconv_encode_09(&in, 1, pl, sizeof pl, &e);
+    size_t sig = (size_t)n;
+    memcpy(pl + n, REQ, sizeof REQ);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, pl, sig + sizeof REQ, -1, 0);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 1, 0x5555555555555555ULL, 0, 0); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, ie ? pl : NULL, ie ? sig : 0, -1, 40000);
+    o_init(&o); o_mpc(&o, 2, 0x6666666666666666ULL, 0x5555555555555555ULL, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10000);
+    o_init(&o); o_dss_map(&o, 1, 1, 1, 8); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, (const uint8_t *)"response", 8, -1, 100);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
+}
+
+/* Plain SYN/SYN-ACK/ACK/data with an IPv4 Router Alert on the SYN (implicit-ra marking). */
+static void sc_plain(W *w, bool ra)
+{
+    F f; O o;
+    addrs(w, &f, 12, 1, 40012, 8080, 1, 2);
+    f.ra = ra;
+    o_init(&o); o_base_syn(&o, true); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 0);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 30000);
+    seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 10);
+    uint8_t big[600];
+    memset(big, 'x', sizeof big);
+    memcpy(big, REQ, sizeof REQ);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, big, sizeof big, -1, 10);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, (const uint8_t *)"response", 8, -1, 30000);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_FIN, NULL, 0, NULL, 0, -1, 10);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_FIN, NULL, 0, NULL, 0, -1, 10);
+    seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 10);
+}
+
+/* MPTCP connection that falls back: the SYN/ACK has no MP_CAPABLE. */
+static void sc_fallback(W *w)
+{
+    F f; O o;
+    addrs(w, &f, 13, 1, 40013, 8080, 1, 2);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 0);
+    o_init(&o); o_base_syn(&o, true); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 30000);
+    seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 10);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
+}
+
+static const struct { const char *name, *what; } SC[] = {
+    { "convert", "convert connection: MPC + Convert/Connect + request in the SYN, reply in the SYN/ACK" },
+    { "convert-reply-data", "convert connection with the converter's reply in the first data segment" },
+    { "convert-zero-tlv", "Convert message with a zero-length TLV (CONV-TLV-ZERO)" },
+    { "overrun", "option running past the area (TCPOPT-OVERRUN) and a zero-length option (TCPOPT-LEN-ZERO)" },
+    { "mpc-dropped", "SYN options at 40 B with a 16-byte TFO cookie, no room for MP_CAPABLE" },
+    { "cookie", "TFO cookie request + grant, then cookie use with SYN data acked" },
+    { "syndata-nack", "TFO SYN data not acked by the SYN/ACK, retransmitted after the handshake" },
+    { "tcprst", "MPTCP connection reset with MP_TCPRST reason 6 (and one on a non-RST segment)" },
+    { "add-addr", "ADD_ADDR with a correct and with a wrong truncated HMAC" },
+    { "join", "MPTCP connection + MP_JOIN subflow with correct HMACs" },
+    { "join-bad", "MP_JOIN subflow whose SYN/ACK HMAC is wrong" },
+    { "socks5", "SOCKS5 no-auth exchange then request/response" },
+    { "mpconvert", "MP_CONVERT -09 in the SYN payload" },
+    { "mpconvert-ie", "MP_CONVERT -10 Information Element echoed in the SYN/ACK" },
+    { "plain", "plain TCP connection" },
+    { "plain-ra", "plain TCP connection with IPv4 Router Alert on the SYN" },
+    { "fallback", "MPTCP SYN answered without MP_CAPABLE" },
+};
+
+static int run(W *w, const char *sc)
+{
+    if (!strcmp(sc, "convert")) sc_convert(w, false, false);
+    else if (!strcmp(sc, "convert-reply-data")) sc_convert(w, false, true);
+    else if (!strcmp(sc, "convert-zero-tlv")) sc_convert(w, true, false);
+    else if (!strcmp(sc, "overrun")) sc_overrun(w);
+    else if (!strcmp(sc, "mpc-dropped")) sc_mpc_dropped(w);
+    else if (!strcmp(sc, "cookie")) sc_cookie(w);
+    else if (!strcmp(sc, "syndata-nack")) sc_syndata_nack(w);
+    else if (!strcmp(sc, "tcprst")) sc_tcprst(w);
+    else if (!strcmp(sc, "add-addr")) sc_add_addr(w);
+    else if (!strcmp(sc, "join")) sc_join(w, false);
+    else if (!strcmp(sc, "join-bad")) sc_join(w, true);
+    else if (!strcmp(sc, "socks5")) sc_socks5(w);
+    else if (!strcmp(sc, "mpconvert")) sc_mpconvert(w, false);
+    else if (!strcmp(sc, "mpconvert-ie")) sc_mpconvert(w, true);
+    else if (!strcmp(sc, "plain")) sc_plain(w, false);
+    else if (!strcmp(sc, "plain-ra")) sc_plain(w, true);
+    else if (!strcmp(sc, "fallback")) sc_fallback(w);
+    else return -1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "linktype", required_argument, 0, 'l' }, { "v6", no_argument, 0, '6' },
+        { "snaplen", required_argument, 0, 's' }, { "list", no_argument, 0, 'L' },
+        { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
+    };
+    W w = { .lt = LT_EN10MB, .snaplen = 65535, .t = 1764316800LL * 1000000 };
+    int ch;
+    while ((ch = getopt_long(argc, argv, "l:6s:h", lo, NULL)) != -1) {
+        switch (ch) {
+        case 'l':
+            if (!strcmp(optarg, "en10mb")) w.lt = LT_EN10MB;
+            else if (!strcmp(optarg, "sll")) w.lt = LT_SLL;
+            else if (!strcmp(optarg, "sll2")) w.lt = LT_SLL2;
+            else if (!strcmp(optarg, "raw")) w.lt = LT_RAW;
+            else if (!strcmp(optarg, "null")) w.lt = LT_NULL;
+            else if (!strcmp(optarg, "loop")) w.lt = LT_LOOP;
+            else { fprintf(stderr, "mpx-mkpcap: unknown link type %s\n", optarg); return 2; }
+            break;
+        case '6': w.v6 = true; break;
+        case 's': w.snaplen = (unsigned)atoi(optarg); if (w.snaplen < 16) w.snaplen = 16; break;
+        case 'L':
+            for (size_t i = 0; i < sizeof SC / sizeof *SC; i++) printf("%-20s %s\n", SC[i].name, SC[i].what);
+            return 0;
+        default:
+            fputs("usage: mpx-mkpcap [--linktype T] [--v6] [--snaplen N] SCENARIO OUT.pcap | --list\n", ch == 'h' ? stdout : stderr);
+            return ch == 'h' ? 0 : 2;
+        }
+    }
+    if (argc - optind != 2) { fputs("usage: mpx-mkpcap [--linktype T] [--v6] [--snaplen N] SCENARIO OUT.pcap\n", stderr); return 2; }
+    w.f = fopen(argv[optind + 1], "wb");
+    if (!w.f) { perror(argv[optind + 1]); return 3; }
+    pcap_hdr(&w);
+    if (run(&w, argv[optind]) != 0) { fprintf(stderr, "mpx-mkpcap: unknown scenario %s\n", argv[optind]); fclose(w.f); return 2; }
+    if (fclose(w.f) != 0) { perror(argv[optind + 1]); return 3; }
+    return 0;
+}

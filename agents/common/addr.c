@@ -8,7 +8,10 @@
 static int parse_port(const char *s, uint16_t *port)
 {
     char *end;
-    if (!*s || *s == '-' || *s == '+')
+    for (const char *q = s; *q; q++)
+        if (*q < '0' || *q > '9')
+            return -1;
+    if (!*s || strlen(s) > 5)
         return -1;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);

@@ -1,0 +1,110 @@
+/* agents/common/addr: parsing and formatting of IPv4/IPv6 socket addresses. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include <arpa/inet.h>
+#include "agents/common/addr.h"
+
+static void t_parse_v4(void **st)
+{
+    (void)st;
+    mpxa_addr a;
+    char b[MPXA_ADDR_STRLEN];
+    assert_int_equal(mpxa_addr_parse("198.18.3.1:8080", -1, &a), 0);
+    assert_int_equal(mpxa_addr_family(&a), AF_INET);
+    assert_int_equal(mpxa_addr_port(&a), 8080);
+    assert_string_equal(mpxa_addr_fmt(&a, b, sizeof b), "198.18.3.1:8080");
+    assert_string_equal(mpxa_addr_fmt_ip(&a, b, sizeof b), "198.18.3.1");
+    assert_int_equal(mpxa_addr_parse("198.18.3.1", 5124, &a), 0);
+    assert_int_equal(mpxa_addr_port(&a), 5124);
+    assert_int_equal(mpxa_addr_parse("198.18.3.1", -1, &a), -1);   /* port mandatory */
+    assert_int_equal(mpxa_addr_parse("0.0.0.0:0", -1, &a), 0);
+    assert_int_equal(mpxa_addr_port(&a), 0);
+}
+
+static void t_parse_v6(void **st)
+{
+    (void)st;
+    mpxa_addr a;
+    char b[MPXA_ADDR_STRLEN];
+    assert_int_equal(mpxa_addr_parse("[fd00:18:3::1]:8080", -1, &a), 0);
+    assert_int_equal(mpxa_addr_family(&a), AF_INET6);
+    assert_int_equal(mpxa_addr_port(&a), 8080);
+    assert_string_equal(mpxa_addr_fmt(&a, b, sizeof b), "[fd00:18:3::1]:8080");
+    assert_int_equal(mpxa_addr_parse("fd00:18:3::1", 1080, &a), 0);
+    assert_int_equal(mpxa_addr_port(&a), 1080);
+    assert_int_equal(mpxa_addr_parse("[fd00::1]", 7, &a), 0);
+    assert_int_equal(mpxa_addr_port(&a), 7);
+    assert_int_equal(mpxa_addr_parse("[::1]:65535", -1, &a), 0);
+    assert_string_equal(mpxa_addr_fmt(&a, b, sizeof b), "[::1]:65535");
+    assert_int_equal(mpxa_addr_parse("[fe80::1%2]:80", -1, &a), 0);
+    assert_int_equal(a.u.in6.sin6_scope_id, 2);
+    assert_string_equal(mpxa_addr_fmt(&a, b, sizeof b), "[fe80::1%2]:80");
+    /* ::ffff:1.2.3.4 stays IPv6 when parsed (socket semantics) */
+    assert_int_equal(mpxa_addr_parse("[::ffff:1.2.3.4]:1", -1, &a), 0);
+    assert_int_equal(mpxa_addr_family(&a), AF_INET6);
+}
+
+static void t_parse_bad(void **st)
+{
+    (void)st;
+    mpxa_addr a;
+    const char *bad[] = { "", ":80", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:-1", "1.2.3.4:80x",
+                          "1.2.3:80", "256.1.1.1:80", "[1.2.3.4]:80", "[fd00::1:80", "[]:80",
+                          "[fd00::1]x", "fd00::1::2", "localhost:80", "[fd00::1]:+80",
+                          "1.2.3.4: 80" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(mpxa_addr_parse(bad[i], 80, &a), -1);
+    assert_int_equal(mpxa_addr_parse(NULL, 80, &a), -1);
+}
+
+static void t_raw_and_mapped(void **st)
+{
+    (void)st;
+    mpxa_addr a, b;
+    uint8_t m[16], raw[16];
+    assert_int_equal(mpxa_addr_parse("192.0.2.1:80", -1, &a), 0);
+    mpxa_addr_to_v6mapped(&a, m);
+    static const uint8_t want[16] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff,192,0,2,1 };
+    assert_memory_equal(m, want, 16);
+    /* a mapped address from the wire becomes AF_INET again */
+    assert_int_equal(mpxa_addr_from_raw(&b, m, 16, 80), 0);
+    assert_int_equal(mpxa_addr_family(&b), AF_INET);
+    assert_true(mpxa_addr_equal(&a, &b));
+    assert_int_equal(mpxa_addr_raw(&b, raw), 4);
+    assert_memory_equal(raw, want + 12, 4);
+    mpxa_addr_set_port(&b, 81);
+    assert_false(mpxa_addr_equal(&a, &b));
+
+    assert_int_equal(mpxa_addr_parse("[fd00:18:3::1]:8080", -1, &a), 0);
+    mpxa_addr_to_v6mapped(&a, m);
+    assert_int_equal(mpxa_addr_from_raw(&b, m, 16, 8080), 0);
+    assert_int_equal(mpxa_addr_family(&b), AF_INET6);
+    assert_true(mpxa_addr_equal(&a, &b));
+    assert_int_equal(mpxa_addr_from_raw(&b, m, 5, 1), -1);
+
+    /* from a struct sockaddr */
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(9) };
+    inet_pton(AF_INET, "198.18.1.1", &sin.sin_addr);
+    assert_int_equal(mpxa_addr_from_sa(&b, (struct sockaddr *)&sin, sizeof sin), 0);
+    char s[MPXA_ADDR_STRLEN];
+    assert_string_equal(mpxa_addr_fmt(&b, s, sizeof s), "198.18.1.1:9");
+    assert_int_equal(mpxa_addr_from_sa(&b, (struct sockaddr *)&sin, 4), -1);
+    mpxa_addr unset = { .len = 0 };
+    assert_int_equal(mpxa_addr_family(&unset), AF_UNSPEC);
+    assert_string_equal(mpxa_addr_fmt(&unset, s, sizeof s), "?");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_parse_v4),
+        cmocka_unit_test(t_parse_v6),
+        cmocka_unit_test(t_parse_bad),
+        cmocka_unit_test(t_raw_and_mapped),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

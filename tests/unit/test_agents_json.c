@@ -1,0 +1,92 @@
+/* agents/common/json: the JSON-line writer (escaping, null/optional members, overflow). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include "agents/common/json.h"
+
+static void t_basic(void **st)
+{
+    (void)st;
+    static mpxa_json j;
+    mpxa_json_begin(&j);
+    mpxa_json_str(&j, "type", "conn");
+    mpxa_json_int(&j, "n", -5);
+    mpxa_json_uint(&j, "u", 18446744073709551615ull);
+    mpxa_json_bool(&j, "ok", true);
+    mpxa_json_bool(&j, "no", false);
+    mpxa_json_null(&j, "z");
+    mpxa_json_str(&j, "s", NULL);
+    mpxa_json_opt_int(&j, "a", false, 3);
+    mpxa_json_opt_int(&j, "b", true, 3);
+    mpxa_json_dbl(&j, "d", 0.5);
+    mpxa_json_raw(&j, "r", "[1,2]");
+    const char *s = mpxa_json_end(&j);
+    assert_non_null(s);
+    assert_string_equal(s, "{\"type\":\"conn\",\"n\":-5,\"u\":18446744073709551615,\"ok\":true,"
+                           "\"no\":false,\"z\":null,\"s\":null,\"a\":null,\"b\":3,\"d\":0.5,\"r\":[1,2]}\n");
+}
+
+static void t_empty_and_escape(void **st)
+{
+    (void)st;
+    static mpxa_json j;
+    mpxa_json_begin(&j);
+    assert_string_equal(mpxa_json_end(&j), "{}\n");
+    mpxa_json_begin(&j);
+    mpxa_json_str(&j, "e", "a\"b\\c\nd\te\x01" "f/\xc3\xa9");
+    assert_string_equal(mpxa_json_end(&j), "{\"e\":\"a\\\"b\\\\c\\nd\\te\\u0001f/\xc3\xa9\"}\n");
+    char out[8];
+    assert_int_equal(mpxa_json_escape("abc", out, sizeof out), 3);
+    assert_int_equal(mpxa_json_escape("abcdefgh", out, sizeof out), -1);
+    assert_int_equal(mpxa_json_escape("\n\n\n\n", out, sizeof out), -1);
+}
+
+static void t_overflow(void **st)
+{
+    (void)st;
+    static mpxa_json j;
+    char big[900];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    mpxa_json_begin(&j);
+    for (int i = 0; i < 10; i++)
+        mpxa_json_str(&j, "k", big);
+    assert_true(j.overflow);
+    assert_null(mpxa_json_end(&j));
+    /* reusable after begin */
+    mpxa_json_begin(&j);
+    mpxa_json_int(&j, "x", 1);
+    assert_string_equal(mpxa_json_end(&j), "{\"x\":1}\n");
+}
+
+static void t_emit(void **st)
+{
+    (void)st;
+    static mpxa_json j;
+    char mem[256] = { 0 };
+    FILE *f = fmemopen(mem, sizeof mem, "w");
+    assert_non_null(f);
+    mpxa_json_begin(&j);
+    mpxa_json_str(&j, "a", "b");
+    assert_int_equal(mpxa_json_emit(&j, f), 0);
+    mpxa_json_begin(&j);
+    mpxa_json_int(&j, "c", 2);
+    assert_int_equal(mpxa_json_emit(&j, f), 0);
+    fclose(f);
+    assert_string_equal(mem, "{\"a\":\"b\"}\n{\"c\":2}\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_basic),
+        cmocka_unit_test(t_empty_and_escape),
+        cmocka_unit_test(t_overflow),
+        cmocka_unit_test(t_emit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -92,6 +92,7 @@ static an_conn *create(an_table *t, int file_idx, const mpx_pkt *p, bool src_is_
     if (t->tail) t->tail->next = c; else t->head = c;
     t->tail = c;
     t->count++;
+    c->id = t->count;
     return c;
 }
 

@@ -53,6 +53,7 @@ struct an_conn {
     an_conn  *hnext;           /* hash chain (same 4-tuple: newest first) */
     an_conn  *next;            /* list of all connections in creation order */
     int       file_idx;        /* index of the pcap it came from */
+    size_t    id;              /* 1-based creation order (the --packets "conn" field) */
     int       af;
     uint8_t   cli[16], srv[16];
     uint16_t  cport, sport;

@@ -17,6 +17,7 @@ static void usage(FILE *f)
           "  --json      one JSON line per connection + a summary line (default)\n"
           "  --csv       one CSV row per connection\n"
           "  --report    Markdown verification report\n"
+          "  --packets   one JSON line per TCP segment (option decode) instead\n"
           "  --out FILE  write there instead of stdout\n"
           "  --mpconvert-subtype N  MPTCP subtype of MP_CONVERT / MP_PREFER_PROXY (default 14)\n"
           "exit: 0 clean, 1 violations found, 2 usage or input error\n", f);
@@ -27,12 +28,13 @@ int main(int argc, char **argv)
     static const struct option lo[] = {
         { "json", no_argument, 0, 'j' }, { "csv", no_argument, 0, 'c' },
         { "report", no_argument, 0, 'r' }, { "out", required_argument, 0, 'o' },
-        { "mpconvert-subtype", required_argument, 0, 's' },
+        { "mpconvert-subtype", required_argument, 0, 's' }, { "packets", no_argument, 0, 'p' },
         { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
     };
     an_out_fmt fmt = AN_OUT_JSON;
     const char *out = NULL;
     long subtype = -1;
+    bool packets = false;
     int ch;
     while ((ch = getopt_long(argc, argv, "jcro:h", lo, NULL)) != -1) {
         switch (ch) {
@@ -40,6 +42,7 @@ int main(int argc, char **argv)
         case 'c': fmt = AN_OUT_CSV; break;
         case 'r': fmt = AN_OUT_REPORT; break;
         case 'o': out = optarg; break;
+        case 'p': packets = true; break;
         case 's': {
             char *end;
             subtype = strtol(optarg, &end, 0);
@@ -57,6 +60,9 @@ int main(int argc, char **argv)
     an_ctx x;
     an_ctx_init(&x, files, nfiles);
     if (subtype >= 0) x.mpconv_subtype = (uint8_t)subtype;
+    FILE *o = stdout;
+    if (out && !(o = fopen(out, "w"))) { perror(out); an_ctx_free(&x); return 2; }
+    if (packets) x.pkt_out = o;
     int rc = 0;
     for (int i = 0; i < nfiles; i++) {
         char err[512];
@@ -73,9 +79,7 @@ int main(int argc, char **argv)
     }
     if (rc == 2 && x.tcp_pkts == 0 && x.frames == 0) { an_ctx_free(&x); return 2; }
     an_finish(&x);
-    FILE *o = stdout;
-    if (out && !(o = fopen(out, "w"))) { perror(out); an_ctx_free(&x); return 2; }
-    an_write(&x, fmt, o);
+    if (!packets) an_write(&x, fmt, o);
     if (o != stdout && fclose(o) != 0) { perror(out); rc = 2; }
     else if (o == stdout) fflush(stdout);
     size_t nv = an_total_violations(&x);

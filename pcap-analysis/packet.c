@@ -171,15 +171,75 @@ static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const
     }
 }
 
+/* --packets: the decode of one segment, for the tshark / tcpdump cross-checks. */
+static void print_packet(an_ctx *x, const an_conn *c, int dir, const mpx_pkt *p, const mpx_tcpopts *w)
+{
+    FILE *o = x->pkt_out;
+    char txt[1024];
+    txt[0] = 0;
+    if (w) mpx_tcpopts_format(w, p->flags, txt, sizeof txt);
+    fprintf(o, "{\"pcap\":%d,\"pkt\":%" PRIu64 ",\"conn\":%zu,\"dir\":%d,\"flags\":%u,\"seq\":%" PRIu32
+               ",\"ack\":%" PRIu32 ",\"len\":%" PRIu32 ",\"opt_bytes\":%zu,\"trunc\":%s,\"ra\":%s,\"opts\":\"",
+            c->file_idx, p->num, c->id, dir, p->flags, p->seq, p->ack, p->data_len, p->opt_len_wire,
+            p->truncated ? "true" : "false", p->ip_router_alert ? "true" : "false");
+    for (const char *s = txt; *s; s++) {
+        if (*s == '"' || *s == '\\') fputc('\\', o);
+        if ((unsigned char)*s >= 0x20) fputc(*s, o);
+    }
+    fputs("\",\"mptcp\":[", o);
+    bool first = true;
+    char keys[256] = "";
+    size_t kn = 0;
+    for (size_t i = 0; w && i < w->n; i++) {
+        const mpx_tcpopt *t = &w->opt[i];
+        if (t->kind == MPX_TCPOPT_MPTCP && t->len >= 3 && !t->len_rule) {
+            const uint8_t *raw = p->opt + t->off;
+            fprintf(o, "%s%u", first ? "" : ",", raw[2] >> 4);
+            first = false;
+            mpx_mptcp_opt m;
+            mpx_err e;
+            mpx_err_clear(&e);
+            if (mpx_mptcp_decode(raw, t->len, mpx_mpctx_from_flags(p->flags), &m, &e) == 0) {
+                if (m.subtype == MPX_MP_CAPABLE) {
+                    if (m.u.mpc.has_snd_key && kn < sizeof keys)
+                        kn += (size_t)snprintf(keys + kn, sizeof keys - kn, ",\"sendkey\":\"%016" PRIx64 "\"", m.u.mpc.snd_key);
+                    if (m.u.mpc.has_rcv_key && kn < sizeof keys)
+                        kn += (size_t)snprintf(keys + kn, sizeof keys - kn, ",\"recvkey\":\"%016" PRIx64 "\"", m.u.mpc.rcv_key);
+                } else if (m.subtype == MPX_MP_JOIN && m.u.mpj.form == MPX_MPJ_SYN && kn < sizeof keys) {
+                    kn += (size_t)snprintf(keys + kn, sizeof keys - kn, ",\"recvtok\":\"%08" PRIx32 "\"", m.u.mpj.token);
+                } else if (m.subtype == MPX_MP_TCPRST && kn < sizeof keys) {
+                    kn += (size_t)snprintf(keys + kn, sizeof keys - kn, ",\"rst_reason\":%u", m.u.tcprst.reason);
+                }
+            }
+        }
+    }
+    fputc(']', o);
+    fputs(keys, o);
+    for (size_t i = 0; w && i < w->n; i++) {
+        const mpx_tcpopt *t = &w->opt[i];
+        bool tfo = t->kind == MPX_TCPOPT_TFO || (t->has_exid && t->exid == MPX_TCPOPT_EXID_TFO);
+        if (!tfo || t->len_rule) continue;
+        char hx[40];
+        mpx_hex_format(t->u.tfo.cookie, t->u.tfo.n, hx);
+        fprintf(o, ",\"tfo_req\":%s,\"tfo_cookie\":\"%s\"", t->u.tfo.request ? "true" : "false", hx);
+        break;
+    }
+    fputs("}\n", o);
+}
+
 static void options(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p)
 {
     bool syn = p->flags & TH_SYN, ack = p->flags & TH_ACK;
     if (syn && !ack && c->syn_opt_bytes < 0) c->syn_opt_bytes = (int)p->opt_len_wire;
     if (syn && ack && c->synack_opt_bytes < 0) c->synack_opt_bytes = (int)p->opt_len_wire;
-    if (p->opt_len_wire == 0) return;
+    if (p->opt_len_wire == 0) {
+        if (x->pkt_out) print_packet(x, c, dir, p, NULL);
+        return;
+    }
 
     mpx_tcpopts w;
     mpx_tcpopt_walk(p->opt, p->opt_len, &w);
+    if (x->pkt_out) print_packet(x, c, dir, p, &w);
     bool have_exp = false;
     for (size_t i = 0; i < w.n; i++) {
         const mpx_tcpopt *o = &w.opt[i];

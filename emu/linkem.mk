@@ -14,3 +14,9 @@ $(foreach t,$(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_linkem_*.c)),
   $(eval UNIT_LINK_$(t) := $(LINKEM_PURE) -lm))
 $(foreach t,$(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_linkem_*.c)),\
   $(eval $(TESTBIN)/$(t): $(LINKEM_PURE)))
+
+# mpx-lkprobe: UDP probe sender/receiver used by the linkem tests and bench/linkem
+BINS += $(BINDIR)/mpx-lkprobe
+$(BINDIR)/mpx-lkprobe: $(OBJDIR)/emu/linkem/probe/probe.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

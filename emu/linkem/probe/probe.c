@@ -1,0 +1,229 @@
+/* mpx-lkprobe: UDP probe sender/receiver for the linkem tests and benchmarks.
+ *   send --dst IP:PORT --count N [--pps R] [--size B] [--batch K]
+ *   recv --bind IP:PORT [--count N] [--idle-ms MS] [--csv FILE] [--delay-us D]
+ * Each probe carries a magic, a sequence number and the sender's CLOCK_REALTIME stamp; the
+ * receiver takes the kernel's receive stamp (same clock: namespaces share it), so one-way
+ * delay needs no clock sync. recv prints one JSON summary line on stdout.
+ * Exit: 0 ok, 1 runtime error, 2 usage. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAGIC 0x4c4b5052u /* "LKPR" */
+struct probe { uint32_t magic, seq; uint64_t tx_ns; };
+
+static uint64_t now_ns(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int parse_addr(const char *s, struct sockaddr_in *sa)
+{
+	char host[64];
+	const char *colon = strrchr(s, ':');
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -1;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = 0;
+	memset(sa, 0, sizeof(*sa));
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)atoi(colon + 1));
+	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int do_send(struct sockaddr_in *dst, long count, double pps, int size, int batch)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)dst, sizeof(*dst)))
+		return perror("send socket"), 1;
+	int sz = 4 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	if (size < (int)sizeof(struct probe))
+		size = sizeof(struct probe);
+	if (batch < 1 || batch > 64)
+		batch = 1;
+	static uint8_t buf[64][9000];
+	struct mmsghdr m[64];
+	struct iovec iov[64];
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), gap = pps > 0 ? (uint64_t)(1e9 / pps) : 0;
+	long sent = 0, fails = 0;
+	while (sent < count) {
+		if (gap) { /* absolute-time pacing: no drift */
+			uint64_t due = t0 + (uint64_t)sent * gap;
+			struct timespec ts = { (time_t)(due / 1000000000ULL), (long)(due % 1000000000ULL) };
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+		}
+		int n = gap ? 1 : (int)(count - sent < batch ? count - sent : batch);
+		for (int i = 0; i < n; i++) {
+			struct probe p = { MAGIC, (uint32_t)(sent + i), now_ns(CLOCK_REALTIME) };
+			memcpy(buf[i], &p, sizeof(p));
+			iov[i] = (struct iovec){ buf[i], (size_t)size };
+			m[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1 };
+		}
+		int r = sendmmsg(fd, m, (unsigned)n, 0);
+		if (r < 0) {
+			if (errno != ENOBUFS && errno != ECONNREFUSED)
+				return perror("sendmmsg"), 1;
+			fails++;
+			r = 1; /* count it as sent and lost: the receiver sees the gap */
+		}
+		sent += r;
+	}
+	double el = (double)(now_ns(CLOCK_MONOTONIC) - t0) / 1e9;
+	fprintf(stderr, "{\"sent\":%ld,\"send_errors\":%ld,\"elapsed_s\":%.3f,\"pps\":%.0f}\n",
+		sent, fails, el, el > 0 ? sent / el : 0);
+	return 0;
+}
+
+static int do_recv(struct sockaddr_in *bind_a, long count, int idle_ms, const char *csv,
+		   double delay_us)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), one = 1, sz = 16 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz));
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)bind_a, sizeof(*bind_a)))
+		return perror("recv bind"), 1;
+	FILE *cf = csv ? fopen(csv, "w") : NULL;
+	if (csv && !cf)
+		return perror(csv), 1;
+	if (cf)
+		fputs("seq,tx_ns,rx_ns,owd_us\n", cf);
+	size_t cap = 1 << 16, n = 0;
+	int64_t *owd = malloc(cap * sizeof(*owd));
+	long got = 0, reord = 0, dup_or_old = 0;
+	uint32_t maxseq = 0;
+	uint64_t first_rx = 0, last_rx = 0, rx_bytes = 0;
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	fflush(stdout);
+	while (count <= 0 || got < count) {
+		int pr = poll(&pfd, 1, got ? idle_ms : idle_ms * 10 + 5000);
+		if (pr <= 0)
+			break; /* idle: the sender is done */
+		uint8_t buf[9000];
+		union { char b[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr a; } ctl;
+		struct iovec iov = { buf, sizeof(buf) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+				     .msg_controllen = sizeof(ctl) };
+		ssize_t r = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (r < (ssize_t)sizeof(struct probe))
+			continue;
+		uint64_t rx = 0;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+				struct timespec ts;
+				memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+				rx = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+			}
+		if (!rx)
+			rx = now_ns(CLOCK_REALTIME);
+		struct probe p;
+		memcpy(&p, buf, sizeof(p));
+		if (p.magic != MAGIC)
+			continue;
+		if (got && p.seq < maxseq)
+			reord++;
+		if (p.seq > maxseq || !got)
+			maxseq = p.seq;
+		got++;
+		rx_bytes += (uint64_t)r;
+		if (!first_rx)
+			first_rx = rx;
+		last_rx = rx;
+		int64_t d = (int64_t)(rx - p.tx_ns);
+		if (n == cap) {
+			int64_t *no = realloc(owd, 2 * cap * sizeof(*no));
+			if (!no)
+				return 1;
+			owd = no, cap *= 2;
+		}
+		owd[n++] = d;
+		if (cf)
+			fprintf(cf, "%u,%llu,%llu,%.3f\n", p.seq, (unsigned long long)p.tx_ns,
+				(unsigned long long)rx, (double)d / 1e3);
+	}
+	(void)dup_or_old;
+	if (cf)
+		fclose(cf);
+	qsort(owd, n, sizeof(*owd), cmp_i64);
+#define PCT(q) (n ? (double)owd[(size_t)((double)(n - 1) * (q))] / 1e3 - delay_us : 0)
+	double span = last_rx > first_rx ? (double)(last_rx - first_rx) / 1e9 : 0;
+	printf("{\"received\":%ld,\"max_seq\":%u,\"reordered\":%ld,\"rx_bytes\":%llu,"
+	       "\"span_s\":%.6f,\"pps\":%.0f,\"owd_us\":{\"min\":%.1f,\"p50\":%.1f,\"p90\":%.1f,"
+	       "\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f},\"minus_us\":%.1f}\n",
+	       got, maxseq, reord, (unsigned long long)rx_bytes, span,
+	       span > 0 ? (double)(got - 1) / span : 0, PCT(0), PCT(0.5), PCT(0.9), PCT(0.99),
+	       PCT(0.999), PCT(1.0), delay_us);
+	free(owd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "dst", 1, 0, 'd' }, { "bind", 1, 0, 'b' }, { "count", 1, 0, 'c' },
+		{ "pps", 1, 0, 'r' }, { "size", 1, 0, 's' }, { "batch", 1, 0, 'k' },
+		{ "idle-ms", 1, 0, 'i' }, { "csv", 1, 0, 'o' }, { "delay-us", 1, 0, 'D' },
+		{ "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 } };
+	const char *dst = NULL, *bnd = NULL, *csv = NULL;
+	long count = 0;
+	double pps = 0, delay_us = 0;
+	int size = 64, batch = 32, idle_ms = 500, c;
+	if (argc < 2) {
+		fprintf(stderr, "usage: mpx-lkprobe send|recv [options] (--help)\n");
+		return 2;
+	}
+	const char *mode = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd': dst = optarg; break;
+		case 'b': bnd = optarg; break;
+		case 'c': count = atol(optarg); break;
+		case 'r': pps = atof(optarg); break;
+		case 's': size = atoi(optarg); break;
+		case 'k': batch = atoi(optarg); break;
+		case 'i': idle_ms = atoi(optarg); break;
+		case 'o': csv = optarg; break;
+		case 'D': delay_us = atof(optarg); break;
+		case 'V': printf("mpx-lkprobe %s\n", MPX_VERSION); return 0;
+		case 'h':
+			printf("mpx-lkprobe send --dst IP:PORT --count N [--pps R] [--size B] "
+			       "[--batch K]\nmpx-lkprobe recv --bind IP:PORT [--count N] "
+			       "[--idle-ms MS] [--csv FILE] [--delay-us D]\n"
+			       "recv prints {received,max_seq,reordered,pps,owd_us{...}} where "
+			       "owd_us is the one-way delay minus D\n");
+			return 0;
+		default: return 2;
+		}
+	}
+	struct sockaddr_in sa;
+	if (!strcmp(mode, "send")) {
+		if (!dst || parse_addr(dst, &sa) || count <= 0 || size > 9000)
+			return fprintf(stderr, "mpx-lkprobe send: need --dst IP:PORT --count N\n"), 2;
+		return do_send(&sa, count, pps, size, batch);
+	}
+	if (!strcmp(mode, "recv")) {
+		if (!bnd || parse_addr(bnd, &sa))
+			return fprintf(stderr, "mpx-lkprobe recv: need --bind IP:PORT\n"), 2;
+		return do_recv(&sa, count, idle_ms, csv, delay_us);
+	}
+	fprintf(stderr, "mpx-lkprobe: mode must be send or recv\n");
+	return 2;
+}

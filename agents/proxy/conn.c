@@ -233,7 +233,7 @@ void conn_fail(struct conn *c, int code, int value, const char *why)
     if (c->sfd >= 0) { loop_del(c->sfd); close(c->sfd); c->sfd = -1; }
     timer_clear(c);
     c->err_code = code;
-    c->outlen = c->outoff = 0;
+    /* bytes already queued (a SOCKS method choice) stay in front of the error */
     switch (c->method) {
     case M_CONVERT:
         convert_send_error(c, code, value);

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# mpx-proxy error paths, checked byte for byte on the wire (RFC 8803 s6.2.8 Error TLVs):
+# closed port -> 96, unreachable (local route, remote ICMP) -> 97 + ICMP code, connect timeout
+# -> 65, loopback target -> 1 (RFC 8803 s6.2.5 says Malformed), proxy's own address and
+# --deny-target -> 32, malformed -> 1 with the echo (and the proxy keeps serving), unknown TLV
+# -> 2, bad version -> 0 + list, unsupported option -> 33, Info -> Supported TCP Extensions,
+# cookie policy 3 -> success -> 32 with a forged cookie, client outside --allow -> 32 / SOCKS
+# method FF, per-client limit -> 64, server RST -> client reset.
+# timeout: 150
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+source "$MPX_ROOT/tests/lib-netns.sh"
+source "$MPX_ROOT/tests/lib-proxy.sh"
+t_require_root
+t_require_cmd jq ip iptables python3
+t_require_bin mpx-proxy mpx-client mpx-server mpx-proxy-probe
+
+fail_dump() { mpx_nt_dump; for f in "$MPX_NT_DIR"/*.log; do echo "== $f"; tail -n 30 "$f"; done; }
+cleanup() { [ "$T_FAILED" = 1 ] && fail_dump; mpx_nt_down; }
+trap cleanup EXIT INT TERM
+mpx_nt_up pxerr || { echo "FAIL: setup: namespaces"; exit 1; }
+mpx_px_server || { t_fail setup "mpx-server not ready"; exit 1; }
+
+# a remote router answering ICMP: the server forwards, and refuses two prefixes itself
+mpx_nt_exec server sysctl -qw net.ipv4.ip_forward=1
+mpx_nt_exec server ip route add unreachable 198.19.77.0/24
+mpx_nt_exec server ip route add prohibit 198.19.78.0/24
+mpx_nt_exec hag ip route add 198.19.77.0/24 via "$MPX_NT_S4"
+mpx_nt_exec hag ip route add 198.19.78.0/24 via "$MPX_NT_S4"
+mpx_nt_exec server iptables -A INPUT -p tcp --dport 9998 -j DROP
+
+mpx_px_start pa --convert 5124 --socks5 1080 --deny-target 198.18.3.77/32 --connect-timeout 1000 -v ||
+  { t_fail setup "proxy not ready"; exit 1; }
+PA=$MPX_PX_PID
+P="$MPX_NT_H_DSL4:5124"
+
+# probe ADDR HEX [TIMEOUT_MS]: sets RX (received hex) and END (eof/reset/timeout)
+RX='' END=''
+probe() { local out; out=$(mpx_px_probe --to "$1" --hex "$2" --timeout "${3:-4000}" || true)
+  END=$(jq -r .end <<<"$out" 2>/dev/null || echo "?"); RX=$(jq -r .rx_hex <<<"$out" 2>/dev/null || echo "?"); }
+expect() { # name want [end]  (after probe)
+  if [ "$RX" = "$2" ]; then
+    if [ -n "${3:-}" ] && [ "$END" != "$3" ]; then t_fail "$1" "reply ok but connection ended '$END', want '$3'"
+    else t_pass "$1 ($2)"; fi
+  else t_fail "$1" "got '$RX' ($END) want '$2'"; fi
+}
+
+conn() { mpx_px_connect_hex "$1" "$2"; }
+# --- server-caused and network errors
+probe "$P" "$(conn "$MPX_NT_S4" 9)"; expect closed_port_96 010222631e016000 eof
+probe "$P" "$(conn 198.19.99.1 80)"; expect no_route_97_code0 010222631e016100 eof
+probe "$P" "$(conn 198.19.77.1 80)"; expect icmp_host_unreach_97_code1 010222631e016101 eof
+probe "$P" "$(conn 198.19.78.1 80)"; expect icmp_prohibited_97_code13 010222631e01610d eof
+probe "$P" "$(conn "$MPX_NT_S4" 9998)"; expect connect_timeout_65 010222631e014100 eof
+# --- refused targets
+lo=$(conn 127.0.0.1 8080)
+probe "$P" "$lo"; expect loopback_target_1_echo "01082263""1e070100$lo" eof
+probe "$P" "$(conn "$MPX_NT_H_WAN4" 22)"; expect own_address_32 010222631e012000 eof
+probe "$P" "$(conn 198.18.3.77 80)"; expect deny_target_32 010222631e012000 eof
+# --- malformed / unsupported messages
+bad="01062263""0a090050""00000000000000000000ffff""c6120301"   # Connect Length 9 > Total 6
+probe "$P" "$bad"; expect malformed_1_echo "01082263""1e070100$bad" eof
+probe "$P" "01062264$(conn "$MPX_NT_S4" 8080 | cut -c9-)"; expect bad_magic_1 "$(printf '01082263%s%s' 1e070100 "01062264$(conn "$MPX_NT_S4" 8080 | cut -c9-)")" eof
+probe "$P" 0102226363010000; expect unknown_tlv_2_echo 010422631e0302000102226363010000 eof
+probe "$P" "02062263$(conn "$MPX_NT_S4" 8080 | cut -c9-)"; expect bad_version_0_list 010222631e010001 eof
+ext="01072263""0a061f90""00000000000000000000ffff$(mpx_px_hex_v4 "$MPX_NT_S4")""22020000"  # TFO listed
+probe "$P" "$ext"; expect unsupported_option_33 010222631e012122 eof
+probe "$P" 0102226301010000; expect info_supported 010322631502000004081e00 eof
+# the proxy still serves after all that
+out=$(mpx_px_client --signal convert --target "$MPX_NT_S4:8080" --proxy "$MPX_NT_H_DSL4" --count 5 --json - | tail -1)
+t_check still_serving_after_errors test "$(jq -r .ok <<<"$out")" = 5
+
+# --- server RST during the relay -> the client is reset (MP_FASTCLOSE analogue)
+mpx_nt_bg server "$MPX_NT_DIR/rst.log" python3 -c '
+import socket,struct,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)
+s.bind(("0.0.0.0",7777)); s.listen(8); print("ready",flush=True)
+while True:
+    c,_=s.accept(); c.recv(100)
+    c.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack("ii",1,0)); c.close()'
+for i in $(seq 50); do grep -q ready "$MPX_NT_DIR/rst.log" 2>/dev/null && break; sleep 0.05; done
+probe "$P" "$(conn "$MPX_NT_S4" 7777)48454c4c4f"; expect server_rst_resets_client 01012263 reset
+
+# --- SOCKS5 errors: refused port -> REP 5, loopback -> REP 2, unreachable -> REP 3
+s5() { probe "$MPX_NT_H_DSL4:1080" "050100""050100$1" 3000; }
+s5 "01$(mpx_px_hex_v4 "$MPX_NT_S4")0009"; expect socks5_refused_rep5 050005050001000000000000 eof
+s5 "017f0000011f90"; expect socks5_loopback_rep2 050005020001000000000000 eof
+s5 "01c6136301""0050"; expect socks5_no_route_rep3 050005030001000000000000 eof
+
+# --- counters agree with what was seen on the wire
+stats=$(mpx_px_stats "$PA")
+ce() { jq -r ".convert_errors[\"$1\"] // 0" <<<"$stats"; }
+t_check stats_err96 test "$(ce 96)" -ge 1
+t_check stats_err97 test "$(ce 97)" = 3
+t_check stats_err65 test "$(ce 65)" = 1
+t_check stats_err32 test "$(ce 32)" = 2
+t_check stats_err1 test "$(ce 1)" = 3
+t_check stats_err2_0_33 test "$(ce 2)$(ce 0)$(ce 33)" = 111
+t_check stats_server_resets test "$(jq -r .server_resets <<<"$stats")" -ge 1
+t_check stats_socks_replies test "$(jq -r '.socks_replies["5"]+.socks_replies["2"]+.socks_replies["3"]' <<<"$stats")" = 3
+
+# --- cookie policy: Error 3 with a cookie, then success with it, then 32 with a forged one
+mpx_px_start pb --convert 5134 --cookie-required --cookie-key 000102030405060708090a0b0c0d0e0f ||
+  { t_fail setup "cookie proxy not ready"; exit 1; }
+PB=$MPX_PX_PID
+cache=$MPX_NT_DIR/cookies
+first=$(mpx_px_client --signal convert --target "$MPX_NT_S4:8080" --proxy "$MPX_NT_H_DSL4:5134" --cookie-cache "$cache" --json - | head -1 || true)
+t_check cookie_missing_3 test "$(jq -r .convert_error <<<"$first")" = 3
+second=$(mpx_px_client --signal convert --target "$MPX_NT_S4:8080" --proxy "$MPX_NT_H_DSL4:5134" --cookie-cache "$cache" --count 3 --json - | tail -1 || true)
+t_check cookie_then_success test "$(jq -r .ok <<<"$second")" = 3
+# issued cookie on the wire: 01 04 22 63 1e 03 03 00 + 8 bytes
+probe "$MPX_NT_H_DSL4:5134" "$(conn "$MPX_NT_S4" 8080)"; raw=$RX
+t_check cookie_error3_format test "${raw:0:16}" = 010422631e030300 -a "${#raw}" = 32
+ck=${raw:16:16}
+good="01092263$(conn "$MPX_NT_S4" 8080 | cut -c9-)16030000$ck""4d505831"  # + 4 data bytes
+forged="01092263$(conn "$MPX_NT_S4" 8080 | cut -c9-)16030000$(printf '%016x' 0x1122334455667788)"
+probe "$MPX_NT_H_DSL4:5134" "$good" 1500; t_check cookie_probe_accepted test "${RX:0:8}" = 01012263
+probe "$MPX_NT_H_DSL4:5134" "$forged"; expect cookie_forged_32 010222631e012000 eof
+stats=$(mpx_px_stats "$PB")
+t_check cookie_counters test "$(jq -r '"\(.cookies.issued) \(.cookies.refused)"' <<<"$stats")" = "2 1"
+
+# --- client outside --allow, per-client limit
+mpx_px_start pc --convert 5144 --socks5 1090 --allow "$MPX_NT_C_LTE4/32" --allow "$MPX_NT_C_DSL6/128" \
+  --max-per-client 1 --header-timeout 3000 || { t_fail setup "acl proxy not ready"; exit 1; }
+PC=$MPX_PX_PID
+probe "$MPX_NT_H_DSL4:5144" "$(conn "$MPX_NT_S4" 8080)"; expect client_not_allowed_32 010222631e012000 eof
+probe "$MPX_NT_H_DSL4:1090" 050100; expect socks_client_not_allowed_ff 05ff eof
+ok=$(mpx_px_client --signal convert --bind "$MPX_NT_C_LTE4" --target "$MPX_NT_S4:8080" --proxy "$MPX_NT_H_DSL4:5144" --json - | tail -1 || true)
+t_check allowed_client_served test "$(jq -r .ok <<<"$ok")" = 1
+# one connection held open in the SOCKS greeting, the next from the same client gets 64
+mpx_nt_exec client timeout 5 "$MPX_ROOT/bin/mpx-proxy-probe" --to "[$MPX_NT_H_DSL6]:1090" --no-syn-data --timeout 2500 >/dev/null &
+holder=$!
+sleep 0.5
+probe "[$MPX_NT_H_DSL6]:5144" "$(conn "$MPX_NT_S4" 8080)"; expect per_client_limit_64 010222631e014000 eof
+wait "$holder" 2>/dev/null || true
+stats=$(mpx_px_stats "$PC")
+t_check acl_counters test "$(jq -r '"\(.acl.client_refused) \(.acl.per_client_limit)"' <<<"$stats")" = "2 1"
+
+# --- SIGTERM drains and exits 0 with final counters
+mpx_px_stop "$PA"
+t_check sigterm_final_stats grep -q '"why":"exit"' "$MPX_NT_DIR/pa.stats"
+t_done

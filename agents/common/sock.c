@@ -120,9 +120,11 @@ mpxa_mp_state mpxa_mptcp_state(int fd)
     struct mpxa_mptcp_info mi;
     int l = mpxa_mptcp_info(fd, &mi);
     if (l < 0) {
-        /* kernel-facts Q2: MPTCP_INFO fails with EOPNOTSUPP once the socket fell back */
+        /* kernel-facts Q2: MPTCP_INFO fails once the socket fell back, because the call is
+         * passed to the TCP subflow: EOPNOTSUPP from IPv4 (ip_getsockopt), ENOPROTOOPT from
+         * IPv6 (ipv6_getsockopt) -- measured on 6.18 */
         st.err = errno;
-        st.kind = errno == EOPNOTSUPP ? MPXA_MP_FALLBACK : MPXA_MP_ERROR;
+        st.kind = errno == EOPNOTSUPP || errno == ENOPROTOOPT ? MPXA_MP_FALLBACK : MPXA_MP_ERROR;
         return st;
     }
     if (mi.flags & MPXA_MPTCP_INFO_FLAG_FALLBACK) {

@@ -48,7 +48,8 @@ struct mpxa_mptcp_info {
 typedef enum {
     MPXA_MP_TCP = 0,       /* not an MPTCP socket (SO_PROTOCOL 6) */
     MPXA_MP_MPTCP,         /* MPTCP socket, MPTCP_INFO answered, not fallen back */
-    MPXA_MP_FALLBACK,      /* MPTCP socket fallen back to TCP (EOPNOTSUPP or FALLBACK flag) */
+    MPXA_MP_FALLBACK,      /* MPTCP socket fallen back to TCP: MPTCP_INFO fails with EOPNOTSUPP
+                            * (IPv4) or ENOPROTOOPT (IPv6), or reports the FALLBACK flag */
     MPXA_MP_ERROR          /* getsockopt failed otherwise */
 } mpxa_mp_kind;
 

@@ -1,0 +1,148 @@
+/* mpx-wire: the command-line face of proto/. Decodes TCP option areas, Convert messages,
+ * MP_CONVERT payloads and SOCKS5 exchanges, computes SYN option budgets, and encodes the
+ * messages the agents send. Exit: 0 valid, 1 invalid input (rule ID printed), 2 usage. */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "proto/wire/wire.h"
+
+#ifndef MPX_VERSION
+#define MPX_VERSION "unknown"
+#endif
+
+static void usage(FILE *f)
+{
+    fputs("usage: mpx-wire COMMAND [ARGS] [--json]\n"
+          "Decode and encode the wire formats of mpxlab (proto/).\n\n"
+          "decode:\n"
+          "  options HEX [--syn|--synack|--ack]      TCP option area (tcpdump-like list, checks)\n"
+          "  convert HEX [--from-client|--from-converter] [--any-addr] [--partial]\n"
+          "                                          RFC 8803 Convert message (+ user data)\n"
+          "  mpconvert HEX [--subtype N] [--any-addr] MP_CONVERT payload, -09 or -10 IE (auto)\n"
+          "  socks5 HEX [--client|--server|--msg TYPE]  SOCKSv5 / RFC 1929 byte stream\n"
+          "compute:\n"
+          "  budget --syn|--synack LIST              option bytes as Linux lays them out, fits in 40?\n"
+          "                                          LIST e.g. mss,sackperm,ts,ws,tfo:8,mpc,mpconvert:v6+port\n"
+          "encode (prints hex):\n"
+          "  encode convert --connect A:P [--cookie HEX] [--ext-opt KIND[:HEX]]... [--info] [--data TEXT]\n"
+          "  encode convert-reply [--error CODE [--value HEX]] [--ext-hdr HEX] [--supported K,K..]\n"
+          "  encode mpconvert --target A:P [--source A:P] [--ie] [--subtype N] [--data TEXT]\n"
+          "  encode socks5 greeting|choice|request|reply|auth|auth-reply [options]\n"
+          "HEX may contain spaces/colons; \"-\" reads it from stdin. A:P is 192.0.2.1:80 or [fd00::1]:80.\n"
+          "Every command takes --json (one JSON object on stdout) and --help.\n"
+          "exit: 0 valid, 1 invalid input (the failed rule ID is printed), 2 usage error\n", f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) { usage(stderr); return WX_USAGE; }
+    const char *c = argv[1];
+    if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) { usage(stdout); return WX_OK; }
+    if (!strcmp(c, "--version") || !strcmp(c, "-V")) { printf("mpx-wire %s\n", MPX_VERSION); return WX_OK; }
+    argc--; argv++;
+    if (!strcmp(c, "options")) return cmd_options(argc, argv);
+    if (!strcmp(c, "convert")) return cmd_convert(argc, argv);
+    if (!strcmp(c, "mpconvert")) return cmd_mpconvert(argc, argv);
+    if (!strcmp(c, "socks5")) return cmd_socks5(argc, argv);
+    if (!strcmp(c, "budget")) return cmd_budget(argc, argv);
+    if (!strcmp(c, "encode")) return cmd_encode(argc, argv);
+    fprintf(stderr, "mpx-wire: unknown command '%s'\n", c);
+    usage(stderr);
+    return WX_USAGE;
+}
+
+void w_getopt_reset(void)
+{
+    optind = 0;  /* glibc: full re-initialisation for the subcommand's argv */
+    opterr = 1;
+}
+
+long w_hex_arg(const char *arg, uint8_t *buf, size_t cap)
+{
+    static char text[2 * W_MAXBUF + 4096];
+    const char *src = arg;
+    if (!arg) {
+        fprintf(stderr, "mpx-wire: missing HEX argument\n");
+        return -1;
+    }
+    if (!strcmp(arg, "-")) {
+        size_t n = fread(text, 1, sizeof text - 1, stdin);
+        text[n] = 0;
+        src = text;
+    }
+    /* allow trailing newline / whitespace from files and pipes */
+    static char clean[2 * W_MAXBUF + 4096];
+    size_t j = 0;
+    for (size_t i = 0; src[i] && j < sizeof clean - 1; i++)
+        if (!isspace((unsigned char)src[i])) clean[j++] = src[i];
+    clean[j] = 0;
+    long n = mpx_hex_parse(clean, buf, cap);
+    if (n < 0) fprintf(stderr, "mpx-wire: '%s' is not an even number of hex digits (max %zu bytes)\n", arg, cap);
+    return n;
+}
+
+void j_strn(FILE *f, const char *s, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+        else if (ch == '\n') fputs("\\n", f);
+        else if (ch == '\r') fputs("\\r", f);
+        else if (ch == '\t') fputs("\\t", f);
+        else if (ch < 0x20 || ch >= 0x7f) fprintf(f, "\\u%04x", ch);
+        else fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+void j_str(FILE *f, const char *s)
+{
+    if (!s) { fputs("null", f); return; }
+    j_strn(f, s, strlen(s));
+}
+
+void j_hex(FILE *f, const uint8_t *p, size_t n)
+{
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) fprintf(f, "%02x", p[i]);
+    fputc('"', f);
+}
+
+void j_err(FILE *f, const mpx_err *e)
+{
+    fputs("\"rule\":", f);
+    j_str(f, e->rule);
+    fprintf(f, ",\"off\":%zu,\"msg\":", e->off);
+    j_str(f, e->msg);
+}
+
+void h_hex(FILE *f, const uint8_t *p, size_t n)
+{
+    size_t m = n > 64 ? 64 : n;
+    for (size_t i = 0; i < m; i++) fprintf(f, "%s%02x", i ? " " : "", p[i]);
+    if (m < n) fprintf(f, " ... (%zu more)", n - m);
+}
+
+void h_preview(FILE *f, const uint8_t *p, size_t n)
+{
+    size_t m = n > 48 ? 48 : n;
+    fputc('"', f);
+    for (size_t i = 0; i < m; i++) {
+        if (p[i] == '\r') fputs("\\r", f);
+        else if (p[i] == '\n') fputs("\\n", f);
+        else if (p[i] == '"' || p[i] == '\\') fprintf(f, "\\%c", p[i]);
+        else if (isprint(p[i])) fputc(p[i], f);
+        else fprintf(f, "\\x%02x", p[i]);
+    }
+    fputc('"', f);
+    if (m < n) fputs("...", f);
+}
+
+void h_invalid(FILE *f, const mpx_err *e)
+{
+    fprintf(f, "invalid: %s at offset %zu: %s\n", e->rule ? e->rule : "?", e->off, e->msg);
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Cross-check of mpx-analyze against tshark as an independent oracle, on every golden pcap
+# (tests/data/pcap) and on the external tcpdump captures: per packet the MPTCP subtypes,
+# MP_CAPABLE keys, MP_JOIN receiver tokens, TFO cookie request/cookie; per capture the
+# MPTCP tokens (tshark's MPTCP analysis) and the per-connection packet counts.
+# timeout: 300
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+t_require_cmd tshark jq awk
+t_require_bin mpx-analyze
+A=$MPX_ROOT/bin/mpx-analyze
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT INT TERM
+TS=(tshark -n -o mptcp.analyze_mptcp:TRUE -o mptcp.relative_sequence_numbers:FALSE)
+
+# hex -> decimal for 64-bit values (tshark prints keys/tokens in decimal), exact in awk
+# with base-1e6 limbs.
+H2D='function h2d(h,  a,n,i,j,v,c,o) { if (h=="") return ""; n=1; a[1]=0
+  for (i=1;i<=length(h);i++) { c=index("0123456789abcdef",substr(h,i,1))-1
+    for (j=1;j<=n;j++) { v=a[j]*16+c; a[j]=v%1000000; c=int(v/1000000) }
+    while (c) { n++; a[n]=c%1000000; c=int(c/1000000) } }
+  o=a[n]""; for (j=n-1;j>=1;j--) o=o sprintf("%06d",a[j]); return o }'
+
+ours_rows() { # pcap -> frame|subtypes|sendkey|recvkey|recvtok|tfo_req|tfo_cookie
+  { "$A" --packets "$1" || true; } | jq -r '[.pkt, (.mptcp|map(tostring)|join(",")), (.sendkey//""), (.recvkey//""),
+      (.recvtok//""), (if .tfo_req==true then "1" else "" end), (.tfo_cookie//"")] | join("|")' |
+    awk -F'|' -v OFS='|' "$H2D"'{ $3=h2d($3); $4=h2d($4); $5=h2d($5); print }'
+}
+tshark_rows() {
+  "${TS[@]}" -r "$1" -Y tcp -T fields -E separator='|' -e frame.number -e tcp.options.mptcp.subtype \
+    -e tcp.options.mptcp.sendkey -e tcp.options.mptcp.recvkey -e tcp.options.mptcp.recvtok \
+    -e tcp.options.tfo.request -e tcp.options.tfo.cookie 2>/dev/null |
+    awk -F'|' -v OFS='|' '{ gsub(":","",$7); print }'
+}
+
+pcaps=("$MPX_ROOT"/tests/data/pcap/*.pcap /work/shared/testdata/external/tcpdump/*.pcap)
+n=0
+for p in "${pcaps[@]}"; do
+  [ -f "$p" ] || continue
+  n=$((n+1))
+  b=$(basename "$p" .pcap)
+  ours_rows "$p" > "$W/$b.ours"
+  tshark_rows "$p" > "$W/$b.ts"
+  if diff "$W/$b.ts" "$W/$b.ours" > "$W/$b.diff"; then
+    t_pass "$b-options ($(wc -l < "$W/$b.ours") packets)"
+  else t_fail "$b-options" "tshark (<) vs mpx-analyze (>): $(head -c 600 "$W/$b.diff")"; fi
+
+  # per-connection packet counts (tshark tcp.stream vs our connections incl. join subflows)
+  ts_counts=$("${TS[@]}" -r "$p" -Y tcp -T fields -e tcp.stream 2>/dev/null | sort -n | uniq -c | awk '{print $1}' | sort -n | tr '\n' ' ')
+  our_counts=$({ "$A" --packets "$p" || true; } | jq -r .conn | sort -n | uniq -c | awk '{print $1}' | sort -n | tr '\n' ' ')
+  t_check "$b-conn-pkts [$our_counts]" test "$ts_counts" = "$our_counts"
+
+  # MPTCP tokens: tshark's expected_token values vs the tokens mpx-analyze derived
+  ts_tok=$("${TS[@]}" -r "$p" -Y mptcp.expected_token -T fields -e mptcp.expected_token 2>/dev/null | sort -u | tr '\n' ' ')
+  our_tok=$({ "$A" --json "$p" || true; } | jq -r 'select(.type=="conn") | (.token//empty), (.client_token//empty)' |
+            sort -u | while read -r t; do [ -n "$t" ] && printf '%d\n' "0x$t"; done | sort -u | tr '\n' ' ')
+  if [ -n "$ts_tok$our_tok" ]; then t_check "$b-tokens [$our_tok]" test "$ts_tok" = "$our_tok"; fi
+
+  # MPTCP subflows per connection: distinct tcp.stream per mptcp.stream
+  ts_sf=$("${TS[@]}" -r "$p" -Y mptcp.stream -T fields -e mptcp.stream -e tcp.stream 2>/dev/null | sort -u | awk '{print $1}' | uniq -c | awk '{print $1}' | sort -n | tr '\n' ' ')
+  our_sf=$({ "$A" --json "$p" || true; } | jq -r 'select(.type=="conn" and .mptcp=="mptcp") | .subflows' | sort -n | tr '\n' ' ')
+  if [ -n "$ts_sf$our_sf" ]; then t_check "$b-subflows [$our_sf]" test "$ts_sf" = "$our_sf"; fi
+done
+t_check pcaps-checked test "$n" -ge 10
+t_done

@@ -50,6 +50,7 @@ struct emu {
 	FILE *events;
 	uint64_t t0, next_flush;
 	int64_t real_off;              /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
+	int64_t start_off;             /* real_off at t0 */
 	/* rx/tx scratch */
 	uint8_t rxdata[BATCH][LK_SLOT_BYTES];
 	struct mmsghdr rxm[BATCH], txm[BATCH];
@@ -235,6 +236,7 @@ static void write_stats(struct emu *e, uint64_t now)
 		.name = e->o.name, .elapsed_s = (double)(now - e->t0) / 1e9,
 		.cpu_user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
 		.cpu_sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+		.start_real_us = (e->t0 + (uint64_t)e->start_off) / 1000,
 		.pcap_frames = e->pcap.frames, .pcap_errors = e->pcap.errors, .down = e->down,
 	};
 	if (e->o.stats) {
@@ -495,6 +497,7 @@ int main(int argc, char **argv)
 	}
 	e.t0 = mono_ns();
 	resync_clock(&e);
+	e.start_off = e.real_off;
 	e.next_flush = e.t0 + FLUSH_NS;
 	static const char *dn[2] = { "ab", "ba" };
 	for (int i = 0; i < 2; i++) {

@@ -46,9 +46,10 @@ void lk_stats_print(FILE *f, const struct lk_run_info *ri, const struct lk_dir *
 	dir_obj(f, ab);
 	fputs(",\"ba\":", f);
 	dir_obj(f, ba);
-	fprintf(f, ",\"down\":%s,\"pcap_frames\":%llu,\"pcap_errors\":%llu,"
+	fprintf(f, ",\"down\":%s,\"start_real_us\":%llu,\"pcap_frames\":%llu,\"pcap_errors\":%llu,"
 		"\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"elapsed_s\":%.3f}\n",
-		ri->down ? "true" : "false", (unsigned long long)ri->pcap_frames,
+		ri->down ? "true" : "false", (unsigned long long)ri->start_real_us,
+		(unsigned long long)ri->pcap_frames,
 		(unsigned long long)ri->pcap_errors, ri->cpu_user_s, ri->cpu_sys_s, ri->elapsed_s);
 }
 

@@ -9,6 +9,7 @@ struct lk_run_info {
 	const char *name;
 	double elapsed_s, cpu_user_s, cpu_sys_s;
 	uint64_t pcap_frames, pcap_errors;
+	uint64_t start_real_us; /* CLOCK_REALTIME at the start (schedule time 0) */
 	int down;
 };
 

@@ -39,22 +39,27 @@ lk_start() {
   timeout -s TERM "${LK_TIMEOUT:-300}" ip netns exec "$l" "$LK_BIN" --if-a la --if-b lb \
     --ab "$ab" --ba "$ba" --name "$t" --ready "$out/ready" --stats "$out/stats.json" \
     "$@" 2>"$out/linkem.log" &
-  LK_PID=$!; LK_PIDS+=("$LK_PID")
-  local i
+  local tpid=$! i
+  LK_PIDS+=("$tpid")
   for i in $(seq 1 200); do
-    [ -f "$out/ready" ] && return 0
-    kill -0 "$LK_PID" 2>/dev/null || { cat "$out/linkem.log" >&2; return 1; }
+    if [ -f "$out/ready" ]; then
+      # signals go to mpx-linkem itself (ip netns exec execs it under timeout)
+      LK_PID=$(pgrep -P "$tpid" | head -1); LK_PIDS+=("$LK_PID")
+      return 0
+    fi
+    kill -0 "$tpid" 2>/dev/null || { cat "$out/linkem.log" >&2; return 1; }
     sleep 0.02
   done
   echo "linkem not ready" >&2; return 1
 }
 
-# lk_stop PID: SIGTERM, wait (bounded); returns the exit code.
+# lk_stop PID: SIGTERM to mpx-linkem, wait for its timeout wrapper; returns the exit code.
 lk_stop() {
-  local pid=$1 i rc=0
+  local pid=$1 i rc=0 tpid
+  tpid=$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')
   kill -TERM "$pid" 2>/dev/null || true
   for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-  wait "$pid" 2>/dev/null || rc=$?
+  [ -n "$tpid" ] && { wait "$tpid" 2>/dev/null || rc=$?; }
   return $rc
 }
 
@@ -74,3 +79,35 @@ lk_dump() {
   echo "--- linkem log"; cat "$out/linkem.log" 2>/dev/null | tail -20
   echo "--- stats"; cat "$out/stats.json" 2>/dev/null
 }
+
+LK_PROBE=${LK_PROBE:-$LK_ROOT/bin/mpx-lkprobe}
+# lk_probe TAG OUTFILE COUNT PPS [recv args...]: UDP probes A->B; the receiver's JSON
+# summary goes to OUTFILE (and its per-packet CSV to OUTFILE.csv).
+lk_probe() {
+  local t=$1 of=$2 count=$3 pps=$4; shift 4
+  local port=$((9000 + RANDOM % 1000)) i rp
+  lk_exec "$t-b" timeout 60 "$LK_PROBE" recv --bind "$LK_B_IP:$port" --idle-ms 400 \
+    --csv "$of.csv" "$@" > "$of" &
+  rp=$!
+  for i in $(seq 1 100); do
+    lk_exec "$t-b" ss -Hlun "sport = :$port" 2>/dev/null | grep -q . && break; sleep 0.02
+  done
+  lk_exec "$t-a" timeout 60 "$LK_PROBE" send --dst "$LK_B_IP:$port" --count "$count" \
+    --pps "$pps" 2>"$of.send"
+  wait "$rp"
+}
+
+# lk_warm TAG: resolves ARP both ways so measurements never wait for a neighbour.
+lk_warm() { lk_exec "$1-a" ping -c 2 -i 0.05 -W 2 -q "$LK_B_IP" >/dev/null 2>&1 || true; }
+
+# lk_ping_median TAG COUNT INTERVAL [SIZE]: median RTT in ms of COUNT pings A->B.
+lk_ping_median() {
+  lk_exec "$1-a" ping -c "$2" -i "$3" -s "${4:-56}" -W 2 "$LK_B_IP" |
+    sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g |
+    awk '{v[NR]=$1} END{if(NR==0){print "nan"; exit} print (NR%2)? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'
+}
+
+# lk_jq FILE EXPR: true when jq's EXPR holds on FILE (quiet, for t_check)
+lk_jq() { jq -e "$2" "$1" >/dev/null 2>&1; }
+# lk_median: median of the numbers on stdin (one per line), "nan" if none
+lk_median() { sort -g | awk '{v[NR]=$1} END{if(NR==0){print "nan"; exit} print (NR%2)? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }

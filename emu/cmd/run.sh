@@ -1,0 +1,338 @@
+#!/usr/bin/env bash
+# mpxlab run EXP [--reps N] [--seed S] [--out DIR] [--signals LIST] [--check] [--quiet]
+#
+# Runs an experiment (.exp file, format in experiments/README.md): brings the topology up,
+# starts mpx-server and mpx-proxy, runs signals x repetitions interleaved round-robin,
+# collects link pcaps / events / stats and the agents' JSON, runs mpx-analyze, aggregates,
+# writes results/<run-id>/ (report.md, report.html, plots, connections.csv, summary.json,
+# manifest.json) and prints the report's path. Everything the run created is removed on
+# success, on failure and on Ctrl-C.
+#
+# Exit codes: 0 report written (connections may have failed: see the report), 1 the run could
+# not be carried out (setup failed, interrupted), 2 usage or a bad .exp line.
+set -euo pipefail
+MPX_ROOT=${MPX_ROOT:-$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)}
+export MPX_ROOT
+H=$MPX_ROOT/emu/harness
+# shellcheck source=../harness/exp.sh
+source "$H/exp.sh"
+# shellcheck source=../harness/progress.sh
+source "$H/progress.sh"
+# shellcheck source=../harness/model.sh
+source "$H/model.sh"
+# shellcheck source=../harness/collect.sh
+source "$H/collect.sh"
+# shellcheck source=../harness/report.sh
+source "$H/report.sh"
+# shellcheck source=../harness/plots.sh
+source "$H/plots.sh"
+# shellcheck source=../harness/agents.sh
+source "$H/agents.sh"
+
+usage() {
+  cat <<'EOF'
+usage: mpxlab run EXP [options]
+  EXP                 an .exp file (or a name in experiments/, e.g. "default")
+  --reps N            repetitions (overrides the file)
+  --seed S            seed for link emulation and the run order (overrides the file)
+  --out DIR           result directory (default results/<run-id>, results/latest links to it)
+  --signals LIST      only these signals (comma or space separated)
+  --check             parse the file, print it as JSON and exit (0 ok, 2 bad line)
+  --quiet             no progress lines
+  --no-plots          skip gnuplot (report without figures)
+exit: 0 report written, 1 run failed, 2 usage / bad experiment file
+EOF
+}
+
+exp='' o_reps='' o_seed='' o_out='' o_signals='' check=0 noplots=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    -h|--help) usage; exit 0 ;;
+    --reps) o_reps=${2:?--reps needs N}; shift 2 ;;
+    --seed) o_seed=${2:?--seed needs S}; shift 2 ;;
+    --out) o_out=${2:?--out needs DIR}; shift 2 ;;
+    --signals) o_signals=${2:?--signals needs a list}; shift 2 ;;
+    --check) check=1; shift ;;
+    --quiet) MPX_PROG_QUIET=1; shift ;;
+    --no-plots) noplots=1; shift ;;
+    -*) echo "mpxlab run: unknown option '$1'" >&2; usage >&2; exit 2 ;;
+    *) [ -z "$exp" ] || { echo "mpxlab run: one experiment at a time" >&2; exit 2; }; exp=$1; shift ;;
+  esac
+done
+[ -n "$exp" ] || { usage >&2; exit 2; }
+if [ ! -f "$exp" ]; then
+  for c in "$MPX_ROOT/experiments/$exp" "$MPX_ROOT/experiments/$exp.exp"; do [ -f "$c" ] && { exp=$c; break; }; done
+fi
+exp=$(readlink -f "$exp" 2>/dev/null || echo "$exp")
+
+mpx_exp_parse "$exp" || exit 2
+if [ -n "$o_reps" ]; then [[ $o_reps =~ ^[1-9][0-9]{0,4}$ ]] || { echo "mpxlab run: --reps wants 1..99999" >&2; exit 2; }; EXP_REPS=$o_reps; fi
+if [ -n "$o_seed" ]; then [[ $o_seed =~ ^[0-9]{1,9}$ ]] || { echo "mpxlab run: --seed wants an integer" >&2; exit 2; }; EXP_SEED=$o_seed; fi
+if [ -n "$o_signals" ]; then
+  read -r -a _sigs <<< "${o_signals//,/ }"
+  for s in "${_sigs[@]}"; do mpx_exp_signal_ok "$s" || { echo "mpxlab run: unknown signal '$s'" >&2; exit 2; }; done
+  EXP_SIGNALS=("${_sigs[@]}") EXP_SIGNALS_ALL=0
+fi
+if [ $check = 1 ]; then mpx_exp_json | jq .; exit 0; fi
+
+[ "$(id -u)" = 0 ] || { echo "mpxlab run: needs root (network namespaces)" >&2; exit 1; }
+for c in jq ip nft timeout; do command -v "$c" >/dev/null || { echo "mpxlab run: '$c' not installed (make deps)" >&2; exit 1; }; done
+
+# ---------------------------------------------------------------------------------------------
+# Result directory, run id, names
+RUN_TS=$(date -u +%Y%m%d-%H%M%S)
+RUN_ID=$RUN_TS-$EXP_NAME
+if [ -n "$o_out" ]; then OUT=$o_out; else OUT=$MPX_ROOT/results/$RUN_ID; [ -e "$OUT" ] && OUT=$OUT-$$ && RUN_ID=$RUN_ID-$$; fi
+mkdir -p "$OUT"/{pcaps,logs,raw,analysis,plots,links}
+OUT=$(cd "$OUT" && pwd)
+RUN_LOG=$OUT/logs/run.log
+: > "$RUN_LOG"
+RUN_T0=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+RUN_T0_S=$EPOCHSECONDS
+NSTAG=e$$           # namespaces: mpx-<NSTAG>v<i>-<node>; unique per process
+RUN_STATUS=running
+RUN_OVERRUN=0
+# the user-level overrides, recorded in the manifest and the reproduce line
+REPRO="./mpxlab run ${exp#"$MPX_ROOT"/} --seed $EXP_SEED --reps $EXP_REPS"
+[ -n "$o_signals" ] && REPRO+=" --signals ${o_signals// /,}"
+
+log() { printf '%s %s\n' "$(date -u +%H:%M:%S.%3N)" "$*" >> "$RUN_LOG"; }
+die() { mpx_progress_end; echo "mpxlab run: $*" >&2; log "FATAL: $*"; RUN_STATUS=failed; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# Cleanup: agents by PID, fault rules, topologies this run brought up. Idempotent.
+TOPO_UP=()          # RUN names currently up
+_cleaning=0
+run_cleanup() {
+  [ $_cleaning = 1 ] && return 0; _cleaning=1
+  set +e
+  mpx_agents_stop_all
+  local r
+  for r in "${TOPO_UP[@]}"; do run_topo_down "$r"; done
+  TOPO_UP=()
+  [ "$RUN_STATUS" = running ] && RUN_STATUS=failed
+  if [ "$RUN_STATUS" != done ]; then
+    [ -f "$OUT/manifest.json" ] && mpx_manifest_finish "$RUN_STATUS" 2>/dev/null
+    mpx_progress_end
+    echo "mpxlab run: $RUN_STATUS; partial results and logs in $OUT" >&2
+  fi
+  _cleaning=0
+}
+on_signal() { RUN_STATUS=interrupted; log "caught $1"; mpx_progress_end; echo "mpxlab run: interrupted ($1), cleaning up" >&2; exit 130; }
+trap run_cleanup EXIT
+trap 'on_signal SIGINT' INT
+trap 'on_signal SIGTERM' TERM
+trap 'on_signal SIGHUP' HUP
+
+# ---------------------------------------------------------------------------------------------
+# Topology (emu/lib/topo.sh, the topology helper's library)
+run_topo_lib() {
+  [ -f "$MPX_ROOT/emu/lib/topo.sh" ] || return 1
+  declare -F mpx_topo_up >/dev/null && return 0
+  # shellcheck source=/dev/null
+  source "$MPX_ROOT/emu/lib/topo.sh"
+}
+
+# run_topo_up RUN PARAMS...: brings the topology up with the exp's seed and parameter overrides
+run_topo_up() {
+  local r=$1 pdir=$2; shift 2
+  local args=() p
+  for p in "$@"; do args+=(--param "$p"); done
+  mkdir -p "$pdir"
+  log "topo up $EXP_TOPO $r $EXP_SEED ${args[*]} --pcap-dir $pdir"
+  TOPO_UP+=("$r")
+  timeout -s TERM -k 10 "$EXP_TIMEOUT_SETUP" bash -c 'source "$MPX_ROOT/emu/lib/topo.sh"; mpx_topo_up "$@"' topo-up \
+    "$EXP_TOPO" "$r" "$EXP_SEED" "${args[@]}" --pcap-dir "$pdir" >> "$RUN_LOG" 2>&1 ||
+    die "topology did not come up ($(basename "$EXP_TOPO") as $r); see $RUN_LOG"
+}
+
+run_topo_down() {
+  local r=$1
+  log "topo down $r"
+  timeout -s KILL 60 bash -c 'source "$MPX_ROOT/emu/lib/topo.sh"; mpx_topo_down "$1"' topo-down "$r" >> "$RUN_LOG" 2>&1 || log "topo down $r failed (rc $?)"
+  local i; for i in "${!TOPO_UP[@]}"; do [ "${TOPO_UP[$i]}" = "$r" ] && unset "TOPO_UP[$i]"; done
+  TOPO_UP=("${TOPO_UP[@]}")
+}
+
+# run_ns RUN NODE: the node's network namespace
+run_ns() { mpx_topo_ns "$1" "$2"; }
+
+# run_addr RUN NODE IFACE FAMILY: an address of a node (IFACE may be empty: any)
+run_addr() {
+  local a
+  a=$(mpx_topo_addr "$1" "$2" "$3" "$4" 2>/dev/null) || a=''
+  [ -n "$a" ] || a=$(mpx_topo_addr "$1" "$2" "" "$4" 2>/dev/null) || a=''
+  a=${a%%/*}
+  [ -n "$a" ] && echo "$a"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Faults: "TIME LINK down|up" relative to the start of every measured connection. A link goes
+# down as a silent blackhole (no carrier loss, as when a DSL line stops passing traffic): the
+# link emulator gets a "down" schedule entry when it supports one at run time, otherwise
+# nftables drops everything the two end nodes send or receive on that link's interfaces.
+run_fault_apply() { # RUN LINK down|up
+  local r=$1 l=$2 act=$3 end node ifn ns
+  for end in a b; do
+    read -r node ifn <<< "$(mpx_links_end "$r" "$l" "$end")"
+    [ -n "$node" ] || { log "fault: link $l has no end $end"; continue; }
+    ns=$(run_ns "$r" "$node")
+    if [ "$act" = down ]; then
+      ip netns exec "$ns" nft -f - <<EOF 2>>"$RUN_LOG" || log "fault: nft down $node/$ifn failed"
+table inet mpxfault_$l {
+  chain in { type filter hook prerouting priority -400; policy accept; iifname "$ifn" drop; }
+  chain out { type filter hook postrouting priority 400; policy accept; oifname "$ifn" drop; }
+}
+EOF
+    else
+      ip netns exec "$ns" nft delete table inet "mpxfault_$l" 2>/dev/null || true
+    fi
+  done
+  log "fault: $l $act"
+  echo "$(date +%s.%N) $l $act" >> "$FAULT_LOG"
+}
+
+run_fault_schedule() { # RUN: background job, one line per fault in time order
+  local r=$1 f t ms l act now=0
+  for f in $(printf '%s\n' "${EXP_FAULT[@]}" | while read -r t l act; do echo "$(mpx_exp_dur_ms "$t"):$l:$act"; done | sort -n -t: -k1,1); do
+    IFS=: read -r ms l act <<< "$f"
+    sleep "$(awk -v a="$ms" -v b="$now" 'BEGIN{printf "%.3f", (a-b)/1000}')"
+    now=$ms
+    run_fault_apply "$r" "$l" "$act"
+  done
+}
+
+run_fault_clear() { # RUN: every link back up
+  local r=$1 f t l act
+  for f in "${EXP_FAULT[@]}"; do read -r t l act <<< "$f"; run_fault_apply "$r" "$l" up; done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Plan: variants x repetitions x signals, interleaved round-robin (signal order rotated by one
+# each repetition, so slow drift in the machine's load hits every signal alike).
+VARIANTS=("${EXP_VARIANTS[@]}")
+[ ${#VARIANTS[@]} = 0 ] && VARIANTS=(base)
+BASE_SIGNALS=("${EXP_SIGNALS[@]}")
+
+# run_load_variant NAME: the globals for one variant (base file + its clauses + CLI overrides)
+run_load_variant() {
+  local v=$1 reps=$EXP_REPS seed=$EXP_SEED sigs=("${BASE_SIGNALS[@]}") all=$EXP_SIGNALS_ALL
+  mpx_exp_parse "$exp" 2>/dev/null || return 2
+  EXP_REPS=$reps EXP_SEED=$seed EXP_SIGNALS_ALL=$all
+  [ -n "$o_signals" ] && EXP_SIGNALS=("${sigs[@]}")
+  [ "$v" != base ] && mpx_exp_variant_apply "$v"
+  [ -n "$o_signals" ] && EXP_SIGNALS=("${sigs[@]}")
+  return 0
+}
+
+: > "$OUT/plan.csv"
+echo "variant,rep,step,signal" > "$OUT/plan.csv"
+echo "variant,signal,status,reason" > "$OUT/signals.csv"
+total=0
+for v in "${VARIANTS[@]}"; do
+  run_load_variant "$v"
+  mkdir -p "$OUT/links/$v"
+  mpx_variant_describe "$v" > "$OUT/links/$v/variant.json"
+  runnable=()
+  for s in "${EXP_SIGNALS[@]}"; do
+    why=$(mpx_agents_signal_why "$s" "$EXP_SIGNALS_ALL")
+    if [ -z "$why" ]; then runnable+=("$s"); echo "$v,$s,run," >> "$OUT/signals.csv"
+    else echo "$v,$s,not run,\"${why//\"/\'}\"" >> "$OUT/signals.csv"; fi
+  done
+  n=${#runnable[@]}
+  [ "$n" -gt 0 ] || continue
+  step=0
+  for ((rep = 1; rep <= EXP_REPS; rep++)); do
+    for ((i = 0; i < n; i++)); do
+      step=$((step + 1))
+      echo "$v,$rep,$step,${runnable[$(( (i + rep - 1) % n ))]}" >> "$OUT/plan.csv"
+    done
+  done
+  total=$((total + step))
+done
+
+mpx_manifest_start
+mpx_progress_init "$total"
+mpx_progress_msg "run $RUN_ID: $total connections in ${#VARIANTS[@]} variant(s); results in $OUT"
+[ "$total" -gt 0 ] || mpx_progress_msg "nothing can run: $(cut -d, -f4- "$OUT/signals.csv" | tail -n +2 | sort -u | tr '\n' ' ')"
+
+# ---------------------------------------------------------------------------------------------
+# One variant: topology up, sysctls, agents, steps, collection, topology down
+done_steps=0
+vi=0
+for v in "${VARIANTS[@]}"; do
+  vi=$((vi + 1))
+  run_load_variant "$v"
+  mapfile -t steps < <(awk -F, -v v="$v" 'NR > 1 && $1 == v { print $2 " " $3 " " $4 }' "$OUT/plan.csv")
+  [ ${#steps[@]} -gt 0 ] || { log "variant $v: nothing to run"; continue; }
+  run_topo_lib || die "emu/lib/topo.sh not available yet (topology helper); cannot bring $EXP_TOPO up"
+  R=${NSTAG}v$vi
+  VDIR=$OUT/raw/$v; LDIR=$OUT/logs/$v; mkdir -p "$VDIR" "$LDIR" "$OUT/links/$v"
+  FAULT_LOG=$LDIR/faults.log; : > "$FAULT_LOG"
+
+  params=("${EXP_PARAM[@]}")
+  if [ ${#EXP_MIDDLEBOX[@]} -gt 0 ]; then
+    mpx_topofile_parse "$EXP_TOPO" >/dev/null 2>&1
+    mb=$(mpx_exp_mb_node) || die "variant $v: middlebox asked but the topology has none"
+    for b in "${EXP_MIDDLEBOX[@]}"; do params+=("$(mpx_exp_mb_param "$mb" "$b")"); done
+  fi
+  mpx_progress_msg "variant $v ($vi/${#VARIANTS[@]}): bringing $(basename "$EXP_TOPO") up${params:+ with ${params[*]}}"
+  run_topo_up "$R" "$OUT/pcaps/$v" "${params[@]}"
+  mpx_links_load "$R" "$OUT/links/$v/links.txt"
+
+  # sysctls asked by the experiment (node "all" = every node)
+  for sc in "${EXP_SYSCTL[@]}"; do
+    read -r node kv <<< "$sc"
+    nodes=("$node"); [ "$node" = all ] && mapfile -t nodes < <(mpx_links_nodes "$R")
+    for n in "${nodes[@]}"; do
+      ip netns exec "$(run_ns "$R" "$n")" sysctl -q -w "$kv" >> "$RUN_LOG" 2>&1 || die "variant $v: sysctl $kv on $n failed"
+    done
+  done
+  mpx_sysctl_snapshot "$R" > "$OUT/links/$v/sysctls.json"
+
+  # agents
+  CLI_NS=$(run_ns "$R" client); HAG_NS=$(run_ns "$R" hag); SRV_NS=$(run_ns "$R" server)
+  fam=$EXP_TARGET
+  SRV_ADDR=$(run_addr "$R" server "${EXP_PS##*+}" "$fam") || die "variant $v: no IPv$fam address on the server"
+  PROXY_ADDR=$(run_addr "$R" hag "${EXP_CP%%+*}" 4) || die "variant $v: no IPv4 address on the hag"
+  log "variant $v: server $SRV_ADDR proxy $PROXY_ADDR"
+  mpx_progress_msg "variant $v: starting mpx-server and mpx-proxy"
+  mpx_agents_start "$R" "$LDIR" "$SRV_ADDR" "$PROXY_ADDR" || die "variant $v: agents did not start (logs in $LDIR)"
+
+  mpx_progress_steps_begin "$done_steps"
+  for st in "${steps[@]}"; do
+    read -r rep k sig <<< "$st"
+    if [ "$EXP_TIMEOUT_RUN" -gt 0 ] && [ $((EPOCHSECONDS - RUN_T0_S)) -ge "$EXP_TIMEOUT_RUN" ]; then
+      RUN_OVERRUN=1; log "run timeout (${EXP_TIMEOUT_RUN}s) reached: remaining steps skipped"
+      mpx_progress_msg "run timeout (${EXP_TIMEOUT_RUN}s) reached: remaining connections skipped"; break
+    fi
+    mpx_progress "$v rep $rep/$EXP_REPS $sig" "$done_steps"
+    fpid=''
+    if [ ${#EXP_FAULT[@]} -gt 0 ]; then run_fault_schedule "$R" & fpid=$!; fi
+    mpx_client_step "$R" "$v" "$rep" "$k" "$sig" || true
+    if [ -n "$fpid" ]; then kill "$fpid" 2>/dev/null; wait "$fpid" 2>/dev/null; run_fault_clear "$R"; fi
+    done_steps=$((done_steps + 1))
+  done
+  mpx_progress "$v done" "$done_steps"; mpx_progress_end
+
+  mpx_progress_msg "variant $v: collecting pcaps, counters and logs"
+  mpx_links_stats "$R" "$OUT/links/$v"
+  mpx_agents_stop_all
+  mpx_links_collect "$R" "$v" "$OUT"      # after the link emulators flushed (topo down)
+done
+
+# ---------------------------------------------------------------------------------------------
+# Analysis, aggregation, report
+mpx_progress_msg "analyzing pcaps"
+mpx_analyze_all "$OUT"
+mpx_progress_msg "aggregating"
+mpx_collect_connections "$OUT"
+mpx_collect_summary "$OUT"
+if [ $noplots = 0 ]; then mpx_progress_msg "plotting"; mpx_plots_all "$OUT" || log "plots failed"; fi
+RUN_STATUS=done
+mpx_manifest_finish done
+mpx_report_write "$OUT"
+ln -sfn "$OUT" "$MPX_ROOT/results/latest" 2>/dev/null || true
+mpx_progress_msg "done in $(_mpx_fmt_s $((EPOCHSECONDS - RUN_T0_S)))"
+mpx_report_headline "$OUT" >&2 || true
+echo "$OUT/report.md"

@@ -1,0 +1,201 @@
+# shellcheck shell=bash
+# mpxlab harness: agents (mpx-server, mpx-proxy, mpx-client), links and per-run state.
+# Agents run inside the topology's namespaces through "ip netns exec NS timeout ... BIN", so
+# $! is the PID of the timeout process (it forwards TERM to the agent): ended by PID only.
+#   mpx_agents_signal_why SIG ALL     "" when SIG can run, else the reason it cannot
+#   mpx_agents_start RUN LOGDIR SRV_ADDR PROXY_ADDR
+#   mpx_agents_stop_all
+#   mpx_client_step RUN VARIANT REP STEP SIG
+#   mpx_links_load RUN OUTFILE / mpx_links_end RUN LINK a|b / mpx_links_nodes RUN
+#   mpx_links_stats RUN DIR / mpx_links_collect RUN VARIANT OUT
+#   mpx_sysctl_snapshot RUN
+
+MPX_BIN=${MPX_BIN:-$MPX_ROOT/bin}
+MPX_AGENT_PIDS=()
+MPX_PORT_SERVER=8080
+declare -gA MPX_PROXY_PORT=([convert]=5124 [convert-wait]=5124 [convert-cookie]=5124
+  [mpconvert]=5125 [mpconvert-ie]=5126 [socks5]=1080 [socks5-auth]=1081)
+MPX_SOCKS_USER=mpx MPX_SOCKS_PASS=mpxlab-secret
+
+# _mpx_help BIN: cached --help text of a binary (empty if missing)
+declare -gA _MPX_HELP=()
+_mpx_help() {
+  local b=$1
+  if [ -z "${_MPX_HELP[$b]+x}" ]; then
+    if [ -x "$MPX_BIN/$b" ]; then _MPX_HELP[$b]=$(timeout 5 "$MPX_BIN/$b" --help 2>&1 || true); else _MPX_HELP[$b]=''; fi
+  fi
+  printf '%s' "${_MPX_HELP[$b]}"
+}
+# _mpx_has_flag BIN FLAG: the binary's --help mentions FLAG
+_mpx_has_flag() { grep -q -- "$2\b" <<< "$(_mpx_help "$1")"; }
+
+mpx_agents_signal_why() {
+  local s=$1
+  [ -x "$MPX_BIN/mpx-server" ] || { echo "bin/mpx-server not built yet"; return 0; }
+  [ -x "$MPX_BIN/mpx-client" ] || { echo "bin/mpx-client not built yet"; return 0; }
+  grep -qw -- "$s" <<< "$(_mpx_help mpx-client)" || { echo "mpx-client does not offer --signal $s yet"; return 0; }
+  case $s in
+    tcp) ;;
+    implicit|implicit-prefer|implicit-ra|mpconvert-opt)
+      [ -x "$MPX_BIN/mpx-proxy" ] || { echo "bin/mpx-proxy not built yet"; return 0; }
+      _mpx_has_flag mpx-proxy --transparent || { echo "mpx-proxy has no --transparent listener yet"; return 0; }
+      [ -f "$MPX_ROOT/agents/proxy/intercept.sh" ] || { echo "no HAG interception setup (agents/proxy/intercept.sh, issue 7) yet"; return 0; } ;;
+    *)
+      [ -x "$MPX_BIN/mpx-proxy" ] || { echo "bin/mpx-proxy not built yet"; return 0; }
+      local fl=--${s%%-*}; [ "$s" = mpconvert-ie ] && fl=--mpconvert-ie
+      [[ $s == socks5* ]] && fl=--socks5
+      _mpx_has_flag mpx-proxy "$fl" || { echo "mpx-proxy has no $fl listener"; return 0; } ;;
+  esac
+  echo ""
+}
+
+# _mpx_agent_run NS LOG BIN ARGS...: start in the background, remember the PID
+_mpx_agent_run() {
+  local ns=$1 logf=$2 b=$3; shift 3
+  echo "# $(date -u +%FT%TZ) ip netns exec $ns $b $*" >> "$logf"
+  ip netns exec "$ns" timeout -s TERM -k 5 $((EXP_TIMEOUT_RUN > 0 ? EXP_TIMEOUT_RUN + 300 : 86400)) \
+    "$MPX_BIN/$b" "$@" < /dev/null >> "$logf" 2>&1 &
+  MPX_AGENT_PIDS+=("$!")
+  MPX_LAST_PID=$!
+}
+
+# _mpx_wait_ready FILE PID NAME: poll for the ready file while the process lives
+_mpx_wait_ready() {
+  local f=$1 pid=$2 name=$3 i
+  for ((i = 0; i < EXP_TIMEOUT_SETUP * 100; i++)); do
+    [ -s "$f" ] && return 0
+    kill -0 "$pid" 2>/dev/null || { echo "$name exited before it was ready" >&2; return 1; }
+    sleep 0.01
+  done
+  echo "$name not ready after ${EXP_TIMEOUT_SETUP}s" >&2; return 1
+}
+
+mpx_agents_start() {
+  local r=$1 ld=$2 srv=$3 prx=$4 srv_ns hag_ns a
+  srv_ns=$(mpx_topo_ns "$r" server) hag_ns=$(mpx_topo_ns "$r" hag)
+  MPX_SRV_JSON=$ld/server.jsonl MPX_PROXY_STATS=$ld/proxy.stats.json
+  # the server: plain TCP on every address of the server node (v4 and v6), TFO on
+  local largs=() fam
+  for fam in 4 6; do
+    a=$(mpx_topo_addr "$r" server "" "$fam" 2>/dev/null) || continue
+    if [ "$fam" = 6 ]; then largs+=(--listen "[$a]:$MPX_PORT_SERVER"); else largs+=(--listen "$a:$MPX_PORT_SERVER"); fi
+  done
+  local sargs=("${largs[@]}" --json "$MPX_SRV_JSON" --ready "$ld/server.ready")
+  _mpx_has_flag mpx-server --tfo && sargs+=(--tfo)
+  _mpx_agent_run "$srv_ns" "$ld/server.log" mpx-server "${sargs[@]}"
+  _mpx_wait_ready "$ld/server.ready" "$MPX_LAST_PID" mpx-server 2>> "$ld/server.log" || return 1
+  # the proxy: every listener it has
+  if [ -x "$MPX_BIN/mpx-proxy" ]; then
+    local pargs=() k
+    for k in convert mpconvert mpconvert-ie socks5; do
+      local port=${MPX_PROXY_PORT[$k]}
+      _mpx_has_flag mpx-proxy "--$k" && pargs+=("--$k" "$port")
+    done
+    _mpx_has_flag mpx-proxy --stats && pargs+=(--stats "$MPX_PROXY_STATS")
+    _mpx_has_flag mpx-proxy --ready && pargs+=(--ready "$ld/proxy.ready")
+    _mpx_agent_run "$hag_ns" "$ld/proxy.log" mpx-proxy "${pargs[@]}"
+    if _mpx_has_flag mpx-proxy --ready; then
+      _mpx_wait_ready "$ld/proxy.ready" "$MPX_LAST_PID" mpx-proxy 2>> "$ld/proxy.log" || return 1
+    else sleep 0.3; fi
+    # RFC 1929 needs a listener that requires username/password: a second instance
+    if _mpx_has_flag mpx-proxy --users && _mpx_has_flag mpx-proxy --socks5; then
+      printf '%s:%s\n' "$MPX_SOCKS_USER" "$MPX_SOCKS_PASS" > "$ld/socks-users"
+      local aargs=(--socks5 "${MPX_PROXY_PORT[socks5-auth]}" --users "$ld/socks-users")
+      _mpx_has_flag mpx-proxy --stats && aargs+=(--stats "$ld/proxy-auth.stats.json")
+      _mpx_has_flag mpx-proxy --ready && aargs+=(--ready "$ld/proxy-auth.ready")
+      _mpx_agent_run "$hag_ns" "$ld/proxy-auth.log" mpx-proxy "${aargs[@]}"
+      if _mpx_has_flag mpx-proxy --ready; then
+        _mpx_wait_ready "$ld/proxy-auth.ready" "$MPX_LAST_PID" mpx-proxy-auth 2>> "$ld/proxy-auth.log" || return 1
+      else sleep 0.3; fi
+    fi
+  fi
+  return 0
+}
+
+# mpx_agents_stop_all: TERM every agent (timeout forwards it), wait up to 5 s, then KILL
+mpx_agents_stop_all() {
+  local p i alive
+  [ ${#MPX_AGENT_PIDS[@]} = 0 ] && return 0
+  for p in "${MPX_AGENT_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for ((i = 0; i < 500; i++)); do
+    alive=0
+    for p in "${MPX_AGENT_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.01
+  done
+  for p in "${MPX_AGENT_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  MPX_AGENT_PIDS=()
+}
+
+# _mpx_hostport ADDR PORT: IPv6 in brackets
+_mpx_hostport() { if [[ $1 == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi; }
+
+# mpx_client_step RUN VARIANT REP STEP SIG: one measured connection; its JSON lines go to
+# raw/VARIANT/STEP-SIG.jsonl, one line per step to steps.csv
+mpx_client_step() {
+  local r=$1 v=$2 rep=$3 k=$4 sig=$5 ns json rc t0 t1
+  ns=$(mpx_topo_ns "$r" client)
+  json=$OUT/raw/$v/$(printf '%05d' "$k")-$sig.jsonl
+  local args=(--signal "$sig" --target "$(_mpx_hostport "$SRV_ADDR" "$MPX_PORT_SERVER")"
+    --workload "$EXP_WORKLOAD" --count 1 --json "$json" --timeout "$EXP_TIMEOUT_CONN" --tag "$v/$rep/$k")
+  case $sig in
+    tcp) args+=(--mptcp off) ;;
+    implicit*|mpconvert-opt) args+=(--mptcp "$EXP_MPTCP") ;;
+    *) args+=(--proxy "$(_mpx_hostport "$PROXY_ADDR" "${MPX_PROXY_PORT[$sig]}")" --mptcp "$EXP_MPTCP") ;;
+  esac
+  [ "$sig" = socks5-auth ] && args+=(--socks-user "$MPX_SOCKS_USER" --socks-pass "$MPX_SOCKS_PASS")
+  [ "$sig" = convert-cookie ] && _mpx_has_flag mpx-client --cookie-cache && args+=(--cookie-cache "$OUT/raw/$v/cookie-cache")
+  t0=$EPOCHREALTIME
+  rc=0
+  ip netns exec "$ns" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" "${args[@]}" \
+    < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || rc=$?
+  t1=$EPOCHREALTIME
+  echo "$v,$rep,$k,$sig,$t0,$t1,$rc" >> "$OUT/steps.csv"
+  log "step $v/$rep/$k $sig rc=$rc $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3fs", b-a}')"
+  return "$rc"
+}
+
+# Links: "link a-node a-if b-node b-if" from the topology's state
+mpx_links_load() {
+  local r=$1 out=$2
+  awk '{print $1, $2, $3, $4, $5}' "$(mpx_topo_state "$r")/links" > "$out"
+  MPX_LINKS_FILE=$out
+}
+mpx_links_end() { # RUN LINK a|b -> "node iface"
+  awk -v l="$2" -v e="$3" '$1 == l { if (e == "a") print $2, $3; else print $4, $5 }' "$MPX_LINKS_FILE"
+}
+mpx_links_nodes() { mpx_topo_nodes "$1"; }
+mpx_links_names() { awk '{print $1}' "$MPX_LINKS_FILE"; }
+
+# mpx_links_stats RUN DIR: fresh counters of every link (SIGUSR1) into DIR/LINK.stats.json
+mpx_links_stats() {
+  local r=$1 d=$2 l
+  for l in $(mpx_links_names); do
+    mpx_topo_link_stats "$r" "$l" > "$d/$l.stats-before-down.json" 2>> "$RUN_LOG" || true
+  done
+}
+
+# mpx_links_collect RUN VARIANT OUT: take the topology down (the emulators flush their pcaps,
+# events and stats into OUT/pcaps/VARIANT at exit)
+mpx_links_collect() {
+  local r=$1 v=$2 o=$3
+  cp "$(mpx_topo_state "$r")/resolved" "$o/links/$v/topology.resolved" 2>/dev/null || true
+  cp "$(mpx_topo_state "$r")/addrs" "$o/links/$v/addrs" 2>/dev/null || true
+  local f; for f in "$(mpx_topo_state "$r")"/*.spec; do [ -f "$f" ] && cp "$f" "$o/links/$v/"; done
+  run_topo_down "$r"
+}
+
+# mpx_sysctl_snapshot RUN: the sysctls that shape the measurements, per node, as JSON
+mpx_sysctl_snapshot() {
+  local r=$1 n ns out='{}' kv
+  for n in $(mpx_topo_nodes "$r"); do
+    ns=$(mpx_topo_ns "$r" "$n")
+    kv=$(ip netns exec "$ns" sysctl net.ipv4.tcp_fastopen net.mptcp.enabled net.mptcp.checksum_enabled \
+      net.mptcp.allow_join_initial_addr_port net.ipv4.tcp_timestamps net.ipv4.tcp_sack net.ipv4.tcp_window_scaling \
+      net.ipv4.tcp_congestion_control net.ipv4.ip_forward net.ipv4.tcp_fastopen_blackhole_timeout_sec \
+      net.mptcp.scheduler net.mptcp.pm_type 2>/dev/null |
+      jq -R -s -c 'split("\n") | map(select(length > 0) | split(" = ")) | map({(.[0]): .[1]}) | add // {}')
+    out=$(jq -c --arg n "$n" --argjson kv "$kv" '. + {($n): $kv}' <<< "$out")
+  done
+  echo "$out"
+}

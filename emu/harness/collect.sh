@@ -1,0 +1,147 @@
+# shellcheck shell=bash
+# mpxlab harness: manifest, analysis, aggregation.
+#   mpx_manifest_start / mpx_manifest_finish STATUS     OUT/manifest.json
+#   mpx_analyze_all OUT          mpx-analyze over every variant's link pcaps
+#   mpx_collect_connections OUT  OUT/connections.jsonl + connections.csv (client JSON joined
+#                                with the analyzer's verdict for the same connection)
+#   mpx_collect_summary OUT      OUT/summary.json (per variant and signal, with the model)
+# Needs: OUT/plan.csv, steps.csv, signals.csv, raw/V/*.jsonl, links/V/{variant,model}.json,
+# analysis/V/*.jsonl (all written by run.sh and the functions here).
+
+_mpx_ver() { # NAME CMD...: first line of a version output, or "missing"
+  local n=$1; shift
+  if command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; then "$@" 2>&1 | head -n1 | tr -d '"\\' ; else echo missing; fi
+}
+
+mpx_manifest_start() {
+  local commit dirty b tools='{}' v
+  commit=$(git -C "$MPX_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
+  dirty=$(git -C "$MPX_ROOT" status --porcelain 2>/dev/null | grep -c . || true)
+  for b in mpx-linkem mpx-server mpx-client mpx-proxy mpx-analyze mpx-wire; do
+    if [ -x "$MPX_BIN/$b" ]; then v=$(timeout 5 "$MPX_BIN/$b" --version 2>&1 | head -n1 || true); else v=missing; fi
+    tools=$(jq -c --arg k "$b" --arg v "$v" '. + {($k): $v}' <<< "$tools")
+  done
+  tools=$(jq -c --arg jq "$(jq --version)" --arg gp "$(_mpx_ver gnuplot gnuplot --version)" \
+    --arg td "$(_mpx_ver tcpdump tcpdump --version)" --arg ts "$(_mpx_ver tshark tshark --version)" \
+    --arg ip "$(_mpx_ver ip ip -V)" --arg nft "$(_mpx_ver nft nft --version)" --arg bash "$BASH_VERSION" \
+    '. + {jq:$jq, gnuplot:$gp, tcpdump:$td, tshark:$ts, iproute2:$ip, nft:$nft, bash:$bash}' <<< "$tools")
+  local vj='[]' vv
+  for vv in "${VARIANTS[@]}"; do vj=$(jq -c --arg v "$vv" '. + [$v]' <<< "$vj"); done
+  jq -n --arg id "$RUN_ID" --arg commit "$commit" --argjson dirty "${dirty:-0}" \
+    --arg kernel "$(uname -r)" --arg kver "$(uname -v)" --arg host "$(uname -n)" --argjson cpus "$(nproc)" \
+    --arg start "$RUN_T0" --arg cmd "$REPRO" --argjson exp "$(mpx_exp_json)" \
+    --rawfile expfile "$EXP_FILE" --rawfile topofile "$EXP_TOPO" --argjson tools "$tools" \
+    --arg nstag "$NSTAG" --argjson variants "$vj" --argjson seed "$EXP_SEED" --argjson reps "$EXP_REPS" \
+    --argjson host_sysctl "$(sysctl net.ipv4.tcp_fastopen net.mptcp.enabled 2>/dev/null | jq -R -s -c 'split("\n") | map(select(length>0) | split(" = ")) | map({(.[0]): .[1]}) | add // {}')" \
+    '{run_id:$id, status:"running", git:{commit:$commit, dirty_files:$dirty}, kernel:{release:$kernel, version:$kver},
+      host:{name:$host, cpus:$cpus, sysctl:$host_sysctl}, tools:$tools,
+      seed:$seed, repetitions:$reps, reproduce:$cmd, namespace_tag:$nstag, variants:$variants,
+      experiment:$exp, experiment_file:{path:$exp.file, text:$expfile},
+      topology_file:{path:$exp.topology, text:$topofile},
+      link_seeds:"per link and direction: cksum of \"mpxlab:SEED:LINK:DIR\" (emu/lib/topo.sh mpx_topo_dir_seed), see links/VARIANT/*.spec",
+      start:$start, end:null}' > "$OUT/manifest.json"
+}
+
+mpx_manifest_finish() {
+  local st=$1 m=$OUT/manifest.json sysj='{}' v
+  [ -f "$m" ] || return 0
+  for v in "$OUT"/links/*/; do
+    [ -f "$v/sysctls.json" ] || continue
+    sysj=$(jq -c --arg k "$(basename "$v")" --slurpfile s "$v/sysctls.json" '. + {($k): $s[0]}' <<< "$sysj")
+  done
+  jq --arg st "$st" --arg endt "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson el "$((EPOCHSECONDS - RUN_T0_S))" \
+     --argjson sys "$sysj" --argjson overrun "${RUN_OVERRUN:-0}" \
+     '.status = $st | .["end"] = $endt | .elapsed_s = $el | .sysctls = $sys | .run_timeout_hit = ($overrun == 1)' \
+     "$m" > "$m.tmp" && mv "$m.tmp" "$m"
+}
+
+# mpx_analyze_all OUT: per variant, one --json file per link pcap and a --report over all
+mpx_analyze_all() {
+  local o=$1 vd v p l rc
+  for vd in "$o"/pcaps/*/; do
+    [ -d "$vd" ] || continue
+    v=$(basename "$vd"); mkdir -p "$o/analysis/$v"
+    if [ ! -x "$MPX_BIN/mpx-analyze" ]; then
+      echo "bin/mpx-analyze not built yet" > "$o/analysis/$v/NOT-ANALYZED"; continue
+    fi
+    local pcaps=()
+    for p in "$vd"*.pcap; do
+      [ -s "$p" ] || continue
+      pcaps+=("$p"); l=$(basename "$p" .pcap)
+      rc=0
+      timeout -s KILL 300 "$MPX_BIN/mpx-analyze" --json --out "$o/analysis/$v/$l.jsonl" "$p" \
+        2>> "$o/analysis/$v/analyze.log" || rc=$?
+      echo "$l $rc" >> "$o/analysis/$v/exit-codes"
+      [ "$rc" -le 1 ] || log "mpx-analyze $p: exit $rc"
+    done
+    [ ${#pcaps[@]} -gt 0 ] || continue
+    timeout -s KILL 300 "$MPX_BIN/mpx-analyze" --report --out "$o/analysis/$v/verification.md" "${pcaps[@]}" \
+      2>> "$o/analysis/$v/analyze.log" || true
+  done
+}
+
+# mpx_collect_connections OUT
+mpx_collect_connections() {
+  local o=$1 v vd
+  : > "$o/connections.jsonl"
+  for vd in "$o"/raw/*/; do
+    [ -d "$vd" ] || continue
+    v=$(basename "$vd")
+    local cp=dsl
+    [ -f "$o/links/$v/variant.json" ] && cp=$(jq -r '.model_links.cp | split("+")[0]' "$o/links/$v/variant.json")
+    # analyzer records, tagged with their link; the first client<->proxy link is preferred
+    local an=$o/analysis/$v/.all.jsonl; : > "$an"
+    local f
+    for f in "$o/analysis/$v"/*.jsonl; do
+      [ -f "$f" ] || continue
+      [ "$(basename "$f")" = .all.jsonl ] && continue
+      jq -c --arg l "$(basename "$f" .jsonl)" 'select(.type == "conn") | . + {link: $l}' "$f" 2>/dev/null >> "$an" || true
+    done
+    # client lines (one file per step); steps without output become failed rows
+    local cl=$o/raw/$v/.client.jsonl; : > "$cl"
+    cat "$o/raw/$v"/*.jsonl 2>/dev/null | jq -c 'select(.type == "conn")' >> "$cl" 2>/dev/null || true
+    jq -n -c --arg v "$v" --arg cp "$cp" --slurpfile cl "$cl" --slurpfile an "$an" \
+      --rawfile steps "$o/steps.csv" -f "$MPX_ROOT/emu/harness/join.jq" >> "$o/connections.jsonl"
+  done
+  jq -r -s -f "$MPX_ROOT/emu/harness/csv.jq" "$o/connections.jsonl" > "$o/connections.csv"
+}
+
+# mpx_collect_summary OUT
+mpx_collect_summary() {
+  local o=$1 vars='[]' vd
+  for vd in "$o"/links/*/; do
+    [ -f "$vd/variant.json" ] || continue
+    local vj; vj=$(jq -c . "$vd/variant.json")
+    local st='{}' l
+    for l in "$o/pcaps/$(basename "$vd")"/*.stats.json; do
+      [ -s "$l" ] || continue
+      st=$(jq -c --arg k "$(basename "$l" .stats.json)" --slurpfile s "$l" '. + {($k): $s[0]}' <<< "$st" 2>/dev/null || echo "$st")
+    done
+    local ev='{}'
+    for l in "$o/pcaps/$(basename "$vd")"/*.events.jsonl; do
+      [ -f "$l" ] || continue
+      ev=$(jq -c --arg k "$(basename "$l" .events.jsonl)" --argjson n "$(grep -c . "$l" || true)" '. + {($k): $n}' <<< "$ev")
+    done
+    local fo='null'
+    [ -f "$vd/failover.json" ] && fo=$(jq -c . "$vd/failover.json")
+    vars=$(jq -c --argjson v "$vj" --argjson st "$st" --argjson ev "$ev" --argjson fo "$fo" \
+      '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo}]' <<< "$vars")
+  done
+  jq -s -c --argjson vars "$vars" --slurpfile man "$o/manifest.json" \
+    --rawfile sigs "$o/signals.csv" -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
+  jq . "$o/summary.json.tmp" > "$o/summary.json" && rm -f "$o/summary.json.tmp"
+}
+
+# mpx_variant_describe NAME: the current EXP_* globals (one variant) with its analytic model
+mpx_variant_describe() {
+  local v=$1 d m
+  d=$(mpx_model_delays "$EXP_TOPO" "$EXP_CP" "$EXP_PS" "${EXP_PARAM[@]}" 2>/dev/null) || d='{"R_cp_ms":null,"R_ps_ms":null}'
+  if [ "$(jq -r '.R_cp_ms // "null"' <<< "$d")" != null ]; then
+    m=$(mpx_model_json "$(jq .R_cp_ms <<< "$d")" "$(jq .R_ps_ms <<< "$d")")
+  else m='{"signals":{}}'; fi
+  jq -n -c --arg name "$v" --argjson exp "$(mpx_exp_json)" --argjson d "$d" --argjson m "$m" \
+    '{name: $name, middlebox: $exp.middlebox, params: $exp.param, sysctl: $exp.sysctl, target: $exp.target,
+      workload: $exp.workload, mptcp: $exp.mptcp, faults: $exp.fault, signals: $exp.signals,
+      repetitions: $exp.repetitions, model_links: $exp.model_links, delays: $d.delays,
+      model: {R_cp_ms: $d.R_cp_ms, R_ps_ms: $d.R_ps_ms, signals: $m.signals}}'
+}

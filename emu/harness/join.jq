@@ -1,0 +1,23 @@
+# Joins one variant's client JSON lines with the analyzer's per-connection records.
+# $v variant, $cp the first client<->proxy link, $cl client "conn" lines, $an analyzer "conn"
+# lines (+ "link"), $steps steps.csv text ("variant,rep,step,signal,t0,t1,rc").
+# One output object per step (a step without client output becomes a failed row).
+def hp: tostring | gsub("[\\[\\]]"; "");
+($an | map(select(.client != null)) | group_by(.client | hp)
+  | map({key: (.[0].client | hp), value: .}) | from_entries) as $byclient
+| ($cl | map(select(.tag != null)) | group_by(.tag) | map({key: .[0].tag, value: .}) | from_entries) as $bytag
+| $steps | split("\n")[] | select(length > 0) | split(",")
+| select(.[0] == $v)
+| {variant: .[0], rep: (.[1] | tonumber), step: (.[2] | tonumber), signal: .[3],
+   t_start_epoch: (.[4] | tonumber), t_step_s: ((.[5] | tonumber) - (.[4] | tonumber)), step_rc: (.[6] | tonumber)} as $s
+| ($bytag["\($s.variant)/\($s.rep)/\($s.step)"] // [null])[] as $c
+| if $c == null then
+    $s + {ok: false, verified: false, error: "mpx-client wrote no connection line (exit \($s.step_rc))",
+          mptcp: null, a: null, a_matches: 0}
+  else
+    ($byclient[($c.local // "") | hp] // []) as $m
+    | ([$m[] | select(.link == $cp)] + [$m[] | select(.link != $cp)]) as $ord
+    | $s + ($c | del(.type, .tag, .signal, .seq)) + {seq: $c.seq}
+      + {a: ($ord[0] // null), a_matches: ($m | length),
+         a_links: ([$m[].link] | unique)}
+  end

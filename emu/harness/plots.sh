@@ -1,0 +1,136 @@
+# shellcheck shell=bash
+# mpxlab harness: gnuplot figures (PNG + SVG) in OUT/plots from connections.jsonl / summary.json.
+#   mpx_plots_all OUT
+# Figures of the first variant: ttfb-box, ttfb-cdf, synopt; across variants: sweep (when the
+# client-proxy RTT differs between variants); failover (when a variant has faults).
+
+# _mpx_gp OUT NAME SCRIPT: render SCRIPT (which plots to "set output") as PNG and SVG
+_mpx_gp() {
+  local o=$1 n=$2 s=$3 t
+  for t in png svg; do
+    {
+      if [ $t = png ]; then echo "set terminal pngcairo size 1000,560 font 'sans,10' noenhanced"
+      else echo "set terminal svg size 1000,560 font 'sans,10' noenhanced"; fi
+      echo "set output '$o/plots/$n.$t'"
+      echo "$s"
+    } | timeout 60 gnuplot >> "$o/plots/gnuplot.log" 2>&1 || { log "gnuplot $n.$t failed"; return 1; }
+  done
+}
+
+mpx_plots_all() {
+  local o=$1 d; d=$o/plots
+  command -v gnuplot >/dev/null || { echo "gnuplot not installed" > "$d/NO-PLOTS"; return 0; }
+  mkdir -p "$d"
+  local v0
+  v0=$(jq -r '.variants[0].name // empty' "$o/summary.json" 2>/dev/null) || return 0
+  [ -n "$v0" ] || return 0
+  # per-connection TTFB of the first variant, signals in evidence-table order
+  jq -r --arg v "$v0" '.variants[] | select(.name == $v) | .signals[] | select(.status == "run" and .ttfb_ms.n > 0) | .signal' \
+    "$o/summary.json" > "$d/signals.txt"
+  [ -s "$d/signals.txt" ] || return 0
+  : > "$d/ttfb.dat"
+  local s i=0 n
+  n=$(wc -l < "$d/signals.txt")
+  while read -r s; do
+    jq -r --arg v "$v0" --arg s "$s" 'select(.variant == $v and .signal == $s and .ok == true and .ttfb_us != null) | "\($s) \(.ttfb_us / 1000)"' \
+      "$o/connections.jsonl" >> "$d/ttfb.dat"
+    # CDF points of this signal
+    jq -r --arg v "$v0" --arg s "$s" 'select(.variant == $v and .signal == $s and .ok == true and .ttfb_us != null) | .ttfb_us / 1000' \
+      "$o/connections.jsonl" | sort -g | awk '{a[NR] = $1} END {for (i = 1; i <= NR; i++) print a[i], i / NR}' > "$d/cdf-$s.dat"
+  done < "$d/signals.txt"
+  # model values, x = 1..n in the same order
+  jq -r --arg v "$v0" '.variants[] | select(.name == $v) | [.signals[] | select(.status == "run" and .ttfb_ms.n > 0)] | to_entries[] |
+    "\(.key + 1) \(.value.model.ttfb_ms // "NaN") \(.value.signal)"' "$o/summary.json" > "$d/model.dat"
+
+  _mpx_gp "$o" ttfb-box "
+set title 'TTFB per signal ($v0): boxes = measured, diamonds = analytic model'
+set ylabel 'time to first byte (ms)'
+set style data boxplot
+set style boxplot outliers pointtype 7
+set style fill solid 0.3 border -1
+set boxwidth 0.5
+set xtics rotate by -30
+set key top left
+set grid ytics
+set yrange [0:*]
+set xrange [0.3:$n + 0.7]
+plot '$d/ttfb.dat' using (1):2:(0.5):1 with boxplot lc rgb '#4a7ab5' title 'measured', \
+     '$d/model.dat' using 1:2 with points pt 13 ps 2 lc rgb '#c0392b' title 'model'" || true
+
+  local plot='' first=1
+  while read -r s; do
+    [ $first = 1 ] || plot+=", "
+    plot+="'$d/cdf-$s.dat' using 1:2 with steps lw 2 title '$s'"; first=0
+  done < "$d/signals.txt"
+  _mpx_gp "$o" ttfb-cdf "
+set title 'TTFB CDF ($v0)'
+set xlabel 'time to first byte (ms)'
+set ylabel 'fraction of connections'
+set key bottom right
+set grid
+set yrange [0:1.02]
+plot $plot" || true
+
+  # SYN option budget: used / left per signal (analyzer medians) against the 40-byte line
+  jq -r --arg v "$v0" '.variants[] | select(.name == $v) | .signals[] | select(.status == "run" and .syn_opt.bytes != null) |
+    "\(.signal) \(.syn_opt.bytes) \(.syn_opt.left // (40 - .syn_opt.bytes))"' "$o/summary.json" > "$d/synopt.dat"
+  if [ -s "$d/synopt.dat" ]; then
+    _mpx_gp "$o" synopt "
+set title 'TCP option bytes in the client SYN ($v0): used and left of 40'
+set ylabel 'bytes'
+set style data histograms
+set style histogram rowstacked
+set style fill solid 0.7 border -1
+set boxwidth 0.6
+set yrange [0:48]
+set xtics rotate by -30
+set key top right
+set grid ytics
+plot '$d/synopt.dat' using 2:xtic(1) lc rgb '#4a7ab5' title 'used', '' using 3 lc rgb '#cfd8dc' title 'left', \
+     40 with lines lw 2 dt 2 lc rgb '#c0392b' title '40-byte limit'" || true
+  fi
+
+  # sweep: measured median TTFB against R_cp, one series per signal, model as lines
+  if [ "$(jq '[.variants[].model.R_cp_ms] | unique | length' "$o/summary.json")" -gt 1 ]; then
+    jq -r '[.variants[] | .model.R_cp_ms as $r | .signals[] | select(.status == "run" and .ttfb_ms.n > 0) |
+      {s: .signal, r: $r, m: .ttfb_ms.p50, mo: .model.ttfb_ms}] | group_by(.s)[] |
+      (.[0].s | "# " + .), (sort_by(.r)[] | "\(.r) \(.m) \(.mo // "NaN")"), "", ""' "$o/summary.json" > "$d/sweep.dat"
+    local ns
+    ns=$(grep -c '^#' "$d/sweep.dat")
+    _mpx_gp "$o" sweep "
+set title 'TTFB median against R_cp (points measured, dashed lines model)'
+set xlabel 'client-proxy RTT R_cp (ms)'
+set ylabel 'TTFB (ms)'
+set key outside right
+set grid
+plot for [i=0:$((ns - 1))] '$d/sweep.dat' index i using 1:2 with linespoints pt 7 lc i+1 title columnheader(1), \
+     for [i=0:$((ns - 1))] '$d/sweep.dat' index i using 1:3 with lines dt 2 lc i+1 notitle" || true
+  fi
+
+  mpx_plot_failover "$o" || true
+}
+
+# mpx_plot_failover OUT: cumulative payload bytes toward the client on each access link of the
+# first variant with faults, with the fault times marked
+mpx_plot_failover() {
+  local o=$1 vj v d; d=$o/plots
+  vj=$(jq -c '[.variants[] | select(.failover != null)] | .[0] // empty' "$o/summary.json")
+  [ -n "$vj" ] || return 0
+  v=$(jq -r .name <<< "$vj")
+  [ -f "$o/links/$v/failover-series.dat" ] || return 0
+  local marks
+  marks=$(awk 'NR > 0 { printf "set arrow from %s, graph 0 to %s, graph 1 nohead dt 2 lw 2 lc rgb \"#c0392b\"\nset label \"%s %s\" at %s, graph 0.95 offset 0.5,0\n", $1, $1, $2, $3, $1 }' \
+    "$o/links/$v/failover-marks.dat" 2>/dev/null)
+  local plot
+  plot=$(awk '/^# / { if (n++) printf ", "; printf "\x27%s\x27 index %d using 1:2 with lines lw 2 title \"%s\"", f, n - 1, $2 }' \
+    f="$o/links/$v/failover-series.dat" "$o/links/$v/failover-series.dat")
+  [ -n "$plot" ] || return 0
+  _mpx_gp "$o" failover "
+set title 'Failover ($v): payload bytes delivered toward the client per access link'
+set xlabel 'time since the transfer started (s)'
+set ylabel 'cumulative payload (MB)'
+set key top left
+set grid
+$marks
+plot $plot"
+}

@@ -1,0 +1,46 @@
+# report.md, second part: per-signal details, the model, failover
+include "evlib";
+$man[0] as $m | . as $s |
+"## Per-signal details",
+"",
+(.variants[] | . as $v |
+  (if ($s.variants | length) > 1 then "### Variant `\($v.name)`\n" else empty end),
+  (.signals[] |
+    "#### `\(.signal)` — \(.mode), \(.channel)",
+    "",
+    (if .status != "run" then "- not run: \(.reason)\n" else
+    "- connections: \(.n), ok \(.ok), verified \(.verified), failed \(.failed)\(if .failed > 0 then " — " + (.errors | to_entries | map("\(.value)× \(.key)") | join("; ")) else "" end)",
+    "- client view: MPTCP state \(.mptcp | to_entries | map("\(.key) \(.value)") | join(", ")); TFO \(.tfo | to_entries | map("\(.key) \(.value)") | join(", "))",
+    "- TTFB (client clock): median \(.ttfb_ms.p50 | num(2)) ms\(if .ttfb_ms.median_ci95.lo != null then " (95 % CI of the median \(.ttfb_ms.median_ci95.lo | num(2))–\(.ttfb_ms.median_ci95.hi | num(2)))" else "" end); p5–p95 \(.ttfb_ms.p5 | num(2))–\(.ttfb_ms.p95 | num(2)); min–max \(.ttfb_ms.min | num(2))–\(.ttfb_ms.max | num(2)); mean \(.ttfb_ms.mean | num(2))",
+    "- model: \(.model.formula // "–") = \(.model.ttfb_ms | num(2)) ms; measured − model = \(if .ttfb_ms.p50 != null and .model != null then ((.ttfb_ms.p50 - .model.ttfb_ms) | num(2)) else "–" end) ms\(if .ttfb_dev_pct != null then " (\(.ttfb_dev_pct | sgn) %)" else "" end); extra RTTs vs tcp \(.extra_rtt | sgn) measured, \(.model.extra_rtt | sgn) model",
+    (if .analyzer.n > 0 then
+    "- analyzer (\(.analyzer.n) of \(.n) connections found in the pcaps): TTFB median \(.analyzer.ttfb_ms_p50 | num(2)) ms (link emulator clock), handshake RTT \(.analyzer.hs_rtt_ms_p50 | num(2)) ms, RTTs before data \(.analyzer.rtts_before_data // "–"); signal seen: \(.analyzer.signal_seen | to_entries | map("\(.key) \(.value)") | join(", ")); MPTCP: \(.analyzer.mptcp | to_entries | map("\(.key) \(.value)") | join(", "))\(if (.analyzer.fallback_causes | length) > 0 then "; fallback causes: " + (.analyzer.fallback_causes | to_entries | map("\(.key) \(.value)") | join(", ")) else "" end)",
+    "- SYN options: \(.syn_opt.bytes // "–") B used (min \(.syn_opt.min // "–"), max \(.syn_opt.max // "–")), \(.syn_opt.left // "–") B left; SYN/ACK \(.syn_opt.synack_bytes // "–") B; TFO cookie used in \(.analyzer.cookie_used) SYN(s), SYN data acknowledged in \(.analyzer.syn_data_acked)",
+    "- encoding checks: \(if .violations == 0 then "all clean" else "\(.violations) violation(s): " + (.by_rule | to_entries | map("`\(.key)` \(.value)") | join(", ")) end)"
+    else "- analyzer: no record matched these connections (pcaps missing or not analyzed)" end),
+    "- TFO coexistence: \(.coexist.verdict) — \(.coexist.how)",
+    "- IPv6 target: \(.ipv6.verdict) — \(.ipv6.how)",
+    (if (.middleboxes | length) > 0 then "- middleboxes: " + (.middleboxes | map("\(.middlebox) \(.verdict)") | join("; ")) else empty end),
+    "" end))
+  ,
+  (if .failover != null then
+    "### Failover (variant `\(.name)`)",
+    "",
+    (.failover | "- faults: \(.faults | join("; "))",
+     "- bytes lost: \(.bytes_lost_total) over \(.n) transfer(s) (expected bytes − received, verified: \(.verified)/\(.n))",
+     "- data-level stall after the fault (longest gap between in-order advances of the MPTCP data sequence, from the pcaps): \(.stall_ms | num(1)) ms; time from the fault to the first data on another subflow: \(.first_other_ms | num(1)) ms",
+     "- transfer time: \(.done_ms | num(1)) ms (median)",
+     "- method: \(.method)"),
+    ""
+   else empty end)
+),
+"## The analytic model",
+"",
+"TTFB is the time from the client's first SYN to the first response byte at the client. With c = R_cp/2 and p = R_ps/2 the one-way delays, the timelines below give each row. Assumptions: no loss, no queueing and no serialization time (the links' rates are left out), server think time 0, proxy processing 0, the HAG on the direct path, the first subflow over the client↔proxy link; a Linux listener's SYN/ACK leaves at once; an MPTCP proxy holds its first write until the client's third ACK (the reply-stall guard, kernel-facts.md Q2) and a converter's reply waits for the server's SYN/ACK (RFC 8803 ordering). Jitter, the emulator's own overhead (~0.3 ms per RTT) and process start-up are what the measurements add on top.",
+"",
+(.variants[0] | "For variant `\(.name)`: R_cp = \(.model.R_cp_ms | num(2)) ms, R_ps = \(.model.R_ps_ms | num(2)) ms (links: " + ((.delays // {}) | to_entries | map("\(.key) \(.value.ab)/\(.value.ba) ms") | join(", ")) + " one-way a→b/b→a).",
+ "",
+ "| signal | TTFB formula | ms | extra RTTs vs tcp | derivation |",
+ "|---|---|---|---|---|",
+ (.model.signals | to_entries[] | "| `\(.key)` | \(.value.formula) | \(.value.ttfb_ms | num(2)) | \(.value.extra_rtt | sgn) | \(.value.derivation | pipe_safe) |")),
+""

@@ -1,0 +1,38 @@
+# report.md, first part: title, run facts, evidence table(s), cross-variant tables
+include "evlib";
+$man[0] as $m | . as $s |
+"# mpxlab report: \($m.experiment.name) — run \($s.run_id)",
+"",
+(if ($m.experiment.description // "") != "" then $m.experiment.description + "\n" else empty end),
+"- topology: `\($m.experiment.topology | split("/") | last)`; workload `\($m.experiment.workload)`; \($s.repetitions) repetitions per signal, interleaved round-robin; seed \($s.seed)",
+"- model links: client↔proxy R_cp = \($m.experiment.model_links.cp), proxy↔server R_ps = \($m.experiment.model_links.ps) (round trip = both one-way delays)",
+"- connections: \([.variants[].signals[].n] | add // 0) run, \([.variants[].signals[].ok] | add // 0) ok, \([.variants[].signals[].verified] | add // 0) verified, \([.variants[].signals[].analyzer.n] | add // 0) matched with the analyzer; status **\($m.status // "?")**\(if $m.run_timeout_hit then " (run timeout reached: some steps skipped)" else "" end)",
+"- git \($m.git.commit[0:12]), kernel \($m.kernel.release), \($m.start)",
+"",
+(if (.variants | length) > 1 then
+  "## Variants at a glance",
+  "",
+  "TTFB median in ms per variant (model in parentheses); R_cp / R_ps from each variant's link delays.",
+  "",
+  ( (.variants | map(.signals | map(.signal)) | add | unique) as $sigs |
+    "| variant | R_cp / R_ps ms | middlebox | " + ($sigs | map("`\(.)`") | join(" | ")) + " |",
+    "|---|---|---|" + ($sigs | map("---|") | join("")),
+    (.variants[] | . as $v |
+      "| \($v.name) | \($v.model.R_cp_ms | num(1)) / \($v.model.R_ps_ms | num(1)) | \(if ($v.middlebox | length) == 0 then "–" else $v.middlebox | join(" ") end) | " +
+      ($sigs | map(. as $g | ($v.signals | map(select(.signal == $g)) | .[0]) as $x |
+         if $x == null then "–" elif $x.status != "run" then "not run"
+         elif $x.ttfb_ms.n == 0 then "failed (\($x.failed)/\($x.n))"
+         else "\($x.ttfb_ms.p50 | num(1)) (\($x.model.ttfb_ms | num(1)))\(if $x.failed > 0 then " \($x.failed) failed" else "" end)\(if (($x.mptcp.mptcp // 0) < $x.n) and $x.signal != "tcp" then " [\($x.n - ($x.mptcp.mptcp // 0)) not MPTCP]" else "" end)" end)
+       | join(" | ")) + " |")
+  ),
+  ""
+ else empty end),
+(.variants[] |
+  "## Evidence table\(if ($s.variants | length) > 1 then " — variant `\(.name)`" else "" end)",
+  "",
+  "R_cp = \(.model.R_cp_ms | num(2)) ms, R_ps = \(.model.R_ps_ms | num(2)) ms\(if (.middlebox | length) > 0 then "; middlebox: \(.middlebox | join(" "))" else "" end)\(if (.params | length) > 0 then "; link overrides: `\(.params | join(" "))`" else "" end)\(if .target == 6 then "; IPv6 target" else "" end).",
+  "",
+  evidence_table,
+  ""),
+evidence_notes,
+""

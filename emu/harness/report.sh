@@ -1,0 +1,73 @@
+# shellcheck shell=bash
+# mpxlab harness: report writer. report.md from summary.json (+ manifest, connections),
+# report.html from report.md (same content, plots inlined as base64 PNG).
+#   mpx_report_write OUT        report.md + report.html
+#   mpx_report_evidence OUT [VARIANT]   just the evidence table (Markdown; used by compare)
+#   mpx_report_headline OUT     two lines for the terminal
+
+mpx_report_evidence() {
+  local o=$1 v=${2:-}
+  jq -r -L "$MPX_ROOT/emu/harness" --arg v "$v" -f "$MPX_ROOT/emu/harness/evidence.jq" "$o/summary.json"
+}
+
+mpx_report_write() {
+  local o=$1
+  {
+    jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/report.jq" "$o/summary.json"
+    _mpx_report_plots_md "$o"
+    jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/report-details.jq" "$o/summary.json"
+    _mpx_report_violations_md "$o"
+    _mpx_report_repro_md "$o"
+  } > "$o/report.md"
+  awk -v dir="$o" -f "$MPX_ROOT/emu/harness/md2html.awk" "$o/report.md" > "$o/report.html"
+}
+
+_mpx_report_plots_md() {
+  local o=$1 p any=0
+  local -A title=([ttfb-box]="TTFB per signal (box: quartiles, whiskers 1.5 IQR)" [ttfb-cdf]="TTFB CDF per signal"
+    [synopt]="SYN option bytes per signal against the 40-byte limit" [failover]="Failover time-sequence"
+    [sweep]="TTFB against the client-proxy RTT (points: measured medians, lines: model)")
+  for p in ttfb-box ttfb-cdf synopt sweep failover; do
+    [ -f "$o/plots/$p.png" ] || continue
+    [ $any = 0 ] && { echo "## Plots"; echo; any=1; }
+    echo "![${title[$p]}](plots/$p.png)"
+    echo
+    echo "*${title[$p]}* — also as [SVG](plots/$p.svg)."
+    echo
+  done
+  if [ $any = 0 ]; then echo "## Plots"; echo; echo "No plots (gnuplot missing, --no-plots, or no measured connection)."; echo; fi
+}
+
+_mpx_report_violations_md() {
+  local o=$1 vd v any=0
+  echo "## Analyzer verdicts"
+  echo
+  for vd in "$o"/analysis/*/; do
+    [ -d "$vd" ] || continue
+    v=$(basename "$vd"); any=1
+    if [ -f "$vd/NOT-ANALYZED" ]; then echo "- variant \`$v\`: not analyzed: $(cat "$vd/NOT-ANALYZED")"; continue; fi
+    local f n
+    n=$(cat "$vd"/*.jsonl 2>/dev/null | jq -s '[.[] | select(.type == "conn")] | length' 2>/dev/null || echo 0)
+    echo "- variant \`$v\`: $n connection records from the link pcaps$( [ -f "$vd/verification.md" ] && echo "; full verification report: [analysis/$v/verification.md](analysis/$v/verification.md)")"
+    f=$(cat "$vd"/*.jsonl 2>/dev/null | jq -r -s '
+      [.[] | select(.type == "conn") | . as $c | (.violations // [])[] | . + {client: $c.client, server: $c.server, sig: $c.signal}]
+      | if length == 0 then "  - encoding checks: all clean (0 violations)"
+        else "  - encoding checks: \(length) violation(s)\n\n  | rule | count | example (connection, packet, message) |\n  |---|---|---|\n" +
+          (group_by(.rule) | map("  | `\(.[0].rule)` | \(length) | \(.[0].client) -> \(.[0].server) (\(.[0].sig)), pkt \(.[0].pkt): \(.[0].msg | gsub("\\|"; "/")) |") | join("\n"))
+        end' 2>/dev/null || echo "  - (analyzer output unreadable)")
+    echo "$f"
+  done
+  [ $any = 1 ] || echo "No pcaps were analyzed."
+  echo
+}
+
+_mpx_report_repro_md() {
+  local o=$1
+  jq -r '"## How to reproduce\n\n```\n\(.reproduce)\n```\n\nSame commit (`\(.git.commit)`\(if .git.dirty_files > 0 then ", \(.git.dirty_files) uncommitted file(s) at run time" else "" end)), same seed: the link emulators draw the same loss and jitter per packet index (per link and direction: \(.link_seeds)). Kernel \(.kernel.release), \(.host.cpus) CPUs. Started \(.start), ended \(.["end"] // "?")\(if .elapsed_s then " (\(.elapsed_s) s)" else "" end).\n\n## Files\n\n| file | content |\n|---|---|\n| `manifest.json` | commit, kernel, sysctls, tool versions, topology and experiment files verbatim, seeds, times |\n| `connections.csv` | one row per connection: client measurements joined with the analyzer verdict |\n| `summary.json` | the numbers of this report, per variant and signal |\n| `plan.csv`, `steps.csv` | the interleaved run order and each step'"'"'s timing and exit code |\n| `pcaps/VARIANT/` | one pcap per link (written by mpx-linkem), drop events, link counters |\n| `analysis/VARIANT/` | mpx-analyze output (JSON lines, verification report) |\n| `raw/VARIANT/`, `logs/VARIANT/` | the agents'"'"' JSON and logs |\n| `plots/` | PNG and SVG figures |\n"' "$o/manifest.json"
+}
+
+mpx_report_headline() {
+  local o=$1
+  jq -r '.variants[0] as $v | "evidence (\($v.name)): " + ([$v.signals[] | select(.status == "run") |
+    "\(.signal) \(.ttfb_ms.p50 // "-") ms (\(if .extra_rtt == null then "-" else (.extra_rtt | tostring) end) RTT)"] | join(", "))' "$o/summary.json"
+}

@@ -1,0 +1,134 @@
+# summary.json from connections.jsonl (slurped as .), $vars (variant descriptions with their
+# model, link stats, failover), $man (manifest), $sigs (signals.csv: variant,signal,status,reason)
+def r3: if . == null then null else (. * 1000 | round / 1000) end;
+def r1: if . == null then null else (. * 10 | round / 10) end;
+def pct(p): sort as $a | ($a | length) as $n |
+  if $n == 0 then null else ((($n - 1) * p) as $h | ($h | floor) as $l |
+    if $l + 1 < $n then $a[$l] + ($h - $l) * ($a[$l + 1] - $a[$l]) else $a[$l] end) end;
+def median: pct(0.5);
+# distribution-free 95 % confidence interval of the median from order statistics:
+# the largest j with P(Bin(n, 1/2) <= j - 1) <= 0.025 gives [x(j), x(n-j+1)]
+def median_ci: sort as $a | ($a | length) as $n |
+  if $n < 6 then {lo: null, hi: null, level: null}
+  elif $n > 1000 then (($n / 2 - 0.98 * ($n | sqrt)) | floor) as $j | {lo: $a[$j - 1], hi: $a[$n - $j], level: 0.95}
+  else
+    (reduce range(0; $n) as $k ({p: pow(0.5; $n), c: 0, j: 0};
+       if (.c + .p) <= 0.025 then {p: (.p * ($n - $k) / ($k + 1)), c: (.c + .p), j: ($k + 1)} else . end)) as $r
+    | (if $r.j < 1 then 1 else $r.j end) as $j
+    | {lo: $a[$j - 1], hi: $a[$n - $j], level: (1 - 2 * $r.c)}
+  end;
+def counts(f): map(f | tostring) | group_by(.) | map({key: .[0], value: length}) | from_entries;
+
+def props: {
+  tcp:               {mode: "none",     channel: "—",                         varlen: "—", multi: "—", in_syn: "none"},
+  socks5:            {mode: "explicit", channel: "app bytes after handshake", varlen: "yes (domain name up to 255 B)", multi: "no (one request per connection)", in_syn: "none"},
+  "socks5-auth":     {mode: "explicit", channel: "app bytes after handshake", varlen: "yes (domain name up to 255 B)", multi: "no (one request per connection)", in_syn: "none"},
+  convert:           {mode: "explicit", channel: "SYN payload (cookie-less TFO)", varlen: "yes (TLVs, up to 1020 B)", multi: "yes (distinct TLV types, each once)", in_syn: "payload"},
+  "convert-wait":    {mode: "explicit", channel: "SYN payload, waits for reply", varlen: "yes (TLVs, up to 1020 B)", multi: "yes (distinct TLV types, each once)", in_syn: "payload"},
+  "convert-cookie":  {mode: "explicit", channel: "SYN payload + TFO cookie option", varlen: "yes (TLVs, up to 1020 B)", multi: "yes (distinct TLV types, each once)", in_syn: "payload"},
+  mpconvert:         {mode: "explicit", channel: "SYN payload (MP_CONVERT + EOL)", varlen: "no (fixed IPv4/IPv6 layouts)", multi: "yes, 2 (D bit: source + destination)", in_syn: "payload"},
+  "mpconvert-ie":    {mode: "explicit", channel: "SYN payload (Information Element)", varlen: "no (type 0: address + port)", multi: "yes, 2 (M bit chains IEs)", in_syn: "payload"},
+  "mpconvert-opt":   {mode: "explicit", channel: "TCP option space (kind 30)", varlen: "no (40 B shared option space)", multi: "2 in the format, room for 1 at most", in_syn: "option"},
+  implicit:          {mode: "implicit", channel: "none (interception)", varlen: "no signal", multi: "—", in_syn: "none"},
+  "implicit-prefer": {mode: "implicit", channel: "TCP option (MP_PREFER_PROXY, 4 B)", varlen: "no (empty flag)", multi: "no", in_syn: "option"},
+  "implicit-ra":     {mode: "implicit", channel: "IPv4 option (Router Alert)", varlen: "no (value 0 only)", multi: "no", in_syn: "ipopt"}
+};
+
+# IPv6 target: does the signal still fit with a 16-byte address? $base = option bytes of an
+# MPTCP SYN measured without any signal option (MSS, SACK-perm, TS, WS, MP_CAPABLE)
+def ipv6_fit($s; $base):
+  if $s == "tcp" then {verdict: "—", how: "no signal"}
+  elif ($s | startswith("socks5")) then {verdict: "yes", how: "ATYP 4 (16 B) in the CONNECT request"}
+  elif ($s | startswith("convert")) then {verdict: "yes", how: "Connect TLV always carries 16 B (IPv4-mapped for IPv4): 20 B of payload, no option space"}
+  elif $s == "mpconvert" then {verdict: "yes", how: "22 B MP_CONVERT (IPv6 + port) in the payload"}
+  elif $s == "mpconvert-ie" then {verdict: "yes", how: "4 B magic + 22 B element in the payload"}
+  elif $s == "mpconvert-opt" then
+    (if $base == null then {verdict: "no", how: "22 B option (24 aligned) + 24 B of a typical Linux MPTCP SYN = 48 > 40"}
+     else (($base + 24) as $t | {verdict: (if $t <= 40 then "yes" else "no" end),
+       how: "22 B option (24 aligned) + \($base) B measured in an MPTCP SYN = \($t) \(if $t <= 40 then "<=" else ">" end) 40"}) end)
+  elif $s == "implicit-ra" then {verdict: "no", how: "IPv4 option; IPv6 needs a hop-by-hop Router Alert (RFC 2711), not built"}
+  else {verdict: "yes", how: "the target is the packet's destination address"} end;
+
+($sigs | split("\n") | .[1:] | map(select(length > 0) | split(",")) |
+  map({variant: .[0], signal: .[1], status: .[2], reason: (.[3:] | join(",") | gsub("^\"|\"$"; ""))})) as $st
+| . as $conns
+| ($vars | map(select((.middlebox // []) | length == 0)) | .[0].name // null) as $basev
+| [ $vars[] as $v
+    | ($conns | map(select(.variant == $v.name))) as $vc
+    | ($vc | map(select(.signal == "tcp" and .ok == true and .ttfb_us != null) | .ttfb_us / 1000) | median) as $tcp_p50
+    | ($v.model.R_cp_ms) as $rcp
+    | ([$vc[] | select(.a != null and .a.mptcp == "mptcp" and (props[.signal].in_syn // "") != "option") | .a.syn_opt_bytes] | median) as $mpbase
+    | $v + {
+      tcp_ttfb_ms_p50: ($tcp_p50 | r3),
+      signals: [ ($st | map(select(.variant == $v.name)))[] as $sig
+        | $sig.signal as $s
+        | ($vc | map(select(.signal == $s))) as $c
+        | ($c | map(select(.ok == true and .ttfb_us != null) | .ttfb_us / 1000)) as $t
+        | ($c | map(select(.a != null))) as $a
+        | ($a | map(.a.syn_opt_bytes // empty)) as $ob
+        | ($a | map(.a.syn_opt_left // empty)) as $ol
+        | ($v.model.signals[$s] // null) as $m
+        | ($t | median) as $p50
+        | {signal: $s, status: $sig.status, reason: (if $sig.reason == "" then null else $sig.reason end)}
+          + (props[$s] // {mode: "?", channel: "?", varlen: "?", multi: "?", in_syn: "?"})
+          + {
+            n: ($c | length), ok: ($c | map(select(.ok == true)) | length),
+            verified: ($c | map(select(.verified == true)) | length),
+            failed: ($c | map(select(.ok != true)) | length),
+            errors: ($c | map(select(.ok != true)) | counts(.error // "unknown")),
+            mptcp: ($c | counts(.mptcp // "unknown")),
+            tfo: ($c | counts(.tfo // "unknown")),
+            ttfb_ms: {n: ($t | length), p50: ($p50 | r3), p2_5: ($t | pct(0.025) | r3), p97_5: ($t | pct(0.975) | r3),
+                      p5: ($t | pct(0.05) | r3), p95: ($t | pct(0.95) | r3),
+                      min: ($t | min | r3), max: ($t | max | r3),
+                      mean: (if ($t | length) > 0 then ($t | add / length | r3) else null end),
+                      median_ci95: ($t | median_ci | {lo: (.lo | r3), hi: (.hi | r3), level: (.level | r3)})},
+            analyzer: {n: ($a | length), unmatched: (($c | length) - ($a | length)),
+                       ttfb_ms_p50: ($a | map(.a.ttfb_us // empty | . / 1000) | median | r3),
+                       hs_rtt_ms_p50: ($a | map(.a.hs_rtt_us // empty | . / 1000) | median | r3),
+                       rtts_before_data: ($a | map(.a.rtts_before_data // empty) | median),
+                       mptcp: ($a | counts(.a.mptcp // "unknown")),
+                       signal_seen: ($a | counts(.a.signal // "unknown")),
+                       fallback_causes: ($a | map(select(.a.fallback_cause != null)) | counts(.a.fallback_cause)),
+                       cookie_used: ($a | map(select(.a.tfo.cookie_used == true)) | length),
+                       syn_data_acked: ($a | map(select(.a.tfo.syn_data_acked == true)) | length)},
+            syn_opt: {bytes: ($ob | median), left: ($ol | median), min: ($ob | min), max: ($ob | max),
+                      synack_bytes: ($a | map(.a.synack_opt_bytes // empty) | median)},
+            violations: ($a | map(.a.violations // [] | length) | add // 0),
+            by_rule: ([$a[].a.violations[]?.rule] | counts(.)),
+            model: (if $m == null then null else {ttfb_ms: ($m.ttfb_ms | r3), formula: $m.formula,
+                    derivation: $m.derivation, extra_rtt: $m.extra_rtt, rtts_before_data: $m.rtts_before_data} end),
+            extra_rtt: (if $p50 != null and $tcp_p50 != null and $rcp != null and $rcp > 0
+                        then (($p50 - $tcp_p50) / $rcp | r3) else null end),
+            ttfb_dev_pct: (if $p50 != null and $m != null and $m.ttfb_ms > 0
+                           then (($p50 - $m.ttfb_ms) / $m.ttfb_ms * 100 | r1) else null end),
+            coexist: (
+              (props[$s].in_syn // "none") as $in
+              | if $s == "tcp" then {verdict: "—", how: "no signal"}
+                elif $in == "none" and ($s | startswith("socks5")) then {verdict: "n/a", how: "the signal travels after the handshake; the SYN is an ordinary MPTCP SYN"}
+                elif ($a | map(select(.a.tfo.cookie_used == true and .a.mptcp == "mptcp" and
+                        ($in != "payload" or (.a.tfo.syn_data_len // 0) > 0))) | length) > 0
+                  then {verdict: "yes", how: "measured: cookie + MP_CAPABLE + signal in one SYN"}
+                elif $in == "ipopt" then {verdict: "yes", how: "the signal is in the IP header: TCP option space untouched"}
+                elif ($ol | median) == null then {verdict: "?", how: "no analyzed SYN"}
+                elif ($ol | median) >= 12 then {verdict: "yes", how: "\($ol | median) B left >= 12 B for an 8-B cookie option (not used in this run)"}
+                else {verdict: "no", how: "\($ol | median) B left < 12 B for an 8-B cookie option"} end),
+            ipv6: ipv6_fit($s; $mpbase)
+          }
+      ]
+    }
+  ] as $vv
+# survival of each middlebox variant, per signal, against the first variant without one
+| ($vv | map(select(.name == $basev)) | .[0] // null) as $bv
+| ($vv | map(select((.middlebox // []) | length > 0))) as $mbv
+| $vv | map(. as $v | .signals |= map(. as $sg |
+    . + {middleboxes: [ $mbv[] | . as $m | ($m.signals | map(select(.signal == $sg.signal)) | .[0]) as $x
+      | ($bv.signals // [] | map(select(.signal == $sg.signal)) | .[0]) as $b
+      | {variant: $m.name, middlebox: ($m.middlebox | join(" ")),
+         verdict: (if $x == null or $x.n == 0 then "not run"
+                   elif $x.failed > 0 then "breaks (\($x.failed)/\($x.n) failed)"
+                   elif (($b.mptcp.mptcp // 0) > 0) and (($x.mptcp.mptcp // 0) < $x.n) then "falls back (\($x.n - ($x.mptcp.mptcp // 0))/\($x.n) not MPTCP)"
+                   else "passes" end)} ]}))
+| {run_id: $man[0].run_id, experiment: $man[0].experiment.name, seed: $man[0].seed,
+   repetitions: $man[0].repetitions, reproduce: $man[0].reproduce, baseline_variant: $basev,
+   variants: .}

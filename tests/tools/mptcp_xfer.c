@@ -96,6 +96,24 @@ static int subflows(int fd)
 	return mi.mptcpi_subflows; /* additional subflows, the initial one not counted */
 }
 
+static void addr_str(int fd, int peer, char *out, size_t len)
+{
+	struct sockaddr_storage a;
+	socklen_t l = sizeof(a);
+	char h[INET6_ADDRSTRLEN];
+	if ((peer ? getpeername(fd, (struct sockaddr *)&a, &l) : getsockname(fd, (struct sockaddr *)&a, &l)) < 0)
+		return;
+	if (a.ss_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&a;
+		inet_ntop(AF_INET, &s4->sin_addr, h, sizeof(h));
+		snprintf(out, len, "%s:%u", h, ntohs(s4->sin_port));
+	} else if (a.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a;
+		inet_ntop(AF_INET6, &s6->sin6_addr, h, sizeof(h));
+		snprintf(out, len, "[%s]:%u", h, ntohs(s6->sin6_port));
+	}
+}
+
 static void wait_subflows(int fd, int want, int ms)
 {
 	uint64_t end = now_us() + (uint64_t)ms * 1000u;
@@ -113,7 +131,10 @@ static void usage(FILE *f)
 		"  --connect     connect to the listener\n"
 		"  --send N      write N pattern bytes, then shut the write side; both sides read to EOF\n"
 		"  --tcp         plain TCP instead of IPPROTO_MPTCP\n"
-		"  --wait-subflows N  before sending, wait (up to --wait-ms, default 2000) for N extra subflows\n"
+		"  --fastopen    client: send the first (up to 1000) bytes in the SYN (MSG_FASTOPEN)\n"
+		"  --wait-subflows N  before sending, wait (up to --wait-ms, default 2000) for N extra\n"
+		"                subflows; client side only: the in-kernel PM opens joins once data\n"
+		"                has flowed, so a listener waiting for them before sending only stalls\n"
 		"  --ready FILE  written once listening\n"
 		"  --timeout S   receive/send timeout (default 30)\n"
 		"Prints one JSON line. Exit 0 ok, 1 transfer error, 2 usage, 3 setup error.\n");
@@ -123,17 +144,18 @@ int main(int argc, char **argv)
 {
 	const char *listen_s = NULL, *connect_s = NULL, *ready = NULL;
 	uint64_t send_n = 0, seed = 1;
-	int tcp = 0, want_sf = 0, wait_ms = 2000, timeout_s = 30;
+	int tcp = 0, want_sf = 0, wait_ms = 2000, timeout_s = 30, fastopen = 0;
 	static const struct option opts[] = {
 		{ "listen", required_argument, 0, 'l' }, { "connect", required_argument, 0, 'c' },
 		{ "send", required_argument, 0, 's' }, { "tcp", no_argument, 0, 't' },
 		{ "wait-subflows", required_argument, 0, 'w' }, { "wait-ms", required_argument, 0, 'W' },
 		{ "ready", required_argument, 0, 'r' }, { "timeout", required_argument, 0, 'T' },
 		{ "seed", required_argument, 0, 'S' }, { "help", no_argument, 0, 'h' },
+		{ "fastopen", no_argument, 0, 'F' },
 		{ "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 }
 	};
 	int o;
-	while ((o = getopt_long(argc, argv, "l:c:s:tw:W:r:T:S:hV", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "l:c:s:tw:W:r:T:S:FhV", opts, NULL)) != -1) {
 		switch (o) {
 		case 'l': listen_s = optarg; break;
 		case 'c': connect_s = optarg; break;
@@ -144,6 +166,7 @@ int main(int argc, char **argv)
 		case 'r': ready = optarg; break;
 		case 'T': timeout_s = atoi(optarg); break;
 		case 'S': seed = strtoull(optarg, NULL, 10); break;
+		case 'F': fastopen = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("mptcp_xfer %s\n", MPX_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -167,6 +190,8 @@ int main(int argc, char **argv)
 	}
 	uint64_t t0 = now_us();
 	int lfd = -1;
+	static unsigned char prebuf[1000];
+	size_t pre_n = 0;
 	if (listen_s) {
 		int one = 1;
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -190,10 +215,26 @@ int main(int argc, char **argv)
 		lfd = fd;
 		fd = c;
 		t0 = now_us();
+	} else if (fastopen) {
+		/* the first chunk rides in the SYN (MSG_FASTOPEN: cookie or, with
+		 * net.ipv4.tcp_fastopen & 0x4, without one) */
+		size_t n = send_n < 1000 ? (size_t)send_n : 1000;
+		struct xfer pre = { .pat = seed ? seed : 1 };
+		pattern(&pre, prebuf, n);
+		ssize_t w = sendto(fd, prebuf, n, MSG_FASTOPEN | MSG_NOSIGNAL, (struct sockaddr *)&ss, sl);
+		if (w < 0) {
+			perror("mptcp_xfer: sendto(MSG_FASTOPEN)");
+			return 3;
+		}
+		pre_n = (size_t)w;
 	} else if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 		perror("mptcp_xfer: connect");
 		return 3;
 	}
+	/* addresses now: once the connection is closed getpeername fails */
+	char peer[80] = "?", local[80] = "?";
+	addr_str(fd, 1, peer, sizeof(peer));
+	addr_str(fd, 0, local, sizeof(local));
 	struct timeval tv = { .tv_sec = timeout_s };
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -202,6 +243,13 @@ int main(int argc, char **argv)
 			  .pat = seed ? seed : 1 };
 	static unsigned char buf[65536];
 	int err = 0;
+	if (pre_n) {
+		/* what went out with the SYN is the start of the stream: regenerate exactly
+		 * those bytes so the pattern state continues after them */
+		pattern(&x, prebuf, pre_n);
+		x.h_sent = fnv(x.h_sent, prebuf, pre_n);
+		x.sent = pre_n;
+	}
 	if (send_n) {
 		if (!tcp)
 			wait_subflows(fd, want_sf, wait_ms);
@@ -246,9 +294,9 @@ done:;
 	int sp = 0;
 	socklen_t spl = sizeof(sp);
 	getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &sp, &spl);
-	printf("{\"role\":\"%s\",\"proto\":%d,\"sent\":%llu,\"recv\":%llu,\"hash_sent\":\"%016llx\","
+	printf("{\"role\":\"%s\",\"peer\":\"%s\",\"local\":\"%s\",\"proto\":%d,\"sent\":%llu,\"recv\":%llu,\"hash_sent\":\"%016llx\","
 	       "\"hash_recv\":\"%016llx\",\"subflows\":%d,\"elapsed_us\":%llu,\"ok\":%s}\n",
-	       listen_s ? "server" : "client", sp, (unsigned long long)x.sent,
+	       listen_s ? "server" : "client", peer, local, sp, (unsigned long long)x.sent,
 	       (unsigned long long)x.recv, (unsigned long long)x.h_sent,
 	       (unsigned long long)x.h_recv, sf, (unsigned long long)(now_us() - t0),
 	       err ? "false" : "true");

@@ -82,7 +82,8 @@ lk_dump() {
 
 LK_PROBE=${LK_PROBE:-$LK_ROOT/bin/mpx-lkprobe}
 # lk_probe TAG OUTFILE COUNT PPS [recv args...]: UDP probes A->B; the receiver's JSON
-# summary goes to OUTFILE (and its per-packet CSV to OUTFILE.csv).
+# summary goes to OUTFILE (and its per-packet CSV to OUTFILE.csv). LK_PROBE_SIZE sets the
+# UDP payload size (default 64).
 lk_probe() {
   local t=$1 of=$2 count=$3 pps=$4; shift 4
   local port=$((9000 + RANDOM % 1000)) i rp
@@ -93,7 +94,7 @@ lk_probe() {
     lk_exec "$t-b" ss -Hlun "sport = :$port" 2>/dev/null | grep -q . && break; sleep 0.02
   done
   lk_exec "$t-a" timeout 60 "$LK_PROBE" send --dst "$LK_B_IP:$port" --count "$count" \
-    --pps "$pps" 2>"$of.send"
+    --pps "$pps" --size "${LK_PROBE_SIZE:-64}" 2>"$of.send"
   wait "$rp"
 }
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# mpx-linkem shaping in real namespaces: UDP rate at the bottleneck (frame bytes), drop-tail
+# queue limit, a Mahimahi trace, jitter without reordering (reorder=0) and with (reorder=1).
+# timeout: 90
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+source "$MPX_ROOT/emu/linkem/testlib.sh"
+t_require_root
+t_require_cmd ip ethtool ping jq
+t_require_bin mpx-linkem mpx-lkprobe
+out=$(mktemp -d /tmp/mpx-lk-shape.XXXXXX)
+trap 'lk_cleanup; rm -rf "$out"' EXIT INT TERM
+lk_mkpair h
+# bottleneck rate from the receiver's view: frames/s between first and last arrival
+rx_pps() { jq .pps "$1"; }
+
+# 1. rate=10mbit, 1000-byte probes (1042-byte frames) offered at 2000/s = 16.7 Mbit/s:
+#    the bottleneck passes 10e6/8/1042 = 1199.6 frames/s; the queue (30p) overflows
+lk_start h "$out" "rate=10mbit queue=30p" "delay=1ms"
+lk_warm h
+LK_PROBE_SIZE=1000 lk_probe h "$out/rate" 3000 2000 --idle-ms 300
+lk_stop "$LK_PID" || true
+t_near "rate=10mbit: delivered frames/s (want 1199.6)" "$(rx_pps "$out/rate")" 1199.6 24
+t_check "queue=30p: drop-tail drops and hwm <= 30" lk_jq "$out/stats.json" '.ab.drops.queue > 100 and .ab.queue_hwm_pkts <= 30 and .ab.queue_hwm_pkts >= 29'
+qb=$(jq '.ab.drops.queue' "$out/stats.json")
+rx=$(jq .received "$out/rate")
+t_check "every probe either delivered or dropped ($rx + $qb = 3000)" [ $((rx + qb)) = 3000 ]
+
+# 2. Mahimahi trace: opportunities at 1,2,...,10 ms (period 10 ms) = 1000 x 1500 B/s;
+#    1442-byte frames; as in Mahimahi a frame may span two opportunities, so the bytes add
+#    up: 1000*1500/1442 = 1040.2 frames/s
+seq 1 10 > "$out/t10.trace"
+lk_start h "$out" "trace=$out/t10.trace queue=100p" "delay=1ms"
+lk_warm h
+LK_PROBE_SIZE=1400 lk_probe h "$out/trace" 2000 1600 --idle-ms 300
+lk_stop "$LK_PID" || true
+t_near "trace 1 opportunity/ms: delivered frames/s (want 1040.2)" "$(rx_pps "$out/trace")" 1040.2 20
+rc=0; "$LK_BIN" --if-a la --if-b lb --ab "trace=$out/nonexistent" --ba "" --quiet --keep-offloads 2>/dev/null || rc=$?
+t_check "missing trace file is a setup error" [ "$rc" = 3 ] || [ "$rc" = 2 ]
+
+# 3. jitter=2ms on delay=10ms, probes 0.5 ms apart (jitter spans overlap)
+lk_start h "$out" "delay=10ms jitter=2ms seed=5" "delay=1ms"
+lk_warm h
+lk_probe h "$out/j0" 2000 2000 --delay-us 10000
+lk_stop "$LK_PID" || true
+t_check "jitter, reorder=0: nothing reordered" lk_jq "$out/j0" '.reordered == 0 and .received == 2000'
+t_check "jitter, reorder=0: one-way delay >= delay-jitter" lk_jq "$out/j0" '.owd_us.min >= -2050'
+lk_start h "$out" "delay=10ms jitter=2ms reorder=1 seed=5" "delay=1ms"
+lk_warm h
+lk_probe h "$out/j1" 2000 2000 --delay-us 10000
+lk_stop "$LK_PID" || true
+echo "info: reorder=1 owd-10ms: $(jq -c .owd_us "$out/j1")"
+t_check "jitter, reorder=1: packets reordered" lk_jq "$out/j1" '.reordered > 100'
+t_check "jitter, reorder=1: uniform in [-2,+2] ms around 10 ms (p50 near 0)" lk_jq "$out/j1" '.owd_us.min >= -2050 and .owd_us.max <= 2500 and (.owd_us.p50 | fabs) < 250 and .owd_us.p90 > 1200'
+[ "$T_FAILED" = 0 ] || lk_dump h "$out"
+t_done

@@ -242,6 +242,12 @@ static void finish(client *cl, cconn *c, bool ok)
     }
     if (c->t_done < 0 && ok)
         c->t_done = rel(c);
+    if (!ok && c->st == ST_IE_ECHO && !strstr(c->err, "mpconvert-ie")) {
+        /* plain-mode-10 5.2: no echo -> the sender MUST terminate; say so plainly */
+        char orig[128];
+        snprintf(orig, sizeof orig, "%.127s", c->err[0] ? c->err : "closed");
+        snprintf(c->err, sizeof c->err, "mpconvert-ie: no MP_CONVERT IE echo from the proxy (%.127s)", orig);
+    }
     mpxa_mp_state mp = { .kind = MPXA_MP_TCP, .subflows = 0 };
     const char *tfo = "none";
     if (c->fd >= 0) {

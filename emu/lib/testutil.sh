@@ -61,8 +61,8 @@ mpx_tu_run_gone() {
   [ ! -e "$(mpx_topo_state "$run")" ] || { echo "left: state dir $(mpx_topo_state "$run")"; left=1; }
   for p; do
     [[ $p =~ ^[0-9]+$ ]] || continue
-    if kill -0 "$p" 2>/dev/null && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q "mpx-$run-\|mpx-linkem"; then
-      echo "left: PID $p ($(tr '\0' ' ' < "/proc/$p/cmdline"))"; left=1; fi
+    if kill -0 "$p" 2>/dev/null && tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline" | grep -q "mpx-$run-\|mpx-linkem"; then
+      echo "left: PID $p ($(tr '\0' ' ' 2>/dev/null < "/proc/$p/cmdline"))"; left=1; fi
   done
   # veth ends of the run would only survive in a namespace that still exists, or in the
   # root namespace if one was created there: none of ours ever is, check anyway

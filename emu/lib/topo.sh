@@ -25,7 +25,7 @@ source "$_MPX_TOPO_LIB_DIR/middlebox.sh"
 
 MPX_TOPO_V4NET=198.18           # link i (1-based, file order) gets 198.18.i.0/24
 MPX_TOPO_V6NET=fd00:6d70:78     # link i gets fd00:6d70:78:i::/64 ("mpx" in hex)
-MPX_TOPO_MARK="mpxlab-topo"     # lo alias in every namespace we create: "mpxlab-topo RUN"
+MPX_TOPO_MARK="mpxlab-topo"     # lo alias in every namespace we create: "mpxlab-topo RUN BASE"
 
 mpx_topo_state() { echo "$MPX_TOPO_STATE_BASE/$1"; }
 mpx_topo_ns() { echo "mpx-$1-$2"; }
@@ -174,7 +174,7 @@ _mpx_topo_add_ns() { # RUN NS: create a namespace, record it, mark it
   [ ! -e "/run/netns/$ns" ] || _mpx_topo_die "namespace $ns already exists (another run? mpxlab topo down $run)" || return 3
   echo "$ns" >> "$d/netns"
   _mpx_topo_run ip netns add "$ns" || return 3
-  _mpx_topo_run ip -n "$ns" link set lo alias "$MPX_TOPO_MARK $run" || return 3
+  _mpx_topo_run ip -n "$ns" link set lo alias "$MPX_TOPO_MARK $run $MPX_TOPO_STATE_BASE" || return 3
   _mpx_topo_run ip -n "$ns" link set lo up
 }
 
@@ -362,6 +362,13 @@ mpx_topo_up() {
   [[ $run =~ ^[A-Za-z0-9_]{1,24}$ ]] || { echo "topo: bad run name '$run' (A-Z a-z 0-9 _, at most 24)" >&2; return 2; }
   [[ $seed =~ ^[0-9]{1,18}$ ]] || { echo "topo: bad seed '$seed' (non-negative integer)" >&2; return 2; }
   [ "$(id -u)" = 0 ] || { echo "topo: needs root (network namespaces)" >&2; return 3; }
+  # While the build subshell runs, this shell only notes INT/TERM (bash runs the trap once the
+  # subshell has finished its own teardown); afterwards the caller's traps are restored and
+  # the signal is re-raised, so a caller that dies on it still dies - after the cleanup.
+  local old_traps got_sig='' rc=0
+  old_traps=$(trap -p INT TERM)
+  trap 'got_sig=${got_sig:-INT}' INT
+  trap 'got_sig=${got_sig:-TERM}' TERM
   (
     # parse in the subshell: the caller's MPX_T_* globals stay untouched
     mpx_topofile_parse "$file" || exit 2
@@ -378,7 +385,11 @@ mpx_topo_up() {
     if [ -z "$pdir" ]; then pdir=$d; else mkdir -p "$pdir" && pdir=$(cd "$pdir" && pwd) || exit 3; fi
     _mpx_topo_build "$file" "$run" "$seed" "$pdir" "$plain" || exit 3
     ok=1
-  )
+  ) || rc=$?
+  trap - INT TERM
+  eval "$old_traps"
+  if [ -n "$got_sig" ]; then kill -s "$got_sig" $$; fi
+  return $rc
 }
 
 # _mpx_topo_is PID [EXPECT]: PID alive (and its command line contains EXPECT)
@@ -414,11 +425,15 @@ _mpx_topo_del_ns() {
   ip netns del "$ns" 2>/dev/null || true
 }
 
-_mpx_topo_marked() { # NS -> prints the run name of our marker, fails if not ours
-  local a
+_mpx_topo_marked() { # NS -> prints the run name of our marker; fails if the namespace is not
+  # ours or belongs to another state base (MPX_TOPO_STATE_BASE)
+  local a run base
   a=$(ip -n "$1" -o link show lo 2>/dev/null) || return 1
   [[ $a == *"alias $MPX_TOPO_MARK "* ]] || return 1
-  a=${a##*alias "$MPX_TOPO_MARK" }; echo "${a%% *}"
+  a=${a##*alias "$MPX_TOPO_MARK" }
+  read -r run base _ <<< "$a"
+  [ "$base" = "$MPX_TOPO_STATE_BASE" ] || return 1
+  echo "$run"
 }
 
 # mpx_topo_down RUN: emulators first (TERM: they flush pcap + stats), then every namespace of

@@ -154,23 +154,26 @@ static void do_mpconvert(an_ctx *x, an_conn *c, bool ie)
         if (!c->syn_mpc && c->saw_syn)
             an_violation(c, "AN-MPCONV-NO-MPC", c->pkt_syn, c->t_syn,
                          "MP_CONVERT in a SYN without MP_CAPABLE (plain-mode-09 5.2 / -10 5.2: only with MP_CAPABLE)");
-        if (ie && c->saw_synack) {
-            /* -10 5.2: an MCP supporting the IE MUST echo it in the SYN/ACK */
+        if (ie && c->saw_synack && (dn->head_len > 0 || c->saw_fin || c->saw_rst)) {
+            /* -10 5.2: an MCP supporting the IE MUST echo it "in the SYN/ACK". A Linux MCP
+             * cannot put payload in its SYN/ACK, so the echo at the start of the first data
+             * from the MCP is accepted too; where it was is reported. */
             mpx_mpconv_payload echo;
             mpx_err e2;
             mpx_err_clear(&e2);
-            bool synack_data = dn->nsegs && dn->segs[0].in_syn;
-            int erc = synack_data ? mpx_mpconv_decode_ie(dn->head, dn->head_len, MPX_MPCONV_F_COMPLETE, &echo, &e2) : MPX_DEC_BAD;
+            int erc = dn->head_len ? mpx_mpconv_decode_ie(dn->head, dn->head_len, MPX_MPCONV_F_COMPLETE, &echo, &e2) : MPX_DEC_BAD;
             bool same = erc == MPX_DEC_OK && echo.n == m.n;
             for (unsigned i = 0; same && i < m.n; i++) same = mpx_mpconv_equal(&echo.inst[i], &m.inst[i]);
             if (same) {
                 c->sig_len_s2c = echo.data_off;
-                snprintf(c->reply_where, sizeof c->reply_where, "synack");
-                snprintf(c->reply_detail, sizeof c->reply_detail, "IE echoed in the SYN/ACK");
+                snprintf(c->reply_where, sizeof c->reply_where, "%s", reply_place(c));
+                snprintf(c->reply_detail, sizeof c->reply_detail, "IE echoed (%zu B)", echo.data_off);
             } else {
-                snprintf(c->reply_detail, sizeof c->reply_detail, "IE not echoed in the SYN/ACK");
-                an_violation(c, "AN-MPCONV-IE-ECHO", c->pkt_synack, c->t_synack,
-                             "SYN/ACK does not echo the MP_CONVERT IE(s) (plain-mode-10 5.2: MUST echo)");
+                snprintf(c->reply_detail, sizeof c->reply_detail, "IE not echoed by the MCP");
+                uint64_t pkt = c->pkt_synack; int64_t t = c->t_synack;
+                if (dn->head_len) locate(c, 1, 0, &pkt, &t);
+                an_violation(c, "AN-MPCONV-IE-ECHO", pkt, t,
+                             "the MCP's first bytes do not echo the MP_CONVERT IE(s) (plain-mode-10 5.2: MUST echo)");
             }
         }
     } else if (rc == MPX_DEC_MORE) {

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# mpx-analyze on real captures made here: client -- hag (mpx-proxy) -- server namespaces
+# (tests/lib-netns.sh), tcpdump on the hag's dsl, lte and wan links, the agents in every
+# signal mode, and plain kernel TCP Fast Open (cookie request, then cookie use). Checks the
+# analyzer's verdicts against what each mode does on the wire, the MP_JOIN subflows over
+# lte (HMACs verified across captures), and the join of each upstream connection with the
+# proxy's downstream connection (split of the time to first byte).
+# Set MPX_ANALYZE_GOLDEN=DIR to keep the captures (how tests/data/pcap/real-* were made).
+# timeout: 180
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+t_require_root
+t_require_cmd tcpdump jq ip
+t_require_bin mpx-analyze mpx-server mpx-proxy mpx-client
+source "$MPX_ROOT/tests/lib-netns.sh"
+source "$MPX_ROOT/tests/lib-proxy.sh"
+A=$MPX_ROOT/bin/mpx-analyze
+jqe() { jq -e "$@" > /dev/null; }
+
+TD_PIDS=()
+an_cleanup() {
+  local p
+  for p in "${TD_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  mpx_nt_down
+}
+trap an_cleanup EXIT INT TERM
+mpx_nt_up an || { echo "SKIP: all: namespace setup failed"; exit 77; }
+D=$MPX_NT_DIR
+
+# tcpdump on the proxy's links; readiness = its "listening on" line
+for ifc in dsl lte wan; do
+  mpx_nt_bg hag "$D/td-$ifc.log" timeout 120 tcpdump --immediate-mode -U -n -s 512 -i "$ifc" -w "$D/$ifc.pcap" tcp
+  TD_PIDS+=("$MPX_NT_LASTPID")
+done
+for ifc in dsl lte wan; do
+  for _ in $(seq 1 100); do grep -q "listening on" "$D/td-$ifc.log" 2>/dev/null && break; sleep 0.05; done
+done
+
+mpx_px_server --tfo
+mpx_px_start proxy --convert 5124 --mpconvert 5125 --mpconvert-ie 5126 --socks5 1080
+P4=$MPX_NT_H_DSL4
+run() { # tag args...
+  local tag=$1; shift
+  mpx_px_client --tag "$tag" --json "$D/cl-$tag.json" --timeout 10 "$@" > /dev/null 2>&1 ||
+    { echo "client $tag failed:"; cat "$D/cl-$tag.json" 2>/dev/null; }
+}
+run convert --signal convert --proxy "$P4:5124" --target "$MPX_NT_S4:8080" --workload "rr 200/3000" --count 2
+run convert-wait --signal convert-wait --proxy "$P4:5124" --target "$MPX_NT_S4:8080"
+run socks5 --signal socks5 --proxy "$P4:1080" --target "$MPX_NT_S4:8080"
+run mpconvert --signal mpconvert --proxy "$P4:5125" --target "$MPX_NT_S4:8080"
+run mpconvert-ie --signal mpconvert-ie --proxy "$P4:5126" --target "$MPX_NT_S4:8080"
+run convert6 --signal convert --proxy "[$MPX_NT_H_DSL6]:5124" --target "[$MPX_NT_S6]:8080"
+# direct kernel TFO (the hag forwards): first connection requests the cookie, second uses it
+run tfo --signal tcp --mptcp off --tfo --target "$MPX_NT_S4:8080" --count 2
+# a bulk MPTCP transfer long enough for the lte subflow to join
+run bulk --signal convert --proxy "$P4:5124" --target "$MPX_NT_S4:8080" --workload "bulk-down 300KB"
+sleep 0.3
+for p in "${TD_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+for p in "${TD_PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+TD_PIDS=()
+if [ -n "${MPX_ANALYZE_GOLDEN:-}" ]; then
+  for ifc in dsl lte wan; do cp "$D/$ifc.pcap" "$MPX_ANALYZE_GOLDEN/real-$ifc.pcap"; done
+fi
+
+rc=0
+"$A" --json "$D/dsl.pcap" "$D/lte.pcap" "$D/wan.pcap" > "$D/an.json" || rc=$?
+"$A" --report "$D/dsl.pcap" "$D/lte.pcap" "$D/wan.pcap" > "$D/an.md" || true
+t_check "exit-clean (rc=$rc, by_rule $(jq -c -s '.[-1].by_rule' "$D/an.json"))" test "$rc" = 0
+C=$D/an.json
+sel() { jq -c -s "[.[] | select(.type==\"conn\" and ($1))]" "$C"; }
+up() { sel ".pcap|endswith(\"dsl.pcap\")"; }
+
+t_check convert-verdict jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and (.server|endswith(":5124")) and (.client|startswith("198.")))]
+  | length>=3 and all(.signal_valid and .target=="198.18.3.1:8080" and .mpc.syn and .mptcp=="mptcp"
+  and .syn_opt_left==(40-.syn_opt_bytes) and .tfo.syn_data_len>=24 and .tfo.syn_data_acked and (.tfo.cookie_req|not))' "$C"
+t_check convert-0rtt jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .req_in_syn)] | length>=3 and all(.rtts_before_data==0)' "$C"
+t_check convert-wait-1rtt jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and (.req_in_syn|not))] | length==1 and .[0].rtts_before_data>=1' "$C"
+t_check convert-v6 jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .target=="[fd00:18:3::1]:8080")] | length==1 and .[0].signal_valid' "$C"
+t_check socks5-3rtt jqe -s '[.[] | select(.type=="conn" and .signal=="socks5")] | length==1 and .[0].signal_valid and .[0].rtts_before_data==3 and .[0].target=="198.18.3.1:8080"' "$C"
+t_check mpconvert-09 jqe -s '[.[] | select(.type=="conn" and .signal=="mpconvert")] | length==1 and .[0].signal_valid and .[0].req_in_syn and .[0].rtts_before_data==0' "$C"
+t_check mpconvert-ie-echo jqe -s '[.[] | select(.type=="conn" and .signal=="mpconvert-ie")] | length==1 and .[0].signal_valid and .[0].reply_where=="first-data" and (.[0].reply|test("IE echoed"))' "$C"
+t_check tfo-cookie jqe -s '[.[] | select(.type=="conn" and (.server|endswith(":8080")) and (.pcap|endswith("dsl.pcap")))] | length==2
+  and .[0].tfo.cookie_req and .[0].tfo.cookie_granted and .[0].rtts_before_data==1
+  and .[1].tfo.cookie_used and .[1].tfo.syn_data_acked and .[1].req_in_syn and .[1].rtts_before_data==0' "$C"
+t_check downstream-joined jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .req_in_syn)] | length>=4 and all(.downstream.server==.target and .downstream.split_us.proxy_server>0)' "$C"
+t_check mp-join-lte jqe -s '[.[] | select(.type=="conn" and (.joins|length)>0)] | length>=1 and all(.subflows>=2 and all(.joins[]; .hmac=="ok" and (.pcap|endswith("lte.pcap"))))' "$C"
+t_check report-done-when grep -q "signal check | valid: Convert v1, 24 B, Connect TLV (5 words); Connect 198.18.3.1:8080 valid" "$D/an.md"
+t_check report-mpc-left grep -qE "SYN options \| [0-9]+ B used, [0-9]+ B left; MP_CAPABLE carried" "$D/an.md"
+# analyzer counts agree with the client's own view: one upstream connection per client line
+ncl=$(cat "$D"/cl-*.json | jq -s '[.[] | select(.type=="conn")] | length')
+nup=$(jq -s '[.[] | select(.type=="conn" and (.pcap|endswith("dsl.pcap")))] | length' "$C")
+t_check "conn-count ($nup vs client $ncl)" test "$nup" = "$ncl"
+if [ "$T_FAILED" != 0 ]; then cat "$D/an.md"; mpx_nt_dump; fi
+t_done

@@ -147,6 +147,11 @@ int mpx_s5_decode_auth(const uint8_t *p, size_t len, mpx_s5_auth *a, mpx_err *e)
     if (p[pl_at] == 0) return mpx_fail(e, "S5-AUTH-PLEN", pl_at, "password length 0");
     size_t total = pl_at + 1 + p[pl_at];
     if (len < total) return need(total, len, "auth request", e);
+    /* the API hands out C strings: a NUL inside would silently cut the name short */
+    if (memchr(p + 2, 0, p[1]))
+        return mpx_fail(e, "S5-AUTH-NUL", 2, "NUL byte inside the username");
+    if (memchr(p + pl_at + 1, 0, p[pl_at]))
+        return mpx_fail(e, "S5-AUTH-NUL", pl_at + 1, "NUL byte inside the password");
     a->ulen = p[1];
     a->plen = p[pl_at];
     memcpy(a->user, p + 2, a->ulen);

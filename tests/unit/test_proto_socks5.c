@@ -208,6 +208,9 @@ static void t_malformed(void **st)
     assert_int_equal(mpx_s5_decode_auth((const uint8_t *)"\x01\x01u\x00", 4, &a, &e), MPX_DEC_BAD);
     assert_string_equal(e.rule, "S5-AUTH-PLEN");
     mpx_err_clear(&e);
+    assert_int_equal(mpx_s5_decode_auth((const uint8_t *)"\x01\x02u\x00\x01p", 6, &a, &e), MPX_DEC_BAD);
+    assert_string_equal(e.rule, "S5-AUTH-NUL");
+    mpx_err_clear(&e);
     assert_int_equal(mpx_s5_decode_auth_reply((const uint8_t *)"\x05\x00", 2, &st8, &e), MPX_DEC_BAD);
     assert_string_equal(e.rule, "S5-AUTH-VER");
 }

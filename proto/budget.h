@@ -6,6 +6,9 @@
  *           room) -> MPTCP (if room) -> extras; an MPTCP listener (mpc/mpj present) clears
  *           TS whenever it sends a TFO cookie (net/mptcp/subflow.c subflow_prep_synack).
  *   With MD5 in a SYN Linux sends no timestamps (tcp_syn_options).
+ *   On a SYN/ACK, tfo:N means the listener SENDS a cookie (reply to a cookie request, or a
+ *   fresh cookie for an outdated one); a SYN/ACK accepting SYN data with a valid cookie
+ *   carries no TFO option (Linux sets foc->len = -1), so list no tfo item for it.
  * Extras are our experimental options (mpconvert, prefer, exp253, raw): placed after MPTCP,
  * each only if it still fits, like MP_PREFER_PROXY's "only if option space remains".
  *

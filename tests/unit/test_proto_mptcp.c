@@ -250,6 +250,27 @@ static void test_join(void **st)
     assert_int_equal(check_n("1e0c1105a35d6d8201020304", MPX_MPCTX_ANY, 0x02), 0);
 }
 
+/* The vectors of Linux's own MPTCP crypto KUnit test (net/mptcp/crypto_test.c): the key
+ * and message strings there are used as raw bytes (key1 = first 8 characters, key2 = next
+ * 8, nonce1/nonce2 = 4 characters each of the message). */
+static void test_linux_kunit_hmac(void **st)
+{
+    static const struct { uint64_t k1, k2; uint32_t n1, n2; const char *result; } v[] = {
+        { 0x3062306230623062ull, 0x3062306230623062ull, 0x34383639, 0x32303534,   /* "0b0b..", "48692054" */
+          "8385e24fb4235ac37556b6b886db106284a1da671699f46db1f235ec622dcafa" },
+        { 0x6161616161616161ull, 0x6161616161616161ull, 0x64646464, 0x64646464,   /* "aaaa..", "dddddddd" */
+          "2c5e219164ff1dca1c4a92318d847bb6b9d44492984e1eb71aff9022f71046e9" },
+        { 0x3031303230333034ull, 0x3035303630373038ull, 0x63646364, 0x63646364,   /* "0102030405060708", "cdcdcdcd" */
+          "e73b9ba9969969cefb04aa0d6df18ec2fcc075b6f23b4d8c4da736a5dbbc6e7d" },
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint8_t mac[32], want[32];
+        hex(v[i].result, want, sizeof want);
+        assert_int_equal(mpx_mptcp_join_hmac(1, v[i].k1, v[i].k2, v[i].n1, v[i].n2, mac), 32);
+        assert_memory_equal(mac, want, 32);
+    }
+}
+
 static void test_dss_all_flags(void **st)
 {
     /* every combination of A a M m F, with and without checksum */
@@ -571,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_mpc_semantics),
         cmocka_unit_test(test_token_idsn),
         cmocka_unit_test(test_join),
+        cmocka_unit_test(test_linux_kunit_hmac),
         cmocka_unit_test(test_dss_all_flags),
         cmocka_unit_test(test_add_addr),
         cmocka_unit_test(test_other_subtypes),

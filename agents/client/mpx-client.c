@@ -113,7 +113,7 @@ typedef struct {
     FILE    *json;
     int      ep;
     cconn   *head;
-    uint32_t started, finished, active, ok, failed;
+    uint32_t started, finished, active, ok, failed, max_active;
     int64_t *ttfb;                        /* successful connections' TTFB */
     uint32_t nttfb;
     uint32_t n_mptcp, n_fallback, n_tcp, n_tfo_acked;
@@ -748,6 +748,8 @@ static void start_one(client *cl)
         cl->head->prev = c;
     cl->head = c;
     cl->active++;
+    if (cl->active > cl->max_active)
+        cl->max_active = cl->active;
     c->t0_real = mpxa_real_us();
     c->t0 = mpxa_mono_us();
 
@@ -1109,6 +1111,7 @@ int main(int argc, char **argv)
     mpxa_json_uint(&j, "fallback", cl->n_fallback);
     mpxa_json_uint(&j, "tcp", cl->n_tcp);
     mpxa_json_uint(&j, "tfo_syn_data_acked", cl->n_tfo_acked);
+    mpxa_json_uint(&j, "max_active", cl->max_active);
     mpxa_json_int(&j, "elapsed_us", elapsed);
     mpxa_json_str(&j, "workload", cl->wl_text);
     mpxa_json_str(&j, "tag", cl->tag);

@@ -109,7 +109,14 @@ t_check "tfo: later connections syn-data-acked ($later/4)" [ "$later" = 4 ]
 n=$(jq -s '[.[] | select(.type=="conn" and .tfo=="syn-data")] | length' "$D/srv.json")
 t_check "tfo: server saw 4 TFO connections with SYN data ($n)" [ "$n" = 4 ]
 
-# 6. failures are failures
+# 6. 2000 concurrent connections (one epoll loop), each with a 100 kB verified response
+client c2000 --signal tcp --target "$S4:8080" --count 2000 --concurrency 2000 --workload "rr 100/100000"
+s=$(summary c2000)
+if [ "$(cat "$D/c2000.rc")" = 0 ] && [ "$(jq .ok <<<"$s")" = 2000 ] && [ "$(jq .max_active <<<"$s")" = 2000 ]; then
+  t_pass "2000 concurrent: 2000/2000 verified, max_active 2000, $(jq .elapsed_us <<<"$s") us total"
+else t_fail "2000 concurrent" "rc=$(cat "$D/c2000.rc") $s $(conns c2000 | jq -r 'select(.ok|not) | .error' | sort | uniq -c | head -3)"; fi
+
+# 7. failures are failures
 client refused --signal tcp --target "$S4:8089" --count 2
 rc=$(cat "$D/refused.rc"); s=$(summary refused)
 err=$(conns refused | jq -r 'select(.seq==0) | .error')
@@ -136,7 +143,7 @@ if [ "$rc" = 1 ] && [ "$(jq .verified <<<"$line")" = false ] && [ "$(jq .ok <<<"
   t_pass "corrupt response detected: $(jq -r .error <<<"$line")"
 else t_fail "corrupt response" "rc=$rc $line"; fi
 
-# 7. usage errors exit 2
+# 8. usage errors exit 2
 mpx_nt_exec client "$B/mpx-client" --signal nope --target "$S4:8080" >/dev/null 2>&1; rc1=$?
 mpx_nt_exec client "$B/mpx-client" --signal convert --target "$S4:8080" >/dev/null 2>&1; rc2=$?
 mpx_nt_exec client "$B/mpx-client" --signal tcp --target "$S4:8080" --workload "rr x" >/dev/null 2>&1; rc3=$?

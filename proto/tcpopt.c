@@ -278,6 +278,7 @@ static void fmt_one(sbuf *s, const mpx_tcpopt *o, mpx_mpctx ctx)
     case MPX_TCPOPT_MSS: sb_add(s, "mss %u", o->u.mss); return;
     case MPX_TCPOPT_WS: sb_add(s, "wscale %u", o->u.ws); return;
     case MPX_TCPOPT_TS: sb_add(s, "TS val %u ecr %u", o->u.ts.val, o->u.ts.ecr); return;
+    case MPX_TCPOPT_MD5: sb_add(s, "md5 "); sb_hex(s, o->data, o->dlen); return;
     case MPX_TCPOPT_SACK:
         sb_add(s, "sack %u", o->u.sack.n);
         for (unsigned i = 0; i < o->u.sack.n; i++) {

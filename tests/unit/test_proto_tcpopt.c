@@ -313,6 +313,13 @@ static void test_encode_roundtrip(void **st)
     char txt[300];
     mpx_tcpopts_format(&o, MPX_TH_ACK, txt, sizeof txt);
     assert_string_equal(txt, "nop,nop,sack 2 {100:200} {300:400},exp-tfo cookiereq,exp-253 0x4d58 6162,unknown-99 len 3 01");
+    w = mpx_wr_init(b, 40);
+    mpx_tcpopt_put_nop(&w);
+    mpx_tcpopt_put_nop(&w);
+    mpx_tcpopt_put_raw(&w, MPX_TCPOPT_MD5, (const uint8_t *)"0123456789abcdef", 16);
+    assert_int_equal(mpx_tcpopt_walk(b, w.len, &o), 0);
+    mpx_tcpopts_format(&o, MPX_TH_SYN, txt, sizeof txt);
+    assert_string_equal(txt, "nop,nop,md5 30313233343536373839616263646566");
     /* the writer refuses to overflow */
     w = mpx_wr_init(b, 6);
     mpx_tcpopt_put_ts(&w, 1, 2);

@@ -213,3 +213,39 @@ int cmd_convert(int argc, char **argv)
     else if (code == MPX_CONV_ACT_RESET) puts("converter answers: reset without an Error TLV");
     return WX_INVALID;
 }
+
+int cmd_rules(int argc, char **argv)
+{
+    bool json = argc > 1 && !strcmp(argv[1], "--json");
+    if (argc > 1 && !json) {
+        if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+            puts("usage: mpx-wire rules [--json]\nLists the RFC 8803 Convert decoder rules: ID, RFC section, the Error code\n"
+                 "a converter answers (or reset), and what the rule checks.");
+            return WX_OK;
+        }
+        fprintf(stderr, "usage: mpx-wire rules [--json]\n");
+        return WX_USAGE;
+    }
+    size_t n;
+    const mpx_conv_rule *r = mpx_conv_rules(&n);
+    if (!json) printf("%-24s %-9s %-28s %s\n", "rule", "section", "converter answers", "checks");
+    for (size_t i = 0; i < n; i++) {
+        char ans[48];
+        if (r[i].code >= 0) snprintf(ans, sizeof ans, "%d %s", r[i].code, mpx_conv_error_name((uint8_t)r[i].code));
+        else snprintf(ans, sizeof ans, "reset (no Error TLV)");
+        if (json) {
+            fputs("{\"type\":\"rule\",\"rule\":", stdout);
+            j_str(stdout, r[i].id);
+            fputs(",\"section\":", stdout);
+            j_str(stdout, r[i].section);
+            if (r[i].code >= 0) printf(",\"error_code\":%d,\"action\":\"error\"", r[i].code);
+            else fputs(",\"error_code\":null,\"action\":\"reset\"", stdout);
+            fputs(",\"text\":", stdout);
+            j_str(stdout, r[i].text);
+            puts("}");
+        } else {
+            printf("%-24s %-9s %-28s %s\n", r[i].id, r[i].section, ans, r[i].text);
+        }
+    }
+    return WX_OK;
+}

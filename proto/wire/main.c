@@ -26,6 +26,7 @@ static void usage(FILE *f)
           "compute:\n"
           "  budget --syn|--synack LIST              option bytes as Linux lays them out, fits in 40?\n"
           "                                          LIST e.g. mss,sackperm,ts,ws,tfo:8,mpc,mpconvert:v6+port\n"
+          "  rules                                   Convert decoder rules and the Error code each maps to\n"
           "encode (prints hex):\n"
           "  encode convert --connect A:P [--cookie HEX] [--ext-opt KIND[:HEX]]... [--info] [--data TEXT]\n"
           "  encode convert-reply [--error CODE [--value HEX]] [--ext-hdr HEX] [--supported K,K..]\n"
@@ -49,6 +50,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "socks5")) return cmd_socks5(argc, argv);
     if (!strcmp(c, "budget")) return cmd_budget(argc, argv);
     if (!strcmp(c, "encode")) return cmd_encode(argc, argv);
+    if (!strcmp(c, "rules")) return cmd_rules(argc, argv);
     fprintf(stderr, "mpx-wire: unknown command '%s'\n", c);
     usage(stderr);
     return WX_USAGE;

@@ -105,4 +105,11 @@ mpx_wire_expect usage-encode-addr 2 'want A:P' encode convert --connect nonsense
 mpx_wire_expect help 0 'exit: 0 valid' --help
 mpx_wire_expect version 0 '^mpx-wire ' --version
 mpx_wire_expect budget-bad-item 1 'BUDGET-PARSE' budget --syn mss,frob
+# --- every Convert rule the library enforces is documented in proto/README.md
+missing=""
+while read -r rule; do
+  grep -q -- "| $rule |" "$MPX_ROOT/proto/README.md" || missing="$missing $rule"
+done < <("$W" rules --json | jq -r .rule)
+n=$("$W" rules --json | wc -l)
+if [ "$n" -ge 20 ] && [ -z "$missing" ]; then t_pass "rules-documented ($n rules)"; else t_fail rules-documented "n=$n missing:$missing"; fi
 t_done

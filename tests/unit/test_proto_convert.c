@@ -482,6 +482,66 @@ static void t_rule_table(void **st)
     assert_int_equal(mpx_conv_frame_len(b, 3), 0);
 }
 
+static void t_addr(void **st)
+{
+    (void)st;
+    mpx_addr a;
+    char s[MPX_ADDR_STRLEN];
+    assert_int_equal(mpx_addr_parse("192.0.2.1:80", &a, 1), 0);
+    assert_int_equal(a.family, MPX_AF_INET);
+    assert_string_equal(mpx_addr_format(&a, true, s, sizeof s), "192.0.2.1:80");
+    assert_int_equal(mpx_addr_parse("[fd00::1]:8080", &a, 1), 0);
+    assert_int_equal(a.family, MPX_AF_INET6);
+    assert_int_equal(a.port, 8080);
+    assert_string_equal(mpx_addr_format(&a, true, s, sizeof s), "[fd00::1]:8080");
+    assert_string_equal(mpx_addr_format(&a, false, s, sizeof s), "fd00::1");
+    assert_int_equal(mpx_addr_parse("fd00::1", &a, 0), 0);
+    assert_int_equal(a.port, 0);
+    assert_int_equal(mpx_addr_parse("[fd00::1]", &a, 0), 0);
+    assert_int_equal(mpx_addr_parse("fd00::1", &a, 1), -1);       /* port required */
+    assert_int_equal(mpx_addr_parse("1.2.3.4:80", &a, -1), -1);   /* port forbidden */
+    assert_int_equal(mpx_addr_parse("1.2.3.4:65536", &a, 0), -1);
+    assert_int_equal(mpx_addr_parse("1.2.3.4:", &a, 0), -1);
+    assert_int_equal(mpx_addr_parse("1.2.3:80", &a, 0), -1);
+    assert_int_equal(mpx_addr_parse("[fd00::1:80", &a, 0), -1);
+    assert_int_equal(mpx_addr_parse("example.com:80", &a, 0), -1);
+    struct { const char *s; mpx_addr_class c; } v[] = {
+        { "192.0.2.1", MPX_ADDR_OK }, { "198.18.0.1", MPX_ADDR_OK }, { "0.0.0.0", MPX_ADDR_UNSPECIFIED },
+        { "127.0.0.1", MPX_ADDR_LOOPBACK }, { "127.255.0.9", MPX_ADDR_LOOPBACK },
+        { "224.0.0.1", MPX_ADDR_MULTICAST }, { "239.1.2.3", MPX_ADDR_MULTICAST },
+        { "255.255.255.255", MPX_ADDR_BROADCAST }, { "fd00::1", MPX_ADDR_OK }, { "::", MPX_ADDR_UNSPECIFIED },
+        { "::1", MPX_ADDR_LOOPBACK }, { "ff02::1", MPX_ADDR_MULTICAST }, { "::ffff:127.0.0.1", MPX_ADDR_LOOPBACK },
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        assert_int_equal(mpx_addr_parse(v[i].s, &a, 0), 0);
+        if (mpx_addr_classify(&a) != v[i].c) fail_msg("%s: class %d", v[i].s, mpx_addr_classify(&a));
+    }
+    /* IPv4-mapped both ways, IPv4-compatible detection */
+    uint8_t m16[16];
+    mpx_addr v4 = mpx_addr_v4(0xc0000201, 80), back;
+    mpx_addr_to_mapped(&v4, m16);
+    assert_true(mpx_addr_is_v4mapped(m16));
+    back = mpx_addr_from_mapped(m16, 80);
+    assert_true(mpx_addr_eq(&v4, &back));
+    static const uint8_t compat[16] = { [12] = 192, [13] = 0, [14] = 2, [15] = 1 };
+    static const uint8_t lo6[16] = { [15] = 1 };
+    assert_true(mpx_addr_is_v4compat(compat));
+    assert_false(mpx_addr_is_v4compat(lo6));
+    assert_false(mpx_addr_is_v4compat(m16));
+    /* sockaddr round trips */
+    uint8_t sa[128];
+    size_t sl = mpx_addr_to_sockaddr(&v4, sa, sizeof sa);
+    assert_true(sl > 0);
+    assert_int_equal(mpx_addr_from_sockaddr(sa, sl, &back), 0);
+    assert_true(mpx_addr_eq(&v4, &back));
+    assert_int_equal(mpx_addr_parse("[2001:db8::7]:443", &a, 1), 0);
+    sl = mpx_addr_to_sockaddr(&a, sa, sizeof sa);
+    assert_true(sl > 0);
+    assert_int_equal(mpx_addr_from_sockaddr(sa, sl, &back), 0);
+    assert_true(mpx_addr_eq(&a, &back));
+    assert_int_equal(mpx_addr_to_sockaddr(&a, sa, 8), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +557,7 @@ int main(void)
         cmocka_unit_test(t_malformed_connect),
         cmocka_unit_test(t_encode_errors),
         cmocka_unit_test(t_rule_table),
+        cmocka_unit_test(t_addr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -304,8 +304,11 @@ size_t mpx_mptcp_check(const mpx_mptcp_opt *o, uint8_t fl, size_t off, mpx_viols
         const mpx_mp_capable *c = &o->u.mpc;
         if (c->flags & MPX_MPC_B)
             mpx_viol_add(vs, "MPC-FLAG-B", off + 3, "MP_CAPABLE B (extensibility) flag set: receiver must ignore the option");
-        if (!(c->flags & 0x1f))
-            mpx_viol_add(vs, "MPC-NO-CRYPTO", off + 3, "MP_CAPABLE flags 0x%02x select no crypto algorithm (D..H all 0)", c->flags);
+        /* crypto bits: D..H in v1 (C is "no more subflows to this address"); C..H in v0 */
+        uint8_t crypto = c->version == 0 ? 0x3f : 0x1f;
+        if (!(c->flags & crypto))
+            mpx_viol_add(vs, "MPC-NO-CRYPTO", off + 3, "MP_CAPABLE v%u flags 0x%02x select no crypto algorithm",
+                         c->version, c->flags);
         bool good;
         if (c->has_rcv_key) good = !syn;
         else if (c->has_snd_key) good = c->version == 0 ? syn : (syn && ack);

@@ -24,7 +24,7 @@
  *   TCPRST-LEN        MP_TCPRST length != 4
  * Semantic rule IDs (mpx_mptcp_check adds them; the option was still decoded):
  *   MPC-FLAG-B        B (extensibility) set: receiver must ignore MP_CAPABLE (8684 3.1)
- *   MPC-NO-CRYPTO     none of D..H set: option invalid (8684 3.1)
+ *   MPC-NO-CRYPTO     none of D..H (v0: C..H) set: option invalid (8684 3.1, 6824 3.1)
  *   MPC-CTX           MP_CAPABLE in a segment that cannot carry it (e.g. SYN/ACK form in SYN
  *                     when the context is known through the length only)
  *   MPJ-CTX           MP_JOIN form does not match the segment (e.g. 12-byte form without SYN)

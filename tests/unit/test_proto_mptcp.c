@@ -162,6 +162,8 @@ static void test_mpc_semantics(void **st)
     assert_int_equal(check_n("1e040101", MPX_MPCTX_SYN, 0x02), 0);
     check_has("1e040141", MPX_MPCTX_SYN, 0x02, "MPC-FLAG-B");
     check_has("1e040180", MPX_MPCTX_SYN, 0x02, "MPC-NO-CRYPTO");
+    check_has("1e040120", MPX_MPCTX_SYN, 0x02, "MPC-NO-CRYPTO");   /* v1 C is not a crypto bit */
+    assert_int_equal(check_n("1e0c00200000000000000001", MPX_MPCTX_SYN, 0x02), 0);  /* v0 C is */
     /* decoded out of context, checked against the flags */
     check_has("1e040101", MPX_MPCTX_ANY, 0x12, "MPC-CTX");
     check_has("1e0c010129a6c86981ad933c", MPX_MPCTX_ANY, 0x02, "MPC-CTX");

@@ -471,6 +471,50 @@ static void test_other_subtypes(void **st)
     dec_bad("1e050101", MPX_MPCTX_SYN, "MPTCP-LEN-BYTE");
 }
 
+static void test_encode_invalid(void **st)
+{
+    uint8_t b[64];
+    mpx_mptcp_opt o;
+    memset(&o, 0, sizeof o);
+    o.subtype = MPX_MP_ADD_ADDR;
+    o.u.add_addr.family = 5;
+    mpx_wr w = mpx_wr_init(b, sizeof b);
+    assert_int_equal(mpx_mptcp_encoded_len(&o), 0);
+    assert_int_equal(mpx_mptcp_encode(&o, &w), -1);
+    memset(&o, 0, sizeof o);
+    o.subtype = MPX_MP_REMOVE_ADDR;            /* no address IDs */
+    assert_int_equal(mpx_mptcp_encode(&o, &w), -1);
+    memset(&o, 0, sizeof o);
+    o.subtype = MPX_MP_CAPABLE;                /* v0 has no keyless form */
+    assert_int_equal(mpx_mptcp_encode(&o, &w), -1);
+    o.u.mpc.version = 0;
+    o.u.mpc.has_rcv_key = o.u.mpc.has_dll = true;   /* nor a data form */
+    assert_int_equal(mpx_mptcp_encode(&o, &w), -1);
+    memset(&o, 0, sizeof o);
+    o.subtype = 0xc;                           /* opaque without raw bytes */
+    assert_int_equal(mpx_mptcp_encode(&o, &w), -1);
+    assert_int_equal(w.len, 0);
+    /* a full writer */
+    memset(&o, 0, sizeof o);
+    o.subtype = MPX_MP_FASTCLOSE;
+    w = mpx_wr_init(b, 11);
+    assert_int_equal(mpx_mptcp_encode(&o, &w), -1);
+    assert_true(w.overflow);
+    /* the encoder writes the MP_CAPABLE SYN/ACK of the capture from fields */
+    memset(&o, 0, sizeof o);
+    o.subtype = MPX_MP_CAPABLE;
+    o.u.mpc.version = 1;
+    o.u.mpc.flags = MPX_MPC_H;
+    o.u.mpc.has_snd_key = true;
+    o.u.mpc.snd_key = KEY_B;
+    w = mpx_wr_init(b, sizeof b);
+    assert_int_equal(mpx_mptcp_encode(&o, &w), 0);
+    uint8_t want[12];
+    hex("1e0c010129a6c86981ad933c", want, sizeof want);
+    assert_int_equal(w.len, 12);
+    assert_memory_equal(b, want, 12);
+}
+
 static void test_mpconvert_option(void **st)
 {
     uint8_t b[64];
@@ -598,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_dss_all_flags),
         cmocka_unit_test(test_add_addr),
         cmocka_unit_test(test_other_subtypes),
+        cmocka_unit_test(test_encode_invalid),
         cmocka_unit_test(test_mpconvert_option),
         cmocka_unit_test(test_prefer_proxy),
     };

@@ -309,6 +309,10 @@ static void test_encode_roundtrip(void **st)
     assert_int_equal(o.opt[4].exid, 0x4d58);
     assert_int_equal(o.opt[4].dlen, 2);
     assert_int_equal(o.opt[5].kind, 99);
+    assert_ptr_equal(mpx_tcpopt_find(&o, 253, -1), &o.opt[4]);
+    assert_ptr_equal(mpx_tcpopt_find(&o, 253, 0x4d58), &o.opt[4]);
+    assert_null(mpx_tcpopt_find(&o, 253, 0x4d59));
+    assert_null(mpx_tcpopt_find(&o, MPX_TCPOPT_MSS, -1));
     assert_int_equal(o.opt[5].len, 3);
     char txt[300];
     mpx_tcpopts_format(&o, MPX_TH_ACK, txt, sizeof txt);

@@ -73,7 +73,7 @@ run50() { # signal proxy-port extra-args...
     n=$(conns "$name" | jq -s '[.[] | select(.ok and .verified and .bytes_out==100 and .bytes_in==1000
           and .mptcp=="mptcp" and .subflows>=1 and .via != null)] | length')
     if [ "$(cat "$D/$name.rc")" = 0 ] && [ "$n" = 50 ]; then
-      t_pass "$name: 50/50 verified over MPTCP (ttfb p50 $(jq .ttfb_us_p50 <<<"$s") us, p95 $(jq .ttfb_us_p95 <<<"$s") us)"
+      t_pass "$name - 50/50 verified over MPTCP (ttfb p50 $(jq .ttfb_us_p50 <<<"$s") us, p95 $(jq .ttfb_us_p95 <<<"$s") us)"
     else
       t_fail "$name" "rc=$(cat "$D/$name.rc") good=$n summary=$s errors: $(conns "$name" | jq -r 'select(.ok|not) | .error' | sort | uniq -c | head -3 | tr '\n' ';')"
       dump_fail
@@ -92,25 +92,25 @@ run50 socks5-auth 1081 --socks-user alice --socks-pass s3cret
 # the server saw every one of those as plain TCP with a verified request
 srv_ok=$(jq -s --argjson b "$srv_before" '[.[] | select(.type=="conn")] | .[$b:] |
           [.[] | select(.verified and .mptcp=="tcp")] | length' "$D/srv.json")
-t_check "server: 700 proxied connections arrived as plain TCP, verified ($srv_ok)" [ "$srv_ok" = 700 ]
+t_check "server - 700 proxied connections arrived as plain TCP, verified ($srv_ok)" [ "$srv_ok" = 700 ]
 
 # 2. signal-specific client state
 n=$(conns convert-v4 | jq -s '[.[] | select(.tfo=="syn-data-acked" and .t_req_sent_us <= .t_connected_us)] | length')
-t_check "convert: request handed over with the SYN, before the handshake completed, data acked ($n/50)" [ "$n" = 50 ]
+t_check "convert - request handed over with the SYN, before the handshake completed, data acked ($n/50)" [ "$n" = 50 ]
 n=$(conns convert-wait-v4 | jq -s '[.[] | select(.t_sig_reply_us != null and .t_req_sent_us >= .t_sig_reply_us)] | length')
-t_check "convert-wait: request sent only after the converter's reply ($n/50)" [ "$n" = 50 ]
+t_check "convert-wait - request sent only after the converter's reply ($n/50)" [ "$n" = 50 ]
 n=$(conns socks5-v6 | jq -s '[.[] | select(.socks_reply==0 and .t_req_sent_us >= .t_sig_reply_us)] | length')
-t_check "socks5: reply code 0 parsed, request after the CONNECT reply ($n/50)" [ "$n" = 50 ]
+t_check "socks5 - reply code 0 parsed, request after the CONNECT reply ($n/50)" [ "$n" = 50 ]
 # IE for an IPv4 target with port: magic 4 + type/len/flags 4 + address 4 + port 2 + pad 2
 n=$(conns mpconvert-ie-v4 | jq -s '[.[] | select(.sig_bytes_in==16 and .sig_bytes_out==16)] | length')
-t_check "mpconvert-ie: 16-byte IE sent and its echo consumed ($n/50)" [ "$n" = 50 ]
+t_check "mpconvert-ie - 16-byte IE sent and its echo consumed ($n/50)" [ "$n" = 50 ]
 # causality across processes (same CLOCK_MONOTONIC): the server's first request byte lies
 # between the client's start and the client's first response byte
 n=$(jq -n --slurpfile c "$D/convert-v4.json" --slurpfile s "$D/srv.json" '
   ($s | map(select(.type=="conn" and .t_first_in_us != null)) | map(.t_accept_mono_us + .t_first_in_us)) as $in |
   [$c[] | select(.type=="conn") | (.t0_mono_us) as $a | (.t0_mono_us + .t_first_resp_us) as $b |
    select(any($in[]; . > $a and . < $b))] | length')
-t_check "convert: for each of the 50 connections a server arrival lies between client start and first response ($n)" [ "$n" = 50 ]
+t_check "convert - for each of the 50 connections a server arrival lies between client start and first response ($n)" [ "$n" = 50 ]
 
 # 3. what is on the wire (SYNs captured in the client namespace)
 sleep 0.3
@@ -131,37 +131,37 @@ if [ "$have_tshark" = 1 ]; then
             L = hex(substr($5,3,2)) * 8; if (substr($5, L+1, 8) == "4d505831" && $4 > L/2 + 16) print }' \
           "$D/syns.txt" | wc -l)
   if [ "$n" -ge 200 ] && [ "$good" = "$n" ]; then
-    t_pass "convert SYN: $good SYNs with MP_CAPABLE, no TFO option, payload 01 LL 22 63"
+    t_pass "convert SYN - $good SYNs with MP_CAPABLE, no TFO option, payload 01 LL 22 63"
   else
     t_fail "convert SYN" "$good of $n SYNs with payload to 5124 match (expected >= 200, all)"
     head -3 "$D/syns.txt"
   fi
-  t_check "convert SYN: $withreq SYNs carry the MPX1 request right after the Convert TLVs (>= 100: convert, not convert-wait)" \
+  t_check "convert SYN - $withreq SYNs carry the MPX1 request right after the Convert TLVs (>= 100 - convert, not convert-wait)" \
     [ "$withreq" -ge 100 ]
   sample=$(awk -F'\t' '$1==5124 && $4>0 {print substr($5,1,56); exit}' "$D/syns.txt")
   echo "# sample convert SYN payload: $sample..."
   # Connect TLV: IPv4 target as ::ffff:198.18.3.1 port 8080; IPv6 target as is
   n4=$(grep -c $'^5124\t.*\t010622630a051f9000000000000000000000ffffc6120301' "$D/syns.txt")
   n6=$(grep -c $'^5124\t.*\t010622630a051f90fd000018000300000000000000000001' "$D/syns.txt")
-  t_check "convert SYN: Connect TLV carries ::ffff:198.18.3.1:8080 ($n4) and [fd00:18:3::1]:8080 ($n6)" \
+  t_check "convert SYN - Connect TLV carries ::ffff:198.18.3.1:8080 ($n4) and [fd00:18:3::1]:8080 ($n6)" \
     [ "$n4" -ge 50 ] && [ "$n6" -ge 50 ]
   n=$(awk -F'\t' '$1==5125 && $4>0' "$D/syns.txt" | wc -l)
   good=$(awk -F'\t' '$1==5125 && $2 ~ /(^|,)30(,|$)/ && ($5 ~ /^1e0ae006c61203011f9000/ || $5 ~ /^1e16e006fd000018000300000000000000000001/) &&
           $5 ~ /4d505831/' "$D/syns.txt" | wc -l)
-  t_check "mpconvert SYN: MP_CAPABLE + payload 1e 0a|16 e0 06 addr port + EOL + request ($good/$n)" \
+  t_check "mpconvert SYN - MP_CAPABLE + payload 1e 0a|16 e0 06 addr port + EOL + request ($good/$n)" \
     [ "$n" -ge 100 ] && [ "$good" = "$n" ]
   n=$(awk -F'\t' '$1==5126 && $4>0' "$D/syns.txt" | wc -l)
   good=$(awk -F'\t' '$1==5126 && $2 ~ /(^|,)30(,|$)/ && $5 ~ /^faa8faa800/ && $5 ~ /4d505831/' "$D/syns.txt" | wc -l)
-  t_check "mpconvert-ie SYN: MP_CAPABLE + payload fa a8 fa a8 IE + request ($good/$n)" [ "$n" -ge 100 ] && [ "$good" = "$n" ]
+  t_check "mpconvert-ie SYN - MP_CAPABLE + payload fa a8 fa a8 IE + request ($good/$n)" [ "$n" -ge 100 ] && [ "$good" = "$n" ]
   # convert-cookie: the first SYN asks for a cookie (option 34 / 254 empty); whether later SYNs
   # carry one depends on the listener: a TCP_FASTOPEN_NO_COOKIE listener never grants cookies
   req=$(awk -F'\t' '$1==5124 && $4==0 && $2 ~ /(^|,)(34|254)(,|$)/' "$D/syns.txt" | wc -l)
   acked=$(conns convert-cookie-v4 | jq -s '[.[] | select(.tfo=="syn-data-acked")] | length')
-  t_check "convert-cookie: SYNs with a TFO cookie request seen ($req)" [ "$req" -ge 1 ]
+  t_check "convert-cookie - SYNs with a TFO cookie request seen ($req)" [ "$req" -ge 1 ]
   if [ "$acked" -ge 45 ]; then
-    t_pass "convert-cookie: $acked/50 connections sent the request in the SYN with a kernel TFO cookie"
+    t_pass "convert-cookie - $acked/50 connections sent the request in the SYN with a kernel TFO cookie"
   else
-    t_skip "convert-cookie: cookie use" "the proxy's convert listener grants no TFO cookie (it sets TCP_FASTOPEN_NO_COOKIE: this kernel then answers cookie requests without a cookie); $acked/50 used one; needs a cookie-granting listener"
+    t_skip "convert-cookie - cookie use" "the proxy's convert listener grants no TFO cookie (it sets TCP_FASTOPEN_NO_COOKIE: this kernel then answers cookie requests without a cookie); $acked/50 used one; needs a cookie-granting listener"
   fi
 else
   t_skip "SYN contents" "tshark not installed"
@@ -174,7 +174,7 @@ err_case() { # name expect_code args...
   local line; line=$(conns "$name")
   if [ "$(cat "$D/$name.rc")" = 1 ] && [ "$(jq .convert_error <<<"$line")" = "$code" ] &&
      [ "$(jq .ok <<<"$line")" = false ]; then
-    t_pass "$name: convert_error $code, exit 1 ($(jq -r .error <<<"$line"))"
+    t_pass "$name - convert_error $code, exit 1 ($(jq -r .error <<<"$line"))"
   else
     t_fail "$name" "rc=$(cat "$D/$name.rc") $line"
   fi
@@ -184,15 +184,15 @@ err_case err-closed-port 96 --signal convert --target "$S4:8099" --proxy "$P:512
 client err-loopback --signal convert --target "127.0.0.1:8080" --proxy "$P:5124" --count 1
 code=$(conns err-loopback | jq .convert_error)
 if [ "$(cat "$D/err-loopback.rc")" = 1 ] && { [ "$code" = 1 ] || [ "$code" = 32 ]; }; then
-  t_pass "err-loopback: convert_error $code (1 Malformed per RFC 8803 6.2.5, or 32 by ACL), exit 1"
+  t_pass "err-loopback - convert_error $code (1 Malformed per RFC 8803 6.2.5, or 32 by ACL), exit 1"
 else t_fail "err-loopback" "rc=$(cat "$D/err-loopback.rc") $(conns err-loopback)"; fi
 err_case err-closed-port-wait 96 --signal convert-wait --target "[$S6]:8099" --proxy "$P:5124"
 rm -f "$D/cookies"
 err_case cookie-missing 3 --signal convert --target "$S4:8080" --proxy "$P:5134" --cookie-cache "$D/cookies"
-if [ -s "$D/cookies" ]; then t_pass "cookie cache written: $(cat "$D/cookies")"; else t_fail "cookie cache" "empty"; fi
+if [ -s "$D/cookies" ]; then t_pass "cookie cache written - $(cat "$D/cookies")"; else t_fail "cookie cache" "empty"; fi
 client cookie-ok --signal convert --target "$S4:8080" --proxy "$P:5134" --cookie-cache "$D/cookies" --count 5
 n=$(conns cookie-ok | jq -s '[.[] | select(.ok and .verified)] | length')
-t_check "cookie from the cache accepted: 5/5 ok ($n)" [ "$n" = 5 ]
+t_check "cookie from the cache accepted - 5/5 ok ($n)" [ "$n" = 5 ]
 awk '{ c = $2; printf "%s %s%s\n", $1, (substr(c,1,1) == "0" ? "1" : "0"), substr(c,2) }' "$D/cookies" > "$D/cookies.bad"
 err_case cookie-forged 32 --signal convert --target "$S4:8080" --proxy "$P:5134" --cookie-cache "$D/cookies.bad"
 
@@ -200,7 +200,7 @@ client socks-refused --signal socks5 --target "$S4:8099" --proxy "$P:1080" --cou
 line=$(conns socks-refused)
 rep=$(jq .socks_reply <<<"$line")
 if [ "$(cat "$D/socks-refused.rc")" = 1 ] && [ "$rep" != null ] && [ "$rep" != 0 ]; then
-  t_pass "socks5 to a closed port: socks_reply $rep ($(jq -r .error <<<"$line"))"
+  t_pass "socks5 to a closed port - socks_reply $rep ($(jq -r .error <<<"$line"))"
 else t_fail "socks5 closed port" "$line"; fi
 client socks-badpass --signal socks5-auth --socks-user alice --socks-pass wrong --target "$S4:8080" --proxy "$P:1081" --count 1
 t_check "socks5-auth with a wrong password fails (exit $(cat "$D/socks-badpass.rc"))" [ "$(cat "$D/socks-badpass.rc")" = 1 ]
@@ -209,6 +209,6 @@ t_check "socks5-auth with a wrong password fails (exit $(cat "$D/socks-badpass.r
 client ie-no-echo --signal mpconvert-ie --target "$S4:8080" --proxy "$P:5125" --count 1 --timeout 5
 line=$(conns ie-no-echo)
 if [ "$(cat "$D/ie-no-echo.rc")" = 1 ] && [[ $(jq -r .error <<<"$line") == *ie* ]]; then
-  t_pass "mpconvert-ie without an echo fails: $(jq -r .error <<<"$line")"
+  t_pass "mpconvert-ie without an echo fails - $(jq -r .error <<<"$line")"
 else t_fail "mpconvert-ie without echo" "$line"; fi
 t_done

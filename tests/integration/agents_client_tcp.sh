@@ -49,42 +49,42 @@ for fam in 4 6; do
     s=$(summary "$name")
     rc=$(cat "$D/$name.rc")
     if [ "$rc" = 0 ] && [ "$(jq .ok <<<"$s")" = 50 ] && [ "$(jq .failed <<<"$s")" = 0 ]; then
-      t_pass "tcp $name: 50/50 ok (ttfb p50 $(jq .ttfb_us_p50 <<<"$s") us, p95 $(jq .ttfb_us_p95 <<<"$s") us)"
+      t_pass "tcp $name - 50/50 ok (ttfb p50 $(jq .ttfb_us_p50 <<<"$s") us, p95 $(jq .ttfb_us_p95 <<<"$s") us)"
     else
       t_fail "tcp $name" "rc=$rc summary=$s $(head -c 300 "$D/$name.err")"; dump_fail
     fi
     n_ver=$(conns "$name" | jq -s '[.[] | select(.verified and .bytes_out==100 and .bytes_in==1000)] | length')
-    t_check "tcp $name: 50 payloads verified (100 B out, 1000 B in)" [ "$n_ver" = 50 ]
+    t_check "tcp $name - 50 payloads verified (100 B out, 1000 B in)" [ "$n_ver" = 50 ]
     n_mp=$(conns "$name" | jq -s --arg m "$want_mp" '[.[] | select(.mptcp==$m)] | length')
-    t_check "tcp $name: mptcp state '$want_mp' on all 50 ($n_mp)" [ "$n_mp" = 50 ]
+    t_check "tcp $name - mptcp state '$want_mp' on all 50 ($n_mp)" [ "$n_mp" = 50 ]
     # timestamps: monotonic order, ttfb == t_first_resp, t0_real inside the run's wall clock
     n_sane=$(conns "$name" | jq -s --argjson a "$t_before" --argjson b "$t_after" '[.[] |
       select(.t_connected_us >= 0 and .t_connected_us <= .t_req_sent_us and
              .t_req_sent_us <= .t_first_resp_us and .t_first_resp_us <= .t_done_us and
              .ttfb_us == .t_first_resp_us and .t0_real_us >= $a and .t0_real_us <= $b and
              .t_done_us < 60000000)] | length')
-    t_check "tcp $name: timestamps ordered and inside the run ($n_sane/50)" [ "$n_sane" = 50 ]
+    t_check "tcp $name - timestamps ordered and inside the run ($n_sane/50)" [ "$n_sane" = 50 ]
     n_seq=$(conns "$name" | jq -s '[.[].seq] | unique | length')
-    t_check "tcp $name: 50 distinct seq" [ "$n_seq" = 50 ]
+    t_check "tcp $name - 50 distinct seq" [ "$n_seq" = 50 ]
     fam_ok=$(conns "$name" | jq -s --arg f "$fam" '[.[] | select((.local | startswith("[")) == ($f == "6"))] | length')
-    t_check "tcp $name: local address family IPv$fam" [ "$fam_ok" = 50 ]
+    t_check "tcp $name - local address family IPv$fam" [ "$fam_ok" = 50 ]
   done
 done
 
 # 2. the server side saw plain TCP, verified every request, and saw 200 connections
 n_srv=$(jq -s '[.[] | select(.type=="conn")] | length' "$D/srv.json")
 n_srv_ok=$(jq -s '[.[] | select(.type=="conn" and .verified and .mptcp=="tcp" and .bytes_in==100 and .bytes_out==1000)] | length' "$D/srv.json")
-t_check "server: 200 connections seen ($n_srv)" [ "$n_srv" = 200 ]
-t_check "server: all plain TCP and verified ($n_srv_ok/200)" [ "$n_srv_ok" = 200 ]
+t_check "server - 200 connections seen ($n_srv)" [ "$n_srv" = 200 ]
+t_check "server - all plain TCP and verified ($n_srv_ok/200)" [ "$n_srv_ok" = 200 ]
 n_srv_sane=$(jq -s '[.[] | select(.type=="conn" and .t_first_in_us >= 0 and .t_first_in_us <= .t_req_done_us and .t_req_done_us <= .t_first_out_us and .t_first_out_us <= .t_done_us)] | length' "$D/srv.json")
-t_check "server: timestamps ordered ($n_srv_sane/200)" [ "$n_srv_sane" = 200 ]
+t_check "server - timestamps ordered ($n_srv_sane/200)" [ "$n_srv_sane" = 200 ]
 
 # 3. every workload, both families; byte counts exact
 wl_case() { # name target workload bytes_out bytes_in
   client "$1" --signal tcp --target "$2" --workload "$3" --count 4 --concurrency 2
   local n
   n=$(conns "$1" | jq -s --argjson o "$4" --argjson i "$5" '[.[] | select(.ok and .verified and .bytes_out==$o and .bytes_in==$i)] | length')
-  if [ "$(cat "$D/$1.rc")" = 0 ] && [ "$n" = 4 ]; then t_pass "workload $1 ($3): 4/4 verified"
+  if [ "$(cat "$D/$1.rc")" = 0 ] && [ "$n" = 4 ]; then t_pass "workload $1 ($3) - 4/4 verified"
   else t_fail "workload $1 ($3)" "rc=$(cat "$D/$1.rc") ok+verified=$n $(summary "$1")"; fi
 }
 wl_case bulk-down-v4 "$S4:8080" "bulk-down 2MB" 16 2000000
@@ -96,7 +96,7 @@ wl_case rr-big-v6 "[$S6]:8080" "rr 70000/300000" 70000 300000
 client mp-native --signal tcp --target "$S4:8081" --mptcp on --count 5 --workload "bulk-down 4MB"
 n=$(conns mp-native | jq -s '[.[] | select(.ok and .mptcp=="mptcp" and .subflows >= 1)] | length')
 maxsf=$(conns mp-native | jq -s 'map(.subflows) | max')
-t_check "mptcp to an MPTCP server: 5/5 'mptcp' (max subflows $maxsf)" [ "$n" = 5 ]
+t_check "mptcp to an MPTCP server - 5/5 'mptcp' (max subflows $maxsf)" [ "$n" = 5 ]
 n=$(jq -s '[.[] | select(.type=="conn" and .mptcp=="mptcp")] | length' "$D/srv-mp.json")
 t_check "mptcp server side saw MPTCP ($n/5)" [ "$n" = 5 ]
 
@@ -104,16 +104,16 @@ t_check "mptcp server side saw MPTCP ($n/5)" [ "$n" = 5 ]
 client tfo --signal tcp --tfo --mptcp off --target "$S4:8080" --count 5
 first=$(conns tfo | jq -r 'select(.seq==0) | .tfo')
 later=$(conns tfo | jq -s '[.[] | select(.seq>0 and .tfo=="syn-data-acked" and .ok)] | length')
-t_check "tfo: first connection without SYN data acked ($first)" [ "$first" = syn-data-not-acked ]
-t_check "tfo: later connections syn-data-acked ($later/4)" [ "$later" = 4 ]
+t_check "tfo - first connection without SYN data acked ($first)" [ "$first" = syn-data-not-acked ]
+t_check "tfo - later connections syn-data-acked ($later/4)" [ "$later" = 4 ]
 n=$(jq -s '[.[] | select(.type=="conn" and .tfo=="syn-data")] | length' "$D/srv.json")
-t_check "tfo: server saw 4 TFO connections with SYN data ($n)" [ "$n" = 4 ]
+t_check "tfo - server saw 4 TFO connections with SYN data ($n)" [ "$n" = 4 ]
 
 # 6. 2000 concurrent connections (one epoll loop), each with a 100 kB verified response
 client c2000 --signal tcp --target "$S4:8080" --count 2000 --concurrency 2000 --workload "rr 100/100000"
 s=$(summary c2000)
 if [ "$(cat "$D/c2000.rc")" = 0 ] && [ "$(jq .ok <<<"$s")" = 2000 ] && [ "$(jq .max_active <<<"$s")" = 2000 ]; then
-  t_pass "2000 concurrent: 2000/2000 verified, max_active 2000, $(jq .elapsed_us <<<"$s") us total"
+  t_pass "2000 concurrent - 2000/2000 verified, max_active 2000, $(jq .elapsed_us <<<"$s") us total"
 else t_fail "2000 concurrent" "rc=$(cat "$D/c2000.rc") $s $(conns c2000 | jq -r 'select(.ok|not) | .error' | sort | uniq -c | head -3)"; fi
 
 # 7. failures are failures
@@ -121,7 +121,7 @@ client refused --signal tcp --target "$S4:8089" --count 2
 rc=$(cat "$D/refused.rc"); s=$(summary refused)
 err=$(conns refused | jq -r 'select(.seq==0) | .error')
 if [ "$rc" = 1 ] && [ "$(jq .failed <<<"$s")" = 2 ] && [[ $err == *refused* ]]; then
-  t_pass "closed port: exit 1, 2 failed, error '$err'"
+  t_pass "closed port - exit 1, 2 failed, error '$err'"
 else t_fail "closed port" "rc=$rc summary=$s err=$err"; fi
 
 # a server that answers with the wrong bytes: the client must say verified=false, exit 1
@@ -140,7 +140,7 @@ client corrupt --signal tcp --target "$S4:8090" --count 1
 rc=$(cat "$D/corrupt.rc"); line=$(conns corrupt)
 if [ "$rc" = 1 ] && [ "$(jq .verified <<<"$line")" = false ] && [ "$(jq .ok <<<"$line")" = false ] &&
    [[ $(jq -r .error <<<"$line") == *mismatch* ]]; then
-  t_pass "corrupt response detected: $(jq -r .error <<<"$line")"
+  t_pass "corrupt response detected - $(jq -r .error <<<"$line")"
 else t_fail "corrupt response" "rc=$rc $line"; fi
 
 # 8. usage errors exit 2

@@ -51,6 +51,7 @@ struct emu {
 	uint64_t t0, next_flush;
 	int64_t real_off;              /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	int64_t start_off;             /* real_off at t0 */
+	uint64_t n_loops, n_sleeps, n_rx_calls, n_tx_calls;
 	/* rx/tx scratch */
 	uint8_t rxdata[BATCH][LK_SLOT_BYTES];
 	struct mmsghdr rxm[BATCH], txm[BATCH];
@@ -116,6 +117,7 @@ static void rx(struct emu *e, int side)
 				.msg_control = e->rxctl[i].buf, .msg_controllen = sizeof(e->rxctl[i]) };
 		}
 		int n = recvmmsg(e->fd[side], e->rxm, BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
+		e->n_rx_calls++;
 		if (n <= 0)
 			return;
 		uint64_t now = mono_ns();
@@ -173,6 +175,7 @@ static void tx(struct emu *e, int di, uint64_t now)
 			 * after it would include the receiver's whole stack */
 			uint64_t t = mono_ns();
 			int r = sendmmsg(fd, e->txm + done, (unsigned)(n - done), MSG_DONTWAIT);
+			e->n_tx_calls++;
 			if (r < 0 && errno == EINTR)
 				continue;
 			for (int i = done; i < done + (r > 0 ? r : 0); i++) {
@@ -237,6 +240,8 @@ static void write_stats(struct emu *e, uint64_t now)
 		.cpu_user_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
 		.cpu_sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
 		.start_real_us = (e->t0 + (uint64_t)e->start_off) / 1000,
+		.loops = e->n_loops, .sleeps = e->n_sleeps, .rx_calls = e->n_rx_calls,
+		.tx_calls = e->n_tx_calls,
 		.pcap_frames = e->pcap.frames, .pcap_errors = e->pcap.errors, .down = e->down,
 	};
 	if (e->o.stats) {
@@ -283,6 +288,8 @@ static int run(struct emu *e, const sigset_t *waitmask)
 		 * from a timer costs tens of us, the spin makes the release land on time */
 		uint64_t wait = next > now + e->o.spin_ns ? next - now - e->o.spin_ns : 0;
 		struct timespec ts = { (time_t)(wait / 1000000000ULL), (long)(wait % 1000000000ULL) };
+		e->n_loops++;
+		e->n_sleeps += wait > 0;
 		int r = ppoll(pfd, 2, &ts, waitmask);
 		if (r < 0 && errno != EINTR) {
 			fprintf(stderr, "mpx-linkem: ppoll: %s\n", strerror(errno));
@@ -447,6 +454,15 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	/* traces load before any interface is touched: a bad file changes nothing */
+	static const char *dn[2] = { "ab", "ba" };
+	for (int i = 0; i < 2; i++) {
+		if (lk_dir_init(&e.dir[i], dn[i], &p[i], 0, err, sizeof(err))) {
+			fprintf(stderr, "mpx-linkem: --%s: %s\n", dn[i], err);
+			return EXIT_SETUP;
+		}
+	}
+
 	/* signals are blocked except while waiting in ppoll, so a flag is never missed */
 	sigset_t block, waitmask;
 	sigemptyset(&block);
@@ -499,12 +515,8 @@ int main(int argc, char **argv)
 	resync_clock(&e);
 	e.start_off = e.real_off;
 	e.next_flush = e.t0 + FLUSH_NS;
-	static const char *dn[2] = { "ab", "ba" };
 	for (int i = 0; i < 2; i++) {
-		if (lk_dir_init(&e.dir[i], dn[i], &p[i], e.t0, err, sizeof(err))) {
-			fprintf(stderr, "mpx-linkem: --%s: %s\n", dn[i], err);
-			return EXIT_SETUP;
-		}
+		e.dir[i].t0 = e.t0;
 		char desc[512];
 		lk_params_format(&p[i], desc, sizeof(desc));
 		logmsg(&e, "%s %s -> %s: %s", dn[i], ifn[i], ifn[1 - i], desc);

@@ -35,8 +35,9 @@ lk_warm h
 LK_PROBE_SIZE=1400 lk_probe h "$out/trace" 2000 1600 --idle-ms 300
 lk_stop "$LK_PID" || true
 t_near "trace 1 opportunity/ms: delivered frames/s (want 1040.2)" "$(rx_pps "$out/trace")" 1040.2 20
-rc=0; "$LK_BIN" --if-a la --if-b lb --ab "trace=$out/nonexistent" --ba "" --quiet --keep-offloads 2>/dev/null || rc=$?
-t_check "missing trace file is a setup error" [ "$rc" = 3 ] || [ "$rc" = 2 ]
+rc=0; lk_exec h-l "$LK_BIN" --if-a la --if-b lb --ab "trace=$out/nonexistent" --ba "" --quiet \
+  --keep-offloads 2>"$out/err" || rc=$?
+t_check "missing trace file: exit 3 naming the file" [ "$rc" = 3 ] && grep -q nonexistent "$out/err"
 
 # 3. jitter=2ms on delay=10ms, probes 0.5 ms apart (jitter spans overlap)
 lk_start h "$out" "delay=10ms jitter=2ms seed=5" "delay=1ms"

@@ -107,58 +107,66 @@ static int do_recv(struct sockaddr_in *bind_a, long count, int idle_ms, const ch
 		fputs("seq,tx_ns,rx_ns,owd_us\n", cf);
 	size_t cap = 1 << 16, n = 0;
 	int64_t *owd = malloc(cap * sizeof(*owd));
-	long got = 0, reord = 0, dup_or_old = 0;
+	long got = 0, reord = 0;
 	uint32_t maxseq = 0;
 	uint64_t first_rx = 0, last_rx = 0, rx_bytes = 0;
 	struct pollfd pfd = { fd, POLLIN, 0 };
 	fflush(stdout);
+	enum { RB = 64 };
+	static uint8_t bufs[RB][2048];
+	static union { char b[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr a; } ctl[RB];
+	struct mmsghdr mm[RB];
+	struct iovec iov[RB];
 	while (count <= 0 || got < count) {
 		int pr = poll(&pfd, 1, got ? idle_ms : idle_ms * 10 + 5000);
 		if (pr <= 0)
 			break; /* idle: the sender is done */
-		uint8_t buf[9000];
-		union { char b[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr a; } ctl;
-		struct iovec iov = { buf, sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
-				     .msg_controllen = sizeof(ctl) };
-		ssize_t r = recvmsg(fd, &mh, MSG_DONTWAIT);
-		if (r < (ssize_t)sizeof(struct probe))
-			continue;
-		uint64_t rx = 0;
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-				struct timespec ts;
-				memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-				rx = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-			}
-		if (!rx)
-			rx = now_ns(CLOCK_REALTIME);
-		struct probe p;
-		memcpy(&p, buf, sizeof(p));
-		if (p.magic != MAGIC)
-			continue;
-		if (got && p.seq < maxseq)
-			reord++;
-		if (p.seq > maxseq || !got)
-			maxseq = p.seq;
-		got++;
-		rx_bytes += (uint64_t)r;
-		if (!first_rx)
-			first_rx = rx;
-		last_rx = rx;
-		int64_t d = (int64_t)(rx - p.tx_ns);
-		if (n == cap) {
-			int64_t *no = realloc(owd, 2 * cap * sizeof(*no));
-			if (!no)
-				return 1;
-			owd = no, cap *= 2;
+		for (int i = 0; i < RB; i++) {
+			iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
+			mm[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1,
+				.msg_control = ctl[i].b, .msg_controllen = sizeof(ctl[i]) };
 		}
-		owd[n++] = d;
-		if (cf)
-			fprintf(cf, "%u,%llu,%llu,%.3f\n", p.seq, (unsigned long long)p.tx_ns,
-				(unsigned long long)rx, (double)d / 1e3);
+		int nr = recvmmsg(fd, mm, RB, MSG_DONTWAIT, NULL);
+		for (int k = 0; k < nr; k++) {
+			struct msghdr *mh = &mm[k].msg_hdr;
+			ssize_t r = mm[k].msg_len;
+			if (r < (ssize_t)sizeof(struct probe))
+				continue;
+			uint64_t rx = 0;
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c))
+				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+					struct timespec ts;
+					memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+					rx = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+				}
+			if (!rx)
+				rx = now_ns(CLOCK_REALTIME);
+			struct probe p;
+			memcpy(&p, bufs[k], sizeof(p));
+			if (p.magic != MAGIC)
+				continue;
+			if (got && p.seq < maxseq)
+				reord++;
+			if (p.seq > maxseq || !got)
+				maxseq = p.seq;
+			got++;
+			rx_bytes += (uint64_t)r;
+			if (!first_rx)
+				first_rx = rx;
+			last_rx = rx;
+			int64_t d = (int64_t)(rx - p.tx_ns);
+			if (n == cap) {
+				int64_t *no = realloc(owd, 2 * cap * sizeof(*no));
+				if (!no)
+					return 1;
+				owd = no, cap *= 2;
+			}
+			owd[n++] = d;
+			if (cf)
+				fprintf(cf, "%u,%llu,%llu,%.3f\n", p.seq, (unsigned long long)p.tx_ns,
+					(unsigned long long)rx, (double)d / 1e3);
+		}
 	}
-	(void)dup_or_old;
 	if (cf)
 		fclose(cf);
 	qsort(owd, n, sizeof(*owd), cmp_i64);

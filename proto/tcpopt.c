@@ -35,6 +35,9 @@ static void decode_kind(mpx_tcpopt *o)
     case MPX_TCPOPT_MD5:
         if (l != 18) o->len_rule = "TCPOPT-MD5-LEN";
         break;
+    case MPX_TCPOPT_AO:
+        if (l < 4) o->len_rule = "TCPOPT-AO-LEN";   /* RFC 5925 2.2: KeyID, RNextKeyID, MAC */
+        break;
     case MPX_TCPOPT_MPTCP:
         if (l < 3) o->len_rule = "MPTCP-LEN-SHORT";
         break;
@@ -153,6 +156,7 @@ static const char *len_msg(const mpx_tcpopt *o)
     case MPX_TCPOPT_SACK: return "must be 2+8n, n>=1";
     case MPX_TCPOPT_TS: return "must be 10";
     case MPX_TCPOPT_MD5: return "must be 18";
+    case MPX_TCPOPT_AO: return "must be at least 4";
     case MPX_TCPOPT_TFO: return "must be 2 (request) or 6..18 and even (cookie 4..16)";
     case MPX_TCPOPT_MPTCP: return "must be at least 3";
     case MPX_TCPOPT_EXP2:

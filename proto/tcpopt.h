@@ -20,6 +20,7 @@
  *   TCPOPT-TS-LEN        C  timestamps length != 10      (RFC 7323 3.2)
  *   TCPOPT-TS-ECR-NOACK  C  TSecr != 0 without ACK       (RFC 7323 3.2, SHOULD)
  *   TCPOPT-MD5-LEN       C  MD5 signature length != 18   (RFC 2385)
+ *   TCPOPT-AO-LEN        C  TCP-AO length < 4            (RFC 5925 2.2)
  *   TCPOPT-EXP-LEN       C  kind 253/254 shorter than 4 (no room for the ExID, RFC 6994)
  *   TFO-COOKIE-LEN       C  kind 34 length not 2 and not 6..18 even (RFC 7413 4.1.1)
  *   TFO-EXP-COOKIE-LEN   C  254/0xF989 length not 4 and not 8..20 even

@@ -216,6 +216,7 @@ static void test_kind_lengths(void **st)
     check_has("050b 0000000100000002 00 0000", MPX_TH_ACK, "TCPOPT-SACK-LEN");
     check_has("1310 00000000000000000000000000000000", MPX_TH_SYN, "TCPOPT-MD5-LEN");
     check_has("fd03 00 00", MPX_TH_SYN, "TCPOPT-EXP-LEN");
+    check_has("1d03 00 00", MPX_TH_SYN, "TCPOPT-AO-LEN");
     check_has("1e02 0000", MPX_TH_SYN, "MPTCP-LEN-SHORT");
     check_has("0103030f", MPX_TH_SYN, "TCPOPT-WS-SHIFT");
     check_has("080a0000000100000005 0000", MPX_TH_SYN, "TCPOPT-TS-ECR-NOACK");

@@ -112,6 +112,11 @@ n=$(jq -n --slurpfile c "$D/convert-v4.json" --slurpfile s "$D/srv.json" '
    select(any($in[]; . > $a and . < $b))] | length')
 t_check "convert - for each of the 50 connections a server arrival lies between client start and first response ($n)" [ "$n" = 50 ]
 
+# the client reaching the proxy over IPv6 (IPv4 target inside the Convert Connect TLV)
+client convert-v6proxy --signal convert --target "$S4:8080" --proxy "[$MPX_NT_H_DSL6]:5124" --count 50 --concurrency 10
+n=$(conns convert-v6proxy | jq -s --arg l "[$MPX_NT_C_DSL6]" '[.[] | select(.ok and .verified and .mptcp=="mptcp" and (.local | startswith($l)))] | length')
+t_check "convert over an IPv6 client-proxy path - 50/50 verified over MPTCP ($n)" [ "$n" = 50 ]
+
 # 3. what is on the wire (SYNs captured in the client namespace)
 sleep 0.3
 mpx_nt_kill "$CAP_PID"

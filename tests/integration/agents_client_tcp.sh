@@ -109,6 +109,11 @@ t_check "tfo - later connections syn-data-acked ($later/4)" [ "$later" = 4 ]
 n=$(jq -s '[.[] | select(.type=="conn" and .tfo=="syn-data")] | length' "$D/srv.json")
 t_check "tfo - server saw 4 TFO connections with SYN data ($n)" [ "$n" = 4 ]
 
+# --bind: the first subflow leaves from the lte address (source-routed table 102)
+client bind-lte --signal tcp --target "$S4:8080" --bind "$MPX_NT_C_LTE4" --count 3
+n=$(conns bind-lte | jq -s --arg l "$MPX_NT_C_LTE4:" '[.[] | select(.ok and (.local | startswith($l)))] | length')
+t_check "--bind $MPX_NT_C_LTE4 - 3/3 connections from that address ($n)" [ "$n" = 3 ]
+
 # 6. 2000 concurrent connections (one epoll loop), each with a 100 kB verified response
 client c2000 --signal tcp --target "$S4:8080" --count 2000 --concurrency 2000 --workload "rr 100/100000"
 s=$(summary c2000)

@@ -4,12 +4,14 @@
 #   mpx_px_server [ARGS...]        starts mpx-server on the server node (v4+v6 :8080); waits
 #   mpx_px_start NAME [ARGS...]    starts mpx-proxy on the hag (stats/ready/log under
 #                                  $MPX_NT_DIR/NAME.*); sets MPX_PX_PID
-#   mpx_px_stats [PID [FILE]]      SIGUSR1, waits for the stats file to change, prints it
+#   mpx_px_stats [NAME]            SIGUSR1 to proxy NAME (default: the last started), waits
+#                                  for its stats file to change, prints it
 #   mpx_px_stop [PID]              SIGTERM (drain) and waits
 #   mpx_px_client ARGS...          mpx-client on the client node (timeout 60)
 #   mpx_px_probe ARGS...           mpx-proxy-probe on the client node
 #   mpx_px_jq FILE EXPR            jq -r on a JSON file (prints "null" on parse errors)
 MPX_PX_PID='' MPX_PX_NAME=''
+declare -A MPX_PX_PIDS=()
 
 mpx_px_server() {
   mpx_nt_bg server "$MPX_NT_DIR/server.log" "$MPX_ROOT/bin/mpx-server" \
@@ -24,11 +26,13 @@ mpx_px_start() { # name args...
   mpx_nt_bg hag "$MPX_NT_DIR/$name.log" "$MPX_ROOT/bin/mpx-proxy" \
     --ready "$MPX_NT_DIR/$name.ready" --stats "$MPX_NT_DIR/$name.stats" "$@"
   MPX_PX_PID=$MPX_NT_LASTPID MPX_PX_NAME=$name
+  MPX_PX_PIDS[$name]=$MPX_NT_LASTPID
   mpx_nt_wait_file "$MPX_NT_DIR/$name.ready" 10
 }
 
-mpx_px_stats() { # [pid [file]]
-  local pid=${1:-$MPX_PX_PID} f=${2:-$MPX_NT_DIR/$MPX_PX_NAME.stats} i before=''
+mpx_px_stats() { # [name]
+  local name=${1:-$MPX_PX_NAME} i before=''
+  local pid=${MPX_PX_PIDS[$name]} f=$MPX_NT_DIR/$name.stats
   [ -f "$f" ] && before=$(stat -c %Y.%s "$f" 2>/dev/null; md5sum < "$f")
   kill -USR1 "$pid" 2>/dev/null || return 1
   for ((i = 0; i < 100; i++)); do
@@ -38,7 +42,7 @@ mpx_px_stats() { # [pid [file]]
   cat "$f"
 }
 
-mpx_px_stop() { mpx_nt_kill "${1:-$MPX_PX_PID}"; }
+mpx_px_stop() { mpx_nt_kill "${MPX_PX_PIDS[${1:-$MPX_PX_NAME}]}"; }
 
 mpx_px_client() { mpx_nt_exec client timeout 60 "$MPX_ROOT/bin/mpx-client" "$@"; }
 mpx_px_probe() { mpx_nt_exec client timeout 30 "$MPX_ROOT/bin/mpx-proxy-probe" "$@"; }

@@ -452,9 +452,10 @@ void conn_on_server(struct conn *c, uint32_t events)
     relay_run(c);
 }
 
-void conn_on_timer(struct conn *c)
+void conn_on_timer(struct conn *c, int kind)
 {
     if (c->closing) return;
+    if (kind == T_KICK) { relay_kick(c); return; }
     /* tkind was cleared by the loop before the call; the state says what expired */
     switch (c->state) {
     case CS_HEADER:

@@ -116,8 +116,9 @@ void loop_run(const struct loop_handlers *h, volatile bool *stop)
         int64_t t = now_us();
         while (hn && heap[0]->deadline <= t) {
             struct conn *c = heap[0];
+            int kind = c->tkind;
             timer_clear(c);
-            conn_on_timer(c);
+            conn_on_timer(c, kind);
         }
         if (h->after) h->after();
     }

@@ -75,7 +75,7 @@ struct stats {
     uint64_t cookies_issued, cookies_bad, cookies_ok, info_requests, ext_connects;
     uint64_t header_timeouts, connect_timeouts, malformed;
     uint64_t server_resets, client_resets, accept_errors, splice_fallbacks, resolves;
-    uint64_t socks_auth_fail;
+    uint64_t socks_auth_fail, epollout_missed;
 };
 extern struct stats st;
 void stats_write(const char *why);
@@ -150,7 +150,7 @@ int  loop_add(int fd, struct ev *e, uint32_t events);
 void loop_del(int fd);
 void timer_set(struct conn *c, int64_t at_us, int kind);
 void timer_clear(struct conn *c);
-enum { T_NONE, T_HEADER, T_CONNECT, T_GATE, T_LINGER, T_IDLE };
+enum { T_NONE, T_HEADER, T_CONNECT, T_GATE, T_LINGER, T_IDLE, T_KICK };
 
 /* conn.c */
 struct conn *conn_new(int method, int cfd, const mpx_addr *client, const mpx_addr *local);
@@ -159,7 +159,7 @@ void conn_reap(void);                         /* after each event batch */
 bool conn_gate_for_relay(struct conn *c);
 void conn_on_client(struct conn *c, uint32_t events);
 void conn_on_server(struct conn *c, uint32_t events);
-void conn_on_timer(struct conn *c);
+void conn_on_timer(struct conn *c, int kind);
 void conn_target_ready(struct conn *c);       /* front end parsed the target: ACL, connect */
 void conn_fail(struct conn *c, int convert_err, int value, const char *why);
 void conn_queue_out(struct conn *c, const void *p, size_t n);
@@ -183,6 +183,7 @@ int  socks5_load_users(const char *file);
 /* relay.c */
 void relay_start(struct conn *c);
 void relay_run(struct conn *c);
+void relay_kick(struct conn *c);      /* T_KICK: blocked client write re-check */
 void dir_free(struct dir *d);
 
 /* acl.c */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include "agents/proxy/proxy.h"
 
@@ -154,5 +155,23 @@ void relay_run(struct conn *c)
     if (c->up.shut && c->down.shut) {
         st.relayed[c->method]++;
         conn_free(c, false);
+        return;
     }
+    /* Blocked writing to the client: re-check on a short timer as well. MPTCP sockets were
+     * seen here to become writable again without an EPOLLOUT edge (bulk downloads stuck
+     * with free send space); the kick counts when poll() reports POLLOUT that epoll never
+     * delivered (stats: epollout_missed). */
+    bool pending = c->down.n > 0 || c->down.boff < c->down.blen;
+    if (!c->c_wr && pending && c->tkind != T_KICK)
+        timer_set(c, now_us() + 10000, T_KICK);
+}
+
+void relay_kick(struct conn *c)
+{
+    struct pollfd p = { c->cfd, POLLOUT, 0 };
+    if (!c->c_wr && poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) {
+        st.epollout_missed++;
+        c->c_wr = true;
+    }
+    relay_run(c);
 }

@@ -88,7 +88,7 @@ s5 "017f0000011f90"; expect socks5_loopback_rep2 050005020001000000000000 eof
 s5 "01c6136301""0050"; expect socks5_no_route_rep3 050005030001000000000000 eof
 
 # --- counters agree with what was seen on the wire
-stats=$(mpx_px_stats "$PA")
+stats=$(mpx_px_stats pa)
 ce() { jq -r ".convert_errors[\"$1\"] // 0" <<<"$stats"; }
 t_check stats_err96 test "$(ce 96)" -ge 1
 t_check stats_err97 test "$(ce 97)" = 3
@@ -116,7 +116,7 @@ good="01092263$(conn "$MPX_NT_S4" 8080 | cut -c9-)16030000$ck""4d505831"  # + 4 
 forged="01092263$(conn "$MPX_NT_S4" 8080 | cut -c9-)16030000$(printf '%016x' 0x1122334455667788)"
 probe "$MPX_NT_H_DSL4:5134" "$good" 1500; t_check cookie_probe_accepted test "${RX:0:8}" = 01012263
 probe "$MPX_NT_H_DSL4:5134" "$forged"; expect cookie_forged_32 010222631e012000 eof
-stats=$(mpx_px_stats "$PB")
+stats=$(mpx_px_stats pb)
 t_check cookie_counters test "$(jq -r '"\(.cookies.issued) \(.cookies.refused)"' <<<"$stats")" = "2 1"
 
 # --- client outside --allow, per-client limit
@@ -133,10 +133,10 @@ holder=$!
 sleep 0.5
 probe "[$MPX_NT_H_DSL6]:5144" "$(conn "$MPX_NT_S4" 8080)"; expect per_client_limit_64 010222631e014000 eof
 wait "$holder" 2>/dev/null || true
-stats=$(mpx_px_stats "$PC")
+stats=$(mpx_px_stats pc)
 t_check acl_counters test "$(jq -r '"\(.acl.client_refused) \(.acl.per_client_limit)"' <<<"$stats")" = "2 1"
 
 # --- SIGTERM drains and exits 0 with final counters
-mpx_px_stop "$PA"
+mpx_px_stop pa
 t_check sigterm_final_stats grep -q '"why":"exit"' "$MPX_NT_DIR/pa.stats"
 t_done

@@ -1,8 +1,8 @@
 # emu/linkem: the userspace link emulator mpx-linkem (see emu/linkem/README.md).
 LINKEM_SRCS := $(sort $(wildcard emu/linkem/*.c))
 LINKEM_OBJS := $(LINKEM_SRCS:%.c=$(OBJDIR)/%.o)
-# the pure parts, linked into the unit tests
-LINKEM_PURE := $(addprefix $(OBJDIR)/emu/linkem/,spec.o loss.o trace.o queue.o sched.o link.o)
+# the parts the unit tests link (io.o only for its checksum function)
+LINKEM_PURE := $(addprefix $(OBJDIR)/emu/linkem/,spec.o loss.o trace.o queue.o sched.o link.o io.o)
 
 BINS += $(BINDIR)/mpx-linkem
 $(BINDIR)/mpx-linkem: $(LINKEM_OBJS)

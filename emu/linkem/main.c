@@ -144,6 +144,10 @@ static void rx(struct emu *e, int side)
 			}
 			if (partial && len <= LK_SLOT_BYTES && lk_csum_complete(e->rxdata[i], len))
 				d->c.csum_fixed++;
+			if (len > LK_SLOT_BYTES && !d->c.drop[LK_DROP_TOOLONG])
+				fprintf(stderr, "mpx-linkem: %s: dropping %u-byte frames: the sender has "
+					"TSO/GSO on (ethtool -K IF tso off gso off gro off) or MTU > %d\n",
+					d->name, len, LK_SLOT_BYTES - 18);
 			uint64_t idx;
 			enum lk_verdict v = lk_dir_arrive(d, t_arr, e->down, e->rxdata[i], len, &idx);
 			if (v != LK_PASS)

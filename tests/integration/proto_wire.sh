@@ -105,6 +105,13 @@ mpx_wire_expect usage-encode-addr 2 'want A:P' encode convert --connect nonsense
 mpx_wire_expect help 0 'exit: 0 valid' --help
 mpx_wire_expect version 0 '^mpx-wire ' --version
 mpx_wire_expect budget-bad-item 1 'BUDGET-PARSE' budget --syn mss,frob
+# --- HEX from stdin, JSON on failures
+RC=0; OUT=$(echo "01 06 22 63 0a 05 00 50 00000000 00000000 0000ffff c0000201" | "$W" convert - 2>&1) || RC=$?
+[ "$RC" = 0 ] && grep -q 'Connect to 192.0.2.1 port 80' <<<"$OUT" && t_pass stdin-hex || t_fail stdin-hex "rc=$RC $OUT"
+mpx_wire_json options-json-violation '(.ok | not) and (.violations | map(.rule) | index("TCPOPT-LEN-ZERO")) != null' options 02000000 --syn
+mpx_wire_json convert-json-reset '.rule == "CONV-HDR-LEN-ZERO" and .action == "reset" and .error_code == null' convert 01002263
+mpx_wire_json encode-json-fail '(.ok | not) and .rule == "CONV-ENC-OPT"' encode convert --connect 192.0.2.1:80 --ext-opt 1
+
 # --- every Convert rule the library enforces is documented in proto/README.md
 missing=""
 while read -r rule; do

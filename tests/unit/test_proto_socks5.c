@@ -240,6 +240,17 @@ static void t_encode_errors(void **st)
     mpx_err_clear(&e);
     assert_int_equal(mpx_s5_encode_request(&m, out, sizeof out, &e), -1);
     assert_string_equal(e.rule, "S5-ENC-ADDR");
+    /* address family mismatch: ATYP IPv4 with an IPv6 address and vice versa */
+    assert_int_equal(mpx_addr_parse("[fd00::1]:80", &m.addr, 1), 0);
+    m.atyp = MPX_S5_ATYP_V4;
+    mpx_err_clear(&e);
+    assert_int_equal(mpx_s5_encode_request(&m, out, sizeof out, &e), -1);
+    assert_string_equal(e.rule, "S5-ENC-ADDR");
+    m.addr = mpx_addr_v4(0xc0000201, 80);
+    m.atyp = MPX_S5_ATYP_V6;
+    mpx_err_clear(&e);
+    assert_int_equal(mpx_s5_encode_request(&m, out, sizeof out, &e), -1);
+    assert_string_equal(e.rule, "S5-ENC-ADDR");
     mpx_addr t = mpx_addr_v4(0xc0000201, 80);
     mpx_err_clear(&e);
     assert_int_equal(mpx_s5_encode_connect(&t, out, 5, &e), -1);

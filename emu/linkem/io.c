@@ -146,3 +146,13 @@ int lk_csum_complete(uint8_t *f, uint32_t len)
 	f[l4 + coff] = (uint8_t)(c >> 8), f[l4 + coff + 1] = (uint8_t)c;
 	return 1;
 }
+
+uint32_t lk_vlan_insert(uint8_t *f, uint32_t len, uint32_t cap, uint16_t tpid, uint16_t tci)
+{
+	if (len < 12 || len + 4 > cap)
+		return len;
+	memmove(f + 16, f + 12, len - 12);
+	f[12] = (uint8_t)(tpid >> 8), f[13] = (uint8_t)tpid;
+	f[14] = (uint8_t)(tci >> 8), f[15] = (uint8_t)tci;
+	return len + 4;
+}

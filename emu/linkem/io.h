@@ -16,4 +16,10 @@ int lk_offloads_off(const char *ifname, char *err, size_t errlen);
 /* A frame whose L4 checksum the sender left to offload (TP_STATUS_CSUMNOTREADY): computes
  * the TCP/UDP checksum over IPv4/IPv6 in place. Returns 1 fixed, 0 not TCP/UDP. */
 int lk_csum_complete(uint8_t *frame, uint32_t len);
+
+/* The kernel hands AF_PACKET readers frames with the VLAN tag moved to aux data; put the
+ * 802.1Q/802.1ad tag back after the MAC addresses. Returns the new length (len if there is
+ * no room). */
+uint32_t lk_vlan_insert(uint8_t *frame, uint32_t len, uint32_t cap, uint16_t tpid,
+			uint16_t tci);
 #endif

@@ -125,6 +125,7 @@ static void rx(struct emu *e, int side)
 			uint32_t len = e->rxm[i].msg_len;
 			uint64_t t_arr = now;
 			bool partial = false;
+			struct tpacket_auxdata vlan = { 0 };
 			for (struct cmsghdr *c = CMSG_FIRSTHDR(&e->rxm[i].msg_hdr); c;
 			     c = CMSG_NXTHDR(&e->rxm[i].msg_hdr, c)) {
 				if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
@@ -140,10 +141,17 @@ static void rx(struct emu *e, int side)
 					struct tpacket_auxdata aux;
 					memcpy(&aux, CMSG_DATA(c), sizeof(aux));
 					partial = aux.tp_status & TP_STATUS_CSUMNOTREADY;
+					if (aux.tp_status & TP_STATUS_VLAN_VALID)
+						vlan = aux;
 				}
 			}
 			if (partial && len <= LK_SLOT_BYTES && lk_csum_complete(e->rxdata[i], len))
 				d->c.csum_fixed++;
+			if (vlan.tp_status && len <= LK_SLOT_BYTES)
+				len = lk_vlan_insert(e->rxdata[i], len, LK_SLOT_BYTES,
+						     vlan.tp_status & TP_STATUS_VLAN_TPID_VALID
+							     ? vlan.tp_vlan_tpid : 0x8100,
+						     vlan.tp_vlan_tci);
 			if (len > LK_SLOT_BYTES && !d->c.drop[LK_DROP_TOOLONG])
 				fprintf(stderr, "mpx-linkem: %s: dropping %u-byte frames: the sender has "
 					"TSO/GSO on (ethtool -K IF tso off gso off gro off) or MTU > %d\n",

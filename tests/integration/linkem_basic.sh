@@ -13,11 +13,11 @@ trap 'lk_cleanup; rm -rf "$out"' EXIT INT TERM
 
 # --- exit codes without any namespace
 rc=0; "$LK_BIN" --if-a x --if-b y --ab "delay=10" --ba "" 2>/dev/null || rc=$?
-t_check "usage: unit-less delay exits 2" [ "$rc" = 2 ]
+t_check "usage - unit-less delay exits 2" [ "$rc" = 2 ]
 rc=0; "$LK_BIN" --if-a x 2>/dev/null || rc=$?
-t_check "usage: missing options exit 2" [ "$rc" = 2 ]
+t_check "usage - missing options exit 2" [ "$rc" = 2 ]
 rc=0; "$LK_BIN" --if-a nonexist0 --if-b nonexist1 --ab "" --ba "" --quiet 2>/dev/null || rc=$?
-t_check "setup: missing interface exits 3" [ "$rc" = 3 ]
+t_check "setup - missing interface exits 3" [ "$rc" = 3 ]
 t_check "help lists every SPEC key" bash -c "'$LK_BIN' --help | grep -q 'queue=100p' && '$LK_BIN' --help | grep -q 'ge=P/R/LG/LB'"
 
 lk_mkpair b
@@ -41,7 +41,7 @@ t_check "pcap holds every sent frame ($n_pcap = $n_stats)" [ "$n_pcap" = "$n_sta
 gap=$(tcpdump -nn -tt -r "$out/d.pcap" icmp 2>/dev/null | awk '
   /echo request/ {match($0,/seq [0-9]+/); s=substr($0,RSTART+4,RLENGTH-4); rq[s]=$1}
   /echo reply/   {match($0,/seq [0-9]+/); s=substr($0,RSTART+4,RLENGTH-4); if (s in rq) print ($1-rq[s])*1000}' | lk_median)
-t_near "pcap: request->reply stamp gap (ms)" "$gap" 10 0.5
+t_near "pcap - request->reply stamp gap (ms)" "$gap" 10 0.5
 lat=$(jq '[.ab.late_us.p99, .ba.late_us.p99] | max' "$out/stats.json")
 echo "info: release lateness p99 ${lat} us (stats late_us)"
 t_check "release lateness p99 < 1000 us" [ "$lat" -lt 1000 ]

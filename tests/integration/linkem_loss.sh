@@ -32,8 +32,8 @@ n=10000
 d=$(jq .ab.drops.loss "$out/s7.stats"); rx=$(jq .received "$out/s7.rx")
 read -r lo hi < <(interval "$n" 0.01)
 echo "info: bernoulli 1%: $d drops of $n arrivals (interval $lo..$hi), $rx probes received"
-t_check "bernoulli 1%: drop count $d in 99.9% interval [$lo,$hi]" [ "$d" -ge "$lo" ] && [ "$d" -le "$hi" ]
-t_check "bernoulli: all 10000 probes reached the emulator" lk_jq "$out/s7.stats" '.ab.pkts_in >= 10000'
+t_check "bernoulli 1% - drop count $d in 99.9% interval [$lo,$hi]" [ "$d" -ge "$lo" ] && [ "$d" -le "$hi" ]
+t_check "bernoulli - all 10000 probes reached the emulator" lk_jq "$out/s7.stats" '.ab.pkts_in >= 10000'
 sent=10000
 lost_rx=$((sent - rx))
 t_check "receiver misses exactly the dropped probes ($lost_rx)" [ "$lost_rx" -le "$d" ] && [ "$lost_rx" -ge $((d - 2)) ]
@@ -45,8 +45,8 @@ run "delay=1ms loss=1% seed=8" s8 10000
 jq -r 'select(.dir=="ab") | .idx' "$out/s7.ev" > "$out/s7.idx"
 jq -r 'select(.dir=="ab") | .idx' "$out/s7b.ev" > "$out/s7b.idx"
 jq -r 'select(.dir=="ab") | .idx' "$out/s8.ev" > "$out/s8.idx"
-t_check "same seed twice: identical drop sequence ($(wc -l < "$out/s7.idx") drops)" cmp -s "$out/s7.idx" "$out/s7b.idx"
-t_check "another seed: different drop sequence" bash -c "! cmp -s '$out/s7.idx' '$out/s8.idx'"
+t_check "same seed twice - identical drop sequence ($(wc -l < "$out/s7.idx") drops)" cmp -s "$out/s7.idx" "$out/s7b.idx"
+t_check "another seed - different drop sequence" bash -c "! cmp -s '$out/s7.idx' '$out/s8.idx'"
 
 # Gilbert-Elliott P=1% R=10% LG=0 LB=50%: stationary loss = 1/11 * 50% = 4.545%
 run "delay=1ms ge=1%/10%/0%/50% seed=3" ge 40000

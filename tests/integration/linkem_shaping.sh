@@ -20,8 +20,8 @@ lk_start h "$out" "rate=10mbit queue=30p" "delay=1ms"
 lk_warm h
 LK_PROBE_SIZE=1000 lk_probe h "$out/rate" 3000 2000 --idle-ms 300
 lk_stop "$LK_PID" || true
-t_near "rate=10mbit: delivered frames/s (want 1199.6)" "$(rx_pps "$out/rate")" 1199.6 24
-t_check "queue=30p: drop-tail drops and hwm <= 30" lk_jq "$out/stats.json" '.ab.drops.queue > 100 and .ab.queue_hwm_pkts <= 30 and .ab.queue_hwm_pkts >= 29'
+t_near "rate=10mbit - delivered frames/s (want 1199.6)" "$(rx_pps "$out/rate")" 1199.6 24
+t_check "queue=30p - drop-tail drops and hwm <= 30" lk_jq "$out/stats.json" '.ab.drops.queue > 100 and .ab.queue_hwm_pkts <= 30 and .ab.queue_hwm_pkts >= 29'
 qb=$(jq '.ab.drops.queue' "$out/stats.json")
 rx=$(jq .received "$out/rate")
 t_check "every probe either delivered or dropped ($rx + $qb = 3000)" [ $((rx + qb)) = 3000 ]
@@ -34,24 +34,24 @@ lk_start h "$out" "trace=$out/t10.trace queue=100p" "delay=1ms"
 lk_warm h
 LK_PROBE_SIZE=1400 lk_probe h "$out/trace" 2000 1600 --idle-ms 300
 lk_stop "$LK_PID" || true
-t_near "trace 1 opportunity/ms: delivered frames/s (want 1040.2)" "$(rx_pps "$out/trace")" 1040.2 20
+t_near "trace 1 opportunity/ms - delivered frames/s (want 1040.2)" "$(rx_pps "$out/trace")" 1040.2 20
 rc=0; lk_exec h-l "$LK_BIN" --if-a la --if-b lb --ab "trace=$out/nonexistent" --ba "" --quiet \
   --keep-offloads 2>"$out/err" || rc=$?
-t_check "missing trace file: exit 3 naming the file" [ "$rc" = 3 ] && grep -q nonexistent "$out/err"
+t_check "missing trace file - exit 3 naming the file" [ "$rc" = 3 ] && grep -q nonexistent "$out/err"
 
 # 3. jitter=2ms on delay=10ms, probes 0.5 ms apart (jitter spans overlap)
 lk_start h "$out" "delay=10ms jitter=2ms seed=5" "delay=1ms"
 lk_warm h
 lk_probe h "$out/j0" 2000 2000 --delay-us 10000
 lk_stop "$LK_PID" || true
-t_check "jitter, reorder=0: nothing reordered" lk_jq "$out/j0" '.reordered == 0 and .received == 2000'
-t_check "jitter, reorder=0: one-way delay >= delay-jitter" lk_jq "$out/j0" '.owd_us.min >= -2050'
+t_check "jitter, reorder=0 - nothing reordered" lk_jq "$out/j0" '.reordered == 0 and .received == 2000'
+t_check "jitter, reorder=0 - one-way delay >= delay-jitter" lk_jq "$out/j0" '.owd_us.min >= -2050'
 lk_start h "$out" "delay=10ms jitter=2ms reorder=1 seed=5" "delay=1ms"
 lk_warm h
 lk_probe h "$out/j1" 2000 2000 --delay-us 10000
 lk_stop "$LK_PID" || true
 echo "info: reorder=1 owd-10ms: $(jq -c .owd_us "$out/j1")"
-t_check "jitter, reorder=1: packets reordered" lk_jq "$out/j1" '.reordered > 100'
-t_check "jitter, reorder=1: uniform in [-2,+2] ms around 10 ms (p50 near 0)" lk_jq "$out/j1" '.owd_us.min >= -2050 and .owd_us.max <= 2500 and (.owd_us.p50 | fabs) < 250 and .owd_us.p90 > 1200'
+t_check "jitter, reorder=1 - packets reordered" lk_jq "$out/j1" '.reordered > 100'
+t_check "jitter, reorder=1 - uniform in [-2,+2] ms around 10 ms (p50 near 0)" lk_jq "$out/j1" '.owd_us.min >= -2050 and .owd_us.max <= 2500 and (.owd_us.p50 | fabs) < 250 and .owd_us.p90 > 1200'
 [ "$T_FAILED" = 0 ] || lk_dump h "$out"
 t_done

@@ -1,4 +1,4 @@
-/* mpx-linkem checksum completion for frames whose sender left the L4 checksum to offload
+/* mpx-linkem frame fix-ups: VLAN tag re-insertion and checksum completion for frames whose sender left the L4 checksum to offload
  * (TP_STATUS_CSUMNOTREADY): the result must equal the real checksum. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -72,11 +72,24 @@ static void test_not_l4(void **st)
 	assert_int_equal(lk_csum_complete(f, 48), 0);
 }
 
+static void test_vlan_insert(void **st)
+{
+	(void)st;
+	uint8_t f[64];
+	memcpy(f, udp4, sizeof(udp4));
+	assert_int_equal(lk_vlan_insert(f, 48, sizeof(f), 0x8100, 0x2064), 52);
+	assert_memory_equal(f, udp4, 12);
+	static const uint8_t tag[] = { 0x81, 0x00, 0x20, 0x64, 0x08, 0x00 };
+	assert_memory_equal(f + 12, tag, sizeof(tag));
+	assert_memory_equal(f + 18, udp4 + 14, 34);
+	assert_int_equal(lk_vlan_insert(f, 62, sizeof(f), 0x8100, 1), 62); /* no room */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udp4), cmocka_unit_test(test_tcp6),
-		cmocka_unit_test(test_not_l4),
+		cmocka_unit_test(test_not_l4), cmocka_unit_test(test_vlan_insert),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

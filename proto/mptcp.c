@@ -676,3 +676,37 @@ uint64_t mpx_mptcp_add_addr_hmac(uint64_t key1, uint64_t key2, const mpx_mp_add_
     hmac_keys(1, key1, key2, m, n, h);
     return get64(h + 24);
 }
+
+/* ---- DSS checksum -------------------------------------------------------------------- */
+
+void mpx_csum_init(mpx_csum *c) { c->sum = 0; c->len = 0; }
+
+void mpx_csum_add(mpx_csum *c, const uint8_t *p, size_t n)
+{
+    /* 16-bit big-endian words; a byte at an odd stream offset is the low half of its word */
+    for (size_t i = 0; i < n; i++, c->len++)
+        c->sum += (c->len & 1) ? p[i] : (uint64_t)p[i] << 8;
+}
+
+static uint16_t fold(uint64_t s)
+{
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)s;
+}
+
+uint16_t mpx_mptcp_dss_csum_final(const mpx_csum *payload, uint64_t dsn, uint32_t ssn, uint16_t dll)
+{
+    uint64_t s = payload ? payload->sum : 0;
+    s += (dsn >> 48) + ((dsn >> 32) & 0xffff) + ((dsn >> 16) & 0xffff) + (dsn & 0xffff);
+    s += (ssn >> 16) + (ssn & 0xffff);
+    s += dll;
+    return (uint16_t)~fold(s);
+}
+
+uint16_t mpx_mptcp_dss_csum(uint64_t dsn, uint32_t ssn, uint16_t dll, const uint8_t *data, size_t n)
+{
+    mpx_csum c;
+    mpx_csum_init(&c);
+    if (data) mpx_csum_add(&c, data, n);
+    return mpx_mptcp_dss_csum_final(&c, dsn, ssn, dll);
+}

@@ -202,6 +202,18 @@ uint64_t mpx_mptcp_join_hmac64(int version, uint64_t key1, uint64_t key2, uint32
 bool mpx_mptcp_join_verify(int version, const mpx_mp_join *j, uint64_t key1, uint64_t key2,
                            uint32_t nonce1, uint32_t nonce2);
 
+/* DSS checksum (RFC 8684 3.3.1): ones' complement of the ones' complement sum of the
+ * pseudo-header {DSN (64, always the full DSN), relative SSN (32), data-level length (16),
+ * zeros (16)} and the mapped payload. A mapping often spans several segments, so the payload
+ * sum can be built piecewise with mpx_csum_add (pieces in stream order, any lengths).
+ * For a received option, compare the result with mpx_mp_dss.csum (or mpx_mp_capable.csum
+ * for the 24-byte MP_CAPABLE, whose DSN is the sender's IDSN + 1 and SSN 1). */
+typedef struct { uint64_t sum; uint64_t len; } mpx_csum;
+void     mpx_csum_init(mpx_csum *c);
+void     mpx_csum_add(mpx_csum *c, const uint8_t *p, size_t n);
+uint16_t mpx_mptcp_dss_csum_final(const mpx_csum *payload, uint64_t dsn, uint32_t ssn, uint16_t dll);
+uint16_t mpx_mptcp_dss_csum(uint64_t dsn, uint32_t ssn, uint16_t dll, const uint8_t *data, size_t n);
+
 /* ADD_ADDR truncated HMAC (RFC 8684 3.4.1): rightmost 64 bits of
  * HMAC-SHA256(Key=key1||key2, Msg=AddrID||Address||Port), port 0 when absent. key1 is the
  * sender's key. */

@@ -273,6 +273,59 @@ static void test_linux_kunit_hmac(void **st)
     }
 }
 
+/* DSS checksums from a real capture made for this test: two network namespaces on Linux
+ * 6.18 with net.mptcp.checksum_enabled=1; the client (key 0xc12e48b4845d6a2f) sent
+ * "hello mptcp checksum, odd length!" + bytes 0..255 three times + "x" (802 bytes) under a
+ * 24-byte MP_CAPABLE, the server answered "pong-802802802" under a 28-byte DSS, and each side
+ * sent a DATA_FIN-only mapping. Options below are the raw bytes of those segments. */
+static void test_dss_checksum_capture(void **st)
+{
+    uint8_t pay[802];
+    size_t n = 0;
+    memcpy(pay, "hello mptcp checksum, odd length!", 33);
+    n = 33;
+    for (int r = 0; r < 3; r++)
+        for (int i = 0; i < 256; i++) pay[n++] = (uint8_t)i;
+    pay[n++] = 'x';
+    assert_int_equal(n, 802);
+    uint8_t b[64];
+    mpx_mptcp_opt o;
+    /* client's first data: MP_CAPABLE with data-level length and checksum */
+    dec_ok("1e180181c12e48b4845d6a2ff626ebff291033440322d04a", MPX_MPCTX_ACK, &o, b);
+    assert_true(o.u.mpc.has_csum);
+    assert_int_equal(o.u.mpc.dll, 802);
+    uint64_t dsn = mpx_mptcp_idsn(o.u.mpc.snd_key, 1) + 1;
+    assert_int_equal(mpx_mptcp_dss_csum(dsn, 1, 802, pay, 802), o.u.mpc.csum);
+    assert_int_equal(o.u.mpc.csum, 0xd04a);
+    /* the same sum built piecewise, split at odd offsets */
+    mpx_csum c;
+    mpx_csum_init(&c);
+    mpx_csum_add(&c, pay, 33);
+    mpx_csum_add(&c, pay + 33, 1);
+    mpx_csum_add(&c, pay + 34, 767);
+    mpx_csum_add(&c, pay + 801, 1);
+    assert_int_equal(mpx_mptcp_dss_csum_final(&c, dsn, 1, 802), 0xd04a);
+    /* one flipped payload bit changes it */
+    pay[400] ^= 0x10;
+    assert_int_not_equal(mpx_mptcp_dss_csum(dsn, 1, 802, pay, 802), 0xd04a);
+    /* server's reply: DSS with 64-bit ack and DSN, checksum */
+    dec_ok("1e1c200f472058afef32318cb844bbfce1aff2fe00000001000ee024", MPX_MPCTX_ACK, &o, b);
+    assert_true(o.u.dss.has_csum);
+    assert_int_equal(mpx_mptcp_dss_csum(o.u.dss.dsn, o.u.dss.ssn, o.u.dss.dll,
+                                        (const uint8_t *)"pong-802802802", 14), o.u.dss.csum);
+    /* the client's ack of it equals that DSN + 14 */
+    dec_ok("1e0c2003b844bbfce1aff30c", MPX_MPCTX_ACK, &o, b);
+    assert_true(o.u.dss.data_ack == 0xb844bbfce1aff2feull + 14);
+    /* DATA_FIN-only mappings (SSN 0, length 1, no payload), 32-bit ack / 64-bit DSN */
+    dec_ok("1e18201de1aff2fe472058afef32318b0000000000013f71", MPX_MPCTX_ACK, &o, b);
+    assert_true(o.u.dss.fin);
+    assert_false(o.u.dss.ack64);
+    assert_true(o.u.dss.dsn == dsn + 802);
+    assert_int_equal(mpx_mptcp_dss_csum(o.u.dss.dsn, 0, 1, NULL, 0), o.u.dss.csum);
+    dec_ok("1e1c201f472058afef32318cb844bbfce1aff30c000000000001b700", MPX_MPCTX_ACK, &o, b);
+    assert_int_equal(mpx_mptcp_dss_csum(o.u.dss.dsn, 0, 1, NULL, 0), 0xb700);
+}
+
 static void test_dss_all_flags(void **st)
 {
     /* every combination of A a M m F, with and without checksum */
@@ -639,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_token_idsn),
         cmocka_unit_test(test_join),
         cmocka_unit_test(test_linux_kunit_hmac),
+        cmocka_unit_test(test_dss_checksum_capture),
         cmocka_unit_test(test_dss_all_flags),
         cmocka_unit_test(test_add_addr),
         cmocka_unit_test(test_other_subtypes),

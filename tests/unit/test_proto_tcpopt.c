@@ -118,6 +118,32 @@ static void test_tcpdump_mptcp_v1(void **st)
     }
 }
 
+/* Linux 6.18 with net.mptcp.checksum_enabled=1 (capture described in test_proto_mptcp.c):
+ * the 24-byte MP_CAPABLE with checksum, which this tcpdump version prints as "[bad opt]". */
+static void test_linux_csum_capture(void **st)
+{
+    static const struct { const char *hex; uint8_t flags; const char *text; } v[] = {
+        { "020405b40402080a6ab85972000000000103030a1e040181", MPX_TH_SYN,
+          "mss 1460,sackOK,TS val 1790466418 ecr 0,nop,wscale 10,mptcp 4 capable v1 flags [AH]" },
+        { "0101080a6ab85977bbab70081e180181c12e48b4845d6a2ff626ebff291033440322d04a", MPX_TH_ACK | MPX_TH_PSH,
+          "nop,nop,TS val 1790466423 ecr 3148574728,mptcp 24 capable v1 flags [AH] "
+          "{0xc12e48b4845d6a2f,0xf626ebff29103344,data_len=802,csum=0xd04a}" },
+        { "0101080abbab700d6ab859771e1c200f472058afef32318cb844bbfce1aff2fe00000001000ee024", MPX_TH_ACK | MPX_TH_PSH,
+          "nop,nop,TS val 3148574733 ecr 1790466423,mptcp 28 dss ack 5125193888603189644 "
+          "seq 13277944296187622142 subseq 1 len 14 csum 0xe024" },
+    };
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+        uint8_t b[40];
+        size_t n = hex(v[i].hex, b, sizeof b);
+        mpx_tcpopts o;
+        assert_int_equal(mpx_tcpopt_walk(b, n, &o), 0);
+        char txt[400];
+        mpx_tcpopts_format(&o, v[i].flags, txt, sizeof txt);
+        if (strcmp(txt, v[i].text) != 0) fail_msg("pkt %zu:\n got  %s\n want %s", i, txt, v[i].text);
+        assert_int_equal(check_count(v[i].hex, v[i].flags), 0);
+    }
+}
+
 /* tcpdump's tests/tfo-5c1fa7f9ae91.pcap: experimental TFO (254 / 0xF989). */
 static void test_tcpdump_tfo_exp(void **st)
 {
@@ -336,6 +362,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_issue_example),
         cmocka_unit_test(test_tcpdump_mptcp_v1),
+        cmocka_unit_test(test_linux_csum_capture),
         cmocka_unit_test(test_tcpdump_tfo_exp),
         cmocka_unit_test(test_tfo_kind34),
         cmocka_unit_test(test_walk_errors),

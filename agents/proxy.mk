@@ -26,7 +26,7 @@ ifneq ($(wildcard tests/repro/mptcp_tfo_reply_stall.c),)
 BINS += $(BINDIR)/mptcp_tfo_reply_stall
 $(BINDIR)/mptcp_tfo_reply_stall: tests/repro/mptcp_tfo_reply_stall.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) -O2 -g -std=c11 $(WARN) $(LDFLAGS) -o $@ $< $(LDLIBS)
 endif
 
 # unit tests: tests/unit/test_proxy_*.c link the proxy objects except main.o

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -323,7 +324,11 @@ static void on_event(struct ev *e, uint32_t events)
 
 static void after_batch(void)
 {
+    static uint64_t last_active;
     conn_reap();
+    /* back to idle: hand freed connection memory back to the kernel (RSS returns to idle) */
+    if (conns_active == 0 && last_active > 0) malloc_trim(0);
+    last_active = conns_active;
     if (draining && (conns_active == 0 || now_us() > drain_deadline)) stop = true;
 }
 

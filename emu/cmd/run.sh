@@ -28,6 +28,8 @@ source "$H/report.sh"
 source "$H/plots.sh"
 # shellcheck source=../harness/agents.sh
 source "$H/agents.sh"
+# shellcheck source=../harness/failover.sh
+source "$H/failover.sh"
 
 usage() {
   cat <<'EOF'
@@ -193,10 +195,14 @@ EOF
 }
 
 run_fault_schedule() { # RUN: background job, one line per fault in time order
-  local r=$1 f t ms l act now=0
+  local r=$1 f t ms l act now=0 sp=''
+  trap - EXIT INT HUP
+  # ended by TERM from the step loop: take the sleep child along
+  trap '[ -n "$sp" ] && kill "$sp" 2>/dev/null; exit 0' TERM
   for f in $(printf '%s\n' "${EXP_FAULT[@]}" | while read -r t l act; do echo "$(mpx_exp_dur_ms "$t"):$l:$act"; done | sort -n -t: -k1,1); do
     IFS=: read -r ms l act <<< "$f"
-    sleep "$(awk -v a="$ms" -v b="$now" 'BEGIN{printf "%.3f", (a-b)/1000}')"
+    sleep "$(awk -v a="$ms" -v b="$now" 'BEGIN{printf "%.3f", (a-b)/1000}')" & sp=$!
+    wait "$sp" || true; sp=''
     now=$ms
     run_fault_apply "$r" "$l" "$act"
   done
@@ -310,7 +316,7 @@ for v in "${VARIANTS[@]}"; do
     fpid=''
     if [ ${#EXP_FAULT[@]} -gt 0 ]; then run_fault_schedule "$R" & fpid=$!; fi
     mpx_client_step "$R" "$v" "$rep" "$k" "$sig" || true
-    if [ -n "$fpid" ]; then kill "$fpid" 2>/dev/null; wait "$fpid" 2>/dev/null; run_fault_clear "$R"; fi
+    if [ -n "$fpid" ]; then kill "$fpid" 2>/dev/null || true; wait "$fpid" 2>/dev/null || true; run_fault_clear "$R"; fi
     done_steps=$((done_steps + 1))
   done
   mpx_progress "$v done" "$done_steps"; mpx_progress_end
@@ -327,6 +333,9 @@ mpx_progress_msg "analyzing pcaps"
 mpx_analyze_all "$OUT"
 mpx_progress_msg "aggregating"
 mpx_collect_connections "$OUT"
+for v in "${VARIANTS[@]}"; do
+  if [ -s "$OUT/logs/$v/faults.log" ]; then mpx_progress_msg "failover analysis ($v)"; mpx_failover_analyze "$OUT" "$v" || log "failover analysis $v failed"; fi
+done
 mpx_collect_summary "$OUT"
 if [ $noplots = 0 ]; then mpx_progress_msg "plotting"; mpx_plots_all "$OUT" || log "plots failed"; fi
 RUN_STATUS=done

@@ -139,7 +139,7 @@ mpx_client_step() {
   local args=(--signal "$sig" --target "$(_mpx_hostport "$SRV_ADDR" "$MPX_PORT_SERVER")"
     --workload "$EXP_WORKLOAD" --count 1 --json "$json" --timeout "$EXP_TIMEOUT_CONN" --tag "$v/$rep/$k")
   case $sig in
-    tcp) args+=(--mptcp off) ;;
+    tcp) args+=(--mptcp off); [ "$EXP_TFO" = on ] && args+=(--tfo) ;;
     implicit*|mpconvert-opt) args+=(--mptcp "$EXP_MPTCP") ;;
     *) args+=(--proxy "$(_mpx_hostport "$PROXY_ADDR" "${MPX_PROXY_PORT[$sig]}")" --mptcp "$EXP_MPTCP") ;;
   esac

@@ -137,11 +137,11 @@ mpx_variant_describe() {
   local v=$1 d m
   d=$(mpx_model_delays "$EXP_TOPO" "$EXP_CP" "$EXP_PS" "${EXP_PARAM[@]}" 2>/dev/null) || d='{"R_cp_ms":null,"R_ps_ms":null}'
   if [ "$(jq -r '.R_cp_ms // "null"' <<< "$d")" != null ]; then
-    m=$(mpx_model_json "$(jq .R_cp_ms <<< "$d")" "$(jq .R_ps_ms <<< "$d")")
+    m=$(mpx_model_json "$(jq .R_cp_ms <<< "$d")" "$(jq .R_ps_ms <<< "$d")" "$EXP_TFO")
   else m='{"signals":{}}'; fi
   jq -n -c --arg name "$v" --argjson exp "$(mpx_exp_json)" --argjson d "$d" --argjson m "$m" \
     '{name: $name, middlebox: $exp.middlebox, params: $exp.param, sysctl: $exp.sysctl, target: $exp.target,
-      workload: $exp.workload, mptcp: $exp.mptcp, faults: $exp.fault, signals: $exp.signals,
+      workload: $exp.workload, mptcp: $exp.mptcp, tfo: $exp.tfo, faults: $exp.fault, signals: $exp.signals,
       repetitions: $exp.repetitions, model_links: $exp.model_links, delays: $d.delays,
       model: {R_cp_ms: $d.R_cp_ms, R_ps_ms: $d.R_ps_ms, signals: $m.signals}}'
 }

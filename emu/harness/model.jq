@@ -8,10 +8,14 @@
 def max2(a; b): if a > b then a else b end;
 ($rcp / 2) as $c | ($rps / 2) as $p |
 {
-  tcp: {
+  tcp: (if $tfo then {
+    ttfb_ms: ($rcp + $rps), rtts_before_data: 0,
+    formula: "R_cp + R_ps (TFO with a cached cookie)",
+    derivation: "The request rides in the SYN with the cached TFO cookie (the first connection only requests the cookie and costs as without TFO): at the server at c+p, the response back at 2(c+p) = R_cp + R_ps." }
+  else {
     ttfb_ms: (2 * ($rcp + $rps)), rtts_before_data: 1,
     formula: "2 (R_cp + R_ps)",
-    derivation: "SYN reaches the server at c+p, SYN/ACK is back at 2(c+p) = R_cp+R_ps; the request leaves with the third ACK and reaches the server at 3(c+p); the response is at the client at 4(c+p) = 2 (R_cp + R_ps)." },
+    derivation: "SYN reaches the server at c+p, SYN/ACK is back at 2(c+p) = R_cp+R_ps; the request leaves with the third ACK and reaches the server at 3(c+p); the response is at the client at 4(c+p) = 2 (R_cp + R_ps)." } end),
   socks5: {
     ttfb_ms: (4 * $rcp + 2 * $rps), rtts_before_data: 3,
     formula: "4 R_cp + 2 R_ps",

@@ -4,7 +4,7 @@
 #       -> JSON {"R_cp_ms":..,"R_ps_ms":..,"cp":[links],"ps":[links],"delays":{link:{ab,ba}}}
 #       R_cp = sum over the client<->proxy links of (a->b + b->a one-way delay); R_ps likewise.
 #       Jitter and serialization are left out on purpose: the model is the delay-only baseline.
-#   mpx_model_json R_CP_MS R_PS_MS -> JSON {signal: {ttfb_ms, extra_rtt, rtts_before_data,
+#   mpx_model_json R_CP_MS R_PS_MS [TFO on|off] -> JSON {signal: {ttfb_ms, extra_rtt, rtts_before_data,
 #       formula, derivation}} for every signal (uses emu/harness/model.jq)
 # Needs emu/lib/topofile.sh (the topology helper's pure parser).
 
@@ -36,5 +36,5 @@ mpx_model_delays() {
 }
 
 mpx_model_json() {
-  jq -n -c --argjson rcp "$1" --argjson rps "$2" -f "$MPX_ROOT/emu/harness/model.jq"
+  jq -n -c --argjson rcp "$1" --argjson rps "$2" --argjson tfo "$([ "${3:-off}" = on ] && echo true || echo false)" -f "$MPX_ROOT/emu/harness/model.jq"
 }

@@ -52,6 +52,20 @@ lk_probe_flood() {
   lk_exec "$t-a" timeout 120 "$LK_PROBE" send --dst "$LK_B_IP:$port" --count "$NFLOOD" --batch 64 --size 18 2>"$of.send"
   wait "$rp"
 }
+# both directions at once: A->B and B->A floods; prints "pps_ab pps_ba"
+flood_both() {
+  local t=$1 of=$2 port=$((9000 + RANDOM % 1000)) r1 r2 s1 s2 i
+  lk_exec "$t-b" timeout 120 "$LK_PROBE" recv --bind "$LK_B_IP:$port" --idle-ms 500 > "$of.ab" &
+  r1=$!
+  lk_exec "$t-a" timeout 120 "$LK_PROBE" recv --bind "$LK_A_IP:$port" --idle-ms 500 > "$of.ba" &
+  r2=$!
+  for i in $(seq 1 100); do lk_exec "$t-a" ss -Hlun "sport = :$port" | grep -q . && lk_exec "$t-b" ss -Hlun "sport = :$port" | grep -q . && break; sleep 0.02; done
+  lk_exec "$t-a" timeout 120 "$LK_PROBE" send --dst "$LK_B_IP:$port" --count $((NFLOOD / 2)) --batch 64 --size 18 2>/dev/null &
+  s1=$!
+  lk_exec "$t-b" timeout 120 "$LK_PROBE" send --dst "$LK_A_IP:$port" --count $((NFLOOD / 2)) --batch 64 --size 18 2>/dev/null &
+  s2=$!
+  wait "$s1" "$s2" "$r1" "$r2" || true
+}
 lk_exec d-a ping -c1 -W1 -q $LK_B_IP >/dev/null 2>&1 || true
 lk_probe_flood d "$out/fd"
 lk_start e "$out" "delay=0ms" "delay=0ms"
@@ -59,41 +73,52 @@ lk_warm e
 lk_probe_flood e "$out/fe"
 lk_stop "$LK_PID" || true
 cp "$out/stats.json" "$out/fe.stats"
+flood_both d "$out/bd"
+lk_start e "$out" "delay=0ms" "delay=0ms"
+lk_warm e
+flood_both e "$out/be"
+lk_stop "$LK_PID" || true
+cp "$out/stats.json" "$out/be.stats"
 pd=$(jq .pps "$out/fd"); pe=$(jq .pps "$out/fe")
 sd=$(jq .pps "$out/fd.send"); se=$(jq .pps "$out/fe.send")
 rxd=$(jq .received "$out/fd"); rxe=$(jq .received "$out/fe")
 cpu=$(cpu_of "$out/fe.stats")
-echo "## 1. Forwarding rate, 64-byte UDP frames, zero delay, one direction"
+echo "## 1. Forwarding rate, 64-byte UDP frames, zero delay"
 echo
 echo "| path | sender pps | delivered pps | delivered/sent | emulator CPU % |"
 echo "|---|---|---|---|---|"
 echo "| plain veth pair | $sd | $pd | $(ratio "$rxd" "$NFLOOD") | - |"
 echo "| mpx-linkem | $se | $pe | $(ratio "$rxe" "$NFLOOD") | $(printf %.0f "$cpu") |"
+bab_d=$(jq .pps "$out/bd.ab") bba_d=$(jq .pps "$out/bd.ba") bab_e=$(jq .pps "$out/be.ab") bba_e=$(jq .pps "$out/be.ba")
+echo "| plain veth pair, both directions at once | - | $bab_d + $bba_d | $(ratio "$(jq -s 'map(.received)|add' "$out/bd.ab" "$out/bd.ba")" "$NFLOOD") | - |"
+echo "| mpx-linkem, both directions at once | - | $bab_e + $bba_e | $(ratio "$(jq -s 'map(.received)|add' "$out/be.ab" "$out/be.ba")" "$NFLOOD") | $(printf %.0f "$(cpu_of "$out/be.stats")") |"
 echo
-echo "**ratio linkem/veth delivered pps: $(ratio "$pe" "$pd")**  (emulator drops: $(jq -c '.ab.drops + {send_fail: .ab.send_fail}' "$out/fe.stats"))"
+echo "**ratio linkem/veth delivered pps: $(ratio "$pe" "$pd") one direction, $(ratio "$(awk -v a="$bab_e" -v b="$bba_e" 'BEGIN{print a+b}')" "$(awk -v a="$bab_d" -v b="$bba_d" 'BEGIN{print a+b}')") both directions**  (emulator drops: $(jq -c '.ab.drops + {send_fail: .ab.send_fail}' "$out/fe.stats"))"
 echo
-emit "{\"bench\":\"pps\",\"veth_pps\":$pd,\"linkem_pps\":$pe,\"ratio\":$(ratio "$pe" "$pd"),\"linkem_cpu_pct\":$cpu}"
+emit "{\"bench\":\"pps\",\"veth_pps\":$pd,\"linkem_pps\":$pe,\"ratio\":$(ratio "$pe" "$pd"),\"linkem_cpu_pct\":$cpu,\"both\":{\"veth_pps\":[$bab_d,$bba_d],\"linkem_pps\":[$bab_e,$bba_e]}}"
 
 # ---- 2. delay error at 10 ms
 DN=$([ $quick = 1 ] && echo 2000 || echo 5000)
 lk_exec d-a true
 LK_PROBE_SIZE=100 lk_probe d "$out/dd" "$DN" 1000 --delay-us 0
-lk_start e "$out" "delay=10ms" "delay=10ms"
+lk_start e "$out" "delay=10ms" "delay=10ms" --pcap "$out/de.pcap"
 lk_warm e
 LK_PROBE_SIZE=100 lk_probe e "$out/de" "$DN" 1000 --delay-us 10000
-rtt=$(lk_ping_median e 200 0.01)
+rtt=$(lk_exec e-a ping -c 200 -i 0.01 -q "$LK_B_IP" | sed -n 's|.*= [0-9.]*/\([0-9.]*\)/.*|\1|p')
 lk_stop "$LK_PID" || true
 cp "$out/stats.json" "$out/de.stats"
+"$LK_PROBE" pcap "$out/de.pcap" --delay-us 10000 > "$out/dp"
 echo "## 2. One-way delay error at delay=10ms ($DN probes at 1000/s)"
 echo
 echo "| path | p50 us | p99 us | p99.9 us | max us | emulator CPU % |"
 echo "|---|---|---|---|---|---|"
 echo "| plain veth (stack only, error vs 0) | $(jq -r '.owd_us|[.p50,.p99,.p999,.max]|map(tostring)|join(" | ")' "$out/dd") | - |"
-echo "| mpx-linkem (measured - 10 ms) | $(jq -r '.owd_us|[.p50,.p99,.p999,.max]|map(tostring)|join(" | ")' "$out/de") | $(printf %.1f "$(cpu_of "$out/de.stats")") |"
+echo "| mpx-linkem, receiver (measured - 10 ms) | $(jq -r '.owd_us|[.p50,.p99,.p999,.max]|map(tostring)|join(" | ")' "$out/de") | $(printf %.1f "$(cpu_of "$out/de.stats")") |"
+echo "| mpx-linkem, its pcap stamp (us resolution) - sender - 10 ms | $(jq -r '.owd_us|[.p50,.p99,.p999,.max]|map(tostring)|join(" | ")' "$out/dp") | |"
 echo
-echo "Emulator's own release lateness (stats late_us, ab): $(jq -c .ab.late_us "$out/de.stats"); ping RTT median over 10+10 ms: $rtt ms (error $(awk -v r="$rtt" 'BEGIN{printf "%.3f", r-20}') ms)"
+echo "Emulator's own release lateness (stats late_us, ab): $(jq -c .ab.late_us "$out/de.stats"); ping RTT mean over 10+10 ms: $rtt ms (error $(awk -v r="$rtt" 'BEGIN{printf "%.3f", r-20}') ms)"
 echo
-emit "{\"bench\":\"delay\",\"veth_owd_us\":$(jq -c .owd_us "$out/dd"),\"linkem_err_us\":$(jq -c .owd_us "$out/de"),\"ping_rtt_ms\":$rtt,\"linkem_cpu_pct\":$(cpu_of "$out/de.stats")}"
+emit "{\"bench\":\"delay\",\"veth_owd_us\":$(jq -c .owd_us "$out/dd"),\"linkem_err_us\":$(jq -c .owd_us "$out/de"),\"linkem_pcap_err_us\":$(jq -c .owd_us "$out/dp"),\"ping_rtt_ms\":$rtt,\"linkem_cpu_pct\":$(cpu_of "$out/de.stats")}"
 
 # ---- 3. rate accuracy at 20 Mbit/s: TCP goodput and UDP frame rate
 T=$([ $quick = 1 ] && echo 3 || echo 6)
@@ -116,7 +141,7 @@ tcset() { # shaper on the direct pair's A side
   case $1 in
     tbf) tc -n "$a" qdisc add dev eth0 root tbf rate 20mbit burst 16kb latency 50ms ;;
     htb) tc -n "$a" qdisc add dev eth0 root handle 1: htb default 10
-         tc -n "$a" class add dev eth0 parent 1: classid 1:10 htb rate 20mbit ceil 20mbit ;;
+         tc -n "$a" class add dev eth0 parent 1: classid 1:10 htb rate 20mbit ceil 20mbit quantum 1514 ;;
   esac
 }
 lk_start e "$out" "rate=20mbit delay=5ms queue=100p" "rate=20mbit delay=5ms queue=100p"

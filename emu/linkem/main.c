@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <linux/if_packet.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -44,6 +45,7 @@ struct emu {
 	struct opts o;
 	struct lk_dir dir[2];          /* 0: ab (A in, B out), 1: ba (B in, A out) */
 	int fd[2];                     /* sockets on A and B */
+	unsigned ifindex[2];
 	bool down;
 	struct lk_sched sched;
 	struct lk_pcap pcap;
@@ -311,12 +313,17 @@ static int run(struct emu *e, const sigset_t *waitmask)
 			if (pfd[i].revents & (POLLERR | POLLNVAL)) {
 				int soerr = 0;
 				socklen_t sl = sizeof(soerr);
+				/* reading SO_ERROR clears it; an interface set down and up again
+				 * (ENETDOWN) is survivable, one that no longer exists is not */
 				getsockopt(pfd[i].fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-				if (pfd[i].revents & POLLNVAL || soerr == ENODEV || soerr == ENETDOWN) {
-					fprintf(stderr, "mpx-linkem: interface %s gone: %s\n",
-						i ? e->o.if_b : e->o.if_a, strerror(soerr));
+				const char *ifn = i ? e->o.if_b : e->o.if_a;
+				if (pfd[i].revents & POLLNVAL || if_nametoindex(ifn) != e->ifindex[i]) {
+					fprintf(stderr, "mpx-linkem: interface %s gone (%s)\n", ifn,
+						strerror(soerr));
 					return EXIT_RUNTIME;
 				}
+				if (soerr)
+					logmsg(e, "%s: %s", ifn, strerror(soerr));
 			}
 			if (pfd[i].revents & POLLIN)
 				rx(e, i);
@@ -505,6 +512,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2; i++) {
 		if (!e.o.keep_offloads && lk_offloads_off(ifn[i], err, sizeof(err)))
 			fprintf(stderr, "mpx-linkem: warning: %s: offloads left on: %s\n", ifn[i], err);
+		e.ifindex[i] = if_nametoindex(ifn[i]);
 		e.fd[i] = lk_sock_open(ifn[i], err, sizeof(err));
 		if (e.fd[i] < 0) {
 			fprintf(stderr, "mpx-linkem: %s\n", err);

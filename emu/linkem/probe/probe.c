@@ -1,6 +1,7 @@
 /* mpx-lkprobe: UDP probe sender/receiver for the linkem tests and benchmarks.
  *   send --dst IP:PORT --count N [--pps R] [--size B] [--batch K]
  *   recv --bind IP:PORT [--count N] [--idle-ms MS] [--csv FILE] [--delay-us D]
+ *   pcap FILE [--delay-us D]   (one-way delay of the probes in a pcap: stamp - sender time)
  * Each probe carries a magic, a sequence number and the sender's CLOCK_REALTIME stamp; the
  * receiver takes the kernel's receive stamp (same clock: namespaces share it), so one-way
  * delay needs no clock sync. recv prints one JSON summary line on stdout.
@@ -182,6 +183,57 @@ static int do_recv(struct sockaddr_in *bind_a, long count, int idle_ms, const ch
 	return 0;
 }
 
+/* Probes in a pcap (Ethernet, IPv4, UDP): delay = frame stamp - the sender's stamp. */
+static int do_pcap(const char *path, double delay_us)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return perror(path), 1;
+	struct { uint32_t magic; uint16_t vmaj, vmin; int32_t zone; uint32_t sigfigs, snaplen,
+		 linktype; } gh;
+	if (fread(&gh, sizeof(gh), 1, f) != 1 || (gh.magic != 0xa1b2c3d4 && gh.magic != 0xa1b23c4d)
+	    || gh.linktype != 1) {
+		fclose(f);
+		return fprintf(stderr, "%s: not a little-endian Ethernet pcap\n", path), 1;
+	}
+	uint64_t frac = gh.magic == 0xa1b23c4d ? 1 : 1000; /* ns or us stamps */
+	size_t cap = 1 << 16, n = 0;
+	int64_t *owd = malloc(cap * sizeof(*owd));
+	uint32_t rh[4];
+	static uint8_t pkt[65536];
+	while (owd && fread(rh, sizeof(rh), 1, f) == 1) {
+		if (rh[2] > sizeof(pkt) || fread(pkt, 1, rh[2], f) != rh[2])
+			break;
+		uint64_t ts = (uint64_t)rh[0] * 1000000000ULL + (uint64_t)rh[1] * frac;
+		if (rh[2] < 14 + 20 + 8 + sizeof(struct probe) || pkt[12] != 8 || pkt[13] != 0)
+			continue;
+		uint32_t ihl = (pkt[14] & 15u) * 4;
+		if (pkt[23] != 17 || 14 + ihl + 8 + sizeof(struct probe) > rh[2])
+			continue;
+		struct probe p;
+		memcpy(&p, pkt + 14 + ihl + 8, sizeof(p));
+		if (p.magic != MAGIC)
+			continue;
+		if (n == cap) {
+			int64_t *no = realloc(owd, 2 * cap * sizeof(*no));
+			if (!no)
+				break;
+			owd = no, cap *= 2;
+		}
+		owd[n++] = (int64_t)(ts - p.tx_ns);
+	}
+	fclose(f);
+	if (!owd)
+		return 1;
+	qsort(owd, n, sizeof(*owd), cmp_i64);
+#define PCT2(q) (n ? (double)owd[(size_t)((double)(n - 1) * (q))] / 1e3 - delay_us : 0)
+	printf("{\"frames\":%zu,\"owd_us\":{\"min\":%.1f,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"
+	       "\"p999\":%.1f,\"max\":%.1f},\"minus_us\":%.1f}\n", n, PCT2(0), PCT2(0.5), PCT2(0.9),
+	       PCT2(0.99), PCT2(0.999), PCT2(1.0), delay_us);
+	free(owd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -194,7 +246,7 @@ int main(int argc, char **argv)
 	double pps = 0, delay_us = 0;
 	int size = 64, batch = 32, idle_ms = 500, c;
 	if (argc < 2) {
-		fprintf(stderr, "usage: mpx-lkprobe send|recv [options] (--help)\n");
+		fprintf(stderr, "usage: mpx-lkprobe send|recv|pcap [options] (--help)\n");
 		return 2;
 	}
 	const char *mode = argv[1];
@@ -215,6 +267,7 @@ int main(int argc, char **argv)
 			printf("mpx-lkprobe send --dst IP:PORT --count N [--pps R] [--size B] "
 			       "[--batch K]\nmpx-lkprobe recv --bind IP:PORT [--count N] "
 			       "[--idle-ms MS] [--csv FILE] [--delay-us D]\n"
+			       "mpx-lkprobe pcap FILE [--delay-us D]\n"
 			       "recv prints {received,max_seq,reordered,pps,owd_us{...}} where "
 			       "owd_us is the one-way delay minus D\n");
 			return 0;
@@ -226,6 +279,11 @@ int main(int argc, char **argv)
 		if (!dst || parse_addr(dst, &sa) || count <= 0 || size > 9000)
 			return fprintf(stderr, "mpx-lkprobe send: need --dst IP:PORT --count N\n"), 2;
 		return do_send(&sa, count, pps, size, batch);
+	}
+	if (!strcmp(mode, "pcap")) {
+		if (optind >= argc)
+			return fprintf(stderr, "mpx-lkprobe pcap FILE [--delay-us D]\n"), 2;
+		return do_pcap(argv[optind], delay_us);
 	}
 	if (!strcmp(mode, "recv")) {
 		if (!bnd || parse_addr(bnd, &sa))

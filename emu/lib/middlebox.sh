@@ -24,7 +24,7 @@ mpx_mb_apply() {
       none) ;;
       strip-mptcp) kinds+=(30) ;;
       strip-opt) [[ $v =~ ^[0-9]{1,3}(,[0-9]{1,3})*$ ]] || { echo "middlebox: strip-opt wants kinds, e.g. strip-opt=34,254" >&2; return 2; }
-                 kinds+=(${v//,/ }) ;;
+                 local ks; IFS=, read -ra ks <<< "$v"; kinds+=("${ks[@]}") ;;
       drop-syn-data) drop=1 ;;
       drop-ipopts) rules+=("ip hdrlength != 5 counter drop comment \"drop-ipopts\""
                            "exthdr hbh exists counter drop comment \"drop-ipopts\"") ;;

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2086  # word lists ($MPX_T_ROLES, interface lists) are split on purpose
 # mpxlab .topo parser (format: topologies/README.md). Pure bash, no side effects besides the
 # MPX_T_* globals, no external commands.
 #   mpx_topofile_parse FILE        fills the globals; a bad line prints "FILE:LINE: reason" on
@@ -165,7 +166,7 @@ _mpx_t_sched() {
       for a; do
         [[ $a == *=* ]] || { MPX_T_WHY="'$a' is not KEY=VALUE"; return 1; }
         k=${a%%=*} v=${a#*=}
-        case $act in set) sel=split ;; *) sel=$act ;; esac
+        if [ "$act" = set ]; then sel='split'; else sel=$act; fi
         if [[ $k == ab.* || $k == ba.* || $k == both.* ]]; then sel=${k%%.*} k=${k#*.}; fi
         [ "$k" != seed ] || { MPX_T_WHY="seed cannot change in a schedule"; return 1; }
         # reuse the link parser on a scratch link name to validate and split

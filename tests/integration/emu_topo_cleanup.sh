@@ -4,6 +4,7 @@
 # `topo down --all` (with lost state). Uses a private state base so --all cannot touch runs
 # of anyone else on the machine.
 # timeout: 150
+# shellcheck disable=SC2015,SC2086,SC2119  # "check && pass || fail" lines; PID lists split on purpose
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 t_require_root

@@ -2,6 +2,7 @@
 # hybrid.topo as built by the topology runtime: DSL RTT, TCP goodput at the DSL rate, and an
 # MPTCP transfer that really uses both access links.
 # timeout: 120
+# shellcheck disable=SC2015,SC2086,SC2119  # "check && pass || fail" lines; PID lists split on purpose
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 t_require_root

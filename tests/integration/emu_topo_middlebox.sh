@@ -8,6 +8,7 @@
 #          plain SYN gets through; ping -R (IP option) is dropped, plain ping passes
 #   run 3: no behaviour -> MPTCP end to end through the middlebox, with the LTE join
 # timeout: 120
+# shellcheck disable=SC2015,SC2086,SC2119  # "check && pass || fail" lines; PID lists split on purpose
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 t_require_root

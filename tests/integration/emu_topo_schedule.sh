@@ -5,6 +5,7 @@
 # start_real_us in its stats). A --at line from the command line works the same way (3 s:
 # DSL delay 10 -> 30 ms each way, RTT 20 -> 60 ms).
 # timeout: 90
+# shellcheck disable=SC2015,SC2086,SC2119  # "check && pass || fail" lines; PID lists split on purpose
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 t_require_root

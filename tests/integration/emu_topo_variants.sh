@@ -6,6 +6,7 @@
 #                    over IPv4; MPTCP over IPv6 joins over LTE
 #   lossy-lte.topo   comes up, LTE answers (Gilbert-Elliott loss, deep queue)
 # timeout: 150
+# shellcheck disable=SC2015,SC2086,SC2119  # "check && pass || fail" lines; PID lists split on purpose
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 t_require_root

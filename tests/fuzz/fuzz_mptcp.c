@@ -38,6 +38,8 @@ static void one(const uint8_t *opt, size_t len, uint8_t flags)
         if (mpx_mptcp_encode(&o2, &wb) != 0 || wb.len != wa.len || memcmp(a, b, wa.len) != 0) abort();
         if (o.subtype == MPX_MP_ADD_ADDR && o.u.add_addr.has_hmac)
             (void)mpx_mptcp_add_addr_hmac(1, 2, &o.u.add_addr);
+        if (o.subtype == MPX_MP_DSS && o.u.dss.has_map)
+            (void)mpx_mptcp_dss_csum(o.u.dss.dsn, o.u.dss.ssn, o.u.dss.dll, opt, len);
         if (o.subtype == MPX_MP_JOIN)
             (void)mpx_mptcp_join_verify(1, &o.u.mpj, 1, 2, 3, 4);
     }

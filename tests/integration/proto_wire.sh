@@ -112,6 +112,33 @@ mpx_wire_json options-json-violation '(.ok | not) and (.violations | map(.rule) 
 mpx_wire_json convert-json-reset '.rule == "CONV-HDR-LEN-ZERO" and .action == "reset" and .error_code == null' convert 01002263
 mpx_wire_json encode-json-fail '(.ok | not) and .rule == "CONV-ENC-OPT"' encode convert --connect 192.0.2.1:80 --ext-opt 1
 
+# --- independent oracle: tshark's SOCKS dissector reads what our encoder wrote
+# mpx_wire_s5_pcap OUT DIR:HEX...: one TCP segment per message (O = client->proxy, I = back)
+mpx_wire_s5_pcap() {
+  local out=$1 item; shift
+  for item; do echo "${item%%:*} 0000 $(sed 's/../& /g' <<<"${item#*:}")"; done > "$out.txt"
+  text2pcap -q -D -4 198.18.0.1,198.18.0.2 -T 40001,1080 "$out.txt" "$out" >/dev/null 2>&1
+}
+if command -v tshark >/dev/null && command -v text2pcap >/dev/null; then
+  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+  mpx_wire_s5_pcap "$tmp/a.pcap" \
+    "O:$("$W" encode socks5 greeting --methods 2)" "I:$("$W" encode socks5 choice --method 2)" \
+    "O:$("$W" encode socks5 auth --user alice --pass secret)" "I:$("$W" encode socks5 auth-reply --status 0)" \
+    "O:$("$W" encode socks5 request --domain example.com:443)" "I:$("$W" encode socks5 reply --rep 5 --bind '[fd00::1]:1080')"
+  mpx_wire_s5_pcap "$tmp/b.pcap" \
+    "O:$("$W" encode socks5 greeting --methods 0)" "I:$("$W" encode socks5 choice --method 0)" \
+    "O:$("$W" encode socks5 request --connect 192.0.2.1:80 --cmd bind)" "I:$("$W" encode socks5 reply --rep 0 --bind 198.18.0.2:40000)"
+  got=$(for f in a b; do tshark -r "$tmp/$f.pcap" -d tcp.port==1080,socks -T fields -E separator='|' -e socks.version \
+        -e socks.auth_method -e socks.auth_accepted_method -e socks.username -e socks.password -e socks.auth_status \
+        -e socks.command -e socks.address_type -e socks.dst -e socks.dstV6 -e socks.remote_name -e socks.port \
+        -e socks.results 2>/dev/null; done | tr '\n' ';')
+  want='5|2|||||||||||;5||2||||||||||;5|||alice|secret||||||||;5|||||0|||||||;5||||||1|3|||example.com|443|;5|||||||4||fd00::1||1080|5;'
+  want+='5|0|||||||||||;5||0||||||||||;5||||||2|1|192.0.2.1|||80|;5|||||||1|198.18.0.2|||40000|0;'
+  [ "$got" = "$want" ] && t_pass tshark-socks5-oracle || t_fail tshark-socks5-oracle "tshark read '$got', want '$want'"
+else
+  t_skip tshark-socks5-oracle "tshark/text2pcap not installed"
+fi
+
 # --- every Convert rule the library enforces is documented in proto/README.md
 missing=""
 while read -r rule; do

@@ -102,6 +102,7 @@ struct an_conn {
     bool      have_join_synack, have_join_ack;
     int       join_hmac_state;  /* 0 unchecked, 1 ok, -1 bad */
     an_conn  *parent;           /* initial subflow of the MPTCP connection */
+    an_conn  *joins, *next_join; /* on the parent: its linked join subflows */
     int       nsubflows;        /* on the initial subflow: 1 + linked joins */
 
     enum an_mptcp mptcp;

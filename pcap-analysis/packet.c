@@ -378,13 +378,14 @@ static void mptcp_state(an_conn *c, bool client_did_mptcp)
     }
 }
 
-static an_conn *find_parent(an_ctx *x, const an_conn *j, int *server_side)
+/* token -> initial subflow, open addressing (tokens are uniformly distributed) */
+typedef struct { uint32_t tok; int side; an_conn *c; } tokent;
+
+static an_conn *find_parent(const tokent *tt, size_t tsz, const an_conn *j, int *server_side)
 {
-    for (an_conn *c = x->t.head; c; c = c->next) {
-        if (c->is_join || c == j) continue;
-        for (int s = 0; s < 2; s++)
-            if (c->have_key[s] && c->token[s] == j->join_token) { *server_side = s; return c; }
-    }
+    if (!tsz) return NULL;
+    for (size_t i = j->join_token % tsz, n = 0; tt[i].c && n < tsz; i = (i + 1) % tsz, n++)
+        if (tt[i].tok == j->join_token && tt[i].c != j) { *server_side = tt[i].side; return tt[i].c; }
     return NULL;
 }
 
@@ -393,13 +394,31 @@ static void verify_joins(an_ctx *x)
     for (an_conn *c = x->t.head; c; c = c->next)
         for (int s = 0; s < 2; s++)
             if (c->have_key[s]) c->token[s] = mpx_mptcp_token(c->key[s], c->mpc_version == 0 ? 0 : 1);
+    size_t nk = 0;
+    for (an_conn *c = x->t.head; c; c = c->next) nk += !c->is_join && (c->have_key[0] || c->have_key[1]);
+    size_t tsz = nk ? nk * 4 + 1 : 0;
+    tokent *tt = tsz ? calloc(tsz, sizeof *tt) : NULL;
+    if (!tt) tsz = 0;
+    for (an_conn *c = x->t.head; c && tsz; c = c->next) {
+        if (c->is_join) continue;
+        for (int s = 0; s < 2; s++) {
+            if (!c->have_key[s]) continue;
+            size_t i = c->token[s] % tsz;
+            while (tt[i].c) i = (i + 1) % tsz;
+            tt[i] = (tokent){ c->token[s], s, c };
+        }
+    }
     for (an_conn *j = x->t.head; j; j = j->next) {
         if (!j->is_join) continue;
         int s;
-        an_conn *p = find_parent(x, j, &s);
+        an_conn *p = find_parent(tt, tsz, j, &s);
         if (!p) continue;
         j->parent = p;
         p->nsubflows++;
+        /* append, keeping capture order */
+        an_conn **pp = &p->joins;
+        while (*pp) pp = &(*pp)->next_join;
+        *pp = j;
         /* the join SYN goes to the host whose token it carries: B = parent side s */
         if (!p->have_key[0] || !p->have_key[1]) continue;
         uint64_t kB = p->key[s], kA = p->key[!s];
@@ -420,6 +439,7 @@ static void verify_joins(an_ctx *x)
             } else if (j->join_hmac_state == 0) j->join_hmac_state = 1;
         }
     }
+    free(tt);
     /* ADD_ADDR HMACs: key1 = sender's key (RFC 8684 3.4.1) */
     for (an_conn *c = x->t.head; c; c = c->next) {
         const an_conn *k = c->is_join ? c->parent : c;
@@ -454,9 +474,12 @@ void an_finish(an_ctx *x)
         an_signal_finish(x, c);
     }
     for (an_conn *c = x->t.head; c; c = c->next) {
+        /* "did this client do MPTCP elsewhere" only matters for a SYN without room for
+         * MP_CAPABLE, so the quadratic search runs for those few only */
         bool client_mptcp = false;
-        for (an_conn *o = x->t.head; o && !client_mptcp; o = o->next)
-            if (o != c && o->syn_mpc && o->af == c->af && !memcmp(o->cli, c->cli, 16)) client_mptcp = true;
+        if (c->mpc_dropped && !c->syn_mpc)
+            for (an_conn *o = x->t.head; o && !client_mptcp; o = o->next)
+                if (o != c && o->syn_mpc && o->af == c->af && !memcmp(o->cli, c->cli, 16)) client_mptcp = true;
         mptcp_state(c, client_mptcp);
         an_timeline_finish(c);
     }

@@ -142,8 +142,7 @@ static void write_json(an_ctx *x, FILE *o)
         /* joined subflows */
         fputs(",\"joins\":[", o);
         bool first = true;
-        for (an_conn *j = x->t.head; j; j = j->next) {
-            if (j->parent != c) continue;
+        for (an_conn *j = c->joins; j; j = j->next_join) {
             char jc[80], js[80];
             cap_ep_str(j->af, j->cli, j->cport, jc, sizeof jc);
             cap_ep_str(j->af, j->srv, j->sport, js, sizeof js);
@@ -175,8 +174,7 @@ static void write_json(an_ctx *x, FILE *o)
         }
         fputs(",\"violations\":[", o);
         first = true;
-        for (an_conn *j = x->t.head; j; j = j->next) {
-            if (j != c && j->parent != c) continue;
+        for (an_conn *j = c; j; j = (j == c ? c->joins : j->next_join)) {
             for (size_t i = 0; i < j->nv; i++) {
                 fprintf(o, "%s{\"rule\":", first ? "" : ",");
                 json_str(o, j->v[i].rule);
@@ -250,7 +248,7 @@ static void write_csv(an_ctx *x, FILE *o)
         csv_t(o, c->t_first_resp - c->t_syn, c->t_syn != AN_NONE && c->t_first_resp != AN_NONE);
         csv_t(o, c->rtts_before_data, c->rtts_before_data >= 0);
         size_t nv = c->nv;
-        for (an_conn *j = x->t.head; j; j = j->next) if (j->parent == c) nv += j->nv;
+        for (an_conn *j = c->joins; j; j = j->next_join) nv += j->nv;
         fprintf(o, ",%" PRIu64 ",%zu\n", c->pkts, nv);
     }
 }
@@ -356,8 +354,7 @@ static void write_report(an_ctx *x, FILE *o)
         ms(tf, sizeof tf, c->t_first_resp - c->t_syn, c->t_syn != AN_NONE && c->t_first_resp != AN_NONE);
         fprintf(o, "\nHandshake RTT %s ms, TTFB %s ms, round trips before the request could leave: ", h, tf);
         if (c->rtts_before_data >= 0) fprintf(o, "%d.\n", c->rtts_before_data); else fputs("–.\n", o);
-        for (an_conn *j = x->t.head; j; j = j->next) {
-            if (j->parent != c) continue;
+        for (an_conn *j = c->joins; j; j = j->next_join) {
             char jc[80], js[80];
             cap_ep_str(j->af, j->cli, j->cport, jc, sizeof jc);
             cap_ep_str(j->af, j->srv, j->sport, js, sizeof js);

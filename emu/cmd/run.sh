@@ -318,6 +318,8 @@ for v in "${VARIANTS[@]}"; do
     mpx_client_step "$R" "$v" "$rep" "$k" "$sig" || true
     if [ -n "$fpid" ]; then kill "$fpid" 2>/dev/null || true; wait "$fpid" 2>/dev/null || true; run_fault_clear "$R"; fi
     done_steps=$((done_steps + 1))
+    # test hook (tests/integration/exp_cleanup.sh): fail midway like a crashed step would
+    if [ -n "${MPX_RUN_FAIL_AFTER:-}" ] && [ "$done_steps" -ge "$MPX_RUN_FAIL_AFTER" ]; then die "MPX_RUN_FAIL_AFTER=$MPX_RUN_FAIL_AFTER reached (test hook)"; fi
   done
   mpx_progress "$v done" "$done_steps"; mpx_progress_end
 

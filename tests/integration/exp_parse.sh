@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The .exp parser (emu/harness/exp.sh) through `mpxlab run --check`: every shipped experiment
+# parses; good lines give the expected JSON; each kind of bad line is rejected with exit 2 and
+# "FILE:LINE: reason" naming the line.
+# timeout: 120
+set -uo pipefail
+source "$(dirname "$0")/../lib.sh"
+t_require_cmd jq
+cd "$MPX_ROOT"
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+for e in experiments/*.exp; do
+  out=$(./mpxlab run "$e" --check 2>&1); rc=$?
+  t_check "shipped_$(basename "$e" .exp)" test "$rc" = 0 -a -n "$(jq -r .name <<< "$out" 2>/dev/null)"
+done
+
+cat > "$tmp/good.exp" <<'X'
+# comment line
+description  two words   # trailing comment
+topology     hybrid
+signals      tcp socks5 convert
+workload     bulk-down 10MB
+repetitions  7
+seed         42
+tfo          on
+sysctl       client net.ipv4.tcp_fastopen=0x5 net.ipv4.tcp_sack=1
+param        dsl.delay=12ms lte.ab.loss=1%
+fault        1500ms dsl down
+fault        3s dsl up
+timeout      conn 5s
+model        cp=dsl ps=wan
+variant      slow   param dsl.delay=30ms ; signals tcp convert ; target 6
+X
+j=$(./mpxlab run "$tmp/good.exp" --check 2>&1); rc=$?
+t_check good_rc test "$rc" = 0
+t_check good_fields test "$(jq -c '[(.topology | endswith("topologies/hybrid.topo")), .signals, .workload, .repetitions, .seed, .tfo, .sysctl, .param, .fault, .timeouts.conn_s, .description]' <<< "$j")" = \
+  '[true,["tcp","socks5","convert"],"bulk-down 10MB",7,42,"on",["client net.ipv4.tcp_fastopen=0x5","client net.ipv4.tcp_sack=1"],["dsl.delay=12ms","lte.ab.loss=1%"],["1500ms dsl down","3s dsl up"],5,"two words"]'
+t_check good_variant test "$(jq -r '.variants.slow' <<< "$j")" = "param dsl.delay=30ms ; signals tcp convert ; target 6"
+# command-line overrides win over the file
+j=$(./mpxlab run "$tmp/good.exp" --check --reps 3 --seed 9 --signals tcp,convert 2>&1)
+t_check overrides test "$(jq -c '[.repetitions, .seed, .signals]' <<< "$j")" = '[3,9,["tcp","convert"]]'
+
+# bad lines: LINE|TEXT|expected reason fragment
+bad=(
+  "unknown directive|frobnicate 1|unknown directive 'frobnicate'"
+  "unknown signal|signals tcp smoke-signal|unknown signal 'smoke-signal'"
+  "workload form|workload rr 100|workload rr wants REQ/RESP"
+  "workload kind|workload stream 1MB|unknown workload 'stream'"
+  "reps zero|repetitions 0|repetitions wants an integer"
+  "seed text|seed abc|seed wants a non-negative integer"
+  "mptcp value|mptcp maybe|mptcp wants on|off"
+  "target value|target 5|target wants 4|6"
+  "sysctl key|sysctl client kernel.panic=1|is not net.KEY=VALUE"
+  "param unit|param dsl.delay=10|needs a time unit"
+  "param link|param nosuch.delay=1ms|no link or node named 'nosuch'"
+  "param key|param dsl.ab.dealy=1ms|unknown link parameter 'dealy'"
+  "fault time|fault 2x dsl down|fault: bad time '2x'"
+  "fault link|fault 1s nosuch down|no link 'nosuch'"
+  "fault action|fault 1s dsl explode|fault: unknown action 'explode'"
+  "timeout step|timeout coffee 5s|timeout: unknown step 'coffee'"
+  "middlebox none in topo|middlebox strip-mptcp|has no node with role middlebox"
+  "variant topology|variant v1 topology other.topo|'topology' cannot be set per variant"
+  "variant twice|variant v1 target 6\nvariant v1 target 4|variant 'v1' defined twice"
+  "duplicate|seed 1\nseed 2|seed given twice (first at line 3)"
+  "model link|model cp=dsl+nosuch|no link 'nosuch'"
+)
+for b in "${bad[@]}"; do
+  IFS='|' read -r name text want <<< "$b"
+  [[ $b == *"|mptcp wants on|off" ]] && want="mptcp wants on|off"
+  [[ $b == *"|target wants 4|6" ]] && want="target wants 4|6"
+  printf 'topology hybrid\nsignals tcp\n%b\n' "${b#*|}" | sed 's/|.*$//' > "$tmp/bad.exp"
+  err=$(./mpxlab run "$tmp/bad.exp" --check 2>&1 >/dev/null); rc=$?
+  line=$(grep -n . "$tmp/bad.exp" | tail -1 | cut -d: -f1)
+  if [ "$rc" = 2 ] && [[ $err == "$tmp/bad.exp:$line: "* ]] && [[ $err == *"$want"* ]]; then t_pass "bad_${name// /_}"
+  else t_fail "bad_${name// /_}" "rc=$rc err='$err' (want line $line, '$want')"; fi
+done
+# missing topology / signals, unreadable file
+printf 'signals tcp\n' > "$tmp/nt.exp"
+err=$(./mpxlab run "$tmp/nt.exp" --check 2>&1 >/dev/null); rc=$?
+t_check missing_topology test "$rc" = 2 -a -n "$(grep "no 'topology' line" <<< "$err")"
+err=$(./mpxlab run "$tmp/none.exp" --check 2>&1 >/dev/null); rc=$?
+t_check unreadable test "$rc" = 2
+t_done

@@ -395,10 +395,20 @@ mpx_topo_up() {
 # _mpx_topo_is PID [EXPECT]: PID alive (and its command line contains EXPECT)
 _mpx_topo_is() {
   local cmd
-  [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 1 ] && kill -0 "$1" 2>/dev/null || return 1
+  [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -gt 1 ] && _mpx_topo_alive "$1" || return 1
   [ -n "${2:-}" ] || return 0
   cmd=$(tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null) || return 1
   [[ $cmd == *"$2"* ]]
+}
+
+# _mpx_topo_alive PID: running (a zombie counts as gone: the emulators are re-parented to
+# init once `topo up` returns, and init may reap them only seconds later)
+_mpx_topo_alive() {
+  local st
+  kill -0 "$1" 2>/dev/null || return 1
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  st=${st##*) }
+  [ "${st:0:1}" != Z ]
 }
 
 # _mpx_topo_kill PID [EXPECT]: TERM, wait up to 3 s, then KILL. With EXPECT, only a process
@@ -407,9 +417,9 @@ _mpx_topo_kill() {
   local pid=$1 expect=${2:-} i
   _mpx_topo_is "$pid" "$expect" || return 0
   kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < 300; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.01; done
+  for ((i = 0; i < 300; i++)); do _mpx_topo_alive "$pid" || return 0; sleep 0.01; done
   kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.01; done
+  for ((i = 0; i < 100; i++)); do _mpx_topo_alive "$pid" || return 0; sleep 0.01; done
 }
 
 # _mpx_topo_del_ns NS: end every process still inside NS (by PID), then delete it

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Cleanup: after a run, after a run that fails midway (MPX_RUN_FAIL_AFTER test hook) and after
+# SIGINT, no namespace of the run and no process started for it (agents, link emulators:
+# their command lines name the result directory) remains.
+# timeout: 240
+set -uo pipefail
+source "$(dirname "$0")/../lib.sh"
+t_require_root
+t_require_cmd jq ip nft env
+cd "$MPX_ROOT"
+for b in mpx-linkem mpx-server mpx-client mpx-proxy; do
+  [ -x "bin/$b" ] || { echo "SKIP: all: bin/$b not built yet"; exit 77; }
+done
+[ -f emu/lib/topo.sh ] || { echo "SKIP: all: emu/lib/topo.sh (topology runtime) not there yet"; exit 77; }
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+cat > "$tmp/c.exp" <<'X'
+topology    hybrid
+signals     tcp convert
+workload    rr 100/1000
+repetitions 6
+timeout     conn 5s
+X
+left() { # OUT TAG: what remains of that run
+  ip netns list | awk '{print $1}' | grep "^mpx-$2v" || true
+  ps -eo pid=,args= | grep -F -- "$1/" | grep -v grep || true
+}
+
+# 1. a normal run
+./mpxlab run "$tmp/c.exp" --reps 2 --out "$tmp/ok" --quiet > /dev/null 2>&1
+t_check normal_rc test $? = 0
+tag=$(jq -r .namespace_tag "$tmp/ok/manifest.json")
+t_check normal_clean test -z "$(left "$tmp/ok" "$tag")"
+
+# 2. failing midway
+MPX_RUN_FAIL_AFTER=3 ./mpxlab run "$tmp/c.exp" --out "$tmp/fail" --quiet > /dev/null 2> "$tmp/fail.err"; rc=$?
+t_check fail_rc test "$rc" = 1
+t_check fail_reason grep -q "test hook" "$tmp/fail.err"
+t_check fail_status test "$(jq -r .status "$tmp/fail/manifest.json")" = failed
+tag=$(jq -r .namespace_tag "$tmp/fail/manifest.json")
+t_check fail_clean test -z "$(left "$tmp/fail" "$tag")"
+
+# 3. SIGINT while connections run (SIGINT restored: background jobs start with it ignored)
+env --default-signal=INT ./mpxlab run "$tmp/c.exp" --reps 50 --out "$tmp/int" --quiet > /dev/null 2> "$tmp/int.err" &
+pid=$!
+for ((i = 0; i < 600; i++)); do [ -s "$tmp/int/steps.csv" ] && break; sleep 0.05; done
+t_check int_started test -s "$tmp/int/steps.csv"
+kill -INT "$pid"
+wait "$pid"; rc=$?
+t_check int_rc test "$rc" = 130
+t_check int_status test "$(jq -r .status "$tmp/int/manifest.json")" = interrupted
+t_check int_clean test -z "$(left "$tmp/int" "e$pid")"
+t_check int_stopped_early test "$(wc -l < "$tmp/int/steps.csv")" -lt 100
+t_done

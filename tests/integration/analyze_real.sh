@@ -45,6 +45,7 @@ run() { # tag args...
     { echo "client $tag failed:"; cat "$D/cl-$tag.json" 2>/dev/null; }
 }
 run convert --signal convert --proxy "$P4:5124" --target "$MPX_NT_S4:8080" --workload "rr 200/3000" --count 2
+run convert-cookie --signal convert-cookie --proxy "$P4:5124" --target "$MPX_NT_S4:8080" --count 2
 run convert-wait --signal convert-wait --proxy "$P4:5124" --target "$MPX_NT_S4:8080"
 run socks5 --signal socks5 --proxy "$P4:1080" --target "$MPX_NT_S4:8080"
 run mpconvert --signal mpconvert --proxy "$P4:5125" --target "$MPX_NT_S4:8080"
@@ -70,11 +71,14 @@ C=$D/an.json
 sel() { jq -c -s "[.[] | select(.type==\"conn\" and ($1))]" "$C"; }
 up() { sel ".pcap|endswith(\"dsl.pcap\")"; }
 
-t_check convert-verdict jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and (.server|endswith(":5124")) and (.client|startswith("198.")))]
+t_check convert-verdict jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and (.server|endswith(":5124")) and (.client|startswith("198.")) and (.tfo.cookie_req|not))]
   | length>=3 and all(.signal_valid and .target=="198.18.3.1:8080" and .mpc.syn and .mptcp=="mptcp"
   and .syn_opt_left==(40-.syn_opt_bytes) and .tfo.syn_data_len>=24 and .tfo.syn_data_acked and (.tfo.cookie_req|not))' "$C"
 t_check convert-0rtt jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .req_in_syn)] | length>=3 and all(.rtts_before_data==0)' "$C"
-t_check convert-wait-1rtt jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and (.req_in_syn|not))] | length==1 and .[0].rtts_before_data>=1' "$C"
+t_check convert-wait-1rtt jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and (.req_in_syn|not) and (.tfo.cookie_req|not))] | length==1 and .[0].rtts_before_data>=1' "$C"
+# convert-cookie: the SYN carries MP_CAPABLE and a TFO cookie request (4 more option bytes)
+t_check convert-cookie-request jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .tfo.cookie_req)] | length==2
+  and all(.mpc.syn and .syn_opt_bytes==28 and .syn_opt_left==12 and .signal_valid)' "$C"
 t_check convert-v6 jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .target=="[fd00:18:3::1]:8080")] | length==1 and .[0].signal_valid' "$C"
 t_check socks5-3rtt jqe -s '[.[] | select(.type=="conn" and .signal=="socks5")] | length==1 and .[0].signal_valid and .[0].rtts_before_data==3 and .[0].target=="198.18.3.1:8080"' "$C"
 t_check mpconvert-09 jqe -s '[.[] | select(.type=="conn" and .signal=="mpconvert")] | length==1 and .[0].signal_valid and .[0].req_in_syn and .[0].rtts_before_data==0' "$C"

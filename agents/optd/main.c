@@ -15,6 +15,8 @@
  *   del sport PORT | del dst ADDR PORT          forget a registration
  *   get ADDR PORT                               MP_CONVERT target seen from ADDR:PORT (read)
  *   stats                                       JSON counters
+ * `mpx-optd ctl PATH REQUEST...` sends one request and prints the reply (exit 0 for a reply
+ * not starting with "err", 1 for an "err" reply, 3 when the daemon does not answer).
  * Exit codes: 0 normal stop (SIGTERM/SIGINT), 2 usage, 3 setup error. */
 #include "agents/optd/mangle.h"
 #include "proto/buf.h"
@@ -31,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -306,10 +309,48 @@ static void control(optd_t *d, char *req, char *out, size_t cap)
     snprintf(out, cap, "err usage");
 }
 
+/* Client of the control socket: a temporary bound datagram socket so the reply finds us. */
+static int ctl_main(int argc, char **argv)
+{
+    char req[512] = "", out[512];
+    if (argc < 2) { fprintf(stderr, "usage: mpx-optd ctl PATH REQUEST...\n"); return 2; }
+    for (int i = 1; i < argc; i++) {
+        if (strlen(req) + strlen(argv[i]) + 2 > sizeof req) { fprintf(stderr, "mpx-optd: request too long\n"); return 2; }
+        if (i > 1) strcat(req, " ");
+        strcat(req, argv[i]);
+    }
+    struct sockaddr_un to = { .sun_family = AF_UNIX }, me = { .sun_family = AF_UNIX };
+    if (strlen(argv[0]) >= sizeof to.sun_path) { fprintf(stderr, "mpx-optd: path too long\n"); return 2; }
+    strcpy(to.sun_path, argv[0]);
+    /* A path, not an abstract autobind address: abstract names are per network namespace
+     * and the daemon usually runs in another one. */
+    if (snprintf(me.sun_path, sizeof me.sun_path, "%s.%d", argv[0], (int)getpid()) >= (int)sizeof me.sun_path)
+        snprintf(me.sun_path, sizeof me.sun_path, "/tmp/mpx-optd-ctl.%d", (int)getpid());
+    unlink(me.sun_path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof me) < 0) { perror("mpx-optd: socket"); return 3; }
+    struct timeval tv = { 2, 0 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (sendto(fd, req, strlen(req), 0, (struct sockaddr *)&to, sizeof to) < 0) {
+        fprintf(stderr, "mpx-optd: %s: %s\n", argv[0], strerror(errno));
+        close(fd);
+        unlink(me.sun_path);
+        return 3;
+    }
+    ssize_t n = recv(fd, out, sizeof out - 1, 0);
+    close(fd);
+    unlink(me.sun_path);
+    if (n < 0) { fprintf(stderr, "mpx-optd: no reply from %s\n", argv[0]); return 3; }
+    out[n] = 0;
+    printf("%s\n", out);
+    return strncmp(out, "err", 3) ? 0 : 1;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
         "usage: mpx-optd add|read --queue N [options]\n"
+        "       mpx-optd ctl PATH REQUEST...   (send one control request, print the reply)\n"
         "  add    append registered options to outgoing SYNs (client side)\n"
         "  read   decode signals in incoming SYNs, answer lookups, mark alerted SYNs (proxy side)\n"
         "options:\n"
@@ -337,6 +378,7 @@ int main(int argc, char **argv)
         { "mark-convert", 1, 0, 'M' }, { "stats", 1, 0, 'S' }, { "ready", 1, 0, 'r' },
         { "verbose", 0, 0, 'v' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0 } };
     d.subtype = MPX_MPOPT_SUBTYPE_DEFAULT;
+    if (argc >= 2 && !strcmp(argv[1], "ctl")) return ctl_main(argc - 2, argv + 2);
     for (int c; (c = getopt_long(argc, argv, "vh", lo, NULL)) != -1;) {
         switch (c) {
         case 'q': queue = atoi(optarg); break;

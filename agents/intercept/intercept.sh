@@ -1,0 +1,214 @@
+# shellcheck shell=bash
+# agents/intercept/intercept.sh: sets up (and tears down) the HAG side and the client side of
+# the implicit / option-space signalling variants (issue 7; agents/intercept/README.md).
+#
+#   source agents/intercept/intercept.sh
+#   mpx_ic_hag_up    NS VARIANT DIR   HAG interception for VARIANT in netns NS (state in DIR)
+#   mpx_ic_hag_down  NS DIR           removes rules/routes, stops the HAG's mpx-optd
+#   mpx_ic_client_up NS DIR           client: mpx-optd add + iptables mangle/POSTROUTING NFQUEUE
+#   mpx_ic_client_down NS DIR
+#   mpx_ic_client_register DIR VARIANT ADDR PORT
+#                                     per-destination registration with the client's optd:
+#                                     implicit-ra -> "ra dst ADDR PORT",
+#                                     implicit-prefer -> "opt dst ADDR PORT <MP_PREFER_PROXY>"
+#   mpx_ic_ctl CTLPATH REQUEST...     one control request to an mpx-optd (prints the reply)
+#   mpx_ic_hag_ctl DIR / mpx_ic_client_ctl DIR   print the control socket paths
+#
+# VARIANT (HAG side):
+#   implicit         every MPTCP SYN (MP_CAPABLE and MP_JOIN) arriving on a client-facing
+#                    interface -> nft tproxy to the proxy's transparent port
+#   implicit-ra      only SYNs with the IPv4 Router Alert option (nft `ip option ra exists`)
+#   implicit-prefer  only SYNs mpx-optd (read mode) marked: MP_PREFER_PROXY in an MP_CAPABLE
+#                    SYN, and the MP_JOINs of the connections taken that way
+#   mpconvert-opt    no interception: mpx-optd (read) decodes MP_CONVERT in SYNs to the proxy's
+#                    mpconvert-opt port and answers the proxy's `get ADDR PORT` lookups
+#   none             nothing (plain forwarding; for baselines)
+# Established packets of intercepted connections: `socket transparent 1` -> routing mark.
+#
+# Tunables (environment, read at call time):
+#   MPX_IC_IFACES   client-facing HAG interfaces (default "dsl lte")
+#   MPX_IC_TPORT    proxy transparent port (5127)      MPX_IC_OPTPORT mpconvert-opt port (5128)
+#   MPX_IC_MARK     routing mark for tproxy'd packets (0x1)
+#   MPX_IC_MARK_ALERT  mark mpx-optd read sets on MP_PREFER_PROXY SYNs (0x2)
+#   MPX_IC_RT_TABLE routing table with the `local` default route (127)
+#   MPX_IC_QUEUE    NFQUEUE number (7; queues are per network namespace)
+#   MPX_IC_SUBTYPE  MPTCP subtype of the experimental options (0xe)
+#   MPX_IC_OPTD     mpx-optd binary (default bin/mpx-optd of this checkout)
+#   MPX_IC_LIFE     upper bound on an mpx-optd's lifetime in seconds (3600; `timeout`)
+# Everything is created inside NS (nft table inet mpx_ic, iptables chain MPX_IC, ip rule
+# with priority 127); processes are tracked by PID files in DIR and stopped by PID.
+
+MPX_IC_ROOT=${MPX_IC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+
+_mpx_ic_defaults() {
+  : "${MPX_IC_IFACES:=dsl lte}" "${MPX_IC_TPORT:=5127}" "${MPX_IC_OPTPORT:=5128}"
+  : "${MPX_IC_MARK:=0x1}" "${MPX_IC_MARK_ALERT:=0x2}" "${MPX_IC_RT_TABLE:=127}"
+  : "${MPX_IC_QUEUE:=7}" "${MPX_IC_SUBTYPE:=0xe}" "${MPX_IC_LIFE:=3600}"
+  : "${MPX_IC_OPTD:=$MPX_IC_ROOT/bin/mpx-optd}"
+}
+
+mpx_ic_hag_ctl() { echo "$1/optd-hag.ctl"; }
+mpx_ic_client_ctl() { echo "$1/optd-client.ctl"; }
+
+mpx_ic_ctl() { # ctlpath request...
+  _mpx_ic_defaults
+  timeout 5 "$MPX_IC_OPTD" ctl "$@"
+}
+
+# MP_PREFER_PROXY (plain-mode -10 4): 1e 04 <subtype<<4> 00
+mpx_ic_prefer_hex() {
+  _mpx_ic_defaults
+  printf '1e04%02x00\n' $((MPX_IC_SUBTYPE << 4))
+}
+
+# Starts mpx-optd MODE in NS; PID in DIR/optd-ROLE.pid. Extra args are passed to mpx-optd.
+_mpx_ic_optd_start() { # ns role mode dir args...
+  local ns=$1 role=$2 mode=$3 dir=$4 i; shift 4
+  local ready=$dir/optd-$role.ready ctl=$dir/optd-$role.ctl
+  rm -f "$ready"
+  ip netns exec "$ns" timeout -s TERM "$MPX_IC_LIFE" "$MPX_IC_OPTD" "$mode" \
+    --queue "$MPX_IC_QUEUE" --subtype "$MPX_IC_SUBTYPE" --control "$ctl" --ready "$ready" \
+    --stats "$dir/optd-$role.stats" "$@" >"$dir/optd-$role.log" 2>&1 &
+  echo $! >"$dir/optd-$role.pid"
+  for ((i = 0; i < 200; i++)); do
+    [ -s "$ready" ] && return 0
+    kill -0 "$(cat "$dir/optd-$role.pid")" 2>/dev/null || break
+    sleep 0.05
+  done
+  echo "mpx_ic: mpx-optd $mode in $ns did not become ready:" >&2
+  cat "$dir/optd-$role.log" >&2
+  return 1
+}
+
+_mpx_ic_optd_stop() { # dir role
+  local pf=$1/optd-$2.pid p i
+  [ -f "$pf" ] || return 0
+  p=$(cat "$pf")
+  if kill -TERM "$p" 2>/dev/null; then
+    for ((i = 0; i < 60; i++)); do
+      kill -0 "$p" 2>/dev/null || break
+      sleep 0.05
+    done
+    kill -KILL "$p" 2>/dev/null
+  fi
+  wait "$p" 2>/dev/null
+  rm -f "$pf"
+  return 0
+}
+
+# iptables chain MPX_IC in TABLE, hooked from HOOK, for both families.
+_mpx_ic_ipt_chain() { # ns table hook
+  local t
+  for t in iptables ip6tables; do
+    ip netns exec "$1" "$t" -w -t "$2" -N MPX_IC || return 1
+    ip netns exec "$1" "$t" -w -t "$2" -A "$3" -j MPX_IC || return 1
+  done
+}
+
+_mpx_ic_ipt_del() { # ns table hook
+  local t
+  for t in iptables ip6tables; do
+    ip netns exec "$1" "$t" -w -t "$2" -D "$3" -j MPX_IC 2>/dev/null
+    ip netns exec "$1" "$t" -w -t "$2" -F MPX_IC 2>/dev/null
+    ip netns exec "$1" "$t" -w -t "$2" -X MPX_IC 2>/dev/null
+  done
+  return 0
+}
+
+_mpx_ic_ipt_both() { # ns table rule...
+  local ns=$1 tb=$2; shift 2
+  ip netns exec "$ns" iptables -w -t "$tb" -A MPX_IC "$@" &&
+    ip netns exec "$ns" ip6tables -w -t "$tb" -A MPX_IC "$@"
+}
+
+mpx_ic_hag_up() { # ns variant dir
+  local ns=$1 variant=$2 dir=$3 ifs='' i match=''
+  _mpx_ic_defaults
+  mkdir -p "$dir" || return 1
+  echo "$variant" >"$dir/hag.variant"
+  for i in $MPX_IC_IFACES; do ifs+="${ifs:+, }\"$i\""; done
+  local syn="iifname { $ifs } tcp flags & (fin|syn|rst|ack) == syn tcp option mptcp exists"
+  case $variant in
+    none) return 0 ;;
+    implicit) match='' ;;
+    implicit-ra) match='ip option ra exists' ;;
+    implicit-prefer) match="meta mark & $MPX_IC_MARK_ALERT == $MPX_IC_MARK_ALERT" ;;
+    mpconvert-opt)
+      _mpx_ic_ipt_chain "$ns" raw PREROUTING || return 1
+      _mpx_ic_ipt_both "$ns" raw -p tcp --tcp-flags SYN,ACK,FIN,RST SYN --dport "$MPX_IC_OPTPORT" \
+        -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass || return 1
+      _mpx_ic_optd_start "$ns" hag read "$dir" || return 1
+      return 0 ;;
+    *) echo "mpx_ic_hag_up: unknown variant '$variant'" >&2; return 2 ;;
+  esac
+  if [ "$variant" = implicit-prefer ]; then
+    # raw (-300) runs before the nft tproxy chain (mangle, -150): the verdict's mark is seen there
+    _mpx_ic_ipt_chain "$ns" raw PREROUTING || return 1
+    for i in $MPX_IC_IFACES; do
+      _mpx_ic_ipt_both "$ns" raw -i "$i" -p tcp --tcp-flags SYN,ACK,FIN,RST SYN \
+        -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass || return 1
+    done
+    _mpx_ic_optd_start "$ns" hag read "$dir" --mark-prefer "$MPX_IC_MARK_ALERT" || return 1
+  fi
+  local m=$MPX_IC_MARK fam rules=''
+  for fam in ip ip6; do
+    [ "$variant" = implicit-ra ] && [ $fam = ip6 ] && continue   # Router Alert is IPv4 only here
+    local np=ipv4; [ $fam = ip6 ] && np=ipv6
+    rules+="    meta nfproto $np $syn $match meta mark set meta mark | $m tproxy $fam to :$MPX_IC_TPORT accept"$'\n'
+  done
+  ip netns exec "$ns" nft -f - <<EOF || return 1
+table inet mpx_ic {
+  chain pre {
+    type filter hook prerouting priority mangle; policy accept;
+    meta l4proto tcp socket transparent 1 meta mark set meta mark | $m accept
+$rules  }
+}
+EOF
+  ip netns exec "$ns" ip -4 rule add fwmark "$m/$m" lookup "$MPX_IC_RT_TABLE" pref 127 || return 1
+  ip netns exec "$ns" ip -6 rule add fwmark "$m/$m" lookup "$MPX_IC_RT_TABLE" pref 127 || return 1
+  ip netns exec "$ns" ip -4 route add local 0.0.0.0/0 dev lo table "$MPX_IC_RT_TABLE" || return 1
+  ip netns exec "$ns" ip -6 route add local ::/0 dev lo table "$MPX_IC_RT_TABLE" || return 1
+  return 0
+}
+
+mpx_ic_hag_down() { # ns dir
+  local ns=$1 dir=$2
+  _mpx_ic_defaults
+  _mpx_ic_optd_stop "$dir" hag
+  ip netns exec "$ns" true 2>/dev/null || return 0   # namespace already gone
+  ip netns exec "$ns" nft delete table inet mpx_ic 2>/dev/null
+  _mpx_ic_ipt_del "$ns" raw PREROUTING
+  ip netns exec "$ns" ip -4 rule del pref 127 2>/dev/null
+  ip netns exec "$ns" ip -6 rule del pref 127 2>/dev/null
+  ip netns exec "$ns" ip -4 route flush table "$MPX_IC_RT_TABLE" 2>/dev/null
+  ip netns exec "$ns" ip -6 route flush table "$MPX_IC_RT_TABLE" 2>/dev/null
+  return 0
+}
+
+mpx_ic_client_up() { # ns dir
+  local ns=$1 dir=$2
+  _mpx_ic_defaults
+  mkdir -p "$dir" || return 1
+  _mpx_ic_ipt_chain "$ns" mangle POSTROUTING || return 1
+  _mpx_ic_ipt_both "$ns" mangle -p tcp --tcp-flags SYN,ACK,FIN,RST SYN \
+    -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass || return 1
+  _mpx_ic_optd_start "$ns" client add "$dir" || return 1
+}
+
+mpx_ic_client_down() { # ns dir
+  _mpx_ic_defaults
+  _mpx_ic_optd_stop "$2" client
+  ip netns exec "$1" true 2>/dev/null || return 0
+  _mpx_ic_ipt_del "$1" mangle POSTROUTING
+  return 0
+}
+
+mpx_ic_client_register() { # dir variant addr port
+  local ctl; ctl=$(mpx_ic_client_ctl "$1")
+  case $2 in
+    implicit-ra) mpx_ic_ctl "$ctl" ra dst "$3" "$4" ;;
+    implicit-prefer) mpx_ic_ctl "$ctl" opt dst "$3" "$4" "$(mpx_ic_prefer_hex)" ;;
+    implicit|none) echo ok ;;
+    *) echo "mpx_ic_client_register: no per-destination registration for '$2'" >&2; return 2 ;;
+  esac
+}

@@ -102,7 +102,7 @@ typedef struct {
     sigkind  sig;
     const char *sig_name;
     mpxa_addr target, proxy, bind;
-    bool     have_proxy, have_bind, mptcp, tfo_direct, verbose;
+    bool     have_proxy, have_bind, mptcp, tfo_direct, tfo_direct_nc, verbose;
     mpxa_workload wl;
     char     wl_text[64];
     uint32_t count, conc, seed;
@@ -131,9 +131,11 @@ static void usage(FILE *f)
 "usage: mpx-client --signal SIG --target ADDR:PORT [--proxy ADDR:PORT] [--mptcp on|off]\n"
 "                  [--workload SPEC] [--count N] [--concurrency C] [--json FILE|-]\n"
 "                  [--timeout SEC] [--socks-user U --socks-pass P] [--cookie-cache FILE]\n"
-"                  [--bind ADDR] [--tag TEXT] [--tfo] [--convert-opts K,K..] [--seed N] [-v]\n"
+"                  [--bind ADDR] [--tag TEXT] [--tfo|--tfo-no-cookie] [--convert-opts K,K..]\n"
+"                  [--seed N] [-v]\n"
 "SIG:\n"
-"  tcp             direct to the target, no proxy (--tfo: TFO with a kernel-cached cookie)\n"
+"  tcp             direct to the target, no proxy (--tfo: request in the SYN with the kernel's\n"
+"                  TFO cookie; --tfo-no-cookie: in the SYN without any cookie option)\n"
 "  socks5          RFC 1928 no-auth CONNECT via --proxy (default port 1080)\n"
 "  socks5-auth     RFC 1928 + RFC 1929 username/password (--socks-user/--socks-pass)\n"
 "  convert         RFC 8803 header + Connect TLV + the request in one SYN (sendto\n"
@@ -798,7 +800,8 @@ static void start_one(client *cl)
     /* SYN payload: signal [+ request head]. Cookie-less modes set TCP_FASTOPEN_NO_COOKIE so
      * the kernel sends the data without any TFO option (protocols.md 1.9). */
     bool no_cookie = cl->sig == SIG_CONVERT || cl->sig == SIG_CONVERT_WAIT ||
-                     cl->sig == SIG_MPCONVERT || cl->sig == SIG_MPCONVERT_IE;
+                     cl->sig == SIG_MPCONVERT || cl->sig == SIG_MPCONVERT_IE ||
+                     (cl->sig == SIG_TCP && cl->tfo_direct_nc);
     if (no_cookie && mpxa_set_tfo_no_cookie(c->fd, true) < 0) {
         set_err(c, "TCP_FASTOPEN_NO_COOKIE: %s", strerror(errno));
         finish(cl, c, false);
@@ -937,7 +940,8 @@ int main(int argc, char **argv)
     cl->timeout_s = 10;
     cl->seed = 1;
     enum { O_SIGNAL = 256, O_TARGET, O_PROXY, O_MPTCP, O_WORKLOAD, O_COUNT, O_CONC, O_JSON,
-           O_TIMEOUT, O_USER, O_PASS, O_COOKIE, O_BIND, O_TAG, O_TFO, O_CONVOPTS, O_SEED, O_VERSION };
+           O_TIMEOUT, O_USER, O_PASS, O_COOKIE, O_BIND, O_TAG, O_TFO, O_TFO_NC, O_CONVOPTS, O_SEED,
+           O_VERSION };
     static const struct option lo[] = {
         { "signal", required_argument, 0, O_SIGNAL },
         { "target", required_argument, 0, O_TARGET },
@@ -954,6 +958,7 @@ int main(int argc, char **argv)
         { "bind", required_argument, 0, O_BIND },
         { "tag", required_argument, 0, O_TAG },
         { "tfo", no_argument, 0, O_TFO },
+        { "tfo-no-cookie", no_argument, 0, O_TFO_NC },
         { "convert-opts", required_argument, 0, O_CONVOPTS },
         { "seed", required_argument, 0, O_SEED },
         { "verbose", no_argument, 0, 'v' },
@@ -1006,6 +1011,7 @@ int main(int argc, char **argv)
         case O_BIND: bindaddr = optarg; break;
         case O_TAG: cl->tag = optarg; break;
         case O_TFO: cl->tfo_direct = true; break;
+        case O_TFO_NC: cl->tfo_direct = cl->tfo_direct_nc = true; break;
         case O_CONVOPTS:
             if (parse_kinds(optarg, cl->conv_opts, sizeof cl->conv_opts, &cl->nconv_opts) < 0) {
                 fprintf(stderr, "mpx-client: bad --convert-opts (kinds 2..255, comma separated)\n");
@@ -1059,7 +1065,7 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     if (cl->tfo_direct && cl->sig != SIG_TCP) {
-        fprintf(stderr, "mpx-client: --tfo only applies to --signal tcp\n");
+        fprintf(stderr, "mpx-client: --tfo/--tfo-no-cookie only apply to --signal tcp\n");
         return EXIT_USAGE;
     }
     if (cl->nconv_opts && !is_convert(cl->sig)) {

@@ -47,6 +47,8 @@ typedef struct conn {
     uint8_t  hb[MPXA_HDR_LEN];
     int      hlen;
     bool     have_hdr, bad, wr_shut, want_out, tfo_syn_data;
+    bool     guard_wait;                  /* first write held until MPTCP is fully established */
+    int64_t  guard_t0, guard_us;
     mpxa_mp_kind mp;
     mpxa_req_hdr h;
     char     err[120];
@@ -58,7 +60,8 @@ typedef struct {
     int      nls;
     int      ep;
     FILE    *json;
-    bool     tfo, tfo_no_cookie, mptcp, verbose;
+    bool     tfo, tfo_no_cookie, mptcp, verbose, no_guard;
+    int      nguard;                      /* connections in guard_wait */
     int      timeout_s;
     conn    *head;
     uint64_t n_conns, n_ok, n_bad, active;
@@ -71,7 +74,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
 "usage: mpx-server --listen ADDR:PORT [--listen ...] [--tfo] [--tfo-no-cookie] [--mptcp]\n"
-"                  [--json FILE|-] [--ready FILE] [--timeout SEC] [-v]\n"
+"                  [--no-stall-guard] [--json FILE|-] [--ready FILE] [--timeout SEC] [-v]\n"
 "Plain TCP target server for mpxlab. Each connection starts with the 16-byte MPX1 header\n"
 "(\"MPX1\" | u32 request_len | u32 response_len | u32 flags, big endian; flags bit0 echo,\n"
 "bits 8..31 pattern seed) followed by the request pattern; the server verifies the request\n"
@@ -79,7 +82,10 @@ static void usage(FILE *f)
 "  --listen ADDR:PORT  IPv4 \"198.18.3.1:8080\" or IPv6 \"[fd00:18:3::1]:8080\"; repeatable\n"
 "  --tfo               enable TCP Fast Open on the listeners (TCP_FASTOPEN, cookies)\n"
 "  --tfo-no-cookie     also accept SYN data without a cookie (TCP_FASTOPEN_NO_COOKIE)\n"
-"  --mptcp             listen on IPPROTO_MPTCP sockets (default: plain TCP)\n"
+"  --mptcp             listen on IPPROTO_MPTCP sockets (default: plain TCP); with TFO the\n"
+"                      first write waits until MPTCP_INFO shows the client's key (kernel\n"
+"                      reply-stall guard, reported as stall_guard_us)\n"
+"  --no-stall-guard    write at once (reproduces the MPTCP+TFO reply stall)\n"
 "  --json FILE|-       one JSON line per connection (default: stdout)\n"
 "  --ready FILE        write \"ready\" to FILE once all listeners are up\n"
 "  --timeout SEC       close connections idle for SEC seconds (default 30)\n"
@@ -87,7 +93,8 @@ static void usage(FILE *f)
 "JSON per connection: {\"type\":\"conn\",\"listen\",\"peer\",\"local\",\"t_accept_real_us\",\n"
 "  \"t_accept_mono_us\",\"t_first_in_us\",\"t_first_out_us\",\"t_req_done_us\",\"t_done_us\"\n"
 "  (relative to accept, CLOCK_MONOTONIC),\"bytes_in\",\"bytes_out\",\"req_len\",\"resp_len\",\n"
-"  \"echo\",\"seed\",\"mptcp\",\"tfo\",\"verified\",\"error\"}; on exit a {\"type\":\"summary\"} line.\n"
+"  \"echo\",\"seed\",\"mptcp\",\"tfo\",\"stall_guard_us\",\"verified\",\"error\"}; on exit a\n"
+"  {\"type\":\"summary\"} line.\n"
 "Exit: 0 clean stop (SIGTERM/SIGINT), 2 usage, 3 setup error (bind/listen failed).\n");
 }
 
@@ -115,6 +122,7 @@ static void conn_log(server *s, conn *c)
     mpxa_json_opt_int(&j, "seed", c->have_hdr, mpxa_hdr_seed(&c->h));
     mpxa_json_str(&j, "mptcp", mpxa_mp_kind_str(c->mp));
     mpxa_json_str(&j, "tfo", c->tfo_syn_data ? "syn-data" : "none");
+    mpxa_json_int(&j, "stall_guard_us", c->guard_us);
     mpxa_json_bool(&j, "verified", verified);
     mpxa_json_str(&j, "error", c->err[0] ? c->err : NULL);
     if (mpxa_json_emit(&j, s->json) < 0 && s->verbose)
@@ -127,6 +135,8 @@ static void conn_log(server *s, conn *c)
 
 static void conn_close(server *s, conn *c)
 {
+    if (c->guard_wait)
+        s->nguard--;
     conn_log(s, c);
     epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
@@ -168,6 +178,25 @@ static int do_write(server *s, conn *c)
 {
     static uint8_t buf[WR_CHUNK];
     uint64_t allowed = resp_allowed(c);
+    /* kernel-facts Q2 "reply stall": on an MPTCP connection whose SYN data was accepted, data
+     * written before the client's third ACK (MP_CAPABLE with both keys) is not sent for ~60 s.
+     * Hold the first write until MPTCP_INFO reports the remote key; the main loop re-polls. */
+    if (c->tx == 0 && allowed > 0 && c->mp == MPXA_MP_MPTCP && c->tfo_syn_data && !s->no_guard) {
+        mpxa_mp_state st = mpxa_mptcp_state(c->fd);
+        if (st.kind == MPXA_MP_MPTCP && !st.remote_key) {
+            if (!c->guard_wait) {
+                c->guard_wait = true;
+                c->guard_t0 = mpxa_mono_us();
+                s->nguard++;
+            }
+            return 0;
+        }
+        if (c->guard_wait) {
+            c->guard_wait = false;
+            c->guard_us = mpxa_mono_us() - c->guard_t0;
+            s->nguard--;
+        }
+    }
     while (c->tx < allowed) {
         size_t n = allowed - c->tx < sizeof buf ? (size_t)(allowed - c->tx) : sizeof buf;
         mpxa_resp_fill(&c->h, c->tx, buf, n);
@@ -376,12 +405,13 @@ int main(int argc, char **argv)
     const char *listen_spec[MAX_LISTEN];
     int nspec = 0;
     s->timeout_s = 30;
-    enum { O_TFO = 256, O_TFO_NC, O_MPTCP, O_JSON, O_READY, O_TIMEOUT, O_VERSION };
+    enum { O_TFO = 256, O_TFO_NC, O_MPTCP, O_JSON, O_READY, O_TIMEOUT, O_VERSION, O_NOGUARD };
     static const struct option lo[] = {
         { "listen", required_argument, 0, 'l' },
         { "tfo", no_argument, 0, O_TFO },
         { "tfo-no-cookie", no_argument, 0, O_TFO_NC },
         { "mptcp", no_argument, 0, O_MPTCP },
+        { "no-stall-guard", no_argument, 0, O_NOGUARD },
         { "json", required_argument, 0, O_JSON },
         { "ready", required_argument, 0, O_READY },
         { "timeout", required_argument, 0, O_TIMEOUT },
@@ -403,6 +433,7 @@ int main(int argc, char **argv)
         case O_TFO: s->tfo = true; break;
         case O_TFO_NC: s->tfo = s->tfo_no_cookie = true; break;
         case O_MPTCP: s->mptcp = true; break;
+        case O_NOGUARD: s->no_guard = true; break;
         case O_JSON: json_path = optarg; break;
         case O_READY: ready = optarg; break;
         case O_TIMEOUT:
@@ -478,7 +509,7 @@ int main(int argc, char **argv)
     int64_t last_reap = mpxa_mono_us();
     struct epoll_event evs[256];
     while (!g_stop) {
-        int n = epoll_wait(s->ep, evs, 256, 500);
+        int n = epoll_wait(s->ep, evs, 256, s->nguard ? 1 : 500);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -491,6 +522,13 @@ int main(int argc, char **argv)
                 on_accept(s, (int)((listener *)t - s->ls));
             else
                 on_conn(s, (conn *)t, evs[i].events);
+        }
+        if (s->nguard) {
+            for (conn *c = s->head, *nx; c; c = nx) {
+                nx = c->next;
+                if (c->guard_wait && do_write(s, c) < 0)
+                    conn_close(s, c);
+            }
         }
         int64_t now = mpxa_mono_us();
         if (now - last_reap > 1000000) {

@@ -281,7 +281,15 @@ _mpx_topo_build() {
     local beh=() o
     for o in $MPX_T_MB_KEYS; do
       [ -z "${MPX_T_NOPT[$n.$o]:-}" ] && continue
-      if [ "${MPX_T_NOPT[$n.$o]}" = 1 ]; then beh+=("$o"); else beh+=("$o=${MPX_T_NOPT[$n.$o]}"); fi
+      if [ "$o" = snat ]; then
+        # plain "snat": masquerade towards every neighbour that is not a host (the network side)
+        local sv=${MPX_T_NOPT[$n.snat]} x
+        if [ "$sv" = 1 ]; then
+          sv=''
+          for x in ${MPX_T_NIFS[$n]}; do [ "${MPX_T_ROLE[${_PEER[$n.$x]}]}" = host ] || sv+="${sv:+,}$x"; done
+        fi
+        for x in ${sv//,/ }; do beh+=("snat=$x"); done
+      elif [ "${MPX_T_NOPT[$n.$o]}" = 1 ]; then beh+=("$o"); else beh+=("$o=${MPX_T_NOPT[$n.$o]}"); fi
     done
     [ ${#beh[@]} = 0 ] || mpx_mb_apply "$(mpx_topo_ns "$run" "$n")" "${beh[@]}" || return 3
     echo "$n ${beh[*]}" >> "$d/middlebox"

@@ -140,8 +140,8 @@ _mpx_t_nodeopt() {
       local kk; for kk in ${v//,/ }; do (( 10#$kk <= 255 )) || { MPX_T_WHY="strip-opt kind $kk is above 255"; return 1; }; done ;;
     snat)
       [ "$role" = middlebox ] || { MPX_T_WHY="middlebox behaviour '$k' needs role middlebox (node $n is $role)"; return 1; }
-      [[ $v =~ ^[a-z][a-z0-9_]{0,14}$|^0$ ]] && [ "$v" != 1 ] ||
-        { MPX_T_WHY="snat wants the outgoing interface: snat=IF"; return 1; } ;;
+      [[ $v =~ ^[a-z][a-z0-9_]{0,14}(,[a-z][a-z0-9_]{0,14})*$|^[01]$ ]] ||
+        { MPX_T_WHY="snat wants snat (towards every non-host neighbour) or snat=IF[,IF]"; return 1; } ;;
     *) MPX_T_WHY="unknown node option '$k' (ipv6 ipv6only forward mptcp signal subflows tfo sysctl.KEY $MPX_T_MB_KEYS)"; return 1 ;;
   esac
   if { [ "$v" = 0 ] || [ -z "$v" ]; } && [ "$k" != mptcp ] && [ "$k" != forward ]; then unset "MPX_T_NOPT[$n.$k]"; else MPX_T_NOPT[$n.$k]=$v; fi
@@ -254,9 +254,12 @@ mpx_topofile_parse() {
 _mpx_t_check_global() {
   local n l a b i
   for n in "${MPX_T_NODES[@]}"; do
-    if [ -n "${MPX_T_NOPT[$n.snat]:-}" ]; then
-      _mpx_t_in "${MPX_T_NOPT[$n.snat]}" ${MPX_T_NIFS[$n]} ||
-        { _mpx_t_err "${MPX_T_LINE[node.$n]}" "snat: node '$n' has no interface '${MPX_T_NOPT[$n.snat]}' (has: ${MPX_T_NIFS[$n]})"; return 2; }
+    if [ -n "${MPX_T_NOPT[$n.snat]:-}" ] && [ "${MPX_T_NOPT[$n.snat]}" != 1 ]; then
+      local sif
+      for sif in ${MPX_T_NOPT[$n.snat]//,/ }; do
+        _mpx_t_in "$sif" ${MPX_T_NIFS[$n]} ||
+          { _mpx_t_err "${MPX_T_LINE[node.$n]}" "snat: node '$n' has no interface '$sif' (has: ${MPX_T_NIFS[$n]})"; return 2; }
+      done
     fi
   done
   i=0

@@ -90,9 +90,16 @@ for sig in INT TERM; do
     t_fail "sig${sig}_during_up_leaves_nothing" "$left; $(cat "$MPX_TOPO_STATE_BASE/err.$sig")"
 done
 
-# 6. down --all: two runs, one with its state dir lost -> both gone (marker on lo)
+# 6. two runs side by side (same addresses, separate namespaces); a second up with a taken
+# name fails (3) and leaves the first alone; down --all with one state dir lost -> both gone
 if mpx_topo_up "$TOPO" "${R}x" 1 && mpx_topo_up "$MPX_ROOT/topologies/single.topo" "${R}y" 1; then
   lp="$(pids_of "${R}x") $(pids_of "${R}y")"
+  nx=$(mpx_topo_exec "${R}x" client ping -n -c 2 -i 0.2 -W 1 198.18.1.1 | grep -c 'bytes from')
+  ny=$(mpx_topo_exec "${R}y" client ping -n -c 2 -i 0.2 -W 1 198.18.1.1 | grep -c 'bytes from')
+  [ "$nx" = 2 ] && [ "$ny" = 2 ] && t_pass two_runs_side_by_side || t_fail two_runs_side_by_side "replies $nx/2 $ny/2"
+  mpx_topo_up "$TOPO" "${R}x" 1 2>/dev/null; rc=$?
+  nx=$(mpx_topo_exec "${R}x" client ping -n -c 1 -W 1 198.18.1.1 | grep -c 'bytes from')
+  [ $rc = 3 ] && [ "$nx" = 1 ] && t_pass name_taken_rc3_first_run_intact || t_fail name_taken_rc3_first_run_intact "rc=$rc replies=$nx"
   # lose y's state: its emulators are then only found through their namespaces
   rm -rf "$(mpx_topo_state "${R}y")"
   mpx_topo_down_all > /dev/null

@@ -30,6 +30,7 @@ enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
 #define FLUSH_NS 1000000000ULL          /* pcap/events flush and clock re-sync period */
 #define DEFAULT_SPIN_US 50
 #define DEFAULT_RT_PRIO 10
+#define OVERSHOOT_BINS 256
 
 static volatile sig_atomic_t g_stop, g_usr1;
 static void on_signal(int sig) { if (sig == SIGUSR1) g_usr1 = 1; else g_stop = 1; }
@@ -54,6 +55,10 @@ struct emu {
 	int64_t real_off;              /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	int64_t start_off;             /* real_off at t0 */
 	uint64_t n_loops, n_sleeps, n_rx_calls, n_tx_calls;
+	uint64_t last_rx;              /* when a receive last returned frames */
+	/* adaptive spin: how late timer wakeups were in the last period (1 us bins) */
+	uint32_t wake_hist[OVERSHOOT_BINS];
+	uint64_t spin_cur;
 	/* rx/tx scratch */
 	uint8_t rxdata[BATCH][LK_SLOT_BYTES];
 	struct mmsghdr rxm[BATCH], txm[BATCH];
@@ -108,6 +113,9 @@ static void flush_one(void *ctx, const struct lk_slot *s)
 	drop_event(fc->e, fc->d, fc->now, s->idx, LK_DROP_DOWN, s->len);
 }
 
+static void apply_schedule(struct emu *e, uint64_t now);
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
 /* --- receive: frames arriving on side (0 = A feeds ab, 1 = B feeds ba) --- */
 static void rx(struct emu *e, int side)
 {
@@ -123,6 +131,7 @@ static void rx(struct emu *e, int side)
 		if (n <= 0)
 			return;
 		uint64_t now = mono_ns();
+		e->last_rx = now;
 		for (int i = 0; i < n; i++) {
 			uint32_t len = e->rxm[i].msg_len;
 			uint64_t t_arr = now;
@@ -158,6 +167,9 @@ static void rx(struct emu *e, int side)
 				fprintf(stderr, "mpx-linkem: %s: dropping %u-byte frames: the sender has "
 					"TSO/GSO on (ethtool -K IF tso off gso off gro off) or MTU > %d\n",
 					d->name, len, LK_SLOT_BYTES - 18);
+			/* a frame read late still meets the link state of its arrival time */
+			if (e->sched.next < e->sched.n)
+				apply_schedule(e, t_arr);
 			uint64_t idx;
 			enum lk_verdict v = lk_dir_arrive(d, t_arr, e->down, e->rxdata[i], len, &idx);
 			if (v != LK_PASS)
@@ -255,7 +267,7 @@ static void write_stats(struct emu *e, uint64_t now)
 		.cpu_sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
 		.start_real_us = (e->t0 + (uint64_t)e->start_off) / 1000,
 		.loops = e->n_loops, .sleeps = e->n_sleeps, .rx_calls = e->n_rx_calls,
-		.tx_calls = e->n_tx_calls,
+		.tx_calls = e->n_tx_calls, .spin_us = (double)e->spin_cur / 1000,
 		.pcap_frames = e->pcap.frames, .pcap_errors = e->pcap.errors, .down = e->down,
 	};
 	if (e->o.stats) {
@@ -267,25 +279,92 @@ static void write_stats(struct emu *e, uint64_t now)
 	}
 }
 
+/* The spin before a release only has to cover how late a timer wakeup is: take the 99th
+ * percentile of the last period's wakeups (+5 us), within [5 us, --spin]. */
+static void adapt_spin(struct emu *e)
+{
+	uint64_t n = 0, acc = 0, p99 = OVERSHOOT_BINS;
+	for (int i = 0; i < OVERSHOOT_BINS; i++)
+		n += e->wake_hist[i];
+	if (n < 20)
+		return; /* too few wakeups to judge: keep the current value */
+	for (int i = 0; i < OVERSHOOT_BINS; i++) {
+		acc += e->wake_hist[i];
+		if (acc * 100 >= n * 99) {
+			p99 = (uint64_t)i;
+			break;
+		}
+	}
+	e->spin_cur = min_u64(e->o.spin_ns, (p99 + 5) * 1000);
+	memset(e->wake_hist, 0, sizeof(e->wake_hist));
+}
+
 static void periodic(struct emu *e, uint64_t now)
 {
 	if (now < e->next_flush)
 		return;
 	e->next_flush = now + FLUSH_NS;
+	adapt_spin(e);
 	lk_pcap_flush(&e->pcap);
 	if (e->events)
 		fflush(e->events);
 	resync_clock(e);
 }
 
-static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* How long a frame may wait in the socket before we look at it without changing any
+ * outcome: the kernel stamp keeps its arrival time exact, and its release cannot come
+ * before arrival + delay - jitter. Half of that, at most 1 ms; 0: look at once. */
+static uint64_t rx_slack(const struct emu *e)
+{
+	uint64_t s = 1000000;
+	for (int i = 0; i < 2; i++) {
+		const struct lk_params *p = &e->dir[i].p;
+		uint64_t d = p->delay_ns > p->jitter_ns ? p->delay_ns - p->jitter_ns : 0;
+		s = min_u64(s, d / 2);
+	}
+	return s < 20000 ? 0 : s;
+}
+
+static bool check_iface(struct emu *e, int i)
+{
+	int soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	/* reading SO_ERROR clears it; an interface set down and up again (ENETDOWN) is
+	 * survivable, one that no longer exists is not */
+	getsockopt(e->fd[i], SOL_SOCKET, SO_ERROR, &soerr, &sl);
+	const char *ifn = i ? e->o.if_b : e->o.if_a;
+	if (if_nametoindex(ifn) != e->ifindex[i]) {
+		fprintf(stderr, "mpx-linkem: interface %s gone (%s)\n", ifn, strerror(soerr));
+		return false;
+	}
+	if (soerr)
+		logmsg(e, "%s: %s", ifn, strerror(soerr));
+	return true;
+}
 
 static int run(struct emu *e, const sigset_t *waitmask)
 {
 	struct pollfd pfd[2] = { { e->fd[0], POLLIN, 0 }, { e->fd[1], POLLIN, 0 } };
+	uint64_t next_rx = 0; /* batch mode: when to read the sockets next */
 	while (!g_stop) {
 		uint64_t now = mono_ns();
-		apply_schedule(e, now);
+		/* While traffic flows and the delay leaves slack, frames are read in batches
+		 * every slack instead of waking for each one (a wakeup costs more than the
+		 * frame); when idle, the first frame wakes us. */
+		uint64_t slack = rx_slack(e);
+		bool batch = slack && now < e->last_rx + 4 * slack;
+		if (batch && now >= next_rx) {
+			rx(e, 0);
+			rx(e, 1);
+			next_rx = now + slack;
+		}
+		if (e->sched.next < e->sched.n && e->t0 + e->sched.e[e->sched.next].t_ns <= now) {
+			/* frames that arrived before the change still see the old state */
+			rx(e, 0);
+			rx(e, 1);
+			apply_schedule(e, now);
+		}
 		tx(e, 0, now);
 		tx(e, 1, now);
 		periodic(e, now);
@@ -293,40 +372,47 @@ static int run(struct emu *e, const sigset_t *waitmask)
 			g_usr1 = 0;
 			write_stats(e, now);
 		}
-		uint64_t next = min_u64(min_u64(lk_fifo_next_rel(&e->dir[0].q),
-						lk_fifo_next_rel(&e->dir[1].q)), e->next_flush);
+		uint64_t next_rel = min_u64(lk_fifo_next_rel(&e->dir[0].q),
+					    lk_fifo_next_rel(&e->dir[1].q));
+		uint64_t next = e->next_flush;
 		if (e->sched.next < e->sched.n)
 			next = min_u64(next, e->t0 + e->sched.e[e->sched.next].t_ns);
+		if (batch)
+			next = min_u64(next, next_rx);
 		now = mono_ns();
-		/* sleep until spin_ns before the deadline, then poll without sleeping: a wakeup
-		 * from a timer costs tens of us, the spin makes the release land on time */
-		uint64_t wait = next > now + e->o.spin_ns ? next - now - e->o.spin_ns : 0;
+		if (next_rel <= now)
+			continue;
+		/* A timer wakeup is late by tens of us: sleep until spin before a release, then
+		 * wait for it on the clock alone (vDSO, no system call). */
+		if (next_rel - now <= e->spin_cur && next_rel <= next) {
+			while (mono_ns() < next_rel)
+				__builtin_ia32_pause();
+			continue;
+		}
+		uint64_t wake = min_u64(next_rel - e->spin_cur, next);
+		uint64_t wait = wake > now ? wake - now : 0;
 		struct timespec ts = { (time_t)(wait / 1000000000ULL), (long)(wait % 1000000000ULL) };
+		pfd[0].events = pfd[1].events = batch ? 0 : POLLIN; /* errors wake us anyway */
 		e->n_loops++;
 		e->n_sleeps += wait > 0;
 		int r = ppoll(pfd, 2, &ts, waitmask);
+		if (r == 0 && wait > 0) {
+			uint64_t late = (mono_ns() - wake) / 1000;
+			e->wake_hist[late < OVERSHOOT_BINS ? late : OVERSHOOT_BINS - 1]++;
+		}
 		if (r < 0 && errno != EINTR) {
 			fprintf(stderr, "mpx-linkem: ppoll: %s\n", strerror(errno));
 			return EXIT_RUNTIME;
 		}
 		for (int i = 0; i < 2 && r > 0; i++) {
-			if (pfd[i].revents & (POLLERR | POLLNVAL)) {
-				int soerr = 0;
-				socklen_t sl = sizeof(soerr);
-				/* reading SO_ERROR clears it; an interface set down and up again
-				 * (ENETDOWN) is survivable, one that no longer exists is not */
-				getsockopt(pfd[i].fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
-				const char *ifn = i ? e->o.if_b : e->o.if_a;
-				if (pfd[i].revents & POLLNVAL || if_nametoindex(ifn) != e->ifindex[i]) {
-					fprintf(stderr, "mpx-linkem: interface %s gone (%s)\n", ifn,
-						strerror(soerr));
-					return EXIT_RUNTIME;
-				}
-				if (soerr)
-					logmsg(e, "%s: %s", ifn, strerror(soerr));
-			}
-			if (pfd[i].revents & POLLIN)
+			if (pfd[i].revents & POLLNVAL)
+				return EXIT_RUNTIME;
+			if ((pfd[i].revents & (POLLERR | POLLHUP)) && !check_iface(e, i))
+				return EXIT_RUNTIME;
+			if (pfd[i].revents & POLLIN) {
 				rx(e, i);
+				next_rx = mono_ns() + slack;
+			}
 		}
 	}
 	return 0;
@@ -534,6 +620,7 @@ int main(int argc, char **argv)
 	e.t0 = mono_ns();
 	resync_clock(&e);
 	e.start_off = e.real_off;
+	e.spin_cur = e.o.spin_ns;
 	e.next_flush = e.t0 + FLUSH_NS;
 	for (int i = 0; i < 2; i++) {
 		e.dir[i].t0 = e.t0;

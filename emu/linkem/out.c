@@ -47,13 +47,13 @@ void lk_stats_print(FILE *f, const struct lk_run_info *ri, const struct lk_dir *
 	fputs(",\"ba\":", f);
 	dir_obj(f, ba);
 	fprintf(f, ",\"down\":%s,\"start_real_us\":%llu,\"pcap_frames\":%llu,\"pcap_errors\":%llu,"
-		"\"loop\":{\"iterations\":%llu,\"sleeps\":%llu,\"rx_calls\":%llu,\"tx_calls\":%llu},"
+		"\"loop\":{\"iterations\":%llu,\"sleeps\":%llu,\"rx_calls\":%llu,\"tx_calls\":%llu,\"spin_us\":%.0f},"
 		"\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"elapsed_s\":%.3f}\n",
 		ri->down ? "true" : "false", (unsigned long long)ri->start_real_us,
 		(unsigned long long)ri->pcap_frames,
 		(unsigned long long)ri->pcap_errors, (unsigned long long)ri->loops,
 		(unsigned long long)ri->sleeps, (unsigned long long)ri->rx_calls,
-		(unsigned long long)ri->tx_calls, ri->cpu_user_s, ri->cpu_sys_s, ri->elapsed_s);
+		(unsigned long long)ri->tx_calls, ri->spin_us, ri->cpu_user_s, ri->cpu_sys_s, ri->elapsed_s);
 }
 
 int lk_stats_write(const char *path, const struct lk_run_info *ri, const struct lk_dir *ab,

@@ -12,6 +12,7 @@ struct lk_run_info {
 	uint64_t start_real_us; /* CLOCK_REALTIME at the start (schedule time 0) */
 	int down;
 	uint64_t loops, sleeps, rx_calls, tx_calls; /* event loop work, for CPU analysis */
+	double spin_us; /* current adaptive spin before a release */
 };
 
 /* Writes the stats object to f (one line, newline-terminated). */

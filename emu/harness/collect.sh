@@ -8,6 +8,8 @@
 # Needs: OUT/plan.csv, steps.csv, signals.csv, raw/V/*.jsonl, links/V/{variant,model}.json,
 # analysis/V/*.jsonl (all written by run.sh and the functions here).
 
+MPX_BIN=${MPX_BIN:-$MPX_ROOT/bin}
+
 _mpx_ver() { # NAME CMD...: first line of a version output, or "missing"
   local n=$1; shift
   if command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; then "$@" 2>&1 | head -n1 | tr -d '"\\' ; else echo missing; fi
@@ -108,8 +110,10 @@ mpx_collect_connections() {
 
 # mpx_collect_summary OUT
 mpx_collect_summary() {
-  local o=$1 vars='[]' vd
-  for vd in "$o"/links/*/; do
+  local o=$1 vars='[]' vd vn
+  # variants in the experiment's order (manifest), not the directory order
+  for vn in $(jq -r '.variants[]' "$o/manifest.json"); do
+    vd=$o/links/$vn/
     [ -f "$vd/variant.json" ] || continue
     local vj; vj=$(jq -c . "$vd/variant.json")
     local st='{}' l
@@ -127,7 +131,8 @@ mpx_collect_summary() {
     vars=$(jq -c --argjson v "$vj" --argjson st "$st" --argjson ev "$ev" --argjson fo "$fo" \
       '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo}]' <<< "$vars")
   done
-  jq -s -c --argjson vars "$vars" --slurpfile man "$o/manifest.json" \
+  [ -f "$o/budget.json" ] || mpx_budget_json "$o"
+  jq -s -c --argjson vars "$vars" --slurpfile man "$o/manifest.json" --slurpfile budget "$o/budget.json" \
     --rawfile sigs "$o/signals.csv" -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
   jq . "$o/summary.json.tmp" > "$o/summary.json" && rm -f "$o/summary.json.tmp"
 }
@@ -144,4 +149,30 @@ mpx_variant_describe() {
       workload: $exp.workload, mptcp: $exp.mptcp, tfo: $exp.tfo, faults: $exp.fault, signals: $exp.signals,
       repetitions: $exp.repetitions, model_links: $exp.model_links, delays: $d.delays,
       model: {R_cp_ms: $d.R_cp_ms, R_ps_ms: $d.R_ps_ms, signals: $m.signals}}'
+}
+
+# mpx_budget_json OUT: SYN option arithmetic per signal from `mpx-wire budget` (Linux layout),
+# IPv4/IPv6 target x without/with an 8-byte TFO cookie -> OUT/budget.json ({} without mpx-wire)
+mpx_budget_json() {
+  local o=$1 s fam ck items out='{}' r
+  declare -p MPX_ALL_SIGNALS > /dev/null 2>&1 || source "$MPX_ROOT/emu/harness/exp.sh"
+  [ -x "$MPX_BIN/mpx-wire" ] || { echo '{}' > "$o/budget.json"; return 0; }
+  for s in "${MPX_ALL_SIGNALS[@]}"; do
+    for fam in 4 6; do
+      for ck in 0 8; do
+        case $s in
+          tcp) items=mss,sackperm,ts,ws ;;
+          mpconvert-opt) items=mss,sackperm,ts,ws,mpc,mpconvert:v$fam+port ;;
+          implicit-prefer) items=mss,sackperm,ts,ws,mpc,prefer ;;
+          *) items=mss,sackperm,ts,ws,mpc ;;
+        esac
+        [ $ck = 8 ] && items=${items/ws/ws,tfo:8}
+        r=$(timeout 5 "$MPX_BIN/mpx-wire" budget --syn "$items" --json 2>/dev/null) || continue
+        out=$(jq -c --arg s "$s" --arg k "v$fam$([ $ck = 8 ] && echo -cookie)" --arg items "$items" --argjson r "$r" \
+          '.[$s][$k] = {items: $items, requested: $r.requested, fits: $r.fits, sent: $r.total, left: $r.left,
+             dropped: [$r.items[] | select(.dropped) | .item]}' <<< "$out")
+      done
+    done
+  done
+  echo "$out" > "$o/budget.json"
 }

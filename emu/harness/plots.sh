@@ -95,15 +95,17 @@ plot '$d/synopt.dat' using 2:xtic(1) lc rgb '#4a7ab5' title 'used', '' using 3 l
     jq -r '[.variants[] | .model.R_cp_ms as $r | .signals[] | select(.status == "run" and .ttfb_ms.n > 0) |
       {s: .signal, r: $r, m: .ttfb_ms.p50, mo: .model.ttfb_ms}] | group_by(.s)[] |
       (.[0].s | "# " + .), (sort_by(.r)[] | "\(.r) \(.m) \(.mo // "NaN")"), "", ""' "$o/summary.json" > "$d/sweep.dat"
-    local ns
+    local ns names
     ns=$(grep -c '^#' "$d/sweep.dat")
+    names=$(sed -n 's/^# //p' "$d/sweep.dat" | tr '\n' ' ')
     _mpx_gp "$o" sweep "
 set title 'TTFB median against R_cp (points measured, dashed lines model)'
 set xlabel 'client-proxy RTT R_cp (ms)'
 set ylabel 'TTFB (ms)'
 set key outside right
 set grid
-plot for [i=0:$((ns - 1))] '$d/sweep.dat' index i using 1:2 with linespoints pt 7 lc i+1 title columnheader(1), \
+names = '$names'
+plot for [i=0:$((ns - 1))] '$d/sweep.dat' index i using 1:2 with linespoints pt 7 lc i+1 title word(names, i+1), \
      for [i=0:$((ns - 1))] '$d/sweep.dat' index i using 1:3 with lines dt 2 lc i+1 notitle" || true
   fi
 

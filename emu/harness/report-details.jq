@@ -35,6 +35,16 @@ $man[0] as $m | . as $s |
     ""
    else empty end)
 ),
+(if (.option_budget | length) > 0 then
+  "## SYN option budget (arithmetic)",
+  "",
+  "Bytes of TCP options a Linux client SYN would need for each signal (`mpx-wire budget`, Linux layout: MSS 4, SACK-perm in the timestamp slot, TS 12, WS 4, TFO cookie option 12 for an 8-byte cookie, MP_CAPABLE 4; option signals added last, as Linux adds what fits). Over 40, Linux drops the item that does not fit (MPTCP itself if that is the one).",
+  "",
+  "| signal | IPv4 target | IPv4 + 8-B cookie | IPv6 target | IPv6 + 8-B cookie |",
+  "|---|---|---|---|---|",
+  (.option_budget | to_entries[] | "| `\(.key)` | " + ([.value["v4"], .value["v4-cookie"], .value["v6"], .value["v6-cookie"]] | map(if . == null then "–" else "\(.requested) B \(if .fits then "fits" else "**does not fit**\(if (.dropped | length) > 0 then " (Linux drops " + (.dropped | join(", ")) + ")" else "" end)" end)" end) | join(" | ")) + " |"),
+  ""
+ else empty end),
 "## The analytic model",
 "",
 "TTFB is the time from the client's first SYN to the first response byte at the client. With c = R_cp/2 and p = R_ps/2 the one-way delays, the timelines below give each row. Assumptions: no loss, no queueing and no serialization time (the links' rates are left out), server think time 0, proxy processing 0, the HAG on the direct path, the first subflow over the client↔proxy link; a Linux listener's SYN/ACK leaves at once; an MPTCP proxy holds its first write until the client's third ACK (the reply-stall guard, kernel-facts.md Q2) and a converter's reply waits for the server's SYN/ACK (RFC 8803 ordering). Jitter, the emulator's own overhead (~0.3 ms per RTT) and process start-up are what the measurements add on top.",

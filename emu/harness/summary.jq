@@ -36,8 +36,15 @@ def props: {
 
 # IPv6 target: does the signal still fit with a 16-byte address? $base = option bytes of an
 # MPTCP SYN measured without any signal option (MSS, SACK-perm, TS, WS, MP_CAPABLE)
+def bgt($s; $k): ($budget[0] // {})[$s][$k] // null;
+def bdesc($b): "mpx-wire budget: \($b.items) = \($b.requested) B \(if $b.fits then "<=" else ">" end) 40";
 def ipv6_fit($s; $base):
+  bgt($s; "v6") as $b6 |
   if $s == "tcp" then {verdict: "—", how: "no signal"}
+  elif $s == "implicit-ra" then {verdict: "no", how: "IPv4 option; IPv6 needs a hop-by-hop Router Alert (RFC 2711), not built"}
+  elif ($s == "mpconvert-opt" or $s == "implicit-prefer") and $b6 != null then
+    {verdict: (if $b6.fits then "yes" else "no" end), how: bdesc($b6)}
+  elif $s == "tcp" then {verdict: "—", how: "no signal"}
   elif ($s | startswith("socks5")) then {verdict: "yes", how: "ATYP 4 (16 B) in the CONNECT request"}
   elif ($s | startswith("convert")) then {verdict: "yes", how: "Connect TLV always carries 16 B (IPv4-mapped for IPv4): 20 B of payload, no option space"}
   elif $s == "mpconvert" then {verdict: "yes", how: "22 B MP_CONVERT (IPv6 + port) in the payload"}
@@ -110,6 +117,8 @@ def ipv6_fit($s; $base):
                         ($in != "payload" or (.a.tfo.syn_data_len // 0) > 0))) | length) > 0
                   then {verdict: "yes", how: "measured: cookie + MP_CAPABLE + signal in one SYN"}
                 elif $in == "ipopt" then {verdict: "yes", how: "the signal is in the IP header: TCP option space untouched"}
+                elif bgt($s; "v4-cookie") != null then (bgt($s; "v4-cookie") as $b |
+                  {verdict: (if $b.fits then "yes" else "no" end), how: "\(bdesc($b)) (arithmetic; no cookie was used in this run)"})
                 elif ($ol | median) == null then {verdict: "?", how: "no analyzed SYN"}
                 elif ($ol | median) >= 12 then {verdict: "yes", how: "\($ol | median) B left >= 12 B for an 8-B cookie option (not used in this run)"}
                 else {verdict: "no", how: "\($ol | median) B left < 12 B for an 8-B cookie option"} end),
@@ -131,4 +140,5 @@ def ipv6_fit($s; $base):
                    else "passes" end)} ]}))
 | {run_id: $man[0].run_id, experiment: $man[0].experiment.name, seed: $man[0].seed,
    repetitions: $man[0].repetitions, reproduce: $man[0].reproduce, baseline_variant: $basev,
+   option_budget: ($budget[0] // {}),
    variants: .}

@@ -14,14 +14,16 @@ lk_mkpair h
 # bottleneck rate from the receiver's view: frames/s between first and last arrival
 rx_pps() { jq .pps "$1"; }
 
-# 1. rate=10mbit, 1000-byte probes (1042-byte frames) offered at 2000/s = 16.7 Mbit/s:
-#    the bottleneck passes 10e6/8/1042 = 1199.6 frames/s; the queue (30p) overflows
-lk_start h "$out" "rate=10mbit queue=30p" "delay=1ms"
+# 1. rate=10mbit, 1000-byte probes (1042-byte frames) offered at 2400/s = 20 Mbit/s:
+#    the bottleneck passes 10e6/8/1042 = 1199.6 frames/s; the queue (150p) overflows.
+#    150p = 125 ms of backlog keeps the bottleneck busy through sender stalls on a
+#    loaded machine (a drained queue would lower the delivered rate)
+lk_start h "$out" "rate=10mbit queue=150p" "delay=1ms"
 lk_warm h
-LK_PROBE_SIZE=1000 lk_probe h "$out/rate" 3000 2000 --idle-ms 300
+LK_PROBE_SIZE=1000 lk_probe h "$out/rate" 3000 2400 --idle-ms 300
 lk_stop "$LK_PID" || true
 t_near "rate=10mbit - delivered frames/s (want 1199.6)" "$(rx_pps "$out/rate")" 1199.6 24
-t_check "queue=30p - drop-tail drops and hwm <= 30" lk_jq "$out/stats.json" '.ab.drops.queue > 100 and .ab.queue_hwm_pkts <= 30 and .ab.queue_hwm_pkts >= 29'
+t_check "queue=150p - drop-tail drops and hwm <= 150" lk_jq "$out/stats.json" '.ab.drops.queue > 100 and .ab.queue_hwm_pkts <= 150 and .ab.queue_hwm_pkts >= 149'
 qb=$(jq '.ab.drops.queue' "$out/stats.json")
 rx=$(jq .received "$out/rate")
 t_check "every probe either delivered or dropped ($rx + $qb = 3000)" [ $((rx + qb)) = 3000 ]
@@ -30,7 +32,7 @@ t_check "every probe either delivered or dropped ($rx + $qb = 3000)" [ $((rx + q
 #    1442-byte frames; as in Mahimahi a frame may span two opportunities, so the bytes add
 #    up: 1000*1500/1442 = 1040.2 frames/s
 seq 1 10 > "$out/t10.trace"
-lk_start h "$out" "trace=$out/t10.trace queue=100p" "delay=1ms"
+lk_start h "$out" "trace=$out/t10.trace queue=200p" "delay=1ms"
 lk_warm h
 LK_PROBE_SIZE=1400 lk_probe h "$out/trace" 2000 1600 --idle-ms 300
 lk_stop "$LK_PID" || true

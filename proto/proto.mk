@@ -6,7 +6,7 @@ PROTO_LDLIBS := -lnettle
 
 $(PROTO_LIB): $(PROTO_OBJS)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@.tmp && ar rcs $@.tmp $^ && mv -f $@.tmp $@
 
 WIRE_SRCS := $(sort $(wildcard proto/wire/*.c))
 ifneq ($(WIRE_SRCS),)

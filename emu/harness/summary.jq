@@ -133,10 +133,14 @@ def ipv6_fit($s; $base):
 | $vv | map(. as $v | .signals |= map(. as $sg |
     . + {middleboxes: [ $mbv[] | . as $m | ($m.signals | map(select(.signal == $sg.signal)) | .[0]) as $x
       | ($bv.signals // [] | map(select(.signal == $sg.signal)) | .[0]) as $b
+      | (($x.ttfb_ms.p50 // null) as $t | ($b.ttfb_ms.p50 // null) as $t0 |
+         if $t != null and $t0 != null and ($t - $t0) > 0.2 * $t0 then ", TTFB +\(($t - $t0) | round) ms" else "" end) as $slow
       | {variant: $m.name, middlebox: ($m.middlebox | join(" ")),
+         ttfb_delta_ms: (if $x.ttfb_ms.p50 != null and $b.ttfb_ms.p50 != null then ($x.ttfb_ms.p50 - $b.ttfb_ms.p50) else null end),
          verdict: (if $x == null or $x.n == 0 then "not run"
                    elif $x.failed > 0 then "breaks (\($x.failed)/\($x.n) failed)"
-                   elif (($b.mptcp.mptcp // 0) > 0) and (($x.mptcp.mptcp // 0) < $x.n) then "falls back (\($x.n - ($x.mptcp.mptcp // 0))/\($x.n) not MPTCP)"
+                   elif (($b.mptcp.mptcp // 0) > 0) and (($x.mptcp.mptcp // 0) < $x.n) then "falls back (\($x.n - ($x.mptcp.mptcp // 0))/\($x.n) not MPTCP\($slow))"
+                   elif $slow != "" then "passes, slower (\($slow[2:]))"
                    else "passes" end)} ]}))
 | {run_id: $man[0].run_id, experiment: $man[0].experiment.name, seed: $man[0].seed,
    repetitions: $man[0].repetitions, reproduce: $man[0].reproduce, baseline_variant: $basev,

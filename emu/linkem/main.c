@@ -76,6 +76,15 @@ static uint64_t clock_ns(clockid_t c)
 }
 static uint64_t mono_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
 static void resync_clock(struct emu *e)
 {
 	uint64_t m1 = mono_ns(), r = clock_ns(CLOCK_REALTIME), m2 = mono_ns();
@@ -386,7 +395,7 @@ static int run(struct emu *e, const sigset_t *waitmask)
 		 * wait for it on the clock alone (vDSO, no system call). */
 		if (next_rel - now <= e->spin_cur && next_rel <= next) {
 			while (mono_ns() < next_rel)
-				__builtin_ia32_pause();
+				cpu_relax();
 			continue;
 		}
 		uint64_t wake = min_u64(next_rel - e->spin_cur, next);

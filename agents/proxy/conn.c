@@ -47,6 +47,7 @@ struct conn *conn_new(int method, int cfd, const mpx_addr *client, const mpx_add
  * fallback, and for plain-TCP clients of the MPTCP listener). */
 static void classify(struct conn *c)
 {
+    if (c->known_fallback) { st.fallback++; return; }  /* the gate saw EOPNOTSUPP already */
     struct mpx_mptcp_info mi;
     socklen_t l = sizeof mi;
     if (getsockopt(c->cfd, SOL_MPTCP, MPX_MPTCP_INFO, &mi, &l) == 0 &&
@@ -75,9 +76,9 @@ void conn_free(struct conn *c, bool reset_client)
     resolve_cancel(c);
     classify(c);
     if (reset_client) set_rst(c->cfd);
-    loop_del(c->cfd);
+    /* close() drops the fds from the epoll set (never dup'ed): no EPOLL_CTL_DEL needed */
     close(c->cfd);
-    if (c->sfd >= 0) { loop_del(c->sfd); close(c->sfd); }
+    if (c->sfd >= 0) close(c->sfd);
     dir_free(&c->up); dir_free(&c->down);
     free(c->early);
     client_put(c->cent);
@@ -102,8 +103,13 @@ void conn_reap(void)
 int conn_read_more(struct conn *c)
 {
     if (c->inlen >= sizeof c->in) return -3;
-    ssize_t r = read(c->cfd, c->in + c->inlen, sizeof c->in - c->inlen);
-    if (r > 0) { c->inlen += (size_t)r; return (int)r; }
+    size_t want = sizeof c->in - c->inlen;
+    ssize_t r = read(c->cfd, c->in + c->inlen, want);
+    if (r > 0) {
+        c->inlen += (size_t)r;
+        if ((size_t)r < want) c->c_rd = false;  /* drained; EPOLLET reports new data */
+        return (int)r;
+    }
     if (r == 0) return 0;
     if (errno == EAGAIN || errno == EINTR) { c->c_rd = false; return -1; }
     return -2;
@@ -134,8 +140,10 @@ static bool gate_check(struct conn *c)
     if (!open) {
         struct mpx_mptcp_info mi;
         socklen_t l = sizeof mi;
-        if (getsockopt(c->cfd, SOL_MPTCP, MPX_MPTCP_INFO, &mi, &l) < 0)
+        if (getsockopt(c->cfd, SOL_MPTCP, MPX_MPTCP_INFO, &mi, &l) < 0) {
             open = true;   /* EOPNOTSUPP: fallback / plain TCP: no MPTCP handshake to wait for */
+            c->known_fallback = true;
+        }
         else if (mi.flags & (MPX_MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED | MPX_MPTCP_INFO_FLAG_FALLBACK))
             open = true;
     }

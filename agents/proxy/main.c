@@ -253,10 +253,14 @@ static void on_accept(struct listener *l)
         }
         mpx_addr client, local;
         sa_to_addr(&ss, &client);
-        struct sockaddr_storage ls;
-        socklen_t ll = sizeof ls;
-        getsockname(fd, (struct sockaddr *)&ls, &ll);
-        sa_to_addr(&ls, &local);
+        memset(&local, 0, sizeof local);
+        if (l->method != M_CONVERT && l->method != M_SOCKS5) {
+            /* plain mode reuses the connected port; TPROXY keeps the original destination */
+            struct sockaddr_storage ls;
+            socklen_t ll = sizeof ls;
+            getsockname(fd, (struct sockaddr *)&ls, &ll);
+            sa_to_addr(&ls, &local);
+        }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         struct conn *c = conn_new(l->method, fd, &client, &local);
@@ -327,7 +331,7 @@ static void after_batch(void)
     static uint64_t last_active;
     conn_reap();
     /* back to idle: hand freed connection memory back to the kernel (RSS returns to idle) */
-    if (conns_active == 0 && last_active > 0) malloc_trim(0);
+    if (conns_active == 0 && last_active > 0) { relay_pool_trim(); malloc_trim(0); }
     last_active = conns_active;
     if (draining && (conns_active == 0 || now_us() > drain_deadline)) stop = true;
 }

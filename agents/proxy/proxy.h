@@ -105,6 +105,8 @@ struct dir {                    /* one relay direction */
     size_t n;                   /* bytes in the pipe */
     uint8_t *buf; size_t blen, boff;  /* copy mode buffer */
     bool eof, shut;             /* source hit EOF / destination write side shut */
+    bool nosplice;              /* splice refused (EINVAL): copy for good */
+    uint64_t moved;             /* bytes copied so far (switch to splice after 256 KiB) */
 };
 
 struct client_ent;
@@ -142,6 +144,7 @@ struct conn {
     /* timer heap */
     int64_t deadline; long hidx; int tkind;
     bool closing;
+    bool known_fallback;        /* MPTCP_INFO already failed (plain TCP / fallback) */
     struct conn *reap_next;
 };
 
@@ -183,7 +186,8 @@ int  socks5_load_users(const char *file);
 /* relay.c */
 void relay_start(struct conn *c);
 void relay_run(struct conn *c);
-void relay_kick(struct conn *c);      /* T_KICK: blocked client write re-check */
+void relay_kick(struct conn *c);
+void relay_pool_trim(void);           /* free cached copy buffers (idle) */      /* T_KICK: blocked client write re-check */
 void dir_free(struct dir *d);
 
 /* acl.c */

@@ -13,23 +13,36 @@
 #include "agents/proxy/proxy.h"
 
 #define COPY_BUF 65536
+#define POOL_MAX 128
+
+/* Copy buffers are recycled: malloc/free of 64 KiB per connection moved the heap top
+ * (brk) on every connection. The pool is emptied when the proxy goes idle. */
+static void *pool[POOL_MAX];
+static int npool;
+
+static void *buf_get(void) { return npool ? pool[--npool] : malloc(COPY_BUF); }
+static void buf_put(void *b)
+{
+    if (!b) return;
+    if (npool < POOL_MAX) pool[npool++] = b; else free(b);
+}
+void relay_pool_trim(void)
+{
+    while (npool) free(pool[--npool]);
+}
 
 void dir_free(struct dir *d)
 {
     if (d->p[0] >= 0) close(d->p[0]);
     if (d->p[1] >= 0) close(d->p[1]);
     d->p[0] = d->p[1] = -1;
-    free(d->buf); d->buf = NULL;
+    buf_put(d->buf); d->buf = NULL;
 }
 
 static size_t pipe_cap = 65536;
 
 static bool dir_alloc(struct dir *d)
 {
-    if (!cfg.splice) {
-        if (!d->buf && !(d->buf = malloc(COPY_BUF))) return false;
-        return true;
-    }
     if (d->p[0] >= 0) return true;
     if (pipe2(d->p, O_NONBLOCK | O_CLOEXEC) < 0) { d->p[0] = d->p[1] = -1; return false; }
     if (cfg.pipe_size > 0) {
@@ -73,12 +86,15 @@ static int pump_splice(struct dir *d, int from, int to, bool *from_rd, bool *to_
 
 static int pump_copy(struct dir *d, int from, int to, bool *from_rd, bool *to_wr, uint64_t *ctr)
 {
-    if (!d->buf && !(d->buf = malloc(COPY_BUF))) return P_SRC_ERR;
+    if (!d->buf && !(d->buf = buf_get())) return P_SRC_ERR;
     for (int iter = 0; iter < 32; iter++) {
         bool progress = false;
         if (!d->eof && *from_rd && d->blen < COPY_BUF) {
-            ssize_t r = read(from, d->buf + d->blen, COPY_BUF - d->blen);
-            if (r > 0) { d->blen += (size_t)r; progress = true; }
+            size_t want = COPY_BUF - d->blen;
+            ssize_t r = read(from, d->buf + d->blen, want);
+            /* a short read emptied the socket: with EPOLLET, data arriving later raises a
+             * new EPOLLIN, so skip the read that would only return EAGAIN */
+            if (r > 0) { d->blen += (size_t)r; progress = true; if ((size_t)r < want) *from_rd = false; }
             else if (r == 0) { d->eof = true; progress = true; }
             else if (errno == EAGAIN) *from_rd = false;
             else if (errno == EINTR) continue;
@@ -99,19 +115,30 @@ static int pump_copy(struct dir *d, int from, int to, bool *from_rd, bool *to_wr
     return P_OK;
 }
 
+/* Short exchanges are cheaper with read/write (no pipe to create and close); a direction
+ * switches to splice once it has moved SPLICE_AFTER bytes and its buffer is empty. */
+#define SPLICE_AFTER (256 * 1024)
+
 static int pump(struct conn *c, struct dir *d, int from, int to, bool *from_rd, bool *to_wr,
                 uint64_t *ctr)
 {
-    if (cfg.splice && !d->buf) {
-        int r = pump_splice(d, from, to, from_rd, to_wr, ctr);
-        if (r != P_NOSPLICE) return r;
-        /* this socket type does not splice: copy from now on (pipe is empty) */
-        st.splice_fallbacks++;
-        dir_free(d);
-        if (!(d->buf = malloc(COPY_BUF))) return P_SRC_ERR;
-        (void)c;
+    if (cfg.splice && !d->nosplice && d->moved >= SPLICE_AFTER) {
+        if (d->buf && d->boff == d->blen) { buf_put(d->buf); d->buf = NULL; d->blen = d->boff = 0; }
+        if (!d->buf) {
+            if (d->p[0] < 0 && !dir_alloc(d)) return P_SRC_ERR;
+            int r = pump_splice(d, from, to, from_rd, to_wr, ctr);
+            if (r != P_NOSPLICE) return r;
+            /* this socket type does not splice: copy from now on (pipe is empty) */
+            st.splice_fallbacks++;
+            dir_free(d);
+            d->nosplice = true;
+        }
     }
-    return pump_copy(d, from, to, from_rd, to_wr, ctr);
+    uint64_t before = *ctr;
+    int r = pump_copy(d, from, to, from_rd, to_wr, ctr);
+    d->moved += *ctr - before;
+    (void)c;
+    return r;
 }
 
 void relay_start(struct conn *c)
@@ -140,7 +167,6 @@ void relay_run(struct conn *c)
         return;
     }
     if (c->earlyoff >= c->earlylen) {
-        if (!dir_alloc(&c->up)) { abort_both(c, false); return; }
         int r = pump(c, &c->up, c->cfd, c->sfd, &c->c_rd, &c->s_wr, &st.bytes_up);
         if (r == P_SRC_ERR) { abort_both(c, false); return; }
         if (r == P_DST_ERR) { abort_both(c, true); return; }
@@ -148,7 +174,6 @@ void relay_run(struct conn *c)
     /* server -> client only after the reply went out and the stall guard let us write */
     if (c->outoff < c->outlen) return;
     if (!c->gate_open && !conn_gate_for_relay(c)) return;
-    if (!dir_alloc(&c->down)) { abort_both(c, false); return; }
     int r = pump(c, &c->down, c->sfd, c->cfd, &c->s_rd, &c->c_wr, &st.bytes_down);
     if (r == P_SRC_ERR) { abort_both(c, true); return; }
     if (r == P_DST_ERR) { abort_both(c, false); return; }

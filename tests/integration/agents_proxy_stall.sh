@@ -46,7 +46,7 @@ ip netns exec "$LNS" "$MPX_ROOT/bin/mpx-linkem" --if-a la --if-b lb --ab "delay=
   --ready "$MPX_NT_DIR/linkem.ready" --quiet > "$MPX_NT_DIR/linkem.log" 2>&1 &
 MPX_NT_PIDS+=("$!")
 mpx_nt_wait_file "$MPX_NT_DIR/linkem.ready" 10 || { t_fail setup "linkem not ready"; exit 1; }
-rtt=$(mpx_nt_exec client ping -c 5 -i 0.2 -q "$MPX_NT_H_DSL4" | awk -F/ '/rtt/{print $4}')  # min
+rtt=$(mpx_nt_exec client ping -c 5 -i 0.2 -q "$MPX_NT_H_DSL4" | awk -F'= ' '/rtt/{split($2, a, "/"); print a[1]}')  # min
 t_near link_rtt_ms "${rtt:-0}" 40 5
 
 mpx_px_server || { t_fail setup "mpx-server not ready"; exit 1; }

@@ -66,12 +66,47 @@ _mpx_topo_plan() {
   done
 }
 
+# _mpx_topo_sf_ifs NODE: the node's MPTCP subflow-endpoint interfaces: subflows=auto (the
+# default) = on a host with several links every link after the first; subflows=IF,... = those
+# (any role, e.g. a CPE proxy); off = none
+_mpx_topo_sf_ifs() {
+  local n=$1 v=${MPX_T_NOPT[$1.subflows]:-auto} ifs
+  read -ra ifs <<< "${MPX_T_NIFS[$n]}"
+  case $v in
+    off) ;;
+    auto) if [ "${MPX_T_ROLE[$n]}" = host ] && [ ${#ifs[@]} -gt 1 ]; then echo "${ifs[*]:1}"; fi ;;
+    *) echo "${v//,/ }" ;;
+  esac
+}
+
+# _mpx_topo_srctables NODE IF...: one source-routing table per interface (table 100+k, rule
+# pref 1000+k, k = the interface's position on the node): subnet + default via that link's peer
+_mpx_topo_srctables() {
+  local n=$1 ifn key p k i t all x; shift
+  read -ra all <<< "${MPX_T_NIFS[$n]}"
+  for ifn; do
+    k=0; for x in "${all[@]}"; do k=$((k + 1)); [ "$x" = "$ifn" ] && break; done
+    key=$n.$ifn p=${_PEER[$key]}.${_PEERIF[$key]} t=$((100 + k)) i=${_LIDX[${_IFLINK[$key]}]}
+    if [ -n "${_A4[$key]:-}" ]; then
+      echo "route replace $MPX_TOPO_V4NET.$i.0/24 dev $ifn src ${_A4[$key]} table $t"
+      echo "route replace default via ${_A4[$p]} dev $ifn table $t"
+      echo "rule add from ${_A4[$key]} table $t pref $((1000 + k))"
+    fi
+    if [ -n "${_A6[$key]:-}" ]; then
+      echo "-6 route replace $MPX_TOPO_V6NET:$i::/64 dev $ifn table $t"
+      echo "-6 route replace default via ${_A6[$p]} dev $ifn table $t"
+      echo "-6 rule add from ${_A6[$key]} table $t pref $((1000 + k))"
+    fi
+  done
+}
+
 # _mpx_topo_routes NODE: prints "ip" command lines (for ip -batch) with this node's routes.
 # Non-forwarding nodes: default route via the peer of their first link (per family), and
 # with several interfaces one source-routing table per interface (table 100+k, rule pref
 # 1000+k) so traffic from that interface's address leaves through it (MPTCP subflows).
 # Forwarding nodes: a route to every other link's subnet via the next hop of a shortest
-# path (BFS that only passes through forwarding nodes).
+# path (BFS that only passes through forwarding nodes), plus source tables for their
+# subflow interfaces, if any.
 _mpx_topo_routes() {
   local n=$1 ifs k=0 ifn key p
   read -ra ifs <<< "${MPX_T_NIFS[$n]}"
@@ -83,24 +118,14 @@ _mpx_topo_routes() {
       if [ -z "$done4" ] && [ -n "${_A4[$key]:-}" ]; then echo "route replace default via ${_A4[$p]} dev $ifn"; done4=1; fi
       if [ -z "$done6" ] && [ -n "${_A6[$key]:-}" ]; then echo "-6 route replace default via ${_A6[$p]} dev $ifn"; done6=1; fi
     done
-    if [ ${#ifs[@]} -gt 1 ]; then
-      for ifn in "${ifs[@]}"; do
-        k=$((k + 1)); key=$n.$ifn p=${_PEER[$key]}.${_PEERIF[$key]}
-        local t=$((100 + k)) i=${_LIDX[${_IFLINK[$key]}]}
-        if [ -n "${_A4[$key]:-}" ]; then
-          echo "route replace $MPX_TOPO_V4NET.$i.0/24 dev $ifn src ${_A4[$key]} table $t"
-          echo "route replace default via ${_A4[$p]} dev $ifn table $t"
-          echo "rule add from ${_A4[$key]} table $t pref $((1000 + k))"
-        fi
-        if [ -n "${_A6[$key]:-}" ]; then
-          echo "-6 route replace $MPX_TOPO_V6NET:$i::/64 dev $ifn table $t"
-          echo "-6 route replace default via ${_A6[$p]} dev $ifn table $t"
-          echo "-6 rule add from ${_A6[$key]} table $t pref $((1000 + k))"
-        fi
-      done
-    fi
+    if [ ${#ifs[@]} -gt 1 ]; then _mpx_topo_srctables "$n" "${ifs[@]}"; fi
     return 0
   fi
+  # forwarding node with subflow endpoints (a CPE proxy): source tables for those interfaces
+  local sfi
+  sfi=$(_mpx_topo_sf_ifs "$n")
+  # shellcheck disable=SC2086
+  [ -z "$sfi" ] || _mpx_topo_srctables "$n" $sfi
   # BFS from n
   local -A dist=() fh=()
   local q=("$n") u v l x
@@ -216,8 +241,8 @@ _mpx_topo_build() {
     ns_a=$(mpx_topo_ns "$run" "$a") ns_b=$(mpx_topo_ns "$run" "$b") lns=$(mpx_topo_link_ns "$run" "$l")
     _mpx_topo_add_ns "$run" "$lns" || return 3
     _mpx_topo_run ip netns exec "$lns" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 || return 3
-    _mpx_topo_run ip -n "$ns_a" link add "$aif" type veth peer name a netns "$lns" || return 3
-    _mpx_topo_run ip -n "$ns_b" link add "$bif" type veth peer name b netns "$lns" || return 3
+    _mpx_topo_run ip -n "$ns_a" link add name "$aif" type veth peer name a netns "$lns" || return 3
+    _mpx_topo_run ip -n "$ns_b" link add name "$bif" type veth peer name b netns "$lns" || return 3
     _mpx_topo_offloads "$ns_a" "$aif" || return 3
     _mpx_topo_offloads "$ns_b" "$bif" || return 3
     _mpx_topo_offloads "$lns" a b || return 3
@@ -225,8 +250,10 @@ _mpx_topo_build() {
     _mpx_topo_run ip -n "$lns" link set dev b up || return 3
     _mpx_topo_run ip -n "$ns_a" link set dev "$aif" up || return 3
     _mpx_topo_run ip -n "$ns_b" link set dev "$bif" up || return 3
-    mac_a=$(ip -n "$ns_a" -br link show "$aif" | awk '{print $3}')
-    mac_b=$(ip -n "$ns_b" -br link show "$bif" | awk '{print $3}')
+    mac_a=$(ip -n "$ns_a" -br link show dev "$aif" | awk '{print $3}')
+    mac_b=$(ip -n "$ns_b" -br link show dev "$bif" | awk '{print $3}')
+    [[ $mac_a =~ ^([0-9a-f]{2}:){5}[0-9a-f]{2}$ && $mac_b =~ ^([0-9a-f]{2}:){5}[0-9a-f]{2}$ ]] ||
+      _mpx_topo_die "link $l: cannot read the MAC addresses ('$mac_a', '$mac_b')" || return 3
     local x4 x6 ks
     for ks in "$a $aif $ns_a $b.$bif $mac_b" "$b $bif $ns_b $a.$aif $mac_a"; do
       local nn nif nns peer pmac
@@ -259,15 +286,13 @@ _mpx_topo_build() {
     if [ -n "$c6" ]; then _mpx_topo_run ip -6 -n "$ns" -batch - <<< "$c6" || return 3; fi
     [ "${MPX_T_NOPT[$n.mptcp]:-1}" = 0 ] && continue
     _mpx_topo_run ip -n "$ns" mptcp limits set subflow "$lim" add_addr_accepted "$lim" || return 3
-    local ifs k=0 ifn
+    local ifs ifn
     read -ra ifs <<< "${MPX_T_NIFS[$n]}"
-    # a host with several links: every link after the first is a subflow endpoint
-    if [ "${MPX_T_ROLE[$n]}" = host ] && [ "${MPX_T_NOPT[$n.subflows]:-auto}" = auto ] && [ ${#ifs[@]} -gt 1 ]; then
-      for ifn in "${ifs[@]:1}"; do
-        [ -z "${_A4[$n.$ifn]:-}" ] || _mpx_topo_run ip -n "$ns" mptcp endpoint add "${_A4[$n.$ifn]}" dev "$ifn" subflow || return 3
-        [ -z "${_A6[$n.$ifn]:-}" ] || _mpx_topo_run ip -n "$ns" mptcp endpoint add "${_A6[$n.$ifn]}" dev "$ifn" subflow || return 3
-      done
-    fi
+    # subflow endpoints (a host with several links: every link after the first)
+    for ifn in $(_mpx_topo_sf_ifs "$n"); do
+      [ -z "${_A4[$n.$ifn]:-}" ] || _mpx_topo_run ip -n "$ns" mptcp endpoint add "${_A4[$n.$ifn]}" dev "$ifn" subflow || return 3
+      [ -z "${_A6[$n.$ifn]:-}" ] || _mpx_topo_run ip -n "$ns" mptcp endpoint add "${_A6[$n.$ifn]}" dev "$ifn" subflow || return 3
+    done
     # "signal": announce every address but the first link's (ADD_ADDR) to MPTCP peers
     if [ -n "${MPX_T_NOPT[$n.signal]:-}" ] && [ ${#ifs[@]} -gt 1 ]; then
       for ifn in "${ifs[@]:1}"; do
@@ -303,7 +328,7 @@ _mpx_topo_build() {
     lns=$(mpx_topo_link_ns "$run" "$l") pcap=-
     if [ "$plain" = 1 ]; then
       # no emulation: a bridge joins the two ends (debugging, or before linkem existed)
-      _mpx_topo_run ip -n "$lns" link add br0 type bridge || return 3
+      _mpx_topo_run ip -n "$lns" link add name br0 type bridge || return 3
       _mpx_topo_run ip -n "$lns" link set dev a master br0 || return 3
       _mpx_topo_run ip -n "$lns" link set dev b master br0 || return 3
       _mpx_topo_run ip -n "$lns" link set dev br0 up || return 3

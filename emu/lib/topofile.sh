@@ -127,7 +127,8 @@ _mpx_t_nodeopt() {
   case $k in
     ipv6|ipv6only|forward|mptcp|signal)
       [[ $v =~ ^[01]$ ]] || { MPX_T_WHY="option $k takes no value or 0/1, got '$v'"; return 1; } ;;
-    subflows) [[ $v =~ ^(auto|off)$ ]] || { MPX_T_WHY="subflows wants auto or off, got '$v'"; return 1; } ;;
+    subflows) [[ $v =~ ^(auto|off)$|^[a-z][a-z0-9_]{0,14}(,[a-z][a-z0-9_]{0,14})*$ ]] ||
+                { MPX_T_WHY="subflows wants auto, off or interfaces (subflows=lte,sat), got '$v'"; return 1; } ;;
     tfo) [[ $v =~ ^(0x[0-9a-fA-F]{1,4}|[0-9]{1,5})$ ]] || { MPX_T_WHY="tfo wants a bitmask like 0x5 or 0x203, got '$v'"; return 1; } ;;
     sysctl.*) [[ ${k#sysctl.} =~ ^net\.[a-z0-9_.-]+$ ]] || { MPX_T_WHY="sysctl option '$k': only net.* keys (per namespace)"; return 1; }
               [[ $v =~ ^[A-Za-z0-9_.:,\ -]+$ ]] || { MPX_T_WHY="sysctl value '$v' has odd characters"; return 1; } ;;
@@ -261,6 +262,15 @@ _mpx_t_check_global() {
           { _mpx_t_err "${MPX_T_LINE[node.$n]}" "snat: node '$n' has no interface '$sif' (has: ${MPX_T_NIFS[$n]})"; return 2; }
       done
     fi
+  done
+  for n in "${MPX_T_NODES[@]}"; do
+    case ${MPX_T_NOPT[$n.subflows]:-auto} in auto|off) ;; *)
+      local sf
+      for sf in ${MPX_T_NOPT[$n.subflows]//,/ }; do
+        _mpx_t_in "$sf" ${MPX_T_NIFS[$n]} ||
+          { _mpx_t_err "${MPX_T_LINE[node.$n]}" "subflows: node '$n' has no interface '$sf' (has: ${MPX_T_NIFS[$n]})"; return 2; }
+      done ;;
+    esac
   done
   i=0
   for l in "${MPX_T_LINKS[@]}"; do

@@ -46,6 +46,7 @@ cases=(
   "strip_opt|node m middlebox strip-opt=tfo|1|strip-opt wants option kinds"
   "snat_if|node m middlebox snat=zz\nnode b host\nlink l m:x b:y|1|snat: node 'm' has no interface 'zz'"
   "snat_form|node m middlebox snat=2x|1|snat wants snat"
+  "subflows_if|node a host subflows=lte\nnode b host\nlink l a:x b:y|1|subflows: node 'a' has no interface 'lte'"
   "v6only|node a host ipv6only\nnode b host\nlink l a:x b:y|3|one end is ipv6only"
   "node_opt|node a host turbo|1|unknown node option 'turbo'"
   "tfo|node a host tfo=fast|1|tfo wants a bitmask"

@@ -4,6 +4,7 @@
 #   three-link.topo  an MPTCP download uses three subflows (joins over lte and sat)
 #   hybrid-v6.topo   the IPv6-only server is reachable from the client over IPv6 and not
 #                    over IPv4; MPTCP over IPv6 joins over LTE
+#   proxy-chain.topo LAN host -> cpe -> hag -> server; the cpe's MPTCP joins over LTE
 #   lossy-lte.topo   comes up, LTE answers (Gilbert-Elliott loss, deep queue)
 # timeout: 150
 # shellcheck disable=SC2015,SC2086,SC2119  # "check && pass || fail" lines; PID lists split on purpose
@@ -17,7 +18,7 @@ source "$MPX_ROOT/emu/lib/testutil.sh"
 XFER=$(mpx_tu_xfer_bin) || { echo "FAIL: all: cannot build mptcp_xfer"; exit 1; }
 R=emuv$$
 TMP=$(mktemp -d /tmp/mpx-emu-var.XXXXXX)
-cleanup() { local r; for r in s t v l; do mpx_topo_down "$R$r" >/dev/null 2>&1; done; rm -rf "$TMP"; }
+cleanup() { local r; for r in s t v c l; do mpx_topo_down "$R$r" >/dev/null 2>&1; done; rm -rf "$TMP"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -69,6 +70,22 @@ if mpx_topo_up "$MPX_ROOT/topologies/hybrid-v6.topo" "$run" 1 --pcap-dir "$TMP/v
     [ "$(mpx_tu_json "$TMP/v.cli" hash_recv)" = "$(mpx_tu_json "$TMP/v.srv" hash_sent)" ] &&
     t_pass "mptcp_ipv6_join_over_lte ($jl)" || t_fail mptcp_ipv6_join_over_lte "joins=$jl $(cat "$TMP/v.srv")"
 else t_fail hybrid_v6_up "mpx_topo_up failed"; fi
+
+# proxy-chain: the LAN host reaches the server through cpe and hag; the cpe's own MPTCP
+# connection to the hag adds its subflow over lte (subflows=lte on a proxy node)
+run=${R}c
+if mpx_topo_up "$MPX_ROOT/topologies/proxy-chain.topo" "$run" 1 --pcap-dir "$TMP/c"; then
+  t_near "chain_lan_server_rtt_ms" "$(median_rtt "$run" lan "$(mpx_topo_addr "$run" server)")" 31.4 0.8
+  h=$(mpx_topo_addr "$run" hag dsl)
+  mpx_tu_listen "$run" hag "$TMP/c.srv" --listen "$h:7003" --send 2000000
+  mpx_topo_exec "$run" cpe timeout 30 "$XFER" --connect "$h:7003" > "$TMP/c.cli" 2>&1
+  mpx_tu_wait "$MPX_TU_PID" 10
+  mpx_topo_down "$run"
+  jl=$(tcpdump -nr "$TMP/c/lte.pcap" 'port 7003' 2>/dev/null | grep -c 'Flags \[S\].*join')
+  [ "$(mpx_tu_json "$TMP/c.srv" subflows)" = 1 ] && [ "$jl" -ge 1 ] &&
+    [ "$(mpx_tu_json "$TMP/c.cli" hash_recv)" = "$(mpx_tu_json "$TMP/c.srv" hash_sent)" ] &&
+    t_pass "chain_cpe_mptcp_join_over_lte ($jl)" || t_fail chain_cpe_mptcp_join_over_lte "joins=$jl $(cat "$TMP/c.srv")"
+else t_fail proxy_chain_up "mpx_topo_up failed"; fi
 
 # lossy-lte
 run=${R}l

@@ -7,12 +7,13 @@
 #include <net/if.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -93,7 +94,6 @@ static void resync_clock(struct emu *e)
 
 static void logmsg(const struct emu *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-#include <stdarg.h>
 static void logmsg(const struct emu *e, const char *fmt, ...)
 {
 	if (e->o.quiet)
@@ -125,8 +125,9 @@ static void flush_one(void *ctx, const struct lk_slot *s)
 static void apply_schedule(struct emu *e, uint64_t now);
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
-/* --- receive: frames arriving on side (0 = A feeds ab, 1 = B feeds ba) --- */
-static void rx(struct emu *e, int side)
+/* --- receive: frames arriving on side (0 = A feeds ab, 1 = B feeds ba). Returns false
+ * when it stopped with frames still waiting (so the caller comes back soon). --- */
+static bool rx(struct emu *e, int side)
 {
 	struct lk_dir *d = &e->dir[side];
 	for (int round = 0; round < RX_ROUNDS; round++) {
@@ -138,7 +139,7 @@ static void rx(struct emu *e, int side)
 		int n = recvmmsg(e->fd[side], e->rxm, BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
 		e->n_rx_calls++;
 		if (n <= 0)
-			return;
+			return true;
 		uint64_t now = mono_ns();
 		e->last_rx = now;
 		for (int i = 0; i < n; i++) {
@@ -185,8 +186,9 @@ static void rx(struct emu *e, int side)
 				drop_event(e, d, t_arr, idx, v, len);
 		}
 		if (n < BATCH)
-			return;
+			return true;
 	}
+	return false;
 }
 
 /* --- transmit: every frame of direction di due at now leaves on the other side --- */
@@ -364,9 +366,8 @@ static int run(struct emu *e, const sigset_t *waitmask)
 		uint64_t slack = rx_slack(e);
 		bool batch = slack && now < e->last_rx + 4 * slack;
 		if (batch && now >= next_rx) {
-			rx(e, 0);
-			rx(e, 1);
-			next_rx = now + slack;
+			bool drained = rx(e, 0) & rx(e, 1);
+			next_rx = drained ? now + slack : now;
 		}
 		if (e->sched.next < e->sched.n && e->t0 + e->sched.e[e->sched.next].t_ns <= now) {
 			/* frames that arrived before the change still see the old state */

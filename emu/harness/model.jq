@@ -10,8 +10,8 @@ def max2(a; b): if a > b then a else b end;
 {
   tcp: (if $tfo then {
     ttfb_ms: ($rcp + $rps), rtts_before_data: 0,
-    formula: "R_cp + R_ps (TFO with a cached cookie)",
-    derivation: "The request rides in the SYN with the cached TFO cookie (the first connection only requests the cookie and costs as without TFO): at the server at c+p, the response back at 2(c+p) = R_cp + R_ps." }
+    formula: "R_cp + R_ps (TFO: the request in the SYN)",
+    derivation: "The request rides in the SYN (with a cached cookie, or cookie-less when the client sets 0x4 and the server 0x200; a connection that only requests a cookie costs as without TFO): at the server at c+p, the response back at 2(c+p) = R_cp + R_ps." }
   else {
     ttfb_ms: (2 * ($rcp + $rps)), rtts_before_data: 1,
     formula: "2 (R_cp + R_ps)",

@@ -26,6 +26,20 @@ $man[0] as $m | . as $s |
        | join(" | ")) + " |")
   ),
   ""
+  ,
+  "SYN option bytes used in the client SYNs per variant (analyzer: min–max; `c` = SYNs that carried a TFO cookie, `d` = SYNs whose data was acknowledged).",
+  "",
+  ( (.variants | map(.signals | map(.signal)) | add | unique) as $sigs |
+    "| variant | target | TFO | " + ($sigs | map("`\(.)`") | join(" | ")) + " |",
+    "|---|---|---|" + ($sigs | map("---|") | join("")),
+    (.variants[] | . as $v |
+      "| \($v.name) | IPv\($v.target) | \($v.tfo // "off") | " +
+      ($sigs | map(. as $g | ($v.signals | map(select(.signal == $g)) | .[0]) as $x |
+         if $x == null or $x.status != "run" then "–" elif $x.syn_opt.min == null then "n/a"
+         else "\(if $x.syn_opt.min == $x.syn_opt.max then "\($x.syn_opt.min)" else "\($x.syn_opt.min)–\($x.syn_opt.max)" end) B\(if $x.analyzer.cookie_used > 0 then " c\($x.analyzer.cookie_used)" else "" end)\(if $x.analyzer.syn_data_acked > 0 then " d\($x.analyzer.syn_data_acked)" else "" end)" end)
+       | join(" | ")) + " |")
+  ),
+  ""
  else empty end),
 (.variants[] |
   "## Evidence table\(if ($s.variants | length) > 1 then " — variant `\(.name)`" else "" end)",

@@ -86,7 +86,7 @@ RUN_TS=$(date -u +%Y%m%d-%H%M%S)
 RUN_ID=$RUN_TS-$EXP_NAME
 if [ -n "$o_out" ]; then OUT=$o_out; else OUT=$MPX_ROOT/results/$RUN_ID; [ -e "$OUT" ] && OUT=$OUT-$$ && RUN_ID=$RUN_ID-$$; fi
 mkdir -p "$OUT"/{pcaps,logs,raw,analysis,plots,links}
-OUT=$(cd "$OUT" && pwd)
+OUT=$(cd "$OUT" && pwd -P)
 RUN_LOG=$OUT/logs/run.log
 : > "$RUN_LOG"
 RUN_T0=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -343,7 +343,8 @@ if [ $noplots = 0 ]; then mpx_progress_msg "plotting"; mpx_plots_all "$OUT" || l
 RUN_STATUS=done
 mpx_manifest_finish done
 mpx_report_write "$OUT"
-ln -sfn "$OUT" "$MPX_ROOT/results/latest" 2>/dev/null || true
+# results/latest follows runs kept in results/ (not --out elsewhere, e.g. tests' temp dirs)
+case $OUT in "$(cd "$MPX_ROOT/results" && pwd -P)"/*) ln -sfn "$OUT" "$MPX_ROOT/results/latest" 2>/dev/null || true ;; esac
 mpx_progress_msg "done in $(_mpx_fmt_s $((EPOCHSECONDS - RUN_T0_S)))"
 mpx_report_headline "$OUT" >&2 || true
 echo "$OUT/report.md"

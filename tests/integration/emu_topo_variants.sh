@@ -5,6 +5,7 @@
 #   hybrid-v6.topo   the IPv6-only server is reachable from the client over IPv6 and not
 #                    over IPv4; MPTCP over IPv6 joins over LTE
 #   proxy-chain.topo LAN host -> cpe -> hag -> server; the cpe's MPTCP joins over LTE
+#   lte-trace.topo   TCP over the trace-driven LTE gets the trace's mean rate
 #   lossy-lte.topo   comes up, LTE answers (Gilbert-Elliott loss, deep queue)
 # timeout: 150
 # shellcheck disable=SC2015,SC2086,SC2119  # "check && pass || fail" lines; PID lists split on purpose
@@ -18,7 +19,7 @@ source "$MPX_ROOT/emu/lib/testutil.sh"
 XFER=$(mpx_tu_xfer_bin) || { echo "FAIL: all: cannot build mptcp_xfer"; exit 1; }
 R=emuv$$
 TMP=$(mktemp -d /tmp/mpx-emu-var.XXXXXX)
-cleanup() { local r; for r in s t v c l; do mpx_topo_down "$R$r" >/dev/null 2>&1; done; rm -rf "$TMP"; }
+cleanup() { local r; for r in s t v c r l; do mpx_topo_down "$R$r" >/dev/null 2>&1; done; rm -rf "$TMP"; }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -86,6 +87,19 @@ if mpx_topo_up "$MPX_ROOT/topologies/proxy-chain.topo" "$run" 1 --pcap-dir "$TMP
     [ "$(mpx_tu_json "$TMP/c.cli" hash_recv)" = "$(mpx_tu_json "$TMP/c.srv" hash_sent)" ] &&
     t_pass "chain_cpe_mptcp_join_over_lte ($jl)" || t_fail chain_cpe_mptcp_join_over_lte "joins=$jl $(cat "$TMP/c.srv")"
 else t_fail proxy_chain_up "mpx_topo_up failed"; fi
+
+# lte-trace: the synthetic LTE trace (mean 20 Mbit/s down) drives the link: a TCP download
+# over LTE averages near the trace's mean payload rate (20 * 1448/1514 = 19.1 Mbit/s), +-20 %
+run=${R}r
+if mpx_topo_up "$MPX_ROOT/topologies/lte-trace.topo" "$run" 1; then
+  h=$(mpx_topo_addr "$run" hag lte)
+  mpx_tu_listen "$run" hag "$TMP/r.srv" --tcp --listen "$h:7004" --send 8000000
+  mpx_topo_exec "$run" client timeout 30 "$XFER" --tcp --connect "$h:7004" > "$TMP/r.cli" 2>&1
+  mpx_tu_wait "$MPX_TU_PID" 10
+  good=$(awk -v b="$(mpx_tu_json "$TMP/r.cli" recv)" -v u="$(mpx_tu_json "$TMP/r.cli" elapsed_us)" 'BEGIN{printf "%.2f", b*8/u}')
+  t_near "trace_lte_goodput_mbit" "$good" 19.1 3.8
+  mpx_topo_down "$run"
+else t_fail lte_trace_up "mpx_topo_up failed"; fi
 
 # lossy-lte
 run=${R}l

@@ -144,7 +144,7 @@ static bool rx(struct emu *e, int side)
 		e->last_rx = now;
 		for (int i = 0; i < n; i++) {
 			uint32_t len = e->rxm[i].msg_len;
-			uint64_t t_arr = now;
+			uint64_t t_arr = 0;
 			bool partial = false;
 			struct tpacket_auxdata vlan = { 0 };
 			for (struct cmsghdr *c = CMSG_FIRSTHDR(&e->rxm[i].msg_hdr); c;
@@ -156,7 +156,7 @@ static bool rx(struct emu *e, int side)
 					 * the delay; sanity-bounded against clock steps */
 					int64_t m = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec -
 						    e->real_off;
-					if (m > 0 && (uint64_t)m <= now && now - (uint64_t)m < 10000000)
+					if (m > 0 && (uint64_t)m <= now && now - (uint64_t)m < 100000000)
 						t_arr = (uint64_t)m;
 				} else if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA) {
 					struct tpacket_auxdata aux;
@@ -165,6 +165,10 @@ static bool rx(struct emu *e, int side)
 					if (aux.tp_status & TP_STATUS_VLAN_VALID)
 						vlan = aux;
 				}
+			}
+			if (!t_arr) {
+				t_arr = now;
+				d->c.stamp_fallback++;
 			}
 			if (partial && len <= LK_SLOT_BYTES && lk_csum_complete(e->rxdata[i], len))
 				d->c.csum_fixed++;

@@ -18,7 +18,7 @@ run() {
   local spec=$1 name=$2 count=$3
   lk_start l "$out" "$spec" "delay=1ms" --events "$out/$name.ev"
   lk_warm l
-  lk_probe l "$out/$name.rx" "$count" 40000
+  lk_probe l "$out/$name.rx" "$count" 20000
   lk_stop "$LK_PID" || true
   cp "$out/stats.json" "$out/$name.stats"
 }

@@ -20,6 +20,9 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include "agents/common/addr.h"
@@ -30,7 +33,9 @@
 #include "agents/common/workload.h"
 #include "proto/addr.h"
 #include "proto/convert.h"
+#include "proto/budget.h"
 #include "proto/mpconvert.h"
+#include "proto/mpopt.h"
 #include "proto/socks5.h"
 
 #ifndef MPX_VERSION
@@ -42,6 +47,7 @@ enum { EXIT_OK = 0, EXIT_FAILED = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
 typedef enum {
     SIG_TCP, SIG_SOCKS5, SIG_SOCKS5_AUTH, SIG_CONVERT, SIG_CONVERT_WAIT, SIG_CONVERT_COOKIE,
     SIG_MPCONVERT, SIG_MPCONVERT_IE,
+    SIG_IMPLICIT, SIG_IMPLICIT_RA, SIG_IMPLICIT_PREFER, SIG_MPCONVERT_OPT,
 } sigkind;
 
 static const struct { const char *name; sigkind k; int port; } g_sigs[] = {
@@ -53,10 +59,23 @@ static const struct { const char *name; sigkind k; int port; } g_sigs[] = {
     { "convert-cookie", SIG_CONVERT_COOKIE, 5124 },
     { "mpconvert", SIG_MPCONVERT, 5125 },
     { "mpconvert-ie", SIG_MPCONVERT_IE, 5126 },
+    { "implicit", SIG_IMPLICIT, 0 },
+    { "implicit-ra", SIG_IMPLICIT_RA, 0 },
+    { "implicit-prefer", SIG_IMPLICIT_PREFER, 0 },
+    { "mpconvert-opt", SIG_MPCONVERT_OPT, 5128 },
 };
 
 static bool is_convert(sigkind k) { return k == SIG_CONVERT || k == SIG_CONVERT_WAIT || k == SIG_CONVERT_COOKIE; }
 static bool is_socks(sigkind k) { return k == SIG_SOCKS5 || k == SIG_SOCKS5_AUTH; }
+/* straight to the target's address (no explicit proxy) */
+static bool is_direct(sigkind k)
+{
+    return k == SIG_TCP || k == SIG_IMPLICIT || k == SIG_IMPLICIT_RA || k == SIG_IMPLICIT_PREFER;
+}
+/* signals whose SYN carries an extra TCP option added by mpx-optd */
+static bool is_optsig(sigkind k) { return k == SIG_IMPLICIT_PREFER || k == SIG_MPCONVERT_OPT; }
+/* --tfo / --tfo-no-cookie apply (the others have a fixed SYN) */
+static bool tfo_selectable(sigkind k) { return is_direct(k) || k == SIG_MPCONVERT_OPT; }
 
 typedef enum {
     ST_CONNECTING, ST_SOCKS_CHOICE, ST_SOCKS_AUTH, ST_SOCKS_REPLY, ST_CONV_REPLY, ST_IE_ECHO,
@@ -91,6 +110,7 @@ typedef struct cconn {
     bool     req_allowed, want_out, connected, tfo_attempt, bad_pattern, rst;
     int64_t  last_io;                     /* CLOCK_MONOTONIC us of the last read/write progress */
     uint32_t kicks;                       /* readable data found without an epoll wakeup */
+    uint16_t optd_sport;                  /* registered with mpx-optd by source port (0 = no) */
     int      conv_error, socks_rep;       /* -1 = none */
     char     ext_hdr[2 * 64 + 1];         /* Extended TCP Header TLV content, hex */
     char     err[200];
@@ -120,6 +140,15 @@ typedef struct {
     uint32_t nttfb;
     uint32_t n_mptcp, n_fallback, n_tcp, n_tfo_acked;
     uint64_t n_kicks;
+    /* option-space signals (implicit-prefer, mpconvert-opt) and Router Alert */
+    const char *optd_path;                /* --optd-ctl: the client namespace's mpx-optd */
+    int      optd_fd;
+    char     optd_me[108];
+    uint8_t  mp_subtype;
+    char     opt_hex[2 * 40 + 1];         /* option registered for each connection */
+    bool     opt_fits;
+    int      syn_opt_bytes, syn_opt_total;  /* requested / what Linux would emit, -1 = n/a */
+    char     budget_spec[160];
 } client;
 
 static volatile sig_atomic_t g_stop;
@@ -132,7 +161,7 @@ static void usage(FILE *f)
 "                  [--workload SPEC] [--count N] [--concurrency C] [--json FILE|-]\n"
 "                  [--timeout SEC] [--socks-user U --socks-pass P] [--cookie-cache FILE]\n"
 "                  [--bind ADDR] [--tag TEXT] [--tfo|--tfo-no-cookie] [--convert-opts K,K..]\n"
-"                  [--seed N] [-v]\n"
+"                  [--optd-ctl PATH] [--mp-subtype N] [--seed N] [-v]\n"
 "SIG:\n"
 "  tcp             direct to the target, no proxy (--tfo: request in the SYN with the kernel's\n"
 "                  TFO cookie; --tfo-no-cookie: in the SYN without any cookie option)\n"
@@ -145,6 +174,13 @@ static void usage(FILE *f)
 "  mpconvert       plain-mode-09 MP_CONVERT + EOL + request in the SYN payload (5125)\n"
 "  mpconvert-ie    plain-mode-10 MP_CONVERT IE + request in the SYN; the reply must start\n"
 "                  with the echoed IE, else the connection fails (5126)\n"
+"  implicit        MPTCP straight to the target; an on-path HAG intercepts (no signal)\n"
+"  implicit-ra     as implicit, SYNs carry the IPv4 Router Alert (94 04 00 00): added by\n"
+"                  mpx-optd (--optd-ctl, or registered by the harness); IP_OPTIONS with\n"
+"                  --mptcp off\n"
+"  implicit-prefer as implicit, MP_CAPABLE SYNs carry MP_PREFER_PROXY (added by mpx-optd)\n"
+"  mpconvert-opt   MP_CONVERT as a kind-30 option in the SYN (added by mpx-optd) to the\n"
+"                  proxy (5128); refused with the byte count when the SYN has no room\n"
 "Workload (default \"rr 100/1000\"): \"rr REQ/RESP\", \"bulk-down N\", \"bulk-up N\", \"echo N\";\n"
 "  sizes in bytes or with KB/MB/GB (10^3) or KiB/MiB/GiB; REQ includes the 16-byte header.\n"
 "Options:\n"
@@ -158,6 +194,9 @@ static void usage(FILE *f)
 "  --bind ADDR          local address (first subflow source)\n"
 "  --seed N             base of the per-connection pattern seed (seed = N + seq)\n"
 "  --tag TEXT           copied into every JSON line\n"
+"  --optd-ctl PATH      control socket of the client namespace's mpx-optd (agents/optd): each\n"
+"                       connection registers its Router Alert / option by source port\n"
+"  --mp-subtype N       MPTCP subtype of MP_PREFER_PROXY / MP_CONVERT (default 14 = 0xe)\n"
 "Output: one JSON line per connection, then a summary line (CONTRACTS §3); times in us\n"
 "relative to the connection's start (CLOCK_MONOTONIC).\n"
 "Exit: 0 all connections ok, 1 a connection failed, 2 usage, 3 setup error.\n");
@@ -225,6 +264,118 @@ static void cookie_store(client *cl, const uint8_t *ck, size_t n)
     fprintf(out, "%s %s\n", want, hex);
     fclose(out);
     rename(tmp, cl->cookie_path);
+}
+
+/* ---------- mpx-optd control (agents/optd: unix datagram, text, one reply each) ---------- */
+
+static int optd_open(client *cl)
+{
+    struct sockaddr_un me = { .sun_family = AF_UNIX };
+    /* a path, not an abstract name: the daemon may live in another network namespace */
+    if (snprintf(me.sun_path, sizeof me.sun_path, "%s.c%d", cl->optd_path, (int)getpid()) >=
+        (int)sizeof me.sun_path)
+        snprintf(me.sun_path, sizeof me.sun_path, "/tmp/mpx-client-optd.%d", (int)getpid());
+    unlink(me.sun_path);
+    cl->optd_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (cl->optd_fd < 0 || bind(cl->optd_fd, (struct sockaddr *)&me, sizeof me) < 0)
+        return -1;
+    snprintf(cl->optd_me, sizeof cl->optd_me, "%s", me.sun_path);
+    struct timeval tv = { 1, 0 };
+    setsockopt(cl->optd_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return 0;
+}
+
+/* One request, one reply (blocking, local, sub-millisecond). 0 on an "ok" reply. */
+static int optd_req(client *cl, char *reply, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int optd_req(client *cl, char *reply, size_t cap, const char *fmt, ...)
+{
+    char req[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(req, sizeof req, fmt, ap);
+    va_end(ap);
+    struct sockaddr_un to = { .sun_family = AF_UNIX };
+    snprintf(to.sun_path, sizeof to.sun_path, "%s", cl->optd_path);
+    /* drop stale replies (a timed-out earlier request) */
+    char junk[512];
+    while (recv(cl->optd_fd, junk, sizeof junk, MSG_DONTWAIT) > 0)
+        ;
+    if (sendto(cl->optd_fd, req, strlen(req), 0, (struct sockaddr *)&to, sizeof to) < 0) {
+        snprintf(reply, cap, "send to %s: %s", cl->optd_path, strerror(errno));
+        return -1;
+    }
+    ssize_t n = recv(cl->optd_fd, reply, cap - 1, 0);
+    if (n < 0) {
+        snprintf(reply, cap, "no reply from %s", cl->optd_path);
+        return -1;
+    }
+    reply[n] = 0;
+    return strncmp(reply, "ok", 2) == 0 ? 0 : -1;
+}
+
+static int read_sysctl(const char *path, int dflt)
+{
+    FILE *f = fopen(path, "r");
+    int v = dflt;
+    if (f) {
+        if (fscanf(f, "%d", &v) != 1)
+            v = dflt;
+        fclose(f);
+    }
+    return v;
+}
+
+/* The SYN option layout this namespace's kernel will use (proto/budget.h), with the extra
+ * option of implicit-prefer / mpconvert-opt. Linux drops an option that does not fit
+ * silently, so the client refuses to run such a signal rather than send a SYN without it. */
+static void compute_budget(client *cl)
+{
+    cl->syn_opt_bytes = cl->syn_opt_total = -1;
+    cl->opt_fits = true;
+    char *b = cl->budget_spec;
+    size_t cap = sizeof cl->budget_spec;
+    int n = snprintf(b, cap, "mss");
+    if (read_sysctl("/proc/sys/net/ipv4/tcp_sack", 1))
+        n += snprintf(b + n, cap - (size_t)n, ",sackperm");
+    if (read_sysctl("/proc/sys/net/ipv4/tcp_timestamps", 1))
+        n += snprintf(b + n, cap - (size_t)n, ",ts");
+    if (read_sysctl("/proc/sys/net/ipv4/tcp_window_scaling", 1))
+        n += snprintf(b + n, cap - (size_t)n, ",ws");
+    if (cl->tfo_direct && !cl->tfo_direct_nc)
+        n += snprintf(b + n, cap - (size_t)n, ",tfo:8");   /* Linux's own cookie size */
+    if (cl->mptcp)
+        n += snprintf(b + n, cap - (size_t)n, ",mpc");
+    uint8_t opt[40];
+    mpx_wr w = mpx_wr_init(opt, sizeof opt);
+    if (cl->sig == SIG_IMPLICIT_PREFER) {
+        mpx_prefer_proxy pp = { .subtype = cl->mp_subtype, .rsv = 0 };
+        mpx_prefer_proxy_encode(&pp, &w);
+        n += snprintf(b + n, cap - (size_t)n, ",prefer");
+    } else if (cl->sig == SIG_MPCONVERT_OPT) {
+        mpx_mpconvert mc;
+        mpx_mpconvert_init(&mc);
+        mc.subtype = cl->mp_subtype;
+        mc.family = mpxa_addr_family(&cl->target) == AF_INET6 ? 6 : 4;
+        mpxa_addr_raw(&cl->target, mc.addr);
+        mc.has_port = true;
+        mc.port = mpxa_addr_port(&cl->target);
+        mpx_mpconvert_encode(&mc, &w);
+        n += snprintf(b + n, cap - (size_t)n, ",mpconvert:%s", mc.family == 6 ? "v6+port" : "v4+port");
+    } else {
+        return;
+    }
+    if (w.overflow)
+        return;
+    mpx_hex_format(opt, w.len, cl->opt_hex);
+    mpx_budget bu;
+    mpx_err e;
+    mpx_err_clear(&e);
+    if (mpx_budget_from_spec(MPX_SEG_SYN, cl->budget_spec, &bu, &e) < 0 || bu.n == 0)
+        return;
+    cl->syn_opt_bytes = (int)bu.requested;
+    cl->syn_opt_total = (int)bu.total;
+    cl->opt_fits = !bu.line[bu.n - 1].dropped;
 }
 
 /* ---------- per-connection output ---------- */
@@ -297,6 +448,7 @@ static void finish(client *cl, cconn *c, bool ok)
     mpxa_json_uint(&j, "sig_bytes_in", c->sig_in_total);
     mpxa_json_str(&j, "ext_tcp_hdr", c->ext_hdr[0] ? c->ext_hdr : NULL);
     mpxa_json_uint(&j, "epoll_kicks", c->kicks);
+    mpxa_json_opt_int(&j, "syn_opt_bytes", cl->syn_opt_bytes >= 0, cl->syn_opt_bytes);
     mpxa_json_str(&j, "workload", cl->wl_text);
     mpxa_json_emit(&j, cl->json);
     if (cl->verbose)
@@ -317,6 +469,10 @@ static void finish(client *cl, cconn *c, bool ok)
     if (strcmp(tfo, "syn-data-acked") == 0)
         cl->n_tfo_acked++;
 
+    if (c->optd_sport) {
+        char reply[128];
+        optd_req(cl, reply, sizeof reply, "del sport %u", c->optd_sport);
+    }
     if (c->fd >= 0) {
         if (c->rst) {
             /* RFC 8803 6.2.8: the client MUST reset the connection upon an Error TLV */
@@ -762,7 +918,13 @@ static void start_one(client *cl)
     c->t0 = mpxa_mono_us();
     c->last_io = c->t0;
 
-    const mpxa_addr *dst = cl->have_proxy && cl->sig != SIG_TCP ? &cl->proxy : &cl->target;
+    const mpxa_addr *dst = is_direct(cl->sig) ? &cl->target : &cl->proxy;
+    if (!cl->opt_fits) {
+        set_err(c, "%s: does not fit: the SYN would need %d option bytes > 40 (%s)", cl->sig_name,
+                cl->syn_opt_bytes, cl->budget_spec);
+        finish(cl, c, false);
+        return;
+    }
     c->fd = mpxa_socket(mpxa_addr_family(dst), cl->mptcp, true);
     if (c->fd < 0) {
         set_err(c, "socket: %s", strerror(errno));
@@ -775,6 +937,47 @@ static void start_one(client *cl)
         finish(cl, c, false);
         return;
     }
+    /* Router Alert / extra SYN option: mpx-optd adds it to SYNs from our source port */
+    bool need_optd = cl->optd_path && (cl->sig == SIG_IMPLICIT_RA || is_optsig(cl->sig));
+    if (need_optd) {
+        if (!cl->have_bind) {
+            mpxa_addr any = { .len = 0 };
+            uint8_t zero[16] = { 0 };
+            mpxa_addr_from_raw(&any, zero, mpxa_addr_family(dst) == AF_INET6 ? 16 : 4, 0);
+            if (bind(c->fd, &any.u.sa, any.len) < 0) {
+                set_err(c, "bind: %s", strerror(errno));
+                finish(cl, c, false);
+                return;
+            }
+        }
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        mpxa_addr me;
+        if (getsockname(c->fd, (struct sockaddr *)&ss, &sl) < 0 ||
+            mpxa_addr_from_sa(&me, (struct sockaddr *)&ss, sl) < 0 || !mpxa_addr_port(&me)) {
+            set_err(c, "no local port before connect for the mpx-optd registration");
+            finish(cl, c, false);
+            return;
+        }
+        char reply[128];
+        int r = cl->sig == SIG_IMPLICIT_RA
+                    ? optd_req(cl, reply, sizeof reply, "ra sport %u", mpxa_addr_port(&me))
+                    : optd_req(cl, reply, sizeof reply, "opt sport %u %s", mpxa_addr_port(&me), cl->opt_hex);
+        if (r < 0) {
+            set_err(c, "mpx-optd registration: %s", reply);
+            finish(cl, c, false);
+            return;
+        }
+        c->optd_sport = mpxa_addr_port(&me);
+    } else if (cl->sig == SIG_IMPLICIT_RA && !cl->mptcp && mpxa_addr_family(dst) == AF_INET) {
+        /* plain TCP accepts IP_OPTIONS (MPTCP sockets do not: ENOPROTOOPT) */
+        static const uint8_t ra[4] = { 0x94, 0x04, 0x00, 0x00 };
+        if (setsockopt(c->fd, IPPROTO_IP, IP_OPTIONS, ra, sizeof ra) < 0) {
+            set_err(c, "IP_OPTIONS router alert: %s", strerror(errno));
+            finish(cl, c, false);
+            return;
+        }
+    }
     struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLOUT, .data.ptr = c };
     c->want_out = true;
     if (epoll_ctl(cl->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
@@ -785,7 +988,7 @@ static void start_one(client *cl)
 
     bool syn_data = cl->sig == SIG_CONVERT || cl->sig == SIG_CONVERT_WAIT ||
                     cl->sig == SIG_CONVERT_COOKIE || cl->sig == SIG_MPCONVERT ||
-                    cl->sig == SIG_MPCONVERT_IE || (cl->sig == SIG_TCP && cl->tfo_direct);
+                    cl->sig == SIG_MPCONVERT_IE || (tfo_selectable(cl->sig) && cl->tfo_direct);
     if (!syn_data) {
         int r = connect(c->fd, &dst->u.sa, dst->len);
         if (r < 0 && errno != EINPROGRESS) {
@@ -801,7 +1004,7 @@ static void start_one(client *cl)
      * the kernel sends the data without any TFO option (protocols.md 1.9). */
     bool no_cookie = cl->sig == SIG_CONVERT || cl->sig == SIG_CONVERT_WAIT ||
                      cl->sig == SIG_MPCONVERT || cl->sig == SIG_MPCONVERT_IE ||
-                     (cl->sig == SIG_TCP && cl->tfo_direct_nc);
+                     (tfo_selectable(cl->sig) && cl->tfo_direct_nc);
     if (no_cookie && mpxa_set_tfo_no_cookie(c->fd, true) < 0) {
         set_err(c, "TCP_FASTOPEN_NO_COOKIE: %s", strerror(errno));
         finish(cl, c, false);
@@ -939,9 +1142,11 @@ int main(int argc, char **argv)
     cl->count = cl->conc = 1;
     cl->timeout_s = 10;
     cl->seed = 1;
+    cl->mp_subtype = MPX_MPOPT_SUBTYPE_DEFAULT;
+    cl->optd_fd = -1;
     enum { O_SIGNAL = 256, O_TARGET, O_PROXY, O_MPTCP, O_WORKLOAD, O_COUNT, O_CONC, O_JSON,
            O_TIMEOUT, O_USER, O_PASS, O_COOKIE, O_BIND, O_TAG, O_TFO, O_TFO_NC, O_CONVOPTS, O_SEED,
-           O_VERSION };
+           O_VERSION, O_OPTD, O_SUBTYPE };
     static const struct option lo[] = {
         { "signal", required_argument, 0, O_SIGNAL },
         { "target", required_argument, 0, O_TARGET },
@@ -959,6 +1164,8 @@ int main(int argc, char **argv)
         { "tag", required_argument, 0, O_TAG },
         { "tfo", no_argument, 0, O_TFO },
         { "tfo-no-cookie", no_argument, 0, O_TFO_NC },
+        { "optd-ctl", required_argument, 0, O_OPTD },
+        { "mp-subtype", required_argument, 0, O_SUBTYPE },
         { "convert-opts", required_argument, 0, O_CONVOPTS },
         { "seed", required_argument, 0, O_SEED },
         { "verbose", no_argument, 0, 'v' },
@@ -1012,6 +1219,16 @@ int main(int argc, char **argv)
         case O_TAG: cl->tag = optarg; break;
         case O_TFO: cl->tfo_direct = true; break;
         case O_TFO_NC: cl->tfo_direct = cl->tfo_direct_nc = true; break;
+        case O_OPTD: cl->optd_path = optarg; break;
+        case O_SUBTYPE: {
+            unsigned long v = strtoul(optarg, &end, 0);
+            if (*end || v > 15) {
+                fprintf(stderr, "mpx-client: --mp-subtype 0..15\n");
+                return EXIT_USAGE;
+            }
+            cl->mp_subtype = (uint8_t)v;
+            break;
+        }
         case O_CONVOPTS:
             if (parse_kinds(optarg, cl->conv_opts, sizeof cl->conv_opts, &cl->nconv_opts) < 0) {
                 fprintf(stderr, "mpx-client: bad --convert-opts (kinds 2..255, comma separated)\n");
@@ -1040,14 +1257,14 @@ int main(int argc, char **argv)
         }
     if (!found) {
         fprintf(stderr, "mpx-client: unknown --signal '%s' (tcp socks5 socks5-auth convert convert-wait "
-                        "convert-cookie mpconvert mpconvert-ie)\n", sig);
+                        "convert-cookie mpconvert mpconvert-ie implicit implicit-ra implicit-prefer mpconvert-opt)\n", sig);
         return EXIT_USAGE;
     }
     if (mpxa_addr_parse(target, -1, &cl->target) < 0) {
         fprintf(stderr, "mpx-client: bad --target '%s' (ADDR:PORT or [V6]:PORT)\n", target);
         return EXIT_USAGE;
     }
-    if (cl->sig != SIG_TCP) {
+    if (!is_direct(cl->sig)) {
         if (!proxy) {
             fprintf(stderr, "mpx-client: --signal %s needs --proxy\n", cl->sig_name);
             return EXIT_USAGE;
@@ -1058,14 +1275,14 @@ int main(int argc, char **argv)
         }
         cl->have_proxy = true;
     } else if (proxy) {
-        fprintf(stderr, "mpx-client: --proxy is ignored with --signal tcp\n");
+        fprintf(stderr, "mpx-client: --proxy is ignored with --signal %s\n", cl->sig_name);
     }
     if (cl->sig == SIG_SOCKS5_AUTH && (!cl->user || !cl->pass || !*cl->user || !*cl->pass)) {
         fprintf(stderr, "mpx-client: socks5-auth needs --socks-user and --socks-pass (1..255 bytes)\n");
         return EXIT_USAGE;
     }
-    if (cl->tfo_direct && cl->sig != SIG_TCP) {
-        fprintf(stderr, "mpx-client: --tfo/--tfo-no-cookie only apply to --signal tcp\n");
+    if (cl->tfo_direct && !tfo_selectable(cl->sig)) {
+        fprintf(stderr, "mpx-client: --tfo/--tfo-no-cookie only apply to tcp, implicit*, mpconvert-opt\n");
         return EXIT_USAGE;
     }
     if (cl->nconv_opts && !is_convert(cl->sig)) {
@@ -1108,6 +1325,11 @@ int main(int argc, char **argv)
     }
     close(probe);
     cookie_load(cl);
+    compute_budget(cl);
+    if (cl->optd_path && optd_open(cl) < 0) {
+        fprintf(stderr, "mpx-client: --optd-ctl %s: %s\n", cl->optd_path, strerror(errno));
+        return EXIT_SETUP;
+    }
     raise_nofile();
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa = { .sa_handler = on_sig };
@@ -1158,9 +1380,18 @@ int main(int argc, char **argv)
     mpxa_json_int(&j, "elapsed_us", elapsed);
     mpxa_json_str(&j, "workload", cl->wl_text);
     mpxa_json_str(&j, "tag", cl->tag);
+    mpxa_json_opt_int(&j, "syn_opt_bytes", cl->syn_opt_bytes >= 0, cl->syn_opt_bytes);
+    if (cl->syn_opt_bytes >= 0) {
+        mpxa_json_bool(&j, "syn_opt_fits", cl->opt_fits);
+        mpxa_json_str(&j, "syn_opt_spec", cl->budget_spec);
+    }
     mpxa_json_emit(&j, cl->json);
     if (cl->json != stdout)
         fclose(cl->json);
+    if (cl->optd_fd >= 0) {
+        close(cl->optd_fd);
+        unlink(cl->optd_me);
+    }
     free(cl->ttfb);
     return cl->failed || cl->finished < cl->count ? EXIT_FAILED : EXIT_OK;
 }

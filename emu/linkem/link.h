@@ -21,6 +21,7 @@ struct lk_counters {
 	uint64_t drop[5]; /* indexed by lk_verdict */
 	uint64_t send_fail, csum_fixed;
 	uint64_t stamp_fallback; /* frames without a usable kernel receive stamp */
+	uint64_t kernel_drops;   /* frames the kernel dropped before we read them (overload) */
 	uint64_t hwm_pkts, hwm_bytes;
 	uint64_t late_hist[LK_LATE_BUCKETS]; /* release lateness, us */
 };

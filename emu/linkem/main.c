@@ -272,8 +272,20 @@ static void apply_schedule(struct emu *e, uint64_t now)
 	}
 }
 
+/* PACKET_STATISTICS reads and resets the kernel's counters: accumulate them. */
+static void collect_kernel_drops(struct emu *e)
+{
+	for (int i = 0; i < 2; i++) {
+		struct tpacket_stats st;
+		socklen_t sl = sizeof(st);
+		if (getsockopt(e->fd[i], SOL_PACKET, PACKET_STATISTICS, &st, &sl) == 0)
+			e->dir[i].c.kernel_drops += st.tp_drops;
+	}
+}
+
 static void write_stats(struct emu *e, uint64_t now)
 {
+	collect_kernel_drops(e);
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
 	struct lk_run_info ri = {

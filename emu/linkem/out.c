@@ -24,7 +24,7 @@ static void dir_obj(FILE *f, const struct lk_dir *d)
 	fprintf(f, "{\"pkts_in\":%llu,\"bytes_in\":%llu,\"pkts_out\":%llu,\"bytes_out\":%llu,"
 		"\"drops\":{\"loss\":%llu,\"queue\":%llu,\"down\":%llu,\"toolong\":%llu},"
 		"\"queue_hwm_pkts\":%llu,\"queue_hwm_bytes\":%llu,\"held_pkts\":%llu,"
-		"\"send_fail\":%llu,\"csum_fixed\":%llu,\"stamp_fallback\":%llu,"
+		"\"send_fail\":%llu,\"csum_fixed\":%llu,\"stamp_fallback\":%llu,\"kernel_drops\":%llu,"
 		"\"late_us\":{\"p50\":%.0f,\"p99\":%.0f,\"p999\":%.0f,\"max\":%.0f}}",
 		(unsigned long long)c->pkts_in, (unsigned long long)c->bytes_in,
 		(unsigned long long)c->pkts_out, (unsigned long long)c->bytes_out,
@@ -33,7 +33,7 @@ static void dir_obj(FILE *f, const struct lk_dir *d)
 		(unsigned long long)c->drop[LK_DROP_TOOLONG], (unsigned long long)c->hwm_pkts,
 		(unsigned long long)c->hwm_bytes, (unsigned long long)lk_fifo_held(&d->q),
 		(unsigned long long)c->send_fail, (unsigned long long)c->csum_fixed,
-		(unsigned long long)c->stamp_fallback,
+		(unsigned long long)c->stamp_fallback, (unsigned long long)c->kernel_drops,
 		lk_late_pct(c, 0.5), lk_late_pct(c, 0.99), lk_late_pct(c, 0.999),
 		lk_late_pct(c, 1.0));
 }

@@ -86,6 +86,7 @@ static an_conn *create(an_table *t, int file_idx, const mpx_pkt *p, bool src_is_
     c->syn_opt_bytes = c->synack_opt_bytes = -1;
     c->mpc_version = -1;
     c->nsubflows = 1;
+    c->convert_error = c->socks_reply = -1;
     uint64_t h = hash_tuple(c->af, c->cli, c->cport, c->srv, c->sport) % t->tabsz;
     c->hnext = t->tab[h];
     t->tab[h] = c;

@@ -70,6 +70,14 @@ struct an_conn {
     /* option space */
     int       syn_opt_bytes, synack_opt_bytes;   /* -1 if unseen */
     bool      syn_ts, synack_ts, syn_mss, syn_ws, syn_sackok;
+    bool      synack_mss, synack_ws, synack_sackok;
+    char      space_note[200];  /* proto/budget.h layout that explains a dropped option */
+    /* every SYN and SYN/ACK (first AN_SYNS): option bytes, MP_CAPABLE, TFO, data */
+    struct { uint64_t pkt; int64_t t; uint8_t dir, opt_bytes; bool mpc, tfo; uint32_t data_len; } syns[8];
+    int       nsyns;
+    bool      syn_retx_no_mpc;  /* a retransmitted SYN dropped MP_CAPABLE */
+    int       convert_error;    /* Error TLV code in the converter's reply, -1 none */
+    int       socks_reply;      /* SOCKS5 REP, -1 none */
     bool      ip_router_alert;                  /* on the SYN */
     bool      syn_mpconvert_opt, syn_prefer_proxy;
 

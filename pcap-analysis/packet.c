@@ -135,6 +135,10 @@ static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const
         break;
     case MPX_MP_JOIN:
         if (syn && !ack && m.u.mpj.form == MPX_MPJ_SYN) {
+            if (p->data_len)
+                an_violation(c, "AN-MPJ-SYN-DATA", p->num, p->t_us,
+                             "MP_JOIN SYN carries %u data bytes: no mapping can cover them (RFC 8684 3.2, App. B)",
+                             p->data_len);
             c->is_join = true; c->join_token = m.u.mpj.token; c->join_nonce[0] = m.u.mpj.nonce;
             c->join_addr_id[0] = m.u.mpj.addr_id; c->join_backup = m.u.mpj.backup;
         } else if (syn && ack && m.u.mpj.form == MPX_MPJ_SYNACK) {
@@ -249,9 +253,9 @@ static void options(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p)
             if (syn && !ack) c->syn_ts = true;
             else if (syn && ack) c->synack_ts = true;
             break;
-        case MPX_TCPOPT_MSS: if (syn && !ack) c->syn_mss = true; break;
-        case MPX_TCPOPT_WS: if (syn && !ack) c->syn_ws = true; break;
-        case MPX_TCPOPT_SACKPERM: if (syn && !ack) c->syn_sackok = true; break;
+        case MPX_TCPOPT_MSS: if (syn && !ack) c->syn_mss = true; else if (syn) c->synack_mss = true; break;
+        case MPX_TCPOPT_WS: if (syn && !ack) c->syn_ws = true; else if (syn) c->synack_ws = true; break;
+        case MPX_TCPOPT_SACKPERM: if (syn && !ack) c->syn_sackok = true; else if (syn) c->synack_sackok = true; break;
         case MPX_TCPOPT_TFO:
             an_tfo_option(c, dir, p->flags, p, false, o->u.tfo.request, o->u.tfo.n, o->u.tfo.cookie);
             break;
@@ -304,27 +308,88 @@ void an_packet(an_ctx *x, int file, const mpx_pkt *p)
     }
     if (p->flags & TH_FIN) c->saw_fin = true;
     if (p->flags & TH_RST) c->saw_rst = true;
-    /* the first SYN's and SYN/ACK's option areas are the ones judged for space */
-    bool first_syn = syn && !ack && dir == 0 && c->syn_count == 1;
-    bool first_synack = syn && ack && dir == 1 && c->synack_count == 1;
-    (void)first_syn; (void)first_synack;
+    bool had_mpc = c->syn_mpc, had_tfo = c->cookie_req || c->cookie_used;
     options(x, c, dir, p);
+    if (syn && c->nsyns < 8) {
+        /* options() updated the flags; this SYN's own MP_CAPABLE / TFO presence is what changed
+         * (first SYN) or, for retransmissions, what its option area holds */
+        bool mpc = false, tfo = false;
+        mpx_tcpopts w;
+        if (p->opt_len) {
+            mpx_tcpopt_walk(p->opt, p->opt_len, &w);
+            for (size_t i = 0; i < w.n; i++) {
+                if (w.opt[i].len_rule) continue;
+                if (w.opt[i].kind == MPX_TCPOPT_MPTCP && w.opt[i].len >= 3 && (p->opt[w.opt[i].off + 2] >> 4) == MPX_MP_CAPABLE) mpc = true;
+                if (w.opt[i].kind == MPX_TCPOPT_TFO || (w.opt[i].has_exid && w.opt[i].exid == MPX_TCPOPT_EXID_TFO)) tfo = true;
+            }
+        }
+        c->syns[c->nsyns].pkt = p->num; c->syns[c->nsyns].t = p->t_us; c->syns[c->nsyns].dir = (uint8_t)dir;
+        c->syns[c->nsyns].opt_bytes = (uint8_t)p->opt_len_wire; c->syns[c->nsyns].mpc = mpc;
+        c->syns[c->nsyns].tfo = tfo; c->syns[c->nsyns].data_len = p->data_len;
+        c->nsyns++;
+        /* Linux retransmits an MPTCP SYN without MP_CAPABLE after a few losses (and a TFO
+         * SYN without the cookie): the connection then falls back */
+        if (!ack && c->syn_count > 1 && had_mpc && !mpc) c->syn_retx_no_mpc = true;
+        (void)had_tfo;
+    }
     an_tfo_segment(c, dir, p);
     track_data(c, dir, p);
 }
 
 /* ---- connection-level passes ---------------------------------------------------- */
 
+/* Linux layout (proto/budget.h) of the options a SYN or SYN/ACK carried plus the one that
+ * is missing: says whether Linux would have dropped it for lack of space. */
+static bool budget_drops(an_conn *c, mpx_budget_seg seg, bool mss, bool sackperm, bool ts, bool ws,
+                         int tfo_len, bool tfo_exp, bool mpc_len12, mpx_budget_kind missing)
+{
+    mpx_budget_item it[8];
+    size_t n = 0;
+    if (mss) it[n++] = (mpx_budget_item){ MPX_BI_MSS, 0 };
+    if (sackperm) it[n++] = (mpx_budget_item){ MPX_BI_SACKPERM, 0 };
+    if (ts || missing == MPX_BI_TS) it[n++] = (mpx_budget_item){ MPX_BI_TS, 0 };
+    if (ws) it[n++] = (mpx_budget_item){ MPX_BI_WS, 0 };
+    if (tfo_len >= 0) it[n++] = (mpx_budget_item){ tfo_exp ? MPX_BI_TFO_EXP : MPX_BI_TFO, (unsigned)tfo_len };
+    it[n++] = (mpx_budget_item){ MPX_BI_MPC, 0 };
+    (void)mpc_len12;
+    mpx_budget b;
+    mpx_err e;
+    mpx_err_clear(&e);
+    if (mpx_budget_compute(seg, it, n, &b, &e) != 0) return false;
+    for (size_t i = 0; i < b.n; i++) {
+        if (b.line[i].item.kind != missing || !b.line[i].dropped) continue;
+        int k = snprintf(c->space_note, sizeof c->space_note, "Linux %s layout of ", seg == MPX_SEG_SYN ? "SYN" : "SYN/ACK");
+        for (size_t j = 0; j < b.n && k < (int)sizeof c->space_note; j++)
+            k += snprintf(c->space_note + k, sizeof c->space_note - (size_t)k, "%s%s", j ? "," : "", b.line[j].name);
+        if (k < (int)sizeof c->space_note)
+            snprintf(c->space_note + k, sizeof c->space_note - (size_t)k, " needs %u B: %s dropped (%s)",
+                     b.requested, b.line[i].name, b.line[i].drop_reason ? b.line[i].drop_reason : "no-room");
+        return true;
+    }
+    return false;
+}
+
 static void budget_check(an_conn *c)
 {
     /* Would MP_CAPABLE have fitted next to what the SYN carried? (protocols.md 5.2/5.3) */
-    if (c->saw_syn && !c->syn_mpc && c->syn_opt_bytes >= 0 && c->syn_opt_bytes + 4 > 40)
+    int tfo_syn = c->cookie_used ? c->cookie_len_used : c->cookie_req ? 0 : -1;
+    if (c->saw_syn && !c->syn_mpc && c->syn_opt_bytes >= 0 && c->syn_opt_bytes + 4 > 40) {
         c->mpc_dropped = true;
+        budget_drops(c, MPX_SEG_SYN, c->syn_mss, c->syn_sackok, c->syn_ts, c->syn_ws, tfo_syn, c->tfo_exp, false, MPX_BI_MPC);
+    }
     if (c->saw_synack && c->syn_mpc && !c->synack_mpc && c->synack_opt_bytes >= 0 &&
-        c->synack_opt_bytes + 12 > 40)
+        c->synack_opt_bytes + 12 > 40) {
         c->mpc_dropped = true;
+        budget_drops(c, MPX_SEG_SYNACK, c->synack_mss, c->synack_sackok, c->synack_ts, c->synack_ws,
+                     c->cookie_granted ? c->cookie_len_granted : -1, c->tfo_exp, true, MPX_BI_MPC);
+    }
     /* RFC 8684 B.1 / Linux subflow_prep_synack(): TS cleared when a cookie is sent */
-    if (c->syn_ts && c->saw_synack && !c->synack_ts && c->cookie_granted) c->ts_dropped = true;
+    if (c->syn_ts && c->saw_synack && !c->synack_ts && c->cookie_granted) {
+        c->ts_dropped = true;
+        if (!c->space_note[0])
+            budget_drops(c, MPX_SEG_SYNACK, c->synack_mss, c->synack_sackok, false, c->synack_ws,
+                         c->cookie_len_granted, c->tfo_exp, true, MPX_BI_TS);
+    }
 }
 
 static void mptcp_state(an_conn *c, bool client_did_mptcp)
@@ -333,6 +398,12 @@ static void mptcp_state(an_conn *c, bool client_did_mptcp)
     c->fallback_cause[0] = 0;
     if (c->is_join) { c->mptcp = AN_MPTCP; return; }
     if (c->syn_mpc) {
+        if (c->syn_retx_no_mpc && !c->synack_mpc) {
+            c->mptcp = AN_FALLBACK;
+            snprintf(c->fallback_cause, sizeof c->fallback_cause,
+                     "SYN retransmitted without MP_CAPABLE (no SYN/ACK to the MPTCP SYNs)");
+            return;
+        }
         if (c->saw_synack && !c->synack_mpc) {
             c->mptcp = AN_FALLBACK;
             if (c->mpc_dropped)

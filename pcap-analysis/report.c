@@ -133,6 +133,19 @@ static void write_json(an_ctx *x, FILE *o)
                 c->ts_dropped ? "true" : "false", c->mpc_dropped ? "true" : "false",
                 c->ip_router_alert ? "true" : "false", c->syn_prefer_proxy ? "true" : "false",
                 c->syn_mpconvert_opt ? "true" : "false");
+        fputs(",\"space_note\":", o);
+        if (c->space_note[0]) json_str(o, c->space_note); else fputs("null", o);
+        fputs(",\"convert_error\":", o);
+        if (c->convert_error >= 0) fprintf(o, "%d", c->convert_error); else fputs("null", o);
+        fputs(",\"socks_reply\":", o);
+        if (c->socks_reply >= 0) fprintf(o, "%d", c->socks_reply); else fputs("null", o);
+        fputs(",\"syns\":[", o);
+        for (int i = 0; i < c->nsyns; i++)
+            fprintf(o, "%s{\"pkt\":%" PRIu64 ",\"t_us\":%" PRId64 ",\"dir\":\"%s\",\"opt_bytes\":%u,\"opt_left\":%d,\"mpc\":%s,\"tfo\":%s,\"data_len\":%u}",
+                    i ? "," : "", c->syns[i].pkt, c->syns[i].t - t0, c->syns[i].dir ? "synack" : "syn",
+                    c->syns[i].opt_bytes, 40 - c->syns[i].opt_bytes, c->syns[i].mpc ? "true" : "false",
+                    c->syns[i].tfo ? "true" : "false", c->syns[i].data_len);
+        fputc(']', o);
         fprintf(o, ",\"mp_tcprst\":");
         if (c->mp_tcprst) fprintf(o, "%d", c->tcprst_reason); else fputs("null", o);
         fprintf(o, ",\"mp_fastclose\":%s,\"add_addr\":%d,\"add_addr_hmac_ok\":%d,\"add_addr_hmac_bad\":%d",
@@ -277,7 +290,7 @@ static void write_report(an_ctx *x, FILE *o)
     fputs("\n## Summary per signal\n\n", o);
     fputs("| signal | connections | signal valid | request in SYN | MPTCP | fallback | TFO data acked | TTFB median (ms) | violations |\n", o);
     fputs("|---|---|---|---|---|---|---|---|---|\n", o);
-    static const char *sigs[] = { "convert", "mpconvert", "mpconvert-ie", "socks5", "plain", "none" };
+    static const char *sigs[] = { "convert", "mpconvert", "mpconvert-ie", "mpconvert-opt", "socks5", "plain", "none" };
     for (size_t s = 0; s < sizeof sigs / sizeof *sigs; s++) {
         size_t n = 0, valid = 0, insyn = 0, mp = 0, fb = 0, acked = 0, nv = 0, nt = 0;
         int64_t *tt = NULL;
@@ -327,6 +340,15 @@ static void write_report(an_ctx *x, FILE *o)
                     40 - c->synack_opt_bytes, c->synack_mpc ? "carried" : "absent",
                     c->cookie_granted ? ", TFO cookie granted" : "",
                     c->ts_dropped ? ", timestamps dropped for space (RFC 8684 B.1)" : "");
+        if (c->space_note[0]) fprintf(o, "| option space | %s |\n", c->space_note);
+        if (c->nsyns > 2 || (c->nsyns == 2 && c->syns[1].dir == 0)) {
+            fputs("| every SYN and SYN/ACK | ", o);
+            for (int i = 0; i < c->nsyns; i++)
+                fprintf(o, "%spkt %" PRIu64 " %s %u B (%d left)%s%s", i ? "; " : "", c->syns[i].pkt,
+                        c->syns[i].dir ? "SYN/ACK" : "SYN", c->syns[i].opt_bytes, 40 - c->syns[i].opt_bytes,
+                        c->syns[i].mpc ? " MPC" : "", c->syns[i].tfo ? " TFO" : "");
+            fputs(" |\n", o);
+        }
         fprintf(o, "| MPTCP | %s%s%s", mptcp_name(c->mptcp), c->fallback_cause[0] ? ": " : "", c->fallback_cause);
         if (c->have_key[1]) fprintf(o, "; token %08" PRIx32, c->token[1]);
         fprintf(o, "; %d subflow(s) |\n", c->nsubflows);

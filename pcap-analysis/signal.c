@@ -108,6 +108,7 @@ static void do_convert(an_conn *c)
     rc = mpx_conv_decode(dn->head, dn->head_len, fl, &r, &e);
     if (rc == MPX_DEC_OK) {
         c->sig_len_s2c = r.data_off;
+        if (r.has_error) c->convert_error = r.error.code;
         if (r.has_error)
             snprintf(c->reply_detail, sizeof c->reply_detail, "Convert reply (%zu B) with Error TLV code %u (%s)",
                      r.conv_len, r.error.code, mpx_conv_error_name(r.error.code));
@@ -238,6 +239,7 @@ static void do_socks5(an_conn *c)
     rc = mpx_s5_decode_reply(dn->head + dofs, dn->head_len - dofs, &rp, &e);
     if (rc != MPX_DEC_OK) { if (rc == MPX_DEC_BAD) viol_err(c, 1, &e, dofs, "SOCKS5 reply"); return; }
     dofs += rp.len;
+    c->socks_reply = rp.code;
     snprintf(c->reply_detail, sizeof c->reply_detail, "SOCKS5 reply: %s", mpx_s5_rep_name(rp.code));
     snprintf(c->reply_where, sizeof c->reply_where, "data");
     c->sig_valid = true;
@@ -253,7 +255,8 @@ void an_signal_finish(an_ctx *x, an_conn *c)
     c->signal[0] = 0;
     if (c->is_join) { strcpy(c->signal, "none"); return; }
     if (u->head_len == 0) {
-        strcpy(c->signal, c->d[0].bytes ? "plain" : "none");
+        strcpy(c->signal, c->syn_mpconvert_opt ? "mpconvert-opt" : c->d[0].bytes ? "plain" : "none");
+        c->sig_valid = c->syn_mpconvert_opt && c->target[0];
         return;
     }
     const uint8_t *h = u->head;
@@ -266,6 +269,15 @@ void an_signal_finish(an_ctx *x, an_conn *c)
     if (n >= 3 && h[0] == 5 && h[1] >= 1 && (size_t)h[1] + 2 <= n && h[1] <= 8) {
         /* a SOCKS5 greeting is answered by a 2-byte method selection 05 xx */
         if (c->d[1].head_len >= 2 && c->d[1].head[0] == 5) { do_socks5(c); return; }
+    }
+    /* MP_CONVERT as a real kind-30 option in the SYN (plain-mode-00 style): the target is in
+     * the option space, the payload is application data */
+    if (c->syn_mpconvert_opt) {
+        strcpy(c->signal, "mpconvert-opt");
+        snprintf(c->sig_detail, sizeof c->sig_detail, "MP_CONVERT option in the SYN (target %s)", c->target);
+        c->sig_valid = c->target[0] != 0;
+        c->req_in_syn = c->syn_data_len > 0;
+        return;
     }
     strcpy(c->signal, "plain");
     snprintf(c->sig_detail, sizeof c->sig_detail, "application data from the first byte");

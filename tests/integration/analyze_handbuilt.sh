@@ -59,6 +59,16 @@ an_case mpconvert-ie 0 '.[0] | .signal=="mpconvert-ie" and .signal_valid and .re
 an_case plain 0 '.[0] | .signal=="plain" and .mptcp=="tcp" and .rtts_before_data==1 and .ttfb_us==60020 and (.router_alert|not)' plain
 an_case plain-ra 0 '.[0] | .router_alert and .ttfb_us==60020' plain-ra
 an_case fallback 0 '.[0] | .mptcp=="fallback" and .fallback_cause=="no MP_CAPABLE in SYN/ACK"' fallback
+an_case ts-dropped 0 '.[0] | .ts_dropped and .tfo.cookie_req and .tfo.cookie_granted and .tfo.cookie_len==8 and .mptcp=="mptcp"
+  and .syn_opt_bytes==28 and .synack_opt_bytes==36 and (.space_note|test("ts dropped \\(mptcp-listener-tfo-cookie\\)"))' ts-dropped
+an_case syn-retx 0 '.[0] | .mptcp=="fallback" and (.fallback_cause|test("SYN retransmitted without MP_CAPABLE"))
+  and ([.syns[] | [.pkt,.dir,.opt_bytes,.mpc]] == [[1,"syn",24,true],[2,"syn",24,true],[3,"syn",20,false],[4,"synack",20,false]])
+  and .t_us.syn==0 and .hs_rtt_us==3020000' syn-retx
+an_case mpconvert-opt 0 '.[0] | .signal=="mpconvert-opt" and .signal_valid and .target=="198.18.2.2:8080" and .mpconvert_opt
+  and .syn_opt_bytes==36 and .syn_opt_left==4 and .mptcp=="mptcp" and .violations==[]' mpconvert-opt
+an_case convert-error 0 '.[0] | .signal=="convert" and .convert_error==96 and .target=="198.18.2.2:8081" and (.reply|test("Error TLV code 96"))' convert-error
+an_case join-syn-data 1 '[.[0].violations[]|[.rule,.pkt,.pcap==null]]==[["AN-MPJ-SYN-DATA",5,false]]' join-syn-data
+an_case mpc-dropped-note 0 '.[0].space_note=="Linux SYN layout of mss,sackperm,ts,ws,tfo:16,mpc needs 44 B: mpc dropped (no-room)"' mpc-dropped
 an_case convert-v6 0 '.[0] | .signal=="convert" and .signal_valid and .target=="[fd00:2::2]:8080" and .client=="[fd00::1]:40000" and .req_in_syn' --v6 convert
 
 # the token of the join scenario's server key, computed independently with sha256sum

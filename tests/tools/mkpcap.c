@@ -8,6 +8,7 @@
  * Exit 0 ok, 2 usage, 3 write error. */
 #include "proto/convert.h"
 #include "proto/mpconvert.h"
+#include "proto/mpopt.h"
 #include "proto/mptcp.h"
 #include "proto/socks5.h"
 #include "proto/tcpopt.h"
@@ -474,7 +475,101 @@ static void sc_fallback(W *w)
     seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
 }
 
+/* MPTCP SYN with a cookie request; the listener's SYN/ACK carries MP_CAPABLE + an 8-byte
+ * cookie and, like Linux's subflow_prep_synack(), no timestamps (RFC 8684 B.1). */
+static void sc_ts_dropped(W *w)
+{
+    F f; O o;
+    uint8_t ck[8] = { 0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7 };
+    addrs(w, &f, 14, 1, 40014, 5124, 1, 2);
+    o_init(&o); o_base_syn(&o, true); mpx_tcpopt_put_tfo(&o.w, NULL, 0); o_mpc(&o, 0, 0, 0, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 0);
+    o_init(&o); o_base_syn(&o, false); mpx_tcpopt_put_tfo(&o.w, ck, 8); o_pad(&o); o_mpc(&o, 1, 0x77, 0, 0);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 20000);
+    o_init(&o); o_mpc(&o, 2, 0x88, 0x77, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
+}
+
+/* MPTCP SYN lost twice; the third attempt goes without MP_CAPABLE (Linux falls back to TCP
+ * after net.mptcp.syn_retrans_before_tcp_fallback). */
+static void sc_syn_retx(W *w)
+{
+    F f; O o;
+    addrs(w, &f, 15, 1, 40015, 8080, 5000, 6000);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 0);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, 5000, 1000000);
+    o_init(&o); o_base_syn(&o, true); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, 5000, 2000000);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 20000);
+    seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 10);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
+}
+
+/* MP_CONVERT as a real kind-30 option in the SYN (IPv4 + port: 10 bytes, padded to 12). */
+static void sc_mpconvert_opt(W *w)
+{
+    F f; O o;
+    addrs(w, &f, 16, 1, 40016, 5127, 1, 2);
+    mpx_mpconvert mc;
+    mpx_mpconvert_init(&mc);
+    mc.family = 4; memcpy(mc.addr, (uint8_t[]){ 198, 18, 2, 2 }, 4); mc.has_port = true; mc.port = 8080;
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); mpx_mpconvert_encode(&mc, &o.w); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 0);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 1, 0x99, 0, 0); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 20000);
+    o_init(&o); o_mpc(&o, 3, 0xaa, 0x99, 16); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, REQ, sizeof REQ, -1, 10);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
+}
+
+/* The converter answers with an Error TLV 96 (Connection Reset: the server sent RST) in its
+ * first data segment; the client resets (RFC 8803 6.2.8). */
+static void sc_convert_error(W *w)
+{
+    F f; O o;
+    addrs(w, &f, 17, 1, 40017, 5124, 1, 2);
+    uint8_t pl[64], rep[16];
+    mpx_err e;
+    mpx_addr t = target(w, 8081);
+    long n = mpx_conv_encode_connect(&t, NULL, 0, NULL, 0, pl, sizeof pl, &e);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, pl, (size_t)n, -1, 0);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 1, 0x12, 0, 0); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 100);
+    o_init(&o); o_mpc(&o, 2, 0x34, 0x12, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 20000);
+    long r = mpx_conv_encode_error(96, NULL, 0, rep, sizeof rep, &e);
+    o_init(&o); o_dss_map(&o, 1, 1, 1, (uint16_t)r); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, rep, (size_t)r, -1, 10000);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10000);
+}
+
+/* An MP_JOIN SYN that carries data (never allowed: no mapping can cover it). */
+static void sc_join_syn_data(W *w)
+{
+    F f, g; O o;
+    uint64_t kc = 0x5152535455565758ULL, ks = 0x6162636465666768ULL;
+    addrs(w, &f, 18, 1, 40018, 8080, 10, 20);
+    mp_handshake(w, &f, kc, ks);
+    addrs(w, &g, 19, 1, 40019, 8080, 30, 40);
+    mpx_mptcp_opt m;
+    memset(&m, 0, sizeof m);
+    m.subtype = MPX_MP_JOIN; m.u.mpj.form = MPX_MPJ_SYN; m.u.mpj.addr_id = 2;
+    m.u.mpj.token = mpx_mptcp_token(ks, 1); m.u.mpj.nonce = 0x01020304;
+    o_init(&o); o_base_syn(&o, true); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+    seg(w, &g, 0, MPX_TH_SYN, o.b, o.w.len, REQ, sizeof REQ, -1, 5000);
+    seg(w, &g, 1, MPX_TH_RST | MPX_TH_ACK, NULL, 0, NULL, 0, -1, 20000);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
+}
+
 static const struct { const char *name, *what; } SC[] = {
+    { "ts-dropped", "MPTCP listener SYN/ACK with a TFO cookie and no timestamps (RFC 8684 B.1)" },
+    { "syn-retx", "MPTCP SYN retransmitted, the last attempt without MP_CAPABLE" },
+    { "mpconvert-opt", "MP_CONVERT as a kind-30 option in the SYN (IPv4 + port)" },
+    { "convert-error", "converter reply with Error TLV 96 (Connection Reset) in the first data" },
+    { "join-syn-data", "MP_JOIN SYN carrying data" },
     { "convert", "convert connection: MPC + Convert/Connect + request in the SYN, reply in the SYN/ACK" },
     { "convert-reply-data", "convert connection with the converter's reply in the first data segment" },
     { "convert-zero-tlv", "Convert message with a zero-length TLV (CONV-TLV-ZERO)" },
@@ -513,6 +608,11 @@ static int run(W *w, const char *sc)
     else if (!strcmp(sc, "plain")) sc_plain(w, false);
     else if (!strcmp(sc, "plain-ra")) sc_plain(w, true);
     else if (!strcmp(sc, "fallback")) sc_fallback(w);
+    else if (!strcmp(sc, "ts-dropped")) sc_ts_dropped(w);
+    else if (!strcmp(sc, "syn-retx")) sc_syn_retx(w);
+    else if (!strcmp(sc, "mpconvert-opt")) sc_mpconvert_opt(w);
+    else if (!strcmp(sc, "convert-error")) sc_convert_error(w);
+    else if (!strcmp(sc, "join-syn-data")) sc_join_syn_data(w);
     else return -1;
     return 0;
 }

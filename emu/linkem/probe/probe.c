@@ -250,7 +250,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *mode = argv[1];
-	optind = 2;
+	optind = argv[1][0] == '-' ? 1 : 2; /* --help / --version without a mode */
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
 		case 'd': dst = optarg; break;

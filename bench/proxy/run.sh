@@ -5,8 +5,8 @@
 #     through mpx-proxy (transparent listener behind an nft TPROXY rule, so iperf3 needs no
 #     SOCKS support; same relay code as every method; splice and --no-splice), socat
 #     (TCP-LISTEN,fork -> TCP) and haproxy (mode tcp) on the hag, and direct (routed);
-#  2. proxied connections per second: 4000 request/response connections (100 B / 100 B,
-#     50 in parallel, plain TCP clients) through mpx-proxy convert (MPTCP client, data in the
+#  2. proxied connections per second: 3000 request/response connections (100 B / 100 B,
+#     50 in parallel; median of 5 interleaved rounds) through mpx-proxy convert (MPTCP client, data in the
 #     SYN) and socks5, and through microsocks (Debian's SOCKS5 server; installed if missing).
 # Prints a Markdown table and the ratios; raw JSON lines in $MPX_BENCH_OUT (default
 # results/bench-proxy-<time>.jsonl). Root needed. Exit 0 even when a peer is unavailable (its
@@ -34,6 +34,7 @@ S=$MPX_NT_S4 H=$MPX_NT_H_DSL4
 mpx_nt_bg server "$D/server.log" "$ROOT/bin/mpx-server" --listen "$S:8080" --ready "$D/server.ready" --json /dev/null
 mpx_nt_wait_file "$D/server.ready"
 mpx_nt_bg hag "$D/px.log" "$ROOT/bin/mpx-proxy" --convert 5124 --socks5 1080 --ready "$D/px.ready"
+PX_PID=$MPX_NT_LASTPID
 mpx_nt_bg hag "$D/socat.log" socat TCP-LISTEN:9002,fork,reuseaddr,backlog=1024 "TCP:$S:5201"
 for p in 5201 5202 5203; do mpx_nt_bg server "$D/iperf$p.log" iperf3 -s -p $p; done
 # TPROXY: connections from the client to S:5201 / S:5202 land on mpx-proxy's transparent
@@ -66,7 +67,7 @@ EOF
 mpx_nt_bg hag "$D/haproxy.log" haproxy -f "$D/haproxy.cfg" -db
 have_ms=0
 if command -v microsocks >/dev/null; then
-  mpx_nt_bg hag "$D/ms.log" microsocks -i 0.0.0.0 -p 1082; have_ms=1
+  mpx_nt_bg hag "$D/ms.log" microsocks -i 0.0.0.0 -p 1082; have_ms=1; MS_PID=$MPX_NT_LASTPID
 fi
 mpx_nt_wait_file "$D/px.ready"; mpx_nt_wait_file "$D/pxt.ready"; mpx_nt_wait_file "$D/pxtc.ready"
 for p in 9002 9003 1082; do
@@ -90,13 +91,28 @@ tput() { # label host port
   [ ${#v[@]} -gt 0 ] || { echo n/a; return; }
   printf '%s\n' "${v[@]}" | sort -g | awk '{a[NR]=$1} END{printf "%.2f\n", a[int((NR+1)/2)]}'
 }
-# connections per second
-cps() { # label client-args...
-  local label=$1 s; shift
-  s=$(client "$@" --count 4000 --concurrency 50 --workload "rr 100/100" --timeout 20)
-  echo "{\"bench\":\"cps\",\"relay\":\"$label\",\"summary\":$s}" >> "$OUT"
-  jq -r 'if .ok == .count then (.count / (.elapsed_us / 1e6) | floor) else "n/a" end' <<<"$s"
+# CPU time (user+sys, clock ticks) a process used so far, threads included
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+declare -A CPU_TICKS=() CPU_CONNS=()
+CPS_LAST=n/a
+# connections per second: one measurement (-> $CPS_LAST, no subshell so the CPU sums stay), appended to the raw file; the relay
+# process's CPU time is summed per label (the CPUs are shared, so CPU per connection is
+# the steadier comparison)
+cps() { # label pid client-args...
+  local label=$1 pid=$2 s t0 t1; shift 2
+  t0=$(ticks "$pid")
+  s=$(client "$@" --count 3000 --concurrency 50 --workload "rr 100/100" --timeout 20)
+  t1=$(ticks "$pid")
+  CPU_TICKS[$label]=$(( ${CPU_TICKS[$label]:-0} + t1 - t0 ))
+  CPU_CONNS[$label]=$(( ${CPU_CONNS[$label]:-0} + $(jq -r .ok <<<"$s") ))
+  echo "{\"bench\":\"cps\",\"relay\":\"$label\",\"cpu_ticks\":$((t1 - t0)),\"summary\":$s}" >> "$OUT"
+  CPS_LAST=$(jq -r 'if .ok == .count then (.count / (.elapsed_us / 1e6) | floor) else "n/a" end' <<<"$s")
 }
+cpu_us() { # label -> CPU microseconds per connection
+  local hz; hz=$(getconf CLK_TCK)
+  awk -v t="${CPU_TICKS[$1]:-0}" -v n="${CPU_CONNS[$1]:-0}" -v hz="$hz" 'BEGIN{ if (n > 0) printf "%.1f", t * 1e6 / hz / n; else print "n/a" }'
+}
+median() { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{a[NR]=$1} END{ if (NR) print a[int((NR+1)/2)]; else print "n/a" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a+0 > 0 && b+0 > 0) printf "%.2fx", a/b; else print "n/a" }'; }
 
 t_direct=$(tput direct "$S" 5203)
@@ -104,10 +120,16 @@ t_mpx=$(tput mpx-proxy "$S" 5201)
 t_mpxc=$(tput mpx-proxy-copy "$S" 5202)
 t_socat=$(tput socat "$H" 9002)
 t_hap=$(tput haproxy "$H" 9003)
-c_conv=$(cps mpx-convert --signal convert --target "$S:8080" --proxy "$H:5124")
-c_socks=$(cps mpx-socks5 --signal socks5 --mptcp off --target "$S:8080" --proxy "$H:1080")
-c_ms=n/a
-[ $have_ms = 1 ] && c_ms=$(cps microsocks --signal socks5 --mptcp off --target "$S:8080" --proxy "$H:1082")
+# interleaved rounds (the CPUs are shared: alternate the relays, take medians)
+cv=() cs=() cm=()
+for round in 1 2 3 4 5; do
+  cps mpx-convert "$PX_PID" --signal convert --target "$S:8080" --proxy "$H:5124"; cv+=("$CPS_LAST")
+  cps mpx-socks5 "$PX_PID" --signal socks5 --mptcp off --target "$S:8080" --proxy "$H:1080"; cs+=("$CPS_LAST")
+  if [ $have_ms = 1 ]; then
+    cps microsocks "$MS_PID" --signal socks5 --mptcp off --target "$S:8080" --proxy "$H:1082"; cm+=("$CPS_LAST")
+  fi
+done
+c_conv=$(median "${cv[@]}") c_socks=$(median "${cs[@]}") c_ms=$(median "${cm[@]:-n/a}")
 
 cat <<EOF
 ## mpx-proxy benchmark ($(uname -r), $(nproc) CPUs, $(date -u +%FT%TZ))
@@ -120,17 +142,18 @@ cat <<EOF
 | socat | $t_socat |
 | haproxy $(haproxy -v | head -1 | awk '{print $3}') | $t_hap |
 
-| proxied connections per second (4000 conns, 50 parallel, 100 B / 100 B) | conn/s |
-|---|---|
-| mpx-proxy convert (MPTCP client, request in the SYN) | $c_conv |
-| mpx-proxy socks5 (TCP client) | $c_socks |
-| microsocks (TCP client) | $c_ms |
+| proxied connections (3000 conns, 50 parallel, 100 B / 100 B, median of 5 interleaved rounds) | conn/s | relay CPU us/conn |
+|---|---|---|
+| mpx-proxy convert (MPTCP client, request in the SYN) | $c_conv | $(cpu_us mpx-convert) |
+| mpx-proxy socks5 (TCP client) | $c_socks | $(cpu_us mpx-socks5) |
+| microsocks (TCP client) | $c_ms | $(cpu_us microsocks) |
 
 Ratios (goal: throughput >= 1.0x haproxy and >= 2x socat; connections/s >= 2x the Debian SOCKS server):
 - throughput mpx-proxy / haproxy: $(ratio "$t_mpx" "$t_hap")
 - throughput mpx-proxy / socat:   $(ratio "$t_mpx" "$t_socat")
 - conn/s mpx-proxy convert / microsocks: $(ratio "$c_conv" "$c_ms")
 - conn/s mpx-proxy socks5 / microsocks:  $(ratio "$c_socks" "$c_ms")
+- CPU per connection microsocks / mpx-proxy socks5: $(ratio "$(cpu_us microsocks)" "$(cpu_us mpx-socks5)") (how many times more CPU the Debian server spends per connection)
 
 Raw: $OUT
 EOF

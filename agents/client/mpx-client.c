@@ -143,6 +143,7 @@ typedef struct {
     /* option-space signals (implicit-prefer, mpconvert-opt) and Router Alert */
     const char *optd_path;                /* --optd-ctl: the client namespace's mpx-optd */
     int      optd_fd;
+    bool     optd_dead;                   /* stopped answering: fail fast from then on */
     char     optd_me[108];
     uint8_t  mp_subtype;
     char     opt_hex[2 * 40 + 1];         /* option registered for each connection */
@@ -295,6 +296,10 @@ static int optd_req(client *cl, char *reply, size_t cap, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(req, sizeof req, fmt, ap);
     va_end(ap);
+    if (cl->optd_dead) {
+        snprintf(reply, cap, "mpx-optd at %s stopped answering", cl->optd_path);
+        return -1;
+    }
     struct sockaddr_un to = { .sun_family = AF_UNIX };
     snprintf(to.sun_path, sizeof to.sun_path, "%s", cl->optd_path);
     /* drop stale replies (a timed-out earlier request) */
@@ -308,6 +313,7 @@ static int optd_req(client *cl, char *reply, size_t cap, const char *fmt, ...)
     ssize_t n = recv(cl->optd_fd, reply, cap - 1, 0);
     if (n < 0) {
         snprintf(reply, cap, "no reply from %s", cl->optd_path);
+        cl->optd_dead = true;
         return -1;
     }
     reply[n] = 0;

@@ -36,6 +36,11 @@ if mpx_topo_up "$TOPO" "$run" 1; then
   mpx_topo_exec "$run" client sleep 300 </dev/null >/dev/null 2>&1 &
   sp=$!
   mpx_topo_exec "$run" server ip link show wan >/dev/null && t_pass "up_ok ($(echo $lp | wc -w) emulators)" || t_fail up_ok "no wan in server"
+  # the CLI on the same run: exec passes the command's status, unknown node -> 2, show lists it
+  "$MPX_ROOT/mpxlab" exec "$run" client -- sh -c 'exit 7'; e1=$?
+  "$MPX_ROOT/mpxlab" exec "$run" nosuch -- true 2>/dev/null; e2=$?
+  rows=$("$MPX_ROOT/mpxlab" topo show "$run" | grep -c "^| \(client\|hag\|server\|dsl\|lte\|wan\) ")
+  [ $e1 = 7 ] && [ $e2 = 2 ] && [ "$rows" = 9 ] && t_pass cli_exec_show || t_fail cli_exec_show "exec rc $e1 (want 7), unknown node rc $e2 (want 2), show rows $rows (want 9)"
   mpx_topo_down "$run"; rc=$?
   left=$(mpx_tu_run_gone "$run" $lp $sp) && t_pass "down_leaves_nothing (rc $rc)" || t_fail down_leaves_nothing "$left"
   kill -0 "$sp" 2>/dev/null && t_fail down_kills_exec_processes "PID $sp alive" || t_pass down_kills_exec_processes

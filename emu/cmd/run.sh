@@ -108,6 +108,7 @@ _cleaning=0
 run_cleanup() {
   [ $_cleaning = 1 ] && return 0; _cleaning=1
   set +e
+  [ -n "${CUR_R:-}" ] && mpx_ic_variant_down "$CUR_R"
   mpx_agents_stop_all
   local r
   for r in "${TOPO_UP[@]}"; do run_topo_down "$r"; done
@@ -122,6 +123,8 @@ run_cleanup() {
 }
 on_signal() { RUN_STATUS=interrupted; log "caught $1"; mpx_progress_end; echo "mpxlab run: interrupted ($1), cleaning up" >&2; exit 130; }
 trap run_cleanup EXIT
+# an unexpected failing command ends the run (set -e): say which one
+trap 'rc=$?; log "error: line $LINENO: $BASH_COMMAND (exit $rc)"; echo "mpxlab run: line $LINENO: $BASH_COMMAND failed (exit $rc)" >&2' ERR
 trap 'on_signal SIGINT' INT
 trap 'on_signal SIGTERM' TERM
 trap 'on_signal SIGHUP' HUP
@@ -234,6 +237,7 @@ run_load_variant() {
 : > "$OUT/plan.csv"
 echo "variant,rep,step,signal" > "$OUT/plan.csv"
 echo "variant,signal,status,reason" > "$OUT/signals.csv"
+: > "$OUT/skipped.csv"
 total=0
 for v in "${VARIANTS[@]}"; do
   run_load_variant "$v"
@@ -304,10 +308,20 @@ for v in "${VARIANTS[@]}"; do
   log "variant $v: server $SRV_ADDR proxy $PROXY_ADDR"
   mpx_progress_msg "variant $v: starting mpx-server and mpx-proxy"
   mpx_agents_start "$R" "$LDIR" "$SRV_ADDR" "$PROXY_ADDR" || die "variant $v: agents did not start (logs in $LDIR)"
+  CUR_R=$R
+  mpx_ic_variant_up "$R" "$v" $(printf '%s\n' "${steps[@]}" | awk '{print $3}' | sort -u) ||
+    die "variant $v: client-side interception setup failed (logs/$v/intercept.log)"
 
   mpx_progress_steps_begin "$done_steps"
+  declare -A tried=() failed=()
   for st in "${steps[@]}"; do
     read -r rep k sig <<< "$st"
+    # a signal whose first 3 connections all failed is not tried further in this variant:
+    # each failure costs a whole connection timeout (the report counts the skipped ones)
+    if [ "${tried[$sig]:-0}" -ge 3 ] && [ "${failed[$sig]:-0}" = "${tried[$sig]}" ]; then
+      echo "$v,$rep,$k,$sig" >> "$OUT/skipped.csv"; log "step $v/$rep/$k $sig skipped (first ${tried[$sig]} failed)"
+      done_steps=$((done_steps + 1)); continue
+    fi
     if [ "$EXP_TIMEOUT_RUN" -gt 0 ] && [ $((EPOCHSECONDS - RUN_T0_S)) -ge "$EXP_TIMEOUT_RUN" ]; then
       RUN_OVERRUN=1; log "run timeout (${EXP_TIMEOUT_RUN}s) reached: remaining steps skipped"
       mpx_progress_msg "run timeout (${EXP_TIMEOUT_RUN}s) reached: remaining connections skipped"; break
@@ -315,7 +329,8 @@ for v in "${VARIANTS[@]}"; do
     mpx_progress "$v rep $rep/$EXP_REPS $sig" "$done_steps"
     fpid=''
     if [ ${#EXP_FAULT[@]} -gt 0 ]; then run_fault_schedule "$R" & fpid=$!; fi
-    mpx_client_step "$R" "$v" "$rep" "$k" "$sig" || true
+    tried[$sig]=$(( ${tried[$sig]:-0} + 1 ))
+    mpx_client_step "$R" "$v" "$rep" "$k" "$sig" || failed[$sig]=$(( ${failed[$sig]:-0} + 1 ))
     if [ -n "$fpid" ]; then kill "$fpid" 2>/dev/null || true; wait "$fpid" 2>/dev/null || true; run_fault_clear "$R"; fi
     done_steps=$((done_steps + 1))
     # test hook (tests/integration/exp_cleanup.sh): fail midway like a crashed step would
@@ -325,6 +340,7 @@ for v in "${VARIANTS[@]}"; do
 
   mpx_progress_msg "variant $v: collecting pcaps, counters and logs"
   mpx_links_stats "$R" "$OUT/links/$v"
+  mpx_ic_variant_down "$R"
   mpx_agents_stop_all
   mpx_links_collect "$R" "$v" "$OUT"      # after the link emulators flushed (topo down)
 done

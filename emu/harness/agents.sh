@@ -16,6 +16,9 @@ MPX_PORT_SERVER=8080
 declare -gA MPX_PROXY_PORT=([convert]=5124 [convert-wait]=5124 [convert-cookie]=5124
   [mpconvert]=5125 [mpconvert-ie]=5126 [socks5]=1080 [socks5-auth]=1081)
 MPX_SOCKS_USER=mpx MPX_SOCKS_PASS=mpxlab-secret
+MPX_PORT_TRANSPARENT=5127 MPX_PORT_MPCONVERT_OPT=5128
+MPX_IC_LIB=$MPX_ROOT/agents/intercept/intercept.sh
+MPX_IC_DIR='' MPX_IC_CLIENT_UP=0 MPX_IC_HAG_UP=0
 
 # _mpx_help BIN: cached --help text of a binary (empty if missing)
 declare -gA _MPX_HELP=()
@@ -38,8 +41,16 @@ mpx_agents_signal_why() {
     tcp) ;;
     implicit|implicit-prefer|implicit-ra|mpconvert-opt)
       [ -x "$MPX_BIN/mpx-proxy" ] || { echo "bin/mpx-proxy not built yet"; return 0; }
-      _mpx_has_flag mpx-proxy --transparent || { echo "mpx-proxy has no --transparent listener yet"; return 0; }
-      [ -f "$MPX_ROOT/agents/proxy/intercept.sh" ] || { echo "no HAG interception setup (agents/proxy/intercept.sh, issue 7) yet"; return 0; } ;;
+      [ -f "$MPX_IC_LIB" ] || { echo "no HAG interception setup (agents/intercept/intercept.sh, issue 7) yet"; return 0; }
+      if [ "$s" = mpconvert-opt ]; then
+        _mpx_has_flag mpx-proxy --mpconvert-opt || { echo "mpx-proxy has no --mpconvert-opt listener yet"; return 0; }
+      else
+        _mpx_has_flag mpx-proxy --transparent || { echo "mpx-proxy has no --transparent listener yet"; return 0; }
+      fi
+      if [ "$s" != implicit ]; then
+        [ -x "$MPX_BIN/mpx-optd" ] || { echo "bin/mpx-optd not built yet"; return 0; }
+        _mpx_has_flag mpx-client --optd-ctl || { echo "mpx-client has no --optd-ctl yet"; return 0; }
+      fi ;;
     *)
       [ -x "$MPX_BIN/mpx-proxy" ] || { echo "bin/mpx-proxy not built yet"; return 0; }
       local fl=--${s%%-*}; [ "$s" = mpconvert-ie ] && fl=--mpconvert-ie
@@ -91,6 +102,8 @@ mpx_agents_start() {
       local port=${MPX_PROXY_PORT[$k]}
       _mpx_has_flag mpx-proxy "--$k" && pargs+=("--$k" "$port")
     done
+    _mpx_has_flag mpx-proxy --transparent && pargs+=(--transparent "$MPX_PORT_TRANSPARENT")
+    _mpx_has_flag mpx-proxy --mpconvert-opt && pargs+=(--mpconvert-opt "$MPX_PORT_MPCONVERT_OPT")
     _mpx_has_flag mpx-proxy --stats && pargs+=(--stats "$MPX_PROXY_STATS")
     _mpx_has_flag mpx-proxy --ready && pargs+=(--ready "$ld/proxy.ready")
     _mpx_agent_run "$hag_ns" "$ld/proxy.log" mpx-proxy "${pargs[@]}"
@@ -140,16 +153,26 @@ mpx_client_step() {
     --workload "$EXP_WORKLOAD" --count 1 --json "$json" --timeout "$EXP_TIMEOUT_CONN" --tag "$v/$rep/$k")
   case $sig in
     tcp) args+=(--mptcp off); [ "$EXP_TFO" = on ] && args+=(--tfo) ;;
-    implicit*|mpconvert-opt) args+=(--mptcp "$EXP_MPTCP") ;;
+    implicit) args+=(--mptcp "$EXP_MPTCP") ;;
+    implicit-ra|implicit-prefer) args+=(--mptcp "$EXP_MPTCP" --optd-ctl "$(mpx_ic_client_ctl "$MPX_IC_DIR")") ;;
+    mpconvert-opt) args+=(--proxy "$(_mpx_hostport "$PROXY_ADDR" "$MPX_PORT_MPCONVERT_OPT")" --mptcp "$EXP_MPTCP"
+      --optd-ctl "$(mpx_ic_client_ctl "$MPX_IC_DIR")") ;;
     *) args+=(--proxy "$(_mpx_hostport "$PROXY_ADDR" "${MPX_PROXY_PORT[$sig]}")" --mptcp "$EXP_MPTCP") ;;
   esac
   [ "$sig" = socks5-auth ] && args+=(--socks-user "$MPX_SOCKS_USER" --socks-pass "$MPX_SOCKS_PASS")
   [ "$sig" = convert-cookie ] && _mpx_has_flag mpx-client --cookie-cache && args+=(--cookie-cache "$OUT/raw/$v/cookie-cache")
+  # on-path interception on the HAG for this one connection (agents/intercept, issue 7)
+  if _mpx_ic_signal "$sig"; then
+    mpx_ic_hag_up "$(mpx_topo_ns "$r" hag)" "$sig" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 ||
+      log "step $v/$rep/$k $sig: HAG interception setup failed (logs/$v/intercept.log)"
+    MPX_IC_HAG_UP=1
+  fi
   t0=$EPOCHREALTIME
   rc=0
   ip netns exec "$ns" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" "${args[@]}" \
     < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || rc=$?
   t1=$EPOCHREALTIME
+  if [ "$MPX_IC_HAG_UP" = 1 ]; then mpx_ic_hag_down "$(mpx_topo_ns "$r" hag)" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || true; MPX_IC_HAG_UP=0; fi
   echo "$v,$rep,$k,$sig,$t0,$t1,$rc" >> "$OUT/steps.csv"
   log "step $v/$rep/$k $sig rc=$rc $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3fs", b-a}')"
   return "$rc"
@@ -198,4 +221,41 @@ mpx_sysctl_snapshot() {
     out=$(jq -c --arg n "$n" --argjson kv "$kv" '. + {($n): $kv}' <<< "$out")
   done
   echo "$out"
+}
+
+# Interception (issue 7's agents/intercept/intercept.sh): set up per variant on the client
+# (mpx-optd add + NFQUEUE, when an option signal runs) and per connection on the HAG (the
+# modes exclude each other and "implicit" would take every MPTCP SYN, also the proxied ones).
+_mpx_ic_signal() { [[ $1 =~ ^(implicit|implicit-ra|implicit-prefer|mpconvert-opt)$ ]]; }
+
+# mpx_ic_variant_up RUN VARIANT SIGNALS...: load the library and prepare the client side
+mpx_ic_variant_up() {
+  local r=$1 v=$2 s need=0 client=0; shift 2
+  for s; do _mpx_ic_signal "$s" && need=1; [[ $s =~ ^(implicit-ra|implicit-prefer|mpconvert-opt)$ ]] && client=1; done
+  [ $need = 1 ] || return 0
+  # shellcheck source=/dev/null
+  source "$MPX_IC_LIB"
+  MPX_IC_DIR=$OUT/logs/$v/intercept; mkdir -p "$MPX_IC_DIR"
+  # the HAG's client-facing interfaces: its ends of every link not on the proxy<->server path
+  local ifs='' l an ai bn bi
+  while read -r l an ai bn bi; do
+    [[ "+$EXP_PS+" == *"+$l+"* ]] && continue
+    [ "$an" = hag ] && ifs+=" $ai"; [ "$bn" = hag ] && ifs+=" $bi"
+  done < "$MPX_LINKS_FILE"
+  export MPX_IC_IFACES=${ifs# } MPX_IC_TPORT=$MPX_PORT_TRANSPARENT MPX_IC_OPTPORT=$MPX_PORT_MPCONVERT_OPT
+  export MPX_IC_JOIN_PORTS=$MPX_PORT_SERVER
+  log "interception: HAG interfaces '$MPX_IC_IFACES', client optd $client"
+  if [ $client = 1 ]; then
+    mpx_ic_client_up "$(mpx_topo_ns "$r" client)" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || return 1
+    MPX_IC_CLIENT_UP=1
+  fi
+}
+
+# mpx_ic_variant_down RUN: everything interception set up (also from the cleanup trap)
+mpx_ic_variant_down() {
+  local r=$1
+  [ -n "$MPX_IC_DIR" ] || return 0
+  if [ "$MPX_IC_HAG_UP" = 1 ]; then mpx_ic_hag_down "$(mpx_topo_ns "$r" hag)" "$MPX_IC_DIR" > /dev/null 2>&1 || true; MPX_IC_HAG_UP=0; fi
+  if [ "$MPX_IC_CLIENT_UP" = 1 ]; then mpx_ic_client_down "$(mpx_topo_ns "$r" client)" "$MPX_IC_DIR" > /dev/null 2>&1 || true; MPX_IC_CLIENT_UP=0; fi
+  MPX_IC_DIR=''
 }

@@ -133,7 +133,7 @@ mpx_collect_summary() {
   done
   [ -f "$o/budget.json" ] || mpx_budget_json "$o"
   jq -s -c --argjson vars "$vars" --slurpfile man "$o/manifest.json" --slurpfile budget "$o/budget.json" \
-    --rawfile sigs "$o/signals.csv" -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
+    --rawfile sigs "$o/signals.csv" --rawfile skipped <(cat "$o/skipped.csv" 2>/dev/null) -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
   jq . "$o/summary.json.tmp" > "$o/summary.json" && rm -f "$o/summary.json.tmp"
 }
 

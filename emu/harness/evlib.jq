@@ -22,7 +22,7 @@ def evidence_table:
       "\(.coexist.verdict) | \(.varlen) | \(.multi) | \(.ipv6.verdict) | " +
       (if (.middleboxes | length) == 0 then "not tested" else (.middleboxes | map("\(.middlebox): \(.verdict)") | join("; ")) end) + " | " +
       (if .analyzer.n == 0 then "not analyzed" elif .violations == 0 then "all clean" else "\(.violations) violations" end) + " | " +
-      "\(.verified)/\(.n) |"
+      "\(.verified)/\(.n)\(if (.skipped // 0) > 0 then " (\(.skipped) skipped after the first failures)" else "" end) |"
     end);
 
 def evidence_notes:

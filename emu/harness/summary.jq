@@ -80,6 +80,7 @@ def ipv6_fit($s; $base):
           + (props[$s] // {mode: "?", channel: "?", varlen: "?", multi: "?", in_syn: "?"})
           + {
             n: ($c | length), ok: ($c | map(select(.ok == true)) | length),
+            skipped: ($skipped | split("\n") | map(select(length > 0) | split(",") | select(.[0] == $v.name and .[3] == $s)) | length),
             verified: ($c | map(select(.verified == true)) | length),
             failed: ($c | map(select(.ok != true)) | length),
             errors: ($c | map(select(.ok != true)) | counts(.error // "unknown")),

@@ -112,7 +112,10 @@ mpx_collect_connections() {
 mpx_collect_summary() {
   local o=$1 vars='[]' vd vn
   # variants in the experiment's order (manifest), not the directory order
-  for vn in $(jq -r '.variants[]' "$o/manifest.json"); do
+  local vlist
+  vlist=$(jq -r '.variants[]?' "$o/manifest.json" 2>/dev/null)
+  [ -n "$vlist" ] || vlist=$(cd "$o/links" && ls -d -- */ 2>/dev/null | tr -d /)
+  for vn in $vlist; do
     vd=$o/links/$vn/
     [ -f "$vd/variant.json" ] || continue
     local vj; vj=$(jq -c . "$vd/variant.json")

@@ -36,6 +36,11 @@ int prefix_parse(const char *s, struct prefix *p)
     }
     mpx_addr a;
     if (mpx_addr_parse(buf, &a, -1) < 0) return -1;
+    if (a.family == MPX_AF_INET6 && mpx_addr_is_v4mapped(a.a)) {
+        /* ::ffff:a.b.c.d/L is an IPv6 length: keep it as the IPv4 prefix /(L-96) */
+        if (len >= 0 && len < 96) return -1;
+        if (len >= 0) len -= 96;
+    }
     a = norm(&a);
     int max = a.family == MPX_AF_INET ? 32 : 128;
     if (len < 0) len = max;

@@ -35,6 +35,7 @@ struct conn *conn_new(int method, int cfd, const mpx_addr *client, const mpx_add
     c->err_code = -1;
     c->t_accept = now_us();
     c->c_rd = true;  /* SYN data may already be queued: try a read at once */
+    c->c_wr = true;  /* a new socket has send space; EAGAIN clears it */
     if (loop_add(cfd, &c->cev, CONN_EVENTS) < 0) { free(c); return NULL; }
     c->cent = client_get(client);
     conns_active++;

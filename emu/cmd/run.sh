@@ -10,6 +10,9 @@
 #
 # Exit codes: 0 report written (connections may have failed: see the report), 1 the run could
 # not be carried out (setup failed, interrupted), 2 usage or a bad .exp line.
+# The whole script is one compound command: bash parses it completely before running it, so
+# editing this file while a run is in progress cannot break that run.
+{
 set -euo pipefail
 MPX_ROOT=${MPX_ROOT:-$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)}
 export MPX_ROOT
@@ -364,3 +367,5 @@ case $OUT in "$(cd "$MPX_ROOT/results" && pwd -P)"/*) ln -sfn "$OUT" "$MPX_ROOT/
 mpx_progress_msg "done in $(_mpx_fmt_s $((EPOCHSECONDS - RUN_T0_S)))"
 mpx_report_headline "$OUT" >&2 || true
 echo "$OUT/report.md"
+exit 0
+}

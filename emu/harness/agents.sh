@@ -136,7 +136,7 @@ mpx_agents_stop_all() {
     [ $alive = 0 ] && break
     sleep 0.01
   done
-  for p in "${MPX_AGENT_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  for p in "${MPX_AGENT_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; { wait "$p"; } 2>/dev/null || true; done
   MPX_AGENT_PIDS=()
 }
 

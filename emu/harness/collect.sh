@@ -47,13 +47,19 @@ mpx_manifest_start() {
 mpx_manifest_finish() {
   local st=$1 m=$OUT/manifest.json sysj='{}' v
   [ -f "$m" ] || return 0
+  local specj='{}' f
   for v in "$OUT"/links/*/; do
-    [ -f "$v/sysctls.json" ] || continue
-    sysj=$(jq -c --arg k "$(basename "$v")" --slurpfile s "$v/sysctls.json" '. + {($k): $s[0]}' <<< "$sysj")
+    [ -f "$v/sysctls.json" ] && sysj=$(jq -c --arg k "$(basename "$v")" --slurpfile s "$v/sysctls.json" '. + {($k): $s[0]}' <<< "$sysj")
+    # the exact linkem SPEC of every link direction, seeds included
+    for f in "$v"*.spec; do
+      [ -f "$f" ] || continue
+      specj=$(jq -c --arg v "$(basename "$v")" --arg l "$(basename "$f" .spec)" --rawfile t "$f" \
+        '.[$v][$l] = ($t | split("\n") | map(select(length > 0) | capture("^(?<d>ab|ba) (?<s>.*)$")) | map({(.d): .s}) | add)' <<< "$specj")
+    done
   done
   jq --arg st "$st" --arg endt "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson el "$((EPOCHSECONDS - RUN_T0_S))" \
-     --argjson sys "$sysj" --argjson overrun "${RUN_OVERRUN:-0}" \
-     '.status = $st | .["end"] = $endt | .elapsed_s = $el | .sysctls = $sys | .run_timeout_hit = ($overrun == 1)' \
+     --argjson sys "$sysj" --argjson overrun "${RUN_OVERRUN:-0}" --argjson specs "$specj" \
+     '.link_specs = $specs | .status = $st | .["end"] = $endt | .elapsed_s = $el | .sysctls = $sys | .run_timeout_hit = ($overrun == 1)' \
      "$m" > "$m.tmp" && mv "$m.tmp" "$m"
 }
 

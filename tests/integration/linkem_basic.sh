@@ -36,6 +36,10 @@ t_check "no frame lost in the emulator" lk_jq "$out/stats.json" '.ab.pkts_in == 
 n_pcap=$(tcpdump -nn -r "$out/d.pcap" 2>/dev/null | wc -l)
 n_stats=$(jq '.ab.pkts_out + .ba.pkts_out' "$out/stats.json")
 t_check "pcap holds every sent frame ($n_pcap = $n_stats)" [ "$n_pcap" = "$n_stats" ]
+first=$(tcpdump -nn -tt -r "$out/d.pcap" -c 1 2>/dev/null | awk '{print $1}')
+start=$(jq .start_real_us "$out/stats.json")
+t_check "pcap stamps are wall-clock time (first frame $first s, start $start us)" \
+  awk -v f="$first" -v s="$start" 'BEGIN{d=f-s/1e6; exit !(d >= 0 && d < 5)}'
 # request->reply gap in the emulator's own pcap: B answers at once, so the ab frame of an
 # echo request and the ba frame of its reply are ~10 ms (the ba delay) apart
 gap=$(tcpdump -nn -tt -r "$out/d.pcap" icmp 2>/dev/null | awk '

@@ -149,6 +149,7 @@ typedef struct {
     char     opt_hex[2 * 40 + 1];         /* option registered for each connection */
     bool     opt_fits;
     int      syn_opt_bytes, syn_opt_total;  /* requested / what Linux would emit, -1 = n/a */
+    int      tfo_sysctl;                  /* net.ipv4.tcp_fastopen of this namespace */
     char     budget_spec[160];
 } client;
 
@@ -386,6 +387,19 @@ static void compute_budget(client *cl)
 
 /* ---------- per-connection output ---------- */
 
+/* tcpi_fastopen_client_fail: why the kernel did not use TFO (include/uapi/linux/tcp.h) */
+static const char *tfo_fail_str(const cconn *c)
+{
+    if (!c->tfo_attempt || c->fd < 0)
+        return NULL;
+    switch (mpxa_tcpi_tfo_client_fail(c->fd)) {
+    case 1: return "cookie-unavailable";
+    case 2: return "data-not-acked";
+    case 3: return "syn-retransmitted";
+    default: return NULL;
+    }
+}
+
 static const char *tfo_str(const cconn *c)
 {
     if (!c->tfo_attempt || c->fd < 0)
@@ -411,10 +425,11 @@ static void finish(client *cl, cconn *c, bool ok)
         snprintf(c->err, sizeof c->err, "mpconvert-ie: no MP_CONVERT IE echo from the proxy (%.127s)", orig);
     }
     mpxa_mp_state mp = { .kind = MPXA_MP_TCP, .subflows = 0 };
-    const char *tfo = "none";
+    const char *tfo = "none", *tfo_fail = NULL;
     if (c->fd >= 0) {
         mp = mpxa_mptcp_state(c->fd);
         tfo = tfo_str(c);
+        tfo_fail = tfo_fail_str(c);
         if (!c->local.len) {
             struct sockaddr_storage ss;
             socklen_t sl = sizeof ss;
@@ -453,6 +468,7 @@ static void finish(client *cl, cconn *c, bool ok)
     mpxa_json_uint(&j, "sig_bytes_out", c->sig_out_total);
     mpxa_json_uint(&j, "sig_bytes_in", c->sig_in_total);
     mpxa_json_str(&j, "ext_tcp_hdr", c->ext_hdr[0] ? c->ext_hdr : NULL);
+    mpxa_json_str(&j, "tfo_fail", tfo_fail);
     mpxa_json_uint(&j, "epoll_kicks", c->kicks);
     mpxa_json_opt_int(&j, "syn_opt_bytes", cl->syn_opt_bytes >= 0, cl->syn_opt_bytes);
     mpxa_json_str(&j, "workload", cl->wl_text);
@@ -1332,6 +1348,12 @@ int main(int argc, char **argv)
     close(probe);
     cookie_load(cl);
     compute_budget(cl);
+    cl->tfo_sysctl = read_sysctl("/proc/sys/net/ipv4/tcp_fastopen", -1);
+    if (cl->tfo_sysctl >= 0 && (cl->tfo_sysctl & 0x4) &&
+        (cl->sig == SIG_CONVERT_COOKIE || (cl->tfo_direct && !cl->tfo_direct_nc)))
+        fprintf(stderr, "mpx-client: warning: net.ipv4.tcp_fastopen=0x%x has bit 0x4 (data in the SYN "
+                        "without a cookie) set in this namespace, so %s sends no TFO cookie; use 0x1\n",
+                cl->tfo_sysctl, cl->sig == SIG_CONVERT_COOKIE ? "convert-cookie" : "--tfo");
     if (cl->optd_path && optd_open(cl) < 0) {
         fprintf(stderr, "mpx-client: --optd-ctl %s: %s\n", cl->optd_path, strerror(errno));
         return EXIT_SETUP;
@@ -1386,6 +1408,7 @@ int main(int argc, char **argv)
     mpxa_json_int(&j, "elapsed_us", elapsed);
     mpxa_json_str(&j, "workload", cl->wl_text);
     mpxa_json_str(&j, "tag", cl->tag);
+    mpxa_json_opt_int(&j, "tcp_fastopen_sysctl", cl->tfo_sysctl >= 0, cl->tfo_sysctl);
     mpxa_json_opt_int(&j, "syn_opt_bytes", cl->syn_opt_bytes >= 0, cl->syn_opt_bytes);
     if (cl->syn_opt_bytes >= 0) {
         mpxa_json_bool(&j, "syn_opt_fits", cl->opt_fits);

@@ -23,7 +23,7 @@ mpx_nt_bg server "$D/srv.log" "$B/mpx-server" --listen "$S4:8080" --listen "[$S6
   --json "$D/srv.json" --ready "$D/srv.ready"
 mpx_nt_wait_file "$D/srv.ready" 10 || { echo "FAIL: setup: mpx-server not ready"; cat "$D/srv.log"; exit 1; }
 # a native MPTCP server too, to see MPTCP_INFO on a real MPTCP connection
-mpx_nt_bg server "$D/srv-mp.log" "$B/mpx-server" --mptcp --listen "$S4:8081" \
+mpx_nt_bg server "$D/srv-mp.log" "$B/mpx-server" --mptcp --tfo --listen "$S4:8081" \
   --json "$D/srv-mp.json" --ready "$D/srv-mp.ready"
 mpx_nt_wait_file "$D/srv-mp.ready" 10 || { echo "FAIL: setup: mptcp mpx-server not ready"; exit 1; }
 
@@ -113,6 +113,15 @@ t_check "tfo - server saw 4 TFO connections with SYN data ($n)" [ "$n" = 4 ]
 client bind-lte --signal tcp --target "$S4:8080" --bind "$MPX_NT_C_LTE4" --count 3
 n=$(conns bind-lte | jq -s --arg l "$MPX_NT_C_LTE4:" '[.[] | select(.ok and (.local | startswith($l)))] | length')
 t_check "--bind $MPX_NT_C_LTE4 - 3/3 connections from that address ($n)" [ "$n" = 3 ]
+
+# MPTCP + a real TFO cookie (the convert-cookie path without the Convert bytes): the first
+# SYN asks for a cookie, later SYNs carry cookie + request and MPTCP is kept
+mpx_nt_exec client ip tcp_metrics flush all   # forget the cookie cached by the plain TFO run
+client mp-tfo --signal tcp --tfo --mptcp on --target "$S4:8081" --count 4
+first=$(conns mp-tfo | jq -r 'select(.seq==0) | "\(.tfo)/\(.tfo_fail)"')
+later=$(conns mp-tfo | jq -s '[.[] | select(.seq>0 and .ok and .tfo=="syn-data-acked" and .mptcp=="mptcp")] | length')
+t_check "mptcp+tfo cookie - first connection requests the cookie ($first)" [ "$first" = syn-data-not-acked/cookie-unavailable ]
+t_check "mptcp+tfo cookie - later connections send data with the cookie over MPTCP ($later/3)" [ "$later" = 3 ]
 
 # 6. 2000 concurrent connections (one epoll loop), each with a 100 kB verified response
 client c2000 --signal tcp --target "$S4:8080" --count 2000 --concurrency 2000 --workload "rr 100/100000"

@@ -478,7 +478,8 @@ static void finish(client *cl, cconn *c, bool ok)
 
     if (ok) {
         cl->ok++;
-        cl->ttfb[cl->nttfb++] = c->t_first;
+        if (c->t_first >= 0)   /* a 0-byte response has no first byte */
+            cl->ttfb[cl->nttfb++] = c->t_first;
     } else {
         cl->failed++;
     }

@@ -120,8 +120,17 @@ stats=$(mpx_px_stats pb)
 t_check cookie_counters test "$(jq -r '"\(.cookies.issued) \(.cookies.refused)"' <<<"$stats")" = "2 1"
 
 # --- client outside --allow, per-client limit
-mpx_px_start pc --convert 5144 --socks5 1090 --allow "$MPX_NT_C_LTE4/32" --allow "$MPX_NT_C_DSL6/128" \
-  --max-per-client 1 --header-timeout 3000 || { t_fail setup "acl proxy not ready"; exit 1; }
+# (this proxy takes its policy from a --config file)
+cat > "$MPX_NT_DIR/pc.conf" <<EOF
+# mpx-proxy config: key value, keys are the long option names
+convert 5144
+socks5  1090
+allow   $MPX_NT_C_LTE4/32
+allow   $MPX_NT_C_DSL6/128     # the client's dsl IPv6 address
+max-per-client 1
+header-timeout 3000
+EOF
+mpx_px_start pc --config "$MPX_NT_DIR/pc.conf" || { t_fail setup "acl proxy not ready"; exit 1; }
 PC=$MPX_PX_PID
 probe "$MPX_NT_H_DSL4:5144" "$(conn "$MPX_NT_S4" 8080)"; expect client_not_allowed_32 010222631e012000 eof
 probe "$MPX_NT_H_DSL4:1090" 050100; expect socks_client_not_allowed_ff 05ff eof

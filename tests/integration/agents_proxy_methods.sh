@@ -35,7 +35,7 @@ run() { # name expect-ok client-args...
   ver=$(jq -s '[.[] | select(.type=="conn" and .verified==true)] | length' "$MPX_NT_DIR/$name.json")
   if [ "$ok" = "$want" ] && [ "$ver" = "$want" ] && [ "$mp" = "$want" ]; then
     t_pass "$name ($ok/$N ok+verified, $mp MPTCP, ttfb p50 $(jq -r .ttfb_us_p50 <<<"$out") us)"
-  else t_fail "$name" "ok=$ok verified=$ver mptcp=$mp (want $want): $out"; fi
+  else t_fail "$name" "ok=$ok verified=$ver mptcp=$mp (want $want): $out; first failure: $(grep -m1 '"ok":false' "$MPX_NT_DIR/$name.json" | jq -c '{error, bytes_in, bytes_out, subflows}' 2>/dev/null)"; fi
 }
 V4=$MPX_NT_S4:8080 V6="[$MPX_NT_S6]:8080"
 run convert $N --signal convert --target "$V4" --proxy "$MPX_NT_H_DSL4"
@@ -94,4 +94,36 @@ t_check stats_bytes test "$(jq -r .bytes_down <<<"$stats")" -gt 20000000 -a "$(j
 t_check stats_idle test "$(jq -r .active <<<"$stats")" = 0
 stats=$(mpx_px_stats pb)
 t_check auth_stats test "$(jq -r '"\(.relayed.socks5) \(.socks_auth_failures)"' <<<"$stats")" = "50 1"
+
+# transparent listener (on-path, no signal) behind an nft TPROXY rule: the original
+# destination is the accepted socket's local address; MPTCP kept on the client side
+mpx_nt_exec hag nft -f - <<EOF
+table ip pxm_tproxy {
+  chain pre {
+    type filter hook prerouting priority mangle;
+    iifname "dsl" ip daddr $MPX_NT_S4 tcp dport 8080 tproxy to :5127 meta mark set 1 accept
+  }
+}
+EOF
+mpx_nt_exec hag ip rule add fwmark 1 lookup 100
+mpx_nt_exec hag ip route add local 0.0.0.0/0 dev lo table 100
+mpx_px_start pt --bind 0.0.0.0 --transparent 5127 || { t_fail setup "transparent proxy not ready"; exit 1; }
+N=20
+run transparent_tproxy $N --signal tcp --target "$V4"
+t_check transparent_counted test "$(mpx_px_stats pt | jq -r .relayed.transparent)" = $N
+mpx_nt_exec hag nft delete table ip pxm_tproxy
+
+# SIGTERM drains: a running transfer completes, new connections are refused, exit 0
+mpx_px_client --signal socks5 --target "$V4" --proxy "$MPX_NT_H_DSL4" --workload "bulk-down 50MB" \
+  --json "$MPX_NT_DIR/drain.json" >/dev/null 2>&1 &
+cl=$!
+for i in $(seq 100); do [ "$(mpx_px_stats pa | jq -r .active)" -ge 1 ] && break; sleep 0.02; done
+kill -TERM "${MPX_PX_PIDS[pa]}"
+sleep 0.2
+rc=0; mpx_px_client --signal socks5 --target "$V4" --proxy "$MPX_NT_H_DSL4" --timeout 2 --json - >/dev/null 2>&1 || rc=$?
+t_check drain_refuses_new test $rc != 0
+wait "$cl" || true
+t_check drain_finishes_running test "$(tail -1 "$MPX_NT_DIR/drain.json" | jq -r .ok)" = 1
+prc=0; wait "${MPX_PX_PIDS[pa]}" 2>/dev/null || prc=$?
+t_check drain_exit_0 test "$prc" = 0 -a -n "$(grep '"why":"exit"' "$MPX_NT_DIR/pa.stats")"
 t_done

@@ -508,17 +508,25 @@ static void sc_syn_retx(W *w)
 }
 
 /* MP_CONVERT as a real kind-30 option in the SYN (IPv4 + port: 10 bytes, padded to 12). */
-static void sc_mpconvert_opt(W *w)
+/* skip_ack: a plain MPTCP connection without a pure third ACK, the keys ride only in the
+ * MP_CAPABLE with data (RFC 8684 3.1: the data form carries both keys) */
+static void sc_mpconvert_opt(W *w, bool skip_ack)
 {
     F f; O o;
     addrs(w, &f, 16, 1, 40016, 5127, 1, 2);
     mpx_mpconvert mc;
     mpx_mpconvert_init(&mc);
     mc.family = 4; memcpy(mc.addr, (uint8_t[]){ 198, 18, 2, 2 }, 4); mc.has_port = true; mc.port = 8080;
-    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); mpx_mpconvert_encode(&mc, &o.w); o_pad(&o);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0);
+    if (!skip_ack) mpx_mpconvert_encode(&mc, &o.w);
+    o_pad(&o);
     seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 0);
     o_init(&o); o_base_syn(&o, true); o_mpc(&o, 1, 0x99, 0, 0); o_pad(&o);
     seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 20000);
+    if (!skip_ack) {
+        o_init(&o); o_mpc(&o, 2, 0xaa, 0x99, 0); o_pad(&o);
+        seg(w, &f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10);
+    }
     o_init(&o); o_mpc(&o, 3, 0xaa, 0x99, 16); o_pad(&o);
     seg(w, &f, 0, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, REQ, sizeof REQ, -1, 10);
     seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
@@ -568,6 +576,7 @@ static const struct { const char *name, *what; } SC[] = {
     { "ts-dropped", "MPTCP listener SYN/ACK with a TFO cookie and no timestamps (RFC 8684 B.1)" },
     { "syn-retx", "MPTCP SYN retransmitted, the last attempt without MP_CAPABLE" },
     { "mpconvert-opt", "MP_CONVERT as a kind-30 option in the SYN (IPv4 + port)" },
+    { "mpc-data-first", "MPTCP without a pure third ACK: keys only in the MP_CAPABLE with data" },
     { "convert-error", "converter reply with Error TLV 96 (Connection Reset) in the first data" },
     { "join-syn-data", "MP_JOIN SYN carrying data" },
     { "convert", "convert connection: MPC + Convert/Connect + request in the SYN, reply in the SYN/ACK" },
@@ -610,7 +619,8 @@ static int run(W *w, const char *sc)
     else if (!strcmp(sc, "fallback")) sc_fallback(w);
     else if (!strcmp(sc, "ts-dropped")) sc_ts_dropped(w);
     else if (!strcmp(sc, "syn-retx")) sc_syn_retx(w);
-    else if (!strcmp(sc, "mpconvert-opt")) sc_mpconvert_opt(w);
+    else if (!strcmp(sc, "mpconvert-opt")) sc_mpconvert_opt(w, false);
+    else if (!strcmp(sc, "mpc-data-first")) sc_mpconvert_opt(w, true);
     else if (!strcmp(sc, "convert-error")) sc_convert_error(w);
     else if (!strcmp(sc, "join-syn-data")) sc_join_syn_data(w);
     else return -1;

@@ -23,7 +23,10 @@
 #   mpconvert-opt    no interception: mpx-optd (read) decodes MP_CONVERT in SYNs to the proxy's
 #                    mpconvert-opt port and answers the proxy's `get ADDR PORT` lookups
 #   none             nothing (plain forwarding; for baselines)
-# Established packets of intercepted connections: `socket transparent 1` -> routing mark.
+# Later packets of intercepted connections: the tproxy rule set a conntrack mark on the SYN;
+# `ct mark` -> routing mark. (Not `socket transparent 1`: that also matches the wildcard join
+# listeners, so a native flow to such a port would be pulled in, and with `socket wildcard 0`
+# it misses the third ACK, whose socket is a request socket.)
 #
 # Tunables (environment, read at call time):
 #   MPX_IC_IFACES   client-facing HAG interfaces (default "dsl lte")
@@ -34,6 +37,9 @@
 #   MPX_IC_QUEUE    NFQUEUE number (7; queues are per network namespace)
 #   MPX_IC_SUBTYPE  MPTCP subtype of the experimental options (0xe)
 #   MPX_IC_OPTD     mpx-optd binary (default bin/mpx-optd of this checkout)
+#   MPX_IC_JOIN_PORTS  destination ports of intercepted connections ("8080 8081"): the HAG
+#                   holds IP_TRANSPARENT MPTCP listeners there for their MP_JOINs (mpx-optd
+#                   listen; README "Why joins keep their port")
 #   MPX_IC_LIFE     upper bound on an mpx-optd's lifetime in seconds (3600; `timeout`)
 # Everything is created inside NS (nft table inet mpx_ic, iptables chain MPX_IC, ip rule
 # with priority 127); processes are tracked by PID files in DIR and stopped by PID.
@@ -44,6 +50,7 @@ _mpx_ic_defaults() {
   : "${MPX_IC_IFACES:=dsl lte}" "${MPX_IC_TPORT:=5127}" "${MPX_IC_OPTPORT:=5128}"
   : "${MPX_IC_MARK:=0x1}" "${MPX_IC_MARK_ALERT:=0x2}" "${MPX_IC_RT_TABLE:=127}"
   : "${MPX_IC_QUEUE:=7}" "${MPX_IC_SUBTYPE:=0xe}" "${MPX_IC_LIFE:=3600}"
+  : "${MPX_IC_JOIN_PORTS=8080 8081}"
   : "${MPX_IC_OPTD:=$MPX_IC_ROOT/bin/mpx-optd}"
 }
 
@@ -66,9 +73,14 @@ _mpx_ic_optd_start() { # ns role mode dir args...
   local ns=$1 role=$2 mode=$3 dir=$4 i; shift 4
   local ready=$dir/optd-$role.ready ctl=$dir/optd-$role.ctl
   rm -f "$ready"
-  ip netns exec "$ns" timeout -s TERM "$MPX_IC_LIFE" "$MPX_IC_OPTD" "$mode" \
-    --queue "$MPX_IC_QUEUE" --subtype "$MPX_IC_SUBTYPE" --control "$ctl" --ready "$ready" \
-    --stats "$dir/optd-$role.stats" "$@" >"$dir/optd-$role.log" 2>&1 &
+  if [ "$mode" = listen ]; then
+    ip netns exec "$ns" timeout -s TERM "$MPX_IC_LIFE" "$MPX_IC_OPTD" listen --ready "$ready" \
+      --stats "$dir/optd-$role.stats" "$@" >"$dir/optd-$role.log" 2>&1 &
+  else
+    ip netns exec "$ns" timeout -s TERM "$MPX_IC_LIFE" "$MPX_IC_OPTD" "$mode" \
+      --queue "$MPX_IC_QUEUE" --subtype "$MPX_IC_SUBTYPE" --control "$ctl" --ready "$ready" \
+      --stats "$dir/optd-$role.stats" "$@" >"$dir/optd-$role.log" 2>&1 &
+  fi
   echo $! >"$dir/optd-$role.pid"
   for ((i = 0; i < 200; i++)); do
     [ -s "$ready" ] && return 0
@@ -150,17 +162,27 @@ mpx_ic_hag_up() { # ns variant dir
     done
     _mpx_ic_optd_start "$ns" hag read "$dir" --mark-prefer "$MPX_IC_MARK_ALERT" || return 1
   fi
-  local m=$MPX_IC_MARK fam rules=''
+  if [ -n "$MPX_IC_JOIN_PORTS" ]; then
+    local jp=()
+    for i in $MPX_IC_JOIN_PORTS; do jp+=(--port "$i"); done
+    _mpx_ic_optd_start "$ns" joins listen "$dir" "${jp[@]}" || return 1
+  fi
+  local m=$MPX_IC_MARK fam rules='' lo
   for fam in ip ip6; do
     [ "$variant" = implicit-ra ] && [ $fam = ip6 ] && continue   # Router Alert is IPv4 only here
-    local np=ipv4; [ $fam = ip6 ] && np=ipv6
-    rules+="    meta nfproto $np $syn $match meta mark set meta mark | $m tproxy $fam to :$MPX_IC_TPORT accept"$'\n'
+    local np=ipv4; lo=127.0.0.1; [ $fam = ip6 ] && np=ipv6 lo='[::1]'
+    # MP_JOINs keep their destination port: the kernel rejects a join arriving on a listener
+    # whose port differs from the connection's (MPTcpExtMismatchPortSynRx), and a tproxied
+    # connection's port is the original destination port. So the joins need an IP_TRANSPARENT
+    # MPTCP listener on that port (any one: the token finds the connection).
+    rules+="    meta nfproto $np $syn tcp option mptcp subtype 1 $match meta mark set meta mark | $m ct mark set ct mark | $m tproxy $fam to $lo accept"$'\n'
+    rules+="    meta nfproto $np $syn $match meta mark set meta mark | $m ct mark set ct mark | $m tproxy $fam to :$MPX_IC_TPORT accept"$'\n'
   done
   ip netns exec "$ns" nft -f - <<EOF || return 1
 table inet mpx_ic {
   chain pre {
     type filter hook prerouting priority mangle; policy accept;
-    meta l4proto tcp socket transparent 1 meta mark set meta mark | $m accept
+    ct mark & $m == $m meta mark set meta mark | $m accept
 $rules  }
 }
 EOF
@@ -175,6 +197,7 @@ mpx_ic_hag_down() { # ns dir
   local ns=$1 dir=$2
   _mpx_ic_defaults
   _mpx_ic_optd_stop "$dir" hag
+  _mpx_ic_optd_stop "$dir" joins
   ip netns exec "$ns" true 2>/dev/null || return 0   # namespace already gone
   ip netns exec "$ns" nft delete table inet mpx_ic 2>/dev/null
   _mpx_ic_ipt_del "$ns" raw PREROUTING

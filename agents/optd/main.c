@@ -15,6 +15,11 @@
  *   del sport PORT | del dst ADDR PORT          forget a registration
  *   get ADDR PORT                               MP_CONVERT target seen from ADDR:PORT (read)
  *   stats                                       JSON counters
+ * `mpx-optd listen --port P [--port P...]` holds IP_TRANSPARENT MPTCP listeners on the
+ * destination ports of intercepted connections, for their MP_JOINs: the kernel only accepts a
+ * join on a listener with the connection's own port (else MPTcpExtMismatchPortSynRx), and a
+ * tproxied connection keeps the original destination port. The token finds the connection,
+ * whichever process owns it; anything accepted here (a new connection) is closed.
  * `mpx-optd ctl PATH REQUEST...` sends one request and prints the reply (exit 0 for a reply
  * not starting with "err", 1 for an "err" reply, 3 when the daemon does not answer).
  * Exit codes: 0 normal stop (SIGTERM/SIGINT), 2 usage, 3 setup error. */
@@ -32,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -346,14 +352,63 @@ static int ctl_main(int argc, char **argv)
     return strncmp(out, "err", 3) ? 0 : 1;
 }
 
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+
+static int listen_main(const int *ports, int np, const char *ready, const char *stats)
+{
+    int fds[16];
+    unsigned long accepted = 0;
+    for (int i = 0; i < np; i++) {
+        int one = 1, zero = 0;
+        struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons((uint16_t)ports[i]) };
+        fds[i] = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_MPTCP);
+        if (fds[i] < 0) { perror("mpx-optd: MPTCP socket"); return 3; }
+        setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        setsockopt(fds[i], IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+        if (setsockopt(fds[i], SOL_IP, IP_TRANSPARENT, &one, sizeof one) < 0 ||
+            setsockopt(fds[i], SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof one) < 0) {
+            perror("mpx-optd: IP_TRANSPARENT");
+            return 3;
+        }
+        if (bind(fds[i], (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fds[i], 128) < 0) {
+            fprintf(stderr, "mpx-optd: listen port %d: %s\n", ports[i], strerror(errno));
+            return 3;
+        }
+    }
+    struct sigaction sa = { .sa_handler = on_sig };
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (ready) { FILE *f = fopen(ready, "w"); if (f) { fputs("ready\n", f); fclose(f); } }
+    while (!g_stop) {
+        struct pollfd pf[16];
+        for (int i = 0; i < np; i++) pf[i] = (struct pollfd){ fds[i], POLLIN, 0 };
+        if (poll(pf, (nfds_t)np, 500) < 0) { if (errno == EINTR) continue; break; }
+        for (int i = 0; i < np; i++) {
+            if (!(pf[i].revents & POLLIN)) continue;
+            int c = accept4(fds[i], NULL, NULL, SOCK_CLOEXEC);
+            if (c >= 0) { accepted++; close(c); }
+        }
+    }
+    if (stats) {
+        FILE *f = fopen(stats, "w");
+        if (f) { fprintf(f, "{\"mode\":\"listen\",\"ports\":%d,\"accepted\":%lu}\n", np, accepted); fclose(f); }
+    }
+    for (int i = 0; i < np; i++) close(fds[i]);
+    return 0;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
         "usage: mpx-optd add|read --queue N [options]\n"
+        "       mpx-optd listen --port P [--port P]...   (join listeners, see the source header)\n"
         "       mpx-optd ctl PATH REQUEST...   (send one control request, print the reply)\n"
         "  add    append registered options to outgoing SYNs (client side)\n"
         "  read   decode signals in incoming SYNs, answer lookups, mark alerted SYNs (proxy side)\n"
         "options:\n"
+        "  --port P           listen: a destination port to hold a transparent listener on\n"
         "  --queue N          NFQUEUE number (required; the iptables rule is the caller's)\n"
         "  --control PATH     unix datagram control socket (see the source header)\n"
         "  --subtype X        MPTCP subtype of the experimental options (default 0xe)\n"
@@ -371,12 +426,12 @@ int main(int argc, char **argv)
 {
     static optd_t d;
     const char *ctl_path = NULL, *stats = NULL, *ready = NULL;
-    int queue = -1;
+    int queue = -1, ports[16], nports = 0;
     static const struct option lo[] = {
         { "queue", 1, 0, 'q' }, { "control", 1, 0, 'c' }, { "subtype", 1, 0, 's' },
         { "prefer-all", 0, 0, 'P' }, { "ra-all", 0, 0, 'R' }, { "mark-prefer", 1, 0, 'm' },
         { "mark-convert", 1, 0, 'M' }, { "stats", 1, 0, 'S' }, { "ready", 1, 0, 'r' },
-        { "verbose", 0, 0, 'v' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0 } };
+        { "verbose", 0, 0, 'v' }, { "port", 1, 0, 'p' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0 } };
     d.subtype = MPX_MPOPT_SUBTYPE_DEFAULT;
     if (argc >= 2 && !strcmp(argv[1], "ctl")) return ctl_main(argc - 2, argv + 2);
     for (int c; (c = getopt_long(argc, argv, "vh", lo, NULL)) != -1;) {
@@ -391,10 +446,18 @@ int main(int argc, char **argv)
         case 'S': stats = optarg; break;
         case 'r': ready = optarg; break;
         case 'v': d.verbose = true; break;
+        case 'p':
+            if (nports == 16 || atoi(optarg) <= 0 || atoi(optarg) > 65535) { usage(stderr); return 2; }
+            ports[nports++] = atoi(optarg);
+            break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("mpx-optd %s\n", MPX_VERSION); return 0;
         default: usage(stderr); return 2;
         }
+    }
+    if (optind == argc - 1 && !strcmp(argv[optind], "listen")) {
+        if (!nports) { usage(stderr); return 2; }
+        return listen_main(ports, nports, ready, stats);
     }
     if (optind != argc - 1 || queue < 0 || queue > 65535) { usage(stderr); return 2; }
     if (!strcmp(argv[optind], "read")) d.read_mode = true;

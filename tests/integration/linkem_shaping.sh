@@ -54,6 +54,8 @@ lk_probe h "$out/j1" 2000 2000 --delay-us 10000
 lk_stop "$LK_PID" || true
 echo "info: reorder=1 owd-10ms: $(jq -c .owd_us "$out/j1")"
 t_check "jitter, reorder=1 - packets reordered" lk_jq "$out/j1" '.reordered > 100'
-t_check "jitter, reorder=1 - uniform in [-2,+2] ms around 10 ms (p50 near 0)" lk_jq "$out/j1" '.owd_us.min >= -2050 and .owd_us.p99 <= 2300 and (.owd_us.p50 | fabs) < 250 and .owd_us.p90 > 1200'
+# uniform on [-2,+2] ms: p10 -1.6, p50 0, p90 +1.6 ms; quantiles, not extremes, so that a
+# stall of a loaded machine (which only adds delay to a few frames) does not decide
+t_check "jitter, reorder=1 - uniform in [-2,+2] ms around 10 ms" lk_jq "$out/j1" '.owd_us.min >= -2050 and .owd_us.p10 <= -1200 and .owd_us.p10 >= -2000 and (.owd_us.p50 | fabs) < 400 and .owd_us.p90 >= 1200 and .owd_us.p90 <= 2000'
 [ "$T_FAILED" = 0 ] || lk_dump h "$out"
 t_done

@@ -174,10 +174,10 @@ static int do_recv(struct sockaddr_in *bind_a, long count, int idle_ms, const ch
 #define PCT(q) (n ? (double)owd[(size_t)((double)(n - 1) * (q))] / 1e3 - delay_us : 0)
 	double span = last_rx > first_rx ? (double)(last_rx - first_rx) / 1e9 : 0;
 	printf("{\"received\":%ld,\"max_seq\":%u,\"reordered\":%ld,\"rx_bytes\":%llu,"
-	       "\"span_s\":%.6f,\"pps\":%.0f,\"owd_us\":{\"min\":%.1f,\"p50\":%.1f,\"p90\":%.1f,"
+	       "\"span_s\":%.6f,\"pps\":%.0f,\"owd_us\":{\"min\":%.1f,\"p10\":%.1f,\"p50\":%.1f,\"p90\":%.1f,"
 	       "\"p99\":%.1f,\"p999\":%.1f,\"max\":%.1f},\"minus_us\":%.1f}\n",
 	       got, maxseq, reord, (unsigned long long)rx_bytes, span,
-	       span > 0 ? (double)(got - 1) / span : 0, PCT(0), PCT(0.5), PCT(0.9), PCT(0.99),
+	       span > 0 ? (double)(got - 1) / span : 0, PCT(0), PCT(0.1), PCT(0.5), PCT(0.9), PCT(0.99),
 	       PCT(0.999), PCT(1.0), delay_us);
 	free(owd);
 	return 0;

@@ -86,8 +86,9 @@ void conn_free(struct conn *c, bool reset_client)
     conns_active--;
     st.active = conns_active;
     st.completed++;
-    LOGV("conn %llu %s %s closed%s up=%zu", (unsigned long long)c->id, method_name[c->method],
-         addr_str(&c->client, a, sizeof a), reset_client ? " (reset)" : "", c->up.n);
+    LOGV("conn %llu %s %s closed%s: %llu bytes up, %llu down, %.1f ms", (unsigned long long)c->id,
+         method_name[c->method], addr_str(&c->client, a, sizeof a), reset_client ? " (reset)" : "",
+         (unsigned long long)c->nup, (unsigned long long)c->ndown, (double)(now_us() - c->t_accept) / 1000);
     c->reap_next = reap_list;
     reap_list = c;
 }

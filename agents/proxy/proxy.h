@@ -144,6 +144,7 @@ struct conn {
     /* timer heap */
     int64_t deadline; long hidx; int tkind;
     bool closing;
+    uint64_t nup, ndown;        /* bytes relayed client->server / server->client */
     bool known_fallback;        /* MPTCP_INFO already failed (plain TCP / fallback) */
     struct conn *reap_next;
 };

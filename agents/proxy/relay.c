@@ -160,21 +160,25 @@ void relay_run(struct conn *c)
     /* early data (after the signal) goes first, with plain writes */
     while (c->earlyoff < c->earlylen && c->s_wr) {
         ssize_t w = write(c->sfd, c->early + c->earlyoff, c->earlylen - c->earlyoff);
-        if (w > 0) { c->earlyoff += (size_t)w; st.bytes_up += (uint64_t)w; continue; }
+        if (w > 0) { c->earlyoff += (size_t)w; st.bytes_up += (uint64_t)w; c->nup += (uint64_t)w; continue; }
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && errno == EAGAIN) { c->s_wr = false; break; }
         abort_both(c, true);
         return;
     }
     if (c->earlyoff >= c->earlylen) {
-        int r = pump(c, &c->up, c->cfd, c->sfd, &c->c_rd, &c->s_wr, &st.bytes_up);
+        uint64_t b0 = c->nup;
+        int r = pump(c, &c->up, c->cfd, c->sfd, &c->c_rd, &c->s_wr, &c->nup);
+        st.bytes_up += c->nup - b0;
         if (r == P_SRC_ERR) { abort_both(c, false); return; }
         if (r == P_DST_ERR) { abort_both(c, true); return; }
     }
     /* server -> client only after the reply went out and the stall guard let us write */
     if (c->outoff < c->outlen) return;
     if (!c->gate_open && !conn_gate_for_relay(c)) return;
-    int r = pump(c, &c->down, c->sfd, c->cfd, &c->s_rd, &c->c_wr, &st.bytes_down);
+    uint64_t b0 = c->ndown;
+    int r = pump(c, &c->down, c->sfd, c->cfd, &c->s_rd, &c->c_wr, &c->ndown);
+    st.bytes_down += c->ndown - b0;
     if (r == P_SRC_ERR) { abort_both(c, true); return; }
     if (r == P_DST_ERR) { abort_both(c, false); return; }
     if (c->up.shut && c->down.shut) {

@@ -28,7 +28,7 @@ $man[0] as $m | . as $s |
     "",
     (.failover | "- faults: \(.faults | join("; "))",
      "- bytes lost in completed transfers: \(.bytes_lost_total) (expected − received; payload verified by both ends in \(.verified) of \(.n))\(if .bytes_undelivered_failed > 0 then "; transfers that did not complete left \(.bytes_undelivered_failed) bytes undelivered" else "" end)",
-     "- data-level stall after the fault (longest interval without progress of the client's MPTCP DATA_ACK, from the pcaps): median \(.stall_ms | num(1)) ms, max \(.stall_ms_max | num(1)) ms; in-order delivery resumed \(.recovered_ms | num(1)) ms after the fault (median)\(if .not_recovered > 0 then "; **\(.not_recovered) of \(.n) never recovered** before the connection timeout" else "" end)",
+     "- data-level stall after the fault (longest interval without progress of the client's MPTCP DATA_ACK, from the pcaps): median \(.stall_ms | num(1)) ms, max \(.stall_ms_max | num(1)) ms; in-order delivery resumed \(.recovered_ms | num(1)) ms after the fault (median of the \(.n - .not_recovered) that recovered)\(if .not_recovered > 0 then "; **\(.not_recovered) of \(.n) never recovered** before the connection timeout" else "" end)",
      "- completed: \(.completed)/\(.n); per connection: " + (.per_connection | map("\(.signal) stall \(.stall_ms | num(0)) ms\(if .ok then "" else " (failed: \(.error))" end)") | join("; ")),
      "- transfer time: \(.done_ms | num(1)) ms (median)",
      "- method: \(.method)"),

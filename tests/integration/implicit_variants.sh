@@ -192,6 +192,18 @@ for V in $VARIANTS; do
     jq -c 'select(.type=="conn" and (.violations|length)>0)|.violations[0]' "$VD/an.json" 2>/dev/null | head -5
   fi
   t_check "$V: mpx-analyze finds no violations on the client links (exit $arc, $viol)" test "$arc" -eq 0 -a "$viol" = 0
+  # the analyzer as a second oracle for where the signal is (first subflows on dsl)
+  a_ra=$(jq -s '[.[]|select(.type=="conn" and .router_alert and (.server|endswith(":8080")))]|length' "$VD/an.json")
+  a_pp=$(jq -s '[.[]|select(.type=="conn" and .prefer_proxy and (.server|endswith(":8080")))]|length' "$VD/an.json")
+  a_n=$(jq -s '[.[]|select(.type=="conn" and (.router_alert or .prefer_proxy) and (.server|endswith(":8081")))]|length' "$VD/an.json")
+  case $V in
+    implicit) w_ra=0 w_pp=0 ;;
+    implicit-ra) w_ra=$((N + 1)) w_pp=0 ;;
+    implicit-prefer) w_ra=0 w_pp=$((N + 11)) ;;
+  esac
+  t_check "$V: analyzer: Router Alert on $a_ra (want >= $w_ra), MP_PREFER_PROXY on $a_pp ($w_pp) connections to :8080, signals on $a_n to :8081 (0)" \
+    test "$a_ra" -ge "$w_ra" -a "$a_pp" -eq "$w_pp" -a "$a_n" -eq 0
+  [ "$w_ra" = 0 ] && { [ "$a_ra" = 0 ] || t_fail "$V: analyzer: unexpected Router Alert" "$a_ra connections"; }
 
   if [ "$V" = implicit-prefer ]; then
     st=$(mpx_ic_ctl "$(mpx_ic_hag_ctl "$D/ic")" stats)

@@ -157,7 +157,34 @@ if [ "$rc" = 1 ] && [ "$(jq .verified <<<"$line")" = false ] && [ "$(jq .ok <<<"
   t_pass "corrupt response detected - $(jq -r .error <<<"$line")"
 else t_fail "corrupt response" "rc=$rc $line"; fi
 
-# 8. usage errors exit 2
+# 8. the server's own verdicts: bad magic, corrupted request, extra bytes, idle timeout,
+# and the summary line at SIGTERM (a separate instance with --timeout 1)
+mpx_nt_bg server "$D/v.log" "$B/mpx-server" --listen "$S4:8095" --timeout 1 --json "$D/v.json" --ready "$D/v.ready"
+VPID=$MPX_NT_LASTPID
+mpx_nt_wait_file "$D/v.ready" 10
+mpx_nt_exec client timeout 20 python3 - "$S4" <<'PY'
+import socket, struct, sys, time
+def conn(data, wait=0.0):
+    s = socket.create_connection((sys.argv[1], 8095)); s.sendall(data)
+    if wait: time.sleep(wait)
+    try:
+        s.settimeout(3); s.recv(65536)
+    except OSError:
+        pass
+    s.close()
+hdr = b"MPX1" + struct.pack(">III", 100, 10, 0)
+conn(b"XPX1" + hdr[4:] + bytes(84))          # bad magic
+conn(hdr + bytes(84))                          # zeros instead of the pattern
+conn(hdr[:10], wait=2.5)                       # stalls mid-header -> idle timeout
+PY
+mpx_nt_kill "$VPID"
+errs=$(jq -r 'select(.type=="conn") | .error' "$D/v.json" | tr '\n' '|')
+want='bad MPX1 header (magic)|request pattern mismatch at offset 16|idle timeout|'
+t_check "server verdicts - $errs" [ "$errs" = "$want" ]
+vs=$(jq -c 'select(.type=="summary")' "$D/v.json")
+t_check "server summary at SIGTERM - $vs" [ "$(jq .connections <<<"$vs")" = 3 ] && [ "$(jq .failed <<<"$vs")" = 3 ]
+
+# 9. usage errors exit 2
 mpx_nt_exec client "$B/mpx-client" --signal nope --target "$S4:8080" >/dev/null 2>&1; rc1=$?
 mpx_nt_exec client "$B/mpx-client" --signal convert --target "$S4:8080" >/dev/null 2>&1; rc2=$?
 mpx_nt_exec client "$B/mpx-client" --signal tcp --target "$S4:8080" --workload "rr x" >/dev/null 2>&1; rc3=$?

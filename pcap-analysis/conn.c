@@ -20,6 +20,8 @@ void an_table_free(an_table *t)
     while (c) {
         an_conn *n = c->next;
         free(c->v);
+        free(c->d[0].head);
+        free(c->d[1].head);
         free(c);
         c = n;
     }

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define AN_EVENTS   64   /* first packets of a connection kept for the timeline */
-#define AN_SEGS     32   /* first data segments per direction kept for signal timing */
+#define AN_SEGS     24   /* first data segments per direction kept for signal timing */
 #define AN_HEAD   2048   /* first stream bytes per direction kept for signal decoding */
 #define AN_NONE   INT64_MIN
 
@@ -35,7 +35,7 @@ typedef struct {
 } an_seg;
 
 typedef struct {
-    uint8_t  head[AN_HEAD];   /* first bytes of the stream, reassembled in order */
+    uint8_t *head;            /* first AN_HEAD bytes of the stream, in order (lazily allocated) */
     size_t   head_len;
     an_seg   segs[AN_SEGS];
     size_t   nsegs;

@@ -54,6 +54,7 @@ static void track_data(an_conn *c, int dir, const mpx_pkt *p)
         s->off = off; s->end = end; s->t_us = p->t_us; s->pkt = p->num; s->in_syn = syn;
     }
     if (off <= d->head_len && end > d->head_len && d->head_len < AN_HEAD) {
+        if (!d->head && !(d->head = malloc(AN_HEAD))) return;
         size_t skip = (size_t)(d->head_len - off);
         size_t n = p->data_caplen > skip ? p->data_caplen - skip : 0;
         if (n > AN_HEAD - d->head_len) n = AN_HEAD - d->head_len;

@@ -249,7 +249,21 @@ static void do_socks5(an_conn *c)
     (void)n;
 }
 
+static void signal_finish(an_ctx *x, an_conn *c);
+
+/* Directions without data have no head buffer: decoders get an empty one, never NULL. */
 void an_signal_finish(an_ctx *x, an_conn *c)
+{
+    static uint8_t empty[1];
+    bool n0 = !c->d[0].head, n1 = !c->d[1].head;
+    if (n0) c->d[0].head = empty;
+    if (n1) c->d[1].head = empty;
+    signal_finish(x, c);
+    if (n0) c->d[0].head = NULL;
+    if (n1) c->d[1].head = NULL;
+}
+
+static void signal_finish(an_ctx *x, an_conn *c)
 {
     const an_dir *u = &c->d[0];
     c->signal[0] = 0;

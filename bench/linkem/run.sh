@@ -144,7 +144,7 @@ tcset() { # shaper on the direct pair's A side
          tc -n "$a" class add dev eth0 parent 1: classid 1:10 htb rate 20mbit ceil 20mbit quantum 1514 ;;
   esac
 }
-lk_start e "$out" "rate=20mbit delay=5ms queue=100p" "rate=20mbit delay=5ms queue=100p"
+lk_start e "$out" "rate=20mbit queue=100p" "rate=20mbit queue=100p"
 lk_warm e
 g_lk=$(iperf e); u_lk=$(udp_rate e)
 lk_stop "$LK_PID" || true
@@ -159,7 +159,7 @@ echo
 echo "| shaper | TCP goodput Mbit/s | TCP / ideal $exp_tcp | UDP frame rate Mbit/s | UDP / 20 |"
 echo "|---|---|---|---|---|"
 for s in lk tbf htb; do
-  g=g_$s u=u_$s; name=$([ $s = lk ] && echo "mpx-linkem rate=20mbit (+5 ms)" || echo "tc $s on plain veth")
+  g=g_$s u=u_$s; name=$([ $s = lk ] && echo "mpx-linkem rate=20mbit queue=100p" || echo "tc $s on plain veth")
   printf '| %s | %.2f | %s | %.2f | %s |\n' "$name" "${!g}" "$(ratio "${!g}" "$exp_tcp")" "${!u}" "$(ratio "${!u}" 20)"
 done
 echo

@@ -48,7 +48,7 @@ void lk_stats_print(FILE *f, const struct lk_run_info *ri, const struct lk_dir *
 	fputs(",\"ba\":", f);
 	dir_obj(f, ba);
 	fprintf(f, ",\"down\":%s,\"start_real_us\":%llu,\"pcap_frames\":%llu,\"pcap_errors\":%llu,"
-		"\"loop\":{\"iterations\":%llu,\"sleeps\":%llu,\"rx_calls\":%llu,\"tx_calls\":%llu,\"spin_us\":%.0f},"
+		"\"loop\":{\"polls\":%llu,\"sleeps\":%llu,\"rx_calls\":%llu,\"tx_calls\":%llu,\"spin_us\":%.0f},"
 		"\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"elapsed_s\":%.3f}\n",
 		ri->down ? "true" : "false", (unsigned long long)ri->start_real_us,
 		(unsigned long long)ri->pcap_frames,

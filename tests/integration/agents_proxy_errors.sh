@@ -72,7 +72,8 @@ t_check still_serving_after_errors test "$(jq -r .ok <<<"$out")" = 5
 
 # --- server RST during the relay -> the client is reset (MP_FASTCLOSE analogue)
 mpx_nt_bg server "$MPX_NT_DIR/rst.log" python3 -c '
-import socket,struct,sys
+import signal,socket,struct,sys
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))   # exit 0: mpx_nt_kill runs under set -e
 s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)
 s.bind(("0.0.0.0",7777)); s.listen(8); print("ready",flush=True)
 while True:

@@ -58,7 +58,7 @@ while [ $# -gt 0 ]; do
     --out) o_out=${2:?--out needs DIR}; shift 2 ;;
     --signals) o_signals=${2:?--signals needs a list}; shift 2 ;;
     --check) check=1; shift ;;
-    --quiet) MPX_PROG_QUIET=1; shift ;;
+    --quiet) MPX_PROG_QUIET=1; shift ;;  # shellcheck disable=SC2034
     --no-plots) noplots=1; shift ;;
     -*) echo "mpxlab run: unknown option '$1'" >&2; usage >&2; exit 2 ;;
     *) [ -z "$exp" ] || { echo "mpxlab run: one experiment at a time" >&2; exit 2; }; exp=$1; shift ;;
@@ -92,6 +92,7 @@ mkdir -p "$OUT"/{pcaps,logs,raw,analysis,plots,links}
 OUT=$(cd "$OUT" && pwd -P)
 RUN_LOG=$OUT/logs/run.log
 : > "$RUN_LOG"
+# shellcheck disable=SC2034  # read by the sourced harness (manifest, progress)
 RUN_T0=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 RUN_T0_S=$EPOCHSECONDS
 NSTAG=e$$           # namespaces: mpx-<NSTAG>v<i>-<node>; unique per process
@@ -117,7 +118,7 @@ run_cleanup() {
   for r in "${TOPO_UP[@]}"; do run_topo_down "$r"; done
   TOPO_UP=()
   [ "$RUN_STATUS" = running ] && RUN_STATUS=failed
-  if [ "$RUN_STATUS" != done ]; then
+  if [ "$RUN_STATUS" != "done" ]; then
     [ -f "$OUT/manifest.json" ] && mpx_manifest_finish "$RUN_STATUS" 2>/dev/null
     mpx_progress_end
     echo "mpxlab run: $RUN_STATUS; partial results and logs in $OUT" >&2
@@ -127,6 +128,7 @@ run_cleanup() {
 on_signal() { RUN_STATUS=interrupted; log "caught $1"; mpx_progress_end; echo "mpxlab run: interrupted ($1), cleaning up" >&2; exit 130; }
 trap run_cleanup EXIT
 # an unexpected failing command ends the run (set -e): say which one
+# shellcheck disable=SC2154
 trap 'rc=$?; log "error: line $LINENO: $BASH_COMMAND (exit $rc)"; echo "mpxlab run: line $LINENO: $BASH_COMMAND failed (exit $rc)" >&2' ERR
 trap 'on_signal SIGINT' INT
 trap 'on_signal SIGTERM' TERM
@@ -304,15 +306,16 @@ for v in "${VARIANTS[@]}"; do
   mpx_sysctl_snapshot "$R" > "$OUT/links/$v/sysctls.json"
 
   # agents
-  CLI_NS=$(run_ns "$R" client); HAG_NS=$(run_ns "$R" hag); SRV_NS=$(run_ns "$R" server)
+
   fam=$EXP_TARGET
   SRV_ADDR=$(run_addr "$R" server "${EXP_PS##*+}" "$fam") || die "variant $v: no IPv$fam address on the server"
   PROXY_ADDR=$(run_addr "$R" hag "${EXP_CP%%+*}" 4) || die "variant $v: no IPv4 address on the hag"
   log "variant $v: server $SRV_ADDR proxy $PROXY_ADDR"
   mpx_progress_msg "variant $v: starting mpx-server and mpx-proxy"
-  mpx_agents_start "$R" "$LDIR" "$SRV_ADDR" "$PROXY_ADDR" || die "variant $v: agents did not start (logs in $LDIR)"
+  mpx_agents_start "$R" "$LDIR" || die "variant $v: agents did not start (logs in $LDIR)"
   CUR_R=$R
-  mpx_ic_variant_up "$R" "$v" $(printf '%s\n' "${steps[@]}" | awk '{print $3}' | sort -u) ||
+  mapfile -t vsigs < <(printf '%s\n' "${steps[@]}" | awk '{print $3}' | sort -u)
+  mpx_ic_variant_up "$R" "$v" "${vsigs[@]}" ||
     die "variant $v: client-side interception setup failed (logs/$v/intercept.log)"
 
   mpx_progress_steps_begin "$done_steps"
@@ -359,8 +362,8 @@ for v in "${VARIANTS[@]}"; do
 done
 mpx_collect_summary "$OUT"
 if [ $noplots = 0 ]; then mpx_progress_msg "plotting"; mpx_plots_all "$OUT" || log "plots failed"; fi
-RUN_STATUS=done
-mpx_manifest_finish done
+RUN_STATUS="done"
+mpx_manifest_finish "done"
 mpx_report_write "$OUT"
 # results/latest follows runs kept in results/ (not --out elsewhere, e.g. tests' temp dirs)
 case $OUT in "$(cd "$MPX_ROOT/results" && pwd -P)"/*) ln -sfn "$OUT" "$MPX_ROOT/results/latest" 2>/dev/null || true ;; esac

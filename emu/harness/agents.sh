@@ -3,7 +3,7 @@
 # Agents run inside the topology's namespaces through "ip netns exec NS timeout ... BIN", so
 # $! is the PID of the timeout process (it forwards TERM to the agent): ended by PID only.
 #   mpx_agents_signal_why SIG ALL     "" when SIG can run, else the reason it cannot
-#   mpx_agents_start RUN LOGDIR SRV_ADDR PROXY_ADDR
+#   mpx_agents_start RUN LOGDIR
 #   mpx_agents_stop_all
 #   mpx_client_step RUN VARIANT REP STEP SIG
 #   mpx_links_load RUN OUTFILE / mpx_links_end RUN LINK a|b / mpx_links_nodes RUN
@@ -82,7 +82,7 @@ _mpx_wait_ready() {
 }
 
 mpx_agents_start() {
-  local r=$1 ld=$2 srv=$3 prx=$4 srv_ns hag_ns a
+  local r=$1 ld=$2 srv_ns hag_ns a
   srv_ns=$(mpx_topo_ns "$r" server) hag_ns=$(mpx_topo_ns "$r" hag)
   MPX_SRV_JSON=$ld/server.jsonl MPX_PROXY_STATS=$ld/proxy.stats.json
   # the server: plain TCP on every address of the server node (v4 and v6), TFO on

@@ -27,7 +27,7 @@ mpx_failover_analyze() {
   wl=$(jq -r .workload "$ld/variant.json")
   case $wl in bulk-down\ *) expect=$(_mpx_bytes "${wl#bulk-down }") ;; rr\ */*) expect=$(_mpx_bytes "${wl##*/}") ;; *) expect=0 ;; esac
   # client-side packets on every link that touches the client: DATA_ACKs sent, payload received
-  local l node ifn a
+  local l a
   : > "$ld/.acks"; : > "$ld/.data"
   while read -r l _ _ _ _; do
     for a in $(awk -v l="$l" '$1 == "client" && $2 == l && $3 != "-" {print $3}' "$ld/addrs"); do

@@ -17,7 +17,7 @@ _mpx_model_ms() {
 
 mpx_model_delays() {
   local topo=$1 cp=$2 ps=$3; shift 3
-  local p l d out='{}' rcp=0 rps=0 v
+  local p l out='{}'
   # shellcheck source=/dev/null
   declare -F mpx_topofile_parse >/dev/null || source "$MPX_ROOT/emu/lib/topofile.sh"
   mpx_topofile_parse "$topo" >/dev/null || return 2

@@ -29,7 +29,7 @@ mpx_plots_all() {
     "$o/summary.json" > "$d/signals.txt"
   [ -s "$d/signals.txt" ] || return 0
   : > "$d/ttfb.dat"
-  local s i=0 n
+  local s n
   n=$(wc -l < "$d/signals.txt")
   while read -r s; do
     jq -r --arg v "$v0" --arg s "$s" 'select(.variant == $v and .signal == $s and .ok == true and .ttfb_us != null) | "\($s) \(.ttfb_us / 1000)"' \

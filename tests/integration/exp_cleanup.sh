@@ -7,7 +7,7 @@ set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 t_require_root
 t_require_cmd jq ip nft env
-cd "$MPX_ROOT"
+cd "$MPX_ROOT" || exit 1
 for b in mpx-linkem mpx-server mpx-client mpx-proxy; do
   [ -x "bin/$b" ] || { echo "SKIP: all: bin/$b not built yet"; exit 77; }
 done

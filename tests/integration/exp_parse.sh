@@ -6,7 +6,7 @@
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 t_require_cmd jq
-cd "$MPX_ROOT"
+cd "$MPX_ROOT" || exit 1
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
 for e in experiments/*.exp; do
@@ -65,7 +65,7 @@ bad=(
   "model link|model cp=dsl+nosuch|no link 'nosuch'"
 )
 for b in "${bad[@]}"; do
-  IFS='|' read -r name text want <<< "$b"
+  IFS="|" read -r name _ want <<< "$b"
   [[ $b == *"|mptcp wants on|off" ]] && want="mptcp wants on|off"
   [[ $b == *"|target wants 4|6" ]] && want="target wants 4|6"
   printf 'topology hybrid\nsignals tcp\n%b\n' "${b#*|}" | sed 's/|.*$//' > "$tmp/bad.exp"

@@ -6,7 +6,7 @@
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 t_require_cmd jq awk
-cd "$MPX_ROOT"
+cd "$MPX_ROOT" || exit 1
 tmp=$(mktemp -d); trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT
 
 # gen OUT SHIFT_CONVERT_MS: 5 reps of tcp, socks5, convert (+ mpconvert not run) with TTFB

@@ -9,7 +9,7 @@ set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 t_require_root
 t_require_cmd jq ip nft
-cd "$MPX_ROOT"
+cd "$MPX_ROOT" || exit 1
 for b in mpx-linkem mpx-server mpx-client mpx-proxy mpx-analyze; do
   [ -x "bin/$b" ] || { echo "SKIP: all: bin/$b not built yet"; exit 77; }
 done
@@ -32,7 +32,7 @@ if [ "$rc" != 0 ] || [ ! -s "$out/summary.json" ]; then
 fi
 t_check report_md test -s "$out/report.md"
 t_check report_html test -s "$out/report.html"
-t_check manifest_done test "$(jq -r .status "$out/manifest.json")" = done
+t_check manifest_done test "$(jq -r .status "$out/manifest.json")" = "done"
 n=$(wc -l < "$out/connections.jsonl")
 t_check fifteen_connections test "$n" = 15
 bad=$(jq -c 'select(.ok != true or .verified != true) | [.signal, .step, .error]' "$out/connections.jsonl")

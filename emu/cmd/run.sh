@@ -58,7 +58,7 @@ while [ $# -gt 0 ]; do
     --out) o_out=${2:?--out needs DIR}; shift 2 ;;
     --signals) o_signals=${2:?--signals needs a list}; shift 2 ;;
     --check) check=1; shift ;;
-    --quiet) MPX_PROG_QUIET=1; shift ;;  # shellcheck disable=SC2034
+    --quiet) export MPX_PROG_QUIET=1; shift ;;
     --no-plots) noplots=1; shift ;;
     -*) echo "mpxlab run: unknown option '$1'" >&2; usage >&2; exit 2 ;;
     *) [ -z "$exp" ] || { echo "mpxlab run: one experiment at a time" >&2; exit 2; }; exp=$1; shift ;;

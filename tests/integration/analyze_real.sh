@@ -50,7 +50,12 @@ run convert-wait --signal convert-wait --proxy "$P4:5124" --target "$MPX_NT_S4:8
 run socks5 --signal socks5 --proxy "$P4:1080" --target "$MPX_NT_S4:8080"
 run mpconvert --signal mpconvert --proxy "$P4:5125" --target "$MPX_NT_S4:8080"
 run mpconvert-ie --signal mpconvert-ie --proxy "$P4:5126" --target "$MPX_NT_S4:8080"
-run convert6 --signal convert --proxy "[$MPX_NT_H_DSL6]:5124" --target "[$MPX_NT_S6]:8080"
+P6="[$MPX_NT_H_DSL6]"
+run convert6 --signal convert --proxy "$P6:5124" --target "[$MPX_NT_S6]:8080"
+run socks5-6 --signal socks5 --proxy "$P6:1080" --target "[$MPX_NT_S6]:8080"
+run mpconvert6 --signal mpconvert --proxy "$P6:5125" --target "[$MPX_NT_S6]:8080"
+run mpconvert-ie6 --signal mpconvert-ie --proxy "$P6:5126" --target "[$MPX_NT_S6]:8080"
+run tfo6 --signal tcp --mptcp off --tfo --target "[$MPX_NT_S6]:8080" --count 2
 # direct kernel TFO (the hag forwards): first connection requests the cookie, second uses it
 run tfo --signal tcp --mptcp off --tfo --target "$MPX_NT_S4:8080" --count 2
 # a bulk MPTCP transfer long enough for the lte subflow to join
@@ -80,12 +85,15 @@ t_check convert-wait-1rtt jqe -s '[.[] | select(.type=="conn" and .signal=="conv
 t_check convert-cookie-request jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .tfo.cookie_req)] | length==2
   and all(.mpc.syn and .syn_opt_bytes==28 and .syn_opt_left==12 and .signal_valid)' "$C"
 t_check convert-v6 jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .target=="[fd00:18:3::1]:8080")] | length==1 and .[0].signal_valid' "$C"
-t_check socks5-3rtt jqe -s '[.[] | select(.type=="conn" and .signal=="socks5")] | length==1 and .[0].signal_valid and .[0].rtts_before_data==3 and .[0].target=="198.18.3.1:8080"' "$C"
-t_check mpconvert-09 jqe -s '[.[] | select(.type=="conn" and .signal=="mpconvert")] | length==1 and .[0].signal_valid and .[0].req_in_syn and .[0].rtts_before_data==0' "$C"
-t_check mpconvert-ie-echo jqe -s '[.[] | select(.type=="conn" and .signal=="mpconvert-ie")] | length==1 and .[0].signal_valid and .[0].reply_where=="first-data" and (.[0].reply|test("IE echoed"))' "$C"
-t_check tfo-cookie jqe -s '[.[] | select(.type=="conn" and (.server|endswith(":8080")) and (.pcap|endswith("dsl.pcap")))] | length==2
-  and .[0].tfo.cookie_req and .[0].tfo.cookie_granted and .[0].rtts_before_data==1
-  and .[1].tfo.cookie_used and .[1].tfo.syn_data_acked and .[1].req_in_syn and .[1].rtts_before_data==0' "$C"
+for fam in 198.18.3.1:8080 '[fd00:18:3::1]:8080'; do
+  tg="\"$fam\""
+  t_check "socks5-3rtt $fam" jqe -s "[.[] | select(.type==\"conn\" and .signal==\"socks5\" and .target==$tg)] | length==1 and .[0].signal_valid and .[0].rtts_before_data==3" "$C"
+  t_check "mpconvert-09 $fam" jqe -s "[.[] | select(.type==\"conn\" and .signal==\"mpconvert\" and .target==$tg)] | length==1 and .[0].signal_valid and .[0].req_in_syn and .[0].rtts_before_data==0" "$C"
+  t_check "mpconvert-ie-echo $fam" jqe -s "[.[] | select(.type==\"conn\" and .signal==\"mpconvert-ie\" and .target==$tg)] | length==1 and .[0].signal_valid and .[0].reply_where==\"first-data\" and (.[0].reply|test(\"IE echoed\"))" "$C"
+  t_check "tfo-cookie $fam" jqe -s "[.[] | select(.type==\"conn\" and .server==$tg and (.pcap|endswith(\"dsl.pcap\")))] | length==2
+    and .[0].tfo.cookie_req and .[0].tfo.cookie_granted and .[0].rtts_before_data==1
+    and .[1].tfo.cookie_used and .[1].tfo.syn_data_acked and .[1].req_in_syn and .[1].rtts_before_data==0" "$C"
+done
 t_check downstream-joined jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .req_in_syn)] | length>=4 and all(.downstream.server==.target and .downstream.split_us.proxy_server>0)' "$C"
 t_check mp-join-lte jqe -s '[.[] | select(.type=="conn" and (.joins|length)>0)] | length>=1 and all(.subflows>=2 and all(.joins[]; .hmac=="ok" and (.pcap|endswith("lte.pcap"))))' "$C"
 t_check report-done-when grep -q "signal check | valid: Convert v1, 24 B, Connect TLV (5 words); Connect 198.18.3.1:8080 valid" "$D/an.md"

@@ -1,4 +1,5 @@
 #include "agents/common/pattern.h"
+#include <endian.h>
 #include <string.h>
 
 static inline uint64_t splitmix64(uint64_t x)
@@ -11,8 +12,8 @@ static inline uint64_t splitmix64(uint64_t x)
 
 static inline void put_le64(uint8_t *p, uint64_t v)
 {
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    v = htole64(v);
+    memcpy(p, &v, 8);   /* one 8-byte store; the byte order is fixed by htole64 */
 }
 
 void mpxa_pattern_fill(uint64_t seed, uint64_t off, uint8_t *buf, size_t n)
@@ -26,32 +27,52 @@ void mpxa_pattern_fill(uint64_t seed, uint64_t off, uint8_t *buf, size_t n)
             buf[i] = blk[(off + i) & 7], i++;
     }
     /* whole blocks */
-    while (n - i >= 8) {
-        put_le64(buf + i, splitmix64(seed + (off + i) / 8));
-        i += 8;
-    }
+    uint64_t k = (off + i) / 8;
+    for (; n - i >= 8; i += 8, k++)
+        put_le64(buf + i, splitmix64(seed + k));
     if (i < n) {
-        put_le64(blk, splitmix64(seed + (off + i) / 8));
-        for (size_t k = 0; i < n; k++, i++)
-            buf[i] = blk[k];
+        put_le64(blk, splitmix64(seed + k));
+        for (size_t j = 0; i < n; j++, i++)
+            buf[i] = blk[j];
     }
 }
 
 bool mpxa_pattern_check(uint64_t seed, uint64_t off, const uint8_t *buf, size_t n, size_t *bad)
 {
-    uint8_t tmp[4096];
-    for (size_t done = 0; done < n;) {
-        size_t c = n - done < sizeof tmp ? n - done : sizeof tmp;
-        mpxa_pattern_fill(seed, off + done, tmp, c);
-        if (memcmp(tmp, buf + done, c) != 0) {
-            for (size_t k = 0; k < c; k++)
-                if (tmp[k] != buf[done + k]) {
+    size_t i = 0;
+    /* compare 8-byte blocks in place; fall back to bytes at the edges and to locate a miss */
+    while (i < n && ((off + i) & 7)) {
+        uint8_t b;
+        mpxa_pattern_fill(seed, off + i, &b, 1);
+        if (b != buf[i]) {
+            if (bad)
+                *bad = i;
+            return false;
+        }
+        i++;
+    }
+    uint64_t k = (off + i) / 8;
+    for (; n - i >= 8; i += 8, k++) {
+        uint64_t want = htole64(splitmix64(seed + k)), got;
+        memcpy(&got, buf + i, 8);
+        if (got != want) {
+            for (size_t j = 0; j < 8; j++)
+                if (((const uint8_t *)&want)[j] != buf[i + j]) {
                     if (bad)
-                        *bad = done + k;
+                        *bad = i + j;
                     return false;
                 }
         }
-        done += c;
+    }
+    if (i < n) {
+        uint8_t blk[8];
+        put_le64(blk, splitmix64(seed + k));
+        for (size_t j = 0; i < n; j++, i++)
+            if (blk[j] != buf[i]) {
+                if (bad)
+                    *bad = i;
+                return false;
+            }
     }
     return true;
 }

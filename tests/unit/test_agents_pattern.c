@@ -136,6 +136,31 @@ static void t_echo(void **st)
     assert_true(h.flags & MPXA_FLAG_ECHO);
 }
 
+/* Golden bytes: other implementations (and captures) must agree with these. The request
+ * stream of the header {100, 1000, seed 1} right after the header, and its response stream. */
+static void t_golden(void **st)
+{
+    (void)st;
+    mpxa_req_hdr h = { 100, 1000, 0 };
+    mpxa_hdr_set_seed(&h, 1);
+    static const uint8_t req16[16] = { 0xfc,0x8c,0x05,0x61,0x6a,0x4c,0xd5,0x72,
+                                       0x99,0xec,0xf8,0xea,0x82,0x16,0xac,0x3c };
+    static const uint8_t resp16[16] = { 0xdf,0xb4,0xaf,0xc0,0x09,0x4f,0x6e,0x68,
+                                        0x67,0x57,0x69,0xde,0x47,0x4a,0xe2,0x68 };
+    uint8_t b[32];
+    mpxa_req_fill(&h, 0, b, 32);
+    assert_memory_equal(b, "MPX1\0\0\0\x64\0\0\x03\xe8\0\0\x01\0", 16);
+    assert_memory_equal(b + 16, req16, 16);
+    mpxa_resp_fill(&h, 0, b, 16);
+    assert_memory_equal(b, resp16, 16);
+    /* unaligned windows agree with the aligned fill */
+    uint8_t w[13];
+    mpxa_resp_fill(&h, 3, w, 13);
+    assert_memory_equal(w, resp16 + 3, 13);
+    size_t bad;
+    assert_true(mpxa_resp_check(&h, 3, resp16 + 3, 13, &bad));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -145,6 +170,7 @@ int main(void)
         cmocka_unit_test(t_pattern_detects_corruption),
         cmocka_unit_test(t_req_resp_streams),
         cmocka_unit_test(t_echo),
+        cmocka_unit_test(t_golden),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,6 +9,24 @@ $man[0] as $m | . as $s |
 "- connections: \([.variants[].signals[].n] | add // 0) run, \([.variants[].signals[].ok] | add // 0) ok, \([.variants[].signals[].verified] | add // 0) verified, \([.variants[].signals[].analyzer.n] | add // 0) matched with the analyzer; status **\($m.status // "?")**\(if $m.run_timeout_hit then " (run timeout reached: some steps skipped)" else "" end)",
 "- git \($m.git.commit[0:12]), kernel \($m.kernel.release), \($m.start)",
 "",
+"## Findings\(if (.variants | length) > 1 then " (variant `\(.variants[0].name)`)" else "" end)",
+"",
+(.variants[0] | . as $v | (.signals[] | select(.status == "run") |
+  if .ttfb_ms.n == 0 then "- `\(.signal)`: no connection succeeded (\(.failed) failed\(if (.skipped // 0) > 0 then ", \(.skipped) skipped" else "" end)): \(.errors | keys | first // "?")"
+  else
+  "- `\(.signal)`: " +
+  (if .analyzer.rtts_before_data != null then "the request left after \(.analyzer.rtts_before_data) round trip(s) (model \(.model.rtts_before_data // "–")); " else "" end) +
+  "TTFB \(.ttfb_ms.p50 | num(1)) ms (model \(.model.ttfb_ms | num(1))\(if .ttfb_dev_pct != null then ", \(.ttfb_dev_pct | sgn) %" else "" end))" +
+  (if .signal == "tcp" then " — the reference" elif .extra_rtt == null then ""
+   elif .extra_rtt < 0 then " — \(-.extra_rtt | num(2)) R_cp faster than direct TCP (model \(-.model.extra_rtt | num(2)))"
+   else " — \(.extra_rtt | num(2)) R_cp slower than direct TCP (model \(.model.extra_rtt | num(2)))" end) +
+  "; " + (if .signal == "tcp" then "plain TCP" else "MPTCP in \(.mptcp.mptcp // 0)/\(.n)" end) +
+  (if .syn_opt.bytes != null then "; SYN options \(.syn_opt.bytes) B, \(.syn_opt.left) left" else "" end) +
+  "; \(if .analyzer.n == 0 then "not analyzed" elif .violations == 0 then "encoding clean" else "\(.violations) encoding violations" end)" +
+  (if .failed > 0 then "; **\(.failed) of \(.n) failed**" else "" end)
+  end),
+ ([.signals[] | select(.status != "run") | "`\(.signal)` (\(.reason))"] | if length > 0 then "- not run: " + join(", ") else empty end)),
+"",
 (if (.variants | length) > 1 then
   "## Variants at a glance",
   "",

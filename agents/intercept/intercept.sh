@@ -19,7 +19,8 @@
 #                    interface -> nft tproxy to the proxy's transparent port
 #   implicit-ra      only SYNs with the IPv4 Router Alert option (nft `ip option ra exists`)
 #   implicit-prefer  only SYNs mpx-optd (read mode) marked: MP_PREFER_PROXY in an MP_CAPABLE
-#                    SYN, and the MP_JOINs of the connections taken that way
+#                    SYN, and the MP_JOINs of the connections taken that way (by token: the
+#                    proxy's SYN/ACKs are queued to mpx-optd too)
 #   mpconvert-opt    no interception: mpx-optd (read) decodes MP_CONVERT in SYNs to the proxy's
 #                    mpconvert-opt port and answers the proxy's `get ADDR PORT` lookups
 #   none             nothing (plain forwarding; for baselines)
@@ -160,6 +161,11 @@ mpx_ic_hag_up() { # ns variant dir
       _mpx_ic_ipt_both "$ns" raw -i "$i" -p tcp --tcp-flags SYN,ACK,FIN,RST SYN \
         -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass || return 1
     done
+    # the proxy's own SYN/ACKs: mpx-optd learns the token of each connection it took, so it
+    # marks exactly those connections' MP_JOINs
+    _mpx_ic_ipt_chain "$ns" mangle OUTPUT || return 1
+    _mpx_ic_ipt_both "$ns" mangle -p tcp --tcp-flags SYN,ACK,FIN,RST SYN,ACK \
+      -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass || return 1
     _mpx_ic_optd_start "$ns" hag read "$dir" --mark-prefer "$MPX_IC_MARK_ALERT" || return 1
   fi
   if [ -n "$MPX_IC_JOIN_PORTS" ]; then
@@ -201,6 +207,7 @@ mpx_ic_hag_down() { # ns dir
   ip netns exec "$ns" true 2>/dev/null || return 0   # namespace already gone
   ip netns exec "$ns" nft delete table inet mpx_ic 2>/dev/null
   _mpx_ic_ipt_del "$ns" raw PREROUTING
+  _mpx_ic_ipt_del "$ns" mangle OUTPUT
   ip netns exec "$ns" ip -4 rule del pref 127 2>/dev/null
   ip netns exec "$ns" ip -6 rule del pref 127 2>/dev/null
   ip netns exec "$ns" ip -4 route flush table "$MPX_IC_RT_TABLE" 2>/dev/null

@@ -5,9 +5,12 @@
  *   add   (client side, iptables mangle/POSTROUTING SYNs -> NFQUEUE): appends MP_CONVERT /
  *         MP_PREFER_PROXY options to MP_CAPABLE SYNs and the IPv4 Router Alert to marked
  *         flows, as registered over the control socket (or for every SYN with --*-all).
- *   read  (proxy side, iptables mangle/PREROUTING SYNs -> NFQUEUE): decodes those options,
+ *   read  (proxy side, iptables raw/PREROUTING SYNs -> NFQUEUE): decodes those options,
  *         remembers source address:port -> MP_CONVERT target for the proxy to look up, and
- *         sets a packet mark on alerted SYNs so a later TPROXY rule can select them.
+ *         sets a packet mark on alerted SYNs so a later TPROXY rule can select them. With the
+ *         local SYN/ACKs queued too (iptables mangle/OUTPUT), it learns the MPTCP token of
+ *         every connection taken for MP_PREFER_PROXY and marks exactly the MP_JOINs carrying
+ *         it; without them, every join to the same destination address:port.
  *
  * Control socket (unix datagram, text; every request gets one reply datagram):
  *   opt sport PORT HEX | opt dst ADDR PORT HEX   append option HEX (add mode)
@@ -26,6 +29,7 @@
 #include "agents/optd/mangle.h"
 #include "proto/buf.h"
 #include "proto/mpopt.h"
+#include "proto/mptcp.h"
 #include "proto/tcpopt.h"
 #include <arpa/inet.h>
 #include <errno.h>
@@ -73,8 +77,13 @@ typedef struct {             /* read mode: what a SYN from saddr:sport carried *
     time_t   t;
 } seen_t;
 
+#define TOK_MAX 4096
+typedef struct { uint32_t token; time_t t; bool used; } tok_t;
+
 typedef struct {
     bool     read_mode, prefer_all, ra_all, verbose;
+    tok_t    tok[TOK_MAX];       /* read: MPTCP tokens of the connections taken by prefer */
+    size_t   tok_next;
     uint8_t  subtype;
     uint32_t mark_prefer, mark_convert;
     struct nfq_q_handle *qh;
@@ -82,7 +91,7 @@ typedef struct {
     seen_t   seen[SEEN_MAX];
     size_t   seen_next;
     struct { unsigned long syn, mangled, nofit, ra, errors, prefer, convert, lookups, hits,
-             join_marked; } c;
+             join_marked, synack, tokens; } c;
 } optd_t;
 
 static volatile sig_atomic_t g_stop;
@@ -157,6 +166,39 @@ static size_t add_signals(optd_t *d, uint8_t *p, size_t len, size_t cap)
     return len;
 }
 
+/* The first kind-30 option of subtype `sub` in o, decoded; NULL if none. */
+static bool find_mptcp(const uint8_t *area, const mpx_tcpopts *o, int sub, uint8_t flags, mpx_mptcp_opt *m)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        const mpx_tcpopt *x = &o->opt[i];
+        mpx_err e = { 0 };
+        if (x->kind != MPX_TCPOPT_MPTCP || x->dlen < 1 || (x->data[0] >> 4) != sub) continue;
+        if (mpx_mptcp_decode(area + x->off, x->len, mpx_mpctx_from_flags(flags), m, &e) == 0) return true;
+    }
+    return false;
+}
+
+/* read mode, a SYN/ACK the local proxy sends (iptables OUTPUT): when it answers a SYN that
+ * carried MP_PREFER_PROXY, remember the token of its key; the joins of that connection
+ * carry it (RFC 8684 3.2), so exactly they are marked, not every join to the destination. */
+static void read_synack(optd_t *d, const uint8_t *p, const mpx_pkt *v, const mpx_tcpopts *o)
+{
+    mpx_mptcp_opt m;
+    d->c.synack++;
+    if (!find_mptcp(p + v->tcp_off + 20, o, MPX_MP_CAPABLE, v->flags, &m) || !m.u.mpc.has_snd_key) return;
+    time_t now = time(NULL);
+    for (size_t i = 0; i < SEEN_MAX; i++) {
+        seen_t *e = &d->seen[i];
+        if (e->prefer && e->family == v->family && e->sport == v->dport &&
+            !memcmp(e->saddr, v->daddr, alen(v->family)) && now - e->t <= ENTRY_TTL) {
+            d->tok[d->tok_next] = (tok_t){ mpx_mptcp_token(m.u.mpc.snd_key, m.u.mpc.version ? 1 : 0), now, true };
+            d->tok_next = (d->tok_next + 1) % TOK_MAX;
+            d->c.tokens++;
+            return;
+        }
+    }
+}
+
 /* read mode: records signals, returns the mark to set (0 = none) */
 static uint32_t read_signals(optd_t *d, const uint8_t *p, size_t len)
 {
@@ -164,8 +206,11 @@ static uint32_t read_signals(optd_t *d, const uint8_t *p, size_t len)
     mpx_tcpopts o;
     const char *why;
     bool join;
-    if (mpx_pkt_parse(p, len, &v, &why) < 0 || !(v.flags & MPX_TH_SYN) || (v.flags & MPX_TH_ACK))
+    if (mpx_pkt_parse(p, len, &v, &why) < 0 || !(v.flags & MPX_TH_SYN)) return 0;
+    if (v.flags & MPX_TH_ACK) {
+        if (mpx_tcpopt_walk(p + v.tcp_off + 20, v.tcp_hlen - 20, &o) == 0) read_synack(d, p, &v, &o);
         return 0;
+    }
     d->c.syn++;
     if (mpx_tcpopt_walk(p + v.tcp_off + 20, v.tcp_hlen - 20, &o) < 0) { d->c.errors++; return 0; }
     bool mpc = has_mpc(&o, &join);
@@ -190,10 +235,22 @@ static uint32_t read_signals(optd_t *d, const uint8_t *p, size_t len)
     if (s.prefer || s.convert) {
         d->seen[d->seen_next] = s;
         d->seen_next = (d->seen_next + 1) % SEEN_MAX;
-    } else if (join && d->mark_prefer) {
+    } else if (join && d->mark_prefer && d->c.synack) {
         /* MP_PREFER_PROXY rides only in the first SYN (plain-mode -10 4): the proxy must
-         * also take the joins of the connections it took, i.e. those to the same
-         * destination address:port. */
+         * also take the joins of the connections it took: those carrying their token. */
+        mpx_mptcp_opt m;
+        if (find_mptcp(p + v.tcp_off + 20, &o, MPX_MP_JOIN, v.flags, &m)) {
+            for (size_t i = 0; i < TOK_MAX; i++) {
+                if (d->tok[i].used && d->tok[i].token == m.u.mpj.token && s.t - d->tok[i].t <= ENTRY_TTL) {
+                    d->c.join_marked++;
+                    mark |= d->mark_prefer;
+                    break;
+                }
+            }
+        }
+    } else if (join && d->mark_prefer) {
+        /* No SYN/ACKs queued to us (no OUTPUT rule): fall back to the joins to the same
+         * destination address:port (also catches a native connection's joins there). */
         for (size_t i = 0; i < SEEN_MAX; i++) {
             seen_t *e = &d->seen[i];
             if (e->prefer && e->family == v.family && e->dport == v.dport &&
@@ -243,9 +300,9 @@ static void stats_json(const optd_t *d, char *out, size_t cap)
     snprintf(out, cap,
              "{\"mode\":\"%s\",\"syn\":%lu,\"mangled\":%lu,\"nofit\":%lu,\"ra_added\":%lu,"
              "\"prefer_seen\":%lu,\"mpconvert_seen\":%lu,\"join_marked\":%lu,\"lookups\":%lu,"
-             "\"hits\":%lu,\"errors\":%lu}",
+             "\"hits\":%lu,\"synack_seen\":%lu,\"tokens\":%lu,\"errors\":%lu}",
              d->read_mode ? "read" : "add", d->c.syn, d->c.mangled, d->c.nofit, d->c.ra,
-             d->c.prefer, d->c.convert, d->c.join_marked, d->c.lookups, d->c.hits, d->c.errors);
+             d->c.prefer, d->c.convert, d->c.join_marked, d->c.lookups, d->c.hits, d->c.synack, d->c.tokens, d->c.errors);
 }
 
 /* Handles one control request; writes the reply into out. */

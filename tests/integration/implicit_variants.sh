@@ -208,9 +208,10 @@ for V in $VARIANTS; do
   if [ "$V" = implicit-prefer ]; then
     st=$(mpx_ic_ctl "$(mpx_ic_hag_ctl "$D/ic")" stats)
     echo "# hag optd: $st"
-    pseen=$(jq -r .prefer_seen <<<"$st") jm=$(jq -r .join_marked <<<"$st")
-    t_check "$V: HAG optd saw MP_PREFER_PROXY in $pseen SYNs and marked $jm joins" \
-      test "${pseen:-0}" -eq $((N + 11)) -a "${jm:-0}" -ge 1
+    pseen=$(jq -r .prefer_seen <<<"$st") jm=$(jq -r .join_marked <<<"$st") tk=$(jq -r .tokens <<<"$st")
+    hjt=$((hj1 - hj0))
+    t_check "$V: HAG optd saw MP_PREFER_PROXY in $pseen SYNs, learnt $tk tokens from the proxy's SYN/ACKs, marked $jm joins (HAG took $hjt)" \
+      test "${pseen:-0}" -eq $((N + 11)) -a "${tk:-0}" -eq $((N + 11)) -a "${jm:-0}" -ge 1 -a "${jm:-0}" -le $((N + 11))
   fi
   if [ "$V" != implicit ]; then
     st=$(mpx_ic_ctl "$(mpx_ic_client_ctl "$D/ic")" stats)

@@ -25,7 +25,7 @@
 
 enum { EXIT_OK = 0, EXIT_USAGE = 2, EXIT_SETUP = 3 };
 #define MAX_LISTEN 16
-#define WR_CHUNK   (64 * 1024)
+#define WR_CHUNK   (256 * 1024)
 
 typedef struct { int tag; } ev_tag;        /* first member of listener and conn */
 enum { TAG_LISTEN = 1, TAG_CONN = 2 };

@@ -131,7 +131,7 @@ for V in $VARIANTS; do
          ($c|length)] | @tsv' "$1"
   }
   read -r h8 c8 t8 < <(peers "$VD/srv.json" 8080)
-  read -r h81 c81 t81 < <(peers "$VD/srvm.json" 8081)
+  read -r h81 c81 _ < <(peers "$VD/srvm.json" 8081)
   want6_hag=10; [ "$V" = implicit-ra ] && want6_hag=0
   h6=$(jq -s --arg h "[$HW6]:" '[.[]|select(.type=="conn" and (.peer|startswith($h)))]|length' "$VD/srv.json")
   t_check "$V: server:8080 saw the HAG as peer for all intercepted v4 conns (hag=$h8 client=$c8 total=$t8, v6 via hag $h6/$want6_hag)" \

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # MPX_BPFX_WHY / MPX_BPFX_LASTPID are read by the caller
 # agents/optd/bpf/optexp.sh: build, load, attach and drive optexp.bpf.c (the kind-253 ExID
 # encoding of MP_PREFER_PROXY / MP_CONVERT through cgroup sock_ops; see that file).
 #
@@ -84,6 +85,7 @@ _mpx_bpfx_key() { # addr port -> hex words
     hex=$(python3 -c 'import ipaddress,sys;print(ipaddress.IPv6Address(sys.argv[1]).packed.hex())' "$a") || return 1
   else
     fam=04
+    # shellcheck disable=SC2086  # split the dotted quad into four numbers
     hex=$(printf '%02x' ${a//./ })000000000000000000000000
   fi
   printf '%s 00 %02x %02x %s\n' "$fam" $((p & 255)) $((p >> 8)) "$(sed 's/../& /g' <<<"$hex")"
@@ -100,7 +102,7 @@ mpx_bpfx_set() { # dir dst ADDR PORT HEX | all HEX | del ADDR PORT
     *) echo "mpx_bpfx_set: dst|all|del" >&2; return 2 ;;
   esac
   len=$((${#hex} / 2))
-  [ "$len" -ge 4 ] && [ "$len" -le 39 ] || { echo "mpx_bpfx_set: option must be 4..39 bytes" >&2; return 2; }
+  { [ "$len" -ge 4 ] && [ "$len" -le 39 ]; } || { echo "mpx_bpfx_set: option must be 4..39 bytes" >&2; return 2; }
   [ "$((16#${hex:2:2}))" = "$len" ] || { echo "mpx_bpfx_set: length byte != option length" >&2; return 2; }
   val=$(printf '%02x %s' "$len" "$(sed 's/../& /g' <<<"$hex")")
   val+=$(printf ' 00%.0s' $(seq $((39 - len))))

@@ -131,7 +131,15 @@ static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const
                                  m.u.mpc.rcv_key, c->key[r]);
                 else if (!c->have_key[r]) { c->have_key[r] = true; c->key[r] = m.u.mpc.rcv_key; }
             }
-            if (m.u.mpc.has_dll) c->any_dss = true, c->dss_after_hs = true;
+            if (m.u.mpc.has_dll) {
+                c->any_dss = true; c->dss_after_hs = true;
+                /* MP_CAPABLE with data maps the first byte: DSN = IDSN + 1, SSN 1 (RFC 8684 3.1) */
+                if (!c->map1[dir].have && m.u.mpc.has_snd_key) {
+                    c->map1[dir].have = true; c->map1[dir].dsn64 = true;
+                    c->map1[dir].dsn = mpx_mptcp_idsn(m.u.mpc.snd_key, m.u.mpc.version) + 1;
+                    c->map1[dir].ssn = 1; c->map1[dir].pkt = p->num; c->map1[dir].t = p->t_us;
+                }
+            }
         }
         break;
     case MPX_MP_JOIN:
@@ -152,6 +160,10 @@ static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const
     case MPX_MP_DSS:
         c->any_dss = true;
         if (!syn) c->dss_after_hs = true;
+        if (m.u.dss.has_map && m.u.dss.ssn != 0 && m.u.dss.dll != 0 && !c->map1[dir].have) {
+            c->map1[dir].have = true; c->map1[dir].dsn64 = m.u.dss.dsn64; c->map1[dir].dsn = m.u.dss.dsn;
+            c->map1[dir].ssn = m.u.dss.ssn; c->map1[dir].pkt = p->num; c->map1[dir].t = p->t_us;
+        }
         if (m.u.dss.has_map && m.u.dss.dll == 0 && !m.u.dss.fin && !c->infinite_mapping) {
             c->infinite_mapping = true; c->pkt_infinite = p->num;
         }
@@ -537,9 +549,28 @@ static void verify_joins(an_ctx *x)
     }
 }
 
+/* The first DSS mapping of each direction must start the data sequence space at the
+ * sender's IDSN: DSN - SSN == IDSN (RFC 8684 3.1: the SYN occupies IDSN, the first data
+ * byte is IDSN + 1 with SSN 1; TFO data in the SYN lies outside both, App. B.2). */
+static void check_idsn(an_conn *c)
+{
+    if (c->is_join || c->mpc_version != 1) return;
+    for (int d = 0; d < 2; d++) {
+        if (!c->map1[d].have || !c->have_key[d]) continue;
+        uint64_t idsn = mpx_mptcp_idsn(c->key[d], 1);
+        uint64_t base = c->map1[d].dsn - c->map1[d].ssn;
+        bool ok = c->map1[d].dsn64 ? base == idsn : (uint32_t)base == (uint32_t)idsn;
+        if (!ok)
+            an_violation(c, "AN-DSS-IDSN", c->map1[d].pkt, c->map1[d].t,
+                         "first mapping from the %s: DSN %" PRIu64 " - SSN %" PRIu32 " != IDSN %" PRIu64 " of its key (RFC 8684 3.1, 3.3)",
+                         d ? "server" : "client", c->map1[d].dsn, c->map1[d].ssn, idsn);
+    }
+}
+
 void an_finish(an_ctx *x)
 {
     verify_joins(x);
+    for (an_conn *c = x->t.head; c; c = c->next) check_idsn(c);
     for (an_conn *c = x->t.head; c; c = c->next) {
         an_tfo_finish(c);
         budget_check(c);

@@ -216,7 +216,7 @@ static void sc_convert(W *w, bool bad_tlv, bool reply_in_data)
     seg(w, &f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10000);
     uint8_t resp[12] = { 1, 1, 0x22, 0x63, 'h', 'e', 'l', 'l', 'o', '!', '!', '!' };
     o_init(&o); mpx_tcpopt_put_nop(&o.w); mpx_tcpopt_put_nop(&o.w); mpx_tcpopt_put_ts(&o.w, 2010, 1030);
-    o_dss_map(&o, 1, 1, 1, reply_in_data ? 12 : 8); o_pad(&o);
+    o_dss_map(&o, mpx_mptcp_idsn(kc, 1) + 1, mpx_mptcp_idsn(ks, 1) + 1, 1, reply_in_data ? 12 : 8); o_pad(&o);
     if (!reply_in_data) seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, resp + 4, 8, -1, 5000);
     else seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, resp, 12, -1, 5000);
     o_init(&o); o_dss_ack(&o, 9); o_pad(&o);
@@ -437,7 +437,7 @@ static void sc_mpconvert(W *w, bool ie)
     seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, ie ? pl : NULL, ie ? sig : 0, -1, 40000);
     o_init(&o); o_mpc(&o, 2, 0x6666666666666666ULL, 0x5555555555555555ULL, 0); o_pad(&o);
     seg(w, &f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10000);
-    o_init(&o); o_dss_map(&o, 1, 1, 1, 8); o_pad(&o);
+    o_init(&o); o_dss_map(&o, mpx_mptcp_idsn(0x6666666666666666ULL, 1) + 1, mpx_mptcp_idsn(0x5555555555555555ULL, 1) + 1, 1, 8); o_pad(&o);
     seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, (const uint8_t *)"response", 8, -1, 100);
     seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
 }
@@ -549,7 +549,7 @@ static void sc_convert_error(W *w)
     o_init(&o); o_mpc(&o, 2, 0x34, 0x12, 0); o_pad(&o);
     seg(w, &f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 20000);
     long r = mpx_conv_encode_error(96, NULL, 0, rep, sizeof rep, &e);
-    o_init(&o); o_dss_map(&o, 1, 1, 1, (uint16_t)r); o_pad(&o);
+    o_init(&o); o_dss_map(&o, mpx_mptcp_idsn(0x34, 1) + 1, mpx_mptcp_idsn(0x12, 1) + 1, 1, (uint16_t)r); o_pad(&o);
     seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, rep, (size_t)r, -1, 10000);
     seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10000);
 }
@@ -572,7 +572,20 @@ static void sc_join_syn_data(W *w)
     seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
 }
 
+/* The server's first DSS mapping does not start at its IDSN + 1 (DSN 1000 for SSN 1). */
+static void sc_idsn_bad(W *w)
+{
+    F f; O o;
+    uint64_t kc = 0x7172737475767778ULL, ks = 0x8182838485868788ULL;
+    addrs(w, &f, 20, 1, 40020, 8080, 100, 200);
+    mp_handshake(w, &f, kc, ks);
+    o_init(&o); o_dss_map(&o, mpx_mptcp_idsn(kc, 1) + 17, 1000, 1, 8); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, (const uint8_t *)"response", 8, -1, 10000);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
+}
+
 static const struct { const char *name, *what; } SC[] = {
+    { "idsn-bad", "first DSS mapping from the server not at its IDSN + 1" },
     { "ts-dropped", "MPTCP listener SYN/ACK with a TFO cookie and no timestamps (RFC 8684 B.1)" },
     { "syn-retx", "MPTCP SYN retransmitted, the last attempt without MP_CAPABLE" },
     { "mpconvert-opt", "MP_CONVERT as a kind-30 option in the SYN (IPv4 + port)" },
@@ -618,6 +631,7 @@ static int run(W *w, const char *sc)
     else if (!strcmp(sc, "plain-ra")) sc_plain(w, true);
     else if (!strcmp(sc, "fallback")) sc_fallback(w);
     else if (!strcmp(sc, "ts-dropped")) sc_ts_dropped(w);
+    else if (!strcmp(sc, "idsn-bad")) sc_idsn_bad(w);
     else if (!strcmp(sc, "syn-retx")) sc_syn_retx(w);
     else if (!strcmp(sc, "mpconvert-opt")) sc_mpconvert_opt(w, false);
     else if (!strcmp(sc, "mpc-data-first")) sc_mpconvert_opt(w, true);

@@ -1,5 +1,5 @@
 # Shared report pieces (jq module: include "evlib"; with -L emu/harness).
-def num(d): if . == null then "–" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
+def num(d): if . == null then "–" elif (. * pow(10; d) | round) == 0 then "0" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
 def sgn: if . == null then "–" elif (. * 100 | round) == 0 then "0" elif . > 0 then "+" + (. | num(2)) else (. | num(2)) end;
 def pipe_safe: tostring | gsub("\\|"; "/") | gsub("\n"; " ");
 

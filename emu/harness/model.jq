@@ -33,9 +33,9 @@ def max2(a; b): if a > b then a else b end;
     formula: "max(R_cp/2 + 2 R_ps, 3 R_cp/2) + R_cp/2",
     derivation: "As convert: the TFO cookie only costs option space (the first connection requests it; it still carries the Convert bytes in the SYN because the proxy accepts SYN data without a cookie)." },
   "convert-wait": {
-    ttfb_ms: (max2($c + $rps; 3 * $c) + $c + $rcp + $rps), rtts_before_data: 1,
+    ttfb_ms: (max2($c + $rps; 3 * $c) + $c + $rcp + $rps), rtts_before_data: 2,
     formula: "max(R_cp/2 + R_ps, 3 R_cp/2) + R_cp/2 + R_cp + R_ps",
-    derivation: "The SYN carries only the Convert bytes. The proxy's reply (fixed header) waits for the server's SYN/ACK (c+2p) and for the third ACK (3c); it is at the client at max(c+2p, 3c)+c. Only then the request leaves: + c to the proxy, + 2p to the server and back, + c to the client = + R_cp + R_ps. (DESIGN.md writes 'convert + R_cp + R_ps'; both agree whenever 3c dominates, as on the default hybrid topology.)" },
+    derivation: "The SYN carries only the Convert bytes. The proxy's reply (fixed header) waits for the server's SYN/ACK (c+2p) and for the third ACK (3c); it is at the client at max(c+2p, 3c)+c. Two exchanges before the request leaves (the handshake, then the reply: a Linux listener cannot put data in its SYN/ACK). Only then the request leaves: + c to the proxy, + 2p to the server and back, + c to the client = + R_cp + R_ps. (DESIGN.md writes 'convert + R_cp + R_ps'; both agree whenever 3c dominates, as on the default hybrid topology.)" },
   mpconvert: {
     ttfb_ms: (max2($c + 2 * $rps; 3 * $c) + $c), rtts_before_data: 0,
     formula: "max(R_cp/2 + 2 R_ps, 3 R_cp/2) + R_cp/2",

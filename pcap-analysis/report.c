@@ -323,7 +323,7 @@ static void write_report(an_ctx *x, FILE *o)
         fprintf(o, "\n### %d. %s → %s (`%s`)\n\n", idx, cl, sv, x->files[c->file_idx]);
         fputs("| check | result |\n|---|---|\n", o);
         fprintf(o, "| signal | %s%s |\n", c->signal, c->target[0] ? "" : "");
-        if (c->sig_detail[0]) fprintf(o, "| signal check | %s%s |\n", c->sig_valid ? "valid: " : "INVALID: ", c->sig_detail);
+        if (c->sig_detail[0]) fprintf(o, "| signal check | %s%s |\n", c->sig_valid ? "" : "INVALID: ", c->sig_detail);
         if (c->target[0]) fprintf(o, "| target | %s |\n", c->target);
         if (strcmp(c->signal, "none"))
             fprintf(o, "| request in SYN | %s (SYN data %u B, signal %zu B, request %s) |\n",

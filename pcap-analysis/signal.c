@@ -59,16 +59,19 @@ static void do_convert(an_conn *c)
     if (rc == MPX_DEC_OK) {
         c->sig_valid = true;
         c->sig_len_c2s = m.data_off;
-        int n = snprintf(c->sig_detail, sizeof c->sig_detail, "Convert v%u, %zu B", m.version, m.conv_len);
-        for (unsigned i = 0; i < m.ntlv && n < (int)sizeof c->sig_detail; i++)
-            n += snprintf(c->sig_detail + n, sizeof c->sig_detail - (size_t)n, ", %s TLV (%u words)",
-                          mpx_conv_tlv_name(m.tlv[i].type), m.tlv[i].words);
-        if (m.has_connect) {
-            set_target(c, &m.connect.addr);
-            if (n < (int)sizeof c->sig_detail)
-                snprintf(c->sig_detail + n, sizeof c->sig_detail - (size_t)n, "; Connect %s%s valid",
-                         c->target, m.connect.extended ? " (extended)" : "");
-        } else {
+        int n = snprintf(c->sig_detail, sizeof c->sig_detail, "Convert header valid (version %u, %zu B, magic 0x2263)",
+                         m.version, m.conv_len);
+        for (unsigned i = 0; i < m.ntlv && n < (int)sizeof c->sig_detail; i++) {
+            if (m.tlv[i].type == MPX_CONV_TLV_CONNECT && m.has_connect) {
+                set_target(c, &m.connect.addr);
+                n += snprintf(c->sig_detail + n, sizeof c->sig_detail - (size_t)n, "; %sConnect TLV valid (%u words, %s)",
+                              m.connect.extended ? "Extended " : "", m.tlv[i].words, c->target);
+            } else {
+                n += snprintf(c->sig_detail + n, sizeof c->sig_detail - (size_t)n, "; %s TLV valid (%u words)",
+                              mpx_conv_tlv_name(m.tlv[i].type), m.tlv[i].words);
+            }
+        }
+        if (!m.has_connect) {
             an_violation(c, "AN-CONV-NO-CONNECT", c->pkt_syn, c->t_syn,
                          "client Convert message without Connect TLV (RFC 8803 6.2.5)");
         }

@@ -107,7 +107,7 @@ rc=0; "$A" "$W/junk.pcap" > /dev/null 2>&1 || rc=$?; t_check junk-file-exit-2 te
 "$A" --csv "$W/ref.pcap" > "$W/ref.csv" || true
 t_check csv-row test "$(sed -n 2p "$W/ref.csv" | cut -d, -f4,5,7,8)" = "convert,1,1,mptcp"
 "$A" --report "$W/ref.pcap" > "$W/ref.md" || true
-t_check report-convert-valid grep -q 'signal check | valid: Convert v1, 24 B, Connect TLV (5 words); Connect 198.18.2.2:8080 valid' "$W/ref.md"
+t_check report-convert-valid grep -q 'signal check | Convert header valid (version 1, 24 B, magic 0x2263); Connect TLV valid (5 words, 198.18.2.2:8080)' "$W/ref.md"
 t_check report-in-syn grep -q 'request in SYN | yes' "$W/ref.md"
 t_check report-mpc grep -q 'SYN options | 24 B used, 16 B left; MP_CAPABLE carried' "$W/ref.md"
 t_check report-timeline grep -q '| first response byte | 45.000 | 4 |' "$W/ref.md"

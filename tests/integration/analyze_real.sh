@@ -96,7 +96,7 @@ for fam in 198.18.3.1:8080 '[fd00:18:3::1]:8080'; do
 done
 t_check downstream-joined jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .req_in_syn)] | length>=4 and all(.downstream.server==.target and .downstream.split_us.proxy_server>0)' "$C"
 t_check mp-join-lte jqe -s '[.[] | select(.type=="conn" and (.joins|length)>0)] | length>=1 and all(.subflows>=2 and all(.joins[]; .hmac=="ok" and (.pcap|endswith("lte.pcap"))))' "$C"
-t_check report-done-when grep -q "signal check | valid: Convert v1, 24 B, Connect TLV (5 words); Connect 198.18.3.1:8080 valid" "$D/an.md"
+t_check report-done-when grep -q "signal check | Convert header valid (version 1, 24 B, magic 0x2263); Connect TLV valid (5 words, 198.18.3.1:8080)" "$D/an.md"
 t_check report-mpc-left grep -qE "SYN options \| [0-9]+ B used, [0-9]+ B left; MP_CAPABLE carried" "$D/an.md"
 # analyzer counts agree with the client's own view: one upstream connection per client line
 ncl=$(cat "$D"/cl-*.json | jq -s '[.[] | select(.type=="conn")] | length')

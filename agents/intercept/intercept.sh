@@ -6,6 +6,7 @@
 #   mpx_ic_hag_up    NS VARIANT DIR   HAG interception for VARIANT in netns NS (state in DIR)
 #   mpx_ic_hag_down  NS DIR           removes rules/routes, stops the HAG's mpx-optd
 #   mpx_ic_client_up NS DIR           client: mpx-optd add + iptables mangle/POSTROUTING NFQUEUE
+#                                     (SYNs) and mangle/PREROUTING NFQUEUE (SYN/ACKs)
 #   mpx_ic_client_down NS DIR
 #   mpx_ic_client_register DIR VARIANT ADDR PORT
 #                                     per-destination registration with the client's optd:
@@ -109,29 +110,29 @@ _mpx_ic_optd_stop() { # dir role
   return 0
 }
 
-# iptables chain MPX_IC in TABLE, hooked from HOOK, for both families.
-_mpx_ic_ipt_chain() { # ns table hook
-  local t
+# iptables chain CHAIN (default MPX_IC) in TABLE, hooked from HOOK, for both families.
+_mpx_ic_ipt_chain() { # ns table hook [chain]
+  local t c=${4:-MPX_IC}
   for t in iptables ip6tables; do
-    ip netns exec "$1" "$t" -w -t "$2" -N MPX_IC || return 1
-    ip netns exec "$1" "$t" -w -t "$2" -A "$3" -j MPX_IC || return 1
+    ip netns exec "$1" "$t" -w -t "$2" -N "$c" || return 1
+    ip netns exec "$1" "$t" -w -t "$2" -A "$3" -j "$c" || return 1
   done
 }
 
-_mpx_ic_ipt_del() { # ns table hook
-  local t
+_mpx_ic_ipt_del() { # ns table hook [chain]
+  local t c=${4:-MPX_IC}
   for t in iptables ip6tables; do
-    ip netns exec "$1" "$t" -w -t "$2" -D "$3" -j MPX_IC 2>/dev/null
-    ip netns exec "$1" "$t" -w -t "$2" -F MPX_IC 2>/dev/null
-    ip netns exec "$1" "$t" -w -t "$2" -X MPX_IC 2>/dev/null
+    ip netns exec "$1" "$t" -w -t "$2" -D "$3" -j "$c" 2>/dev/null
+    ip netns exec "$1" "$t" -w -t "$2" -F "$c" 2>/dev/null
+    ip netns exec "$1" "$t" -w -t "$2" -X "$c" 2>/dev/null
   done
   return 0
 }
 
-_mpx_ic_ipt_both() { # ns table rule...
+_mpx_ic_ipt_both() { # ns table rule... (appended to MPX_IC, or to $MPX_IC_CHAIN)
   local ns=$1 tb=$2; shift 2
-  ip netns exec "$ns" iptables -w -t "$tb" -A MPX_IC "$@" &&
-    ip netns exec "$ns" ip6tables -w -t "$tb" -A MPX_IC "$@"
+  ip netns exec "$ns" iptables -w -t "$tb" -A "${MPX_IC_CHAIN:-MPX_IC}" "$@" &&
+    ip netns exec "$ns" ip6tables -w -t "$tb" -A "${MPX_IC_CHAIN:-MPX_IC}" "$@"
 }
 
 mpx_ic_hag_up() { # ns variant dir
@@ -222,6 +223,11 @@ mpx_ic_client_up() { # ns dir
   _mpx_ic_ipt_chain "$ns" mangle POSTROUTING || return 1
   _mpx_ic_ipt_both "$ns" mangle -p tcp --tcp-flags SYN,ACK,FIN,RST SYN \
     -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass || return 1
+  # incoming SYN/ACKs: mpx-optd learns the tokens of Router-Alert connections registered by
+  # source port and marks their MP_JOINs as well
+  _mpx_ic_ipt_chain "$ns" mangle PREROUTING MPX_ICIN || return 1
+  MPX_IC_CHAIN=MPX_ICIN _mpx_ic_ipt_both "$ns" mangle -p tcp --tcp-flags SYN,ACK,FIN,RST SYN,ACK \
+    -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass || return 1
   _mpx_ic_optd_start "$ns" client add "$dir" || return 1
 }
 
@@ -230,6 +236,7 @@ mpx_ic_client_down() { # ns dir
   _mpx_ic_optd_stop "$2" client
   ip netns exec "$1" true 2>/dev/null || return 0
   _mpx_ic_ipt_del "$1" mangle POSTROUTING
+  _mpx_ic_ipt_del "$1" mangle PREROUTING MPX_ICIN
   return 0
 }
 

@@ -14,7 +14,10 @@
  *
  * Control socket (unix datagram, text; every request gets one reply datagram):
  *   opt sport PORT HEX | opt dst ADDR PORT HEX   append option HEX (add mode)
- *   ra sport PORT | ra dst ADDR PORT            add Router Alert (add mode)
+ *   ra sport PORT | ra dst ADDR PORT            add Router Alert (add mode); with `sport`
+ *                                               also to the connection's MP_JOINs, known by
+ *                                               the token of the SYN/ACK's key (incoming
+ *                                               SYN/ACKs must be queued too)
  *   del sport PORT | del dst ADDR PORT          forget a registration
  *   get ADDR PORT                               MP_CONVERT target seen from ADDR:PORT (read)
  *   stats                                       JSON counters
@@ -125,6 +128,53 @@ static reg_t *reg_find(optd_t *d, int what, const mpx_pkt *v)
     return NULL;
 }
 
+/* The first kind-30 option of subtype `sub` in o, decoded into *m; false if none. */
+static bool find_mptcp(const uint8_t *area, const mpx_tcpopts *o, int sub, uint8_t flags, mpx_mptcp_opt *m)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        const mpx_tcpopt *x = &o->opt[i];
+        mpx_err e = { 0 };
+        if (x->kind != MPX_TCPOPT_MPTCP || x->dlen < 1 || (x->data[0] >> 4) != sub) continue;
+        if (mpx_mptcp_decode(area + x->off, x->len, mpx_mpctx_from_flags(flags), m, &e) == 0) return true;
+    }
+    return false;
+}
+
+static bool tok_known(const optd_t *d, uint32_t token, time_t now)
+{
+    for (size_t i = 0; i < TOK_MAX; i++)
+        if (d->tok[i].used && d->tok[i].token == token && now - d->tok[i].t <= ENTRY_TTL) return true;
+    return false;
+}
+
+static void tok_add(optd_t *d, uint32_t token, time_t now)
+{
+    d->tok[d->tok_next] = (tok_t){ token, now, true };
+    d->tok_next = (d->tok_next + 1) % TOK_MAX;
+    d->c.tokens++;
+}
+
+/* add mode, an incoming SYN/ACK (client-side iptables PREROUTING rule): if it answers a SYN
+ * from a port registered for the Router Alert, remember the token of the peer's key. The
+ * connection's MP_JOINs carry that token and go out from other ports; they get the Router
+ * Alert too, so an on-path HAG takes them along with the first subflow. */
+static void add_learn_synack(optd_t *d, const uint8_t *p, const mpx_pkt *v)
+{
+    mpx_tcpopts o;
+    mpx_mptcp_opt m;
+    d->c.synack++;
+    if (mpx_tcpopt_walk(p + v->tcp_off + 20, v->tcp_hlen - 20, &o) < 0) return;
+    if (!find_mptcp(p + v->tcp_off + 20, &o, MPX_MP_CAPABLE, v->flags, &m) || !m.u.mpc.has_snd_key) return;
+    time_t now = time(NULL);
+    for (size_t i = 0; i < REG_MAX; i++) {
+        const reg_t *r = &d->reg[i];
+        if (r->what == REG_RA && !r->by_dst && r->port == v->dport && now - r->t <= ENTRY_TTL) {
+            tok_add(d, mpx_mptcp_token(m.u.mpc.snd_key, m.u.mpc.version ? 1 : 0), now);
+            return;
+        }
+    }
+}
+
 /* add mode: returns the verdict packet length (mangled in place) */
 static size_t add_signals(optd_t *d, uint8_t *p, size_t len, size_t cap)
 {
@@ -133,11 +183,14 @@ static size_t add_signals(optd_t *d, uint8_t *p, size_t len, size_t cap)
     const char *why = NULL;
     size_t nl = len;
     bool join;
-    if (mpx_pkt_parse(p, len, &v, &why) < 0 || !(v.flags & MPX_TH_SYN) || (v.flags & MPX_TH_ACK))
-        return len;
+    if (mpx_pkt_parse(p, len, &v, &why) < 0 || !(v.flags & MPX_TH_SYN)) return len;
+    if (v.flags & MPX_TH_ACK) { add_learn_synack(d, p, &v); return len; }
     d->c.syn++;
     if (mpx_tcpopt_walk(p + v.tcp_off + 20, v.tcp_hlen - 20, &o) < 0) { d->c.errors++; return len; }
     bool mpc = has_mpc(&o, &join);
+    mpx_mptcp_opt jm;
+    bool join_ra = join && find_mptcp(p + v.tcp_off + 20, &o, MPX_MP_JOIN, v.flags, &jm) &&
+                   tok_known(d, jm.u.mpj.token, time(NULL));
     reg_t *r = reg_find(d, REG_OPT, &v);
     uint8_t opt[40];
     size_t optlen = 0;
@@ -159,23 +212,11 @@ static size_t add_signals(optd_t *d, uint8_t *p, size_t len, size_t cap)
             if (d->verbose) fprintf(stderr, "mpx-optd: sport %u: option not added: %s\n", v.sport, why);
         }
     }
-    if (v.family == 4 && (d->ra_all || reg_find(d, REG_RA, &v))) {
-        if (mpx_pkt_add_ipv4_ra(p, len, cap, &nl, &why) == 0) { d->c.ra++; len = nl; }
+    if (v.family == 4 && (d->ra_all || reg_find(d, REG_RA, &v) || join_ra)) {
+        if (mpx_pkt_add_ipv4_ra(p, len, cap, &nl, &why) == 0) { d->c.ra++; d->c.join_marked += join_ra; len = nl; }
         else d->c.errors++;
     }
     return len;
-}
-
-/* The first kind-30 option of subtype `sub` in o, decoded; NULL if none. */
-static bool find_mptcp(const uint8_t *area, const mpx_tcpopts *o, int sub, uint8_t flags, mpx_mptcp_opt *m)
-{
-    for (size_t i = 0; i < o->n; i++) {
-        const mpx_tcpopt *x = &o->opt[i];
-        mpx_err e = { 0 };
-        if (x->kind != MPX_TCPOPT_MPTCP || x->dlen < 1 || (x->data[0] >> 4) != sub) continue;
-        if (mpx_mptcp_decode(area + x->off, x->len, mpx_mpctx_from_flags(flags), m, &e) == 0) return true;
-    }
-    return false;
 }
 
 /* read mode, a SYN/ACK the local proxy sends (iptables OUTPUT): when it answers a SYN that
@@ -191,9 +232,7 @@ static void read_synack(optd_t *d, const uint8_t *p, const mpx_pkt *v, const mpx
         seen_t *e = &d->seen[i];
         if (e->prefer && e->family == v->family && e->sport == v->dport &&
             !memcmp(e->saddr, v->daddr, alen(v->family)) && now - e->t <= ENTRY_TTL) {
-            d->tok[d->tok_next] = (tok_t){ mpx_mptcp_token(m.u.mpc.snd_key, m.u.mpc.version ? 1 : 0), now, true };
-            d->tok_next = (d->tok_next + 1) % TOK_MAX;
-            d->c.tokens++;
+            tok_add(d, mpx_mptcp_token(m.u.mpc.snd_key, m.u.mpc.version ? 1 : 0), now);
             return;
         }
     }
@@ -239,14 +278,9 @@ static uint32_t read_signals(optd_t *d, const uint8_t *p, size_t len)
         /* MP_PREFER_PROXY rides only in the first SYN (plain-mode -10 4): the proxy must
          * also take the joins of the connections it took: those carrying their token. */
         mpx_mptcp_opt m;
-        if (find_mptcp(p + v.tcp_off + 20, &o, MPX_MP_JOIN, v.flags, &m)) {
-            for (size_t i = 0; i < TOK_MAX; i++) {
-                if (d->tok[i].used && d->tok[i].token == m.u.mpj.token && s.t - d->tok[i].t <= ENTRY_TTL) {
-                    d->c.join_marked++;
-                    mark |= d->mark_prefer;
-                    break;
-                }
-            }
+        if (find_mptcp(p + v.tcp_off + 20, &o, MPX_MP_JOIN, v.flags, &m) && tok_known(d, m.u.mpj.token, s.t)) {
+            d->c.join_marked++;
+            mark |= d->mark_prefer;
         }
     } else if (join && d->mark_prefer) {
         /* No SYN/ACKs queued to us (no OUTPUT rule): fall back to the joins to the same

@@ -27,6 +27,15 @@ t_require_bin mpx-server mpx-client mpx-proxy mpx-optd mpx-analyze
 have_tshark=1; command -v tshark >/dev/null || have_tshark=0
 
 B=$MPX_ROOT/bin
+# REG=sport: the client's own signals (mpx-client --signal implicit-ra --optd-ctl ...: each
+# connection registers its source port; the Router Alert reaches the joins through the token
+# of the SYN/ACK); REG=dst: mpx-client --signal tcp plus per-destination registrations made
+# by agents/intercept (for clients that know nothing of the variants)
+REG=${IMPLICIT_REG:-}
+if [ -z "$REG" ]; then
+  if "$B/mpx-client" --help 2>&1 | grep -q -- --optd-ctl; then REG=sport; else REG=dst; fi
+fi
+echo "# registration mode: $REG"
 VARIANTS=${IMPLICIT_VARIANTS:-implicit implicit-ra implicit-prefer}
 N=${IMPLICIT_N:-50}
 cleanup() {
@@ -73,9 +82,11 @@ for V in $VARIANTS; do
     if ! mpx_ic_client_up "$MPX_NT_CLIENT" "$D/ic" >"$VD/clup.log" 2>&1; then
       t_fail "$V: client optd" "$(tail -3 "$VD/clup.log")"; dump_fail
     fi
-    r1=$(mpx_ic_client_register "$D/ic" "$V" "$S4" 8080 2>&1)
-    r2=ok; [ "$V" = implicit-prefer ] && r2=$(mpx_ic_client_register "$D/ic" "$V" "$S6" 8080 2>&1)
-    t_check "$V: client registration for $S4:8080 ($r1 $r2)" test "$r1 $r2" = "ok ok"
+    if [ "$REG" = dst ]; then
+      r1=$(mpx_ic_client_register "$D/ic" "$V" "$S4" 8080 2>&1)
+      r2=ok; [ "$V" = implicit-prefer ] && r2=$(mpx_ic_client_register "$D/ic" "$V" "$S6" 8080 2>&1)
+      t_check "$V: client registration for $S4:8080 ($r1 $r2)" test "$r1 $r2" = "ok ok"
+    fi
   fi
   # captures on the HAG's client-facing links (what arrives from the client)
   for IF in dsl lte; do
@@ -89,10 +100,20 @@ for V in $VARIANTS; do
   done
   hj0=$(nstat_get hag MPTcpExtMPJoinSynRx) sj0=$(nstat_get server MPTcpExtMPJoinSynRx)
 
-  client() { # name args...
+  client() { # name args...   (the flows the variant signals: the variant's own signal)
+    local name=$1 sig=(--signal tcp); shift
+    if [ "$REG" = sport ]; then
+      sig=(--signal "$V")
+      [ "$V" = implicit ] || sig+=(--optd-ctl "$(mpx_ic_client_ctl "$D/ic")")
+    fi
+    mpx_nt_exec client timeout 90 "$B/mpx-client" "${sig[@]}" --mptcp on --json "$VD/$name.json" \
+      --timeout 10 --tag "$V" "$@" 2>"$VD/$name.err"
+    echo $? >"$VD/$name.rc"
+  }
+  native() { # name args...   (native end-to-end MPTCP: no signal)
     local name=$1; shift
     mpx_nt_exec client timeout 90 "$B/mpx-client" --signal tcp --mptcp on --json "$VD/$name.json" \
-      --timeout 10 --tag "$V" "$@" 2>"$VD/$name.err"
+      --timeout 10 --tag "$V-native" "$@" 2>"$VD/$name.err"
     echo $? >"$VD/$name.rc"
   }
   # 1. the flows the variant should intercept
@@ -111,11 +132,11 @@ for V in $VARIANTS; do
   ok6=$(jq -s '[.[]|select(.type=="conn" and .ok and .verified)]|length' "$VD/icpt6.json" 2>/dev/null)
   t_check "$V: 10 IPv6 connections ok+verified ($ok6)" test "${ok6:-0}" = 10
   # 4. native end-to-end MPTCP to the MPTCP server (never registered)
-  client native --target "$S4:8081" --count 20 --concurrency 4 --workload "rr 500/5000"
+  native native --target "$S4:8081" --count 20 --concurrency 4 --workload "rr 500/5000"
   okn=$(jq -s '[.[]|select(.type=="conn" and .ok and .verified)]|length' "$VD/native.json" 2>/dev/null)
   t_check "$V: 20 native MPTCP connections to $S4:8081 ok+verified ($okn)" test "${okn:-0}" = 20
   hj2=$(nstat_get hag MPTcpExtMPJoinSynRx) sj2=$(nstat_get server MPTcpExtMPJoinSynRx)
-  client nativebulk --target "$S4:8081" --count 1 --workload "bulk-down 30MB"
+  native nativebulk --target "$S4:8081" --count 1 --workload "bulk-down 30MB"
   hj3=$(nstat_get hag MPTcpExtMPJoinSynRx) sj3=$(nstat_get server MPTcpExtMPJoinSynRx)
   nsub=$(jq -s '[.[]|select(.type=="conn" and .ok and .verified)][0].subflows // 0' "$VD/nativebulk.json" 2>/dev/null)
 

@@ -8,6 +8,9 @@
 #   C  IPv4 with TFO: the cookie-request SYN 28 + 12 = 40 -> added (exactly full); the SYN
 #      with an 8-byte cookie 36 + 12 = 48 -> refused, unchanged (36)
 #   D  IPv6 with tcp_timestamps=0: 16 + 24 = 40 -> added (exactly full)
+#   E  mpx-client --signal mpconvert-opt (per-connection sport registration): IPv4 works and
+#      the HAG decodes every target; IPv6 is refused by the client with "does not fit" and
+#      the byte count (48), and no SYN leaves the client
 # Every SYN on the wire: correct IP/TCP checksums (tshark), header length as computed, no
 # analyzer violations. The HAG's listener on the mpconvert-opt port is a stand-in MPTCP
 # mpx-server (the proxy's --mpconvert-opt listener comes with the client/proxy integration).
@@ -120,6 +123,36 @@ t_check "D v6 without timestamps: budget $req fits=$fits; added (mangled +$((m1 
 okD=$(jq -s '[.[]|select(.type=="conn" and .ok and .verified and .mptcp=="mptcp")]|length' "$D/Dn.json")
 t_check "D v6: the 40-byte-option SYN makes a working MPTCP connection ($okD)" test "$okD" = 1
 
+# E: the client's own mpconvert-opt signal (mpx-client --optd-ctl): it checks the budget
+# first, refuses with the byte count when the option cannot fit and sends nothing then
+if "$B/mpx-client" --help 2>&1 | grep -q -- --optd-ctl; then
+  sigc() { # name args...
+    local name=$1; shift
+    mpx_nt_exec client timeout 60 "$B/mpx-client" --signal mpconvert-opt --optd-ctl "$CCTL" \
+      --json "$D/$name.json" --timeout 10 "$@" 2>"$D/$name.err"
+  }
+  m0=$(mangled) n0=$(nofit)
+  sigc E4 --target "$S4:8080" --proxy "$H4:$OPTPORT" --count 5
+  m1=$(mangled)
+  okE=$(jq -s '[.[]|select(.type=="conn" and .ok and .verified)]|length' "$D/E4.json")
+  hits=0
+  while read -r l; do [ "$(hag_get "$l")" = "target $S4:8080 proto 6" ] && hits=$((hits + 1)); done \
+    < <(jq -r 'select(.type=="conn")|.local' "$D/E4.json")
+  t_check "E v4: mpx-client mpconvert-opt: 5 conns ok ($okE), optd added 5 options (+$((m1 - m0))), HAG decoded $hits targets" \
+    test "$okE" = 5 -a $((m1 - m0)) -eq 5 -a "$hits" -eq 5
+  sigc E6 --target "[$S6]:8080" --proxy "[$H6]:$OPTPORT" --count 2
+  rcE6=$?
+  m2=$(mangled) n2=$(nofit)
+  err6=$(jq -rs '[.[]|select(.type=="conn")][0].error // ""' "$D/E6.json")
+  ob6=$(jq -rs '[.[]|select(.type=="conn")][0] | (.syn_opt_bytes|tostring)' "$D/E6.json")
+  t_check "E v6: refused before sending (exit $rcE6, error '$err6', syn_opt_bytes $ob6), optd untouched (mangled +$((m2 - m1)), nofit +$((n2 - n0)))" \
+    test "$rcE6" -ne 0 -a "$ob6" = 48 -a $((m2 - m1)) -eq 0 -a $((n2 - n0)) -eq 0
+  case $err6 in *"does not fit"*48*) t_pass "E v6: the error names the arithmetic (48 > 40)" ;;
+    *) t_fail "E v6: error text" "'$err6'" ;; esac
+else
+  t_skip "E: client mpconvert-opt signal" "bin/mpx-client has no --optd-ctl yet"
+fi
+
 sleep 0.2
 mpx_nt_kill "$TD"
 if [ $have_tshark = 1 ]; then
@@ -135,8 +168,13 @@ if [ $have_tshark = 1 ]; then
   hC=""; for p in "${cports[@]}"; do hC+="$(hl "$p") "; done
   t_check "wire: TCP header lengths A=$hA (20+36) B=$hB (20+24, unchanged) C=[${hC% }] (60 then 56 56) D=$hD (20+40)" \
     test "$hA" = 56 -a "$hB" = 44 -a "${hC% }" = "60 56 56" -a "$hD" = 60
+  # the refused E6 attempts must not have sent a SYN at all: v6 SYNs to the option port are
+  # exactly those of B and D
+  v6syn=$("${TS[@]}" -r "$D/dsl.pcap" -Y "ipv6 && tcp.flags.syn==1 && tcp.flags.ack==0 && tcp.dstport==$OPTPORT" 2>/dev/null | grep -c .)
+  t_check "wire: IPv6 SYNs to :$OPTPORT only from B and D ($v6syn)" test "$v6syn" -eq 2
   sub14=$(awk -F'\t' '$3 ~ /(^|,)14(,|$)/' "$D/syns.tsv" | wc -l)
-  t_check "wire: MP_CONVERT (subtype 14) in exactly 3 SYNs (A, C's first, D): $sub14" test "$sub14" -eq 3
+  want14=3; [ -f "$D/E4.json" ] && want14=8
+  t_check "wire: MP_CONVERT (subtype 14) in exactly $want14 SYNs (A, C's first, D, E4): $sub14" test "$sub14" -eq "$want14"
   bad=$(awk -F'\t' '$4!="1" || ($5!="1" && $5!="")' "$D/syns.tsv" | wc -l)
   tot=$(grep -c . "$D/syns.tsv")
   t_check "wire: all $tot client SYNs have correct IP and TCP checksums (bad/unverified $bad)" test "$bad" -eq 0 -a "$tot" -ge 6

@@ -15,4 +15,6 @@ run=$1 node=$2; shift 2
 _mpx_topo_need "$run" || exit 2
 awk -v n="$node" '$1==n{f=1} END{exit !f}' "$(mpx_topo_state "$run")/nodes" ||
   { echo "exec: run $run has no node '$node' ($(mpx_topo_nodes "$run" | tr '\n' ' '))" >&2; exit 2; }
+# Mininet runs: the Mininet way in (mnexec -a PID of the node's host shell)
+if _mpx_topo_run_is_mn "$run"; then _mpx_topo_mn; pid=$(mpx_mn_pid "$run" "$node") || exit 2; exec mnexec -a "$pid" env -C "$PWD" "$@"; fi
 exec ip netns exec "$(mpx_topo_ns "$run" "$node")" "$@"

@@ -9,7 +9,7 @@ source "$MPX_ROOT/emu/lib/topo.sh"
 usage() {
   cat <<'USAGE'
 usage: mpxlab topo up FILE [--name RUN] [--seed S] [--param P]... [--at SPEC]...
-                          [--pcap-dir DIR] [--plain]
+                          [--pcap-dir DIR] [--plain] [--backend netns|mininet]
        mpxlab topo down RUN | --all [--force]
        mpxlab topo show RUN
        mpxlab topo list
@@ -19,7 +19,8 @@ usage: mpxlab topo up FILE [--name RUN] [--seed S] [--param P]... [--at SPEC]...
           derived from it). --param LINK.KEY=V (V or A/B), LINK.ab|ba|both.KEY=V, NODE.OPT=V,
           all.OPT=V override the file; --at "1s down dsl" | "2s set dsl delay=30ms" adds a
           schedule line; --pcap-dir puts pcap/stats/events outside the state dir (kept after
-          down); --plain bridges links without emulation.
+          down); --plain bridges links without emulation; --backend mininet makes every
+          node and link namespace a Mininet host (emu/mininet/README.md; default netns).
   down    ends the run's emulators and processes by PID, deletes its namespaces and state.
           --all: every run with state and every namespace marked by mpxlab topo;
           --all --force: also every other namespace named mpx-*.
@@ -38,7 +39,7 @@ case $sub in
       case $1 in
         --name) [ $# -ge 2 ] || { echo "topo: --name needs a value" >&2; exit 2; }; run=$2; shift 2 ;;
         --seed) [ $# -ge 2 ] || { echo "topo: --seed needs a value" >&2; exit 2; }; seed=$2; shift 2 ;;
-        --param|--at|--pcap-dir) [ $# -ge 2 ] || { echo "topo: $1 needs a value" >&2; exit 2; }; rest+=("$1" "$2"); shift 2 ;;
+        --param|--at|--pcap-dir|--backend) [ $# -ge 2 ] || { echo "topo: $1 needs a value" >&2; exit 2; }; rest+=("$1" "$2"); shift 2 ;;
         --plain) rest+=("$1"); shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "topo: unknown option '$1'" >&2; usage >&2; exit 2 ;;

@@ -2,6 +2,7 @@
 # mpxlab topology runtime: builds a .topo file into network namespaces joined by link
 # emulators (bin/mpx-linkem), and tears it down again. Source this file (CONTRACTS.md §2):
 #   mpx_topo_up FILE RUN SEED [--param P]... [--at "TIME ..."]... [--pcap-dir DIR] [--plain]
+#               [--backend netns|mininet]   (mininet: emu/mininet/backend.sh, sourced on demand)
 #   mpx_topo_down RUN                  kill the run's processes (by PID), delete its netns + state
 #   mpx_topo_down_all [--force]        every run with state or with our marker (--force: every mpx-* netns)
 #   mpx_topo_ns RUN NODE               node namespace name          (mpx-RUN-NODE)
@@ -36,6 +37,14 @@ _mpx_topo_now_us() { local t; t=$EPOCHREALTIME; echo "${t/./}"; }
 
 # _mpx_topo_linkem: the emulator binary (MPX_LINKEM overrides)
 _mpx_topo_linkem() { echo "${MPX_LINKEM:-$MPX_ROOT/bin/mpx-linkem}"; }
+
+# Backends: "netns" (default, plain namespaces) or "mininet" (Mininet hosts, emu/mininet/):
+# only node/veth creation, exec and teardown differ. _MPX_TOPO_BACKEND is set by mpx_topo_up.
+_mpx_topo_mn() { # loads the Mininet backend (bash; Python runs only when a run uses it)
+  declare -F mpx_mn_add_ns >/dev/null || source "$MPX_ROOT/emu/mininet/backend.sh"
+}
+_mpx_topo_is_mn() { [ "${_MPX_TOPO_BACKEND:-netns}" = mininet ]; }
+_mpx_topo_run_is_mn() { [ -d "$(mpx_topo_state "$1")/mn" ]; } # RUN
 
 # Deterministic per-direction seed: CRC32 of "RUNSEED:LINK:DIR" (documented in emu/README.md)
 mpx_topo_dir_seed() { printf 'mpxlab:%s:%s:%s' "$1" "$2" "$3" | cksum | cut -d' ' -f1; }
@@ -195,6 +204,7 @@ _mpx_topo_run() {
 
 _mpx_topo_add_ns() { # RUN NS: create a namespace, record it, mark it
   local run=$1 ns=$2 d
+  if _mpx_topo_is_mn; then mpx_mn_add_ns "$run" "$ns"; return; fi
   d=$(mpx_topo_state "$run")
   [ ! -e "/run/netns/$ns" ] || _mpx_topo_die "namespace $ns already exists (another run? mpxlab topo down $run)" || return 3
   echo "$ns" >> "$d/netns"
@@ -220,7 +230,7 @@ _mpx_topo_build() {
   _mpx_topo_plan
   {
     echo "run=$run"; echo "file=$(cd "$(dirname "$file")" && pwd)/$(basename "$file")"
-    echo "seed=$seed"; echo "plain=$plain"; echo "pcap_dir=$pdir"
+    echo "seed=$seed"; echo "plain=$plain"; echo "pcap_dir=$pdir"; echo "backend=${_MPX_TOPO_BACKEND:-netns}"
     echo "created=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   } > "$d/meta"
   cp "$file" "$d/topo"
@@ -241,8 +251,13 @@ _mpx_topo_build() {
     ns_a=$(mpx_topo_ns "$run" "$a") ns_b=$(mpx_topo_ns "$run" "$b") lns=$(mpx_topo_link_ns "$run" "$l")
     _mpx_topo_add_ns "$run" "$lns" || return 3
     _mpx_topo_run ip netns exec "$lns" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 || return 3
-    _mpx_topo_run ip -n "$ns_a" link add name "$aif" type veth peer name a netns "$lns" || return 3
-    _mpx_topo_run ip -n "$ns_b" link add name "$bif" type veth peer name b netns "$lns" || return 3
+    if _mpx_topo_is_mn; then
+      mpx_mn_link "$run" "$ns_a" "$aif" "$lns" a || return 3
+      mpx_mn_link "$run" "$ns_b" "$bif" "$lns" b || return 3
+    else
+      _mpx_topo_run ip -n "$ns_a" link add name "$aif" type veth peer name a netns "$lns" || return 3
+      _mpx_topo_run ip -n "$ns_b" link add name "$bif" type veth peer name b netns "$lns" || return 3
+    fi
     _mpx_topo_offloads "$ns_a" "$aif" || return 3
     _mpx_topo_offloads "$ns_b" "$bif" || return 3
     _mpx_topo_offloads "$lns" a b || return 3
@@ -319,6 +334,9 @@ _mpx_topo_build() {
     [ ${#beh[@]} = 0 ] || mpx_mb_apply "$(mpx_topo_ns "$run" "$n")" "${beh[@]}" || return 3
     echo "$n ${beh[*]}" >> "$d/middlebox"
   done
+  # Mininet backend: measure each link's delay through a loss-free probe emulator (Mininet's
+  # own delay knob silently does nothing on this kernel); fails the build if it is off
+  if _mpx_topo_is_mn && [ "$plain" != 1 ]; then mpx_mn_probe_delays "$run" || return 3; fi
   # 4. link emulators, started last and together: schedule times count from here
   local linkem sa sb pids=() pcap
   linkem=$(_mpx_topo_linkem)
@@ -381,7 +399,7 @@ _mpx_topo_build() {
 mpx_topo_up() {
   [ $# -ge 3 ] || { echo "usage: mpx_topo_up FILE RUN SEED [--param P]... [--at SPEC]... [--pcap-dir DIR] [--plain]" >&2; return 2; }
   local file=$1 run=$2 seed=$3; shift 3
-  local params=() ats=() pdir='' plain=0
+  local params=() ats=() pdir='' plain=0 _MPX_TOPO_BACKEND=netns
   while [ $# -gt 0 ]; do
     case $1 in
       --param) [ $# -ge 2 ] || { echo "topo: --param needs a value" >&2; return 2; }; params+=("$2"); shift 2 ;;
@@ -389,12 +407,20 @@ mpx_topo_up() {
       --at) [ $# -ge 2 ] || { echo "topo: --at needs a value" >&2; return 2; }; ats+=("$2"); shift 2 ;;
       --pcap-dir) [ $# -ge 2 ] || { echo "topo: --pcap-dir needs a value" >&2; return 2; }; pdir=$2; shift 2 ;;
       --plain) plain=1; shift ;;
+      --backend) [ $# -ge 2 ] || { echo "topo: --backend needs a value" >&2; return 2; }; _MPX_TOPO_BACKEND=$2; shift 2 ;;
+      --backend=*) _MPX_TOPO_BACKEND=${1#*=}; shift ;;
       *) echo "topo: unknown option '$1'" >&2; return 2 ;;
     esac
   done
   [[ $run =~ ^[A-Za-z0-9_]{1,24}$ ]] || { echo "topo: bad run name '$run' (A-Z a-z 0-9 _, at most 24)" >&2; return 2; }
   [[ $seed =~ ^[0-9]{1,18}$ ]] || { echo "topo: bad seed '$seed' (non-negative integer)" >&2; return 2; }
   [ "$(id -u)" = 0 ] || { echo "topo: needs root (network namespaces)" >&2; return 3; }
+  case $_MPX_TOPO_BACKEND in
+    netns) ;;
+    mininet) _mpx_topo_mn || return 3
+             local why; why=$(mpx_mn_check) || { echo "topo: backend mininet unavailable: $why" >&2; return 3; } ;;
+    *) echo "topo: unknown backend '$_MPX_TOPO_BACKEND' (netns, mininet)" >&2; return 2 ;;
+  esac
   # While the build subshell runs, this shell only notes INT/TERM (bash runs the trap once the
   # subshell has finished its own teardown); afterwards the caller's traps are restored and
   # the signal is re-raised, so a caller that dies on it still dies - after the cleanup.
@@ -491,6 +517,12 @@ mpx_topo_down() {
     while read -r pid rest; do _mpx_topo_is "$pid" mpx-linkem && kill -TERM "$pid" 2>/dev/null && kp+=("$pid"); done < "$d/pids"
     for pid in "${kp[@]}"; do _mpx_topo_kill "$pid" mpx-linkem; done
   fi
+  # Mininet backend: net.stop() inside its sandbox, then the sandbox ends (by PID); what it
+  # held is checked once the namespaces are gone
+  local inv=''
+  if _mpx_topo_run_is_mn "$run"; then
+    _mpx_topo_mn; inv=$(mpx_mn_inventory "$run"); mpx_mn_stop "$run"
+  fi
   [ -f "$d/netns" ] && mapfile -t all < "$d/netns"
   # namespaces of this run that the state does not list (state lost or written late)
   for ns in $(ip netns list 2>/dev/null | awk '{print $1}'); do
@@ -501,6 +533,10 @@ mpx_topo_down() {
   rm -rf "$d"
   local left=0
   for ns in "${all[@]}"; do [ ! -e "/run/netns/$ns" ] || { echo "topo: $ns still exists" >&2; left=1; }; done
+  if [ -n "$inv" ]; then
+    local lo
+    lo=$(mpx_mn_leftovers <(echo "$inv")) || { echo "$lo" | sed 's/^/topo: left over: /' >&2; left=1; }
+  fi
   return $left
 }
 
@@ -548,6 +584,8 @@ mpx_topo_exec() {
   awk -v n="$node" '$1==n{f=1} END{exit !f}' "$(mpx_topo_state "$run")/nodes" ||
     { echo "topo: run $run has no node '$node' ($(mpx_topo_nodes "$run" | tr '\n' ' '))" >&2; return 2; }
   ns=$(mpx_topo_ns "$run" "$node")
+  # Mininet hosts are entered the Mininet way (mnexec -a PID, like its `m` utility)
+  if _mpx_topo_run_is_mn "$run"; then _mpx_topo_mn; mpx_mn_exec "$run" "$node" "$@"; return; fi
   ip netns exec "$ns" "$@"
 }
 
@@ -589,7 +627,7 @@ mpx_topo_show() {
   d=$(mpx_topo_state "$run")
   echo "# run $run"
   echo
-  sed -n 's/^\(file\|seed\|created\|plain\)=\(.*\)/- \1: \2/p' "$d/meta"
+  sed -n 's/^\(file\|seed\|created\|plain\|backend\)=\(.*\)/- \1: \2/p' "$d/meta"
   echo "- state: $d"
   echo
   echo "| node | role | netns | iface | IPv4 | IPv6 |"
@@ -612,4 +650,5 @@ mpx_topo_show() {
     for l in "$d"/*.schedule; do sed "s/^/- $(basename "$l" .schedule): /" "$l"; done
   fi
   [ ! -s "$d/middlebox" ] || { echo; echo "Middlebox behaviours:"; sed 's/^/- /' "$d/middlebox"; }
+  [ ! -s "$d/mn/delays" ] || { echo; echo "Mininet hosts; link delays measured at setup (probe emulator, no loss):"; sed 's/^/- /' "$d/mn/delays"; }
 }

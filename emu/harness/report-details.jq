@@ -18,8 +18,8 @@ $man[0] as $m | . as $s |
     "- SYN options: \(.syn_opt.bytes // "–") B used (min \(.syn_opt.min // "–"), max \(.syn_opt.max // "–")), \(.syn_opt.left // "–") B left; SYN/ACK \(.syn_opt.synack_bytes // "–") B; TFO cookie used in \(.analyzer.cookie_used) SYN(s), SYN data acknowledged in \(.analyzer.syn_data_acked)",
     "- encoding checks: \(if .violations == 0 then "all clean" else "\(.violations) violation(s): " + (.by_rule | to_entries | map("`\(.key)` \(.value)") | join(", ")) end)"
     else "- analyzer: no record matched these connections (pcaps missing or not analyzed)" end),
-    "- TFO coexistence: \(.coexist.verdict) — \(.coexist.how)",
-    "- IPv6 target: \(.ipv6.verdict) — \(.ipv6.how)",
+    "- TFO coexistence: \(if .coexist.verdict == "—" then "" else .coexist.verdict + " — " end)\(.coexist.how)",
+    "- IPv6 target: \(if .ipv6.verdict == "—" then "" else .ipv6.verdict + " — " end)\(.ipv6.how)",
     (if (.middleboxes | length) > 0 then "- middleboxes: " + (.middleboxes | map("\(.middlebox) \(.verdict)") | join("; ")) else empty end),
     "" end))
   ,

@@ -91,7 +91,7 @@ for V in $VARIANTS; do
   # captures on the HAG's client-facing links (what arrives from the client)
   for IF in dsl lte; do
     mpx_nt_bg hag "$VD/td-$IF.log" timeout 120 tcpdump -U --immediate-mode -Z root -i "$IF" -nn \
-      -s 256 -w "$VD/$IF.pcap" tcp
+      -s 400 -w "$VD/$IF.pcap" tcp
     eval "TD_$IF=\$MPX_NT_LASTPID"
   done
   for _ in $(seq 1 100); do
@@ -127,6 +127,17 @@ for V in $VARIANTS; do
   t_check "$V: intercepted bulk connection has 2 subflows ($sub)" test "${sub:-0}" -ge 2
   t_check "$V: its MP_JOIN terminated on the HAG (hag MPJoinSynRx +$((hj1 - hj0)), server +$((sj1 - sj0)))" \
     test $((hj1 - hj0)) -ge 1 -a $((sj1 - sj0)) -eq 0
+  # 2b. TFO through the interception (implicit only): the SYN data reaches the proxy's
+  # transparent listener. It accepts SYN data without a cookie (TCP_FASTOPEN_NO_COOKIE), and
+  # such a listener never hands out cookies, so the client sends its data cookie-less
+  # (--tfo-no-cookie); with --tfo the client would wait for a cookie forever.
+  if [ "$V" = implicit ]; then
+    client tfo --target "$S4:8080" --count 5 --tfo-no-cookie --workload "rr 300/3000"
+    okt=$(jq -s '[.[]|select(.type=="conn" and .ok and .verified)]|length' "$VD/tfo.json")
+    acked=$(jq -s '[.[]|select(.type=="conn" and .tfo=="syn-data-acked")]|length' "$VD/tfo.json")
+    t_check "$V: TFO through the interception: 5 conns ok ($okt), SYN data acked on $acked (>= 4)" \
+      test "$okt" = 5 -a "$acked" -ge 4
+  fi
   # 3. IPv6 target: intercepted by implicit and implicit-prefer (registered), not by -ra (IPv4 RA)
   client icpt6 --target "[$S6]:8080" --count 10 --workload "rr 200/2000"
   ok6=$(jq -s '[.[]|select(.type=="conn" and .ok and .verified)]|length' "$VD/icpt6.json" 2>/dev/null)
@@ -154,9 +165,10 @@ for V in $VARIANTS; do
   read -r h8 c8 t8 < <(peers "$VD/srv.json" 8080)
   read -r h81 c81 _ < <(peers "$VD/srvm.json" 8081)
   want6_hag=10; [ "$V" = implicit-ra ] && want6_hag=0
+  ntfo=0; [ "$V" = implicit ] && ntfo=5
   h6=$(jq -s --arg h "[$HW6]:" '[.[]|select(.type=="conn" and (.peer|startswith($h)))]|length' "$VD/srv.json")
   t_check "$V: server:8080 saw the HAG as peer for all intercepted v4 conns (hag=$h8 client=$c8 total=$t8, v6 via hag $h6/$want6_hag)" \
-    test "$h8" -eq $((N + 1 + want6_hag)) -a "$h6" -eq "$want6_hag" -a "$c8" -eq $((10 - want6_hag))
+    test "$h8" -eq $((N + 1 + ntfo + want6_hag)) -a "$h6" -eq "$want6_hag" -a "$c8" -eq $((10 - want6_hag))
   if [ "$V" = implicit ]; then
     mpn=$(jq -s '[.[]|select(.type=="conn" and .mptcp=="mptcp")]|length' "$VD/srvm.json")
     t_check "$V: native MPTCP to :8081 is hijacked (server peer = HAG $h81/21, end-to-end MPTCP $mpn)" \

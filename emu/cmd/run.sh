@@ -251,7 +251,9 @@ for v in "${VARIANTS[@]}"; do
   runnable=()
   for s in "${EXP_SIGNALS[@]}"; do
     why=$(mpx_agents_signal_why "$s" "$EXP_SIGNALS_ALL")
-    if [ -z "$why" ]; then runnable+=("$s"); echo "$v,$s,run," >> "$OUT/signals.csv"
+    if [ -z "$why" ]; then
+      runnable+=("$s"); note=$(mpx_agents_signal_note "$s")
+      echo "$v,$s,run,${note:+\"$note\"}" >> "$OUT/signals.csv"
     else echo "$v,$s,not run,\"${why//\"/\'}\"" >> "$OUT/signals.csv"; fi
   done
   n=${#runnable[@]}

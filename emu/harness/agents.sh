@@ -43,7 +43,9 @@ mpx_agents_signal_why() {
       [ -x "$MPX_BIN/mpx-proxy" ] || { echo "bin/mpx-proxy not built yet"; return 0; }
       [ -f "$MPX_IC_LIB" ] || { echo "no HAG interception setup (agents/intercept/intercept.sh, issue 7) yet"; return 0; }
       if [ "$s" = mpconvert-opt ]; then
-        _mpx_has_flag mpx-proxy --mpconvert-opt || { echo "mpx-proxy has no --mpconvert-opt listener yet"; return 0; }
+        # without the proxy's listener an MPTCP mpx-server on the HAG stands in (see below)
+        _mpx_has_flag mpx-proxy --mpconvert-opt || _mpx_has_flag mpx-server --mptcp ||
+          { echo "mpx-proxy has no --mpconvert-opt listener yet"; return 0; }
       else
         _mpx_has_flag mpx-proxy --transparent || { echo "mpx-proxy has no --transparent listener yet"; return 0; }
       fi
@@ -58,6 +60,13 @@ mpx_agents_signal_why() {
       _mpx_has_flag mpx-proxy "$fl" || { echo "mpx-proxy has no $fl listener"; return 0; } ;;
   esac
   echo ""
+}
+
+# mpx_agents_signal_note SIG: for a runnable signal, what is not the real thing (or nothing)
+mpx_agents_signal_note() {
+  if [ "$1" = mpconvert-opt ] && ! _mpx_has_flag mpx-proxy --mpconvert-opt; then
+    echo "stand-in: mpx-proxy has no --mpconvert-opt listener yet, an MPTCP mpx-server on the HAG answers; the SYN and its options are real, the TTFB is client-HAG only"
+  fi
 }
 
 # _mpx_agent_run NS LOG BIN ARGS...: start in the background, remember the PID
@@ -110,6 +119,13 @@ mpx_agents_start() {
     if _mpx_has_flag mpx-proxy --ready; then
       _mpx_wait_ready "$ld/proxy.ready" "$MPX_LAST_PID" mpx-proxy 2>> "$ld/proxy.log" || return 1
     else sleep 0.3; fi
+    # mpconvert-opt stand-in: the HAG's optd decodes the option, an MPTCP server answers
+    if ! _mpx_has_flag mpx-proxy --mpconvert-opt && _mpx_has_flag mpx-server --mptcp; then
+      local hag4; hag4=$(mpx_topo_addr "$r" hag "${EXP_CP%%+*}" 4 2>/dev/null || mpx_topo_addr "$r" hag 4)
+      _mpx_agent_run "$hag_ns" "$ld/standin.log" mpx-server --mptcp --listen "$hag4:$MPX_PORT_MPCONVERT_OPT" \
+        --json "$ld/standin.jsonl" --ready "$ld/standin.ready"
+      _mpx_wait_ready "$ld/standin.ready" "$MPX_LAST_PID" mpx-server-standin 2>> "$ld/standin.log" || return 1
+    fi
     # RFC 1929 needs a listener that requires username/password: a second instance
     if _mpx_has_flag mpx-proxy --users && _mpx_has_flag mpx-proxy --socks5; then
       printf '%s:%s\n' "$MPX_SOCKS_USER" "$MPX_SOCKS_PASS" > "$ld/socks-users"

@@ -13,11 +13,12 @@ def evidence_table:
       "| `\(.signal)` | \(.mode) | \(.channel) | not run: \(.reason // "?" | pipe_safe) | \(.model.extra_rtt | sgn) | – / \(.model.rtts_before_data // "–") | – | \(.model.ttfb_ms | num(1)) | – | – | \(.varlen) | \(.multi) | \(.ipv6.verdict) | – | – | – |"
     else
       "| `\(.signal)` | \(.mode) | \(.channel) | " +
-      (if .signal == "tcp" then "0 (reference)" else (.extra_rtt | sgn) end) + " | " +
+      (if .signal == "tcp" then "0 (reference)" elif .reason != null then "n/a (stand-in)" else (.extra_rtt | sgn) end) + " | " +
       (.model.extra_rtt | sgn) + " | " +
       "\(.analyzer.rtts_before_data // "–") / \(.model.rtts_before_data // "–") | " +
-      (if .ttfb_ms.n > 0 then "\(.ttfb_ms.p50 | num(1)) [\(.ttfb_ms.p2_5 | num(1))–\(.ttfb_ms.p97_5 | num(1))]" else "– (no successful connection)" end) + " | " +
-      "\(.model.ttfb_ms | num(1))\(if .ttfb_dev_pct != null then " (\(.ttfb_dev_pct | sgn) %)" else "" end) | " +
+      (if .ttfb_ms.n > 0 then "\(.ttfb_ms.p50 | num(1)) [\(.ttfb_ms.p2_5 | num(1))–\(.ttfb_ms.p97_5 | num(1))]" else "– (no successful connection)" end) +
+      (if .reason != null then " (stand-in, see details)" else "" end) + " | " +
+      "\(.model.ttfb_ms | num(1))\(if .ttfb_dev_pct != null and .reason == null then " (\(.ttfb_dev_pct | sgn) %)" else "" end) | " +
       (if .syn_opt.bytes == null then "–" else "\(.syn_opt.bytes) / \(.syn_opt.left)" end) + " | " +
       "\(.coexist.verdict) | \(.varlen) | \(.multi) | \(.ipv6.verdict) | " +
       (if (.middleboxes | length) == 0 then "not tested" else (.middleboxes | map("\(.middlebox): \(.verdict)") | join("; ")) end) + " | " +

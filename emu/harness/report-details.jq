@@ -9,6 +9,7 @@ $man[0] as $m | . as $s |
     "#### `\(.signal)` — \(.mode), \(.channel)",
     "",
     (if .status != "run" then "- not run: \(.reason)\n" else
+    (if .reason != null then "- **\(.reason)**" else empty end),
     "- connections: \(.n), ok \(.ok), verified \(.verified), failed \(.failed)\(if .failed > 0 then " — " + (.errors | to_entries | map("\(.value)× \(.key)") | join("; ")) else "" end)",
     "- client view: MPTCP state \(.mptcp | to_entries | map("\(.key) \(.value)") | join(", ")); TFO \(.tfo | to_entries | map("\(.key) \(.value)") | join(", "))",
     "- TTFB (client clock): median \(.ttfb_ms.p50 | num(2)) ms\(if .ttfb_ms.median_ci95.lo != null then " (95 % CI of the median \(.ttfb_ms.median_ci95.lo | num(2))–\(.ttfb_ms.median_ci95.hi | num(2)))" else "" end); p5–p95 \(.ttfb_ms.p5 | num(2))–\(.ttfb_ms.p95 | num(2)); min–max \(.ttfb_ms.min | num(2))–\(.ttfb_ms.max | num(2)); mean \(.ttfb_ms.mean | num(2))",

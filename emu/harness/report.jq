@@ -23,7 +23,8 @@ $man[0] as $m | . as $s |
   "; " + (if .signal == "tcp" then "plain TCP" else "MPTCP in \(.mptcp.mptcp // 0)/\(.n)" end) +
   (if .syn_opt.bytes != null then "; SYN options \(.syn_opt.bytes) B, \(.syn_opt.left) left" else "" end) +
   "; \(if .analyzer.n == 0 then "not analyzed" elif .violations == 0 then "encoding clean" else "\(.violations) encoding violations" end)" +
-  (if .failed > 0 then "; **\(.failed) of \(.n) failed**" else "" end)
+  (if .failed > 0 then "; **\(.failed) of \(.n) failed**" else "" end) +
+  (if .reason != null then " — \(.reason)" else "" end)
   end),
  ([.signals[] | select(.status != "run") | "`\(.signal)` (\(.reason))"] | if length > 0 then "- not run: " + join(", ") else empty end)),
 "",

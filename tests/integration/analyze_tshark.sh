@@ -33,7 +33,8 @@ tshark_rows() {
     awk -F'|' -v OFS='|' '{ gsub(":","",$7); print }'
 }
 
-pcaps=("$MPX_ROOT"/tests/data/pcap/*.pcap /work/shared/testdata/external/tcpdump/*.pcap)
+X=${MPX_EXTERNAL:-$MPX_ROOT/../shared/testdata/external/tcpdump}
+pcaps=("$MPX_ROOT"/tests/data/pcap/*.pcap "$X"/*.pcap)
 # the three link captures of the real run merged into one: tshark then links the MP_JOIN
 # subflows (lte) to their connections (dsl) itself
 if command -v mergecap > /dev/null && [ -f "$MPX_ROOT/tests/data/pcap/real-dsl.pcap" ]; then

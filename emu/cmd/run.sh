@@ -45,11 +45,12 @@ usage: mpxlab run EXP [options]
   --check             parse the file, print it as JSON and exit (0 ok, 2 bad line)
   --quiet             no progress lines
   --no-plots          skip gnuplot (report without figures)
+  --backend NAME      topology backend: netns (default) or mininet (emu/mininet, issue 8)
 exit: 0 report written, 1 run failed, 2 usage / bad experiment file
 EOF
 }
 
-exp='' o_reps='' o_seed='' o_out='' o_signals='' check=0 noplots=0
+exp='' o_reps='' o_seed='' o_out='' o_signals='' check=0 noplots=0 backend=
 while [ $# -gt 0 ]; do
   case $1 in
     -h|--help) usage; exit 0 ;;
@@ -60,6 +61,7 @@ while [ $# -gt 0 ]; do
     --check) check=1; shift ;;
     --quiet) export MPX_PROG_QUIET=1; shift ;;
     --no-plots) noplots=1; shift ;;
+    --backend) backend=${2:?--backend needs netns or mininet}; shift 2 ;;
     -*) echo "mpxlab run: unknown option '$1'" >&2; usage >&2; exit 2 ;;
     *) [ -z "$exp" ] || { echo "mpxlab run: one experiment at a time" >&2; exit 2; }; exp=$1; shift ;;
   esac
@@ -101,6 +103,7 @@ RUN_OVERRUN=0
 # the user-level overrides, recorded in the manifest and the reproduce line
 REPRO="./mpxlab run ${exp#"$MPX_ROOT"/} --seed $EXP_SEED --reps $EXP_REPS"
 [ -n "$o_signals" ] && REPRO+=" --signals ${o_signals// /,}"
+[ -n "$backend" ] && REPRO+=" --backend $backend"
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S.%3N)" "$*" >> "$RUN_LOG"; }
 die() { mpx_progress_end; echo "mpxlab run: $*" >&2; log "FATAL: $*"; RUN_STATUS=failed; exit 1; }
@@ -148,6 +151,7 @@ run_topo_up() {
   local r=$1 pdir=$2; shift 2
   local args=() p
   for p in "$@"; do args+=(--param "$p"); done
+  [ -n "$backend" ] && args+=(--backend "$backend")
   mkdir -p "$pdir"
   log "topo up $EXP_TOPO $r $EXP_SEED ${args[*]} --pcap-dir $pdir"
   TOPO_UP+=("$r")

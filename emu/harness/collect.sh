@@ -33,11 +33,11 @@ mpx_manifest_start() {
     --arg kernel "$(uname -r)" --arg kver "$(uname -v)" --arg host "$(uname -n)" --argjson cpus "$(nproc)" \
     --arg start "$RUN_T0" --arg cmd "$REPRO" --argjson exp "$(mpx_exp_json)" \
     --rawfile expfile "$EXP_FILE" --rawfile topofile "$EXP_TOPO" --argjson tools "$tools" \
-    --arg nstag "$NSTAG" --argjson variants "$vj" --argjson seed "$EXP_SEED" --argjson reps "$EXP_REPS" \
+    --arg nstag "$NSTAG" --arg backend "${backend:-netns}" --argjson variants "$vj" --argjson seed "$EXP_SEED" --argjson reps "$EXP_REPS" \
     --argjson host_sysctl "$(sysctl net.ipv4.tcp_fastopen net.mptcp.enabled 2>/dev/null | jq -R -s -c 'split("\n") | map(select(length>0) | split(" = ")) | map({(.[0]): .[1]}) | add // {}')" \
     '{run_id:$id, status:"running", git:{commit:$commit, dirty_files:$dirty}, kernel:{release:$kernel, version:$kver},
       host:{name:$host, cpus:$cpus, sysctl:$host_sysctl}, tools:$tools,
-      seed:$seed, repetitions:$reps, reproduce:$cmd, namespace_tag:$nstag, variants:$variants,
+      seed:$seed, repetitions:$reps, reproduce:$cmd, namespace_tag:$nstag, backend:$backend, variants:$variants,
       experiment:$exp, experiment_file:{path:$exp.file, text:$expfile},
       topology_file:{path:$exp.topology, text:$topofile},
       link_seeds:"per link and direction: cksum of \"mpxlab:SEED:LINK:DIR\" (emu/lib/topo.sh mpx_topo_dir_seed), see links/VARIANT/*.spec",

@@ -7,7 +7,7 @@ $man[0] as $m | . as $s |
 "- topology: `\($m.experiment.topology | split("/") | last)`; workload `\($m.experiment.workload)`; \($s.repetitions) repetitions per signal, interleaved round-robin; seed \($s.seed)",
 "- model links: client↔proxy R_cp = \($m.experiment.model_links.cp), proxy↔server R_ps = \($m.experiment.model_links.ps) (round trip = both one-way delays)",
 "- connections: \([.variants[].signals[].n] | add // 0) run, \([.variants[].signals[].ok] | add // 0) ok, \([.variants[].signals[].verified] | add // 0) verified, \([.variants[].signals[].analyzer.n] | add // 0) matched with the analyzer; status **\($m.status // "?")**\(if $m.run_timeout_hit then " (run timeout reached: some steps skipped)" else "" end)",
-"- git \($m.git.commit[0:12]), kernel \($m.kernel.release), \($m.start)",
+"- git \($m.git.commit[0:12]), kernel \($m.kernel.release), topology backend \($m.backend // "netns"), \($m.start)",
 "",
 "## Findings\(if (.variants | length) > 1 then " (variant `\(.variants[0].name)`)" else "" end)",
 "",

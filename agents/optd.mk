@@ -8,3 +8,7 @@ $(BINDIR)/mpx-optd: $(MPX_OPTD_SRCS:%.c=$(OBJDIR)/%.o) build/$(VARIANT)/libmpxpr
 UNIT_TESTS += test_optd_mangle
 UNIT_LINK_test_optd_mangle := $(OBJDIR)/agents/optd/mangle.o
 TEST_EXTRA_DEPS += $(OBJDIR)/agents/optd/mangle.o
+
+UNIT_TESTS += test_optd_core
+UNIT_LINK_test_optd_core := $(OBJDIR)/agents/optd/core.o $(OBJDIR)/agents/optd/mangle.o
+TEST_EXTRA_DEPS += $(OBJDIR)/agents/optd/core.o

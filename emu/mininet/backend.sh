@@ -104,7 +104,7 @@ mount --rbind /proc "$m/hostproc"
 mount --rbind /tmp "$m/realtmp"
 mount -t proc proc /proc
 mount -t tmpfs -o mode=1777,size=64m mpx-mn-tmp /tmp
-case $m in /tmp/*) mkdir -p "$m"; mount --bind /proc/self/fd/8 "$m" ;; esac
+case $m in /tmp/*) mkdir -p "$m"; mount --no-canonicalize --rbind /proc/self/fd/8 "$m" ;; esac
 exec 8<&-
 export HOME=/tmp TMPDIR=/tmp
 for k in arp ip ip6; do
@@ -327,10 +327,11 @@ mpx_mn_check_delays() {
 
 # --- teardown ---------------------------------------------------------------------------
 
-# mpx_mn_inventory RUN: "pid PID STARTTIME ROLE", "netns NAME", "nsino INODE" lines
+# mpx_mn_inventory RUN: "mark RUN BASE", "pid PID STARTTIME ROLE", "netns NAME", "nsino INODE"
 mpx_mn_inventory() {
   local run=$1 m d r p st ns name inner outer ino
   m=$(_mpx_mn_dir "$run") d=$(mpx_topo_state "$run")
+  echo "mark $run $MPX_TOPO_STATE_BASE"
   [ -f "$m/pids" ] && while read -r r p st; do echo "pid $p $st $r"; done < "$m/pids"
   [ -f "$m/hosts" ] && while read -r ns name inner outer st ino; do
     echo "pid $outer $st host:$name"; echo "nsino $ino"
@@ -342,13 +343,23 @@ mpx_mn_inventory() {
   return 0
 }
 
+# _mpx_mn_has_mark NSFILE MARK: the network namespace behind NSFILE (/proc/P/ns/net or
+# /run/netns/N) carries MARK on lo. Namespace inode numbers are reused as soon as a namespace
+# is freed (other runs create namespaces all the time): the marker tells ours apart.
+_mpx_mn_has_mark() {
+  local a
+  a=$(nsenter --net="$1" ip -o link show lo 2>/dev/null) || return 1
+  [[ $a == *"alias $2"* ]]
+}
+
 # mpx_mn_leftovers FILE: what of an inventory still exists (a live process with the same start
-# time, a netns name, any process or bind mount still holding one of the network
-# namespaces, and with it its veths and bridges); returns 1 if anything is left
+# time, a netns name, any process or bind mount still holding one of the run's network
+# namespaces - and with it their veths and bridges); returns 1 if anything is left
 mpx_mn_leftovers() {
-  local f=$1 k a b c left=0 inos='' p x
+  local f=$1 k a b c left=0 inos='' p x mark=''
   while read -r k a b c; do
     case $k in
+      mark) mark="$MPX_TOPO_MARK $a $b" ;;
       pid) if _mpx_topo_alive "$a" && [ "$(_mpx_mn_starttime "$a")" = "$b" ]; then
              echo "process $a ($c) still running: $(_mpx_mn_cmdline "$a")"; left=1; fi ;;
       netns) [ ! -e "/run/netns/$a" ] || { echo "netns name $a still exists"; left=1; } ;;
@@ -359,11 +370,15 @@ mpx_mn_leftovers() {
     for p in /proc/[0-9]*; do
       x=$(readlink "$p/ns/net" 2>/dev/null) || continue
       x=${x#net:[}; x=${x%]}
-      [[ " $inos " == *" $x "* ]] && { echo "process ${p#/proc/} ($(_mpx_mn_cmdline "${p#/proc/}")) is in network namespace $x of the run"; left=1; }
+      [[ " $inos " == *" $x "* ]] || continue
+      [ -z "$mark" ] || _mpx_mn_has_mark "$p/ns/net" "$mark" || continue
+      echo "process ${p#/proc/} ($(_mpx_mn_cmdline "${p#/proc/}" | cut -c1-100)) is in network namespace $x of the run"; left=1
     done
     for x in /run/netns/*; do
       [ -e "$x" ] || continue
-      [[ " $inos " == *" $(stat -L -c %i "$x" 2>/dev/null) "* ]] && { echo "network namespace of the run still mounted as $x"; left=1; }
+      [[ " $inos " == *" $(stat -L -c %i "$x" 2>/dev/null) "* ]] || continue
+      [ -z "$mark" ] || _mpx_mn_has_mark "$x" "$mark" || continue
+      echo "network namespace of the run still mounted as $x"; left=1
     done
   fi
   return $left
@@ -381,14 +396,23 @@ _mpx_mn_wait_gone() {
 }
 
 mpx_mn_stop() {
-  local run=$1 m py init tp us all=() r p st ns
+  local run=$1 m py='' init='' tp='' us='' all=() r p st ns
   m=$(_mpx_mn_dir "$run")
   [ -d "$m" ] || return 0
+  [ -z "${MPX_MN_INVENTORY_LOG:-}" ] || mpx_mn_inventory "$run" >> "$MPX_MN_INVENTORY_LOG"
   if [ -f "$m/pids" ]; then
     while read -r r p st; do
-      [ "$(_mpx_mn_starttime "$p" 2>/dev/null)" = "$st" ] && all+=("$p")
+      [ "$(_mpx_mn_starttime "$p" 2>/dev/null)" = "$st" ] || continue
+      all+=("$p")
       case $r in python) py=$p ;; init) init=$p ;; timeout) tp=$p ;; unshare) us=$p ;; esac
     done < "$m/pids"
+  fi
+  # interrupted before the chain was recorded: find it under the timeout process
+  if [ -n "$tp" ] && [ -z "$init" ]; then
+    [ -n "$us" ] || us=$(_mpx_mn_children "$tp" | head -n 1)
+    [ -z "$us" ] || init=$(_mpx_mn_children "$us" | head -n 1)
+    [ -z "$init" ] || py=$(_mpx_mn_children "$init" | head -n 1)
+    [ -z "$py" ] || [[ $(_mpx_mn_cmdline "$py") == *mpx_mn.py* ]] || py=''
   fi
   # 1. ask Mininet to stop (net.stop(): links deleted, host shells hung up)
   if [ -n "${py:-}" ] && _mpx_topo_is "$py" mpx_mn.py; then

@@ -194,9 +194,12 @@ $rules  }
 }
 EOF
   ip netns exec "$ns" ip -4 rule add fwmark "$m/$m" lookup "$MPX_IC_RT_TABLE" pref 127 || return 1
-  ip netns exec "$ns" ip -6 rule add fwmark "$m/$m" lookup "$MPX_IC_RT_TABLE" pref 127 || return 1
   ip netns exec "$ns" ip -4 route add local 0.0.0.0/0 dev lo table "$MPX_IC_RT_TABLE" || return 1
-  ip netns exec "$ns" ip -6 route add local ::/0 dev lo table "$MPX_IC_RT_TABLE" || return 1
+  # IPv6 only where the namespace has it (some topologies disable it)
+  if [ "$(ip netns exec "$ns" sysctl -n net.ipv6.conf.lo.disable_ipv6 2>/dev/null)" = 0 ]; then
+    ip netns exec "$ns" ip -6 rule add fwmark "$m/$m" lookup "$MPX_IC_RT_TABLE" pref 127 || return 1
+    ip netns exec "$ns" ip -6 route add local ::/0 dev lo table "$MPX_IC_RT_TABLE" || return 1
+  fi
   return 0
 }
 

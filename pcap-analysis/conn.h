@@ -145,6 +145,7 @@ struct an_conn {
 
     /* multi-capture join (upstream connection -> proxy's downstream connection) */
     an_conn  *down;
+    bool      intercepted;      /* joined as an on-path interception (no signalled target) */
     an_conn  *up;
 
     an_viol  *v;

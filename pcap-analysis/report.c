@@ -179,6 +179,14 @@ static void write_json(an_ctx *x, FILE *o)
             fputs(",\"client\":", o); json_str(o, dc);
             fputs(",\"server\":", o); json_str(o, ds);
             an_split s = split_of(c);
+            fprintf(o, ",\"intercepted\":%s", c->intercepted ? "true" : "false");
+            /* RFC 8803 4.2: the converter confirms upstream only after the downstream accepted */
+            fputs(",\"reply_after_down_synack\":", o);
+            int64_t trep = AN_NONE;
+            bool conv = !strcmp(c->signal, "convert") || !strcmp(c->signal, "mpconvert-ie");
+            if (conv && c->reply_where[0] && c->d[1].nsegs) trep = c->d[1].segs[0].t_us;
+            if (trep != AN_NONE && c->down->t_synack != AN_NONE) fputs(trep >= c->down->t_synack ? "true" : "false", o);
+            else fputs("null", o);
             fputs(",\"split_us\":", o);
             if (s.ok) fprintf(o, "{\"client_proxy\":%" PRId64 ",\"proxy\":%" PRId64 ",\"proxy_server\":%" PRId64 ",\"total\":%" PRId64 "}",
                               s.cp, s.proxy, s.ps, s.total);
@@ -390,7 +398,8 @@ static void write_report(an_ctx *x, FILE *o)
             cap_ep_str(c->down->af, c->down->cli, c->down->cport, dc, sizeof dc);
             cap_ep_str(c->down->af, c->down->srv, c->down->sport, ds, sizeof ds);
             an_split s = split_of(c);
-            fprintf(o, "\nDownstream connection %s → %s (`%s`).", dc, ds, x->files[c->down->file_idx]);
+            fprintf(o, "\n%s connection %s → %s (`%s`).", c->intercepted ? "Intercepted (on-path) downstream" : "Downstream",
+                    dc, ds, x->files[c->down->file_idx]);
             if (s.ok) {
                 char a1[32], a2[32], a3[32], a4[32];
                 ms(a1, sizeof a1, s.cp, true); ms(a2, sizeof a2, s.proxy, true);

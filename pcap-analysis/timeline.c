@@ -56,4 +56,21 @@ void an_join_captures(an_ctx *x)
         }
         if (best) { u->down = best; best->up = u; }
     }
+    /* Implicit (on-path) interception: an MPTCP connection without a signalled target and,
+     * in another capture, a new plain TCP connection to the same server endpoint opened
+     * within 3 s after it. The same connection seen at two points (same 4-tuple and ISN) is
+     * not a downstream connection. */
+    for (an_conn *u = x->t.head; u; u = u->next) {
+        if (u->target_af || u->down || u->is_join || !u->syn_mpc || u->t_syn == AN_NONE) continue;
+        an_conn *best = NULL;
+        size_t n = u->af == 6 ? 16 : 4;
+        for (an_conn *d = x->t.head; d; d = d->next) {
+            if (d == u || d->up || d->file_idx == u->file_idx || d->syn_mpc || d->is_join || d->t_syn == AN_NONE) continue;
+            if (d->af != u->af || d->sport != u->sport || memcmp(d->srv, u->srv, n)) continue;
+            if (d->t_syn < u->t_syn || d->t_syn - u->t_syn > 3000000) continue;
+            if (d->cport == u->cport && !memcmp(d->cli, u->cli, n) && d->d[0].isn == u->d[0].isn) continue;
+            if (!best || d->t_syn < best->t_syn) best = d;
+        }
+        if (best) { u->down = best; best->up = u; u->intercepted = true; }
+    }
 }

@@ -72,6 +72,17 @@ an_case mpc-dropped-note 0 '.[0].space_note=="Linux SYN layout of mss,sackperm,t
 an_case idsn-bad 1 '[.[0].violations[]|[.rule,.pkt]]==[["AN-DSS-IDSN",5]] and (.[0].violations[0].msg|test("from the server: DSN 1000 - SSN 1"))' idsn-bad
 an_case convert-v6 0 '.[0] | .signal=="convert" and .signal_valid and .target=="[fd00:2::2]:8080" and .client=="[fd00::1]:40000" and .req_in_syn' --v6 convert
 
+# implicit interception across two captures: joined by server endpoint and time, ISN differs
+"$MK" implicit-dsl "$W/imp-dsl.pcap"; "$MK" implicit-wan "$W/imp-wan.pcap"
+"$A" --json "$W/imp-dsl.pcap" "$W/imp-wan.pcap" > "$W/imp.json" || true
+t_check implicit-intercepted jqe -s '[.[] | select(.type=="conn")] | length==2 and .[0].mptcp=="mptcp"
+  and .[0].downstream.intercepted and (.[0].downstream.pcap|endswith("imp-wan.pcap")) and .[0].downstream.client==.[0].client
+  and .[1].downstream==null' "$W/imp.json"
+t_check implicit-clean jqe -s '.[-1].violations==0' "$W/imp.json"
+# the same capture twice is the same connection seen at two points, never "intercepted"
+"$A" --json "$W/imp-dsl.pcap" "$W/imp-dsl.pcap" > "$W/imp2.json" || true
+t_check same-conn-not-intercepted jqe -s '[.[] | select(.type=="conn" and .downstream!=null)] | length==0' "$W/imp2.json"
+
 # the token of the join scenario's server key, computed independently with sha256sum
 tok=$(printf '\x41\x42\x43\x44\x45\x46\x47\x48' | sha256sum | cut -c1-8)
 t_check join-token-sha256 test "$(jq -r 'select(.type=="conn").token' "$W/join.json")" = "$tok"

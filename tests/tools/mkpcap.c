@@ -584,7 +584,38 @@ static void sc_idsn_bad(W *w)
     seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
 }
 
+/* Implicit interception seen on two links: "implicit-dsl" holds the client's MPTCP
+ * connection to the server address (answered by the on-path proxy), "implicit-wan" the
+ * proxy's new plain TCP connection to the server (client address preserved, new ISN). The
+ * two files share one clock. */
+static void sc_implicit(W *w, bool wan)
+{
+    F f; O o;
+    addrs(w, &f, 21, 7, 40021, 8080, 1000, 2000);
+    if (!wan) {
+        o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); o_pad(&o);
+        seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 0);
+        o_init(&o); o_base_syn(&o, true); o_mpc(&o, 1, 0x1234, 0, 0); o_pad(&o);
+        seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 21000);
+        o_init(&o); o_mpc(&o, 3, 0x5678, 0x1234, 16); o_pad(&o);
+        seg(w, &f, 0, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, REQ, sizeof REQ, -1, 10);
+        o_init(&o); o_dss_map(&o, mpx_mptcp_idsn(0x5678, 1) + 17, mpx_mptcp_idsn(0x1234, 1) + 1, 1, 8); o_pad(&o);
+        seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, (const uint8_t *)"response", 8, -1, 30000);
+        seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
+    } else {
+        f.snd[0] = 777777;   /* the proxy's own ISN */
+        o_init(&o); o_base_syn(&o, true); o_pad(&o);
+        seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 1000);
+        seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10000);
+        seg(w, &f, 0, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, REQ, sizeof REQ, -1, 10020);
+        seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, NULL, 0, (const uint8_t *)"response", 8, -1, 10000);
+        seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
+    }
+}
+
 static const struct { const char *name, *what; } SC[] = {
+    { "implicit-dsl", "implicit interception, client side: MPTCP to the server address" },
+    { "implicit-wan", "implicit interception, server side: the proxy's plain TCP connection" },
     { "idsn-bad", "first DSS mapping from the server not at its IDSN + 1" },
     { "ts-dropped", "MPTCP listener SYN/ACK with a TFO cookie and no timestamps (RFC 8684 B.1)" },
     { "syn-retx", "MPTCP SYN retransmitted, the last attempt without MP_CAPABLE" },
@@ -632,6 +663,8 @@ static int run(W *w, const char *sc)
     else if (!strcmp(sc, "fallback")) sc_fallback(w);
     else if (!strcmp(sc, "ts-dropped")) sc_ts_dropped(w);
     else if (!strcmp(sc, "idsn-bad")) sc_idsn_bad(w);
+    else if (!strcmp(sc, "implicit-dsl")) sc_implicit(w, false);
+    else if (!strcmp(sc, "implicit-wan")) sc_implicit(w, true);
     else if (!strcmp(sc, "syn-retx")) sc_syn_retx(w);
     else if (!strcmp(sc, "mpconvert-opt")) sc_mpconvert_opt(w, false);
     else if (!strcmp(sc, "mpc-data-first")) sc_mpconvert_opt(w, true);

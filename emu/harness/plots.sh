@@ -57,10 +57,12 @@ set xrange [0.3:$n + 0.7]
 plot '$d/ttfb.dat' using (1):2:(0.5):1 with boxplot lc rgb '#4a7ab5' title 'measured', \
      '$d/model.dat' using 1:2 with points pt 13 ps 2 lc rgb '#c0392b' title 'model'" || true
 
-  local plot='' first=1
+  local plot='' li=0
   while read -r s; do
-    [ $first = 1 ] || plot+=", "
-    plot+="'$d/cdf-$s.dat' using 1:2 with steps lw 2 title '$s'"; first=0
+    li=$((li + 1))
+    [ $li = 1 ] || plot+=", "
+    # gnuplot's palette repeats after 8 colours: dashes tell the later signals apart
+    plot+="'$d/cdf-$s.dat' using 1:2 with steps lw 2 lc $(( (li - 1) % 8 + 1 )) dt $(( li > 8 ? 2 : 1 )) title '$s'"
   done < "$d/signals.txt"
   _mpx_gp "$o" ttfb-cdf "
 set title 'TTFB CDF ($v0)'

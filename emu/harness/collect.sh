@@ -137,8 +137,16 @@ mpx_collect_summary() {
     done
     local fo='null'
     [ -f "$vd/failover.json" ] && fo=$(jq -c . "$vd/failover.json")
-    vars=$(jq -c --argjson v "$vj" --argjson st "$st" --argjson ev "$ev" --argjson fo "$fo" \
-      '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo}]' <<< "$vars")
+    # the agents' own counters: proxy (and the RFC 1929 instance), server connection count
+    local ag='{}' ld=$o/logs/$vn
+    for l in proxy proxy-auth; do
+      [ -s "$ld/$l.stats.json" ] && ag=$(jq -c --arg k "$l" --slurpfile s "$ld/$l.stats.json" '. + {($k): $s[0]}' <<< "$ag" 2>/dev/null || echo "$ag")
+    done
+    [ -s "$ld/server.jsonl" ] && ag=$(jq -c --argjson n "$(jq -s '[.[] | select(.type == "conn")] | length' "$ld/server.jsonl" 2>/dev/null || echo 0)" \
+      --argjson nv "$(jq -s '[.[] | select(.type == "conn" and .verified == true)] | length' "$ld/server.jsonl" 2>/dev/null || echo 0)" \
+      '. + {server: {connections: $n, verified: $nv}}' <<< "$ag")
+    vars=$(jq -c --argjson v "$vj" --argjson st "$st" --argjson ev "$ev" --argjson fo "$fo" --argjson ag "$ag" \
+      '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo, agents: $ag}]' <<< "$vars")
   done
   [ -f "$o/budget.json" ] || mpx_budget_json "$o"
   jq -s -c --argjson vars "$vars" --slurpfile man "$o/manifest.json" --slurpfile budget "$o/budget.json" \

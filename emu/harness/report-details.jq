@@ -24,6 +24,19 @@ $man[0] as $m | . as $s |
     (if (.middleboxes | length) > 0 then "- middleboxes: " + (.middleboxes | map("\(.middlebox) \(.verdict)") | join("; ")) else empty end),
     "" end))
   ,
+  (if ((.link_stats // {}) | length) > 0 then
+    "#### Links and agents\(if ($s.variants | length) > 1 then " (variant `\(.name)`)" else "" end)",
+    "",
+    "| link | dir | packets in | out | drops loss / queue / down | queue high-water | emulator CPU s |",
+    "|---|---|---|---|---|---|---|",
+    (.link_stats | to_entries[] | .key as $l | .value as $x | ("ab", "ba") as $d | ($x[$d] // null) as $y | select($y != null) |
+      "| \($l) | \($d) | \($y.pkts_in) | \($y.pkts_out) | \($y.drops.loss // 0) / \($y.drops.queue // 0) / \($y.drops.down // 0) | \($y.queue_hwm_pkts // "–") pkts | \(if $d == "ab" then ((($x.cpu_user_s // 0) + ($x.cpu_sys_s // 0)) * 100 | round / 100) else "" end) |"),
+    "",
+    (.agents // {} | if .proxy then "- mpx-proxy: accepted \(.proxy.accepted | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", ")); relayed \(.proxy.relayed | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", ")); failed \([.proxy.failed[]] | add // 0); client MPTCP \(.proxy.client_mptcp // "–"), fallback \(.proxy.client_fallback // "–"); reply-stall guard waits \(.proxy.stall_guard.waits // "–") (max \((.proxy.stall_guard.wait_us_max // 0) / 1000) ms, timeouts \(.proxy.stall_guard.timeouts // 0)); Convert errors \(.proxy.convert_errors // {} | tojson)" else empty end),
+    (.agents // {} | if .["proxy-auth"] then "- mpx-proxy (RFC 1929 instance): accepted \(.["proxy-auth"].accepted.socks5 // 0), auth failures \(.["proxy-auth"].socks_auth_failures // 0)" else empty end),
+    (.agents // {} | if .server then "- mpx-server: \(.server.connections) connections, \(.server.verified) with a verified request" else empty end),
+    ""
+   else empty end),
   (if .failover != null then
     "### Failover (variant `\(.name)`)",
     "",

@@ -17,6 +17,7 @@
 
 uint64_t conns_active;
 static uint64_t next_id = 1;
+static struct conn *live;
 
 #define CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
@@ -38,6 +39,9 @@ struct conn *conn_new(int method, int cfd, const mpx_addr *client, const mpx_add
     c->c_wr = true;  /* a new socket has send space; EAGAIN clears it */
     if (loop_add(cfd, &c->cev, CONN_EVENTS) < 0) { free(c); return NULL; }
     c->cent = client_get(client);
+    c->lnext = live;
+    if (live) live->lprev = c;
+    live = c;
     conns_active++;
     st.active = conns_active;
     if (st.active > st.active_max) st.active_max = st.active;
@@ -73,6 +77,8 @@ void conn_free(struct conn *c, bool reset_client)
     char a[MPX_ADDR_STRLEN];
     if (c->closing) return;
     c->closing = true;
+    if (c->lprev) c->lprev->lnext = c->lnext; else live = c->lnext;
+    if (c->lnext) c->lnext->lprev = c->lprev;
     timer_clear(c);
     resolve_cancel(c);
     classify(c);
@@ -105,11 +111,9 @@ void conn_reap(void)
 int conn_read_more(struct conn *c)
 {
     if (c->inlen >= sizeof c->in) return -3;
-    size_t want = sizeof c->in - c->inlen;
-    ssize_t r = read(c->cfd, c->in + c->inlen, want);
+    ssize_t r = read(c->cfd, c->in + c->inlen, sizeof c->in - c->inlen);
     if (r > 0) {
         c->inlen += (size_t)r;
-        if ((size_t)r < want) c->c_rd = false;  /* drained; EPOLLET reports new data */
         return (int)r;
     }
     if (r == 0) return 0;
@@ -497,4 +501,22 @@ void conn_on_timer(struct conn *c, int kind)
         conn_free(c, false);
         return;
     }
+}
+
+void conn_dump(void)
+{
+    static const char *const sn[] = { "header", "resolving", "connecting", "relay", "linger" };
+    char a[MPX_ADDR_STRLEN], t[MPX_ADDR_STRLEN];
+    int64_t now = now_us();
+    for (struct conn *c = live; c; c = c->lnext)
+        plog(0, "conn %llu %s %s -> %s state=%s age=%.0fms c_rd=%d c_wr=%d s_rd=%d s_wr=%d "
+             "gate=%d out=%zu/%zu early=%zu/%zu up{n=%zu buf=%zu/%zu eof=%d shut=%d moved=%llu} "
+             "down{n=%zu buf=%zu/%zu eof=%d shut=%d} bytes=%llu/%llu timer=%d",
+             (unsigned long long)c->id, method_name[c->method], addr_str(&c->client, a, sizeof a),
+             c->target.family ? addr_str(&c->target, t, sizeof t) : "-", sn[c->state],
+             (double)(now - c->t_accept) / 1000, c->c_rd, c->c_wr, c->s_rd, c->s_wr, c->gate_open,
+             c->outoff, c->outlen, c->earlyoff, c->earlylen, c->up.n, c->up.boff, c->up.blen,
+             c->up.eof, c->up.shut, (unsigned long long)c->up.moved, c->down.n, c->down.boff,
+             c->down.blen, c->down.eof, c->down.shut, (unsigned long long)c->nup,
+             (unsigned long long)c->ndown, c->tkind);
 }

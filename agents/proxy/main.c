@@ -281,6 +281,7 @@ static void on_signal(void)
     while (read(sigev.fd, &si, sizeof si) == (ssize_t)sizeof si) {
         switch (si.ssi_signo) {
         case SIGUSR1: stats_write("sigusr1"); break;
+        case SIGUSR2: conn_dump(); break;
         case SIGTERM: case SIGINT:
             if (!draining) {
                 draining = true;
@@ -375,7 +376,7 @@ int main(int argc, char **argv)
     if (loop_init() < 0) { perror("epoll"); return 3; }
     sigset_t ss;
     sigemptyset(&ss);
-    sigaddset(&ss, SIGTERM); sigaddset(&ss, SIGINT); sigaddset(&ss, SIGUSR1); sigaddset(&ss, SIGHUP);
+    sigaddset(&ss, SIGTERM); sigaddset(&ss, SIGINT); sigaddset(&ss, SIGUSR1); sigaddset(&ss, SIGUSR2); sigaddset(&ss, SIGHUP);
     sigprocmask(SIG_BLOCK, &ss, NULL);
     sigev.fd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sigev.fd < 0 || loop_add(sigev.fd, &sigev, EPOLLIN) < 0) { perror("signalfd"); return 3; }

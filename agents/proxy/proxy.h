@@ -75,7 +75,7 @@ struct stats {
     uint64_t cookies_issued, cookies_bad, cookies_ok, info_requests, ext_connects;
     uint64_t header_timeouts, connect_timeouts, malformed;
     uint64_t server_resets, client_resets, accept_errors, splice_fallbacks, resolves;
-    uint64_t socks_auth_fail, epollout_missed;
+    uint64_t socks_auth_fail, epollout_missed, epollin_missed;
 };
 extern struct stats st;
 void stats_write(const char *why);
@@ -145,8 +145,10 @@ struct conn {
     int64_t deadline; long hidx; int tkind;
     bool closing;
     uint64_t nup, ndown;        /* bytes relayed client->server / server->client */
+    bool up_active;             /* the last relay pass moved client->server bytes */
     bool known_fallback;        /* MPTCP_INFO already failed (plain TCP / fallback) */
     struct conn *reap_next;
+    struct conn *lprev, *lnext;  /* list of live connections (SIGUSR2 dump) */
 };
 
 /* main.c / loop.c */
@@ -160,6 +162,7 @@ enum { T_NONE, T_HEADER, T_CONNECT, T_GATE, T_LINGER, T_IDLE, T_KICK };
 struct conn *conn_new(int method, int cfd, const mpx_addr *client, const mpx_addr *local);
 void conn_free(struct conn *c, bool reset_client);
 void conn_reap(void);                         /* after each event batch */
+void conn_dump(void);                         /* SIGUSR2: one line per live connection */
 bool conn_gate_for_relay(struct conn *c);
 void conn_on_client(struct conn *c, uint32_t events);
 void conn_on_server(struct conn *c, uint32_t events);

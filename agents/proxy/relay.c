@@ -90,11 +90,10 @@ static int pump_copy(struct dir *d, int from, int to, bool *from_rd, bool *to_wr
     for (int iter = 0; iter < 32; iter++) {
         bool progress = false;
         if (!d->eof && *from_rd && d->blen < COPY_BUF) {
-            size_t want = COPY_BUF - d->blen;
-            ssize_t r = read(from, d->buf + d->blen, want);
-            /* a short read emptied the socket: with EPOLLET, data arriving later raises a
-             * new EPOLLIN, so skip the read that would only return EAGAIN */
-            if (r > 0) { d->blen += (size_t)r; progress = true; if ((size_t)r < want) *from_rd = false; }
+            /* always read until EAGAIN: a short read does not prove the socket drained (a FIN
+             * queued with the data raises no new edge; MPTCP may still hold subflow data) */
+            ssize_t r = read(from, d->buf + d->blen, COPY_BUF - d->blen);
+            if (r > 0) { d->blen += (size_t)r; progress = true; }
             else if (r == 0) { d->eof = true; progress = true; }
             else if (errno == EAGAIN) *from_rd = false;
             else if (errno == EINTR) continue;
@@ -170,6 +169,7 @@ void relay_run(struct conn *c)
         uint64_t b0 = c->nup;
         int r = pump(c, &c->up, c->cfd, c->sfd, &c->c_rd, &c->s_wr, &c->nup);
         st.bytes_up += c->nup - b0;
+        if (c->nup != b0) c->up_active = true;
         if (r == P_SRC_ERR) { abort_both(c, false); return; }
         if (r == P_DST_ERR) { abort_both(c, true); return; }
     }
@@ -191,16 +191,27 @@ void relay_run(struct conn *c)
      * with free send space); the kick counts when poll() reports POLLOUT that epoll never
      * delivered (stats: epollout_missed). */
     bool pending = c->down.n > 0 || c->down.boff < c->down.blen;
-    if (!c->c_wr && pending && c->tkind != T_KICK)
+    /* Same for reading: during an upload, MPTCP client sockets were seen holding MBs in
+     * their receive queue with no EPOLLIN edge after our read got EAGAIN (uploads stuck
+     * with the data sitting there). While the upload moves, a read that ended in EAGAIN is
+     * re-checked 10 ms later (stats: epollin_missed). Idle connections get no timer. */
+    bool upload = c->up_active && !c->c_rd && !c->up.eof;
+    c->up_active = false;
+    /* A pump stops after 32 rounds for fairness while its socket may still be readable and
+     * the other writable: no new edge will come for that, so run again right after this
+     * event batch. */
+    bool more = (c->c_rd && c->s_wr && !c->up.eof) || (c->s_rd && c->c_wr && !c->down.eof);
+    if (more) timer_set(c, now_us(), T_KICK);
+    else if (((!c->c_wr && pending) || upload) && c->tkind != T_KICK)
         timer_set(c, now_us() + 10000, T_KICK);
 }
 
 void relay_kick(struct conn *c)
 {
-    struct pollfd p = { c->cfd, POLLOUT, 0 };
-    if (!c->c_wr && poll(&p, 1, 0) == 1 && (p.revents & POLLOUT)) {
-        st.epollout_missed++;
-        c->c_wr = true;
+    struct pollfd p = { c->cfd, POLLIN | POLLOUT, 0 };
+    if (poll(&p, 1, 0) == 1) {
+        if (!c->c_wr && (p.revents & POLLOUT)) { st.epollout_missed++; c->c_wr = true; }
+        if (!c->c_rd && (p.revents & POLLIN)) { st.epollin_missed++; c->c_rd = true; c->up_active = true; }
     }
     relay_run(c);
 }

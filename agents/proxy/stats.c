@@ -77,7 +77,7 @@ void stats_write(const char *why)
             "\"info_requests\":%llu,\"extended_connects\":%llu,\"malformed\":%llu,"
             "\"header_timeouts\":%llu,\"connect_timeouts\":%llu,\"server_resets\":%llu,"
             "\"client_resets\":%llu,\"accept_errors\":%llu,\"splice_fallbacks\":%llu,"
-            "\"resolves\":%llu,\"socks_auth_failures\":%llu,\"epollout_missed\":%llu}\n",
+            "\"resolves\":%llu,\"socks_auth_failures\":%llu,\"epollout_missed\":%llu,\"epollin_missed\":%llu}\n",
             U(st.bytes_up), U(st.bytes_down), U(st.active), U(st.active_max), U(st.completed),
             U(st.mptcp), U(st.fallback), cfg.stall_guard ? "true" : "false", U(st.stall_waits),
             U(st.stall_wait_us_total), U(st.stall_wait_us_max), U(st.stall_timeouts),
@@ -85,7 +85,7 @@ void stats_write(const char *why)
             U(st.cookies_issued), U(st.cookies_ok), U(st.cookies_bad), U(st.info_requests),
             U(st.ext_connects), U(st.malformed), U(st.header_timeouts), U(st.connect_timeouts),
             U(st.server_resets), U(st.client_resets), U(st.accept_errors), U(st.splice_fallbacks),
-            U(st.resolves), U(st.socks_auth_fail), U(st.epollout_missed));
+            U(st.resolves), U(st.socks_auth_fail), U(st.epollout_missed), U(st.epollin_missed));
 #undef U
     if (to_file) {
         fclose(f);

@@ -29,7 +29,8 @@ printf '127.0.0.1 localhost\n%s files.mpx.test\n%s files6.mpx.test\n' "$MPX_NT_S
 www=$MPX_NT_DIR/www; mkdir -p "$www"
 head -c 5000000 /dev/urandom > "$www/blob.bin"
 want=$(sha256sum < "$www/blob.bin" | cut -d' ' -f1)
-mpx_nt_bg server "$MPX_NT_DIR/httpd.log" busybox httpd -f -p 80 -h "$www"
+# wrapped so that SIGTERM ends it with status 0 (mpx_nt_kill waits under set -e)
+mpx_nt_bg server "$MPX_NT_DIR/httpd.log" bash -c 'busybox httpd -f -p 80 -h "$1" & c=$!; trap "kill $c; exit 0" TERM; wait $c' httpd "$www"
 for i in $(seq 100); do mpx_nt_exec server ss -ltn 2>/dev/null | grep -q ':80 ' && break; sleep 0.05; done
 mpx_px_start pa --socks5 1080 || { t_fail setup "proxy not ready"; exit 1; }
 

@@ -52,6 +52,7 @@ _mpx_mn_children() {
   for f in /proc/"$1"/task/*/children; do [ -r "$f" ] && cat "$f"; done 2>/dev/null | tr ' ' '\n' | grep . || true
 }
 # _mpx_mn_starttime PID: field 22 of /proc/PID/stat (guards against PID reuse)
+# shellcheck disable=SC2086  # split on purpose
 _mpx_mn_starttime() { local s; s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1; s=${s##*) }; set -- $s; echo "${20}"; }
 _mpx_mn_cmdline() { { tr "\0" " " < "/proc/$1/cmdline"; } 2>/dev/null; }
 # _mpx_mn_inner PID: the PID as seen inside the sandbox's PID namespace (last NSpid field)
@@ -307,15 +308,15 @@ mpx_mn_probe_delays() {
 
 # mpx_mn_check_delays RUN: the same check through the running emulators (from state)
 mpx_mn_check_delays() {
-  local run=$1 d m l a aif b bif rest dst jobs='' bad=0 e tol lower bytes msg
+  local run=$1 d m l a b bif rest dst jobs='' bad=0 e tol lower bytes msg
   d=$(mpx_topo_state "$run") m=$(_mpx_mn_dir "$run")
   [ -d "$m" ] || mkdir -p "$m"
-  while read -r l a aif b bif rest; do
+  while read -r l a _ b bif rest; do
     dst=$(awk -v n="$b" -v i="$bif" '$1==n && $2==i {print ($3!="-") ? $3 : $4}' "$d/addrs")
     jobs+="$l $(mpx_topo_ns "$run" "$a") $dst"$'\n'
   done < "$d/links"
   _mpx_mn_ping_jobs "$run" "$jobs"
-  while read -r l a aif b bif rest; do
+  while read -r l a _ b bif rest; do
     dst=$(awk -v n="$b" -v i="$bif" '$1==n && $2==i {print $3}' "$d/addrs")
     if [ "$dst" != - ]; then bytes=98; else bytes=118; fi
     read -r e tol lower <<< "$(_mpx_mn_model "$(sed -n 's/^ab //p' "$d/$l.spec")" "$(sed -n 's/^ba //p' "$d/$l.spec")" "$bytes")"

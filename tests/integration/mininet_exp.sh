@@ -64,8 +64,8 @@ for s in tcp socks5 convert; do
   ea=$(sig netns "$s" .extra_rtt) eb=$(sig mininet "$s" .extra_rtt)
   ra=$(awk -v x="$ea" 'BEGIN{printf "%d", (x < 0) ? x - 0.5 : x + 0.5}') rb=$(awk -v x="$eb" 'BEGIN{printf "%d", (x < 0) ? x - 0.5 : x + 0.5}')
   [ -n "$ea" ] && [ "$ra" = "$rb" ] && t_pass "${s}_same_extra_rtts ($ra: $ea vs $eb)" || t_fail "${s}_same_extra_rtts" "netns $ea, mininet $eb"
-  aa=$(sig netns "$s" .analyzer.rtts_before_data) ab=$(sig mininet "$s" .analyzer.rtts_before_data)
-  [ -n "$aa" ] && [ "$aa" = "$ab" ] && t_pass "${s}_same_rtts_before_data ($aa)" || t_fail "${s}_same_rtts_before_data" "netns $aa, mininet $ab"
+  na=$(sig netns "$s" .analyzer.rtts_before_data) nb=$(sig mininet "$s" .analyzer.rtts_before_data)
+  [ -n "$na" ] && [ "$na" = "$nb" ] && t_pass "${s}_same_rtts_before_data ($na)" || t_fail "${s}_same_rtts_before_data" "netns $na, mininet $nb"
   va=$(sig netns "$s" .violations) vb=$(sig mininet "$s" .violations)
   ca=$(ev_cell netns "$s")
   cb=$(ev_cell mininet "$s")

@@ -22,6 +22,9 @@
 #   implicit-prefer  only SYNs mpx-optd (read mode) marked: MP_PREFER_PROXY in an MP_CAPABLE
 #                    SYN, and the MP_JOINs of the connections taken that way (by token: the
 #                    proxy's SYN/ACKs are queued to mpx-optd too)
+#   implicit-prefer253  only SYNs carrying MP_PREFER_PROXY in the kind-253 ExID form written
+#                    by the BPF sock_ops program (agents/optd/bpf), matched by nft directly (no
+#                    NFQUEUE on either side); that program adds it to the MP_JOINs as well
 #   mpconvert-opt    no interception: mpx-optd (read) decodes MP_CONVERT in SYNs to the proxy's
 #                    mpconvert-opt port and answers the proxy's `get ADDR PORT` lookups
 #   none             nothing (plain forwarding; for baselines)
@@ -147,6 +150,10 @@ mpx_ic_hag_up() { # ns variant dir
     implicit) match='' ;;
     implicit-ra) match='ip option ra exists' ;;
     implicit-prefer) match="meta mark & $MPX_IC_MARK_ALERT == $MPX_IC_MARK_ALERT" ;;
+    implicit-prefer253)
+      # MP_PREFER_PROXY in its kind-253 form (agents/optd/bpf: FD 06 4D 50 E0 00), matched by
+      # nft itself: ExID + subtype byte + reserved byte; the BPF client puts it in joins too
+      match=$(printf 'tcp option @253,16,32 0x4d50%02x00' $((MPX_IC_SUBTYPE << 4))) ;;
     mpconvert-opt)
       _mpx_ic_ipt_chain "$ns" raw PREROUTING || return 1
       _mpx_ic_ipt_both "$ns" raw -p tcp --tcp-flags SYN,ACK,FIN,RST SYN --dport "$MPX_IC_OPTPORT" \

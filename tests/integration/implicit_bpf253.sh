@@ -10,13 +10,17 @@
 #     (24 + 12 = 36) and is read back;
 #   - MP_CONVERT IPv6+port as kind 253 (24 bytes; 24 + 24 = 48 > 40) does not fit:
 #     bpf_reserve_hdr_opt fails, the kernel sends the SYN without it (a well-formed SYN);
-#   - every SYN: correct checksums (tshark), no analyzer violations.
+#   - every SYN: correct checksums (tshark), no analyzer violations;
+#   - implicit-prefer253 end to end: the HAG intercepts (nft `tcp option @253,16,32
+#     0x4d50e000`, no NFQUEUE anywhere) exactly the connections whose SYNs carry the kind-253
+#     MP_PREFER_PROXY, their MP_JOINs included, while native MPTCP passes.
 # SKIPs with the reason when clang/bpftool/cgroup v2/bpffs are unavailable.
 # timeout: 120
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../lib-netns.sh"
 source "$MPX_ROOT/agents/optd/bpf/optexp.sh"
+source "$MPX_ROOT/agents/intercept/intercept.sh"
 t_require_root
 t_require_cmd ip jq tcpdump python3 ethtool
 t_require_bin mpx-server mpx-client mpx-analyze mpx-wire
@@ -24,7 +28,7 @@ have_tshark=1; command -v tshark >/dev/null || have_tshark=0
 B=$MPX_ROOT/bin
 BD=''
 # processes first (a cgroup with members cannot be removed), then the BPF state
-cleanup() { local bd=$BD; MPX_NT_KEEP=1 mpx_nt_down; [ -n "$bd" ] && mpx_bpfx_down "$bd"; [ "${MPX_KEEP:-0}" = 1 ] || rm -rf "$MPX_NT_DIR"; }
+cleanup() { local bd=$BD; [ -n "$MPX_NT_HAG" ] && mpx_ic_hag_down "$MPX_NT_HAG" "$MPX_NT_DIR/ic"; MPX_NT_KEEP=1 mpx_nt_down; [ -n "$bd" ] && mpx_bpfx_down "$bd"; [ "${MPX_KEEP:-0}" = 1 ] || rm -rf "$MPX_NT_DIR"; }
 trap cleanup EXIT INT TERM
 mpx_nt_up ibpf || { echo "FAIL: setup: mpx_nt_up failed"; exit 1; }
 D=$MPX_NT_DIR BD=$MPX_NT_DIR/bpf
@@ -108,4 +112,36 @@ fi
 arc=$?
 viol=$(jq -s '[.[]|select(.type=="summary")][0].violations // -1' "$D/an.json")
 t_check "mpx-analyze: no violations (exit $arc, $viol)" test "$arc" -eq 0 -a "$viol" = 0
+
+# --- implicit-prefer253 end to end: plain server :8080 (signalled), MPTCP server :8081 (not)
+if [ -x "$B/mpx-proxy" ]; then
+  mpx_nt_kill "$MPX_BPFX_LASTPID"
+  mpx_bpfx_set "$BD" del "$S4" 8081
+  mpx_bpfx_set "$BD" dst "$S4" 8080 "$PREFER"
+  mpx_nt_bg server "$D/srv2.log" "$B/mpx-server" --listen "$S4:8080" --json "$D/srv2.json" --ready "$D/srv2.ready"
+  mpx_nt_bg server "$D/srvm2.log" "$B/mpx-server" --mptcp --listen "$S4:8081" --json "$D/srvm2.json" --ready "$D/srvm2.ready"
+  mpx_nt_bg hag "$D/proxy.log" "$B/mpx-proxy" --transparent 5127 --ready "$D/proxy.ready"
+  mpx_nt_wait_file "$D/srv2.ready" && mpx_nt_wait_file "$D/srvm2.ready" && mpx_nt_wait_file "$D/proxy.ready" ||
+    echo "# e2e setup: agents not ready"
+  if mpx_ic_hag_up "$MPX_NT_HAG" implicit-prefer253 "$D/ic" >"$D/hagup.log" 2>&1; then
+    hj0=$(mpx_nt_exec hag nstat -az MPTcpExtMPJoinSynRx | awk '$1=="MPTcpExtMPJoinSynRx"{print $2}')
+    client e1 --target "$S4:8080" --count 20 --concurrency 4 --workload "rr 500/5000"
+    client e2 --target "$S4:8080" --count 1 --workload "bulk-down 20MB"
+    client e3 --target "$S4:8081" --count 10 --workload "rr 500/5000"
+    hj1=$(mpx_nt_exec hag nstat -az MPTcpExtMPJoinSynRx | awk '$1=="MPTcpExtMPJoinSynRx"{print $2}')
+    ok1=$(jq -s '[.[]|select(.type=="conn" and .ok and .verified and .mptcp=="mptcp")]|length' "$D/e1.json" "$D/e2.json")
+    sub2=$(jq -s '[.[]|select(.type=="conn")][0].subflows // 0' "$D/e2.json")
+    viaH=$(jq -s --arg h "$MPX_NT_H_WAN4:" '[.[]|select(.type=="conn" and (.peer|startswith($h)))]|length' "$D/srv2.json")
+    e2e=$(jq -s '[.[]|select(.type=="conn" and .mptcp=="mptcp" and (.peer|startswith("198.18.1.")))]|length' "$D/srvm2.json")
+    t_check "prefer253: 21 signalled MPTCP conns ok ($ok1), all via the HAG at the server ($viaH)" \
+      test "$ok1" = 21 -a "$viaH" = 21
+    t_check "prefer253: the bulk connection's MP_JOIN ended on the HAG (subflows $sub2, HAG MPJoinSynRx +$((${hj1:-0} - ${hj0:-0})))" \
+      test "$sub2" -ge 2 -a $((${hj1:-0} - ${hj0:-0})) -ge 1
+    t_check "prefer253: native MPTCP to :8081 passes end to end ($e2e/10)" test "$e2e" = 10
+  else
+    t_fail "prefer253: hag setup" "$(tail -3 "$D/hagup.log")"
+  fi
+else
+  t_skip "prefer253 end to end" "bin/mpx-proxy not built"
+fi
 t_done

@@ -90,6 +90,7 @@ struct an_conn {
     uint32_t  token[2];                         /* SHA-256(key) top 32 bits */
     uint64_t  idsn[2];
     bool      infinite_mapping;
+    int       csum_ok, csum_bad, csum_unchecked;   /* DSS / MP_CAPABLE-24 checksums */
     struct { bool have, dsn64; uint64_t dsn; uint32_t ssn; uint64_t pkt; int64_t t; } map1[2]; /* first DSS mapping per direction */
     uint64_t  pkt_infinite;
     bool      mp_fastclose, mp_tcprst, mp_fail;

@@ -63,6 +63,30 @@ static void track_data(an_conn *c, int dir, const mpx_pkt *p)
     }
 }
 
+/* DSS checksum (RFC 8684 3.3.1) of a mapping carried whole by this segment. A 32-bit DSN is
+ * widened with the upper half of the sender's IDSN (the closest of the three candidates). */
+static void check_csum(an_conn *c, int dir, const mpx_pkt *p, bool dsn64, uint64_t dsn, uint32_t ssn,
+                       uint16_t dll, uint16_t csum)
+{
+    if (dll == 0 || p->data_len != dll || p->data_caplen != dll) { c->csum_unchecked++; return; }
+    if (!dsn64) {
+        if (!c->have_key[dir]) { c->csum_unchecked++; return; }
+        uint64_t idsn = mpx_mptcp_idsn(c->key[dir], 1), best = 0, bd = UINT64_MAX;
+        for (int k = -1; k <= 1; k++) {
+            uint64_t cand = (((idsn >> 32) + (uint64_t)(int64_t)k) << 32) | (uint32_t)dsn;
+            uint64_t dd = cand > idsn ? cand - idsn : idsn - cand;
+            if (dd < bd) { bd = dd; best = cand; }
+        }
+        dsn = best;
+    }
+    uint16_t want = mpx_mptcp_dss_csum(dsn, ssn, dll, p->data, dll);
+    if (want == csum) { c->csum_ok++; return; }
+    c->csum_bad++;
+    an_violation(c, "DSS-CSUM", p->num, p->t_us,
+                 "DSS checksum 0x%04x != 0x%04x computed over DSN %" PRIu64 ", SSN %" PRIu32 ", length %u and the data (RFC 8684 3.3.1)",
+                 csum, want, dsn, ssn, dll);
+}
+
 static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const mpx_tcpopt *o)
 {
     const uint8_t *raw = p->opt + o->off;
@@ -134,6 +158,9 @@ static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const
             if (m.u.mpc.has_dll) {
                 c->any_dss = true; c->dss_after_hs = true;
                 /* MP_CAPABLE with data maps the first byte: DSN = IDSN + 1, SSN 1 (RFC 8684 3.1) */
+                if (m.u.mpc.has_csum && m.u.mpc.has_snd_key)
+                    check_csum(c, dir, p, true, mpx_mptcp_idsn(m.u.mpc.snd_key, m.u.mpc.version) + 1, 1,
+                               m.u.mpc.dll, m.u.mpc.csum);
                 if (!c->map1[dir].have && m.u.mpc.has_snd_key) {
                     c->map1[dir].have = true; c->map1[dir].dsn64 = true;
                     c->map1[dir].dsn = mpx_mptcp_idsn(m.u.mpc.snd_key, m.u.mpc.version) + 1;
@@ -160,6 +187,8 @@ static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const
     case MPX_MP_DSS:
         c->any_dss = true;
         if (!syn) c->dss_after_hs = true;
+        if (m.u.dss.has_map && m.u.dss.has_csum && m.u.dss.dll != 0 && !(m.u.dss.fin && p->data_len == 0))
+            check_csum(c, dir, p, m.u.dss.dsn64, m.u.dss.dsn, m.u.dss.ssn, m.u.dss.dll, m.u.dss.csum);
         if (m.u.dss.has_map && m.u.dss.ssn != 0 && m.u.dss.dll != 0 && !c->map1[dir].have) {
             c->map1[dir].have = true; c->map1[dir].dsn64 = m.u.dss.dsn64; c->map1[dir].dsn = m.u.dss.dsn;
             c->map1[dir].ssn = m.u.dss.ssn; c->map1[dir].pkt = p->num; c->map1[dir].t = p->t_us;

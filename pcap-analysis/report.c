@@ -133,6 +133,7 @@ static void write_json(an_ctx *x, FILE *o)
                 c->ts_dropped ? "true" : "false", c->mpc_dropped ? "true" : "false",
                 c->ip_router_alert ? "true" : "false", c->syn_prefer_proxy ? "true" : "false",
                 c->syn_mpconvert_opt ? "true" : "false");
+        fprintf(o, ",\"dss_csum\":{\"ok\":%d,\"bad\":%d,\"unchecked\":%d}", c->csum_ok, c->csum_bad, c->csum_unchecked);
         fputs(",\"space_note\":", o);
         if (c->space_note[0]) json_str(o, c->space_note); else fputs("null", o);
         fputs(",\"convert_error\":", o);

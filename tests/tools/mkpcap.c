@@ -613,7 +613,32 @@ static void sc_implicit(W *w, bool wan)
     }
 }
 
+/* DSS mappings with checksums (RFC 8684 3.3.1): the server's first one right, the second
+ * one wrong. */
+static void sc_dss_csum(W *w)
+{
+    F f; O o;
+    uint64_t kc = 0x9192939495969798ULL, ks = 0xa1a2a3a4a5a6a7a8ULL;
+    addrs(w, &f, 22, 1, 40022, 8080, 300, 400);
+    mp_handshake(w, &f, kc, ks);
+    uint64_t dsn = mpx_mptcp_idsn(ks, 1) + 1;
+    const uint8_t *msg[2] = { (const uint8_t *)"response-one", (const uint8_t *)"response-two" };
+    for (int i = 0; i < 2; i++) {
+        mpx_mptcp_opt m;
+        memset(&m, 0, sizeof m);
+        m.subtype = MPX_MP_DSS;
+        m.u.dss.has_ack = true; m.u.dss.ack64 = true; m.u.dss.data_ack = mpx_mptcp_idsn(kc, 1) + 17;
+        m.u.dss.has_map = true; m.u.dss.dsn64 = true; m.u.dss.dsn = dsn + 12u * (unsigned)i;
+        m.u.dss.ssn = 1 + 12u * (unsigned)i; m.u.dss.dll = 12; m.u.dss.has_csum = true;
+        m.u.dss.csum = (uint16_t)(mpx_mptcp_dss_csum(m.u.dss.dsn, m.u.dss.ssn, 12, msg[i], 12) ^ (i ? 0x0101 : 0));
+        o_init(&o); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+        seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, msg[i], 12, -1, 10000);
+    }
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
+}
+
 static const struct { const char *name, *what; } SC[] = {
+    { "dss-csum", "DSS mappings with checksums, the second one wrong" },
     { "implicit-dsl", "implicit interception, client side: MPTCP to the server address" },
     { "implicit-wan", "implicit interception, server side: the proxy's plain TCP connection" },
     { "idsn-bad", "first DSS mapping from the server not at its IDSN + 1" },
@@ -663,6 +688,7 @@ static int run(W *w, const char *sc)
     else if (!strcmp(sc, "fallback")) sc_fallback(w);
     else if (!strcmp(sc, "ts-dropped")) sc_ts_dropped(w);
     else if (!strcmp(sc, "idsn-bad")) sc_idsn_bad(w);
+    else if (!strcmp(sc, "dss-csum")) sc_dss_csum(w);
     else if (!strcmp(sc, "implicit-dsl")) sc_implicit(w, false);
     else if (!strcmp(sc, "implicit-wan")) sc_implicit(w, true);
     else if (!strcmp(sc, "syn-retx")) sc_syn_retx(w);

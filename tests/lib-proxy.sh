@@ -2,8 +2,9 @@
 # tests/lib-proxy.sh: helpers for the mpx-proxy integration tests (source after lib.sh and
 # lib-netns.sh). Everything runs inside the namespaces of mpx_nt_up.
 #   mpx_px_server [ARGS...]        starts mpx-server on the server node (v4+v6 :8080); waits
-#   mpx_px_start NAME [ARGS...]    starts mpx-proxy on the hag (stats/ready/log under
-#                                  $MPX_NT_DIR/NAME.*); sets MPX_PX_PID
+#   mpx_px_start NAME [ARGS...]    starts mpx-proxy ($MPX_PX_BIN, default bin/mpx-proxy) on the hag (stats/ready/log under
+#                                  $MPX_NT_DIR/NAME.*; drain bounded to 2 s so that cleanup
+#                                  never has to SIGKILL it); sets MPX_PX_PID
 #   mpx_px_stats [NAME]            SIGUSR1 to proxy NAME (default: the last started), waits
 #                                  for its stats file to change, prints it
 #   mpx_px_stop [PID]              SIGTERM (drain) and waits
@@ -23,8 +24,8 @@ mpx_px_server() {
 mpx_px_start() { # name args...
   local name=$1; shift
   rm -f "$MPX_NT_DIR/$name.ready" "$MPX_NT_DIR/$name.stats"
-  mpx_nt_bg hag "$MPX_NT_DIR/$name.log" "$MPX_ROOT/bin/mpx-proxy" \
-    --ready "$MPX_NT_DIR/$name.ready" --stats "$MPX_NT_DIR/$name.stats" "$@"
+  mpx_nt_bg hag "$MPX_NT_DIR/$name.log" "${MPX_PX_BIN:-$MPX_ROOT/bin/mpx-proxy}" \
+    --ready "$MPX_NT_DIR/$name.ready" --stats "$MPX_NT_DIR/$name.stats" --drain-timeout 2000 "$@"
   MPX_PX_PID=$MPX_NT_LASTPID MPX_PX_NAME=$name
   MPX_PX_PIDS[$name]=$MPX_NT_LASTPID
   mpx_nt_wait_file "$MPX_NT_DIR/$name.ready" 10

@@ -51,7 +51,7 @@ done
 
 # the setup-time delay check ran for every link and passed
 n=$(grep -c 'ping RTT median' "$d/mn/delays" 2>/dev/null || echo 0)
-[ "$n" = 3 ] && t_pass "setup_delay_check ($(tr '\n' ';' < "$d/mn/delays"))" || t_fail setup_delay_check "$n lines: $(cat "$d/mn/delays" 2>/dev/null)"
+[ "$n" = 3 ] && t_pass "setup_delay_check ($(sed 's/^link \([a-z]*\): ping RTT median \([0-9.]*\) ms.*model \([0-9.]*\) ms.*/\1 \2 ms vs \3/' "$d/mn/delays" | paste -sd, -))" || t_fail setup_delay_check "$n lines: $(cat "$d/mn/delays" 2>/dev/null)"
 
 # DSL RTT through the real emulators, measured from the client through mnexec (the Mininet
 # way in): model 2 x 10 ms + serialisation at 20 and 2 Mbit/s (0.04 + 0.39 ms), jitter 1 ms
@@ -92,7 +92,7 @@ EOF
 chmod +x "$tmp/nodelay-linkem"
 : > "$MPX_MN_INVENTORY_LOG"
 MPX_LINKEM=$tmp/nodelay-linkem "$MPX_ROOT/mpxlab" topo up "$MPX_ROOT/topologies/hybrid.topo" --name "${run}f" --backend mininet > "$tmp/f.out" 2>&1; rc=$?
-if [ $rc = 3 ] && grep -q 'DELAY CHECK FAILED: link dsl' "$tmp/f.out"; then t_pass "missing_delay_fails_loudly ($(grep -m1 'DELAY CHECK FAILED' "$tmp/f.out" | cut -c1-110))"
+if [ $rc = 3 ] && grep -q 'DELAY CHECK FAILED: link dsl' "$tmp/f.out"; then t_pass "missing_delay_fails_loudly ($(grep -m1 'DELAY CHECK FAILED' "$tmp/f.out" | sed 's/.*median \([0-9.]*\) ms.*model \([0-9.]*\) ms.*/dsl median \1 ms, model \2 ms/'))"
 else t_fail missing_delay_fails_loudly "rc=$rc: $(tr '\n' ' ' < "$tmp/f.out")"; fi
 if left=$(mpx_mn_leftovers "$MPX_MN_INVENTORY_LOG") && [ -s "$MPX_MN_INVENTORY_LOG" ] && [ -z "$(ip netns list | grep "^mpx-${run}f-")" ] &&
    [ ! -e "$(mpx_topo_state "${run}f")" ]; then t_pass failed_up_leaves_nothing

@@ -54,7 +54,10 @@ $man[0] as $m | . as $s |
     (.variants[] | . as $v |
       "| \($v.name) | IPv\($v.target) | \($v.tfo // "off") | " +
       ($sigs | map(. as $g | ($v.signals | map(select(.signal == $g)) | .[0]) as $x |
-         if $x == null or $x.status != "run" then "–" elif $x.syn_opt.min == null then "n/a"
+         if $x == null or $x.status != "run" then "–"
+         elif $x.syn_opt.min == null and ([$x.errors | keys[] | select(test("does not fit"))] | length) > 0
+           then ([$x.errors | keys[] | capture("need (?<n>[0-9]+) option bytes") | .n] | first // "?") as $need | "not sent: needs \($need) B > 40"
+         elif $x.syn_opt.min == null then "n/a"
          else "\(if $x.syn_opt.min == $x.syn_opt.max then "\($x.syn_opt.min)" else "\($x.syn_opt.min)–\($x.syn_opt.max)" end) B\(if $x.analyzer.cookie_used > 0 then " c\($x.analyzer.cookie_used)" else "" end)\(if $x.analyzer.syn_data_acked > 0 then " d\($x.analyzer.syn_data_acked)" else "" end)" end)
        | join(" | ")) + " |")
   ),

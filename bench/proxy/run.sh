@@ -154,6 +154,8 @@ Ratios (goal: throughput >= 1.0x haproxy and >= 2x socat; connections/s >= 2x th
 - conn/s mpx-proxy convert / microsocks: $(ratio "$c_conv" "$c_ms")
 - conn/s mpx-proxy socks5 / microsocks:  $(ratio "$c_socks" "$c_ms")
 - CPU per connection microsocks / mpx-proxy socks5: $(ratio "$(cpu_us microsocks)" "$(cpu_us mpx-socks5)") (how many times more CPU the Debian server spends per connection)
+- CPU-bound capacity, 1 s / CPU per connection: mpx-proxy socks5 $(awk -v u="$(cpu_us mpx-socks5)" 'BEGIN{ if (u+0 > 0) printf "%d", 1e6/u; else print "n/a" }') conn/s per core, convert $(awk -v u="$(cpu_us mpx-convert)" 'BEGIN{ if (u+0 > 0) printf "%d", 1e6/u; else print "n/a" }'), microsocks $(awk -v u="$(cpu_us microsocks)" 'BEGIN{ if (u+0 > 0) printf "%d", 1e6/u; else print "n/a" }')
+  (conn/s above is bounded by the shared load generator: client, server and relay share $(nproc) CPUs)
 
 Raw: $OUT
 EOF

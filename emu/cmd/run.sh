@@ -220,9 +220,9 @@ run_fault_schedule() { # RUN: background job, one line per fault in time order
   done
 }
 
-run_fault_clear() { # RUN: every link back up
-  local r=$1 f t l act
-  for f in "${EXP_FAULT[@]}"; do read -r t l act <<< "$f"; run_fault_apply "$r" "$l" up; done
+run_fault_clear() { # RUN: every faulted link back up (once per link)
+  local r=$1 l
+  for l in $(printf '%s\n' "${EXP_FAULT[@]}" | awk '{print $2}' | sort -u); do run_fault_apply "$r" "$l" up; done
 }
 
 # ---------------------------------------------------------------------------------------------

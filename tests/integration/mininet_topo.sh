@@ -4,7 +4,8 @@
 # hosts; the DSL RTT is measured ~20 ms (Mininet's own delay knob does nothing here); the run
 # leaves nothing behind (namespaces, Mininet processes, veths/bridges) - after a normal down,
 # after a failed up (a delay check that fails loudly) and after SIGINT during up; Mininet did
-# not change machine-wide settings (it raises some in Mininet.init()).
+# not change machine-wide settings (it raises some in Mininet.init()); a Mininet topology
+# (mn's linear,3 and a custom Topo with TCLink parameters) converts to .topo and runs.
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 t_require_root
@@ -21,7 +22,7 @@ export MPX_TOPO_STATE_BASE=$tmp/state   # under /tmp on purpose: the sandbox re-
 export MPX_MN_INVENTORY_LOG=$tmp/inventory
 run=mnt$$
 cleanup() {
-  for r in "$run" "${run}f" "${run}i"; do mpx_topo_down "$r" >/dev/null 2>&1 || true; done
+  for r in "$run" "${run}f" "${run}i" "${run}l"; do mpx_topo_down "$r" >/dev/null 2>&1 || true; done
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -117,7 +118,36 @@ if left=$(mpx_mn_leftovers "$MPX_MN_INVENTORY_LOG") && grep -q '^pid .* python$'
   t_pass "sigint_leaves_nothing ($(grep -c '^pid ' "$MPX_MN_INVENTORY_LOG") processes checked)"
 else t_fail sigint_leaves_nothing "$left; inventory: $(tr '\n' ' ' < "$MPX_MN_INVENTORY_LOG"); $(ip netns list | grep "^mpx-${run}i-" | tr '\n' ' ')"; fi
 
-# --- 5. machine-wide settings untouched (Mininet.init() would raise them) ---------------------
+# --- 5. a Mininet topology reused: mn's linear,3 (3 hosts, 3 switches) with 2 ms per link --
+# converted to .topo (switches become routers), up on Mininet hosts: h1 -> h3 crosses 4 links
+if /usr/bin/python3 "$MPX_ROOT/emu/mininet/mpx_mn.py" totopo linear,3 --delay 2ms > "$tmp/lin3.topo" 2> "$tmp/lin3.err" &&
+   [ "$(grep -c '^node' "$tmp/lin3.topo") $(grep -c '^link' "$tmp/lin3.topo")" = "6 5" ]; then t_pass mininet_linear3_to_topo
+else t_fail mininet_linear3_to_topo "$(cat "$tmp/lin3.err" "$tmp/lin3.topo")"; fi
+# TCLink parameters of a custom Topo become link parameters
+cat > "$tmp/custom.py" <<'EOF2'
+from mininet.topo import Topo
+class Two(Topo):
+    def build(self, delay='5ms'):
+        h1, h2, s1 = self.addHost('h1'), self.addHost('h2'), self.addSwitch('s1')
+        self.addLink(h1, s1, bw=10, delay=delay, loss=1, max_queue_size=100)
+        self.addLink(s1, h2, bw=100, delay='1ms', jitter='0.5ms')
+topos = {'two': Two}
+EOF2
+x=$(/usr/bin/python3 "$MPX_ROOT/emu/mininet/mpx_mn.py" totopo two,delay=7ms --custom "$tmp/custom.py" > "$tmp/two.topo" &&
+    "$MPX_ROOT/mpxlab" topo check "$tmp/two.topo" | grep '^link l1 ')
+[ "$x" = "link l1 h1:eth0 s1:eth1 ab[rate=10mbit delay=7ms loss=1% queue=100p] ba[rate=10mbit delay=7ms loss=1% queue=100p]" ] &&
+  t_pass custom_tclink_params || t_fail custom_tclink_params "$x"
+: > "$MPX_MN_INVENTORY_LOG"
+if "$MPX_ROOT/mpxlab" topo up "$tmp/lin3.topo" --name "${run}l" --backend mininet > "$tmp/l.out" 2>&1; then
+  dst=$(mpx_topo_addr "${run}l" h3)
+  med=$(mpx_topo_exec "${run}l" h1 ping -n -c 10 -i 0.05 -W 2 "$dst" 2>&1 | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g | awk '{v[NR]=$1} END{if(NR) print v[int((NR+1)/2)]}')
+  if [ -n "$med" ]; then t_near linear3_h1_h3_rtt_ms "$med" 16 1.5; else t_fail linear3_h1_h3_rtt_ms "no replies"; fi
+  "$MPX_ROOT/mpxlab" topo down "${run}l" > /dev/null 2>&1
+  left=$(mpx_mn_leftovers "$MPX_MN_INVENTORY_LOG") && [ -s "$MPX_MN_INVENTORY_LOG" ] && t_pass linear3_down_leaves_nothing ||
+    t_fail linear3_down_leaves_nothing "$left"
+else t_fail linear3_up "$(tail -n 5 "$tmp/l.out")"; fi
+
+# --- 6. machine-wide settings untouched (Mininet.init() would raise them) ---------------------
 [ "$(sysctl -n net.core.wmem_max)" = "$wmem_before" ] && [ "$(sysctl -n fs.file-max)" = "$filemax_before" ] &&
   t_pass "global_sysctls_untouched (wmem_max $wmem_before)" || t_fail global_sysctls_untouched "wmem_max $wmem_before -> $(sysctl -n net.core.wmem_max)"
 t_done

@@ -143,6 +143,14 @@ holder=$!
 sleep 0.5
 probe "[$MPX_NT_H_DSL6]:5144" "$(conn "$MPX_NT_S4" 8080)"; expect per_client_limit_64 010222631e014000 eof
 wait "$holder" 2>/dev/null || true
+# --max-conns: with one connection held open, the next one gets 64 (any client)
+mpx_px_start pd --convert 5164 --socks5 1091 --max-conns 1 --header-timeout 3000 || { t_fail setup "proxy pd not ready"; exit 1; }
+mpx_nt_exec client timeout 5 "$MPX_ROOT/bin/mpx-proxy-probe" --to "$MPX_NT_H_DSL4:1091" --no-syn-data --timeout 2500 >/dev/null &
+holder=$!
+sleep 0.5
+probe "[$MPX_NT_H_DSL6]:5164" "$(conn "$MPX_NT_S4" 8080)"; expect max_conns_64 010222631e014000 eof
+wait "$holder" 2>/dev/null || true
+t_check max_conns_counter test "$(mpx_px_stats pd | jq -r .acl.global_limit)" = 1
 stats=$(mpx_px_stats pc)
 t_check acl_counters test "$(jq -r '"\(.acl.client_refused) \(.acl.per_client_limit)"' <<<"$stats")" = "2 1"
 

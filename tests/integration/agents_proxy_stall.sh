@@ -50,7 +50,7 @@ rtt=$(mpx_nt_exec client ping -c 5 -i 0.2 -q "$MPX_NT_H_DSL4" | awk -F'= ' '/rtt
 t_near link_rtt_ms "${rtt:-0}" 40 5
 
 mpx_px_server || { t_fail setup "mpx-server not ready"; exit 1; }
-mpx_px_start guard --convert 5124 || { t_fail setup "proxy not ready"; exit 1; }
+mpx_px_start guard --convert 5124 --mpconvert-ie 5126 || { t_fail setup "proxy not ready"; exit 1; }
 mpx_px_start noguard --convert 5125 --no-stall-guard || { t_fail setup "proxy not ready"; exit 1; }
 
 N=10
@@ -70,6 +70,12 @@ p50=$(jq -r .ttfb_us_p50 <<<"$out"); p95=$(jq -r .ttfb_us_p95 <<<"$out")
 # model: SYN 20 ms, SYN-ACK 20 ms, third ACK 20 ms (reply released), reply 20 ms = 80 ms
 t_near guard_ttfb_p50_ms "$((p50 / 1000))" 80 15
 t_check guard_ttfb_p95_under_150ms test "$p95" -lt 150000
+# the guard covers every method's first write: the mpconvert-ie echo, and convert-wait
+for sig in mpconvert-ie:5126 convert-wait:5124; do
+  out=$(mpx_px_client --signal "${sig%%:*}" --target "$MPX_NT_S4:8080" --proxy "$MPX_NT_H_DSL4:${sig##*:}" \
+    --count 5 --concurrency 5 --timeout 3 --json - 2>/dev/null | tail -1)
+  t_check "guard_${sig%%:*}" test "$(jq -r .ok <<<"$out")" = 5
+done
 stats=$(mpx_px_stats guard)
 t_check guard_waited test "$(jq -r .stall_guard.waits <<<"$stats")" -ge $N -a "$(jq -r .stall_guard.timeouts <<<"$stats")" = 0
 echo "guard stats: $(jq -c .stall_guard <<<"$stats")"

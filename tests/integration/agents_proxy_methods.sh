@@ -38,7 +38,15 @@ run() { # name expect-ok client-args...
   else t_fail "$name" "ok=$ok verified=$ver mptcp=$mp (want $want): $out; first failure: $(grep -m1 '"ok":false' "$MPX_NT_DIR/$name.json" | jq -c '{error, bytes_in, bytes_out, subflows}' 2>/dev/null)"; fi
 }
 V4=$MPX_NT_S4:8080 V6="[$MPX_NT_S6]:8080"
+nst() { mpx_nt_exec "$1" nstat -azs "$2" 2>/dev/null | awk -v k="$2" '$1==k{print $2}'; }
+syn0=$(nst hag MPTcpExtMPCapableSYNRX); fb0=$(nst hag MPTcpExtMPCapableFallbackACK)
+tfo0=$(nst hag TcpExtTCPFastOpenPassive)
 run convert $N --signal convert --target "$V4" --proxy "$MPX_NT_H_DSL4"
+# the kernel's own counters on the proxy: N MP_CAPABLE SYNs, N passive TFO (SYN data), no
+# fallback; on the server no MPTCP at all
+t_check hag_nstat_mptcp_tfo test "$(( $(nst hag MPTcpExtMPCapableSYNRX) - syn0 ))" = $N \
+  -a "$(( $(nst hag TcpExtTCPFastOpenPassive) - tfo0 ))" = $N -a "$(nst hag MPTcpExtMPCapableFallbackACK)" = "$fb0"
+t_check server_nstat_no_mptcp test "$(nst server MPTcpExtMPCapableSYNRX)" = 0
 tfo=$(jq -s '[.[] | select(.type=="conn" and .tfo=="syn-data-acked")] | length' "$MPX_NT_DIR/convert.json")
 t_check convert_request_in_syn test "$tfo" = $N
 run convert_wait $N --signal convert-wait --target "$V4" --proxy "$MPX_NT_H_DSL4"

@@ -396,6 +396,30 @@ _mpx_mn_wait_gone() {
   return 1
 }
 
+# _mpx_mn_kill_foreign RUN: processes started in the run's Mininet hosts from outside the
+# sandbox (mnexec -a, ip netns exec: agents, user commands), ended by PID before Mininet
+# stops; the hosts' own shells (inside the sandbox's PID namespace) are left to net.stop()
+_mpx_mn_kill_foreign() {
+  local run=$1 m ns init sp p pids=() i
+  m=$(_mpx_mn_dir "$run")
+  [ -f "$m/hosts" ] || return 0
+  init=$(_mpx_mn_pidof "$run" init)
+  sp=$(readlink "/proc/${init:-0}/ns/pid" 2>/dev/null || echo none)
+  while read -r ns _; do
+    [ -e "/run/netns/$ns" ] || continue
+    for p in $(ip netns pids "$ns" 2>/dev/null); do
+      [ "$(readlink "/proc/$p/ns/pid" 2>/dev/null)" = "$sp" ] && continue
+      pids+=("$p")
+    done
+  done < "$m/hosts"
+  [ ${#pids[@]} -gt 0 ] || return 0
+  _mpx_topo_log "mininet: ending ${#pids[@]} processes started in the hosts: ${pids[*]}"
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  _mpx_mn_wait_gone "${pids[@]}" && return 0
+  for p in "${pids[@]}"; do _mpx_topo_alive "$p" && kill -KILL "$p" 2>/dev/null; done
+  _mpx_mn_wait_gone "${pids[@]}" || true
+}
+
 mpx_mn_stop() {
   local run=$1 m py='' init='' tp='' us='' all=() r p st ns
   m=$(_mpx_mn_dir "$run")
@@ -415,6 +439,8 @@ mpx_mn_stop() {
     [ -z "$init" ] || py=$(_mpx_mn_children "$init" | head -n 1)
     [ -z "$py" ] || [[ $(_mpx_mn_cmdline "$py") == *mpx_mn.py* ]] || py=''
   fi
+  # 0. what others started inside the hosts
+  _mpx_mn_kill_foreign "$run"
   # 1. ask Mininet to stop (net.stop(): links deleted, host shells hung up)
   if [ -n "${py:-}" ] && _mpx_topo_is "$py" mpx_mn.py; then
     _mpx_mn_send "$run" stop

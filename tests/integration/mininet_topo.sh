@@ -70,12 +70,18 @@ x=$(cd "$tmp" && mpx_topo_exec "$run" server sh -c 'pwd; echo hi > ./from-minine
 x=$("$MPX_ROOT/mpxlab" exec "$run" hag -- ip -o link show wan 2>&1)
 [[ $x == *" wan@"* ]] && t_pass mpxlab_exec || t_fail mpxlab_exec "$x"
 
-# --- 2. down: nothing left ------------------------------------------------------------------
+# --- 2. down: nothing left, also of processes started in the hosts from outside -------------
+"$MPX_ROOT/mpxlab" exec "$run" server -- sleep 300 < /dev/null > /dev/null 2>&1 &
+p1=$!
+ip netns exec "mpx-$run-client" sleep 300 < /dev/null > /dev/null 2>&1 &
+p2=$!
 : > "$MPX_MN_INVENTORY_LOG"
 t0=$EPOCHREALTIME
 "$MPX_ROOT/mpxlab" topo down "$run" > "$tmp/down.out" 2>&1; rc=$?
 el=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')
 [ $rc = 0 ] && t_pass "down_rc0 ($el s)" || t_fail down_rc0 "rc=$rc $(cat "$tmp/down.out")"
+kill -0 "$p1" 2>/dev/null || kill -0 "$p2" 2>/dev/null && t_fail down_ends_started_processes "$p1/$p2 alive" ||
+  t_pass down_ends_started_processes
 np=$(grep -c '^pid ' "$MPX_MN_INVENTORY_LOG")
 if left=$(mpx_mn_leftovers "$MPX_MN_INVENTORY_LOG") && [ "$np" -ge 10 ] && [ -z "$(ip netns list | grep "^mpx-$run-")" ] &&
    ! ip -o link show type veth | grep -q "mpx-$run-"; then

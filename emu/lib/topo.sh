@@ -9,6 +9,7 @@
 #   mpx_topo_link_ns RUN LINK          link emulator namespace name (mpx-RUN-l-LINK)
 #   mpx_topo_addr RUN NODE [IFACE] [4|6]   address without prefix length
 #   mpx_topo_exec RUN NODE CMD...      run CMD inside the node's namespace
+#   mpx_topo_ns_exec NS CMD...         the same by namespace name (ip netns exec / mnexec -a)
 #   mpx_topo_link_pcap RUN LINK        path of the link's pcap
 #   mpx_topo_link_stats RUN LINK       SIGUSR1 to the link's emulator, then its stats JSON
 #   mpx_topo_state RUN                 the run's state directory
@@ -586,6 +587,18 @@ mpx_topo_exec() {
   ns=$(mpx_topo_ns "$run" "$node")
   # Mininet hosts are entered the Mininet way (mnexec -a PID, like its `m` utility)
   if _mpx_topo_run_is_mn "$run"; then _mpx_topo_mn; mpx_mn_exec "$run" "$node" "$@"; return; fi
+  ip netns exec "$ns" "$@"
+}
+
+# mpx_topo_ns_exec NS CMD...: like `ip netns exec NS CMD...` for a namespace of any run; a
+# Mininet host is entered the Mininet way (mnexec -a), anything else with ip netns exec
+mpx_topo_ns_exec() {
+  local ns=$1 run pid; shift
+  run=${ns#mpx-}; run=${run%%-*}
+  if [[ $ns == mpx-* ]] && _mpx_topo_run_is_mn "$run"; then
+    _mpx_topo_mn
+    if pid=$(mpx_mn_pid "$run" "$ns" 2>/dev/null); then mnexec -a "$pid" env -C "$PWD" "$@"; return; fi
+  fi
   ip netns exec "$ns" "$@"
 }
 

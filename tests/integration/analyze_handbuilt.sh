@@ -71,6 +71,7 @@ an_case join-syn-data 1 '[.[0].violations[]|[.rule,.pkt,.pcap==null]]==[["AN-MPJ
 an_case mpc-dropped-note 0 '.[0].space_note=="Linux SYN layout of mss,sackperm,ts,ws,tfo:16,mpc needs 44 B: mpc dropped (no-room)"' mpc-dropped
 an_case idsn-bad 1 '[.[0].violations[]|[.rule,.pkt]]==[["AN-DSS-IDSN",5]] and (.[0].violations[0].msg|test("from the server: DSN 1000 - SSN 1"))' idsn-bad
 an_case dss-csum 1 '.[0] | .dss_csum=={"ok":1,"bad":1,"unchecked":0} and ([.violations[]|[.rule,.pkt]]==[["DSS-CSUM",6]])' dss-csum
+an_case prefer-proxy 0 '.[0] | .prefer_proxy and .mpc.syn and .syn_opt_bytes==28 and .syn_opt_left==12 and .violations==[] and .signal=="none"' prefer-proxy
 an_case convert-v6 0 '.[0] | .signal=="convert" and .signal_valid and .target=="[fd00:2::2]:8080" and .client=="[fd00::1]:40000" and .req_in_syn' --v6 convert
 
 # implicit interception across two captures: joined by server endpoint and time, ISN differs

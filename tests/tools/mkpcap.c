@@ -637,7 +637,23 @@ static void sc_dss_csum(W *w)
     seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
 }
 
+/* implicit-prefer marking: MP_PREFER_PROXY (plain-mode-10 4, 4 bytes) next to MP_CAPABLE. */
+static void sc_prefer(W *w)
+{
+    F f; O o;
+    addrs(w, &f, 23, 1, 40023, 8080, 10, 20);
+    mpx_prefer_proxy pp = { .subtype = MPX_MPOPT_SUBTYPE_DEFAULT, .rsv = 0 };
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); mpx_prefer_proxy_encode(&pp, &o.w); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 0);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 1, 0xbb, 0, 0); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 20000);
+    o_init(&o); o_mpc(&o, 2, 0xcc, 0xbb, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
+}
+
 static const struct { const char *name, *what; } SC[] = {
+    { "prefer-proxy", "SYN with MP_CAPABLE and MP_PREFER_PROXY" },
     { "dss-csum", "DSS mappings with checksums, the second one wrong" },
     { "implicit-dsl", "implicit interception, client side: MPTCP to the server address" },
     { "implicit-wan", "implicit interception, server side: the proxy's plain TCP connection" },
@@ -689,6 +705,7 @@ static int run(W *w, const char *sc)
     else if (!strcmp(sc, "ts-dropped")) sc_ts_dropped(w);
     else if (!strcmp(sc, "idsn-bad")) sc_idsn_bad(w);
     else if (!strcmp(sc, "dss-csum")) sc_dss_csum(w);
+    else if (!strcmp(sc, "prefer-proxy")) sc_prefer(w);
     else if (!strcmp(sc, "implicit-dsl")) sc_implicit(w, false);
     else if (!strcmp(sc, "implicit-wan")) sc_implicit(w, true);
     else if (!strcmp(sc, "syn-retx")) sc_syn_retx(w);

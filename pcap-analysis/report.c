@@ -296,6 +296,18 @@ static void write_report(an_ctx *x, FILE *o)
             x->nfiles, x->frames, x->tcp_pkts, x->truncated, x->skipped[CAP_NOT_IP], x->skipped[CAP_NOT_TCP],
             x->skipped[CAP_FRAGMENT], x->skipped[CAP_TRUNC], x->skipped[CAP_BAD]);
     for (int i = 0; i < x->nfiles; i++) fprintf(o, "- `%s`: %" PRIu64 " frames\n", x->files[i], x->file_frames[i]);
+    {
+        size_t nconn = 0, nvt = an_total_violations(x), nbad = 0;
+        for (an_conn *c = x->t.head; c; c = c->next) {
+            if (!an_conn_listed(c)) continue;
+            nconn++;
+            size_t v = c->nv;
+            for (an_conn *j = c->joins; j; j = j->next_join) v += j->nv;
+            nbad += v > 0;
+        }
+        if (!nvt) fprintf(o, "\n**Verdict: clean.** Every encoding check passed on %zu connection(s).\n", nconn);
+        else fprintf(o, "\n**Verdict: %zu violation(s)** in %zu of %zu connection(s); see the last section.\n", nvt, nbad, nconn);
+    }
     fputs("\n## Summary per signal\n\n", o);
     fputs("| signal | connections | signal valid | request in SYN | MPTCP | fallback | TFO data acked | TTFB median (ms) | violations |\n", o);
     fputs("|---|---|---|---|---|---|---|---|---|\n", o);

@@ -248,7 +248,7 @@ void conn_fail(struct conn *c, int code, int value, const char *why)
     timer_clear(c);
     c->err_code = code;
     /* bytes already queued (a SOCKS method choice) stay in front of the error */
-    switch (c->method) {
+    switch (IS_CONVERT(c->method) ? M_CONVERT : c->method) {
     case M_CONVERT:
         convert_send_error(c, code, value);
         break;
@@ -323,7 +323,7 @@ static void on_connected(struct conn *c)
     int one = 1;
     setsockopt(c->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     LOGV("conn %llu connected downstream", (unsigned long long)c->id);
-    switch (c->method) {
+    switch (IS_CONVERT(c->method) ? M_CONVERT : c->method) {
     case M_CONVERT: convert_on_connected(c); break;
     case M_SOCKS5: socks5_on_connected(c); break;
     case M_MPCONVERT: case M_MPCONVERT_IE: mpconvert_on_connected(c); break;
@@ -391,7 +391,7 @@ static void header_read(struct conn *c)
             return;
         }
         if (r == -3) { conn_fail(c, 1, 0, "signal longer than the parse buffer"); return; }
-        switch (c->method) {
+        switch (IS_CONVERT(c->method) ? M_CONVERT : c->method) {
         case M_CONVERT: convert_on_data(c); break;
         case M_MPCONVERT: case M_MPCONVERT_IE: mpconvert_on_data(c); break;
         case M_SOCKS5: socks5_on_data(c); break;

@@ -45,14 +45,15 @@ static void usage(FILE *f)
 {
     fprintf(f,
 "usage: mpx-proxy [--convert PORT] [--mpconvert PORT] [--mpconvert-ie PORT] [--socks5 PORT]\n"
-"                 [--transparent PORT] [--bind ADDR] [--allow PREFIX]... [--deny-target PREFIX]...\n"
+"                 [--transparent PORT] [--convert-tfo PORT] [--bind ADDR] [--allow PREFIX]... [--deny-target PREFIX]...\n"
 "                 [--max-per-client N] [--max-conns N] [--cookie-required] [--cookie-key HEX]\n"
 "                 [--cookie-len N] [--users FILE] [--no-stall-guard] [--stall-guard-max MS]\n"
 "                 [--header-timeout MS] [--connect-timeout MS] [--linger MS] [--drain-timeout MS]\n"
 "                 [--no-splice] [--pipe-size BYTES] [--config FILE] [--stats FILE] [--ready FILE]\n"
 "                 [-v] [--help] [--version]\n"
 "Without any listener option: convert 5124, mpconvert 5125, mpconvert-ie 5126, socks5 1080.\n"
-"Listeners are IPPROTO_MPTCP sockets accepting SYN data without a TFO cookie.\n"
+"Listeners are IPPROTO_MPTCP sockets accepting SYN data without a TFO cookie, except\n"
+"--convert-tfo (RFC 8803 with real TFO cookies: granted on request, required for SYN data).\n"
 "Signals: SIGUSR1 writes the JSON counters; SIGTERM/SIGINT drain (stop accepting, finish\n"
 "relays, exit 0). Exit: 0 ok, 2 usage/config error, 3 setup error. See agents/proxy/README.md.\n");
 }
@@ -79,7 +80,7 @@ static int apply(const char *key, const char *val)
 {
 #define NEED() do { if (!val || !*val) { fprintf(stderr, "mpx-proxy: %s needs a value\n", key); return -1; } } while (0)
 #define INT(dst, lo, hi) do { NEED(); if (parse_int(val, lo, hi, &(dst))) { fprintf(stderr, "mpx-proxy: bad %s '%s'\n", key, val); return -1; } } while (0)
-    static const char *const mkeys[M__N] = { "convert", "mpconvert", "mpconvert-ie", "socks5", "transparent" };
+    static const char *const mkeys[M__N] = { "convert", "mpconvert", "mpconvert-ie", "socks5", "transparent", "convert-tfo" };
     for (int m = 0; m < M__N; m++)
         if (!strcmp(key, mkeys[m])) { INT(cfg.port[m], 0, 65535); return 0; }
     if (!strcmp(key, "bind")) {
@@ -178,10 +179,12 @@ static int open_listener(int method)
             plog(0, "IP_TRANSPARENT: %s", strerror(errno));
         if (fam == AF_INET6) setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof one);
     }
-    /* SYN data without a TFO cookie (RFC 8803 App. A.2) */
+    /* SYN data without a TFO cookie (RFC 8803 App. A.2); the convert-tfo listener instead
+     * grants cookies on request and accepts SYN data only with a valid one */
     if (setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &cfg.tfo_qlen, sizeof cfg.tfo_qlen) < 0)
         plog(0, "%s: TCP_FASTOPEN: %s", method_name[method], strerror(errno));
-    if (setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, &one, sizeof one) < 0)
+    if (method != M_CONVERT_TFO &&
+        setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, &one, sizeof one) < 0)
         plog(0, "%s: TCP_FASTOPEN_NO_COOKIE: %s", method_name[method], strerror(errno));
     if (bind(fd, (struct sockaddr *)&ss, (socklen_t)sl) < 0) {
         plog(0, "%s: bind port %d: %s", method_name[method], cfg.port[method], strerror(errno));
@@ -233,7 +236,7 @@ static void on_accept(struct listener *l)
         mpx_addr client, local;
         sa_to_addr(&ss, &client);
         memset(&local, 0, sizeof local);
-        if (l->method != M_CONVERT && l->method != M_SOCKS5) {
+        if (!IS_CONVERT(l->method) && l->method != M_SOCKS5) {
             /* plain mode reuses the connected port; TPROXY keeps the original destination */
             struct sockaddr_storage ls;
             socklen_t ll = sizeof ls;
@@ -346,7 +349,8 @@ int main(int argc, char **argv)
     enum { O_BASE = 256 };
     static const struct option opts[] = {
         { "convert", 1, 0, 0 }, { "mpconvert", 1, 0, 0 }, { "mpconvert-ie", 1, 0, 0 },
-        { "socks5", 1, 0, 0 }, { "transparent", 1, 0, 0 }, { "bind", 1, 0, 0 },
+        { "socks5", 1, 0, 0 }, { "transparent", 1, 0, 0 }, { "convert-tfo", 1, 0, 0 },
+        { "bind", 1, 0, 0 },
         { "allow", 1, 0, 0 }, { "deny-target", 1, 0, 0 }, { "max-per-client", 1, 0, 0 },
         { "max-conns", 1, 0, 0 }, { "cookie-required", 0, 0, 0 }, { "cookie-key", 1, 0, 0 },
         { "cookie-len", 1, 0, 0 }, { "users", 1, 0, 0 }, { "no-stall-guard", 0, 0, 0 },

@@ -11,7 +11,10 @@
 #include "proto/addr.h"
 
 /* ---- methods (one listener each) ---- */
-enum { M_CONVERT, M_MPCONVERT, M_MPCONVERT_IE, M_SOCKS5, M_TRANSPARENT, M__N };
+/* M_CONVERT_TFO: the same RFC 8803 parsing on a listener that issues and requires real TFO
+ * cookies (no TCP_FASTOPEN_NO_COOKIE), for clients that put a TFO cookie in the SYN. */
+enum { M_CONVERT, M_MPCONVERT, M_MPCONVERT_IE, M_SOCKS5, M_TRANSPARENT, M_CONVERT_TFO, M__N };
+#define IS_CONVERT(m) ((m) == M_CONVERT || (m) == M_CONVERT_TFO)
 extern const char *const method_name[M__N];
 
 /* ---- MPTCP_INFO, defined locally: the installed uapi header (6.1) is older than the

@@ -103,6 +103,16 @@ t_check stats_idle test "$(jq -r .active <<<"$stats")" = 0
 stats=$(mpx_px_stats pb)
 t_check auth_stats test "$(jq -r '"\(.relayed.socks5) \(.socks_auth_failures)"' <<<"$stats")" = "50 1"
 
+# convert-tfo listener: real TFO cookies (granted on request, required for SYN data), for
+# the convert-cookie signal; every connection after the first carries its data in the SYN
+mpx_px_start pe --convert-tfo 5128 || { t_fail setup "convert-tfo proxy not ready"; exit 1; }
+N=10
+out=$(mpx_px_client --signal convert-cookie --target "$V4" --proxy "$MPX_NT_H_DSL4:5128" --count $N \
+  --json "$MPX_NT_DIR/cc.json" >/dev/null 2>&1; tail -1 "$MPX_NT_DIR/cc.json")
+acked=$(jq -s '[.[] | select(.type=="conn" and .tfo=="syn-data-acked")] | length' "$MPX_NT_DIR/cc.json")
+t_check convert_tfo_cookie test "$(jq -r .ok <<<"$out")" = $N -a "$acked" -ge $((N - 1)) -a "$(jq -r .mptcp <<<"$out")" = $N
+echo "convert-cookie: $(jq -c '{ok,mptcp,tfo_syn_data_acked}' <<<"$out"), SYN data acked on $acked/$N"
+
 # transparent listener (on-path, no signal) behind an nft TPROXY rule: the original
 # destination is the accepted socket's local address; MPTCP kept on the client side
 mpx_nt_exec hag nft -f - <<EOF

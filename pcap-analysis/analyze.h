@@ -14,6 +14,8 @@ typedef struct {
     uint64_t    skipped[CAP_SKIP_MAX];
     uint8_t     mpconv_subtype;      /* subtype of the experimental kind-30 options */
     FILE       *pkt_out;             /* --packets: one JSON line per TCP segment */
+    bool        dedup;               /* current file is a Linux cooked (any) capture */
+    uint64_t    dup_frames;
 } an_ctx;
 
 void an_ctx_init(an_ctx *x, const char **files, int nfiles);

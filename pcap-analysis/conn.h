@@ -62,6 +62,8 @@ struct an_conn {
     int64_t   t_syn, t_synack, t_ack;       /* absolute, AN_NONE if unseen */
     uint64_t  pkt_syn, pkt_synack, pkt_ack;
     uint64_t  pkts;
+    uint64_t  dup_frames;       /* the same segment captured twice (tcpdump -i any on a router) */
+    struct { uint32_t seq, ack, len; uint8_t flags, ttl, dir; uint16_t win; int64_t t; bool set; } last;
     int       syn_count, synack_count;      /* retransmissions of the handshake */
     an_event  ev[AN_EVENTS];
     size_t    nev;

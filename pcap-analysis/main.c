@@ -3,6 +3,7 @@
  * Exit: 0 clean, 1 violations found, 2 usage or input error. */
 #include "pcap-analysis/analyze.h"
 #include <getopt.h>
+#include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,6 +71,11 @@ int main(int argc, char **argv)
         if (!c) { fprintf(stderr, "mpx-analyze: %s\n", err); rc = 2; continue; }
         mpx_pkt p;
         int r;
+        x.dedup = cap_linktype(c) == DLT_LINUX_SLL
+#ifdef DLT_LINUX_SLL2
+                  || cap_linktype(c) == DLT_LINUX_SLL2
+#endif
+                  ;
         while ((r = cap_next(c, &p, err, sizeof err)) == 1) an_packet(&x, i, &p);
         if (r < 0) { fprintf(stderr, "mpx-analyze: %s: %s\n", files[i], err); rc = 2; }
         x.file_frames[i] = cap_frames(c);

@@ -330,6 +330,17 @@ void an_packet(an_ctx *x, int file, const mpx_pkt *p)
     int dir;
     an_conn *c = an_lookup(&x->t, file, p, &dir);
     x->tcp_pkts++;
+    /* tcpdump -i any on a forwarding node sees a routed segment twice (in and out, TTL one
+     * lower the second time): count the copy once */
+    if (x->dedup) {
+        bool dup = c->last.set && c->last.dir == dir && c->last.seq == p->seq && c->last.ack == p->ack &&
+                   c->last.len == p->data_len && c->last.flags == p->flags && c->last.win == p->win &&
+                   c->last.ttl == (uint8_t)(p->ttl + 1) && p->t_us - c->last.t < 1000;
+        c->last.set = true; c->last.dir = (uint8_t)dir; c->last.seq = p->seq; c->last.ack = p->ack;
+        c->last.len = p->data_len; c->last.flags = p->flags; c->last.win = p->win; c->last.ttl = p->ttl;
+        c->last.t = p->t_us;
+        if (dup) { c->dup_frames++; x->dup_frames++; return; }
+    }
     c->pkts++;
     c->t_last = p->t_us;
     c->d[dir].pkts++;

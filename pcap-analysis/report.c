@@ -151,6 +151,7 @@ static void write_json(an_ctx *x, FILE *o)
         if (c->mp_tcprst) fprintf(o, "%d", c->tcprst_reason); else fputs("null", o);
         fprintf(o, ",\"mp_fastclose\":%s,\"add_addr\":%d,\"add_addr_hmac_ok\":%d,\"add_addr_hmac_bad\":%d",
                 c->mp_fastclose ? "true" : "false", c->add_addr, c->add_addr_hmac_ok, c->add_addr_hmac_bad);
+        fprintf(o, ",\"dup_frames\":%" PRIu64, c->dup_frames);
         fprintf(o, ",\"bytes\":{\"c2s\":%" PRIu64 ",\"s2c\":%" PRIu64 "},\"truncated\":%" PRIu64,
                 c->d[0].bytes, c->d[1].bytes, c->truncated);
         /* joined subflows */
@@ -225,9 +226,9 @@ static void write_json(an_ctx *x, FILE *o)
         }
     for (size_t k = 0; k < ns; k++) { fprintf(o, "%s", k ? "," : ""); json_str(o, seen[k]); fprintf(o, ":%zu", cnt[k]); }
     fprintf(o, "},\"pcaps\":%d,\"frames\":%" PRIu64 ",\"tcp_pkts\":%" PRIu64 ",\"truncated\":%" PRIu64
-               ",\"skipped\":{\"not_ip\":%" PRIu64 ",\"not_tcp\":%" PRIu64 ",\"fragment\":%" PRIu64
+               ",\"dup_frames\":%" PRIu64 ",\"skipped\":{\"not_ip\":%" PRIu64 ",\"not_tcp\":%" PRIu64 ",\"fragment\":%" PRIu64
                ",\"trunc\":%" PRIu64 ",\"bad\":%" PRIu64 "}}\n",
-            x->nfiles, x->frames, x->tcp_pkts, x->truncated, x->skipped[CAP_NOT_IP], x->skipped[CAP_NOT_TCP],
+            x->nfiles, x->frames, x->tcp_pkts, x->truncated, x->dup_frames, x->skipped[CAP_NOT_IP], x->skipped[CAP_NOT_TCP],
             x->skipped[CAP_FRAGMENT], x->skipped[CAP_TRUNC], x->skipped[CAP_BAD]);
 }
 

@@ -28,11 +28,11 @@ mpx_nt_up an || { echo "SKIP: all: namespace setup failed"; exit 77; }
 D=$MPX_NT_DIR
 
 # tcpdump on the proxy's links; readiness = its "listening on" line
-for ifc in dsl lte wan; do
+for ifc in dsl lte wan any; do
   mpx_nt_bg hag "$D/td-$ifc.log" timeout 120 tcpdump --immediate-mode -U -n -s 512 -i "$ifc" -w "$D/$ifc.pcap" tcp
   TD_PIDS+=("$MPX_NT_LASTPID")
 done
-for ifc in dsl lte wan; do
+for ifc in dsl lte wan any; do
   for _ in $(seq 1 100); do grep -q "listening on" "$D/td-$ifc.log" 2>/dev/null && break; sleep 0.05; done
 done
 
@@ -99,6 +99,12 @@ for fam in 198.18.3.1:8080 '[fd00:18:3::1]:8080'; do
     and .[1].tfo.cookie_used and .[1].tfo.syn_data_acked and .[1].req_in_syn and .[1].rtts_before_data==0" "$C"
 done
 t_check dss-checksums jqe -s '[.[] | select(.type=="conn" and .dss_csum.ok>0)] | length>=2 and all(.dss_csum.bad==0 and .mpc.syn)' "$C"
+# tcpdump -i any on the hag (Linux cooked v2) sees each forwarded segment of the direct TFO
+# connections twice (dsl in, wan out, TTL one lower): counted once, like on the dsl link
+any_pk=$({ "$A" --json "$D/any.pcap" || true; } | jq -c -s '[.[] | select(.type=="conn" and (.server|endswith(":8080")) and (.client|startswith("198.18.1.1:") or startswith("[fd00:18:1::1]:"))) | .pkts]')
+dsl_pk=$(jq -c -s '[.[] | select(.type=="conn" and (.server|endswith(":8080")) and (.pcap|endswith("dsl.pcap"))) | .pkts]' "$C")
+t_check "any-dedup ($any_pk vs $dsl_pk)" test "$any_pk" = "$dsl_pk"
+t_check any-dup-counted jqe -s '.[-1].dup_frames > 0' <({ "$A" --json "$D/any.pcap" || true; })
 t_check downstream-joined jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .req_in_syn)] | length>=4 and all(.downstream.server==.target and .downstream.split_us.proxy_server>0)' "$C"
 t_check mp-join-lte jqe -s '[.[] | select(.type=="conn" and (.joins|length)>0)] | length>=1 and all(.subflows>=2 and all(.joins[]; .hmac=="ok" and (.pcap|endswith("lte.pcap"))))' "$C"
 t_check report-done-when grep -q "signal check | Convert header valid (version 1, 24 B, magic 0x2263); Connect TLV valid (5 words, 198.18.3.1:8080)" "$D/an.md"

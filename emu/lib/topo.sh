@@ -10,6 +10,7 @@
 #   mpx_topo_addr RUN NODE [IFACE] [4|6]   address without prefix length
 #   mpx_topo_exec RUN NODE CMD...      run CMD inside the node's namespace
 #   mpx_topo_ns_exec NS CMD...         the same by namespace name (ip netns exec / mnexec -a)
+#   mpx_topo_ns_prefix NS              that command prefix, one word a line (keeps $! exact)
 #   mpx_topo_link_pcap RUN LINK        path of the link's pcap
 #   mpx_topo_link_stats RUN LINK       SIGUSR1 to the link's emulator, then its stats JSON
 #   mpx_topo_state RUN                 the run's state directory
@@ -600,6 +601,19 @@ mpx_topo_ns_exec() {
     if pid=$(mpx_mn_pid "$run" "$ns" 2>/dev/null); then mnexec -a "$pid" env -C "$PWD" "$@"; return; fi
   fi
   ip netns exec "$ns" "$@"
+}
+
+# mpx_topo_ns_prefix NS: the command prefix of mpx_topo_ns_exec, one word a line, for callers
+# that need $! to be the command itself (every word execs the next):
+#   mapfile -t pre < <(mpx_topo_ns_prefix "$ns"); "${pre[@]}" timeout 60 mpx-server ... &
+mpx_topo_ns_prefix() {
+  local ns=$1 run pid
+  run=${ns#mpx-}; run=${run%%-*}
+  if [[ $ns == mpx-* ]] && _mpx_topo_run_is_mn "$run"; then
+    _mpx_topo_mn
+    if pid=$(mpx_mn_pid "$run" "$ns" 2>/dev/null); then printf '%s\n' mnexec -a "$pid" env -C "$PWD"; return; fi
+  fi
+  printf '%s\n' ip netns exec "$ns"
 }
 
 _mpx_topo_linkfield() { # RUN LINK COLUMN

@@ -69,6 +69,8 @@ _mpx_mn_send() { printf '%s\n' "$2" 1<>"$(_mpx_mn_dir "$1")/ctl"; }
 _mpx_mn_wait() {
   local run=$1 from=$2 pre=$3 m py l deadline
   m=$(_mpx_mn_dir "$run") py=$(_mpx_mn_pidof "$run" python)
+  # before the server is known (start), the sandbox's timeout process stands for it
+  [ -n "$py" ] || py=$(_mpx_mn_pidof "$run" timeout)
   deadline=$(( $(_mpx_topo_now_us) + MPX_MN_TIMEOUT * 1000000 ))
   while :; do
     l=$(tail -n +"$((from + 1))" "$m/events" 2>/dev/null | grep -m1 -e "^$pre" -e '^err ' || true)
@@ -78,7 +80,7 @@ _mpx_mn_wait() {
       return 0
     fi
     if [ -n "$py" ] && ! _mpx_topo_alive "$py"; then
-      _mpx_mn_die "the Mininet server (PID $py) died: $(tail -n 5 "$m/sandbox.log" 2>/dev/null | tr '\n' ' ')"; return 3; fi
+      _mpx_mn_die "the Mininet sandbox/server (PID $py) exited: $(tail -n 5 "$m/sandbox.log" 2>/dev/null | tr '\n' ' ')"; return 3; fi
     [ "$(_mpx_topo_now_us)" -lt "$deadline" ] || { _mpx_mn_die "no answer to '$pre' after ${MPX_MN_TIMEOUT} s"; return 3; }
     sleep 0.01
   done

@@ -35,3 +35,7 @@ UNIT_TESTS += $(PROXY_UNIT_TESTS)
 PROXY_LIB_OBJS := $(filter-out %/main.o,$(MPX_PROXY_OBJS))
 TEST_EXTRA_DEPS += $(PROXY_LIB_OBJS)
 $(foreach t,$(PROXY_UNIT_TESTS),$(eval UNIT_LINK_$(t) := $(PROXY_LIB_OBJS) -lpthread))
+
+# fuzz target: the front ends through the connection code (tests/fuzz/fuzz_proxy_frontend.c)
+FUZZ_EXTRA_SRCS_fuzz_proxy_frontend := $(filter-out agents/proxy/main.c,$(MPX_PROXY_SRCS))
+FUZZ_LDLIBS_fuzz_proxy_frontend := -lpthread

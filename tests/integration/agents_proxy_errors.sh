@@ -28,6 +28,9 @@ mpx_nt_exec server ip route add prohibit 198.19.78.0/24
 mpx_nt_exec hag ip route add 198.19.77.0/24 via "$MPX_NT_S4"
 mpx_nt_exec hag ip route add 198.19.78.0/24 via "$MPX_NT_S4"
 mpx_nt_exec server iptables -A INPUT -p tcp --dport 9998 -j DROP
+mpx_nt_exec server sysctl -qw net.ipv6.conf.all.forwarding=1
+mpx_nt_exec server ip -6 route add prohibit fd00:77::/64
+mpx_nt_exec hag ip -6 route add fd00:77::/64 via "$MPX_NT_S6"
 
 mpx_px_start pa --convert 5124 --socks5 1080 --deny-target 198.18.3.77/32 --connect-timeout 1000 -v ||
   { t_fail setup "proxy not ready"; exit 1; }
@@ -52,6 +55,9 @@ probe "$P" "$(conn 198.19.99.1 80)"; expect no_route_97_code0 010222631e016100 e
 probe "$P" "$(conn 198.19.77.1 80)"; expect icmp_host_unreach_97_code1 010222631e016101 eof
 probe "$P" "$(conn 198.19.78.1 80)"; expect icmp_prohibited_97_code13 010222631e01610d eof
 probe "$P" "$(conn "$MPX_NT_S4" 9998)"; expect connect_timeout_65 010222631e014100 eof
+# IPv6 targets: no route (ENETUNREACH) and an ICMPv6 "administratively prohibited" (code 1)
+probe "[$MPX_NT_H_DSL6]:5124" "010622630a050050""fd000099000000000000000000000001"; expect v6_no_route_97_code0 010222631e016100 eof
+probe "[$MPX_NT_H_DSL6]:5124" "010622630a050050""fd000077000000000000000000000001"; expect v6_icmp6_prohibited_97_code1 010222631e016101 eof
 # --- refused targets
 lo=$(conn 127.0.0.1 8080)
 probe "$P" "$lo"; expect loopback_target_1_echo "01082263""1e070100$lo" eof
@@ -92,7 +98,7 @@ s5 "01c6136301""0050"; expect socks5_no_route_rep3 050005030001000000000000 eof
 stats=$(mpx_px_stats pa)
 ce() { jq -r ".convert_errors[\"$1\"] // 0" <<<"$stats"; }
 t_check stats_err96 test "$(ce 96)" -ge 1
-t_check stats_err97 test "$(ce 97)" = 3
+t_check stats_err97 test "$(ce 97)" = 5
 t_check stats_err65 test "$(ce 65)" = 1
 t_check stats_err32 test "$(ce 32)" = 2
 t_check stats_err1 test "$(ce 1)" = 3

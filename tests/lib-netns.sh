@@ -171,11 +171,11 @@ mpx_nt_kill() { # pid
   local p=$1 i
   kill -TERM "$p" 2>/dev/null || return 0
   for ((i = 0; i < 60; i++)); do
-    kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
+    kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null || true; return 0; }
     sleep 0.05
   done
   kill -KILL "$p" 2>/dev/null
-  wait "$p" 2>/dev/null
+  wait "$p" 2>/dev/null || true
   return 0
 }
 

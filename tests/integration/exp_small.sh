@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A small experiment end to end over hybrid.topo: tcp, socks5, convert x 5 repetitions.
+# A small experiment end to end over hybrid.topo: tcp, socks5, convert x 9 repetitions.
 # The report exists, every connection succeeded with a verified payload and was found by the
 # analyzer, and the measured extra round trips agree with the analytic model within +-20 %
 # (socks5 +2 R_cp, convert -1 R_cp; for tcp, the reference, its TTFB within +-20 % of
@@ -19,7 +19,7 @@ cat > "$tmp/small.exp" <<'X'
 topology    hybrid
 signals     tcp socks5 convert
 workload    rr 100/1000
-repetitions 5
+repetitions 9
 seed        11
 timeout     conn 10s
 X
@@ -34,7 +34,7 @@ t_check report_md test -s "$out/report.md"
 t_check report_html test -s "$out/report.html"
 t_check manifest_done test "$(jq -r .status "$out/manifest.json")" = "done"
 n=$(wc -l < "$out/connections.jsonl")
-t_check fifteen_connections test "$n" = 15
+t_check all_connections test "$n" = 27
 bad=$(jq -c 'select(.ok != true or .verified != true) | [.signal, .step, .error]' "$out/connections.jsonl")
 t_check all_verified test -z "$bad" || echo "$bad"
 una=$(jq -c 'select(.a == null) | [.signal, .step, .local]' "$out/connections.jsonl")

@@ -168,13 +168,15 @@ _mpx_topo_routes() {
   done
 }
 
-# Role defaults for net.ipv4.tcp_fastopen (protocols.md §9): client 0x5 (client + data in
-# SYN without cookie option), proxy/server 0x203 (server + accept SYN data without cookie).
+# Role defaults for net.ipv4.tcp_fastopen (protocols.md §9): client 0x1 (TFO client with
+# cookies; mpx-client asks for cookie-less SYN data per socket with TCP_FASTOPEN_NO_COOKIE, so
+# convert-cookie and tcp --tfo still get real cookies), proxy/server 0x203 (server + accept
+# SYN data without cookie).
 # Overridden by the node option tfo=..., routers and middleboxes keep the kernel default.
 _mpx_topo_tfo() {
   local n=$1
   if [ -n "${MPX_T_NOPT[$n.tfo]:-}" ]; then echo "$((MPX_T_NOPT[$n.tfo]))"; return; fi
-  case ${MPX_T_ROLE[$n]} in host) echo 5 ;; proxy|server) echo $((0x203)) ;; esac
+  case ${MPX_T_ROLE[$n]} in host) echo 1 ;; proxy|server) echo $((0x203)) ;; esac
 }
 
 # _mpx_topo_sysctls NODE: "key=value" words for the node (before interfaces exist)

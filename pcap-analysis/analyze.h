@@ -48,5 +48,8 @@ void an_write(an_ctx *x, an_out_fmt fmt, FILE *out);
 size_t an_total_violations(an_ctx *x);
 
 /* small helpers */
-static inline int64_t an_rel(const an_conn *c, int64_t t) { return t == AN_NONE ? AN_NONE : t - c->t_first; }
+/* Time difference without signed overflow (AN_NONE or a fuzzed timestamp must not be UB):
+ * callers only use the value when both times are known. */
+static inline int64_t an_dt(int64_t a, int64_t b) { return (int64_t)((uint64_t)a - (uint64_t)b); }
+static inline int64_t an_rel(const an_conn *c, int64_t t) { return t == AN_NONE ? AN_NONE : an_dt(t, c->t_first); }
 #endif

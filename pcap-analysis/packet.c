@@ -335,7 +335,7 @@ void an_packet(an_ctx *x, int file, const mpx_pkt *p)
     if (x->dedup) {
         bool dup = c->last.set && c->last.dir == dir && c->last.seq == p->seq && c->last.ack == p->ack &&
                    c->last.len == p->data_len && c->last.flags == p->flags && c->last.win == p->win &&
-                   c->last.ttl == (uint8_t)(p->ttl + 1) && p->t_us - c->last.t < 1000;
+                   c->last.ttl == (uint8_t)(p->ttl + 1) && an_dt(p->t_us, c->last.t) < 1000;
         c->last.set = true; c->last.dir = (uint8_t)dir; c->last.seq = p->seq; c->last.ack = p->ack;
         c->last.len = p->data_len; c->last.flags = p->flags; c->last.win = p->win; c->last.ttl = p->ttl;
         c->last.t = p->t_us;

@@ -29,7 +29,7 @@ static int64_t t0_of(const an_conn *c) { return c->t_syn != AN_NONE ? c->t_syn :
 static void json_t(FILE *o, const char *k, int64_t t, int64_t t0, bool comma)
 {
     if (t == AN_NONE) fprintf(o, "\"%s\":null", k);
-    else fprintf(o, "\"%s\":%" PRId64, k, t - t0);
+    else fprintf(o, "\"%s\":%" PRId64, k, an_dt(t, t0));
     if (comma) fputc(',', o);
 }
 
@@ -53,18 +53,18 @@ static an_split split_of(const an_conn *u)
     if (!d || u->t_first_resp == AN_NONE || d->t_first_resp == AN_NONE || u->t_syn == AN_NONE ||
         d->t_syn == AN_NONE)
         return s;
-    int64_t owd_ps = d->t_synack != AN_NONE ? d->t_synack - d->t_syn : 0;
+    int64_t owd_ps = d->t_synack != AN_NONE ? an_dt(d->t_synack, d->t_syn) : 0;
     int64_t owd_cp = (u->t_ack != AN_NONE && u->t_synack != AN_NONE && u->t_ack > u->t_synack)
-                     ? u->t_ack - u->t_synack : 0;
-    int64_t pin = d->t_syn - owd_ps - u->t_syn;
-    int64_t pout = u->t_first_resp - owd_cp - d->t_first_resp;
+                     ? an_dt(u->t_ack, u->t_synack) : 0;
+    int64_t pin = an_dt(an_dt(d->t_syn, owd_ps), u->t_syn);
+    int64_t pout = an_dt(an_dt(u->t_first_resp, owd_cp), d->t_first_resp);
     if (pin < 0) pin = 0;
     if (pout < 0) pout = 0;
     s.ok = true;
-    s.ps = d->t_first_resp - d->t_syn + owd_ps;
-    s.proxy = pin + pout;
-    s.cp = 2 * owd_cp;
-    s.total = s.cp + s.proxy + s.ps;
+    s.ps = (int64_t)((uint64_t)an_dt(d->t_first_resp, d->t_syn) + (uint64_t)owd_ps);
+    s.proxy = (int64_t)((uint64_t)pin + (uint64_t)pout);
+    s.cp = (int64_t)(2 * (uint64_t)owd_cp);
+    s.total = (int64_t)((uint64_t)s.cp + (uint64_t)s.proxy + (uint64_t)s.ps);
     return s;
 }
 
@@ -108,8 +108,8 @@ static void write_json(an_ctx *x, FILE *o)
         json_t(o, "first_req", c->t_first_req, t0, true);
         json_t(o, "first_resp", c->t_first_resp, t0, false);
         fputc('}', o);
-        jnum(o, "hs_rtt_us", c->t_synack - c->t_syn, c->t_syn != AN_NONE && c->t_synack != AN_NONE);
-        jnum(o, "ttfb_us", c->t_first_resp - c->t_syn, c->t_syn != AN_NONE && c->t_first_resp != AN_NONE);
+        jnum(o, "hs_rtt_us", an_dt(c->t_synack, c->t_syn), c->t_syn != AN_NONE && c->t_synack != AN_NONE);
+        jnum(o, "ttfb_us", an_dt(c->t_first_resp, c->t_syn), c->t_syn != AN_NONE && c->t_first_resp != AN_NONE);
         jnum(o, "rtts_before_data", c->rtts_before_data, c->rtts_before_data >= 0);
         fprintf(o, ",\"pkts\":%" PRIu64, c->pkts);
         /* extensions beyond the contract */
@@ -143,7 +143,7 @@ static void write_json(an_ctx *x, FILE *o)
         fputs(",\"syns\":[", o);
         for (int i = 0; i < c->nsyns; i++)
             fprintf(o, "%s{\"pkt\":%" PRIu64 ",\"t_us\":%" PRId64 ",\"dir\":\"%s\",\"opt_bytes\":%u,\"opt_left\":%d,\"mpc\":%s,\"tfo\":%s,\"data_len\":%u}",
-                    i ? "," : "", c->syns[i].pkt, c->syns[i].t - t0, c->syns[i].dir ? "synack" : "syn",
+                    i ? "," : "", c->syns[i].pkt, an_dt(c->syns[i].t, t0), c->syns[i].dir ? "synack" : "syn",
                     c->syns[i].opt_bytes, 40 - c->syns[i].opt_bytes, c->syns[i].mpc ? "true" : "false",
                     c->syns[i].tfo ? "true" : "false", c->syns[i].data_len);
         fputc(']', o);
@@ -167,7 +167,7 @@ static void write_json(an_ctx *x, FILE *o)
             fputs(",\"server\":", o); json_str(o, js);
             fprintf(o, ",\"pkts\":%" PRIu64 ",\"backup\":%s,\"hmac\":\"%s\"", j->pkts, j->join_backup ? "true" : "false",
                     j->join_hmac_state > 0 ? "ok" : j->join_hmac_state < 0 ? "bad" : "unchecked");
-            jnum(o, "t_syn_us", j->t_syn - t0, j->t_syn != AN_NONE);
+            jnum(o, "t_syn_us", an_dt(j->t_syn, t0), j->t_syn != AN_NONE);
             fputc('}', o);
             first = false;
         }
@@ -201,7 +201,7 @@ static void write_json(an_ctx *x, FILE *o)
             for (size_t i = 0; i < j->nv; i++) {
                 fprintf(o, "%s{\"rule\":", first ? "" : ",");
                 json_str(o, j->v[i].rule);
-                fprintf(o, ",\"pkt\":%" PRIu64 ",\"t_us\":%" PRId64 ",\"msg\":", j->v[i].pkt, j->v[i].t_us - t0);
+                fprintf(o, ",\"pkt\":%" PRIu64 ",\"t_us\":%" PRId64 ",\"msg\":", j->v[i].pkt, an_dt(j->v[i].t_us, t0));
                 json_str(o, j->v[i].msg);
                 if (j != c) { fputs(",\"pcap\":", o); json_str(o, x->files[j->file_idx]); }
                 fputc('}', o);
@@ -262,13 +262,13 @@ static void write_csv(an_ctx *x, FILE *o)
         fprintf(o, ",%s,%d,%d,%d,%d,%d,%d,%d,%u,%d", tok, c->nsubflows, c->syn_opt_bytes < 0 ? 0 : c->syn_opt_bytes,
                 c->syn_opt_bytes < 0 ? 40 : 40 - c->syn_opt_bytes, c->synack_opt_bytes < 0 ? 0 : c->synack_opt_bytes,
                 c->cookie_req, c->cookie_granted, c->cookie_used, c->syn_data_len, c->syn_data_acked);
-        csv_t(o, an_rel(c, c->t_syn) - (t0 - c->t_first), c->t_syn != AN_NONE);
-        csv_t(o, c->t_synack - t0, c->t_synack != AN_NONE);
-        csv_t(o, c->t_ack - t0, c->t_ack != AN_NONE);
-        csv_t(o, c->t_first_req - t0, c->t_first_req != AN_NONE);
-        csv_t(o, c->t_first_resp - t0, c->t_first_resp != AN_NONE);
-        csv_t(o, c->t_synack - c->t_syn, c->t_syn != AN_NONE && c->t_synack != AN_NONE);
-        csv_t(o, c->t_first_resp - c->t_syn, c->t_syn != AN_NONE && c->t_first_resp != AN_NONE);
+        csv_t(o, an_dt(c->t_syn, t0), c->t_syn != AN_NONE);
+        csv_t(o, an_dt(c->t_synack, t0), c->t_synack != AN_NONE);
+        csv_t(o, an_dt(c->t_ack, t0), c->t_ack != AN_NONE);
+        csv_t(o, an_dt(c->t_first_req, t0), c->t_first_req != AN_NONE);
+        csv_t(o, an_dt(c->t_first_resp, t0), c->t_first_resp != AN_NONE);
+        csv_t(o, an_dt(c->t_synack, c->t_syn), c->t_syn != AN_NONE && c->t_synack != AN_NONE);
+        csv_t(o, an_dt(c->t_first_resp, c->t_syn), c->t_syn != AN_NONE && c->t_first_resp != AN_NONE);
         csv_t(o, c->rtts_before_data, c->rtts_before_data >= 0);
         size_t nv = c->nv;
         for (an_conn *j = c->joins; j; j = j->next_join) nv += j->nv;
@@ -323,7 +323,7 @@ static void write_report(an_ctx *x, FILE *o)
             fb += c->mptcp == AN_FALLBACK; acked += c->syn_data_acked; nv += c->nv;
             if (c->t_syn != AN_NONE && c->t_first_resp != AN_NONE) {
                 int64_t *nt2 = realloc(tt, (nt + 1) * sizeof *tt);
-                if (nt2) { tt = nt2; tt[nt++] = c->t_first_resp - c->t_syn; }
+                if (nt2) { tt = nt2; tt[nt++] = an_dt(c->t_first_resp, c->t_syn); }
             }
         }
         if (!n) { free(tt); continue; }
@@ -389,13 +389,13 @@ static void write_report(an_ctx *x, FILE *o)
             { "first response byte", c->t_first_resp, c->pkt_first_resp },
         };
         for (size_t i = 0; i < sizeof ev / sizeof *ev; i++) {
-            ms(b, sizeof b, ev[i].t - t0, ev[i].t != AN_NONE);
+            ms(b, sizeof b, an_dt(ev[i].t, t0), ev[i].t != AN_NONE);
             if (ev[i].t != AN_NONE) fprintf(o, "| %s | %s | %" PRIu64 " |\n", ev[i].n, b, ev[i].p);
             else fprintf(o, "| %s | – | – |\n", ev[i].n);
         }
         char h[32], tf[32];
-        ms(h, sizeof h, c->t_synack - c->t_syn, c->t_syn != AN_NONE && c->t_synack != AN_NONE);
-        ms(tf, sizeof tf, c->t_first_resp - c->t_syn, c->t_syn != AN_NONE && c->t_first_resp != AN_NONE);
+        ms(h, sizeof h, an_dt(c->t_synack, c->t_syn), c->t_syn != AN_NONE && c->t_synack != AN_NONE);
+        ms(tf, sizeof tf, an_dt(c->t_first_resp, c->t_syn), c->t_syn != AN_NONE && c->t_first_resp != AN_NONE);
         fprintf(o, "\nHandshake RTT %s ms, TTFB %s ms, round trips before the request could leave: ", h, tf);
         if (c->rtts_before_data >= 0) fprintf(o, "%d.\n", c->rtts_before_data); else fputs("–.\n", o);
         for (an_conn *j = c->joins; j; j = j->next_join) {
@@ -433,7 +433,7 @@ static void write_report(an_ctx *x, FILE *o)
         cap_ep_str(c->af, c->cli, c->cport, cl, sizeof cl);
         cap_ep_str(c->af, c->srv, c->sport, sv, sizeof sv);
         for (size_t i = 0; i < c->nv; i++) {
-            ms(b, sizeof b, c->v[i].t_us - t0_of(owner), true);
+            ms(b, sizeof b, an_dt(c->v[i].t_us, t0_of(owner)), true);
             fprintf(o, "| %s | `%s` | %" PRIu64 " | %s | %s → %s | ", c->v[i].rule, x->files[c->file_idx], c->v[i].pkt, b, cl, sv);
             for (const char *s = c->v[i].msg; *s; s++) { if (*s == '|') fputs("\\|", o); else fputc(*s, o); }
             fputs(" |\n", o);

@@ -67,7 +67,7 @@ void an_join_captures(an_ctx *x)
         for (an_conn *d = x->t.head; d; d = d->next) {
             if (d == u || d->up || d->file_idx == u->file_idx || d->syn_mpc || d->is_join || d->t_syn == AN_NONE) continue;
             if (d->af != u->af || d->sport != u->sport || memcmp(d->srv, u->srv, n)) continue;
-            if (d->t_syn < u->t_syn || d->t_syn - u->t_syn > 3000000) continue;
+            if (d->t_syn < u->t_syn || an_dt(d->t_syn, u->t_syn) > 3000000) continue;
             if (d->cport == u->cport && !memcmp(d->cli, u->cli, n) && d->d[0].isn == u->d[0].isn) continue;
             if (!best || d->t_syn < best->t_syn) best = d;
         }

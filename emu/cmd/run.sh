@@ -39,7 +39,7 @@ usage() {
 usage: mpxlab run EXP [options]
   EXP                 an .exp file (or a name in experiments/, e.g. "default")
   --reps N            repetitions (overrides the file)
-  --seed S            seed for link emulation and the run order (overrides the file)
+  --seed S            seed of the link emulators: loss and jitter draws (overrides the file)
   --out DIR           result directory (default results/<run-id>, results/latest links to it)
   --signals LIST      only these signals (comma or space separated)
   --check             parse the file, print it as JSON and exit (0 ok, 2 bad line)

@@ -21,7 +21,7 @@ def evidence_table:
       "\(.model.ttfb_ms | num(1))\(if .ttfb_dev_pct != null and .reason == null then " (\(.ttfb_dev_pct | sgn) %)" else "" end) | " +
       (if .syn_opt.bytes == null then "–" else "\(.syn_opt.bytes) / \(.syn_opt.left)" end) + " | " +
       "\(.coexist.verdict) | \(.varlen) | \(.multi) | \(.ipv6.verdict) | " +
-      (if (.middleboxes | length) == 0 then "not tested" else (.middleboxes | map("\(.middlebox): \(.verdict)") | join("; ")) end) + " | " +
+      (if (.middleboxes | length) == 0 then "not tested here (middlebox.exp)" else (.middleboxes | map("\(.middlebox): \(.verdict)") | join("; ")) end) + " | " +
       (if .analyzer.n == 0 then "not analyzed" elif .violations == 0 then "all clean" else "\(.violations) violations" end) + " | " +
       "\(.verified)/\(.n)\(if (.skipped // 0) > 0 then " (\(.skipped) skipped after the first failures)" else "" end) |"
     end);

@@ -55,9 +55,9 @@ else
   t_fail run1_up "mpx_topo_up failed"
 fi
 
-# --- run 2 (client tfo=0x5: data in the SYN without cookie; hag 0x203 accepts it)
+# --- run 2 (client tfo=0x5 forced: data in the SYN without cookie; hag 0x203 accepts it)
 run=${R}2
-if mpx_topo_up "$TOPO" "$run" 1 --pcap-dir "$TMP/c2" --param mbox.drop-syn-data=1 --param mbox.drop-ipopts=1; then
+if mpx_topo_up "$TOPO" "$run" 1 --pcap-dir "$TMP/c2" --param client.tfo=0x5 --param mbox.drop-syn-data=1 --param mbox.drop-ipopts=1; then
   xfer "$run" 6002 "$TMP/r2" --tcp --fastopen --send 500
   h=$(mpx_topo_addr "$run" hag agg)
   rr=$(mpx_topo_exec "$run" client ping -n -c 2 -i 0.2 -W 1 -R "$h" 2>&1 | grep -c 'bytes from')

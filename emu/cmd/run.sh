@@ -207,15 +207,15 @@ EOF
 }
 
 run_fault_schedule() { # RUN: background job, one line per fault in time order
-  local r=$1 f t ms l act now=0 sp=''
+  local r=$1 f t ms l act sp='' t_start=$EPOCHREALTIME
   trap - EXIT INT HUP
   # ended by TERM from the step loop: take the sleep child along
   trap '[ -n "$sp" ] && kill "$sp" 2>/dev/null; exit 0' TERM
   for f in $(printf '%s\n' "${EXP_FAULT[@]}" | while read -r t l act; do echo "$(mpx_exp_dur_ms "$t"):$l:$act"; done | sort -n -t: -k1,1); do
     IFS=: read -r ms l act <<< "$f"
-    sleep "$(awk -v a="$ms" -v b="$now" 'BEGIN{printf "%.3f", (a-b)/1000}')" & sp=$!
+    # sleep to an absolute deadline from the scheduler's start: no drift from the work between
+    sleep "$(awk -v a="$ms" -v t0="$t_start" -v now="$EPOCHREALTIME" 'BEGIN{d = t0 + a / 1000 - now; printf "%.3f", d > 0 ? d : 0}')" & sp=$!
     wait "$sp" || true; sp=''
-    now=$ms
     run_fault_apply "$r" "$l" "$act"
   done
 }

@@ -58,6 +58,9 @@ run mpconvert-ie6 --signal mpconvert-ie --proxy "$P6:5126" --target "[$MPX_NT_S6
 run tfo6 --signal tcp --mptcp off --tfo --target "[$MPX_NT_S6]:8080" --count 2
 # direct kernel TFO (the hag forwards): first connection requests the cookie, second uses it
 run tfo --signal tcp --mptcp off --tfo --target "$MPX_NT_S4:8080" --count 2
+# IPv4 Router Alert on every segment (IP_OPTIONS, plain TCP), and cookie-less TFO data
+run ra --signal implicit-ra --mptcp off --target "$MPX_NT_S4:8080"
+run tfonc --signal tcp --mptcp off --tfo-no-cookie --target "$MPX_NT_S4:8080"
 # a bulk MPTCP transfer long enough for the lte subflow to join
 run bulk --signal convert --proxy "$P4:5124" --target "$MPX_NT_S4:8080" --workload "bulk-down 300KB"
 # DSS checksums on (RFC 8684 3.3.1): small messages so each mapping sits in one captured segment
@@ -94,7 +97,7 @@ for fam in 198.18.3.1:8080 '[fd00:18:3::1]:8080'; do
   t_check "socks5-3rtt $fam" jqe -s "[.[] | select(.type==\"conn\" and .signal==\"socks5\" and .target==$tg)] | length==1 and .[0].signal_valid and .[0].rtts_before_data==3" "$C"
   t_check "mpconvert-09 $fam" jqe -s "[.[] | select(.type==\"conn\" and .signal==\"mpconvert\" and .target==$tg)] | length==1 and .[0].signal_valid and .[0].req_in_syn and .[0].rtts_before_data==0" "$C"
   t_check "mpconvert-ie-echo $fam" jqe -s "[.[] | select(.type==\"conn\" and .signal==\"mpconvert-ie\" and .target==$tg)] | length==1 and .[0].signal_valid and .[0].reply_where==\"first-data\" and (.[0].reply|test(\"IE echoed\"))" "$C"
-  t_check "tfo-cookie $fam" jqe -s "[.[] | select(.type==\"conn\" and .server==$tg and (.pcap|endswith(\"dsl.pcap\")))] | length==2
+  t_check "tfo-cookie $fam" jqe -s "[.[] | select(.type==\"conn\" and .server==$tg and (.pcap|endswith(\"dsl.pcap\")) and (.tfo.cookie_req or .tfo.cookie_used))] | length==2
     and .[0].tfo.cookie_req and .[0].tfo.cookie_granted and .[0].rtts_before_data==1
     and .[1].tfo.cookie_used and .[1].tfo.syn_data_acked and .[1].req_in_syn and .[1].rtts_before_data==0" "$C"
 done
@@ -105,6 +108,8 @@ any_pk=$({ "$A" --json "$D/any.pcap" || true; } | jq -c -s '[.[] | select(.type=
 dsl_pk=$(jq -c -s '[.[] | select(.type=="conn" and (.server|endswith(":8080")) and (.pcap|endswith("dsl.pcap"))) | .pkts]' "$C")
 t_check "any-dedup ($any_pk vs $dsl_pk)" test "$any_pk" = "$dsl_pk"
 t_check any-dup-counted jqe -s '.[-1].dup_frames > 0' <({ "$A" --json "$D/any.pcap" || true; })
+t_check router-alert jqe -s '[.[] | select(.type=="conn" and .router_alert and (.pcap|endswith("dsl.pcap")))] | length==1 and .[0].mptcp=="tcp" and .[0].signal=="plain"' "$C"
+t_check tfo-no-cookie jqe -s '[.[] | select(.type=="conn" and (.pcap|endswith("dsl.pcap")) and .mptcp=="tcp" and .tfo.syn_data_len>0 and (.tfo.cookie_used|not) and (.tfo.cookie_req|not))] | length==1 and .[0].req_in_syn' "$C"
 t_check downstream-joined jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .req_in_syn)] | length>=4 and all(.downstream.server==.target and .downstream.split_us.proxy_server>0)' "$C"
 t_check mp-join-lte jqe -s '[.[] | select(.type=="conn" and (.joins|length)>0)] | length>=1 and all(.subflows>=2 and all(.joins[]; .hmac=="ok" and (.pcap|endswith("lte.pcap"))))' "$C"
 t_check report-done-when grep -q "signal check | Convert header valid (version 1, 24 B, magic 0x2263); Connect TLV valid (5 words, 198.18.3.1:8080)" "$D/an.md"

@@ -214,7 +214,7 @@ run_fault_schedule() { # RUN: background job, one line per fault in time order
   for f in $(printf '%s\n' "${EXP_FAULT[@]}" | while read -r t l act; do echo "$(mpx_exp_dur_ms "$t"):$l:$act"; done | sort -n -t: -k1,1); do
     IFS=: read -r ms l act <<< "$f"
     # sleep to an absolute deadline from the scheduler's start: no drift from the work between
-    sleep "$(awk -v a="$ms" -v t0="$t_start" -v now="$EPOCHREALTIME" 'BEGIN{d = t0 + a / 1000 - now; printf "%.3f", d > 0 ? d : 0}')" & sp=$!
+    sleep "$(awk -v a="$ms" -v t0="$t_start" -v now="$EPOCHREALTIME" 'BEGIN{d = t0 + a / 1000 - now; if (d < 0) d = 0; printf "%.3f", d}')" & sp=$!
     wait "$sp" || true; sp=''
     run_fault_apply "$r" "$l" "$act"
   done

@@ -404,7 +404,7 @@ static void write_report(an_ctx *x, FILE *o)
             cap_ep_str(j->af, j->srv, j->sport, js, sizeof js);
             fprintf(o, "\nMP_JOIN subflow %s → %s (`%s`): %" PRIu64 " packets, HMAC %s%s.\n", jc, js,
                     x->files[j->file_idx], j->pkts,
-                    j->join_hmac_state > 0 ? "verified" : j->join_hmac_state < 0 ? "MISMATCH" : "not checked",
+                    j->join_hmac_state > 0 ? "verified" : j->join_hmac_state < 0 ? "MISMATCH" : "not checked (no SYN/ACK or third ACK with MP_JOIN captured)",
                     j->join_backup ? ", backup" : "");
         }
         if (c->down) {

@@ -102,6 +102,9 @@ if command -v editcap >/dev/null; then
   editcap -F pcapng "$W/ref.pcap" "$W/ref.pcapng" >/dev/null 2>&1
   got=$("$A" --json "$W/ref.pcapng" | jq -c 'del(.pcap)')
   t_check pcapng test "$got" = "$ref"
+  editcap -F nsecpcap "$W/ref.pcap" "$W/ref-ns.pcap" >/dev/null 2>&1
+  got=$("$A" --json "$W/ref-ns.pcap" | jq -c 'del(.pcap)')
+  t_check pcap-nanosecond test "$got" = "$ref"
 else t_skip pcapng "editcap not installed"; fi
 
 # snaplen 70: options of the SYN are cut; flagged as truncated, no option verdicts on cut

@@ -20,3 +20,7 @@ BINS += $(BINDIR)/mpx-lkprobe
 $(BINDIR)/mpx-lkprobe: $(OBJDIR)/emu/linkem/probe/probe.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# fuzz target over the SPEC / schedule / trace parsers (tests/fuzz/fuzz_linkem_spec.c)
+FUZZ_EXTRA_SRCS_fuzz_linkem_spec := emu/linkem/spec.c emu/linkem/sched.c emu/linkem/trace.c emu/linkem/loss.c
+FUZZ_LDLIBS_fuzz_linkem_spec := -lm

@@ -26,14 +26,15 @@ for r in a:21 b:21 c:22; do
   ./mpxlab run "$tmp/lossy.exp" --seed "${r#*:}" --out "$tmp/${r%%:*}" --quiet > /dev/null 2> "$tmp/${r%%:*}.err"
   t_check "run_${r%%:*}_rc" test $? = 0 || tail -n 20 "$tmp/${r%%:*}.err"
 done
-# drops of one link, one line per drop "dir idx reason", for packet indices below the
-# smaller of the two runs' packet counts in that direction
+# drops of one link, one line per drop "dir idx reason" sorted by direction and index, for
+# packet indices below the smaller of the two runs' packet counts in that direction
 drops() { # RUN_DIR OTHER_RUN_DIR LINK
   local lim_ab lim_ba
   lim_ab=$(jq -s 'map(.ab.pkts_in) | min' "$1/pcaps/base/$3.stats.json" "$2/pcaps/base/$3.stats.json")
   lim_ba=$(jq -s 'map(.ba.pkts_in) | min' "$1/pcaps/base/$3.stats.json" "$2/pcaps/base/$3.stats.json")
   jq -r --argjson ab "$lim_ab" --argjson ba "$lim_ba" \
-    'select((.dir == "ab" and .idx < $ab) or (.dir == "ba" and .idx < $ba)) | "\(.dir) \(.idx) \(.reason)"' "$1/pcaps/base/$3.events.jsonl"
+    'select((.dir == "ab" and .idx < $ab) or (.dir == "ba" and .idx < $ba)) | "\(.dir) \(.idx) \(.reason)"' "$1/pcaps/base/$3.events.jsonl" |
+    sort -k1,1 -k2,2n   # per direction: the two directions interleave in time differently
 }
 if [ -s "$tmp/a/pcaps/base/dsl.events.jsonl" ] && [ -s "$tmp/b/pcaps/base/dsl.events.jsonl" ]; then
   da=$(drops "$tmp/a" "$tmp/b" dsl) db=$(drops "$tmp/b" "$tmp/a" dsl)

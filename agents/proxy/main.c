@@ -45,7 +45,8 @@ static void usage(FILE *f)
 {
     fprintf(f,
 "usage: mpx-proxy [--convert PORT] [--mpconvert PORT] [--mpconvert-ie PORT] [--socks5 PORT]\n"
-"                 [--transparent PORT] [--convert-tfo PORT] [--bind ADDR] [--allow PREFIX]... [--deny-target PREFIX]...\n"
+"                 [--transparent PORT] [--convert-tfo PORT] [--mpconvert-opt PORT --optd PATH]\n"
+"                 [--bind ADDR] [--allow PREFIX]... [--deny-target PREFIX]...\n"
 "                 [--max-per-client N] [--max-conns N] [--cookie-required] [--cookie-key HEX]\n"
 "                 [--cookie-len N] [--users FILE] [--no-stall-guard] [--stall-guard-max MS]\n"
 "                 [--header-timeout MS] [--connect-timeout MS] [--linger MS] [--drain-timeout MS]\n"
@@ -54,6 +55,9 @@ static void usage(FILE *f)
 "Without any listener option: convert 5124, mpconvert 5125, mpconvert-ie 5126, socks5 1080.\n"
 "Listeners are IPPROTO_MPTCP sockets accepting SYN data without a TFO cookie, except\n"
 "--convert-tfo (RFC 8803 with real TFO cookies: granted on request, required for SYN data).\n"
+"--transparent: IP_TRANSPARENT listener for tproxied (implicit) connections; the target is\n"
+"the original destination (getsockname). --mpconvert-opt: MP_CONVERT as a SYN option; the\n"
+"target comes from mpx-optd (read mode) over its control socket --optd (agents/intercept).\n"
 "Signals: SIGUSR1 writes the JSON counters; SIGTERM/SIGINT drain (stop accepting, finish\n"
 "relays, exit 0). Exit: 0 ok, 2 usage/config error, 3 setup error. See agents/proxy/README.md.\n");
 }
@@ -80,7 +84,7 @@ static int apply(const char *key, const char *val)
 {
 #define NEED() do { if (!val || !*val) { fprintf(stderr, "mpx-proxy: %s needs a value\n", key); return -1; } } while (0)
 #define INT(dst, lo, hi) do { NEED(); if (parse_int(val, lo, hi, &(dst))) { fprintf(stderr, "mpx-proxy: bad %s '%s'\n", key, val); return -1; } } while (0)
-    static const char *const mkeys[M__N] = { "convert", "mpconvert", "mpconvert-ie", "socks5", "transparent", "convert-tfo" };
+    static const char *const mkeys[M__N] = { "convert", "mpconvert", "mpconvert-ie", "socks5", "transparent", "convert-tfo", "mpconvert-opt" };
     for (int m = 0; m < M__N; m++)
         if (!strcmp(key, mkeys[m])) { INT(cfg.port[m], 0, 65535); return 0; }
     if (!strcmp(key, "bind")) {
@@ -115,6 +119,11 @@ static int apply(const char *key, const char *val)
     else if (!strcmp(key, "drain-timeout")) INT(cfg.drain_timeout_ms, 0, 3600000);
     else if (!strcmp(key, "no-splice")) cfg.splice = !parse_bool(val);
     else if (!strcmp(key, "pipe-size")) INT(cfg.pipe_size, 0, 1 << 24);
+    else if (!strcmp(key, "optd")) {
+        NEED();
+        if (strlen(val) >= sizeof cfg.optd_path - 16) { fprintf(stderr, "mpx-proxy: --optd path too long\n"); return -1; }
+        snprintf(cfg.optd_path, sizeof cfg.optd_path, "%s", val);
+    }
     else if (!strcmp(key, "stats")) { NEED(); snprintf(cfg.stats_file, sizeof cfg.stats_file, "%s", val); }
     else if (!strcmp(key, "ready")) { NEED(); snprintf(cfg.ready_file, sizeof cfg.ready_file, "%s", val); }
     else if (!strcmp(key, "verbose")) cfg.verbose = parse_bool(val);
@@ -274,6 +283,19 @@ static void on_accept(struct listener *l)
             conn_target_ready(c);
             continue;
         }
+        if (l->method == M_MPCONVERT_OPT) {
+            /* the target rode in the SYN's option space: mpx-optd saw it (issue 7) */
+            char why[200];
+            if (optd_lookup(cfg.optd_path, &client, &c->target, why, sizeof why) < 0) {
+                memset(&c->target, 0, sizeof c->target);
+                st.malformed++;
+                conn_fail(c, 1, 0, why);
+                continue;
+            }
+            c->c_rd = true;
+            conn_target_ready(c);
+            continue;
+        }
         conn_on_client(c, EPOLLIN);
     }
 }
@@ -350,6 +372,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         { "convert", 1, 0, 0 }, { "mpconvert", 1, 0, 0 }, { "mpconvert-ie", 1, 0, 0 },
         { "socks5", 1, 0, 0 }, { "transparent", 1, 0, 0 }, { "convert-tfo", 1, 0, 0 },
+        { "mpconvert-opt", 1, 0, 0 }, { "optd", 1, 0, 0 },
         { "bind", 1, 0, 0 },
         { "allow", 1, 0, 0 }, { "deny-target", 1, 0, 0 }, { "max-per-client", 1, 0, 0 },
         { "max-conns", 1, 0, 0 }, { "cookie-required", 0, 0, 0 }, { "cookie-key", 1, 0, 0 },
@@ -371,6 +394,10 @@ int main(int argc, char **argv)
     if (optind < argc) { usage(stderr); return 2; }
     bool any = false;
     for (int m = 0; m < M__N; m++) if (cfg.port[m]) any = true;
+    if (cfg.port[M_MPCONVERT_OPT] && !cfg.optd_path[0]) {
+        fprintf(stderr, "mpx-proxy: --mpconvert-opt needs --optd PATH (the HAG's mpx-optd read control socket)\n");
+        return 2;
+    }
     if (!any) { cfg.port[M_CONVERT] = 5124; cfg.port[M_MPCONVERT] = 5125; cfg.port[M_MPCONVERT_IE] = 5126; cfg.port[M_SOCKS5] = 1080; }
 
     signal(SIGPIPE, SIG_IGN);

@@ -13,7 +13,8 @@
 /* ---- methods (one listener each) ---- */
 /* M_CONVERT_TFO: the same RFC 8803 parsing on a listener that issues and requires real TFO
  * cookies (no TCP_FASTOPEN_NO_COOKIE), for clients that put a TFO cookie in the SYN. */
-enum { M_CONVERT, M_MPCONVERT, M_MPCONVERT_IE, M_SOCKS5, M_TRANSPARENT, M_CONVERT_TFO, M__N };
+enum { M_CONVERT, M_MPCONVERT, M_MPCONVERT_IE, M_SOCKS5, M_TRANSPARENT, M_CONVERT_TFO,
+       M_MPCONVERT_OPT, M__N };
 #define IS_CONVERT(m) ((m) == M_CONVERT || (m) == M_CONVERT_TFO)
 extern const char *const method_name[M__N];
 
@@ -60,6 +61,7 @@ struct config {
     bool splice;                 /* false = read/write copy relay (benchmark comparison) */
     int pipe_size;
     char stats_file[256], ready_file[256];
+    char optd_path[108];         /* mpconvert-opt: mpx-optd (read mode) control socket */
     int verbose;
     bool allow_hairpin;          /* RFC 8803 s9.2: hairpinning enabled by default */
 };
@@ -172,6 +174,8 @@ void conn_on_server(struct conn *c, uint32_t events);
 void conn_on_timer(struct conn *c, int kind);
 void conn_target_ready(struct conn *c);       /* front end parsed the target: ACL, connect */
 void conn_fail(struct conn *c, int convert_err, int value, const char *why);
+/* optd.c: the MP_CONVERT target mpx-optd decoded from this client's SYN (option space) */
+int optd_lookup(const char *path, const mpx_addr *client, mpx_addr *target, char *why, size_t cap);
 void conn_queue_out(struct conn *c, const void *p, size_t n);
 void conn_set_early(struct conn *c, const uint8_t *p, size_t n);
 void conn_start_gate(struct conn *c);         /* reply queued: wait until writable, then relay */

@@ -7,7 +7,8 @@
 #include "agents/proxy/proxy.h"
 
 struct stats st;
-const char *const method_name[M__N] = { "convert", "mpconvert", "mpconvert-ie", "socks5", "transparent", "convert-tfo" };
+const char *const method_name[M__N] = { "convert", "mpconvert", "mpconvert-ie", "socks5", "transparent", "convert-tfo",
+                                          "mpconvert-opt" };
 
 void plog(int level, const char *fmt, ...)
 {

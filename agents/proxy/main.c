@@ -394,10 +394,9 @@ int main(int argc, char **argv)
     if (optind < argc) { usage(stderr); return 2; }
     bool any = false;
     for (int m = 0; m < M__N; m++) if (cfg.port[m]) any = true;
-    if (cfg.port[M_MPCONVERT_OPT] && !cfg.optd_path[0]) {
-        fprintf(stderr, "mpx-proxy: --mpconvert-opt needs --optd PATH (the HAG's mpx-optd read control socket)\n");
-        return 2;
-    }
+    if (cfg.port[M_MPCONVERT_OPT] && !cfg.optd_path[0])
+        plog(0, "warning: --mpconvert-opt without --optd PATH: no target can be learnt, every "
+                "mpconvert-opt connection will be refused");
     if (!any) { cfg.port[M_CONVERT] = 5124; cfg.port[M_MPCONVERT] = 5125; cfg.port[M_MPCONVERT_IE] = 5126; cfg.port[M_SOCKS5] = 1080; }
 
     signal(SIGPIPE, SIG_IGN);

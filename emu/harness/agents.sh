@@ -16,7 +16,7 @@ MPX_PORT_SERVER=8080
 declare -gA MPX_PROXY_PORT=([convert]=5124 [convert-wait]=5124 [convert-cookie]=5124
   [mpconvert]=5125 [mpconvert-ie]=5126 [socks5]=1080 [socks5-auth]=1081)
 MPX_SOCKS_USER=mpx MPX_SOCKS_PASS=mpxlab-secret
-MPX_PORT_TRANSPARENT=5127 MPX_PORT_MPCONVERT_OPT=5128
+MPX_PORT_TRANSPARENT=5127 MPX_PORT_MPCONVERT_OPT=5128 MPX_PORT_CONVERT_TFO=5129
 MPX_IC_LIB=$MPX_ROOT/agents/intercept/intercept.sh
 MPX_IC_DIR='' MPX_IC_CLIENT_UP=0 MPX_IC_HAG_UP=0
 
@@ -112,7 +112,18 @@ mpx_agents_start() {
       _mpx_has_flag mpx-proxy "--$k" && pargs+=("--$k" "$port")
     done
     _mpx_has_flag mpx-proxy --transparent && pargs+=(--transparent "$MPX_PORT_TRANSPARENT")
-    _mpx_has_flag mpx-proxy --mpconvert-opt && pargs+=(--mpconvert-opt "$MPX_PORT_MPCONVERT_OPT")
+    # convert-cookie: a listener that grants real TFO cookies (the others accept SYN data
+    # without any cookie)
+    if _mpx_has_flag mpx-proxy --convert-tfo; then
+      pargs+=(--convert-tfo "$MPX_PORT_CONVERT_TFO"); MPX_PROXY_PORT[convert-cookie]=$MPX_PORT_CONVERT_TFO
+    fi
+    # mpconvert-opt: the target comes from the HAG's mpx-optd (read), started per connection
+    # by the interception setup; its control socket path is fixed per variant
+    if _mpx_has_flag mpx-proxy --mpconvert-opt && [ -f "$MPX_IC_LIB" ]; then
+      # shellcheck source=/dev/null
+      declare -F mpx_ic_hag_ctl > /dev/null || source "$MPX_IC_LIB"
+      pargs+=(--mpconvert-opt "$MPX_PORT_MPCONVERT_OPT" --optd "$(mpx_ic_hag_ctl "$ld/intercept")")
+    fi
     _mpx_has_flag mpx-proxy --stats && pargs+=(--stats "$MPX_PROXY_STATS")
     _mpx_has_flag mpx-proxy --ready && pargs+=(--ready "$ld/proxy.ready")
     _mpx_agent_run "$hag_ns" "$ld/proxy.log" mpx-proxy "${pargs[@]}"

@@ -42,7 +42,8 @@ for b in netns mininet; do
   t0=$EPOCHREALTIME
   ./mpxlab run "$tmp/small.exp" --out "$tmp/$b" --quiet --no-plots --backend "$b" > "$tmp/$b.out" 2>&1; rc=$?
   dur[$b]=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", b-a}')
-  t_check "${b}_run_rc0 (${dur[$b]} s)" test "$rc" = 0 || tail -n 20 "$tmp/$b.out" "$tmp/$b/logs/run.log" 2>/dev/null
+  t_check "${b}_run_rc0 (${dur[$b]} s)" test "$rc" = 0
+  [ "$rc" = 0 ] || tail -n 20 "$tmp/$b.out" "$tmp/$b/logs/run.log" "$tmp/$b/logs/topo.log" 2>/dev/null
   t_check "${b}_manifest_backend" test "$(jq -r .backend "$tmp/$b/manifest.json" 2>/dev/null)" = "$b"
   bad=$(jq -c 'select(.ok != true or .verified != true or .a == null) | [.signal, .step, .error]' "$tmp/$b/connections.jsonl" 2>&1)
   n=$(wc -l < "$tmp/$b/connections.jsonl" 2>/dev/null || echo 0)
@@ -92,6 +93,7 @@ env --default-signal=INT ./mpxlab run "$tmp/small.exp" --reps 50 --out "$tmp/int
 pid=$!
 for ((i = 0; i < 1200; i++)); do [ -s "$tmp/int/steps.csv" ] && break; sleep 0.05; done
 t_check int_started test -s "$tmp/int/steps.csv"
+[ -s "$tmp/int/steps.csv" ] || tail -n 20 "$tmp/int.err" "$tmp/int/logs/run.log" 2>/dev/null
 kill -INT "$pid"
 wait "$pid"; rc=$?
 t_check int_rc130 test "$rc" = 130

@@ -36,11 +36,29 @@ t_check manifest_done test "$(jq -r .status "$out/manifest.json")" = "done"
 n=$(wc -l < "$out/connections.jsonl")
 t_check all_connections test "$n" = 27
 bad=$(jq -c 'select(.ok != true or .verified != true) | [.signal, .step, .error]' "$out/connections.jsonl")
-t_check all_verified test -z "$bad" || echo "$bad"
+t_check all_verified test -z "$bad"; [ -z "$bad" ] || echo "$bad"
 una=$(jq -c 'select(.a == null) | [.signal, .step, .local]' "$out/connections.jsonl")
-t_check all_analyzed test -z "$una" || echo "$una"
+t_check all_analyzed test -z "$una"; [ -z "$una" ] || echo "$una"
 s=$out/summary.json
 sig() { jq -r --arg s "$1" ".variants[0].signals[] | select(.signal == \$s) | $2" "$s"; }
+# timing against the model, +-20 %: TTFB for tcp (the reference), extra RTTs for the others
+timing_ok() { # prints the failing comparisons; true when all are inside
+  local bad=0 x meas model
+  meas=$(sig tcp .ttfb_ms.p50) model=$(sig tcp .model.ttfb_ms)
+  awk -v v="$meas" -v m="$model" 'BEGIN{d = v - m; if (d < 0) d = -d; exit !(d <= 0.2 * m)}' || { echo "tcp TTFB $meas vs $model"; bad=1; }
+  for x in socks5 convert; do
+    meas=$(sig "$x" .extra_rtt) model=$(sig "$x" .model.extra_rtt)
+    awk -v v="$meas" -v m="$model" 'BEGIN{d = v - m; if (d < 0) d = -d; e = (m < 0 ? -m : m) * 0.2; exit !(d <= e)}' || { echo "$x extra RTT $meas vs $model"; bad=1; }
+  done
+  return $bad
+}
+# the machine is shared (2 cores): other load inflates the proxied paths more than the direct
+# one. A systematic error fails twice; one retry absorbs a burst of foreign load.
+if ! why=$(timing_ok); then
+  echo "# timing outside +-20 % ($(echo $why)); load average $(cut -d' ' -f1-3 /proc/loadavg): one retry"
+  out=$tmp/run2 s=$tmp/run2/summary.json
+  ./mpxlab run "$tmp/small.exp" --out "$out" --quiet > /dev/null 2>> "$tmp/run.err"
+fi
 t_near tcp_ttfb_vs_model_ms "$(sig tcp .ttfb_ms.p50)" "$(sig tcp .model.ttfb_ms)" "$(awk -v m="$(sig tcp .model.ttfb_ms)" 'BEGIN{print 0.2 * m}')"
 for x in socks5 convert; do
   meas=$(sig "$x" .extra_rtt) model=$(sig "$x" .model.extra_rtt)
@@ -51,7 +69,8 @@ t_check analyzer_rtts_socks5 test "$(sig socks5 .analyzer.rtts_before_data)" = 3
 t_check evidence_rows test "$(grep -c '^| `\(tcp\|socks5\|convert\)` |' "$out/report.md")" -ge 3
 for x in tcp socks5 convert; do
   v=$(sig "$x" .violations)
-  t_check "encoding_clean_$x" test "$v" = 0 || jq -c --arg s "$x" 'select(.signal == $s) | .a.violations' "$out/connections.jsonl" | head -3
+  t_check "encoding_clean_$x" test "$v" = 0
+  [ "$v" = 0 ] || jq -c --arg s "$x" 'select(.signal == $s) | .a.violations' "$out/connections.jsonl" | head -3
 done
 for p in pcaps/base/dsl.pcap pcaps/base/lte.pcap pcaps/base/wan.pcap; do t_check "has_$(basename "$p")" test -s "$out/$p"; done
 command -v gnuplot >/dev/null && t_check plots test -s "$out/plots/ttfb-box.png" -a -s "$out/plots/synopt.svg"

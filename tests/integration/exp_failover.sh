@@ -27,7 +27,8 @@ timeout     conn 25s
 X
 out=$tmp/run
 ./mpxlab run "$tmp/fo.exp" --out "$out" --quiet > /dev/null 2> "$tmp/err"; rc=$?
-t_check run_rc test "$rc" = 0 || tail -n 20 "$tmp/err"
+t_check run_rc test "$rc" = 0
+[ "$rc" = 0 ] || tail -n 20 "$tmp/err" "$out/logs/run.log"
 f=$out/links/base/failover.json
 t_check failover_json test -s "$f"
 [ -s "$f" ] || t_done
@@ -39,7 +40,8 @@ while IFS=, read -r v rep k sig t0 t1 src; do
   t_check "restored_after_step_$k" grep -q "dsl up" "$out/logs/base/faults.log"
 done < "$out/steps.csv"
 t_check two_faulted test "$(jq .n "$f")" = 2
-t_check completed test "$(jq .completed "$f")" = 2 || jq -c '.per_connection[] | [.signal, .ok, .error]' "$f"
+t_check completed test "$(jq .completed "$f")" = 2
+[ "$(jq .completed "$f")" = 2 ] || jq -c '.per_connection[] | [.signal, .ok, .error]' "$f"
 t_check no_bytes_lost test "$(jq .bytes_lost_total "$f")" = 0
 t_check verified test "$(jq .verified "$f")" = 2
 t_check stall_measured jq -e '.stall_ms | type == "number" and . > 0' "$f" > /dev/null

@@ -56,7 +56,8 @@ gen() {
 }
 
 gen "$tmp/a" 0 > "$tmp/gen-a.log" 2>&1; rc=$?
-t_check generate_rc test "$rc" = 0 || cat "$tmp/gen-a.log"
+t_check generate_rc test "$rc" = 0
+[ "$rc" = 0 ] || cat "$tmp/gen-a.log"
 o=$tmp/a
 t_check report_md test -s "$o/report.md"
 t_check report_html test -s "$o/report.html"

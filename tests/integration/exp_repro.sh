@@ -23,8 +23,9 @@ repetitions 4
 timeout     conn 15s
 X
 for r in a:21 b:21 c:22; do
-  ./mpxlab run "$tmp/lossy.exp" --seed "${r#*:}" --out "$tmp/${r%%:*}" --quiet > /dev/null 2> "$tmp/${r%%:*}.err"
-  t_check "run_${r%%:*}_rc" test $? = 0 || tail -n 20 "$tmp/${r%%:*}.err"
+  ./mpxlab run "$tmp/lossy.exp" --seed "${r#*:}" --out "$tmp/${r%%:*}" --quiet > /dev/null 2> "$tmp/${r%%:*}.err"; rc=$?
+  t_check "run_${r%%:*}_rc" test "$rc" = 0
+  [ "$rc" = 0 ] || { tail -n 20 "$tmp/${r%%:*}.err" "$tmp/${r%%:*}/logs/run.log"; ip netns list | head -20; }
 done
 # drops of one link, one line per drop "dir idx reason" sorted by direction and index, for
 # packet indices below the smaller of the two runs' packet counts in that direction
@@ -39,7 +40,8 @@ drops() { # RUN_DIR OTHER_RUN_DIR LINK
 if [ -s "$tmp/a/pcaps/base/dsl.events.jsonl" ] && [ -s "$tmp/b/pcaps/base/dsl.events.jsonl" ]; then
   da=$(drops "$tmp/a" "$tmp/b" dsl) db=$(drops "$tmp/b" "$tmp/a" dsl)
   t_check dsl_has_drops test "$(grep -c . <<< "$da")" -ge 3
-  t_check same_seed_same_drops test "$da" = "$db" || diff <(echo "$da") <(echo "$db") | head
+  t_check same_seed_same_drops test "$da" = "$db"
+  [ "$da" = "$db" ] || diff <(echo "$da") <(echo "$db") | head
   dc=$(drops "$tmp/c" "$tmp/a" dsl) da2=$(drops "$tmp/a" "$tmp/c" dsl)
   t_check other_seed_other_drops test "$da2" != "$dc"
 else
@@ -48,6 +50,7 @@ fi
 verdicts() { jq -c '[.step, .signal, .a.signal, .a.mptcp, (.a.violations // [] | map(.rule)), .a.syn_opt_bytes, .verified]' "$1/connections.jsonl"; }
 va=$(verdicts "$tmp/a") vb=$(verdicts "$tmp/b")
 t_check verdicts_present test "$(grep -c . <<< "$va")" = 8
-t_check same_seed_same_verdicts test "$va" = "$vb" || diff <(echo "$va") <(echo "$vb") | head
+t_check same_seed_same_verdicts test "$va" = "$vb"
+[ "$va" = "$vb" ] || diff <(echo "$va") <(echo "$vb") | head
 t_check same_plan cmp -s "$tmp/a/plan.csv" "$tmp/b/plan.csv"
 t_done

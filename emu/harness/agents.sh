@@ -1,6 +1,7 @@
 # shellcheck shell=bash
 # mpxlab harness: agents (mpx-server, mpx-proxy, mpx-client), links and per-run state.
-# Agents run inside the topology's namespaces through "ip netns exec NS timeout ... BIN", so
+# Agents run inside the topology's namespaces through "ip netns exec NS timeout ... BIN" (on
+# the Mininet backend "mnexec -a PID env -C DIR timeout ... BIN": mpx_topo_ns_prefix), so
 # $! is the PID of the timeout process (it forwards TERM to the agent): ended by PID only.
 #   mpx_agents_signal_why SIG ALL     "" when SIG can run, else the reason it cannot
 #   mpx_agents_start RUN LOGDIR
@@ -71,9 +72,10 @@ mpx_agents_signal_note() {
 
 # _mpx_agent_run NS LOG BIN ARGS...: start in the background, remember the PID
 _mpx_agent_run() {
-  local ns=$1 logf=$2 b=$3; shift 3
-  echo "# $(date -u +%FT%TZ) ip netns exec $ns $b $*" >> "$logf"
-  ip netns exec "$ns" timeout -s TERM -k 5 $((EXP_TIMEOUT_RUN > 0 ? EXP_TIMEOUT_RUN + 300 : 86400)) \
+  local ns=$1 logf=$2 b=$3 pre; shift 3
+  mapfile -t pre < <(mpx_topo_ns_prefix "$ns")
+  echo "# $(date -u +%FT%TZ) ${pre[*]} $b $*" >> "$logf"
+  "${pre[@]}" timeout -s TERM -k 5 $((EXP_TIMEOUT_RUN > 0 ? EXP_TIMEOUT_RUN + 300 : 86400)) \
     "$MPX_BIN/$b" "$@" < /dev/null >> "$logf" 2>&1 &
   MPX_AGENT_PIDS+=("$!")
   MPX_LAST_PID=$!
@@ -194,9 +196,11 @@ mpx_client_step() {
       log "step $v/$rep/$k $sig: HAG interception setup failed (logs/$v/intercept.log)"
     MPX_IC_HAG_UP=1
   fi
+  local pre
+  mapfile -t pre < <(mpx_topo_ns_prefix "$ns")
   t0=$EPOCHREALTIME
   rc=0
-  ip netns exec "$ns" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" "${args[@]}" \
+  "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" "${args[@]}" \
     < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || rc=$?
   t1=$EPOCHREALTIME
   if [ "$MPX_IC_HAG_UP" = 1 ]; then mpx_ic_hag_down "$(mpx_topo_ns "$r" hag)" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || true; MPX_IC_HAG_UP=0; fi

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# The small experiment (tcp, socks5, convert x 3 repetitions over hybrid.topo) on both
-# backends: the evidence tables agree (same extra-RTT count per signal, same RTTs before data
-# from the analyzer, same encoding verdicts, TTFB medians within 10 %), the manifest records
-# the backend, and nothing of the Mininet run remains - after a normal run, after a run
-# failing midway (MPX_RUN_FAIL_AFTER hook) and after SIGINT.
+# The small experiment (tcp, socks5, convert x 5 repetitions over hybrid.topo) on both
+# backends: the evidence tables agree - the same extra-RTT count per signal (the measured
+# extra RTTs round to the same integer, or differ by at most 0.35 RTT: load on the shared
+# machine), the same RTTs before data from the analyzer (exact), the same encoding verdicts,
+# TTFB medians within 10 %; the manifest records the backend; Mininet agents run through
+# mnexec; nothing of the Mininet run remains - after a normal run, after a run failing
+# midway (MPX_RUN_FAIL_AFTER hook) and after SIGINT.
 # timeout: 240
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -25,7 +27,7 @@ cat > "$tmp/small.exp" <<'X'
 topology    hybrid
 signals     tcp socks5 convert
 workload    rr 100/1000
-repetitions 3
+repetitions 5
 seed        11
 timeout     conn 10s
 X
@@ -47,7 +49,11 @@ for b in netns mininet; do
   t_check "${b}_manifest_backend" test "$(jq -r .backend "$tmp/$b/manifest.json" 2>/dev/null)" = "$b"
   bad=$(jq -c 'select(.ok != true or .verified != true or .a == null) | [.signal, .step, .error]' "$tmp/$b/connections.jsonl" 2>&1)
   n=$(wc -l < "$tmp/$b/connections.jsonl" 2>/dev/null || echo 0)
-  t_check "${b}_9_verified_analyzed_connections" test "$n" = 9 -a -z "$bad" || echo "$bad"
+  t_check "${b}_15_verified_analyzed_connections" test "$n" = 15 -a -z "$bad" || echo "$bad"
+  if [ $b = mininet ]; then
+    x=$(grep -h '^# .* mpx-server ' "$tmp/$b/logs/base/"*.log 2>/dev/null | head -n 1)
+    [[ $x == *" mnexec -a "* ]] && t_pass mininet_agents_via_mnexec || t_fail mininet_agents_via_mnexec "$x"
+  fi
   tag=$(jq -r .namespace_tag "$tmp/$b/manifest.json" 2>/dev/null)
   l=$(left "$tmp/$b" "$tag")
   if [ $b = mininet ]; then
@@ -64,7 +70,8 @@ sig() { jq -r --arg s "$2" ".variants[0].signals[] | select(.signal == \$s) | $3
 for s in tcp socks5 convert; do
   ea=$(sig netns "$s" .extra_rtt) eb=$(sig mininet "$s" .extra_rtt)
   ra=$(awk -v x="$ea" 'BEGIN{printf "%d", (x < 0) ? x - 0.5 : x + 0.5}') rb=$(awk -v x="$eb" 'BEGIN{printf "%d", (x < 0) ? x - 0.5 : x + 0.5}')
-  [ -n "$ea" ] && [ "$ra" = "$rb" ] && t_pass "${s}_same_extra_rtts ($ra: $ea vs $eb)" || t_fail "${s}_same_extra_rtts" "netns $ea, mininet $eb"
+  if [ -n "$ea" ] && [ -n "$eb" ] && { [ "$ra" = "$rb" ] || awk -v a="$ea" -v b="$eb" 'BEGIN{d=a-b; exit !(d <= 0.35 && d >= -0.35)}'; }; then
+    t_pass "${s}_same_extra_rtts ($ra, netns $ea, mininet $eb)"; else t_fail "${s}_same_extra_rtts" "netns $ea, mininet $eb"; fi
   na=$(sig netns "$s" .analyzer.rtts_before_data) nb=$(sig mininet "$s" .analyzer.rtts_before_data)
   [ -n "$na" ] && [ "$na" = "$nb" ] && t_pass "${s}_same_rtts_before_data ($na)" || t_fail "${s}_same_rtts_before_data" "netns $na, mininet $nb"
   va=$(sig netns "$s" .violations) vb=$(sig mininet "$s" .violations)

@@ -399,9 +399,9 @@ _mpx_topo_build() {
   echo up > "$d/status"
 }
 
-# mpx_topo_up FILE RUN SEED [--param P]... [--at "TIME ..."]... [--pcap-dir DIR] [--plain]
+# mpx_topo_up FILE RUN SEED [--param P]... [--at "TIME ..."]... [--pcap-dir DIR] [--plain] [--backend B]
 mpx_topo_up() {
-  [ $# -ge 3 ] || { echo "usage: mpx_topo_up FILE RUN SEED [--param P]... [--at SPEC]... [--pcap-dir DIR] [--plain]" >&2; return 2; }
+  [ $# -ge 3 ] || { echo "usage: mpx_topo_up FILE RUN SEED [--param P]... [--at SPEC]... [--pcap-dir DIR] [--plain] [--backend netns|mininet]" >&2; return 2; }
   local file=$1 run=$2 seed=$3; shift 3
   local params=() ats=() pdir='' plain=0 _MPX_TOPO_BACKEND=netns
   while [ $# -gt 0 ]; do

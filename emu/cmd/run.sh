@@ -278,6 +278,29 @@ mpx_progress_msg "run $RUN_ID: $total connections in ${#VARIANTS[@]} variant(s);
 [ "$total" -gt 0 ] || mpx_progress_msg "nothing can run: $(cut -d, -f4- "$OUT/signals.csv" | tail -n +2 | sort -u | tr '\n' ' ')"
 
 # ---------------------------------------------------------------------------------------------
+# Warm-up: wait until the topology has been up EXP_WARMUP_MS, then one unrecorded connection
+# per signal. Connections in the first ~3 s after bring-up were measured 10-60 ms slower
+# (all signals, in whatever order they ran), which biased the signals that happened to come
+# first; the warm-up also fills the kernel's TFO cookie cache like any later connection has it.
+# Warm-up connections stay in the link pcaps; their client records go to warmup/, not raw/.
+run_warmup() { # RUN VARIANT SIGNAL...
+  local r=$1 v=$2 i=0 sig t_end; shift 2
+  [ "$EXP_WARMUP_MS" -gt 0 ] && [ $# -gt 0 ] || return 0
+  t_end=$(( ${T_UP_US:-${EPOCHREALTIME/./}} + EXP_WARMUP_MS * 1000 ))
+  mkdir -p "$OUT/warmup/raw/$v" "$OUT/warmup/logs/$v"
+  mpx_progress_msg "variant $v: warm-up ($((EXP_WARMUP_MS / 1000)) s, unrecorded)"
+  # a fixed number of connections (one per signal) after the wait, so two runs with one seed
+  # send the same packets through the links (identical drop sequences)
+  local left=$(( t_end - ${EPOCHREALTIME/./} ))
+  [ "$left" -gt 0 ] && sleep "$(awk -v u="$left" 'BEGIN{printf "%.3f", u / 1e6}')"
+  for sig; do
+    i=$((i + 1))
+    OUT=$OUT/warmup mpx_client_step "$r" "$v" 0 "$i" "$sig" > /dev/null 2>&1 || true
+  done
+  log "variant $v: warm-up done ($i unrecorded connections)"
+}
+
+# ---------------------------------------------------------------------------------------------
 # One variant: topology up, sysctls, agents, steps, collection, topology down
 done_steps=0
 vi=0
@@ -299,6 +322,7 @@ for v in "${VARIANTS[@]}"; do
   fi
   mpx_progress_msg "variant $v ($vi/${#VARIANTS[@]}): bringing $(basename "$EXP_TOPO") up${params:+ with ${params[*]}}"
   run_topo_up "$R" "$OUT/pcaps/$v" "${params[@]}"
+  T_UP_US=${EPOCHREALTIME/./}
   mpx_links_load "$R" "$OUT/links/$v/links.txt"
 
   # sysctls asked by the experiment (node "all" = every node)
@@ -323,6 +347,8 @@ for v in "${VARIANTS[@]}"; do
   mapfile -t vsigs < <(printf '%s\n' "${steps[@]}" | awk '{print $3}' | sort -u)
   mpx_ic_variant_up "$R" "$v" "${vsigs[@]}" ||
     die "variant $v: client-side interception setup failed (logs/$v/intercept.log)"
+
+  run_warmup "$R" "$v" "${vsigs[@]}"
 
   mpx_progress_steps_begin "$done_steps"
   declare -A tried=() failed=()

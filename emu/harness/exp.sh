@@ -16,7 +16,7 @@ mpx_exp_reset() {
   EXP_SIGNALS=() EXP_SIGNALS_ALL=0
   EXP_WORKLOAD='rr 100/1000' EXP_REPS=10 EXP_SEED=1 EXP_MPTCP=on EXP_TFO=off EXP_TARGET=4
   EXP_SYSCTL=() EXP_PARAM=() EXP_MIDDLEBOX=() EXP_FAULT=()
-  EXP_TIMEOUT_SETUP=60 EXP_TIMEOUT_CONN=20 EXP_TIMEOUT_RUN=0
+  EXP_TIMEOUT_SETUP=60 EXP_TIMEOUT_CONN=20 EXP_TIMEOUT_RUN=0 EXP_WARMUP_MS=3000
   EXP_VARIANTS=() EXP_DESC='' EXP_CP=dsl EXP_PS=wan _MPX_EXP_POST=()
   declare -gA EXP_VARIANT_SPEC=() EXP_SEEN=()
 }
@@ -65,6 +65,9 @@ _mpx_exp_check() {
     repetitions)
       [ $# = 1 ] && [[ $1 =~ ^[1-9][0-9]{0,4}$ ]] ||
         { _mpx_exp_err "$ln" "repetitions wants an integer 1..99999, got '$*'"; return 2; } ;;
+    warmup)
+      [ $# = 1 ] && { [ "$1" = 0 ] || mpx_exp_dur_ms "$1" > /dev/null; } ||
+        { _mpx_exp_err "$ln" "warmup wants a duration like 3s (0 = none), got '$*'"; return 2; } ;;
     seed)
       [ $# = 1 ] && [[ $1 =~ ^[0-9]{1,9}$ ]] ||
         { _mpx_exp_err "$ln" "seed wants a non-negative integer (at most 9 digits), got '$*'"; return 2; } ;;
@@ -132,6 +135,7 @@ _mpx_exp_set() {
     workload) EXP_WORKLOAD="$*" ;;
     repetitions) EXP_REPS=$1 ;;
     seed) EXP_SEED=$1 ;;
+    warmup) if [ "$1" = 0 ]; then EXP_WARMUP_MS=0; else EXP_WARMUP_MS=$(mpx_exp_dur_ms "$1"); fi ;;
     mptcp) EXP_MPTCP=$1 ;;
     tfo) EXP_TFO=$1 ;;
     target) EXP_TARGET=${1#ipv} ;;
@@ -151,7 +155,7 @@ _mpx_exp_set() {
 }
 
 # Directives that may appear only once at top level
-_mpx_exp_single() { [[ $1 =~ ^(topology|signals|workload|repetitions|seed|mptcp|tfo|target|model)$ ]]; }
+_mpx_exp_single() { [[ $1 =~ ^(topology|signals|workload|repetitions|warmup|seed|mptcp|tfo|target|model)$ ]]; }
 # Directives a variant may override
 _mpx_exp_in_variant() { [[ $1 =~ ^(signals|workload|mptcp|tfo|target|sysctl|param|middlebox|fault)$ ]]; }
 
@@ -239,10 +243,10 @@ mpx_exp_json() {
     --arg workload "$EXP_WORKLOAD" --argjson reps "$EXP_REPS" --argjson seed "$EXP_SEED" \
     --arg mptcp "$EXP_MPTCP" --arg tfo "$EXP_TFO" --argjson target "$EXP_TARGET" --arg desc "$EXP_DESC" \
     --argjson all "$EXP_SIGNALS_ALL" --arg cp "$EXP_CP" --arg ps "$EXP_PS" \
-    --argjson tsetup "$EXP_TIMEOUT_SETUP" --argjson tconn "$EXP_TIMEOUT_CONN" --argjson trun "$EXP_TIMEOUT_RUN" \
+    --argjson warmup "$EXP_WARMUP_MS" --argjson tsetup "$EXP_TIMEOUT_SETUP" --argjson tconn "$EXP_TIMEOUT_CONN" --argjson trun "$EXP_TIMEOUT_RUN" \
     --argjson variants "$vj" \
     --args '{file:$file, name:$name, description:$desc, topology:$topo, signals_all:($all==1),
-      workload:$workload, repetitions:$reps, seed:$seed, mptcp:$mptcp, tfo:$tfo, target:$target,
+      workload:$workload, repetitions:$reps, warmup_ms:$warmup, seed:$seed, mptcp:$mptcp, tfo:$tfo, target:$target,
       timeouts:{setup_s:$tsetup, conn_s:$tconn, run_s:$trun}, model_links:{cp:$cp, ps:$ps}, variants:$variants} +
       ($ARGS.positional | reduce .[] as $x ({signals:[],sysctl:[],param:[],middlebox:[],fault:[]};
         ($x | split("\u0001")) as $p | .[$p[0]] += [$p[1]]))' \

@@ -17,7 +17,9 @@ MPX_PORT_SERVER=8080
 declare -gA MPX_PROXY_PORT=([convert]=5124 [convert-wait]=5124 [convert-cookie]=5124
   [mpconvert]=5125 [mpconvert-ie]=5126 [socks5]=1080 [socks5-auth]=1081)
 MPX_SOCKS_USER=mpx MPX_SOCKS_PASS=mpxlab-secret
-MPX_PORT_TRANSPARENT=5127 MPX_PORT_MPCONVERT_OPT=5128 MPX_PORT_CONVERT_TFO=5129
+MPX_PORT_TRANSPARENT=5127 MPX_PORT_MPCONVERT_OPT=5128
+# an MPTCP-capable server port for the "native MPTCP survives" probe of the implicit variants
+MPX_PORT_SERVER_MPTCP=8081 MPX_SRV_MPTCP=0 MPX_PORT_CONVERT_TFO=5129
 MPX_IC_LIB=$MPX_ROOT/agents/intercept/intercept.sh
 MPX_IC_DIR='' MPX_IC_CLIENT_UP=0 MPX_IC_HAG_UP=0
 
@@ -106,6 +108,18 @@ mpx_agents_start() {
   _mpx_has_flag mpx-server --tfo && sargs+=(--tfo)
   _mpx_agent_run "$srv_ns" "$ld/server.log" mpx-server "${sargs[@]}"
   _mpx_wait_ready "$ld/server.ready" "$MPX_LAST_PID" mpx-server 2>> "$ld/server.log" || return 1
+  # native end-to-end MPTCP target (issue 7): does an implicit variant's HAG hijack it?
+  MPX_SRV_MPTCP=0
+  if _mpx_has_flag mpx-server --mptcp; then
+    local margs=()
+    for fam in 4 6; do
+      a=$(mpx_topo_addr "$r" server "" "$fam" 2>/dev/null) || continue
+      if [ "$fam" = 6 ]; then margs+=(--listen "[$a]:$MPX_PORT_SERVER_MPTCP"); else margs+=(--listen "$a:$MPX_PORT_SERVER_MPTCP"); fi
+    done
+    _mpx_agent_run "$srv_ns" "$ld/server-mptcp.log" mpx-server --mptcp "${margs[@]}" \
+      --json "$ld/server-mptcp.jsonl" --ready "$ld/server-mptcp.ready"
+    _mpx_wait_ready "$ld/server-mptcp.ready" "$MPX_LAST_PID" mpx-server-mptcp 2>> "$ld/server-mptcp.log" && MPX_SRV_MPTCP=1
+  fi
   # the proxy: every listener it has
   if [ -x "$MPX_BIN/mpx-proxy" ]; then
     local pargs=() k
@@ -203,6 +217,16 @@ mpx_client_step() {
   "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" "${args[@]}" \
     < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || rc=$?
   t1=$EPOCHREALTIME
+  # while the HAG intercepts: one native end-to-end MPTCP connection (no signal) to the
+  # MPTCP server port; collect.sh compares it with that server's view (peer = the client's
+  # own address and MPTCP = survived; the HAG's address = hijacked)
+  if [[ $sig == implicit* ]] && [ "$MPX_SRV_MPTCP" = 1 ]; then
+    mkdir -p "$OUT/native/$v"
+    "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" --signal tcp --mptcp on \
+      --target "$(_mpx_hostport "$SRV_ADDR" "$MPX_PORT_SERVER_MPTCP")" --workload "$EXP_WORKLOAD" --count 1 \
+      --json "$OUT/native/$v/$(printf '%05d' "$k")-$sig.jsonl" --timeout "$EXP_TIMEOUT_CONN" \
+      --tag "$v/$rep/$k/native-$sig" < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || true
+  fi
   if [ "$MPX_IC_HAG_UP" = 1 ]; then mpx_ic_hag_down "$(mpx_topo_ns "$r" hag)" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || true; MPX_IC_HAG_UP=0; fi
   echo "$v,$rep,$k,$sig,$t0,$t1,$rc" >> "$OUT/steps.csv"
   log "step $v/$rep/$k $sig rc=$rc $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3fs", b-a}')"
@@ -274,7 +298,7 @@ mpx_ic_variant_up() {
     [ "$an" = hag ] && ifs+=" $ai"; [ "$bn" = hag ] && ifs+=" $bi"
   done < "$MPX_LINKS_FILE"
   export MPX_IC_IFACES=${ifs# } MPX_IC_TPORT=$MPX_PORT_TRANSPARENT MPX_IC_OPTPORT=$MPX_PORT_MPCONVERT_OPT
-  export MPX_IC_JOIN_PORTS=$MPX_PORT_SERVER
+  export MPX_IC_JOIN_PORTS="$MPX_PORT_SERVER $MPX_PORT_SERVER_MPTCP"
   log "interception: HAG interfaces '$MPX_IC_IFACES', client optd $client"
   if [ $client = 1 ]; then
     mpx_ic_client_up "$(mpx_topo_ns "$r" client)" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || return 1

@@ -137,6 +137,19 @@ mpx_collect_summary() {
     done
     local fo='null'
     [ -f "$vd/failover.json" ] && fo=$(jq -c . "$vd/failover.json")
+    # native end-to-end MPTCP probes made while an implicit signal's HAG interception was up
+    local nat='{}'
+    if compgen -G "$o/native/$vn/*.jsonl" > /dev/null && [ -s "$o/logs/$vn/server-mptcp.jsonl" ]; then
+      nat=$(cat "$o/native/$vn"/*.jsonl | jq -s -c --slurpfile srv "$o/logs/$vn/server-mptcp.jsonl" '
+        [$srv[] | select(.type == "conn")] as $s
+        | [.[] | select(.type == "conn") | . as $c
+           | {signal: (.tag | split("/") | .[3] | ltrimstr("native-")), ok: (.ok == true),
+              e2e: ([$s[] | select(.peer == $c.local and .mptcp == "mptcp")] | length > 0),
+              seen: ([$s[] | select(.peer == $c.local)] | length > 0)}]
+        | group_by(.signal) | map({key: .[0].signal, value: {n: length, ok: (map(select(.ok)) | length),
+            end_to_end: (map(select(.e2e)) | length),
+            intercepted: (map(select(.ok and (.seen | not))) | length)}}) | from_entries' 2>/dev/null || echo '{}')
+    fi
     # the agents' own counters: proxy (and the RFC 1929 instance), server connection count
     local ag='{}' ld=$o/logs/$vn
     for l in proxy proxy-auth; do
@@ -146,7 +159,7 @@ mpx_collect_summary() {
       --argjson nv "$(jq -s '[.[] | select(.type == "conn" and .verified == true)] | length' "$ld/server.jsonl" 2>/dev/null || echo 0)" \
       '. + {server: {connections: $n, verified: $nv}}' <<< "$ag")
     vars=$(jq -c --argjson v "$vj" --argjson st "$st" --argjson ev "$ev" --argjson fo "$fo" --argjson ag "$ag" \
-      '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo, agents: $ag}]' <<< "$vars")
+      --argjson nat "$nat" '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo, agents: $ag, native_mptcp: $nat}]' <<< "$vars")
   done
   [ -f "$o/budget.json" ] || mpx_budget_json "$o"
   jq -s -c --argjson vars "$vars" --slurpfile man "$o/manifest.json" --slurpfile budget "$o/budget.json" \

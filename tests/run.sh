@@ -68,6 +68,20 @@ for f in build/fuzz/fuzz_*; do
   else result FAIL "$id" "rc=$rc (log: $log)"; grep -m3 -E 'ERROR|SUMMARY' "$log" | sed 's/^/    /'; fi
 done
 
+# Namespaces a script created and left behind: the processes inside them were started by
+# that script, so they are ended by PID (ip netns pids), then the namespaces are deleted.
+# Prints how many were left.
+sweep_netns() { # BEFORE-LIST
+  local n=0 ns pids
+  for ns in $(comm -13 <(printf '%s\n' "$1") <(ip netns list 2>/dev/null | awk '{print $1}' | sort)); do
+    [[ $ns == mpx-* ]] || continue
+    pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
+    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
+    ip netns del "$ns" 2>/dev/null && n=$((n + 1))
+  done
+  echo "$n"
+}
+
 # 3. integration scripts (real namespaces); "# timeout: N" in a script overrides 600 s
 for s in tests/integration/*.sh; do
   [ -f "$s" ] || continue
@@ -75,8 +89,15 @@ for s in tests/integration/*.sh; do
   log=$logdir/${id//\//_}.log
   to=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$s" | head -1); to=${to:-600}
   echo "... $id (timeout ${to}s)"
+  before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
   timeout -s TERM -k 20 "$to" bash "$s" > "$log" 2>&1 < /dev/null; rc=$?
   collect "$id" "$log" "$rc"
+  left=$(sweep_netns "$before")
+  # a script that ended on its own must clean up after itself; after a timeout the sweep is
+  # the cleanup (the script's own trap may not have had time to run)
+  if [ "$left" -gt 0 ] && [ "$rc" != 124 ] && [ "$rc" != 137 ]; then
+    result FAIL "$id/cleanup" "left $left network namespace(s) behind (removed by the runner)"
+  fi
 done
 
 echo "elapsed $(( $(date +%s) - t0 )) s; logs in $logdir"

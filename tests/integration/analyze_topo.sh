@@ -36,6 +36,9 @@ ip netns exec "$(mpx_topo_ns "$RUN" hag)" timeout 120 "$MPX_ROOT/bin/mpx-proxy" 
 PRX=$!
 for _ in $(seq 1 200); do [ -s "$W/srv.ready" ] && [ -s "$W/px.ready" ] && break; sleep 0.05; done
 cl() { ip netns exec "$(mpx_topo_ns "$RUN" client)" timeout 60 "$MPX_ROOT/bin/mpx-client" --json "$W/cl-$1.json" "${@:2}" > /dev/null 2>&1 || true; }
+# the first ~3 s after bring-up run 10-60 ms slow for every signal (see experiments/README.md,
+# `warmup`): measure after them, as the harness does
+sleep 3
 cl convert --signal convert --proxy "$H4:5124" --target "$S4:8080" --count 5 --workload "rr 100/1000"
 cl socks5 --signal socks5 --proxy "$H4:1080" --target "$S4:8080" --count 5 --workload "rr 100/1000"
 cl tcp --signal tcp --mptcp off --target "$S4:8080" --count 5 --workload "rr 100/1000"

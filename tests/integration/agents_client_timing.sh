@@ -63,6 +63,9 @@ bg "$NS_H" "$D/ng.log" "$B/mpx-server" --mptcp --tfo-no-cookie --no-stall-guard 
 for f in srv px px2 g ng; do
   wait_file "$D/$f.ready" || { echo "FAIL: setup: $f not ready"; cat "$D/$f.log"; exit 1; }
 done
+# the first ~3 s after bring-up run 10-60 ms slow for every signal (experiments/README.md,
+# `warmup`): measure after them, as the harness does
+sleep 3
 
 # run SIG SEED: 10 sequential connections, pattern seeds SEED.. (to find them at the server)
 declare -A P50 P95 ARR

@@ -14,6 +14,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 logdir=build/test-logs; mkdir -p "$logdir"
+# one runner at a time on a machine: the namespace bookkeeping below assumes it
+exec 9> /run/mpxlab-tests.lock
+flock -n 9 || { echo "waiting for another tests/run.sh on this machine..."; flock 9; }
 pass=0 fail=0 skip=0
 t0=$(date +%s)
 result() { # kind id [why]
@@ -68,16 +71,22 @@ for f in build/fuzz/fuzz_*; do
   else result FAIL "$id" "rc=$rc (log: $log)"; grep -m3 -E 'ERROR|SUMMARY' "$log" | sed 's/^/    /'; fi
 done
 
-# Namespaces a script created and left behind: the processes inside them were started by
-# that script, so they are ended by PID (ip netns pids), then the namespaces are deleted.
-# Prints how many were left.
-sweep_netns() { # BEFORE-LIST
+# Namespaces created while a script ran and still there after it: a leak, unless something
+# else created them concurrently (runners are serialized by a lock, a hand-started run is not).
+# Empty ones are deleted. Ones with processes are only cleaned when the script timed out (its
+# own trap could not run): those processes are its own, ended by PID (ip netns pids).
+# Prints how many were left behind.
+sweep_netns() { # BEFORE-LIST TIMED-OUT(0|1)
   local n=0 ns pids
   for ns in $(comm -13 <(printf '%s\n' "$1") <(ip netns list 2>/dev/null | awk '{print $1}' | sort)); do
     [[ $ns == mpx-* ]] || continue
+    n=$((n + 1))
     pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
-    [ -n "$pids" ] && kill -KILL $pids 2>/dev/null
-    ip netns del "$ns" 2>/dev/null && n=$((n + 1))
+    if [ -n "${pids// /}" ]; then
+      [ "$2" = 1 ] || { echo "    left: $ns (processes $pids: not touched)" >&2; continue; }
+      kill -KILL $pids 2>/dev/null
+    fi
+    ip netns del "$ns" 2>/dev/null
   done
   echo "$n"
 }
@@ -92,11 +101,11 @@ for s in tests/integration/*.sh; do
   before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
   timeout -s TERM -k 20 "$to" bash "$s" > "$log" 2>&1 < /dev/null; rc=$?
   collect "$id" "$log" "$rc"
-  left=$(sweep_netns "$before")
-  # a script that ended on its own must clean up after itself; after a timeout the sweep is
-  # the cleanup (the script's own trap may not have had time to run)
-  if [ "$left" -gt 0 ] && [ "$rc" != 124 ] && [ "$rc" != 137 ]; then
-    result FAIL "$id/cleanup" "left $left network namespace(s) behind (removed by the runner)"
+  timed_out=0; { [ "$rc" = 124 ] || [ "$rc" = 137 ]; } && timed_out=1
+  left=$(sweep_netns "$before" "$timed_out")
+  # a script that ended on its own must clean up after itself
+  if [ "$left" -gt 0 ] && [ $timed_out = 0 ]; then
+    result FAIL "$id/cleanup" "$left network namespace(s) appeared during the script and are still there"
   fi
 done
 

@@ -53,10 +53,7 @@ struct conn *conn_new(int method, int cfd, const mpx_addr *client, const mpx_add
 static void classify(struct conn *c)
 {
     if (c->known_fallback) { st.fallback++; return; }  /* the gate saw EOPNOTSUPP already */
-    struct mpx_mptcp_info mi;
-    socklen_t l = sizeof mi;
-    if (getsockopt(c->cfd, SOL_MPTCP, MPX_MPTCP_INFO, &mi, &l) == 0 &&
-        !(mi.flags & MPX_MPTCP_INFO_FLAG_FALLBACK))
+    if (mpxa_mptcp_state(c->cfd).kind == MPXA_MP_MPTCP)
         st.mptcp++;
     else
         st.fallback++;
@@ -144,14 +141,13 @@ static bool gate_check(struct conn *c)
     if (c->gate_open) return true;
     bool open = !cfg.stall_guard;
     if (!open) {
-        struct mpx_mptcp_info mi;
-        socklen_t l = sizeof mi;
-        if (getsockopt(c->cfd, SOL_MPTCP, MPX_MPTCP_INFO, &mi, &l) < 0) {
-            open = true;   /* EOPNOTSUPP: fallback / plain TCP: no MPTCP handshake to wait for */
+        mpxa_mp_state ms = mpxa_mptcp_state(c->cfd);
+        if (ms.kind != MPXA_MP_MPTCP) {
+            open = true;   /* fallback / plain TCP: no MPTCP handshake to wait for */
             c->known_fallback = true;
-        }
-        else if (mi.flags & (MPX_MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED | MPX_MPTCP_INFO_FLAG_FALLBACK))
+        } else if (ms.remote_key) {
             open = true;
+        }
     }
     int64_t t = now_us();
     if (!open && !c->gate_waiting) {

@@ -144,14 +144,9 @@ static size_t ext_header(struct conn *c, uint8_t *buf, size_t cap)
     if (ti.tcpi_options & TCPI_OPT_SACK) mpx_tcpopt_put_sackperm(&w);
     if (ts) mpx_tcpopt_put_ts(&w, 0, 0);
     if (ti.tcpi_options & TCPI_OPT_WSCALE) mpx_tcpopt_put_ws(&w, ti.tcpi_snd_wscale);
-    if (c->mptcp_down) {
-        struct mpx_mptcp_info mi;
-        socklen_t ml = sizeof mi;
-        if (getsockopt(c->sfd, SOL_MPTCP, MPX_MPTCP_INFO, &mi, &ml) == 0 &&
-            !(mi.flags & MPX_MPTCP_INFO_FLAG_FALLBACK)) {
-            const uint8_t mpc[2] = { 0x01, 0x01 };  /* subtype 0 version 1, flag H */
-            mpx_tcpopt_put_raw(&w, MPX_TCPOPT_MPTCP, mpc, 2);
-        }
+    if (c->mptcp_down && mpxa_mptcp_state(c->sfd).kind == MPXA_MP_MPTCP) {
+        const uint8_t mpc[2] = { 0x01, 0x01 };  /* subtype 0 version 1, flag H */
+        mpx_tcpopt_put_raw(&w, MPX_TCPOPT_MPTCP, mpc, 2);
     }
     return w.overflow ? 0 : w.len;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 #include "proto/addr.h"
+#include "agents/common/sock.h"   /* mpxa_mptcp_state: MPTCP_INFO, fallback */
 
 /* ---- methods (one listener each) ---- */
 /* M_CONVERT_TFO: the same RFC 8803 parsing on a listener that issues and requires real TFO
@@ -17,24 +18,6 @@ enum { M_CONVERT, M_MPCONVERT, M_MPCONVERT_IE, M_SOCKS5, M_TRANSPARENT, M_CONVER
        M_MPCONVERT_OPT, M__N };
 #define IS_CONVERT(m) ((m) == M_CONVERT || (m) == M_CONVERT_TFO)
 extern const char *const method_name[M__N];
-
-/* ---- MPTCP_INFO, defined locally: the installed uapi header (6.1) is older than the
- * kernel and getsockopt truncates to whatever length we pass. ---- */
-#ifndef SOL_MPTCP
-#define SOL_MPTCP 284
-#endif
-#define MPX_MPTCP_INFO 1
-#define MPX_MPTCP_INFO_FLAG_FALLBACK 1
-#define MPX_MPTCP_INFO_FLAG_REMOTE_KEY_RECEIVED 2
-struct mpx_mptcp_info {
-    uint8_t  subflows, add_addr_signal, add_addr_accepted, subflows_max;
-    uint8_t  add_addr_signal_max, add_addr_accepted_max;
-    uint32_t flags, token;
-    uint64_t write_seq, snd_una, rcv_nxt;
-    uint8_t  local_addr_used, local_addr_max, csum_enabled;
-    uint32_t retransmits;
-    uint64_t bytes_retrans, bytes_sent, bytes_received, bytes_acked;
-};
 
 /* ---- configuration ---- */
 struct prefix { mpx_addr a; int len; };  /* IPv4 kept as MPX_AF_INET */

@@ -15,6 +15,7 @@ typedef struct {
     uint8_t     mpconv_subtype;      /* subtype of the experimental kind-30 options */
     FILE       *pkt_out;             /* --packets: one JSON line per TCP segment */
     bool        dedup;               /* current file is a Linux cooked (any) capture */
+    bool        check_csum;          /* --check-csum: wrong IP/TCP checksums are violations */
     uint64_t    dup_frames;
 } an_ctx;
 

@@ -81,6 +81,31 @@ static inline uint32_t rd32(const uint8_t *p)
 }
 
 /* TCP header at p (caplen bytes captured of tcp_wire bytes on the wire). */
+/* One's-complement sum of n bytes (RFC 1071), added to acc. */
+static uint32_t csum_add(uint32_t acc, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2) acc += rd16(p + i);
+    if (n & 1) acc += (uint32_t)p[n - 1] << 8;
+    return acc;
+}
+
+static uint16_t csum_fold(uint32_t acc)
+{
+    while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+    return (uint16_t)acc;
+}
+
+/* The TCP checksum over the pseudo-header (RFC 9293 3.1 / RFC 8200 8.1) and the whole
+ * segment, when all of it was captured: a correct segment sums to 0xffff. */
+static int8_t tcp_csum_check(const uint8_t *seg, size_t caplen, size_t tcp_wire, const mpx_pkt *k)
+{
+    if (caplen < tcp_wire) return -1;
+    uint32_t acc = csum_add(0, k->src, k->af == 4 ? 4 : 16);
+    acc = csum_add(acc, k->dst, k->af == 4 ? 4 : 16);
+    acc += 6 + (uint32_t)(tcp_wire & 0xffff) + (uint32_t)(tcp_wire >> 16);
+    return csum_fold(csum_add(acc, seg, tcp_wire)) == 0xffff;
+}
+
 static enum cap_skip parse_tcp(const uint8_t *p, size_t caplen, size_t tcp_wire, mpx_pkt *k)
 {
     if (caplen < 20) return tcp_wire < 20 ? CAP_BAD : CAP_TRUNC;
@@ -103,6 +128,7 @@ static enum cap_skip parse_tcp(const uint8_t *p, size_t caplen, size_t tcp_wire,
         k->data_caplen = 0;
     }
     k->truncated = k->opt_len < k->opt_len_wire || k->data_caplen < k->data_len;
+    k->tcp_csum = tcp_csum_check(p, caplen, tcp_wire, k);
     return CAP_OK;
 }
 
@@ -116,6 +142,7 @@ static enum cap_skip parse_ipv4(const uint8_t *p, size_t caplen, mpx_pkt *k)
     if (caplen < ihl) return CAP_TRUNC;
     k->af = 4;
     k->ttl = p[8];
+    k->ip_csum = csum_fold(csum_add(0, p, ihl)) == 0xffff;
     memset(k->src, 0, 16); memset(k->dst, 0, 16);
     memcpy(k->src, p + 12, 4); memcpy(k->dst, p + 16, 4);
     k->ip_opt_len = (uint8_t)(ihl - 20);
@@ -145,6 +172,7 @@ static enum cap_skip parse_ipv6(const uint8_t *p, size_t caplen, mpx_pkt *k)
     uint8_t nh = p[6];
     k->af = 6;
     k->ttl = p[7];
+    k->ip_csum = -1;
     memcpy(k->src, p + 8, 16); memcpy(k->dst, p + 24, 16);
     size_t off = 40, end = 40 + plen;
     /* Walk extension headers: HbH(0), Routing(43), Fragment(44), AH(51), DestOpts(60) */
@@ -259,6 +287,7 @@ int cap_next(cap_file *c, mpx_pkt *k, char *err, size_t errlen)
         if (rc == 0) continue;
         c->frames++;
         memset(k, 0, offsetof(mpx_pkt, opt));
+        k->ip_csum = k->tcp_csum = -1;
         k->num = c->frames;
         k->t_us = (int64_t)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
         size_t caplen = h->caplen < h->len ? h->caplen : h->len;

@@ -42,6 +42,10 @@ typedef struct {
     size_t   data_caplen;   /* bytes captured */
     uint32_t data_len;      /* bytes on the wire (from the IP total length) */
     bool     truncated;     /* snaplen cut options or payload */
+    /* checksums as captured: 1 correct, 0 wrong, -1 not checkable (truncated; IPv6 has no
+     * header checksum). A capture on the sending host with checksum offload shows wrong TCP
+     * sums that are fixed later by the NIC, so the analyzer only judges them on request. */
+    int8_t   ip_csum, tcp_csum;
 } mpx_pkt;
 
 #define TH_FIN 0x01

@@ -9,7 +9,7 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: mpx-analyze [--json|--csv|--report] [--out FILE] [--mpconvert-subtype N] PCAP...\n"
+    fputs("usage: mpx-analyze [--json|--csv|--report] [--out FILE] [--mpconvert-subtype N] [--check-csum] PCAP...\n"
           "  Decodes and checks every TCP option (through proto/), tracks TCP and MPTCP\n"
           "  connections (tokens, MP_JOIN HMACs, fallback cause), Convert / MP_CONVERT /\n"
           "  SOCKS5 signals, TFO coexistence and the latency timeline of each connection.\n"
@@ -21,6 +21,9 @@ static void usage(FILE *f)
           "  --packets   one JSON line per TCP segment (option decode) instead\n"
           "  --out FILE  write there instead of stdout\n"
           "  --mpconvert-subtype N  MPTCP subtype of MP_CONVERT / MP_PREFER_PROXY (default 14)\n"
+          "  --check-csum  IPv4 header and TCP checksums are rule violations when wrong (IP-CSUM,\n"
+          "              TCP-CSUM); off by default: captures on a sender with checksum offload\n"
+          "              show sums the NIC fills in later (mpx-linkem pcaps are always final)\n"
           "exit: 0 clean, 1 violations found, 2 usage or input error\n", f);
 }
 
@@ -30,12 +33,13 @@ int main(int argc, char **argv)
         { "json", no_argument, 0, 'j' }, { "csv", no_argument, 0, 'c' },
         { "report", no_argument, 0, 'r' }, { "out", required_argument, 0, 'o' },
         { "mpconvert-subtype", required_argument, 0, 's' }, { "packets", no_argument, 0, 'p' },
+        { "check-csum", no_argument, 0, 'C' },
         { "help", no_argument, 0, 'h' }, { "version", no_argument, 0, 'V' }, { 0, 0, 0, 0 },
     };
     an_out_fmt fmt = AN_OUT_JSON;
     const char *out = NULL;
     long subtype = -1;
-    bool packets = false;
+    bool packets = false, check_csum = false;
     int ch;
     while ((ch = getopt_long(argc, argv, "jcro:h", lo, NULL)) != -1) {
         switch (ch) {
@@ -44,6 +48,7 @@ int main(int argc, char **argv)
         case 'r': fmt = AN_OUT_REPORT; break;
         case 'o': out = optarg; break;
         case 'p': packets = true; break;
+        case 'C': check_csum = true; break;
         case 's': {
             char *end;
             subtype = strtol(optarg, &end, 0);
@@ -61,6 +66,7 @@ int main(int argc, char **argv)
     an_ctx x;
     an_ctx_init(&x, files, nfiles);
     if (subtype >= 0) x.mpconv_subtype = (uint8_t)subtype;
+    x.check_csum = check_csum;
     FILE *o = stdout;
     if (out && !(o = fopen(out, "w"))) { perror(out); an_ctx_free(&x); return 2; }
     if (packets) x.pkt_out = o;

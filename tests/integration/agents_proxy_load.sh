@@ -11,7 +11,7 @@ t_require_root
 t_require_cmd jq ip
 t_require_bin mpx-proxy mpx-client mpx-server
 
-cleanup() { [ "$T_FAILED" = 1 ] && { mpx_nt_dump; tail -n 30 "$MPX_NT_DIR"/*.log; }; mpx_nt_down; }
+cleanup() { if [ "$T_FAILED" = 1 ]; then { mpx_nt_dump; tail -n 30 "$MPX_NT_DIR"/*.log; } || true; fi; mpx_nt_down; }
 trap cleanup EXIT INT TERM
 mpx_nt_up pxload || { echo "FAIL: setup: namespaces"; exit 1; }
 for n in client hag server; do

@@ -12,7 +12,7 @@ t_require_root
 t_require_cmd jq ip
 t_require_bin mpx-proxy mpx-client mpx-server
 
-cleanup() { [ "$T_FAILED" = 1 ] && { mpx_nt_dump; tail -n 40 "$MPX_NT_DIR"/*.log; }; mpx_nt_down; }
+cleanup() { if [ "$T_FAILED" = 1 ]; then { mpx_nt_dump; tail -n 40 "$MPX_NT_DIR"/*.log; } || true; fi; mpx_nt_down; }
 trap cleanup EXIT INT TERM
 mpx_nt_up pxm || { echo "FAIL: setup: namespaces"; exit 1; }
 mpx_px_server || { t_fail setup "mpx-server not ready"; exit 1; }
@@ -135,7 +135,12 @@ mpx_nt_exec hag nft delete table ip pxm_tproxy
 mpx_px_client --signal socks5 --target "$V4" --proxy "$MPX_NT_H_DSL4" --workload "bulk-down 50MB" \
   --json "$MPX_NT_DIR/drain.json" >/dev/null 2>&1 &
 cl=$!
-for i in $(seq 100); do [ "$(mpx_px_stats pa | jq -r .active)" -ge 1 ] && break; sleep 0.02; done
+started=0
+for i in $(seq 500); do
+  [ "$(mpx_px_stats pa | jq -r '.active // 0' 2>/dev/null || echo 0)" -ge 1 ] 2>/dev/null && { started=1; break; }
+  sleep 0.02
+done
+t_check drain_transfer_running_before_term test $started = 1
 kill -TERM "${MPX_PX_PIDS[pa]}"
 sleep 0.2
 rc=0; mpx_px_client --signal socks5 --target "$V4" --proxy "$MPX_NT_H_DSL4" --timeout 2 --json - >/dev/null 2>&1 || rc=$?

@@ -2,7 +2,8 @@
 # Reproducibility: the same small experiment over a lossy DSL link (3 % loss each way) twice
 # with one seed gives identical drop sequences (the link emulators' --events: direction and
 # packet index of every drop, compared over the packet indices both runs reached) and
-# identical analyzer verdicts per connection; a different seed gives a different sequence.
+# identical analyzer encoding verdicts per connection; a different seed gives a different
+# sequence.
 # timeout: 300
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -47,10 +48,18 @@ if [ -s "$tmp/a/pcaps/base/dsl.events.jsonl" ] && [ -s "$tmp/b/pcaps/base/dsl.ev
 else
   t_fail drop_events "no dsl drop events written (pcaps/base/dsl.events.jsonl)"
 fi
-verdicts() { jq -c '[.step, .signal, .a.signal, .a.mptcp, (.a.violations // [] | map(.rule)), .a.syn_opt_bytes, .verified]' "$1/connections.jsonl"; }
+# the analyzer's encoding verdicts (signal found and valid, rule violations, SYN option bytes)
+# and payload verification. Whether a connection stayed MPTCP is not among them: under 3 %
+# loss it depends on which packet a drop hits, and the kernel's timers (RTO, delayed ACK)
+# shift packets between identical drop indices (a CI run saw one convert connection fall back
+# in one of two same-seed runs); it is printed for the record.
+verdicts() { jq -c '[.step, .signal, .a.signal, (.a.violations // [] | map(.rule)), .a.syn_opt_bytes, .verified]' "$1/connections.jsonl"; }
+states() { jq -r '.a.mptcp' "$1/connections.jsonl" | tr '\n' ' '; }
 va=$(verdicts "$tmp/a") vb=$(verdicts "$tmp/b")
 t_check verdicts_present test "$(grep -c . <<< "$va")" = 8
 t_check same_seed_same_verdicts test "$va" = "$vb"
 [ "$va" = "$vb" ] || diff <(echo "$va") <(echo "$vb") | head
+echo "# MPTCP states, run a: $(states "$tmp/a")"
+echo "# MPTCP states, run b: $(states "$tmp/b")"
 t_check same_plan cmp -s "$tmp/a/plan.csv" "$tmp/b/plan.csv"
 t_done

@@ -14,7 +14,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 logdir=build/test-logs; mkdir -p "$logdir"
-# one runner at a time on a machine: the namespace bookkeeping below assumes it
+# one runner at a time on a machine: the namespace bookkeeping below assumes it (children get
+# fd 9 closed, so a process a test leaves behind cannot hold the lock)
 exec 9> /run/mpxlab-tests.lock
 flock -n 9 || { echo "waiting for another tests/run.sh on this machine..."; flock 9; }
 pass=0 fail=0 skip=0
@@ -53,7 +54,7 @@ for t in build/san/tests/test_*; do
   [ -x "$t" ] || continue
   id=unit/$(basename "$t"); want "$id" || continue
   log=$logdir/${id//\//_}.log
-  CMOCKA_MESSAGE_OUTPUT=TAP timeout -s KILL 300 "$t" > "$log" 2>&1; rc=$?
+  CMOCKA_MESSAGE_OUTPUT=TAP timeout -s KILL 300 "$t" > "$log" 2>&1 9>&-; rc=$?
   sed -E -e 's/^ok [0-9]+ - (.*)$/PASS: \1/' -e 's/^not ok [0-9]+ - (.*)$/FAIL: \1/' "$log" > "$log.r"
   collect "$id" "$log.r" "$rc"
 done
@@ -65,7 +66,7 @@ for f in build/fuzz/fuzz_*; do
   log=$logdir/fuzz_$name.log; work=$(mktemp -d)
   seeds=tests/fuzz/corpus/$name; mkdir -p "$seeds"
   timeout -s KILL $((fuzz_s + 60)) "$f" -max_total_time="$fuzz_s" -timeout=5 -rss_limit_mb=2048 \
-    -artifact_prefix="$logdir/$name-" "$work" "$seeds" > "$log" 2>&1; rc=$?
+    -artifact_prefix="$logdir/$name-" "$work" "$seeds" > "$log" 2>&1 9>&-; rc=$?
   rm -rf "$work"
   if [ $rc = 0 ]; then result PASS "$id" "$(grep -o 'Done [0-9]* runs' "$log" | tail -1)"
   else result FAIL "$id" "rc=$rc (log: $log)"; grep -m3 -E 'ERROR|SUMMARY' "$log" | sed 's/^/    /'; fi
@@ -99,7 +100,7 @@ for s in tests/integration/*.sh; do
   to=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$s" | head -1); to=${to:-600}
   echo "... $id (timeout ${to}s)"
   before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
-  timeout -s TERM -k 20 "$to" bash "$s" > "$log" 2>&1 < /dev/null; rc=$?
+  timeout -s TERM -k 20 "$to" bash "$s" > "$log" 2>&1 < /dev/null 9>&-; rc=$?
   collect "$id" "$log" "$rc"
   timed_out=0; { [ "$rc" = 124 ] || [ "$rc" = 137 ]; } && timed_out=1
   left=$(sweep_netns "$before" "$timed_out")

@@ -10,10 +10,7 @@ source "$(dirname "$0")/../lib.sh"
 t_require_root
 t_require_cmd jq ip nft
 cd "$MPX_ROOT" || exit 1
-for b in mpx-linkem mpx-server mpx-client mpx-proxy mpx-analyze; do
-  [ -x "bin/$b" ] || { echo "SKIP: all: bin/$b not built yet"; exit 77; }
-done
-[ -f emu/lib/topo.sh ] || { echo "SKIP: all: emu/lib/topo.sh (topology runtime) not there yet"; exit 77; }
+t_require_bin mpx-linkem mpx-server mpx-client mpx-proxy mpx-analyze
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/small.exp" <<'X'
 topology    hybrid

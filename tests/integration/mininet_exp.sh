@@ -12,9 +12,7 @@ source "$(dirname "$0")/../lib.sh"
 t_require_root
 t_require_cmd jq ip nft env
 cd "$MPX_ROOT" || exit 1
-for b in mpx-linkem mpx-server mpx-client mpx-proxy mpx-analyze; do
-  [ -x "bin/$b" ] || { echo "SKIP: all: bin/$b not built yet"; exit 77; }
-done
+t_require_bin mpx-linkem mpx-server mpx-client mpx-proxy mpx-analyze
 export MPX_ROOT
 # shellcheck source=emu/lib/topo.sh
 source emu/lib/topo.sh

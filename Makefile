@@ -27,6 +27,12 @@ OBJDIR    := build/$(VARIANT)/obj
 TESTBIN   := build/$(VARIANT)/tests
 FUZZBIN   := build/fuzz
 
+# lib/: the utility library every binary links (JSON, files, addresses, durations, clocks,
+# sockets). Defined here, before the fragments, because they name it in prerequisites.
+MPX_LIB_SRCS := $(sort $(wildcard lib/*.c))
+MPX_LIB      := build/$(VARIANT)/libmpx.a
+PROTO_LIB    := build/$(VARIANT)/libmpxproto.a
+
 BINS         :=
 UNIT_TESTS   :=
 FUZZ_TARGETS :=
@@ -37,6 +43,16 @@ all:
 include $(sort $(wildcard proto/*.mk emu/*.mk agents/*.mk pcap-analysis/*.mk tests/*.mk bench/*.mk))
 
 all: $(BINS)
+
+# Unit tests tests/unit/test_lib_*.c link the utility library.
+LIB_UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_lib_*.c))
+UNIT_TESTS += $(LIB_UNIT_TESTS)
+TEST_EXTRA_DEPS += $(MPX_LIB)
+$(foreach t,$(LIB_UNIT_TESTS),$(eval UNIT_LINK_$(t) := $(MPX_LIB)))
+
+$(MPX_LIB): $(MPX_LIB_SRCS:%.c=$(OBJDIR)/%.o)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
 
 $(OBJDIR)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -3,11 +3,10 @@
 # path is spelled out for prerequisites; PROTO_LDLIBS is only expanded inside recipes.
 MPX_PROXY_SRCS := $(sort $(wildcard agents/proxy/*.c))
 MPX_PROXY_OBJS := $(MPX_PROXY_SRCS:%.c=$(OBJDIR)/%.o)
-MPX_PROXY_PROTO_LIB := build/$(VARIANT)/libmpxproto.a
 
 ifneq ($(MPX_PROXY_SRCS),)
 BINS += $(BINDIR)/mpx-proxy
-$(BINDIR)/mpx-proxy: $(MPX_PROXY_OBJS) $(AGENTS_COMMON_LIB) $(MPX_PROXY_PROTO_LIB)
+$(BINDIR)/mpx-proxy: $(MPX_PROXY_OBJS) $(MPX_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PROTO_LDLIBS) $(LDLIBS) -lpthread
 endif
@@ -16,7 +15,7 @@ endif
 PROXY_PROBE_SRCS := $(wildcard tests/tools/proxy_probe.c)
 ifneq ($(PROXY_PROBE_SRCS),)
 BINS += $(BINDIR)/mpx-proxy-probe
-$(BINDIR)/mpx-proxy-probe: $(OBJDIR)/tests/tools/proxy_probe.o $(AGENTS_COMMON_LIB) $(MPX_PROXY_PROTO_LIB)
+$(BINDIR)/mpx-proxy-probe: $(OBJDIR)/tests/tools/proxy_probe.o $(MPX_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PROTO_LDLIBS) $(LDLIBS)
 endif
@@ -34,8 +33,8 @@ PROXY_UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_proxy
 UNIT_TESTS += $(PROXY_UNIT_TESTS)
 PROXY_LIB_OBJS := $(filter-out %/main.o,$(MPX_PROXY_OBJS))
 TEST_EXTRA_DEPS += $(PROXY_LIB_OBJS)
-$(foreach t,$(PROXY_UNIT_TESTS),$(eval UNIT_LINK_$(t) := $(PROXY_LIB_OBJS) $(AGENTS_COMMON_LIB) -lpthread))
+$(foreach t,$(PROXY_UNIT_TESTS),$(eval UNIT_LINK_$(t) := $(PROXY_LIB_OBJS) $(MPX_LIB) -lpthread))
 
 # fuzz target: the front ends through the connection code (tests/fuzz/fuzz_proxy_frontend.c)
-FUZZ_EXTRA_SRCS_fuzz_proxy_frontend := $(filter-out agents/proxy/main.c,$(MPX_PROXY_SRCS)) $(sort $(wildcard agents/common/*.c))
+FUZZ_EXTRA_SRCS_fuzz_proxy_frontend := $(filter-out agents/proxy/main.c,$(MPX_PROXY_SRCS)) $(sort $(wildcard lib/*.c))
 FUZZ_LDLIBS_fuzz_proxy_frontend := -lpthread

@@ -1,7 +1,6 @@
 # proto/: the wire-format library (pure functions, no I/O) and its CLI face, mpx-wire.
 PROTO_SRCS   := $(sort $(wildcard proto/*.c))
 PROTO_OBJS   := $(PROTO_SRCS:%.c=$(OBJDIR)/%.o)
-PROTO_LIB    := build/$(VARIANT)/libmpxproto.a
 PROTO_LDLIBS := -lnettle
 
 $(PROTO_LIB): $(PROTO_OBJS)

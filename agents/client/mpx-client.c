@@ -25,12 +25,12 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include "agents/common/addr.h"
-#include "agents/common/clock.h"
-#include "agents/common/json.h"
-#include "agents/common/pattern.h"
-#include "agents/common/sock.h"
-#include "agents/common/workload.h"
+#include "lib/addr.h"
+#include "lib/clock.h"
+#include "lib/json.h"
+#include "lib/pattern.h"
+#include "lib/sock.h"
+#include "lib/workload.h"
 #include "proto/addr.h"
 #include "proto/convert.h"
 #include "proto/budget.h"

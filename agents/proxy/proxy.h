@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <netinet/in.h>
 #include "proto/addr.h"
-#include "agents/common/sock.h"   /* mpxa_mptcp_state: MPTCP_INFO, fallback */
+#include "lib/sock.h"   /* mpxa_mptcp_state: MPTCP_INFO, fallback */
 
 /* ---- methods (one listener each) ---- */
 /* M_CONVERT_TFO: the same RFC 8803 parsing on a listener that issues and requires real TFO

@@ -13,11 +13,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "agents/common/addr.h"
-#include "agents/common/clock.h"
-#include "agents/common/json.h"
-#include "agents/common/pattern.h"
-#include "agents/common/sock.h"
+#include "lib/addr.h"
+#include "lib/clock.h"
+#include "lib/json.h"
+#include "lib/pattern.h"
+#include "lib/sock.h"
 
 #ifndef MPX_VERSION
 #define MPX_VERSION "dev"

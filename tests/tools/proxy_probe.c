@@ -15,9 +15,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include "agents/common/addr.h"
-#include "agents/common/clock.h"
-#include "agents/common/sock.h"
+#include "lib/addr.h"
+#include "lib/clock.h"
+#include "lib/sock.h"
 #include "proto/buf.h"
 
 int main(int argc, char **argv)

@@ -1,4 +1,4 @@
-#include "agents/common/json.h"
+#include "lib/json.h"
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>

@@ -10,7 +10,7 @@
 #define MPX_AGENTS_WORKLOAD_H
 #include <stddef.h>
 #include <stdint.h>
-#include "agents/common/pattern.h"
+#include "lib/pattern.h"
 
 typedef enum { MPXA_WL_RR, MPXA_WL_BULK_DOWN, MPXA_WL_BULK_UP, MPXA_WL_ECHO } mpxa_wl_kind;
 

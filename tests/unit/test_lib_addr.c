@@ -1,4 +1,4 @@
-/* agents/common/addr: parsing and formatting of IPv4/IPv6 socket addresses. */
+/* lib/addr: parsing and formatting of IPv4/IPv6 socket addresses. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <arpa/inet.h>
-#include "agents/common/addr.h"
+#include "lib/addr.h"
 
 static void t_parse_v4(void **st)
 {

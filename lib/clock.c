@@ -1,4 +1,4 @@
-#include "agents/common/clock.h"
+#include "lib/clock.h"
 #include <time.h>
 
 int64_t mpxa_mono_ns(void)

@@ -1,4 +1,4 @@
-#include "agents/common/sock.h"
+#include "lib/sock.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

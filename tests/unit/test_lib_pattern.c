@@ -1,4 +1,4 @@
-/* agents/common/pattern: the deterministic payload pattern and the MPX1 request header.
+/* lib/pattern: the deterministic payload pattern and the MPX1 request header.
  * Pattern bytes must not depend on how a stream is cut into reads; request and response
  * streams and different seeds must differ; one flipped byte must be found at its offset. */
 #include <setjmp.h>
@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include "agents/common/pattern.h"
+#include "lib/pattern.h"
 
 static void t_hdr_roundtrip(void **st)
 {

@@ -1,4 +1,4 @@
-#include "agents/common/workload.h"
+#include "lib/workload.h"
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>

@@ -5,7 +5,7 @@
 #define MPX_AGENTS_SOCK_H
 #include <stdbool.h>
 #include <stdint.h>
-#include "agents/common/addr.h"
+#include "lib/addr.h"
 
 #define MPXA_IPPROTO_MPTCP 262
 #define MPXA_SOL_MPTCP     284

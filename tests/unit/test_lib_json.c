@@ -1,4 +1,4 @@
-/* agents/common/json: the JSON-line writer (escaping, null/optional members, overflow). */
+/* lib/json: the JSON-line writer (escaping, null/optional members, overflow). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
-#include "agents/common/json.h"
+#include "lib/json.h"
 
 static void t_basic(void **st)
 {

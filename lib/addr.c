@@ -1,4 +1,4 @@
-#include "agents/common/addr.h"
+#include "lib/addr.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>

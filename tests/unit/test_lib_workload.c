@@ -1,11 +1,11 @@
-/* agents/common/workload: the workload spec parser shared by mpx-client and the harness. */
+/* lib/workload: the workload spec parser shared by mpx-client and the harness. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
-#include "agents/common/workload.h"
+#include "lib/workload.h"
 
 static void t_sizes(void **st)
 {

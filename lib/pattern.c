@@ -1,4 +1,4 @@
-#include "agents/common/pattern.h"
+#include "lib/pattern.h"
 #include <endian.h>
 #include <string.h>
 

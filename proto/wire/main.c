@@ -27,6 +27,7 @@ static void usage(FILE *f)
           "  budget --syn|--synack LIST              option bytes as Linux lays them out, fits in 40?\n"
           "                                          LIST e.g. mss,sackperm,ts,ws,tfo:8,mpc,mpconvert:v6+port\n"
           "  rules                                   Convert decoder rules and the Error code each maps to\n"
+          "  signals [--json|--names]               the signal registry (proto/signal.c) with option budgets\n"
           "encode (prints hex):\n"
           "  encode convert --connect A:P [--cookie HEX] [--ext-opt KIND[:HEX]]... [--info] [--data TEXT]\n"
           "  encode convert-reply [--error CODE [--value HEX]] [--ext-hdr HEX] [--supported K,K..]\n"
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "budget")) return cmd_budget(argc, argv);
     if (!strcmp(c, "encode")) return cmd_encode(argc, argv);
     if (!strcmp(c, "rules")) return cmd_rules(argc, argv);
+    if (!strcmp(c, "signals")) return cmd_signals(argc, argv);
     fprintf(stderr, "mpx-wire: unknown command '%s'\n", c);
     usage(stderr);
     return WX_USAGE;
@@ -86,11 +88,24 @@ long w_hex_arg(const char *arg, uint8_t *buf, size_t cap)
     return n;
 }
 
+/* Length of a valid UTF-8 sequence (2..4 bytes) starting at p, or 0. Registry texts use
+ * UTF-8 (an em dash); decoded wire bytes are escaped byte by byte. */
+static size_t utf8_len(const unsigned char *p, size_t n)
+{
+    size_t len = p[0] >= 0xf0 && p[0] < 0xf5 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
+    if (len == 0 || len > n) return 0;
+    for (size_t i = 1; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80) return 0;
+    return len;
+}
+
 void j_strn(FILE *f, const char *s, size_t n)
 {
     fputc('"', f);
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
+        size_t u = ch >= 0x80 ? utf8_len((const unsigned char *)s + i, n - i) : 0;
+        if (u) { fwrite(s + i, 1, u, f); i += u - 1; continue; }
         if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
         else if (ch == '\n') fputs("\\n", f);
         else if (ch == '\r') fputs("\\r", f);

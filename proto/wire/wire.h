@@ -39,4 +39,5 @@ int cmd_options(int argc, char **argv);
 int cmd_budget(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
+int cmd_signals(int argc, char **argv);
 #endif

@@ -4,7 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "proto/convert.h"
+#include "proto/exid.h"
+#include "proto/ippkt.h"
 #include "proto/mpconvert.h"
+#include "proto/mpopt.h"
 #include "proto/socks5.h"
 #include "proto/wire/wire.h"
 
@@ -407,10 +410,92 @@ help:
     return WX_OK;
 }
 
+/* ---- encode option: single TCP / IP options, so shell never spells option bytes ---- */
+static int enc_option(int argc, char **argv)
+{
+    static const struct option lo[] = {
+        { "json", no_argument, 0, 'j' }, { "subtype", required_argument, 0, 'S' },
+        { "exp253", no_argument, 0, 'x' }, { "target", required_argument, 0, 't' },
+        { "help", no_argument, 0, 'h' }, common_end,
+    };
+    if (argc < 2 || argv[1][0] == '-') {
+        if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) goto help;
+        return bad_arg("option", argc >= 2 ? argv[1] : "", "want prefer|mpconvert|ra");
+    }
+    const char *what = argv[1];
+    argc--; argv++;
+    bool json = false, exp253 = false, have_t = false, have_s = false;
+    uint8_t subtype = MPX_MPOPT_SUBTYPE_DEFAULT;
+    mpx_addr target;
+    memset(&target, 0, sizeof target);
+    bool target_port = false;
+    unsigned long v;
+    int c;
+    w_getopt_reset();
+    while ((c = getopt_long(argc, argv, "jh", lo, NULL)) != -1) {
+        switch (c) {
+        case 'j': json = true; break;
+        case 'S':
+            if (num(optarg, 15, &v) < 0 || v == 0) return bad_arg("--subtype", optarg, "1..15");
+            subtype = (uint8_t)v;
+            have_s = true;
+            break;
+        case 'x': exp253 = true; break;
+        case 't':
+            if (mpx_addr_parse(optarg, &target, 0) < 0) return bad_arg("--target", optarg, "want A or A:P");
+            target_port = strchr(optarg, ']') ? strstr(optarg, "]:") != NULL
+                                              : (strchr(optarg, ':') && strchr(optarg, ':') == strrchr(optarg, ':'));
+            have_t = true;
+            break;
+        case 'h': goto help;
+        default: return WX_USAGE;
+        }
+    }
+    if (optind != argc) return bad_arg("argument", argv[optind], "unexpected");
+    uint8_t opt[64], out[64];
+    mpx_wr w = mpx_wr_init(opt, sizeof opt);
+    char name[32];
+    if (!strcmp(what, "ra")) {
+        if (exp253 || have_t || have_s) return bad_arg("ra", "", "takes no --exp253/--target/--subtype");
+        return emit(json, "option-ra", mpx_ipopt_ra, sizeof mpx_ipopt_ra);
+    } else if (!strcmp(what, "prefer")) {
+        if (have_t) return bad_arg("--target", "", "only for mpconvert");
+        mpx_prefer_proxy pp = { .subtype = subtype, .rsv = 0 };
+        mpx_prefer_proxy_encode(&pp, &w);
+    } else if (!strcmp(what, "mpconvert")) {
+        if (!have_t) return bad_arg("--target", "", "missing");
+        mpx_mpconvert m;
+        mpx_mpconvert_init(&m);
+        m.subtype = subtype;
+        m.family = target.family;
+        memcpy(m.addr, target.a, sizeof m.addr);
+        m.has_port = target_port;
+        m.port = target.port;
+        mpx_mpconvert_encode(&m, &w);
+    } else {
+        return bad_arg("option", what, "want prefer|mpconvert|ra");
+    }
+    snprintf(name, sizeof name, "option-%s%s", what, exp253 ? "-exp253" : "");
+    if (w.overflow) return bad_arg("option", what, "does not fit");
+    if (!exp253) return emit(json, name, opt, w.len);
+    mpx_wr x = mpx_wr_init(out, sizeof out);
+    if (mpx_exp253_wrap(opt, w.len, &x) < 0) return bad_arg("--exp253", "", "option too long for kind 253");
+    return emit(json, name, out, x.len);
+help:
+    puts("usage: mpx-wire encode option prefer|mpconvert|ra [options] [--json]\n"
+         "One option's bytes (hex):\n"
+         "  prefer    [--subtype N] [--exp253]                MP_PREFER_PROXY, kind 30 (1e 04 e0 00)\n"
+         "  mpconvert --target A[:P] [--subtype N] [--exp253] MP_CONVERT (-09 layout), kind 30\n"
+         "  ra                                                IPv4 Router Alert (94 04 00 00)\n"
+         "--subtype 1..15 (default 14); --exp253 gives the RFC 6994 form: fd LEN 4d50, then the\n"
+         "kind-30 option's bytes after its kind and length (proto/exid.h).");
+    return WX_OK;
+}
+
 int cmd_encode(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        puts("usage: mpx-wire encode convert|convert-reply|mpconvert|socks5 [options] (each has --help)");
+        puts("usage: mpx-wire encode convert|convert-reply|mpconvert|socks5|option [options] (each has --help)");
         return argc < 2 ? WX_USAGE : WX_OK;
     }
     const char *w = argv[1];
@@ -418,6 +503,7 @@ int cmd_encode(int argc, char **argv)
     if (!strcmp(w, "convert-reply")) return enc_convert_reply(argc - 1, argv + 1);
     if (!strcmp(w, "mpconvert")) return enc_mpconvert(argc - 1, argv + 1);
     if (!strcmp(w, "socks5")) return enc_socks5(argc - 1, argv + 1);
+    if (!strcmp(w, "option")) return enc_option(argc - 1, argv + 1);
     fprintf(stderr, "mpx-wire encode: unknown message '%s'\n", w);
     return WX_USAGE;
 }

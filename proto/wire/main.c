@@ -33,6 +33,10 @@ static void usage(FILE *f)
           "  encode convert-reply [--error CODE [--value HEX]] [--ext-hdr HEX] [--supported K,K..]\n"
           "  encode mpconvert --target A:P [--source A:P] [--ie] [--subtype N] [--data TEXT]\n"
           "  encode socks5 greeting|choice|request|reply|auth|auth-reply [options]\n"
+          "  encode option prefer [--subtype N] [--exp253]      MP_PREFER_PROXY option bytes\n"
+          "  encode option mpconvert --target A:P [--subtype N] [--exp253]  MP_CONVERT option bytes\n"
+          "  encode option ra                        IPv4 Router Alert option bytes\n"
+          "                                          (--exp253: the RFC 6994 kind-253 ExID form)\n"
           "HEX may contain spaces/colons; \"-\" reads it from stdin. A:P is 192.0.2.1:80 or [fd00::1]:80.\n"
           "Every command takes --json (one JSON object on stdout) and --help.\n"
           "exit: 0 valid, 1 invalid input (the failed rule ID is printed), 2 usage error\n", f);

@@ -112,6 +112,26 @@ mpx_wire_json options-json-violation '(.ok | not) and (.violations | map(.rule) 
 mpx_wire_json convert-json-reset '.rule == "CONV-HDR-LEN-ZERO" and .action == "reset" and .error_code == null' convert 01002263
 mpx_wire_json encode-json-fail '(.ok | not) and .rule == "CONV-ENC-OPT"' encode convert --connect 192.0.2.1:80 --ext-opt 1
 
+# --- single options (encode option): the bytes shell scripts use instead of printf of hex
+mpx_wire_expect option-prefer 0 '^1e04e000$' encode option prefer
+mpx_wire_expect option-prefer-subtype 0 '^1e043000$' encode option prefer --subtype 3
+mpx_wire_expect option-prefer-253 0 '^fd064d50e000$' encode option prefer --exp253
+mpx_wire_expect option-mpconvert 0 '^1e0ae006c00002010050$' encode option mpconvert --target 192.0.2.1:80
+mpx_wire_expect option-mpconvert-253 0 '^fd0c4d50e006c00002010050$' encode option mpconvert --target 192.0.2.1:80 --exp253
+mpx_wire_expect option-mpconvert-v6-253 0 '^fd184d50e006fd0000000000000000000000000000010050$' \
+  encode option mpconvert --target '[fd00::1]:80' --exp253
+mpx_wire_expect option-ra 0 '^94040000$' encode option ra
+mpx_wire_json option-ra-json '.ok and .len == 4 and .hex == "94040000"' encode option ra
+mpx_wire_expect option-ra-no-exp253 2 'takes no' encode option ra --exp253
+mpx_wire_expect option-mpconvert-no-target 2 'missing' encode option mpconvert
+mpx_wire_expect option-unknown 2 'want prefer' encode option sack
+# the option decoder reads the kind-30 bytes back
+mpx_wire_expect option-prefer-decodes 0 'total 4 bytes' options "$("$W" encode option prefer)" --syn
+# the kind-30 option inside the MP_CONVERT payload is the same as the single option
+h=$("$W" encode mpconvert --target 192.0.2.1:80)
+[ "${h:0:20}" = "$("$W" encode option mpconvert --target 192.0.2.1:80)" ] && t_pass option-mpconvert-matches-payload \
+  || t_fail option-mpconvert-matches-payload "$h"
+
 # --- independent oracle: tshark's SOCKS dissector reads what our encoder wrote
 # mpx_wire_s5_pcap OUT DIR:HEX...: one TCP segment per message (O = client->proxy, I = back)
 mpx_wire_s5_pcap() {

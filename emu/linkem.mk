@@ -5,15 +5,15 @@ LINKEM_OBJS := $(LINKEM_SRCS:%.c=$(OBJDIR)/%.o)
 LINKEM_PURE := $(addprefix $(OBJDIR)/emu/linkem/,spec.o loss.o trace.o queue.o sched.o link.o io.o)
 
 BINS += $(BINDIR)/mpx-linkem
-$(BINDIR)/mpx-linkem: $(LINKEM_OBJS)
+$(BINDIR)/mpx-linkem: $(LINKEM_OBJS) $(MPX_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lm $(LDLIBS)
 
 UNIT_TESTS += $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_linkem_*.c))
 $(foreach t,$(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_linkem_*.c)),\
-  $(eval UNIT_LINK_$(t) := $(LINKEM_PURE) -lm))
+  $(eval UNIT_LINK_$(t) := $(LINKEM_PURE) $(MPX_LIB) -lm))
 $(foreach t,$(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_linkem_*.c)),\
-  $(eval $(TESTBIN)/$(t): $(LINKEM_PURE)))
+  $(eval $(TESTBIN)/$(t): $(LINKEM_PURE) $(MPX_LIB)))
 
 # mpx-lkprobe: UDP probe sender/receiver used by the linkem tests and bench/linkem
 BINS += $(BINDIR)/mpx-lkprobe
@@ -22,5 +22,6 @@ $(BINDIR)/mpx-lkprobe: $(OBJDIR)/emu/linkem/probe/probe.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # fuzz target over the SPEC / schedule / trace parsers (tests/fuzz/fuzz_linkem_spec.c)
-FUZZ_EXTRA_SRCS_fuzz_linkem_spec := emu/linkem/spec.c emu/linkem/sched.c emu/linkem/trace.c emu/linkem/loss.c
+FUZZ_EXTRA_SRCS_fuzz_linkem_spec := emu/linkem/spec.c emu/linkem/sched.c emu/linkem/trace.c emu/linkem/loss.c \
+  lib/parse.c
 FUZZ_LDLIBS_fuzz_linkem_spec := -lm

@@ -34,38 +34,97 @@ static void putf(mpxa_json *j, const char *fmt, ...)
     put(j, tmp, (size_t)n);
 }
 
-long mpxa_json_escape(const char *s, char *out, size_t cap)
+/* Length of the well-formed UTF-8 sequence (2..4 bytes) at p, or 0: no overlong forms, no
+ * surrogates, nothing above U+10FFFF (RFC 3629), so jq and friends read back what we wrote. */
+static size_t utf8_seq(const unsigned char *p, size_t n)
 {
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf;   /* allowed range of the second byte */
+    if (p[0] >= 0xc2 && p[0] <= 0xdf)
+        len = 2;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+        len = 3;
+        if (p[0] == 0xe0) lo = 0xa0;
+        if (p[0] == 0xed) hi = 0x9f;
+    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+        len = 4;
+        if (p[0] == 0xf0) lo = 0x90;
+        if (p[0] == 0xf4) hi = 0x8f;
+    } else
+        return 0;
+    if (len > n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+/* Escapes the character at p (n bytes left) into esc; returns the input bytes it used.
+ * Short forms for the common controls, \u00XX for the other controls, DEL and every byte that
+ * is not part of well-formed UTF-8; everything else is copied. */
+static size_t esc_char(const unsigned char *p, size_t n, char esc[8], size_t *elen)
+{
+    size_t u;
+    switch (*p) {
+    case '"':  memcpy(esc, "\\\"", 2); *elen = 2; return 1;
+    case '\\': memcpy(esc, "\\\\", 2); *elen = 2; return 1;
+    case '\n': memcpy(esc, "\\n", 2); *elen = 2; return 1;
+    case '\r': memcpy(esc, "\\r", 2); *elen = 2; return 1;
+    case '\t': memcpy(esc, "\\t", 2); *elen = 2; return 1;
+    default:
+        break;
+    }
+    if (*p >= 0x20 && *p < 0x7f) {
+        esc[0] = (char)*p;
+        *elen = 1;
+        return 1;
+    }
+    if (*p >= 0x80 && (u = utf8_seq(p, n)) > 0) {
+        memcpy(esc, p, u);
+        *elen = u;
+        return u;
+    }
+    snprintf(esc, 8, "\\u%04x", *p);
+    *elen = 6;
+    return 1;
+}
+
+long mpxa_json_escape_n(const char *s, size_t n, char *out, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)s;
     size_t o = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (size_t i = 0; i < n;) {
         char esc[8];
-        size_t n;
-        switch (*p) {
-        case '"':  memcpy(esc, "\\\"", 2); n = 2; break;
-        case '\\': memcpy(esc, "\\\\", 2); n = 2; break;
-        case '\n': memcpy(esc, "\\n", 2); n = 2; break;
-        case '\r': memcpy(esc, "\\r", 2); n = 2; break;
-        case '\t': memcpy(esc, "\\t", 2); n = 2; break;
-        case '\b': memcpy(esc, "\\b", 2); n = 2; break;
-        case '\f': memcpy(esc, "\\f", 2); n = 2; break;
-        default:
-            if (*p < 0x20) {
-                snprintf(esc, sizeof esc, "\\u%04x", *p);
-                n = 6;
-            } else {
-                esc[0] = (char)*p;
-                n = 1;
-            }
-        }
-        if (o + n + 1 > cap)
+        size_t elen;
+        i += esc_char(p + i, n - i, esc, &elen);
+        if (o + elen + 1 > cap)
             return -1;
-        memcpy(out + o, esc, n);
-        o += n;
+        memcpy(out + o, esc, elen);
+        o += elen;
     }
     if (o + 1 > cap)
         return -1;
     out[o] = 0;
     return (long)o;
+}
+
+long mpxa_json_escape(const char *s, char *out, size_t cap)
+{
+    return mpxa_json_escape_n(s, strlen(s), out, cap);
+}
+
+void mpxa_json_fput_str(FILE *f, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    fputc('"', f);
+    for (size_t i = 0; i < n;) {
+        char esc[8];
+        size_t elen;
+        i += esc_char(p + i, n - i, esc, &elen);
+        fwrite(esc, 1, elen, f);
+    }
+    fputc('"', f);
 }
 
 static void put_str(mpxa_json *j, const char *s)

@@ -1,6 +1,6 @@
 /* A small JSON-line writer: one object per line, built in a fixed buffer (no allocation),
- * keys in the order they are added. Strings are escaped per RFC 8259. If the buffer is too
- * small the object is marked overflowed and mpxa_json_end() returns NULL. */
+ * keys in the order they are added. Strings are escaped per RFC 8259 (mpxa_json_escape below).
+ * If the buffer is too small the object is marked overflowed and mpxa_json_end() returns NULL. */
 #ifndef MPX_AGENTS_JSON_H
 #define MPX_AGENTS_JSON_H
 #include <stdbool.h>
@@ -31,6 +31,13 @@ void mpxa_json_raw(mpxa_json *j, const char *key, const char *raw);
 const char *mpxa_json_end(mpxa_json *j);
 /* end + fputs + fflush; returns 0 or -1. */
 int mpxa_json_emit(mpxa_json *j, FILE *f);
-/* Escapes s into out (without quotes); returns the length or -1 if cap is too small. */
+/* Escapes s into out (without quotes); returns the length or -1 if cap is too small.
+ * Well-formed UTF-8 passes through; " \ \n \r \t get their short escapes; other control
+ * characters, DEL and bytes that are not well-formed UTF-8 become \u00XX (the byte's value), so
+ * the output is always valid JSON in valid UTF-8. Every JSON writer uses this one escaping. */
 long mpxa_json_escape(const char *s, char *out, size_t cap);
+/* The same for n bytes that may hold NULs. */
+long mpxa_json_escape_n(const char *s, size_t n, char *out, size_t cap);
+/* Writes n bytes of s to f as a quoted, escaped JSON string (for streaming writers). */
+void mpxa_json_fput_str(FILE *f, const char *s, size_t n);
 #endif

@@ -10,7 +10,7 @@ $(PROTO_LIB): $(PROTO_OBJS)
 WIRE_SRCS := $(sort $(wildcard proto/wire/*.c))
 ifneq ($(WIRE_SRCS),)
 BINS += $(BINDIR)/mpx-wire
-$(BINDIR)/mpx-wire: $(WIRE_SRCS:%.c=$(OBJDIR)/%.o) $(PROTO_LIB)
+$(BINDIR)/mpx-wire: $(WIRE_SRCS:%.c=$(OBJDIR)/%.o) $(MPX_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PROTO_LDLIBS) $(LDLIBS)
 endif

@@ -1,6 +1,6 @@
 /* mpx-linkem: a userspace link emulator between two interfaces of its own namespace.
  * Frames arriving on --if-a leave on --if-b after the --ab treatment and vice versa with
- * --ba. See emu/linkem/README.md for the model and CONTRACTS.md §1 for the interface. */
+ * --ba. See emu/linkem/README.md for the model and the interface. */
 #include <errno.h>
 #include <getopt.h>
 #include <linux/if_packet.h>
@@ -18,6 +18,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "lib/file.h"
+#include "lib/parse.h"
 
 #include "emu/linkem/io.h"
 #include "emu/linkem/link.h"
@@ -473,7 +475,7 @@ static void usage(FILE *f)
 "  --stats FILE       JSON counters, written at exit and on SIGUSR1 (stderr if absent)\n"
 "  --events FILE      one JSON line per dropped packet {t_us,dir,idx,reason,len}\n"
 "  --schedule FILE    lines 'TIME ACTION': down | up | ab|ba|both KEY=VAL...\n"
-"  --ready FILE       written (\"ready\\n\") once both interfaces are bound\n"
+"  --ready FILE       written (\"ready PID\\n\") once both interfaces are bound\n"
 "  --spin US          at most this long, watch the clock before a release instead of\n"
 "                     sleeping; adapts to the measured wakeup lateness (default %d; 0 = never)\n"
 "  --rt-prio N        SCHED_FIFO priority for precise release times (default %d; 0 = off)\n"
@@ -482,23 +484,6 @@ static void usage(FILE *f)
 "  --help, --version\n"
 "Signals: SIGTERM/SIGINT flush the pcap, write stats, exit 0; SIGUSR1 writes stats.\n"
 "Exit: 0 ok, 1 runtime error, 2 usage, 3 setup error.\n", DEFAULT_SPIN_US, DEFAULT_RT_PRIO);
-}
-
-static int write_ready(const char *path)
-{
-	size_t n = strlen(path) + 8;
-	char *tmp = malloc(n);
-	if (!tmp)
-		return -1;
-	snprintf(tmp, n, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	int rc = -1;
-	if (f) {
-		fputs("ready\n", f);
-		rc = fclose(f) ? -1 : rename(tmp, path);
-	}
-	free(tmp);
-	return rc;
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -529,9 +514,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'q': o->quiet = true; break;
 		case 'K': o->keep_offloads = true; break;
 		case 'P': {
-			char *end;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (*end || end == optarg || v > 100000) {
+			uint64_t v;
+			if (mpx_parse_u64(optarg, 0, 100000, &v)) {
 				fprintf(stderr, "mpx-linkem: --spin wants microseconds 0..100000\n");
 				return EXIT_USAGE;
 			}
@@ -539,9 +523,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		}
 		case 'R': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || end == optarg || v < 0 || v > 99) {
+			uint64_t v;
+			if (mpx_parse_u64(optarg, 0, 99, &v)) {
 				fprintf(stderr, "mpx-linkem: --rt-prio wants 0..99\n");
 				return EXIT_USAGE;
 			}
@@ -655,7 +638,7 @@ int main(int argc, char **argv)
 		lk_params_format(&p[i], desc, sizeof(desc));
 		logmsg(&e, "%s %s -> %s: %s", dn[i], ifn[i], ifn[1 - i], desc);
 	}
-	if (e.o.ready && write_ready(e.o.ready)) {
+	if (e.o.ready && mpx_file_ready(e.o.ready)) {
 		fprintf(stderr, "mpx-linkem: --ready %s: %s\n", e.o.ready, strerror(errno));
 		return EXIT_SETUP;
 	}

@@ -1,21 +1,13 @@
 #include "emu/linkem/out.h"
+#include "lib/file.h"
+#include "lib/json.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static void json_str(FILE *f, const char *s)
 {
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
+	mpxa_json_fput_str(f, s, strlen(s));
 }
 
 static void dir_obj(FILE *f, const struct lk_dir *d)
@@ -60,19 +52,15 @@ void lk_stats_print(FILE *f, const struct lk_run_info *ri, const struct lk_dir *
 int lk_stats_write(const char *path, const struct lk_run_info *ri, const struct lk_dir *ab,
 		   const struct lk_dir *ba)
 {
-	size_t n = strlen(path) + 8;
-	char *tmp = malloc(n);
-	if (!tmp)
+	/* rendered in memory first: readers of path see the old or the new object, never half */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	if (!f)
 		return -1;
-	snprintf(tmp, n, "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	if (!f) {
-		free(tmp);
-		return -1;
-	}
 	lk_stats_print(f, ri, ab, ba);
-	int rc = fclose(f) ? -1 : rename(tmp, path);
-	free(tmp);
+	int rc = fclose(f) ? -1 : mpx_file_write_atomic(path, buf, len);
+	free(buf);
 	return rc;
 }
 

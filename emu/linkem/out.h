@@ -1,4 +1,4 @@
-/* Machine output: the --stats JSON object and --events JSON lines (CONTRACTS.md §1). */
+/* Machine output: the --stats JSON object and --events JSON lines (see README.md). */
 #ifndef LK_OUT_H
 #define LK_OUT_H
 #include <stdint.h>

@@ -1,5 +1,6 @@
 /* SPEC parser: "rate=20mbit delay=10ms jitter=1ms loss=0.1% queue=100p seed=7". */
 #include "emu/linkem/spec.h"
+#include "lib/parse.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -37,12 +38,10 @@ static int parse_with_units(const char *s, const struct unit *units, double *out
 
 int lk_parse_time_ns(const char *s, uint64_t *ns)
 {
-	static const struct unit u[] = {
-		{ "ns", 1 }, { "us", 1e3 }, { "ms", 1e6 }, { "s", 1e9 }, { NULL, 0 } };
-	double v;
-	if (parse_with_units(s, u, &v) || v > 1e15) /* ~11 days is plenty */
+	int64_t v;
+	if (mpx_parse_duration_ns(s, &v))
 		return -1;
-	*ns = (uint64_t)llround(v);
+	*ns = (uint64_t)v;
 	return 0;
 }
 
@@ -139,11 +138,11 @@ static int parse_kv(const char *key, const char *val, struct lk_params *p, char 
 		p->set_mask |= LK_K_TRACE;
 	} else if (!strcmp(key, "delay")) {
 		if (lk_parse_time_ns(val, &p->delay_ns))
-			return fail(err, errlen, "delay=%s: want a time with ns|us|ms|s", val);
+			return fail(err, errlen, "delay=%s: want a time with ns|us|ms|s|m|min", val);
 		p->set_mask |= LK_K_DELAY;
 	} else if (!strcmp(key, "jitter")) {
 		if (lk_parse_time_ns(val, &p->jitter_ns))
-			return fail(err, errlen, "jitter=%s: want a time with ns|us|ms|s", val);
+			return fail(err, errlen, "jitter=%s: want a time with ns|us|ms|s|m|min", val);
 		p->set_mask |= LK_K_JITTER;
 	} else if (!strcmp(key, "reorder")) {
 		if (strcmp(val, "0") && strcmp(val, "1"))
@@ -165,13 +164,9 @@ static int parse_kv(const char *key, const char *val, struct lk_params *p, char 
 			return fail(err, errlen, "queue=%s: want Np or Nb|Nkb|Nmb", val);
 		p->set_mask |= LK_K_QUEUE;
 	} else if (!strcmp(key, "seed")) {
-		char *end;
-		if (!isdigit((unsigned char)val[0]))
-			return fail(err, errlen, "seed=%s: want a non-negative integer", val);
-		unsigned long long s = strtoull(val, &end, 0);
-		if (*end)
-			return fail(err, errlen, "seed=%s: want a non-negative integer", val);
-		p->seed = s;
+		if (mpx_parse_seed(val, &p->seed))
+			return fail(err, errlen, "seed=%s: want an integer 0..%llu without leading zeros",
+				    val, (unsigned long long)MPX_SEED_MAX);
 		p->set_mask |= LK_K_SEED;
 	} else {
 		return fail(err, errlen, "unknown key '%s' (rate trace delay jitter reorder loss ge "

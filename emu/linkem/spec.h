@@ -1,5 +1,6 @@
-/* Per-direction link parameters (the SPEC string of CONTRACTS.md §1) and their parser.
- * Pure: no I/O, no global state. Values always carry a unit, so "delay=10" is an error. */
+/* Per-direction link parameters (the SPEC string of mpx-linkem --ab/--ba, see README.md) and
+ * their parser. Pure: no I/O, no global state. Values carry a unit, so "delay=10" is an error
+ * ("0" alone is fine where a value of zero is meaningful). */
 #ifndef LK_SPEC_H
 #define LK_SPEC_H
 #include <stdbool.h>
@@ -43,7 +44,7 @@ int lk_spec_parse(const char *spec, struct lk_params *out, char *err, size_t err
 void lk_params_merge(struct lk_params *p, const struct lk_params *upd);
 
 /* Unit parsers, exposed for unit tests and the schedule parser. Each returns 0 or -1. */
-int lk_parse_time_ns(const char *s, uint64_t *ns);   /* ns, us, ms, s */
+int lk_parse_time_ns(const char *s, uint64_t *ns);   /* the duration grammar of lib/parse.h */
 int lk_parse_rate_bps(const char *s, uint64_t *bps); /* bit, kbit, mbit, gbit; bare 0 */
 int lk_parse_percent(const char *s, double *prob, bool need_pct);
 int lk_parse_queue(const char *s, uint64_t *pkts, uint64_t *bytes); /* Np, Nb, Nkb, Nmb */

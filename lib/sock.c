@@ -171,23 +171,3 @@ long mpxa_tcpi_rtt_us(int fd)
         return -1;
     return (long)ti.tcpi_rtt;
 }
-
-int mpxa_write_ready(const char *path)
-{
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp%d", path, (int)getpid()) >= (int)sizeof tmp)
-        return -1;
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return -1;
-    fputs("ready\n", f);
-    if (fclose(f) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    if (rename(tmp, path) < 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
-}

@@ -92,7 +92,4 @@ int  mpxa_tcpi_options(int fd);
 int  mpxa_tcpi_tfo_client_fail(int fd);
 /* TCP_INFO tcpi_rtt in microseconds, -1 on error. */
 long mpxa_tcpi_rtt_us(int fd);
-
-/* Writes "ready\n" to path atomically (tmp + rename). 0 or -1. */
-int  mpxa_write_ready(const char *path);
 #endif

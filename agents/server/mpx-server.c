@@ -1,4 +1,4 @@
-/* mpx-server: the plain-TCP target server of mpxlab (CONTRACTS §3).
+/* mpx-server: the plain-TCP target server of mpxlab.
  * Reads the client's MPX1 request header (request_len, response_len, flags), verifies the
  * request pattern, answers response_len bytes of the response pattern (or echoes the request),
  * and writes one JSON line per connection. Single-threaded epoll loop, non-blocking sockets. */
@@ -15,7 +15,9 @@
 
 #include "lib/addr.h"
 #include "lib/clock.h"
+#include "lib/file.h"
 #include "lib/json.h"
+#include "lib/parse.h"
 #include "lib/pattern.h"
 #include "lib/sock.h"
 
@@ -87,7 +89,7 @@ static void usage(FILE *f)
 "                      reply-stall guard, reported as stall_guard_us)\n"
 "  --no-stall-guard    write at once (reproduces the MPTCP+TFO reply stall)\n"
 "  --json FILE|-       one JSON line per connection (default: stdout)\n"
-"  --ready FILE        write \"ready\" to FILE once all listeners are up\n"
+"  --ready FILE        write \"ready PID\" to FILE once all listeners are up\n"
 "  --timeout SEC       close connections idle for SEC seconds (default 30)\n"
 "  -v                  log events to stderr\n"
 "JSON per connection: {\"type\":\"conn\",\"listen\",\"peer\",\"local\",\"t_accept_real_us\",\n"
@@ -436,13 +438,15 @@ int main(int argc, char **argv)
         case O_NOGUARD: s->no_guard = true; break;
         case O_JSON: json_path = optarg; break;
         case O_READY: ready = optarg; break;
-        case O_TIMEOUT:
-            s->timeout_s = atoi(optarg);
-            if (s->timeout_s <= 0) {
-                fprintf(stderr, "mpx-server: bad --timeout\n");
+        case O_TIMEOUT: {
+            uint64_t t;
+            if (mpx_parse_u64(optarg, 1, 86400, &t) < 0) {
+                fprintf(stderr, "mpx-server: --timeout wants whole seconds 1..86400, got '%s'\n", optarg);
                 return EXIT_USAGE;
             }
+            s->timeout_s = (int)t;
             break;
+        }
         case 'v': s->verbose = true; break;
         case 'h': usage(stdout); return EXIT_OK;
         case O_VERSION: printf("mpx-server %s\n", MPX_VERSION); return EXIT_OK;
@@ -501,7 +505,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "mpx-server: listening on %s%s%s\n", l->name, s->tfo ? " tfo" : "",
                     s->mptcp ? " mptcp" : "");
     }
-    if (ready && mpxa_write_ready(ready) < 0) {
+    if (ready && mpx_file_ready(ready) < 0) {
         fprintf(stderr, "mpx-server: --ready %s: %s\n", ready, strerror(errno));
         return EXIT_SETUP;
     }

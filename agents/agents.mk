@@ -4,7 +4,7 @@ MPX_CLIENT_SRCS := $(sort $(wildcard agents/client/*.c))
 
 ifneq ($(MPX_SERVER_SRCS),)
 BINS += $(BINDIR)/mpx-server
-$(BINDIR)/mpx-server: $(MPX_SERVER_SRCS:%.c=$(OBJDIR)/%.o) $(MPX_LIB)
+$(BINDIR)/mpx-server: $(MPX_SERVER_SRCS:%.c=$(OBJDIR)/%.o) $(MPX_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 endif

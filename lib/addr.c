@@ -1,104 +1,28 @@
 #include "lib/addr.h"
+#include "proto/addr.h"
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int parse_port(const char *s, uint16_t *port)
-{
-    char *end;
-    for (const char *q = s; *q; q++)
-        if (*q < '0' || *q > '9')
-            return -1;
-    if (!*s || strlen(s) > 5)
-        return -1;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 10);
-    if (errno || *end || v > 65535)
-        return -1;
-    *port = (uint16_t)v;
-    return 0;
-}
-
-static int set_ip(mpxa_addr *a, const char *host, uint16_t port)
-{
-    memset(a, 0, sizeof *a);
-    if (inet_pton(AF_INET, host, &a->u.in4.sin_addr) == 1) {
-        a->u.in4.sin_family = AF_INET;
-        a->u.in4.sin_port = htons(port);
-        a->len = sizeof a->u.in4;
-        return 0;
-    }
-    /* optional %scope for link-local addresses */
-    char tmp[INET6_ADDRSTRLEN + 20];
-    if (strlen(host) >= sizeof tmp)
-        return -1;
-    strcpy(tmp, host);
-    char *pct = strchr(tmp, '%');
-    unsigned scope = 0;
-    if (pct) {
-        *pct++ = 0;
-        char *end;
-        scope = (unsigned)strtoul(pct, &end, 10);
-        if (*end || !*pct)
-            return -1;
-    }
-    if (inet_pton(AF_INET6, tmp, &a->u.in6.sin6_addr) == 1) {
-        a->u.in6.sin6_family = AF_INET6;
-        a->u.in6.sin6_port = htons(port);
-        a->u.in6.sin6_scope_id = scope;
-        a->len = sizeof a->u.in6;
-        return 0;
-    }
-    return -1;
-}
-
 int mpxa_addr_parse(const char *s, int default_port, mpxa_addr *a)
 {
-    char host[INET6_ADDRSTRLEN + 20];
-    uint16_t port = 0;
-    bool have_port = false;
-    if (!s || !*s)
+    /* the text grammar is proto/addr.c's; this side only builds the socket address */
+    mpx_addr pa;
+    bool has_port;
+    uint32_t scope;
+    if (mpx_addr_parse_text(s, &pa, default_port < 0 ? 1 : 0, &has_port, &scope) < 0)
         return -1;
-    if (s[0] == '[') {
-        const char *rb = strchr(s, ']');
-        if (!rb || (size_t)(rb - s - 1) >= sizeof host || rb == s + 1)
-            return -1;
-        memcpy(host, s + 1, (size_t)(rb - s - 1));
-        host[rb - s - 1] = 0;
-        if (rb[1] == ':') {
-            if (parse_port(rb + 2, &port))
-                return -1;
-            have_port = true;
-        } else if (rb[1]) {
-            return -1;
-        }
-        if (!strchr(host, ':'))   /* brackets only for IPv6 */
-            return -1;
-    } else {
-        const char *c1 = strchr(s, ':');
-        const char *cl = strrchr(s, ':');
-        if (c1 && c1 == cl) {          /* exactly one colon: IPv4 (or name) with port */
-            if ((size_t)(c1 - s) >= sizeof host || c1 == s)
-                return -1;
-            memcpy(host, s, (size_t)(c1 - s));
-            host[c1 - s] = 0;
-            if (parse_port(c1 + 1, &port))
-                return -1;
-            have_port = true;
-        } else {                       /* no colon (IPv4) or bare IPv6 */
-            if (strlen(s) >= sizeof host)
-                return -1;
-            strcpy(host, s);
-        }
-    }
-    if (!have_port) {
-        if (default_port < 0)
-            return -1;
-        port = (uint16_t)default_port;
-    }
-    return set_ip(a, host, port);
+    if (!has_port)
+        pa.port = (uint16_t)default_port;
+    memset(a, 0, sizeof *a);
+    size_t n = mpx_addr_to_sockaddr(&pa, &a->u.ss, sizeof a->u.ss);
+    if (n == 0)
+        return -1;
+    a->len = (socklen_t)n;
+    if (pa.family == MPX_AF_INET6)
+        a->u.in6.sin6_scope_id = scope;
+    return 0;
 }
 
 int mpxa_addr_from_sa(mpxa_addr *a, const struct sockaddr *sa, socklen_t len)

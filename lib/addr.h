@@ -1,7 +1,8 @@
-/* Socket address parsing and formatting for the agents (IPv4 and IPv6).
- * Text forms: "198.18.3.1:8080", "[fd00:18:3::1]:8080", and without a port "198.18.3.1",
- * "fd00:18:3::1" or "[fd00:18:3::1]" where the caller allows a default port. No DNS: the
- * agents only ever use literal addresses (RFC 8803 Connect carries no names). */
+/* Socket address parsing and formatting for the agents (IPv4 and IPv6). The text grammar is
+ * proto/addr.h's mpx_addr_parse, plus a numeric IPv6 zone ("[fe80::1%2]:80"): "198.18.3.1:8080",
+ * "[fd00:18:3::1]:8080", and without a port "198.18.3.1", "fd00:18:3::1" or "[fd00:18:3::1]"
+ * where the caller allows a default port. No DNS: the agents only ever use literal addresses
+ * (RFC 8803 Connect carries no names). */
 #ifndef MPX_AGENTS_ADDR_H
 #define MPX_AGENTS_ADDR_H
 #include <stdbool.h>

@@ -101,25 +101,47 @@ const char *mpx_addr_class_name(mpx_addr_class c)
     return "?";
 }
 
+/* Port text: 1..5 decimal digits, at most 65535 (no sign, no blanks, no hex). */
 static int parse_port(const char *s, uint16_t *port)
 {
-    char *end;
-    if (!*s || *s == '-' || *s == '+' || *s == ' ') return -1;
-    unsigned long v = strtoul(s, &end, 10);
-    if (*end || v > 65535) return -1;
+    size_t n = strlen(s);
+    if (n == 0 || n > 5 || strspn(s, "0123456789") != n) return -1;
+    unsigned long v = strtoul(s, NULL, 10);
+    if (v > 65535) return -1;
     *port = (uint16_t)v;
     return 0;
 }
 
-int mpx_addr_parse(const char *s, mpx_addr *out, int port_mode)
+/* IPv6 text with an optional numeric zone ("fe80::1%2") when scope is non-NULL. */
+static int parse_v6(const char *host, uint8_t a[16], uint32_t *scope)
 {
-    char host[INET6_ADDRSTRLEN + 1];
+    char tmp[INET6_ADDRSTRLEN + 1];
+    const char *pct = strchr(host, '%');
+    size_t hl = pct ? (size_t)(pct - host) : strlen(host);
+    if (hl >= sizeof tmp) return -1;
+    memcpy(tmp, host, hl);
+    tmp[hl] = 0;
+    if (pct) {
+        size_t zl = strlen(pct + 1);
+        if (!scope || zl == 0 || zl > 10 || strspn(pct + 1, "0123456789") != zl) return -1;
+        unsigned long long z = strtoull(pct + 1, NULL, 10);
+        if (z > UINT32_MAX) return -1;
+        *scope = (uint32_t)z;
+    }
+    return inet_pton(AF_INET6, tmp, a) == 1 ? 0 : -1;
+}
+
+int mpx_addr_parse_text(const char *s, mpx_addr *out, int port_mode, bool *has_port,
+                        uint32_t *scope)
+{
+    char host[INET6_ADDRSTRLEN + 16];
     const char *port_s = NULL;
     size_t hl;
     mpx_addr a = { 0 };
+    uint32_t zone = 0;
 
-    if (!s) return -1;
-    if (s[0] == '[') {
+    if (!s || !*s) return -1;
+    if (s[0] == '[') {   /* brackets only for IPv6 */
         const char *rb = strchr(s, ']');
         if (!rb) return -1;
         hl = (size_t)(rb - s - 1);
@@ -128,13 +150,12 @@ int mpx_addr_parse(const char *s, mpx_addr *out, int port_mode)
         host[hl] = 0;
         if (rb[1] == ':') port_s = rb + 2;
         else if (rb[1] != 0) return -1;
-        if (inet_pton(AF_INET6, host, a.a) != 1) return -1;
+        if (parse_v6(host, a.a, scope ? &zone : NULL) < 0) return -1;
         a.family = MPX_AF_INET6;
     } else {
         const char *c1 = strchr(s, ':'), *cl = strrchr(s, ':');
         if (c1 && c1 != cl) {  /* bare IPv6, no port possible */
-            if (strlen(s) >= sizeof host) return -1;
-            if (inet_pton(AF_INET6, s, a.a) != 1) return -1;
+            if (parse_v6(s, a.a, scope ? &zone : NULL) < 0) return -1;
             a.family = MPX_AF_INET6;
         } else {
             hl = c1 ? (size_t)(c1 - s) : strlen(s);
@@ -152,7 +173,14 @@ int mpx_addr_parse(const char *s, mpx_addr *out, int port_mode)
         return -1;
     }
     *out = a;
+    if (has_port) *has_port = port_s != NULL;
+    if (scope) *scope = zone;
     return 0;
+}
+
+int mpx_addr_parse(const char *s, mpx_addr *out, int port_mode)
+{
+    return mpx_addr_parse_text(s, out, port_mode, NULL, NULL);
 }
 
 char *mpx_addr_format(const mpx_addr *a, bool with_port, char *out, size_t cap)

@@ -55,8 +55,15 @@ mpx_addr_class mpx_addr_classify(const mpx_addr *a);
 const char    *mpx_addr_class_name(mpx_addr_class c);  /* "ok", "loopback", ... */
 
 /* Parses "1.2.3.4:80", "[fd00::1]:80", or without port "1.2.3.4" / "fd00::1" / "[fd00::1]".
- * port_mode: 0 port optional, 1 port required, -1 port forbidden. Returns 0 or -1. */
+ * port_mode: 0 port optional, 1 port required, -1 port forbidden. A port is 1..5 decimal
+ * digits, at most 65535. Brackets only around IPv6. Returns 0 or -1. This is the one parser
+ * of address text (lib/addr.c builds socket addresses on it). */
 int  mpx_addr_parse(const char *s, mpx_addr *out, int port_mode);
+/* The same with more out: *has_port (may be NULL) says whether the text named a port (out->port
+ * is 0 otherwise); scope non-NULL also accepts a numeric IPv6 zone, "fe80::1%2" or
+ * "[fe80::1%2]:80", and stores it (0 when absent); with scope NULL a zone is an error. */
+int  mpx_addr_parse_text(const char *s, mpx_addr *out, int port_mode, bool *has_port,
+                         uint32_t *scope);
 /* Formats as above; with_port adds ":port" (IPv6 in brackets). Returns out. */
 char *mpx_addr_format(const mpx_addr *a, bool with_port, char *out, size_t cap);
 

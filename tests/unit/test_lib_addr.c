@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <arpa/inet.h>
 #include "lib/addr.h"
+#include "proto/addr.h"
 
 static void t_parse_v4(void **st)
 {
@@ -98,6 +99,47 @@ static void t_raw_and_mapped(void **st)
     assert_string_equal(mpxa_addr_fmt(&unset, s, sizeof s), "?");
 }
 
+/* The text grammar is proto/addr.c's: both faces accept and refuse the same strings. */
+static void t_one_grammar(void **st)
+{
+    (void)st;
+    static const char *all[] = { "198.18.3.1:8080", "[fd00:18:3::1]:8080", "198.18.3.1",
+                                 "fd00:18:3::1", "[fd00::1]", "0.0.0.0:0", "1.2.3.4:080",
+                                 "", ":80", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:-1",
+                                 "1.2.3.4:+1", "1.2.3.4:0x1", "1.2.3.4:000080", "1.2.3:80",
+                                 "[1.2.3.4]:80", "[fd00::1:80", "[]:80", "[fd00::1]x",
+                                 "fd00::1::2", "localhost:80", "1.2.3.4: 80", "1.2.3.4%1" };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        mpxa_addr a;
+        mpx_addr p;
+        int lib = mpxa_addr_parse(all[i], 80, &a), pro = mpx_addr_parse(all[i], &p, 0);
+        if (lib != pro)
+            fail_msg("'%s': lib %d proto %d", all[i], lib, pro);
+        if (lib == 0) {
+            char x[MPXA_ADDR_STRLEN], y[MPX_ADDR_STRLEN];
+            if (!strchr(all[i], ':') || (all[i][0] == '[' && !strstr(all[i], "]:")) ||
+                (all[i][0] != '[' && strchr(all[i], ':') != strrchr(all[i], ':')))
+                p.port = 80;   /* no port in the text: lib uses the default */
+            assert_string_equal(mpxa_addr_fmt(&a, x, sizeof x), mpx_addr_format(&p, true, y, sizeof y));
+        }
+    }
+    /* the zone is a socket matter: proto's plain parser refuses it, the _text form reports it */
+    mpx_addr p;
+    bool hp = true;
+    uint32_t scope = 9;
+    assert_int_equal(mpx_addr_parse("[fe80::1%2]:80", &p, 0), -1);
+    assert_int_equal(mpx_addr_parse_text("[fe80::1%2]:80", &p, 0, &hp, &scope), 0);
+    assert_true(hp);
+    assert_int_equal(scope, 2);
+    assert_int_equal(p.port, 80);
+    assert_int_equal(mpx_addr_parse_text("fe80::1", &p, 0, &hp, &scope), 0);
+    assert_false(hp);
+    assert_int_equal(scope, 0);
+    assert_int_equal(mpx_addr_parse_text("fe80::1%", &p, 0, &hp, &scope), -1);
+    assert_int_equal(mpx_addr_parse_text("fe80::1%eth0", &p, 0, &hp, &scope), -1);
+    assert_int_equal(mpx_addr_parse_text("fe80::1%4294967296", &p, 0, &hp, &scope), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -105,6 +147,7 @@ int main(void)
         cmocka_unit_test(t_parse_v6),
         cmocka_unit_test(t_parse_bad),
         cmocka_unit_test(t_raw_and_mapped),
+        cmocka_unit_test(t_one_grammar),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #   mpx_px_client ARGS...          mpx-client on the client node (timeout 60)
 #   mpx_px_probe ARGS...           mpx-proxy-probe on the client node
 #   mpx_px_jq FILE EXPR            jq -r on a JSON file (prints "null" on parse errors)
+#   mpx_px_wire ARGS..., mpx_px_connect_hex ADDR PORT   wire bytes (hex) from mpx-wire encode
 MPX_PX_PID='' MPX_PX_NAME=''
 declare -A MPX_PX_PIDS=()
 
@@ -26,6 +27,7 @@ mpx_px_start() { # name args...
   rm -f "$MPX_NT_DIR/$name.ready" "$MPX_NT_DIR/$name.stats"
   mpx_nt_bg hag "$MPX_NT_DIR/$name.log" "${MPX_PX_BIN:-$MPX_ROOT/bin/mpx-proxy}" \
     --ready "$MPX_NT_DIR/$name.ready" --stats "$MPX_NT_DIR/$name.stats" --drain-timeout 2000 "$@"
+  # shellcheck disable=SC2034  # MPX_PX_PID is for the tests that source this file
   MPX_PX_PID=$MPX_NT_LASTPID MPX_PX_NAME=$name
   MPX_PX_PIDS[$name]=$MPX_NT_LASTPID
   mpx_nt_wait_file "$MPX_NT_DIR/$name.ready" 10
@@ -50,10 +52,12 @@ mpx_px_probe() { mpx_nt_exec client timeout 30 "$MPX_ROOT/bin/mpx-proxy-probe" "
 
 mpx_px_jq() { jq -r "$2" "$1" 2>/dev/null || echo null; }
 
-# Convert message helpers (hex): header for N words, Connect TLV for an IPv4 target.
-mpx_px_hex_v4() { # a.b.c.d -> 8 hex digits
-  local IFS=.; set -- $1; printf '%02x%02x%02x%02x' "$1" "$2" "$3" "$4"
-}
-mpx_px_connect_hex() { # ipv4 port -> "01062263 0a05PPPP 00..ffff AAAAAAAA"
-  printf '01062263%s%04x%s%s' 0a05 "$2" 00000000000000000000ffff "$(mpx_px_hex_v4 "$1")"
+# Convert messages for the probes, built by the project's own encoder (proto/ through mpx-wire).
+#   mpx_px_wire ARGS...            bin/mpx-wire ARGS (hex on stdout, no newline)
+#   mpx_px_connect_hex ADDR PORT   Convert header + Connect TLV for ADDR (IPv4 or IPv6), PORT
+mpx_px_wire() { "$MPX_ROOT/bin/mpx-wire" "$@"; }
+mpx_px_connect_hex() {
+  local a=$1
+  [[ $a == *:* ]] && a="[$a]"
+  mpx_px_wire encode convert --connect "$a:$2"
 }

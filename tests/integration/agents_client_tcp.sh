@@ -8,8 +8,10 @@ set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 source "$(dirname "$0")/../lib-netns.sh"
 t_require_root
-t_require_cmd ip jq python3
-t_require_bin mpx-server mpx-client
+t_require_cmd ip jq
+t_require_bin mpx-server mpx-client mpx-proxy-probe
+source "$MPX_ROOT/emu/lib/testutil.sh"
+XFER=$(mpx_tu_xfer_bin) || { echo "FAIL: all: cannot build mptcp_xfer"; exit 1; }
 
 B=$MPX_ROOT/bin
 trap mpx_nt_down EXIT INT TERM
@@ -140,17 +142,9 @@ if [ "$rc" = 1 ] && [ "$(jq .failed <<<"$s")" = 2 ] && [[ $err == *refused* ]]; 
   t_pass "closed port - exit 1, 2 failed, error '$err'"
 else t_fail "closed port" "rc=$rc summary=$s err=$err"; fi
 
-# a server that answers with the wrong bytes: the client must say verified=false, exit 1
-mpx_nt_bg server "$D/bad.log" timeout 60 python3 -c '
-import socket, struct
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("'"$S4"'", 8090)); s.listen(8); open("'"$D/bad.ready"'", "w").write("ready\n")
-while True:
-    c, _ = s.accept(); h = b""
-    while len(h) < 16: h += c.recv(16 - len(h))
-    req, resp = struct.unpack(">II", h[4:12]); got = len(h)
-    while got < req: got += len(c.recv(65536))
-    c.sendall(b"\0" * resp); c.close()'
+# a server that answers with the wrong bytes (mptcp_xfer sends its own pattern, as many bytes as
+# the default workload rr 100/1000 asks for): the client must say verified=false, exit 1
+mpx_nt_bg server "$D/bad.log" timeout 60 "$XFER" --tcp --listen "$S4:8090" --send 1000 --ready "$D/bad.ready"
 mpx_nt_wait_file "$D/bad.ready" 10
 client corrupt --signal tcp --target "$S4:8090" --count 1
 rc=$(cat "$D/corrupt.rc"); line=$(conns corrupt)
@@ -164,21 +158,14 @@ else t_fail "corrupt response" "rc=$rc $line"; fi
 mpx_nt_bg server "$D/v.log" "$B/mpx-server" --listen "$S4:8095" --timeout 1 --json "$D/v.json" --ready "$D/v.ready"
 VPID=$MPX_NT_LASTPID
 mpx_nt_wait_file "$D/v.ready" 10
-mpx_nt_exec client timeout 20 python3 - "$S4" <<'PY'
-import socket, struct, sys, time
-def conn(data, wait=0.0):
-    s = socket.create_connection((sys.argv[1], 8095)); s.sendall(data)
-    if wait: time.sleep(wait)
-    try:
-        s.settimeout(3); s.recv(65536)
-    except OSError:
-        pass
-    s.close()
-hdr = b"MPX1" + struct.pack(">III", 100, 10, 0)
-conn(b"XPX1" + hdr[4:] + bytes(84))          # bad magic
-conn(hdr + bytes(84))                          # zeros instead of the pattern
-conn(hdr[:10], wait=2.5)                       # stalls mid-header -> idle timeout
-PY
+# raw bytes (mpx-proxy-probe, plain TCP, after the handshake); the header: "MPX1", request 100,
+# response 10, flags 0
+hdr=4d505831000000640000000a00000000 z84=$(head -c 84 /dev/zero | od -An -v -tx1 | tr -d " \n")
+vprobe() { mpx_nt_exec client timeout 20 "$B/mpx-proxy-probe" --to "$S4:8095" --mptcp off --no-syn-data \
+  --timeout 3000 --hex "$1" > /dev/null; }
+vprobe "58505831${hdr:8}$z84"     # bad magic
+vprobe "$hdr$z84"                 # zeros instead of the pattern
+vprobe "${hdr:0:20}"              # stalls mid-header (10 bytes) -> idle timeout
 mpx_nt_kill "$VPID"
 errs=$(jq -r 'select(.type=="conn") | .error' "$D/v.json" | tr '\n' '|')
 want='bad MPX1 header (magic)|request pattern mismatch at offset 16|idle timeout|'

@@ -12,7 +12,7 @@ source "$(dirname "$0")/../lib.sh"
 source "$MPX_ROOT/tests/lib-netns.sh"
 source "$MPX_ROOT/tests/lib-proxy.sh"
 t_require_root
-t_require_cmd jq ip iptables python3
+t_require_cmd jq ip iptables
 t_require_bin mpx-proxy mpx-client mpx-server mpx-proxy-probe
 
 fail_dump() { mpx_nt_dump; for f in "$MPX_NT_DIR"/*.log; do echo "== $f"; tail -n 30 "$f"; done; }
@@ -34,7 +34,6 @@ mpx_nt_exec hag ip -6 route add fd00:77::/64 via "$MPX_NT_S6"
 
 mpx_px_start pa --convert 5124 --socks5 1080 --deny-target 198.18.3.77/32 --connect-timeout 1000 -v ||
   { t_fail setup "proxy not ready"; exit 1; }
-PA=$MPX_PX_PID
 P="$MPX_NT_H_DSL4:5124"
 
 # probe ADDR HEX [TIMEOUT_MS]: sets RX (received hex) and END (eof/reset/timeout)
@@ -56,20 +55,21 @@ probe "$P" "$(conn 198.19.77.1 80)"; expect icmp_host_unreach_97_code1 010222631
 probe "$P" "$(conn 198.19.78.1 80)"; expect icmp_prohibited_97_code13 010222631e01610d eof
 probe "$P" "$(conn "$MPX_NT_S4" 9998)"; expect connect_timeout_65 010222631e014100 eof
 # IPv6 targets: no route (ENETUNREACH) and an ICMPv6 "administratively prohibited" (code 1)
-probe "[$MPX_NT_H_DSL6]:5124" "010622630a050050""fd000099000000000000000000000001"; expect v6_no_route_97_code0 010222631e016100 eof
-probe "[$MPX_NT_H_DSL6]:5124" "010622630a050050""fd000077000000000000000000000001"; expect v6_icmp6_prohibited_97_code1 010222631e016101 eof
+probe "[$MPX_NT_H_DSL6]:5124" "$(conn fd00:99::1 80)"; expect v6_no_route_97_code0 010222631e016100 eof
+probe "[$MPX_NT_H_DSL6]:5124" "$(conn fd00:77::1 80)"; expect v6_icmp6_prohibited_97_code1 010222631e016101 eof
 # --- refused targets
 lo=$(conn 127.0.0.1 8080)
 probe "$P" "$lo"; expect loopback_target_1_echo "01082263""1e070100$lo" eof
 probe "$P" "$(conn "$MPX_NT_H_WAN4" 22)"; expect own_address_32 010222631e012000 eof
 probe "$P" "$(conn 198.18.3.77 80)"; expect deny_target_32 010222631e012000 eof
 # --- malformed / unsupported messages
-bad="01062263""0a090050""00000000000000000000ffff""c6120301"   # Connect Length 9 > Total 6
+c=$(conn 198.18.3.1 80); bad=${c:0:10}09${c:12}   # Connect Length 9 > Total 6
 probe "$P" "$bad"; expect malformed_1_echo "01082263""1e070100$bad" eof
-probe "$P" "01062264$(conn "$MPX_NT_S4" 8080 | cut -c9-)"; expect bad_magic_1 "$(printf '01082263%s%s' 1e070100 "01062264$(conn "$MPX_NT_S4" 8080 | cut -c9-)")" eof
+c=$(conn "$MPX_NT_S4" 8080); badmagic=01062264${c:8}
+probe "$P" "$badmagic"; expect bad_magic_1 "01082263""1e070100$badmagic" eof
 probe "$P" 0102226363010000; expect unknown_tlv_2_echo 010422631e0302000102226363010000 eof
 probe "$P" "02062263$(conn "$MPX_NT_S4" 8080 | cut -c9-)"; expect bad_version_0_list 010222631e010001 eof
-ext="01072263""0a061f90""00000000000000000000ffff$(mpx_px_hex_v4 "$MPX_NT_S4")""22020000"  # TFO listed
+ext=$(mpx_px_wire encode convert --connect "$MPX_NT_S4:8080" --ext-opt 34)  # TFO listed
 probe "$P" "$ext"; expect unsupported_option_33 010222631e012122 eof
 probe "$P" 0102226301010000; expect info_supported 010322631502000004081e00 eof
 # the proxy still serves after all that
@@ -77,22 +77,19 @@ out=$(mpx_px_client --signal convert --target "$MPX_NT_S4:8080" --proxy "$MPX_NT
 t_check still_serving_after_errors test "$(jq -r .ok <<<"$out")" = 5
 
 # --- server RST during the relay -> the client is reset (MP_FASTCLOSE analogue)
-mpx_nt_bg server "$MPX_NT_DIR/rst.log" python3 -c '
-import signal,socket,struct,sys
-signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))   # exit 0: mpx_nt_kill runs under set -e
-s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)
-s.bind(("0.0.0.0",7777)); s.listen(8); print("ready",flush=True)
-while True:
-    c,_=s.accept(); c.recv(100)
-    c.setsockopt(socket.SOL_SOCKET,socket.SO_LINGER,struct.pack("ii",1,0)); c.close()'
-for i in $(seq 50); do grep -q ready "$MPX_NT_DIR/rst.log" 2>/dev/null && break; sleep 0.05; done
-probe "$P" "$(conn "$MPX_NT_S4" 7777)48454c4c4f"; expect server_rst_resets_client 01012263 reset
+# a target that accepts and answers the first data segment with a RST (the kernel's tcp-reset,
+# with the sequence numbers of the connection: what a server closing with SO_LINGER 0 sends)
+mpx_nt_exec server iptables -A INPUT -p tcp --dport 7777 --tcp-flags SYN,PSH PSH -j REJECT --reject-with tcp-reset
+mpx_nt_bg server "$MPX_NT_DIR/rst.log" "$MPX_ROOT/bin/mpx-server" --listen "$MPX_NT_S4:7777" \
+  --json "$MPX_NT_DIR/rst.json" --ready "$MPX_NT_DIR/rst.ready"
+mpx_nt_wait_file "$MPX_NT_DIR/rst.ready" 10 || { t_fail setup "rst target not ready"; exit 1; }
+probe "$P" "$(mpx_px_wire encode convert --connect "$MPX_NT_S4:7777" --data HELLO)"; expect server_rst_resets_client 01012263 reset
 
 # --- SOCKS5 errors: refused port -> REP 5, loopback -> REP 2, unreachable -> REP 3
-s5() { probe "$MPX_NT_H_DSL4:1080" "050100""050100$1" 3000; }
-s5 "01$(mpx_px_hex_v4 "$MPX_NT_S4")0009"; expect socks5_refused_rep5 050005050001000000000000 eof
-s5 "017f0000011f90"; expect socks5_loopback_rep2 050005020001000000000000 eof
-s5 "01c6136301""0050"; expect socks5_no_route_rep3 050005030001000000000000 eof
+s5() { probe "$MPX_NT_H_DSL4:1080" "$(mpx_px_wire encode socks5 greeting)$(mpx_px_wire encode socks5 request --connect "$1")" 3000; }
+s5 "$MPX_NT_S4:9"; expect socks5_refused_rep5 050005050001000000000000 eof
+s5 127.0.0.1:8080; expect socks5_loopback_rep2 050005020001000000000000 eof
+s5 198.19.99.1:80; expect socks5_no_route_rep3 050005030001000000000000 eof
 
 # --- counters agree with what was seen on the wire
 stats=$(mpx_px_stats pa)
@@ -109,7 +106,6 @@ t_check stats_socks_replies test "$(jq -r '.socks_replies["5"]+.socks_replies["2
 # --- cookie policy: Error 3 with a cookie, then success with it, then 32 with a forged one
 mpx_px_start pb --convert 5134 --cookie-required --cookie-key 000102030405060708090a0b0c0d0e0f ||
   { t_fail setup "cookie proxy not ready"; exit 1; }
-PB=$MPX_PX_PID
 cache=$MPX_NT_DIR/cookies
 first=$(mpx_px_client --signal convert --target "$MPX_NT_S4:8080" --proxy "$MPX_NT_H_DSL4:5134" --cookie-cache "$cache" --json - | head -1 || true)
 t_check cookie_missing_3 test "$(jq -r .convert_error <<<"$first")" = 3
@@ -119,8 +115,8 @@ t_check cookie_then_success test "$(jq -r .ok <<<"$second")" = 3
 probe "$MPX_NT_H_DSL4:5134" "$(conn "$MPX_NT_S4" 8080)"; raw=$RX
 t_check cookie_error3_format test "${raw:0:16}" = 010422631e030300 -a "${#raw}" = 32
 ck=${raw:16:16}
-good="01092263$(conn "$MPX_NT_S4" 8080 | cut -c9-)16030000$ck""4d505831"  # + 4 data bytes
-forged="01092263$(conn "$MPX_NT_S4" 8080 | cut -c9-)16030000$(printf '%016x' 0x1122334455667788)"
+good=$(mpx_px_wire encode convert --connect "$MPX_NT_S4:8080" --cookie "$ck" --data MPX1)  # + 4 data bytes
+forged=$(mpx_px_wire encode convert --connect "$MPX_NT_S4:8080" --cookie 1122334455667788)
 probe "$MPX_NT_H_DSL4:5134" "$good" 1500; t_check cookie_probe_accepted test "${RX:0:8}" = 01012263
 probe "$MPX_NT_H_DSL4:5134" "$forged"; expect cookie_forged_32 010222631e012000 eof
 stats=$(mpx_px_stats pb)
@@ -138,7 +134,6 @@ max-per-client 1
 header-timeout 3000
 EOF
 mpx_px_start pc --config "$MPX_NT_DIR/pc.conf" || { t_fail setup "acl proxy not ready"; exit 1; }
-PC=$MPX_PX_PID
 probe "$MPX_NT_H_DSL4:5144" "$(conn "$MPX_NT_S4" 8080)"; expect client_not_allowed_32 010222631e012000 eof
 probe "$MPX_NT_H_DSL4:1090" 050100; expect socks_client_not_allowed_ff 05ff eof
 ok=$(mpx_px_client --signal convert --bind "$MPX_NT_C_LTE4" --target "$MPX_NT_S4:8080" --proxy "$MPX_NT_H_DSL4:5144" --json - | tail -1 || true)

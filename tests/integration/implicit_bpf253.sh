@@ -22,7 +22,7 @@ source "$(dirname "$0")/../lib-netns.sh"
 source "$MPX_ROOT/agents/optd/bpf/optexp.sh"
 source "$MPX_ROOT/agents/intercept/intercept.sh"
 t_require_root
-t_require_cmd ip jq tcpdump python3 ethtool
+t_require_cmd ip jq tcpdump ethtool
 t_require_bin mpx-server mpx-client mpx-analyze mpx-wire
 have_tshark=1; command -v tshark >/dev/null || have_tshark=0
 B=$MPX_ROOT/bin

@@ -6,25 +6,25 @@
 #       Jitter and serialization are left out on purpose: the model is the delay-only baseline.
 #   mpx_model_json R_CP_MS R_PS_MS [TFO on|off] -> JSON {signal: {ttfb_ms, extra_rtt, rtts_before_data,
 #       formula, derivation}} for every signal (uses emu/harness/model.jq)
-# Needs emu/lib/topofile.sh (the topology helper's pure parser).
+# Needs emu/lib/topofile.sh (the topology helper's pure parser) and emu/lib/parse.sh.
 
-# _mpx_model_ms VALUE: "10ms" "2.5ms" "500us" "1s" -> ms as a decimal string
-_mpx_model_ms() {
-  [[ $1 =~ ^([0-9]+(\.[0-9]+)?)(ns|us|ms|s)$ ]] || { echo 0; return 0; }
-  awk -v n="${BASH_REMATCH[1]}" -v u="${BASH_REMATCH[3]}" 'BEGIN{
-    m = (u=="ns") ? n/1e6 : (u=="us") ? n/1000 : (u=="ms") ? n : n*1000; printf "%.3f\n", m }'
-}
+# _mpx_model_ms VALUE: "10ms" "2.5ms" "500us" "1s" -> ms with 3 decimals; a bad value fails (2)
+# with the reason instead of counting as 0 ms
+_mpx_model_ms() { mpx_duration_ms "$1"; }
 
 mpx_model_delays() {
   local topo=$1 cp=$2 ps=$3; shift 3
   local p l out='{}'
   # shellcheck source=/dev/null
   declare -F mpx_topofile_parse >/dev/null || source "$MPX_ROOT/emu/lib/topofile.sh"
+  # shellcheck source=/dev/null
+  declare -F mpx_duration_ms >/dev/null || source "$MPX_ROOT/emu/lib/parse.sh"
   mpx_topofile_parse "$topo" >/dev/null || return 2
   for p in "$@"; do mpx_topofile_param "$p" >/dev/null || return 2; done
   for l in "${MPX_T_LINKS[@]}"; do
     local ab ba
-    ab=$(_mpx_model_ms "${MPX_T_LP[$l.ab.delay]:-0ms}"); ba=$(_mpx_model_ms "${MPX_T_LP[$l.ba.delay]:-0ms}")
+    ab=$(_mpx_model_ms "${MPX_T_LP[$l.ab.delay]:-0}") || return 2
+    ba=$(_mpx_model_ms "${MPX_T_LP[$l.ba.delay]:-0}") || return 2
     out=$(jq -c --arg l "$l" --argjson ab "$ab" --argjson ba "$ba" '. + {($l): {ab: $ab, ba: $ba}}' <<< "$out")
   done
   jq -c --arg cp "$cp" --arg ps "$ps" '

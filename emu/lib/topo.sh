@@ -417,7 +417,7 @@ mpx_topo_up() {
     esac
   done
   [[ $run =~ ^[A-Za-z0-9_]{1,24}$ ]] || { echo "topo: bad run name '$run' (A-Z a-z 0-9 _, at most 24)" >&2; return 2; }
-  [[ $seed =~ ^[0-9]{1,18}$ ]] || { echo "topo: bad seed '$seed' (non-negative integer)" >&2; return 2; }
+  mpx_seed "$seed" > /dev/null 2>&1 || { echo "topo: bad seed '$seed' (an integer 0..$MPX_SEED_MAX without leading zeros)" >&2; return 2; }
   [ "$(id -u)" = 0 ] || { echo "topo: needs root (network namespaces)" >&2; return 3; }
   case $_MPX_TOPO_BACKEND in
     netns) ;;

@@ -27,6 +27,12 @@ MPX_T_LINK_KEYS="rate trace delay jitter reorder loss ge queue seed"
 # middlebox behaviours (emu/lib/middlebox.sh implements them)
 MPX_T_MB_KEYS="strip-mptcp strip-opt drop-syn-data drop-ipopts snat"
 
+# durations and seeds: the one grammar of lib/parse.h (emu/lib/parse.sh)
+# shellcheck source=emu/lib/parse.sh
+if ! declare -F mpx_duration_us > /dev/null; then
+  case ${BASH_SOURCE[0]} in */*) source "${BASH_SOURCE[0]%/*}/parse.sh" ;; *) source ./parse.sh ;; esac
+fi
+
 mpx_topofile_reset() {
   MPX_T_FILE='' MPX_T_DIR='' MPX_T_NODES=() MPX_T_LINKS=() MPX_T_SCHED=()
   declare -gA MPX_T_ROLE=() MPX_T_NOPT=() MPX_T_NIFS=() MPX_T_LA=() MPX_T_LAIF=() \
@@ -37,14 +43,12 @@ mpx_topofile_reset
 _mpx_t_err() { echo "${MPX_T_FILE:-topology}:$1: $2" >&2; return 2; }
 _mpx_t_in() { local w=$1; shift; [[ " $* " == *" $w "* ]]; }
 
-# mpx_topofile_time_us TEXT -> integer microseconds (us, ms, s; decimals allowed)
+# mpx_topofile_time_us TEXT -> integer microseconds (the duration grammar of emu/lib/parse.sh);
+# quiet on bad input (returns 1): the callers print the reason with the file and line
 mpx_topofile_time_us() {
-  [[ $1 =~ ^([0-9]+)(\.([0-9]{1,6}))?(us|ms|s)$ ]] || return 1
-  local i=${BASH_REMATCH[1]} f=${BASH_REMATCH[3]} u=${BASH_REMATCH[4]} m
-  case $u in us) m=1 ;; ms) m=1000 ;; s) m=1000000 ;; esac
-  f=${f}000000; f=${f:0:6}
-  # integer part * m + fractional part scaled (f is millionths of the unit)
-  echo $(( 10#$i * m + 10#$f * m / 1000000 ))
+  local ns
+  ns=$(_mpx_duration_ns "$1") || return 1
+  echo $(( (ns + 500) / 1000 ))
 }
 
 # _mpx_t_check_val KEY VALUE: validates one per-direction value; prints the reason on failure
@@ -53,8 +57,8 @@ _mpx_t_check_val() {
   case $k in
     rate) [[ $v =~ ^0$|^[0-9]+(\.[0-9]+)?(bit|kbit|mbit|gbit)$ ]] ||
             { MPX_T_WHY="rate '$v' needs a unit: bit, kbit, mbit or gbit (or 0 = unlimited)"; return 1; } ;;
-    delay|jitter) [[ $v =~ ^[0-9]+(\.[0-9]+)?(ns|us|ms|s)$ ]] ||
-            { MPX_T_WHY="$k '$v' needs a time unit: us, ms or s"; return 1; } ;;
+    delay|jitter) _mpx_duration_ns "$v" > /dev/null ||
+            { MPX_T_WHY="$k '$v' needs a time unit: want $MPX_DURATION_HELP"; return 1; } ;;
     loss) [[ $v =~ ^([0-9]+(\.[0-9]+)?)%$ ]] ||
             { MPX_T_WHY="loss '$v' needs a % unit, e.g. 0.1%"; return 1; }
           [[ ${v%\%} =~ ^(100(\.0+)?|[0-9]{1,2}(\.[0-9]+)?)$ ]] || { MPX_T_WHY="loss '$v' is above 100%"; return 1; } ;;
@@ -63,7 +67,8 @@ _mpx_t_check_val() {
     queue) [[ $v =~ ^[0-9]+(p|b|kb|mb)$ ]] ||
             { MPX_T_WHY="queue '$v' needs a unit: p (packets), b, kb or mb (bytes)"; return 1; } ;;
     reorder) [[ $v =~ ^[01]$ ]] || { MPX_T_WHY="reorder '$v' must be 0 or 1"; return 1; } ;;
-    seed) [[ $v =~ ^[0-9]{1,18}$ ]] || { MPX_T_WHY="seed '$v' must be a non-negative integer"; return 1; } ;;
+    seed) mpx_seed "$v" > /dev/null 2>&1 ||
+            { MPX_T_WHY="seed '$v': want an integer 0..$MPX_SEED_MAX without leading zeros"; return 1; } ;;
     trace) [[ $v =~ ^[^[:space:]]+$ ]] || { MPX_T_WHY="trace wants a file name"; return 1; } ;;
     *) MPX_T_WHY="unknown link parameter '$k' (known: $MPX_T_LINK_KEYS)"; return 1 ;;
   esac

@@ -1,7 +1,7 @@
 # agents/optd: mpx-optd, the NFQUEUE helper that adds/reads experimental SYN signals.
 MPX_OPTD_SRCS := $(sort $(wildcard agents/optd/*.c))
 BINS += $(BINDIR)/mpx-optd
-$(BINDIR)/mpx-optd: $(MPX_OPTD_SRCS:%.c=$(OBJDIR)/%.o) build/$(VARIANT)/libmpxproto.a
+$(BINDIR)/mpx-optd: $(MPX_OPTD_SRCS:%.c=$(OBJDIR)/%.o) $(MPX_LIB) build/$(VARIANT)/libmpxproto.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lnetfilter_queue -lmnl -lnettle $(LDLIBS)
 

@@ -222,13 +222,46 @@ static void test_schedule(void **st)
 	}
 }
 
+/* Times and seeds follow the one grammar of lib/parse.h (shared with the .topo parser). */
+static void test_shared_grammar(void **st)
+{
+	(void)st;
+	struct lk_params p;
+	uint64_t v;
+	assert_int_equal(lk_parse_time_ns("2m", &v), 0);
+	assert_true(v == 120000000000ull);
+	assert_int_equal(lk_parse_time_ns("1min", &v), 0);
+	assert_true(v == 60000000000ull);
+	assert_int_equal(lk_parse_time_ns("0", &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(lk_parse_time_ns("0.1ms", &v), 0);
+	assert_int_equal(v, 100000);
+	assert_int_equal(lk_parse_time_ns("1000000000000000ns", &v), 0);
+	assert_int_equal(lk_parse_time_ns("1000000000000001ns", &v), -1);
+	assert_int_equal(lk_parse_time_ns(".5ms", &v), -1);
+	assert_int_equal(lk_parse_time_ns("1e3ms", &v), -1);
+	assert_int_equal(lk_parse_time_ns("0x10ms", &v), -1);
+	assert_int_equal(lk_parse_time_ns("10MS", &v), -1);
+	parse_ok("delay=0 seed=0", &p);
+	assert_int_equal(p.delay_ns, 0);
+	assert_int_equal(p.seed, 0);
+	parse_ok("seed=4294967295", &p);       /* the largest per-direction seed topo.sh derives */
+	assert_true(p.seed == 4294967295ull);
+	parse_ok("seed=9007199254740991", &p);
+	assert_true(p.seed == 9007199254740991ull);
+	parse_bad("seed=9007199254740992", "seed");
+	parse_bad("seed=010", "seed");         /* once read as octal 8 */
+	parse_bad("seed=0x10", "seed");
+	parse_bad("seed=", "seed");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_spec), cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_units), cmocka_unit_test(test_ge),
 		cmocka_unit_test(test_errors), cmocka_unit_test(test_trace_and_merge),
-		cmocka_unit_test(test_schedule),
+		cmocka_unit_test(test_schedule), cmocka_unit_test(test_shared_grammar),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

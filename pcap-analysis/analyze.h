@@ -35,6 +35,7 @@ void an_tfo_finish(an_conn *c);
 
 /* signal.c */
 void an_signal_finish(an_ctx *x, an_conn *c);
+bool an_wire_mptcp_syn(mpx_wire_class w);
 
 /* timeline.c */
 void an_timeline_finish(an_conn *c);

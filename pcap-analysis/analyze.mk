@@ -1,27 +1,26 @@
-# pcap-analysis/: mpx-analyze, the pcap verification report (libpcap + proto/).
+# pcap-analysis/: mpx-analyze, the pcap verification report (libpcap + proto/ + lib/).
 ANALYZE_SRCS := $(filter-out pcap-analysis/main.c,$(sort $(wildcard pcap-analysis/*.c)))
 ANALYZE_OBJS := $(ANALYZE_SRCS:%.c=$(OBJDIR)/%.o)
-# This fragment is included before proto/proto.mk (sorted names), so PROTO_LIB is still
-# empty when the prerequisites below are read: name the library's path here.
-ANALYZE_PROTO_LIB := build/$(VARIANT)/libmpxproto.a
+# the parts of lib/ the analyzer uses (the fuzz build compiles them from source)
+ANALYZE_LIB_SRCS := lib/stats.c
 
 BINS += $(BINDIR)/mpx-analyze
-$(BINDIR)/mpx-analyze: $(OBJDIR)/pcap-analysis/main.o $(ANALYZE_OBJS) $(ANALYZE_PROTO_LIB)
+$(BINDIR)/mpx-analyze: $(OBJDIR)/pcap-analysis/main.o $(ANALYZE_OBJS) $(MPX_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PROTO_LDLIBS) -lpcap $(LDLIBS)
 
 # mkpcap: builds the hand-made corner-case captures of tests/data/pcap/
 ifneq ($(wildcard tests/tools/mkpcap.c),)
 BINS += $(BINDIR)/mpx-mkpcap
-$(BINDIR)/mpx-mkpcap: $(OBJDIR)/tests/tools/mkpcap.o $(ANALYZE_PROTO_LIB)
+$(BINDIR)/mpx-mkpcap: $(OBJDIR)/tests/tools/mkpcap.o $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PROTO_LDLIBS) $(LDLIBS)
 endif
 
 UNIT_TESTS += $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_analyze_*.c))
 $(foreach t,$(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_analyze_*.c)),\
-  $(eval UNIT_LINK_$(t) := $(ANALYZE_OBJS) -lpcap))
+  $(eval UNIT_LINK_$(t) := $(ANALYZE_OBJS) $(MPX_LIB) -lpcap))
 TEST_EXTRA_DEPS += $(ANALYZE_OBJS)
 
-FUZZ_EXTRA_SRCS_fuzz_pcap := $(ANALYZE_SRCS)
+FUZZ_EXTRA_SRCS_fuzz_pcap := $(ANALYZE_SRCS) $(ANALYZE_LIB_SRCS)
 FUZZ_LDLIBS_fuzz_pcap := -lpcap

@@ -4,6 +4,7 @@
 #define MPX_ANALYZE_CONN_H
 #include "pcap-analysis/capture.h"
 #include "proto/mptcp.h"
+#include "proto/signal.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -129,7 +130,7 @@ struct an_conn {
     bool      ts_dropped, mpc_dropped;
 
     /* signal (filled by signal.c at the end) */
-    char      signal[16];       /* convert|mpconvert|mpconvert-ie|socks5|plain|none */
+    mpx_wire_class wire;        /* the registry's class (mpx_wire_class_name names it) */
     char      sig_detail[400];  /* one line of what was decoded */
     char      target[64];       /* signalled target "ip:port" */
     uint8_t   target_af;

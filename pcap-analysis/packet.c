@@ -497,7 +497,7 @@ static void mptcp_state(an_conn *c, bool client_did_mptcp)
     if (c->any_dss) { c->mptcp = AN_MPTCP; return; }   /* mid-stream MPTCP */
     /* no MP_CAPABLE in the SYN: fallen back only if MPTCP was evidently meant and the SYN
      * had no room left for it (TFO option and a full area) */
-    bool meant = client_did_mptcp || !strncmp(c->signal, "convert", 7) || !strncmp(c->signal, "mpconvert", 9);
+    bool meant = client_did_mptcp || an_wire_mptcp_syn(c->wire);
     if (c->mpc_dropped && meant && (c->cookie_req || c->cookie_used)) {
         c->mptcp = AN_FALLBACK;
         snprintf(c->fallback_cause, sizeof c->fallback_cause,

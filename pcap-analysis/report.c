@@ -1,6 +1,8 @@
-/* Writers: --json (CONTRACTS.md section 4, one line per connection + summary), --csv, and
- * --report (Markdown verification report). All three read the same finished an_ctx. */
+/* Writers: --json (one line per connection + a summary line, pcap-analysis/README.md), --csv,
+ * and --report (Markdown verification report). All three read the same finished an_ctx.
+ * Signal names are the registry's wire class names. */
 #include "pcap-analysis/analyze.h"
+#include "lib/stats.h"
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +87,7 @@ static void write_json(an_ctx *x, FILE *o)
         json_str(o, x->files[c->file_idx]);
         fputs(",\"client\":", o); json_str(o, cl);
         fputs(",\"server\":", o); json_str(o, sv);
-        fputs(",\"signal\":", o); json_str(o, c->signal);
+        fputs(",\"signal\":", o); json_str(o, mpx_wire_class_name(c->wire));
         fprintf(o, ",\"mptcp\":\"%s\",\"fallback_cause\":", mptcp_name(c->mptcp));
         if (c->fallback_cause[0]) json_str(o, c->fallback_cause); else fputs("null", o);
         if (c->have_key[1]) fprintf(o, ",\"token\":\"%08" PRIx32 "\"", c->token[1]);
@@ -185,7 +187,7 @@ static void write_json(an_ctx *x, FILE *o)
             /* RFC 8803 4.2: the converter confirms upstream only after the downstream accepted */
             fputs(",\"reply_after_down_synack\":", o);
             int64_t trep = AN_NONE;
-            bool conv = !strcmp(c->signal, "convert") || !strcmp(c->signal, "mpconvert-ie");
+            bool conv = c->wire == MPX_WIRE_CONVERT || c->wire == MPX_WIRE_MPCONVERT_IE;
             if (conv && c->reply_where[0] && c->d[1].nsegs) trep = c->d[1].segs[0].t_us;
             if (trep != AN_NONE && c->down->t_synack != AN_NONE) fputs(trep >= c->down->t_synack ? "true" : "false", o);
             else fputs("null", o);
@@ -256,7 +258,7 @@ static void write_csv(an_ctx *x, FILE *o)
         if (c->have_key[1]) snprintf(tok, sizeof tok, "%08" PRIx32, c->token[1]);
         csv_field(o, x->files[c->file_idx]); fputc(',', o);
         csv_field(o, cl); fputc(',', o); csv_field(o, sv); fputc(',', o);
-        fprintf(o, "%s,%d,", c->signal, c->sig_valid);
+        fprintf(o, "%s,%d,", mpx_wire_class_name(c->wire), c->sig_valid);
         csv_field(o, c->target); fprintf(o, ",%d,%s,", c->req_in_syn, mptcp_name(c->mptcp));
         csv_field(o, c->fallback_cause);
         fprintf(o, ",%s,%d,%d,%d,%d,%d,%d,%d,%u,%d", tok, c->nsubflows, c->syn_opt_bytes < 0 ? 0 : c->syn_opt_bytes,
@@ -282,10 +284,16 @@ static void ms(char *b, size_t n, int64_t v, bool ok)
     else snprintf(b, n, "%.3f", (double)v / 1000.0);
 }
 
-static int cmp_i64(const void *a, const void *b)
+/* Rows of the per-signal summary: the registry's wire classes, those that carry a signal in
+ * registry order, then plain data, then no data. Returns how many were written. */
+static size_t summary_classes(mpx_wire_class *out)
 {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
+    size_t k = 0;
+    for (int w = 0; w < MPX_WIRE__N; w++)
+        if (w != MPX_WIRE_PLAIN && w != MPX_WIRE_NONE) out[k++] = (mpx_wire_class)w;
+    out[k++] = MPX_WIRE_PLAIN;
+    out[k++] = MPX_WIRE_NONE;
+    return k;
 }
 
 static void write_report(an_ctx *x, FILE *o)
@@ -312,25 +320,28 @@ static void write_report(an_ctx *x, FILE *o)
     fputs("\n## Summary per signal\n\n", o);
     fputs("| signal | connections | signal valid | request in SYN | MPTCP | fallback | TFO data acked | TTFB median (ms) | violations |\n", o);
     fputs("|---|---|---|---|---|---|---|---|---|\n", o);
-    static const char *sigs[] = { "convert", "mpconvert", "mpconvert-ie", "mpconvert-opt", "socks5", "plain", "none" };
-    for (size_t s = 0; s < sizeof sigs / sizeof *sigs; s++) {
+    mpx_wire_class cls[MPX_WIRE__N];
+    size_t ncls = summary_classes(cls);
+    for (size_t s = 0; s < ncls; s++) {
         size_t n = 0, valid = 0, insyn = 0, mp = 0, fb = 0, acked = 0, nv = 0, nt = 0;
-        int64_t *tt = NULL;
+        double *tt = NULL;
         for (an_conn *c = x->t.head; c; c = c->next) {
-            if (!an_conn_listed(c) || strcmp(c->signal, sigs[s])) continue;
+            if (!an_conn_listed(c) || c->wire != cls[s]) continue;
             n++;
             valid += c->sig_valid; insyn += c->req_in_syn; mp += c->mptcp == AN_MPTCP;
             fb += c->mptcp == AN_FALLBACK; acked += c->syn_data_acked; nv += c->nv;
             if (c->t_syn != AN_NONE && c->t_first_resp != AN_NONE) {
-                int64_t *nt2 = realloc(tt, (nt + 1) * sizeof *tt);
-                if (nt2) { tt = nt2; tt[nt++] = an_dt(c->t_first_resp, c->t_syn); }
+                double *nt2 = realloc(tt, (nt + 1) * sizeof *tt);
+                if (nt2) { tt = nt2; tt[nt++] = (double)an_dt(c->t_first_resp, c->t_syn); }
             }
         }
         if (!n) { free(tt); continue; }
+        /* summary.jq's median (lib/stats.h): an even count gives the mean of the middle two */
         char med[32];
-        if (nt) { qsort(tt, nt, sizeof *tt, cmp_i64); ms(med, sizeof med, tt[nt / 2], true); }
+        if (nt) snprintf(med, sizeof med, "%.3f", mpx_stats_median(tt, nt) / 1000.0);
         else snprintf(med, sizeof med, "–");
-        fprintf(o, "| %s | %zu | %zu | %zu | %zu | %zu | %zu | %s | %zu |\n", sigs[s], n, valid, insyn, mp, fb, acked, med, nv);
+        fprintf(o, "| %s | %zu | %zu | %zu | %zu | %zu | %zu | %s | %zu |\n", mpx_wire_class_name(cls[s]), n, valid,
+                insyn, mp, fb, acked, med, nv);
         free(tt);
     }
     fputs("\n## Connections\n", o);
@@ -344,10 +355,10 @@ static void write_report(an_ctx *x, FILE *o)
         int64_t t0 = t0_of(c);
         fprintf(o, "\n### %d. %s → %s (`%s`)\n\n", idx, cl, sv, x->files[c->file_idx]);
         fputs("| check | result |\n|---|---|\n", o);
-        fprintf(o, "| signal | %s%s |\n", c->signal, c->target[0] ? "" : "");
+        fprintf(o, "| signal | %s |\n", mpx_wire_class_name(c->wire));
         if (c->sig_detail[0]) fprintf(o, "| signal check | %s%s |\n", c->sig_valid ? "" : "INVALID: ", c->sig_detail);
         if (c->target[0]) fprintf(o, "| target | %s |\n", c->target);
-        if (strcmp(c->signal, "none"))
+        if (c->wire != MPX_WIRE_NONE)
             fprintf(o, "| request in SYN | %s (SYN data %u B, signal %zu B, request %s) |\n",
                     c->req_in_syn ? "yes" : "no", c->syn_data_len, c->sig_len_c2s,
                     c->req_in_syn ? "rode in the SYN" : "sent after the SYN");

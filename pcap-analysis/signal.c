@@ -1,9 +1,11 @@
 /* Signals in the SYN payload and the first bytes of each direction: RFC 8803 Convert (and the
  * converter's reply in the SYN/ACK or the first data segment), MP_CONVERT -09 / -10 IE,
- * SOCKSv5 (RFC 1928/1929), plain data. Every decode is proto/'s; rule IDs are proto's. */
+ * SOCKSv5 (RFC 1928/1929), plain data. proto/sniff picks the class (one of the registry's
+ * wire classes); every decode is proto's; rule IDs are proto's. */
 #include "pcap-analysis/analyze.h"
 #include "proto/convert.h"
 #include "proto/mpconvert.h"
+#include "proto/sniff.h"
 #include "proto/socks5.h"
 #include <inttypes.h>
 #include <string.h>
@@ -53,14 +55,14 @@ static void do_convert(an_conn *c)
     mpx_conv_msg m;
     mpx_err e;
     mpx_err_clear(&e);
-    strcpy(c->signal, "convert");
+    c->wire = MPX_WIRE_CONVERT;
     unsigned fl = MPX_CONV_F_FROM_CLIENT | (complete(c, 0) ? MPX_CONV_F_COMPLETE : 0);
     int rc = mpx_conv_decode(u->head, u->head_len, fl, &m, &e);
     if (rc == MPX_DEC_OK) {
         c->sig_valid = true;
         c->sig_len_c2s = m.data_off;
-        int n = snprintf(c->sig_detail, sizeof c->sig_detail, "Convert header valid (version %u, %zu B, magic 0x2263)",
-                         m.version, m.conv_len);
+        int n = snprintf(c->sig_detail, sizeof c->sig_detail, "Convert header valid (version %u, %zu B, magic 0x%04x)",
+                         m.version, m.conv_len, MPX_CONV_MAGIC);
         for (unsigned i = 0; i < m.ntlv && n < (int)sizeof c->sig_detail; i++) {
             if (m.tlv[i].type == MPX_CONV_TLV_CONNECT && m.has_connect) {
                 set_target(c, &m.connect.addr);
@@ -98,7 +100,7 @@ static void do_convert(an_conn *c)
     mpx_conv_msg r;
     mpx_err_clear(&e);
     fl = MPX_CONV_F_FROM_CONVERTER | (complete(c, 1) ? MPX_CONV_F_COMPLETE : 0);
-    if (dn->head_len < 4 || dn->head[0] != 1 || dn->head[2] != 0x22 || dn->head[3] != 0x63) {
+    if (!mpx_sniff_convert(dn->head, dn->head_len, false)) {
         uint64_t pkt; int64_t t;
         locate(c, 1, 0, &pkt, &t);
         an_violation(c, "AN-CONV-NO-REPLY", pkt, t,
@@ -133,7 +135,7 @@ static void do_mpconvert(an_ctx *x, an_conn *c, bool ie)
     mpx_mpconv_payload m;
     mpx_err e;
     mpx_err_clear(&e);
-    strcpy(c->signal, ie ? "mpconvert-ie" : "mpconvert");
+    c->wire = ie ? MPX_WIRE_MPCONVERT_IE : MPX_WIRE_MPCONVERT;
     unsigned fl = complete(c, 0) ? MPX_MPCONV_F_COMPLETE : 0;
     int rc = ie ? mpx_mpconv_decode_ie(u->head, u->head_len, fl, &m, &e)
                 : mpx_mpconv_decode_09(u->head, u->head_len, fl, x->mpconv_subtype, &m, &e);
@@ -193,7 +195,7 @@ static void do_socks5(an_conn *c)
     const an_dir *u = &c->d[0], *dn = &c->d[1];
     mpx_err e;
     mpx_err_clear(&e);
-    strcpy(c->signal, "socks5");
+    c->wire = MPX_WIRE_SOCKS5;
     mpx_s5_greeting g;
     size_t uo = 0, dofs = 0;
     if (mpx_s5_decode_greeting(u->head, u->head_len, &g, &e) != MPX_DEC_OK) {
@@ -269,35 +271,49 @@ void an_signal_finish(an_ctx *x, an_conn *c)
 static void signal_finish(an_ctx *x, an_conn *c)
 {
     const an_dir *u = &c->d[0];
-    c->signal[0] = 0;
-    if (c->is_join) { strcpy(c->signal, "none"); return; }
+    c->wire = MPX_WIRE_NONE;
+    if (c->is_join) return;
     if (u->head_len == 0) {
-        strcpy(c->signal, c->syn_mpconvert_opt ? "mpconvert-opt" : c->d[0].bytes ? "plain" : "none");
+        c->wire = c->syn_mpconvert_opt ? MPX_WIRE_MPCONVERT_OPT : c->d[0].bytes ? MPX_WIRE_PLAIN : MPX_WIRE_NONE;
         c->sig_valid = c->syn_mpconvert_opt && c->target[0];
         return;
     }
-    const uint8_t *h = u->head;
-    size_t n = u->head_len;
-    if (n >= 4 && h[0] == 0xFA && h[1] == 0xA8 && h[2] == 0xFA && h[3] == 0xA8) { do_mpconvert(x, c, true); return; }
-    if (n >= 4 && h[2] == 0x22 && h[3] == 0x63 && h[0] == 1) { do_convert(c); return; }
-    /* Convert with a bad version still carries the magic: judge it as Convert */
-    if (n >= 4 && h[2] == 0x22 && h[3] == 0x63) { do_convert(c); return; }
-    if (n >= 3 && h[0] == 30 && (h[2] >> 4) == x->mpconv_subtype && c->syn_data_len) { do_mpconvert(x, c, false); return; }
-    if (n >= 3 && h[0] == 5 && h[1] >= 1 && (size_t)h[1] + 2 <= n && h[1] <= 8) {
-        /* a SOCKS5 greeting is answered by a 2-byte method selection 05 xx */
-        if (c->d[1].head_len >= 2 && c->d[1].head[0] == 5) { do_socks5(c); return; }
+    const mpx_sniff_ctx sc = {
+        .mpconv_subtype = x->mpconv_subtype, .syn_data = c->syn_data_len > 0,
+        .reply = c->d[1].head, .reply_len = c->d[1].head_len,
+    };
+    switch (mpx_sniff_client(u->head, u->head_len, &sc)) {
+    case MPX_WIRE_MPCONVERT_IE: do_mpconvert(x, c, true); return;
+    case MPX_WIRE_CONVERT: do_convert(c); return;   /* a bad version is judged as Convert */
+    case MPX_WIRE_MPCONVERT: do_mpconvert(x, c, false); return;
+    case MPX_WIRE_SOCKS5: do_socks5(c); return;
+    default: break;
     }
     /* MP_CONVERT as a real kind-30 option in the SYN (plain-mode-00 style): the target is in
      * the option space, the payload is application data */
     if (c->syn_mpconvert_opt) {
-        strcpy(c->signal, "mpconvert-opt");
+        c->wire = MPX_WIRE_MPCONVERT_OPT;
         snprintf(c->sig_detail, sizeof c->sig_detail, "MP_CONVERT option in the SYN (target %s)", c->target);
         c->sig_valid = c->target[0] != 0;
         c->req_in_syn = c->syn_data_len > 0;
         return;
     }
-    strcpy(c->signal, "plain");
+    c->wire = MPX_WIRE_PLAIN;
     snprintf(c->sig_detail, sizeof c->sig_detail, "application data from the first byte");
     c->sig_valid = true;
     c->req_in_syn = c->syn_data_len > 0;
+}
+
+/* Does every registry signal of class w put its signal into the SYN of an MPTCP connection
+ * (payload or option)? Then a SYN of that class without MP_CAPABLE meant MPTCP. */
+bool an_wire_mptcp_syn(mpx_wire_class w)
+{
+    size_t n, hits = 0;
+    const mpx_signal *s = mpx_signals(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].wire != w) continue;
+        if (!s[i].mptcp || (s[i].where != MPX_SIG_IN_PAYLOAD && s[i].where != MPX_SIG_IN_TCPOPT)) return false;
+        hits++;
+    }
+    return hits > 0;
 }

@@ -240,7 +240,7 @@ static void print_packet(an_ctx *x, const an_conn *c, int dir, const mpx_pkt *p,
         const mpx_tcpopt *t = &w->opt[i];
         if (t->kind == MPX_TCPOPT_MPTCP && t->len >= 3 && !t->len_rule) {
             const uint8_t *raw = p->opt + t->off;
-            fprintf(o, "%s%u", first ? "" : ",", raw[2] >> 4);
+            fprintf(o, "%s%u", first ? "" : ",", (unsigned)(raw[2] >> 4));
             first = false;
             mpx_mptcp_opt m;
             mpx_err e;

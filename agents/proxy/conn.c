@@ -21,12 +21,14 @@ static struct conn *live;
 
 #define CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
-struct conn *conn_new(int method, int cfd, const mpx_addr *client, const mpx_addr *local)
+struct conn *conn_new(int fi, int cfd, const mpx_addr *client, const mpx_addr *local)
 {
+    if (fi < 0 || fi >= proxy_n_frontends) return NULL;
     struct conn *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->id = next_id++;
-    c->method = method;
+    c->fe = proxy_frontends[fi];
+    c->fi = fi;
     c->cfd = cfd; c->sfd = -1;
     c->cev.kind = EV_CLIENT; c->cev.fd = cfd;
     c->sev.kind = EV_SERVER; c->sev.fd = -1;
@@ -90,7 +92,7 @@ void conn_free(struct conn *c, bool reset_client)
     st.active = conns_active;
     st.completed++;
     LOGV("conn %llu %s %s closed%s: %llu bytes up, %llu down, %.1f ms", (unsigned long long)c->id,
-         method_name[c->method], addr_str(&c->client, a, sizeof a), reset_client ? " (reset)" : "",
+         c->fe->name, addr_str(&c->client, a, sizeof a), reset_client ? " (reset)" : "",
          (unsigned long long)c->nup, (unsigned long long)c->ndown, (double)(now_us() - c->t_accept) / 1000);
     c->reap_next = reap_list;
     reap_list = c;
@@ -227,7 +229,7 @@ void conn_start_gate(struct conn *c)
     flush_out(c);
 }
 
-/* The first relayed byte to the client must pass the same gate (mpconvert, transparent). */
+/* The first relayed byte to the client must pass the same gate (front-ends without a reply). */
 bool conn_gate_for_relay(struct conn *c)
 {
     return gate_check(c);
@@ -236,37 +238,21 @@ bool conn_gate_for_relay(struct conn *c)
 void conn_fail(struct conn *c, int code, int value, const char *why)
 {
     char a[MPX_ADDR_STRLEN], t[MPX_ADDR_STRLEN];
-    st.failed[c->method]++;
+    st.fe[c->fi].failed++;
     plog(cfg.verbose ? 1 : 2, "conn %llu %s client=%s target=%s error %d: %s",
-         (unsigned long long)c->id, method_name[c->method], addr_str(&c->client, a, sizeof a),
+         (unsigned long long)c->id, c->fe->name, addr_str(&c->client, a, sizeof a),
          c->target.family ? addr_str(&c->target, t, sizeof t) : "-", code, why);
     if (c->sfd >= 0) { loop_del(c->sfd); close(c->sfd); c->sfd = -1; }
     timer_clear(c);
     c->err_code = code;
     /* bytes already queued (a SOCKS method choice) stay in front of the error */
-    switch (IS_CONVERT(c->method) ? M_CONVERT : c->method) {
-    case M_CONVERT:
-        convert_send_error(c, code, value);
-        break;
-    case M_SOCKS5: {
-        int rep;
-        switch (code) {
-        case 32: rep = 2; break;              /* not allowed by ruleset */
-        case 96: rep = 5; break;              /* connection refused */
-        case 97: rep = value == 0 ? 3 : 4; break;  /* network / host unreachable */
-        case 65: rep = 4; break;              /* timeout: host unreachable */
-        case 1: case 2: rep = 7; break;       /* malformed / unsupported command */
-        case 8: rep = 8; break;               /* address type (internal code) */
-        default: rep = 1; break;              /* general failure, resource limits */
-        }
-        socks5_send_error(c, rep);
-        break;
-    }
-    default:
-        /* plain mode has no error message: tear the client down (MP_FASTCLOSE analogue) */
+    if (!c->fe->send_error) {
+        /* no error format (plain mode, interception): tear the client down (MP_FASTCLOSE
+         * analogue) */
         conn_free(c, true);
         return;
     }
+    c->fe->send_error(c, code, value);
     c->state = CS_LINGER;  /* no reads for the signal any more */
     if (c->outlen == 0) { enter_linger(c); return; }
     flush_out(c);
@@ -319,12 +305,7 @@ static void on_connected(struct conn *c)
     int one = 1;
     setsockopt(c->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     LOGV("conn %llu connected downstream", (unsigned long long)c->id);
-    switch (IS_CONVERT(c->method) ? M_CONVERT : c->method) {
-    case M_CONVERT: convert_on_connected(c); break;
-    case M_SOCKS5: socks5_on_connected(c); break;
-    case M_MPCONVERT: case M_MPCONVERT_IE: mpconvert_on_connected(c); break;
-    default: break;
-    }
+    if (c->fe->on_connected) c->fe->on_connected(c);
     /* the client-to-server direction runs at once (early data first); the reverse direction
      * opens when the reply has been written (flush_out -> relay_start) */
     relay_run(c);
@@ -357,7 +338,7 @@ void conn_target_ready(struct conn *c)
     c->sev.fd = fd;
     struct sockaddr_storage ss;
     size_t sl = mpx_addr_to_sockaddr(&c->target, &ss, sizeof ss);
-    LOGV("conn %llu %s connecting to %s", (unsigned long long)c->id, method_name[c->method],
+    LOGV("conn %llu %s connecting to %s", (unsigned long long)c->id, c->fe->name,
          addr_str(&c->target, t, sizeof t));
     if (loop_add(fd, &c->sev, CONN_EVENTS) < 0) { connect_failed(c, errno); return; }
     c->state = CS_CONNECTING;
@@ -387,12 +368,7 @@ static void header_read(struct conn *c)
             return;
         }
         if (r == -3) { conn_fail(c, 1, 0, "signal longer than the parse buffer"); return; }
-        switch (IS_CONVERT(c->method) ? M_CONVERT : c->method) {
-        case M_CONVERT: convert_on_data(c); break;
-        case M_MPCONVERT: case M_MPCONVERT_IE: mpconvert_on_data(c); break;
-        case M_SOCKS5: socks5_on_data(c); break;
-        default: break;
-        }
+        if (c->fe->on_data) c->fe->on_data(c);
     }
 }
 
@@ -471,7 +447,7 @@ void conn_on_timer(struct conn *c, int kind)
     case CS_HEADER:
         if (c->outoff < c->outlen && !c->gate_open) { flush_out(c); return; }
         st.header_timeouts++;
-        if (c->inlen == 0 && c->method != M_SOCKS5) {
+        if (c->inlen == 0 && !c->fe->answer_silent) {
             /* no signal at all: RFC 8803 s6 says ignore silently */
             conn_free(c, false);
             return;
@@ -508,7 +484,7 @@ void conn_dump(void)
         plog(0, "conn %llu %s %s -> %s state=%s age=%.0fms c_rd=%d c_wr=%d s_rd=%d s_wr=%d "
              "gate=%d out=%zu/%zu early=%zu/%zu up{n=%zu buf=%zu/%zu eof=%d shut=%d moved=%llu} "
              "down{n=%zu buf=%zu/%zu eof=%d shut=%d} bytes=%llu/%llu timer=%d",
-             (unsigned long long)c->id, method_name[c->method], addr_str(&c->client, a, sizeof a),
+             (unsigned long long)c->id, c->fe->name, addr_str(&c->client, a, sizeof a),
              c->target.family ? addr_str(&c->target, t, sizeof t) : "-", sn[c->state],
              (double)(now - c->t_accept) / 1000, c->c_rd, c->c_wr, c->s_rd, c->s_wr, c->gate_open,
              c->outoff, c->outlen, c->earlyoff, c->earlylen, c->up.n, c->up.boff, c->up.blen,

@@ -24,7 +24,7 @@ static const uint8_t announce[] = { MPX_TCPOPT_SACKPERM, MPX_TCPOPT_TS, MPX_TCPO
 static const uint8_t accepted[] = { MPX_TCPOPT_MSS, MPX_TCPOPT_WS, MPX_TCPOPT_SACKPERM,
                                     MPX_TCPOPT_SACK, MPX_TCPOPT_TS, MPX_TCPOPT_MPTCP };
 
-void convert_send_error(struct conn *c, int code, int value)
+static void convert_send_error(struct conn *c, int code, int value)
 {
     uint8_t out[MPX_CONV_MAX_LEN], v[8];
     const uint8_t *val = NULL;
@@ -52,7 +52,7 @@ void convert_send_error(struct conn *c, int code, int value)
     conn_queue_out(c, out, (size_t)n);
 }
 
-void convert_on_data(struct conn *c)
+static void convert_on_data(struct conn *c)
 {
     mpx_conv_msg m;
     mpx_err e = { 0 };
@@ -66,7 +66,7 @@ void convert_on_data(struct conn *c)
         st.malformed++;
         if (code == MPX_CONV_ACT_RESET) {
             LOGV("conn %llu convert: %s (%s): reset", (unsigned long long)c->id, e.rule, e.msg);
-            st.failed[c->method]++;
+            st.fe[c->fi].failed++;
             conn_free(c, true);
             return;
         }
@@ -92,7 +92,7 @@ void convert_on_data(struct conn *c)
             if (n > 0) conn_queue_out(c, out, (size_t)n);
             c->close_after_out = true;
             c->state = CS_LINGER;
-            st.relayed[c->method]++;
+            st.fe[c->fi].relayed++;
             conn_start_gate(c);
             return;
         }
@@ -151,7 +151,7 @@ static size_t ext_header(struct conn *c, uint8_t *buf, size_t cap)
     return w.overflow ? 0 : w.len;
 }
 
-void convert_on_connected(struct conn *c)
+static void convert_on_connected(struct conn *c)
 {
     uint8_t out[MPX_CONV_MAX_LEN], opts[40];
     mpx_conv_msg rep;
@@ -175,3 +175,22 @@ void convert_on_connected(struct conn *c)
     conn_queue_out(c, out, (size_t)n);
     conn_start_gate(c);
 }
+
+/* Two listeners share the parsing: one takes SYN data without a TFO cookie (RFC 8803 App.
+ * A.2), the other issues real TFO cookies and accepts SYN data only with a valid one (for
+ * clients that put a cookie in the SYN). */
+const struct proxy_frontend fe_convert = {
+    .name = "convert", .port = 5124, .by_default = true,
+    .help = "RFC 8803 Convert in the SYN payload",
+    .syn_data_no_cookie = true,
+    .on_data = convert_on_data, .on_connected = convert_on_connected,
+    .send_error = convert_send_error,
+};
+
+const struct proxy_frontend fe_convert_tfo = {
+    .name = "convert-tfo", .port = 5129,
+    .help = "RFC 8803 Convert in the SYN payload, behind a real TFO cookie",
+    .tfo_cookie = true,
+    .on_data = convert_on_data, .on_connected = convert_on_connected,
+    .send_error = convert_send_error,
+};

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,7 +19,7 @@
 #include <sys/socket.h>
 #include "agents/proxy/proxy.h"
 #include "agents/proxy/loop.h"
-#include "proto/buf.h"
+#include "lib/file.h"
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -28,149 +27,25 @@
 #ifndef TCP_FASTOPEN_NO_COOKIE
 #define TCP_FASTOPEN_NO_COOKIE 34
 #endif
-#ifndef MPX_VERSION
-#define MPX_VERSION "dev"
-#endif
 
 static volatile bool stop;
 static int64_t drain_deadline;
 
-struct listener { struct ev ev; int method; bool mptcp; };
-static struct listener listeners[M__N];
+struct listener { struct ev ev; int fi; bool mptcp; };
+static struct listener listeners[PROXY_FE_MAX];
 static struct ev sigev = { EV_SIGNAL, -1 };
 static int reserve_fd = -1;
 
-/* ---- options ---- */
-static void usage(FILE *f)
-{
-    fprintf(f,
-"usage: mpx-proxy [--convert PORT] [--mpconvert PORT] [--mpconvert-ie PORT] [--socks5 PORT]\n"
-"                 [--transparent PORT] [--convert-tfo PORT] [--mpconvert-opt PORT --optd PATH]\n"
-"                 [--bind ADDR] [--allow PREFIX]... [--deny-target PREFIX]...\n"
-"                 [--max-per-client N] [--max-conns N] [--cookie-required] [--cookie-key HEX]\n"
-"                 [--cookie-len N] [--users FILE] [--no-stall-guard] [--stall-guard-max MS]\n"
-"                 [--header-timeout MS] [--connect-timeout MS] [--linger MS] [--drain-timeout MS]\n"
-"                 [--no-splice] [--pipe-size BYTES] [--config FILE] [--stats FILE] [--ready FILE]\n"
-"                 [-v] [--help] [--version]\n"
-"Without any listener option: convert 5124, mpconvert 5125, mpconvert-ie 5126, socks5 1080.\n"
-"Listeners are IPPROTO_MPTCP sockets accepting SYN data without a TFO cookie, except\n"
-"--convert-tfo (RFC 8803 with real TFO cookies: granted on request, required for SYN data).\n"
-"--transparent: IP_TRANSPARENT listener for tproxied (implicit) connections; the target is\n"
-"the original destination (getsockname). --mpconvert-opt: MP_CONVERT as a SYN option; the\n"
-"target comes from mpx-optd (read mode) over its control socket --optd (agents/intercept).\n"
-"Signals: SIGUSR1 writes the JSON counters; SIGTERM/SIGINT drain (stop accepting, finish\n"
-"relays, exit 0). Exit: 0 ok, 2 usage/config error, 3 setup error. See agents/proxy/README.md.\n");
-}
-
-static int parse_int(const char *s, int lo, int hi, int *out)
-{
-    char *end;
-    long v = strtol(s, &end, 0);
-    if (!*s || *end || v < lo || v > hi) return -1;
-    *out = (int)v;
-    return 0;
-}
-
-static bool parse_bool(const char *v)
-{
-    return !v || !*v || !strcmp(v, "1") || !strcasecmp(v, "yes") || !strcasecmp(v, "true") ||
-           !strcasecmp(v, "on");
-}
-
-static int load_config(const char *file, int depth);
-
-/* One option, from the command line or a config line ("key value"). Returns 0 or -1. */
-static int apply(const char *key, const char *val)
-{
-#define NEED() do { if (!val || !*val) { fprintf(stderr, "mpx-proxy: %s needs a value\n", key); return -1; } } while (0)
-#define INT(dst, lo, hi) do { NEED(); if (parse_int(val, lo, hi, &(dst))) { fprintf(stderr, "mpx-proxy: bad %s '%s'\n", key, val); return -1; } } while (0)
-    static const char *const mkeys[M__N] = { "convert", "mpconvert", "mpconvert-ie", "socks5", "transparent", "convert-tfo", "mpconvert-opt" };
-    for (int m = 0; m < M__N; m++)
-        if (!strcmp(key, mkeys[m])) { INT(cfg.port[m], 0, 65535); return 0; }
-    if (!strcmp(key, "bind")) {
-        NEED();
-        if (mpx_addr_parse(val, &cfg.bind, -1) < 0) { fprintf(stderr, "mpx-proxy: bad bind address '%s'\n", val); return -1; }
-    } else if (!strcmp(key, "allow") || !strcmp(key, "deny-target")) {
-        NEED();
-        bool allow = key[0] == 'a';
-        struct prefix *p = allow ? &cfg.allow[cfg.n_allow] : &cfg.deny[cfg.n_deny];
-        if ((allow ? cfg.n_allow : cfg.n_deny) >= MAX_PREFIXES) { fprintf(stderr, "mpx-proxy: too many %s\n", key); return -1; }
-        if (prefix_parse(val, p) < 0) { fprintf(stderr, "mpx-proxy: bad prefix '%s'\n", val); return -1; }
-        if (allow) cfg.n_allow++; else cfg.n_deny++;
-    } else if (!strcmp(key, "max-per-client")) INT(cfg.max_per_client, 0, 1 << 30);
-    else if (!strcmp(key, "max-conns")) INT(cfg.max_conns, 0, 1 << 30);
-    else if (!strcmp(key, "cookie-required")) cfg.cookie_required = parse_bool(val);
-    else if (!strcmp(key, "cookie-key")) {
-        NEED();
-        long n = mpx_hex_parse(val, cfg.cookie_key, sizeof cfg.cookie_key);
-        if (n < 16) { fprintf(stderr, "mpx-proxy: --cookie-key needs 16..32 bytes of hex\n"); return -1; }
-        cfg.cookie_key_len = (int)n;
-    } else if (!strcmp(key, "cookie-len")) INT(cfg.cookie_len, 8, 16);
-    else if (!strcmp(key, "users")) {
-        NEED();
-        snprintf(cfg.users_file, sizeof cfg.users_file, "%s", val);
-        if (socks5_load_users(val) <= 0) { fprintf(stderr, "mpx-proxy: cannot read users from '%s' (lines user:password)\n", val); return -1; }
-    } else if (!strcmp(key, "no-stall-guard")) cfg.stall_guard = !parse_bool(val);
-    else if (!strcmp(key, "stall-guard")) cfg.stall_guard = parse_bool(val);
-    else if (!strcmp(key, "stall-guard-max")) INT(cfg.stall_guard_max_ms, 1, 600000);
-    else if (!strcmp(key, "header-timeout")) INT(cfg.header_timeout_ms, 1, 600000);
-    else if (!strcmp(key, "connect-timeout")) INT(cfg.connect_timeout_ms, 1, 600000);
-    else if (!strcmp(key, "linger")) INT(cfg.linger_ms, 0, 600000);
-    else if (!strcmp(key, "drain-timeout")) INT(cfg.drain_timeout_ms, 0, 3600000);
-    else if (!strcmp(key, "no-splice")) cfg.splice = !parse_bool(val);
-    else if (!strcmp(key, "pipe-size")) INT(cfg.pipe_size, 0, 1 << 24);
-    else if (!strcmp(key, "optd")) {
-        NEED();
-        if (strlen(val) >= sizeof cfg.optd_path - 16) { fprintf(stderr, "mpx-proxy: --optd path too long\n"); return -1; }
-        snprintf(cfg.optd_path, sizeof cfg.optd_path, "%s", val);
-    }
-    else if (!strcmp(key, "stats")) { NEED(); snprintf(cfg.stats_file, sizeof cfg.stats_file, "%s", val); }
-    else if (!strcmp(key, "ready")) { NEED(); snprintf(cfg.ready_file, sizeof cfg.ready_file, "%s", val); }
-    else if (!strcmp(key, "verbose")) cfg.verbose = parse_bool(val);
-    else if (!strcmp(key, "config")) { NEED(); return load_config(val, 1); }
-    else { fprintf(stderr, "mpx-proxy: unknown option '%s'\n", key); return -1; }
-    return 0;
-#undef INT
-#undef NEED
-}
-
-/* Config file: one "key value" per line (keys = long option names), '#' comments. */
-static int load_config(const char *file, int depth)
-{
-    if (depth > 4) { fprintf(stderr, "mpx-proxy: config files nested too deep\n"); return -1; }
-    FILE *f = fopen(file, "r");
-    if (!f) { fprintf(stderr, "mpx-proxy: cannot open config '%s': %s\n", file, strerror(errno)); return -1; }
-    char line[512];
-    int ln = 0, rc = 0;
-    while (fgets(line, sizeof line, f)) {
-        ln++;
-        char *p = line, *h = strchr(line, '#');
-        if (h) *h = 0;
-        line[strcspn(line, "\r\n")] = 0;
-        while (*p == ' ' || *p == '\t') p++;
-        if (!*p) continue;
-        char *k = p;
-        while (*p && *p != ' ' && *p != '\t') p++;
-        if (*p) *p++ = 0;
-        while (*p == ' ' || *p == '\t') p++;
-        char *e = p + strlen(p);
-        while (e > p && (e[-1] == ' ' || e[-1] == '\t')) *--e = 0;
-        if (depth > 4 || !strcmp(k, "config")) { fprintf(stderr, "%s:%d: nested config not allowed\n", file, ln); rc = -1; break; }
-        if (apply(k, *p ? p : NULL) < 0) { fprintf(stderr, "%s:%d: bad line\n", file, ln); rc = -1; break; }
-    }
-    fclose(f);
-    return rc;
-}
-
 /* ---- listeners ---- */
-static int open_listener(int method)
+static int open_listener(int fi)
 {
+    const struct proxy_frontend *fe = proxy_frontends[fi];
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
     mpx_addr b = cfg.bind;
     int fam = b.family == MPX_AF_INET ? AF_INET : AF_INET6;
     if (b.family == MPX_AF_NONE) { memset(&b, 0, sizeof b); b.family = MPX_AF_INET6; }
-    b.port = (uint16_t)cfg.port[method];
+    b.port = (uint16_t)cfg.port[fi];
     size_t sl = mpx_addr_to_sockaddr(&b, &ss, sizeof ss);
     bool mptcp = true;
     int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_MPTCP);
@@ -183,36 +58,37 @@ static int open_listener(int method)
     int one = 1, zero = 0;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (fam == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    if (method == M_TRANSPARENT) {
+    if (fe->transparent) {
         if (setsockopt(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof one) < 0)
             plog(0, "IP_TRANSPARENT: %s", strerror(errno));
         if (fam == AF_INET6) setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &one, sizeof one);
     }
-    /* SYN data without a TFO cookie (RFC 8803 App. A.2); the convert-tfo listener instead
-     * grants cookies on request and accepts SYN data only with a valid one */
-    if (setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &cfg.tfo_qlen, sizeof cfg.tfo_qlen) < 0)
-        plog(0, "%s: TCP_FASTOPEN: %s", method_name[method], strerror(errno));
-    if (method != M_CONVERT_TFO &&
+    /* SYN data without a TFO cookie (RFC 8803 App. A.2), or real cookies: the kernel grants
+     * them on request and accepts SYN data only with a valid one */
+    if ((fe->syn_data_no_cookie || fe->tfo_cookie) &&
+        setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN, &cfg.tfo_qlen, sizeof cfg.tfo_qlen) < 0)
+        plog(0, "%s: TCP_FASTOPEN: %s", fe->name, strerror(errno));
+    if (fe->syn_data_no_cookie &&
         setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_NO_COOKIE, &one, sizeof one) < 0)
-        plog(0, "%s: TCP_FASTOPEN_NO_COOKIE: %s", method_name[method], strerror(errno));
+        plog(0, "%s: TCP_FASTOPEN_NO_COOKIE: %s", fe->name, strerror(errno));
     if (bind(fd, (struct sockaddr *)&ss, (socklen_t)sl) < 0) {
-        plog(0, "%s: bind port %d: %s", method_name[method], cfg.port[method], strerror(errno));
+        plog(0, "%s: bind port %d: %s", fe->name, cfg.port[fi], strerror(errno));
         close(fd);
         return -1;
     }
     if (listen(fd, cfg.backlog) < 0) { plog(0, "listen: %s", strerror(errno)); close(fd); return -1; }
-    listeners[method].ev.kind = EV_LISTEN;
-    listeners[method].ev.fd = fd;
-    listeners[method].method = method;
-    listeners[method].mptcp = mptcp;
-    if (loop_add(fd, &listeners[method].ev, EPOLLIN) < 0) { close(fd); return -1; }
-    LOGV("listening: %s port %d (%s)", method_name[method], cfg.port[method], mptcp ? "MPTCP" : "TCP");
+    listeners[fi].ev.kind = EV_LISTEN;
+    listeners[fi].ev.fd = fd;
+    listeners[fi].fi = fi;
+    listeners[fi].mptcp = mptcp;
+    if (loop_add(fd, &listeners[fi].ev, EPOLLIN) < 0) { close(fd); return -1; }
+    LOGV("listening: %s port %d (%s)", fe->name, cfg.port[fi], mptcp ? "MPTCP" : "TCP");
     return 0;
 }
 
 static void close_listeners(void)
 {
-    for (int m = 0; m < M__N; m++) {
+    for (int m = 0; m < proxy_n_frontends; m++) {
         if (listeners[m].ev.kind != EV_LISTEN || listeners[m].ev.fd < 0) continue;
         loop_del(listeners[m].ev.fd);
         close(listeners[m].ev.fd);
@@ -245,20 +121,20 @@ static void on_accept(struct listener *l)
         mpx_addr client, local;
         sa_to_addr(&ss, &client);
         memset(&local, 0, sizeof local);
-        if (!IS_CONVERT(l->method) && l->method != M_SOCKS5) {
+        const struct proxy_frontend *fe = proxy_frontends[l->fi];
+        if (fe->local_addr) {
             /* plain mode reuses the connected port; TPROXY keeps the original destination */
             struct sockaddr_storage ls;
             socklen_t ll = sizeof ls;
-            getsockname(fd, (struct sockaddr *)&ls, &ll);
-            sa_to_addr(&ls, &local);
+            if (getsockname(fd, (struct sockaddr *)&ls, &ll) == 0) sa_to_addr(&ls, &local);
         }
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        struct conn *c = conn_new(l->method, fd, &client, &local);
+        struct conn *c = conn_new(l->fi, fd, &client, &local);
         if (!c) { st.accept_errors++; close(fd); continue; }
-        st.accepted[l->method]++;
+        st.fe[l->fi].accepted++;
         char a[MPX_ADDR_STRLEN];
-        LOGV("conn %llu %s accepted from %s", (unsigned long long)c->id, method_name[l->method],
+        LOGV("conn %llu %s accepted from %s", (unsigned long long)c->id, fe->name,
              addr_str(&client, a, sizeof a));
         timer_set(c, c->t_accept + (int64_t)cfg.header_timeout_ms * 1000, T_HEADER);
         if (!acl_client_allowed(&client)) {
@@ -276,27 +152,9 @@ static void on_accept(struct listener *l)
             conn_fail(c, 64, 0, "--max-per-client reached");
             continue;
         }
-        if (l->method == M_TRANSPARENT) {
-            /* TPROXY keeps the original destination as the local address */
-            c->target = local;
-            c->c_rd = true;
-            conn_target_ready(c);
-            continue;
-        }
-        if (l->method == M_MPCONVERT_OPT) {
-            /* the target rode in the SYN's option space: mpx-optd saw it (issue 7) */
-            char why[200];
-            if (optd_lookup(cfg.optd_path, &client, &c->target, why, sizeof why) < 0) {
-                memset(&c->target, 0, sizeof c->target);
-                st.malformed++;
-                conn_fail(c, 1, 0, why);
-                continue;
-            }
-            c->c_rd = true;
-            conn_target_ready(c);
-            continue;
-        }
-        conn_on_client(c, EPOLLIN);
+        /* the target known at accept (interception, SYN option) or read from the stream */
+        if (fe->on_accept) fe->on_accept(c);
+        else conn_on_client(c, EPOLLIN);
     }
 }
 
@@ -368,36 +226,8 @@ static void check_sysctl(void)
 
 int main(int argc, char **argv)
 {
-    enum { O_BASE = 256 };
-    static const struct option opts[] = {
-        { "convert", 1, 0, 0 }, { "mpconvert", 1, 0, 0 }, { "mpconvert-ie", 1, 0, 0 },
-        { "socks5", 1, 0, 0 }, { "transparent", 1, 0, 0 }, { "convert-tfo", 1, 0, 0 },
-        { "mpconvert-opt", 1, 0, 0 }, { "optd", 1, 0, 0 },
-        { "bind", 1, 0, 0 },
-        { "allow", 1, 0, 0 }, { "deny-target", 1, 0, 0 }, { "max-per-client", 1, 0, 0 },
-        { "max-conns", 1, 0, 0 }, { "cookie-required", 0, 0, 0 }, { "cookie-key", 1, 0, 0 },
-        { "cookie-len", 1, 0, 0 }, { "users", 1, 0, 0 }, { "no-stall-guard", 0, 0, 0 },
-        { "stall-guard-max", 1, 0, 0 }, { "header-timeout", 1, 0, 0 },
-        { "connect-timeout", 1, 0, 0 }, { "linger", 1, 0, 0 }, { "drain-timeout", 1, 0, 0 },
-        { "no-splice", 0, 0, 0 }, { "pipe-size", 1, 0, 0 }, { "config", 1, 0, 0 },
-        { "stats", 1, 0, 0 }, { "ready", 1, 0, 0 }, { "verbose", 0, 0, 'v' },
-        { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 },
-    };
-    int o, idx;
-    while ((o = getopt_long(argc, argv, "vhV", opts, &idx)) != -1) {
-        if (o == 0) { if (apply(opts[idx].name, optarg) < 0) return 2; }
-        else if (o == 'v') cfg.verbose++;
-        else if (o == 'h') { usage(stdout); return 0; }
-        else if (o == 'V') { printf("mpx-proxy %s\n", MPX_VERSION); return 0; }
-        else { usage(stderr); return 2; }
-    }
-    if (optind < argc) { usage(stderr); return 2; }
-    bool any = false;
-    for (int m = 0; m < M__N; m++) if (cfg.port[m]) any = true;
-    if (cfg.port[M_MPCONVERT_OPT] && !cfg.optd_path[0])
-        plog(0, "warning: --mpconvert-opt without --optd PATH: no target can be learnt, every "
-                "mpconvert-opt connection will be refused");
-    if (!any) { cfg.port[M_CONVERT] = 5124; cfg.port[M_MPCONVERT] = 5125; cfg.port[M_MPCONVERT_IE] = 5126; cfg.port[M_SOCKS5] = 1080; }
+    int rc = parse_args(argc, argv, &cfg);
+    if (rc >= 0) return rc;
 
     signal(SIGPIPE, SIG_IGN);
     raise_nofile();
@@ -410,19 +240,14 @@ int main(int argc, char **argv)
     sigprocmask(SIG_BLOCK, &ss, NULL);
     sigev.fd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sigev.fd < 0 || loop_add(sigev.fd, &sigev, EPOLLIN) < 0) { perror("signalfd"); return 3; }
-    for (int m = 0; m < M__N; m++)
-        if (cfg.port[m] && open_listener(m) < 0) return 3;
+    for (int i = 0; i < proxy_n_frontends; i++)
+        if (cfg.port[i] && open_listener(i) < 0) return 3;
     check_sysctl();
     acl_refresh_local();
     reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (cfg.ready_file[0]) {
-        char tmp[300];
-        snprintf(tmp, sizeof tmp, "%s.tmp", cfg.ready_file);
-        FILE *f = fopen(tmp, "w");
-        if (!f || fprintf(f, "ready %d\n", (int)getpid()) < 0 || fclose(f) != 0 || rename(tmp, cfg.ready_file) < 0) {
-            perror("ready file");
-            return 3;
-        }
+    if (cfg.ready_file[0] && mpx_file_ready(cfg.ready_file) < 0) {
+        perror("ready file");
+        return 3;
     }
     struct loop_handlers h = { on_event, after_batch, 200 };
     loop_run(&h, &stop);

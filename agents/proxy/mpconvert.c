@@ -13,13 +13,12 @@
 #include "agents/proxy/proxy.h"
 #include "proto/mpconvert.h"
 
-void mpconvert_on_data(struct conn *c)
+static void on_data(struct conn *c, bool ie)
 {
     mpx_mpconv_payload pl;
     mpx_err e = { 0 };
-    int r = c->method == M_MPCONVERT
-        ? mpx_mpconv_decode_09(c->in, c->inlen, 0, 0, &pl, &e)
-        : mpx_mpconv_decode_ie(c->in, c->inlen, 0, &pl, &e);
+    int r = ie ? mpx_mpconv_decode_ie(c->in, c->inlen, 0, &pl, &e)
+               : mpx_mpconv_decode_09(c->in, c->inlen, 0, 0, &pl, &e);
     if (r == MPX_DEC_MORE) {
         if (c->inlen < sizeof c->in) return;
         r = MPX_DEC_BAD;
@@ -48,8 +47,30 @@ void mpconvert_on_data(struct conn *c)
     conn_target_ready(c);
 }
 
-void mpconvert_on_connected(struct conn *c)
+static void on_data_09(struct conn *c) { on_data(c, false); }
+static void on_data_ie(struct conn *c) { on_data(c, true); }
+
+/* -09 has no reply: the relay's first write to the client is gated instead */
+static void on_connected_09(struct conn *c) { conn_start_gate(c); }
+
+static void on_connected_ie(struct conn *c)
 {
-    if (c->method == M_MPCONVERT_IE) conn_queue_out(c, c->in, c->sig_len);
+    conn_queue_out(c, c->in, c->sig_len);
     conn_start_gate(c);
 }
+
+/* local_addr: a target without a port takes the port the client connected to. No
+ * send_error: there is no error format, the client is reset. */
+const struct proxy_frontend fe_mpconvert = {
+    .name = "mpconvert", .port = 5125, .by_default = true,
+    .help = "MP_CONVERT (plain-mode-09) + EOL in the SYN payload",
+    .syn_data_no_cookie = true, .local_addr = true,
+    .on_data = on_data_09, .on_connected = on_connected_09,
+};
+
+const struct proxy_frontend fe_mpconvert_ie = {
+    .name = "mpconvert-ie", .port = 5126, .by_default = true,
+    .help = "MP_CONVERT Information Element (plain-mode-10), echoed back",
+    .syn_data_no_cookie = true, .local_addr = true,
+    .on_data = on_data_ie, .on_connected = on_connected_ie,
+};

@@ -1,6 +1,6 @@
 /* mpx-proxy internals: one event loop (epoll, edge-triggered for connections), one struct
- * conn per proxied connection, a timer heap, and per-method front ends (convert.c,
- * mpconvert.c, socks5.c) that parse the client's signal and fill conn->target. The relay
+ * conn per proxied connection, a timer heap, and front-ends (one file each, listed in
+ * frontend.c) that learn the target from the client's signal into conn->target. The relay
  * (relay.c) moves bytes with splice() through a pipe per direction. */
 #ifndef MPX_AGENTS_PROXY_H
 #define MPX_AGENTS_PROXY_H
@@ -11,13 +11,41 @@
 #include "proto/addr.h"
 #include "lib/sock.h"   /* mpxa_mptcp_state: MPTCP_INFO, fallback */
 
-/* ---- methods (one listener each) ---- */
-/* M_CONVERT_TFO: the same RFC 8803 parsing on a listener that issues and requires real TFO
- * cookies (no TCP_FASTOPEN_NO_COOKIE), for clients that put a TFO cookie in the SYN. */
-enum { M_CONVERT, M_MPCONVERT, M_MPCONVERT_IE, M_SOCKS5, M_TRANSPARENT, M_CONVERT_TFO,
-       M_MPCONVERT_OPT, M__N };
-#define IS_CONVERT(m) ((m) == M_CONVERT || (m) == M_CONVERT_TFO)
-extern const char *const method_name[M__N];
+/* ---- front-ends (one listener each) ----
+ * A front-end reads one kind of signal. Each is one entry defined in its own file
+ * (convert.c, mpconvert.c, socks5.c, transparent.c, mpconvert_opt.c) and listed in frontend.c;
+ * everything else (options, usage, listeners, counters, dispatch) iterates the table, so no
+ * front-end name appears outside its own file. The name is the registry's front-end name
+ * (proto/signal.h: mpx_signal.frontend): the --NAME PORT option, the config key, the stats key
+ * and the log word. */
+struct conn;
+struct proxy_frontend {
+    const char *name;
+    uint16_t port;              /* default port (the registry's port for this front-end) */
+    bool by_default;            /* opened when no listener option is given */
+    const char *help;           /* one line for --help */
+    /* listener needs */
+    bool syn_data_no_cookie;    /* TCP_FASTOPEN_NO_COOKIE: SYN data without a TFO cookie */
+    bool tfo_cookie;            /* real TFO cookies: granted on request, required for SYN data */
+    bool transparent;           /* IP_TRANSPARENT: tproxied connections */
+    bool needs_optd;            /* the target comes from mpx-optd (--optd PATH) */
+    bool users;                 /* accepts --users (RFC 1929 credentials) */
+    /* connection behaviour */
+    bool local_addr;            /* keep the accepted socket's local address (c->local) */
+    bool answer_silent;         /* a client silent until the header timeout gets an error
+                                 * answer; otherwise it is closed quietly (RFC 8803 s6) */
+    /* callbacks, NULL = nothing to do */
+    void (*on_accept)(struct conn *c);      /* the target is known at accept: set it, connect */
+    void (*on_data)(struct conn *c);        /* new bytes in c->in (state CS_HEADER) */
+    void (*on_connected)(struct conn *c);   /* downstream up: queue the reply */
+    void (*send_error)(struct conn *c, int code, int value);  /* NULL: reset the client */
+};
+#define PROXY_FE_MAX 16
+/* The table in frontend.c, in the order of the stats JSON keys. */
+extern const struct proxy_frontend *const proxy_frontends[];
+extern const int proxy_n_frontends;
+/* Index in proxy_frontends of the front-end called name, or -1. */
+int proxy_frontend_find(const char *name);
 
 /* ---- configuration ---- */
 struct prefix { mpx_addr a; int len; };  /* IPv4 kept as MPX_AF_INET */
@@ -27,7 +55,7 @@ struct prefix { mpx_addr a; int len; };  /* IPv4 kept as MPX_AF_INET */
 struct user { char name[256]; char pass[256]; };
 
 struct config {
-    int port[M__N];              /* 0 = listener off */
+    int port[PROXY_FE_MAX];      /* per front-end (table index); 0 = listener off */
     mpx_addr bind;               /* family NONE = dual-stack wildcard */
     struct prefix allow[MAX_PREFIXES]; int n_allow;
     struct prefix deny[MAX_PREFIXES];  int n_deny;
@@ -44,7 +72,7 @@ struct config {
     bool splice;                 /* false = read/write copy relay (benchmark comparison) */
     int pipe_size;
     char stats_file[256], ready_file[256];
-    char optd_path[108];         /* mpconvert-opt: mpx-optd (read mode) control socket */
+    char optd_path[108];         /* --optd: mpx-optd (read mode) control socket */
     int verbose;
     bool allow_hairpin;          /* RFC 8803 s9.2: hairpinning enabled by default */
 };
@@ -52,7 +80,7 @@ extern struct config cfg;
 
 /* ---- counters (stats.c) ---- */
 struct stats {
-    uint64_t accepted[M__N], relayed[M__N], failed[M__N];
+    struct { uint64_t accepted, relayed, failed; } fe[PROXY_FE_MAX];  /* per front-end */
     uint64_t convert_err[256];   /* Error TLV codes sent */
     uint64_t socks_rep[256];     /* SOCKS reply codes sent (0 = success) */
     uint64_t bytes_up, bytes_down;
@@ -103,7 +131,8 @@ struct resolve_req;
 struct conn {
     struct ev cev, sev;         /* first member pair: container_of from epoll data */
     uint64_t id;
-    int method;
+    const struct proxy_frontend *fe;
+    int fi;                     /* fe's index in proxy_frontends (counters, cfg.port) */
     int state;
     int cfd, sfd;
     mpx_addr client, local, target;
@@ -126,7 +155,7 @@ struct conn {
     bool close_after_out;       /* shut + linger once c->out is written (Info, SOCKS auth) */
     size_t echo_len;            /* Convert bytes to echo in Malformed/Unsupported errors */
     uint8_t errval[40]; size_t errval_len;  /* Error TLV value (cookie, option kinds) */
-    size_t sig_len;             /* mpconvert-ie: IE bytes to echo */
+    size_t sig_len;             /* plain-mode-10: the IE bytes to echo (mpconvert.c) */
     bool want_supported;        /* Info TLV received */
     struct resolve_req *rreq;
     /* timer heap */
@@ -147,7 +176,7 @@ void timer_clear(struct conn *c);
 enum { T_NONE, T_HEADER, T_CONNECT, T_GATE, T_LINGER, T_IDLE, T_KICK };
 
 /* conn.c */
-struct conn *conn_new(int method, int cfd, const mpx_addr *client, const mpx_addr *local);
+struct conn *conn_new(int fi, int cfd, const mpx_addr *client, const mpx_addr *local);
 void conn_free(struct conn *c, bool reset_client);
 void conn_reap(void);                         /* after each event batch */
 void conn_dump(void);                         /* SIGUSR2: one line per live connection */
@@ -166,16 +195,12 @@ int  conn_read_more(struct conn *c);          /* read into c->in: >0 bytes, 0 EO
 extern uint64_t conns_active;
 extern bool draining;
 
-/* front ends: called when new bytes are in c->in (state CS_HEADER) */
-void convert_on_data(struct conn *c);
-void convert_on_connected(struct conn *c);    /* downstream up: build the reply */
-void convert_send_error(struct conn *c, int code, int value);
-void mpconvert_on_data(struct conn *c);
-void mpconvert_on_connected(struct conn *c);
-void socks5_on_data(struct conn *c);
-void socks5_on_connected(struct conn *c);
-void socks5_send_error(struct conn *c, int rep);
-int  socks5_load_users(const char *file);
+/* socks5.c: RFC 1929 users file ("user:password" lines) into cf->users; count or -1 */
+int  socks5_load_users(struct config *cf, const char *file);
+
+/* args.c: the command line (and --config files) into *cf. Returns -1 to go on, else the
+ * exit status: 0 after --help / --version, 2 for a usage or config error (message printed). */
+int  parse_args(int argc, char **argv, struct config *cf);
 
 /* relay.c */
 void relay_start(struct conn *c);

@@ -182,7 +182,7 @@ void relay_run(struct conn *c)
     if (r == P_SRC_ERR) { abort_both(c, true); return; }
     if (r == P_DST_ERR) { abort_both(c, false); return; }
     if (c->up.shut && c->down.shut) {
-        st.relayed[c->method]++;
+        st.fe[c->fi].relayed++;
         conn_free(c, false);
         return;
     }

@@ -15,27 +15,27 @@ static void consume(struct conn *c, size_t n)
     c->inlen -= n;
 }
 
-int socks5_load_users(const char *file)
+int socks5_load_users(struct config *cf, const char *file)
 {
     FILE *f = fopen(file, "r");
     if (!f) return -1;
     char line[600];
-    cfg.n_users = 0;
+    cf->n_users = 0;
     while (fgets(line, sizeof line, f)) {
         char *p = line;
         line[strcspn(line, "\r\n")] = 0;
         while (*p == ' ' || *p == '\t') p++;
         if (!*p || *p == '#') continue;
         char *colon = strchr(p, ':');
-        if (!colon || cfg.n_users >= MAX_USERS) { fclose(f); return -1; }
+        if (!colon || cf->n_users >= MAX_USERS) { fclose(f); return -1; }
         *colon = 0;
         if (strlen(p) > 255 || strlen(colon + 1) > 255 || !*p || !colon[1]) { fclose(f); return -1; }
-        snprintf(cfg.users[cfg.n_users].name, 256, "%s", p);
-        snprintf(cfg.users[cfg.n_users].pass, 256, "%s", colon + 1);
-        cfg.n_users++;
+        snprintf(cf->users[cf->n_users].name, 256, "%s", p);
+        snprintf(cf->users[cf->n_users].pass, 256, "%s", colon + 1);
+        cf->n_users++;
     }
     fclose(f);
-    return cfg.n_users;
+    return cf->n_users;
 }
 
 static bool user_ok(const char *u, const char *p)
@@ -45,7 +45,7 @@ static bool user_ok(const char *u, const char *p)
     return false;
 }
 
-void socks5_send_error(struct conn *c, int rep)
+static void socks5_send_error(struct conn *c, int rep)
 {
     uint8_t out[32];
     mpx_err e = { 0 };
@@ -65,7 +65,7 @@ void socks5_send_error(struct conn *c, int rep)
     if (n > 0) conn_queue_out(c, out, (size_t)n);
 }
 
-void socks5_on_data(struct conn *c)
+static void socks5_on_data(struct conn *c)
 {
     uint8_t out[64];
     mpx_err e = { 0 };
@@ -115,7 +115,7 @@ void socks5_on_data(struct conn *c)
             if (r == MPX_DEC_BAD) {
                 int rep = mpx_s5_rule_reply(e.rule);
                 st.malformed++;
-                if (rep < 0) { st.failed[c->method]++; conn_free(c, false); return; }
+                if (rep < 0) { st.fe[c->fi].failed++; conn_free(c, false); return; }
                 c->socks_step = S_DONE;
                 conn_fail(c, rep == 7 ? 2 : rep == 8 ? 8 : 0xff, 0, e.msg);
                 return;
@@ -139,7 +139,7 @@ void socks5_on_data(struct conn *c)
     }
 }
 
-void socks5_on_connected(struct conn *c)
+static void socks5_on_connected(struct conn *c)
 {
     uint8_t out[64];
     mpx_err e = { 0 };
@@ -156,3 +156,28 @@ void socks5_on_connected(struct conn *c)
     if (n > 0) conn_queue_out(c, out, (size_t)n);
     conn_start_gate(c);
 }
+
+/* The proxy's error classes (Convert Error codes, conn_fail) as SOCKS5 replies. */
+static void socks5_fail(struct conn *c, int code, int value)
+{
+    int rep;
+    switch (code) {
+    case 32: rep = 2; break;              /* not allowed by ruleset */
+    case 96: rep = 5; break;              /* connection refused */
+    case 97: rep = value == 0 ? 3 : 4; break;  /* network / host unreachable */
+    case 65: rep = 4; break;              /* timeout: host unreachable */
+    case 1: case 2: rep = 7; break;       /* malformed / unsupported command */
+    case 8: rep = 8; break;               /* address type (internal code) */
+    default: rep = 1; break;              /* general failure, resource limits */
+    }
+    socks5_send_error(c, rep);
+}
+
+/* The client speaks first, so a silent one is answered ("no acceptable methods"). */
+const struct proxy_frontend fe_socks5 = {
+    .name = "socks5", .port = 1080, .by_default = true,
+    .help = "SOCKSv5 CONNECT after the handshake (RFC 1928)",
+    .syn_data_no_cookie = true, .users = true, .answer_silent = true,
+    .on_data = socks5_on_data, .on_connected = socks5_on_connected,
+    .send_error = socks5_fail,
+};

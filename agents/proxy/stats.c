@@ -7,8 +7,6 @@
 #include "agents/proxy/proxy.h"
 
 struct stats st;
-const char *const method_name[M__N] = { "convert", "mpconvert", "mpconvert-ie", "socks5", "transparent", "convert-tfo",
-                                          "mpconvert-opt" };
 
 void plog(int level, const char *fmt, ...)
 {
@@ -39,11 +37,16 @@ static void codes(FILE *f, const char *name, const uint64_t *v)
     fprintf(f, "}");
 }
 
-static void per_method(FILE *f, const char *name, const uint64_t *v)
+/* "name":{"FRONT-END":N,...} for one of the per-front-end counters */
+enum { FE_ACCEPTED, FE_RELAYED, FE_FAILED };
+static void per_frontend(FILE *f, const char *name, int which)
 {
     fprintf(f, "\"%s\":{", name);
-    for (int i = 0; i < M__N; i++)
-        fprintf(f, "%s\"%s\":%llu", i ? "," : "", method_name[i], (unsigned long long)v[i]);
+    for (int i = 0; i < proxy_n_frontends; i++) {
+        uint64_t v = which == FE_ACCEPTED ? st.fe[i].accepted
+                   : which == FE_RELAYED ? st.fe[i].relayed : st.fe[i].failed;
+        fprintf(f, "%s\"%s\":%llu", i ? "," : "", proxy_frontends[i]->name, (unsigned long long)v);
+    }
     fprintf(f, "}");
 }
 
@@ -63,9 +66,9 @@ void stats_write(const char *why)
 #define U(x) (unsigned long long)(x)
     fprintf(f, "{\"type\":\"proxy_stats\",\"why\":\"%s\",\"uptime_s\":%.3f,", why,
             (double)(now_us() - t_start) / 1e6);
-    per_method(f, "accepted", st.accepted); fputc(',', f);
-    per_method(f, "relayed", st.relayed); fputc(',', f);
-    per_method(f, "failed", st.failed); fputc(',', f);
+    per_frontend(f, "accepted", FE_ACCEPTED); fputc(',', f);
+    per_frontend(f, "relayed", FE_RELAYED); fputc(',', f);
+    per_frontend(f, "failed", FE_FAILED); fputc(',', f);
     codes(f, "convert_errors", st.convert_err); fputc(',', f);
     codes(f, "socks_replies", st.socks_rep); fputc(',', f);
     fprintf(f, "\"bytes_up\":%llu,\"bytes_down\":%llu,\"active\":%llu,\"active_max\":%llu,"

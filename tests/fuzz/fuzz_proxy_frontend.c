@@ -1,8 +1,8 @@
-/* Fuzzes mpx-proxy's front ends (convert, mpconvert, mpconvert-ie) through the real
- * connection code: input byte 0 picks the method (and the cookie policy), the rest is what
- * the client sends before closing its write side. Every target is refused by policy
- * (deny 0.0.0.0/0 and ::/0) so nothing is ever connected; SOCKS5 is left out because a
- * domain name would start a real DNS lookup. */
+/* Fuzzes the mpx-proxy front-ends that read the signal from the stream (convert,
+ * mpconvert, mpconvert-ie, convert-tfo) through the real connection code: input byte 0 picks
+ * the front-end (and the cookie policy), the rest is what the client sends before closing its
+ * write side. Every target is refused by policy (deny 0.0.0.0/0 and ::/0) so nothing is ever
+ * connected; SOCKS5 is left out because a domain name would start a real DNS lookup. */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,9 +12,14 @@
 #include "agents/proxy/proxy.h"
 #include "agents/proxy/loop.h"
 
+/* input byte 0 & 3 picks one of these front-ends (by the registry's names) */
+static int fe_pick[4];
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc; (void)argv;
+    static const char *const names[4] = { "convert", "mpconvert", "mpconvert-ie", "convert-tfo" };
+    for (int i = 0; i < 4; i++) fe_pick[i] = proxy_frontend_find(names[i]);
     loop_init();
     prefix_parse("0.0.0.0/0", &cfg.deny[0]);
     prefix_parse("::/0", &cfg.deny[1]);
@@ -28,7 +33,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const int methods[] = { M_CONVERT, M_MPCONVERT, M_MPCONVERT_IE, M_CONVERT_TFO };
     if (size < 1 || size > 4000) return 0;
     int sp[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) < 0) return 0;
@@ -36,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 1 && write(sp[1], data + 1, size - 1) < 0) { close(sp[0]); close(sp[1]); return 0; }
     shutdown(sp[1], SHUT_WR);
     mpx_addr client = mpx_addr_v4(0xc6120101u, 40000), local = mpx_addr_v4(0xc61201feu, 5124);
-    struct conn *c = conn_new(methods[data[0] & 3], sp[0], &client, &local);
+    struct conn *c = conn_new(fe_pick[data[0] & 3], sp[0], &client, &local);
     if (!c) { close(sp[0]); close(sp[1]); return 0; }
     for (int i = 0; i < 4 && !c->closing; i++) conn_on_client(c, EPOLLIN | EPOLLOUT);
     if (!c->closing) conn_free(c, true);   /* e.g. still waiting for more header bytes */

@@ -16,8 +16,16 @@
 #include "agents/proxy/loop.h"
 #include "proto/buf.h"
 
-/* Sends hex `req` (then EOF) to a fresh connection of `method`, returns the reply as hex. */
-static void exchange(int method, const char *req, char *out_hex, size_t cap)
+/* The table index of front-end `name` (the registry's front-end names). */
+static int fe_idx(const char *name)
+{
+    int i = proxy_frontend_find(name);
+    assert_true(i >= 0);
+    return i;
+}
+
+/* Sends hex `req` (then EOF) to a fresh connection of front-end `fe`, returns the reply as hex. */
+static void exchange(const char *fe, const char *req, char *out_hex, size_t cap)
 {
     int sp[2];
     uint8_t b[1200];
@@ -27,7 +35,7 @@ static void exchange(int method, const char *req, char *out_hex, size_t cap)
     assert_int_equal(write(sp[1], b, (size_t)n), n);
     shutdown(sp[1], SHUT_WR);
     mpx_addr client = mpx_addr_v4(0xc6120101u, 40000), local = mpx_addr_v4(0xc61201feu, 5124);
-    struct conn *c = conn_new(method, sp[0], &client, &local);
+    struct conn *c = conn_new(fe_idx(fe), sp[0], &client, &local);
     assert_non_null(c);
     conn_on_client(c, EPOLLIN);
     assert_true(c->closing);               /* answered, drained to EOF, closed */
@@ -60,7 +68,7 @@ static void t_convert_malformed_echo(void **s)
     (void)s;
     char h[2500];
     const char *bad = "01062263" "0a090050" "00000000000000000000ffff" "c6120301";
-    exchange(M_CONVERT, bad, h, sizeof h);
+    exchange("convert", bad, h, sizeof h);
     char want[200];
     snprintf(want, sizeof want, "01082263" "1e070100" "%s", bad);
     assert_string_equal(h, want);
@@ -70,7 +78,7 @@ static void t_convert_unknown_tlv(void **s)
 {
     (void)s;
     char h[2500];
-    exchange(M_CONVERT, "0102226363010000", h, sizeof h);
+    exchange("convert", "0102226363010000", h, sizeof h);
     assert_string_equal(h, "010422631e0302000102226363010000");
 }
 
@@ -78,7 +86,7 @@ static void t_convert_bad_version(void **s)
 {
     (void)s;
     char h[2500];
-    exchange(M_CONVERT, "02062263" CONNECT_V4, h, sizeof h);
+    exchange("convert", "02062263" CONNECT_V4, h, sizeof h);
     assert_string_equal(h, "010222631e010001");
 }
 
@@ -86,7 +94,7 @@ static void t_convert_unsupported_option(void **s)
 {
     (void)s;
     char h[2500];
-    exchange(M_CONVERT, "01072263" "0a061f90" "00000000000000000000ffff" "c6120301" "22020000", h, sizeof h);
+    exchange("convert", "01072263" "0a061f90" "00000000000000000000ffff" "c6120301" "22020000", h, sizeof h);
     assert_string_equal(h, "010222631e012122");
 }
 
@@ -94,7 +102,7 @@ static void t_convert_info(void **s)
 {
     (void)s;
     char h[2500];
-    exchange(M_CONVERT, "0102226301010000", h, sizeof h);
+    exchange("convert", "0102226301010000", h, sizeof h);
     assert_string_equal(h, "010322631502000004081e00");
 }
 
@@ -103,7 +111,7 @@ static void t_convert_loopback_is_malformed(void **s)
     (void)s;
     char h[2500];
     const char *lo = "01062263" "0a051f90" "00000000000000000000ffff" "7f000001";
-    exchange(M_CONVERT, lo, h, sizeof h);
+    exchange("convert", lo, h, sizeof h);
     assert_memory_equal(h, "010822631e070100", 16);   /* RFC 8803 s6.2.5: Malformed + echo */
 }
 
@@ -113,7 +121,7 @@ static void t_convert_cookie(void **s)
     char h[2500], want[100], ck[40], req[300];
     uint8_t cookie[16];
     cfg.cookie_required = true;
-    exchange(M_CONVERT, "01062263" CONNECT_V4, h, sizeof h);
+    exchange("convert", "01062263" CONNECT_V4, h, sizeof h);
     mpx_addr client = mpx_addr_v4(0xc6120101u, 0);
     cookie_make(&client, cookie);
     mpx_hex_format(cookie, 8, ck);
@@ -121,7 +129,7 @@ static void t_convert_cookie(void **s)
     assert_string_equal(h, want);
     /* a forged cookie: Not Authorized */
     snprintf(req, sizeof req, "01092263" CONNECT_V4 "16030000" "%s", "0011223344556677");
-    exchange(M_CONVERT, req, h, sizeof h);
+    exchange("convert", req, h, sizeof h);
     assert_string_equal(h, "010222631e012000");
     cfg.cookie_required = false;
 }
@@ -132,7 +140,7 @@ static void t_convert_deny_target(void **s)
     char h[2500];
     assert_int_equal(prefix_parse("198.18.3.0/24", &cfg.deny[0]), 0);
     cfg.n_deny = 1;
-    exchange(M_CONVERT, "01062263" CONNECT_V4, h, sizeof h);
+    exchange("convert", "01062263" CONNECT_V4, h, sizeof h);
     assert_string_equal(h, "010222631e012000");
     cfg.n_deny = 0;
 }
@@ -141,7 +149,7 @@ static void t_socks_no_method(void **s)
 {
     (void)s;
     char h[200];
-    exchange(M_SOCKS5, "050101", h, sizeof h);          /* only GSSAPI offered */
+    exchange("socks5", "050101", h, sizeof h);          /* only GSSAPI offered */
     assert_string_equal(h, "05ff");
 }
 
@@ -149,7 +157,7 @@ static void t_socks_bind_unsupported(void **s)
 {
     (void)s;
     char h[200];
-    exchange(M_SOCKS5, "050100" "05020001c61203011f90", h, sizeof h);
+    exchange("socks5", "050100" "05020001c61203011f90", h, sizeof h);
     assert_string_equal(h, "0500" "05070001000000000000");
 }
 
@@ -157,7 +165,7 @@ static void t_socks_loopback_refused(void **s)
 {
     (void)s;
     char h[200];
-    exchange(M_SOCKS5, "050100" "050100017f0000011f90", h, sizeof h);
+    exchange("socks5", "050100" "050100017f0000011f90", h, sizeof h);
     assert_string_equal(h, "0500" "05020001000000000000");
 }
 
@@ -170,7 +178,7 @@ static void t_mpconvert_malformed_reset(void **s)
     /* kind 30, length 3: not a valid MP_CONVERT */
     assert_int_equal(write(sp[1], "\x1e\x03\xe0\x06\x00", 5), 5);
     mpx_addr client = mpx_addr_v4(0xc6120101u, 40000), local = mpx_addr_v4(0xc61201feu, 5125);
-    struct conn *c = conn_new(M_MPCONVERT, sp[0], &client, &local);
+    struct conn *c = conn_new(fe_idx("mpconvert"), sp[0], &client, &local);
     conn_on_client(c, EPOLLIN);
     assert_true(c->closing);               /* no error message in plain mode: torn down */
     conn_reap();
@@ -191,7 +199,7 @@ static void t_convert_split_arrival(void **s)
     assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp), 0);
     mpx_addr client = mpx_addr_v4(0xc6120101u, 40000), local = mpx_addr_v4(0xc61201feu, 5124);
     assert_int_equal(write(sp[1], b, 3), 3);               /* not even the fixed header */
-    struct conn *c = conn_new(M_CONVERT, sp[0], &client, &local);
+    struct conn *c = conn_new(fe_idx("convert"), sp[0], &client, &local);
     conn_on_client(c, EPOLLIN);
     assert_false(c->closing);
     assert_int_equal(c->state, CS_HEADER);

@@ -38,7 +38,7 @@ def pct(x; y): if x == null or y == null or x == 0 then "" else " (\((y - x) / x
 def sig(p; q): if p.ttfb_ms.median_ci95.lo == null or q.ttfb_ms.median_ci95.lo == null then ""
   elif p.ttfb_ms.median_ci95.hi < q.ttfb_ms.median_ci95.lo or q.ttfb_ms.median_ci95.hi < p.ttfb_ms.median_ci95.lo then " *" else "" end;
 def cell(x): if x == null then "–" elif x.status != "run" then "not run" else
-  "\(x.ttfb_ms.p50 | num(1)) ms, \(if x.signal == "tcp" then "ref" else (x.extra_rtt | sgn) end) RTT, \(x.syn_opt.bytes // "–") B, \(x.verified)/\(x.n) ok, \(if x.analyzer.n == 0 then "n/a" elif x.violations == 0 then "clean" else "\(x.violations) viol." end)" end;
+  "\(x.ttfb_ms.p50 | num(1)) ms, \(if x.mode == "none" then "ref" else (x.extra_rtt | sgn) end) RTT, \(x.syn_opt.bytes // "–") B, \(x.verified)/\(x.n) ok, \(if x.analyzer.n == 0 then "n/a" elif x.violations == 0 then "clean" else "\(x.violations) viol." end)" end;
 "# Compare \($an) (A) with \($bn) (B)",
 "",
 "- A: \($a[0].experiment), seed \($a[0].seed), \($a[0].repetitions) reps; B: \($b[0].experiment), seed \($b[0].seed), \($b[0].repetitions) reps",

@@ -41,11 +41,11 @@ usage: mpxlab run EXP [options]
   --reps N            repetitions (overrides the file)
   --seed S            seed of the link emulators: loss and jitter draws (overrides the file)
   --out DIR           result directory (default results/<run-id>, results/latest links to it)
-  --signals LIST      only these signals (comma or space separated)
+  --signals LIST      only these signals (comma or space separated; NAME? = optional)
   --check             parse the file, print it as JSON and exit (0 ok, 2 bad line)
   --quiet             no progress lines
   --no-plots          skip gnuplot (report without figures)
-  --backend NAME      topology backend: netns (default) or mininet (emu/mininet, issue 8)
+  --backend NAME      topology backend: netns (default) or mininet (emu/mininet)
 exit: 0 report written, 1 run failed, 2 usage / bad experiment file
 EOF
 }
@@ -75,10 +75,11 @@ exp=$(readlink -f "$exp" 2>/dev/null || echo "$exp")
 mpx_exp_parse "$exp" || exit 2
 if [ -n "$o_reps" ]; then [[ $o_reps =~ ^[1-9][0-9]{0,4}$ ]] || { echo "mpxlab run: --reps wants 1..99999" >&2; exit 2; }; EXP_REPS=$o_reps; fi
 if [ -n "$o_seed" ]; then [[ $o_seed =~ ^[0-9]{1,9}$ ]] || { echo "mpxlab run: --seed wants an integer" >&2; exit 2; }; EXP_SEED=$o_seed; fi
+_sigs=()
 if [ -n "$o_signals" ]; then
   read -r -a _sigs <<< "${o_signals//,/ }"
-  for s in "${_sigs[@]}"; do mpx_exp_signal_ok "$s" || { echo "mpxlab run: unknown signal '$s'" >&2; exit 2; }; done
-  EXP_SIGNALS=("${_sigs[@]}") EXP_SIGNALS_ALL=0
+  for s in "${_sigs[@]}"; do mpx_exp_signal_ok "$s" || { echo "mpxlab run: unknown signal '$s' (known: ${MPX_REG_NAMES[*]} all; NAME? marks one optional)" >&2; exit 2; }; done
+  mpx_exp_signals_set "${_sigs[@]}"
 fi
 if [ $check = 1 ]; then mpx_exp_json | jq .; exit 0; fi
 
@@ -94,6 +95,9 @@ mkdir -p "$OUT"/{pcaps,logs,raw,analysis,plots,links}
 OUT=$(cd "$OUT" && pwd -P)
 RUN_LOG=$OUT/logs/run.log
 : > "$RUN_LOG"
+# the signal registry this run used (every signal's row and SYN option budgets): evidence
+mpx_reg_save "$OUT/signals.json" || { echo "mpxlab run: cannot save the signal registry" >&2; exit 1; }
+mpx_reg_budget_json "$OUT/budget.json" || { echo "mpxlab run: cannot write budget.json" >&2; exit 1; }
 # shellcheck disable=SC2034  # read by the sourced harness (manifest, progress)
 RUN_T0=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 RUN_T0_S=$EPOCHSECONDS
@@ -230,16 +234,14 @@ run_fault_clear() { # RUN: every faulted link back up (once per link)
 # each repetition, so slow drift in the machine's load hits every signal alike).
 VARIANTS=("${EXP_VARIANTS[@]}")
 [ ${#VARIANTS[@]} = 0 ] && VARIANTS=(base)
-BASE_SIGNALS=("${EXP_SIGNALS[@]}")
 
 # run_load_variant NAME: the globals for one variant (base file + its clauses + CLI overrides)
 run_load_variant() {
-  local v=$1 reps=$EXP_REPS seed=$EXP_SEED sigs=("${BASE_SIGNALS[@]}") all=$EXP_SIGNALS_ALL
+  local v=$1 reps=$EXP_REPS seed=$EXP_SEED
   mpx_exp_parse "$exp" 2>/dev/null || return 2
-  EXP_REPS=$reps EXP_SEED=$seed EXP_SIGNALS_ALL=$all
-  [ -n "$o_signals" ] && EXP_SIGNALS=("${sigs[@]}")
+  EXP_REPS=$reps EXP_SEED=$seed
   [ "$v" != base ] && mpx_exp_variant_apply "$v"
-  [ -n "$o_signals" ] && EXP_SIGNALS=("${sigs[@]}")
+  [ -n "$o_signals" ] && mpx_exp_signals_set "${_sigs[@]}"
   return 0
 }
 
@@ -254,11 +256,13 @@ for v in "${VARIANTS[@]}"; do
   mpx_variant_describe "$v" > "$OUT/links/$v/variant.json"
   runnable=()
   for s in "${EXP_SIGNALS[@]}"; do
-    why=$(mpx_agents_signal_why "$s" "$EXP_SIGNALS_ALL")
+    why=$(mpx_agents_signal_why "$s")
     if [ -z "$why" ]; then
-      runnable+=("$s"); note=$(mpx_agents_signal_note "$s")
-      echo "$v,$s,run,${note:+\"$note\"}" >> "$OUT/signals.csv"
-    else echo "$v,$s,not run,\"${why//\"/\'}\"" >> "$OUT/signals.csv"; fi
+      runnable+=("$s"); echo "$v,$s,run," >> "$OUT/signals.csv"
+    elif [ -n "${EXP_SIG_OPTIONAL[$s]:-}" ]; then echo "$v,$s,not run,\"${why//\"/\'}\"" >> "$OUT/signals.csv"
+    else
+      die "variant $v: signal $s cannot run: $why (mark it optional, '$s?', to run without it)"
+    fi
   done
   n=${#runnable[@]}
   [ "$n" -gt 0 ] || continue
@@ -361,7 +365,9 @@ for v in "${VARIANTS[@]}"; do
       done_steps=$((done_steps + 1)); continue
     fi
     if [ "$EXP_TIMEOUT_RUN" -gt 0 ] && [ $((EPOCHSECONDS - RUN_T0_S)) -ge "$EXP_TIMEOUT_RUN" ]; then
-      RUN_OVERRUN=1; log "run timeout (${EXP_TIMEOUT_RUN}s) reached: remaining steps skipped"
+      # shellcheck disable=SC2034  # read by mpx_manifest_finish (collect.sh)
+      RUN_OVERRUN=1
+      log "run timeout (${EXP_TIMEOUT_RUN}s) reached: remaining steps skipped"
       mpx_progress_msg "run timeout (${EXP_TIMEOUT_RUN}s) reached: remaining connections skipped"; break
     fi
     mpx_progress "$v rep $rep/$EXP_REPS $sig" "$done_steps"

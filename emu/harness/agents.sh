@@ -3,7 +3,9 @@
 # Agents run inside the topology's namespaces through "ip netns exec NS timeout ... BIN" (on
 # the Mininet backend "mnexec -a PID env -C DIR timeout ... BIN": mpx_topo_ns_prefix), so
 # $! is the PID of the timeout process (it forwards TERM to the agent): ended by PID only.
-#   mpx_agents_signal_why SIG ALL     "" when SIG can run, else the reason it cannot
+# What each signal needs (proxy front-end and port, credentials, TFO, option helper, HAG
+# interception) comes from its registry row (registry.sh), never from its name.
+#   mpx_agents_signal_why SIG     "" when SIG can run on this machine, else the reason
 #   mpx_agents_start RUN LOGDIR
 #   mpx_agents_stop_all
 #   mpx_client_step RUN VARIANT REP STEP SIG
@@ -12,64 +14,43 @@
 #   mpx_sysctl_snapshot RUN
 
 MPX_BIN=${MPX_BIN:-$MPX_ROOT/bin}
+# shellcheck source=registry.sh
+declare -F mpx_reg_load > /dev/null || source "$MPX_ROOT/emu/harness/registry.sh"
 MPX_AGENT_PIDS=()
 MPX_PORT_SERVER=8080
-declare -gA MPX_PROXY_PORT=([convert]=5124 [convert-wait]=5124 [convert-cookie]=5124
-  [mpconvert]=5125 [mpconvert-ie]=5126 [socks5]=1080 [socks5-auth]=1081)
 MPX_SOCKS_USER=mpx MPX_SOCKS_PASS=mpxlab-secret
-MPX_PORT_TRANSPARENT=5127 MPX_PORT_MPCONVERT_OPT=5128
-# an MPTCP-capable server port for the "native MPTCP survives" probe of the implicit variants
-MPX_PORT_SERVER_MPTCP=8081 MPX_SRV_MPTCP=0 MPX_PORT_CONVERT_TFO=5129
+# an MPTCP-capable server port for the "native MPTCP survives" probe of the implicit signals
+MPX_PORT_SERVER_MPTCP=8081 MPX_SRV_MPTCP=0
 MPX_IC_LIB=$MPX_ROOT/agents/intercept/intercept.sh
 MPX_IC_DIR='' MPX_IC_CLIENT_UP=0 MPX_IC_HAG_UP=0
 
-# _mpx_help BIN: cached --help text of a binary (empty if missing)
-declare -gA _MPX_HELP=()
-_mpx_help() {
-  local b=$1
-  if [ -z "${_MPX_HELP[$b]+x}" ]; then
-    if [ -x "$MPX_BIN/$b" ]; then _MPX_HELP[$b]=$(timeout 5 "$MPX_BIN/$b" --help 2>&1 || true); else _MPX_HELP[$b]=''; fi
-  fi
-  printf '%s' "${_MPX_HELP[$b]}"
+# _mpx_nfqueue_ok: the kernel can queue packets to user space (mpx-optd)
+_mpx_nfqueue_ok() {
+  [ -e /proc/net/netfilter/nfnetlink_queue ] || [ -d /sys/module/nfnetlink_queue ] ||
+    modprobe -q nfnetlink_queue 2>/dev/null
 }
-# _mpx_has_flag BIN FLAG: the binary's --help mentions FLAG
-_mpx_has_flag() { grep -q -- "$2\b" <<< "$(_mpx_help "$1")"; }
 
+# mpx_agents_signal_why SIG: what this machine lacks for SIG's registry row ("" = nothing)
 mpx_agents_signal_why() {
-  local s=$1
-  [ -x "$MPX_BIN/mpx-server" ] || { echo "bin/mpx-server not built yet"; return 0; }
-  [ -x "$MPX_BIN/mpx-client" ] || { echo "bin/mpx-client not built yet"; return 0; }
-  grep -qw -- "$s" <<< "$(_mpx_help mpx-client)" || { echo "mpx-client does not offer --signal $s yet"; return 0; }
-  case $s in
-    tcp) ;;
-    implicit|implicit-prefer|implicit-ra|mpconvert-opt)
-      [ -x "$MPX_BIN/mpx-proxy" ] || { echo "bin/mpx-proxy not built yet"; return 0; }
-      [ -f "$MPX_IC_LIB" ] || { echo "no HAG interception setup (agents/intercept/intercept.sh, issue 7) yet"; return 0; }
-      if [ "$s" = mpconvert-opt ]; then
-        # without the proxy's listener an MPTCP mpx-server on the HAG stands in (see below)
-        _mpx_has_flag mpx-proxy --mpconvert-opt || _mpx_has_flag mpx-server --mptcp ||
-          { echo "mpx-proxy has no --mpconvert-opt listener yet"; return 0; }
-      else
-        _mpx_has_flag mpx-proxy --transparent || { echo "mpx-proxy has no --transparent listener yet"; return 0; }
-      fi
-      if [ "$s" != implicit ]; then
-        [ -x "$MPX_BIN/mpx-optd" ] || { echo "bin/mpx-optd not built yet"; return 0; }
-        _mpx_has_flag mpx-client --optd-ctl || { echo "mpx-client has no --optd-ctl yet"; return 0; }
-      fi ;;
-    *)
-      [ -x "$MPX_BIN/mpx-proxy" ] || { echo "bin/mpx-proxy not built yet"; return 0; }
-      local fl=--${s%%-*}; [ "$s" = mpconvert-ie ] && fl=--mpconvert-ie
-      [[ $s == socks5* ]] && fl=--socks5
-      _mpx_has_flag mpx-proxy "$fl" || { echo "mpx-proxy has no $fl listener"; return 0; } ;;
-  esac
-  echo ""
-}
-
-# mpx_agents_signal_note SIG: for a runnable signal, what is not the real thing (or nothing)
-mpx_agents_signal_note() {
-  if [ "$1" = mpconvert-opt ] && ! _mpx_has_flag mpx-proxy --mpconvert-opt; then
-    echo "stand-in: mpx-proxy has no --mpconvert-opt listener yet, an MPTCP mpx-server on the HAG answers; the SYN and its options are real, the TTFB is client-HAG only"
+  local s=$1 b c
+  mpx_reg_load > /dev/null 2>&1 || { echo "the signal registry is not available (bin/mpx-wire signals --json)"; return 0; }
+  mpx_reg_known "$s" || { echo "unknown to the signal registry (mpx-wire signals)"; return 0; }
+  local fe=${MPX_SIG_FRONTEND[$s]} helper=${MPX_SIG_HELPER[$s]} ic=${MPX_SIG_INTERCEPT[$s]}
+  local bins=(mpx-server mpx-client)
+  [ "$fe" != - ] && bins+=(mpx-proxy)
+  { [ "$helper" != none ] || [ "$ic" != - ]; } && bins+=(mpx-optd)
+  for b in "${bins[@]}"; do [ -x "$MPX_BIN/$b" ] || { echo "bin/$b missing (make)"; return 0; }; done
+  if [ "$ic" != - ]; then
+    [ -f "$MPX_IC_LIB" ] || { echo "no HAG interception setup ($MPX_IC_LIB)"; return 0; }
+    command -v nft > /dev/null || { echo "HAG interception ($ic) needs nft"; return 0; }
   fi
+  # mpx-optd gets its packets through iptables NFQUEUE rules (client: the helper; HAG: the
+  # modes that read options)
+  if [ "$helper" != none ] || [ "$ic" = prefer ] || [ "$ic" = optd-read ]; then
+    for c in iptables ip6tables; do command -v "$c" > /dev/null || { echo "mpx-optd's NFQUEUE rules need $c"; return 0; }; done
+    _mpx_nfqueue_ok || { echo "the kernel has no NFQUEUE (nfnetlink_queue) for mpx-optd"; return 0; }
+  fi
+  echo ""
 }
 
 # _mpx_agent_run NS LOG BIN ARGS...: start in the background, remember the PID
@@ -94,77 +75,64 @@ _mpx_wait_ready() {
   echo "$name not ready after ${EXP_TIMEOUT_SETUP}s" >&2; return 1
 }
 
+# _mpx_listen_args PORT ADDR...: --listen per address (IPv6 in brackets)
+_mpx_listen_args() {
+  local p=$1 a; shift
+  for a; do if [[ $a == *:* ]]; then echo "--listen"; echo "[$a]:$p"; else echo "--listen"; echo "$a:$p"; fi; done
+}
+
 mpx_agents_start() {
-  local r=$1 ld=$2 srv_ns hag_ns a
+  local r=$1 ld=$2 srv_ns hag_ns a fam s addrs=() largs=()
+  mpx_reg_load || return 1
   srv_ns=$(mpx_topo_ns "$r" server) hag_ns=$(mpx_topo_ns "$r" hag)
   MPX_SRV_JSON=$ld/server.jsonl MPX_PROXY_STATS=$ld/proxy.stats.json
   # the server: plain TCP on every address of the server node (v4 and v6), TFO on
-  local largs=() fam
   for fam in 4 6; do
     a=$(mpx_topo_addr "$r" server "" "$fam" 2>/dev/null) || continue
-    if [ "$fam" = 6 ]; then largs+=(--listen "[$a]:$MPX_PORT_SERVER"); else largs+=(--listen "$a:$MPX_PORT_SERVER"); fi
+    addrs+=("$a")
   done
-  local sargs=("${largs[@]}" --json "$MPX_SRV_JSON" --ready "$ld/server.ready")
-  _mpx_has_flag mpx-server --tfo && sargs+=(--tfo)
-  _mpx_agent_run "$srv_ns" "$ld/server.log" mpx-server "${sargs[@]}"
+  mapfile -t largs < <(_mpx_listen_args "$MPX_PORT_SERVER" "${addrs[@]}")
+  _mpx_agent_run "$srv_ns" "$ld/server.log" mpx-server "${largs[@]}" --json "$MPX_SRV_JSON" \
+    --ready "$ld/server.ready" --tfo
   _mpx_wait_ready "$ld/server.ready" "$MPX_LAST_PID" mpx-server 2>> "$ld/server.log" || return 1
-  # native end-to-end MPTCP target (issue 7): does an implicit variant's HAG hijack it?
+  # native end-to-end MPTCP target: does an implicit signal's HAG hijack it?
   MPX_SRV_MPTCP=0
-  if _mpx_has_flag mpx-server --mptcp; then
-    local margs=()
-    for fam in 4 6; do
-      a=$(mpx_topo_addr "$r" server "" "$fam" 2>/dev/null) || continue
-      if [ "$fam" = 6 ]; then margs+=(--listen "[$a]:$MPX_PORT_SERVER_MPTCP"); else margs+=(--listen "$a:$MPX_PORT_SERVER_MPTCP"); fi
-    done
-    _mpx_agent_run "$srv_ns" "$ld/server-mptcp.log" mpx-server --mptcp "${margs[@]}" \
-      --json "$ld/server-mptcp.jsonl" --ready "$ld/server-mptcp.ready"
-    _mpx_wait_ready "$ld/server-mptcp.ready" "$MPX_LAST_PID" mpx-server-mptcp 2>> "$ld/server-mptcp.log" && MPX_SRV_MPTCP=1
+  mapfile -t largs < <(_mpx_listen_args "$MPX_PORT_SERVER_MPTCP" "${addrs[@]}")
+  _mpx_agent_run "$srv_ns" "$ld/server-mptcp.log" mpx-server --mptcp "${largs[@]}" \
+    --json "$ld/server-mptcp.jsonl" --ready "$ld/server-mptcp.ready"
+  _mpx_wait_ready "$ld/server-mptcp.ready" "$MPX_LAST_PID" mpx-server-mptcp 2>> "$ld/server-mptcp.log" && MPX_SRV_MPTCP=1
+  # the proxy: one instance with every registry front-end that needs no credentials (each
+  # front-end/port once), one more per front-end that requires RFC 1929 credentials
+  local pargs=() key optd=0 n_auth=0 name
+  local -A seen=()
+  for s in "${MPX_REG_NAMES[@]}"; do
+    [ "${MPX_SIG_FRONTEND[$s]}" != - ] && [ "${MPX_SIG_AUTH[$s]}" = false ] || continue
+    # a front-end whose signal the HAG's mpx-optd (read) decodes asks it for the target
+    [ "${MPX_SIG_INTERCEPT[$s]}" = optd-read ] && optd=1
+    key="${MPX_SIG_FRONTEND[$s]} ${MPX_SIG_PORT[$s]}"
+    [ -n "${seen[$key]:-}" ] && continue
+    seen[$key]=1; pargs+=("--${MPX_SIG_FRONTEND[$s]}" "${MPX_SIG_PORT[$s]}")
+  done
+  if [ $optd = 1 ]; then
+    # shellcheck source=/dev/null
+    declare -F mpx_ic_hag_ctl > /dev/null || source "$MPX_IC_LIB"
+    # the control socket path is fixed per variant; the HAG's mpx-optd starts per connection
+    pargs+=(--optd "$(mpx_ic_hag_ctl "$ld/intercept")")
   fi
-  # the proxy: every listener it has
-  if [ -x "$MPX_BIN/mpx-proxy" ]; then
-    local pargs=() k
-    for k in convert mpconvert mpconvert-ie socks5; do
-      local port=${MPX_PROXY_PORT[$k]}
-      _mpx_has_flag mpx-proxy "--$k" && pargs+=("--$k" "$port")
-    done
-    _mpx_has_flag mpx-proxy --transparent && pargs+=(--transparent "$MPX_PORT_TRANSPARENT")
-    # convert-cookie: a listener that grants real TFO cookies (the others accept SYN data
-    # without any cookie)
-    if _mpx_has_flag mpx-proxy --convert-tfo; then
-      pargs+=(--convert-tfo "$MPX_PORT_CONVERT_TFO"); MPX_PROXY_PORT[convert-cookie]=$MPX_PORT_CONVERT_TFO
-    fi
-    # mpconvert-opt: the target comes from the HAG's mpx-optd (read), started per connection
-    # by the interception setup; its control socket path is fixed per variant
-    if _mpx_has_flag mpx-proxy --mpconvert-opt && [ -f "$MPX_IC_LIB" ]; then
-      # shellcheck source=/dev/null
-      declare -F mpx_ic_hag_ctl > /dev/null || source "$MPX_IC_LIB"
-      pargs+=(--mpconvert-opt "$MPX_PORT_MPCONVERT_OPT" --optd "$(mpx_ic_hag_ctl "$ld/intercept")")
-    fi
-    _mpx_has_flag mpx-proxy --stats && pargs+=(--stats "$MPX_PROXY_STATS")
-    _mpx_has_flag mpx-proxy --ready && pargs+=(--ready "$ld/proxy.ready")
-    _mpx_agent_run "$hag_ns" "$ld/proxy.log" mpx-proxy "${pargs[@]}"
-    if _mpx_has_flag mpx-proxy --ready; then
-      _mpx_wait_ready "$ld/proxy.ready" "$MPX_LAST_PID" mpx-proxy 2>> "$ld/proxy.log" || return 1
-    else sleep 0.3; fi
-    # mpconvert-opt stand-in: the HAG's optd decodes the option, an MPTCP server answers
-    if ! _mpx_has_flag mpx-proxy --mpconvert-opt && _mpx_has_flag mpx-server --mptcp; then
-      local hag4; hag4=$(mpx_topo_addr "$r" hag "${EXP_CP%%+*}" 4 2>/dev/null || mpx_topo_addr "$r" hag 4)
-      _mpx_agent_run "$hag_ns" "$ld/standin.log" mpx-server --mptcp --listen "$hag4:$MPX_PORT_MPCONVERT_OPT" \
-        --json "$ld/standin.jsonl" --ready "$ld/standin.ready"
-      _mpx_wait_ready "$ld/standin.ready" "$MPX_LAST_PID" mpx-server-standin 2>> "$ld/standin.log" || return 1
-    fi
-    # RFC 1929 needs a listener that requires username/password: a second instance
-    if _mpx_has_flag mpx-proxy --users && _mpx_has_flag mpx-proxy --socks5; then
-      printf '%s:%s\n' "$MPX_SOCKS_USER" "$MPX_SOCKS_PASS" > "$ld/socks-users"
-      local aargs=(--socks5 "${MPX_PROXY_PORT[socks5-auth]}" --users "$ld/socks-users")
-      _mpx_has_flag mpx-proxy --stats && aargs+=(--stats "$ld/proxy-auth.stats.json")
-      _mpx_has_flag mpx-proxy --ready && aargs+=(--ready "$ld/proxy-auth.ready")
-      _mpx_agent_run "$hag_ns" "$ld/proxy-auth.log" mpx-proxy "${aargs[@]}"
-      if _mpx_has_flag mpx-proxy --ready; then
-        _mpx_wait_ready "$ld/proxy-auth.ready" "$MPX_LAST_PID" mpx-proxy-auth 2>> "$ld/proxy-auth.log" || return 1
-      else sleep 0.3; fi
-    fi
-  fi
+  _mpx_agent_run "$hag_ns" "$ld/proxy.log" mpx-proxy "${pargs[@]}" --stats "$MPX_PROXY_STATS" --ready "$ld/proxy.ready"
+  _mpx_wait_ready "$ld/proxy.ready" "$MPX_LAST_PID" mpx-proxy 2>> "$ld/proxy.log" || return 1
+  seen=()
+  for s in "${MPX_REG_NAMES[@]}"; do
+    [ "${MPX_SIG_FRONTEND[$s]}" != - ] && [ "${MPX_SIG_AUTH[$s]}" = true ] || continue
+    key="${MPX_SIG_FRONTEND[$s]} ${MPX_SIG_PORT[$s]}"
+    [ -n "${seen[$key]:-}" ] && continue
+    seen[$key]=1; n_auth=$((n_auth + 1))
+    name=proxy-auth; [ $n_auth -gt 1 ] && name=proxy-auth$n_auth
+    printf '%s:%s\n' "$MPX_SOCKS_USER" "$MPX_SOCKS_PASS" > "$ld/socks-users"
+    _mpx_agent_run "$hag_ns" "$ld/$name.log" mpx-proxy "--${MPX_SIG_FRONTEND[$s]}" "${MPX_SIG_PORT[$s]}" \
+      --users "$ld/socks-users" --stats "$ld/$name.stats.json" --ready "$ld/$name.ready"
+    _mpx_wait_ready "$ld/$name.ready" "$MPX_LAST_PID" "mpx-$name" 2>> "$ld/$name.log" || return 1
+  done
   return 0
 }
 
@@ -194,19 +162,22 @@ mpx_client_step() {
   json=$OUT/raw/$v/$(printf '%05d' "$k")-$sig.jsonl
   local args=(--signal "$sig" --target "$(_mpx_hostport "$SRV_ADDR" "$MPX_PORT_SERVER")"
     --workload "$EXP_WORKLOAD" --count 1 --json "$json" --timeout "$EXP_TIMEOUT_CONN" --tag "$v/$rep/$k")
-  case $sig in
-    tcp) args+=(--mptcp off); [ "$EXP_TFO" = on ] && args+=(--tfo) ;;
-    implicit) args+=(--mptcp "$EXP_MPTCP") ;;
-    implicit-ra|implicit-prefer) args+=(--mptcp "$EXP_MPTCP" --optd-ctl "$(mpx_ic_client_ctl "$MPX_IC_DIR")") ;;
-    mpconvert-opt) args+=(--proxy "$(_mpx_hostport "$PROXY_ADDR" "$MPX_PORT_MPCONVERT_OPT")" --mptcp "$EXP_MPTCP"
-      --optd-ctl "$(mpx_ic_client_ctl "$MPX_IC_DIR")") ;;
-    *) args+=(--proxy "$(_mpx_hostport "$PROXY_ADDR" "${MPX_PROXY_PORT[$sig]}")" --mptcp "$EXP_MPTCP") ;;
-  esac
-  [ "$sig" = socks5-auth ] && args+=(--socks-user "$MPX_SOCKS_USER" --socks-pass "$MPX_SOCKS_PASS")
-  [ "$sig" = convert-cookie ] && _mpx_has_flag mpx-client --cookie-cache && args+=(--cookie-cache "$OUT/raw/$v/cookie-cache")
-  # on-path interception on the HAG for this one connection (agents/intercept, issue 7)
-  if _mpx_ic_signal "$sig"; then
-    mpx_ic_hag_up "$(mpx_topo_ns "$r" hag)" "$sig" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 ||
+  local fe=${MPX_SIG_FRONTEND[$sig]} ic=${MPX_SIG_INTERCEPT[$sig]}
+  # explicit signals name their proxy; implicit ones reach it by interception
+  [ "$fe" != - ] && [ "${MPX_SIG_MODE[$sig]}" = explicit ] &&
+    args+=(--proxy "$(_mpx_hostport "$PROXY_ADDR" "${MPX_SIG_PORT[$sig]}")")
+  if [ "${MPX_SIG_MPTCP[$sig]}" = false ]; then args+=(--mptcp off); else args+=(--mptcp "$EXP_MPTCP"); fi
+  # the experiment's TFO switch applies to connections straight to the target (through a
+  # proxy the signal's own TFO use is what is measured)
+  [ "${MPX_SIG_TFO[$sig]}" = optional ] && [ "$fe" = - ] && [ "$EXP_TFO" = on ] && args+=(--tfo)
+  [ "${MPX_SIG_HELPER[$sig]}" != none ] && args+=(--optd-ctl "$(mpx_ic_client_ctl "$MPX_IC_DIR")")
+  [ "${MPX_SIG_AUTH[$sig]}" = true ] && args+=(--socks-user "$MPX_SOCKS_USER" --socks-pass "$MPX_SOCKS_PASS")
+  [ "${MPX_SIG_TFO[$sig]}" = cookie ] && args+=(--cookie-cache "$OUT/raw/$v/cookie-cache")
+  # on-path interception on the HAG for this one connection (agents/intercept), towards the
+  # port of the signal's front-end
+  if [ "$ic" != - ]; then
+    MPX_IC_TPORT=${MPX_SIG_PORT[$sig]} MPX_IC_OPTPORT=${MPX_SIG_PORT[$sig]} \
+      mpx_ic_hag_up "$(mpx_topo_ns "$r" hag)" "$ic" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 ||
       log "step $v/$rep/$k $sig: HAG interception setup failed (logs/$v/intercept.log)"
     MPX_IC_HAG_UP=1
   fi
@@ -220,9 +191,9 @@ mpx_client_step() {
   # while the HAG intercepts: one native end-to-end MPTCP connection (no signal) to the
   # MPTCP server port; collect.sh compares it with that server's view (peer = the client's
   # own address and MPTCP = survived; the HAG's address = hijacked)
-  if [[ $sig == implicit* ]] && [ "$MPX_SRV_MPTCP" = 1 ]; then
+  if [ "${MPX_SIG_MODE[$sig]}" = implicit ] && [ "$MPX_SRV_MPTCP" = 1 ]; then
     mkdir -p "$OUT/native/$v"
-    "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" --signal tcp --mptcp on \
+    "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" --signal "$MPX_REG_DIRECT" --mptcp on \
       --target "$(_mpx_hostport "$SRV_ADDR" "$MPX_PORT_SERVER_MPTCP")" --workload "$EXP_WORKLOAD" --count 1 \
       --json "$OUT/native/$v/$(printf '%05d' "$k")-$sig.jsonl" --timeout "$EXP_TIMEOUT_CONN" \
       --tag "$v/$rep/$k/native-$sig" < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || true
@@ -278,16 +249,19 @@ mpx_sysctl_snapshot() {
   echo "$out"
 }
 
-# Interception (issue 7's agents/intercept/intercept.sh): set up per variant on the client
-# (mpx-optd add + NFQUEUE, when an option signal runs) and per connection on the HAG (the
-# modes exclude each other and "implicit" would take every MPTCP SYN, also the proxied ones).
-_mpx_ic_signal() { [[ $1 =~ ^(implicit|implicit-ra|implicit-prefer|mpconvert-opt)$ ]]; }
+# Interception (agents/intercept/intercept.sh): set up per variant on the client (mpx-optd
+# add + NFQUEUE, when a signal needs the SYN option helper) and per connection on the HAG in
+# the signal's interception mode (the modes exclude each other and "all" would take every
+# MPTCP SYN, also the proxied ones).
 
 # mpx_ic_variant_up RUN VARIANT SIGNALS...: load the library and prepare the client side
 mpx_ic_variant_up() {
   local r=$1 v=$2 s need=0 client=0; shift 2
-  for s; do _mpx_ic_signal "$s" && need=1; [[ $s =~ ^(implicit-ra|implicit-prefer|mpconvert-opt)$ ]] && client=1; done
-  [ $need = 1 ] || return 0
+  for s; do
+    [ "${MPX_SIG_INTERCEPT[$s]:--}" != - ] && need=1
+    [ "${MPX_SIG_HELPER[$s]:-none}" != none ] && client=1
+  done
+  [ $need = 1 ] || [ $client = 1 ] || return 0
   # shellcheck source=/dev/null
   source "$MPX_IC_LIB"
   MPX_IC_DIR=$OUT/logs/$v/intercept; mkdir -p "$MPX_IC_DIR"
@@ -297,7 +271,7 @@ mpx_ic_variant_up() {
     [[ "+$EXP_PS+" == *"+$l+"* ]] && continue
     [ "$an" = hag ] && ifs+=" $ai"; [ "$bn" = hag ] && ifs+=" $bi"
   done < "$MPX_LINKS_FILE"
-  export MPX_IC_IFACES=${ifs# } MPX_IC_TPORT=$MPX_PORT_TRANSPARENT MPX_IC_OPTPORT=$MPX_PORT_MPCONVERT_OPT
+  export MPX_IC_IFACES=${ifs# }
   export MPX_IC_JOIN_PORTS="$MPX_PORT_SERVER $MPX_PORT_SERVER_MPTCP"
   log "interception: HAG interfaces '$MPX_IC_IFACES', client optd $client"
   if [ $client = 1 ]; then

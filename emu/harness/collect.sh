@@ -9,9 +9,11 @@
 # analysis/V/*.jsonl (all written by run.sh and the functions here).
 
 MPX_BIN=${MPX_BIN:-$MPX_ROOT/bin}
+# shellcheck source=registry.sh
+declare -F mpx_reg_load > /dev/null || source "$MPX_ROOT/emu/harness/registry.sh"
 
 _mpx_ver() { # NAME CMD...: first line of a version output, or "missing"
-  local n=$1; shift
+  shift
   if command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; then "$@" 2>&1 | head -n1 | tr -d '"\\' ; else echo missing; fi
 }
 
@@ -161,48 +163,29 @@ mpx_collect_summary() {
     vars=$(jq -c --argjson v "$vj" --argjson st "$st" --argjson ev "$ev" --argjson fo "$fo" --argjson ag "$ag" \
       --argjson nat "$nat" '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo, agents: $ag, native_mptcp: $nat}]' <<< "$vars")
   done
-  [ -f "$o/budget.json" ] || mpx_budget_json "$o"
+  mpx_reg_load || return 1
+  [ -f "$o/signals.json" ] || mpx_reg_save "$o/signals.json"
+  [ -f "$o/budget.json" ] || mpx_reg_budget_json "$o/budget.json"
   jq -s -c --argjson vars "$vars" --slurpfile man "$o/manifest.json" --slurpfile budget "$o/budget.json" \
+    --slurpfile reg "$o/signals.json" \
     --rawfile sigs "$o/signals.csv" --rawfile skipped <(cat "$o/skipped.csv" 2>/dev/null) -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
   jq . "$o/summary.json.tmp" > "$o/summary.json" && rm -f "$o/summary.json.tmp"
 }
 
 # mpx_variant_describe NAME: the current EXP_* globals (one variant) with its analytic model
+# (model.jq evaluates each formula id once; every registry row gets its row's formula)
 mpx_variant_describe() {
   local v=$1 d m
+  mpx_reg_load || return 1
   d=$(mpx_model_delays "$EXP_TOPO" "$EXP_CP" "$EXP_PS" "${EXP_PARAM[@]}" 2>/dev/null) || d='{"R_cp_ms":null,"R_ps_ms":null}'
   if [ "$(jq -r '.R_cp_ms // "null"' <<< "$d")" != null ]; then
-    m=$(mpx_model_json "$(jq .R_cp_ms <<< "$d")" "$(jq .R_ps_ms <<< "$d")" "$EXP_TFO")
+    m=$(mpx_model_json "$(jq .R_cp_ms <<< "$d")" "$(jq .R_ps_ms <<< "$d")" "$EXP_TFO" |
+      jq -c --argjson reg "$MPX_REG" '.signals as $f
+        | .signals = ($reg.signals | map(select($f[.model] != null) | {key: .name, value: $f[.model]}) | from_entries)')
   else m='{"signals":{}}'; fi
   jq -n -c --arg name "$v" --argjson exp "$(mpx_exp_json)" --argjson d "$d" --argjson m "$m" \
     '{name: $name, middlebox: $exp.middlebox, params: $exp.param, sysctl: $exp.sysctl, target: $exp.target,
       workload: $exp.workload, mptcp: $exp.mptcp, tfo: $exp.tfo, faults: $exp.fault, signals: $exp.signals,
       repetitions: $exp.repetitions, model_links: $exp.model_links, delays: $d.delays,
       model: {R_cp_ms: $d.R_cp_ms, R_ps_ms: $d.R_ps_ms, signals: $m.signals}}'
-}
-
-# mpx_budget_json OUT: SYN option arithmetic per signal from `mpx-wire budget` (Linux layout),
-# IPv4/IPv6 target x without/with an 8-byte TFO cookie -> OUT/budget.json ({} without mpx-wire)
-mpx_budget_json() {
-  local o=$1 s fam ck items out='{}' r
-  declare -p MPX_ALL_SIGNALS > /dev/null 2>&1 || source "$MPX_ROOT/emu/harness/exp.sh"
-  [ -x "$MPX_BIN/mpx-wire" ] || { echo '{}' > "$o/budget.json"; return 0; }
-  for s in "${MPX_ALL_SIGNALS[@]}"; do
-    for fam in 4 6; do
-      for ck in 0 8; do
-        case $s in
-          tcp) items=mss,sackperm,ts,ws ;;
-          mpconvert-opt) items=mss,sackperm,ts,ws,mpc,mpconvert:v$fam+port ;;
-          implicit-prefer) items=mss,sackperm,ts,ws,mpc,prefer ;;
-          *) items=mss,sackperm,ts,ws,mpc ;;
-        esac
-        [ $ck = 8 ] && items=${items/ws/ws,tfo:8}
-        r=$(timeout 5 "$MPX_BIN/mpx-wire" budget --syn "$items" --json 2>/dev/null) || continue
-        out=$(jq -c --arg s "$s" --arg k "v$fam$([ $ck = 8 ] && echo -cookie)" --arg items "$items" --argjson r "$r" \
-          '.[$s][$k] = {items: $items, requested: $r.requested, fits: $r.fits, sent: $r.total, left: $r.left,
-             dropped: [$r.items[] | select(.dropped) | .item]}' <<< "$out")
-      done
-    done
-  done
-  echo "$out" > "$o/budget.json"
 }

@@ -5,10 +5,10 @@ def pipe_safe: tostring | gsub("\\|"; "/") | gsub("\n"; " ");
 
 # the evidence table of one variant (object from summary.variants)
 # native_cell($v): does a native end-to-end MPTCP connection to an MPTCP server survive while
-# this signal's HAG setup is active (measured by the probes of the implicit signals)?
+# this signal's HAG setup is active (measured by the probes of the implicit-mode signals)?
 def native_cell($v):
   . as $s | (($v.native_mptcp // {})[$s.signal] // null) as $n
-  | if ($s.signal | startswith("implicit")) | not then "yes (HAG does not intercept)"
+  | if $s.mode != "implicit" then "yes (HAG does not intercept)"
     elif $n == null then "not measured"
     elif $n.n == 0 then "not measured"
     elif $n.end_to_end == $n.n then "yes (\($n.end_to_end)/\($n.n) end to end)"
@@ -24,12 +24,11 @@ def evidence_table:
       "| `\(.signal)` | \(.mode) | \(.channel) | not run: \(.reason // "?" | pipe_safe) | \(.model.extra_rtt | sgn) | – / \(.model.rtts_before_data // "–") | – | \(.model.ttfb_ms | num(1)) | – | \(native_cell($v)) | – | \(.varlen) | \(.multi) | \(.ipv6.verdict) | – | – | – |"
     else
       "| `\(.signal)` | \(.mode) | \(.channel) | " +
-      (if .signal == "tcp" then "0 (reference)" elif .reason != null then "n/a (stand-in)" else (.extra_rtt | sgn) end) + " | " +
+      (if .mode == "none" then "0 (reference)" else (.extra_rtt | sgn) end) + " | " +
       (.model.extra_rtt | sgn) + " | " +
       "\(.analyzer.rtts_before_data // "–") / \(.model.rtts_before_data // "–") | " +
-      (if .ttfb_ms.n > 0 then "\(.ttfb_ms.p50 | num(1)) [\(.ttfb_ms.p2_5 | num(1))–\(.ttfb_ms.p97_5 | num(1))]" else "– (no successful connection)" end) +
-      (if .reason != null then " (stand-in, see details)" else "" end) + " | " +
-      "\(.model.ttfb_ms | num(1))\(if .ttfb_dev_pct != null and .reason == null then " (\(.ttfb_dev_pct | sgn) %)" else "" end) | " +
+      (if .ttfb_ms.n > 0 then "\(.ttfb_ms.p50 | num(1)) [\(.ttfb_ms.p2_5 | num(1))–\(.ttfb_ms.p97_5 | num(1))]" else "– (no successful connection)" end) + " | " +
+      "\(.model.ttfb_ms | num(1))\(if .ttfb_dev_pct != null then " (\(.ttfb_dev_pct | sgn) %)" else "" end) | " +
       (if .syn_opt.bytes == null then "–" else "\(.syn_opt.bytes) / \(.syn_opt.left)" end) + " | " +
       native_cell($v) + " | " +
       "\(.coexist.verdict) | \(.varlen) | \(.multi) | \(.ipv6.verdict) | " +

@@ -6,14 +6,17 @@
 #   mpx_exp_variant_apply NAME   overlays a variant's directives on the EXP_* globals
 # Pure bash (+ jq for the JSON dump); no side effects besides the globals.
 
-# Every signal the design names (DESIGN.md). "all" in an .exp means: every one of these the
-# built mpx-client accepts (the harness asks it; see run.sh).
-MPX_ALL_SIGNALS=(tcp socks5 socks5-auth convert convert-wait convert-cookie mpconvert
-  mpconvert-ie mpconvert-opt implicit implicit-prefer implicit-ra)
+# The signal names come from the registry (registry.sh: `mpx-wire signals --json`); "all" in
+# an .exp means every registry row. A "?" suffix marks a signal optional: when it cannot run
+# (unknown to the registry, or its requirements missing here) the run reports it as not run
+# instead of failing.
+# shellcheck source=registry.sh
+declare -F mpx_reg_load > /dev/null || source "$MPX_ROOT/emu/harness/registry.sh"
 
 mpx_exp_reset() {
   EXP_FILE='' EXP_DIR='' EXP_NAME='' EXP_TOPO='' EXP_TOPO_ARG=''
   EXP_SIGNALS=() EXP_SIGNALS_ALL=0
+  declare -gA EXP_SIG_OPTIONAL=()
   EXP_WORKLOAD='rr 100/1000' EXP_REPS=10 EXP_SEED=1 EXP_MPTCP=on EXP_TFO=off EXP_TARGET=4
   EXP_SYSCTL=() EXP_PARAM=() EXP_MIDDLEBOX=() EXP_FAULT=()
   EXP_TIMEOUT_SETUP=60 EXP_TIMEOUT_CONN=20 EXP_TIMEOUT_RUN=0 EXP_WARMUP_MS=3000
@@ -37,7 +40,33 @@ mpx_exp_dur_ms() {
 # mpx_exp_size_ok TEXT: 100, 10MB, 64kB, 1GiB ... (bytes with an optional unit)
 mpx_exp_size_ok() { [[ $1 =~ ^[0-9]+([kKMG]i?B|B)?$ ]]; }
 
-mpx_exp_signal_ok() { local s; for s in "${MPX_ALL_SIGNALS[@]}"; do [ "$s" = "$1" ] && return 0; done; return 1; }
+# mpx_exp_signal_ok TOKEN: a registry name, "all", or either with the optional "?" suffix
+# (an unknown name is fine when optional: the run reports it as not run)
+mpx_exp_signal_ok() {
+  local t=$1
+  mpx_reg_load || return 1
+  [[ $t == *\? ]] && { [[ ${t%\?} =~ ^[a-z0-9][a-z0-9_-]*$ ]]; return; }
+  [ "$t" = all ] || mpx_reg_known "$t"
+}
+
+# mpx_exp_signals_set TOKEN...: EXP_SIGNALS (names, in order, once each) and EXP_SIG_OPTIONAL
+# from a signals list; "all" adds every registry row not listed yet
+mpx_exp_signals_set() {
+  local t n opt names=()
+  local -A seen=()
+  EXP_SIGNALS=() EXP_SIGNALS_ALL=0 EXP_SIG_OPTIONAL=()
+  mpx_reg_load || return 1
+  for t; do
+    opt=0; [[ $t == *\? ]] && { opt=1; t=${t%\?}; }
+    if [ "$t" = all ]; then names=("${MPX_REG_NAMES[@]}"); EXP_SIGNALS_ALL=1; else names=("$t"); fi
+    for n in "${names[@]}"; do
+      [ -n "${seen[$n]:-}" ] && continue
+      seen[$n]=1; EXP_SIGNALS+=("$n")
+      [ $opt = 1 ] && EXP_SIG_OPTIONAL[$n]=1
+    done
+  done
+  return 0
+}
 
 # Checks shared by top-level lines and variant clauses. $1 line, $2 directive, rest args.
 # Prints nothing; returns 2 with a message on a bad argument.
@@ -49,9 +78,9 @@ _mpx_exp_check() {
       [ $# = 1 ] || { _mpx_exp_err "$ln" "topology takes one file name, got $#"; return 2; } ;;
     signals)
       [ $# -ge 1 ] || { _mpx_exp_err "$ln" "signals: list at least one signal (or 'all')"; return 2; }
+      mpx_reg_load || { _mpx_exp_err "$ln" "signals: the signal registry is not available (make)"; return 2; }
       for a; do
-        [ "$a" = all ] && continue
-        mpx_exp_signal_ok "$a" || { _mpx_exp_err "$ln" "unknown signal '$a' (known: ${MPX_ALL_SIGNALS[*]} all)"; return 2; }
+        mpx_exp_signal_ok "$a" || { _mpx_exp_err "$ln" "unknown signal '$a' (known: ${MPX_REG_NAMES[*]} all; NAME? marks one optional)"; return 2; }
       done ;;
     workload)
       case ${1:-} in
@@ -129,9 +158,7 @@ _mpx_exp_set() {
   local d=$1; shift
   case $d in
     topology) EXP_TOPO_ARG=$1 ;;
-    signals)
-      if [ "$*" = all ]; then EXP_SIGNALS_ALL=1; EXP_SIGNALS=("${MPX_ALL_SIGNALS[@]}")
-      else EXP_SIGNALS_ALL=0; EXP_SIGNALS=("$@"); fi ;;
+    signals) mpx_exp_signals_set "$@" ;;
     workload) EXP_WORKLOAD="$*" ;;
     repetitions) EXP_REPS=$1 ;;
     seed) EXP_SEED=$1 ;;
@@ -222,12 +249,11 @@ mpx_exp_parse() {
 mpx_exp_variant_apply() {
   local v=$1 cl cw IFS_SAVE=$IFS clause
   IFS=';' read -r -a clause <<< "${EXP_VARIANT_SPEC[$v]}"; IFS=$IFS_SAVE
-  local reset_sig=1 reset_mb=1
+  local reset_mb=1
   for cl in "${clause[@]}"; do
     read -r -a cw <<< "$cl" || true
     case ${cw[0]} in
       middlebox) if [ $reset_mb = 1 ]; then EXP_MIDDLEBOX=(); reset_mb=0; fi ;;
-      signals) if [ $reset_sig = 1 ]; then EXP_SIGNALS=(); reset_sig=0; fi ;;
     esac
     _mpx_exp_set "${cw[@]}"
   done
@@ -235,7 +261,8 @@ mpx_exp_variant_apply() {
 
 # mpx_exp_json: the parsed experiment (base, plus variant specs) as JSON
 mpx_exp_json() {
-  local v vj='{}'
+  local v vj='{}' opt=()
+  for v in "${EXP_SIGNALS[@]}"; do [ -n "${EXP_SIG_OPTIONAL[$v]:-}" ] && opt+=("signals_optional"$'\x01'"$v"); done
   for v in "${EXP_VARIANTS[@]}"; do
     vj=$(jq -c --arg k "$v" --arg s "${EXP_VARIANT_SPEC[$v]}" '. + {($k): ($s | gsub("^ +| +$"; ""))}' <<< "$vj")
   done
@@ -248,9 +275,9 @@ mpx_exp_json() {
     --args '{file:$file, name:$name, description:$desc, topology:$topo, signals_all:($all==1),
       workload:$workload, repetitions:$reps, warmup_ms:$warmup, seed:$seed, mptcp:$mptcp, tfo:$tfo, target:$target,
       timeouts:{setup_s:$tsetup, conn_s:$tconn, run_s:$trun}, model_links:{cp:$cp, ps:$ps}, variants:$variants} +
-      ($ARGS.positional | reduce .[] as $x ({signals:[],sysctl:[],param:[],middlebox:[],fault:[]};
+      ($ARGS.positional | reduce .[] as $x ({signals:[],signals_optional:[],sysctl:[],param:[],middlebox:[],fault:[]};
         ($x | split("\u0001")) as $p | .[$p[0]] += [$p[1]]))' \
-    "${EXP_SIGNALS[@]/#/signals$'\x01'}" "${EXP_SYSCTL[@]/#/sysctl$'\x01'}" "${EXP_PARAM[@]/#/param$'\x01'}" \
+    "${EXP_SIGNALS[@]/#/signals$'\x01'}" "${opt[@]}" "${EXP_SYSCTL[@]/#/sysctl$'\x01'}" "${EXP_PARAM[@]/#/param$'\x01'}" \
     "${EXP_MIDDLEBOX[@]/#/middlebox$'\x01'}" "${EXP_FAULT[@]/#/fault$'\x01'}"
 }
 

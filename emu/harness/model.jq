@@ -1,4 +1,6 @@
-# mpxlab analytic TTFB model (DESIGN.md "The analytic model"), evaluated for $rcp / $rps (ms).
+# mpxlab analytic TTFB model (DESIGN.md "The analytic model"), evaluated for $rcp / $rps (ms),
+# one entry per formula id of the signal registry (the `model` field of `mpx-wire signals`);
+# the harness gives every registry row its formula (collect.sh mpx_variant_describe).
 # TTFB = time from the client's first SYN to the first response byte at the client.
 # c = R_cp/2 and p = R_ps/2 are the one-way delays. Assumptions common to every row: no loss,
 # no queueing, no serialization time, server think time 0, proxy processing time 0, the HAG
@@ -8,7 +10,7 @@
 def max2(a; b): if a > b then a else b end;
 ($rcp / 2) as $c | ($rps / 2) as $p |
 {
-  tcp: (if $tfo then {
+  direct: (if $tfo then {
     ttfb_ms: ($rcp + $rps), rtts_before_data: 0,
     formula: "R_cp + R_ps (TFO: the request in the SYN)",
     derivation: "The request rides in the SYN (with a cached cookie, or cookie-less when the client sets 0x4 and the server 0x200; a connection that only requests a cookie costs as without TFO): at the server at c+p, the response back at 2(c+p) = R_cp + R_ps." }
@@ -23,42 +25,24 @@ def max2(a; b): if a > b then a else b end;
   "socks5-auth": {
     ttfb_ms: (5 * $rcp + 2 * $rps), rtts_before_data: 4,
     formula: "5 R_cp + 2 R_ps",
-    derivation: "As socks5 plus one RFC 1929 username/password exchange with the proxy: + R_cp." },
-  convert: {
+    derivation: "As SOCKSv5 without authentication plus one RFC 1929 username/password exchange with the proxy: + R_cp." },
+  "syn-data": {
     ttfb_ms: (max2($c + 2 * $rps; 3 * $c) + $c), rtts_before_data: 0,
     formula: "max(R_cp/2 + 2 R_ps, 3 R_cp/2) + R_cp/2",
-    derivation: "The SYN carries the Convert header, the Connect TLV and the request (at the proxy at c). The proxy connects downstream at once (server SYN/ACK at c+2p), sends the request (at the server c+3p) and has the response at c+4p = R_cp/2 + 2 R_ps. It may write to the client only after the client's third ACK (3c = 3 R_cp/2). The response reaches the client c later." },
-  "convert-cookie": {
-    ttfb_ms: (max2($c + 2 * $rps; 3 * $c) + $c), rtts_before_data: 0,
-    formula: "max(R_cp/2 + 2 R_ps, 3 R_cp/2) + R_cp/2",
-    derivation: "As convert: the TFO cookie only costs option space (the first connection requests it; it still carries the Convert bytes in the SYN because the proxy accepts SYN data without a cookie)." },
-  "convert-wait": {
+    derivation: "The SYN payload carries the signal (with a TFO cookie or without) and the request (at the proxy at c). The proxy connects downstream at once (server SYN/ACK at c+2p), sends the request (at the server c+3p) and has the response at c+4p = R_cp/2 + 2 R_ps. It may write to the client only after the client's third ACK (3c = 3 R_cp/2): a Linux listener cannot put data in its SYN/ACK, so a reply to the signal comes with the proxy's first data. The response reaches the client c later. A TFO cookie only costs option space (the first connection requests it and still carries the signal in its SYN when the proxy accepts SYN data without a cookie)." },
+  "syn-data-wait": {
     ttfb_ms: (max2($c + $rps; 3 * $c) + $c + $rcp + $rps), rtts_before_data: 2,
     formula: "max(R_cp/2 + R_ps, 3 R_cp/2) + R_cp/2 + R_cp + R_ps",
-    derivation: "The SYN carries only the Convert bytes. The proxy's reply (fixed header) waits for the server's SYN/ACK (c+2p) and for the third ACK (3c); it is at the client at max(c+2p, 3c)+c. Two exchanges before the request leaves (the handshake, then the reply: a Linux listener cannot put data in its SYN/ACK). Only then the request leaves: + c to the proxy, + 2p to the server and back, + c to the client = + R_cp + R_ps. (DESIGN.md writes 'convert + R_cp + R_ps'; both agree whenever 3c dominates, as on the default hybrid topology.)" },
-  mpconvert: {
-    ttfb_ms: (max2($c + 2 * $rps; 3 * $c) + $c), rtts_before_data: 0,
-    formula: "max(R_cp/2 + 2 R_ps, 3 R_cp/2) + R_cp/2",
-    derivation: "As convert: the MP_CONVERT bytes, EOL and the request ride in the SYN payload." },
-  "mpconvert-ie": {
-    ttfb_ms: (max2($c + 2 * $rps; 3 * $c) + $c), rtts_before_data: 0,
-    formula: "max(R_cp/2 + 2 R_ps, 3 R_cp/2) + R_cp/2",
-    derivation: "As convert: the Information Element and the request ride in the SYN payload; the echo comes with the proxy's first data (a Linux listener cannot put data in its SYN/ACK)." },
-  "mpconvert-opt": {
+    derivation: "The SYN carries only the signal. The proxy's reply (fixed header) waits for the server's SYN/ACK (c+2p) and for the third ACK (3c); it is at the client at max(c+2p, 3c)+c. Two exchanges before the request leaves (the handshake, then the reply: a Linux listener cannot put data in its SYN/ACK). Only then the request leaves: + c to the proxy, + 2p to the server and back, + c to the client = + R_cp + R_ps. (DESIGN.md writes 'the SYN-data formula + R_cp + R_ps'; both agree whenever 3c dominates, as on the default hybrid topology.)" },
+  option: {
     ttfb_ms: (2 * $rcp + 2 * $rps), rtts_before_data: 1,
     formula: "2 R_cp + 2 R_ps",
     derivation: "Assumed: the option carries the target, no SYN data; the proxy's accept() returns with the third ACK (3c) that carries the request, then it connects downstream (2p), forwards (p) and relays the response (p + c): 4c + 4p." },
-  implicit: {
+  intercept: {
     ttfb_ms: (2 * $rcp + 2 * $rps), rtts_before_data: 1,
     formula: "2 R_cp + 2 R_ps",
-    derivation: "The HAG intercepts the SYN and answers at once (client has the SYN/ACK at 2c); the request comes with the third ACK (3c), when accept() returns; the proxy connects downstream (3c+2p), the request is at the server 3c+3p and the response at the client 4c+4p = 2 R_cp + 2 R_ps." },
-  "implicit-prefer": {
-    ttfb_ms: (2 * $rcp + 2 * $rps), rtts_before_data: 1,
-    formula: "2 R_cp + 2 R_ps", derivation: "As implicit (the alert only selects which SYNs are intercepted)." },
-  "implicit-ra": {
-    ttfb_ms: (2 * $rcp + 2 * $rps), rtts_before_data: 1,
-    formula: "2 R_cp + 2 R_ps", derivation: "As implicit (the alert only selects which SYNs are intercepted)." }
+    derivation: "The HAG intercepts the SYN (every MPTCP SYN, or only those an option or the IP Router Alert selects) and answers at once (client has the SYN/ACK at 2c); the request comes with the third ACK (3c), when accept() returns; the proxy connects downstream (3c+2p), the request is at the server 3c+3p and the response at the client 4c+4p = 2 R_cp + 2 R_ps." }
 }
-| (.tcp.ttfb_ms) as $t
+| (.direct.ttfb_ms) as $t
 | map_values(. + {extra_rtt: (if $rcp > 0 then ((.ttfb_ms - $t) / $rcp * 1000 | round / 1000) else null end)})
 | {R_cp_ms: $rcp, R_ps_ms: $rps, signals: .}

@@ -17,10 +17,10 @@ $man[0] as $m | . as $s |
   "- `\(.signal)`: " +
   (if .analyzer.rtts_before_data != null then "the request left after \(.analyzer.rtts_before_data) round trip(s) (model \(.model.rtts_before_data // "–")); " else "" end) +
   "TTFB \(.ttfb_ms.p50 | num(1)) ms (model \(.model.ttfb_ms | num(1))\(if .ttfb_dev_pct != null then ", \(.ttfb_dev_pct | sgn) %" else "" end))" +
-  (if .signal == "tcp" then " — the reference" elif .extra_rtt == null then ""
+  (if .mode == "none" then " — the reference" elif .extra_rtt == null then ""
    elif .extra_rtt < 0 then " — \(-.extra_rtt | num(2)) R_cp faster than direct TCP (model \(-.model.extra_rtt | num(2)))"
    else " — \(.extra_rtt | num(2)) R_cp slower than direct TCP (model \(.model.extra_rtt | num(2)))" end) +
-  "; " + (if .signal == "tcp" then "plain TCP" else "MPTCP in \(.mptcp.mptcp // 0)/\(.n)" end) +
+  "; " + (if .mode == "none" then "plain TCP" else "MPTCP in \(.mptcp.mptcp // 0)/\(.n)" end) +
   (if .syn_opt.bytes != null then "; SYN options \(.syn_opt.bytes) B, \(.syn_opt.left) left" else "" end) +
   "; \(if .analyzer.n == 0 then "not analyzed" elif .violations == 0 then "encoding clean" else "\(.violations) encoding violations" end)" +
   (if .failed > 0 then "; **\(.failed) of \(.n) failed**" else "" end) +
@@ -41,7 +41,7 @@ $man[0] as $m | . as $s |
       ($sigs | map(. as $g | ($v.signals | map(select(.signal == $g)) | .[0]) as $x |
          if $x == null then "–" elif $x.status != "run" then "not run"
          elif $x.ttfb_ms.n == 0 then "failed (\($x.failed)/\($x.n))"
-         else "\($x.ttfb_ms.p50 | num(1)) (\($x.model.ttfb_ms | num(1)))\(if $x.failed > 0 then " \($x.failed) failed" else "" end)\(if (($x.mptcp.mptcp // 0) < $x.n) and $x.signal != "tcp" then " [\($x.n - ($x.mptcp.mptcp // 0)) not MPTCP]" else "" end)" end)
+         else "\($x.ttfb_ms.p50 | num(1)) (\($x.model.ttfb_ms | num(1)))\(if $x.failed > 0 then " \($x.failed) failed" else "" end)\(if (($x.mptcp.mptcp // 0) < $x.n) and $x.mode != "none" then " [\($x.n - ($x.mptcp.mptcp // 0)) not MPTCP]" else "" end)" end)
        | join(" | ")) + " |")
   ),
   ""

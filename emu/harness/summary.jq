@@ -1,5 +1,8 @@
 # summary.json from connections.jsonl (slurped as .), $vars (variant descriptions with their
-# model, link stats, failover), $man (manifest), $sigs (signals.csv: variant,signal,status,reason)
+# model, link stats, failover), $man (manifest), $sigs (signals.csv: variant,signal,status,reason),
+# $reg (the signal registry, `mpx-wire signals --json`), $budget (its SYN option budgets).
+# The run's statistics (medians, percentiles, extra RTTs) are computed here and only here:
+# the report, plots and compare read them from summary.json.
 def r3: if . == null then null else (. * 1000 | round / 1000) end;
 def r1: if . == null then null else (. * 10 | round / 10) end;
 def pct(p): sort as $a | ($a | length) as $n |
@@ -19,42 +22,24 @@ def median_ci: sort as $a | ($a | length) as $n |
   end;
 def counts(f): map(f | tostring) | group_by(.) | map({key: .[0], value: length}) | from_entries;
 
-def props: {
-  tcp:               {mode: "none",     channel: "—",                         varlen: "—", multi: "—", in_syn: "none"},
-  socks5:            {mode: "explicit", channel: "app bytes after handshake", varlen: "yes (domain name up to 255 B)", multi: "no (one request per connection)", in_syn: "none"},
-  "socks5-auth":     {mode: "explicit", channel: "app bytes after handshake", varlen: "yes (domain name up to 255 B)", multi: "no (one request per connection)", in_syn: "none"},
-  convert:           {mode: "explicit", channel: "SYN payload (cookie-less TFO)", varlen: "yes (TLVs, up to 1020 B)", multi: "yes (distinct TLV types, each once)", in_syn: "payload"},
-  "convert-wait":    {mode: "explicit", channel: "SYN payload, waits for reply", varlen: "yes (TLVs, up to 1020 B)", multi: "yes (distinct TLV types, each once)", in_syn: "payload"},
-  "convert-cookie":  {mode: "explicit", channel: "SYN payload + TFO cookie option", varlen: "yes (TLVs, up to 1020 B)", multi: "yes (distinct TLV types, each once)", in_syn: "payload"},
-  mpconvert:         {mode: "explicit", channel: "SYN payload (MP_CONVERT + EOL)", varlen: "no (fixed IPv4/IPv6 layouts)", multi: "yes, 2 (D bit: source + destination)", in_syn: "payload"},
-  "mpconvert-ie":    {mode: "explicit", channel: "SYN payload (Information Element)", varlen: "no (type 0: address + port)", multi: "yes, 2 (M bit chains IEs)", in_syn: "payload"},
-  "mpconvert-opt":   {mode: "explicit", channel: "TCP option space (kind 30)", varlen: "no (40 B shared option space)", multi: "2 in the format, room for 1 at most", in_syn: "option"},
-  implicit:          {mode: "implicit", channel: "none (interception)", varlen: "no signal", multi: "—", in_syn: "none"},
-  "implicit-prefer": {mode: "implicit", channel: "TCP option (MP_PREFER_PROXY, 4 B)", varlen: "no (empty flag)", multi: "no", in_syn: "option"},
-  "implicit-ra":     {mode: "implicit", channel: "IPv4 option (Router Alert)", varlen: "no (value 0 only)", multi: "no", in_syn: "ipopt"}
-};
+# a signal's registry row: mode, channel, where it travels in the SYN and its evidence
+# properties (an unknown name, e.g. an optional signal this build lacks, gets "?")
+def row($s): ($reg[0].signals | map(select(.name == $s)) | .[0]) // null;
+def props($s): row($s) as $r |
+  if $r == null then {mode: "?", channel: "?", varlen: "?", multi: "?", in_syn: "?"}
+  else $r | {mode, channel, varlen, multi, in_syn} end;
+# the reference every extra RTT is measured against: the row without any proxy
+def refsig: ($reg[0].signals | map(select(.mode == "none")) | .[0].name) // null;
 
-# IPv6 target: does the signal still fit with a 16-byte address? $base = option bytes of an
-# MPTCP SYN measured without any signal option (MSS, SACK-perm, TS, WS, MP_CAPABLE)
+# IPv6 target: does the signal still fit with a 16-byte address? The registry gives the
+# verdict and its reason; "budget" means: what its v6 SYN option budget says
 def bgt($s; $k): ($budget[0] // {})[$s][$k] // null;
 def bdesc($b): "mpx-wire budget: \($b.items) = \($b.requested) B \(if $b.fits then "<=" else ">" end) 40";
-def ipv6_fit($s; $base):
-  bgt($s; "v6") as $b6 |
-  if $s == "tcp" then {verdict: "—", how: "no signal"}
-  elif $s == "implicit-ra" then {verdict: "no", how: "IPv4 option; IPv6 needs a hop-by-hop Router Alert (RFC 2711), not built"}
-  elif ($s == "mpconvert-opt" or $s == "implicit-prefer") and $b6 != null then
-    {verdict: (if $b6.fits then "yes" else "no" end), how: bdesc($b6)}
-  elif $s == "tcp" then {verdict: "—", how: "no signal"}
-  elif ($s | startswith("socks5")) then {verdict: "yes", how: "ATYP 4 (16 B) in the CONNECT request"}
-  elif ($s | startswith("convert")) then {verdict: "yes", how: "Connect TLV always carries 16 B (IPv4-mapped for IPv4): 20 B of payload, no option space"}
-  elif $s == "mpconvert" then {verdict: "yes", how: "22 B MP_CONVERT (IPv6 + port) in the payload"}
-  elif $s == "mpconvert-ie" then {verdict: "yes", how: "4 B magic + 22 B element in the payload"}
-  elif $s == "mpconvert-opt" then
-    (if $base == null then {verdict: "no", how: "22 B option (24 aligned) + 24 B of a typical Linux MPTCP SYN = 48 > 40"}
-     else (($base + 24) as $t | {verdict: (if $t <= 40 then "yes" else "no" end),
-       how: "22 B option (24 aligned) + \($base) B measured in an MPTCP SYN = \($t) \(if $t <= 40 then "<=" else ">" end) 40"}) end)
-  elif $s == "implicit-ra" then {verdict: "no", how: "IPv4 option; IPv6 needs a hop-by-hop Router Alert (RFC 2711), not built"}
-  else {verdict: "yes", how: "the target is the packet's destination address"} end;
+def ipv6_fit($s): row($s) as $r |
+  if $r == null then {verdict: "?", how: "not in the signal registry"}
+  elif $r.ipv6 == "budget" then (bgt($s; "v6") as $b6 |
+    if $b6 == null then {verdict: "?", how: "no v6 budget"} else {verdict: (if $b6.fits then "yes" else "no" end), how: bdesc($b6)} end)
+  else {verdict: $r.ipv6, how: $r.ipv6_how} end;
 
 ($sigs | split("\n") | .[1:] | map(select(length > 0) | split(",")) |
   map({variant: .[0], signal: .[1], status: .[2], reason: (.[3:] | join(",") | gsub("^\"|\"$"; ""))})) as $st
@@ -62,11 +47,10 @@ def ipv6_fit($s; $base):
 | ($vars | map(select((.middlebox // []) | length == 0)) | .[0].name // null) as $basev
 | [ $vars[] as $v
     | ($conns | map(select(.variant == $v.name))) as $vc
-    | ($vc | map(select(.signal == "tcp" and .ok == true and .ttfb_us != null) | .ttfb_us / 1000) | median) as $tcp_p50
+    | ($vc | map(select(.signal == refsig and .ok == true and .ttfb_us != null) | .ttfb_us / 1000) | median) as $ref_p50
     | ($v.model.R_cp_ms) as $rcp
-    | ([$vc[] | select(.a != null and .a.mptcp == "mptcp" and (props[.signal].in_syn // "") != "option") | .a.syn_opt_bytes] | median) as $mpbase
     | $v + {
-      tcp_ttfb_ms_p50: ($tcp_p50 | r3),
+      tcp_ttfb_ms_p50: ($ref_p50 | r3),
       signals: [ ($st | map(select(.variant == $v.name)))[] as $sig
         | $sig.signal as $s
         | ($vc | map(select(.signal == $s))) as $c
@@ -77,7 +61,7 @@ def ipv6_fit($s; $base):
         | ($v.model.signals[$s] // null) as $m
         | ($t | median) as $p50
         | {signal: $s, status: $sig.status, reason: (if $sig.reason == "" then null else $sig.reason end)}
-          + (props[$s] // {mode: "?", channel: "?", varlen: "?", multi: "?", in_syn: "?"})
+          + props($s)
           + {
             n: ($c | length), ok: ($c | map(select(.ok == true)) | length),
             skipped: ($skipped | split("\n") | map(select(length > 0) | split(",") | select(.[0] == $v.name and .[3] == $s)) | length),
@@ -106,14 +90,14 @@ def ipv6_fit($s; $base):
             by_rule: ([$a[].a.violations[]?.rule] | counts(.)),
             model: (if $m == null then null else {ttfb_ms: ($m.ttfb_ms | r3), formula: $m.formula,
                     derivation: $m.derivation, extra_rtt: $m.extra_rtt, rtts_before_data: $m.rtts_before_data} end),
-            extra_rtt: (if $p50 != null and $tcp_p50 != null and $rcp != null and $rcp > 0
-                        then (($p50 - $tcp_p50) / $rcp | r3) else null end),
+            extra_rtt: (if $p50 != null and $ref_p50 != null and $rcp != null and $rcp > 0
+                        then (($p50 - $ref_p50) / $rcp | r3) else null end),
             ttfb_dev_pct: (if $p50 != null and $m != null and $m.ttfb_ms > 0
                            then (($p50 - $m.ttfb_ms) / $m.ttfb_ms * 100 | r1) else null end),
             coexist: (
-              (props[$s].in_syn // "none") as $in
-              | if $s == "tcp" then {verdict: "—", how: "no signal"}
-                elif $in == "none" and ($s | startswith("socks5")) then {verdict: "n/a", how: "the signal travels after the handshake; the SYN is an ordinary MPTCP SYN"}
+              props($s).in_syn as $in
+              | if $s == refsig then {verdict: "—", how: "no signal"}
+                elif $in == "app" then {verdict: "n/a", how: "the signal travels after the handshake; the SYN is an ordinary MPTCP SYN"}
                 elif ($a | map(select(.a.tfo.cookie_used == true and .a.mptcp == "mptcp" and
                         ($in != "payload" or (.a.tfo.syn_data_len // 0) > 0))) | length) > 0
                   then {verdict: "yes", how: "measured: cookie + MP_CAPABLE + signal in one SYN"}
@@ -123,7 +107,7 @@ def ipv6_fit($s; $base):
                 elif ($ol | median) == null then {verdict: "?", how: "no analyzed SYN"}
                 elif ($ol | median) >= 12 then {verdict: "yes", how: "\($ol | median) B left >= 12 B for an 8-B cookie option (not used in this run)"}
                 else {verdict: "no", how: "\($ol | median) B left < 12 B for an 8-B cookie option"} end),
-            ipv6: ipv6_fit($s; $mpbase)
+            ipv6: ipv6_fit($s)
           }
       ]
     }

@@ -1,0 +1,52 @@
+# shellcheck shell=bash
+# mpxlab harness: the signal registry (proto/signal.c) as the harness sees it. Everything the
+# harness knows about a signal (its front-end and port, TFO and helper needs, interception
+# mode, model formula, evidence properties, SYN option budgets) comes from one
+# `mpx-wire signals --json` per run; a new registry row needs no edit here.
+#   mpx_reg_load               reads the registry once (from $OUT/signals.json when the run
+#                              already saved it), fills MPX_REG_NAMES, the MPX_SIG_* maps and
+#                              MPX_REG_DIRECT (the row without proxy: the reference and the
+#                              native MPTCP probe)
+#   mpx_reg_save FILE          the registry as this run read it (evidence: OUT/signals.json)
+#   mpx_reg_known NAME         NAME is a registry row
+#   mpx_reg_budget_json FILE   the per-signal SYN option budgets (v4, v4-cookie, v6, v6-cookie)
+
+MPX_BIN=${MPX_BIN:-$MPX_ROOT/bin}
+MPX_REG='' MPX_REG_DIRECT=''
+MPX_REG_NAMES=()
+# per signal name: fields of its row ("-" for null); read by agents.sh
+# shellcheck disable=SC2034
+declare -gA MPX_SIG_MODE=() MPX_SIG_FRONTEND=() MPX_SIG_PORT=() MPX_SIG_AUTH=() MPX_SIG_MPTCP=()
+declare -gA MPX_SIG_TFO=() MPX_SIG_HELPER=() MPX_SIG_INTERCEPT=()
+
+mpx_reg_load() {
+  [ -n "$MPX_REG" ] && return 0
+  if [ -n "${OUT:-}" ] && [ -s "${OUT:-}/signals.json" ]; then
+    MPX_REG=$(<"$OUT/signals.json")
+  else
+    [ -x "$MPX_BIN/mpx-wire" ] || { echo "bin/mpx-wire missing (make): the harness reads the signal registry from it" >&2; return 1; }
+    MPX_REG=$(timeout 10 "$MPX_BIN/mpx-wire" signals --json) ||
+      { MPX_REG=''; echo "mpx-wire signals --json failed: cannot read the signal registry" >&2; return 1; }
+  fi
+  local name mode fe port auth mptcp tfo helper ic
+  MPX_REG_NAMES=() MPX_REG_DIRECT=''
+  # shellcheck disable=SC2034
+  while IFS=$'\t' read -r name mode fe port auth mptcp tfo helper ic; do
+    MPX_REG_NAMES+=("$name")
+    MPX_SIG_MODE[$name]=$mode MPX_SIG_FRONTEND[$name]=$fe MPX_SIG_PORT[$name]=$port
+    MPX_SIG_AUTH[$name]=$auth MPX_SIG_MPTCP[$name]=$mptcp MPX_SIG_TFO[$name]=$tfo
+    MPX_SIG_HELPER[$name]=$helper MPX_SIG_INTERCEPT[$name]=$ic
+    [ -z "$MPX_REG_DIRECT" ] && [ "$mode" = none ] && MPX_REG_DIRECT=$name
+  done < <(jq -r '.signals[] | [.name, .mode, (.frontend // "-"), .port, .auth, .mptcp, .tfo, .helper,
+                  (.intercept // "-")] | @tsv' <<< "$MPX_REG")
+  [ ${#MPX_REG_NAMES[@]} -gt 0 ] || { MPX_REG=''; echo "the signal registry has no rows" >&2; return 1; }
+}
+
+mpx_reg_save() { mpx_reg_load || return 1; jq . <<< "$MPX_REG" > "$1"; }
+
+mpx_reg_known() { [ -n "${MPX_SIG_MODE[$1]+x}" ]; }
+
+mpx_reg_budget_json() {
+  mpx_reg_load || return 1
+  jq '.signals | map({key: .name, value: .budget}) | from_entries' <<< "$MPX_REG" > "$1"
+}

@@ -1,32 +1,35 @@
 # shellcheck shell=bash
 # agents/intercept/intercept.sh: sets up (and tears down) the HAG side and the client side of
-# the implicit / option-space signalling variants (issue 7; agents/intercept/README.md).
+# the signals that need on-path interception or the SYN option helper
+# (agents/intercept/README.md). It knows interception modes, not signals: each signal's mode is
+# the `intercept` field of its registry row (`mpx-wire signals --json`).
 #
 #   source agents/intercept/intercept.sh
-#   mpx_ic_hag_up    NS VARIANT DIR   HAG interception for VARIANT in netns NS (state in DIR)
+#   mpx_ic_hag_up    NS MODE DIR      HAG interception in MODE in netns NS (state in DIR)
 #   mpx_ic_hag_down  NS DIR           removes rules/routes, stops the HAG's mpx-optd
 #   mpx_ic_client_up NS DIR           client: mpx-optd add + iptables mangle/POSTROUTING NFQUEUE
 #                                     (SYNs) and mangle/PREROUTING NFQUEUE (SYN/ACKs)
 #   mpx_ic_client_down NS DIR
-#   mpx_ic_client_register DIR VARIANT ADDR PORT
+#   mpx_ic_client_register DIR MODE ADDR PORT
 #                                     per-destination registration with the client's optd:
-#                                     implicit-ra -> "ra dst ADDR PORT",
-#                                     implicit-prefer -> "opt dst ADDR PORT <MP_PREFER_PROXY>"
+#                                     ra -> "ra dst ADDR PORT",
+#                                     prefer -> "opt dst ADDR PORT <MP_PREFER_PROXY>"
 #   mpx_ic_ctl CTLPATH REQUEST...     one control request to an mpx-optd (prints the reply)
 #   mpx_ic_hag_ctl DIR / mpx_ic_client_ctl DIR   print the control socket paths
 #
-# VARIANT (HAG side):
-#   implicit         every MPTCP SYN (MP_CAPABLE and MP_JOIN) arriving on a client-facing
+# MODE (HAG side):
+#   all              every MPTCP SYN (MP_CAPABLE and MP_JOIN) arriving on a client-facing
 #                    interface -> nft tproxy to the proxy's transparent port
-#   implicit-ra      only SYNs with the IPv4 Router Alert option (nft `ip option ra exists`)
-#   implicit-prefer  only SYNs mpx-optd (read mode) marked: MP_PREFER_PROXY in an MP_CAPABLE
+#   ra               only SYNs with the IPv4 Router Alert option (nft `ip option ra exists`)
+#   prefer           only SYNs mpx-optd (read mode) marked: MP_PREFER_PROXY in an MP_CAPABLE
 #                    SYN, and the MP_JOINs of the connections taken that way (by token: the
 #                    proxy's SYN/ACKs are queued to mpx-optd too)
-#   implicit-prefer253  only SYNs carrying MP_PREFER_PROXY in the kind-253 ExID form written
+#   prefer253        only SYNs carrying MP_PREFER_PROXY in the kind-253 ExID form written
 #                    by the BPF sock_ops program (agents/optd/bpf), matched by nft directly (no
 #                    NFQUEUE on either side); that program adds it to the MP_JOINs as well
-#   mpconvert-opt    no interception: mpx-optd (read) decodes MP_CONVERT in SYNs to the proxy's
-#                    mpconvert-opt port and answers the proxy's `get ADDR PORT` lookups
+#   optd-read        no interception: mpx-optd (read) decodes MP_CONVERT in SYNs to the
+#                    proxy's option front-end port (MPX_IC_OPTPORT) and answers the proxy's
+#                    `get ADDR PORT` lookups
 #   none             nothing (plain forwarding; for baselines)
 # Later packets of intercepted connections: the tproxy rule set a conntrack mark on the SYN;
 # `ct mark` -> routing mark. (Not `socket transparent 1`: that also matches the wildcard join
@@ -35,13 +38,14 @@
 #
 # Tunables (environment, read at call time):
 #   MPX_IC_IFACES   client-facing HAG interfaces (default "dsl lte")
-#   MPX_IC_TPORT    proxy transparent port (5127)      MPX_IC_OPTPORT mpconvert-opt port (5128)
+#   MPX_IC_TPORT    proxy transparent port (5127)      MPX_IC_OPTPORT option front-end port (5128)
 #   MPX_IC_MARK     routing mark for tproxy'd packets (0x1)
 #   MPX_IC_MARK_ALERT  mark mpx-optd read sets on MP_PREFER_PROXY SYNs (0x2)
 #   MPX_IC_RT_TABLE routing table with the `local` default route (127)
 #   MPX_IC_QUEUE    NFQUEUE number (7; queues are per network namespace)
 #   MPX_IC_SUBTYPE  MPTCP subtype of the experimental options (0xe)
 #   MPX_IC_OPTD     mpx-optd binary (default bin/mpx-optd of this checkout)
+#   MPX_IC_WIRE     mpx-wire binary, the option encoder (default bin/mpx-wire)
 #   MPX_IC_JOIN_PORTS  destination ports of intercepted connections ("8080 8081"): the HAG
 #                   holds IP_TRANSPARENT MPTCP listeners there for their MP_JOINs (mpx-optd
 #                   listen; README "Why joins keep their port")
@@ -56,7 +60,7 @@ _mpx_ic_defaults() {
   : "${MPX_IC_MARK:=0x1}" "${MPX_IC_MARK_ALERT:=0x2}" "${MPX_IC_RT_TABLE:=127}"
   : "${MPX_IC_QUEUE:=7}" "${MPX_IC_SUBTYPE:=0xe}" "${MPX_IC_LIFE:=3600}"
   : "${MPX_IC_JOIN_PORTS=8080 8081}"
-  : "${MPX_IC_OPTD:=$MPX_IC_ROOT/bin/mpx-optd}"
+  : "${MPX_IC_OPTD:=$MPX_IC_ROOT/bin/mpx-optd}" "${MPX_IC_WIRE:=$MPX_IC_ROOT/bin/mpx-wire}"
 }
 
 mpx_ic_hag_ctl() { echo "$1/optd-hag.ctl"; }
@@ -67,10 +71,19 @@ mpx_ic_ctl() { # ctlpath request...
   timeout 5 "$MPX_IC_OPTD" ctl "$@"
 }
 
-# MP_PREFER_PROXY (plain-mode -10 4): 1e 04 <subtype<<4> 00
+# MP_PREFER_PROXY (plain-mode -10 4) as hex option bytes, from the one encoder (mpx-wire)
 mpx_ic_prefer_hex() {
   _mpx_ic_defaults
-  printf '1e04%02x00\n' $((MPX_IC_SUBTYPE << 4))
+  timeout 5 "$MPX_IC_WIRE" encode option prefer --subtype "$MPX_IC_SUBTYPE"
+}
+
+# the kind-253 form's bytes after kind and length (ExID, subtype, reserved) as an nft number
+_mpx_ic_prefer253_nft() {
+  local h
+  h=$(timeout 5 "$MPX_IC_WIRE" encode option prefer --exp253 --subtype "$MPX_IC_SUBTYPE") || return 1
+  h=${h//[^0-9a-fA-F]/}
+  [ ${#h} = 12 ] || { echo "mpx_ic: unexpected kind-253 MP_PREFER_PROXY '$h'" >&2; return 1; }
+  echo "0x${h:4}"
 }
 
 # Starts mpx-optd MODE in NS; PID in DIR/optd-ROLE.pid. Extra args are passed to mpx-optd.
@@ -138,31 +151,31 @@ _mpx_ic_ipt_both() { # ns table rule... (appended to MPX_IC, or to $MPX_IC_CHAIN
     ip netns exec "$ns" ip6tables -w -t "$tb" -A "${MPX_IC_CHAIN:-MPX_IC}" "$@"
 }
 
-mpx_ic_hag_up() { # ns variant dir
-  local ns=$1 variant=$2 dir=$3 ifs='' i match=''
+mpx_ic_hag_up() { # ns mode dir
+  local ns=$1 mode=$2 dir=$3 ifs='' i match=''
   _mpx_ic_defaults
   mkdir -p "$dir" || return 1
-  echo "$variant" >"$dir/hag.variant"
+  echo "$mode" >"$dir/hag.mode"
   for i in $MPX_IC_IFACES; do ifs+="${ifs:+, }\"$i\""; done
   local syn="iifname { $ifs } tcp flags & (fin|syn|rst|ack) == syn tcp option mptcp exists"
-  case $variant in
+  case $mode in
     none) return 0 ;;
-    implicit) match='' ;;
-    implicit-ra) match='ip option ra exists' ;;
-    implicit-prefer) match="meta mark & $MPX_IC_MARK_ALERT == $MPX_IC_MARK_ALERT" ;;
-    implicit-prefer253)
+    all) match='' ;;
+    ra) match='ip option ra exists' ;;
+    prefer) match="meta mark & $MPX_IC_MARK_ALERT == $MPX_IC_MARK_ALERT" ;;
+    prefer253)
       # MP_PREFER_PROXY in its kind-253 form (agents/optd/bpf: FD 06 4D 50 E0 00), matched by
       # nft itself: ExID + subtype byte + reserved byte; the BPF client puts it in joins too
-      match=$(printf 'tcp option @253,16,32 0x4d50%02x00' $((MPX_IC_SUBTYPE << 4))) ;;
-    mpconvert-opt)
+      match="tcp option @253,16,32 $(_mpx_ic_prefer253_nft)" || return 1 ;;
+    optd-read)
       _mpx_ic_ipt_chain "$ns" raw PREROUTING || return 1
       _mpx_ic_ipt_both "$ns" raw -p tcp --tcp-flags SYN,ACK,FIN,RST SYN --dport "$MPX_IC_OPTPORT" \
         -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass || return 1
       _mpx_ic_optd_start "$ns" hag read "$dir" || return 1
       return 0 ;;
-    *) echo "mpx_ic_hag_up: unknown variant '$variant'" >&2; return 2 ;;
+    *) echo "mpx_ic_hag_up: unknown mode '$mode' (all, ra, prefer, prefer253, optd-read, none)" >&2; return 2 ;;
   esac
-  if [ "$variant" = implicit-prefer ]; then
+  if [ "$mode" = prefer ]; then
     # raw (-300) runs before the nft tproxy chain (mangle, -150): the verdict's mark is seen there
     _mpx_ic_ipt_chain "$ns" raw PREROUTING || return 1
     for i in $MPX_IC_IFACES; do
@@ -183,7 +196,7 @@ mpx_ic_hag_up() { # ns variant dir
   fi
   local m=$MPX_IC_MARK fam rules='' lo
   for fam in ip ip6; do
-    [ "$variant" = implicit-ra ] && [ $fam = ip6 ] && continue   # Router Alert is IPv4 only here
+    [ "$mode" = ra ] && [ $fam = ip6 ] && continue   # Router Alert is IPv4 only here
     local np=ipv4; lo=127.0.0.1; [ $fam = ip6 ] && np=ipv6 lo='[::1]'
     # MP_JOINs keep their destination port: the kernel rejects a join arriving on a listener
     # whose port differs from the connection's (MPTcpExtMismatchPortSynRx), and a tproxied
@@ -250,12 +263,12 @@ mpx_ic_client_down() { # ns dir
   return 0
 }
 
-mpx_ic_client_register() { # dir variant addr port
-  local ctl; ctl=$(mpx_ic_client_ctl "$1")
+mpx_ic_client_register() { # dir mode addr port
+  local ctl hex; ctl=$(mpx_ic_client_ctl "$1")
   case $2 in
-    implicit-ra) mpx_ic_ctl "$ctl" ra dst "$3" "$4" ;;
-    implicit-prefer) mpx_ic_ctl "$ctl" opt dst "$3" "$4" "$(mpx_ic_prefer_hex)" ;;
-    implicit|none) echo ok ;;
+    ra) mpx_ic_ctl "$ctl" ra dst "$3" "$4" ;;
+    prefer) hex=$(mpx_ic_prefer_hex) || return 1; mpx_ic_ctl "$ctl" opt dst "$3" "$4" "$hex" ;;
+    all|none) echo ok ;;
     *) echo "mpx_ic_client_register: no per-destination registration for '$2'" >&2; return 2 ;;
   esac
 }

@@ -17,7 +17,7 @@ $(foreach t,$(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_linkem_*.c)),
 
 # mpx-lkprobe: UDP probe sender/receiver used by the linkem tests and bench/linkem
 BINS += $(BINDIR)/mpx-lkprobe
-$(BINDIR)/mpx-lkprobe: $(OBJDIR)/emu/linkem/probe/probe.o
+$(BINDIR)/mpx-lkprobe: $(OBJDIR)/emu/linkem/probe/probe.o $(MPX_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

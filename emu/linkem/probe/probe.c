@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "lib/parse.h"
+#include "proto/addr.h"
 
 #define MAGIC 0x4c4b5052u /* "LKPR" */
 struct probe { uint32_t magic, seq; uint64_t tx_ns; };
@@ -29,18 +32,13 @@ static uint64_t now_ns(clockid_t c)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* IPv4 "A:P" through the one address text parser of proto/addr.h */
 static int parse_addr(const char *s, struct sockaddr_in *sa)
 {
-	char host[64];
-	const char *colon = strrchr(s, ':');
-	if (!colon || (size_t)(colon - s) >= sizeof(host))
+	mpx_addr a;
+	if (mpx_addr_parse(s, &a, 1) || a.family != MPX_AF_INET)
 		return -1;
-	memcpy(host, s, (size_t)(colon - s));
-	host[colon - s] = 0;
-	memset(sa, 0, sizeof(*sa));
-	sa->sin_family = AF_INET;
-	sa->sin_port = htons((uint16_t)atoi(colon + 1));
-	return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+	return mpx_addr_to_sockaddr(&a, sa, sizeof(*sa)) ? 0 : -1;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -244,24 +242,27 @@ int main(int argc, char **argv)
 	const char *dst = NULL, *bnd = NULL, *csv = NULL;
 	long count = 0;
 	double pps = 0, delay_us = 0;
-	int size = 64, batch = 32, idle_ms = 500, c;
+	int size = 64, batch = 32, idle_ms = 500, c, idx = 0;
+	uint64_t u = 0;   /* only used when ok: a bad value exits below */
+	bool ok;
 	if (argc < 2) {
 		fprintf(stderr, "usage: mpx-lkprobe send|recv|pcap [options] (--help)\n");
 		return 2;
 	}
 	const char *mode = argv[1];
 	optind = argv[1][0] == '-' ? 1 : 2; /* --help / --version without a mode */
-	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", lo, &idx)) != -1) {
+		ok = true;
 		switch (c) {
 		case 'd': dst = optarg; break;
 		case 'b': bnd = optarg; break;
-		case 'c': count = atol(optarg); break;
-		case 'r': pps = atof(optarg); break;
-		case 's': size = atoi(optarg); break;
-		case 'k': batch = atoi(optarg); break;
-		case 'i': idle_ms = atoi(optarg); break;
+		case 'c': ok = !mpx_parse_u64(optarg, 0, 1000000000000ull, &u); count = (long)u; break;
+		case 'r': ok = !mpx_parse_dbl(optarg, 0, 1e9, &pps); break;
+		case 's': ok = !mpx_parse_u64(optarg, 0, 9000, &u); size = (int)u; break;
+		case 'k': ok = !mpx_parse_u64(optarg, 1, 64, &u); batch = (int)u; break;
+		case 'i': ok = !mpx_parse_u64(optarg, 1, 3600000, &u); idle_ms = (int)u; break;
 		case 'o': csv = optarg; break;
-		case 'D': delay_us = atof(optarg); break;
+		case 'D': ok = !mpx_parse_dbl(optarg, 0, 1e9, &delay_us); break;
 		case 'V': printf("mpx-lkprobe %s\n", MPX_VERSION); return 0;
 		case 'h':
 			printf("mpx-lkprobe send --dst IP:PORT --count N [--pps R] [--size B] "
@@ -272,6 +273,10 @@ int main(int argc, char **argv)
 			       "owd_us is the one-way delay minus D\n");
 			return 0;
 		default: return 2;
+		}
+		if (!ok) {
+			fprintf(stderr, "mpx-lkprobe: bad value '%s' for --%s\n", optarg, lo[idx].name);
+			return 2;
 		}
 	}
 	struct sockaddr_in sa;

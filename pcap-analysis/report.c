@@ -114,7 +114,7 @@ static void write_json(an_ctx *x, FILE *o)
         jnum(o, "ttfb_us", an_dt(c->t_first_resp, c->t_syn), c->t_syn != AN_NONE && c->t_first_resp != AN_NONE);
         jnum(o, "rtts_before_data", c->rtts_before_data, c->rtts_before_data >= 0);
         fprintf(o, ",\"pkts\":%" PRIu64, c->pkts);
-        /* extensions beyond the contract */
+        /* the extra fields (README, "JSON") */
         fprintf(o, ",\"t0_epoch_us\":%" PRId64, t0);
         fputs(",\"target\":", o);
         if (c->target[0]) json_str(o, c->target); else fputs("null", o);

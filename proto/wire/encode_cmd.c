@@ -416,11 +416,12 @@ static int enc_option(int argc, char **argv)
     static const struct option lo[] = {
         { "json", no_argument, 0, 'j' }, { "subtype", required_argument, 0, 'S' },
         { "exp253", no_argument, 0, 'x' }, { "target", required_argument, 0, 't' },
+        { "from", required_argument, 0, 'f' },
         { "help", no_argument, 0, 'h' }, common_end,
     };
     if (argc < 2 || argv[1][0] == '-') {
         if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) goto help;
-        return bad_arg("option", argc >= 2 ? argv[1] : "", "want prefer|mpconvert|ra");
+        return bad_arg("option", argc >= 2 ? argv[1] : "", "want prefer|mpconvert|ra|exp253");
     }
     const char *what = argv[1];
     argc--; argv++;
@@ -429,6 +430,7 @@ static int enc_option(int argc, char **argv)
     mpx_addr target;
     memset(&target, 0, sizeof target);
     bool target_port = false;
+    const char *from = NULL;
     unsigned long v;
     int c;
     w_getopt_reset();
@@ -441,6 +443,7 @@ static int enc_option(int argc, char **argv)
             have_s = true;
             break;
         case 'x': exp253 = true; break;
+        case 'f': from = optarg; break;
         case 't':
             if (mpx_addr_parse(optarg, &target, 0) < 0) return bad_arg("--target", optarg, "want A or A:P");
             target_port = strchr(optarg, ']') ? strstr(optarg, "]:") != NULL
@@ -456,8 +459,14 @@ static int enc_option(int argc, char **argv)
     mpx_wr w = mpx_wr_init(opt, sizeof opt);
     char name[32];
     if (!strcmp(what, "ra")) {
-        if (exp253 || have_t || have_s) return bad_arg("ra", "", "takes no --exp253/--target/--subtype");
+        if (exp253 || have_t || have_s || from) return bad_arg("ra", "", "takes no options but --json");
         return emit(json, "option-ra", mpx_ipopt_ra, sizeof mpx_ipopt_ra);
+    } else if (!strcmp(what, "exp253")) {
+        if (!from || have_t || have_s) return bad_arg("exp253", "", "takes --from HEX only");
+        long n = w_hex_arg(from, opt, sizeof opt);
+        if (n < 0) return WX_USAGE;
+        w.len = (size_t)n;
+        exp253 = true;
     } else if (!strcmp(what, "prefer")) {
         if (have_t) return bad_arg("--target", "", "only for mpconvert");
         mpx_prefer_proxy pp = { .subtype = subtype, .rsv = 0 };
@@ -473,20 +482,23 @@ static int enc_option(int argc, char **argv)
         m.port = target.port;
         mpx_mpconvert_encode(&m, &w);
     } else {
-        return bad_arg("option", what, "want prefer|mpconvert|ra");
+        return bad_arg("option", what, "want prefer|mpconvert|ra|exp253");
     }
-    snprintf(name, sizeof name, "option-%s%s", what, exp253 ? "-exp253" : "");
+    if (from && strcmp(what, "exp253")) return bad_arg("--from", from, "only for exp253");
+    snprintf(name, sizeof name, "option-%s%s", what, exp253 && strcmp(what, "exp253") ? "-exp253" : "");
     if (w.overflow) return bad_arg("option", what, "does not fit");
     if (!exp253) return emit(json, name, opt, w.len);
     mpx_wr x = mpx_wr_init(out, sizeof out);
-    if (mpx_exp253_wrap(opt, w.len, &x) < 0) return bad_arg("--exp253", "", "option too long for kind 253");
+    if (mpx_exp253_wrap(opt, w.len, &x) < 0)
+        return bad_arg("--exp253", "", "want one well-formed kind-30 option of up to 37 bytes");
     return emit(json, name, out, x.len);
 help:
-    puts("usage: mpx-wire encode option prefer|mpconvert|ra [options] [--json]\n"
+    puts("usage: mpx-wire encode option prefer|mpconvert|ra|exp253 [options] [--json]\n"
          "One option's bytes (hex):\n"
          "  prefer    [--subtype N] [--exp253]                MP_PREFER_PROXY, kind 30 (1e 04 e0 00)\n"
          "  mpconvert --target A[:P] [--subtype N] [--exp253] MP_CONVERT (-09 layout), kind 30\n"
          "  ra                                                IPv4 Router Alert (94 04 00 00)\n"
+         "  exp253    --from HEX                              the kind-253 form of the kind-30 option HEX\n"
          "--subtype 1..15 (default 14); --exp253 gives the RFC 6994 form: fd LEN 4d50, then the\n"
          "kind-30 option's bytes after its kind and length (proto/exid.h).");
     return WX_OK;

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* mpx optexp: the second encoding of the experimental SYN signals (issue 7): an RFC 6994
+/* mpx optexp: the second encoding of the experimental SYN signals: an RFC 6994
  * experimental option, kind 253 with a 16-bit ExID, written into kernel-made SYNs by a cgroup
  * sock_ops program (no packet mangling) and read back from SYNs on the passive side.
  * (A second kind-30 option cannot be written from BPF: MPTCP's own kind-30 option is already
  * there and bpf_store_hdr_opt returns -EEXIST; kernel-facts.md Q5.)
  *
- * Wire format: FD LEN 4D 50 <body>, ExID 0x4D50 ("MP", not IANA-registered: lab use only);
- * body = the kind-30 option's bytes after kind/len, i.e. MP_PREFER_PROXY is FD 06 4D 50 E0 00,
- * MP_CONVERT (-09, IPv4+port) FD 0C 4D 50 E0 06 a.a.a.a pp.
+ * Wire format (proto/exid.h): FD LEN 4D 50 <body>, body = the kind-30 option's bytes after
+ * kind/len, i.e. MP_PREFER_PROXY is FD 06 4D 50 E0 00.
  *
  * Maps (pinned by bpftool with `pinmaps DIR`):
  *   optexp_cfg   dst (family, port, addr) -> option bytes to add to SYNs to that destination;
@@ -19,11 +18,9 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include "proto/exid.h"
 
-#define OPT_KIND 253
-#define EXID_HI 0x4d
-#define EXID_LO 0x50
-#define OPT_MAX 39
+#define OPT_MAX MPX_EXP253_MAX
 #define AF4 2
 #define AF6 10
 
@@ -111,10 +108,10 @@ static __always_inline void read_syn(struct bpf_sock_ops *s)
     struct val v;
     struct key k;
     __builtin_memset(&v, 0, sizeof v);
-    v.data[0] = OPT_KIND;
-    v.data[1] = 4;          /* search by a 2-byte ExID */
-    v.data[2] = EXID_HI;
-    v.data[3] = EXID_LO;
+    v.data[0] = MPX_EXP253_KIND;
+    v.data[1] = MPX_EXP253_HDR;  /* search by kind + a 2-byte ExID */
+    v.data[2] = MPX_EXP253_EXID_HI;
+    v.data[3] = MPX_EXP253_EXID_LO;
     long n = bpf_load_hdr_opt(s, v.data, sizeof v.data, BPF_LOAD_HDR_OPT_TCP_SYN);
     if (n <= 0) { count(3); return; }
     v.len = (__u8)n;

@@ -16,10 +16,16 @@
 #   mpx_bpfx_stats DIR         "added reserve_fail read_with read_without"
 #   mpx_bpfx_down DIR          detaches, unpins, unmounts, removes the cgroup
 #   mpx_bpfx_opt HEX30         turns a kind-30 option (1e LEN body) into the kind-253 form
+#                              (mpx-wire encode option exp253; new code can ask mpx-wire for the
+#                              kind-253 form directly: encode option prefer|mpconvert --exp253)
 # Environment: MPX_BPFX_CGROOT (cgroup v2 mount, default /sys/fs/cgroup/unified if it is a
-# cgroup2 mount, else /sys/fs/cgroup), MPX_BPFX_CLANG_INC (-I for asm/types.h).
+# cgroup2 mount, else /sys/fs/cgroup), MPX_BPFX_CLANG_INC (-I for asm/types.h), MPX_BPFX_WIRE
+# (mpx-wire, default bin/mpx-wire of this checkout). Needs bpftool, jq and mpx-wire.
 
-MPX_BPFX_SRC=${MPX_BPFX_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/optexp.bpf.c}
+MPX_BPFX_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+MPX_BPFX_TOP=$(cd "$MPX_BPFX_DIR/../../.." && pwd)   # the program includes proto/exid.h
+MPX_BPFX_SRC=${MPX_BPFX_SRC:-$MPX_BPFX_DIR/optexp.bpf.c}
+MPX_BPFX_WIRE=${MPX_BPFX_WIRE:-$MPX_BPFX_TOP/bin/mpx-wire}
 MPX_BPFX_WHY=''
 
 _mpx_bpfx_cgroot() {
@@ -35,6 +41,8 @@ mpx_bpfx_up() { # dir
   MPX_BPFX_WHY=''
   command -v clang >/dev/null || { MPX_BPFX_WHY="clang not installed"; return 77; }
   command -v bpftool >/dev/null || { MPX_BPFX_WHY="bpftool not installed"; return 77; }
+  command -v jq >/dev/null || { MPX_BPFX_WHY="jq not installed"; return 77; }
+  [ -x "$MPX_BPFX_WIRE" ] || { MPX_BPFX_WHY="$MPX_BPFX_WIRE not built"; return 77; }
   root=$(_mpx_bpfx_cgroot) || { MPX_BPFX_WHY="no cgroup v2 mount (tried /sys/fs/cgroup/unified, /sys/fs/cgroup)"; return 77; }
   mkdir -p "$dir" || return 1
   # libbpf rewrites '.' to '_' in map pin paths, so the bpffs mount point must have no dots
@@ -42,7 +50,7 @@ mpx_bpfx_up() { # dir
   case $fs in *.*) MPX_BPFX_WHY="bpffs path with a dot: $fs"; rmdir "$fs"; return 1 ;; esac
   echo "$fs" >"$dir/bpffs.path"
   inc=${MPX_BPFX_CLANG_INC:-/usr/include/$(uname -m)-linux-gnu}
-  if ! clang -O2 -g -target bpf -I"$inc" -Wall -c "$MPX_BPFX_SRC" -o "$dir/optexp.o" 2>"$dir/clang.log"; then
+  if ! clang -O2 -g -target bpf -I"$inc" -I"$MPX_BPFX_TOP" -Wall -c "$MPX_BPFX_SRC" -o "$dir/optexp.o" 2>"$dir/clang.log"; then
     MPX_BPFX_WHY="clang -target bpf failed: $(head -c 200 "$dir/clang.log")"
     return 77
   fi
@@ -78,16 +86,20 @@ mpx_bpfx_bg() { # dir log cmd...
 }
 
 # key: family(1) pad(1) port(2, host order = little endian here) addr(16)
+# The address bytes come from mpx-wire (its parser, no hand-made conversion): they are the
+# address field of an MP_CONVERT option, 1e LEN e0 06 ADDR.
 _mpx_bpfx_key() { # addr port -> hex words
-  local a=$1 p=$2 fam hex
+  local a=$1 p=$2 fam opt hex
   if [[ $a == *:* ]]; then
     fam=06
-    hex=$(python3 -c 'import ipaddress,sys;print(ipaddress.IPv6Address(sys.argv[1]).packed.hex())' "$a") || return 1
+    opt=$("$MPX_BPFX_WIRE" encode option mpconvert --target "[$a]") || return 1
+    hex=${opt:8:32}
   else
     fam=04
-    # shellcheck disable=SC2086  # split the dotted quad into four numbers
-    hex=$(printf '%02x' ${a//./ })000000000000000000000000
+    opt=$("$MPX_BPFX_WIRE" encode option mpconvert --target "$a") || return 1
+    hex=${opt:8:8}000000000000000000000000
   fi
+  [ ${#hex} = 32 ] || return 1
   printf '%s 00 %02x %02x %s\n' "$fam" $((p & 255)) $((p >> 8)) "$(sed 's/../& /g' <<<"$hex")"
 }
 
@@ -110,22 +122,39 @@ mpx_bpfx_set() { # dir dst ADDR PORT HEX | all HEX | del ADDR PORT
   bpftool map update pinned "$(cat "$dir/bpffs.path")/maps/optexp_cfg" key hex $key value hex $val
 }
 
+# jq helpers for `bpftool -j map dump` (keys and values are arrays of "0x.." byte strings)
+_MPX_BPFX_JQ_LIB='
+def mpx_byte: ascii_downcase | ltrimstr("0x") | explode
+  | reduce .[] as $c (0; . * 16 + (if $c >= 97 then $c - 87 else $c - 48 end));
+def mpx_bytes: map(mpx_byte);
+def mpx_le: reduce (reverse | .[]) as $b (0; . * 256 + $b);
+def mpx_hexdig: "0123456789abcdef"[. : . + 1];
+def mpx_hex2: "\((. / 16 | floor) | mpx_hexdig)\(. % 16 | mpx_hexdig)";
+def mpx_hexn: if . >= 16 then "\(. / 16 | floor | mpx_hexn)\(. % 16 | mpx_hexdig)" else mpx_hexdig end;
+# 16 bytes -> RFC 5952 text (the longest run of two or more zero groups, first one, is "::")
+def mpx_ip6: . as $b | [range(0; 8) | $b[2 * .] * 256 + $b[2 * . + 1]] as $g
+  | (reduce range(0; 8) as $i ({best: -1, blen: 0, cur: -1, clen: 0};
+      if $g[$i] == 0 then (if .cur < 0 then .cur = $i | .clen = 1 else .clen += 1 end)
+        | (if .clen > .blen then .best = .cur | .blen = .clen else . end)
+      else .cur = -1 | .clen = 0 end)) as $z
+  | if $z.blen >= 2 then
+      ($g[0:$z.best] | map(mpx_hexn) | join(":")) + "::" + ($g[$z.best + $z.blen:] | map(mpx_hexn) | join(":"))
+    else $g | map(mpx_hexn) | join(":") end;
+'
+
 mpx_bpfx_seen() { # dir
-  bpftool -j map dump pinned "$(cat "$1/bpffs.path")/maps/optexp_seen" 2>/dev/null | python3 -c '
-import ipaddress, json, sys
-for e in json.load(sys.stdin):
-    k = bytes(int(x, 16) for x in e["key"]); v = bytes(int(x, 16) for x in e["value"])
-    fam, port = k[0], k[2] | k[3] << 8
-    addr = ipaddress.IPv4Address(k[4:8]) if fam == 4 else ipaddress.IPv6Address(k[4:20])
-    print(addr, port, v[1:1 + v[0]].hex())'
+  bpftool -j map dump pinned "$(cat "$1/bpffs.path")/maps/optexp_seen" 2>/dev/null |
+    jq -r "$_MPX_BPFX_JQ_LIB"'
+      .[] | (.key | mpx_bytes) as $k | (.value | mpx_bytes) as $v
+      | (if $k[0] == 4 then $k[4:8] | map(tostring) | join(".") else $k[4:20] | mpx_ip6 end) as $addr
+      | "\($addr) \($k[2] + 256 * $k[3]) \($v[1:1 + $v[0]] | map(mpx_hex2) | join(""))"'
 }
 
 mpx_bpfx_stats() { # dir
-  bpftool -j map dump pinned "$(cat "$1/bpffs.path")/maps/optexp_stats" 2>/dev/null | python3 -c '
-import json, sys
-d = {int.from_bytes(bytes(int(x, 16) for x in e["key"]), "little"):
-     int.from_bytes(bytes(int(x, 16) for x in e["value"]), "little") for e in json.load(sys.stdin)}
-print(*(d.get(i, 0) for i in range(4)))'
+  bpftool -j map dump pinned "$(cat "$1/bpffs.path")/maps/optexp_stats" 2>/dev/null |
+    jq -r "$_MPX_BPFX_JQ_LIB"'
+      (map({key: (.key | mpx_bytes | mpx_le | tostring), value: (.value | mpx_bytes | mpx_le)}) | from_entries) as $d
+      | [range(0; 4) | $d[tostring] // 0] | map(tostring) | join(" ")'
 }
 
 mpx_bpfx_down() { # dir
@@ -148,6 +177,5 @@ mpx_bpfx_down() { # dir
 }
 
 mpx_bpfx_opt() { # hex of a kind-30 option -> kind-253 form (FD, LEN+2, 4D 50, body)
-  local h=$1
-  printf 'fd%02x4d50%s\n' $(((${#h} / 2) + 2)) "${h:4}"
+  "$MPX_BPFX_WIRE" encode option exp253 --from "$1"
 }

@@ -29,7 +29,7 @@ static bool has_mpc(const mpx_tcpopts *o, bool *is_join)
     return false;
 }
 
-static reg_t *reg_find(optd_t *d, int what, const mpx_pkt *v)
+static reg_t *reg_find(optd_t *d, int what, const optd_pkt *v)
 {
     time_t now = time(NULL);
     for (size_t i = 0; i < REG_MAX; i++) {
@@ -73,7 +73,7 @@ static void tok_add(optd_t *d, uint32_t token, time_t now)
  * from a port registered for the Router Alert, remember the token of the peer's key. The
  * connection's MP_JOINs carry that token and go out from other ports; they get the Router
  * Alert too, so an on-path HAG takes them along with the first subflow. */
-static void add_learn_synack(optd_t *d, const uint8_t *p, const mpx_pkt *v)
+static void add_learn_synack(optd_t *d, const uint8_t *p, const optd_pkt *v)
 {
     mpx_tcpopts o;
     mpx_mptcp_opt m;
@@ -93,12 +93,12 @@ static void add_learn_synack(optd_t *d, const uint8_t *p, const mpx_pkt *v)
 /* add mode: returns the verdict packet length (mangled in place) */
 size_t optd_add_signals(optd_t *d, uint8_t *p, size_t len, size_t cap)
 {
-    mpx_pkt v;
+    optd_pkt v;
     mpx_tcpopts o;
     const char *why = NULL;
     size_t nl = len;
     bool join;
-    if (mpx_pkt_parse(p, len, &v, &why) < 0 || !(v.flags & MPX_TH_SYN)) return len;
+    if (optd_pkt_parse(p, len, &v, &why) < 0 || !(v.flags & MPX_TH_SYN)) return len;
     if (v.flags & MPX_TH_ACK) { add_learn_synack(d, p, &v); return len; }
     d->c.syn++;
     if (mpx_tcpopt_walk(p + v.tcp_off + 20, v.tcp_hlen - 20, &o) < 0) { d->c.errors++; return len; }
@@ -119,7 +119,7 @@ size_t optd_add_signals(optd_t *d, uint8_t *p, size_t len, size_t cap)
         optlen = w.len;
     }
     if (optlen) {
-        if (mpx_pkt_add_tcpopt(p, len, cap, opt, optlen, &nl, &why) == 0) {
+        if (optd_pkt_add_tcpopt(p, len, cap, opt, optlen, &nl, &why) == 0) {
             d->c.mangled++;
             len = nl;
         } else {
@@ -128,7 +128,7 @@ size_t optd_add_signals(optd_t *d, uint8_t *p, size_t len, size_t cap)
         }
     }
     if (v.family == 4 && (d->ra_all || reg_find(d, REG_RA, &v) || join_ra)) {
-        if (mpx_pkt_add_ipv4_ra(p, len, cap, &nl, &why) == 0) { d->c.ra++; d->c.join_marked += join_ra; len = nl; }
+        if (optd_pkt_add_ipv4_ra(p, len, cap, &nl, &why) == 0) { d->c.ra++; d->c.join_marked += join_ra; len = nl; }
         else d->c.errors++;
     }
     return len;
@@ -137,7 +137,7 @@ size_t optd_add_signals(optd_t *d, uint8_t *p, size_t len, size_t cap)
 /* read mode, a SYN/ACK the local proxy sends (iptables OUTPUT): when it answers a SYN that
  * carried MP_PREFER_PROXY, remember the token of its key; the joins of that connection
  * carry it (RFC 8684 3.2), so exactly they are marked, not every join to the destination. */
-static void read_synack(optd_t *d, const uint8_t *p, const mpx_pkt *v, const mpx_tcpopts *o)
+static void read_synack(optd_t *d, const uint8_t *p, const optd_pkt *v, const mpx_tcpopts *o)
 {
     mpx_mptcp_opt m;
     d->c.synack++;
@@ -156,11 +156,11 @@ static void read_synack(optd_t *d, const uint8_t *p, const mpx_pkt *v, const mpx
 /* read mode: records signals, returns the mark to set (0 = none) */
 uint32_t optd_read_signals(optd_t *d, const uint8_t *p, size_t len)
 {
-    mpx_pkt v;
+    optd_pkt v;
     mpx_tcpopts o;
     const char *why;
     bool join;
-    if (mpx_pkt_parse(p, len, &v, &why) < 0 || !(v.flags & MPX_TH_SYN)) return 0;
+    if (optd_pkt_parse(p, len, &v, &why) < 0 || !(v.flags & MPX_TH_SYN)) return 0;
     if (v.flags & MPX_TH_ACK) {
         if (mpx_tcpopt_walk(p + v.tcp_off + 20, v.tcp_hlen - 20, &o) == 0) read_synack(d, p, &v, &o);
         return 0;

@@ -65,7 +65,7 @@ static size_t mk(uint8_t *p, const uint8_t *src, uint16_t sport, const uint8_t *
     t[13] = flags;
     t[14] = 0xff;
     memcpy(t + 20, o, n);
-    mpx_pkt_fix_checksums(p, tot);
+    optd_pkt_fix_checksums(p, tot);
     return tot;
 }
 
@@ -96,7 +96,7 @@ static void add_prefer_by_destination(void **state)
     size_t nl = optd_add_signals(&D, p, n, sizeof p);
     assert_int_equal(nl, n + 4);
     assert_true(contains(p + 40, nl - 40, pp, 4));
-    assert_true(mpx_pkt_checksums_ok(p, nl));
+    assert_true(optd_pkt_checksums_ok(p, nl));
     /* other port: untouched; a join to the registered destination: untouched (MPC only) */
     n = mk(p, C4, 40001, S4, 8081, 0x02, K_MPC, 0, NULL, 0);
     memcpy(out, p, n);
@@ -119,9 +119,9 @@ static void add_ra_follows_joins_by_token(void **state)
     size_t n = mk(p, C4, 40000, S4, 8080, 0x02, K_MPC, 0, NULL, 0);
     size_t nl = optd_add_signals(&D, p, n, sizeof p);
     assert_int_equal(nl, n + 4);
-    assert_true(mpx_pkt_has_ipv4_ra(p, nl));
+    assert_true(optd_pkt_has_ipv4_ra(p, nl));
     assert_int_equal(p[0], 0x46);
-    assert_true(mpx_pkt_checksums_ok(p, nl));
+    assert_true(optd_pkt_checksums_ok(p, nl));
     /* the server's SYN/ACK to port 40000 carries its key -> the token of the joins */
     n = mk(p, S4, 8080, C4, 40000, 0x12, K_MPC, 0, NULL, 0);
     assert_int_equal(optd_add_signals(&D, p, n, sizeof p), n);
@@ -129,11 +129,11 @@ static void add_ra_follows_joins_by_token(void **state)
     n = mk(p, C4B, 50000, S4, 8080, 0x02, K_JOIN, tok, NULL, 0);
     nl = optd_add_signals(&D, p, n, sizeof p);
     assert_int_equal(nl, n + 4);
-    assert_true(mpx_pkt_has_ipv4_ra(p, nl));
+    assert_true(optd_pkt_has_ipv4_ra(p, nl));
     /* a join of another connection (other token) to the same server: no alert */
     n = mk(p, C4B, 50001, S4, 8080, 0x02, K_JOIN, tok ^ 1, NULL, 0);
     assert_int_equal(optd_add_signals(&D, p, n, sizeof p), n);
-    assert_false(mpx_pkt_has_ipv4_ra(p, n));
+    assert_false(optd_pkt_has_ipv4_ra(p, n));
     /* after del, the first subflow of a new connection from 40000 gets nothing */
     ctl(&D, "del sport 40000", out);
     assert_string_equal(out, "ok");

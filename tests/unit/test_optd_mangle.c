@@ -38,7 +38,7 @@ static size_t mk_syn(uint8_t *p, int family, bool cookie, size_t data)
     t[4] = 0x11; t[12] = (uint8_t)(tcp / 4) << 4; t[13] = MPX_TH_SYN; t[14] = 0xfa;
     memcpy(t + 20, opts, w.len);
     for (size_t i = 0; i < data; i++) t[tcp + i] = (uint8_t)('a' + i % 26);
-    mpx_pkt_fix_checksums(p, tot);
+    optd_pkt_fix_checksums(p, tot);
     return tot;
 }
 
@@ -61,12 +61,12 @@ static void add_option_keeps_data_and_checksums(void **st)
     uint8_t p[256], o[40];
     size_t len = mk_syn(p, 4, false, 14), nl = 0, ol = mpconvert_v4(o);
     const char *why = NULL;
-    assert_true(mpx_pkt_checksums_ok(p, len));
-    assert_int_equal(mpx_pkt_add_tcpopt(p, len, sizeof p, o, ol, &nl, &why), 0);
+    assert_true(optd_pkt_checksums_ok(p, len));
+    assert_int_equal(optd_pkt_add_tcpopt(p, len, sizeof p, o, ol, &nl, &why), 0);
     assert_int_equal(nl, len + 12);            /* 10-byte option padded to 12 */
-    assert_true(mpx_pkt_checksums_ok(p, nl));
-    mpx_pkt v;
-    assert_int_equal(mpx_pkt_parse(p, nl, &v, &why), 0);
+    assert_true(optd_pkt_checksums_ok(p, nl));
+    optd_pkt v;
+    assert_int_equal(optd_pkt_parse(p, nl, &v, &why), 0);
     assert_int_equal(v.tcp_hlen, 20 + 36);
     assert_int_equal(v.payload_len, 14);
     assert_memory_equal(p + v.tcp_off + v.tcp_hlen, "abcdefghijklmn", 14);
@@ -91,16 +91,16 @@ static void add_option_refuses_past_40(void **st)
     size_t len = mk_syn(p, 4, true, 0), nl = 0, ol = mpconvert_v4(o);
     const char *why = NULL;
     memcpy(before, p, len);
-    assert_int_equal(mpx_pkt_add_tcpopt(p, len, sizeof p, o, ol, &nl, &why), -1);
+    assert_int_equal(optd_pkt_add_tcpopt(p, len, sizeof p, o, ol, &nl, &why), -1);
     assert_string_equal(why, "no-room");
     assert_memory_equal(p, before, len);       /* untouched: no malformed SYN */
     /* MP_PREFER_PROXY (4 bytes) exactly fills 36 -> 40 */
     mpx_prefer_proxy pp = { 0xe, 0 };
     mpx_wr w = mpx_wr_init(o, sizeof o);
     mpx_prefer_proxy_encode(&pp, &w);
-    assert_int_equal(mpx_pkt_add_tcpopt(p, len, sizeof p, o, w.len, &nl, &why), 0);
+    assert_int_equal(optd_pkt_add_tcpopt(p, len, sizeof p, o, w.len, &nl, &why), 0);
     assert_int_equal(nl, len + 4);
-    assert_true(mpx_pkt_checksums_ok(p, nl));
+    assert_true(optd_pkt_checksums_ok(p, nl));
 }
 
 static void ipv6_option_and_ra(void **st)
@@ -109,23 +109,23 @@ static void ipv6_option_and_ra(void **st)
     uint8_t p[256], o[40];
     size_t len = mk_syn(p, 6, false, 5), nl = 0, ol = mpconvert_v4(o);
     const char *why = NULL;
-    assert_true(mpx_pkt_checksums_ok(p, len));
-    assert_int_equal(mpx_pkt_add_tcpopt(p, len, sizeof p, o, ol, &nl, &why), 0);
-    assert_true(mpx_pkt_checksums_ok(p, nl));
-    assert_int_equal(mpx_pkt_add_ipv4_ra(p, nl, sizeof p, &nl, &why), -1);
+    assert_true(optd_pkt_checksums_ok(p, len));
+    assert_int_equal(optd_pkt_add_tcpopt(p, len, sizeof p, o, ol, &nl, &why), 0);
+    assert_true(optd_pkt_checksums_ok(p, nl));
+    assert_int_equal(optd_pkt_add_ipv4_ra(p, nl, sizeof p, &nl, &why), -1);
     assert_string_equal(why, "not-ipv4");
 
     len = mk_syn(p, 4, false, 3);
-    assert_false(mpx_pkt_has_ipv4_ra(p, len));
-    assert_int_equal(mpx_pkt_add_ipv4_ra(p, len, sizeof p, &nl, &why), 0);
+    assert_false(optd_pkt_has_ipv4_ra(p, len));
+    assert_int_equal(optd_pkt_add_ipv4_ra(p, len, sizeof p, &nl, &why), 0);
     assert_int_equal(nl, len + 4);
     assert_int_equal(p[0], 0x46);
-    assert_true(mpx_pkt_has_ipv4_ra(p, nl));
-    assert_true(mpx_pkt_checksums_ok(p, nl));
-    mpx_pkt v;
-    assert_int_equal(mpx_pkt_parse(p, nl, &v, &why), 0);
+    assert_true(optd_pkt_has_ipv4_ra(p, nl));
+    assert_true(optd_pkt_checksums_ok(p, nl));
+    optd_pkt v;
+    assert_int_equal(optd_pkt_parse(p, nl, &v, &why), 0);
     assert_int_equal(v.payload_len, 3);
-    assert_int_equal(mpx_pkt_add_ipv4_ra(p, nl, sizeof p, &nl, &why), -1);
+    assert_int_equal(optd_pkt_add_ipv4_ra(p, nl, sizeof p, &nl, &why), -1);
     assert_string_equal(why, "already-marked");
 }
 
@@ -135,12 +135,12 @@ static void rejects_garbage(void **st)
     uint8_t p[64] = { 0x45, 0, 0, 200 };
     size_t nl;
     const char *why = NULL;
-    mpx_pkt v;
-    assert_int_equal(mpx_pkt_parse(p, sizeof p, &v, &why), -1);
+    optd_pkt v;
+    assert_int_equal(optd_pkt_parse(p, sizeof p, &v, &why), -1);
     assert_string_equal(why, "bad-ipv4-length");
-    assert_int_equal(mpx_pkt_add_tcpopt(p, sizeof p, sizeof p, (const uint8_t[]){ 30, 4, 0xe0, 0 }, 4, &nl, &why), -1);
+    assert_int_equal(optd_pkt_add_tcpopt(p, sizeof p, sizeof p, (const uint8_t[]){ 30, 4, 0xe0, 0 }, 4, &nl, &why), -1);
     size_t len = mk_syn(p, 4, false, 0);
-    assert_int_equal(mpx_pkt_add_tcpopt(p, len, sizeof p, (const uint8_t[]){ 30, 5, 0xe0, 0 }, 4, &nl, &why), -1);
+    assert_int_equal(optd_pkt_add_tcpopt(p, len, sizeof p, (const uint8_t[]){ 30, 5, 0xe0, 0 }, 4, &nl, &why), -1);
     assert_string_equal(why, "bad-option");
 }
 

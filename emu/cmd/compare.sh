@@ -42,7 +42,7 @@ def cell(x): if x == null then "–" elif x.status != "run" then "not run" else
 "# Compare \($an) (A) with \($bn) (B)",
 "",
 "- A: \($a[0].experiment), seed \($a[0].seed), \($a[0].repetitions) reps; B: \($b[0].experiment), seed \($b[0].seed), \($b[0].repetitions) reps",
-"- cells: TTFB median, extra RTTs vs tcp, SYN option bytes, verified/connections, encoding checks; Δ = B − A; * = the medians'"'"' 95 % CIs do not overlap",
+"- cells: TTFB median, extra RTTs vs \($a[0].reference_signal // $b[0].reference_signal // "the reference"), SYN option bytes, verified/connections, encoding checks; Δ = B − A; * = the medians'"'"' 95 % CIs do not overlap",
 "",
 (([$a[0].variants[].name] + [$b[0].variants[].name]) | unique[]) as $vn |
  ($a[0].variants | map(select(.name == $vn)) | .[0]) as $va |

@@ -79,16 +79,7 @@ mpx_failover_analyze() {
         $x + {ok: ($c.ok // false), verified: ($c.verified // false), bytes_in: ($c.bytes_in // 0),
               bytes_lost: ($expect - ($c.bytes_in // 0)), done_ms: (if $c.t_done_us then $c.t_done_us / 1000 else null end),
               error: ($c.error // null)}] as $rows
-    | def med: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
-    {faults: ($faults | split("; ")), expected_bytes: $expect, n: ($rows | length),
-     verified: ($rows | map(select(.verified)) | length),
-     completed: ($rows | map(select(.ok)) | length),
-     bytes_lost_total: ($rows | map(select(.ok)) | map(.bytes_lost) | add // 0),
-     bytes_undelivered_failed: ($rows | map(select(.ok | not)) | map(.bytes_lost) | add // 0),
-     stall_ms: ($rows | map(.stall_ms) | med), stall_ms_max: ($rows | map(.stall_ms) | max),
-     recovered_ms: ($rows | map(.recovered_after_ms // empty) | med),
-     not_recovered: ($rows | map(select(.recovered_after_ms == null)) | length),
-     done_ms: ($rows | map(.done_ms // empty) | med),
+    | {faults: ($faults | split("; ")), expected_bytes: $expect,
      method: "fault = every packet arriving on the link'"'"'s two interfaces dropped (nftables, prerouting) from the fault time: a silent blackhole without carrier loss. Stall = longest interval without a change of the client'"'"'s MPTCP DATA_ACK (in-order delivery at the connection level) ending after the fault, from the link pcaps.",
      per_connection: $rows}' > "$ld/failover.json"
   rm -f "$ld/.acks" "$ld/.data"

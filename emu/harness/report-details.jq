@@ -13,7 +13,7 @@ $man[0] as $m | . as $s |
     "- connections: \(.n), ok \(.ok), verified \(.verified), failed \(.failed)\(if .failed > 0 then " — " + (.errors | to_entries | map("\(.value)× \(.key)") | join("; ")) else "" end)",
     "- client view: MPTCP state \(.mptcp | to_entries | map("\(.key) \(.value)") | join(", ")); TFO \(.tfo | to_entries | map("\(.key) \(.value)") | join(", "))",
     "- TTFB (client clock): median \(.ttfb_ms.p50 | num(2)) ms\(if .ttfb_ms.median_ci95.lo != null then " (95 % CI of the median \(.ttfb_ms.median_ci95.lo | num(2))–\(.ttfb_ms.median_ci95.hi | num(2)))" else "" end); p5–p95 \(.ttfb_ms.p5 | num(2))–\(.ttfb_ms.p95 | num(2)); min–max \(.ttfb_ms.min | num(2))–\(.ttfb_ms.max | num(2)); mean \(.ttfb_ms.mean | num(2))",
-    "- model: \(.model.formula // "–") = \(.model.ttfb_ms | num(2)) ms; measured − model = \(if .ttfb_ms.p50 != null and .model != null then ((.ttfb_ms.p50 - .model.ttfb_ms) | num(2)) else "–" end) ms\(if .ttfb_dev_pct != null then " (\(.ttfb_dev_pct | sgn) %)" else "" end); extra RTTs vs tcp \(.extra_rtt | sgn) measured, \(.model.extra_rtt | sgn) model",
+    "- model: \(.model.formula // "–") = \(.model.ttfb_ms | num(2)) ms; measured − model = \(if .ttfb_ms.p50 != null and .model != null then ((.ttfb_ms.p50 - .model.ttfb_ms) | num(2)) else "–" end) ms\(if .ttfb_dev_pct != null then " (\(.ttfb_dev_pct | sgn) %)" else "" end); extra RTTs vs \($v.reference_signal // "the reference") \(.extra_rtt | sgn) measured, \(.model.extra_rtt | sgn) model",
     (if .analyzer.n > 0 then
     "- analyzer (\(.analyzer.n) of \(.n) connections found in the pcaps): TTFB median \(.analyzer.ttfb_ms_p50 | num(2)) ms (link emulator clock), handshake RTT \(.analyzer.hs_rtt_ms_p50 | num(2)) ms, RTTs before data \(.analyzer.rtts_before_data // "–"); signal seen: \(.analyzer.signal_seen | to_entries | map("\(.key) \(.value)") | join(", ")); MPTCP: \(.analyzer.mptcp | to_entries | map("\(.key) \(.value)") | join(", "))\(if (.analyzer.fallback_causes | length) > 0 then "; fallback causes: " + (.analyzer.fallback_causes | to_entries | map("\(.key) \(.value)") | join(", ")) else "" end)",
     "- SYN options: \(.syn_opt.bytes // "–") B used (min \(.syn_opt.min // "–"), max \(.syn_opt.max // "–")), \(.syn_opt.left // "–") B left; SYN/ACK \(.syn_opt.synack_bytes // "–") B; TFO cookie used in \(.analyzer.cookie_used) SYN(s), SYN data acknowledged in \(.analyzer.syn_data_acked)",
@@ -33,7 +33,7 @@ $man[0] as $m | . as $s |
       "| \($l) | \($d) | \($y.pkts_in) | \($y.pkts_out) | \($y.drops.loss // 0) / \($y.drops.queue // 0) / \($y.drops.down // 0) | \($y.queue_hwm_pkts // "–") pkts | \(if $d == "ab" then ((($x.cpu_user_s // 0) + ($x.cpu_sys_s // 0)) * 100 | round / 100) else "" end) |"),
     "",
     (.agents // {} | if .proxy then "- mpx-proxy: accepted \(.proxy.accepted | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", ")); relayed \(.proxy.relayed | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", ")); failed \([.proxy.failed[]] | add // 0); client MPTCP \(.proxy.client_mptcp // "–"), fallback \(.proxy.client_fallback // "–"); reply-stall guard waits \(.proxy.stall_guard.waits // "–") (max \((.proxy.stall_guard.wait_us_max // 0) / 1000) ms, timeouts \(.proxy.stall_guard.timeouts // 0)); Convert errors \(.proxy.convert_errors // {} | tojson)" else empty end),
-    (.agents // {} | if .["proxy-auth"] then "- mpx-proxy (RFC 1929 instance): accepted \(.["proxy-auth"].accepted.socks5 // 0), auth failures \(.["proxy-auth"].socks_auth_failures // 0)" else empty end),
+    (.agents // {} | if .["proxy-auth"] then "- mpx-proxy (RFC 1929 instance): accepted \([.["proxy-auth"].accepted[]?] | add // 0), auth failures \(.["proxy-auth"].socks_auth_failures // 0)" else empty end),
     (.agents // {} | if .server then "- mpx-server: \(.server.connections) connections, \(.server.verified) with a verified request" else empty end),
     ""
    else empty end),
@@ -65,7 +65,7 @@ $man[0] as $m | . as $s |
 "",
 (.variants[0] | "For variant `\(.name)`: R_cp = \(.model.R_cp_ms | num(2)) ms, R_ps = \(.model.R_ps_ms | num(2)) ms (links: " + ((.delays // {}) | to_entries | map("\(.key) \(.value.ab)/\(.value.ba) ms") | join(", ")) + " one-way a→b/b→a).",
  "",
- "| signal | TTFB formula | ms | extra RTTs vs tcp | derivation |",
+ "| signal | TTFB formula | ms | extra RTTs vs \(.reference_signal // "the reference") | derivation |",
  "|---|---|---|---|---|",
  (.model.signals | to_entries[] | "| `\(.key)` | \(.value.formula) | \(.value.ttfb_ms | num(2)) | \(.value.extra_rtt | sgn) | \(.value.derivation | pipe_safe) |")),
 ""

@@ -21,6 +21,18 @@ def median_ci: sort as $a | ($a | length) as $n |
     | {lo: $a[$j - 1], hi: $a[$n - $j], level: (1 - 2 * $r.c)}
   end;
 def counts(f): map(f | tostring) | group_by(.) | map({key: .[0], value: length}) | from_entries;
+# failover.json (failover.sh) holds one row per faulted connection; its totals and medians
+# are computed here (the lower median: a value one connection really had)
+def lowmed: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
+def failover_stats: if . == null then null else .per_connection as $rows | . + {
+  n: ($rows | length), verified: ($rows | map(select(.verified)) | length),
+  completed: ($rows | map(select(.ok)) | length),
+  bytes_lost_total: ($rows | map(select(.ok)) | map(.bytes_lost) | add // 0),
+  bytes_undelivered_failed: ($rows | map(select(.ok | not)) | map(.bytes_lost) | add // 0),
+  stall_ms: ($rows | map(.stall_ms) | lowmed), stall_ms_max: ($rows | map(.stall_ms) | max),
+  recovered_ms: ($rows | map(.recovered_after_ms // empty) | lowmed),
+  not_recovered: ($rows | map(select(.recovered_after_ms == null)) | length),
+  done_ms: ($rows | map(.done_ms // empty) | lowmed)} end;
 
 # a signal's registry row: mode, channel, where it travels in the SYN and its evidence
 # properties (an unknown name, e.g. an optional signal this build lacks, gets "?")
@@ -50,7 +62,8 @@ def ipv6_fit($s): row($s) as $r |
     | ($vc | map(select(.signal == refsig and .ok == true and .ttfb_us != null) | .ttfb_us / 1000) | median) as $ref_p50
     | ($v.model.R_cp_ms) as $rcp
     | $v + {
-      tcp_ttfb_ms_p50: ($ref_p50 | r3),
+      failover: ($v.failover | failover_stats),
+      tcp_ttfb_ms_p50: ($ref_p50 | r3), reference_signal: refsig,
       signals: [ ($st | map(select(.variant == $v.name)))[] as $sig
         | $sig.signal as $s
         | ($vc | map(select(.signal == $s))) as $c
@@ -129,5 +142,6 @@ def ipv6_fit($s): row($s) as $r |
                    else "passes" end)} ]}))
 | {run_id: $man[0].run_id, experiment: $man[0].experiment.name, seed: $man[0].seed,
    repetitions: $man[0].repetitions, reproduce: $man[0].reproduce, baseline_variant: $basev,
+   reference_signal: refsig,
    option_budget: ($budget[0] // {}),
    variants: .}

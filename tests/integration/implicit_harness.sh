@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The issue-7 variants in the experiment harness (mpxlab run on hybrid.topo): every implicit /
-# option-space signal runs, its row of the evidence table has a measured extra-RTT value, the
-# SYN option bytes the analyzer saw (24 for implicit / implicit-ra, 28 with MP_PREFER_PROXY,
-# 36 with MP_CONVERT) and the "native MPTCP survives" verdict measured by the harness's
-# probes: hijacked for plain implicit, end to end for implicit-ra and implicit-prefer.
+# The interception and option-helper signals in the experiment harness (mpxlab run on
+# hybrid.topo): every implicit / option-space signal runs, its row of the evidence table has
+# a measured extra-RTT value, the SYN option bytes the analyzer saw (24 for implicit /
+# implicit-ra, 28 with MP_PREFER_PROXY, 36 with MP_CONVERT) and the "native MPTCP survives"
+# verdict measured by the harness's probes: hijacked for plain implicit, end to end for
+# implicit-ra and implicit-prefer.
 # timeout: 300
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"

@@ -2,9 +2,12 @@
 # own fragment (<dir>/*.mk) so a change to one component never touches another's rules.
 #   make            all binaries into bin/
 #   make SAN=1      ASan+UBSan build into build/san/bin
-#   make test       every test (unit tests run the SAN build); T=regex runs a subset
+#   make test       every test, static checks first (lint/*; unit tests run the SAN build);
+#                   T=regex runs a subset
 #   make run        the default experiment
 #   make deps       install missing Debian packages (idempotent, ~1 s when all present)
+#   make lint       shellcheck and cppcheck over the tree (tests/lint.sh; make test runs it too);
+#                   LINT_PATHS="dir file" checks only those
 SHELL     := /bin/bash
 CC        ?= cc
 CLANG     ?= clang
@@ -37,7 +40,7 @@ BINS         :=
 UNIT_TESTS   :=
 FUZZ_TARGETS :=
 
-.PHONY: all test run deps fuzz bench clean unit-build
+.PHONY: all test run deps lint fuzz bench clean unit-build
 all:
 
 include $(sort $(wildcard proto/*.mk emu/*.mk agents/*.mk pcap-analysis/*.mk tests/*.mk bench/*.mk))
@@ -80,6 +83,9 @@ deps:
 
 deps-check:
 	@tests/deps.sh --quiet
+
+lint: deps-check
+	@tests/lint.sh $(LINT_PATHS)
 
 fuzz: fuzz-build
 	@tests/run.sh --fuzz-seconds $${FUZZ_SECONDS:-60} --filter '^fuzz/'

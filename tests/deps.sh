@@ -8,6 +8,7 @@ PKGS=(
   libnetfilter-queue-dev libmnl-dev libbpf-dev bpftool
   iproute2 tcpdump nftables iptables ethtool procps psmisc util-linux
   jq gnuplot-nox tshark iputils-ping curl socat haproxy lighttpd busybox iperf3
+  shellcheck cppcheck
   mininet bridge-utils microsocks
 )
 quiet=0; [ "${1:-}" = --quiet ] && quiet=1

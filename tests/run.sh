@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# mpxlab test runner: unit tests (cmocka, SAN build), fuzz targets (short), integration scripts.
+# mpxlab test runner: static checks (tests/lint.sh), unit tests (cmocka, SAN build), fuzz
+# targets (short), integration scripts.
 # Every result is one line "PASS: id", "FAIL: id: why" or "SKIP: id: why"; the last line is
 # "N passed, N failed, N skipped"; the exit code is 1 when anything failed.
 #   tests/run.sh [--filter REGEX] [--fuzz-seconds N]
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 filter=. fuzz_s=${FUZZ_SECONDS:-8}
 while [ $# -gt 0 ]; do
   case $1 in
@@ -48,6 +49,14 @@ collect() { # id log rc
   if [ -n "${rc_failed:-}" ]; then tail -n 25 "$log" | sed 's/^/    /'; fi
   unset rc_failed
 }
+
+# 0. static checks (the same as make lint): results lint/shellcheck, lint/cppcheck
+for tool in shellcheck cppcheck; do
+  want "lint/$tool" || continue
+  log=$logdir/lint_$tool.log
+  timeout -s KILL 900 tests/lint.sh --only "$tool" > "$log" 2>&1 9>&-; rc=$?
+  collect lint "$log" "$rc"
+done
 
 # 1. unit tests (cmocka, TAP output)
 for t in build/san/tests/test_*; do

@@ -10,6 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MPX_ROOT=$(pwd)
+export MPX_ROOT  # testlib.sh and the tools it starts find the tree through it
 source emu/linkem/testlib.sh
 [ "$(id -u)" = 0 ] || { echo "bench/linkem: needs root" >&2; exit 77; }
 for b in mpx-linkem mpx-lkprobe; do [ -x "bin/$b" ] || { echo "bin/$b missing: make" >&2; exit 1; }; done
@@ -45,21 +46,21 @@ flood() { # TAG OUTFILE: 64-byte UDP flood A->B, receiver summary in OUTFILE
   LK_PROBE_SIZE=18 lk_probe_flood "$1" "$2"
 }
 lk_probe_flood() {
-  local t=$1 of=$2 port=$((9000 + RANDOM % 1000)) rp i
+  local t=$1 of=$2 port=$((9000 + RANDOM % 1000)) rp
   lk_exec "$t-b" timeout 120 "$LK_PROBE" recv --bind "$LK_B_IP:$port" --idle-ms 500 > "$of" &
   rp=$!
-  for i in $(seq 1 100); do lk_exec "$t-b" ss -Hlun "sport = :$port" | grep -q . && break; sleep 0.02; done
+  for _ in $(seq 1 100); do lk_exec "$t-b" ss -Hlun "sport = :$port" | grep -q . && break; sleep 0.02; done
   lk_exec "$t-a" timeout 120 "$LK_PROBE" send --dst "$LK_B_IP:$port" --count "$NFLOOD" --batch 64 --size 18 2>"$of.send"
   wait "$rp"
 }
 # both directions at once: A->B and B->A floods; prints "pps_ab pps_ba"
 flood_both() {
-  local t=$1 of=$2 port=$((9000 + RANDOM % 1000)) r1 r2 s1 s2 i
+  local t=$1 of=$2 port=$((9000 + RANDOM % 1000)) r1 r2 s1 s2
   lk_exec "$t-b" timeout 120 "$LK_PROBE" recv --bind "$LK_B_IP:$port" --idle-ms 500 > "$of.ab" &
   r1=$!
   lk_exec "$t-a" timeout 120 "$LK_PROBE" recv --bind "$LK_A_IP:$port" --idle-ms 500 > "$of.ba" &
   r2=$!
-  for i in $(seq 1 100); do lk_exec "$t-a" ss -Hlun "sport = :$port" | grep -q . && lk_exec "$t-b" ss -Hlun "sport = :$port" | grep -q . && break; sleep 0.02; done
+  for _ in $(seq 1 100); do lk_exec "$t-a" ss -Hlun "sport = :$port" | grep -q . && lk_exec "$t-b" ss -Hlun "sport = :$port" | grep -q . && break; sleep 0.02; done
   lk_exec "$t-a" timeout 120 "$LK_PROBE" send --dst "$LK_B_IP:$port" --count $((NFLOOD / 2)) --batch 64 --size 18 2>/dev/null &
   s1=$!
   lk_exec "$t-b" timeout 120 "$LK_PROBE" send --dst "$LK_A_IP:$port" --count $((NFLOOD / 2)) --batch 64 --size 18 2>/dev/null &
@@ -123,10 +124,10 @@ emit "{\"bench\":\"delay\",\"veth_owd_us\":$(jq -c .owd_us "$out/dd"),\"linkem_e
 # ---- 3. rate accuracy at 20 Mbit/s: TCP goodput and UDP frame rate
 T=$([ $quick = 1 ] && echo 3 || echo 6)
 iperf() { # TAG -> goodput Mbit/s
-  local t=$1 srv i
+  local t=$1 srv
   lk_exec "$t-b" timeout 60 iperf3 -s -1 -B "$LK_B_IP" >/dev/null 2>&1 &
   srv=$!
-  for i in $(seq 1 100); do lk_exec "$t-b" ss -Hltn "sport = :5201" | grep -q . && break; sleep 0.02; done
+  for _ in $(seq 1 100); do lk_exec "$t-b" ss -Hltn "sport = :5201" | grep -q . && break; sleep 0.02; done
   lk_exec "$t-a" timeout 60 iperf3 -c "$LK_B_IP" -t "$T" -J > "$out/ip.json" 2>/dev/null || true
   wait "$srv" 2>/dev/null || true
   jq '.end.sum_received.bits_per_second / 1e6' "$out/ip.json" 2>/dev/null || echo 0

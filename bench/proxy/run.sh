@@ -13,7 +13,7 @@
 # ratio then says n/a).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-MPX_ROOT=$ROOT
+export MPX_ROOT=$ROOT  # read by the sourced test libraries and the tools they start
 source "$ROOT/tests/lib-netns.sh"
 [ "$(id -u)" = 0 ] || { echo "bench/proxy: needs root"; exit 0; }
 for b in mpx-proxy mpx-client mpx-server; do
@@ -122,7 +122,7 @@ t_socat=$(tput socat "$H" 9002)
 t_hap=$(tput haproxy "$H" 9003)
 # interleaved rounds (the CPUs are shared: alternate the relays, take medians)
 cv=() cs=() cm=()
-for round in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
   cps mpx-convert "$PX_PID" --signal convert --target "$S:8080" --proxy "$H:5124"; cv+=("$CPS_LAST")
   cps mpx-socks5 "$PX_PID" --signal socks5 --mptcp off --target "$S:8080" --proxy "$H:1080"; cs+=("$CPS_LAST")
   if [ $have_ms = 1 ]; then

@@ -9,7 +9,6 @@
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
@@ -17,6 +16,7 @@
 #include <sys/socket.h>
 #include "lib/addr.h"
 #include "lib/clock.h"
+#include "lib/parse.h"
 #include "lib/sock.h"
 #include "proto/buf.h"
 
@@ -35,7 +35,15 @@ int main(int argc, char **argv)
         case 't': to = optarg; break;
         case 'x': hex = optarg; break;
         case 'm': mptcp = strcmp(optarg, "off") != 0; break;
-        case 'T': timeout_ms = atoi(optarg); break;
+        case 'T': {
+            uint64_t v;
+            if (mpx_parse_u64(optarg, 1, 3600000, &v) < 0) {
+                fprintf(stderr, "probe: bad --timeout (milliseconds, 1..3600000)\n");
+                return 2;
+            }
+            timeout_ms = (int)v;
+            break;
+        }
         case 'n': syn_data = false; break;
         default:
             fprintf(stderr, "usage: mpx-proxy-probe --to ADDR:PORT --hex HEX [--mptcp on|off] "
@@ -86,12 +94,11 @@ int main(int argc, char **argv)
         break;
     }
     if (!got_state) ms = mpxa_mptcp_state(fd);
-    char *h = malloc(2 * 512 + 1);
+    static char h[2 * 512 + 1];  /* hex of the first 512 bytes received */
     mpx_hex_format(rx, n < 512 ? n : 512, h);
     printf("{\"rx_len\":%zu,\"rx_hex\":\"%s\",\"end\":\"%s\",\"t_first_us\":%ld,\"t_end_us\":%llu,"
            "\"mptcp\":\"%s\"}\n", n, h, end, t_first, (unsigned long long)(mpxa_mono_us() - t0),
            mpxa_mp_kind_str(ms.kind));
-    free(h);
     close(fd);
     return (n > 0 || strcmp(end, "timeout")) ? 0 : 1;
 }

@@ -146,11 +146,34 @@ static void t_plain_and_none(void **st)
     }
 }
 
+/* Every class a payload can show belongs to a registry signal that travels where the sniffer
+ * looks: the SYN payload, or (SOCKS) application bytes after the handshake. */
+static void t_registry(void **st)
+{
+    (void)st;
+    static const struct { mpx_wire_class w; mpx_sig_where where; } seen[] = {
+        { MPX_WIRE_CONVERT, MPX_SIG_IN_PAYLOAD }, { MPX_WIRE_MPCONVERT, MPX_SIG_IN_PAYLOAD },
+        { MPX_WIRE_MPCONVERT_IE, MPX_SIG_IN_PAYLOAD }, { MPX_WIRE_SOCKS5, MPX_SIG_IN_APP },
+    };
+    size_t n;
+    const mpx_signal *s = mpx_signals(&n);
+    for (size_t k = 0; k < sizeof seen / sizeof seen[0]; k++) {
+        size_t rows = 0;
+        for (size_t i = 0; i < n; i++)
+            if (s[i].wire == seen[k].w) {
+                assert_int_equal(s[i].where, seen[k].where);
+                rows++;
+            }
+        if (!rows) fail_msg("no registry row with wire class %s", mpx_wire_class_name(seen[k].w));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest t[] = {
         cmocka_unit_test(t_convert), cmocka_unit_test(t_mpconvert),
         cmocka_unit_test(t_socks5), cmocka_unit_test(t_plain_and_none),
+        cmocka_unit_test(t_registry),
     };
     return cmocka_run_group_tests(t, NULL, NULL);
 }

@@ -72,7 +72,7 @@ mpx_analyze_all() {
     [ -d "$vd" ] || continue
     v=$(basename "$vd"); mkdir -p "$o/analysis/$v"
     if [ ! -x "$MPX_BIN/mpx-analyze" ]; then
-      echo "bin/mpx-analyze not built yet" > "$o/analysis/$v/NOT-ANALYZED"; continue
+      echo "bin/mpx-analyze missing (make)" > "$o/analysis/$v/NOT-ANALYZED"; continue
     fi
     local pcaps=()
     for p in "$vd"*.pcap; do

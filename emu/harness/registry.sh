@@ -3,8 +3,8 @@
 # harness knows about a signal (its front-end and port, TFO and helper needs, interception
 # mode, model formula, evidence properties, SYN option budgets) comes from one
 # `mpx-wire signals --json` per run; a new registry row needs no edit here.
-#   mpx_reg_load               reads the registry once (from $OUT/signals.json when the run
-#                              already saved it), fills MPX_REG_NAMES, the MPX_SIG_* maps and
+#   mpx_reg_load               reads the registry once per process (subshells inherit it),
+#                              fills MPX_REG_NAMES, the MPX_SIG_* maps and
 #                              MPX_REG_DIRECT (the row without proxy: the reference and the
 #                              native MPTCP probe)
 #   mpx_reg_save FILE          the registry as this run read it (evidence: OUT/signals.json)
@@ -21,13 +21,9 @@ declare -gA MPX_SIG_TFO=() MPX_SIG_HELPER=() MPX_SIG_INTERCEPT=()
 
 mpx_reg_load() {
   [ -n "$MPX_REG" ] && return 0
-  if [ -n "${OUT:-}" ] && [ -s "${OUT:-}/signals.json" ]; then
-    MPX_REG=$(<"$OUT/signals.json")
-  else
-    [ -x "$MPX_BIN/mpx-wire" ] || { echo "bin/mpx-wire missing (make): the harness reads the signal registry from it" >&2; return 1; }
-    MPX_REG=$(timeout 10 "$MPX_BIN/mpx-wire" signals --json) ||
-      { MPX_REG=''; echo "mpx-wire signals --json failed: cannot read the signal registry" >&2; return 1; }
-  fi
+  [ -x "$MPX_BIN/mpx-wire" ] || { echo "bin/mpx-wire missing (make): the harness reads the signal registry from it" >&2; return 1; }
+  MPX_REG=$(timeout 10 "$MPX_BIN/mpx-wire" signals --json) ||
+    { MPX_REG=''; echo "mpx-wire signals --json failed: cannot read the signal registry" >&2; return 1; }
   local name mode fe port auth mptcp tfo helper ic
   MPX_REG_NAMES=() MPX_REG_DIRECT=''
   # shellcheck disable=SC2034

@@ -1,17 +1,17 @@
 # emu/linkem: the userspace link emulator mpx-linkem (see emu/linkem/README.md).
 LINKEM_SRCS := $(sort $(wildcard emu/linkem/*.c))
 LINKEM_OBJS := $(LINKEM_SRCS:%.c=$(OBJDIR)/%.o)
-# the parts the unit tests link (io.o only for its checksum function)
+# the parts the unit tests link (io.o only for its checksum function, which needs proto/ippkt)
 LINKEM_PURE := $(addprefix $(OBJDIR)/emu/linkem/,spec.o loss.o trace.o queue.o sched.o link.o io.o)
 
 BINS += $(BINDIR)/mpx-linkem
-$(BINDIR)/mpx-linkem: $(LINKEM_OBJS) $(MPX_LIB)
+$(BINDIR)/mpx-linkem: $(LINKEM_OBJS) $(MPX_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ -lm $(LDLIBS)
 
 UNIT_TESTS += $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_linkem_*.c))
 $(foreach t,$(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_linkem_*.c)),\
-  $(eval UNIT_LINK_$(t) := $(LINKEM_PURE) $(MPX_LIB) -lm))
+  $(eval UNIT_LINK_$(t) := $(LINKEM_PURE) $(MPX_LIB) $(PROTO_LIB) -lm))
 $(foreach t,$(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_linkem_*.c)),\
   $(eval $(TESTBIN)/$(t): $(LINKEM_PURE) $(MPX_LIB)))
 

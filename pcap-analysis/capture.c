@@ -1,6 +1,7 @@
 /* libpcap reader and link/IP/TCP framing. Every read is checked against caplen; a frame cut
  * by the snaplen inside the TCP options or payload is still returned, flagged truncated. */
 #include "pcap-analysis/capture.h"
+#include "proto/ippkt.h"
 #include <arpa/inet.h>
 #include <pcap/pcap.h>
 #include <stdlib.h>
@@ -75,46 +76,21 @@ uint64_t cap_frames(const cap_file *c) { return c->frames; }
 uint64_t cap_skipped(const cap_file *c, enum cap_skip why) { return c->skipped[why]; }
 
 static inline uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-static inline uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
 
 /* TCP header at p (caplen bytes captured of tcp_wire bytes on the wire). */
-/* One's-complement sum of n bytes (RFC 1071), added to acc. */
-static uint32_t csum_add(uint32_t acc, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2) acc += rd16(p + i);
-    if (n & 1) acc += (uint32_t)p[n - 1] << 8;
-    return acc;
-}
-
-static uint16_t csum_fold(uint32_t acc)
-{
-    while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-    return (uint16_t)acc;
-}
-
-/* The TCP checksum over the pseudo-header (RFC 9293 3.1 / RFC 8200 8.1) and the whole
- * segment, when all of it was captured: a correct segment sums to 0xffff. */
-static int8_t tcp_csum_check(const uint8_t *seg, size_t caplen, size_t tcp_wire, const mpx_pkt *k)
-{
-    if (caplen < tcp_wire) return -1;
-    uint32_t acc = csum_add(0, k->src, k->af == 4 ? 4 : 16);
-    acc = csum_add(acc, k->dst, k->af == 4 ? 4 : 16);
-    acc += 6 + (uint32_t)(tcp_wire & 0xffff) + (uint32_t)(tcp_wire >> 16);
-    return csum_fold(csum_add(acc, seg, tcp_wire)) == 0xffff;
-}
-
 static enum cap_skip parse_tcp(const uint8_t *p, size_t caplen, size_t tcp_wire, mpx_pkt *k)
 {
-    if (caplen < 20) return tcp_wire < 20 ? CAP_BAD : CAP_TRUNC;
-    k->sport = rd16(p); k->dport = rd16(p + 2);
-    k->seq = rd32(p + 4); k->ack = rd32(p + 8);
-    size_t doff = (size_t)(p[12] >> 4) * 4;
-    k->flags = p[13];
-    k->win = rd16(p + 14);
-    if (doff < 20 || doff > tcp_wire) return CAP_BAD;
+    mpx_tcphdr t;
+    switch (mpx_tcp_parse(p, caplen, tcp_wire, &t)) {
+    case MPX_IPP_OK: break;
+    case MPX_IPP_TRUNC: return CAP_TRUNC;
+    default: return CAP_BAD;
+    }
+    k->sport = t.sport; k->dport = t.dport;
+    k->seq = t.seq; k->ack = t.ack;
+    k->flags = t.flags;
+    k->win = t.win;
+    size_t doff = t.hlen;
     k->opt = p + 20;
     k->opt_len_wire = doff - 20;
     k->opt_len = caplen >= doff ? doff - 20 : caplen - 20;
@@ -128,90 +104,61 @@ static enum cap_skip parse_tcp(const uint8_t *p, size_t caplen, size_t tcp_wire,
         k->data_caplen = 0;
     }
     k->truncated = k->opt_len < k->opt_len_wire || k->data_caplen < k->data_len;
-    k->tcp_csum = tcp_csum_check(p, caplen, tcp_wire, k);
+    /* checkable only when the whole segment was captured */
+    k->tcp_csum = caplen < tcp_wire ? -1
+                : mpx_ipcsum_l4_ok(k->af, k->src, k->dst, MPX_IPPROTO_TCP, p, tcp_wire);
     return CAP_OK;
+}
+
+/* The IP header fields the analyzer keeps (proto/ippkt.c read them). */
+static void ip_fields(const mpx_iphdr *h, mpx_pkt *k)
+{
+    k->af = h->af;
+    k->ttl = h->ttl;
+    memcpy(k->src, h->src, 16);
+    memcpy(k->dst, h->dst, 16);
+    k->ip_opt_len = h->opt_len;
+    k->ip_router_alert = h->ra;
+    k->ip_router_alert_val = h->ra_val;
+}
+
+static enum cap_skip ipp_skip(mpx_ipp_status s)
+{
+    switch (s) {
+    case MPX_IPP_OK: return CAP_OK;
+    case MPX_IPP_NOT_IP: return CAP_NOT_IP;
+    case MPX_IPP_TRUNC: return CAP_TRUNC;
+    case MPX_IPP_FRAGMENT: return CAP_FRAGMENT;
+    default: return CAP_BAD;
+    }
 }
 
 static enum cap_skip parse_ipv4(const uint8_t *p, size_t caplen, mpx_pkt *k)
 {
-    if (caplen < 20) return CAP_TRUNC;
-    if ((p[0] >> 4) != 4) return CAP_BAD;
-    size_t ihl = (size_t)(p[0] & 15) * 4;
-    size_t tot = rd16(p + 2);
-    if (ihl < 20 || tot < ihl) return CAP_BAD;
-    if (caplen < ihl) return CAP_TRUNC;
-    k->af = 4;
-    k->ttl = p[8];
-    k->ip_csum = csum_fold(csum_add(0, p, ihl)) == 0xffff;
-    memset(k->src, 0, 16); memset(k->dst, 0, 16);
-    memcpy(k->src, p + 12, 4); memcpy(k->dst, p + 16, 4);
-    k->ip_opt_len = (uint8_t)(ihl - 20);
-    /* IP options: only Router Alert is interpreted (RFC 2113: 0x94 0x04 value) */
-    for (size_t o = 20; o < ihl;) {
-        uint8_t t = p[o];
-        if (t == 0) break;
-        if (t == 1) { o++; continue; }
-        if (o + 1 >= ihl) break;
-        uint8_t l = p[o + 1];
-        if (l < 2 || o + l > ihl) break;
-        if (t == 0x94 && l == 4) { k->ip_router_alert = true; k->ip_router_alert_val = rd16(p + o + 2); }
-        o += l;
-    }
-    if (p[9] != 6) return CAP_NOT_TCP;
-    uint16_t frag = rd16(p + 6);
-    if (frag & 0x1fff) return CAP_FRAGMENT;
-    size_t avail = caplen < tot ? caplen : tot;
-    return parse_tcp(p + ihl, avail - ihl, tot - ihl, k);
+    mpx_iphdr h;
+    mpx_ipp_status s = mpx_ipv4_parse(p, caplen, &h);
+    if (s != MPX_IPP_OK) return ipp_skip(s);
+    ip_fields(&h, k);
+    k->ip_csum = mpx_ipcsum_fold(mpx_ipcsum_add(0, p, h.ip_hlen)) == 0xffff;
+    if (h.proto != MPX_IPPROTO_TCP) return CAP_NOT_TCP;
+    if (h.frag & 0x1fff) return CAP_FRAGMENT;   /* a first fragment still holds the TCP header */
+    size_t avail = caplen < h.tot_len ? caplen : h.tot_len;
+    return parse_tcp(p + h.ip_hlen, avail - h.ip_hlen, h.tot_len - h.ip_hlen, k);
 }
 
 static enum cap_skip parse_ipv6(const uint8_t *p, size_t caplen, mpx_pkt *k)
 {
-    if (caplen < 40) return CAP_TRUNC;
-    if ((p[0] >> 4) != 6) return CAP_BAD;
-    size_t plen = rd16(p + 4);
-    uint8_t nh = p[6];
-    k->af = 6;
-    k->ttl = p[7];
+    mpx_iphdr h;
+    mpx_ipp_status s = mpx_ipv6_parse(p, caplen, 0, &h);
+    if (s != MPX_IPP_OK) return ipp_skip(s);
+    ip_fields(&h, k);
     k->ip_csum = -1;
-    memcpy(k->src, p + 8, 16); memcpy(k->dst, p + 24, 16);
-    size_t off = 40, end = 40 + plen;
-    /* Walk extension headers: HbH(0), Routing(43), Fragment(44), AH(51), DestOpts(60) */
-    for (int guard = 0; guard < 16; guard++) {
-        if (nh == 6) {
-            if (end < off) return CAP_BAD;
-            size_t avail = (caplen < end ? caplen : end);
-            if (avail < off) return CAP_TRUNC;
-            return parse_tcp(p + off, avail - off, end - off, k);
-        }
-        if (nh != 0 && nh != 43 && nh != 44 && nh != 51 && nh != 60) return CAP_NOT_TCP;
-        if (caplen < off + 8) return CAP_TRUNC;
-        size_t hl;
-        if (nh == 44) {
-            if (rd16(p + off + 2) & 0xfff8) return CAP_FRAGMENT;
-            hl = 8;
-        } else if (nh == 51) {
-            hl = ((size_t)p[off + 1] + 2) * 4;
-        } else {
-            hl = ((size_t)p[off + 1] + 1) * 8;
-        }
-        if (nh == 0 && caplen >= off + hl) {
-            k->ip_opt_len = (uint8_t)(hl > 255 ? 255 : hl);
-            for (size_t o = off + 2; o < off + hl;) {
-                uint8_t t = p[o];
-                if (t == 0) { o++; continue; } /* Pad1 */
-                if (o + 1 >= off + hl) break;
-                uint8_t l = p[o + 1];
-                if (t == 5 && l == 2 && o + 4 <= off + hl) {
-                    k->ip_router_alert = true; k->ip_router_alert_val = rd16(p + o + 2);
-                }
-                o += 2 + (size_t)l;
-            }
-        }
-        nh = p[off];
-        off += hl;
-        if (off > end) return CAP_BAD;
-    }
-    return CAP_BAD;
+    if (h.proto != MPX_IPPROTO_TCP) return CAP_NOT_TCP;
+    size_t off = h.l4_off, end = h.tot_len;
+    if (end < off) return CAP_BAD;
+    size_t avail = caplen < end ? caplen : end;
+    if (avail < off) return CAP_TRUNC;
+    return parse_tcp(p + off, avail - off, end - off, k);
 }
 
 static enum cap_skip parse_l3(uint16_t ethertype, const uint8_t *p, size_t caplen, mpx_pkt *k)

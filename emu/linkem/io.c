@@ -1,4 +1,5 @@
 #include "emu/linkem/io.h"
+#include "proto/ippkt.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -85,63 +86,39 @@ int lk_offloads_off(const char *ifname, char *err, size_t errlen)
 	return bad;
 }
 
-static uint32_t sum16(const uint8_t *p, size_t n, uint32_t acc)
-{
-	for (; n > 1; p += 2, n -= 2)
-		acc += (uint32_t)(p[0] << 8 | p[1]);
-	if (n)
-		acc += (uint32_t)p[0] << 8;
-	return acc;
-}
-
-static uint16_t fold(uint32_t acc)
-{
-	while (acc >> 16)
-		acc = (acc & 0xffff) + (acc >> 16);
-	return (uint16_t)~acc;
-}
-
 int lk_csum_complete(uint8_t *f, uint32_t len)
 {
 	uint32_t l3 = 14;
-	uint16_t et = (uint16_t)(f[12] << 8 | f[13]);
-	uint32_t acc = 0, l4, l4len;
-	uint8_t proto;
+	mpx_iphdr h;
 	if (len < 14)
 		return 0;
+	uint16_t et = (uint16_t)(f[12] << 8 | f[13]);
 	if (et == ETH_P_IP) {
-		if (len < l3 + 20)
+		if (mpx_ipv4_parse(f + l3, len - l3, &h) != MPX_IPP_OK)
 			return 0;
-		uint32_t ihl = (f[l3] & 15u) * 4, tot = (uint32_t)(f[l3 + 2] << 8 | f[l3 + 3]);
-		if (ihl < 20 || tot < ihl || l3 + tot > len || (f[l3 + 6] & 0x3f) || f[l3 + 7])
+		if (l3 + h.tot_len > len || (h.frag & 0x3fff))
 			return 0; /* fragments never carry a partial checksum */
-		proto = f[l3 + 9];
-		l4 = l3 + ihl, l4len = tot - ihl;
-		acc = sum16(f + l3 + 12, 8, 0);
 	} else if (et == ETH_P_IPV6) {
-		if (len < l3 + 40)
+		/* extension headers are not walked: the L4 header follows the fixed header */
+		if (mpx_ipv6_parse(f + l3, len - l3, MPX_IPP_NO_EXT, &h) != MPX_IPP_OK)
 			return 0;
-		proto = f[l3 + 6];
-		l4 = l3 + 40, l4len = (uint32_t)(f[l3 + 4] << 8 | f[l3 + 5]);
-		if (l4 + l4len > len)
+		if (l3 + h.tot_len > len)
 			return 0;
-		acc = sum16(f + l3 + 8, 32, 0);
 	} else {
 		return 0;
 	}
-	uint32_t coff;
-	if (proto == IPPROTO_TCP)
+	uint32_t l4 = l3 + (uint32_t)h.l4_off, l4len = (uint32_t)(h.tot_len - h.l4_off), coff;
+	if (h.proto == IPPROTO_TCP)
 		coff = 16;
-	else if (proto == IPPROTO_UDP)
+	else if (h.proto == IPPROTO_UDP)
 		coff = 6;
 	else
 		return 0;
 	if (l4len < coff + 2)
 		return 0;
-	acc += proto + l4len;
 	f[l4 + coff] = f[l4 + coff + 1] = 0;
-	uint16_t c = fold(sum16(f + l4, l4len, acc));
-	if (proto == IPPROTO_UDP && c == 0)
+	uint16_t c = mpx_ipcsum_l4(h.af, h.src, h.dst, h.proto, f + l4, l4len);
+	if (h.proto == IPPROTO_UDP && c == 0)
 		c = 0xffff;
 	f[l4 + coff] = (uint8_t)(c >> 8), f[l4 + coff + 1] = (uint8_t)c;
 	return 1;

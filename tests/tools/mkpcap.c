@@ -7,6 +7,7 @@
  *   mpx-mkpcap --list
  * Exit 0 ok, 2 usage, 3 write error. */
 #include "proto/convert.h"
+#include "proto/ippkt.h"
 #include "proto/mpconvert.h"
 #include "proto/mpopt.h"
 #include "proto/mptcp.h"
@@ -43,14 +44,6 @@ static void pcap_hdr(W *w)
     put32le(w->f, 0); put32le(w->f, 0); put32le(w->f, w->snaplen); put32le(w->f, (uint32_t)w->lt);
 }
 
-static uint16_t csum_add(uint32_t s, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i + 1 < n; i += 2) s += (uint32_t)(p[i] << 8 | p[i + 1]);
-    if (n & 1) s += (uint32_t)p[n - 1] << 8;
-    while (s >> 16) s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)s;
-}
-
 static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 static void wr32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v; }
 
@@ -85,7 +78,7 @@ static void seg(W *w, F *fl, int dir, uint8_t flags, const uint8_t *opt, size_t 
     size_t optpad = (optlen + 3) & ~(size_t)3;
     size_t thl = 20 + optpad;
     bool ra = fl->ra && !w->v6 && dir == 0 && (flags & MPX_TH_SYN);
-    size_t ihl = w->v6 ? 40 : (ra ? 24 : 20);
+    size_t ihl = w->v6 ? 40 : (ra ? 20 + MPX_IPOPT_RA_LEN : 20);
     uint8_t *ip = frame + l2, *th = ip + ihl;
     size_t iplen = ihl + thl + dlen;
     memset(ip, 0, ihl + thl);
@@ -96,8 +89,8 @@ static void seg(W *w, F *fl, int dir, uint8_t flags, const uint8_t *opt, size_t 
         ip[0] = (uint8_t)(0x40 | ihl / 4); wr16(ip + 2, (uint16_t)iplen); ip[8] = 64; ip[9] = 6;
         wr16(ip + 6, 0x4000);
         memcpy(ip + 12, src, 4); memcpy(ip + 16, dst, 4);
-        if (ra) { ip[20] = 0x94; ip[21] = 4; ip[22] = 0; ip[23] = 0; }
-        wr16(ip + 10, (uint16_t)~csum_add(0, ip, ihl));
+        if (ra) memcpy(ip + 20, mpx_ipopt_ra, MPX_IPOPT_RA_LEN);
+        wr16(ip + 10, (uint16_t)~mpx_ipcsum_fold(mpx_ipcsum_add(0, ip, ihl)));
     }
     uint32_t seq = seq_override >= 0 ? (uint32_t)seq_override : fl->snd[dir];
     wr16(th, sp); wr16(th + 2, dp); wr32(th + 4, seq);
@@ -105,13 +98,7 @@ static void seg(W *w, F *fl, int dir, uint8_t flags, const uint8_t *opt, size_t 
     th[12] = (uint8_t)((thl / 4) << 4); th[13] = flags; wr16(th + 14, 64240);
     if (optlen) memcpy(th + 20, opt, optlen);
     if (dlen) memcpy(th + thl, data, dlen);
-    /* TCP checksum over the pseudo-header */
-    uint8_t ph[40];
-    size_t phl;
-    if (w->v6) { memcpy(ph, src, 16); memcpy(ph + 16, dst, 16); wr32(ph + 32, (uint32_t)(thl + dlen)); ph[36] = ph[37] = ph[38] = 0; ph[39] = 6; phl = 40; }
-    else { memcpy(ph, src, 4); memcpy(ph + 4, dst, 4); ph[8] = 0; ph[9] = 6; wr16(ph + 10, (uint16_t)(thl + dlen)); phl = 12; }
-    uint32_t s = csum_add(0, ph, phl);
-    wr16(th + 16, (uint16_t)~csum_add(s, th, thl + dlen));
+    wr16(th + 16, mpx_ipcsum_l4(w->v6 ? 6 : 4, src, dst, MPX_IPPROTO_TCP, th, thl + dlen));
     if (seq_override < 0 || (uint32_t)seq_override == fl->snd[dir]) {
         uint32_t adv = (uint32_t)dlen + ((flags & MPX_TH_SYN) ? 1 : 0) + ((flags & MPX_TH_FIN) ? 1 : 0);
         if (seq + adv - fl->snd[dir] < 0x80000000u) fl->snd[dir] = seq + adv;

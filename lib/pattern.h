@@ -1,4 +1,4 @@
-/* The deterministic payload pattern and the MPX1 request header (CONTRACTS §3).
+/* The deterministic payload pattern and the MPX1 request header (mpx-client <-> mpx-server).
  *
  * Application protocol client <-> server (a proxy only relays it):
  *   request  = "MPX1" | u32 request_len | u32 response_len | u32 flags   (16 bytes, big endian)

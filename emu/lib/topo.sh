@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # mpxlab topology runtime: builds a .topo file into network namespaces joined by link
-# emulators (bin/mpx-linkem), and tears it down again. Source this file (CONTRACTS.md §2):
+# emulators (bin/mpx-linkem), and tears it down again. Source this file:
 #   mpx_topo_up FILE RUN SEED [--param P]... [--at "TIME ..."]... [--pcap-dir DIR] [--plain]
 #               [--backend netns|mininet]   (mininet: emu/mininet/backend.sh, sourced on demand)
 #   mpx_topo_down RUN                  kill the run's processes (by PID), delete its netns + state

@@ -86,11 +86,11 @@ LK_PROBE=${LK_PROBE:-$LK_ROOT/bin/mpx-lkprobe}
 # UDP payload size (default 64).
 lk_probe() {
   local t=$1 of=$2 count=$3 pps=$4; shift 4
-  local port=$((9000 + RANDOM % 1000)) i rp
+  local port=$((9000 + RANDOM % 1000)) rp
   lk_exec "$t-b" timeout 60 "$LK_PROBE" recv --bind "$LK_B_IP:$port" --idle-ms 400 \
     --csv "$of.csv" "$@" > "$of" &
   rp=$!
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     lk_exec "$t-b" ss -Hlun "sport = :$port" 2>/dev/null | grep -q . && break; sleep 0.02
   done
   lk_exec "$t-a" timeout 60 "$LK_PROBE" send --dst "$LK_B_IP:$port" --count "$count" \

@@ -106,6 +106,8 @@ static int do_recv(struct sockaddr_in *bind_a, long count, int idle_ms, const ch
 		fputs("seq,tx_ns,rx_ns,owd_us\n", cf);
 	size_t cap = 1 << 16, n = 0;
 	int64_t *owd = malloc(cap * sizeof(*owd));
+	if (!owd)
+		return perror("malloc"), 1;
 	long got = 0, reord = 0;
 	uint32_t maxseq = 0;
 	uint64_t first_rx = 0, last_rx = 0, rx_bytes = 0;
@@ -197,9 +199,13 @@ static int do_pcap(const char *path, double delay_us)
 	uint64_t frac = gh.magic == 0xa1b23c4d ? 1 : 1000; /* ns or us stamps */
 	size_t cap = 1 << 16, n = 0;
 	int64_t *owd = malloc(cap * sizeof(*owd));
+	if (!owd) {
+		fclose(f);
+		return 1;
+	}
 	uint32_t rh[4];
 	static uint8_t pkt[65536];
-	while (owd && fread(rh, sizeof(rh), 1, f) == 1) {
+	while (fread(rh, sizeof(rh), 1, f) == 1) {
 		if (rh[2] > sizeof(pkt) || fread(pkt, 1, rh[2], f) != rh[2])
 			break;
 		uint64_t ts = (uint64_t)rh[0] * 1000000000ULL + (uint64_t)rh[1] * frac;
@@ -221,8 +227,6 @@ static int do_pcap(const char *path, double delay_us)
 		owd[n++] = (int64_t)(ts - p.tx_ns);
 	}
 	fclose(f);
-	if (!owd)
-		return 1;
 	qsort(owd, n, sizeof(*owd), cmp_i64);
 #define PCT2(q) (n ? (double)owd[(size_t)((double)(n - 1) * (q))] / 1e3 - delay_us : 0)
 	printf("{\"frames\":%zu,\"owd_us\":{\"min\":%.1f,\"p50\":%.1f,\"p90\":%.1f,\"p99\":%.1f,"

@@ -55,10 +55,10 @@ lk_start() {
 
 # lk_stop PID: SIGTERM to mpx-linkem, wait for its timeout wrapper; returns the exit code.
 lk_stop() {
-  local pid=$1 i rc=0 tpid
+  local pid=$1 rc=0 tpid
   tpid=$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')
   kill -TERM "$pid" 2>/dev/null || true
-  for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
   [ -n "$tpid" ] && { wait "$tpid" 2>/dev/null || rc=$?; }
   return $rc
 }

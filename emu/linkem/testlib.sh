@@ -39,9 +39,9 @@ lk_start() {
   timeout -s TERM "${LK_TIMEOUT:-300}" ip netns exec "$l" "$LK_BIN" --if-a la --if-b lb \
     --ab "$ab" --ba "$ba" --name "$t" --ready "$out/ready" --stats "$out/stats.json" \
     "$@" 2>"$out/linkem.log" &
-  local tpid=$! i
+  local tpid=$!
   LK_PIDS+=("$tpid")
-  for i in $(seq 1 200); do
+  for _ in $(seq 1 200); do
     if [ -f "$out/ready" ]; then
       # signals go to mpx-linkem itself (ip netns exec execs it under timeout)
       LK_PID=$(pgrep -P "$tpid" | head -1); LK_PIDS+=("$LK_PID")

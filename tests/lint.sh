@@ -76,10 +76,10 @@ failed=0
 mpx_lint_report() {
   local tool=$1 n=$2 what=$3 out=$4 rc=$5 nf nfile
   if [ -s "$out" ]; then
-    cat "$out"
+    sort -t: -k1,1 -k2,2n -k3,3n "$out"
     nf=$(grep -cE '^[^:]+:[0-9]+:' "$out" || true)
     nfile=$(grep -oE '^[^:]+:[0-9]+:' "$out" | cut -d: -f1 | sort -u | wc -l)
-    echo "FAIL: $tool: $nf finding(s) in $nfile of $n $what (listed above as file:line)"
+    echo "FAIL: $tool: $nf finding(s) in $nfile of $n $what (each printed as file:line; make lint lists all)"
     failed=1
   elif [ "$rc" != 0 ]; then
     echo "FAIL: $tool: exit $rc with no output (timed out or crashed?)"

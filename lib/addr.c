@@ -5,6 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* proto's address value into a socket address (zone only for IPv6) */
+static int from_proto(mpxa_addr *a, const mpx_addr *pa, uint32_t scope)
+{
+    memset(a, 0, sizeof *a);
+    size_t n = mpx_addr_to_sockaddr(pa, &a->u.ss, sizeof a->u.ss);
+    if (n == 0)
+        return -1;
+    a->len = (socklen_t)n;
+    if (pa->family == MPX_AF_INET6)
+        a->u.in6.sin6_scope_id = scope;
+    return 0;
+}
+
 int mpxa_addr_parse(const char *s, int default_port, mpxa_addr *a)
 {
     /* the text grammar is proto/addr.c's; this side only builds the socket address */
@@ -15,14 +28,7 @@ int mpxa_addr_parse(const char *s, int default_port, mpxa_addr *a)
         return -1;
     if (!has_port)
         pa.port = (uint16_t)default_port;
-    memset(a, 0, sizeof *a);
-    size_t n = mpx_addr_to_sockaddr(&pa, &a->u.ss, sizeof a->u.ss);
-    if (n == 0)
-        return -1;
-    a->len = (socklen_t)n;
-    if (pa.family == MPX_AF_INET6)
-        a->u.in6.sin6_scope_id = scope;
-    return 0;
+    return from_proto(a, &pa, scope);
 }
 
 int mpxa_addr_from_sa(mpxa_addr *a, const struct sockaddr *sa, socklen_t len)
@@ -43,27 +49,16 @@ int mpxa_addr_from_sa(mpxa_addr *a, const struct sockaddr *sa, socklen_t len)
 
 int mpxa_addr_from_raw(mpxa_addr *a, const uint8_t *raw, size_t rawlen, uint16_t port)
 {
-    static const uint8_t mapped[12] = { 0,0,0,0,0,0,0,0,0,0,0xff,0xff };
-    memset(a, 0, sizeof *a);
-    if (rawlen == 16 && memcmp(raw, mapped, 12) == 0) {
-        raw += 12;
-        rawlen = 4;
-    }
+    mpx_addr pa;
     if (rawlen == 4) {
-        a->u.in4.sin_family = AF_INET;
-        memcpy(&a->u.in4.sin_addr, raw, 4);
-        a->u.in4.sin_port = htons(port);
-        a->len = sizeof a->u.in4;
-        return 0;
+        pa = mpx_addr_v4b(raw, port);
+    } else if (rawlen == 16) {
+        pa = mpx_addr_from_mapped(raw, port);   /* ::ffff:a.b.c.d becomes IPv4 */
+    } else {
+        memset(a, 0, sizeof *a);
+        return -1;
     }
-    if (rawlen == 16) {
-        a->u.in6.sin6_family = AF_INET6;
-        memcpy(&a->u.in6.sin6_addr, raw, 16);
-        a->u.in6.sin6_port = htons(port);
-        a->len = sizeof a->u.in6;
-        return 0;
-    }
-    return -1;
+    return from_proto(a, &pa, 0);
 }
 
 char *mpxa_addr_fmt_ip(const mpxa_addr *a, char *buf, size_t cap)

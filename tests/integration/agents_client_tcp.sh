@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # mpx-client --signal tcp against mpx-server over the client--hag--server namespace triple
-# (tests/lib-netns.sh, plain veths): MPTCP on and off, IPv4 and IPv6, 50 connections each with
+# (tests/topo/triple.topo through tests/lib/netns.sh): MPTCP on and off, IPv4 and IPv6, 50 connections each with
 # verified payloads, every workload, TFO with a cookie, the server seeing plain TCP, sane
 # timestamps, and failures that must be reported as failures (refused port, corrupt server).
 # timeout: 180
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../lib-netns.sh"
+source "$MPX_ROOT/tests/lib/netns.sh"
 t_require_root
 t_require_cmd ip jq
 t_require_bin mpx-server mpx-client mpx-proxy-probe

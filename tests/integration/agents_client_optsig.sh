@@ -14,7 +14,7 @@
 # timeout: 120
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../lib-netns.sh"
+source "$MPX_ROOT/tests/lib/netns.sh"
 t_require_root
 t_require_cmd ip jq tcpdump tshark iptables
 t_require_bin mpx-server mpx-client

@@ -11,7 +11,7 @@
 # timeout: 150
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../lib-netns.sh"
+source "$MPX_ROOT/tests/lib/netns.sh"
 t_require_root
 t_require_cmd ip jq nstat
 t_require_bin mpx-server mpx-client

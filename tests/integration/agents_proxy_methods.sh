@@ -6,7 +6,7 @@
 # timeout: 180
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
-source "$MPX_ROOT/tests/lib-netns.sh"
+source "$MPX_ROOT/tests/lib/netns.sh"
 source "$MPX_ROOT/tests/lib-proxy.sh"
 t_require_root
 t_require_cmd jq ip

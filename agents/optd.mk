@@ -12,3 +12,6 @@ TEST_EXTRA_DEPS += $(OBJDIR)/agents/optd/mangle.o
 UNIT_TESTS += test_optd_core
 UNIT_LINK_test_optd_core := $(OBJDIR)/agents/optd/core.o $(OBJDIR)/agents/optd/mangle.o
 TEST_EXTRA_DEPS += $(OBJDIR)/agents/optd/core.o
+
+UNIT_TESTS += test_optd_ctl
+UNIT_LINK_test_optd_ctl := $(OBJDIR)/agents/optd/core.o $(OBJDIR)/agents/optd/mangle.o

@@ -1,4 +1,5 @@
 #include "agents/optd/core.h"
+#include "agents/optd/ctl.h"
 #include "agents/optd/mangle.h"
 #include "proto/buf.h"
 #include "proto/mptcp.h"
@@ -231,69 +232,52 @@ void optd_stats_json(const optd_t *d, char *out, size_t cap)
              d->c.prefer, d->c.convert, d->c.join_marked, d->c.lookups, d->c.hits, d->c.synack, d->c.tokens, d->c.errors);
 }
 
-/* Handles one control request; writes the reply into out. */
+/* Handles one control request (agents/optd/ctl.h); writes the reply into out. */
 void optd_control(optd_t *d, char *req, char *out, size_t cap)
 {
-    char *argv[6] = { 0 };
-    int argc = 0;
-    for (char *t = strtok(req, " \t\r\n"); t && argc < 6; t = strtok(NULL, " \t\r\n")) argv[argc++] = t;
-    if (argc == 1 && !strcmp(argv[0], "stats")) { optd_stats_json(d, out, cap); return; }
-    if (argc == 3 && !strcmp(argv[0], "get")) {
+    optd_ctl_req q;
+    optd_ctl_verb verb = optd_ctl_parse(req, &q);
+    if (verb == OPTD_CTL_STATS) { optd_stats_json(d, out, cap); return; }
+    if (verb == OPTD_CTL_GET) {
         uint8_t a[16];
         int fam;
         d->c.lookups++;
-        if (parse_addr(argv[1], a, &fam) < 0) { snprintf(out, cap, "err bad-address"); return; }
-        uint16_t port = (uint16_t)atoi(argv[2]);
+        if (parse_addr(q.addr, a, &fam) < 0) { snprintf(out, cap, "err bad-address"); return; }
         for (size_t k = 0; k < SEEN_MAX; k++) {
             size_t i = (d->seen_next + SEEN_MAX - 1 - k) % SEEN_MAX;   /* newest first */
             seen_t *s = &d->seen[i];
-            if (s->convert && s->family == fam && s->sport == port && !memcmp(s->saddr, a, alen(fam))) {
+            if (s->convert && s->family == fam && s->sport == q.port && !memcmp(s->saddr, a, alen(fam))) {
                 char txt[INET6_ADDRSTRLEN];
                 d->c.hits++;
-                if (s->mc.family == 0) { snprintf(out, cap, "none no-address"); return; }
+                if (s->mc.family == 0) { snprintf(out, cap, OPTD_CTL_NONE_NOADDR); return; }
                 inet_ntop(s->mc.family == 6 ? AF_INET6 : AF_INET, s->mc.addr, txt, sizeof txt);
-                snprintf(out, cap, s->mc.family == 6 ? "target [%s]:%u proto %u" : "target %s:%u proto %u",
+                snprintf(out, cap, s->mc.family == 6 ? OPTD_CTL_TARGET " [%s]:%u proto %u" : OPTD_CTL_TARGET " %s:%u proto %u",
                          txt, s->mc.has_port ? s->mc.port : s->dport, s->mc.protocol);
                 return;
             }
         }
-        snprintf(out, cap, "none");
+        snprintf(out, cap, OPTD_CTL_NONE);
         return;
     }
-    bool del = argc >= 1 && !strcmp(argv[0], "del");
-    int what = argc >= 1 ? (!strcmp(argv[0], "opt") ? REG_OPT : !strcmp(argv[0], "ra") ? REG_RA : 0) : 0;
-    if ((what || del) && argc >= 3) {
-        reg_t r = { .what = what, .t = time(NULL) };
-        int i = 1;
-        if (!strcmp(argv[i], "dst") && argc >= 4) {
-            r.by_dst = true;
-            if (parse_addr(argv[i + 1], r.addr, &r.family) < 0) { snprintf(out, cap, "err bad-address"); return; }
-            r.port = (uint16_t)atoi(argv[i + 2]);
-            i += 3;
-        } else if (!strcmp(argv[i], "sport")) {
-            r.port = (uint16_t)atoi(argv[i + 1]);
-            i += 2;
-        } else {
-            snprintf(out, cap, "err usage");
-            return;
-        }
-        for (size_t k = 0; k < REG_MAX; k++) {   /* a new registration replaces an old one */
-            reg_t *o = &d->reg[k];
-            if (o->what && o->by_dst == r.by_dst && o->port == r.port &&
-                (!r.by_dst || !memcmp(o->addr, r.addr, 16)) && (del || o->what == what))
-                o->what = 0;
-        }
-        if (del) { snprintf(out, cap, "ok"); return; }
-        if (what == REG_OPT) {
-            if (i >= argc) { snprintf(out, cap, "err missing-hex"); return; }
-            long n = mpx_hex_parse(argv[i], r.opt, sizeof r.opt);
-            if (n < 2 || r.opt[1] != n) { snprintf(out, cap, "err bad-option"); return; }
-            r.optlen = (size_t)n;
-        }
-        for (size_t k = 0; k < REG_MAX; k++)
-            if (!d->reg[k].what || r.t - d->reg[k].t > ENTRY_TTL) { d->reg[k] = r; snprintf(out, cap, "ok"); return; }
-        snprintf(out, cap, "err full");
-        return;
+    if (verb == OPTD_CTL_BAD) { snprintf(out, cap, "err usage"); return; }
+    bool del = verb == OPTD_CTL_DEL;
+    int what = verb == OPTD_CTL_OPT ? REG_OPT : verb == OPTD_CTL_RA ? REG_RA : 0;
+    reg_t r = { .what = what, .t = time(NULL), .by_dst = q.by_dst, .port = q.port };
+    if (q.by_dst && parse_addr(q.addr, r.addr, &r.family) < 0) { snprintf(out, cap, "err bad-address"); return; }
+    for (size_t k = 0; k < REG_MAX; k++) {   /* a new registration replaces an old one */
+        reg_t *o = &d->reg[k];
+        if (o->what && o->by_dst == r.by_dst && o->port == r.port &&
+            (!r.by_dst || !memcmp(o->addr, r.addr, 16)) && (del || o->what == what))
+            o->what = 0;
     }
-    snprintf(out, cap, "err usage");
+    if (del) { snprintf(out, cap, OPTD_CTL_OK); return; }
+    if (what == REG_OPT) {
+        if (!q.hex) { snprintf(out, cap, "err missing-hex"); return; }
+        long n = mpx_hex_parse(q.hex, r.opt, sizeof r.opt);
+        if (n < 2 || r.opt[1] != n) { snprintf(out, cap, "err bad-option"); return; }
+        r.optlen = (size_t)n;
+    }
+    for (size_t k = 0; k < REG_MAX; k++)
+        if (!d->reg[k].what || r.t - d->reg[k].t > ENTRY_TTL) { d->reg[k] = r; snprintf(out, cap, OPTD_CTL_OK); return; }
+    snprintf(out, cap, "err full");
 }

@@ -12,15 +12,10 @@
  *         every connection taken for MP_PREFER_PROXY and marks exactly the MP_JOINs carrying
  *         it; without them, every join to the same destination address:port.
  *
- * Control socket (unix datagram, text; every request gets one reply datagram):
- *   opt sport PORT HEX | opt dst ADDR PORT HEX   append option HEX (add mode)
- *   ra sport PORT | ra dst ADDR PORT            add Router Alert (add mode); with `sport`
- *                                               also to the connection's MP_JOINs, known by
- *                                               the token of the SYN/ACK's key (incoming
- *                                               SYN/ACKs must be queued too)
- *   del sport PORT | del dst ADDR PORT          forget a registration
- *   get ADDR PORT                               MP_CONVERT target seen from ADDR:PORT (read)
- *   stats                                       JSON counters
+ * Control socket (--control PATH): the text protocol of agents/optd/ctl.h (opt, ra, del, get,
+ * stats; one reply datagram per request). A `ra sport` registration also marks the
+ * connection's MP_JOINs, known by the token of the SYN/ACK's key (incoming SYN/ACKs must be
+ * queued too).
  * `mpx-optd listen --port P [--port P...]` holds IP_TRANSPARENT MPTCP listeners on the
  * destination ports of intercepted connections, for their MP_JOINs: the kernel only accepts a
  * join on a listener with the connection's own port (else MPTcpExtMismatchPortSynRx), and a
@@ -52,6 +47,7 @@
 #include <unistd.h>
 
 #include "agents/optd/core.h"
+#include "agents/optd/ctl.h"
 
 static volatile sig_atomic_t g_stop;
 static void on_sig(int s) { (void)s; g_stop = 1; }
@@ -79,41 +75,30 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *msg, struct nfq_d
     return nfq_set_verdict(qh, id, NF_ACCEPT, (uint32_t)nl, buf);
 }
 
-/* Client of the control socket: a temporary bound datagram socket so the reply finds us. */
+/* Client of the control socket: one request from the command line, the reply on stdout. */
 static int ctl_main(int argc, char **argv)
 {
-    char req[512] = "", out[512];
+    char req[OPTD_CTL_MAX] = "", out[OPTD_CTL_MAX], me[108], suffix[32], fallback[64];
     if (argc < 2) { fprintf(stderr, "usage: mpx-optd ctl PATH REQUEST...\n"); return 2; }
     for (int i = 1; i < argc; i++) {
         if (strlen(req) + strlen(argv[i]) + 2 > sizeof req) { fprintf(stderr, "mpx-optd: request too long\n"); return 2; }
         if (i > 1) strcat(req, " ");
         strcat(req, argv[i]);
     }
-    struct sockaddr_un to = { .sun_family = AF_UNIX }, me = { .sun_family = AF_UNIX };
+    struct sockaddr_un to;
     if (strlen(argv[0]) >= sizeof to.sun_path) { fprintf(stderr, "mpx-optd: path too long\n"); return 2; }
-    strcpy(to.sun_path, argv[0]);
-    /* A path, not an abstract autobind address: abstract names are per network namespace
-     * and the daemon usually runs in another one. */
-    if (snprintf(me.sun_path, sizeof me.sun_path, "%s.%d", argv[0], (int)getpid()) >= (int)sizeof me.sun_path)
-        snprintf(me.sun_path, sizeof me.sun_path, "/tmp/mpx-optd-ctl.%d", (int)getpid());
-    unlink(me.sun_path);
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || bind(fd, (struct sockaddr *)&me, sizeof me) < 0) { perror("mpx-optd: socket"); return 3; }
-    struct timeval tv = { 2, 0 };
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (sendto(fd, req, strlen(req), 0, (struct sockaddr *)&to, sizeof to) < 0) {
-        fprintf(stderr, "mpx-optd: %s: %s\n", argv[0], strerror(errno));
-        close(fd);
-        unlink(me.sun_path);
-        return 3;
-    }
-    ssize_t n = recv(fd, out, sizeof out - 1, 0);
+    snprintf(suffix, sizeof suffix, ".%d", (int)getpid());
+    snprintf(fallback, sizeof fallback, "/tmp/mpx-optd-ctl.%d", (int)getpid());
+    int fd = optd_ctl_open(argv[0], suffix, fallback, 2000, &to, me, sizeof me);
+    if (fd < 0) { perror("mpx-optd: socket"); return 3; }
+    int rc = optd_ctl_call(fd, &to, req, out, sizeof out);
+    int err = errno;
     close(fd);
-    unlink(me.sun_path);
-    if (n < 0) { fprintf(stderr, "mpx-optd: no reply from %s\n", argv[0]); return 3; }
-    out[n] = 0;
+    unlink(me);
+    if (rc == -1) { fprintf(stderr, "mpx-optd: %s: %s\n", argv[0], strerror(err)); return 3; }
+    if (rc < 0) { fprintf(stderr, "mpx-optd: no reply from %s\n", argv[0]); return 3; }
     printf("%s\n", out);
-    return strncmp(out, "err", 3) ? 0 : 1;
+    return optd_ctl_is_err(out) ? 1 : 0;
 }
 
 #ifndef IPPROTO_MPTCP
@@ -263,7 +248,7 @@ int main(int argc, char **argv)
         if (cfd >= 0 && (pf[1].revents & POLLIN)) {
             struct sockaddr_un from;
             socklen_t fl = sizeof from;
-            char req[512], out[512];
+            char req[OPTD_CTL_MAX], out[OPTD_CTL_MAX];
             ssize_t n = recvfrom(cfd, req, sizeof req - 1, 0, (struct sockaddr *)&from, &fl);
             if (n > 0) {
                 req[n] = 0;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # timeout: 60
-# bin/mpx-wire end to end: the issue's acceptance examples, protocols.md 1.12 vectors through
+# bin/mpx-wire end to end: the acceptance examples, protocols.md 1.12 vectors through
 # encode and decode, every subcommand's JSON (parsed by jq), and the exit codes 0/1/2.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -28,7 +28,7 @@ mpx_wire_json() {
 
 CONN=010622630a05005000000000000000000000ffffc0000201
 
-# --- the issue's acceptance examples
+# --- the acceptance examples
 mpx_wire_expect convert-example 0 'version 1' convert $CONN
 grep -q '24 bytes' <<<"$OUT" && grep -q 'Connect to 192.0.2.1 port 80' <<<"$OUT" \
   && t_pass convert-example-fields || t_fail convert-example-fields "$OUT"
@@ -125,6 +125,8 @@ mpx_wire_json option-ra-json '.ok and .len == 4 and .hex == "94040000"' encode o
 mpx_wire_expect option-ra-no-exp253 2 'takes no' encode option ra --exp253
 mpx_wire_expect option-mpconvert-no-target 2 'missing' encode option mpconvert
 mpx_wire_expect option-unknown 2 'want prefer' encode option sack
+mpx_wire_expect option-exp253-from 0 '^fd0c4d50e006c00002010050$' encode option exp253 --from 1e0ae006c00002010050
+mpx_wire_expect option-exp253-bad 2 'well-formed' encode option exp253 --from 1e05e000
 # the option decoder reads the kind-30 bytes back
 mpx_wire_expect option-prefer-decodes 0 'total 4 bytes' options "$("$W" encode option prefer)" --syn
 # the kind-30 option inside the MP_CONVERT payload is the same as the single option

@@ -2,6 +2,7 @@
  * and --report (Markdown verification report). All three read the same finished an_ctx.
  * Signal names are the registry's wire class names. */
 #include "pcap-analysis/analyze.h"
+#include "lib/json.h"
 #include "lib/stats.h"
 #include <inttypes.h>
 #include <stdlib.h>
@@ -14,17 +15,7 @@ static const char *mptcp_name(enum an_mptcp m)
 
 bool an_conn_listed(const an_conn *c) { return !(c->is_join && c->parent); }
 
-static void json_str(FILE *o, const char *s)
-{
-    fputc('"', o);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') { fputc('\\', o); fputc(ch, o); }
-        else if (ch < 0x20) fprintf(o, "\\u%04x", ch);
-        else fputc(ch, o);
-    }
-    fputc('"', o);
-}
+static void json_str(FILE *o, const char *s) { mpxa_json_fput_str(o, s, strlen(s)); }
 
 static int64_t t0_of(const an_conn *c) { return c->t_syn != AN_NONE ? c->t_syn : c->t_first; }
 

@@ -106,7 +106,8 @@ RUN_STATUS=running
 RUN_OVERRUN=0
 # the user-level overrides, recorded in the manifest and the reproduce line
 REPRO="./mpxlab run ${exp#"$MPX_ROOT"/} --seed $EXP_SEED --reps $EXP_REPS"
-[ -n "$o_signals" ] && REPRO+=" --signals ${o_signals// /,}"
+if [[ $o_signals == *\?* ]]; then REPRO+=" --signals '${o_signals// /,}'"   # "?" would glob
+elif [ -n "$o_signals" ]; then REPRO+=" --signals ${o_signals// /,}"; fi
 [ -n "$backend" ] && REPRO+=" --backend $backend"
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S.%3N)" "$*" >> "$RUN_LOG"; }

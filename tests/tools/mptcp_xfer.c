@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <linux/mptcp.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -19,6 +20,8 @@
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
+#include "lib/file.h"
+#include "lib/parse.h"
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -140,6 +143,17 @@ static void usage(FILE *f)
 		"Prints one JSON line. Exit 0 ok, 1 transfer error, 2 usage, 3 setup error.\n");
 }
 
+/* A numeric option, checked: the whole string, within [lo, hi]; exits 2 otherwise. */
+static uint64_t num_arg(const char *opt, const char *s, uint64_t lo, uint64_t hi)
+{
+	uint64_t v;
+	if (mpx_parse_u64(s, lo, hi, &v) < 0) {
+		fprintf(stderr, "mptcp_xfer: --%s wants an integer %" PRIu64 "..%" PRIu64 ", got '%s'\n", opt, lo, hi, s);
+		exit(2);
+	}
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	const char *listen_s = NULL, *connect_s = NULL, *ready = NULL;
@@ -159,13 +173,17 @@ int main(int argc, char **argv)
 		switch (o) {
 		case 'l': listen_s = optarg; break;
 		case 'c': connect_s = optarg; break;
-		case 's': send_n = strtoull(optarg, NULL, 10); break;
+		case 's': send_n = num_arg("send", optarg, 0, UINT64_MAX); break;
 		case 't': tcp = 1; break;
-		case 'w': want_sf = atoi(optarg); break;
-		case 'W': wait_ms = atoi(optarg); break;
+		case 'w': want_sf = (int)num_arg("wait-subflows", optarg, 0, 64); break;
+		case 'W': wait_ms = (int)num_arg("wait-ms", optarg, 0, 3600000); break;
 		case 'r': ready = optarg; break;
-		case 'T': timeout_s = atoi(optarg); break;
-		case 'S': seed = strtoull(optarg, NULL, 10); break;
+		case 'T': timeout_s = (int)num_arg("timeout", optarg, 1, 86400); break;
+		case 'S': if (mpx_parse_seed(optarg, &seed) < 0) {
+				fprintf(stderr, "mptcp_xfer: --seed wants an integer 0..%" PRIu64 " without leading zeros\n", (uint64_t)MPX_SEED_MAX);
+				return 2;
+			}
+			break;
 		case 'F': fastopen = 1; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("mptcp_xfer %s\n", MPX_VERSION); return 0;
@@ -200,8 +218,7 @@ int main(int argc, char **argv)
 			return 3;
 		}
 		if (ready) {
-			FILE *f = fopen(ready, "w");
-			if (!f || fputs("ready\n", f) < 0 || fclose(f) != 0) {
+			if (mpx_file_ready(ready) < 0) {
 				perror("mptcp_xfer: ready file");
 				return 3;
 			}

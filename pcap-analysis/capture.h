@@ -1,6 +1,6 @@
 /* Capture layer of mpx-analyze: reads pcap/pcapng through libpcap and turns each frame into
- * a parsed TCP segment (link layer, IPv4 with options, IPv6 with extension headers). Only
- * framing is parsed here; every TCP option and payload format is decoded by proto/. */
+ * a parsed TCP segment (link layer here; IPv4 with options, IPv6 with extension headers and the
+ * TCP header through proto/ippkt.h). Every TCP option and payload format is decoded by proto/. */
 #ifndef MPX_ANALYZE_CAPTURE_H
 #define MPX_ANALYZE_CAPTURE_H
 #include <stdbool.h>

@@ -13,7 +13,7 @@
 # timeout: 240
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../lib-netns.sh"
+source "$MPX_ROOT/tests/lib/netns.sh"
 t_require_root
 t_require_cmd ip jq tcpdump
 t_require_bin mpx-server mpx-client
@@ -145,13 +145,15 @@ if [ "$have_tshark" = 1 ]; then
     [ "$withreq" -ge 100 ]
   sample=$(awk -F'\t' '$1==5124 && $4>0 {print substr($5,1,56); exit}' "$D/syns.txt")
   echo "# sample convert SYN payload: $sample..."
-  # Connect TLV: IPv4 target as ::ffff:198.18.3.1 port 8080; IPv6 target as is
-  n4=$(grep -c $'^5124\t.*\t010622630a051f9000000000000000000000ffffc6120301' "$D/syns.txt")
-  n6=$(grep -c $'^5124\t.*\t010622630a051f90fd000018000300000000000000000001' "$D/syns.txt")
-  t_check "convert SYN - Connect TLV carries ::ffff:198.18.3.1:8080 ($n4) and [fd00:18:3::1]:8080 ($n6)" \
+  # Connect TLV: IPv4 target as ::ffff:S4 port 8080; IPv6 target as is (the encoder's bytes)
+  c4=$("$B/mpx-wire" encode convert --connect "$S4:8080") c6=$("$B/mpx-wire" encode convert --connect "[$S6]:8080")
+  n4=$(grep -c $'^5124\t.*\t'"$c4" "$D/syns.txt")
+  n6=$(grep -c $'^5124\t.*\t'"$c6" "$D/syns.txt")
+  t_check "convert SYN - Connect TLV carries ::ffff:$S4:8080 ($n4) and [$S6]:8080 ($n6)" \
     [ "$n4" -ge 50 ] && [ "$n6" -ge 50 ]
   n=$(awk -F'\t' '$1==5125 && $4>0' "$D/syns.txt" | wc -l)
-  good=$(awk -F'\t' '$1==5125 && $2 ~ /(^|,)30(,|$)/ && ($5 ~ /^1e0ae006c61203011f9000/ || $5 ~ /^1e16e006fd000018000300000000000000000001/) &&
+  m4=$("$B/mpx-wire" encode mpconvert --target "$S4:8080") m6=$("$B/mpx-wire" encode mpconvert --target "[$S6]:8080")
+  good=$(awk -F'\t' -v m4="$m4" -v m6="${m6:0:40}" '$1==5125 && $2 ~ /(^|,)30(,|$)/ && (index($5, m4) == 1 || index($5, m6) == 1) &&
           $5 ~ /4d505831/' "$D/syns.txt" | wc -l)
   t_check "mpconvert SYN - MP_CAPABLE + payload 1e 0a|16 e0 06 addr port + EOL + request ($good/$n)" \
     [ "$n" -ge 100 ] && [ "$good" = "$n" ]

@@ -2,7 +2,7 @@
 # The second encoding of the experimental SYN signals (issue 7): an RFC 6994 kind-253 option
 # with ExID 0x4D50 written into kernel-made MPTCP SYNs by a cgroup sock_ops program
 # (agents/optd/bpf/optexp.bpf.c; no packet mangling) and read back on the server side with
-# bpf_load_hdr_opt(..., BPF_LOAD_HDR_OPT_TCP_SYN), in namespaces (tests/lib-netns.sh):
+# bpf_load_hdr_opt(..., BPF_LOAD_HDR_OPT_TCP_SYN), in namespaces (tests/lib/netns.sh):
 #   - MP_PREFER_PROXY as FD 06 4D 50 E0 00 in the MP_CAPABLE SYN to 198.18.3.1:8081 and in
 #     the MP_JOIN SYN of the same connection (same destination); the MPTCP server reads the
 #     exact bytes back for both subflows' peers; the connection stays MPTCP with 2 subflows;
@@ -18,7 +18,7 @@
 # timeout: 120
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../lib-netns.sh"
+source "$MPX_ROOT/tests/lib/netns.sh"
 source "$MPX_ROOT/agents/optd/bpf/optexp.sh"
 source "$MPX_ROOT/agents/intercept/intercept.sh"
 t_require_root
@@ -132,7 +132,7 @@ if [ -x "$B/mpx-proxy" ]; then
     ok1=$(jq -s '[.[]|select(.type=="conn" and .ok and .verified and .mptcp=="mptcp")]|length' "$D/e1.json" "$D/e2.json")
     sub2=$(jq -s '[.[]|select(.type=="conn")][0].subflows // 0' "$D/e2.json")
     viaH=$(jq -s --arg h "$MPX_NT_H_WAN4:" '[.[]|select(.type=="conn" and (.peer|startswith($h)))]|length' "$D/srv2.json")
-    e2e=$(jq -s '[.[]|select(.type=="conn" and .mptcp=="mptcp" and (.peer|startswith("198.18.1.")))]|length' "$D/srvm2.json")
+    e2e=$(jq -s --arg c "$MPX_NT_C_DSL4:" '[.[]|select(.type=="conn" and .mptcp=="mptcp" and (.peer|startswith($c)))]|length' "$D/srvm2.json")
     t_check "prefer253: 21 signalled MPTCP conns ok ($ok1), all via the HAG at the server ($viaH)" \
       test "$ok1" = 21 -a "$viaH" = 21
     t_check "prefer253: the bulk connection's MP_JOIN ended on the HAG (subflows $sub2, HAG MPJoinSynRx +$((${hj1:-0} - ${hj0:-0})))" \

@@ -13,7 +13,7 @@
 # timeout: 180
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../lib-netns.sh"
+source "$MPX_ROOT/tests/lib/netns.sh"
 source "$MPX_ROOT/agents/intercept/intercept.sh"
 t_require_root
 t_require_cmd ip jq tcpdump iptables ethtool
@@ -33,7 +33,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 mpx_nt_up impo || { echo "FAIL: setup: mpx_nt_up failed"; exit 1; }
 D=$MPX_NT_DIR
-H4=$MPX_NT_H_DSL4 H6=$MPX_NT_H_DSL6 S4=$MPX_NT_S4 S6=$MPX_NT_S6
+H4=$MPX_NT_H_DSL4 S4=$MPX_NT_S4 S6=$MPX_NT_S6
 mpx_nt_exec client ethtool -K dsl tx off >/dev/null 2>&1
 dump_fail() {
   echo "--- state"; mpx_nt_dump

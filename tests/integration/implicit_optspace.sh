@@ -17,7 +17,7 @@
 # timeout: 180
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../lib-netns.sh"
+source "$MPX_ROOT/tests/lib/netns.sh"
 source "$MPX_ROOT/agents/intercept/intercept.sh"
 t_require_root
 t_require_cmd ip jq tcpdump iptables ethtool

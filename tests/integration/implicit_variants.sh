@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Implicit (on-path) interception on the HAG, per variant (issue 7), with real traffic in
-# namespaces (tests/lib-netns.sh: client ==dsl/lte== hag -- server):
+# namespaces (tests/lib/netns.sh: client ==dsl/lte== hag -- server):
 #   implicit         every MPTCP SYN is tproxied into mpx-proxy's transparent listener
 #   implicit-ra      only SYNs carrying the IPv4 Router Alert (added by the client's mpx-optd)
 #   implicit-prefer  only SYNs carrying MP_PREFER_PROXY (added by the client's mpx-optd, seen
@@ -19,7 +19,7 @@
 # timeout: 300
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
-source "$(dirname "$0")/../lib-netns.sh"
+source "$MPX_ROOT/tests/lib/netns.sh"
 source "$MPX_ROOT/agents/intercept/intercept.sh"
 t_require_root
 t_require_cmd ip jq tcpdump nft iptables ethtool
@@ -156,10 +156,11 @@ for V in $VARIANTS; do
 
   # server-side view: peer address = HAG (intercepted) or client (end to end)
   peers() { # json port family -> "hag client other" counts
-    jq -rs --arg p ":$2" --arg h4 "$HW4" --arg h6 "[$HW6]" '
+    jq -rs --arg p ":$2" --arg h4 "$HW4" --arg h6 "[$HW6]" --arg cd4 "$MPX_NT_C_DSL4:" --arg cl4 "$MPX_NT_C_LTE4:" \
+      --arg cd6 "[$MPX_NT_C_DSL6]:" --arg cl6 "[$MPX_NT_C_LTE6]:" '
       [.[]|select(.type=="conn" and (.local|endswith($p)))] as $c
       | [($c|map(select(.peer|startswith($h4+":") or startswith($h6+":")))|length),
-         ($c|map(select(.peer|startswith("198.18.1.") or startswith("198.18.2.") or startswith("[fd00:18:1::") or startswith("[fd00:18:2::")))|length),
+         ($c|map(select(.peer|startswith($cd4) or startswith($cl4) or startswith($cd6) or startswith($cl6)))|length),
          ($c|length)] | @tsv' "$1"
   }
   read -r h8 c8 t8 < <(peers "$VD/srv.json" 8080)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The MPTCP passive-TFO reply stall (kernel-facts Bug 1) and mpx-proxy's stall guard.
-# The client's dsl link goes through mpx-linkem (20 ms each way, RTT 40 ms); single subflow.
+# tests/topo/stall.topo: the client's dsl link goes through mpx-linkem (20 ms each way, RTT
+# 40 ms); single subflow.
 # The proxy accepts the Convert SYN (with data) at once, its downstream connect takes ~0.1 ms,
 # so its reply is ready ~40 ms before the client's third ACK (MP_CAPABLE with both keys):
 #   --no-stall-guard: the reply is written too early and this kernel never sends it (the
@@ -10,42 +11,20 @@
 # timeout: 120
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
-source "$MPX_ROOT/tests/lib-netns.sh"
+source "$MPX_ROOT/tests/lib/netns.sh"
 source "$MPX_ROOT/tests/lib-proxy.sh"
 t_require_root
 t_require_cmd jq ip ethtool
 t_require_bin mpx-proxy mpx-client mpx-server
 [ -x "$MPX_ROOT/bin/mpx-linkem" ] || { echo "SKIP: all: bin/mpx-linkem not built (no delay emulation without netem)"; exit 77; }
 
-LNS=''
 cleanup() {
   [ "$T_FAILED" = 1 ] && { mpx_nt_dump; tail -n 30 "$MPX_NT_DIR"/*.log; }
   mpx_nt_down
-  [ -n "$LNS" ] && ip netns del "$LNS" 2>/dev/null
   return 0
 }
 trap cleanup EXIT INT TERM
-mpx_nt_up pxst || { echo "FAIL: setup: namespaces"; exit 1; }
-
-# re-cable dsl through a link namespace running mpx-linkem
-LNS=${MPX_NT_HAG%-hag}-ldsl
-ip netns add "$LNS"
-mpx_nt_exec client ip link del dsl
-ip link add dsl netns "$MPX_NT_CLIENT" type veth peer name la netns "$LNS"
-ip link add dsl netns "$MPX_NT_HAG" type veth peer name lb netns "$LNS"
-for x in la lb; do ip -n "$LNS" link set "$x" up; ip netns exec "$LNS" ethtool -K "$x" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true; done
-mpx_nt_exec client ip addr add "$MPX_NT_C_DSL4/24" dev dsl
-mpx_nt_exec hag ip addr add "$MPX_NT_H_DSL4/24" dev dsl
-for n in client hag; do
-  mpx_nt_exec $n ip link set dsl up
-  mpx_nt_exec $n ethtool -K dsl tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
-done
-mpx_nt_exec client ip route replace default via "$MPX_NT_H_DSL4" dev dsl
-mpx_nt_exec client ip mptcp endpoint flush    # one subflow: the handshake is what matters
-ip netns exec "$LNS" "$MPX_ROOT/bin/mpx-linkem" --if-a la --if-b lb --ab "delay=20ms" --ba "delay=20ms" \
-  --ready "$MPX_NT_DIR/linkem.ready" --quiet > "$MPX_NT_DIR/linkem.log" 2>&1 &
-MPX_NT_PIDS+=("$!")
-mpx_nt_wait_file "$MPX_NT_DIR/linkem.ready" 10 || { t_fail setup "linkem not ready"; exit 1; }
+mpx_nt_up pxst --topo "$MPX_ROOT/tests/topo/stall.topo" --emulated || { echo "FAIL: setup: namespaces"; exit 1; }
 rtt=$(mpx_nt_exec client ping -c 5 -i 0.2 -q "$MPX_NT_H_DSL4" | awk -F'= ' '/rtt/{split($2, a, "/"); print a[1]}')  # min
 t_near link_rtt_ms "${rtt:-0}" 40 5
 

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # tests/lib-proxy.sh: helpers for the mpx-proxy integration tests (source after lib.sh and
-# lib-netns.sh). Everything runs inside the namespaces of mpx_nt_up.
+# lib/netns.sh). Everything runs inside the namespaces of mpx_nt_up.
 #   mpx_px_server [ARGS...]        starts mpx-server on the server node (v4+v6 :8080); waits
 #   mpx_px_start NAME [ARGS...]    starts mpx-proxy ($MPX_PX_BIN, default bin/mpx-proxy) on the hag (stats/ready/log under
 #                                  $MPX_NT_DIR/NAME.*; drain bounded to 2 s so that cleanup

@@ -3,6 +3,10 @@
 # lines (+ "link"), $steps steps.csv text ("variant,rep,step,signal,t0,t1,rc").
 # One output object per step (a step without client output becomes a failed row).
 def hp: tostring | gsub("[\\[\\]]"; "");
+# microseconds between an analyzer record's first SYN and the client's start (0 when either
+# clock is missing)
+def dt($c): if .t0_epoch_us == null or $c.t0_real_us == null then 0
+  else ((.t0_epoch_us - $c.t0_real_us) | fabs) end;
 ($an | map(select(.client != null)) | group_by(.client | hp)
   | map({key: (.[0].client | hp), value: .}) | from_entries) as $byclient
 | ($cl | map(select(.tag != null)) | group_by(.tag) | map({key: .[0].tag, value: .}) | from_entries) as $bytag
@@ -15,7 +19,12 @@ def hp: tostring | gsub("[\\[\\]]"; "");
     $s + {ok: false, verified: false, error: "mpx-client wrote no connection line (exit \($s.step_rc))",
           mptcp: null, a: null, a_matches: 0}
   else
-    ($byclient[($c.local // "") | hp] // []) as $m
+    # a client port comes back within a run: of the records with this address:port, keep the
+    # ones of this connection (first SYN within 200 ms of the closest one; the links of one
+    # connection see it a few one-way delays apart)
+    ($byclient[($c.local // "") | hp] // []) as $all
+    | ($all | map(dt($c)) | min // 0) as $best
+    | [$all[] | select(dt($c) <= $best + 200000)] as $m
     | ([$m[] | select(.link == $cp)] + [$m[] | select(.link != $cp)]) as $ord
     | $s + ($c | del(.type, .tag, .signal, .seq)) + {seq: $c.seq}
       + {a: ($ord[0] // null), a_matches: ($m | length),

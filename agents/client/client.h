@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <signal.h>
+#include <sys/un.h>
 
 #include "lib/addr.h"
 #include "lib/pattern.h"
@@ -113,7 +114,8 @@ struct client {
     /* the SYN option helper (mpx-optd) */
     int         optd_fd;
     bool        optd_dead;                /* stopped answering: fail fast from then on */
-    char        optd_me[108];
+    char        optd_me[108];             /* our bound path (removed at exit) */
+    struct sockaddr_un optd_to;           /* the daemon */
     char        opt_hex[2 * 40 + 1];      /* option registered for each connection */
     bool        opt_fits;
     int         syn_opt_bytes, syn_opt_total;  /* requested / what Linux would emit, -1 = n/a */

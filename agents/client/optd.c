@@ -2,15 +2,13 @@
  * adds a TCP option or the IPv4 Router Alert to the SYNs of a registered source port; and the
  * SYN option budget, so a signal whose option Linux would drop is refused before any SYN. */
 #include <errno.h>
-#include <stdarg.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
 #include "agents/client/client.h"
+#include "agents/optd/ctl.h"
 #include "proto/budget.h"
 
 int client_read_sysctl(const char *path, int dflt)
@@ -70,24 +68,16 @@ void client_compute_budget(client *cl)
     cl->opt_fits = !bu.line[bu.n - 1].dropped;
 }
 
-/* ---------- mpx-optd control (agents/optd: unix datagram, text, one reply each) ---------- */
+/* ---------- mpx-optd control (agents/optd/ctl.h) ---------- */
 
 int client_optd_open(client *cl)
 {
-    const char *path = cl->cfg.optd_path;
-    struct sockaddr_un me = { .sun_family = AF_UNIX };
-    /* a path, not an abstract name: the daemon may live in another network namespace */
-    if (snprintf(me.sun_path, sizeof me.sun_path, "%s.c%d", path, (int)getpid()) >=
-        (int)sizeof me.sun_path)
-        snprintf(me.sun_path, sizeof me.sun_path, "/tmp/mpx-client-optd.%d", (int)getpid());
-    unlink(me.sun_path);
-    cl->optd_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (cl->optd_fd < 0 || bind(cl->optd_fd, (struct sockaddr *)&me, sizeof me) < 0)
-        return -1;
-    snprintf(cl->optd_me, sizeof cl->optd_me, "%s", me.sun_path);
-    struct timeval tv = { 1, 0 };
-    setsockopt(cl->optd_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    return 0;
+    char suffix[24], fallback[48];
+    snprintf(suffix, sizeof suffix, ".c%d", (int)getpid());
+    snprintf(fallback, sizeof fallback, "/tmp/mpx-client-optd.%d", (int)getpid());
+    cl->optd_fd = optd_ctl_open(cl->cfg.optd_path, suffix, fallback, 1000, &cl->optd_to, cl->optd_me,
+                                sizeof cl->optd_me);
+    return cl->optd_fd < 0 ? -1 : 0;
 }
 
 void client_optd_close(client *cl)
@@ -99,39 +89,26 @@ void client_optd_close(client *cl)
     cl->optd_fd = -1;
 }
 
-/* One request, one reply (blocking, local, sub-millisecond). 0 on an "ok" reply. */
-static int optd_req(client *cl, char *reply, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int optd_req(client *cl, char *reply, size_t cap, const char *fmt, ...)
+/* One request, one reply (blocking, local, sub-millisecond). 0 on an "ok" reply; otherwise
+ * -1 with the reply or the reason in reply. */
+static int optd_req(client *cl, const char *req, char *reply, size_t cap)
 {
     const char *path = cl->cfg.optd_path;
-    char req[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(req, sizeof req, fmt, ap);
-    va_end(ap);
     if (cl->optd_dead) {
         snprintf(reply, cap, "mpx-optd at %s stopped answering", path);
         return -1;
     }
-    struct sockaddr_un to = { .sun_family = AF_UNIX };
-    snprintf(to.sun_path, sizeof to.sun_path, "%s", path);
-    /* drop stale replies (a timed-out earlier request) */
-    char junk[512];
-    while (recv(cl->optd_fd, junk, sizeof junk, MSG_DONTWAIT) > 0)
-        ;
-    if (sendto(cl->optd_fd, req, strlen(req), 0, (struct sockaddr *)&to, sizeof to) < 0) {
+    int r = optd_ctl_call(cl->optd_fd, &cl->optd_to, req, reply, cap);
+    if (r == -1) {
         snprintf(reply, cap, "send to %s: %s", path, strerror(errno));
         return -1;
     }
-    ssize_t n = recv(cl->optd_fd, reply, cap - 1, 0);
-    if (n < 0) {
+    if (r < 0) {
         snprintf(reply, cap, "no reply from %s", path);
         cl->optd_dead = true;
         return -1;
     }
-    reply[n] = 0;
-    return strncmp(reply, "ok", 2) == 0 ? 0 : -1;
+    return optd_ctl_is_ok(reply) ? 0 : -1;
 }
 
 int client_mark_syn(client *cl, cconn *c, const mpxa_addr *dst)
@@ -170,11 +147,12 @@ int client_mark_syn(client *cl, cconn *c, const mpxa_addr *dst)
         client_set_err(c, "no local port before connect for the mpx-optd registration");
         return -1;
     }
-    char reply[128];
-    int r = helper == MPX_SIG_HELPER_IPOPT
-                ? optd_req(cl, reply, sizeof reply, "ra sport %u", mpxa_addr_port(&me))
-                : optd_req(cl, reply, sizeof reply, "opt sport %u %s", mpxa_addr_port(&me), cl->opt_hex);
-    if (r < 0) {
+    char req[OPTD_CTL_MAX], reply[128];
+    if (helper == MPX_SIG_HELPER_IPOPT)
+        optd_ctl_fmt_ra_sport(req, sizeof req, mpxa_addr_port(&me));
+    else
+        optd_ctl_fmt_opt_sport(req, sizeof req, mpxa_addr_port(&me), cl->opt_hex);
+    if (optd_req(cl, req, reply, sizeof reply) < 0) {
         client_set_err(c, "mpx-optd registration: %s", reply);
         return -1;
     }
@@ -186,6 +164,7 @@ void client_unmark_syn(client *cl, cconn *c)
 {
     if (!c->optd_sport)
         return;
-    char reply[128];
-    optd_req(cl, reply, sizeof reply, "del sport %u", c->optd_sport);
+    char req[OPTD_CTL_MAX], reply[128];
+    optd_ctl_fmt_del_sport(req, sizeof req, c->optd_sport);
+    optd_req(cl, req, reply, sizeof reply);
 }

@@ -123,7 +123,7 @@ if [ -x "$B/mpx-proxy" ]; then
   mpx_nt_bg hag "$D/proxy.log" "$B/mpx-proxy" --transparent 5127 --ready "$D/proxy.ready"
   mpx_nt_wait_file "$D/srv2.ready" && mpx_nt_wait_file "$D/srvm2.ready" && mpx_nt_wait_file "$D/proxy.ready" ||
     echo "# e2e setup: agents not ready"
-  if mpx_ic_hag_up "$MPX_NT_HAG" implicit-prefer253 "$D/ic" >"$D/hagup.log" 2>&1; then
+  if mpx_ic_hag_up "$MPX_NT_HAG" prefer253 "$D/ic" >"$D/hagup.log" 2>&1; then
     hj0=$(mpx_nt_exec hag nstat -az MPTcpExtMPJoinSynRx | awk '$1=="MPTcpExtMPJoinSynRx"{print $2}')
     client e1 --target "$S4:8080" --count 20 --concurrency 4 --workload "rr 500/5000"
     client e2 --target "$S4:8080" --count 1 --workload "bulk-down 20MB"

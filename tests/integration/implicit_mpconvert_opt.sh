@@ -42,7 +42,7 @@ dump_fail() {
 
 mpx_nt_bg server "$D/srv.log" "$B/mpx-server" --listen "$S4:8080" --listen "[$S6]:8080" \
   --json "$D/srv.json" --ready "$D/srv.ready"
-MPX_IC_OPTPORT=$OPTPORT mpx_ic_hag_up "$MPX_NT_HAG" mpconvert-opt "$D/ic" >"$D/hagup.log" 2>&1 ||
+MPX_IC_OPTPORT=$OPTPORT mpx_ic_hag_up "$MPX_NT_HAG" optd-read "$D/ic" >"$D/hagup.log" 2>&1 ||
   { echo "FAIL: setup: hag: $(tail -2 "$D/hagup.log")"; dump_fail; exit 1; }
 mpx_ic_client_up "$MPX_NT_CLIENT" "$D/ic" >"$D/clup.log" 2>&1 ||
   { echo "FAIL: setup: client optd: $(tail -2 "$D/clup.log")"; dump_fail; exit 1; }

@@ -52,7 +52,7 @@ budget() { "$B/mpx-wire" budget --syn "$1" --json | jq -r '"\(.requested) \(.fit
 mpx_nt_bg hag "$D/stand.log" "$B/mpx-server" --mptcp --tfo --listen "$H4:$OPTPORT" --listen "[$H6]:$OPTPORT" \
   --json "$D/stand.json" --ready "$D/stand.ready"
 mpx_nt_wait_file "$D/stand.ready" 10 || { echo "FAIL: setup: stand-in listener not ready"; dump_fail; exit 1; }
-MPX_IC_OPTPORT=$OPTPORT mpx_ic_hag_up "$MPX_NT_HAG" mpconvert-opt "$D/ic" >"$D/hagup.log" 2>&1 ||
+MPX_IC_OPTPORT=$OPTPORT mpx_ic_hag_up "$MPX_NT_HAG" optd-read "$D/ic" >"$D/hagup.log" 2>&1 ||
   { echo "FAIL: setup: hag mpconvert-opt: $(tail -2 "$D/hagup.log")"; dump_fail; exit 1; }
 mpx_ic_client_up "$MPX_NT_CLIENT" "$D/ic" >"$D/clup.log" 2>&1 ||
   { echo "FAIL: setup: client optd: $(tail -2 "$D/clup.log")"; dump_fail; exit 1; }

@@ -63,7 +63,10 @@ nstat_get() { # node counter -> absolute value
 mpx_nt_bg hag "$D/proxy.log" "$B/mpx-proxy" --transparent 5127 --ready "$D/proxy.ready" --stats "$D/proxy.stats"
 mpx_nt_wait_file "$D/proxy.ready" 10 || { echo "FAIL: setup: mpx-proxy not ready"; dump_fail; exit 1; }
 
+# the HAG interception mode of each variant: its registry row's `intercept`
+SIGREG=$("$B/mpx-wire" signals --json) || { echo "FAIL: setup: mpx-wire signals --json"; exit 1; }
 for V in $VARIANTS; do
+  IC=$(jq -r --arg s "$V" '.signals[] | select(.name == $s) | .intercept' <<<"$SIGREG")
   VD=$D/$V; mkdir -p "$VD"
   # fresh servers per variant so their JSON covers this variant only
   mpx_nt_bg server "$VD/srv.log" "$B/mpx-server" --listen "$S4:8080" --listen "[$S6]:8080" \
@@ -74,7 +77,7 @@ for V in $VARIANTS; do
   SRVM=$MPX_NT_LASTPID
   mpx_nt_wait_file "$VD/srv.ready" 10 && mpx_nt_wait_file "$VD/srvm.ready" 10 ||
     { t_fail "$V: setup" "servers not ready"; dump_fail; continue; }
-  if ! mpx_ic_hag_up "$MPX_NT_HAG" "$V" "$D/ic" >"$VD/hagup.log" 2>&1; then
+  if ! mpx_ic_hag_up "$MPX_NT_HAG" "$IC" "$D/ic" >"$VD/hagup.log" 2>&1; then
     t_fail "$V: hag setup" "$(tail -3 "$VD/hagup.log")"; dump_fail; mpx_ic_hag_down "$MPX_NT_HAG" "$D/ic"; continue
   fi
   t_pass "$V: hag interception rules installed"
@@ -83,8 +86,8 @@ for V in $VARIANTS; do
       t_fail "$V: client optd" "$(tail -3 "$VD/clup.log")"; dump_fail
     fi
     if [ "$REG" = dst ]; then
-      r1=$(mpx_ic_client_register "$D/ic" "$V" "$S4" 8080 2>&1)
-      r2=ok; [ "$V" = implicit-prefer ] && r2=$(mpx_ic_client_register "$D/ic" "$V" "$S6" 8080 2>&1)
+      r1=$(mpx_ic_client_register "$D/ic" "$IC" "$S4" 8080 2>&1)
+      r2=ok; [ "$V" = implicit-prefer ] && r2=$(mpx_ic_client_register "$D/ic" "$IC" "$S6" 8080 2>&1)
       t_check "$V: client registration for $S4:8080 ($r1 $r2)" test "$r1 $r2" = "ok ok"
     fi
   fi

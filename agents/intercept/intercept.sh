@@ -247,9 +247,12 @@ mpx_ic_client_up() { # ns dir
   _mpx_ic_ipt_both "$ns" mangle -p tcp --tcp-flags SYN,ACK,FIN,RST SYN \
     -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass || return 1
   # incoming SYN/ACKs: mpx-optd learns the tokens of Router-Alert connections registered by
-  # source port and marks their MP_JOINs as well
+  # source port and marks their MP_JOINs as well. Only MPTCP SYN/ACKs (option 30): a queued
+  # SYN/ACK is overtaken by the data right behind it (a TFO server answers at once), which
+  # the kernel drops in SYN-SENT; plain TCP reference connections then waited ~60 ms for
+  # the retransmission.
   _mpx_ic_ipt_chain "$ns" mangle PREROUTING MPX_ICIN || return 1
-  MPX_IC_CHAIN=MPX_ICIN _mpx_ic_ipt_both "$ns" mangle -p tcp --tcp-flags SYN,ACK,FIN,RST SYN,ACK \
+  MPX_IC_CHAIN=MPX_ICIN _mpx_ic_ipt_both "$ns" mangle -p tcp --tcp-flags SYN,ACK,FIN,RST SYN,ACK --tcp-option 30 \
     -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass || return 1
   _mpx_ic_optd_start "$ns" client add "$dir" || return 1
 }

@@ -20,6 +20,5 @@ int lk_csum_complete(uint8_t *frame, uint32_t len);
 /* The kernel hands AF_PACKET readers frames with the VLAN tag moved to aux data; put the
  * 802.1Q/802.1ad tag back after the MAC addresses. Returns the new length (len if there is
  * no room). */
-uint32_t lk_vlan_insert(uint8_t *frame, uint32_t len, uint32_t cap, uint16_t tpid,
-			uint16_t tci);
+uint32_t lk_vlan_insert(uint8_t *frame, uint32_t len, uint32_t cap, uint16_t tpid, uint16_t tci);
 #endif

@@ -17,32 +17,32 @@ extern const char *const lk_verdict_name[];
 #define LK_LATE_BUCKETS 10000 /* 1 us each; last bucket collects the overflow */
 
 struct lk_counters {
-	uint64_t pkts_in, bytes_in, pkts_out, bytes_out;
-	uint64_t drop[5]; /* indexed by lk_verdict */
-	uint64_t send_fail, csum_fixed;
-	uint64_t stamp_fallback; /* frames without a usable kernel receive stamp */
-	uint64_t kernel_drops;   /* frames the kernel dropped before we read them (overload) */
-	uint64_t hwm_pkts, hwm_bytes;
-	uint64_t late_hist[LK_LATE_BUCKETS]; /* release lateness, us */
+    uint64_t pkts_in, bytes_in, pkts_out, bytes_out;
+    uint64_t drop[5]; /* indexed by lk_verdict */
+    uint64_t send_fail, csum_fixed;
+    uint64_t stamp_fallback; /* frames without a usable kernel receive stamp */
+    uint64_t kernel_drops;   /* frames the kernel dropped before we read them (overload) */
+    uint64_t hwm_pkts, hwm_bytes;
+    uint64_t late_hist[LK_LATE_BUCKETS]; /* release lateness, us */
 };
 
 struct lk_dir {
-	char name[4];
-	struct lk_params p;
-	struct lk_rng rng_loss, rng_jit;
-	struct lk_loss loss;
-	struct lk_trace trace;
-	struct lk_trace_cur tcur;
-	struct lk_fifo q;
-	uint64_t next_idx;
-	uint64_t bneck_free; /* rate mode: when the bottleneck has sent the last admitted frame */
-	uint64_t last_rel;
-	uint64_t t0;         /* start of the emulation (trace time 0) */
-	struct lk_counters c;
+    char name[4];
+    struct lk_params p;
+    struct lk_rng rng_loss, rng_jit;
+    struct lk_loss loss;
+    struct lk_trace trace;
+    struct lk_trace_cur tcur;
+    struct lk_fifo q;
+    uint64_t next_idx;
+    uint64_t bneck_free; /* rate mode: when the bottleneck has sent the last admitted frame */
+    uint64_t last_rel;
+    uint64_t t0; /* start of the emulation (trace time 0) */
+    struct lk_counters c;
 };
 
 int lk_dir_init(struct lk_dir *d, const char *name, const struct lk_params *p, uint64_t t0,
-		char *err, size_t errlen);
+                char *err, size_t errlen);
 void lk_dir_free(struct lk_dir *d);
 
 /* Applies a parameter change (schedule). Returns 0 or -1 (trace failed to load; the
@@ -51,7 +51,7 @@ int lk_dir_update(struct lk_dir *d, const struct lk_params *upd, char *err, size
 
 /* A frame arrived at now. Returns LK_PASS when it was queued; *idx gets its arrival index. */
 enum lk_verdict lk_dir_arrive(struct lk_dir *d, uint64_t now, bool down, const void *frame,
-			      uint32_t len, uint64_t *idx);
+                              uint32_t len, uint64_t *idx);
 
 /* The uniform jitter offset in [-j, +j] for one draw u in [0,1). */
 int64_t lk_jitter_offset(uint64_t jitter_ns, double u);

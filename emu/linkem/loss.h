@@ -7,7 +7,7 @@
 #include "emu/linkem/spec.h"
 
 struct lk_loss {
-	bool bad; /* Gilbert-Elliott state; starts good */
+    bool bad; /* Gilbert-Elliott state; starts good */
 };
 
 /* One decision per arriving packet. It always draws exactly two numbers from r, whatever

@@ -6,21 +6,21 @@
 #include "emu/linkem/link.h"
 
 struct lk_run_info {
-	const char *name;
-	double elapsed_s, cpu_user_s, cpu_sys_s;
-	uint64_t pcap_frames, pcap_errors;
-	uint64_t start_real_us; /* CLOCK_REALTIME at the start (schedule time 0) */
-	int down;
-	uint64_t loops, sleeps, rx_calls, tx_calls; /* event loop work, for CPU analysis */
-	double spin_us; /* current adaptive spin before a release */
+    const char *name;
+    double elapsed_s, cpu_user_s, cpu_sys_s;
+    uint64_t pcap_frames, pcap_errors;
+    uint64_t start_real_us; /* CLOCK_REALTIME at the start (schedule time 0) */
+    int down;
+    uint64_t loops, sleeps, rx_calls, tx_calls; /* event loop work, for CPU analysis */
+    double spin_us;                             /* current adaptive spin before a release */
 };
 
 /* Writes the stats object to f (one line, newline-terminated). */
 void lk_stats_print(FILE *f, const struct lk_run_info *ri, const struct lk_dir *ab,
-		    const struct lk_dir *ba);
+                    const struct lk_dir *ba);
 /* Writes it to path atomically (path.tmp + rename). Returns 0 or -1. */
 int lk_stats_write(const char *path, const struct lk_run_info *ri, const struct lk_dir *ab,
-		   const struct lk_dir *ba);
+                   const struct lk_dir *ba);
 void lk_event_print(FILE *f, uint64_t t_us, const char *dir, uint64_t idx, const char *reason,
-		    uint32_t len);
+                    uint32_t len);
 #endif

@@ -6,9 +6,9 @@
 #include <stdio.h>
 
 struct lk_pcap {
-	FILE *f;
-	uint32_t snaplen;
-	uint64_t frames, errors;
+    FILE *f;
+    uint32_t snaplen;
+    uint64_t frames, errors;
 };
 
 int lk_pcap_open(struct lk_pcap *p, const char *path, uint32_t snaplen);

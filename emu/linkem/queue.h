@@ -12,20 +12,20 @@
 #define LK_SLOT_BYTES 2048 /* largest frame carried: MTU 2000 + Ethernet header */
 
 struct lk_slot {
-	uint64_t idx;     /* per-direction arrival index */
-	uint64_t t_arr, t_bneck, t_rel; /* CLOCK_MONOTONIC ns */
-	uint32_t len;
-	bool done;        /* released, waiting for lk_fifo_reclaim */
+    uint64_t idx;                   /* per-direction arrival index */
+    uint64_t t_arr, t_bneck, t_rel; /* CLOCK_MONOTONIC ns */
+    uint32_t len;
+    bool done; /* released, waiting for lk_fifo_reclaim */
 };
 
 struct lk_fifo {
-	struct lk_slot *slot;
-	uint8_t *buf;          /* cap * LK_SLOT_BYTES */
-	uint64_t *heap;        /* sequence numbers, ordered by (t_rel, seq) */
-	uint32_t heap_n, cap, max_cap;
-	uint64_t head, tail;   /* sequence numbers; slot of seq s is s & (cap-1) */
-	uint64_t bq_seq;       /* first seq still in the bottleneck */
-	uint64_t bq_pkts, bq_bytes;
+    struct lk_slot *slot;
+    uint8_t *buf;   /* cap * LK_SLOT_BYTES */
+    uint64_t *heap; /* sequence numbers, ordered by (t_rel, seq) */
+    uint32_t heap_n, cap, max_cap;
+    uint64_t head, tail; /* sequence numbers; slot of seq s is s & (cap-1) */
+    uint64_t bq_seq;     /* first seq still in the bottleneck */
+    uint64_t bq_pkts, bq_bytes;
 };
 
 int lk_fifo_init(struct lk_fifo *q, uint32_t init_cap, uint32_t max_cap); /* powers of 2 */
@@ -33,11 +33,11 @@ void lk_fifo_free(struct lk_fifo *q);
 
 static inline struct lk_slot *lk_fifo_slot(struct lk_fifo *q, uint64_t seq)
 {
-	return &q->slot[seq & (q->cap - 1)];
+    return &q->slot[seq & (q->cap - 1)];
 }
 static inline uint8_t *lk_fifo_data(struct lk_fifo *q, uint64_t seq)
 {
-	return q->buf + (size_t)(seq & (q->cap - 1)) * LK_SLOT_BYTES;
+    return q->buf + (size_t)(seq & (q->cap - 1)) * LK_SLOT_BYTES;
 }
 
 /* Serialization time of len bytes at rate_bps (0 = unlimited), rounded up to whole ns. */
@@ -51,8 +51,8 @@ void lk_fifo_advance(struct lk_fifo *q, uint64_t now);
 bool lk_fifo_admit(struct lk_fifo *q, uint32_t len, uint64_t lim_pkts, uint64_t lim_bytes);
 
 /* Stores a frame (len <= LK_SLOT_BYTES) admitted by lk_fifo_admit. */
-void lk_fifo_push(struct lk_fifo *q, const void *data, uint32_t len, uint64_t idx,
-		  uint64_t t_arr, uint64_t t_bneck, uint64_t t_rel);
+void lk_fifo_push(struct lk_fifo *q, const void *data, uint32_t len, uint64_t idx, uint64_t t_arr,
+                  uint64_t t_bneck, uint64_t t_rel);
 
 /* Release time of the next packet to leave, UINT64_MAX when empty. */
 uint64_t lk_fifo_next_rel(const struct lk_fifo *q);

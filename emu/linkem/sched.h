@@ -10,16 +10,16 @@
 enum lk_act { LK_ACT_DOWN, LK_ACT_UP, LK_ACT_SET };
 
 struct lk_sched_ent {
-	uint64_t t_ns;
-	enum lk_act act;
-	unsigned dirs;          /* bit0 ab, bit1 ba (LK_ACT_SET) */
-	struct lk_params upd;   /* only upd.set_mask keys apply */
-	unsigned line;
+    uint64_t t_ns;
+    enum lk_act act;
+    unsigned dirs;        /* bit0 ab, bit1 ba (LK_ACT_SET) */
+    struct lk_params upd; /* only upd.set_mask keys apply */
+    unsigned line;
 };
 
 struct lk_sched {
-	struct lk_sched_ent *e;
-	size_t n, next;         /* next: first entry not yet applied */
+    struct lk_sched_ent *e;
+    size_t n, next; /* next: first entry not yet applied */
 };
 
 int lk_sched_parse(const char *text, size_t len, struct lk_sched *s, char *err, size_t errlen);

@@ -10,25 +10,31 @@
 enum lk_loss_kind { LK_LOSS_NONE, LK_LOSS_BERNOULLI, LK_LOSS_GE };
 
 struct lk_params {
-	uint64_t rate_bps;      /* 0 = unlimited */
-	char trace[256];        /* Mahimahi trace file, "" = none (rate used instead) */
-	uint64_t delay_ns;
-	uint64_t jitter_ns;
-	bool reorder;
-	enum lk_loss_kind loss_kind;
-	double loss;            /* Bernoulli probability 0..1 */
-	double ge_p, ge_r, ge_lg, ge_lb; /* Gilbert-Elliott, probabilities 0..1 */
-	uint64_t queue_pkts;    /* drop-tail limit; 0 = no packet limit */
-	uint64_t queue_bytes;   /* 0 = no byte limit */
-	uint64_t seed;
-	/* which keys a parse set; lets a schedule line change only what it names */
-	unsigned set_mask;
+    uint64_t rate_bps; /* 0 = unlimited */
+    char trace[256];   /* Mahimahi trace file, "" = none (rate used instead) */
+    uint64_t delay_ns;
+    uint64_t jitter_ns;
+    bool reorder;
+    enum lk_loss_kind loss_kind;
+    double loss;                     /* Bernoulli probability 0..1 */
+    double ge_p, ge_r, ge_lg, ge_lb; /* Gilbert-Elliott, probabilities 0..1 */
+    uint64_t queue_pkts;             /* drop-tail limit; 0 = no packet limit */
+    uint64_t queue_bytes;            /* 0 = no byte limit */
+    uint64_t seed;
+    /* which keys a parse set; lets a schedule line change only what it names */
+    unsigned set_mask;
 };
 
 enum {
-	LK_K_RATE = 1u << 0, LK_K_TRACE = 1u << 1, LK_K_DELAY = 1u << 2, LK_K_JITTER = 1u << 3,
-	LK_K_REORDER = 1u << 4, LK_K_LOSS = 1u << 5, LK_K_GE = 1u << 6, LK_K_QUEUE = 1u << 7,
-	LK_K_SEED = 1u << 8,
+    LK_K_RATE = 1u << 0,
+    LK_K_TRACE = 1u << 1,
+    LK_K_DELAY = 1u << 2,
+    LK_K_JITTER = 1u << 3,
+    LK_K_REORDER = 1u << 4,
+    LK_K_LOSS = 1u << 5,
+    LK_K_GE = 1u << 6,
+    LK_K_QUEUE = 1u << 7,
+    LK_K_SEED = 1u << 8,
 };
 
 #define LK_DEFAULT_QUEUE_PKTS 1000

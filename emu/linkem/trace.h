@@ -9,16 +9,16 @@
 #define LK_TRACE_MTU 1500
 
 struct lk_trace {
-	uint32_t *ms;   /* non-decreasing opportunity times */
-	size_t n;
-	uint64_t period_ms;
+    uint32_t *ms; /* non-decreasing opportunity times */
+    size_t n;
+    uint64_t period_ms;
 };
 
 /* Where the bottleneck stands in the trace: opportunity number k (counted over loops) and
  * the bytes it still has. */
 struct lk_trace_cur {
-	uint64_t k;
-	uint32_t left;
+    uint64_t k;
+    uint32_t left;
 };
 
 int lk_trace_parse(const char *text, size_t len, struct lk_trace *t, char *err, size_t errlen);
@@ -32,7 +32,7 @@ uint64_t lk_trace_opp_ns(const struct lk_trace *t, uint64_t k);
  * last byte leaves the bottleneck, consuming opportunities from *c (FIFO order). Unused
  * opportunities are lost, as in Mahimahi. */
 uint64_t lk_trace_depart(const struct lk_trace *t, struct lk_trace_cur *c, uint64_t arrive_ns,
-			 uint32_t len);
+                         uint32_t len);
 
 /* Average rate of the trace in bit/s (for logs and tests). */
 double lk_trace_rate_bps(const struct lk_trace *t);

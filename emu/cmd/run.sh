@@ -74,7 +74,7 @@ exp=$(readlink -f "$exp" 2>/dev/null || echo "$exp")
 
 mpx_exp_parse "$exp" || exit 2
 if [ -n "$o_reps" ]; then [[ $o_reps =~ ^[1-9][0-9]{0,4}$ ]] || { echo "mpxlab run: --reps wants 1..99999" >&2; exit 2; }; EXP_REPS=$o_reps; fi
-if [ -n "$o_seed" ]; then [[ $o_seed =~ ^[0-9]{1,9}$ ]] || { echo "mpxlab run: --seed wants an integer" >&2; exit 2; }; EXP_SEED=$o_seed; fi
+if [ -n "$o_seed" ]; then mpx_seed "$o_seed" > /dev/null 2>&1 || { echo "mpxlab run: --seed wants an integer 0..$MPX_SEED_MAX without leading zeros" >&2; exit 2; }; EXP_SEED=$o_seed; fi
 _sigs=()
 if [ -n "$o_signals" ]; then
   read -r -a _sigs <<< "${o_signals//,/ }"

@@ -12,6 +12,8 @@
 # instead of failing.
 # shellcheck source=registry.sh
 declare -F mpx_reg_load > /dev/null || source "$MPX_ROOT/emu/harness/registry.sh"
+# shellcheck source=../lib/parse.sh
+declare -F mpx_duration_us > /dev/null || source "$MPX_ROOT/emu/lib/parse.sh"
 
 mpx_exp_reset() {
   EXP_FILE='' EXP_DIR='' EXP_NAME='' EXP_TOPO='' EXP_TOPO_ARG=''
@@ -27,14 +29,12 @@ mpx_exp_reset() {
 # _mpx_exp_err LINE MSG: report and fail (caller returns 2)
 _mpx_exp_err() { echo "${EXP_FILE}:$1: $2" >&2; return 2; }
 
-# mpx_exp_dur_ms TEXT: "1500ms" "2s" "250us" -> integer ms on stdout; fails on anything else
+# mpx_exp_dur_ms TEXT: a duration (lib/parse.h grammar: "1500ms" "2s" "250us" "0") -> whole ms
+# (rounded up) on stdout; fails on anything else
 mpx_exp_dur_ms() {
-  local t=$1
-  if [[ $t =~ ^([0-9]+)(\.[0-9]+)?(us|ms|s|min)$ ]]; then
-    awk -v n="${BASH_REMATCH[1]}${BASH_REMATCH[2]}" -v u="${BASH_REMATCH[3]}" 'BEGIN{
-      m = (u=="us") ? n/1000 : (u=="ms") ? n : (u=="s") ? n*1000 : n*60000
-      printf "%d\n", (m == int(m)) ? m : int(m) + 1 }'
-  else return 1; fi
+  local us
+  us=$(mpx_duration_us "$1" 2> /dev/null) || return 1
+  echo $(( (us + 999) / 1000 ))
 }
 
 # mpx_exp_size_ok TEXT: 100, 10MB, 64kB, 1GiB ... (bytes with an optional unit)
@@ -98,8 +98,8 @@ _mpx_exp_check() {
       [ $# = 1 ] && { [ "$1" = 0 ] || mpx_exp_dur_ms "$1" > /dev/null; } ||
         { _mpx_exp_err "$ln" "warmup wants a duration like 3s (0 = none), got '$*'"; return 2; } ;;
     seed)
-      [ $# = 1 ] && [[ $1 =~ ^[0-9]{1,9}$ ]] ||
-        { _mpx_exp_err "$ln" "seed wants a non-negative integer (at most 9 digits), got '$*'"; return 2; } ;;
+      [ $# = 1 ] && mpx_seed "$1" > /dev/null 2>&1 ||
+        { _mpx_exp_err "$ln" "seed wants a non-negative integer (0..$MPX_SEED_MAX, no leading zeros), got '$*'"; return 2; } ;;
     mptcp)
       [ $# = 1 ] && [[ $1 =~ ^(on|off)$ ]] || { _mpx_exp_err "$ln" "mptcp wants on|off, got '$*'"; return 2; } ;;
     tfo)

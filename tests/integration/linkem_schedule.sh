@@ -1,30 +1,27 @@
 #!/usr/bin/env bash
 # mpx-linkem --schedule in real namespaces: "1s down; 2s up" stops and resumes traffic at
 # those times (receiver timestamps against the emulator's start), drops while down are
-# logged with reason "down", and "2500ms ab delay=30ms" changes the one-way delay.
+# logged with reason "down", and "2500ms ab delay=30ms" changes the one-way delay. The
+# namespaces and the emulator come from tests/topo/pair.topo (tests/lib/linkem.sh), the
+# schedule from the topology's `at` lines.
 # timeout: 90
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
-source "$MPX_ROOT/emu/linkem/testlib.sh"
+source "$MPX_ROOT/tests/lib/linkem.sh"
 t_require_root
 t_require_cmd ip ethtool ping jq
 t_require_bin mpx-linkem mpx-lkprobe
 out=$(mktemp -d /tmp/mpx-lk-sched.XXXXXX)
-trap 'lk_cleanup; rm -rf "$out"' EXIT INT TERM
-lk_mkpair s
-
-cat > "$out/sched" <<'S'
-# failure injection
-1s down
-2s up
-2500ms ab delay=30ms   # then a slower path
-S
-lk_start s "$out" "delay=5ms" "delay=5ms" --schedule "$out/sched" --events "$out/ev"
-lk_warm s
+trap 'mpx_lkt_down > /dev/null 2>&1; rm -rf "$out"' EXIT INT TERM
+# failure injection, then a slower path
+MPX_TOPO_PCAP=0 mpx_lkt_up s "$out" --param l.delay=5ms --at "1s down l" --at "2s up l" \
+  --at "2500ms l ab delay=30ms" || { echo "FAIL: setup: topology"; exit 1; }
+S=$MPX_LKT
+lk_warm "$S"
 # 1000 probes/s for 3.4 s (the receiver must outlast the 1 s silence)
-lk_probe s "$out/rx" 3400 1000 --idle-ms 1500
-lk_stop "$LK_PID" || true
-start=$(jq .start_real_us "$out/stats.json")
+lk_probe "$S" "$out/rx" 3400 1000 --idle-ms 1500
+mpx_lkt_down   # the emulator writes its final stats and events
+start=$(jq .start_real_us "$out/l.stats.json")
 # receive times relative to the emulator start, in ms
 awk -F, -v s="$start" 'NR>1 {printf "%.3f %.3f %.3f\n", ($3/1000 - s)/1000, ($2/1000 - s)/1000, $4/1000}' \
   "$out/rx.csv" | sort -g > "$out/t"
@@ -34,13 +31,13 @@ echo "info: longest silence at the receiver: ${gap_from} ms .. ${gap_to} ms afte
 # is sent at >=2000 ms and arrives 5 ms later
 t_near "traffic stops at 1s down (ms, last arrival - 5 ms delay)" "$(awk -v x="$gap_from" 'BEGIN{print x-5}')" 1000 30
 t_near "traffic resumes at 2s up (ms, first arrival - 5 ms delay)" "$(awk -v x="$gap_to" 'BEGIN{print x-5}')" 2000 30
-nd=$(jq '.ab.drops.down' "$out/stats.json")
+nd=$(jq '.ab.drops.down' "$out/l.stats.json")
 t_check "about 1000 probes dropped while down ($nd)" [ "$nd" -ge 950 ] && [ "$nd" -le 1050 ]
-t_check "down drops logged with reason down between 1 s and 2 s" bash -c "jq -s -e '[.[] | select(.reason==\"down\")] | length == $nd and all(.[]; .t_us >= 1000000 and .t_us <= 2010000)' '$out/ev' >/dev/null"
+t_check "down drops logged with reason down between 1 s and 2 s" bash -c "jq -s -e '[.[] | select(.reason==\"down\")] | length == $nd and all(.[]; .t_us >= 1000000 and .t_us <= 2010000)' '$out/l.events.jsonl' >/dev/null"
 # one-way delay before the change and after it (sender time based)
 d1=$(awk '$2 > 100 && $2 < 900 {print $3}' "$out/t" | lk_median)
 d2=$(awk '$2 > 2600 {print $3}' "$out/t" | lk_median)
 t_near "one-way delay before the change (ms)" "$d1" 5 0.3
 t_near "one-way delay after '2500ms ab delay=30ms' (ms)" "$d2" 30 0.3
-[ "$T_FAILED" = 0 ] || lk_dump s "$out"
+[ "$T_FAILED" = 0 ] || { echo "--- stats"; cat "$out/l.stats.json"; }
 t_done

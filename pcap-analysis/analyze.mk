@@ -12,7 +12,7 @@ $(BINDIR)/mpx-analyze: $(OBJDIR)/pcap-analysis/main.o $(ANALYZE_OBJS) $(MPX_LIB)
 # mkpcap: builds the hand-made corner-case captures of tests/data/pcap/
 ifneq ($(wildcard tests/tools/mkpcap.c),)
 BINS += $(BINDIR)/mpx-mkpcap
-$(BINDIR)/mpx-mkpcap: $(OBJDIR)/tests/tools/mkpcap.o $(PROTO_LIB)
+$(BINDIR)/mpx-mkpcap: $(OBJDIR)/tests/tools/mkpcap.o $(MPX_LIB) $(PROTO_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PROTO_LDLIBS) $(LDLIBS)
 endif

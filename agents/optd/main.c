@@ -48,6 +48,8 @@
 
 #include "agents/optd/core.h"
 #include "agents/optd/ctl.h"
+#include "lib/file.h"
+#include "lib/parse.h"
 
 static volatile sig_atomic_t g_stop;
 static void on_sig(int s) { (void)s; g_stop = 1; }
@@ -101,6 +103,22 @@ static int ctl_main(int argc, char **argv)
     return optd_ctl_is_err(out) ? 1 : 0;
 }
 
+/* A numeric option: decimal, or hexadecimal with 0x (marks are written that way), the whole
+ * string, within [lo, hi]. Prints why and returns -1 otherwise. */
+static int num_arg(const char *opt, const char *s, uint64_t lo, uint64_t hi, uint64_t *v)
+{
+    int rc;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && s[2] && strspn(s + 2, "0123456789abcdefABCDEF") == strlen(s + 2)) {
+        errno = 0;
+        *v = strtoull(s + 2, NULL, 16);
+        rc = errno || *v < lo || *v > hi ? -1 : 0;
+    } else {
+        rc = mpx_parse_u64(s, lo, hi, v);
+    }
+    if (rc < 0) fprintf(stderr, "mpx-optd: --%s wants an integer %llu..%llu, got '%s'\n", opt, (unsigned long long)lo, (unsigned long long)hi, s);
+    return rc;
+}
+
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
 #endif
@@ -129,7 +147,7 @@ static int listen_main(const int *ports, int np, const char *ready, const char *
     struct sigaction sa = { .sa_handler = on_sig };
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    if (ready) { FILE *f = fopen(ready, "w"); if (f) { fputs("ready\n", f); fclose(f); } }
+    if (ready && mpx_file_ready(ready) < 0) { fprintf(stderr, "mpx-optd: ready file %s: %s\n", ready, strerror(errno)); return 3; }
     while (!g_stop) {
         struct pollfd pf[16];
         for (int i = 0; i < np; i++) pf[i] = (struct pollfd){ fds[i], POLLIN, 0 };
@@ -141,8 +159,10 @@ static int listen_main(const int *ports, int np, const char *ready, const char *
         }
     }
     if (stats) {
-        FILE *f = fopen(stats, "w");
-        if (f) { fprintf(f, "{\"mode\":\"listen\",\"ports\":%d,\"accepted\":%lu}\n", np, accepted); fclose(f); }
+        char js[128];
+        int n = snprintf(js, sizeof js, "{\"mode\":\"listen\",\"ports\":%d,\"accepted\":%lu}\n", np, accepted);
+        if (n > 0 && (size_t)n < sizeof js && mpx_file_write_atomic(stats, js, (size_t)n) < 0)
+            fprintf(stderr, "mpx-optd: stats %s: %s\n", stats, strerror(errno));
     }
     for (int i = 0; i < np; i++) close(fds[i]);
     return 0;
@@ -183,21 +203,23 @@ int main(int argc, char **argv)
         { "verbose", 0, 0, 'v' }, { "port", 1, 0, 'p' }, { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0 } };
     optd_init(&d);
     if (argc >= 2 && !strcmp(argv[1], "ctl")) return ctl_main(argc - 2, argv + 2);
+    uint64_t v;
     for (int c; (c = getopt_long(argc, argv, "vh", lo, NULL)) != -1;) {
         switch (c) {
-        case 'q': queue = atoi(optarg); break;
+        case 'q': if (num_arg("queue", optarg, 0, 65535, &v) < 0) return 2; queue = (int)v; break;
         case 'c': ctl_path = optarg; break;
-        case 's': d.subtype = (uint8_t)(strtoul(optarg, NULL, 0) & 15); break;
+        case 's': if (num_arg("subtype", optarg, 0, 15, &v) < 0) return 2; d.subtype = (uint8_t)v; break;
         case 'P': d.prefer_all = true; break;
         case 'R': d.ra_all = true; break;
-        case 'm': d.mark_prefer = (uint32_t)strtoul(optarg, NULL, 0); break;
-        case 'M': d.mark_convert = (uint32_t)strtoul(optarg, NULL, 0); break;
+        case 'm': if (num_arg("mark-prefer", optarg, 0, UINT32_MAX, &v) < 0) return 2; d.mark_prefer = (uint32_t)v; break;
+        case 'M': if (num_arg("mark-convert", optarg, 0, UINT32_MAX, &v) < 0) return 2; d.mark_convert = (uint32_t)v; break;
         case 'S': stats = optarg; break;
         case 'r': ready = optarg; break;
         case 'v': d.verbose = true; break;
         case 'p':
-            if (nports == 16 || atoi(optarg) <= 0 || atoi(optarg) > 65535) { usage(stderr); return 2; }
-            ports[nports++] = atoi(optarg);
+            if (nports == 16) { usage(stderr); return 2; }
+            if (num_arg("port", optarg, 1, 65535, &v) < 0) return 2;
+            ports[nports++] = (int)v;
             break;
         case 'h': usage(stdout); return 0;
         case 'V': printf("mpx-optd %s\n", MPX_VERSION); return 0;
@@ -234,7 +256,7 @@ int main(int argc, char **argv)
     struct sigaction sa = { .sa_handler = on_sig };
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    if (ready) { FILE *f = fopen(ready, "w"); if (f) { fputs("ready\n", f); fclose(f); } }
+    if (ready && mpx_file_ready(ready) < 0) { fprintf(stderr, "mpx-optd: ready file %s: %s\n", ready, strerror(errno)); return 3; }
 
     static char buf[65536 + 4096];
     while (!g_stop) {
@@ -259,9 +281,10 @@ int main(int argc, char **argv)
     }
     if (stats) {
         char js[512];
-        FILE *f = fopen(stats, "w");
-        optd_stats_json(&d, js, sizeof js);
-        if (f) { fprintf(f, "%s\n", js); fclose(f); }
+        optd_stats_json(&d, js, sizeof js - 1);
+        size_t n = strlen(js);
+        js[n++] = '\n';
+        if (mpx_file_write_atomic(stats, js, n) < 0) fprintf(stderr, "mpx-optd: stats %s: %s\n", stats, strerror(errno));
     }
     nfq_destroy_queue(qh);
     nfq_close(h);

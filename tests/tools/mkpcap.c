@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lib/parse.h"
 
 enum { LT_EN10MB = 1, LT_RAW = 101, LT_NULL = 0, LT_LOOP = 108, LT_SLL = 113, LT_SLL2 = 276 };
 
@@ -725,7 +726,15 @@ int main(int argc, char **argv)
             else { fprintf(stderr, "mpx-mkpcap: unknown link type %s\n", optarg); return 2; }
             break;
         case '6': w.v6 = true; break;
-        case 's': w.snaplen = (unsigned)atoi(optarg); if (w.snaplen < 16) w.snaplen = 16; break;
+        case 's': {
+            uint64_t v;
+            if (mpx_parse_u64(optarg, 16, 262144, &v) < 0) {
+                fprintf(stderr, "mpx-mkpcap: --snaplen wants an integer 16..262144, got '%s'\n", optarg);
+                return 2;
+            }
+            w.snaplen = (unsigned)v;
+            break;
+        }
         case 'L':
             for (size_t i = 0; i < sizeof SC / sizeof *SC; i++) printf("%-20s %s\n", SC[i].name, SC[i].what);
             return 0;

@@ -88,7 +88,9 @@ typedef struct {
     const char    *intercept;  /* the HAG interception mode it needs (agents/intercept:
                                 * "all", "ra", "prefer", "optd-read"), or NULL */
     mpx_wire_class wire;       /* what the analyzer sees in a capture of it */
-    const char    *model;      /* the analytic model's formula id (emu/harness/model.jq) */
+    const char    *model;      /* the analytic model's formula id (emu/harness/model.jq): direct,
+                                * app-2x / app-3x (2 or 3 exchanges with the proxy before the
+                                * request), syn-data, syn-data-wait, option, intercept */
     const char    *summary;    /* one line for --help */
     mpx_sig_props  props;
 } mpx_signal;

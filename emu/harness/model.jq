@@ -18,11 +18,11 @@ def max2(a; b): if a > b then a else b end;
     ttfb_ms: (2 * ($rcp + $rps)), rtts_before_data: 1,
     formula: "2 (R_cp + R_ps)",
     derivation: "SYN reaches the server at c+p, SYN/ACK is back at 2(c+p) = R_cp+R_ps; the request leaves with the third ACK and reaches the server at 3(c+p); the response is at the client at 4(c+p) = 2 (R_cp + R_ps)." } end),
-  socks5: {
+  "app-2x": {
     ttfb_ms: (4 * $rcp + 2 * $rps), rtts_before_data: 3,
     formula: "4 R_cp + 2 R_ps",
     derivation: "Handshake with the proxy (SYN/ACK at 2c), greeting with the third ACK (at the proxy 3c), method reply back at 4c, CONNECT at the proxy 5c; the proxy connects downstream (2p) and replies: at the client 6c+2p; request at the server 7c+3p; response at the client 8c+4p = 4 R_cp + 2 R_ps." },
-  "socks5-auth": {
+  "app-3x": {
     ttfb_ms: (5 * $rcp + 2 * $rps), rtts_before_data: 4,
     formula: "5 R_cp + 2 R_ps",
     derivation: "As SOCKSv5 without authentication plus one RFC 1929 username/password exchange with the proxy: + R_cp." },

@@ -5,22 +5,25 @@
 # timeout: 120
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
-source "$MPX_ROOT/emu/linkem/testlib.sh"
+source "$MPX_ROOT/tests/lib/linkem.sh"
 t_require_root
 t_require_cmd ip ethtool ping jq
 t_require_bin mpx-linkem mpx-lkprobe
 out=$(mktemp -d /tmp/mpx-lk-loss.XXXXXX)
-trap 'lk_cleanup; rm -rf "$out"' EXIT INT TERM
-lk_mkpair l
+trap 'mpx_lkt_down > /dev/null 2>&1; rm -rf "$out"' EXIT INT TERM
 
-# run SPEC NAME COUNT: probes A->B through a fresh emulator; leaves $out/NAME.{stats,ev,rx}
+# run "AB-SPEC" NAME COUNT: probes A->B through a fresh pair.topo whose link has AB-SPEC a->b
+# (KEY=VALUE words) and delay=1ms b->a; leaves $out/NAME.{stats,ev,rx}
 run() {
-  local spec=$1 name=$2 count=$3
-  lk_start l "$out" "$spec" "delay=1ms" --events "$out/$name.ev"
-  lk_warm l
-  lk_probe l "$out/$name.rx" "$count" 20000
-  lk_stop "$LK_PID" || true
-  cp "$out/stats.json" "$out/$name.stats"
+  local name=$2 count=$3 kv p=(--param l.ba.delay=1ms)
+  for kv in $1; do p+=(--param "l.ab.$kv"); done
+  mkdir -p "$out/$name"
+  MPX_TOPO_PCAP=0 mpx_lkt_up lo "$out/$name" "${p[@]}" || { t_fail "$name setup" "topology"; return 1; }
+  lk_warm "$MPX_LKT"
+  lk_probe "$MPX_LKT" "$out/$name.rx" "$count" 20000
+  mpx_lkt_down   # the emulator writes its final stats and events
+  cp "$out/$name/l.stats.json" "$out/$name.stats"
+  cp "$out/$name/l.events.jsonl" "$out/$name.ev"
 }
 
 # binomial 99.9 % interval (normal approximation, z=3.29) for N trials of p
@@ -57,5 +60,5 @@ t_near "gilbert-elliott mean loss (%) vs stationary 4.545" "$rate" 4.545 1.0
 burst=$(jq -r 'select(.dir=="ab") | .idx' "$out/ge.ev" | awk 'NR>1 && $1==prev+1 {b++} {prev=$1} END{printf "%.3f", b/(NR-1)}')
 t_check "gilbert-elliott losses come in bursts (P(drop|drop)=$burst > 0.2)" awk -v b="$burst" 'BEGIN{exit !(b > 0.2)}'
 
-[ "$T_FAILED" = 0 ] || lk_dump l "$out"
+[ "$T_FAILED" = 0 ] || { echo "--- stats"; cat "$out"/*.stats; }
 t_done

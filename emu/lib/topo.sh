@@ -169,9 +169,9 @@ _mpx_topo_routes() {
 }
 
 # Role defaults for net.ipv4.tcp_fastopen (protocols.md §9): client 0x1 (TFO client with
-# cookies; mpx-client asks for cookie-less SYN data per socket with TCP_FASTOPEN_NO_COOKIE, so
-# the signals whose TFO mode is "cookie" and tcp --tfo still get real cookies), proxy/server 0x203 (server + accept
-# SYN data without cookie).
+# cookies; mpx-client asks for cookie-less SYN data per socket with TCP_FASTOPEN_NO_COOKIE,
+# so the signals whose TFO mode is "cookie" and tcp --tfo still get real cookies),
+# proxy/server 0x203 (server + accept SYN data without cookie).
 # Overridden by the node option tfo=..., routers and middleboxes keep the kernel default.
 _mpx_topo_tfo() {
   local n=$1

@@ -4,8 +4,9 @@
 #       -> JSON {"R_cp_ms":..,"R_ps_ms":..,"cp":[links],"ps":[links],"delays":{link:{ab,ba}}}
 #       R_cp = sum over the client<->proxy links of (a->b + b->a one-way delay); R_ps likewise.
 #       Jitter and serialization are left out on purpose: the model is the delay-only baseline.
-#   mpx_model_json R_CP_MS R_PS_MS [TFO on|off] -> JSON {signal: {ttfb_ms, extra_rtt, rtts_before_data,
-#       formula, derivation}} for every signal (uses emu/harness/model.jq)
+#   mpx_model_json R_CP_MS R_PS_MS [TFO on|off] -> JSON {formula id: {ttfb_ms, extra_rtt,
+#       rtts_before_data, formula, derivation}} for every formula id of the signal registry
+#       (uses emu/harness/model.jq; collect.sh gives each signal its formula)
 # Needs emu/lib/topofile.sh (the topology helper's pure parser) and emu/lib/parse.sh.
 
 # _mpx_model_ms VALUE: "10ms" "2.5ms" "500us" "1s" -> ms with 3 decimals; a bad value fails (2)

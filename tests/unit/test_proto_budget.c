@@ -64,7 +64,7 @@ static void test_table_5_2(void **st)
         { MPX_SEG_SYN, "base,mpc,mpconvert:v6+port", 48, false, 24, "mpconvert:v6+port", "no-room" },
         { MPX_SEG_SYN, "mss,sackperm,ws,mpc,mpconvert:v6+port", 40, true, 40, NULL, NULL },
         { MPX_SEG_SYNACK, "base,mpc,tfo:8", 44, false, 36, "ts", "mptcp-listener-tfo-cookie" },
-        /* issue 2 "done when": 36 fits; adding mpconvert:v6+port does not */
+        /* the classic example: 36 fits; adding mpconvert:v6+port does not */
         { MPX_SEG_SYN, "mss,sackperm,ts,ws,tfo:8,mpc,mpconvert:v6+port", 60, false, 36, "mpconvert:v6+port", "no-room" },
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {

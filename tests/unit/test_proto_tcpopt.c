@@ -1,4 +1,4 @@
-/* TCP option walker, checker and encoder: byte-exact vectors (issue 2 example, tcpdump's
+/* TCP option walker, checker and encoder: byte-exact vectors (the DESIGN example, tcpdump's
  * mptcp-v1 and TFO captures), malformed areas, per-kind length rules, SYN-only options,
  * encode -> walk round trips. */
 #include <setjmp.h>

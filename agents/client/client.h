@@ -2,10 +2,10 @@
  * the SYN option helper (optd.c) and the signal families (sig_*.c).
  *
  * What a signal is comes from the registry (proto/signal.h). The client looks up the code for
- * a registry row by the row's wire class (its signal FAMILY: plain, socks5, convert, ...); the
- * family's ops build the first flight and parse the replies, and every variation inside a
- * family (waits for the reply, TFO cookie, credentials, helper option) comes from the row's
- * fields. A new row that reuses a family needs no change here. */
+ * a registry row by the row's wire class, i.e. by its signal FAMILY (every RFC 8803 Convert
+ * row shares one); the family's ops build the first flight and parse the replies, and every
+ * variation inside a family (waits for the reply, TFO cookie, credentials, helper option)
+ * comes from the row's fields. A new row that reuses a family needs no change here. */
 #ifndef MPX_CLIENT_H
 #define MPX_CLIENT_H
 #include <stdbool.h>

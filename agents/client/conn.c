@@ -145,7 +145,8 @@ static void finish(client *cl, cconn *c, bool ok)
     mpxa_json_bool(&j, "ok", ok);
     mpxa_json_str(&j, "error", ok ? NULL : (c->err[0] ? c->err : "failed"));
     mpxa_json_str(&j, "target", mpxa_addr_fmt(&cfg->target, tbuf, sizeof tbuf));
-    mpxa_json_str(&j, "via", cfg->have_proxy ? mpxa_addr_fmt(&cfg->proxy, vbuf, sizeof vbuf) : NULL);
+    mpxa_json_str(&j, "via",
+                  cfg->have_proxy ? mpxa_addr_fmt(&cfg->proxy, vbuf, sizeof vbuf) : NULL);
     mpxa_json_str(&j, "local", c->local.len ? mpxa_addr_fmt(&c->local, lbuf, sizeof lbuf) : NULL);
     mpxa_json_str(&j, "mptcp", mp.kind == MPXA_MP_ERROR ? "tcp" : mpxa_mp_kind_str(mp.kind));
     mpxa_json_int(&j, "subflows", c->connected ? mp.subflows : 0);
@@ -306,18 +307,23 @@ static int on_response(cconn *c, const uint8_t *p, size_t n)
             if (at + (uint64_t)d + k <= c->h.resp_len &&
                 mpxa_resp_check(&c->h, at + (uint64_t)d, p + bad, k, &tmpbad))
                 found = (int64_t)(at + (uint64_t)d);
-            else if ((uint64_t)d <= at && mpxa_resp_check(&c->h, at - (uint64_t)d, p + bad, k, &tmpbad))
+            else if ((uint64_t)d <= at &&
+                     mpxa_resp_check(&c->h, at - (uint64_t)d, p + bad, k, &tmpbad))
                 found = (int64_t)(at - (uint64_t)d);
         }
         char got[33];
         mpx_hex_format(p + bad, k, got);
         if (found >= 0)
-            client_set_err(c, "response pattern mismatch at offset %" PRIu64 " (read of %zu bytes at %" PRIu64
-                           "; the bytes there belong at offset %" PRId64 ": data %s)", at, n, c->resp_off,
-                           found, found > (int64_t)at ? "missing" : "repeated");
+            client_set_err(c,
+                           "response pattern mismatch at offset %" PRIu64
+                           " (read of %zu bytes at %" PRIu64
+                           "; the bytes there belong at offset %" PRId64 ": data %s)",
+                           at, n, c->resp_off, found, found > (int64_t)at ? "missing" : "repeated");
         else
-            client_set_err(c, "response pattern mismatch at offset %" PRIu64 " (read of %zu bytes at %" PRIu64
-                           "; got %s, not from this stream)", at, n, c->resp_off, got);
+            client_set_err(c,
+                           "response pattern mismatch at offset %" PRIu64
+                           " (read of %zu bytes at %" PRIu64 "; got %s, not from this stream)",
+                           at, n, c->resp_off, got);
         c->bad_pattern = true;
         c->resp_off += n;
         return -1;
@@ -369,8 +375,8 @@ static int pump_in(client *cl, cconn *c)
         if (r == 0) {
             if (c->st == ST_RESPONSE && c->resp_off == c->h.resp_len)
                 return 1;
-            client_set_err(c, "EOF in state %s after %" PRIu64 " response bytes", client_state_name(c),
-                           c->resp_off);
+            client_set_err(c, "EOF in state %s after %" PRIu64 " response bytes",
+                           client_state_name(c), c->resp_off);
             return -1;
         }
         mark_connected(c);
@@ -386,7 +392,8 @@ static int pump_in(client *cl, cconn *c)
                     return -1;
                 if (s == 0) {
                     if (c->sig_in_len == sizeof c->sig_in) {
-                        client_set_err(c, "signalling reply too long in state %s", client_state_name(c));
+                        client_set_err(c, "signalling reply too long in state %s",
+                                       client_state_name(c));
                         return -1;
                     }
                     break;
@@ -530,7 +537,9 @@ static void start_one(client *cl)
     c->tfo_attempt = true;
     c->st = ST_RESPONSE;     /* unless the family waits for a reply to its first flight */
     uint8_t buf[SIGBUF + SYN_DATA_MAX];
-    long sl = cl->ops->first_flight ? cl->ops->first_flight(cl, c, c->sig_out, sizeof c->sig_out) : 0;
+    long sl = 0;
+    if (cl->ops->first_flight)
+        sl = cl->ops->first_flight(cl, c, c->sig_out, sizeof c->sig_out);
     if (sl < 0) {
         finish(cl, c, false);
         return;
@@ -591,7 +600,8 @@ static void kick_stalled(client *cl)
                 still = x;
                 break;
             }
-        if (still && still->last_io == now && still->resp_off + still->sig_in_total + still->sig_in_len == before) {
+        if (still && still->last_io == now &&
+            still->resp_off + still->sig_in_total + still->sig_in_len == before) {
             still->kicks--;  /* nothing was readable: not a missed wakeup */
             cl->n_kicks--;
         } else if (cl->cfg.verbose) {

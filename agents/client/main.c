@@ -112,7 +112,8 @@ static void usage(FILE *f)
 "Output: one JSON line per connection, then a summary line (agents/README.md); times in us\n"
 "relative to the connection's start (CLOCK_MONOTONIC).\n"
 "Exit: 0 all connections ok, 1 a connection failed, 2 usage, 3 setup error.\n",
-            COUNT_MAX, COUNT_MAX, TIMEOUT_MAX, tfo, auth, conv, (unsigned long long)MPX_SEED_MAX, helper);
+            COUNT_MAX, COUNT_MAX, TIMEOUT_MAX, tfo, auth, conv, (unsigned long long)MPX_SEED_MAX,
+            helper);
 }
 
 static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -220,8 +221,8 @@ static int parse_args(int argc, char **argv, client_cfg *cfg)
         case O_COUNT:
         case O_CONC:
             if (mpx_parse_u64(optarg, 1, COUNT_MAX, &u) < 0)
-                return bad("%s '%s': %s (1..%u)", o == O_COUNT ? "--count" : "--concurrency", optarg,
-                           why(), COUNT_MAX);
+                return bad("%s '%s': %s (1..%u)", o == O_COUNT ? "--count" : "--concurrency",
+                           optarg, why(), COUNT_MAX);
             if (o == O_COUNT)
                 cfg->count = (uint32_t)u;
             else
@@ -230,9 +231,11 @@ static int parse_args(int argc, char **argv, client_cfg *cfg)
         case O_JSON: cfg->json_path = optarg; break;
         case O_TIMEOUT:
             if (mpx_parse_dbl(optarg, 0, TIMEOUT_MAX, &d) < 0)
-                return bad("--timeout '%s': %s (seconds, 0 < SEC <= %.0f)", optarg, why(), TIMEOUT_MAX);
+                return bad("--timeout '%s': %s (seconds, 0 < SEC <= %.0f)", optarg, why(),
+                           TIMEOUT_MAX);
             if (d <= 0)
-                return bad("--timeout '%s': out of range (seconds, 0 < SEC <= %.0f)", optarg, TIMEOUT_MAX);
+                return bad("--timeout '%s': out of range (seconds, 0 < SEC <= %.0f)", optarg,
+                           TIMEOUT_MAX);
             cfg->timeout_s = d;
             break;
         case O_USER: cfg->user = optarg; break;
@@ -245,7 +248,8 @@ static int parse_args(int argc, char **argv, client_cfg *cfg)
         case O_OPTD: cfg->optd_path = optarg; break;
         case O_PEEK:
             if (mpx_parse_dbl(optarg, 0, PEEK_MAX, &d) < 0)
-                return bad("--peek-probe '%s': %s (milliseconds, 0..%.0f)", optarg, why(), PEEK_MAX);
+                return bad("--peek-probe '%s': %s (milliseconds, 0..%.0f)", optarg, why(),
+                           PEEK_MAX);
             cfg->peek_us = (int64_t)(d * 1000);
             break;
         case O_SUBTYPE:
@@ -356,9 +360,11 @@ int main(int argc, char **argv)
         return EXIT_SETUP;
     }
     /* Probe the socket type once so "no MPTCP in this kernel" is a setup error, not N failures */
-    int probe = mpxa_socket(mpxa_addr_family(cfg->have_proxy ? &cfg->proxy : &cfg->target), cfg->mptcp, true);
+    const mpxa_addr *first = cfg->have_proxy ? &cfg->proxy : &cfg->target;
+    int probe = mpxa_socket(mpxa_addr_family(first), cfg->mptcp, true);
     if (probe < 0) {
-        fprintf(stderr, "mpx-client: socket(%s): %s\n", cfg->mptcp ? "IPPROTO_MPTCP" : "TCP", strerror(errno));
+        fprintf(stderr, "mpx-client: socket(%s): %s\n", cfg->mptcp ? "IPPROTO_MPTCP" : "TCP",
+                strerror(errno));
         return EXIT_SETUP;
     }
     close(probe);
@@ -367,9 +373,11 @@ int main(int argc, char **argv)
     client_compute_budget(cl);
     cl->tfo_sysctl = client_read_sysctl("/proc/sys/net/ipv4/tcp_fastopen", -1);
     bool sig_cookie = cl->sig->tfo == MPX_SIG_TFO_COOKIE;
-    if (cl->tfo_sysctl >= 0 && (cl->tfo_sysctl & 0x4) && (sig_cookie || (cfg->tfo_direct && !cfg->tfo_direct_nc)))
-        fprintf(stderr, "mpx-client: warning: net.ipv4.tcp_fastopen=0x%x has bit 0x4 (data in the SYN "
-                        "without a cookie) set in this namespace, so %s sends no TFO cookie; use 0x1\n",
+    bool want_cookie = sig_cookie || (cfg->tfo_direct && !cfg->tfo_direct_nc);
+    if (cl->tfo_sysctl >= 0 && (cl->tfo_sysctl & 0x4) && want_cookie)
+        fprintf(stderr, "mpx-client: warning: net.ipv4.tcp_fastopen=0x%x has bit 0x4 (data in the "
+                        "SYN without a cookie) set in this namespace, so %s sends no TFO cookie; "
+                        "use 0x1\n",
                 cl->tfo_sysctl, sig_cookie ? cl->sig->name : "--tfo");
     if (cfg->optd_path && client_optd_open(cl) < 0) {
         fprintf(stderr, "mpx-client: --optd-ctl %s: %s\n", cfg->optd_path, strerror(errno));

@@ -75,8 +75,8 @@ int client_optd_open(client *cl)
     char suffix[24], fallback[48];
     snprintf(suffix, sizeof suffix, ".c%d", (int)getpid());
     snprintf(fallback, sizeof fallback, "/tmp/mpx-client-optd.%d", (int)getpid());
-    cl->optd_fd = optd_ctl_open(cl->cfg.optd_path, suffix, fallback, 1000, &cl->optd_to, cl->optd_me,
-                                sizeof cl->optd_me);
+    cl->optd_fd = optd_ctl_open(cl->cfg.optd_path, suffix, fallback, 1000, &cl->optd_to,
+                                cl->optd_me, sizeof cl->optd_me);
     return cl->optd_fd < 0 ? -1 : 0;
 }
 

@@ -97,7 +97,8 @@ static int conv_reply(client *cl, cconn *c)
     if (c->sig_in_len < need)
         return 0;
     mpx_conv_msg m;
-    int r = mpx_conv_decode(c->sig_in, need, MPX_CONV_F_COMPLETE | MPX_CONV_F_FROM_CONVERTER, &m, &e);
+    unsigned fl = MPX_CONV_F_COMPLETE | MPX_CONV_F_FROM_CONVERTER;
+    int r = mpx_conv_decode(c->sig_in, need, fl, &m, &e);
     if (r != MPX_DEC_OK) {
         client_set_err(c, "bad Convert reply: %s: %s", e.rule ? e.rule : "?", e.msg);
         c->rst = true;   /* RFC 8803: the client resets on an invalid message */

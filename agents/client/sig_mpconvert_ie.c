@@ -35,7 +35,8 @@ static int ie_reply(client *cl, cconn *c)
     if (memcmp(c->sig_in, c->sent, c->sent_len) != 0) {
         char hex[2 * 64 + 1];
         mpx_hex_format(c->sig_in, c->sent_len, hex);
-        client_set_err(c, "%s: reply does not start with the echoed MP_CONVERT IE (got %s)", cl->sig->name, hex);
+        client_set_err(c, "%s: reply does not start with the echoed MP_CONVERT IE (got %s)",
+                       cl->sig->name, hex);
         return -1;
     }
     c->t_sig = client_rel(c);
@@ -51,7 +52,8 @@ static void ie_failed(client *cl, cconn *c)
         return;
     char orig[128];
     snprintf(orig, sizeof orig, "%.127s", c->err[0] ? c->err : "closed");
-    snprintf(c->err, sizeof c->err, "%s: no MP_CONVERT IE echo from the proxy (%.127s)", cl->sig->name, orig);
+    snprintf(c->err, sizeof c->err, "%s: no MP_CONVERT IE echo from the proxy (%.127s)",
+             cl->sig->name, orig);
 }
 
 const client_signal_ops client_sig_mpconvert_ie = {

@@ -62,7 +62,8 @@ static int s5_reply(client *cl, cconn *c)
         }
         uint8_t want = s5_method(cl);
         if (m != want) {
-            client_set_err(c, "SOCKS proxy chose method 0x%02x (%s), wanted 0x%02x", m, mpx_s5_method_name(m), want);
+            client_set_err(c, "SOCKS proxy chose method 0x%02x (%s), wanted 0x%02x", m,
+                           mpx_s5_method_name(m), want);
             return -1;
         }
         uint8_t out[600];

@@ -22,9 +22,7 @@ mpx_nt_bg server "$MPX_NT_DIR/server-mp.log" "$MPX_ROOT/bin/mpx-server" --mptcp 
 mpx_nt_wait_file "$MPX_NT_DIR/server-mp.ready" 10
 printf 'alice:s3cret\n# comment\nbob:hunter2\n' > "$MPX_NT_DIR/users"
 mpx_px_start pa || { t_fail setup "proxy not ready"; exit 1; }   # default ports
-PA=$MPX_PX_PID
 mpx_px_start pb --socks5 1081 --users "$MPX_NT_DIR/users" || { t_fail setup "auth proxy not ready"; exit 1; }
-PB=$MPX_PX_PID
 
 N=50
 run() { # name expect-ok client-args...
@@ -85,7 +83,6 @@ t_check downstream_was_mptcp test "$(jq -s '[.[] | select(.type=="conn" and .mpt
 # DATA_ACKed; the client's receive queue fills and is not readable). A single subflow works.
 # Measured on a separate proxy so a stalled connection does not disturb the counters below.
 mpx_px_start pc --convert 5154 || { t_fail setup "proxy pc not ready"; exit 1; }
-PC=$MPX_PX_PID
 out=$(mpx_px_client --signal convert --target "$V4" --proxy "$MPX_NT_H_DSL4:5154" --workload "bulk-down 20MB" --count 4 --concurrency 2 --timeout 8 --json - | tail -1 || true)
 if [ "$(jq -r .ok <<<"$out")" = 4 ]; then t_pass "bulk_down_tfo_two_subflows (kernel did not stall)"
 else echo "SKIP: bulk_down_tfo_two_subflows: known kernel issue: MPTCP passive-TFO connection + MP_JOIN subflow stalls bulk data to the client ($(jq -r .ok <<<"$out")/4 ok)"; fi
@@ -136,7 +133,7 @@ mpx_px_client --signal socks5 --target "$V4" --proxy "$MPX_NT_H_DSL4" --workload
   --json "$MPX_NT_DIR/drain.json" >/dev/null 2>&1 &
 cl=$!
 started=0
-for i in $(seq 500); do
+for _ in $(seq 500); do
   [ "$(mpx_px_stats pa | jq -r '.active // 0' 2>/dev/null || echo 0)" -ge 1 ] 2>/dev/null && { started=1; break; }
   sleep 0.02
 done

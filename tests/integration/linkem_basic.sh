@@ -27,7 +27,7 @@ lk_warm b
 med=$(lk_ping_median b 50 0.02)
 t_near "ping median RTT over 10ms+10ms (ms)" "$med" 20 0.5
 kill -USR1 "$LK_PID"
-for i in $(seq 1 50); do [ -s "$out/stats.json" ] && break; sleep 0.02; done
+for _ in $(seq 1 50); do [ -s "$out/stats.json" ] && break; sleep 0.02; done
 t_check "SIGUSR1 writes stats while running" lk_jq "$out/stats.json" '.ab.pkts_out >= 50 and .elapsed_s > 0'
 rc=0; lk_stop "$LK_PID" || rc=$?
 t_check "SIGTERM exits 0" [ "$rc" = 0 ]
@@ -56,7 +56,7 @@ lk_start b "$out" "rate=20mbit delay=5ms queue=100p" "rate=20mbit delay=5ms queu
 lk_warm b
 lk_exec b-b timeout 30 iperf3 -s -1 -B "$LK_B_IP" >/dev/null 2>&1 &
 srv=$!
-for i in $(seq 1 100); do lk_exec b-b ss -Hltn "sport = :5201" | grep -q . && break; sleep 0.02; done
+for _ in $(seq 1 100); do lk_exec b-b ss -Hltn "sport = :5201" | grep -q . && break; sleep 0.02; done
 lk_exec b-a timeout 30 iperf3 -c "$LK_B_IP" -t 4 -J > "$out/iperf.json" || true
 wait "$srv" 2>/dev/null || true
 good=$(jq '.end.sum_received.bits_per_second / 1e6' "$out/iperf.json" 2>/dev/null || echo nan)

@@ -101,7 +101,7 @@ s3=$(mpx_topo_dir_seed 2 dsl ab) s4=$(mpx_topo_dir_seed 1 lte ab)
 
 # speed: pure bash, no external command per line
 t0=$EPOCHREALTIME
-for i in $(seq 20); do mpx_topofile_parse "$MPX_ROOT/topologies/three-link.topo" || break; done
+for _ in $(seq 20); do mpx_topofile_parse "$MPX_ROOT/topologies/three-link.topo" || break; done
 ms=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.1f", (b-a)*1000/20}')
 awk -v m="$ms" 'BEGIN{exit !(m < 200)}' && t_pass "parse_fast (${ms} ms per file)" || t_fail parse_fast "${ms} ms per file"
 t_done

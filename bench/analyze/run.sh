@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: packets per second of `mpx-analyze --json` vs `tshark -T fields` with the MPTCP
 # analysis on, and vs `tcpdump -nn -v -r`, on the same capture of >= 1 M packets made by an
-# MPTCP bulk transfer through mpx-proxy in namespaces (tests/lib-netns.sh; MTU 600 and
+# MPTCP bulk transfer through mpx-proxy in namespaces (tests/lib/netns.sh; MTU 600 and
 # offloads off so every packet is a real one; tcpdump -s 128 -i any on the hag). The capture
 # is kept under build/bench-analyze/ (not in git) and reused; BENCH_REBUILD=1 remakes it.
 # Prints one line per tool and the ratios (goal: >= 20x tshark, >= 2x tcpdump).
@@ -17,7 +17,7 @@ for c in tshark tcpdump jq; do command -v $c >/dev/null || { echo "bench analyze
 mpx_ba_make_capture() {
   [ "$(id -u)" = 0 ] || { echo "bench analyze: making the capture needs root"; return 1; }
   # shellcheck source=/dev/null
-  source "$ROOT/tests/lib.sh"; source "$ROOT/tests/lib-netns.sh"; source "$ROOT/tests/lib-proxy.sh"
+  source "$ROOT/tests/lib.sh"; source "$ROOT/tests/lib/netns.sh"; source "$ROOT/tests/lib-proxy.sh"
   trap mpx_nt_down EXIT INT TERM
   mpx_nt_up bench
   local n ifc

@@ -14,7 +14,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export MPX_ROOT=$ROOT  # read by the sourced test libraries and the tools they start
-source "$ROOT/tests/lib-netns.sh"
+source "$ROOT/tests/lib/netns.sh"
 [ "$(id -u)" = 0 ] || { echo "bench/proxy: needs root"; exit 0; }
 for b in mpx-proxy mpx-client mpx-server; do
   [ -x "$ROOT/bin/$b" ] || { echo "bench/proxy: bin/$b not built"; exit 1; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # mpx-analyze on real captures made here: client -- hag (mpx-proxy) -- server namespaces
-# (tests/lib-netns.sh), tcpdump on the hag's dsl, lte and wan links, the agents in every
+# (tests/lib/netns.sh), tcpdump on the hag's dsl, lte and wan links, the agents in every
 # signal mode, and plain kernel TCP Fast Open (cookie request, then cookie use). Checks the
 # analyzer's verdicts against what each mode does on the wire, the MP_JOIN subflows over
 # lte (HMACs verified across captures), and the join of each upstream connection with the
@@ -12,7 +12,7 @@ source "$(dirname "$0")/../lib.sh"
 t_require_root
 t_require_cmd tcpdump jq ip
 t_require_bin mpx-analyze mpx-server mpx-proxy mpx-client
-source "$MPX_ROOT/tests/lib-netns.sh"
+source "$MPX_ROOT/tests/lib/netns.sh"
 source "$MPX_ROOT/tests/lib-proxy.sh"
 A=$MPX_ROOT/bin/mpx-analyze
 jqe() { jq -e "$@" > /dev/null; }
@@ -24,7 +24,8 @@ an_cleanup() {
   mpx_nt_down
 }
 trap an_cleanup EXIT INT TERM
-mpx_nt_up an || { echo "SKIP: all: namespace setup failed"; exit 77; }
+mpx_nt_up an || { echo "FAIL: setup: mpx_nt_up failed"; exit 1; }
+export T4="$MPX_NT_S4:8080" T6="[$MPX_NT_S6]:8080" C4=$MPX_NT_C_DSL4 C6=$MPX_NT_C_DSL6
 D=$MPX_NT_DIR
 
 # tcpdump on the proxy's links; readiness = its "listening on" line
@@ -84,15 +85,15 @@ sel() { jq -c -s "[.[] | select(.type==\"conn\" and ($1))]" "$C"; }
 up() { sel ".pcap|endswith(\"dsl.pcap\")"; }
 
 t_check convert-verdict jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and (.server|endswith(":5124")) and (.client|startswith("198.")) and (.tfo.cookie_req|not))]
-  | length>=3 and all(.signal_valid and .target=="198.18.3.1:8080" and .mpc.syn and .mptcp=="mptcp"
+  | length>=3 and all(.signal_valid and .target==env.T4 and .mpc.syn and .mptcp=="mptcp"
   and .syn_opt_left==(40-.syn_opt_bytes) and .tfo.syn_data_len>=24 and .tfo.syn_data_acked and (.tfo.cookie_req|not))' "$C"
 t_check convert-0rtt jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .req_in_syn)] | length>=3 and all(.rtts_before_data==0)' "$C"
 t_check convert-wait-1rtt jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and (.req_in_syn|not) and (.tfo.cookie_req|not))] | length==3 and all(.rtts_before_data>=1)' "$C"
 # convert-cookie: the SYN carries MP_CAPABLE and a TFO cookie request (4 more option bytes)
 t_check convert-cookie-request jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .tfo.cookie_req)] | length==2
   and all(.mpc.syn and .syn_opt_bytes==28 and .syn_opt_left==12 and .signal_valid)' "$C"
-t_check convert-v6 jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .target=="[fd00:18:3::1]:8080")] | length==1 and .[0].signal_valid' "$C"
-for fam in 198.18.3.1:8080 '[fd00:18:3::1]:8080'; do
+t_check convert-v6 jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .target==env.T6)] | length==1 and .[0].signal_valid' "$C"
+for fam in "$T4" "$T6"; do
   tg="\"$fam\""
   t_check "socks5-3rtt $fam" jqe -s "[.[] | select(.type==\"conn\" and .signal==\"socks5\" and .target==$tg)] | length==1 and .[0].signal_valid and .[0].rtts_before_data==3" "$C"
   t_check "mpconvert-09 $fam" jqe -s "[.[] | select(.type==\"conn\" and .signal==\"mpconvert\" and .target==$tg)] | length==1 and .[0].signal_valid and .[0].req_in_syn and .[0].rtts_before_data==0" "$C"
@@ -104,7 +105,7 @@ done
 t_check dss-checksums jqe -s '[.[] | select(.type=="conn" and .dss_csum.ok>0)] | length>=2 and all(.dss_csum.bad==0 and .mpc.syn)' "$C"
 # tcpdump -i any on the hag (Linux cooked v2) sees each forwarded segment of the direct TFO
 # connections twice (dsl in, wan out, TTL one lower): counted once, like on the dsl link
-any_pk=$({ "$A" --json "$D/any.pcap" || true; } | jq -c -s '[.[] | select(.type=="conn" and (.server|endswith(":8080")) and (.client|startswith("198.18.1.1:") or startswith("[fd00:18:1::1]:"))) | .pkts]')
+any_pk=$({ "$A" --json "$D/any.pcap" || true; } | jq -c -s '[.[] | select(.type=="conn" and (.server|endswith(":8080")) and (.client|startswith(env.C4 + ":") or startswith("[" + env.C6 + "]:"))) | .pkts]')
 dsl_pk=$(jq -c -s '[.[] | select(.type=="conn" and (.server|endswith(":8080")) and (.pcap|endswith("dsl.pcap"))) | .pkts]' "$C")
 t_check "any-dedup ($any_pk vs $dsl_pk)" test "$any_pk" = "$dsl_pk"
 t_check any-dup-counted jqe -s '.[-1].dup_frames > 0' <({ "$A" --json "$D/any.pcap" || true; })
@@ -112,7 +113,7 @@ t_check router-alert jqe -s '[.[] | select(.type=="conn" and .router_alert and (
 t_check tfo-no-cookie jqe -s '[.[] | select(.type=="conn" and (.pcap|endswith("dsl.pcap")) and .mptcp=="tcp" and .tfo.syn_data_len>0 and (.tfo.cookie_used|not) and (.tfo.cookie_req|not))] | length==1 and .[0].req_in_syn' "$C"
 t_check downstream-joined jqe -s '[.[] | select(.type=="conn" and .signal=="convert" and .req_in_syn)] | length>=4 and all(.downstream.server==.target and .downstream.split_us.proxy_server>0)' "$C"
 t_check mp-join-lte jqe -s '[.[] | select(.type=="conn" and (.joins|length)>0)] | length>=1 and all(.subflows>=2 and all(.joins[]; .hmac=="ok" and (.pcap|endswith("lte.pcap"))))' "$C"
-t_check report-done-when grep -q "signal check | Convert header valid (version 1, 24 B, magic 0x2263); Connect TLV valid (5 words, 198.18.3.1:8080)" "$D/an.md"
+t_check report-done-when grep -q "signal check | Convert header valid (version 1, 24 B, magic 0x2263); Connect TLV valid (5 words, $T4)" "$D/an.md"
 t_check report-mpc-left grep -qE "SYN options \| [0-9]+ B used, [0-9]+ B left; MP_CAPABLE carried" "$D/an.md"
 # analyzer counts agree with the client's own view: one upstream connection per client line
 ncl=$(cat "$D"/cl-*.json | jq -s '[.[] | select(.type=="conn")] | length')

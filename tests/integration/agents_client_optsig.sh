@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mpx-client's side of the implicit / option-space signals (issue 7), checked on the wire in
+# mpx-client's side of the implicit / option-space signals, checked on the wire in
 # the client namespace: with the client's mpx-optd (agents/intercept/intercept.sh
 # mpx_ic_client_up, registrations by source port over --optd-ctl)
 #  - implicit:        a plain MP_CAPABLE SYN straight to the target, no IP option;
@@ -9,7 +9,7 @@
 #                     (36 option bytes: fits); an IPv6 target (48) and a TFO cookie (48) are
 #                     refused with the byte count and no SYN is sent;
 #  - registrations are removed after each connection.
-# The HAG-side interception is issue 7's test; here a stand-in MPTCP mpx-server on the
+# The HAG-side interception is tested in implicit_*.sh; here a stand-in MPTCP mpx-server on the
 # proxy's mpconvert-opt port (5128) answers, so payloads are verified end to end.
 # timeout: 120
 set -uo pipefail
@@ -19,7 +19,7 @@ t_require_root
 t_require_cmd ip jq tcpdump tshark iptables
 t_require_bin mpx-server mpx-client
 if [ ! -x "$MPX_ROOT/bin/mpx-optd" ] || [ ! -f "$MPX_ROOT/agents/intercept/intercept.sh" ]; then
-  echo "SKIP: all: bin/mpx-optd or agents/intercept/intercept.sh missing (issue 7's option helper)"
+  echo "SKIP: all: bin/mpx-optd or agents/intercept/intercept.sh missing (the SYN option helper)"
   exit 77
 fi
 source "$MPX_ROOT/agents/intercept/intercept.sh"

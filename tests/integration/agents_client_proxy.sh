@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mpx-client through mpx-proxy in every explicit signal (client side of issue 4):
+# mpx-client through mpx-proxy in every explicit signal (the client side):
 #  - 50 connections per signal (IPv4 and IPv6 targets) succeed with verified payloads, over
 #    MPTCP to the proxy, plain TCP at the server;
 #  - the Convert SYN (tcpdump in the client namespace) carries MP_CAPABLE, no TFO option, and a
@@ -191,7 +191,7 @@ err_case() { # name expect_code args...
   fi
 }
 err_case err-closed-port 96 --signal convert --target "$S4:8099" --proxy "$P:5124"
-# a loopback target: RFC 8803 6.2.5 says Malformed Message (1); issue 4 asks the ACL for 32
+# a loopback target: RFC 8803 6.2.5 says Malformed Message (1); the ACL answers 32 only for policy refusals
 client err-loopback --signal convert --target "127.0.0.1:8080" --proxy "$P:5124" --count 1
 code=$(conns err-loopback | jq .convert_error)
 if [ "$(cat "$D/err-loopback.rc")" = 1 ] && { [ "$code" = 1 ] || [ "$code" = 32 ]; }; then

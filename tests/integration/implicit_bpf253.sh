@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The second encoding of the experimental SYN signals (issue 7): an RFC 6994 kind-253 option
+# The second encoding of the experimental SYN signals: an RFC 6994 kind-253 option
 # with ExID 0x4D50 written into kernel-made MPTCP SYNs by a cgroup sock_ops program
 # (agents/optd/bpf/optexp.bpf.c; no packet mangling) and read back on the server side with
 # bpf_load_hdr_opt(..., BPF_LOAD_HDR_OPT_TCP_SYN), in namespaces (tests/lib/netns.sh):

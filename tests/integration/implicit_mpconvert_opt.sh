@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# mpconvert-opt end to end (issue 7): MP_CONVERT as a kind-30 option in the SYN's option
+# mpconvert-opt end to end: MP_CONVERT as a kind-30 option in the SYN's option
 # space. The client (mpx-client --signal mpconvert-opt --optd-ctl) checks the option budget
 # first; when it fits it registers the option for its source port with its mpx-optd (add
 # mode, NFQUEUE), which appends it to the kernel's MP_CAPABLE SYN; the HAG's mpx-optd (read

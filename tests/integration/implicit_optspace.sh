@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# MP_CONVERT as a real kind-30 option in kernel-made MPTCP SYNs (mpconvert-opt, issue 7),
+# MP_CONVERT as a real kind-30 option in kernel-made MPTCP SYNs (mpconvert-opt),
 # added by the client's mpx-optd (NFQUEUE) and read by the HAG's mpx-optd (NFQUEUE, lookup
 # over its control socket), on real SYNs in namespaces. What fits and what does not follows
 # the 40-byte option area (protocols.md 5.2; bin/mpx-wire budget gives the same numbers):

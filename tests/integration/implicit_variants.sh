@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Implicit (on-path) interception on the HAG, per variant (issue 7), with real traffic in
+# Implicit (on-path) interception on the HAG, per variant, with real traffic in
 # namespaces (tests/lib/netns.sh: client ==dsl/lte== hag -- server):
 #   implicit         every MPTCP SYN is tproxied into mpx-proxy's transparent listener
 #   implicit-ra      only SYNs carrying the IPv4 Router Alert (added by the client's mpx-optd)

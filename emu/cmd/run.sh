@@ -216,6 +216,8 @@ run_fault_schedule() { # RUN: background job, one line per fault in time order
   trap - EXIT INT HUP
   # ended by TERM from the step loop: take the sleep child along
   trap '[ -n "$sp" ] && kill "$sp" 2>/dev/null; exit 0' TERM
+  # the schedule's own time zero, so a check can tell a late fault from an early one
+  echo "$t_start schedule start" >> "$FAULT_LOG"
   for f in $(printf '%s\n' "${EXP_FAULT[@]}" | while read -r t l act; do echo "$(mpx_exp_dur_ms "$t"):$l:$act"; done | sort -n -t: -k1,1); do
     IFS=: read -r ms l act <<< "$f"
     # sleep to an absolute deadline from the scheduler's start: no drift from the work between

@@ -10,6 +10,7 @@
 #include "agents/client/client.h"
 #include "agents/optd/ctl.h"
 #include "proto/budget.h"
+#include "proto/ippkt.h"
 
 int client_read_sysctl(const char *path, int dflt)
 {
@@ -120,8 +121,7 @@ int client_mark_syn(client *cl, cconn *c, const mpxa_addr *dst)
     if (!cfg->optd_path) {
         if (helper == MPX_SIG_HELPER_IPOPT && !cfg->mptcp && mpxa_addr_family(dst) == AF_INET) {
             /* plain TCP accepts IP_OPTIONS (MPTCP sockets do not: ENOPROTOOPT) */
-            static const uint8_t ra[4] = { 0x94, 0x04, 0x00, 0x00 };
-            if (setsockopt(c->fd, IPPROTO_IP, IP_OPTIONS, ra, sizeof ra) < 0) {
+            if (setsockopt(c->fd, IPPROTO_IP, IP_OPTIONS, mpx_ipopt_ra, MPX_IPOPT_RA_LEN) < 0) {
                 client_set_err(c, "IP_OPTIONS router alert: %s", strerror(errno));
                 return -1;
             }

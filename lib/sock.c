@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <linux/tcp.h>   /* struct tcp_info with tcpi_fastopen_client_fail; not netinet/tcp.h */
 
@@ -170,4 +171,20 @@ long mpxa_tcpi_rtt_us(int fd)
     if (tcpinfo(fd, &ti) < 0)
         return -1;
     return (long)ti.tcpi_rtt;
+}
+
+void mpxa_raise_nofile(unsigned long want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    if (want && rl.rlim_max < want) {
+        struct rlimit r2 = { want, want };
+        if (setrlimit(RLIMIT_NOFILE, &r2) == 0)
+            return;
+    }
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 }

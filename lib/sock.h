@@ -92,4 +92,7 @@ int  mpxa_tcpi_options(int fd);
 int  mpxa_tcpi_tfo_client_fail(int fd);
 /* TCP_INFO tcpi_rtt in microseconds, -1 on error. */
 long mpxa_tcpi_rtt_us(int fd);
+/* Raises the open-file soft limit to the hard limit; with want > 0 first tries to raise both
+ * to want (root may lift the hard limit). A proxy or client holding thousands of sockets. */
+void mpxa_raise_nofile(unsigned long want);
 #endif

@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "agents/client/client.h"
@@ -326,15 +325,6 @@ static void on_sig(int s)
     client_stop = 1;
 }
 
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 int main(int argc, char **argv)
 {
     static client CL;
@@ -383,7 +373,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "mpx-client: --optd-ctl %s: %s\n", cfg->optd_path, strerror(errno));
         return EXIT_SETUP;
     }
-    raise_nofile();
+    mpxa_raise_nofile(0);
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa = { .sa_handler = on_sig };
     sigaction(SIGTERM, &sa, NULL);

@@ -14,7 +14,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include "agents/proxy/proxy.h"
@@ -199,19 +198,6 @@ static void after_batch(void)
     if (draining && (conns_active == 0 || now_us() > drain_deadline)) stop = true;
 }
 
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return;
-    rlim_t want = 1 << 20;
-    if (rl.rlim_max < want) {
-        struct rlimit r2 = { want, want };
-        if (setrlimit(RLIMIT_NOFILE, &r2) == 0) return;
-    }
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-}
-
 static void check_sysctl(void)
 {
     FILE *f = fopen("/proc/sys/net/ipv4/tcp_fastopen", "r");
@@ -230,7 +216,7 @@ int main(int argc, char **argv)
     if (rc >= 0) return rc;
 
     signal(SIGPIPE, SIG_IGN);
-    raise_nofile();
+    mpxa_raise_nofile(1ul << 20);
     cookie_init_key();
     stats_start();
     if (loop_init() < 0) { perror("epoll"); return 3; }

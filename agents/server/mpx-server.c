@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -390,15 +389,6 @@ static void reap_idle(server *s)
     }
 }
 
-static void raise_nofile(void)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
-}
-
 int main(int argc, char **argv)
 {
     static server S;
@@ -469,7 +459,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "mpx-server: %s: %s\n", json_path, strerror(errno));
         return EXIT_SETUP;
     }
-    raise_nofile();
+    mpxa_raise_nofile(0);
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa = { .sa_handler = on_sig };
     sigaction(SIGTERM, &sa, NULL);

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # mpxlab test runner: static checks (tests/lint.sh), unit tests (cmocka, SAN build), fuzz
 # targets (short), integration scripts.
-# Every result is one line "PASS: id", "FAIL: id: why" or "SKIP: id: why"; the last line is
-# "N passed, N failed, N skipped"; the exit code is 1 when anything failed.
+# Every result is one line "PASS: id", "FAIL: id: why", "SKIP: id: why" (a machine feature is
+# missing) or "KNOWN: id: why" (a documented kernel bug was hit: reported, named in the last
+# lines, not a failure of ours); the last line is "N passed, N failed, N skipped, N known
+# kernel bugs hit"; the exit code is 1 when anything failed.
 #   tests/run.sh [--filter REGEX] [--fuzz-seconds N]
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
@@ -19,23 +21,24 @@ logdir=build/test-logs; mkdir -p "$logdir"
 # fd 9 closed, so a process a test leaves behind cannot hold the lock)
 exec 9> /run/mpxlab-tests.lock
 flock -n 9 || { echo "waiting for another tests/run.sh on this machine..."; flock 9; }
-pass=0 fail=0 skip=0
+pass=0 fail=0 skip=0 known=0 known_ids=()
 t0=$(date +%s)
 result() { # kind id [why]
   case $1 in
     PASS) pass=$((pass+1)); echo "PASS: $2" ;;
     FAIL) fail=$((fail+1)); echo "FAIL: $2${3:+: $3}" ;;
     SKIP) skip=$((skip+1)); echo "SKIP: $2${3:+: $3}" ;;
+    KNOWN) known=$((known+1)); known_ids+=("$2"); echo "KNOWN: $2${3:+: $3}" ;;
   esac
 }
 want() { [[ $1 =~ $filter ]]; }
 
-# Results a script printed (PASS:/FAIL:/SKIP: lines), prefixed with the script's id.
+# Results a script printed (PASS:/FAIL:/SKIP:/KNOWN: lines), prefixed with the script's id.
 collect() { # id log rc
   local id=$1 log=$2 rc=$3 n=0 kind rest
   while IFS= read -r line; do
     case $line in
-      PASS:*|FAIL:*|SKIP:*) kind=${line%%:*}; rest=${line#*: }
+      PASS:*|FAIL:*|SKIP:*|KNOWN:*) kind=${line%%:*}; rest=${line#*: }
         result "$kind" "$id/${rest%%: *}" "$( [[ $rest == *": "* ]] && echo "${rest#*: }")"; n=$((n+1))
         [ "$kind" = FAIL ] && rc_failed=1 ;;
     esac
@@ -120,5 +123,6 @@ for s in tests/integration/*.sh; do
 done
 
 echo "elapsed $(( $(date +%s) - t0 )) s; logs in $logdir"
-echo "$pass passed, $fail failed, $skip skipped"
+[ $known = 0 ] || echo "known kernel bugs hit (written up in agents/README.md, kernel issues): ${known_ids[*]}"
+echo "$pass passed, $fail failed, $skip skipped, $known known kernel bugs hit"
 [ $fail = 0 ]

@@ -17,11 +17,7 @@ source "$(dirname "$0")/../lib.sh"
 source "$MPX_ROOT/tests/lib/netns.sh"
 t_require_root
 t_require_cmd ip jq tcpdump tshark iptables
-t_require_bin mpx-server mpx-client
-if [ ! -x "$MPX_ROOT/bin/mpx-optd" ] || [ ! -f "$MPX_ROOT/agents/intercept/intercept.sh" ]; then
-  echo "SKIP: all: bin/mpx-optd or agents/intercept/intercept.sh missing (the SYN option helper)"
-  exit 77
-fi
+t_require_bin mpx-server mpx-client mpx-optd
 source "$MPX_ROOT/agents/intercept/intercept.sh"
 
 B=$MPX_ROOT/bin

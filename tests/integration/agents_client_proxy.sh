@@ -9,18 +9,13 @@
 #  - the converter's replies are parsed: Error TLV codes (96 closed port, 32 refused target,
 #    3 missing cookie -> cookie cache -> success -> 32 with a forged cookie), SOCKS reply codes,
 #    a missing -10 IE echo fails the connection.
-# SKIPs (with the reason) when bin/mpx-proxy is not built.
 # timeout: 240
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 source "$MPX_ROOT/tests/lib/netns.sh"
 t_require_root
 t_require_cmd ip jq tcpdump
-t_require_bin mpx-server mpx-client
-if [ ! -x "$MPX_ROOT/bin/mpx-proxy" ]; then
-  echo "SKIP: all: bin/mpx-proxy is not built yet (the proxy helper's component); needed for every proxied signal"
-  exit 77
-fi
+t_require_bin mpx-server mpx-client mpx-proxy
 have_tshark=1; command -v tshark >/dev/null || have_tshark=0
 
 B=$MPX_ROOT/bin

@@ -85,7 +85,7 @@ t_check downstream_was_mptcp test "$(jq -s '[.[] | select(.type=="conn" and .mpt
 mpx_px_start pc --convert 5154 || { t_fail setup "proxy pc not ready"; exit 1; }
 out=$(mpx_px_client --signal convert --target "$V4" --proxy "$MPX_NT_H_DSL4:5154" --workload "bulk-down 20MB" --count 4 --concurrency 2 --timeout 8 --json - | tail -1 || true)
 if [ "$(jq -r .ok <<<"$out")" = 4 ]; then t_pass "bulk_down_tfo_two_subflows (kernel did not stall)"
-else echo "SKIP: bulk_down_tfo_two_subflows: known kernel issue: MPTCP passive-TFO connection + MP_JOIN subflow stalls bulk data to the client ($(jq -r .ok <<<"$out")/4 ok)"; fi
+else t_known bulk_down_tfo_two_subflows "MPTCP passive-TFO connection + MP_JOIN subflow stalls bulk data to the client ($(jq -r .ok <<<"$out")/4 ok; reproducer: agents_client_tfo_join.sh)"; fi
 mpx_nt_exec client ip mptcp endpoint flush
 N=2
 run bulk_down_convert_one_subflow $N --signal convert --target "$V4" --proxy "$MPX_NT_H_DSL4" --workload "bulk-down 20MB"

@@ -25,7 +25,7 @@ an_topo_cleanup() {
 }
 trap an_topo_cleanup EXIT INT TERM
 mpx_topo_up "$MPX_ROOT/topologies/hybrid.topo" "$RUN" 7 --pcap-dir "$W" --param lte.loss=0% > "$W/up.log" 2>&1 ||
-  { echo "SKIP: all: topology hybrid.topo did not come up: $(tail -3 "$W/up.log")"; exit 77; }
+  { echo "FAIL: setup: topology hybrid.topo did not come up: $(tail -3 "$W/up.log")"; exit 1; }
 S4=$(mpx_topo_addr "$RUN" server wan 4)
 H4=$(mpx_topo_addr "$RUN" hag dsl 4)
 ip netns exec "$(mpx_topo_ns "$RUN" server)" timeout 120 "$MPX_ROOT/bin/mpx-server" --listen "$S4:8080" \

@@ -142,6 +142,6 @@ if [ -x "$B/mpx-proxy" ]; then
     t_fail "prefer253: hag setup" "$(tail -3 "$D/hagup.log")"
   fi
 else
-  t_skip "prefer253 end to end" "bin/mpx-proxy not built"
+  t_fail "prefer253 end to end" "bin/mpx-proxy not built"
 fi
 t_done

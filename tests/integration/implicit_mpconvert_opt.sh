@@ -18,10 +18,6 @@ source "$MPX_ROOT/agents/intercept/intercept.sh"
 t_require_root
 t_require_cmd ip jq tcpdump iptables ethtool
 t_require_bin mpx-server mpx-client mpx-proxy mpx-optd mpx-analyze
-"$MPX_ROOT/bin/mpx-proxy" --help 2>&1 | grep -q -- --mpconvert-opt ||
-  { echo "SKIP: all: bin/mpx-proxy has no --mpconvert-opt listener"; exit 77; }
-"$MPX_ROOT/bin/mpx-client" --help 2>&1 | grep -q -- --optd-ctl ||
-  { echo "SKIP: all: bin/mpx-client has no --optd-ctl"; exit 77; }
 have_tshark=1; command -v tshark >/dev/null || have_tshark=0
 B=$MPX_ROOT/bin
 OPTPORT=5128

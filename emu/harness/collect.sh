@@ -165,8 +165,7 @@ mpx_collect_summary() {
   done
   mpx_reg_load || return 1
   [ -f "$o/signals.json" ] || mpx_reg_save "$o/signals.json"
-  [ -f "$o/budget.json" ] || mpx_reg_budget_json "$o/budget.json"
-  jq -s -c --argjson vars "$vars" --slurpfile man "$o/manifest.json" --slurpfile budget "$o/budget.json" \
+  jq -s -c --argjson vars "$vars" --slurpfile man "$o/manifest.json" \
     --slurpfile reg "$o/signals.json" \
     --rawfile sigs "$o/signals.csv" --rawfile skipped <(cat "$o/skipped.csv" 2>/dev/null) -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
   jq . "$o/summary.json.tmp" > "$o/summary.json" && rm -f "$o/summary.json.tmp"

@@ -1,6 +1,6 @@
 # summary.json from connections.jsonl (slurped as .), $vars (variant descriptions with their
 # model, link stats, failover), $man (manifest), $sigs (signals.csv: variant,signal,status,reason),
-# $reg (the signal registry, `mpx-wire signals --json`), $budget (its SYN option budgets).
+# $reg (the signal registry, `mpx-wire signals --json`); the SYN option budgets are its rows' `budget`.
 # The run's statistics (medians, percentiles, extra RTTs) are computed here and only here:
 # the report, plots and compare read them from summary.json.
 def r3: if . == null then null else (. * 1000 | round / 1000) end;
@@ -43,14 +43,13 @@ def props($s): row($s) as $r |
 # the reference every extra RTT is measured against: the row without any proxy
 def refsig: ($reg[0].signals | map(select(.mode == "none")) | .[0].name) // null;
 
-# IPv6 target: does the signal still fit with a 16-byte address? The registry gives the
-# verdict and its reason; "budget" means: what its v6 SYN option budget says
-def bgt($s; $k): ($budget[0] // {})[$s][$k] // null;
+def budgets: ($reg[0].signals // []) | map({key: .name, value: .budget}) | from_entries;
+def bgt($s; $k): budgets[$s][$k] // null;
 def bdesc($b): "mpx-wire budget: \($b.items) = \($b.requested) B \(if $b.fits then "<=" else ">" end) 40";
+# IPv6 target: does the signal still fit with a 16-byte address? The registry gives the
+# verdict and its reason (for option signals mpx-wire already judged the v6 budget)
 def ipv6_fit($s): row($s) as $r |
   if $r == null then {verdict: "?", how: "not in the signal registry"}
-  elif $r.ipv6 == "budget" then (bgt($s; "v6") as $b6 |
-    if $b6 == null then {verdict: "?", how: "no v6 budget"} else {verdict: (if $b6.fits then "yes" else "no" end), how: bdesc($b6)} end)
   else {verdict: $r.ipv6, how: $r.ipv6_how} end;
 
 ($sigs | split("\n") | .[1:] | map(select(length > 0) | split(",")) |
@@ -143,5 +142,5 @@ def ipv6_fit($s): row($s) as $r |
 | {run_id: $man[0].run_id, experiment: $man[0].experiment.name, seed: $man[0].seed,
    repetitions: $man[0].repetitions, reproduce: $man[0].reproduce, baseline_variant: $basev,
    reference_signal: refsig,
-   option_budget: ($budget[0] // {}),
+   option_budget: budgets,
    variants: .}

@@ -43,7 +43,7 @@ FUZZ_TARGETS :=
 .PHONY: all test run deps lint fuzz bench clean unit-build
 all:
 
-include $(sort $(wildcard proto/*.mk emu/*.mk agents/*.mk pcap-analysis/*.mk tests/*.mk bench/*.mk))
+include $(sort $(wildcard proto/*.mk emu/*.mk agents/*.mk pcap-analysis/*.mk conform/*.mk sim/*.mk tests/*.mk bench/*.mk))
 
 all: $(BINS)
 

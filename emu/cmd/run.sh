@@ -40,6 +40,8 @@ usage: mpxlab run EXP [options]
   EXP                 an .exp file (or a name in experiments/, e.g. "default")
   --reps N            repetitions (overrides the file)
   --seed S            seed of the link emulators: loss and jitter draws (overrides the file)
+  --rep-range A-B     only repetitions A..B (sweep shards: numbers, order and step numbers as in
+                      the whole run, so shards merge into one; mpxlab sweep)
   --out DIR           result directory (default results/<run-id>, results/latest links to it)
   --signals LIST      only these signals (comma or space separated; NAME? = optional)
   --check             parse the file, print it as JSON and exit (0 ok, 2 bad line)
@@ -50,12 +52,13 @@ exit: 0 report written, 1 run failed, 2 usage / bad experiment file
 EOF
 }
 
-exp='' o_reps='' o_seed='' o_out='' o_signals='' check=0 noplots=0 backend=
+exp='' o_reps='' o_range='' o_seed='' o_out='' o_signals='' check=0 noplots=0 backend=
 while [ $# -gt 0 ]; do
   case $1 in
     -h|--help) usage; exit 0 ;;
     --reps) o_reps=${2:?--reps needs N}; shift 2 ;;
     --seed) o_seed=${2:?--seed needs S}; shift 2 ;;
+    --rep-range) o_range=${2:?--rep-range needs A-B}; shift 2 ;;
     --out) o_out=${2:?--out needs DIR}; shift 2 ;;
     --signals) o_signals=${2:?--signals needs a list}; shift 2 ;;
     --check) check=1; shift ;;
@@ -75,6 +78,12 @@ exp=$(readlink -f "$exp" 2>/dev/null || echo "$exp")
 mpx_exp_parse "$exp" || exit 2
 if [ -n "$o_reps" ]; then [[ $o_reps =~ ^[1-9][0-9]{0,4}$ ]] || { echo "mpxlab run: --reps wants 1..99999" >&2; exit 2; }; EXP_REPS=$o_reps; fi
 if [ -n "$o_seed" ]; then mpx_seed "$o_seed" > /dev/null 2>&1 || { echo "mpxlab run: --seed wants an integer 0..$MPX_SEED_MAX without leading zeros" >&2; exit 2; }; EXP_SEED=$o_seed; fi
+REP_A=1 REP_B=$EXP_REPS
+if [ -n "$o_range" ]; then
+  [[ $o_range =~ ^([1-9][0-9]{0,4})-([1-9][0-9]{0,4})$ ]] && [ "${BASH_REMATCH[1]}" -le "${BASH_REMATCH[2]}" ] && [ "${BASH_REMATCH[2]}" -le "$EXP_REPS" ] ||
+    { echo "mpxlab run: --rep-range wants A-B with 1 <= A <= B <= $EXP_REPS" >&2; exit 2; }
+  REP_A=${BASH_REMATCH[1]} REP_B=${BASH_REMATCH[2]}
+fi
 _sigs=()
 if [ -n "$o_signals" ]; then
   read -r -a _sigs <<< "${o_signals//,/ }"
@@ -109,6 +118,7 @@ REPRO="./mpxlab run ${exp#"$MPX_ROOT"/} --seed $EXP_SEED --reps $EXP_REPS"
 if [[ $o_signals == *\?* ]]; then REPRO+=" --signals '${o_signals// /,}'"   # "?" would glob
 elif [ -n "$o_signals" ]; then REPRO+=" --signals ${o_signals// /,}"; fi
 [ -n "$backend" ] && REPRO+=" --backend $backend"
+[ -n "$o_range" ] && REPRO+=" --rep-range $o_range"
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S.%3N)" "$*" >> "$RUN_LOG"; }
 die() { mpx_progress_end; echo "mpxlab run: $*" >&2; log "FATAL: $*"; RUN_STATUS=failed; exit 1; }
@@ -269,14 +279,14 @@ for v in "${VARIANTS[@]}"; do
   done
   n=${#runnable[@]}
   [ "$n" -gt 0 ] || continue
-  step=0
-  for ((rep = 1; rep <= EXP_REPS; rep++)); do
+  step=$(( (REP_A - 1) * n )) step0=$(( (REP_A - 1) * n ))
+  for ((rep = REP_A; rep <= REP_B; rep++)); do
     for ((i = 0; i < n; i++)); do
       step=$((step + 1))
       echo "$v,$rep,$step,${runnable[$(( (i + rep - 1) % n ))]}" >> "$OUT/plan.csv"
     done
   done
-  total=$((total + step))
+  total=$((total + step - step0))
 done
 
 mpx_manifest_start

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mpxlab needs, only those missing; apt-get update only then.
 # --quiet: print nothing when everything is present (used before every build/test).
+# --with GROUP (repeatable): only these optional groups (the base set is `make deps`' job),
+# installed by what needs them, so `make deps` stays fast:
+#   sweep   GNU parallel (mpxlab sweep --engine parallel)
+#   slurm   slurm-wlm (slurmctld, slurmd, sbatch, sinfo, sacct) and munge (--engine slurm,
+#           tests/integration/sweep_slurm.sh); their services are not started here
 set -euo pipefail
 PKGS=(
   build-essential pkg-config clang llvm libclang-rt-14-dev
@@ -11,7 +16,20 @@ PKGS=(
   shellcheck cppcheck
   mininet bridge-utils microsocks
 )
-quiet=0; [ "${1:-}" = --quiet ] && quiet=1
+declare -A MPX_DEPS_GROUP=([sweep]="parallel" [slurm]="slurm-wlm munge")
+quiet=0 grp=()
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quiet) quiet=1; shift ;;
+    --with)
+      g=${2:-}
+      [ -n "$g" ] && [ -n "${MPX_DEPS_GROUP[$g]:-}" ] ||
+        { echo "deps: --with wants one of: ${!MPX_DEPS_GROUP[*]}" >&2; exit 2; }
+      read -r -a gp <<< "${MPX_DEPS_GROUP[$g]}"; grp+=("${gp[@]}"); shift 2 ;;
+    *) echo "usage: tests/deps.sh [--quiet] [--with sweep|slurm]..." >&2; exit 2 ;;
+  esac
+done
+[ ${#grp[@]} = 0 ] || PKGS=("${grp[@]}")
 missing=()
 while read -r name status; do
   [ "$status" = installed ] || missing+=("$name")

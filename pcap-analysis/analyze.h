@@ -17,6 +17,9 @@ typedef struct {
     bool        dedup;               /* current file is a Linux cooked (any) capture */
     bool        check_csum;          /* --check-csum: wrong IP/TCP checksums are violations */
     uint64_t    dup_frames;
+    char      (*read_err)[256];  /* per file: why it could not be read to its end ("" = read whole) */
+    struct an_pmap *pmaps;       /* DSS mappings whose checksum waits for a key (an_finish) */
+    size_t      npmaps, cappmaps;
 } an_ctx;
 
 void an_ctx_init(an_ctx *x, const char **files, int nfiles);

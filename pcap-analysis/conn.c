@@ -133,12 +133,20 @@ an_conn *an_lookup(an_table *t, int file_idx, const mpx_pkt *p, int *dir)
 
 void an_violation(an_conn *c, const char *rule, uint64_t pkt, int64_t t_us, const char *fmt, ...)
 {
+    c->nv_total++;
     if (c->nv == c->capv) {
         size_t ncap = c->capv ? c->capv * 2 : 8;
-        /* a pathological capture could produce one per packet: cap the list, count the rest */
-        if (ncap > 4096) return;
-        an_viol *nv = realloc(c->v, ncap * sizeof *nv);
-        if (!nv) return;
+        an_viol *nv = ncap <= AN_VIOL_STORE ? realloc(c->v, ncap * sizeof *nv) : NULL;
+        if (!nv) {
+            /* details of a pathological capture stop here; the count goes on, per rule */
+            size_t i;
+            for (i = 0; i < sizeof c->vmore / sizeof *c->vmore && c->vmore[i].rule; i++)
+                if (!strcmp(c->vmore[i].rule, rule)) break;
+            if (i == sizeof c->vmore / sizeof *c->vmore) { c->vmore_other++; return; }
+            c->vmore[i].rule = rule;
+            c->vmore[i].n++;
+            return;
+        }
         c->v = nv; c->capv = ncap;
     }
     an_viol *v = &c->v[c->nv++];

@@ -12,6 +12,7 @@
 #define AN_SEGS     24   /* first data segments per direction kept for signal timing */
 #define AN_HEAD   2048   /* first stream bytes per direction kept for signal decoding */
 #define AN_NONE   INT64_MIN
+#define AN_VIOL_STORE 4096   /* violation details kept per connection; all are counted */
 
 typedef struct {
     const char *rule;     /* static string (proto rule IDs are static) */
@@ -153,7 +154,15 @@ struct an_conn {
     an_conn  *up;
 
     an_viol  *v;
-    size_t    nv, capv;
+    size_t    nv, capv;         /* stored details (at most AN_VIOL_STORE) */
+    uint64_t  nv_total;         /* every violation, stored or not */
+    struct { const char *rule; uint64_t n; } vmore[8];   /* not stored, per rule */
+    uint64_t  vmore_other;      /* not stored, rules past vmore[] */
+    /* snaplen cuts of the option area (judged up to the cut, reported apart) */
+    uint64_t  opt_cut, opt_cut_pkt;
+    size_t    opt_cut_at, opt_cut_wire;
+    /* DSS mappings (with data) seen on this subflow */
+    int       dss_maps;
 };
 
 typedef struct {

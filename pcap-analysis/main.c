@@ -1,6 +1,7 @@
 /* mpx-analyze: pcap verification for mpxlab (option encodings, MPTCP, TFO, Convert /
  * MP_CONVERT / SOCKS5 signals, latency timelines). See pcap-analysis/README.md.
- * Exit: 0 clean, 1 violations found, 2 usage or input error. */
+ * Exit: bit 0 = violations found, bit 1 = usage or input error (0 clean, 1 violations, 2 input
+ * error and no violations in what was read, 3 both). */
 #include "pcap-analysis/analyze.h"
 #include <getopt.h>
 #include <pcap/pcap.h>
@@ -9,7 +10,8 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: mpx-analyze [--json|--csv|--report] [--out FILE] [--mpconvert-subtype N] [--check-csum] PCAP...\n"
+    fputs("usage: mpx-analyze [--json|--csv|--report|--packets] [--out FILE] [--mpconvert-subtype N] [--check-csum] PCAP...\n"
+          "       mpx-analyze --help | --version\n"
           "  Decodes and checks every TCP option (through proto/), tracks TCP and MPTCP\n"
           "  connections (tokens, MP_JOIN HMACs, fallback cause), Convert / MP_CONVERT /\n"
           "  SOCKS5 signals, TFO coexistence and the latency timeline of each connection.\n"
@@ -18,13 +20,20 @@ static void usage(FILE *f)
           "  --json      one JSON line per connection + a summary line (default)\n"
           "  --csv       one CSV row per connection\n"
           "  --report    Markdown verification report\n"
-          "  --packets   one JSON line per TCP segment (option decode) instead\n"
+          "  --packets   one JSON line per TCP segment (option decode, tcpdump-like text: README\n"
+          "              \"--packets\" lists where it differs from tcpdump) instead\n"
           "  --out FILE  write there instead of stdout\n"
           "  --mpconvert-subtype N  MPTCP subtype of MP_CONVERT / MP_PREFER_PROXY (default 14)\n"
           "  --check-csum  IPv4 header and TCP checksums are rule violations when wrong (IP-CSUM,\n"
           "              TCP-CSUM); off by default: captures on a sender with checksum offload\n"
           "              show sums the NIC fills in later (mpx-linkem pcaps are always final)\n"
-          "exit: 0 clean, 1 violations found, 2 usage or input error\n", f);
+          "  --help      this text\n"
+          "  --version   the version\n"
+          "PCAP: pcap or pcapng (interfaces of different link types included), any number.\n"
+          "exit: bit 0 set = violations found, bit 1 set = usage or input error (a capture that\n"
+          "  cannot be opened, or ends mid-packet: what was read is analysed and reported):\n"
+          "  0 clean, 1 violations, 2 input error and no violations in what was read,\n"
+          "  3 input error and violations in what was read\n", f);
 }
 
 int main(int argc, char **argv)
@@ -74,7 +83,12 @@ int main(int argc, char **argv)
     for (int i = 0; i < nfiles; i++) {
         char err[512];
         cap_file *c = cap_open(files[i], err, sizeof err);
-        if (!c) { fprintf(stderr, "mpx-analyze: %s\n", err); rc = 2; continue; }
+        if (!c) {
+            fprintf(stderr, "mpx-analyze: %s\n", err);
+            snprintf(x.read_err[i], sizeof x.read_err[i], "cannot open: %.200s", err);
+            rc = 2;
+            continue;
+        }
         mpx_pkt p;
         int r;
         x.dedup = cap_linktype(c) == DLT_LINUX_SLL
@@ -83,7 +97,11 @@ int main(int argc, char **argv)
 #endif
                   ;
         while ((r = cap_next(c, &p, err, sizeof err)) == 1) an_packet(&x, i, &p);
-        if (r < 0) { fprintf(stderr, "mpx-analyze: %s: %s\n", files[i], err); rc = 2; }
+        if (r < 0) {
+            fprintf(stderr, "mpx-analyze: %s: %s\n", files[i], err);
+            snprintf(x.read_err[i], sizeof x.read_err[i], "%.250s", err);
+            rc = 2;
+        }
         x.file_frames[i] = cap_frames(c);
         x.frames += cap_frames(c);
         for (int k = 0; k < CAP_SKIP_MAX; k++) x.skipped[k] += cap_skipped(c, (enum cap_skip)k);
@@ -96,6 +114,6 @@ int main(int argc, char **argv)
     else if (o == stdout) fflush(stdout);
     size_t nv = an_total_violations(&x);
     an_ctx_free(&x);
-    if (rc) return rc;
-    return nv ? 1 : 0;
+    /* bit 0: violations found; bit 1: an input could not be read (to its end) */
+    return (nv ? 1 : 0) | rc;
 }

@@ -17,6 +17,7 @@ void an_ctx_init(an_ctx *x, const char **files, int nfiles)
     x->files = files;
     x->nfiles = nfiles;
     x->file_frames = calloc((size_t)(nfiles > 0 ? nfiles : 1), sizeof *x->file_frames);
+    x->read_err = calloc((size_t)(nfiles > 0 ? nfiles : 1), sizeof *x->read_err);
     x->mpconv_subtype = MPX_MPOPT_SUBTYPE_DEFAULT;
 }
 
@@ -24,6 +25,8 @@ void an_ctx_free(an_ctx *x)
 {
     an_table_free(&x->t);
     free(x->file_frames);
+    free(x->read_err);
+    free(x->pmaps);
 }
 
 static void add_event(an_conn *c, int dir, const mpx_pkt *p)
@@ -63,28 +66,82 @@ static void track_data(an_conn *c, int dir, const mpx_pkt *p)
     }
 }
 
-/* DSS checksum (RFC 8684 3.3.1) of a mapping carried whole by this segment. A 32-bit DSN is
- * widened with the upper half of the sender's IDSN (the closest of the three candidates). */
-static void check_csum(an_conn *c, int dir, const mpx_pkt *p, bool dsn64, uint64_t dsn, uint32_t ssn,
+/* A DSS mapping with a checksum whose 32-bit DSN needs the sender's key to widen: on an MP_JOIN
+ * subflow the key is the initial subflow's, linked only in an_finish(). */
+struct an_pmap {
+    an_conn *c;
+    uint8_t  dir;
+    uint32_t dsn, ssn;
+    uint16_t dll, csum;
+    mpx_csum payload;   /* sum of the mapped data */
+    uint64_t pkt;
+    int64_t  t;
+};
+
+static int key_version(const an_conn *c) { return c->mpc_version == 0 ? 0 : 1; }
+
+static void csum_verdict(an_conn *c, int version, uint64_t pkt, int64_t t, uint64_t dsn, uint32_t ssn, uint16_t dll,
+                         uint16_t csum, const mpx_csum *payload)
+{
+    uint16_t want = mpx_mptcp_dss_csum_final(payload, dsn, ssn, dll);
+    if (want == csum) { c->csum_ok++; return; }
+    c->csum_bad++;
+    an_violation(c, "DSS-CSUM", pkt, t,
+                 "DSS checksum 0x%04x != 0x%04x computed over DSN %" PRIu64 ", SSN %" PRIu32 ", length %u and the data (%s 3.3.1)",
+                 csum, want, dsn, ssn, dll, version == 0 ? "RFC 6824" : "RFC 8684");
+}
+
+/* A 32-bit DSN widened with the upper half of the sender's IDSN (the closest of the three
+ * candidates). The IDSN is SHA-1 derived for v0 (RFC 6824 3.1), SHA-256 for v1 (RFC 8684 3.1). */
+static uint64_t widen_dsn(uint64_t key, int version, uint32_t dsn)
+{
+    uint64_t idsn = mpx_mptcp_idsn(key, version), best = 0, bd = UINT64_MAX;
+    for (int k = -1; k <= 1; k++) {
+        uint64_t cand = (((idsn >> 32) + (uint64_t)(int64_t)k) << 32) | dsn;
+        uint64_t dd = cand > idsn ? cand - idsn : idsn - cand;
+        if (dd < bd) { bd = dd; best = cand; }
+    }
+    return best;
+}
+
+/* DSS checksum (RFC 8684 3.3.1, RFC 6824 3.3.1) of a mapping carried whole by this segment. */
+static void check_csum(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, bool dsn64, uint64_t dsn, uint32_t ssn,
                        uint16_t dll, uint16_t csum)
 {
     if (dll == 0 || p->data_len != dll || p->data_caplen != dll) { c->csum_unchecked++; return; }
-    if (!dsn64) {
-        if (!c->have_key[dir]) { c->csum_unchecked++; return; }
-        uint64_t idsn = mpx_mptcp_idsn(c->key[dir], 1), best = 0, bd = UINT64_MAX;
-        for (int k = -1; k <= 1; k++) {
-            uint64_t cand = (((idsn >> 32) + (uint64_t)(int64_t)k) << 32) | (uint32_t)dsn;
-            uint64_t dd = cand > idsn ? cand - idsn : idsn - cand;
-            if (dd < bd) { bd = dd; best = cand; }
-        }
-        dsn = best;
+    mpx_csum pay;
+    mpx_csum_init(&pay);
+    mpx_csum_add(&pay, p->data, dll);
+    if (dsn64) { csum_verdict(c, key_version(c), p->num, p->t_us, dsn, ssn, dll, csum, &pay); return; }
+    if (!c->is_join && c->have_key[dir]) {
+        csum_verdict(c, key_version(c), p->num, p->t_us, widen_dsn(c->key[dir], key_version(c), (uint32_t)dsn), ssn, dll, csum, &pay);
+        return;
     }
-    uint16_t want = mpx_mptcp_dss_csum(dsn, ssn, dll, p->data, dll);
-    if (want == csum) { c->csum_ok++; return; }
-    c->csum_bad++;
-    an_violation(c, "DSS-CSUM", p->num, p->t_us,
-                 "DSS checksum 0x%04x != 0x%04x computed over DSN %" PRIu64 ", SSN %" PRIu32 ", length %u and the data (RFC 8684 3.3.1)",
-                 csum, want, dsn, ssn, dll);
+    if (x->npmaps == x->cappmaps) {
+        size_t n = x->cappmaps ? x->cappmaps * 2 : 64;
+        struct an_pmap *np = realloc(x->pmaps, n * sizeof *np);
+        if (!np) { c->csum_unchecked++; return; }
+        x->pmaps = np; x->cappmaps = n;
+    }
+    x->pmaps[x->npmaps++] = (struct an_pmap){ c, (uint8_t)dir, (uint32_t)dsn, ssn, dll, csum, pay, p->num, p->t_us };
+}
+
+/* The deferred mappings: the key of the join subflow's sender is on its initial subflow
+ * (the join SYN's token names the initial subflow's side B; the join's client is A). */
+static void finish_pmaps(an_ctx *x)
+{
+    for (size_t i = 0; i < x->npmaps; i++) {
+        struct an_pmap *m = &x->pmaps[i];
+        an_conn *c = m->c, *k = c->is_join ? c->parent : c;
+        int side = m->dir;
+        if (k && c->is_join) {
+            int b = k->have_key[1] && k->token[1] == c->join_token ? 1 : 0;
+            side = m->dir == 0 ? !b : b;
+        }
+        if (!k || !k->have_key[side]) { c->csum_unchecked++; continue; }
+        csum_verdict(c, key_version(k), m->pkt, m->t, widen_dsn(k->key[side], key_version(k), m->dsn), m->ssn, m->dll, m->csum, &m->payload);
+    }
+    x->npmaps = 0;
 }
 
 static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const mpx_tcpopt *o)
@@ -159,7 +216,7 @@ static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const
                 c->any_dss = true; c->dss_after_hs = true;
                 /* MP_CAPABLE with data maps the first byte: DSN = IDSN + 1, SSN 1 (RFC 8684 3.1) */
                 if (m.u.mpc.has_csum && m.u.mpc.has_snd_key)
-                    check_csum(c, dir, p, true, mpx_mptcp_idsn(m.u.mpc.snd_key, m.u.mpc.version) + 1, 1,
+                    check_csum(x, c, dir, p, true, mpx_mptcp_idsn(m.u.mpc.snd_key, m.u.mpc.version) + 1, 1,
                                m.u.mpc.dll, m.u.mpc.csum);
                 if (!c->map1[dir].have && m.u.mpc.has_snd_key) {
                     c->map1[dir].have = true; c->map1[dir].dsn64 = true;
@@ -187,8 +244,9 @@ static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const
     case MPX_MP_DSS:
         c->any_dss = true;
         if (!syn) c->dss_after_hs = true;
+        if (m.u.dss.has_map && m.u.dss.dll != 0) c->dss_maps++;
         if (m.u.dss.has_map && m.u.dss.has_csum && m.u.dss.dll != 0 && !(m.u.dss.fin && p->data_len == 0))
-            check_csum(c, dir, p, m.u.dss.dsn64, m.u.dss.dsn, m.u.dss.ssn, m.u.dss.dll, m.u.dss.csum);
+            check_csum(x, c, dir, p, m.u.dss.dsn64, m.u.dss.dsn, m.u.dss.ssn, m.u.dss.dll, m.u.dss.csum);
         if (m.u.dss.has_map && m.u.dss.ssn != 0 && m.u.dss.dll != 0 && !c->map1[dir].have) {
             c->map1[dir].have = true; c->map1[dir].dsn64 = m.u.dss.dsn64; c->map1[dir].dsn = m.u.dss.dsn;
             c->map1[dir].ssn = m.u.dss.ssn; c->map1[dir].pkt = p->num; c->map1[dir].t = p->t_us;
@@ -217,8 +275,30 @@ static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const
     }
 }
 
+/* How much of a snaplen-cut option area can be judged: every option the capture holds whole.
+ * An option whose length byte runs past the area on the wire is a fault whatever the cut (the
+ * checker reports it on the captured bytes); one that would fit the wire area but is cut by the
+ * snaplen is not judged, nor is anything after it. Sets *cut when the area is cut. */
+static size_t judge_len(const mpx_pkt *p, bool *cut)
+{
+    *cut = p->opt_len < p->opt_len_wire;
+    if (!*cut) return p->opt_len;
+    const uint8_t *o = p->opt;
+    size_t i = 0, n = p->opt_len;
+    while (i < n) {
+        if (o[i] == MPX_TCPOPT_EOL) return n;   /* padding follows: judge what was captured */
+        if (o[i] == MPX_TCPOPT_NOP) { i++; continue; }
+        if (i + 1 >= n) return i;               /* the length byte itself was cut */
+        size_t len = o[i + 1];
+        if (len < 2 || i + len > p->opt_len_wire) return n;   /* a fault inside the captured bytes */
+        if (i + len > n) return i;
+        i += len;
+    }
+    return n;
+}
+
 /* --packets: the decode of one segment, for the tshark / tcpdump cross-checks. */
-static void print_packet(an_ctx *x, const an_conn *c, int dir, const mpx_pkt *p, const mpx_tcpopts *w)
+static void print_packet(an_ctx *x, const an_conn *c, int dir, const mpx_pkt *p, const mpx_tcpopts *w, bool cut)
 {
     FILE *o = x->pkt_out;
     char txt[1024];
@@ -270,6 +350,7 @@ static void print_packet(an_ctx *x, const an_conn *c, int dir, const mpx_pkt *p,
         fprintf(o, ",\"tfo_req\":%s,\"tfo_cookie\":\"%s\"", t->u.tfo.request ? "true" : "false", hx);
         break;
     }
+    if (cut) fprintf(o, ",\"opt_cut_at\":%zu", p->opt_len);
     fputs("}\n", o);
 }
 
@@ -279,13 +360,18 @@ static void options(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p)
     if (syn && !ack && c->syn_opt_bytes < 0) c->syn_opt_bytes = (int)p->opt_len_wire;
     if (syn && ack && c->synack_opt_bytes < 0) c->synack_opt_bytes = (int)p->opt_len_wire;
     if (p->opt_len_wire == 0) {
-        if (x->pkt_out) print_packet(x, c, dir, p, NULL);
+        if (x->pkt_out) print_packet(x, c, dir, p, NULL, false);
         return;
     }
 
+    bool cut;
+    size_t jl = judge_len(p, &cut);
+    if (cut) {
+        if (!c->opt_cut++) { c->opt_cut_pkt = p->num; c->opt_cut_at = p->opt_len; c->opt_cut_wire = p->opt_len_wire; }
+    }
     mpx_tcpopts w;
     mpx_tcpopt_walk(p->opt, p->opt_len, &w);
-    if (x->pkt_out) print_packet(x, c, dir, p, &w);
+    if (x->pkt_out) print_packet(x, c, dir, p, &w, cut);
     bool have_exp = false;
     for (size_t i = 0; i < w.n; i++) {
         const mpx_tcpopt *o = &w.opt[i];
@@ -312,14 +398,19 @@ static void options(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p)
         default: break;
         }
     }
-    if (p->opt_len < p->opt_len_wire) return;   /* truncated: do not judge a cut area */
     mpx_viols vs;
     mpx_viols_clear(&vs);
-    mpx_tcpopt_check(p->opt, p->opt_len, p->flags, &vs);
+    mpx_tcpopt_check(p->opt, jl, p->flags, &vs);
     for (size_t i = 0; i < vs.n; i++) {
         /* our experimental subtype is claimed by mpopt.h above */
         if (have_exp && !strcmp(vs.v[i].rule, "MPTCP-UNKNOWN")) continue;
-        an_violation(c, vs.v[i].rule, p->num, p->t_us, "%s (option byte %zu)", vs.v[i].msg, vs.v[i].off);
+        /* the wire area is 4-byte aligned by construction (data offset); a cut one is not */
+        if (cut && !strcmp(vs.v[i].rule, "TCPOPT-AREA-ALIGN")) continue;
+        if (cut)
+            an_violation(c, vs.v[i].rule, p->num, p->t_us, "%s (option byte %zu; capture cut at %zu of %zu option bytes)",
+                         vs.v[i].msg, vs.v[i].off, p->opt_len, p->opt_len_wire);
+        else
+            an_violation(c, vs.v[i].rule, p->num, p->t_us, "%s (option byte %zu)", vs.v[i].msg, vs.v[i].off);
     }
     if (vs.dropped)
         an_violation(c, "AN-MANY-VIOLATIONS", p->num, p->t_us, "%zu more violations in this option area", vs.dropped);
@@ -598,22 +689,24 @@ static void verify_joins(an_ctx *x)
  * byte is IDSN + 1 with SSN 1; TFO data in the SYN lies outside both, App. B.2). */
 static void check_idsn(an_conn *c)
 {
-    if (c->is_join || c->mpc_version != 1) return;
+    if (c->is_join || c->mpc_version < 0) return;
     for (int d = 0; d < 2; d++) {
         if (!c->map1[d].have || !c->have_key[d]) continue;
-        uint64_t idsn = mpx_mptcp_idsn(c->key[d], 1);
+        uint64_t idsn = mpx_mptcp_idsn(c->key[d], key_version(c));
         uint64_t base = c->map1[d].dsn - c->map1[d].ssn;
         bool ok = c->map1[d].dsn64 ? base == idsn : (uint32_t)base == (uint32_t)idsn;
         if (!ok)
             an_violation(c, "AN-DSS-IDSN", c->map1[d].pkt, c->map1[d].t,
-                         "first mapping from the %s: DSN %" PRIu64 " - SSN %" PRIu32 " != IDSN %" PRIu64 " of its key (RFC 8684 3.1, 3.3)",
-                         d ? "server" : "client", c->map1[d].dsn, c->map1[d].ssn, idsn);
+                         "first mapping from the %s: DSN %" PRIu64 " - SSN %" PRIu32 " != IDSN %" PRIu64 " of its key (%s 3.1, 3.3)",
+                         d ? "server" : "client", c->map1[d].dsn, c->map1[d].ssn, idsn,
+                         key_version(c) ? "RFC 8684" : "RFC 6824");
     }
 }
 
 void an_finish(an_ctx *x)
 {
     verify_joins(x);
+    finish_pmaps(x);
     for (an_conn *c = x->t.head; c; c = c->next) check_idsn(c);
     for (an_conn *c = x->t.head; c; c = c->next) {
         an_tfo_finish(c);

@@ -73,7 +73,13 @@ static void do_convert(an_conn *c)
                               mpx_conv_tlv_name(m.tlv[i].type), m.tlv[i].words);
             }
         }
-        if (!m.has_connect) {
+        if (!m.has_connect && m.has_info) {
+            /* RFC 8803 6.2.3: an Info TLV alone asks which TCP extensions the converter
+             * supports (answered with Supported TCP Extensions); no connection is relayed */
+            if (n < (int)sizeof c->sig_detail)
+                snprintf(c->sig_detail + n, sizeof c->sig_detail - (size_t)n,
+                         "; Info-only request for the converter's TCP extensions (RFC 8803 6.2.3)");
+        } else if (!m.has_connect) {
             an_violation(c, "AN-CONV-NO-CONNECT", c->pkt_syn, c->t_syn,
                          "client Convert message without Connect TLV (RFC 8803 6.2.5)");
         }

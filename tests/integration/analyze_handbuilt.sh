@@ -131,10 +131,10 @@ t_check report-timeline grep -q '| first response byte | 45.000 | 4 |' "$W/ref.m
 t_check report-violation-row grep -qE '^\| TCPOPT-OVERRUN \| `[^`]*overrun.pcap` \| 1 \| 0.000 \|' "$W/overrun.md"
 
 # the committed golden copies are what mkpcap builds today (deterministic)
-for f in "$D"/hb-*.pcap; do
+for f in "$D"/hb-*.pcap "$D"/hb-*.pcapng; do
   [ -e "$f" ] || continue
-  sc=$(basename "$f" .pcap); sc=${sc#hb-}
-  "$MK" "$sc" "$W/re-$sc.pcap"
-  t_check "golden-$sc-bytes" cmp -s "$f" "$W/re-$sc.pcap"
+  sc=$(basename "$f"); sc=${sc%.pcap*}; sc=${sc#hb-}
+  "$MK" "$sc" "$W/re-$sc.cap"
+  t_check "golden-$sc-bytes" cmp -s "$f" "$W/re-$sc.cap"
 done
 t_done

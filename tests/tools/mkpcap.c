@@ -27,6 +27,9 @@ typedef struct {
     unsigned snaplen;
     bool    v6;
     int64_t t;        /* current time, us */
+    unsigned seg_cap; /* when set: capture only this many bytes of the next frames (option cuts) */
+    bool    ng;       /* pcapng with two interfaces: 0 Ethernet, 1 raw IP (one per flow, alternating) */
+    int     nflows;
 } W;
 
 typedef struct {
@@ -34,10 +37,44 @@ typedef struct {
     uint16_t pa, pb;
     uint32_t snd[2];         /* next sequence number per direction (0 = a->b) */
     bool     ra;             /* IPv4 Router Alert on the client's SYN */
+    int      ifc;            /* pcapng interface of this flow */
 } F;
 
 static void put32le(FILE *f, uint32_t v) { uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) }; fwrite(b, 1, 4, f); }
 static void put16le(FILE *f, uint16_t v) { uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) }; fwrite(b, 1, 2, f); }
+
+/* pcapng (draft-ietf-opsawg-pcapng): Section Header, then one Interface Description per link
+ * type, then Enhanced Packet Blocks (microsecond timestamps, the default if_tsresol). */
+static void ng_hdr(W *w)
+{
+    put32le(w->f, 0x0A0D0D0A); put32le(w->f, 28); put32le(w->f, 0x1A2B3C4D);
+    put16le(w->f, 1); put16le(w->f, 0); put32le(w->f, 0xffffffff); put32le(w->f, 0xffffffff); put32le(w->f, 28);
+    const int lts[2] = { LT_EN10MB, LT_RAW };
+    for (int i = 0; i < 2; i++) {
+        put32le(w->f, 1); put32le(w->f, 20); put16le(w->f, (uint16_t)lts[i]); put16le(w->f, 0);
+        put32le(w->f, w->snaplen); put32le(w->f, 20);
+    }
+}
+
+static void rec(W *w, int ifc, const uint8_t *frame, size_t cap, size_t len)
+{
+    if (w->ng) {
+        size_t pad = (4 - cap % 4) % 4;
+        uint32_t bl = (uint32_t)(32 + cap + pad);
+        uint64_t ts = (uint64_t)w->t;
+        put32le(w->f, 6); put32le(w->f, bl); put32le(w->f, (uint32_t)ifc);
+        put32le(w->f, (uint32_t)(ts >> 32)); put32le(w->f, (uint32_t)ts);
+        put32le(w->f, (uint32_t)cap); put32le(w->f, (uint32_t)len);
+        fwrite(frame, 1, cap, w->f);
+        static const uint8_t z[4];
+        fwrite(z, 1, pad, w->f);
+        put32le(w->f, bl);
+        return;
+    }
+    put32le(w->f, (uint32_t)(w->t / 1000000)); put32le(w->f, (uint32_t)(w->t % 1000000));
+    put32le(w->f, (uint32_t)cap); put32le(w->f, (uint32_t)len);
+    fwrite(frame, 1, cap, w->f);
+}
 
 static void pcap_hdr(W *w)
 {
@@ -58,7 +95,8 @@ static void seg(W *w, F *fl, int dir, uint8_t flags, const uint8_t *opt, size_t 
     const uint8_t *src = dir ? fl->b : fl->a, *dst = dir ? fl->a : fl->b;
     uint16_t sp = dir ? fl->pb : fl->pa, dp = dir ? fl->pa : fl->pb;
     uint16_t et = w->v6 ? 0x86dd : 0x0800;
-    switch (w->lt) {
+    int lt = w->ng ? (fl->ifc ? LT_RAW : LT_EN10MB) : w->lt;
+    switch (lt) {
     case LT_EN10MB:
         memcpy(frame, dir ? "\x02\0\0\0\0\x01" : "\x02\0\0\0\0\x02", 6);
         memcpy(frame + 6, dir ? "\x02\0\0\0\0\x02" : "\x02\0\0\0\0\x01", 6);
@@ -106,9 +144,8 @@ static void seg(W *w, F *fl, int dir, uint8_t flags, const uint8_t *opt, size_t 
     }
     size_t len = l2 + iplen;
     size_t cap = len < w->snaplen ? len : w->snaplen;
-    put32le(w->f, (uint32_t)(w->t / 1000000)); put32le(w->f, (uint32_t)(w->t % 1000000));
-    put32le(w->f, (uint32_t)cap); put32le(w->f, (uint32_t)len);
-    fwrite(frame, 1, cap, w->f);
+    if (w->seg_cap && cap > w->seg_cap) cap = w->seg_cap;
+    rec(w, fl->ifc, frame, cap, len);
 }
 
 /* Option area builder. */
@@ -161,6 +198,7 @@ static void addrs(W *w, F *f, int cli, int srv, uint16_t pa, uint16_t pb, uint32
         f->b[0] = 198; f->b[1] = 18; f->b[2] = 1; f->b[3] = (uint8_t)srv;
     }
     f->pa = pa; f->pb = pb; f->snd[0] = isa; f->snd[1] = isb;
+    f->ifc = w->nflows++ % 2;
 }
 
 static mpx_addr target(W *w, uint16_t port)
@@ -640,7 +678,209 @@ static void sc_prefer(W *w)
     seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
 }
 
+/* MPTCP v0 (RFC 6824) with checksums, as the out-of-tree v0 kernel sends it: keys in every
+ * MP_CAPABLE, 32-bit data sequence numbers and data ACKs, DSS checksums (flag A), an MP_JOIN
+ * subflow (HMAC-SHA1) carrying mappings in both directions. Key-derived values are SHA-1
+ * based for v0 (RFC 6824 3.1); the 64-bit DSN in the checksum pseudo-header is the IDSN-based
+ * one even where the option carries 32 bits (RFC 6824 3.3.1). */
+static void o_mpc_v0(O *o, int form, uint64_t ks, uint64_t kr)
+{
+    mpx_mptcp_opt m;
+    memset(&m, 0, sizeof m);
+    m.subtype = MPX_MP_CAPABLE;
+    m.u.mpc.version = 0; m.u.mpc.flags = MPX_MPC_A | MPX_MPC_H;
+    m.u.mpc.has_snd_key = true; m.u.mpc.snd_key = ks;
+    if (form >= 2) { m.u.mpc.has_rcv_key = true; m.u.mpc.rcv_key = kr; }
+    mpx_mptcp_encode(&m, &o->w);
+}
+static void o_dss32(O *o, uint32_t ack, uint64_t dsn64, uint32_t ssn, const uint8_t *data, uint16_t dll)
+{
+    mpx_mptcp_opt m;
+    memset(&m, 0, sizeof m);
+    m.subtype = MPX_MP_DSS;
+    m.u.dss.has_ack = true; m.u.dss.data_ack = ack;
+    m.u.dss.has_map = true; m.u.dss.dsn = (uint32_t)dsn64; m.u.dss.ssn = ssn; m.u.dss.dll = dll;
+    m.u.dss.has_csum = true; m.u.dss.csum = mpx_mptcp_dss_csum(dsn64, ssn, dll, data, dll);
+    mpx_mptcp_encode(&m, &o->w);
+}
+static void sc_v0_csum(W *w)
+{
+    F f, g; O o;
+    uint64_t kc = 0xc1c2c3c4c5c6c7c8ULL, ks = 0xd1d2d3d4d5d6d7d8ULL;
+    uint64_t ic = mpx_mptcp_idsn(kc, 0), is = mpx_mptcp_idsn(ks, 0);
+    addrs(w, &f, 24, 1, 40024, 8080, 1000, 2000);
+    o_init(&o); o_base_syn(&o, true); o_mpc_v0(&o, 1, kc, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 0);
+    o_init(&o); o_base_syn(&o, true); o_mpc_v0(&o, 1, ks, 0); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10000);
+    o_init(&o); o_mpc_v0(&o, 2, kc, ks); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 100);
+    const uint8_t *q1 = (const uint8_t *)"GET /v0 HTTP/1.0\r\n", *q2 = (const uint8_t *)"Host: x\r\n\r\n";
+    const uint8_t *r1 = (const uint8_t *)"HTTP/1.0 200 OK\r\n\r\n", *r2 = (const uint8_t *)"v0 body over the join";
+    uint16_t l1 = 18, l2 = 11, m1 = 19, m2 = 21;
+    o_init(&o); o_dss32(&o, (uint32_t)(is + 1), ic + 1, 1, q1, l1); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, q1, l1, -1, 100);
+    o_init(&o); o_dss32(&o, (uint32_t)(ic + 1 + l1), is + 1, 1, r1, m1); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, r1, m1, -1, 10000);
+    /* the join subflow */
+    addrs(w, &g, 25, 1, 40025, 8080, 3000, 4000);
+    uint32_t ra = 0x0a0b0c0d, rb = 0x01020304;
+    mpx_mptcp_opt m;
+    memset(&m, 0, sizeof m);
+    m.subtype = MPX_MP_JOIN; m.u.mpj.form = MPX_MPJ_SYN; m.u.mpj.addr_id = 1;
+    m.u.mpj.token = mpx_mptcp_token(ks, 0); m.u.mpj.nonce = ra;
+    o_init(&o); o_base_syn(&o, true); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+    seg(w, &g, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 1000);
+    memset(&m, 0, sizeof m);
+    m.subtype = MPX_MP_JOIN; m.u.mpj.form = MPX_MPJ_SYNACK; m.u.mpj.addr_id = 0; m.u.mpj.nonce = rb;
+    m.u.mpj.hmac64 = mpx_mptcp_join_hmac64(0, ks, kc, rb, ra);
+    o_init(&o); o_base_syn(&o, true); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+    seg(w, &g, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 20000);
+    memset(&m, 0, sizeof m);
+    m.subtype = MPX_MP_JOIN; m.u.mpj.form = MPX_MPJ_ACK;
+    uint8_t mac[32];
+    mpx_mptcp_join_hmac(0, kc, ks, ra, rb, mac);
+    memcpy(m.u.mpj.hmac, mac, 20);
+    o_init(&o); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+    seg(w, &g, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 100);
+    o_init(&o); o_dss32(&o, (uint32_t)(is + 1 + m1), ic + 1 + l1, 1, q2, l2); o_pad(&o);
+    seg(w, &g, 0, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, q2, l2, -1, 100);
+    o_init(&o); o_dss32(&o, (uint32_t)(ic + 1 + l1 + l2), is + 1 + m1, 1, r2, m2); o_pad(&o);
+    seg(w, &g, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, r2, m2, -1, 20000);
+    seg(w, &g, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
+}
+
+/* One connection with more violations than the analyzer keeps details of (4096): 500 ACKs
+ * whose option area holds ten MSS options (MSS outside a SYN, and repeated). */
+static void sc_many_violations(W *w)
+{
+    F f;
+    addrs(w, &f, 26, 1, 40026, 8080, 100, 200);
+    seg(w, &f, 0, MPX_TH_SYN, NULL, 0, NULL, 0, -1, 0);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, NULL, 0, NULL, 0, -1, 1000);
+    uint8_t o[40];
+    for (int i = 0; i < 10; i++) { o[4 * i] = 2; o[4 * i + 1] = 4; o[4 * i + 2] = 5; o[4 * i + 3] = 0xb4; }
+    for (int i = 0; i < 500; i++) seg(w, &f, 0, MPX_TH_ACK, o, sizeof o, NULL, 0, -1, 10);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
+}
+
+/* Option areas cut by the snaplen (per-frame capture length), each with or without a fault in
+ * the captured bytes: a 3-byte DSS before the cut; an option whose length runs past the
+ * 40-byte area although the capture stops earlier; a clean area cut inside the timestamps. */
+static void sc_opt_cut(W *w)
+{
+    F f; O o;
+    uint64_t kc = 0xe1e2e3e4e5e6e7e8ULL, ks = 0xf1f2f3f4f5f6f7f8ULL;
+    addrs(w, &f, 27, 1, 40027, 8080, 500, 600);
+    mp_handshake(w, &f, kc, ks);
+    size_t hdr = 14 + (w->v6 ? 40 : 20) + 20;
+    /* 1: DSS of length 3 (no flags byte), then timestamps; captured up to byte 5 */
+    uint8_t a1[16] = { 30, 3, 0x20, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2, 0 };
+    w->seg_cap = (unsigned)(hdr + 5);
+    seg(w, &f, 0, MPX_TH_ACK, a1, sizeof a1, NULL, 0, -1, 100);
+    /* 2: NOP NOP, kind 8 claiming 44 bytes in a 12-byte area; captured up to byte 6 */
+    uint8_t a2[12] = { 1, 1, 8, 44, 0, 0, 0, 1, 0, 0, 0, 2 };
+    w->seg_cap = (unsigned)(hdr + 6);
+    seg(w, &f, 1, MPX_TH_ACK, a2, sizeof a2, NULL, 0, -1, 100);
+    /* 3: clean NOP NOP TS + DSS ack, cut inside the timestamps */
+    o_init(&o); mpx_tcpopt_put_nop(&o.w); mpx_tcpopt_put_nop(&o.w); mpx_tcpopt_put_ts(&o.w, 7, 8);
+    o_dss_ack(&o, mpx_mptcp_idsn(ks, 1) + 1); o_pad(&o);
+    w->seg_cap = (unsigned)(hdr + 6);
+    seg(w, &f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 100);
+    w->seg_cap = 0;
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
+}
+
+/* A jumbogram (RFC 2675: IPv6 Payload Length 0 and a Hop-by-Hop Jumbo Payload option) or an
+ * IPv4 BIG TCP packet (Linux: Total Length 0): 70000 data bytes, captured to 160 bytes. */
+static void sc_jumbo(W *w, bool v6)
+{
+    F f;
+    w->v6 = v6;
+    addrs(w, &f, 28, 1, 40028, 8080, 100, 200);
+    seg(w, &f, 0, MPX_TH_SYN, NULL, 0, NULL, 0, -1, 0);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, NULL, 0, NULL, 0, -1, 1000);
+    seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 10);
+    const size_t dlen = 70000, hbh = v6 ? 8 : 0, ihl = v6 ? 40 : 20;
+    size_t len = 14 + ihl + hbh + 20 + dlen;
+    uint8_t *fr = calloc(1, len);
+    if (!fr) return;
+    memcpy(fr, "\x02\0\0\0\0\x02\x02\0\0\0\0\x01", 12);
+    wr16(fr + 12, v6 ? 0x86dd : 0x0800);
+    uint8_t *ip = fr + 14, *th = ip + ihl + hbh;
+    if (v6) {
+        ip[0] = 0x60; ip[6] = 0; ip[7] = 64;   /* Payload Length 0, Next Header Hop-by-Hop */
+        memcpy(ip + 8, f.a, 16); memcpy(ip + 24, f.b, 16);
+        ip[40] = 6; ip[41] = 0; ip[42] = 0xc2; ip[43] = 4;
+        wr32(ip + 44, (uint32_t)(hbh + 20 + dlen));
+    } else {
+        ip[0] = 0x45; ip[8] = 64; ip[9] = 6; wr16(ip + 6, 0x4000);   /* Total Length 0 */
+        memcpy(ip + 12, f.a, 4); memcpy(ip + 16, f.b, 4);
+        wr16(ip + 10, (uint16_t)~mpx_ipcsum_fold(mpx_ipcsum_add(0, ip, 20)));
+    }
+    wr16(th, f.pa); wr16(th + 2, f.pb); wr32(th + 4, f.snd[0]); wr32(th + 8, f.snd[1]);
+    th[12] = 5 << 4; th[13] = MPX_TH_ACK | MPX_TH_PSH; wr16(th + 14, 64240);
+    for (size_t i = 0; i < dlen; i++) th[20 + i] = (uint8_t)('a' + i % 26);
+    wr16(th + 16, mpx_ipcsum_l4(v6 ? 6 : 4, ip + (v6 ? 8 : 12), ip + (v6 ? 24 : 16), MPX_IPPROTO_TCP, th, 20 + dlen));
+    f.snd[0] += (uint32_t)dlen;
+    w->t += 10;
+    rec(w, f.ifc, fr, 160, len);
+    free(fr);
+    seg(w, &f, 1, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 1000);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
+}
+
+/* RFC 8803 6.2.3: a Convert message with only an Info TLV (the client asks which TCP
+ * extensions the converter supports); the converter answers Supported TCP Extensions in its
+ * SYN/ACK and both sides close. */
+static void sc_convert_info(W *w)
+{
+    F f; O o;
+    addrs(w, &f, 29, 1, 40029, 5124, 10, 20);
+    uint8_t pl[64], rep[64];
+    mpx_err e;
+    mpx_conv_msg m;
+    mpx_conv_msg_init(&m);
+    m.has_info = true;
+    long n = mpx_conv_encode(&m, pl, sizeof pl, &e);
+    static const uint8_t sup[] = { MPX_TCPOPT_MPTCP };
+    mpx_conv_msg_init(&m);
+    m.has_supported = true; m.supported = sup; m.supported_len = sizeof sup;
+    long r = mpx_conv_encode(&m, rep, sizeof rep, &e);
+    if (n < 0 || r < 0) return;
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, pl, (size_t)n, -1, 0);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 1, 0x21, 0, 0); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, rep, (size_t)r, -1, 20000);
+    o_init(&o); o_mpc(&o, 2, 0x43, 0x21, 0); o_pad(&o);
+    seg(w, &f, 0, MPX_TH_ACK | MPX_TH_FIN, o.b, o.w.len, NULL, 0, -1, 10000);
+    o_init(&o); o_dss_ack(&o, mpx_mptcp_idsn(0x43, 1) + 1); o_pad(&o);
+    seg(w, &f, 1, MPX_TH_ACK | MPX_TH_FIN, o.b, o.w.len, NULL, 0, -1, 100);
+    seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 10000);
+}
+
+/* A capture that ends inside a packet record (the writer was killed): the record header
+ * promises 60 bytes, 12 follow. */
+static void cut_end(W *w)
+{
+    static const uint8_t part[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
+    w->t += 1000;
+    if (w->ng) return;
+    put32le(w->f, (uint32_t)(w->t / 1000000)); put32le(w->f, (uint32_t)(w->t % 1000000));
+    put32le(w->f, 60); put32le(w->f, 60);
+    fwrite(part, 1, sizeof part, w->f);
+}
+
 static const struct { const char *name, *what; } SC[] = {
+    { "v0-csum", "MPTCP v0 (RFC 6824): SHA-1 keys, 32-bit DSNs with checksums, an MP_JOIN subflow with mappings" },
+    { "many-violations", "one connection with 9500 violations (more than the 4096 details kept)" },
+    { "opt-cut", "option areas cut by the snaplen, with faults before the cut and without" },
+    { "jumbo-v6", "RFC 2675 jumbogram: IPv6 Hop-by-Hop Jumbo Payload, 70000 data bytes" },
+    { "bigtcp-v4", "Linux IPv4 BIG TCP: Total Length 0, 70000 data bytes" },
+    { "convert-info", "Convert message with an Info TLV only, answered with Supported TCP Extensions" },
+    { "join-multilink", "pcapng: the MPTCP connection on an Ethernet interface, its MP_JOIN subflow on a raw-IP one" },
+    { "SCENARIO-cut-end", "any scenario, the file ending inside a packet record" },
     { "prefer-proxy", "SYN with MP_CAPABLE and MP_PREFER_PROXY" },
     { "dss-csum", "DSS mappings with checksums, the second one wrong" },
     { "implicit-dsl", "implicit interception, client side: MPTCP to the server address" },
@@ -701,6 +941,13 @@ static int run(W *w, const char *sc)
     else if (!strcmp(sc, "mpc-data-first")) sc_mpconvert_opt(w, true);
     else if (!strcmp(sc, "convert-error")) sc_convert_error(w);
     else if (!strcmp(sc, "join-syn-data")) sc_join_syn_data(w);
+    else if (!strcmp(sc, "v0-csum")) sc_v0_csum(w);
+    else if (!strcmp(sc, "many-violations")) sc_many_violations(w);
+    else if (!strcmp(sc, "opt-cut")) sc_opt_cut(w);
+    else if (!strcmp(sc, "jumbo-v6")) sc_jumbo(w, true);
+    else if (!strcmp(sc, "bigtcp-v4")) sc_jumbo(w, false);
+    else if (!strcmp(sc, "convert-info")) sc_convert_info(w);
+    else if (!strcmp(sc, "join-multilink")) sc_join(w, false);
     else return -1;
     return 0;
 }
@@ -746,8 +993,15 @@ int main(int argc, char **argv)
     if (argc - optind != 2) { fputs("usage: mpx-mkpcap [--linktype T] [--v6] [--snaplen N] SCENARIO OUT.pcap\n", stderr); return 2; }
     w.f = fopen(argv[optind + 1], "wb");
     if (!w.f) { perror(argv[optind + 1]); return 3; }
-    pcap_hdr(&w);
-    if (run(&w, argv[optind]) != 0) { fprintf(stderr, "mpx-mkpcap: unknown scenario %s\n", argv[optind]); fclose(w.f); return 2; }
+    char sc[64];
+    snprintf(sc, sizeof sc, "%s", argv[optind]);
+    size_t sl = strlen(sc);
+    bool cut = sl > 8 && !strcmp(sc + sl - 8, "-cut-end");
+    if (cut) sc[sl - 8] = 0;
+    w.ng = !strcmp(sc, "join-multilink");
+    if (w.ng) ng_hdr(&w); else pcap_hdr(&w);
+    if (run(&w, sc) != 0) { fprintf(stderr, "mpx-mkpcap: unknown scenario %s\n", argv[optind]); fclose(w.f); return 2; }
+    if (cut) cut_end(&w);
     if (fclose(w.f) != 0) { perror(argv[optind + 1]); return 3; }
     return 0;
 }

@@ -236,8 +236,8 @@ int main(int argc, char **argv)
             char tx[4 * HEX_SHOWN], rx[4 * HEX_SHOWN];
             hexline(r.tx, r.txn, tx, sizeof tx);
             hexline(r.rx, r.rxn, rx, sizeof rx);
-            printf("%-4s %-6s %s s%-20s %-20s %s\n", cf_verdict_name(r.v), cf_level_name(c->level), c->rfc,
-                   c->section, c->id, c->desc);
+            printf("%-4s %-6s %-19s RFC %s s%s: %s\n", cf_verdict_name(r.v), cf_level_name(c->level), c->id,
+                   c->rfc, c->section, c->desc);
             printf("       tx %s%s\n       rx %s, connection %s\n       %s\n", tx,
                    r.syn_data_sent ? " [SYN data]" : "", rx, r.end, r.note);
         }

@@ -78,6 +78,15 @@ for id in s5-connect-v4 s5-connect-v6 s5-refused-close s5-bad-cmd-close s5-bad-a
   t_check "s5_$id" test "$(mpx_cf_verdict s5 "$id")" = pass
 done
 
+# RFC 1929 on a proxy with --users: username/password selected, a wrong login refused and
+# closed, the right one relays
+printf 'alice:s3cret\n' > "$MPX_NT_DIR/users"
+mpx_px_start s5a --socks5 1081 --users "$MPX_NT_DIR/users" || { t_fail setup "auth proxy not ready"; exit 1; }
+mpx_cf_run s5a "$MPX_NT_H_DSL4:1081" --socks5 "${TARGETS[@]}" --socks-user alice --socks-pass s3cret \
+  --case '^s5-(method-userpass|auth-fail-close|connect-v4)$'
+t_check s5_auth_exit_0 test "$CF_RC" = 0
+t_check s5_auth_verdicts test "$(mpx_cf_ids s5a '.verdict == "pass"')" = "s5-auth-fail-close s5-connect-v4 s5-method-userpass"
+
 # --- usage and setup errors
 rc=0; mpx_nt_exec client "$MPX_ROOT/bin/mpx-conform" --bogus >/dev/null 2>&1 || rc=$?
 t_check usage_exit_2 test "$rc" = 2

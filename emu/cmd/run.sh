@@ -8,12 +8,19 @@
 # manifest.json) and prints the report's path. Everything the run created is removed on
 # success, on failure and on Ctrl-C.
 #
-# Exit codes: 0 report written (connections may have failed: see the report), 1 the run could
-# not be carried out (setup failed, interrupted), 2 usage or a bad .exp line.
+# Exit codes (the table is in experiments/README.md and `mpxlab run --help`): 0 report written and
+# every problem below absent; 1 the run could not be carried out; 2 usage or a bad .exp line;
+# 3 a variant failed (warm-up connection failed, a link emulator or agent died); 4 partial (the
+# time limit stopped the run); 6 a signal ran with 0 verified connections; 128+N interrupted by
+# signal N. 3, 4 and 6 still write the report; with several, the first in this order wins.
 # The whole script is one compound command: bash parses it completely before running it, so
 # editing this file while a run is in progress cannot break that run.
 {
 set -euo pipefail
+# copies of stdout and stderr: user-facing lines (errors, the interrupt notice, progress) go
+# there even when a trap fires inside a function whose output is redirected to a log
+exec {MPX_ERR_FD}>&2 {MPX_OUT_FD}>&1
+export MPX_PROG_FD=$MPX_ERR_FD
 MPX_ROOT=${MPX_ROOT:-$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)}
 export MPX_ROOT
 H=$MPX_ROOT/emu/harness
@@ -48,7 +55,12 @@ usage: mpxlab run EXP [options]
   --quiet             no progress lines
   --no-plots          skip gnuplot (report without figures)
   --backend NAME      topology backend: netns (default) or mininet (emu/mininet)
-exit: 0 report written, 1 run failed, 2 usage / bad experiment file
+exit: 0 report written, nothing below; 1 the run could not be carried out (no report);
+      2 usage / bad experiment file; 3 a variant failed (warm-up connection failed, a link
+      emulator or agent died; the other variants ran); 4 partial: the time limit stopped the
+      run (the report states the repetitions each signal got); 6 a signal ran with 0 verified
+      connections (variants without a middlebox); 128+N interrupted by signal N (130 SIGINT,
+      143 SIGTERM). 3, 4, 6 write the report; with several, the first listed wins.
 EOF
 }
 
@@ -121,36 +133,61 @@ elif [ -n "$o_signals" ]; then REPRO+=" --signals ${o_signals// /,}"; fi
 [ -n "$o_range" ] && REPRO+=" --rep-range $o_range"
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S.%3N)" "$*" >> "$RUN_LOG"; }
-die() { mpx_progress_end; echo "mpxlab run: $*" >&2; log "FATAL: $*"; RUN_STATUS=failed; exit 1; }
+# say TEXT: a line for the user, on the run's own stderr (never into an agent's log)
+say() { echo "mpxlab run: $*" >&"$MPX_ERR_FD"; }
+die() { mpx_progress_end; say "$*"; log "FATAL: $*"; RUN_STATUS=failed RUN_EXIT_CODE=1; exit 1; }
 
 # ---------------------------------------------------------------------------------------------
 # Cleanup: agents by PID, fault rules, topologies this run brought up. Idempotent.
 TOPO_UP=()          # RUN names currently up
+RUN_OUT=$OUT        # OUT is rebound for the warm-up's client records; the manifest is here
 _cleaning=0
 run_cleanup() {
   [ $_cleaning = 1 ] && return 0; _cleaning=1
   set +e
+  # a second Ctrl-C must not cut the teardown short (namespaces and emulators would stay)
+  trap '' INT TERM HUP
+  # a trap can fire inside a function running with OUT rebound (the warm-up) or with stderr
+  # redirected to a log: restore both
+  local OUT=$RUN_OUT
+  exec 2>&"$MPX_ERR_FD"
   [ -n "${CUR_R:-}" ] && mpx_ic_variant_down "$CUR_R"
   mpx_agents_stop_all
   local r
   for r in "${TOPO_UP[@]}"; do run_topo_down "$r"; done
   TOPO_UP=()
   [ "$RUN_STATUS" = running ] && RUN_STATUS=failed
-  if [ "$RUN_STATUS" != "done" ]; then
-    [ -f "$OUT/manifest.json" ] && mpx_manifest_finish "$RUN_STATUS" 2>/dev/null
+  # RUN_FINISHED: the end of the script wrote the final manifest and said what went wrong
+  if [ "${RUN_FINISHED:-0}" != 1 ]; then
+    [ -n "${RUN_EXIT_CODE:-}" ] || RUN_EXIT_CODE=1
+    if [ -f "$OUT/manifest.json" ]; then mpx_manifest_finish "$RUN_STATUS" 2>> "$RUN_LOG"
+    else # stopped before the manifest was written: still say so in one
+      jq -n --arg id "$RUN_ID" --arg st "$RUN_STATUS" --arg s "$RUN_T0" --arg e "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+        '{run_id: $id, status: $st, start: $s, end: $e}' > "$OUT/manifest.json" 2>> "$RUN_LOG"
+    fi
     mpx_progress_end
-    echo "mpxlab run: $RUN_STATUS; partial results and logs in $OUT" >&2
+    say "$RUN_STATUS; partial results and logs in $OUT"
+    # the documented code, not whatever a failing command (set -e) returned
+    _cleaning=0; exit "$RUN_EXIT_CODE"
   fi
   _cleaning=0
 }
-on_signal() { RUN_STATUS=interrupted; log "caught $1"; mpx_progress_end; echo "mpxlab run: interrupted ($1), cleaning up" >&2; exit 130; }
+# on_signal NAME NUMBER: the manifest says "interrupted", stderr says so, exit 128 + NUMBER
+on_signal() {
+  RUN_STATUS=interrupted
+  RUN_EXIT_CODE=$((128 + $2))
+  exec 2>&"$MPX_ERR_FD"
+  log "caught $1"; mpx_progress_end
+  say "interrupted ($1), cleaning up"
+  exit "$RUN_EXIT_CODE"
+}
 trap run_cleanup EXIT
 # an unexpected failing command ends the run (set -e): say which one
 # shellcheck disable=SC2154
-trap 'rc=$?; log "error: line $LINENO: $BASH_COMMAND (exit $rc)"; echo "mpxlab run: line $LINENO: $BASH_COMMAND failed (exit $rc)" >&2' ERR
-trap 'on_signal SIGINT' INT
-trap 'on_signal SIGTERM' TERM
-trap 'on_signal SIGHUP' HUP
+trap 'rc=$?; log "error: line $LINENO: $BASH_COMMAND (exit $rc)"; say "line $LINENO: $BASH_COMMAND failed (exit $rc)"' ERR
+trap 'on_signal SIGINT 2' INT
+trap 'on_signal SIGTERM 15' TERM
+trap 'on_signal SIGHUP 1' HUP
 
 # ---------------------------------------------------------------------------------------------
 # Topology (emu/lib/topo.sh, the topology helper's library)
@@ -171,7 +208,7 @@ run_topo_up() {
   log "topo up $EXP_TOPO $r $EXP_SEED ${args[*]} --pcap-dir $pdir"
   TOPO_UP+=("$r")
   timeout -s TERM -k 10 "$EXP_TIMEOUT_SETUP" bash -c 'source "$MPX_ROOT/emu/lib/topo.sh"; mpx_topo_up "$@"' topo-up \
-    "$EXP_TOPO" "$r" "$EXP_SEED" "${args[@]}" --pcap-dir "$pdir" >> "$RUN_LOG" 2>&1 ||
+    "$EXP_TOPO" "$r" "$EXP_SEED" "${args[@]}" --pcap-dir "$pdir" >> "$RUN_LOG" 2>&1 {MPX_ERR_FD}>&- {MPX_OUT_FD}>&- ||
     die "topology did not come up ($(basename "$EXP_TOPO") as $r); see $RUN_LOG"
 }
 
@@ -260,6 +297,7 @@ run_load_variant() {
 
 : > "$OUT/plan.csv"
 echo "variant,rep,step,signal" > "$OUT/plan.csv"
+: > "$OUT/steps.csv"
 echo "variant,signal,status,reason" > "$OUT/signals.csv"
 : > "$OUT/skipped.csv"
 total=0
@@ -300,8 +338,12 @@ mpx_progress_msg "run $RUN_ID: $total connections in ${#VARIANTS[@]} variant(s);
 # (all signals, in whatever order they ran), which biased the signals that happened to come
 # first; the warm-up also fills the kernel's TFO cookie cache like any later connection has it.
 # Warm-up connections stay in the link pcaps; their client records go to warmup/, not raw/.
+# WARMUP_BAD: the signals whose warm-up connection failed, with the client's error ("" = none).
+# A failed warm-up connection fails the variant: the same connection measured a moment later
+# would be evidence of a path that did not work a moment before.
 run_warmup() { # RUN VARIANT SIGNAL...
-  local r=$1 v=$2 i=0 sig t_end; shift 2
+  local r=$1 v=$2 i=0 sig t_end rc err; shift 2
+  WARMUP_BAD=''
   [ "$EXP_WARMUP_MS" -gt 0 ] && [ $# -gt 0 ] || return 0
   t_end=$(( ${T_UP_US:-${EPOCHREALTIME/./}} + EXP_WARMUP_MS * 1000 ))
   mkdir -p "$OUT/warmup/raw/$v" "$OUT/warmup/logs/$v"
@@ -311,10 +353,35 @@ run_warmup() { # RUN VARIANT SIGNAL...
   local left=$(( t_end - ${EPOCHREALTIME/./} ))
   [ "$left" -gt 0 ] && sleep "$(awk -v u="$left" 'BEGIN{printf "%.3f", u / 1e6}')"
   for sig; do
-    i=$((i + 1))
-    OUT=$OUT/warmup mpx_client_step "$r" "$v" 0 "$i" "$sig" > /dev/null 2>&1 || true
+    i=$((i + 1)) rc=0
+    OUT=$OUT/warmup mpx_client_step "$r" "$v" 0 "$i" "$sig" > /dev/null 2>&1 || rc=$?
+    [ "$rc" = 0 ] && continue
+    err=$(jq -r 'select(.type == "conn") | .error // empty' "$OUT/warmup/raw/$v/$(printf '%05d' "$i")-$sig.jsonl" 2>/dev/null | head -n 1) || err=''
+    WARMUP_BAD+="${WARMUP_BAD:+; }$sig (mpx-client exit $rc${err:+: $err})"
+    mpx_progress_msg "variant $v: warm-up connection of $sig FAILED (exit $rc${err:+: $err})"
   done
-  log "variant $v: warm-up done ($i unrecorded connections)"
+  log "variant $v: warm-up done ($i unrecorded connections${WARMUP_BAD:+; failed: $WARMUP_BAD})"
+}
+
+# run_variant_health VARIANT STATUS [REASON]: links/VARIANT/health.json, read by the summary.
+# STATUS: ok, failed (warm-up failed, a component died: the run exits 3), partial (the time
+# limit stopped it), not run (the time limit came before it)
+run_variant_health() {
+  jq -n -c --arg st "$2" --arg why "${3:-}" '{status: $st, reason: (if $why == "" then null else $why end)}' \
+    > "$OUT/links/$1/health.json"
+}
+run_variant_fail() { # VARIANT REASON
+  run_variant_health "$1" failed "$2"
+  mpx_progress_end; say "variant $1 FAILED: $2"; log "variant $1 failed: $2"
+}
+# run_time_up: the experiment's time limit (timeout run) is reached
+run_time_up() { [ "$EXP_TIMEOUT_RUN" -gt 0 ] && [ $((EPOCHSECONDS - RUN_T0_S)) -ge "$EXP_TIMEOUT_RUN" ]; }
+run_mark_overrun() {
+  [ "$RUN_OVERRUN" = 1 ] && return 0
+  RUN_OVERRUN=1
+  mpx_manifest_set run_timeout_hit true
+  log "run time limit (${EXP_TIMEOUT_RUN}s) reached: remaining steps skipped"
+  mpx_progress_msg "time limit (${EXP_TIMEOUT_RUN}s) reached: the remaining connections are skipped; the run will be partial"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -326,6 +393,11 @@ for v in "${VARIANTS[@]}"; do
   run_load_variant "$v"
   mapfile -t steps < <(awk -F, -v v="$v" 'NR > 1 && $1 == v { print $2 " " $3 " " $4 }' "$OUT/plan.csv")
   [ ${#steps[@]} -gt 0 ] || { log "variant $v: nothing to run"; continue; }
+  if [ "$RUN_OVERRUN" = 1 ] || run_time_up; then
+    run_mark_overrun; run_variant_health "$v" "not run" "the time limit (${EXP_TIMEOUT_RUN}s) was reached before this variant"
+    done_steps=$((done_steps + ${#steps[@]})); continue
+  fi
+  run_variant_health "$v" ok
   run_topo_lib || die "emu/lib/topo.sh not available yet (topology helper); cannot bring $EXP_TOPO up"
   R=${NSTAG}v$vi
   VDIR=$OUT/raw/$v; LDIR=$OUT/logs/$v; mkdir -p "$VDIR" "$LDIR" "$OUT/links/$v"
@@ -366,22 +438,28 @@ for v in "${VARIANTS[@]}"; do
     die "variant $v: client-side interception setup failed (logs/$v/intercept.log)"
 
   run_warmup "$R" "$v" "${vsigs[@]}"
+  vfailed=0
+  if [ -n "$WARMUP_BAD" ]; then
+    run_variant_fail "$v" "warm-up connection failed: $WARMUP_BAD (client records in warmup/raw/$v/)"; vfailed=1
+  elif dead=$(mpx_health_dead) && [ -n "$dead" ]; then
+    run_variant_fail "$v" "$dead died before the measured connections (logs in logs/$v/)"; vfailed=1
+  fi
 
   mpx_progress_steps_begin "$done_steps"
   declare -A tried=() failed=()
+  sdone=0
   for st in "${steps[@]}"; do
+    [ "$vfailed" = 0 ] || break
     read -r rep k sig <<< "$st"
     # a signal whose first 3 connections all failed is not tried further in this variant:
     # each failure costs a whole connection timeout (the report counts the skipped ones)
     if [ "${tried[$sig]:-0}" -ge 3 ] && [ "${failed[$sig]:-0}" = "${tried[$sig]}" ]; then
       echo "$v,$rep,$k,$sig" >> "$OUT/skipped.csv"; log "step $v/$rep/$k $sig skipped (first ${tried[$sig]} failed)"
-      done_steps=$((done_steps + 1)); continue
+      done_steps=$((done_steps + 1)) sdone=$((sdone + 1)); continue
     fi
-    if [ "$EXP_TIMEOUT_RUN" -gt 0 ] && [ $((EPOCHSECONDS - RUN_T0_S)) -ge "$EXP_TIMEOUT_RUN" ]; then
-      # shellcheck disable=SC2034  # read by mpx_manifest_finish (collect.sh)
-      RUN_OVERRUN=1
-      log "run timeout (${EXP_TIMEOUT_RUN}s) reached: remaining steps skipped"
-      mpx_progress_msg "run timeout (${EXP_TIMEOUT_RUN}s) reached: remaining connections skipped"; break
+    if run_time_up; then
+      run_mark_overrun; run_variant_health "$v" partial "the time limit (${EXP_TIMEOUT_RUN}s) stopped it after $sdone of ${#steps[@]} steps"
+      break
     fi
     mpx_progress "$v rep $rep/$EXP_REPS $sig" "$done_steps"
     fpid=''
@@ -389,16 +467,27 @@ for v in "${VARIANTS[@]}"; do
     tried[$sig]=$(( ${tried[$sig]:-0} + 1 ))
     mpx_client_step "$R" "$v" "$rep" "$k" "$sig" || failed[$sig]=$(( ${failed[$sig]:-0} + 1 ))
     if [ -n "$fpid" ]; then kill "$fpid" 2>/dev/null || true; wait "$fpid" 2>/dev/null || true; run_fault_clear "$R"; fi
-    done_steps=$((done_steps + 1))
+    done_steps=$((done_steps + 1)) sdone=$((sdone + 1))
+    # a link emulator or agent that died makes every later connection of this variant a
+    # measurement of a broken testbed: the variant ends here
+    dead=$(mpx_health_dead)
+    if [ -n "$dead" ]; then
+      run_variant_fail "$v" "$dead died during the measured connections (noticed after step $k: rep $rep, $sig; $sdone of ${#steps[@]} steps ran)"
+      vfailed=1; break
+    fi
     # test hook (tests/integration/exp_cleanup.sh): fail midway like a crashed step would
     if [ -n "${MPX_RUN_FAIL_AFTER:-}" ] && [ "$done_steps" -ge "$MPX_RUN_FAIL_AFTER" ]; then die "MPX_RUN_FAIL_AFTER=$MPX_RUN_FAIL_AFTER reached (test hook)"; fi
   done
+  # the steps not run count as done for the progress estimate
+  done_steps=$((done_steps + ${#steps[@]} - sdone))
   mpx_progress "$v done" "$done_steps"; mpx_progress_end
 
   mpx_progress_msg "variant $v: collecting pcaps, counters and logs"
   mpx_links_stats "$R" "$OUT/links/$v"
   mpx_ic_variant_down "$R"
   mpx_agents_stop_all
+  # shellcheck disable=SC2034  # read by mpx_health_dead (agents.sh)
+  MPX_LINK_PID=()
   mpx_links_collect "$R" "$v" "$OUT"      # after the link emulators flushed (topo down)
 done
 
@@ -413,13 +502,20 @@ for v in "${VARIANTS[@]}"; do
 done
 mpx_collect_summary "$OUT"
 if [ $noplots = 0 ]; then mpx_progress_msg "plotting"; mpx_plots_all "$OUT" || log "plots failed"; fi
-RUN_STATUS="done"
-mpx_manifest_finish "done"
+# the verdict on the run as a whole (summary.json .problems: the report shows the same list)
+read -r RUN_EXIT_CODE RUN_STATUS < <(jq -r '.problems |
+  if (.failed_variants | length) > 0 then "3 failed" elif .partial then "4 partial"
+  elif (.no_verified | length) > 0 then "6 done" else "0 done" end' "$OUT/summary.json")
+mpx_manifest_finish "$RUN_STATUS"
+RUN_FINISHED=1
 mpx_report_write "$OUT"
 # results/latest follows runs kept in results/ (not --out elsewhere, e.g. tests' temp dirs)
 case $OUT in "$(cd "$MPX_ROOT/results" && pwd -P)"/*) ln -sfn "$OUT" "$MPX_ROOT/results/latest" 2>/dev/null || true ;; esac
 mpx_progress_msg "done in $(_mpx_fmt_s $((EPOCHSECONDS - RUN_T0_S)))"
 mpx_report_headline "$OUT" >&2 || true
+# every problem on stderr too, one line each (the report's "Problems" list)
+jq -r '.problems.lines[]' "$OUT/summary.json" | while IFS= read -r line; do say "$line"; done
+[ "$RUN_EXIT_CODE" = 0 ] || say "status $RUN_STATUS, exit $RUN_EXIT_CODE (see mpxlab run --help); report: $OUT/report.md"
 echo "$OUT/report.md"
-exit 0
+exit "$RUN_EXIT_CODE"
 }

@@ -17,6 +17,13 @@ MPX_BIN=${MPX_BIN:-$MPX_ROOT/bin}
 # shellcheck source=registry.sh
 declare -F mpx_reg_load > /dev/null || source "$MPX_ROOT/emu/harness/registry.sh"
 MPX_AGENT_PIDS=()
+# copies of the caller's stdout and stderr (run.sh makes them): user-facing lines go there even
+# from inside a function whose output is redirected to a log; long-lived children do not get them
+[ -n "${MPX_ERR_FD:-}" ] || exec {MPX_ERR_FD}>&2
+[ -n "${MPX_OUT_FD:-}" ] || exec {MPX_OUT_FD}>&1
+# the agents that came up, name -> PID (the timeout wrapper: it exits with the agent), and the
+# link emulators, link -> PID: mpx_health_dead checks them between steps
+declare -gA MPX_AGENT_WATCH=() MPX_LINK_PID=()
 MPX_PORT_SERVER=8080
 MPX_SOCKS_USER=mpx MPX_SOCKS_PASS=mpxlab-secret
 # an MPTCP-capable server port for the "native MPTCP survives" probe of the implicit signals
@@ -59,7 +66,7 @@ _mpx_agent_run() {
   mapfile -t pre < <(mpx_topo_ns_prefix "$ns")
   echo "# $(date -u +%FT%TZ) ${pre[*]} $b $*" >> "$logf"
   "${pre[@]}" timeout -s TERM -k 5 $((EXP_TIMEOUT_RUN > 0 ? EXP_TIMEOUT_RUN + 300 : 86400)) \
-    "$MPX_BIN/$b" "$@" < /dev/null >> "$logf" 2>&1 &
+    "$MPX_BIN/$b" "$@" < /dev/null >> "$logf" 2>&1 {MPX_ERR_FD}>&- {MPX_OUT_FD}>&- &
   MPX_AGENT_PIDS+=("$!")
   MPX_LAST_PID=$!
 }
@@ -68,7 +75,7 @@ _mpx_agent_run() {
 _mpx_wait_ready() {
   local f=$1 pid=$2 name=$3 i
   for ((i = 0; i < EXP_TIMEOUT_SETUP * 100; i++)); do
-    [ -s "$f" ] && return 0
+    [ -s "$f" ] && { MPX_AGENT_WATCH[$name]=$pid; return 0; }
     kill -0 "$pid" 2>/dev/null || { echo "$name exited before it was ready" >&2; return 1; }
     sleep 0.01
   done
@@ -119,7 +126,14 @@ mpx_agents_start() {
     # the control socket path is fixed per variant; the HAG's mpx-optd starts per connection
     pargs+=(--optd "$(mpx_ic_hag_ctl "$ld/intercept")")
   fi
-  _mpx_agent_run "$hag_ns" "$ld/proxy.log" mpx-proxy "${pargs[@]}" --stats "$MPX_PROXY_STATS" --ready "$ld/proxy.ready"
+  # the proxy serves the access side only (RFC 8803 s9; it refuses everyone by default): every
+  # address of every node but the hag and the servers, with the topology's /24 and /64
+  local allow=() tst
+  tst=$(mpx_topo_state "$r")
+  mapfile -t allow < <(awk 'NR == FNR { if ($2 == "server" || $1 == "hag") skip[$1] = 1; next }
+    !($1 in skip) { if ($3 != "-") print "--allow\n" $3 "/24"; if ($4 != "-") print "--allow\n" $4 "/64" }' \
+    "$tst/nodes" "$tst/addrs")
+  _mpx_agent_run "$hag_ns" "$ld/proxy.log" mpx-proxy "${pargs[@]}" "${allow[@]}" --stats "$MPX_PROXY_STATS" --ready "$ld/proxy.ready"
   _mpx_wait_ready "$ld/proxy.ready" "$MPX_LAST_PID" mpx-proxy 2>> "$ld/proxy.log" || return 1
   seen=()
   for s in "${MPX_REG_NAMES[@]}"; do
@@ -130,7 +144,7 @@ mpx_agents_start() {
     name=proxy-auth; [ $n_auth -gt 1 ] && name=proxy-auth$n_auth
     printf '%s:%s\n' "$MPX_SOCKS_USER" "$MPX_SOCKS_PASS" > "$ld/socks-users"
     _mpx_agent_run "$hag_ns" "$ld/$name.log" mpx-proxy "--${MPX_SIG_FRONTEND[$s]}" "${MPX_SIG_PORT[$s]}" \
-      --users "$ld/socks-users" --stats "$ld/$name.stats.json" --ready "$ld/$name.ready"
+      --users "$ld/socks-users" "${allow[@]}" --stats "$ld/$name.stats.json" --ready "$ld/$name.ready"
     _mpx_wait_ready "$ld/$name.ready" "$MPX_LAST_PID" "mpx-$name" 2>> "$ld/$name.log" || return 1
   done
   return 0
@@ -148,7 +162,7 @@ mpx_agents_stop_all() {
     sleep 0.01
   done
   for p in "${MPX_AGENT_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; { wait "$p"; } 2>/dev/null || true; done
-  MPX_AGENT_PIDS=()
+  MPX_AGENT_PIDS=() MPX_AGENT_WATCH=()
 }
 
 # _mpx_hostport ADDR PORT: IPv6 in brackets
@@ -209,12 +223,43 @@ mpx_links_load() {
   local r=$1 out=$2
   awk '{print $1, $2, $3, $4, $5}' "$(mpx_topo_state "$r")/links" > "$out"
   MPX_LINKS_FILE=$out
+  # column 6: the emulator's PID ("-" without one: --plain)
+  local l pid _
+  MPX_LINK_PID=()
+  while read -r l _ _ _ _ pid _; do
+    [[ $pid =~ ^[0-9]+$ ]] && MPX_LINK_PID[$l]=$pid
+  done < "$(mpx_topo_state "$r")/links"
+  return 0
 }
 mpx_links_end() { # RUN LINK a|b -> "node iface"
   awk -v l="$2" -v e="$3" '$1 == l { if (e == "a") print $2, $3; else print $4, $5 }' "$MPX_LINKS_FILE"
 }
 mpx_links_nodes() { mpx_topo_nodes "$1"; }
 mpx_links_names() { awk '{print $1}' "$MPX_LINKS_FILE"; }
+
+# _mpx_pid_alive PID: running (a zombie counts as dead: an emulator re-parented to init may be
+# reaped only seconds after it died)
+_mpx_pid_alive() {
+  local st
+  kill -0 "$1" 2>/dev/null || return 1
+  st=$(< "/proc/$1/stat") 2>/dev/null || return 1
+  st=${st##*) }
+  [ "${st:0:1}" != Z ]
+}
+
+# mpx_health_dead: "" while every link emulator and every agent that came up still runs, else
+# what died ("link emulator dsl (PID 123)"): between steps, so a dead component ends the variant
+# instead of producing failed connections that look like a measurement
+mpx_health_dead() {
+  local k
+  for k in "${!MPX_LINK_PID[@]}"; do
+    _mpx_pid_alive "${MPX_LINK_PID[$k]}" || { echo "link emulator $k (PID ${MPX_LINK_PID[$k]})"; return 0; }
+  done
+  for k in "${!MPX_AGENT_WATCH[@]}"; do
+    _mpx_pid_alive "${MPX_AGENT_WATCH[$k]}" || { echo "agent $k (PID ${MPX_AGENT_WATCH[$k]})"; return 0; }
+  done
+  echo ""
+}
 
 # mpx_links_stats RUN DIR: fresh counters of every link (SIGUSR1) into DIR/LINK.stats.json
 mpx_links_stats() {

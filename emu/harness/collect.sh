@@ -61,8 +61,17 @@ mpx_manifest_finish() {
   done
   jq --arg st "$st" --arg endt "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson el "$((EPOCHSECONDS - RUN_T0_S))" \
      --argjson sys "$sysj" --argjson overrun "${RUN_OVERRUN:-0}" --argjson specs "$specj" \
-     '.link_specs = $specs | .status = $st | .["end"] = $endt | .elapsed_s = $el | .sysctls = $sys | .run_timeout_hit = ($overrun == 1)' \
+     --argjson code "${RUN_EXIT_CODE:-null}" \
+     '.link_specs = $specs | .status = $st | .exit_code = $code | .["end"] = $endt | .elapsed_s = $el | .sysctls = $sys | .run_timeout_hit = ($overrun == 1)' \
      "$m" > "$m.tmp" && mv "$m.tmp" "$m"
+}
+
+# mpx_manifest_set KEY JSON: one field of OUT/manifest.json, at once (e.g. run_timeout_hit when the
+# time limit stops the run, so the summary sees it before the manifest is finished)
+mpx_manifest_set() {
+  local m=$OUT/manifest.json
+  [ -f "$m" ] || return 0
+  jq --arg k "$1" --argjson v "$2" '.[$k] = $v' "$m" > "$m.tmp" && mv "$m.tmp" "$m"
 }
 
 # mpx_analyze_all OUT: per variant, one --json file per link pcap and a --report over all
@@ -160,14 +169,17 @@ mpx_collect_summary() {
     [ -s "$ld/server.jsonl" ] && ag=$(jq -c --argjson n "$(jq -s '[.[] | select(.type == "conn")] | length' "$ld/server.jsonl" 2>/dev/null || echo 0)" \
       --argjson nv "$(jq -s '[.[] | select(.type == "conn" and .verified == true)] | length' "$ld/server.jsonl" 2>/dev/null || echo 0)" \
       '. + {server: {connections: $n, verified: $nv}}' <<< "$ag")
+    # the variant's health (run.sh: ok, failed, partial, not run); none = ok (generated runs)
+    local hl='{"status":"ok","reason":null}'
+    [ -s "$vd/health.json" ] && hl=$(jq -c . "$vd/health.json")
     vars=$(jq -c --argjson v "$vj" --argjson st "$st" --argjson ev "$ev" --argjson fo "$fo" --argjson ag "$ag" \
-      --argjson nat "$nat" '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo, agents: $ag, native_mptcp: $nat}]' <<< "$vars")
+      --argjson nat "$nat" --argjson hl "$hl" '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo, agents: $ag, native_mptcp: $nat, health: $hl}]' <<< "$vars")
   done
   mpx_reg_load || return 1
   [ -f "$o/signals.json" ] || mpx_reg_save "$o/signals.json"
   jq -s -c --argjson vars "$vars" --slurpfile man "$o/manifest.json" \
     --slurpfile reg "$o/signals.json" \
-    --rawfile sigs "$o/signals.csv" --rawfile skipped <(cat "$o/skipped.csv" 2>/dev/null) -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
+    --rawfile sigs "$o/signals.csv" --rawfile plan <(cat "$o/plan.csv" 2>/dev/null) --rawfile skipped <(cat "$o/skipped.csv" 2>/dev/null) -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
   jq . "$o/summary.json.tmp" > "$o/summary.json" && rm -f "$o/summary.json.tmp"
 }
 

@@ -3,7 +3,6 @@ def num(d): if . == null then "–" elif (. * pow(10; d) | round) == 0 then "0" 
 def sgn: if . == null then "–" elif (. * 100 | round) == 0 then "0" elif . > 0 then "+" + (. | num(2)) else (. | num(2)) end;
 def pipe_safe: tostring | gsub("\\|"; "/") | gsub("\n"; " ");
 
-# the evidence table of one variant (object from summary.variants)
 # native_cell($v): does a native end-to-end MPTCP connection to an MPTCP server survive while
 # this signal's HAG setup is active (measured by the probes of the implicit-mode signals)?
 def native_cell($v):
@@ -15,29 +14,96 @@ def native_cell($v):
     elif $n.end_to_end == 0 then "**no**: hijacked by the HAG (\($n.intercepted)/\($n.n))"
     else "partly (\($n.end_to_end)/\($n.n) end to end)" end;
 
+# vmark: the variant's state after its name wherever a table uses the variant ("" = sound);
+# the fidelity verdict joins it (fidelity.jq)
+def vmark:
+  (.health.status // "ok") as $h
+  | (if $h == "failed" then " **FAILED**" elif $h == "partial" then " (partial: time limit)"
+     elif $h == "not run" then " (not run: time limit)" else "" end);
+# vnote: the lines above a variant's evidence table that say why its rows are not evidence as
+# they stand (none when they are)
+def vnote:
+  (.health // {status: "ok"}) as $h
+  | if $h.status == "failed" then "> **Variant FAILED** — \($h.reason // "?" | pipe_safe). Its rows are not evidence.", ""
+    elif $h.status == "partial" then "> **Partial** — \($h.reason // "?" | pipe_safe); the connection counts below are what ran.", ""
+    elif $h.status == "not run" then "> **Not run** — \($h.reason // "?" | pipe_safe).", ""
+    else empty end;
+
+# The evidence table of one variant (object from summary.variants). Its columns, in order:
+# ev_columns names them, ev_head gives a column's heading and ev_cell its cell for one signal
+# row (input: the signal's object; $v: the variant). A new column is one name in ev_columns
+# and one branch in each of ev_head and ev_cell.
+def ev_columns: ["signal", "mode", "channel", "extra_rtt", "model_extra_rtt", "rtts_before_data", "ttfb",
+  "model_ttfb", "syn_opt", "native_mptcp", "tfo_coexist", "varlen", "multi", "ipv6", "middleboxes",
+  "encoding", "verified"];
+def ev_head($c; $v):
+  if $c == "signal" then "signal" elif $c == "mode" then "mode" elif $c == "channel" then "channel"
+  elif $c == "extra_rtt" then "extra RTTs vs \($v.reference_signal // "the reference"), measured"
+  elif $c == "model_extra_rtt" then "model"
+  elif $c == "rtts_before_data" then "RTTs before data (analyzer / model)"
+  elif $c == "ttfb" then "TTFB median ms [95 % of conns]"
+  elif $c == "model_ttfb" then "model TTFB ms"
+  elif $c == "syn_opt" then "SYN option bytes used / left"
+  elif $c == "native_mptcp" then "native MPTCP survives"
+  elif $c == "tfo_coexist" then "TFO coexistence"
+  elif $c == "varlen" then "variable-length data"
+  elif $c == "multi" then "multiple instances"
+  elif $c == "ipv6" then "IPv6 target fits"
+  elif $c == "middleboxes" then "middleboxes"
+  elif $c == "encoding" then "encoding checks"
+  elif $c == "verified" then "verified"
+  else $c end;
+def ev_cell($c; $v):
+  (.status == "run") as $run |
+  if $c == "signal" then "`\(.signal)`"
+  elif $c == "mode" then "\(.mode)"
+  elif $c == "channel" then "\(.channel)"
+  elif $c == "extra_rtt" then
+    (if $run | not then "not run: \(.reason // "?" | pipe_safe)" elif .mode == "none" then "0 (reference)" else (.extra_rtt | sgn) end)
+  elif $c == "model_extra_rtt" then (.model.extra_rtt | sgn)
+  elif $c == "rtts_before_data" then "\(if $run then .analyzer.rtts_before_data // "–" else "–" end) / \(.model.rtts_before_data // "–")"
+  elif $c == "ttfb" then
+    (if $run | not then "–" elif .ttfb_ms.n > 0 then "\(.ttfb_ms.p50 | num(1)) [\(.ttfb_ms.p2_5 | num(1))–\(.ttfb_ms.p97_5 | num(1))]" else "– (no successful connection)" end)
+  elif $c == "model_ttfb" then
+    "\(.model.ttfb_ms | num(1))\(if $run and .ttfb_dev_pct != null then " (\(.ttfb_dev_pct | sgn) %)" else "" end)"
+  elif $c == "syn_opt" then (if ($run | not) or .syn_opt.bytes == null then "–" else "\(.syn_opt.bytes) / \(.syn_opt.left)" end)
+  elif $c == "native_mptcp" then native_cell($v)
+  elif $c == "tfo_coexist" then (if $run then "\(.coexist.verdict)" else "–" end)
+  elif $c == "varlen" then "\(.varlen)"
+  elif $c == "multi" then "\(.multi)"
+  elif $c == "ipv6" then "\(.ipv6.verdict)"
+  elif $c == "middleboxes" then
+    (if $run | not then "–" elif (.middleboxes | length) == 0 then "not tested here (middlebox.exp)" else (.middleboxes | map("\(.middlebox): \(.verdict)") | join("; ")) end)
+  elif $c == "encoding" then
+    (if $run | not then "–" elif .analyzer.n == 0 then "not analyzed" elif .violations == 0 then "all clean" else "\(.violations) violations" end)
+  elif $c == "verified" then
+    (if $run | not then "–" else "\(.verified)/\(.n)\(if (.skipped // 0) > 0 then " (\(.skipped) skipped after the first failures)" else "" end)" end)
+  else "?" end;
+
 def evidence_table:
   . as $v |
-  "| signal | mode | channel | extra RTTs vs \($v.reference_signal // "the reference"), measured | model | RTTs before data (analyzer / model) | TTFB median ms [95 % of conns] | model TTFB ms | SYN option bytes used / left | native MPTCP survives | TFO coexistence | variable-length data | multiple instances | IPv6 target fits | middleboxes | encoding checks | verified |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-  ($v.signals[] |
-    if .status != "run" then
-      "| `\(.signal)` | \(.mode) | \(.channel) | not run: \(.reason // "?" | pipe_safe) | \(.model.extra_rtt | sgn) | – / \(.model.rtts_before_data // "–") | – | \(.model.ttfb_ms | num(1)) | – | \(native_cell($v)) | – | \(.varlen) | \(.multi) | \(.ipv6.verdict) | – | – | – |"
-    else
-      "| `\(.signal)` | \(.mode) | \(.channel) | " +
-      (if .mode == "none" then "0 (reference)" else (.extra_rtt | sgn) end) + " | " +
-      (.model.extra_rtt | sgn) + " | " +
-      "\(.analyzer.rtts_before_data // "–") / \(.model.rtts_before_data // "–") | " +
-      (if .ttfb_ms.n > 0 then "\(.ttfb_ms.p50 | num(1)) [\(.ttfb_ms.p2_5 | num(1))–\(.ttfb_ms.p97_5 | num(1))]" else "– (no successful connection)" end) + " | " +
-      "\(.model.ttfb_ms | num(1))\(if .ttfb_dev_pct != null then " (\(.ttfb_dev_pct | sgn) %)" else "" end) | " +
-      (if .syn_opt.bytes == null then "–" else "\(.syn_opt.bytes) / \(.syn_opt.left)" end) + " | " +
-      native_cell($v) + " | " +
-      "\(.coexist.verdict) | \(.varlen) | \(.multi) | \(.ipv6.verdict) | " +
-      (if (.middleboxes | length) == 0 then "not tested here (middlebox.exp)" else (.middleboxes | map("\(.middlebox): \(.verdict)") | join("; ")) end) + " | " +
-      (if .analyzer.n == 0 then "not analyzed" elif .violations == 0 then "all clean" else "\(.violations) violations" end) + " | " +
-      "\(.verified)/\(.n)\(if (.skipped // 0) > 0 then " (\(.skipped) skipped after the first failures)" else "" end) |"
-    end);
+  vnote,
+  "| " + (ev_columns | map(ev_head(.; $v)) | join(" | ")) + " |",
+  "|" + (ev_columns | map("---|") | join("")),
+  ($v.signals[] | . as $s | "| " + (ev_columns | map(. as $c | $s | ev_cell($c; $v)) | join(" | ")) + " |");
 
 # (input: the summary; the reference is the registry row without a proxy)
 def evidence_notes:
   (.reference_signal // "the reference") as $ref |
   "Columns: *extra RTTs vs \($ref)* = (TTFB median of the signal − TTFB median of `\($ref)`) / R_cp, measured, next to the same quantity from the analytic model (negative: faster than direct TCP). *RTTs before data* = round trips the client spent before its request could leave (the analyzer's count from the pcap / the model). *TTFB* = first SYN to first response byte at the client (client clock), median and the interval holding the central 95 % of connections; the model value follows with the median's deviation from it. *SYN option bytes* = TCP option bytes in the client's SYN and what is left of the 40 (analyzer, median). *native MPTCP survives* = while the signal's HAG setup is active, does a client's ordinary MPTCP connection (no signal) to an MPTCP-capable server port reach that server end to end (MPTCP, the client's own address at the server) or is it hijacked by the HAG (the server sees the HAG; measured by one probe per implicit connection). *TFO coexistence* = can a TFO cookie, MP_CAPABLE and the signal share one SYN (measured when a cookie was used, else from the bytes left). *IPv6 target fits* = the signal with a 16-byte address (arithmetic in the details). *middleboxes* = per middlebox variant of the experiment: passes / falls back (to plain TCP) / breaks. *encoding checks* = mpx-analyze's rule violations on the packets of these connections. *verified* = connections whose payload both ends verified.";
+
+# reps_text (input: the summary): the repetitions each signal really got. "N repetitions per
+# signal" only when every signal that ran has all N of its planned connections recorded;
+# otherwise recorded/planned per signal (a time limit, skipped signals, a failed variant)
+def reps_text:
+  (.variants | length) as $nv
+  | [.variants[] | {name, notrun: ((.health.status // "ok") == "not run"),
+      sig: [.signals[] | select(.status == "run") | {signal, n, planned: (.planned // null)}]}] as $r
+  | [$r[] | select(.notrun | not) | .sig[]] as $all
+  | if ($all | length) == 0 then "no connection ran"
+    elif ($all | all(.planned == null)) then "\(.repetitions) repetitions per signal"
+    elif ($r | all(.notrun | not)) and ($all | all(.n == .planned)) and ($all | map(.planned) | unique | length) == 1
+      then "\($all[0].planned) repetitions per signal"
+    else "repetitions per signal as recorded (recorded/planned): "
+      + ($r | map(if .notrun then "\(.name): not run" else (if $nv > 1 then "\(.name): " else "" end) + (.sig | map("`\(.signal)` \(.n)/\(.planned)") | join(", ")) end) | join("; "))
+    end;

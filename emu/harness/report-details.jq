@@ -4,7 +4,7 @@ $man[0] as $m | . as $s |
 "## Per-signal details",
 "",
 (.variants[] | . as $v |
-  (if ($s.variants | length) > 1 then "### Variant `\($v.name)`\n" else empty end),
+  (if ($s.variants | length) > 1 then "### Variant `\($v.name)`\($v | vmark)\n" else empty end),
   (.signals[] |
     "#### `\(.signal)` — \(.mode), \(.channel)",
     "",

@@ -4,15 +4,19 @@ $man[0] as $m | . as $s |
 "# mpxlab report: \($m.experiment.name) — run \($s.run_id)",
 "",
 (if ($m.experiment.description // "") != "" then $m.experiment.description + "\n" else empty end),
-"- topology: `\($m.experiment.topology | split("/") | last)`; workload `\($m.experiment.workload)`; \($s.repetitions) repetitions per signal, interleaved round-robin; seed \($s.seed)",
+"- topology: `\($m.experiment.topology | split("/") | last)`; workload `\($m.experiment.workload)`; \($s | reps_text), interleaved round-robin; seed \($s.seed)",
 "- model links: client↔proxy R_cp = \($m.experiment.model_links.cp), proxy↔server R_ps = \($m.experiment.model_links.ps) (round trip = both one-way delays)",
-"- connections: \([.variants[].signals[].n] | add // 0) run, \([.variants[].signals[].ok] | add // 0) ok, \([.variants[].signals[].verified] | add // 0) verified, \([.variants[].signals[].analyzer.n] | add // 0) matched with the analyzer; status **\($m.status // "?")**\(if $m.run_timeout_hit then " (run timeout reached: some steps skipped)" else "" end)",
+"- connections: \([.variants[].signals[].n] | add // 0) run, \([.variants[].signals[].ok] | add // 0) ok, \([.variants[].signals[].verified] | add // 0) verified, \([.variants[].signals[].analyzer.n] | add // 0) matched with the analyzer; status **\($m.status // "?")**\(if $m.run_timeout_hit then " (the time limit stopped the run: partial)" else "" end)\(if $m.exit_code != null then ", exit \($m.exit_code)" else "" end)",
 "- git \($m.git.commit[0:12]), kernel \($m.kernel.release), topology backend \($m.backend // "netns"), \($m.start)",
 "",
 "## Findings\(if (.variants | length) > 1 then " (variant `\(.variants[0].name)`)" else "" end)",
 "",
+(if ((.problems.lines // []) | length) > 0 then
+  "**Problems** — this run is not complete evidence, and `mpxlab run` exited non-zero (see `mpxlab run --help`):",
+  "", (.problems.lines[] | "- \(.)"), "" else empty end),
 (.variants[0] | . as $v | (.signals[] | select(.status == "run") |
-  if .ttfb_ms.n == 0 then "- `\(.signal)`: no connection succeeded (\(.failed) failed\(if (.skipped // 0) > 0 then ", \(.skipped) skipped" else "" end)): \(.errors | keys | first // "?")"
+  if .n == 0 then "- `\(.signal)`: no connection ran\(if ($v.health.status // "ok") != "ok" then " (variant \($v.health.status))" else "" end)"
+  elif .ttfb_ms.n == 0 then "- `\(.signal)`: no connection succeeded (\(.failed) failed\(if (.skipped // 0) > 0 then ", \(.skipped) skipped" else "" end)): \(.errors | keys | first // "?")"
   else
   "- `\(.signal)`: " +
   (if .analyzer.rtts_before_data != null then "the request left after \(.analyzer.rtts_before_data) round trip(s) (model \(.model.rtts_before_data // "–")); " else "" end) +
@@ -37,7 +41,7 @@ $man[0] as $m | . as $s |
     "| variant | R_cp / R_ps ms | middlebox | " + ($sigs | map("`\(.)`") | join(" | ")) + " |",
     "|---|---|---|" + ($sigs | map("---|") | join("")),
     (.variants[] | . as $v |
-      "| \($v.name) | \($v.model.R_cp_ms | num(1)) / \($v.model.R_ps_ms | num(1)) | \(if ($v.middlebox | length) == 0 then "–" else $v.middlebox | join(" ") end) | " +
+      "| \($v.name)\($v | vmark) | \($v.model.R_cp_ms | num(1)) / \($v.model.R_ps_ms | num(1)) | \(if ($v.middlebox | length) == 0 then "–" else $v.middlebox | join(" ") end) | " +
       ($sigs | map(. as $g | ($v.signals | map(select(.signal == $g)) | .[0]) as $x |
          if $x == null then "–" elif $x.status != "run" then "not run"
          elif $x.ttfb_ms.n == 0 then "failed (\($x.failed)/\($x.n))"
@@ -52,7 +56,7 @@ $man[0] as $m | . as $s |
     "| variant | target | TFO | " + ($sigs | map("`\(.)`") | join(" | ")) + " |",
     "|---|---|---|" + ($sigs | map("---|") | join("")),
     (.variants[] | . as $v |
-      "| \($v.name) | IPv\($v.target) | \($v.tfo // "off") | " +
+      "| \($v.name)\($v | vmark) | IPv\($v.target) | \($v.tfo // "off") | " +
       ($sigs | map(. as $g | ($v.signals | map(select(.signal == $g)) | .[0]) as $x |
          if $x == null or $x.status != "run" then "–"
          elif $x.syn_opt.min == null and ([$x.errors | keys[] | select(test("does not fit"))] | length) > 0
@@ -64,7 +68,7 @@ $man[0] as $m | . as $s |
   ""
  else empty end),
 (.variants[] |
-  "## Evidence table\(if ($s.variants | length) > 1 then " — variant `\(.name)`" else "" end)",
+  "## Evidence table\(if ($s.variants | length) > 1 then " — variant `\(.name)`" else "" end)\(vmark | if . == "" then "" else " —" + . end)",
   "",
   "R_cp = \(.model.R_cp_ms | num(2)) ms, R_ps = \(.model.R_ps_ms | num(2)) ms\(if (.middlebox | length) > 0 then "; middlebox: \(.middlebox | join(" "))" else "" end)\(if (.params | length) > 0 then "; link overrides: `\(.params | join(" "))`" else "" end)\(if .target == 6 then "; IPv6 target" else "" end).",
   "",

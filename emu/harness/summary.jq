@@ -54,6 +54,9 @@ def ipv6_fit($s): row($s) as $r |
 
 ($sigs | split("\n") | .[1:] | map(select(length > 0) | split(",")) |
   map({variant: .[0], signal: .[1], status: .[2], reason: (.[3:] | join(",") | gsub("^\"|\"$"; ""))})) as $st
+# the connections the plan gave each signal (plan.csv: variant,rep,step,signal)
+| ($plan | split("\n") | .[1:] | map(select(length > 0) | split(",")) | group_by(.[0] + "," + .[3])
+  | map({key: (.[0][0] + "," + .[0][3]), value: length}) | from_entries) as $planned
 | . as $conns
 | ($vars | map(select((.middlebox // []) | length == 0)) | .[0].name // null) as $basev
 | [ $vars[] as $v
@@ -73,6 +76,7 @@ def ipv6_fit($s): row($s) as $r |
         | ($v.model.signals[$s] // null) as $m
         | ($t | median) as $p50
         | {signal: $s, status: $sig.status, reason: (if $sig.reason == "" then null else $sig.reason end)}
+          + {planned: ($planned[$v.name + "," + $s] // 0)}
           + props($s)
           + {
             n: ($c | length), ok: ($c | map(select(.ok == true)) | length),
@@ -139,8 +143,26 @@ def ipv6_fit($s): row($s) as $r |
                    elif (($b.mptcp.mptcp // 0) > 0) and (($x.mptcp.mptcp // 0) < $x.n) then "falls back (\($x.n - ($x.mptcp.mptcp // 0))/\($x.n) not MPTCP\($slow))"
                    elif $slow != "" then "passes, slower (\($slow[2:]))"
                    else "passes" end)} ]}))
+# every variant's health (links/V/health.json, written by run.sh): ok, failed, partial, not run
+| map(. + {health: (.health // {status: "ok", reason: null})})
+| . as $out
+# what keeps the run from being evidence, one entry per cause; run.sh turns it into the exit
+# code (3 failed variant, 4 partial, 6 no verified connection) and the report lists .lines
+| ($man[0].run_timeout_hit // false) as $partial
+| [$out[] | select(.health.status == "failed") | {variant: .name, reason: .health.reason}] as $fv
+| [$out[] | select(.health.status != "failed" and .health.status != "not run" and ((.middlebox // []) | length == 0)) | .name as $vn
+    | .health.status as $h | .signals[] | select(.status == "run" and .verified == 0 and (.n > 0 or $h == "ok"))
+    | {variant: $vn, signal, n, failed, skipped, error: (.errors | keys | first // null)}] as $nv
 | {run_id: $man[0].run_id, experiment: $man[0].experiment.name, seed: $man[0].seed,
    repetitions: $man[0].repetitions, reproduce: $man[0].reproduce, baseline_variant: $basev,
    reference_signal: refsig,
    option_budget: budgets,
-   variants: .}
+   variants: $out,
+   problems: {failed_variants: $fv, partial: $partial, no_verified: $nv,
+     time_limit_s: ($man[0].experiment.timeouts.run_s // 0),
+     lines: ([$fv[] | "variant `\(.variant)` FAILED: \(.reason)"]
+       + (if $partial then ["partial: the time limit (\($man[0].experiment.timeouts.run_s) s) stopped the run; connections recorded per signal: "
+           + ([$out[] | .name as $vn | .health.status as $h
+               | "\($vn)" + (if $h == "not run" then " not run" else ": " + ([.signals[] | select(.status == "run") | "\(.signal) \(.n)/\(.planned)"] | join(", ")) end)]
+              | join("; "))] else [] end)
+       + [$nv[] | "no verified connection: `\(.signal)` in variant `\(.variant)` (\(.n) run, \(.failed) failed\(if (.skipped // 0) > 0 then ", \(.skipped) skipped" else "" end)\(if .error != null then "; first error: \(.error)" else "" end))"])}}

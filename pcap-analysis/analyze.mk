@@ -24,3 +24,9 @@ TEST_EXTRA_DEPS += $(ANALYZE_OBJS)
 
 FUZZ_EXTRA_SRCS_fuzz_pcap := $(ANALYZE_SRCS) $(ANALYZE_LIB_SRCS)
 FUZZ_LDLIBS_fuzz_pcap := -lpcap
+
+# pcapgen: many-connection captures made from an experiment's captures (bench, scaling test)
+BINS += $(BINDIR)/mpx-pcapgen
+$(BINDIR)/mpx-pcapgen: $(OBJDIR)/tests/tools/pcapgen.o $(MPX_LIB) $(PROTO_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PROTO_LDLIBS) -lpcap $(LDLIBS)

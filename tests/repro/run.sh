@@ -1,24 +1,76 @@
 #!/usr/bin/env bash
-# Runs the MPTCP passive-TFO reply-stall reproducer in two throw-away namespaces joined by a
-# veth. The client's third ACK is made late by dropping the first ACK-only packet of each
-# connection at the server (nft + conntrack packet counter), so the server writes before the
-# handshake completed, as it does on any real RTT. Cases: MPTCP (stalls), MPTCP with the
-# server waiting for MPTCP_INFO's remote-key flag (works), plain TCP (works).
-#   tests/repro/run.sh [path/to/mptcp_tfo_reply_stall]      (root; needs nft, ip)
+# Kernel reproducers in the style of the MPTCP selftests: throw-away namespaces, veths, two
+# small self-contained programs (no project code, no harness). docs/kernel-findings.md has the
+# reports; this script prints what they quote.
+#   tests/repro/run.sh [reply-stall|tfo-join|fallback-info|all]...     (root; ip, nft, nstat, cc)
+# reply-stall    MPTCP passive TFO: a reply written before the third ACK is not sent
+# tfo-join       MPTCP passive TFO + MP_JOIN: bulk downloads stall (mis-scaled SYN window)
+# fallback-info  MPTCP_INFO after fallback: IPv4 and IPv6 errnos; a TFO cookie SYN without data
+# Exit 0 when every case ran (a reproduced bug is not an error), 1 on a setup failure.
 set -euo pipefail
-BIN=${1:-$(dirname "$0")/../../bin/mptcp_tfo_reply_stall}
-[ -x "$BIN" ] || { cc -O2 -o /tmp/mptcp_tfo_reply_stall.$$ "$(dirname "$0")/mptcp_tfo_reply_stall.c"; BIN=/tmp/mptcp_tfo_reply_stall.$$; }
+HERE=$(cd "$(dirname "$0")" && pwd)
 P=mpx-repro-$$
-cleanup() { kill $SRV 2>/dev/null || true; wait 2>/dev/null || true; ip netns del $P-c 2>/dev/null; ip netns del $P-s 2>/dev/null; rm -f /tmp/mptcp_tfo_reply_stall.$$; }
+BIN=$(mktemp -d "/tmp/$P.XXXXXX")
 SRV=''
-trap cleanup EXIT INT TERM
-ip netns add $P-c; ip netns add $P-s
-ip link add v netns $P-c type veth peer name v netns $P-s
-ip -n $P-c addr add 198.18.250.1/24 dev v; ip -n $P-s addr add 198.18.250.2/24 dev v
-ip -n $P-c link set v up; ip -n $P-s link set v up; ip -n $P-c link set lo up; ip -n $P-s link set lo up
-for n in $P-c $P-s; do ip netns exec $n sysctl -qw net.mptcp.enabled=1 net.ipv4.tcp_fastopen=3; done
-ip netns exec $P-s sysctl -qw net.netfilter.nf_conntrack_acct=1 2>/dev/null || true
-ip netns exec $P-s nft -f - <<'NFT'
+mpx_repro_cleanup() {
+  [ -z "$SRV" ] || { kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; }
+  ip netns del "$P-c" 2>/dev/null || true
+  ip netns del "$P-s" 2>/dev/null || true
+  rm -rf "$BIN"
+}
+trap mpx_repro_cleanup EXIT INT TERM
+
+mpx_repro_build() { # name
+  [ -x "$BIN/$1" ] || cc -O2 -std=c11 -Wall -o "$BIN/$1" "$HERE/$1.c"
+}
+
+# mpx_repro_ns NLINKS: client $P-c and server $P-s; link i is veth v$i, 198.18.25$i.1/.2 and
+# fd00:25$i::1/2; link 2 (when asked for) is the client's MPTCP subflow endpoint
+mpx_repro_ns() {
+  local n i
+  mpx_repro_cleanup_ns
+  ip netns add "$P-c"; ip netns add "$P-s"
+  for n in "$P-c" "$P-s"; do
+    ip -n "$n" link set lo up
+    ip netns exec "$n" sysctl -qw net.mptcp.enabled=1 net.ipv4.tcp_fastopen=3
+    ip -n "$n" mptcp limits set subflow 2 add_addr_accepted 2
+  done
+  for ((i = 1; i <= $1; i++)); do
+    ip link add "v$i" netns "$P-c" type veth peer name "v$i" netns "$P-s"
+    ip -n "$P-c" addr add "198.18.25$i.1/24" dev "v$i"
+    ip -n "$P-s" addr add "198.18.25$i.2/24" dev "v$i"
+    ip -n "$P-c" addr add "fd00:25$i::1/64" dev "v$i" nodad
+    ip -n "$P-s" addr add "fd00:25$i::2/64" dev "v$i" nodad
+    ip -n "$P-c" link set "v$i" up; ip -n "$P-s" link set "v$i" up
+  done
+  if [ "$1" -ge 2 ]; then
+    ip -n "$P-c" rule add from 198.18.252.1 table 100
+    ip -n "$P-c" route add 198.18.251.0/24 via 198.18.252.2 dev v2 table 100
+    ip -n "$P-c" mptcp endpoint add 198.18.252.1 dev v2 subflow
+  fi
+}
+mpx_repro_cleanup_ns() {
+  [ -z "$SRV" ] || { kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; SRV=''; }
+  ip netns del "$P-c" 2>/dev/null || true
+  ip netns del "$P-s" 2>/dev/null || true
+}
+
+# mpx_repro_ctr NS: the counters the reports quote, "name value" lines
+mpx_repro_ctr() {
+  ip netns exec "$1" nstat -az 2>/dev/null | awk 'NR > 1 {print $1, $2}' |
+    grep -E '^(MPTcpExtNoDSSInWindow|MPTcpExtMPTCPRetrans|TcpExtTCPZeroWindowDrop|TcpExtBeyondWindow|MPTcpExtSndWndShared) ' || true
+}
+mpx_repro_delta() { # before after: "name +N" for the counters that moved
+  join <(sort <<< "$1") <(sort <<< "$2") | awk '$3 != $2 {printf " %s +%d", $1, $3 - $2}'
+}
+
+mpx_repro_reply_stall() {
+  echo "== reply-stall: MPTCP passive TFO, reply written before the third ACK"
+  mpx_repro_build mptcp_tfo_reply_stall
+  mpx_repro_ns 1
+  # the client's third ACK is made late by dropping the first ACK-only packet of each connection
+  ip netns exec "$P-s" sysctl -qw net.netfilter.nf_conntrack_acct=1 2>/dev/null || true
+  ip netns exec "$P-s" nft -f - <<'NFT'
 table inet repro {
   chain in {
     type filter hook input priority 0;
@@ -26,15 +78,100 @@ table inet repro {
   }
 }
 NFT
-run() { # label server-args client-args
-  ip netns exec $P-s "$BIN" --server 5555 $2 > /tmp/$P-srv.log 2>&1 & SRV=$!
-  sleep 0.3
-  printf '%-44s ' "$1:"; ip netns exec $P-c "$BIN" --client 198.18.250.2 5555 $3 --timeout-ms 3000 || true
-  kill $SRV; wait $SRV 2>/dev/null || true; SRV=''
-  sed 's/^/    server: /' /tmp/$P-srv.log; rm -f /tmp/$P-srv.log
+  local label sargs cargs
+  while IFS='|' read -r label sargs cargs; do
+    # shellcheck disable=SC2086 # the argument lists are word lists
+    ip netns exec "$P-s" timeout 20 "$BIN/mptcp_tfo_reply_stall" --server 5555 $sargs > "$BIN/srv.log" 2>&1 &
+    SRV=$!
+    sleep 0.3
+    printf '%-44s ' "$label:"
+    # shellcheck disable=SC2086
+    ip netns exec "$P-c" timeout 10 "$BIN/mptcp_tfo_reply_stall" --client 198.18.251.2 5555 $cargs --timeout-ms 3000 || true
+    kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; SRV=''
+    sed 's/^/    server: /' "$BIN/srv.log"
+  done <<'CASES'
+MPTCP, reply written at once||
+MPTCP, server waits for the remote key|--wait-established|
+TCP, reply written at once|--tcp|--tcp
+CASES
+  ip netns exec "$P-s" nft list chain inet repro in | grep counter | sed 's/^\s*/dropped third ACKs: /'
 }
+
+mpx_repro_tfo_join() {
+  echo "== tfo-join: MPTCP passive TFO + a second subflow, 12 x 10 MB downloads (4 at a time)"
+  mpx_repro_build mptcp_tfo_join_stall
+  mpx_repro_ns 2
+  ip netns exec "$P-s" timeout 600 "$BIN/mptcp_tfo_join_stall" --server 5555 > "$BIN/srv.log" 2>&1 &
+  SRV=$!
+  sleep 0.3
+  local label args c0 s0 out
+  while IFS='|' read -r label args; do
+    c0=$(mpx_repro_ctr "$P-c"); s0=$(mpx_repro_ctr "$P-s")
+    # shellcheck disable=SC2086
+    out=$(ip netns exec "$P-c" timeout 120 "$BIN/mptcp_tfo_join_stall" --client 198.18.251.2 5555 \
+      --bytes 10000000 --count 12 --parallel 4 --timeout-ms 5000 $args || true)
+    printf '%-52s %s\n' "$label:" "$(tail -n 1 <<< "$out")"
+    grep -m 2 -E 'STALL|ERROR' <<< "$out" | sed 's/^/    /' || true
+    echo "    client:$(mpx_repro_delta "$c0" "$(mpx_repro_ctr "$P-c")")"
+    echo "    server:$(mpx_repro_delta "$s0" "$(mpx_repro_ctr "$P-s")")"
+  done <<'CASES'
+MPTCP, no TFO, 2 subflows (control)|--no-tfo
+MPTCP+TFO, 2 subflows, SYN window scale 0 (workaround)|--syn-wscale0
+MPTCP+TFO, 2 subflows (the bug)|
+CASES
+  echo "single subflow, the client reads nothing for 1.5 s (the listener's data-level window):"
+  ip netns exec "$P-c" ip mptcp endpoint flush
+  local port=5560 hold
+  for args in "" "--no-tfo"; do
+    port=$((port + 1))
+    ip netns exec "$P-s" timeout 30 "$BIN/mptcp_tfo_join_stall" --server "$port" > /dev/null 2>&1 &
+    hold=$!
+    sleep 0.3
+    # shellcheck disable=SC2086
+    ip netns exec "$P-c" timeout 30 "$BIN/mptcp_tfo_join_stall" --client 198.18.251.2 "$port" \
+      --bytes 20000000 --count 1 --parallel 1 --hold-ms 1500 $args > /dev/null &
+    sleep 1 # the client still holds: what the listener sent beyond the closed window
+    printf '    %-8s listener bytes sent/acked while the client holds: %s\n' "${args:-TFO}" \
+      "$(ip netns exec "$P-s" ss -tinH state established "( sport = :$port )" |
+         grep -oE 'bytes_(sent|acked):[0-9]+' | tr '\n' ' ')"
+    wait $! || true
+    kill "$hold" 2>/dev/null || true; wait "$hold" 2>/dev/null || true
+  done
+}
+
+mpx_repro_fallback_info() {
+  echo "== fallback-info: MPTCP_INFO on a fallen-back socket; TFO cookie SYN without data"
+  mpx_repro_build mptcp_fallback_info
+  mpx_repro_ns 1
+  ip netns exec "$P-s" timeout 60 "$BIN/mptcp_fallback_info" --server 5556 > "$BIN/srv.log" 2>&1 &
+  SRV=$!
+  sleep 0.3
+  local d w0 w1
+  for d in 198.18.251.2 fd00:251::2; do
+    ip netns exec "$P-c" timeout 10 "$BIN/mptcp_fallback_info" --client "$d" 5556 || true
+  done
+  w0=$(dmesg 2>/dev/null | grep -c 'net/mptcp/fastopen.c' || true)
+  local f0 f1
+  f0=$(ip netns exec "$P-s" nstat -az TcpExtTCPFastOpenPassive 2>/dev/null | awk 'NR > 1 {print $2}')
+  ip netns exec "$P-c" timeout 10 "$BIN/mptcp_fallback_info" --cookie-syn 198.18.251.2 5556 || true
+  sleep 0.5
+  w1=$(dmesg 2>/dev/null | grep -c 'net/mptcp/fastopen.c' || true)
+  f1=$(ip netns exec "$P-s" nstat -az TcpExtTCPFastOpenPassive 2>/dev/null | awk 'NR > 1 {print $2}')
+  echo "listener TcpExtTCPFastOpenPassive +$((f1 - f0)) (a TFO child for each accepted cookie, with or without data)"
+  echo "dmesg lines naming net/mptcp/fastopen.c: before $w0, after $w1 (WARN_ON_ONCE: once per boot)"
+  sed 's/^/    server: /' "$BIN/srv.log"
+}
+
+[ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
+[ $# -gt 0 ] || set -- all
 uname -r
-run "MPTCP, reply written at once" "" ""
-run "MPTCP, server waits for the remote key" "--wait-established" ""
-run "TCP, reply written at once" "--tcp" "--tcp"
-ip netns exec $P-s nft list chain inet repro in | grep counter | sed 's/^\s*/dropped third ACKs: /'
+for c; do
+  case $c in
+    reply-stall) mpx_repro_reply_stall ;;
+    tfo-join) mpx_repro_tfo_join ;;
+    fallback-info) mpx_repro_fallback_info ;;
+    all) mpx_repro_reply_stall; mpx_repro_tfo_join; mpx_repro_fallback_info ;;
+    *) echo "unknown case '$c' (reply-stall|tfo-join|fallback-info|all)" >&2; exit 2 ;;
+  esac
+  mpx_repro_cleanup_ns
+done

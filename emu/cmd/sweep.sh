@@ -172,8 +172,9 @@ case $engine in
     for id in "${ids[@]}"; do
       t=$EPOCHSECONDS
       echo "shard $id/$(printf '%03d' "$n"): $(jq -r --arg id "$id" '.shards[] | select(.id == $id) | "\(.variants | join(",")) repetitions \(.reps)"' "$out/sweep.json")" >&2
-      "$SHARD" "$out" "$id" > /dev/null || { sweep_rc=1; echo "shard $id failed (exit $(jq -r .rc "$out/state/$id.json")); log: $out/logs/$id.log" >&2; }
-      echo "shard $id: $(jq -r '.rc' "$out/state/$id.json" | sed 's/^0$/done/; s/^[1-9].*/failed/') in $((EPOCHSECONDS - t)) s" >&2
+      "$SHARD" "$out" "$id" > /dev/null || true
+      read -r st _ _ _ rc < <(mpx_sweep_state "$out" "$id")
+      echo "shard $id: $st (exit $rc) in $((EPOCHSECONDS - t)) s$([ "$st" = "done" ] || echo "; log: $out/logs/$id.log")" >&2
     done ;;
   parallel)
     pargs=(--jobs 1 --joblog "$out/parallel.joblog" --will-cite)
@@ -183,7 +184,7 @@ case $engine in
     if [ $dry = 1 ]; then echo "parallel ${pargs[*]} $SHARD $out {} ::: ${ids[*]}"; exit 0; fi
     mpx_sweep_need parallel sweep || exit 1
     # --jobs 1 is per host: at most one emulation shard on a host at a time
-    parallel "${pargs[@]}" "$SHARD" "$out" '{}' ::: "${ids[@]}" >&2 || sweep_rc=1 ;;
+    parallel "${pargs[@]}" "$SHARD" "$out" '{}' ::: "${ids[@]}" >&2 || true ;;
   slurm)
     sb=$out/sweep.sbatch
     {
@@ -211,6 +212,10 @@ case $engine in
     fi ;;
 esac
 mpx_sweep_status "$out" >&2 || true
+for id in "${ids[@]}"; do
+  read -r st _ < <(mpx_sweep_state "$out" "$id")
+  [ "$st" = "done" ] || sweep_rc=1
+done
 mrc=0; mpx_sweep_merge || mrc=$?
 [ $mrc = 0 ] || sweep_rc=1
 [ $merge = 1 ] && [ -s "$out/merged/report.md" ] && echo "$out/merged/report.md" || echo "$out"

@@ -51,13 +51,15 @@ mpx_sweep_state_of() {
     elif [ "$rc" = 0 ]; then st="done"; else st=failed; fi
   fi
   if [ -s "$m" ]; then
-    local ms; ms=$(jq -r .status "$m" 2>/dev/null)
-    case $ms in
-      done) [ -s "$sd/summary.json" ] && st="done"
-            [ "$start" = - ] && start=$(jq -r .start "$m") end=$(jq -r '.end // "-"' "$m") host=$(jq -r .host.name "$m") rc=0 ;;
-      running) [ "$st" = pending ] && st=running ;;
-      *) st=failed; [ "$rc" = - ] && rc="$ms" ;;
-    esac
+    # a run that wrote its report (exit 0, or 3/4/6: a failed variant, the time limit, a
+    # signal without verified connections: mpxlab run --help) is merged; its exit is listed
+    local ms mrc; ms=$(jq -r .status "$m" 2>/dev/null) mrc=$(jq -r '.exit_code // empty' "$m" 2>/dev/null)
+    if [ "$ms" = running ] && [ ! -s "$sd/report.md" ]; then [ "$st" = pending ] && st=running
+    elif [ -s "$sd/summary.json" ] && [ -s "$sd/report.md" ]; then
+      st="done"
+      # the run whose files are merged (also one rerun by hand after its job failed)
+      start=$(jq -r .start "$m") end=$(jq -r '.end // "-"' "$m") host=$(jq -r .host.name "$m") rc=${mrc:-0}
+    else st=failed; [ "$rc" = - ] && rc=${mrc:-$ms}; fi
   fi
   echo "$st ${host:--} ${start:--} ${end:--} ${rc:--}"
 }

@@ -1,0 +1,41 @@
+/* The agents as the model sees them: a client per signal (what it puts in its SYN, which
+ * exchanges it waits for), the converter on the HAG (its front-ends, when it connects
+ * downstream, what it replies, the first-write gate of an MPTCP child) and the server
+ * (answers the request). Each signal's behaviour comes from its registry row. */
+#ifndef MPX_SIM_APP_H
+#define MPX_SIM_APP_H
+#include "lib/workload.h"
+#include "proto/signal.h"
+#include "sim/tcp.h"
+
+#define SIM_SERVER_PORT 8080
+
+struct sim_world {
+    struct sim *s;
+    struct sim_node *client, *hag, *server;
+    uint32_t proxy_addr;  /* the HAG's address on the client's first link */
+    uint32_t server_addr;
+    mpxa_workload wl;
+    bool tfo_direct;      /* the experiment's TFO for the direct baseline */
+    bool join;            /* open the second subflow */
+};
+
+/* One connection's outcome. */
+struct sim_conn {
+    const mpx_signal *sig;
+    uint64_t t_start, t_first, t_done; /* ns; t_first = first response byte at the client */
+    uint64_t resp_bytes;
+    size_t expect_reply;  /* converter reply bytes before the response */
+    size_t signal_len;    /* signal bytes in front of the request (for the converter) */
+    bool ok, failed;
+    unsigned syn_timeouts;
+    struct sim_sock *sock;
+};
+
+/* Sets up the server and the converter's listeners (every front-end of the registry). */
+int sim_world_init(struct sim_world *w);
+/* Starts one connection of a signal at the current time. */
+int sim_conn_start(struct sim_world *w, struct sim_conn *c, const mpx_signal *sig);
+/* Frees what the connection's agents allocated (call once its sockets are closed). */
+void sim_conn_end(void);
+#endif

@@ -1,0 +1,245 @@
+/* mpx-sim: runs an experiment variant's plan on the discrete-event model and writes one JSON
+ * record per connection (sim/README.md). Exit codes: 0 every connection completed, 1 some
+ * failed (recorded with ok=false), 2 usage or input error. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lib/parse.h"
+#include "lib/stats.h"
+#include "sim/app.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+"usage: mpx-sim --variant DIR [options]\n"
+"Runs signals x repetitions (round-robin, as the harness does) over the links of a resolved\n"
+"variant folder (results/RUN/links/VARIANT: topology.resolved, addrs, links.txt, LINK.spec).\n"
+"  --variant DIR       the resolved variant (required)\n"
+"  --signals LIST      comma-separated registry names, or all (default all)\n"
+"  --reps N            repetitions per signal (default 20)\n"
+"  --workload SPEC     request/response workload, rr REQ/RESP only (default \"rr 100/1000\")\n"
+"  --seed N            re-seed every link direction from N (default: the seeds in LINK.spec)\n"
+"  --gap MS            idle time between connections (default 20)\n"
+"  --conn-timeout S    give a connection up after S seconds (default 5)\n"
+"  --tfo               the direct baseline (tcp) uses TFO\n"
+"  --no-join           no MP_JOIN subflow over the client's second link\n"
+"  --no-warmup         no unrecorded first connection per signal (cookie fetch)\n"
+"  --pcap DIR          write DIR/LINK.pcap for every link (as the emulator does)\n"
+"  --out FILE          connection records (JSON lines; default stdout)\n"
+"  --summary           per-signal TTFB percentiles on stderr\n"
+"exit: 0 all connections completed, 1 some failed, 2 usage or input error\n");
+}
+
+struct opts {
+    const char *variant, *signals, *workload, *pcap, *out;
+    uint64_t reps, gap_ms, timeout_s, seed;
+    bool seed_set, tfo, join, warmup, summary;
+};
+
+static int parse(int argc, char **argv, struct opts *o)
+{
+    static const struct option lo[] = {
+        { "variant", 1, 0, 'v' }, { "signals", 1, 0, 's' }, { "reps", 1, 0, 'r' },
+        { "workload", 1, 0, 'w' }, { "seed", 1, 0, 'S' }, { "gap", 1, 0, 'g' },
+        { "conn-timeout", 1, 0, 't' }, { "tfo", 0, 0, 'T' }, { "no-join", 0, 0, 'J' },
+        { "no-warmup", 0, 0, 'W' }, { "pcap", 1, 0, 'p' }, { "out", 1, 0, 'o' },
+        { "summary", 0, 0, 'm' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+    };
+    *o = (struct opts){ .signals = "all", .workload = "rr 100/1000", .reps = 20, .gap_ms = 20,
+                        .timeout_s = 5, .join = true, .warmup = true };
+    int c;
+    while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+        int bad = 0;
+        switch (c) {
+        case 'v': o->variant = optarg; break;
+        case 's': o->signals = optarg; break;
+        case 'r': bad = mpx_parse_u64(optarg, 1, 100000000, &o->reps); break;
+        case 'w': o->workload = optarg; break;
+        case 'S': bad = mpx_parse_u64(optarg, 0, MPX_SEED_MAX, &o->seed), o->seed_set = true; break;
+        case 'g': bad = mpx_parse_u64(optarg, 0, 3600000, &o->gap_ms); break;
+        case 't': bad = mpx_parse_u64(optarg, 1, 3600, &o->timeout_s); break;
+        case 'T': o->tfo = true; break;
+        case 'J': o->join = false; break;
+        case 'W': o->warmup = false; break;
+        case 'p': o->pcap = optarg; break;
+        case 'o': o->out = optarg; break;
+        case 'm': o->summary = true; break;
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+        if (bad) {
+            fprintf(stderr, "mpx-sim: bad value for --%s: %s\n", lo[0].name ? argv[optind - 1] : "", optarg);
+            return -1;
+        }
+    }
+    if (!o->variant || optind != argc) {
+        usage(stderr);
+        return -1;
+    }
+    return 0;
+}
+
+static int pick_signals(const char *list, const mpx_signal **out, size_t *n)
+{
+    *n = 0;
+    if (!strcmp(list, "all")) {
+        size_t k;
+        const mpx_signal *rows = mpx_signals(&k);
+        for (size_t i = 0; i < k; i++) out[(*n)++] = &rows[i];
+        return 0;
+    }
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *t = strtok(buf, ","); t; t = strtok(NULL, ",")) {
+        const mpx_signal *sg = mpx_signal_by_name(t);
+        if (!sg) {
+            fprintf(stderr, "mpx-sim: unknown signal '%s' (bin/mpx-wire signals --names)\n", t);
+            return -1;
+        }
+        if (*n == MPX_SIG__N) return -1;
+        out[(*n)++] = sg;
+    }
+    return *n ? 0 : -1;
+}
+
+static struct sim_node *node_by_role(struct sim *s, const char *role)
+{
+    for (int i = 0; i < s->nnodes; i++)
+        if (!strcmp(s->nodes[i].role, role)) return &s->nodes[i];
+    return NULL;
+}
+
+/* The first address of `from` whose /24 is shared with `to` (a direct link). */
+static uint32_t addr_towards(const struct sim_node *from, const struct sim_node *to)
+{
+    for (int i = 0; i < from->nif; i++)
+        for (int j = 0; j < to->nif; j++)
+            if (from->ifs[i].link == to->ifs[j].link) return from->ifs[i].addr;
+    return 0;
+}
+
+/* Runs one connection to its end (every socket closed) or its timeout. */
+static void run_conn(struct sim_world *w, struct sim_conn *c, const mpx_signal *sg,
+                     uint64_t timeout_ns)
+{
+    struct sim *s = w->s;
+    uint64_t t0 = s->now;
+    if (sim_conn_start(w, c, sg)) {
+        c->failed = true;
+        return;
+    }
+    while (s->evq.n && sim_tcp_open_socks(s) && s->now - t0 < timeout_ns)
+        sim_run(s, s->evq.h[0].t);
+    c->syn_timeouts = (unsigned)c->sock->retries;
+    if (sim_tcp_open_socks(s)) c->failed = !c->ok; /* timed out */
+    sim_tcp_abandon(s); /* what is left is dropped; the links drain */
+    sim_run(s, UINT64_MAX);
+    sim_tcp_reap(s);
+    sim_conn_end();
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o;
+    if (parse(argc, argv, &o)) return 2;
+    const mpx_signal *sigs[MPX_SIG__N];
+    size_t nsig;
+    if (pick_signals(o.signals, sigs, &nsig)) return 2;
+    char err[256];
+    struct sim_world w = { 0 };
+    if (mpxa_workload_parse(o.workload, &w.wl, err, sizeof err)) {
+        fprintf(stderr, "mpx-sim: --workload: %s\n", err);
+        return 2;
+    }
+    if (w.wl.kind != MPXA_WL_RR || w.wl.req_len > 4096 || w.wl.resp_len > 14480) {
+        fprintf(stderr, "mpx-sim: only request/response workloads up to 4096/14480 bytes are "
+                        "modelled (no congestion control beyond the initial window): '%s'\n",
+                o.workload);
+        return 2;
+    }
+    struct sim s;
+    sim_init(&s);
+    if (sim_net_load(&s, o.variant, err, sizeof err) || sim_tcp_init(&s)) {
+        fprintf(stderr, "mpx-sim: %s\n", err);
+        return 2;
+    }
+    w.s = &s;
+    w.client = node_by_role(&s, "host");
+    w.hag = node_by_role(&s, "proxy");
+    w.server = node_by_role(&s, "server");
+    if (!w.client || !w.hag || !w.server) {
+        fprintf(stderr, "mpx-sim: %s: needs nodes with roles host, proxy and server\n",
+                o.variant);
+        return 2;
+    }
+    w.proxy_addr = addr_towards(w.hag, w.client);
+    w.server_addr = w.server->nif ? w.server->ifs[0].addr : 0;
+    w.tfo_direct = o.tfo, w.join = o.join;
+    if (!w.proxy_addr || !w.server_addr) {
+        fprintf(stderr, "mpx-sim: %s: the proxy must share a link with the client\n", o.variant);
+        return 2;
+    }
+    if (o.seed_set)
+        for (int i = 0; i < s.nlinks; i++)
+            for (int d = 0; d < 2; d++) {
+                struct lk_params up = { .seed = o.seed * 1000003u + (uint64_t)i * 2 + (uint64_t)d,
+                                        .set_mask = LK_K_SEED };
+                lk_dir_update(&s.links[i].dir[d], &up, err, sizeof err);
+            }
+    if (o.pcap && sim_pcap_open(&s, o.pcap, err, sizeof err)) {
+        fprintf(stderr, "mpx-sim: %s\n", err);
+        return 2;
+    }
+    if (sim_world_init(&w)) {
+        fprintf(stderr, "mpx-sim: out of memory\n");
+        return 2;
+    }
+    FILE *out = o.out ? fopen(o.out, "w") : stdout;
+    if (!out) {
+        perror(o.out);
+        return 2;
+    }
+    uint64_t timeout = o.timeout_s * SIM_S, gap = o.gap_ms * SIM_MS;
+    double *ttfb[MPX_SIG__N] = { 0 };
+    size_t nt[MPX_SIG__N] = { 0 }, nfail = 0;
+    for (size_t i = 0; i < nsig; i++) {
+        ttfb[i] = calloc(o.reps, sizeof(double));
+        if (!ttfb[i]) return 2;
+        if (!o.warmup) continue;
+        struct sim_conn c;
+        run_conn(&w, &c, sigs[i], timeout);
+        s.now += gap;
+    }
+    for (uint64_t r = 1; r <= o.reps; r++) {
+        for (size_t i = 0; i < nsig; i++) {
+            struct sim_conn c;
+            run_conn(&w, &c, sigs[i], timeout);
+            bool ok = c.ok && !c.failed;
+            double ms = ok ? (double)(c.t_first - c.t_start) / 1e6 : 0;
+            if (ok) ttfb[i][nt[i]++] = ms;
+            else nfail++;
+            fprintf(out, "{\"signal\":\"%s\",\"rep\":%llu,\"ok\":%s,", sigs[i]->name,
+                    (unsigned long long)r, ok ? "true" : "false");
+            if (ok) fprintf(out, "\"ttfb_ms\":%.6f,", ms);
+            else fprintf(out, "\"ttfb_ms\":null,");
+            fprintf(out, "\"syn_timeouts\":%u,\"start_ms\":%.6f}\n", c.syn_timeouts,
+                    (double)c.t_start / 1e6);
+            s.now += gap;
+        }
+    }
+    if (out != stdout) fclose(out);
+    if (o.summary) {
+        fprintf(stderr, "%-16s %6s %10s %10s %10s\n", "signal", "n", "p50_ms", "p90_ms", "p99_ms");
+        for (size_t i = 0; i < nsig; i++) {
+            mpx_stats_sort(ttfb[i], nt[i]);
+            fprintf(stderr, "%-16s %6zu %10.3f %10.3f %10.3f\n", sigs[i]->name, nt[i],
+                    mpx_stats_pct_sorted(ttfb[i], nt[i], 0.5),
+                    mpx_stats_pct_sorted(ttfb[i], nt[i], 0.9),
+                    mpx_stats_pct_sorted(ttfb[i], nt[i], 0.99));
+        }
+    }
+    for (size_t i = 0; i < nsig; i++) free(ttfb[i]);
+    sim_tcp_free(&s);
+    sim_free(&s);
+    return nfail ? 1 : 0;
+}

@@ -1,0 +1,629 @@
+/* TCP/MPTCP endpoints for the simulator (the model is stated in tcp.h). Sequence numbers are
+ * real 32-bit values so the frames read correctly in a pcap; the send stream is kept as
+ * offsets (byte 0 = ISS + 1). */
+#include <stdlib.h>
+#include <string.h>
+#include "proto/budget.h"
+#include "proto/mptcp.h"
+#include "proto/tcpopt.h"
+#include "sim/tcp.h"
+
+enum { ST_SYN_SENT = 1, ST_SYN_RCVD, ST_EST, ST_DONE };
+
+#define RTO_INIT (1 * SIM_S)   /* TCP_TIMEOUT_INIT */
+#define RTO_MIN (200 * SIM_MS) /* TCP_RTO_MIN */
+#define ATO_MIN (40 * SIM_MS)  /* TCP_ATO_MIN: delayed ACK of an interactive connection */
+#define SYN_RETRIES 6
+
+struct listener {
+    struct sim_node *node;
+    struct sim_listen_cfg cfg;
+    const struct sim_app_ops *ops;
+    void *app;
+    struct listener *next;
+};
+
+struct cookie {
+    uint32_t addr;
+    struct cookie *next;
+};
+
+struct tcp_state {
+    struct sim_sock *socks;
+    struct listener *lis;
+    struct cookie *cookies;
+    uint32_t isn;      /* deterministic ISNs: a run is reproducible */
+    uint16_t eph_port; /* next ephemeral port */
+};
+
+static struct tcp_state *ts_of(struct sim *s) { return s->tcp; }
+
+int sim_tcp_init(struct sim *s)
+{
+    struct tcp_state *t = calloc(1, sizeof *t);
+    if (!t) return -1;
+    t->isn = 0x1000;
+    t->eph_port = 40000;
+    s->tcp = t;
+    return 0;
+}
+
+static void sock_free(struct sim_sock *k)
+{
+    free(k->sb);
+    free(k);
+}
+
+void sim_tcp_free(struct sim *s)
+{
+    struct tcp_state *t = ts_of(s);
+    if (!t) return;
+    for (struct sim_sock *k = t->socks, *n; k; k = n) n = k->next, sock_free(k);
+    for (struct listener *l = t->lis, *n; l; l = n) n = l->next, free(l);
+    for (struct cookie *c = t->cookies, *n; c; c = n) n = c->next, free(c);
+    free(t);
+    s->tcp = NULL;
+}
+
+void sim_tcp_forget_cookies(struct sim *s)
+{
+    struct tcp_state *t = ts_of(s);
+    for (struct cookie *c = t->cookies, *n; c; c = n) n = c->next, free(c);
+    t->cookies = NULL;
+}
+
+static bool have_cookie(struct sim *s, uint32_t addr)
+{
+    for (struct cookie *c = ts_of(s)->cookies; c; c = c->next)
+        if (c->addr == addr) return true;
+    return false;
+}
+
+static void store_cookie(struct sim *s, uint32_t addr)
+{
+    if (have_cookie(s, addr)) return;
+    struct cookie *c = calloc(1, sizeof *c);
+    if (!c) return;
+    c->addr = addr;
+    c->next = ts_of(s)->cookies;
+    ts_of(s)->cookies = c;
+}
+
+/* ---- options ---- */
+static void opts_from_recipe(struct sim_pkt *p, mpx_budget_seg seg, const char *spec)
+{
+    mpx_budget b;
+    mpx_err e = { 0 };
+    p->optlen = 0;
+    if (mpx_budget_from_spec(seg, spec, &b, &e)) return;
+    mpx_wr w = mpx_wr_init(p->opt, sizeof p->opt);
+    mpx_budget_emit(&b, &w);
+    if (!w.overflow) p->optlen = (uint8_t)((w.len + 3) & ~3u);
+}
+
+/* Timestamps on every segment, plus the MPTCP option a Linux subflow sends with it. */
+static void opts_established(struct sim_sock *k, struct sim_pkt *p, bool has_data)
+{
+    mpx_wr w = mpx_wr_init(p->opt, sizeof p->opt);
+    mpx_tcpopt_put_nop(&w);
+    mpx_tcpopt_put_nop(&w);
+    mpx_tcpopt_put_ts(&w, (uint32_t)(k->last_rcv / SIM_MS), 0);
+    if (k->mptcp) {
+        mpx_mptcp_opt o = { 0 };
+        o.subtype = MPX_MP_DSS;
+        if (has_data && k->mpc_data_pending) { /* v1: MP_CAPABLE with both keys and the DLL */
+            o.subtype = MPX_MP_CAPABLE;
+            o.u.mpc.version = 1, o.u.mpc.flags = 0x01;
+            o.u.mpc.has_snd_key = o.u.mpc.has_rcv_key = true;
+            o.u.mpc.snd_key = 0x1111, o.u.mpc.rcv_key = 0x2222;
+            o.u.mpc.has_dll = true, o.u.mpc.dll = (uint16_t)p->plen;
+        } else {
+            o.u.dss.has_ack = o.u.dss.ack64 = true;
+            o.u.dss.data_ack = (uint64_t)k->r_nxt + 1;
+            if (has_data) {
+                o.u.dss.has_map = o.u.dss.dsn64 = true;
+                o.u.dss.dsn = (uint64_t)(p->seq - k->iss);
+                o.u.dss.ssn = p->seq - k->iss;
+                o.u.dss.dll = (uint16_t)p->plen;
+            }
+        }
+        mpx_mptcp_encode(&o, &w);
+    }
+    if (!w.overflow) p->optlen = (uint8_t)((w.len + 3) & ~3u);
+}
+
+/* ---- output ---- */
+static struct sim_pkt *pkt_for(struct sim_sock *k, uint8_t flags)
+{
+    struct sim_pkt *p = sim_pkt_new();
+    if (!p) return NULL;
+    p->src = k->laddr, p->dst = k->raddr, p->sport = k->lport, p->dport = k->rport;
+    p->flags = flags;
+    p->ack = flags & SIM_ACK ? k->irs + 1 + (uint32_t)k->r_nxt + (k->fin_rcvd ? 1 : 0) : 0;
+    return p;
+}
+
+static void emit(struct sim *s, struct sim_sock *k, struct sim_pkt *p)
+{
+    k->tx_pkts++;
+    k->delack = false; /* any segment carries the ACK */
+    k->dgen++;
+    sim_send(s, k->node, p);
+}
+
+static void rto_fire(struct sim *s, void *arg, uint64_t gen);
+
+static void rto_arm(struct sim *s, struct sim_sock *k)
+{
+    k->gen++;
+    sim_at(s, s->now + k->rto, rto_fire, k, k->gen);
+}
+
+static void rto_stop(struct sim_sock *k) { k->gen++; }
+
+static void send_syn(struct sim *s, struct sim_sock *k)
+{
+    struct sim_pkt *p = pkt_for(k, SIM_SYN);
+    if (!p) return;
+    p->seq = k->iss;
+    p->ra = k->ra, p->helper = k->helper;
+    p->mpc = k->mptcp && !k->is_join, p->join = k->is_join;
+    char spec[160];
+    bool cookie = k->tfo_try && !k->tfo_no_cookie && have_cookie(s, k->raddr);
+    k->tfo_req = k->tfo_try && !k->tfo_no_cookie && !cookie && k->retries == 0;
+    if (k->is_join)
+        snprintf(spec, sizeof spec, "mss,sackperm,ts,ws,mpj");
+    else
+        snprintf(spec, sizeof spec, "%s%s", k->syn_recipe, k->tfo_req ? ",tfo:0" : "");
+    opts_from_recipe(p, MPX_SEG_SYN, spec);
+    p->tfo_req = k->tfo_req, p->tfo_cookie = cookie;
+    /* SYN data only on the first transmission (Linux retransmits a bare SYN) */
+    k->syn_data = 0;
+    if (k->retries == 0 && k->tfo_try && (cookie || k->tfo_no_cookie) && k->sb_len) {
+        size_t room = SIM_MSS - p->optlen + 12;
+        k->syn_data = k->sb_len < room ? k->sb_len : room;
+        p->plen = (uint32_t)k->syn_data;
+        p->data = malloc(p->plen);
+        if (p->data) memcpy(p->data, k->sb, p->plen);
+        else p->plen = 0, k->syn_data = 0;
+    }
+    emit(s, k, p);
+    rto_arm(s, k);
+}
+
+static void send_synack(struct sim *s, struct sim_sock *k, bool issue_cookie)
+{
+    struct sim_pkt *p = pkt_for(k, SIM_SYN | SIM_ACK);
+    if (!p) return;
+    p->seq = k->iss;
+    p->mpc = k->mptcp && !k->is_join, p->join = k->is_join;
+    p->tfo_cookie = issue_cookie;
+    char spec[96];
+    snprintf(spec, sizeof spec, "mss,sackperm,ts,ws%s%s", issue_cookie ? ",tfo:8" : "",
+             k->is_join ? ",mpj" : k->mptcp ? ",mpc" : "");
+    opts_from_recipe(p, MPX_SEG_SYNACK, spec);
+    emit(s, k, p);
+    rto_arm(s, k);
+}
+
+static void send_ack(struct sim *s, struct sim_sock *k)
+{
+    struct sim_pkt *p = pkt_for(k, SIM_ACK);
+    if (!p) return;
+    p->seq = k->iss + 1 + (uint32_t)k->s_nxt + (k->fin_sent ? 1 : 0);
+    opts_established(k, p, false);
+    emit(s, k, p);
+}
+
+static void third_ack(struct sim *s, struct sim_sock *k)
+{
+    struct sim_pkt *p = pkt_for(k, SIM_ACK);
+    if (!p) return;
+    p->seq = k->iss + 1 + (uint32_t)k->s_nxt;
+    mpx_wr w = mpx_wr_init(p->opt, sizeof p->opt);
+    mpx_tcpopt_put_nop(&w);
+    mpx_tcpopt_put_nop(&w);
+    mpx_tcpopt_put_ts(&w, 0, 0);
+    if (k->mptcp) {
+        mpx_mptcp_opt o = { 0 };
+        if (k->is_join) {
+            o.subtype = MPX_MP_JOIN;
+            o.u.mpj.form = MPX_MPJ_ACK;
+        } else {
+            o.subtype = MPX_MP_CAPABLE;
+            o.u.mpc.version = 1, o.u.mpc.flags = 0x01;
+            o.u.mpc.has_snd_key = o.u.mpc.has_rcv_key = true;
+            o.u.mpc.snd_key = 0x1111, o.u.mpc.rcv_key = 0x2222;
+        }
+        mpx_mptcp_encode(&o, &w);
+    }
+    if (!w.overflow) p->optlen = (uint8_t)((w.len + 3) & ~3u);
+    emit(s, k, p);
+}
+
+static void output(struct sim *s, struct sim_sock *k)
+{
+    if (k->st != ST_EST || k->hold_write) return;
+    bool sent = false;
+    while (k->s_nxt < k->sb_len) {
+        size_t inflight = (k->s_nxt - k->s_una + SIM_MSS - 1) / SIM_MSS;
+        if (inflight >= SIM_IW) break; /* no congestion control beyond the initial window */
+        size_t n = k->sb_len - k->s_nxt;
+        if (n > SIM_MSS) n = SIM_MSS;
+        struct sim_pkt *p = pkt_for(k, SIM_ACK | SIM_PSH);
+        if (!p) return;
+        p->seq = k->iss + 1 + (uint32_t)k->s_nxt;
+        p->plen = (uint32_t)n;
+        p->data = malloc(n);
+        if (!p->data) {
+            sim_pkt_free(p);
+            return;
+        }
+        memcpy(p->data, k->sb + k->s_nxt, n);
+        opts_established(k, p, true);
+        k->mpc_data_pending = false;
+        k->s_nxt += n;
+        if (k->fin_queued && k->s_nxt == k->sb_len) p->flags |= SIM_FIN, k->fin_sent = true;
+        emit(s, k, p);
+        sent = true;
+        /* a host that answers soon after it received turns interactive (delayed ACKs) */
+        if (k->r_nxt && s->now - k->last_rcv < ATO_MIN) k->pingpong = true;
+    }
+    if (k->fin_queued && !k->fin_sent && k->s_nxt == k->sb_len) {
+        struct sim_pkt *p = pkt_for(k, SIM_ACK | SIM_FIN);
+        if (!p) return;
+        p->seq = k->iss + 1 + (uint32_t)k->sb_len;
+        opts_established(k, p, false);
+        k->fin_sent = true;
+        emit(s, k, p);
+        sent = true;
+    }
+    if (sent && (k->s_una < k->s_nxt || (k->fin_sent && !k->fin_acked))) rto_arm(s, k);
+}
+
+static void rto_fire(struct sim *s, void *arg, uint64_t gen)
+{
+    struct sim_sock *k = arg;
+    if (gen != k->gen || k->st == ST_DONE) return;
+    k->rto *= 2;
+    if (k->st == ST_SYN_SENT || k->st == ST_SYN_RCVD || k->pending_synack) {
+        if (++k->retries > SYN_RETRIES) {
+            k->st = ST_DONE, k->failed = true, k->closed = true;
+            if (k->ops && k->ops->failed) k->ops->failed(s, k);
+            return;
+        }
+        if (k->st == ST_SYN_SENT) send_syn(s, k);
+        else send_synack(s, k, false);
+        return;
+    }
+    /* go-back-N from the first unacknowledged byte */
+    k->s_nxt = k->s_una;
+    if (k->fin_sent && !k->fin_acked) k->fin_sent = false;
+    output(s, k);
+}
+
+static void delack_fire(struct sim *s, void *arg, uint64_t gen)
+{
+    struct sim_sock *k = arg;
+    if (gen != k->dgen || !k->delack || k->st == ST_DONE) return;
+    send_ack(s, k);
+}
+
+/* ---- sockets ---- */
+static struct sim_sock *sock_new(struct sim *s, struct sim_node *n)
+{
+    struct sim_sock *k = calloc(1, sizeof *k);
+    if (!k) return NULL;
+    struct tcp_state *t = ts_of(s);
+    k->node = n;
+    k->iss = (t->isn += 0x01000193u);
+    k->rto = RTO_INIT;
+    k->next = t->socks;
+    t->socks = k;
+    return k;
+}
+
+static int sb_append(struct sim_sock *k, const uint8_t *d, size_t n)
+{
+    if (k->sb_len + n > k->sb_cap) {
+        size_t nc = k->sb_cap ? k->sb_cap : 4096;
+        while (nc < k->sb_len + n) nc *= 2;
+        uint8_t *nb = realloc(k->sb, nc);
+        if (!nb) return -1;
+        k->sb = nb, k->sb_cap = nc;
+    }
+    memcpy(k->sb + k->sb_len, d, n);
+    k->sb_len += n;
+    return 0;
+}
+
+void sim_tcp_write(struct sim *s, struct sim_sock *k, const uint8_t *d, size_t n)
+{
+    if (k->fin_queued || sb_append(k, d, n)) return;
+    output(s, k);
+}
+
+void sim_tcp_close(struct sim *s, struct sim_sock *k)
+{
+    if (k->fin_queued || k->st == ST_DONE) return;
+    k->fin_queued = true;
+    if (k->sub) sim_tcp_close(s, k->sub);
+    output(s, k);
+}
+
+static struct sim_sock *join_open(struct sim *s, struct sim_sock *m);
+
+struct sim_sock *sim_tcp_connect(struct sim *s, struct sim_node *n,
+                                 const struct sim_connect_cfg *cfg,
+                                 const struct sim_app_ops *ops, void *app)
+{
+    struct sim_sock *k = sock_new(s, n);
+    if (!k) return NULL;
+    k->active = true;
+    k->laddr = cfg->laddr;
+    for (int i = 0; !k->laddr && i < n->nif; i++) /* the interface on the target's /24 */
+        if ((n->ifs[i].addr >> 8) == (cfg->raddr >> 8)) k->laddr = n->ifs[i].addr;
+    if (!k->laddr) k->laddr = n->ifs[0].addr;
+    k->raddr = cfg->raddr, k->rport = cfg->rport;
+    struct tcp_state *t = ts_of(s);
+    k->lport = t->eph_port;
+    t->eph_port = t->eph_port >= 60999 ? 32768 : t->eph_port + 1;
+    k->mptcp = cfg->mptcp;
+    k->syn_recipe = cfg->syn_recipe ? cfg->syn_recipe : "mss,sackperm,ts,ws";
+    k->tfo_try = cfg->tfo, k->tfo_no_cookie = cfg->tfo_no_cookie;
+    k->ra = cfg->ra, k->helper = cfg->helper, k->want_join = cfg->join && cfg->mptcp;
+    k->ops = ops, k->app = app;
+    if (cfg->syn_len && sb_append(k, cfg->syn_data, cfg->syn_len)) return NULL;
+    k->st = ST_SYN_SENT;
+    k->t_syn = s->now;
+    send_syn(s, k);
+    return k;
+}
+
+int sim_tcp_listen(struct sim *s, struct sim_node *n, const struct sim_listen_cfg *cfg,
+                   const struct sim_app_ops *ops, void *app)
+{
+    struct listener *l = calloc(1, sizeof *l);
+    if (!l) return -1;
+    l->node = n, l->cfg = *cfg, l->ops = ops, l->app = app;
+    l->next = ts_of(s)->lis;
+    ts_of(s)->lis = l;
+    return 0;
+}
+
+size_t sim_tcp_open_socks(struct sim *s)
+{
+    size_t n = 0;
+    for (struct sim_sock *k = ts_of(s)->socks; k; k = k->next)
+        if (!k->closed) n++;
+    return n;
+}
+
+void sim_tcp_reap(struct sim *s)
+{
+    struct sim_sock **pp = &ts_of(s)->socks;
+    while (*pp) {
+        struct sim_sock *k = *pp;
+        if (k->closed) {
+            *pp = k->next;
+            sock_free(k);
+        } else {
+            pp = &k->next;
+        }
+    }
+}
+
+/* ---- input ---- */
+static void maybe_done(struct sim_sock *k)
+{
+    if (k->fin_rcvd && k->fin_acked) k->closed = true, k->st = ST_DONE, k->gen++, k->dgen++;
+}
+
+static void deliver_data(struct sim *s, struct sim_sock *k, const struct sim_pkt *p,
+                         uint32_t seq0)
+{
+    uint32_t exp = k->irs + 1 + (uint32_t)k->r_nxt;
+    bool fin = p->flags & SIM_FIN;
+    if (!p->plen && !fin) return;
+    if (seq0 != exp || k->fin_rcvd) { /* out of order or duplicate: ACK at once */
+        send_ack(s, k);
+        return;
+    }
+    k->rx_pkts++;
+    k->last_rcv = s->now;
+    k->r_nxt += p->plen;
+    if (fin) k->fin_rcvd = true;
+    uint64_t tx0 = k->tx_pkts;
+    if (p->plen && k->ops && k->ops->data) k->ops->data(s, k, p->data, p->plen);
+    if (fin && !k->eof_told) {
+        k->eof_told = true;
+        if (k->is_join) sim_tcp_close(s, k);
+        else if (k->ops && k->ops->eof) k->ops->eof(s, k);
+    }
+    if (k->tx_pkts != tx0) return; /* the answer carried the ACK */
+    if (!k->pingpong || fin) {
+        send_ack(s, k);
+    } else if (!k->delack) {
+        k->delack = true;
+        sim_at(s, s->now + ATO_MIN, delack_fire, k, k->dgen);
+    }
+}
+
+static void process_ack(struct sim *s, struct sim_sock *k, uint32_t ack)
+{
+    uint32_t base = k->iss + 1;
+    uint32_t off = ack - base; /* stream bytes (+1 for our FIN) acknowledged */
+    if (off > k->sb_len + (k->fin_sent ? 1 : 0)) return; /* not for anything we sent */
+    size_t data = off > k->sb_len ? k->sb_len : off;
+    if (data > k->s_una) {
+        k->s_una = data;
+        if (k->s_una > k->s_nxt) k->s_nxt = k->s_una;
+        k->rto = k->srtt + RTO_MIN;
+    }
+    if (k->fin_sent && off == k->sb_len + 1) k->fin_acked = true;
+    if (k->s_una == k->s_nxt && (!k->fin_sent || k->fin_acked)) rto_stop(k);
+}
+
+static void established_in(struct sim *s, struct sim_sock *k, struct sim_pkt *p)
+{
+    if (p->flags & SIM_RST) {
+        k->st = ST_DONE, k->closed = true, k->failed = true, k->gen++;
+        if (k->ops && k->ops->failed) k->ops->failed(s, k);
+        return;
+    }
+    if (p->flags & SIM_ACK) process_ack(s, k, p->ack);
+    if (k->want_join && !k->joined && k->mptcp) {
+        k->joined = true; /* fully established: the path manager adds the subflow */
+        k->sub = join_open(s, k);
+    }
+    deliver_data(s, k, p, p->seq);
+    output(s, k);
+    maybe_done(k);
+}
+
+static void synsent_in(struct sim *s, struct sim_sock *k, struct sim_pkt *p)
+{
+    if ((p->flags & (SIM_SYN | SIM_ACK)) != (SIM_SYN | SIM_ACK)) return;
+    uint32_t acked = p->ack - (k->iss + 1);
+    if (acked > k->syn_data) return;
+    k->irs = p->seq;
+    k->s_una = k->s_nxt = acked; /* unacknowledged SYN data goes again after the handshake */
+    if (p->tfo_cookie) store_cookie(s, k->raddr);
+    if (!p->mpc && !p->join) k->mptcp = false; /* fallback: the peer is plain TCP */
+    k->srtt = k->retries ? k->srtt : s->now - k->t_syn;
+    k->rto = k->srtt + RTO_MIN;
+    rto_stop(k);
+    k->st = ST_EST;
+    k->last_rcv = s->now;
+    k->mpc_data_pending = k->mptcp && !k->is_join;
+    third_ack(s, k);
+    if (!k->is_join && k->ops && k->ops->connected) k->ops->connected(s, k);
+    output(s, k);
+}
+
+static struct sim_sock *find_sock(struct sim *s, struct sim_node *n, const struct sim_pkt *p)
+{
+    for (struct sim_sock *k = ts_of(s)->socks; k; k = k->next)
+        if (k->node == n && !k->closed && k->laddr == p->dst && k->lport == p->dport &&
+            k->raddr == p->src && k->rport == p->sport)
+            return k;
+    return NULL;
+}
+
+static bool intercepts(const struct listener *l, const struct sim_pkt *p)
+{
+    switch (l->cfg.intercept) {
+    case SIM_IC_MPTCP: return p->mpc || p->join;
+    case SIM_IC_RA: return p->ra;
+    case SIM_IC_HELPER: return p->helper;
+    default: return false;
+    }
+}
+
+static struct listener *find_listener(struct sim *s, struct sim_node *n, const struct sim_pkt *p)
+{
+    for (struct listener *l = ts_of(s)->lis; l; l = l->next) {
+        if (l->node != n) continue;
+        if (l->cfg.intercept != SIM_IC_NONE) {
+            if (!sim_node_owns(n, p->dst) && intercepts(l, p)) return l;
+        } else if (sim_node_owns(n, p->dst) && l->cfg.port == p->dport) {
+            return l;
+        }
+    }
+    return NULL;
+}
+
+static void passive_open(struct sim *s, struct sim_node *n, struct listener *l, struct sim_pkt *p)
+{
+    struct sim_sock *k = sock_new(s, n);
+    if (!k) return;
+    k->laddr = p->dst, k->lport = p->dport, k->raddr = p->src, k->rport = p->sport;
+    k->irs = p->seq;
+    k->is_join = p->join;
+    k->mptcp = l->cfg.mptcp && (p->mpc || p->join);
+    k->lcfg = &l->cfg;
+    k->ops = l->ops, k->app = l->app;
+    k->st = ST_SYN_RCVD;
+    k->last_rcv = k->t_syn = s->now;
+    bool issue = l->cfg.tfo == SIM_TFO_COOKIE && p->tfo_req;
+    bool take = p->plen && ((l->cfg.tfo == SIM_TFO_NO_COOKIE) ||
+                            (l->cfg.tfo == SIM_TFO_COOKIE && p->tfo_cookie));
+    if (take) k->r_nxt = p->plen;
+    send_synack(s, k, issue);
+    if (take && !k->is_join) { /* a TFO child: accept() returns now, with the data */
+        k->hold_write = k->mptcp && l->cfg.hold_first_write;
+        k->st = ST_EST; /* may write (unless held) before the third ACK, as Linux allows */
+        k->rto = RTO_INIT;
+        if (k->ops && k->ops->accepted) k->ops->accepted(s, k);
+        if (k->ops && k->ops->data) k->ops->data(s, k, p->data, p->plen);
+        k->pending_synack = true;
+    }
+}
+
+static bool host_rx(struct sim *s, struct sim_node *n, struct sim_pkt *p)
+{
+    struct sim_sock *k = find_sock(s, n, p);
+    if (!k) {
+        struct listener *l = (p->flags & SIM_SYN) && !(p->flags & SIM_ACK)
+                                 ? find_listener(s, n, p)
+                                 : NULL;
+        if (!l) return sim_node_owns(n, p->dst) ? (sim_pkt_free(p), true) : false;
+        passive_open(s, n, l, p);
+        sim_pkt_free(p);
+        return true;
+    }
+    k->last_rcv = s->now;
+    if (k->st == ST_SYN_SENT) {
+        synsent_in(s, k, p);
+    } else if (p->flags & SIM_SYN) { /* a retransmitted SYN: answer again */
+        if (k->st != ST_EST || k->pending_synack) send_synack(s, k, false);
+    } else if (k->st == ST_SYN_RCVD || k->pending_synack) {
+        uint32_t acked = p->ack - (k->iss + 1);
+        if ((p->flags & SIM_ACK) && acked <= k->s_nxt + (k->fin_sent ? 1 : 0)) {
+            bool was_child = k->st == ST_EST;
+            k->st = ST_EST, k->pending_synack = false;
+            k->srtt = k->retries ? k->srtt : s->now - k->t_syn;
+            k->rto = k->srtt + RTO_MIN;
+            rto_stop(k);
+            k->hold_write = false;
+            if (!was_child && !k->is_join && k->ops && k->ops->accepted) k->ops->accepted(s, k);
+            if (k->is_join) send_ack(s, k); /* MP_JOIN: the fourth ACK */
+            established_in(s, k, p);
+        }
+    } else if (k->st == ST_EST) {
+        established_in(s, k, p);
+    }
+    sim_pkt_free(p);
+    return true;
+}
+
+void sim_tcp_host(struct sim *s, struct sim_node *n) { n->rx = host_rx; }
+
+static struct sim_sock *join_open(struct sim *s, struct sim_sock *m)
+{
+    struct sim_node *n = m->node;
+    uint32_t la = 0;
+    for (int i = 0; i < n->nif; i++)
+        if (n->ifs[i].addr != m->laddr) {
+            la = n->ifs[i].addr;
+            break;
+        }
+    if (!la) return NULL;
+    struct sim_sock *k = sock_new(s, n);
+    if (!k) return NULL;
+    k->active = true, k->is_join = true, k->mptcp = true;
+    k->laddr = la, k->raddr = m->raddr, k->rport = m->rport;
+    struct tcp_state *t = ts_of(s);
+    k->lport = t->eph_port;
+    t->eph_port = t->eph_port >= 60999 ? 32768 : t->eph_port + 1;
+    k->st = ST_SYN_SENT;
+    k->t_syn = s->now;
+    send_syn(s, k);
+    return k;
+}
+
+void sim_tcp_abandon(struct sim *s)
+{
+    for (struct sim_sock *k = ts_of(s)->socks; k; k = k->next)
+        if (!k->closed) k->closed = true, k->st = ST_DONE, k->gen++, k->dgen++;
+}

@@ -8,7 +8,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 t_require_cmd jq sha1sum
-t_require_bin mpx-analyze
+t_require_bin mpx-analyze mpx-mkpcap
 A=$MPX_ROOT/bin/mpx-analyze
 D=$MPX_ROOT/tests/data/pcap
 W=$(mktemp -d)
@@ -64,13 +64,20 @@ t_check opt-cut-report grep -q '| option areas cut by the snaplen | 3 (first: pa
 # 4. a capture that ends mid-packet: the analysis of what was read, the read error in JSON and
 # report, exit 2 (input error) or 3 (input error and violations)
 mpx_fault_case cut-end-clean 2 '(.[0] | .signal=="convert" and .pkts==7 and .violations==[])
-  and (.[-1].read_errors | length==1 and .[0].frames_read==7 and (.[0].error | test("truncated dump file")))' "$D/hb-convert-cut-end.pcap"
-mpx_fault_case cut-end-violations 3 '(.[-1] | .violations==2 and (.read_errors|length)==1)' "$D/hb-overrun-cut-end.pcap"
-rc=0; "$A" --report "$D/hb-convert-cut-end.pcap" > "$W/cut-end.md" 2>/dev/null || rc=$?
+  and (.[-1].read_errors | length==1 and .[0].frames_read==7 and (.[0].error | test("truncated dump file")))' "$D/incomplete/hb-convert-cut-end.pcap"
+mpx_fault_case cut-end-violations 3 '(.[-1] | .violations==2 and (.read_errors|length)==1)' "$D/incomplete/hb-overrun-cut-end.pcap"
+rc=0; "$A" --report "$D/incomplete/hb-convert-cut-end.pcap" > "$W/cut-end.md" 2>/dev/null || rc=$?
 t_check "cut-end-report-exit ($rc)" test "$rc" = 2
 t_check cut-end-report-verdict grep -q '^\*\*Verdict: incomplete.\*\*' "$W/cut-end.md"
 t_check cut-end-report-not-clean bash -c "! grep -q 'every check passed' '$W/cut-end.md'"
 t_check cut-end-report-input grep -q 'read error, the rest of the file is not analysed.*truncated dump file' "$W/cut-end.md"
+# the cut captures live in incomplete/ (every other test reads the complete ones); they are
+# what mkpcap builds today
+for f in "$D"/incomplete/hb-*.pcap; do
+  sc=$(basename "$f" .pcap); sc=${sc#hb-}
+  "$MPX_ROOT/bin/mpx-mkpcap" "$sc" "$W/re-$sc.pcap"
+  t_check "golden-$sc-bytes" cmp -s "$f" "$W/re-$sc.pcap"
+done
 # the complete capture is unaffected
 mpx_fault_case complete-read 0 '.[-1].read_errors==[]' "$D/hb-convert.pcap"
 

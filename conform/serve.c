@@ -180,7 +180,16 @@ static void serve_one(int cfd, const mpx_addr *client, const cf_serve_cfg *cfg, 
     size_t fl = mpx_conv_frame_len(s->in, s->inlen);
     uint8_t out[1100];
     long n;
-    if (mpx_conv_decode(s->in, s->inlen, MPX_CONV_F_FROM_CLIENT, &m, &e) != MPX_DEC_OK) {
+    if (mpx_conv_decode(s->in, s->inlen, MPX_CONV_F_FROM_CLIENT, &m, &e) != MPX_DEC_OK &&
+        mpx_conv_rule_error_code(e.rule) == MPX_CONV_ACT_RESET) {
+        /* Total Length 0 / no TLV: reset, no Error TLV (s6.1, s6) */
+        struct linger lg = { 1, 0 };
+        setsockopt(cfd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+        snprintf(s->note, sizeof s->note, "client message %s: reset", e.rule);
+        s->client_end = "n/a";
+        return;
+    }
+    if (e.rule) {
         n = mpx_conv_encode_error(MPX_CONV_E_MALFORMED, s->in, fl ? fl : s->inlen, out, sizeof out, &e);
         if (n > 0) put(cfd, s, out, (size_t)n);
         shutdown(cfd, SHUT_WR);

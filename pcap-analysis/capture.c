@@ -68,11 +68,14 @@ static bool dlt_supported(int dlt)
 /* Interface Description Block body (after type and length): link type, snaplen, if_tsresol. */
 static void ng_idb(struct ng_reader *r, const uint8_t *b, size_t n)
 {
-    if (n < 8 || r->nifs >= NG_MAX_IF) { if (r->nifs < NG_MAX_IF) r->nifs++; return; }
+    if (r->nifs >= NG_MAX_IF) return;
     struct ng_if *f = &r->ifs[r->nifs++];
+    f->dlt = -1;   /* a short block: its packets are counted as not IP */
+    f->snaplen = 0;
+    f->div = 1; f->mul = 1;   /* default resolution: microseconds */
+    if (n < 8) return;
     f->dlt = lt_to_dlt(ng16(r, b));
     f->snaplen = ng32(r, b + 4);
-    f->div = 1; f->mul = 1;   /* default resolution: microseconds */
     for (size_t o = 8; o + 4 <= n;) {
         uint16_t code = ng16(r, b + o), ol = ng16(r, b + o + 2);
         if (code == 0 || o + 4 + ol > n) break;

@@ -189,6 +189,103 @@ static void t_conn_rules(void **st)
     an_table_free(&t);
 }
 
+/* RFC 2675 jumbograms and Linux BIG TCP: the length comes from the Jumbo Payload option or,
+ * with a zero length field and no option, from the frame; only above 65535 bytes. */
+static void t_jumbo(void **st)
+{
+    (void)st;
+    uint8_t b[128];
+    mpx_pkt p;
+    /* IPv4 Total Length 0 (BIG TCP), 20 + 20 header bytes captured of 70040 */
+    size_t n = build_v4(b, false, TH_ACK, 0, 0);
+    b[2] = b[3] = 0;
+    assert_int_equal(cap_parse_frame(DLT_RAW, b, n, 70040, &p), CAP_OK);
+    assert_int_equal(p.data_len, 70000);
+    assert_int_equal(p.data_caplen, 0);
+    assert_true(p.truncated);
+    /* the same header on a frame that fits a normal Total Length is malformed */
+    assert_int_equal(cap_parse_frame(DLT_RAW, b, n, n, &p), CAP_BAD);
+    /* IPv6 Payload Length 0 + Hop-by-Hop Jumbo Payload (8 + 20 + 70000) */
+    memset(b, 0, sizeof b);
+    b[0] = 0x60; b[6] = 0; b[7] = 64; b[23] = 1; b[39] = 2;
+    b[40] = 6; b[41] = 0; b[42] = 0xc2; b[43] = 4;
+    uint32_t jl = 8 + 20 + 70000;
+    b[44] = (uint8_t)(jl >> 24); b[45] = (uint8_t)(jl >> 16); b[46] = (uint8_t)(jl >> 8); b[47] = (uint8_t)jl;
+    uint8_t *t = b + 48;
+    t[0] = 0x9c; t[1] = 0x40; t[2] = 0x1f; t[3] = 0x90; t[12] = 5 << 4; t[13] = TH_ACK;
+    assert_int_equal(cap_parse_frame(DLT_RAW, b, 68, 40 + jl, &p), CAP_OK);
+    assert_int_equal(p.af, 6);
+    assert_int_equal(p.dport, 8080);
+    assert_int_equal(p.data_len, 70000);
+    /* a Jumbo Payload length that would fit 16 bits is malformed (RFC 2675 2) */
+    b[44] = 0; b[45] = 0; b[46] = 0x01; b[47] = 0;
+    assert_int_equal(cap_parse_frame(DLT_RAW, b, 68, 40 + 256, &p), CAP_BAD);
+    /* Payload Length 0 without the option (BIG TCP IPv6): the frame gives the length */
+    b[6] = 6;
+    memmove(b + 40, b + 48, 20);
+    assert_int_equal(cap_parse_frame(DLT_RAW, b, 60, 40 + 20 + 70000, &p), CAP_OK);
+    assert_int_equal(p.data_len, 70000);
+}
+
+static void le32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24); }
+static void le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+
+/* pcapng whose interfaces differ in link type (libpcap refuses it): read per interface, with
+ * each interface's timestamp resolution; a block cut by the end of the file is a read error. */
+static void t_pcapng_mixed(void **st)
+{
+    (void)st;
+    static uint8_t f[1024];
+    size_t o = 0;
+    /* Section Header */
+    le32(f + o, 0x0A0D0D0A); le32(f + o + 4, 28); le32(f + o + 8, 0x1A2B3C4D);
+    le16(f + o + 12, 1); le16(f + o + 14, 0); memset(f + o + 16, 0xff, 8); le32(f + o + 24, 28); o += 28;
+    /* interface 0: Ethernet, if_tsresol 9 (nanoseconds) */
+    le32(f + o, 1); le32(f + o + 4, 32); le16(f + o + 8, 1); le16(f + o + 10, 0); le32(f + o + 12, 65535);
+    le16(f + o + 16, 9); le16(f + o + 18, 1); f[o + 20] = 9; f[o + 21] = f[o + 22] = f[o + 23] = 0;
+    le16(f + o + 24, 0); le16(f + o + 26, 0); le32(f + o + 28, 32); o += 32;
+    /* interface 1: raw IP (LINKTYPE_RAW 101), microseconds */
+    le32(f + o, 1); le32(f + o + 4, 20); le16(f + o + 8, 101); le16(f + o + 10, 0); le32(f + o + 12, 65535);
+    le32(f + o + 16, 20); o += 20;
+    uint8_t ip[128];
+    size_t n = build_v4(ip, false, TH_SYN, 0, 0);
+    /* packet on interface 1 at 1.5 s (microsecond units) */
+    size_t bl = 32 + ((n + 3) & ~(size_t)3);
+    le32(f + o, 6); le32(f + o + 4, (uint32_t)bl); le32(f + o + 8, 1); le32(f + o + 12, 0); le32(f + o + 16, 1500000);
+    le32(f + o + 20, (uint32_t)n); le32(f + o + 24, (uint32_t)n); memcpy(f + o + 28, ip, n);
+    le32(f + o + bl - 4, (uint32_t)bl); o += bl;
+    /* the same segment on interface 0 behind an Ethernet header at 2.000000123 s (ns units) */
+    size_t en = 14 + n, bl0 = 32 + ((en + 3) & ~(size_t)3);
+    uint64_t ns = 2000000123ULL;
+    le32(f + o, 6); le32(f + o + 4, (uint32_t)bl0); le32(f + o + 8, 0);
+    le32(f + o + 12, (uint32_t)(ns >> 32)); le32(f + o + 16, (uint32_t)ns);
+    le32(f + o + 20, (uint32_t)en); le32(f + o + 24, (uint32_t)en);
+    memset(f + o + 28, 0, 12); f[o + 28 + 12] = 0x08; f[o + 28 + 13] = 0x00; memcpy(f + o + 28 + 14, ip, n);
+    le32(f + o + bl0 - 4, (uint32_t)bl0); o += bl0;
+    char err[256];
+    cap_file *c = cap_open_mem(f, o, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(cap_linktype(c), DLT_EN10MB);
+    mpx_pkt p;
+    assert_int_equal(cap_next(c, &p, err, sizeof err), 1);
+    assert_int_equal(p.num, 1);
+    assert_int_equal(p.t_us, 1500000);
+    assert_int_equal(p.dport, 8080);
+    assert_int_equal(cap_next(c, &p, err, sizeof err), 1);
+    assert_int_equal(p.num, 2);
+    assert_int_equal(p.t_us, 2000000);
+    assert_int_equal(p.dport, 8080);
+    assert_int_equal(cap_next(c, &p, err, sizeof err), 0);
+    cap_close(c);
+    /* the last block cut short: both packets before it are read, then a read error */
+    c = cap_open_mem(f, o - 8, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(cap_next(c, &p, err, sizeof err), 1);
+    assert_int_equal(cap_next(c, &p, err, sizeof err), -1);
+    assert_non_null(strstr(err, "read error after frame 1"));
+    cap_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -197,6 +294,8 @@ int main(void)
         cmocka_unit_test(t_truncation),
         cmocka_unit_test(t_ipv6_ext),
         cmocka_unit_test(t_conn_rules),
+        cmocka_unit_test(t_jumbo),
+        cmocka_unit_test(t_pcapng_mixed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

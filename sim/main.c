@@ -172,6 +172,7 @@ int main(int argc, char **argv)
                 o.variant);
         return 2;
     }
+    w.client->src_routing = true; /* the client's per-link routing rules (topology bring-up) */
     w.proxy_addr = addr_towards(w.hag, w.client);
     w.server_addr = w.server->nif ? w.server->ifs[0].addr : 0;
     w.tfo_direct = o.tfo, w.join = o.join;

@@ -162,7 +162,7 @@ static void link_release(struct sim *s, void *arg, uint64_t d)
 
 static struct sim_if *route(struct sim_node *n, const struct sim_pkt *p)
 {
-    for (int i = 0; i < n->nif; i++) /* a local source picks its interface (subflows) */
+    for (int i = 0; n->src_routing && i < n->nif; i++) /* a subflow leaves by its source */
         if (n->ifs[i].addr == p->src) return &n->ifs[i];
     for (int i = 0; i < n->nif; i++)
         if ((n->ifs[i].addr >> 8) == (p->dst >> 8)) return &n->ifs[i];

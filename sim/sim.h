@@ -53,6 +53,8 @@ struct sim_pkt {
     /* what the bytes mean, so endpoints need not re-parse them */
     bool tfo_req, tfo_cookie; /* SYN: cookie request / a cookie; SYN/ACK: cookie issued */
     bool mpc, join;      /* MP_CAPABLE / MP_JOIN handshake */
+    uint64_t mkey, mkey2;  /* MP_CAPABLE: sender key, receiver key (third ACK) */
+    uint32_t mtoken, mnonce; /* MP_JOIN SYN: receiver token; SYN and SYN/ACK: nonce */
     bool helper;         /* SYN: carries the client helper's option (what a HAG may select on) */
     struct sim_pkt *next;
 };
@@ -86,6 +88,7 @@ struct sim_node {
     char name[32], role[16];
     struct sim_if ifs[SIM_MAX_IF];
     int nif;
+    bool src_routing; /* policy routing by source address (the multi-homed client) */
     sim_rx_fn rx; /* the node's endpoints (tcp.c); NULL = forward only */
     void *ctx;
 };
@@ -128,8 +131,8 @@ struct sim_link *sim_link_add(struct sim *s, const char *name, struct sim_node *
 /* Loads a resolved variant folder written by the harness (links.txt, addrs, LINK.spec).
  * Returns 0 or -1 with a message. */
 int sim_net_load(struct sim *s, const char *dir, char *err, size_t errlen);
-/* Sends a packet from node n (takes ownership): source-address routing first (the interface
- * that owns p->src), then the interface whose /24 holds p->dst, else the first interface. */
+/* Sends a packet from node n (takes ownership): on a node with src_routing the interface that
+ * owns p->src, else the interface whose /24 holds p->dst, else the first one (default route). */
 void sim_send(struct sim *s, struct sim_node *n, struct sim_pkt *p);
 /* Writes every link's packets to DIR/LINK.pcap (Ethernet, ns timestamps from t=0). */
 int sim_pcap_open(struct sim *s, const char *dir, char *err, size_t errlen);

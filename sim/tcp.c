@@ -34,6 +34,7 @@ struct tcp_state {
     struct cookie *cookies;
     uint32_t isn;      /* deterministic ISNs: a run is reproducible */
     uint16_t eph_port; /* next ephemeral port */
+    uint64_t keyseed;  /* MPTCP keys and nonces, deterministic */
 };
 
 static struct tcp_state *ts_of(struct sim *s) { return s->tcp; }
@@ -101,6 +102,97 @@ static void opts_from_recipe(struct sim_pkt *p, mpx_budget_seg seg, const char *
     if (!w.overflow) p->optlen = (uint8_t)((w.len + 3) & ~3u);
 }
 
+/* ---- MPTCP options (RFC 8684 v1): keys, tokens, IDSNs and HMACs as a real stack has them,
+ * so a simulated capture passes the analyzer's MPTCP checks ---- */
+static struct sim_sock *mp_conn(struct sim_sock *k) { return k->is_join ? k->master : k; }
+
+static void mp_put(struct sim_pkt *p, mpx_wr *w, const mpx_mptcp_opt *o)
+{
+    (void)p;
+    mpx_mptcp_encode(o, w);
+}
+
+/* The option a handshake segment carries: MP_CAPABLE or MP_JOIN for SYN, SYN/ACK, ACK. */
+static void mp_handshake(struct sim_sock *k, struct sim_pkt *p, mpx_wr *w)
+{
+    mpx_mptcp_opt o = { 0 };
+    bool syn = p->flags & SIM_SYN, ack = p->flags & SIM_ACK;
+    if (k->is_join) {
+        struct sim_sock *m = k->master;
+        o.subtype = MPX_MP_JOIN;
+        o.u.mpj.addr_id = k->active ? 1 : 0;
+        if (syn && !ack) {
+            o.u.mpj.form = MPX_MPJ_SYN;
+            o.u.mpj.token = p->mtoken = m ? mpx_mptcp_token(m->rkey, 1) : 0;
+            o.u.mpj.nonce = p->mnonce = k->lnonce;
+        } else if (syn) {
+            o.u.mpj.form = MPX_MPJ_SYNACK;
+            o.u.mpj.nonce = p->mnonce = k->lnonce;
+            if (m) o.u.mpj.hmac64 = mpx_mptcp_join_hmac64(1, m->lkey, m->rkey, k->lnonce, k->rnonce);
+        } else {
+            uint8_t mac[32];
+            o.u.mpj.form = MPX_MPJ_ACK;
+            if (m) mpx_mptcp_join_hmac(1, m->lkey, m->rkey, k->lnonce, k->rnonce, mac);
+            else memset(mac, 0, sizeof mac);
+            memcpy(o.u.mpj.hmac, mac, 20);
+        }
+    } else {
+        o.subtype = MPX_MP_CAPABLE;
+        o.u.mpc.version = 1, o.u.mpc.flags = 0x01; /* H: HMAC-SHA256 */
+        if (syn && ack) {
+            o.u.mpc.has_snd_key = true, o.u.mpc.snd_key = p->mkey = k->lkey;
+        } else if (!syn) {
+            o.u.mpc.has_snd_key = o.u.mpc.has_rcv_key = true;
+            o.u.mpc.snd_key = p->mkey = k->lkey;
+            o.u.mpc.rcv_key = p->mkey2 = k->rkey;
+            if (p->plen) o.u.mpc.has_dll = true, o.u.mpc.dll = (uint16_t)p->plen;
+        }
+    }
+    mp_put(p, w, &o);
+}
+
+/* DSS on an established subflow: the data ACK, and the mapping when the segment has data. */
+static void mp_dss(struct sim_sock *k, struct sim_pkt *p, mpx_wr *w, bool has_data)
+{
+    struct sim_sock *m = mp_conn(k);
+    mpx_mptcp_opt o = { 0 };
+    o.subtype = MPX_MP_DSS;
+    if (m && m->rkey) {
+        o.u.dss.has_ack = o.u.dss.ack64 = true;
+        o.u.dss.data_ack = mpx_mptcp_idsn(m->rkey, 1) + 1 + m->r_nxt;
+    }
+    if (has_data && m) {
+        uint32_t off = p->seq - (k->iss + 1);
+        o.u.dss.has_map = o.u.dss.dsn64 = true;
+        o.u.dss.dsn = mpx_mptcp_idsn(m->lkey, 1) + 1 + off;
+        o.u.dss.ssn = off + 1;
+        o.u.dss.dll = (uint16_t)p->plen;
+    }
+    if (o.u.dss.has_ack || o.u.dss.has_map) mp_put(p, w, &o);
+}
+
+/* Replaces the MPTCP option a budget recipe emitted (a SYN/ACK) with the real one. */
+static void mp_fix_handshake(struct sim_sock *k, struct sim_pkt *p)
+{
+    uint8_t keep[40];
+    size_t n = 0;
+    for (size_t i = 0; i < p->optlen;) {
+        uint8_t kind = p->opt[i];
+        size_t len = kind <= 1 ? 1 : (i + 1 < p->optlen ? p->opt[i + 1] : 0);
+        if (!len || i + len > p->optlen) break;
+        if (kind != 30) memcpy(keep + n, p->opt + i, len), n += len;
+        i += len;
+    }
+    while (n % 4) keep[n++] = 1; /* NOP-align before the MPTCP option, as Linux does */
+    mpx_wr w = mpx_wr_init(keep + n, sizeof keep - n);
+    mp_handshake(k, p, &w);
+    if (w.overflow) return;
+    n += w.len;
+    while (n % 4) keep[n++] = 0;
+    memcpy(p->opt, keep, n);
+    p->optlen = (uint8_t)n;
+}
+
 /* Timestamps on every segment, plus the MPTCP option a Linux subflow sends with it. */
 static void opts_established(struct sim_sock *k, struct sim_pkt *p, bool has_data)
 {
@@ -109,25 +201,8 @@ static void opts_established(struct sim_sock *k, struct sim_pkt *p, bool has_dat
     mpx_tcpopt_put_nop(&w);
     mpx_tcpopt_put_ts(&w, (uint32_t)(k->last_rcv / SIM_MS), 0);
     if (k->mptcp) {
-        mpx_mptcp_opt o = { 0 };
-        o.subtype = MPX_MP_DSS;
-        if (has_data && k->mpc_data_pending) { /* v1: MP_CAPABLE with both keys and the DLL */
-            o.subtype = MPX_MP_CAPABLE;
-            o.u.mpc.version = 1, o.u.mpc.flags = 0x01;
-            o.u.mpc.has_snd_key = o.u.mpc.has_rcv_key = true;
-            o.u.mpc.snd_key = 0x1111, o.u.mpc.rcv_key = 0x2222;
-            o.u.mpc.has_dll = true, o.u.mpc.dll = (uint16_t)p->plen;
-        } else {
-            o.u.dss.has_ack = o.u.dss.ack64 = true;
-            o.u.dss.data_ack = (uint64_t)k->r_nxt + 1;
-            if (has_data) {
-                o.u.dss.has_map = o.u.dss.dsn64 = true;
-                o.u.dss.dsn = (uint64_t)(p->seq - k->iss);
-                o.u.dss.ssn = p->seq - k->iss;
-                o.u.dss.dll = (uint16_t)p->plen;
-            }
-        }
-        mpx_mptcp_encode(&o, &w);
+        if (has_data && k->mpc_data_pending) mp_handshake(k, p, &w); /* MP_CAPABLE + DLL */
+        else mp_dss(k, p, &w, has_data);
     }
     if (!w.overflow) p->optlen = (uint8_t)((w.len + 3) & ~3u);
 }
@@ -176,6 +251,7 @@ static void send_syn(struct sim *s, struct sim_sock *k)
     else
         snprintf(spec, sizeof spec, "%s%s", k->syn_recipe, k->tfo_req ? ",tfo:0" : "");
     opts_from_recipe(p, MPX_SEG_SYN, spec);
+    if (k->is_join) mp_fix_handshake(k, p);
     p->tfo_req = k->tfo_req, p->tfo_cookie = cookie;
     /* SYN data only on the first transmission (Linux retransmits a bare SYN) */
     k->syn_data = 0;
@@ -202,6 +278,7 @@ static void send_synack(struct sim *s, struct sim_sock *k, bool issue_cookie)
     snprintf(spec, sizeof spec, "mss,sackperm,ts,ws%s%s", issue_cookie ? ",tfo:8" : "",
              k->is_join ? ",mpj" : k->mptcp ? ",mpc" : "");
     opts_from_recipe(p, MPX_SEG_SYNACK, spec);
+    if (k->mptcp) mp_fix_handshake(k, p);
     emit(s, k, p);
     rto_arm(s, k);
 }
@@ -224,19 +301,7 @@ static void third_ack(struct sim *s, struct sim_sock *k)
     mpx_tcpopt_put_nop(&w);
     mpx_tcpopt_put_nop(&w);
     mpx_tcpopt_put_ts(&w, 0, 0);
-    if (k->mptcp) {
-        mpx_mptcp_opt o = { 0 };
-        if (k->is_join) {
-            o.subtype = MPX_MP_JOIN;
-            o.u.mpj.form = MPX_MPJ_ACK;
-        } else {
-            o.subtype = MPX_MP_CAPABLE;
-            o.u.mpc.version = 1, o.u.mpc.flags = 0x01;
-            o.u.mpc.has_snd_key = o.u.mpc.has_rcv_key = true;
-            o.u.mpc.snd_key = 0x1111, o.u.mpc.rcv_key = 0x2222;
-        }
-        mpx_mptcp_encode(&o, &w);
-    }
+    if (k->mptcp) mp_handshake(k, p, &w);
     if (!w.overflow) p->optlen = (uint8_t)((w.len + 3) & ~3u);
     emit(s, k, p);
 }
@@ -317,6 +382,8 @@ static struct sim_sock *sock_new(struct sim *s, struct sim_node *n)
     struct tcp_state *t = ts_of(s);
     k->node = n;
     k->iss = (t->isn += 0x01000193u);
+    k->lkey = lk_splitmix64(&t->keyseed);
+    k->lnonce = (uint32_t)lk_splitmix64(&t->keyseed);
     k->rto = RTO_INIT;
     k->next = t->socks;
     t->socks = k;
@@ -490,6 +557,8 @@ static void synsent_in(struct sim *s, struct sim_sock *k, struct sim_pkt *p)
     k->s_una = k->s_nxt = acked; /* unacknowledged SYN data goes again after the handshake */
     if (p->tfo_cookie) store_cookie(s, k->raddr);
     if (!p->mpc && !p->join) k->mptcp = false; /* fallback: the peer is plain TCP */
+    if (p->mpc) k->rkey = p->mkey;
+    if (p->join) k->rnonce = p->mnonce;
     k->srtt = k->retries ? k->srtt : s->now - k->t_syn;
     k->rto = k->srtt + RTO_MIN;
     rto_stop(k);
@@ -540,6 +609,13 @@ static void passive_open(struct sim *s, struct sim_node *n, struct listener *l, 
     k->laddr = p->dst, k->lport = p->dport, k->raddr = p->src, k->rport = p->sport;
     k->irs = p->seq;
     k->is_join = p->join;
+    if (p->join) {
+        k->rnonce = p->mnonce;
+        for (struct sim_sock *m = ts_of(s)->socks; m; m = m->next)
+            if (m->node == n && m->mptcp && !m->is_join && /* closed ones too: a late join */
+                mpx_mptcp_token(m->lkey, 1) == p->mtoken)
+                k->master = m;
+    }
     k->mptcp = l->cfg.mptcp && (p->mpc || p->join);
     k->lcfg = &l->cfg;
     k->ops = l->ops, k->app = l->app;
@@ -572,6 +648,7 @@ static bool host_rx(struct sim *s, struct sim_node *n, struct sim_pkt *p)
         sim_pkt_free(p);
         return true;
     }
+    if (!(p->flags & SIM_SYN) && p->mkey && !k->rkey) k->rkey = p->mkey;
     k->last_rcv = s->now;
     if (k->st == ST_SYN_SENT) {
         synsent_in(s, k, p);
@@ -612,6 +689,7 @@ static struct sim_sock *join_open(struct sim *s, struct sim_sock *m)
     struct sim_sock *k = sock_new(s, n);
     if (!k) return NULL;
     k->active = true, k->is_join = true, k->mptcp = true;
+    k->master = m;
     k->laddr = la, k->raddr = m->raddr, k->rport = m->rport;
     struct tcp_state *t = ts_of(s);
     k->lport = t->eph_port;

@@ -74,6 +74,9 @@ struct sim_sock {
     bool pingpong, delack, closed, failed;
     bool pending_synack; /* a TFO child whose SYN/ACK is not acknowledged yet */
     struct sim_sock *sub; /* the MP_JOIN subflow of an MPTCP connection */
+    struct sim_sock *master; /* a join subflow: its MPTCP connection */
+    uint64_t lkey, rkey;     /* MPTCP keys (RFC 8684): ours, the peer's (0 = not known yet) */
+    uint32_t lnonce, rnonce; /* MP_JOIN nonces */
     uint64_t tx_pkts, rx_pkts;
     const struct sim_app_ops *ops;
     void *app;

@@ -401,3 +401,23 @@ int sim_world_init(struct sim_world *w)
     }
     return 0;
 }
+
+void sim_conn_run(struct sim_world *w, struct sim_conn *c, const mpx_signal *sg,
+                  uint64_t timeout_ns)
+{
+    struct sim *s = w->s;
+    uint64_t t0 = s->now;
+    if (sim_conn_start(w, c, sg)) {
+        c->failed = true;
+        sim_conn_end();
+        return;
+    }
+    while (s->evq.n && sim_tcp_open_socks(s) && s->now - t0 < timeout_ns)
+        sim_run(s, s->evq.h[0].t);
+    c->syn_timeouts = (unsigned)c->sock->retries;
+    if (sim_tcp_open_socks(s) && !c->ok) c->failed = true; /* timed out */
+    sim_tcp_abandon(s); /* what is left is dropped; the links drain */
+    sim_run(s, UINT64_MAX);
+    sim_tcp_reap(s);
+    sim_conn_end();
+}

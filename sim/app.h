@@ -36,6 +36,10 @@ struct sim_conn {
 int sim_world_init(struct sim_world *w);
 /* Starts one connection of a signal at the current time. */
 int sim_conn_start(struct sim_world *w, struct sim_conn *c, const mpx_signal *sig);
+/* Runs one connection from now to its end (every socket closed) or timeout_ns; the links
+ * are drained afterwards, so the next connection starts on idle links. */
+void sim_conn_run(struct sim_world *w, struct sim_conn *c, const mpx_signal *sig,
+                  uint64_t timeout_ns);
 /* Frees what the connection's agents allocated (call once its sockets are closed). */
 void sim_conn_end(void);
 #endif

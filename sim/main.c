@@ -118,26 +118,6 @@ static uint32_t addr_towards(const struct sim_node *from, const struct sim_node 
     return 0;
 }
 
-/* Runs one connection to its end (every socket closed) or its timeout. */
-static void run_conn(struct sim_world *w, struct sim_conn *c, const mpx_signal *sg,
-                     uint64_t timeout_ns)
-{
-    struct sim *s = w->s;
-    uint64_t t0 = s->now;
-    if (sim_conn_start(w, c, sg)) {
-        c->failed = true;
-        return;
-    }
-    while (s->evq.n && sim_tcp_open_socks(s) && s->now - t0 < timeout_ns)
-        sim_run(s, s->evq.h[0].t);
-    c->syn_timeouts = (unsigned)c->sock->retries;
-    if (sim_tcp_open_socks(s)) c->failed = !c->ok; /* timed out */
-    sim_tcp_abandon(s); /* what is left is dropped; the links drain */
-    sim_run(s, UINT64_MAX);
-    sim_tcp_reap(s);
-    sim_conn_end();
-}
-
 int main(int argc, char **argv)
 {
     struct opts o;
@@ -208,13 +188,13 @@ int main(int argc, char **argv)
         if (!ttfb[i]) return 2;
         if (!o.warmup) continue;
         struct sim_conn c;
-        run_conn(&w, &c, sigs[i], timeout);
+        sim_conn_run(&w, &c, sigs[i], timeout);
         s.now += gap;
     }
     for (uint64_t r = 1; r <= o.reps; r++) {
         for (size_t i = 0; i < nsig; i++) {
             struct sim_conn c;
-            run_conn(&w, &c, sigs[i], timeout);
+            sim_conn_run(&w, &c, sigs[i], timeout);
             bool ok = c.ok && !c.failed;
             double ms = ok ? (double)(c.t_first - c.t_start) / 1e6 : 0;
             if (ok) ttfb[i][nt[i]++] = ms;

@@ -1,0 +1,260 @@
+/* mpx-sim core: event order, a link's timeline against hand arithmetic, loss draws equal to
+ * mpx-linkem's for the same seed and packet index, and every signal's TTFB against the
+ * closed-form model (infinite rates, no loss) and against hand-computed serialization. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "sim/app.h"
+
+/* ---- events ---- */
+static char g_order[16];
+static size_t g_n;
+
+static void ev_rec(struct sim *s, void *arg, uint64_t u)
+{
+    (void)s, (void)arg;
+    g_order[g_n++] = (char)u;
+}
+
+static void test_event_order(void **st)
+{
+    (void)st;
+    struct sim s;
+    sim_init(&s);
+    g_n = 0;
+    sim_at(&s, 3000, ev_rec, NULL, 'd');
+    sim_at(&s, 1000, ev_rec, NULL, 'a');
+    sim_at(&s, 2000, ev_rec, NULL, 'c');
+    sim_at(&s, 1000, ev_rec, NULL, 'b'); /* same time: after 'a', scheduled earlier */
+    assert_int_equal(sim_run(&s, 2500), 3);
+    assert_int_equal(s.now, 2000);
+    assert_int_equal(sim_run(&s, UINT64_MAX), 1);
+    g_order[g_n] = 0;
+    assert_string_equal(g_order, "abcd");
+    sim_free(&s);
+}
+
+/* ---- one link ---- */
+static uint64_t g_arr[64];
+static size_t g_narr;
+
+static bool rx_log(struct sim *s, struct sim_node *n, struct sim_pkt *p)
+{
+    (void)n;
+    if (g_narr < 64) g_arr[g_narr++] = s->now;
+    sim_pkt_free(p);
+    return true;
+}
+
+static struct sim_link *two_nodes(struct sim *s, const char *ab, const char *ba)
+{
+    char err[128];
+    struct lk_params p[2];
+    lk_params_default(&p[0]);
+    lk_params_default(&p[1]);
+    assert_int_equal(lk_spec_parse(ab, &p[0], err, sizeof err), 0);
+    assert_int_equal(lk_spec_parse(ba, &p[1], err, sizeof err), 0);
+    struct sim_node *a = sim_node_add(s, "a", "host"), *b = sim_node_add(s, "b", "server");
+    struct sim_link *l = sim_link_add(s, "l", a, "e0", sim_addr_parse("198.18.1.1"), b, "e0",
+                                      sim_addr_parse("198.18.1.2"), &p[0], &p[1], err, sizeof err);
+    assert_non_null(l);
+    b->rx = rx_log;
+    return l;
+}
+
+static struct sim_pkt *frame_of(uint32_t wire)
+{
+    struct sim_pkt *p = sim_pkt_new();
+    p->src = sim_addr_parse("198.18.1.1"), p->dst = sim_addr_parse("198.18.1.2");
+    p->flags = SIM_ACK;
+    p->plen = wire - 54;
+    p->data = calloc(1, p->plen);
+    assert_int_equal(sim_pkt_wire_len(p), wire);
+    return p;
+}
+
+static void test_link_serialization(void **st)
+{
+    (void)st;
+    struct sim s;
+    sim_init(&s);
+    /* 8 Mbit/s = 1 byte per us; 1 ms delay */
+    two_nodes(&s, "rate=8mbit delay=1ms queue=10p", "rate=8mbit delay=1ms");
+    g_narr = 0;
+    for (int i = 0; i < 3; i++) sim_send(&s, &s.nodes[0], frame_of(1000));
+    s.now = 500000; /* a fourth frame while the bottleneck is still busy: it queues */
+    sim_send(&s, &s.nodes[0], frame_of(500));
+    sim_run(&s, UINT64_MAX);
+    assert_int_equal(g_narr, 4);
+    assert_int_equal(g_arr[0], 1000000 + 1000000);
+    assert_int_equal(g_arr[1], 2000000 + 1000000);
+    assert_int_equal(g_arr[2], 3000000 + 1000000);
+    assert_int_equal(g_arr[3], 3500000 + 1000000);
+    sim_free(&s);
+}
+
+static void test_link_queue_drop(void **st)
+{
+    (void)st;
+    struct sim s;
+    sim_init(&s);
+    two_nodes(&s, "rate=8mbit delay=1ms queue=2p", "rate=8mbit delay=1ms");
+    g_narr = 0;
+    for (int i = 0; i < 5; i++) sim_send(&s, &s.nodes[0], frame_of(1000));
+    sim_run(&s, UINT64_MAX);
+    assert_int_equal(g_narr, 2); /* drop-tail: two fit */
+    assert_int_equal(s.links[0].dir[0].c.drop[LK_DROP_QUEUE], 3);
+    sim_free(&s);
+}
+
+static void test_loss_draws_equal_linkem(void **st)
+{
+    (void)st;
+    const char *spec = "delay=1ms loss=30% jitter=2ms seed=7";
+    struct sim s;
+    sim_init(&s);
+    two_nodes(&s, spec, "delay=1ms");
+    char err[128];
+    struct lk_params p;
+    lk_params_default(&p);
+    assert_int_equal(lk_spec_parse(spec, &p, err, sizeof err), 0);
+    struct lk_dir ref;
+    assert_int_equal(lk_dir_init(&ref, "ab", &p, 0, err, sizeof err), 0);
+    uint8_t frame[64] = { 0 };
+    size_t lost_sim = 0, lost_ref = 0;
+    for (int i = 0; i < 2000; i++) {
+        s.now = (uint64_t)i * 10 * SIM_MS; /* spaced: no queueing, the draws alone decide */
+        uint64_t before = s.links[0].dir[0].c.drop[LK_DROP_LOSS], idx;
+        sim_send(&s, &s.nodes[0], frame_of(64));
+        bool sim_lost = s.links[0].dir[0].c.drop[LK_DROP_LOSS] != before;
+        bool ref_lost = lk_dir_arrive(&ref, s.now, false, frame, 64, &idx) == LK_DROP_LOSS;
+        assert_int_equal(sim_lost, ref_lost); /* the same packet index meets the same draw */
+        lost_sim += sim_lost, lost_ref += ref_lost;
+        if (!ref_lost) { /* and the same jitter: the release time is the reference's */
+            uint64_t want = lk_fifo_next_rel(&ref.q);
+            assert_int_equal(lk_fifo_next_rel(&s.links[0].dir[0].q), want);
+            int64_t q;
+            while ((q = lk_fifo_pop_due(&ref.q, UINT64_MAX)) >= 0) (void)q;
+            lk_fifo_reclaim(&ref.q);
+        }
+        sim_run(&s, UINT64_MAX);
+    }
+    assert_true(lost_sim > 450 && lost_sim < 750); /* about 30 % of 2000 */
+    lk_dir_free(&ref);
+    sim_free(&s);
+}
+
+/* ---- signals over a client - hag - server topology ---- */
+static void world_up(struct sim *s, struct sim_world *w, const char *cp_ab, const char *cp_ba,
+                     const char *ps)
+{
+    char err[128];
+    struct lk_params p[4];
+    for (int i = 0; i < 4; i++) lk_params_default(&p[i]);
+    assert_int_equal(lk_spec_parse(cp_ab, &p[0], err, sizeof err), 0);
+    assert_int_equal(lk_spec_parse(cp_ba, &p[1], err, sizeof err), 0);
+    assert_int_equal(lk_spec_parse(ps, &p[2], err, sizeof err), 0);
+    assert_int_equal(lk_spec_parse(ps, &p[3], err, sizeof err), 0);
+    sim_init(s);
+    assert_int_equal(sim_tcp_init(s), 0);
+    struct sim_node *c = sim_node_add(s, "client", "host"), *h = sim_node_add(s, "hag", "proxy"),
+                    *v = sim_node_add(s, "server", "server");
+    assert_non_null(sim_link_add(s, "dsl", h, "dsl", sim_addr_parse("198.18.1.1"), c, "dsl",
+                                 sim_addr_parse("198.18.1.2"), &p[0], &p[1], err, sizeof err));
+    assert_non_null(sim_link_add(s, "wan", h, "wan", sim_addr_parse("198.18.3.1"), v, "wan",
+                                 sim_addr_parse("198.18.3.2"), &p[2], &p[3], err, sizeof err));
+    c->src_routing = true;
+    memset(w, 0, sizeof *w);
+    w->s = s, w->client = c, w->hag = h, w->server = v;
+    w->proxy_addr = sim_addr_parse("198.18.1.1");
+    w->server_addr = sim_addr_parse("198.18.3.2");
+    assert_int_equal(mpxa_workload_parse("rr 100/1000", &w->wl, err, sizeof err), 0);
+    assert_int_equal(sim_world_init(w), 0);
+}
+
+static double ttfb_ms(struct sim_world *w, const mpx_signal *sg)
+{
+    struct sim_conn c;
+    sim_conn_run(w, &c, sg, 10 * SIM_S);
+    assert_true(c.ok);
+    assert_false(c.failed);
+    w->s->now += 50 * SIM_MS;
+    return (double)(c.t_first - c.t_start) / 1e6;
+}
+
+/* The closed form of emu/harness/model.jq for each formula id, by hand: c and p are the
+ * client-proxy and proxy-server one-way delays (R_cp = 2c, R_ps = 2p). */
+static double closed_form(const char *model, double c, double p)
+{
+    double rcp = 2 * c, rps = 2 * p;
+    if (!strcmp(model, "direct")) return 2 * (rcp + rps);
+    if (!strcmp(model, "app-2x")) return 4 * rcp + 2 * rps;
+    if (!strcmp(model, "app-3x")) return 5 * rcp + 2 * rps;
+    if (!strcmp(model, "syn-data")) return fmax(c + 2 * rps, 3 * c) + c;
+    if (!strcmp(model, "syn-data-wait")) return fmax(c + rps, 3 * c) + c + rcp + rps;
+    if (!strcmp(model, "option") || !strcmp(model, "intercept")) return 2 * rcp + 2 * rps;
+    fail_msg("no closed form for model %s", model);
+    return 0;
+}
+
+static void check_closed_form(double c, double p)
+{
+    char cp[64], ps[64];
+    snprintf(cp, sizeof cp, "delay=%gms", c);
+    snprintf(ps, sizeof ps, "delay=%gms", p);
+    struct sim s;
+    struct sim_world w;
+    world_up(&s, &w, cp, cp, ps);
+    size_t n;
+    const mpx_signal *rows = mpx_signals(&n);
+    for (size_t i = 0; i < n; i++) {
+        ttfb_ms(&w, &rows[i]); /* warm-up: a TFO cookie where the signal uses one */
+        double got = ttfb_ms(&w, &rows[i]), want = closed_form(rows[i].model, c, p);
+        if (fabs(got - want) > 1e-6)
+            fail_msg("%s (c=%g p=%g): simulated %.6f ms, closed form %.6f ms", rows[i].name, c,
+                     p, got, want);
+    }
+    sim_tcp_free(&s);
+    sim_free(&s);
+}
+
+static void test_closed_form_every_signal(void **st)
+{
+    (void)st;
+    check_closed_form(10, 5);  /* the third ACK dominates the SYN-data formula */
+    check_closed_form(5, 10);  /* the server leg dominates it */
+}
+
+static void test_serialization_by_hand(void **st)
+{
+    (void)st;
+    struct sim s;
+    struct sim_world w;
+    /* DSL 20 Mbit/s down (a->b), 2 Mbit/s up; WAN unlimited */
+    world_up(&s, &w, "rate=20mbit delay=10ms", "rate=2mbit delay=10ms", "delay=5ms");
+    /* tcp: SYN 74 B up; SYN/ACK 74 B down; third ACK 66 B then the request 166 B up, back to
+     * back; the response 1066 B down (frames: 14 + 20 + 20 + options + payload) */
+    double ser_us = 74 * 8 / 2.0 + 74 * 8 / 20.0 + (66 + 166) * 8 / 2.0 + 1066 * 8 / 20.0;
+    double got = ttfb_ms(&w, mpx_signal_by_id(MPX_SIG_TCP));
+    assert_true(fabs(got - (60 + ser_us / 1000)) < 1e-6);
+    sim_tcp_free(&s);
+    sim_free(&s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_event_order),
+        cmocka_unit_test(test_link_serialization),
+        cmocka_unit_test(test_link_queue_drop),
+        cmocka_unit_test(test_loss_draws_equal_linkem),
+        cmocka_unit_test(test_closed_form_every_signal),
+        cmocka_unit_test(test_serialization_by_hand),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -5,7 +5,9 @@
 # - a cookie-requiring proxy: Missing Cookie, retry with the cookie served, forged cookie 32;
 # - mpx-proxy-conform-break (agents/proxy/convert.c built with -DMPX_PROXY_CONFORM_BREAK: no
 #   s6.2.5 target address check): exactly the five policy cases fail, exit 1;
-# - SOCKS5 suite: the only MUST failing is GSSAPI support (RFC 1928 s3; mpx-proxy has none).
+# - plain TCP without SYN data (--tcp --no-syn-data): served, the MPTCP/TFO cases n/a;
+# - SOCKS5 suite: the only MUST failing is GSSAPI support (RFC 1928 s3; mpx-proxy has none);
+#   RFC 1929 against a --users proxy.
 # timeout: 60
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -53,6 +55,12 @@ t_check good_dup_connect_echo test "$(jq -r '.cases[] | select(.id=="tlv-dup-con
 t_check good_closed_port_96 test "$(jq -r '.cases[] | select(.id=="target-closed-port") | .rx_hex' "$MPX_NT_DIR/good.json")" = 010222631e016000
 t_check good_transport_mptcp test "$(jq -r '.cases[] | select(.id=="connect-v4") | .transport' "$MPX_NT_DIR/good.json")" = mptcp
 t_check good_cookie_na test "$(mpx_cf_verdict good cookie-retry)" = n/a
+
+# plain TCP, first bytes after the handshake: the MPTCP and SYN-data cases become n/a
+mpx_cf_run tcp "$MPX_NT_H_DSL4:5124" "${TARGETS[@]}" --tcp --no-syn-data --case '^(connect-v4|tfo-syn-data|info-mptcp-kind)$'
+t_check tcp_exit_0 test "$CF_RC" = 0
+t_check tcp_connect_v4 test "$(jq -r '.cases[] | select(.id=="connect-v4") | "\(.transport) \(.syn_data) \(.verdict)"' "$MPX_NT_DIR/tcp.json")" = "tcp false pass"
+t_check tcp_na test "$(mpx_cf_ids tcp '.verdict == "n/a"')" = "info-mptcp-kind tfo-syn-data"
 
 # --- cookie policy: the demand, the retry with the cookie, a forged cookie
 mpx_px_start ck --convert 5144 --cookie-required --cookie-key 000102030405060708090a0b0c0d0e0f ||

@@ -3,12 +3,13 @@
  * traffic shaped like the experiments (packets per connection, upstream + downstream
  * captures, joins, signals, implicit interception).
  *
- *   mpx-pcapgen [--copies N | --packets P] [--linktype sll] IN OUT [IN OUT ...]
+ *   mpx-pcapgen [--copies N | --packets P] [--linktype sll|en10mb] IN OUT [IN OUT ...]
  *
- * All inputs are one experiment (e.g. dsl.pcap lte.pcap wan.pcap) and are replicated
- * together: copy k (k = 0 .. N-1) of every packet is shifted by k * (span of all inputs +
- * 10 s), so copies never overlap (the analyzer's 3 s implicit-join window included) and
- * every copy joins exactly like the original. Copy 0 is the input unchanged; in copy k >= 1
+ * Inputs with overlapping times are one experiment (e.g. dsl.pcap lte.pcap wan.pcap) and keep
+ * their relative times; unrelated sets are placed one after the other, 10 s apart. Copy k
+ * (k = 0 .. N-1) of every packet is shifted by k * (span of one copy + 10 s), so copies never
+ * overlap (the analyzer's 3 s implicit-join window included) and every copy joins exactly
+ * like the original. Copy 0 is the input (the earliest set's times unchanged); in copy k >= 1
  *  - the client address of each connection (the SYN's sender; without a SYN the higher
  *    port's side) has k XORed into bytes 0-1 (IPv4) or 2-3 (IPv6), so 4-tuples are unique;
  *    server addresses and ports stay, so signalled targets still name the server;
@@ -18,7 +19,8 @@
  *    DSS checksums are not recomputed (Linux sends none by default);
  *  - IPv4 header and TCP checksums are updated incrementally (RFC 1624), so a sum that was
  *    right stays right and one left to checksum offload stays as wrong as it was.
- * --linktype sll writes Linux cooked (v1) frames instead of the input's link layer.
+ * --linktype sll / en10mb writes Linux cooked (v1) / Ethernet frames instead of the input's link
+ * layer (the IP packets unchanged).
  * Exit 0 ok, 2 usage or input error, 3 write error. */
 #include "proto/mptcp.h"
 #include <getopt.h>
@@ -41,6 +43,8 @@ typedef struct {
     uint32_t    snaplen;
     gpkt       *p;
     size_t      n, cap;
+    int64_t     tmin, tmax;   /* first and last timestamp */
+    int64_t     off;          /* added to place its time cluster (see main) */
 } gfile;
 
 typedef struct gconn gconn;
@@ -343,17 +347,47 @@ static int rewrite(gfile *f, uint8_t *p, size_t caplen, size_t k)
     return dir;
 }
 
+/* Inputs whose time ranges overlap (within 60 s) are one capture set and keep their relative
+ * times; unrelated sets (e.g. a recorded experiment and mpx-mkpcap scenarios, years apart)
+ * are placed one after the other, 10 s apart, so a copy spans the sets' own durations and
+ * not the years between them. Returns the span of one copy. */
+static int64_t place_clusters(gfile *fs, size_t nf)
+{
+    size_t *ord = calloc(nf, sizeof *ord);
+    if (!ord) { perror("calloc"); exit(2); }
+    for (size_t i = 0; i < nf; i++) ord[i] = i;
+    for (size_t i = 1; i < nf; i++)      /* insertion sort by first timestamp: nf is small */
+        for (size_t j = i; j > 0 && fs[ord[j]].tmin < fs[ord[j - 1]].tmin; j--) {
+            size_t t = ord[j]; ord[j] = ord[j - 1]; ord[j - 1] = t;
+        }
+    int64_t start = 0, placed_end = 0, cmin = 0, cmax = 0, off = 0;
+    for (size_t i = 0; i < nf; i++) {
+        gfile *f = &fs[ord[i]];
+        if (!f->n) continue;
+        if (i == 0 || !placed_end) { cmin = f->tmin; cmax = f->tmax; off = 0; start = f->tmin; }
+        else if (f->tmin > cmax + 60000000) {      /* a new set: after the placed ones */
+            cmin = f->tmin; cmax = f->tmax;
+            off = placed_end + 10000000 - cmin;
+        } else if (f->tmax > cmax) cmax = f->tmax;
+        f->off = off;
+        if (f->tmax + off > placed_end) placed_end = f->tmax + off;
+    }
+    free(ord);
+    return placed_end - start;
+}
+
 static void put32le(FILE *f, uint32_t v) { uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) }; fwrite(b, 1, 4, f); }
 static void put16le(FILE *f, uint16_t v) { uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) }; fwrite(b, 1, 2, f); }
 
 static void usage(FILE *o)
 {
-    fputs("usage: mpx-pcapgen [--copies N | --packets P] [--linktype sll] IN OUT [IN OUT ...]\n"
+    fputs("usage: mpx-pcapgen [--copies N | --packets P] [--linktype sll|en10mb] IN OUT [IN OUT ...]\n"
           "  Replicates every connection of the input captures (one experiment) N times, shifted\n"
           "  in time, with unique client addresses and MPTCP keys (joins, DSS, HMACs recomputed).\n"
           "  --copies N   copies per input (default 1: the input itself)\n"
           "  --packets P  as many copies as make at least P packets in all outputs together\n"
-          "  --linktype sll  write Linux cooked (v1) frames instead of the input's link layer\n"
+          "  --linktype sll|en10mb  write Linux cooked (v1) or Ethernet frames instead of the input's\n"
+          "               link layer\n"
           "exit: 0 ok, 2 usage or input error, 3 write error\n", o);
 }
 
@@ -364,14 +398,18 @@ int main(int argc, char **argv)
         { "linktype", required_argument, 0, 'l' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     unsigned long long copies = 1, want = 0;
-    bool sll = false;
+    int olt = -1;   /* output link type, -1: the input's */
     int ch;
     while ((ch = getopt_long(argc, argv, "c:p:l:h", lo, NULL)) != -1) {
         char *end;
         switch (ch) {
         case 'c': copies = strtoull(optarg, &end, 10); if (*end || !copies || copies > 65536) { usage(stderr); return 2; } break;
         case 'p': want = strtoull(optarg, &end, 10); if (*end || !want) { usage(stderr); return 2; } break;
-        case 'l': if (strcmp(optarg, "sll")) { usage(stderr); return 2; } sll = true; break;
+        case 'l':
+            if (!strcmp(optarg, "sll")) olt = DLT_LINUX_SLL;
+            else if (!strcmp(optarg, "en10mb")) olt = DLT_EN10MB;
+            else { usage(stderr); return 2; }
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -381,7 +419,6 @@ int main(int argc, char **argv)
     size_t nf = (size_t)nargs / 2;
     gfile *fs = calloc(nf, sizeof *fs);
     if (!fs) return 2;
-    int64_t tmin = INT64_MAX, tmax = INT64_MIN;
     size_t total = 0;
     for (size_t i = 0; i < nf; i++) {
         gfile *f = &fs[i];
@@ -407,8 +444,8 @@ int main(int argc, char **argv)
             g->data = malloc(h->caplen ? h->caplen : 1);
             if (!g->data) { perror("malloc"); return 2; }
             memcpy(g->data, d, h->caplen);
-            if (g->t < tmin) tmin = g->t;
-            if (g->t > tmax) tmax = g->t;
+            if (f->n == 1 || g->t < f->tmin) f->tmin = g->t;
+            if (f->n == 1 || g->t > f->tmax) f->tmax = g->t;
             gseg s;
             int dir;
             if (find_tcp(f->dlt, g->data, g->caplen, &s)) {
@@ -479,7 +516,11 @@ int main(int argc, char **argv)
         }
     }
     free(keys); free(vers); free(cand); free(tset);
-    int64_t shift = tmax - tmin + 10000000;
+    int64_t shift = place_clusters(fs, nf) + 10000000;
+    if ((double)shift * (double)copies + (double)fs[0].tmin > 4.0e15) {
+        fprintf(stderr, "mpx-pcapgen: %llu copies would run past the 32-bit pcap seconds\n", copies);
+        return 2;
+    }
     uint64_t written = 0;
     for (size_t i = 0; i < nf; i++) {
         gfile *f = &fs[i];
@@ -487,7 +528,7 @@ int main(int argc, char **argv)
         if (!o) { perror(f->out); return 3; }
         static char obuf[1 << 20];
         setvbuf(o, obuf, _IOFBF, sizeof obuf);
-        int odlt = sll ? DLT_LINUX_SLL : f->dlt;
+        int odlt = olt >= 0 ? olt : f->dlt;
         put32le(o, 0xa1b2c3d4); put16le(o, 2); put16le(o, 4);
         put32le(o, 0); put32le(o, 0); put32le(o, f->snaplen); put32le(o, (uint32_t)odlt);
         uint8_t buf[65536 + 64];
@@ -500,18 +541,25 @@ int main(int argc, char **argv)
                 const uint8_t *fr = buf;
                 uint8_t hdr[16];
                 size_t hl = 0;
-                if (sll) {
+                if (odlt != f->dlt) {
                     long l3 = l3_off(f->dlt, buf, cl);
                     if (l3 < 0) continue;   /* not IP: nothing to wrap */
                     memset(hdr, 0, sizeof hdr);
-                    hdr[1] = dir ? 0 : 4;            /* incoming to / outgoing from the capturing host */
-                    hdr[3] = 1; hdr[5] = 6;          /* ARPHRD_ETHER, 6-byte address */
                     bool v6 = (buf[l3] >> 4) == 6;
-                    hdr[14] = v6 ? 0x86 : 0x08; hdr[15] = v6 ? 0xdd : 0x00;
-                    hl = 16;
+                    if (odlt == DLT_LINUX_SLL) {
+                        hdr[1] = dir ? 0 : 4;            /* incoming to / outgoing from the capturing host */
+                        hdr[3] = 1; hdr[5] = 6;          /* ARPHRD_ETHER, 6-byte address */
+                        hdr[14] = v6 ? 0x86 : 0x08; hdr[15] = v6 ? 0xdd : 0x00;
+                        hl = 16;
+                    } else {                         /* two locally administered MACs */
+                        memcpy(hdr, dir ? "\x02\0\0\0\0\x01" : "\x02\0\0\0\0\x02", 6);
+                        memcpy(hdr + 6, dir ? "\x02\0\0\0\0\x02" : "\x02\0\0\0\0\x01", 6);
+                        hdr[12] = v6 ? 0x86 : 0x08; hdr[13] = v6 ? 0xdd : 0x00;
+                        hl = 14;
+                    }
                     fr = buf + l3; cl -= (size_t)l3; wl -= (size_t)l3;
                 }
-                int64_t t = g->t + (int64_t)k * shift;
+                int64_t t = g->t + f->off + (int64_t)k * shift;
                 put32le(o, (uint32_t)(t / 1000000)); put32le(o, (uint32_t)(t % 1000000));
                 put32le(o, (uint32_t)(cl + hl)); put32le(o, (uint32_t)(wl + hl));
                 if (hl) fwrite(hdr, 1, hl, o);

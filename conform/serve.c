@@ -63,8 +63,21 @@ static bool read_msg(int fd, sconn *s, int timeout_ms)
     }
 }
 
+/* kernel-facts Bug 1: an MPTCP socket accepted with SYN data drops what is written before the
+ * client's third ACK (MP_CAPABLE with both keys). Hold the first write until MPTCP_INFO shows
+ * the remote key (or the socket is plain TCP / fell back), re-checked every ms, 3 s at most. */
+static void stall_guard(int fd)
+{
+    for (int i = 0; i < 3000; i++) {
+        mpxa_mp_state ms = mpxa_mptcp_state(fd);
+        if (ms.kind != MPXA_MP_MPTCP || ms.remote_key) return;
+        usleep(1000);
+    }
+}
+
 static void put(int fd, sconn *s, const uint8_t *p, size_t n)
 {
+    if (s->outlen == 0) stall_guard(fd);
     size_t k = n < sizeof s->out - s->outlen ? n : sizeof s->out - s->outlen;
     memcpy(s->out + s->outlen, p, k);
     s->outlen += k;

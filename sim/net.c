@@ -179,8 +179,9 @@ void sim_send(struct sim *s, struct sim_node *n, struct sim_pkt *p)
     }
     struct sim_link *l = f->link;
     int d = f->end == 0 ? 0 : 1;
-    uint8_t frame[LK_SLOT_BYTES];
-    uint32_t len = sim_pkt_frame(p, frame, sizeof frame);
+    static uint8_t frame[LK_SLOT_BYTES]; /* the bytes matter only to a pcap */
+    uint32_t len = l->pcap ? sim_pkt_frame(p, frame, sizeof frame) : sim_pkt_wire_len(p);
+    if (len > sizeof frame) len = 0;
     uint64_t idx;
     enum lk_verdict v = lk_dir_arrive(&l->dir[d], s->now, l->down, frame, len ? len : UINT32_MAX,
                                       &idx);

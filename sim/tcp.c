@@ -104,6 +104,12 @@ static void opts_from_recipe(struct sim_pkt *p, mpx_budget_seg seg, const char *
 
 /* ---- MPTCP options (RFC 8684 v1): keys, tokens, IDSNs and HMACs as a real stack has them,
  * so a simulated capture passes the analyzer's MPTCP checks ---- */
+static void set_rkey(struct sim_sock *k, uint64_t key)
+{
+    k->rkey = key;
+    k->ridsn = mpx_mptcp_idsn(key, 1);
+}
+
 static struct sim_sock *mp_conn(struct sim_sock *k) { return k->is_join ? k->master : k; }
 
 static void mp_put(struct sim_pkt *p, mpx_wr *w, const mpx_mptcp_opt *o)
@@ -159,12 +165,12 @@ static void mp_dss(struct sim_sock *k, struct sim_pkt *p, mpx_wr *w, bool has_da
     o.subtype = MPX_MP_DSS;
     if (m && m->rkey) {
         o.u.dss.has_ack = o.u.dss.ack64 = true;
-        o.u.dss.data_ack = mpx_mptcp_idsn(m->rkey, 1) + 1 + m->r_nxt;
+        o.u.dss.data_ack = m->ridsn + 1 + m->r_nxt;
     }
     if (has_data && m) {
         uint32_t off = p->seq - (k->iss + 1);
         o.u.dss.has_map = o.u.dss.dsn64 = true;
-        o.u.dss.dsn = mpx_mptcp_idsn(m->lkey, 1) + 1 + off;
+        o.u.dss.dsn = m->lidsn + 1 + off;
         o.u.dss.ssn = off + 1;
         o.u.dss.dll = (uint16_t)p->plen;
     }
@@ -384,6 +390,8 @@ static struct sim_sock *sock_new(struct sim *s, struct sim_node *n)
     k->iss = (t->isn += 0x01000193u);
     k->lkey = lk_splitmix64(&t->keyseed);
     k->lnonce = (uint32_t)lk_splitmix64(&t->keyseed);
+    k->lidsn = mpx_mptcp_idsn(k->lkey, 1);
+    k->ltoken = mpx_mptcp_token(k->lkey, 1);
     k->rto = RTO_INIT;
     k->next = t->socks;
     t->socks = k;
@@ -557,7 +565,7 @@ static void synsent_in(struct sim *s, struct sim_sock *k, struct sim_pkt *p)
     k->s_una = k->s_nxt = acked; /* unacknowledged SYN data goes again after the handshake */
     if (p->tfo_cookie) store_cookie(s, k->raddr);
     if (!p->mpc && !p->join) k->mptcp = false; /* fallback: the peer is plain TCP */
-    if (p->mpc) k->rkey = p->mkey;
+    if (p->mpc) set_rkey(k, p->mkey);
     if (p->join) k->rnonce = p->mnonce;
     k->srtt = k->retries ? k->srtt : s->now - k->t_syn;
     k->rto = k->srtt + RTO_MIN;
@@ -613,7 +621,7 @@ static void passive_open(struct sim *s, struct sim_node *n, struct listener *l, 
         k->rnonce = p->mnonce;
         for (struct sim_sock *m = ts_of(s)->socks; m; m = m->next)
             if (m->node == n && m->mptcp && !m->is_join && /* closed ones too: a late join */
-                mpx_mptcp_token(m->lkey, 1) == p->mtoken)
+                m->ltoken == p->mtoken)
                 k->master = m;
     }
     k->mptcp = l->cfg.mptcp && (p->mpc || p->join);
@@ -648,7 +656,7 @@ static bool host_rx(struct sim *s, struct sim_node *n, struct sim_pkt *p)
         sim_pkt_free(p);
         return true;
     }
-    if (!(p->flags & SIM_SYN) && p->mkey && !k->rkey) k->rkey = p->mkey;
+    if (!(p->flags & SIM_SYN) && p->mkey && !k->rkey) set_rkey(k, p->mkey);
     k->last_rcv = s->now;
     if (k->st == ST_SYN_SENT) {
         synsent_in(s, k, p);

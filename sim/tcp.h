@@ -77,6 +77,8 @@ struct sim_sock {
     struct sim_sock *master; /* a join subflow: its MPTCP connection */
     uint64_t lkey, rkey;     /* MPTCP keys (RFC 8684): ours, the peer's (0 = not known yet) */
     uint32_t lnonce, rnonce; /* MP_JOIN nonces */
+    uint64_t lidsn, ridsn;   /* IDSNs of the keys (SHA-256 once, not per segment) */
+    uint32_t ltoken;
     uint64_t tx_pkts, rx_pkts;
     const struct sim_app_ops *ops;
     void *app;

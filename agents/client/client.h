@@ -33,6 +33,7 @@ typedef struct {
     uint64_t    seed;                   /* per-connection pattern seed = seed + seq */
     double      timeout_s;
     int64_t     peek_us;                /* --peek-probe: diagnostic MSG_PEEK probes, 0 = off */
+    bool        syn_wscale0;            /* --syn-wscale0: MPTCP SYN-data sockets send wscale 0 */
     const char *user, *pass, *tag, *cookie_path, *json_path;
     const char *optd_path;              /* --optd-ctl: the client namespace's mpx-optd */
     uint8_t     conv_opts[32];          /* --convert-opts: kinds for an Extended Connect */
@@ -65,7 +66,9 @@ typedef struct cconn {
     uint8_t  sent[64];                    /* first-flight bytes the family checks a reply against */
     size_t   sent_len;
     bool     req_allowed, want_out, connected, tfo_attempt, bad_pattern, rst;
+    bool     wscale0;                     /* --syn-wscale0 applied to this SYN */
     int64_t  last_io;                     /* CLOCK_MONOTONIC us of the last read/write progress */
+    int64_t  last_rx, max_gap;            /* last read with data; longest time without one, us */
     uint32_t kicks;                       /* readable data found without an epoll wakeup */
     uint16_t optd_sport;                  /* registered with mpx-optd by source port (0 = no) */
     int      conv_error, socks_rep;       /* -1 = none */
@@ -111,6 +114,9 @@ struct client {
     uint32_t    n_mptcp, n_fallback, n_tcp, n_tfo_acked;
     uint64_t    n_kicks, n_peeks;
     int         tfo_sysctl;               /* net.ipv4.tcp_fastopen of this namespace */
+    int         rcvbuf_after;             /* --syn-wscale0: SO_RCVBUF after the SYN */
+    bool        rcvbuf_capped;            /* SO_RCVBUFFORCE refused: rmem_max applies */
+    uint32_t    n_wscale0;                /* connections whose SYN went out with wscale 0 */
     /* the SYN option helper (mpx-optd) */
     int         optd_fd;
     bool        optd_dead;                /* stopped answering: fail fast from then on */
@@ -128,6 +134,10 @@ extern volatile sig_atomic_t client_stop;
 extern const client_signal_ops client_sig_plain, client_sig_socks5, client_sig_convert,
     client_sig_mpconvert, client_sig_mpconvert_ie, client_sig_mpconvert_opt;
 const client_signal_ops *client_ops_for(mpx_wire_class w);
+
+/* "[a,b,..]": tcpi_bytes_received of each subflow of MPTCP socket fd (agents/client/subflows.c);
+ * returns the number of subflows, -1 when not available (plain TCP, fallback, too small) */
+int client_subflow_bytes_in(int fd, char *out, size_t n);
 
 /* Does the row go straight to the target (no --proxy)? Does --tfo apply? */
 bool client_sig_direct(const mpx_signal *s);

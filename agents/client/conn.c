@@ -123,10 +123,15 @@ static void finish(client *cl, cconn *c, bool ok)
         c->t_done = client_rel(c);
     if (!ok && cl->ops->failed)
         cl->ops->failed(cl, c);
+    char sfb[160] = "";
     mpxa_mp_state mp = { .kind = MPXA_MP_TCP, .subflows = 0 };
     const char *tfo = "none", *tfo_fail = NULL;
     if (c->fd >= 0) {
         mp = mpxa_mptcp_state(c->fd);
+        if (client_subflow_bytes_in(c->fd, sfb, sizeof sfb) < 0)
+            sfb[0] = '\0';
+        if (!ok && mpxa_mono_us() - c->last_rx > c->max_gap)
+            c->max_gap = mpxa_mono_us() - c->last_rx;   /* still waiting when it ended */
         tfo = tfo_str(c);
         tfo_fail = tfo_fail_str(c);
         if (!c->local.len) {
@@ -171,6 +176,12 @@ static void finish(client *cl, cconn *c, bool ok)
     mpxa_json_str(&j, "ext_tcp_hdr", c->ext_hdr[0] ? c->ext_hdr : NULL);
     mpxa_json_str(&j, "tfo_fail", tfo_fail);
     mpxa_json_uint(&j, "epoll_kicks", c->kicks);
+    mpxa_json_bool(&j, "syn_wscale0", c->wscale0);
+    mpxa_json_int(&j, "max_gap_us", c->max_gap);
+    if (sfb[0])
+        mpxa_json_raw(&j, "sf_bytes_in", sfb);
+    else
+        mpxa_json_null(&j, "sf_bytes_in");
     mpxa_json_opt_int(&j, "syn_opt_bytes", cl->syn_opt_bytes >= 0, cl->syn_opt_bytes);
     mpxa_json_str(&j, "workload", cfg->wl_text);
     mpxa_json_emit(&j, cl->json);
@@ -381,6 +392,9 @@ static int pump_in(client *cl, cconn *c)
         }
         mark_connected(c);
         c->last_io = mpxa_mono_us();
+        if (c->last_io - c->last_rx > c->max_gap)
+            c->max_gap = c->last_io - c->last_rx;
+        c->last_rx = c->last_io;
         if (c->st == ST_RESPONSE) {
             if (on_response(c, buf, (size_t)r) < 0)
                 return -1;
@@ -456,6 +470,9 @@ static void on_event(client *cl, cconn *c, uint32_t evs)
 
 /* ---------- starting a connection ---------- */
 
+static int wscale0_before(cconn *c);
+static void wscale0_after(client *cl, cconn *c);
+
 static void start_one(client *cl)
 {
     const client_cfg *cfg = &cl->cfg;
@@ -481,6 +498,8 @@ static void start_one(client *cl)
     c->t0_real = mpxa_real_us();
     c->t0 = mpxa_mono_us();
     c->last_io = c->t0;
+    c->last_rx = c->t0;
+    c->max_gap = 0;
 
     const mpxa_addr *dst = client_sig_direct(s) ? &cfg->target : &cfg->proxy;
     if (!cl->opt_fits) {
@@ -534,6 +553,15 @@ static void start_one(client *cl)
         finish(cl, c, false);
         return;
     }
+    if (cfg->mptcp && cfg->syn_wscale0) {
+        if (wscale0_before(c) < 0) {
+            client_set_err(c, "SO_RCVBUF (--syn-wscale0): %s", strerror(errno));
+            finish(cl, c, false);
+            return;
+        }
+        c->wscale0 = true;
+        cl->n_wscale0++;
+    }
     c->tfo_attempt = true;
     c->st = ST_RESPONSE;     /* unless the family waits for a reply to its first flight */
     uint8_t buf[SIGBUF + SYN_DATA_MAX];
@@ -554,6 +582,8 @@ static void start_one(client *cl)
         n += k;
     }
     ssize_t w = sendto(c->fd, buf, n, MSG_FASTOPEN | MSG_NOSIGNAL, &dst->u.sa, dst->len);
+    if (c->wscale0)
+        wscale0_after(cl, c);
     if (w < 0) {
         if (errno != EINPROGRESS) {
             client_set_err(c, "sendto(MSG_FASTOPEN): %s", strerror(errno));
@@ -564,6 +594,33 @@ static void start_one(client *cl)
         return;
     }
     account_sent(c, (size_t)w);
+}
+
+/* --syn-wscale0. Linux 6.18 gives an MPTCP listener that accepts data in the SYN a data-level
+ * send window of the SYN's window shifted by our window scale (a SYN window is never scaled):
+ * with wscale 10 the listener sends up to ~65 MB past our real window. Once a second subflow
+ * joins, data beyond our MPTCP-level window is dropped after that subflow acked it, and only
+ * the MPTCP retransmit timer repairs the hole: bulk transfers stall (docs/kernel-findings.md
+ * 1). A locked receive buffer under 64 KiB at the SYN clamps this subflow's window, so the
+ * kernel picks wscale 0 and the listener's window is right; raising the buffer right after the
+ * SYN gives the MP_JOIN subflows (created later by the path manager) a normal scale and the
+ * connection its full window. The first subflow keeps a window of at most 64 KiB. */
+static int wscale0_before(cconn *c)
+{
+    int v = 65535;
+    return setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+}
+
+static void wscale0_after(client *cl, cconn *c)
+{
+    int v = cl->rcvbuf_after;
+    if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) == 0)
+        return;
+    if (!cl->rcvbuf_capped)
+        fprintf(stderr, "mpx-client: warning: SO_RCVBUFFORCE: %s; --syn-wscale0 falls back to "
+                        "SO_RCVBUF, capped by net.core.rmem_max\n", strerror(errno));
+    cl->rcvbuf_capped = true;
+    (void)setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
 }
 
 /* Safety net against missed wakeups: a connection without progress for KICK_US gets one
@@ -680,6 +737,8 @@ static void summary(client *cl, int64_t elapsed)
     mpxa_json_uint(&j, "tfo_syn_data_acked", cl->n_tfo_acked);
     mpxa_json_uint(&j, "max_active", cl->max_active);
     mpxa_json_uint(&j, "epoll_kicks", cl->n_kicks);
+    mpxa_json_str(&j, "syn_wscale0", cl->cfg.syn_wscale0 ? "on" : "off");
+    mpxa_json_uint(&j, "syn_wscale0_conns", cl->n_wscale0);
     if (cl->cfg.peek_us)
         mpxa_json_uint(&j, "peek_probes", cl->n_peeks);
     mpxa_json_int(&j, "elapsed_us", elapsed);

@@ -67,7 +67,8 @@ static void usage(FILE *f)
 "                  [--workload SPEC] [--count N] [--concurrency C] [--json FILE|-]\n"
 "                  [--timeout SEC] [--socks-user U --socks-pass P] [--cookie-cache FILE]\n"
 "                  [--bind ADDR] [--tag TEXT] [--tfo|--tfo-no-cookie] [--convert-opts K,K..]\n"
-"                  [--optd-ctl PATH] [--mp-subtype N] [--peek-probe MS] [--seed N] [-v]\n"
+"                  [--optd-ctl PATH] [--mp-subtype N] [--peek-probe MS] [--seed N]\n"
+"                  [--syn-wscale0 on|off] [-v]\n"
 "SIG (the signal registry, `mpx-wire signals`; PORT: the default --proxy port, - = the\n"
 "     connection goes straight to --target):\n");
     size_t n;
@@ -108,6 +109,11 @@ static void usage(FILE *f)
 "  --mp-subtype N       MPTCP subtype of MP_PREFER_PROXY / MP_CONVERT (0..15, default 14 = 0xe)\n"
 "  --peek-probe MS      diagnostic: recv(MSG_PEEK|MSG_DONTWAIT) on sockets idle for MS ms\n"
 "                       (reproduces lost data on MPTCP-fallback sockets, see agents/README.md)\n"
+"  --syn-wscale0 on|off MPTCP with data in the SYN: the SYN goes out with window scale 0\n"
+"                       (SO_RCVBUF 65535 before it, tcp_rmem[2] after), so the listener cannot\n"
+"                       mis-scale it (Linux 6.18 passive-TFO window bug that stalls bulk\n"
+"                       transfers once a second subflow joins; docs/kernel-findings.md);\n"
+"                       default on, off reproduces the stall\n"
 "Output: one JSON line per connection, then a summary line (agents/README.md); times in us\n"
 "relative to the connection's start (CLOCK_MONOTONIC).\n"
 "Exit: 0 all connections ok, 1 a connection failed, 2 usage, 3 setup error.\n",
@@ -125,6 +131,20 @@ static int bad(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return EXIT_USAGE;
+}
+
+/* --syn-wscale0: the receive buffer set right after the SYN, as large as autotuning could
+ * grow it (net.ipv4.tcp_rmem[2] of this namespace; SO_RCVBUF doubles the value given) */
+static int rcvbuf_after_syn(void)
+{
+    long lo = 0, def = 0, max = 6291456;
+    FILE *f = fopen("/proc/sys/net/ipv4/tcp_rmem", "r");
+    if (f) {
+        if (fscanf(f, "%ld %ld %ld", &lo, &def, &max) != 3 || max < 131072 || max > (1L << 30))
+            max = 6291456;
+        fclose(f);
+    }
+    return (int)(max / 2);
 }
 
 static const char *why(void) { return errno == ERANGE ? "out of range" : "not a number"; }
@@ -169,10 +189,11 @@ static int parse_args(int argc, char **argv, client_cfg *cfg)
     const char *sig = NULL, *target = NULL, *proxy = NULL, *bindaddr = NULL;
     const char *wl = "rr 100/1000";
     *cfg = (client_cfg){ .mptcp = true, .count = 1, .conc = 1, .timeout_s = 10, .seed = 1,
-                         .mp_subtype = MPX_MPOPT_SUBTYPE_DEFAULT, .json_path = "-" };
+                         .mp_subtype = MPX_MPOPT_SUBTYPE_DEFAULT, .json_path = "-",
+                         .syn_wscale0 = true };
     enum { O_SIGNAL = 256, O_TARGET, O_PROXY, O_MPTCP, O_WORKLOAD, O_COUNT, O_CONC, O_JSON,
            O_TIMEOUT, O_USER, O_PASS, O_COOKIE, O_BIND, O_TAG, O_TFO, O_TFO_NC, O_CONVOPTS, O_SEED,
-           O_VERSION, O_OPTD, O_SUBTYPE, O_PEEK };
+           O_VERSION, O_OPTD, O_SUBTYPE, O_PEEK, O_WSCALE0 };
     static const struct option lo[] = {
         { "signal", required_argument, 0, O_SIGNAL },
         { "target", required_argument, 0, O_TARGET },
@@ -193,6 +214,7 @@ static int parse_args(int argc, char **argv, client_cfg *cfg)
         { "optd-ctl", required_argument, 0, O_OPTD },
         { "mp-subtype", required_argument, 0, O_SUBTYPE },
         { "peek-probe", required_argument, 0, O_PEEK },
+        { "syn-wscale0", required_argument, 0, O_WSCALE0 },
         { "convert-opts", required_argument, 0, O_CONVOPTS },
         { "seed", required_argument, 0, O_SEED },
         { "verbose", no_argument, 0, 'v' },
@@ -245,6 +267,12 @@ static int parse_args(int argc, char **argv, client_cfg *cfg)
         case O_TFO: cfg->tfo_direct = true; break;
         case O_TFO_NC: cfg->tfo_direct = cfg->tfo_direct_nc = true; break;
         case O_OPTD: cfg->optd_path = optarg; break;
+        case O_WSCALE0:
+            if (strcmp(optarg, "on") == 0 || strcmp(optarg, "off") == 0)
+                cfg->syn_wscale0 = strcmp(optarg, "on") == 0;
+            else
+                return bad("--syn-wscale0 '%s': on or off", optarg);
+            break;
         case O_PEEK:
             if (mpx_parse_dbl(optarg, 0, PEEK_MAX, &d) < 0)
                 return bad("--peek-probe '%s': %s (milliseconds, 0..%.0f)", optarg, why(),
@@ -362,6 +390,7 @@ int main(int argc, char **argv)
         cl->ops->setup(cl);
     client_compute_budget(cl);
     cl->tfo_sysctl = client_read_sysctl("/proc/sys/net/ipv4/tcp_fastopen", -1);
+    cl->rcvbuf_after = rcvbuf_after_syn();
     bool sig_cookie = cl->sig->tfo == MPX_SIG_TFO_COOKIE;
     bool want_cookie = sig_cookie || (cfg->tfo_direct && !cfg->tfo_direct_nc);
     if (cl->tfo_sysctl >= 0 && (cl->tfo_sysctl & 0x4) && want_cookie)

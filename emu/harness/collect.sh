@@ -172,12 +172,15 @@ mpx_collect_summary() {
     # the variant's health (run.sh: ok, failed, partial, not run); none = ok (generated runs)
     local hl='{"status":"ok","reason":null}'
     [ -s "$vd/health.json" ] && hl=$(jq -c . "$vd/health.json")
+    # the host side of the fidelity monitor (fidelity.sh); none = not measured
+    local hj=null
+    [ -s "$vd/host.json" ] && hj=$(jq -c . "$vd/host.json")
     vars=$(jq -c --argjson v "$vj" --argjson st "$st" --argjson ev "$ev" --argjson fo "$fo" --argjson ag "$ag" \
-      --argjson nat "$nat" --argjson hl "$hl" '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo, agents: $ag, native_mptcp: $nat, health: $hl}]' <<< "$vars")
+      --argjson nat "$nat" --argjson hl "$hl" --argjson hj "$hj" '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo, agents: $ag, native_mptcp: $nat, health: $hl, host: $hj}]' <<< "$vars")
   done
   mpx_reg_load || return 1
   [ -f "$o/signals.json" ] || mpx_reg_save "$o/signals.json"
-  jq -s -c --argjson vars "$vars" --slurpfile man "$o/manifest.json" \
+  jq -s -c -L "$MPX_ROOT/emu/harness" --argjson vars "$vars" --slurpfile man "$o/manifest.json" \
     --slurpfile reg "$o/signals.json" \
     --rawfile sigs "$o/signals.csv" --rawfile plan <(cat "$o/plan.csv" 2>/dev/null) --rawfile skipped <(cat "$o/skipped.csv" 2>/dev/null) -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
   jq . "$o/summary.json.tmp" > "$o/summary.json" && rm -f "$o/summary.json.tmp"

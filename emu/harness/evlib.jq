@@ -1,4 +1,5 @@
 # Shared report pieces (jq module: include "evlib"; with -L emu/harness).
+include "fidelity";
 def num(d): if . == null then "–" elif (. * pow(10; d) | round) == 0 then "0" else (. * pow(10; d) | round / pow(10; d) | tostring) end;
 def sgn: if . == null then "–" elif (. * 100 | round) == 0 then "0" elif . > 0 then "+" + (. | num(2)) else (. | num(2)) end;
 def pipe_safe: tostring | gsub("\\|"; "/") | gsub("\n"; " ");
@@ -14,17 +15,20 @@ def native_cell($v):
     elif $n.end_to_end == 0 then "**no**: hijacked by the HAG (\($n.intercepted)/\($n.n))"
     else "partly (\($n.end_to_end)/\($n.n) end to end)" end;
 
-# vmark: the variant's state after its name wherever a table uses the variant ("" = sound);
-# the fidelity verdict joins it (fidelity.jq)
+# vmark: the variant's state after its name wherever a table uses the variant ("" = sound):
+# failed, partial, not run, and NOT FAITHFUL (fidelity.jq)
 def vmark:
   (.health.status // "ok") as $h
   | (if $h == "failed" then " **FAILED**" elif $h == "partial" then " (partial: time limit)"
-     elif $h == "not run" then " (not run: time limit)" else "" end);
-# vnote: the lines above a variant's evidence table that say why its rows are not evidence as
-# they stand (none when they are)
+     elif $h == "not run" then " (not run: time limit)" else "" end)
+    + (if $h == "not run" then "" else fid_mark end);
+# vnote: the lines above a variant's evidence table: its fidelity verdict with the numbers,
+# and why its rows are not evidence as they stand
 def vnote:
   (.health // {status: "ok"}) as $h
-  | if $h.status == "failed" then "> **Variant FAILED** — \($h.reason // "?" | pipe_safe). Its rows are not evidence.", ""
+  | (if .fidelity != null and $h.status != "not run" then
+      "> \(fid_line | pipe_safe)\(if .fidelity.verdict == "not faithful" then ". These rows are not evidence as they stand (mpxlab run --accept-unfaithful)." else "" end)", "" else empty end),
+    if $h.status == "failed" then "> **Variant FAILED** — \($h.reason // "?" | pipe_safe). Its rows are not evidence.", ""
     elif $h.status == "partial" then "> **Partial** — \($h.reason // "?" | pipe_safe); the connection counts below are what ran.", ""
     elif $h.status == "not run" then "> **Not run** — \($h.reason // "?" | pipe_safe).", ""
     else empty end;

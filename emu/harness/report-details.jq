@@ -27,10 +27,10 @@ $man[0] as $m | . as $s |
   (if ((.link_stats // {}) | length) > 0 then
     "#### Links and agents\(if ($s.variants | length) > 1 then " (variant `\(.name)`)" else "" end)",
     "",
-    "| link | dir | packets in | out | drops loss / queue / down | queue high-water | emulator CPU s |",
-    "|---|---|---|---|---|---|---|",
+    "| link | dir | packets in | out | drops loss / queue / down | queue high-water | release lateness p50 / p99 / p99.9 / max µs | kernel drops | emulator CPU s |",
+    "|---|---|---|---|---|---|---|---|---|",
     (.link_stats | to_entries[] | .key as $l | .value as $x | ("ab", "ba") as $d | ($x[$d] // null) as $y | select($y != null) |
-      "| \($l) | \($d) | \($y.pkts_in) | \($y.pkts_out) | \($y.drops.loss // 0) / \($y.drops.queue // 0) / \($y.drops.down // 0) | \($y.queue_hwm_pkts // "–") pkts | \(if $d == "ab" then ((($x.cpu_user_s // 0) + ($x.cpu_sys_s // 0)) * 100 | round / 100) else "" end) |"),
+      "| \($l) | \($d) | \($y.pkts_in) | \($y.pkts_out) | \($y.drops.loss // 0) / \($y.drops.queue // 0) / \($y.drops.down // 0) | \($y.queue_hwm_pkts // "–") pkts | \(if $y.late_us == null then "–" else "\($y.late_us.p50) / \($y.late_us.p99) / \($y.late_us.p999) / \($y.late_us.max)" end) | \($y.kernel_drops // "–") | \(if $d == "ab" then ((($x.cpu_user_s // 0) + ($x.cpu_sys_s // 0)) * 100 | round / 100) else "" end) |"),
     "",
     (.agents // {} | if .proxy then "- mpx-proxy: accepted \(.proxy.accepted | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", ")); relayed \(.proxy.relayed | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", ")); failed \([.proxy.failed[]] | add // 0); client MPTCP \(.proxy.client_mptcp // "–"), fallback \(.proxy.client_fallback // "–"); reply-stall guard waits \(.proxy.stall_guard.waits // "–") (max \((.proxy.stall_guard.wait_us_max // 0) / 1000) ms, timeouts \(.proxy.stall_guard.timeouts // 0)); Convert errors \(.proxy.convert_errors // {} | tojson)" else empty end),
     (.agents // {} | if .["proxy-auth"] then "- mpx-proxy (RFC 1929 instance): accepted \([.["proxy-auth"].accepted[]?] | add // 0), auth failures \(.["proxy-auth"].socks_auth_failures // 0)" else empty end),

@@ -1,5 +1,6 @@
 # report.md, first part: title, run facts, evidence table(s), cross-variant tables
 include "evlib";
+include "fidelity";
 $man[0] as $m | . as $s |
 "# mpxlab report: \($m.experiment.name) — run \($s.run_id)",
 "",
@@ -12,7 +13,7 @@ $man[0] as $m | . as $s |
 "## Findings\(if (.variants | length) > 1 then " (variant `\(.variants[0].name)`)" else "" end)",
 "",
 (if ((.problems.lines // []) | length) > 0 then
-  "**Problems** — this run is not complete evidence, and `mpxlab run` exited non-zero (see `mpxlab run --help`):",
+  "**Problems** — this run is not complete evidence (`mpxlab run` exits non-zero for each, see `mpxlab run --help`; `--accept-unfaithful` accepts the fidelity ones):",
   "", (.problems.lines[] | "- \(.)"), "" else empty end),
 (.variants[0] | . as $v | (.signals[] | select(.status == "run") |
   if .n == 0 then "- `\(.signal)`: no connection ran\(if ($v.health.status // "ok") != "ok" then " (variant \($v.health.status))" else "" end)"
@@ -31,6 +32,8 @@ $man[0] as $m | . as $s |
   (if .reason != null then " — \(.reason)" else "" end)
   end),
  ([.signals[] | select(.status != "run") | "`\(.signal)` (\(.reason))"] | if length > 0 then "- not run: " + join(", ") else empty end)),
+(.variants[] | select(.fidelity != null and (.health.status // "ok") != "not run")
+  | "- \(if ($s.variants | length) > 1 then "variant `\(.name)`: " else "" end)\(fid_line)"),
 "",
 (if (.variants | length) > 1 then
   "## Variants at a glance",
@@ -65,6 +68,21 @@ $man[0] as $m | . as $s |
          else "\(if $x.syn_opt.min == $x.syn_opt.max then "\($x.syn_opt.min)" else "\($x.syn_opt.min)–\($x.syn_opt.max)" end) B\(if $x.analyzer.cookie_used > 0 then " c\($x.analyzer.cookie_used)" else "" end)\(if $x.analyzer.syn_data_acked > 0 then " d\($x.analyzer.syn_data_acked)" else "" end)" end)
        | join(" | ")) + " |")
   ),
+  ""
+ else empty end),
+(if ([.variants[] | select(.fidelity != null)] | length) > 0 then
+  "## Fidelity",
+  "",
+  "Is the emulation a faithful testbed for these numbers? Per variant: the link emulators' release lateness (how late a frame left after its computed release time; the emulator's own histogram, per link and direction, whole variant) and the frames the kernel dropped before an emulator read them; the host's CPU pressure while the connections ran (PSI `some`: share of time at least one runnable task waited for a CPU; steal: share the hypervisor took); the agents' own wait for a CPU (schedstat). **Rule**: faithful when every direction's lateness p99 < B = \(fid_fraction * 100 | round) % of the smallest one-way link delay, no kernel drop, and PSI some + steal ≤ B / the scheduler's base slice (a waking agent meeting a busy CPU waits up to one slice, so the expected extra delay per wake-up stays under B).",
+  "",
+  "| variant | verdict | lateness p99 µs, worst (link dir) | p99.9 / max µs | bound B µs | kernel drops | CPU pressure % (PSI some + steal), window | bound % | PSI some avg10 at the end | agents' CPU wait µs per slice |",
+  "|---|---|---|---|---|---|---|---|---|---|",
+  (.variants[] | select(.fidelity != null and (.health.status // "ok") != "not run") | . as $v | .fidelity as $f |
+    "| \($v.name)\($v | vmark) | **\($f.verdict)** | " +
+    (if $f.lateness.worst == null then "– | – | " else "\($f.lateness.worst.p99) (\($f.lateness.worst.link) \($f.lateness.worst.dir)) | \($f.lateness.worst.p999) / \([$f.lateness.directions[].max] | max) | " end) +
+    "\($f.lateness.bound_us // "–") | \($f.lateness.kernel_drops) | " +
+    (if $f.cpu == null then "not measured | – | – | " else "\($f.cpu.pressure_pct // "–") (\($f.cpu.psi_some_pct // "–") + \($f.cpu.steal_pct // "–")), \($f.cpu.connections) connections | \($f.cpu.bound_pct // "–") | \($f.cpu.psi_some_avg10_end // "–") | " end) +
+    (($f.agents // {}) | to_entries | map("\(.key) \(.value.wait_us_per_slice // "–")") | join(", ") | if . == "" then "–" else . end) + " |"),
   ""
  else empty end),
 (.variants[] |

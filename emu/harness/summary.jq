@@ -1,3 +1,4 @@
+include "fidelity";
 # summary.json from connections.jsonl (slurped as .), $vars (variant descriptions with their
 # model, link stats, failover), $man (manifest), $sigs (signals.csv: variant,signal,status,reason),
 # $reg (the signal registry, `mpx-wire signals --json`); the SYN option budgets are its rows' `budget`.
@@ -64,6 +65,7 @@ def ipv6_fit($s): row($s) as $r |
     | ($vc | map(select(.signal == refsig and .ok == true and .ttfb_us != null) | .ttfb_us / 1000) | median) as $ref_p50
     | ($v.model.R_cp_ms) as $rcp
     | $v + {
+      fidelity: ($v | fidelity),
       failover: ($v.failover | failover_stats),
       tcp_ttfb_ms_p50: ($ref_p50 | r3), reference_signal: refsig,
       signals: [ ($st | map(select(.variant == $v.name)))[] as $sig
@@ -147,9 +149,12 @@ def ipv6_fit($s): row($s) as $r |
 | map(. + {health: (.health // {status: "ok", reason: null})})
 | . as $out
 # what keeps the run from being evidence, one entry per cause; run.sh turns it into the exit
-# code (3 failed variant, 4 partial, 6 no verified connection) and the report lists .lines
+# code (3 failed variant, 4 partial, 6 no verified connection, 5 not faithful) and the report lists .lines
 | ($man[0].run_timeout_hit // false) as $partial
 | [$out[] | select(.health.status == "failed") | {variant: .name, reason: .health.reason}] as $fv
+# a variant that ran and whose emulation did not keep up (fidelity.jq): exit 5 unless accepted
+| [$out[] | select(.health.status != "not run" and .fidelity.verdict == "not faithful")
+    | {variant: .name, reasons: .fidelity.reasons}] as $uf
 | [$out[] | select(.health.status != "failed" and .health.status != "not run" and ((.middlebox // []) | length == 0)) | .name as $vn
     | .health.status as $h | .signals[] | select(.status == "run" and .verified == 0 and (.n > 0 or $h == "ok"))
     | {variant: $vn, signal, n, failed, skipped, error: (.errors | keys | first // null)}] as $nv
@@ -158,11 +163,12 @@ def ipv6_fit($s): row($s) as $r |
    reference_signal: refsig,
    option_budget: budgets,
    variants: $out,
-   problems: {failed_variants: $fv, partial: $partial, no_verified: $nv,
+   problems: {failed_variants: $fv, partial: $partial, no_verified: $nv, unfaithful: $uf,
      time_limit_s: ($man[0].experiment.timeouts.run_s // 0),
      lines: ([$fv[] | "variant `\(.variant)` FAILED: \(.reason)"]
        + (if $partial then ["partial: the time limit (\($man[0].experiment.timeouts.run_s) s) stopped the run; connections recorded per signal: "
            + ([$out[] | .name as $vn | .health.status as $h
                | "\($vn)" + (if $h == "not run" then " not run" else ": " + ([.signals[] | select(.status == "run") | "\(.signal) \(.n)/\(.planned)"] | join(", ")) end)]
               | join("; "))] else [] end)
-       + [$nv[] | "no verified connection: `\(.signal)` in variant `\(.variant)` (\(.n) run, \(.failed) failed\(if (.skipped // 0) > 0 then ", \(.skipped) skipped" else "" end)\(if .error != null then "; first error: \(.error)" else "" end))"])}}
+       + [$nv[] | "no verified connection: `\(.signal)` in variant `\(.variant)` (\(.n) run, \(.failed) failed\(if (.skipped // 0) > 0 then ", \(.skipped) skipped" else "" end)\(if .error != null then "; first error: \(.error)" else "" end))"]
+       + [$uf[] | "variant `\(.variant)` NOT FAITHFUL: \(.reasons | join("; "))"])}}

@@ -23,7 +23,7 @@ left() { # OUT TAG: what remains of that run
 }
 
 # 1. a normal run
-./mpxlab run "$tmp/c.exp" --reps 2 --out "$tmp/ok" --quiet > /dev/null 2>&1
+./mpxlab run "$tmp/c.exp" --reps 2 --out "$tmp/ok" --quiet --accept-unfaithful > /dev/null 2>&1
 t_check normal_rc test $? = 0
 tag=$(jq -r .namespace_tag "$tmp/ok/manifest.json")
 t_check normal_clean test -z "$(left "$tmp/ok" "$tag")"

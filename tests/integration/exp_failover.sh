@@ -23,7 +23,7 @@ fault       20s dsl up
 timeout     conn 25s
 X
 out=$tmp/run
-./mpxlab run "$tmp/fo.exp" --out "$out" --quiet > /dev/null 2> "$tmp/err"; rc=$?
+./mpxlab run "$tmp/fo.exp" --out "$out" --quiet --accept-unfaithful > /dev/null 2> "$tmp/err"; rc=$?
 t_check run_rc test "$rc" = 0
 [ "$rc" = 0 ] || tail -n 20 "$tmp/err" "$out/logs/run.log"
 f=$out/links/base/failover.json

@@ -1,0 +1,87 @@
+# shellcheck shell=bash
+# mpxlab harness: the host side of the fidelity monitor. Per variant it measures the CPU
+# pressure on the host (Linux PSI /proc/pressure/cpu "some" and "full" totals, steal time from
+# /proc/stat) over the whole variant and over its measured connections only, and the agents'
+# own scheduling delay (/proc/PID/schedstat: time runnable but waiting for a CPU). The link
+# emulators report their release lateness and kernel drops themselves (LINK.stats.json);
+# fidelity.jq turns both into the variant's verdict (rule: experiments/README.md, "Fidelity").
+#   mpx_fid_variant_begin          start of the variant's window (after the topology is up)
+#   mpx_fid_step_begin / _end      around each measured connection
+#   mpx_fid_variant_end FILE       write the variant's host.json (before the agents stop)
+# Sampling uses builtins only (no fork), so it costs nothing between connections.
+
+# _mpx_fid_sample: FID_S=(t_us psi_some_us psi_full_us steal_ticks total_ticks); -1 = no PSI
+_mpx_fid_sample() {
+  local k _a _b _c tot some=-1 full=-1 u n s i w q sq st
+  if [ -r /proc/pressure/cpu ]; then
+    while read -r k _a _b _c tot; do
+      case $k in some) some=${tot#total=} ;; full) full=${tot#total=} ;; esac
+    done < /proc/pressure/cpu
+  fi
+  read -r _a u n s i w q sq st _b < /proc/stat
+  FID_S=("${EPOCHREALTIME/./}" "$some" "$full" "$st" $((u + n + s + i + w + q + sq + st)))
+}
+
+# _mpx_fid_add ACC_NAME FROM...: ACC += FID_S - FROM, element-wise
+_mpx_fid_add() {
+  local -n acc=$1
+  shift
+  local j from=("$@")
+  for j in 0 1 2 3 4; do acc[j]=$(( ${acc[j]:-0} + FID_S[j] - from[j] )); done
+}
+
+mpx_fid_variant_begin() {
+  _mpx_fid_sample
+  FID_V0=("${FID_S[@]}")
+  FID_STEPS=(0 0 0 0 0) FID_NSTEPS=0
+}
+mpx_fid_step_begin() { _mpx_fid_sample; FID_T0=("${FID_S[@]}"); }
+mpx_fid_step_end() { _mpx_fid_sample; _mpx_fid_add FID_STEPS "${FID_T0[@]}"; FID_NSTEPS=$((FID_NSTEPS + 1)); }
+
+# _mpx_fid_slice_us: the scheduler's base slice (EEVDF: 0.75 ms x (1 + log2 of min(CPUs, 8)),
+# the kernel's default logarithmic scaling); the longest a waking task waits for the running
+# one when the CPU is contended
+_mpx_fid_slice_us() {
+  local c f=1
+  c=$(nproc 2>/dev/null || echo 1); [ "$c" -gt 8 ] && c=8
+  while [ "$c" -gt 1 ]; do c=$((c / 2)); f=$((f + 1)); done
+  echo $((750 * f))
+}
+
+# _mpx_fid_agents_json: {"name": {"run_ms", "wait_ms", "slices"}} of every agent that came up
+# (the agent is the only child of its timeout wrapper, MPX_AGENT_WATCH in agents.sh; this kernel
+# has no /proc/PID/task/TID/children, so ps finds it by parent PID)
+_mpx_fid_agents_json() {
+  local k p c run wait sl out=''
+  for k in "${!MPX_AGENT_WATCH[@]}"; do
+    p=${MPX_AGENT_WATCH[$k]}
+    c=$(ps -o pid= --ppid "$p" 2>/dev/null | head -n 1) || c=''
+    c=${c// /}
+    [ -n "$c" ] || continue
+    read -r run wait sl < "/proc/$c/schedstat" 2>/dev/null || continue
+    out+="${out:+,}\"$k\":{\"run_ms\":$((run / 1000000)),\"wait_us\":$((wait / 1000)),\"slices\":$sl}"
+  done
+  echo "{$out}"
+}
+
+# mpx_fid_variant_end FILE: the variant's window and its connections' windows, as raw deltas
+# (fidelity.jq computes the shares)
+mpx_fid_variant_end() {
+  local f=$1 v=(0 0 0 0 0) a10='' a60='' k x y
+  _mpx_fid_sample
+  _mpx_fid_add v "${FID_V0[@]}"
+  if [ -r /proc/pressure/cpu ]; then
+    while read -r k x y _; do [ "$k" = some ] && { a10=${x#avg10=}; a60=${y#avg60=}; }; done < /proc/pressure/cpu
+  fi
+  jq -n -c --argjson v "[$(IFS=,; echo "${v[*]}")]" --argjson s "[$(IFS=,; echo "${FID_STEPS[*]}")]" \
+    --argjson n "$FID_NSTEPS" --argjson psi "$([ "${FID_S[1]}" -ge 0 ] && echo true || echo false)" \
+    --arg a10 "$a10" --arg a60 "$a60" --argjson cpus "$(nproc 2>/dev/null || echo 1)" \
+    --argjson hz "$(getconf CLK_TCK 2>/dev/null || echo 100)" --argjson slice "$(_mpx_fid_slice_us)" \
+    --argjson agents "$(_mpx_fid_agents_json)" '
+    def win($a): {elapsed_us: $a[0], psi_some_us: (if $psi then $a[1] else null end),
+      psi_full_us: (if $psi then $a[2] else null end), steal_ticks: $a[3], cpu_ticks: $a[4]};
+    {psi: $psi, cpus: $cpus, clk_tck: $hz, sched_base_slice_us: $slice,
+     variant: win($v), steps: (win($s) + {n: $n}),
+     psi_some_avg10_end: ($a10 | tonumber? // null), psi_some_avg60_end: ($a60 | tonumber? // null),
+     agents: $agents}' > "$f"
+}

@@ -259,8 +259,9 @@ static void send_syn(struct sim *s, struct sim_sock *k)
     opts_from_recipe(p, MPX_SEG_SYN, spec);
     if (k->is_join) mp_fix_handshake(k, p);
     p->tfo_req = k->tfo_req, p->tfo_cookie = cookie;
-    /* SYN data only on the first transmission (Linux retransmits a bare SYN) */
-    k->syn_data = 0;
+    /* SYN data only on the first transmission (Linux retransmits a bare SYN); a SYN/ACK may
+     * still acknowledge that first SYN's data */
+    if (k->retries == 0) k->syn_data = 0;
     if (k->retries == 0 && k->tfo_try && (cookie || k->tfo_no_cookie) && k->sb_len) {
         size_t room = SIM_MSS - p->optlen + 12;
         k->syn_data = k->sb_len < room ? k->sb_len : room;
@@ -660,8 +661,9 @@ static bool host_rx(struct sim *s, struct sim_node *n, struct sim_pkt *p)
     k->last_rcv = s->now;
     if (k->st == ST_SYN_SENT) {
         synsent_in(s, k, p);
-    } else if (p->flags & SIM_SYN) { /* a retransmitted SYN: answer again */
-        if (k->st != ST_EST || k->pending_synack) send_synack(s, k, false);
+    } else if (p->flags & SIM_SYN) { /* a retransmitted SYN or SYN/ACK: answer again */
+        if (!k->active && (k->st != ST_EST || k->pending_synack)) send_synack(s, k, false);
+        else if (k->active && (p->flags & SIM_ACK)) third_ack(s, k); /* ours was lost */
     } else if (k->st == ST_SYN_RCVD || k->pending_synack) {
         uint32_t acked = p->ack - (k->iss + 1);
         if ((p->flags & SIM_ACK) && acked <= k->s_nxt + (k->fin_sent ? 1 : 0)) {

@@ -246,6 +246,48 @@ static void test_serialization_by_hand(void **st)
     sim_free(&s);
 }
 
+/* ---- losses: the SYN timer as Linux has it (1 s, a retransmitted SYN carries no data) ---- */
+static void link_down(struct sim *s, void *arg, uint64_t down)
+{
+    (void)s;
+    ((struct sim_link *)arg)->down = down != 0;
+}
+
+/* TTFB of one connection of sg when the client-proxy link is down during [from, to) ms. */
+static double ttfb_with_outage(const mpx_signal *sg, double from, double to)
+{
+    struct sim s;
+    struct sim_world w;
+    world_up(&s, &w, "delay=10ms", "delay=10ms", "delay=5ms");
+    ttfb_ms(&w, sg); /* warm-up */
+    uint64_t t0 = s.now;
+    if (from <= 0) s.links[0].down = true; /* before the SYN leaves, not after */
+    else sim_at(&s, t0 + (uint64_t)(from * 1e6), link_down, &s.links[0], 1);
+    sim_at(&s, t0 + (uint64_t)(to * 1e6), link_down, &s.links[0], 0);
+    double t = ttfb_ms(&w, sg);
+    sim_tcp_free(&s);
+    sim_free(&s);
+    return t;
+}
+
+static void test_lost_handshake(void **st)
+{
+    (void)st;
+    const mpx_signal *cv = mpx_signal_by_id(MPX_SIG_CONVERT);
+    /* the SYN with the Convert message and the request is lost: a bare SYN at 1 s, then the
+     * signal and request follow the handshake and the converter accepts at the third ACK:
+     * 1 s + 2 R_cp + 2 R_ps */
+    double t1 = ttfb_with_outage(cv, 0, 1), t2 = ttfb_with_outage(cv, 5, 15),
+           t3 = ttfb_with_outage(mpx_signal_by_id(MPX_SIG_SOCKS5), 0, 1);
+    print_message("lost SYN %.3f, lost SYN/ACK %.3f, lost SOCKS SYN %.3f\n", t1, t2, t3);
+    assert_true(fabs(t1 - 1060) < 1e-6);
+    /* the SYN/ACK is lost (the SYN data was taken): the client's bare SYN at 1 s gets the
+     * SYN/ACK again, its third ACK releases the held reply and response: 1 s + 3 c + c */
+    assert_true(fabs(ttfb_with_outage(cv, 5, 15) - 1040) < 1e-6);
+    /* the SYN of a SOCKS connection is lost: 1 s + the whole exchange */
+    assert_true(fabs(ttfb_with_outage(mpx_signal_by_id(MPX_SIG_SOCKS5), 0, 1) - 1100) < 1e-6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_loss_draws_equal_linkem),
         cmocka_unit_test(test_closed_form_every_signal),
         cmocka_unit_test(test_serialization_by_hand),
+        cmocka_unit_test(test_lost_handshake),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

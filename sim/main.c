@@ -2,6 +2,7 @@
  * record per connection (sim/README.md). Exit codes: 0 every connection completed, 1 some
  * failed (recorded with ok=false), 2 usage or input error. */
 #include <getopt.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "lib/parse.h"
@@ -27,11 +28,12 @@ static void usage(FILE *f)
 "  --pcap DIR          write DIR/LINK.pcap for every link (as the emulator does)\n"
 "  --out FILE          connection records (JSON lines; default stdout)\n"
 "  --summary           per-signal TTFB percentiles on stderr\n"
+"  --summary-json FILE the same per signal as JSON (n, ok, p50/p90/p99 ms, SYN timeouts)\n"
 "exit: 0 all connections completed, 1 some failed, 2 usage or input error\n");
 }
 
 struct opts {
-    const char *variant, *signals, *workload, *pcap, *out;
+    const char *variant, *signals, *workload, *pcap, *out, *sjson;
     uint64_t reps, gap_ms, timeout_s, seed;
     bool seed_set, tfo, join, warmup, summary;
 };
@@ -43,7 +45,8 @@ static int parse(int argc, char **argv, struct opts *o)
         { "workload", 1, 0, 'w' }, { "seed", 1, 0, 'S' }, { "gap", 1, 0, 'g' },
         { "conn-timeout", 1, 0, 't' }, { "tfo", 0, 0, 'T' }, { "no-join", 0, 0, 'J' },
         { "no-warmup", 0, 0, 'W' }, { "pcap", 1, 0, 'p' }, { "out", 1, 0, 'o' },
-        { "summary", 0, 0, 'm' }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+        { "summary", 0, 0, 'm' }, { "summary-json", 1, 0, 'j' }, { "help", 0, 0, 'h' },
+        { 0, 0, 0, 0 }
     };
     *o = (struct opts){ .signals = "all", .workload = "rr 100/1000", .reps = 20, .gap_ms = 20,
                         .timeout_s = 5, .join = true, .warmup = true };
@@ -64,6 +67,7 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'p': o->pcap = optarg; break;
         case 'o': o->out = optarg; break;
         case 'm': o->summary = true; break;
+        case 'j': o->sjson = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -116,6 +120,30 @@ static uint32_t addr_towards(const struct sim_node *from, const struct sim_node 
         for (int j = 0; j < to->nif; j++)
             if (from->ifs[i].link == to->ifs[j].link) return from->ifs[i].addr;
     return 0;
+}
+
+/* Per-signal percentiles (the harness's definition, lib/stats.h) as one JSON object; NaN
+ * (no completed connection) is null. */
+static int write_summary(const char *path, const mpx_signal **sigs, size_t nsig, double **v,
+                         const size_t *n, const size_t *synto, uint64_t reps)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    fprintf(f, "{\"model\":\"mpx-sim\",\"reps\":%llu,\"signals\":{", (unsigned long long)reps);
+    for (size_t i = 0; i < nsig; i++) {
+        fprintf(f, "%s\"%s\":{\"n\":%llu,\"ok\":%zu,\"syn_timeouts\":%zu", i ? "," : "",
+                sigs[i]->name, (unsigned long long)reps, n[i], synto[i]);
+        const double q[] = { 0.5, 0.9, 0.99 };
+        const char *k[] = { "p50", "p90", "p99" };
+        for (int j = 0; j < 3; j++) {
+            double x = mpx_stats_pct_sorted(v[i], n[i], q[j]);
+            if (isnan(x)) fprintf(f, ",\"%s\":null", k[j]);
+            else fprintf(f, ",\"%s\":%.3f", k[j], x);
+        }
+        fputc('}', f);
+    }
+    fputs("}}\n", f);
+    return fclose(f) ? -1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -182,7 +210,7 @@ int main(int argc, char **argv)
     }
     uint64_t timeout = o.timeout_s * SIM_S, gap = o.gap_ms * SIM_MS;
     double *ttfb[MPX_SIG__N] = { 0 };
-    size_t nt[MPX_SIG__N] = { 0 }, nfail = 0;
+    size_t nt[MPX_SIG__N] = { 0 }, nfail = 0, nsynto[MPX_SIG__N] = { 0 };
     for (size_t i = 0; i < nsig; i++) {
         ttfb[i] = calloc(o.reps, sizeof(double));
         if (!ttfb[i]) return 2;
@@ -199,6 +227,7 @@ int main(int argc, char **argv)
             double ms = ok ? (double)(c.t_first - c.t_start) / 1e6 : 0;
             if (ok) ttfb[i][nt[i]++] = ms;
             else nfail++;
+            if (c.syn_timeouts) nsynto[i]++;
             fprintf(out, "{\"signal\":\"%s\",\"rep\":%llu,\"ok\":%s,", sigs[i]->name,
                     (unsigned long long)r, ok ? "true" : "false");
             if (ok) fprintf(out, "\"ttfb_ms\":%.6f,", ms);
@@ -209,15 +238,18 @@ int main(int argc, char **argv)
         }
     }
     if (out != stdout) fclose(out);
+    for (size_t i = 0; i < nsig; i++) mpx_stats_sort(ttfb[i], nt[i]);
     if (o.summary) {
         fprintf(stderr, "%-16s %6s %10s %10s %10s\n", "signal", "n", "p50_ms", "p90_ms", "p99_ms");
-        for (size_t i = 0; i < nsig; i++) {
-            mpx_stats_sort(ttfb[i], nt[i]);
+        for (size_t i = 0; i < nsig; i++)
             fprintf(stderr, "%-16s %6zu %10.3f %10.3f %10.3f\n", sigs[i]->name, nt[i],
                     mpx_stats_pct_sorted(ttfb[i], nt[i], 0.5),
                     mpx_stats_pct_sorted(ttfb[i], nt[i], 0.9),
                     mpx_stats_pct_sorted(ttfb[i], nt[i], 0.99));
-        }
+    }
+    if (o.sjson && write_summary(o.sjson, sigs, nsig, ttfb, nt, nsynto, o.reps)) {
+        fprintf(stderr, "mpx-sim: cannot write %s\n", o.sjson);
+        nfail++;
     }
     for (size_t i = 0; i < nsig; i++) free(ttfb[i]);
     sim_tcp_free(&s);

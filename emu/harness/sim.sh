@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# mpxlab harness: the simulator cross-check (sim/README.md). After an emulated variant, the same
+# resolved variant (links/V: topology, addresses, link specs with their seeds) and plan
+# (signals, repetitions, workload, TFO) run through bin/mpx-sim; the summary gets the simulated
+# TTFB per signal next to the measured and closed-form ones.
+#   mpx_sim_variant OUT V   writes OUT/links/V/sim.json (the per-signal summary, or a status
+#                           "not modelled" with the reason) and OUT/links/V/sim.jsonl
+
+# Why a variant is outside the model, or nothing when it is inside.
+_mpx_sim_why_not() { # VARIANT_JSON
+  jq -r '
+    if (.middlebox // []) | length > 0 then "middlebox variants are not modelled"
+    elif (.faults // []) | length > 0 then "fault schedules are not modelled"
+    elif (.workload // "" | startswith("rr ") | not) then "workload \(.workload): only request/response is modelled"
+    elif (.target // 4) == 6 then "IPv6 targets are not modelled"
+    else empty end' "$1"
+}
+
+mpx_sim_variant() {
+  local o=$1 v=$2 vd=$1/links/$2 why rc
+  [ -f "$vd/variant.json" ] || return 0
+  why=$(_mpx_sim_why_not "$vd/variant.json")
+  if [ -z "$why" ] && [ ! -x "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" ]; then why="bin/mpx-sim not built"; fi
+  if [ -n "$why" ]; then
+    jq -n --arg why "$why" '{model: "mpx-sim", status: "not modelled", reason: $why}' > "$vd/sim.json"
+    return 0
+  fi
+  local sigs reps wl tfo
+  sigs=$(jq -r '.signals | join(",")' "$vd/variant.json")
+  reps=$(jq -r '.repetitions' "$vd/variant.json")
+  wl=$(jq -r '.workload' "$vd/variant.json")
+  tfo=$(jq -r '.tfo // "off"' "$vd/variant.json")
+  local args=(--variant "$vd" --signals "$sigs" --reps "$reps" --workload "$wl"
+              --out "$vd/sim.jsonl" --summary-json "$vd/sim.json.tmp")
+  [ "$tfo" = on ] && args+=(--tfo)
+  timeout 300 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "${args[@]}" 2> "$vd/sim.err"; rc=$?
+  if [ -s "$vd/sim.json.tmp" ] && [ "$rc" -le 1 ]; then
+    # rc 1: some simulated connections failed; their count is in the summary (ok < n)
+    jq -c --argjson rc "$rc" '. + {status: "ok", exit: $rc}' "$vd/sim.json.tmp" > "$vd/sim.json"
+  else
+    jq -n --arg why "mpx-sim exit $rc: $(head -c 300 "$vd/sim.err")" \
+      '{model: "mpx-sim", status: "failed", reason: $why}' > "$vd/sim.json"
+  fi
+  rm -f "$vd/sim.json.tmp"
+  [ -s "$vd/sim.err" ] || rm -f "$vd/sim.err"
+}

@@ -17,7 +17,7 @@ _mpx_sim_why_not() { # VARIANT_JSON
 }
 
 mpx_sim_variant() {
-  local o=$1 v=$2 vd=$1/links/$2 why rc
+  local vd=$1/links/$2 why rc
   [ -f "$vd/variant.json" ] || return 0
   why=$(_mpx_sim_why_not "$vd/variant.json")
   if [ -z "$why" ] && [ ! -x "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" ]; then why="bin/mpx-sim not built"; fi

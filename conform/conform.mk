@@ -12,7 +12,7 @@ $(BINDIR)/mpx-conform: $(OBJDIR)/conform/main.o $(CONFORM_OBJS) $(MPX_LIB) $(PRO
 CONFORM_UNIT_TESTS := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_conform*.c))
 UNIT_TESTS += $(CONFORM_UNIT_TESTS)
 TEST_EXTRA_DEPS += $(CONFORM_OBJS)
-$(foreach t,$(CONFORM_UNIT_TESTS),$(eval UNIT_LINK_$(t) := $(CONFORM_OBJS) $(MPX_LIB)))
+$(foreach t,$(CONFORM_UNIT_TESTS),$(eval UNIT_LINK_$(t) := $(CONFORM_OBJS) $(MPX_LIB) -lpthread))
 
 # mpx-proxy-conform-break: mpx-proxy with agents/proxy/convert.c built with
 # -DMPX_PROXY_CONFORM_BREAK (the RFC 8803 s6.2.5 target address check skipped), so that the

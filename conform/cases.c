@@ -853,8 +853,11 @@ static void run_s5_bad_cmd(cf_ctx *ctx, cf_result *r)
     if (n < 0) return;
     tx[1] = 0x09;   /* CMD 9: unassigned */
     s5_fail(ctx, r, tx, (size_t)n);
-    if (r->v == CF_PASS && r->note[0] == 'R' && strstr(r->note, "REP 7 ") == NULL)
-        cf_note(r, "%.200s (REP 7, command not supported, is the RFC's)", r->note);
+    if (r->v == CF_PASS && r->note[0] == 'R' && strstr(r->note, "REP 7 ") == NULL) {
+        char was[sizeof r->note];
+        memcpy(was, r->note, sizeof was);
+        cf_note(r, "%.200s (REP 7, command not supported, is the RFC's)", was);
+    }
 }
 
 static void run_s5_bad_atyp(cf_ctx *ctx, cf_result *r)

@@ -124,6 +124,8 @@ mkdir -p "$OUT"/{pcaps,logs,raw,analysis,plots,links}
 OUT=$(cd "$OUT" && pwd -P)
 RUN_LOG=$OUT/logs/run.log
 : > "$RUN_LOG"
+# tool versions and git state for the manifest, gathered while the plan is built
+mpx_manifest_facts_bg "$OUT/.facts.json"
 # the signal registry this run used (every signal's row and SYN option budgets): evidence
 mpx_reg_save "$OUT/signals.json" || { echo "mpxlab run: cannot save the signal registry" >&2; exit 1; }
 mpx_reg_budget_json "$OUT/budget.json" || { echo "mpxlab run: cannot write budget.json" >&2; exit 1; }
@@ -159,6 +161,7 @@ run_cleanup() {
   # redirected to a log: restore both
   local OUT=$RUN_OUT
   exec 2>&"$MPX_ERR_FD"
+  if [ -n "${MPX_FACTS_PID:-}" ]; then kill "$MPX_FACTS_PID" 2>/dev/null; wait "$MPX_FACTS_PID" 2>/dev/null; rm -f "$OUT/.facts.json"*; fi
   [ -n "${CUR_R:-}" ] && mpx_ic_variant_down "$CUR_R"
   mpx_agents_stop_all
   local r

@@ -14,10 +14,13 @@ declare -F mpx_reg_load > /dev/null || source "$MPX_ROOT/emu/harness/registry.sh
 
 _mpx_ver() { # NAME CMD...: first line of a version output, or "missing"
   shift
-  if command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; then "$@" 2>&1 | head -n1 | tr -d '"\\' ; else echo missing; fi
+  # (tshark run as root first warns that it runs as root: not a version)
+  if command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; then "$@" 2>&1 | grep -v -m1 '^Running as user' | tr -d '"\\' ; else echo missing; fi
 }
 
-mpx_manifest_start() {
+# _mpx_manifest_facts: {commit, dirty, tools} as JSON, the slow part of the manifest (tool
+# versions: tshark alone takes ~2 s)
+_mpx_manifest_facts() {
   local commit dirty b tools='{}' v
   commit=$(git -C "$MPX_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
   dirty=$(git -C "$MPX_ROOT" status --porcelain 2>/dev/null | grep -c . || true)
@@ -29,6 +32,23 @@ mpx_manifest_start() {
     --arg td "$(_mpx_ver tcpdump tcpdump --version)" --arg ts "$(_mpx_ver tshark tshark --version)" \
     --arg ip "$(_mpx_ver ip ip -V)" --arg nft "$(_mpx_ver nft nft --version)" --arg bash "$BASH_VERSION" \
     '. + {jq:$jq, gnuplot:$gp, tcpdump:$td, tshark:$ts, iproute2:$ip, nft:$nft, bash:$bash}' <<< "$tools")
+  jq -n -c --arg commit "$commit" --argjson dirty "${dirty:-0}" --argjson tools "$tools" '{commit: $commit, dirty: $dirty, tools: $tools}'
+}
+
+# mpx_manifest_facts_bg FILE: _mpx_manifest_facts in the background (while the plan is built);
+# mpx_manifest_start waits for it. MPX_FACTS_PID: the job (the cleanup ends it by PID)
+mpx_manifest_facts_bg() {
+  MPX_FACTS_FILE=$1
+  { _mpx_manifest_facts > "$1.tmp" 2> /dev/null && mv "$1.tmp" "$1"; } &
+  MPX_FACTS_PID=$!
+}
+
+mpx_manifest_start() {
+  local facts commit dirty tools
+  if [ -n "${MPX_FACTS_PID:-}" ]; then wait "$MPX_FACTS_PID" 2> /dev/null || true; MPX_FACTS_PID=''; fi
+  if [ -s "${MPX_FACTS_FILE:-}" ]; then facts=$(cat "$MPX_FACTS_FILE"); rm -f "$MPX_FACTS_FILE"
+  else facts=$(_mpx_manifest_facts); fi
+  commit=$(jq -r .commit <<< "$facts") dirty=$(jq -r .dirty <<< "$facts") tools=$(jq -c .tools <<< "$facts")
   local vj='[]' vv
   for vv in "${VARIANTS[@]}"; do vj=$(jq -c --arg v "$vv" '. + [$v]' <<< "$vj"); done
   jq -n --arg id "$RUN_ID" --arg commit "$commit" --argjson dirty "${dirty:-0}" \

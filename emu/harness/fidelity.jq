@@ -64,6 +64,6 @@ def fid_line: .fidelity as $f
   | if $f == null then "fidelity not measured (run before the fidelity monitor)"
     else "fidelity: **\($f.verdict)**"
       + (if $f.lateness.worst != null then " — emulator lateness p99 \($f.lateness.worst.p99) µs (worst: \($f.lateness.worst.link) \($f.lateness.worst.dir); p99.9 \($f.lateness.worst.p999), max \($f.lateness.worst.max)) vs bound \($f.lateness.bound_us // "–") µs (\($f.lateness.fraction * 100 | round) % of the smallest one-way delay, \($f.lateness.min_one_way_ms) ms); kernel drops \($f.lateness.kernel_drops)" else "" end)
-      + (if $f.cpu != null then "; CPU pressure during the \($f.cpu.window) \($f.cpu.pressure_pct // "–") % (PSI some \($f.cpu.psi_some_pct // "–") %, steal \($f.cpu.steal_pct // "–") %) vs bound \($f.cpu.bound_pct // "–") %" else "" end)
+      + (if $f.cpu != null then "; CPU pressure during the \($f.cpu.window) \($f.cpu.pressure_pct // "–") % (PSI some \($f.cpu.psi_some_pct // "–") %, steal \($f.cpu.steal_pct // "–") %) vs bound \($f.cpu.bound_pct // "–") %\(if $f.cpu.psi then "" else " (this kernel has no PSI: steal only)" end)" else "" end)
       + (if $f.verdict == "unknown" then " — " + ($f.reasons | join("; ")) else "" end)
     end;

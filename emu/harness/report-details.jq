@@ -25,7 +25,7 @@ $man[0] as $m | . as $s |
     "" end))
   ,
   (if ((.link_stats // {}) | length) > 0 then
-    "#### Links and agents\(if ($s.variants | length) > 1 then " (variant `\(.name)`)" else "" end)",
+    "#### Links and agents\(if ($s.variants | length) > 1 then " (variant `\(.name)`)" else "" end)\(vmark)",
     "",
     "| link | dir | packets in | out | drops loss / queue / down | queue high-water | release lateness p50 / p99 / p99.9 / max µs | kernel drops | emulator CPU s |",
     "|---|---|---|---|---|---|---|---|---|",
@@ -38,7 +38,7 @@ $man[0] as $m | . as $s |
     ""
    else empty end),
   (if .failover != null then
-    "### Failover (variant `\(.name)`)",
+    "### Failover (variant `\(.name)`\(vmark))",
     "",
     (.failover | "- faults: \(.faults | join("; "))",
      "- bytes lost in completed transfers: \(.bytes_lost_total) (expected − received; payload verified by both ends in \(.verified) of \(.n))\(if .bytes_undelivered_failed > 0 then "; transfers that did not complete left \(.bytes_undelivered_failed) bytes undelivered" else "" end)",

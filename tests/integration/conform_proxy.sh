@@ -61,6 +61,9 @@ mpx_cf_run tcp "$MPX_NT_H_DSL4:5124" "${TARGETS[@]}" --tcp --no-syn-data --case 
 t_check tcp_exit_0 test "$CF_RC" = 0
 t_check tcp_connect_v4 test "$(jq -r '.cases[] | select(.id=="connect-v4") | "\(.transport) \(.syn_data) \(.verdict)"' "$MPX_NT_DIR/tcp.json")" = "tcp false pass"
 t_check tcp_na test "$(mpx_cf_ids tcp '.verdict == "n/a"')" = "info-mptcp-kind tfo-syn-data"
+# the converter reached over IPv6
+mpx_cf_run v6 "[$MPX_NT_H_DSL6]:5124" "${TARGETS[@]}" --case '^(connect-v4|connect-v6|policy-loopback6)$'
+t_check v6_converter test "$CF_RC $(mpx_cf_ids v6 '.verdict == "pass"')" = "0 connect-v4 connect-v6 policy-loopback6"
 
 # --- cookie policy: the demand, the retry with the cookie, a forged cookie
 mpx_px_start ck --convert 5144 --cookie-required --cookie-key 000102030405060708090a0b0c0d0e0f ||

@@ -466,9 +466,11 @@ static void write_report(an_ctx *x, FILE *o)
             for (an_conn *j = c->joins; j; j = j->next_join) {
                 ok += j->csum_ok; bad += j->csum_bad; un += j->csum_unchecked; maps += j->dss_maps;
             }
-            if (maps)
+            if (maps && ok + bad + un)
                 fprintf(o, "| DSS mappings | %d (all subflows); checksums: %d right, %d wrong, %d not checkable |\n",
                         maps, ok, bad, un);
+            else if (maps)
+                fprintf(o, "| DSS mappings | %d (all subflows), without checksums |\n", maps);
         }
         fputs("\nTimeline (ms from the SYN):\n\n| event | t (ms) | packet |\n|---|---|---|\n", o);
         struct { const char *n; int64_t t; uint64_t p; } ev[] = {
@@ -490,10 +492,14 @@ static void write_report(an_ctx *x, FILE *o)
             char jc[80], js[80];
             cap_ep_str(j->af, j->cli, j->cport, jc, sizeof jc);
             cap_ep_str(j->af, j->srv, j->sport, js, sizeof js);
-            fprintf(o, "\nMP_JOIN subflow %s → %s (`%s`): %" PRIu64 " packets, HMAC %s%s.\n", jc, js,
+            fprintf(o, "\nMP_JOIN subflow %s → %s (`%s`): %" PRIu64 " packets, HMAC %s%s", jc, js,
                     x->files[j->file_idx], j->pkts,
                     j->join_hmac_state > 0 ? "verified" : j->join_hmac_state < 0 ? "MISMATCH" : "not checked (no SYN/ACK or third ACK with MP_JOIN captured)",
                     j->join_backup ? ", backup" : "");
+            if (j->dss_maps)
+                fprintf(o, "; %d DSS mapping(s), checksums %d right, %d wrong, %d not checkable", j->dss_maps,
+                        j->csum_ok, j->csum_bad, j->csum_unchecked);
+            fputs(".\n", o);
         }
         if (c->down) {
             char dc[80], ds[80];

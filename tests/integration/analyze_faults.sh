@@ -37,6 +37,9 @@ tok=$(printf '\xd1\xd2\xd3\xd4\xd5\xd6\xd7\xd8' | sha1sum | cut -c1-8)
 ctok=$(printf '\xc1\xc2\xc3\xc4\xc5\xc6\xc7\xc8' | sha1sum | cut -c1-8)
 t_check "v0-token-sha1 ($tok)" test "$(jq -r -s '.[0].token' "$W/v0-csum.json")" = "$tok"
 t_check "v0-client-token-sha1 ($ctok)" test "$(jq -r -s '.[0].client_token' "$W/v0-csum.json")" = "$ctok"
+"$A" --report "$D/hb-v0-csum.pcap" > "$W/v0.md" || true
+t_check v0-report-all grep -q '^| DSS mappings | 4 (all subflows); checksums: 4 right, 0 wrong, 0 not checkable |$' "$W/v0.md"
+t_check v0-report-join grep -q 'HMAC verified; 2 DSS mapping(s), checksums 2 right, 0 wrong, 0 not checkable.$' "$W/v0.md"
 # one data byte of the join's last mapping flipped: found, on the join subflow
 cp "$D/hb-v0-csum.pcap" "$W/v0-flip.pcap"
 off=$(grep -obUa 'v0 body over the join' "$W/v0-flip.pcap" | head -1 | cut -d: -f1)

@@ -186,6 +186,14 @@ static void t_conn_rules(void **st)
     an_violation(c4, "X-RULE", 3, 5, "value %d", 7);
     assert_int_equal(c4->nv, 1);
     assert_string_equal(c4->v[0].msg, "value 7");
+    /* every violation counted; details kept for AN_VIOL_STORE, the rest counted per rule */
+    for (int i = 1; i < 5000; i++) an_violation(c4, i % 2 ? "A-RULE" : "B-RULE", 4, 6, "n %d", i);
+    assert_int_equal(c4->nv, AN_VIOL_STORE);
+    assert_int_equal(c4->nv_total, 5000);
+    uint64_t more = c4->vmore_other;
+    for (size_t i = 0; i < sizeof c4->vmore / sizeof *c4->vmore && c4->vmore[i].rule; i++) more += c4->vmore[i].n;
+    assert_int_equal(more, 5000 - AN_VIOL_STORE);
+    assert_string_equal(c4->v[AN_VIOL_STORE - 1].msg, "n 4095");
     an_table_free(&t);
 }
 

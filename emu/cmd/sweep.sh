@@ -203,7 +203,8 @@ case $engine in
     if [ $dry = 1 ]; then cat "$sb"; echo "# submit with: sbatch $sb"; exit 0; fi
     mpx_sweep_need sbatch slurm || exit 1
     sbw=(); [ $wait = 1 ] && sbw=(--wait)
-    jid=$(sbatch --parsable "${sbw[@]}" "$sb") || { echo "mpxlab sweep: sbatch failed${jid:+ (job $jid)}" >&2; sweep_rc=1; }
+    # with --wait, sbatch fails when a task did: the shard states below say which
+    jid=$(sbatch --parsable "${sbw[@]}" "$sb") || [ -n "$jid" ] || { echo "mpxlab sweep: sbatch failed" >&2; exit 1; }
     jid=${jid%%;*}
     [ -n "$jid" ] && jq --arg j "$jid" '.slurm_job = $j' "$out/sweep.json" > "$out/sweep.json.tmp" && mv "$out/sweep.json.tmp" "$out/sweep.json"
     if [ $wait = 0 ]; then

@@ -11,7 +11,7 @@ struct ng_reader;
 
 struct cap_file {
     pcap_t  *pc;
-    struct ng_reader *ng;   /* pcapng with mixed link types: read here, not by libpcap */
+    struct ng_reader *ng; /* pcapng with mixed link types: read here, not by libpcap */
     FILE    *memf;     /* fmemopen stream for in-memory captures */
     int      dlt;
     uint64_t frames;
@@ -25,16 +25,20 @@ struct cap_file {
  * Packet, Simple Packet, (obsolete) Packet; others are skipped. */
 #define NG_MAX_IF 64
 
-struct ng_if { int dlt; uint32_t snaplen; uint64_t div, mul; };   /* ts units -> us: *mul/div */
+struct ng_if {
+    int dlt;
+    uint32_t snaplen;
+    uint64_t div, mul;
+}; /* ts units -> us: *mul/div */
 
 struct ng_reader {
     const uint8_t *buf;
-    uint8_t *own;          /* the file's bytes when read from a path */
-    size_t   len, pos;
-    bool     swap;
+    uint8_t *own; /* the file's bytes when read from a path */
+    size_t len, pos;
+    bool swap;
     struct ng_if ifs[NG_MAX_IF];
     unsigned nifs;
-    int      first_dlt;
+    int first_dlt;
 };
 
 /* LINKTYPE_ (file) to DLT_ (libpcap) values: the same numbers except raw IP (LINKTYPE_RAW 101). */
@@ -53,12 +57,17 @@ static uint16_t ng16(const struct ng_reader *r, const uint8_t *p)
 static bool dlt_supported(int dlt)
 {
     switch (dlt) {
-    case DLT_EN10MB: case DLT_LINUX_SLL: case DLT_RAW: case DLT_NULL: case DLT_LOOP:
+    case DLT_EN10MB:
+    case DLT_LINUX_SLL:
+    case DLT_RAW:
+    case DLT_NULL:
+    case DLT_LOOP:
 #ifdef DLT_LINUX_SLL2
     case DLT_LINUX_SLL2:
 #endif
 #ifdef DLT_IPV4
-    case DLT_IPV4: case DLT_IPV6:
+    case DLT_IPV4:
+    case DLT_IPV6:
 #endif
         return true;
     default: return false;
@@ -70,9 +79,10 @@ static void ng_idb(struct ng_reader *r, const uint8_t *b, size_t n)
 {
     if (r->nifs >= NG_MAX_IF) return;
     struct ng_if *f = &r->ifs[r->nifs++];
-    f->dlt = -1;   /* a short block: its packets are counted as not IP */
+    f->dlt = -1; /* a short block: its packets are counted as not IP */
     f->snaplen = 0;
-    f->div = 1; f->mul = 1;   /* default resolution: microseconds */
+    f->div = 1;
+    f->mul = 1; /* default resolution: microseconds */
     if (n < 8) return;
     f->dlt = lt_to_dlt(ng16(r, b));
     f->snaplen = ng32(r, b + 4);
@@ -83,10 +93,22 @@ static void ng_idb(struct ng_reader *r, const uint8_t *b, size_t n)
             uint8_t v = b[o + 4];
             uint64_t units = 1;
             bool ok = true;
-            if (v & 0x80) { if ((v & 0x7f) > 63) ok = false; else units = (uint64_t)1 << (v & 0x7f); }
-            else { if (v > 19) ok = false; else for (uint8_t i = 0; i < v; i++) units *= 10; }
+            if (v & 0x80) {
+                if ((v & 0x7f) > 63)
+                    ok = false;
+                else
+                    units = (uint64_t)1 << (v & 0x7f);
+            } else {
+                if (v > 19)
+                    ok = false;
+                else
+                    for (uint8_t i = 0; i < v; i++) units *= 10;
+            }
             /* units per second -> us: t * 1e6 / units */
-            if (ok) { f->mul = 1000000; f->div = units; }
+            if (ok) {
+                f->mul = 1000000;
+                f->div = units;
+            }
         }
         o += 4 + (((size_t)ol + 3) & ~(size_t)3);
     }
@@ -102,15 +124,17 @@ static bool ng_mixed(const uint8_t *buf, size_t len, int *first_dlt)
     while (r.pos + 12 <= len) {
         const uint8_t *b = buf + r.pos;
         if (b[0] == 0x0a && b[1] == 0x0d && b[2] == 0x0d && b[3] == 0x0a) {
-            r.swap = b[8] == 0x1a;   /* byte-order magic 0x1A2B3C4D written big-endian */
+            r.swap = b[8] == 0x1a; /* byte-order magic 0x1A2B3C4D written big-endian */
             r.nifs = 0;
         }
         uint32_t type = ng32(&r, b), bl = ng32(&r, b + 4);
         if (bl < 12 || bl % 4 || bl > len - r.pos) return false;
         if (type == 1 && bl >= 20) {
             int dlt = lt_to_dlt(ng16(&r, b + 8));
-            if (first < 0) *first_dlt = first = dlt;
-            else if (dlt != first) return true;
+            if (first < 0)
+                *first_dlt = first = dlt;
+            else if (dlt != first)
+                return true;
         }
         r.pos += bl;
     }
@@ -120,8 +144,14 @@ static bool ng_mixed(const uint8_t *buf, size_t len, int *first_dlt)
 static struct ng_reader *ng_new(const uint8_t *buf, size_t len, uint8_t *own)
 {
     struct ng_reader *r = calloc(1, sizeof *r);
-    if (!r) { free(own); return NULL; }
-    r->buf = buf; r->len = len; r->own = own; r->first_dlt = -1;
+    if (!r) {
+        free(own);
+        return NULL;
+    }
+    r->buf = buf;
+    r->len = len;
+    r->own = own;
+    r->first_dlt = -1;
     return r;
 }
 
@@ -132,52 +162,78 @@ static bool ng_magic(const uint8_t *b, size_t n)
 
 /* Next packet: 1 with *dlt/ts/data/caplen/len filled, 0 at the end, -1 on a malformed or cut
  * block (message in err). */
-static int ng_next(struct ng_reader *r, int *dlt, int64_t *t_us, const uint8_t **data, size_t *caplen,
-                   size_t *wirelen, char *err, size_t errlen)
+static int ng_next(struct ng_reader *r, int *dlt, int64_t *t_us, const uint8_t **data,
+                   size_t *caplen, size_t *wirelen, char *err, size_t errlen)
 {
     for (;;) {
         if (r->pos == r->len) return 0;
-        if (r->len - r->pos < 12) { snprintf(err, errlen, "pcapng: file ends inside a block header"); return -1; }
+        if (r->len - r->pos < 12) {
+            snprintf(err, errlen, "pcapng: file ends inside a block header");
+            return -1;
+        }
         const uint8_t *b = r->buf + r->pos;
         if (ng_magic(b, 4)) {
-            if (r->len - r->pos < 28) { snprintf(err, errlen, "pcapng: file ends inside a section header"); return -1; }
-            if (b[8] == 0x1a && b[9] == 0x2b) r->swap = true;
-            else if (b[8] == 0x4d && b[9] == 0x3c) r->swap = false;
-            else { snprintf(err, errlen, "pcapng: bad byte-order magic"); return -1; }
+            if (r->len - r->pos < 28) {
+                snprintf(err, errlen, "pcapng: file ends inside a section header");
+                return -1;
+            }
+            if (b[8] == 0x1a && b[9] == 0x2b)
+                r->swap = true;
+            else if (b[8] == 0x4d && b[9] == 0x3c)
+                r->swap = false;
+            else {
+                snprintf(err, errlen, "pcapng: bad byte-order magic");
+                return -1;
+            }
             r->nifs = 0;
         }
         uint32_t type = ng32(r, b), bl = ng32(r, b + 4);
-        if (bl < 12 || bl % 4) { snprintf(err, errlen, "pcapng: block of length %u", bl); return -1; }
+        if (bl < 12 || bl % 4) {
+            snprintf(err, errlen, "pcapng: block of length %u", bl);
+            return -1;
+        }
         if (bl > r->len - r->pos) {
-            snprintf(err, errlen, "pcapng: file ends inside a block (%u bytes, %zu left)", bl, r->len - r->pos);
+            snprintf(err, errlen, "pcapng: file ends inside a block (%u bytes, %zu left)", bl,
+                     r->len - r->pos);
             return -1;
         }
         r->pos += bl;
         const uint8_t *body = b + 8;
         size_t n = bl - 12;
-        if (type == 1) { ng_idb(r, body, n); continue; }
+        if (type == 1) {
+            ng_idb(r, body, n);
+            continue;
+        }
         uint32_t ifc = 0, cap = 0, wl = 0;
         uint64_t ts = 0;
         const uint8_t *d;
         if (type == 6 && n >= 20) {
             ifc = ng32(r, body);
             ts = (uint64_t)ng32(r, body + 4) << 32 | ng32(r, body + 8);
-            cap = ng32(r, body + 12); wl = ng32(r, body + 16);
+            cap = ng32(r, body + 12);
+            wl = ng32(r, body + 16);
             d = body + 20;
-            if (cap > n - 20) { snprintf(err, errlen, "pcapng: packet of %u bytes in a %u-byte block", cap, bl); return -1; }
+            if (cap > n - 20) {
+                snprintf(err, errlen, "pcapng: packet of %u bytes in a %u-byte block", cap, bl);
+                return -1;
+            }
         } else if (type == 2 && n >= 20) {
             ifc = ng16(r, body);
             ts = (uint64_t)ng32(r, body + 4) << 32 | ng32(r, body + 8);
-            cap = ng32(r, body + 12); wl = ng32(r, body + 16);
+            cap = ng32(r, body + 12);
+            wl = ng32(r, body + 16);
             d = body + 20;
-            if (cap > n - 20) { snprintf(err, errlen, "pcapng: packet of %u bytes in a %u-byte block", cap, bl); return -1; }
+            if (cap > n - 20) {
+                snprintf(err, errlen, "pcapng: packet of %u bytes in a %u-byte block", cap, bl);
+                return -1;
+            }
         } else if (type == 3 && n >= 4) {
             wl = ng32(r, body);
             cap = wl < n - 4 ? wl : (uint32_t)(n - 4);
             if (r->nifs && r->ifs[0].snaplen && cap > r->ifs[0].snaplen) cap = r->ifs[0].snaplen;
             d = body + 4;
         } else {
-            continue;   /* name resolution, statistics, custom, ...: not packets */
+            continue; /* name resolution, statistics, custom, ...: not packets */
         }
         if (ifc >= r->nifs || ifc >= NG_MAX_IF) {
             snprintf(err, errlen, "pcapng: packet on interface %u, %u described", ifc, r->nifs);
@@ -185,8 +241,11 @@ static int ng_next(struct ng_reader *r, int *dlt, int64_t *t_us, const uint8_t *
         }
         const struct ng_if *f = &r->ifs[ifc];
         *dlt = f->dlt;
-        *t_us = (int64_t)(f->div == 1 ? ts * f->mul : ts / f->div * f->mul + ts % f->div * f->mul / f->div);
-        *data = d; *caplen = cap; *wirelen = wl < cap ? cap : wl;
+        *t_us = (int64_t)(f->div == 1 ? ts * f->mul
+                                      : ts / f->div * f->mul + ts % f->div * f->mul / f->div);
+        *data = d;
+        *caplen = cap;
+        *wirelen = wl < cap ? cap : wl;
         return 1;
     }
 }
@@ -215,12 +274,19 @@ static cap_file *cap_wrap(pcap_t *pc, FILE *memf, char *err, size_t errlen)
     return c;
 }
 
-static cap_file *ng_wrap(const uint8_t *buf, size_t len, uint8_t *own, int first_dlt, char *err, size_t errlen)
+static cap_file *ng_wrap(const uint8_t *buf, size_t len, uint8_t *own, int first_dlt, char *err,
+                         size_t errlen)
 {
     cap_file *c = calloc(1, sizeof *c);
-    if (c) c->ng = ng_new(buf, len, own);
-    else free(own);
-    if (!c || !c->ng) { free(c); snprintf(err, errlen, "out of memory"); return NULL; }
+    if (c)
+        c->ng = ng_new(buf, len, own);
+    else
+        free(own);
+    if (!c || !c->ng) {
+        free(c);
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
     c->dlt = first_dlt;
     return c;
 }
@@ -238,8 +304,13 @@ static uint8_t *ng_slurp(const char *path, size_t *len, int *first_dlt)
             if (n == cap) {
                 size_t nc = cap ? cap * 2 : 1 << 20;
                 uint8_t *nb = realloc(buf, nc);
-                if (!nb) { free(buf); buf = NULL; break; }
-                buf = nb; cap = nc;
+                if (!nb) {
+                    free(buf);
+                    buf = NULL;
+                    break;
+                }
+                buf = nb;
+                cap = nc;
             }
             size_t r = fread(buf + n, 1, cap - n, f);
             n += r;
@@ -247,7 +318,10 @@ static uint8_t *ng_slurp(const char *path, size_t *len, int *first_dlt)
         }
     }
     fclose(f);
-    if (buf && ng_mixed(buf, n, first_dlt)) { *len = n; return buf; }
+    if (buf && ng_mixed(buf, n, first_dlt)) {
+        *len = n;
+        return buf;
+    }
     free(buf);
     return NULL;
 }
@@ -268,7 +342,8 @@ cap_file *cap_open_mem(const uint8_t *buf, size_t len, char *err, size_t errlen)
 {
     if (len == 0) { snprintf(err, errlen, "empty input"); return NULL; }
     int ngdlt;
-    if (ng_magic(buf, len) && ng_mixed(buf, len, &ngdlt)) return ng_wrap(buf, len, NULL, ngdlt, err, errlen);
+    if (ng_magic(buf, len) && ng_mixed(buf, len, &ngdlt))
+        return ng_wrap(buf, len, NULL, ngdlt, err, errlen);
     FILE *f = fmemopen((void *)buf, len, "rb");
     if (!f) { snprintf(err, errlen, "fmemopen failed"); return NULL; }
     char ebuf[PCAP_ERRBUF_SIZE] = "";
@@ -281,7 +356,10 @@ cap_file *cap_open_mem(const uint8_t *buf, size_t len, char *err, size_t errlen)
 void cap_close(cap_file *c)
 {
     if (!c) return;
-    if (c->ng) { free(c->ng->own); free(c->ng); }
+    if (c->ng) {
+        free(c->ng->own);
+        free(c->ng);
+    }
     if (c->pc) pcap_close(c->pc);
     free(c);
 }
@@ -391,10 +469,14 @@ static enum cap_skip parse_ipv4(const uint8_t *p, size_t caplen, size_t wire, mp
 static uint32_t hbh_jumbo(const uint8_t *p, size_t n)
 {
     for (size_t o = 2; o + 1 < n;) {
-        if (p[o] == 0) { o++; continue; }
+        if (p[o] == 0) {
+            o++;
+            continue;
+        }
         size_t l = p[o + 1];
         if (p[o] == 0xc2 && l == 4 && o + 6 <= n)
-            return (uint32_t)p[o + 2] << 24 | (uint32_t)p[o + 3] << 16 | (uint32_t)p[o + 4] << 8 | p[o + 5];
+            return (uint32_t)p[o + 2] << 24 | (uint32_t)p[o + 3] << 16 | (uint32_t)p[o + 4] << 8 |
+                   p[o + 5];
         o += 2 + l;
     }
     return 0;
@@ -423,7 +505,7 @@ static enum cap_skip parse_ipv6(const uint8_t *p, size_t caplen, size_t wire, mp
                 if (j <= 0xffff) return CAP_BAD;
                 h.tot_len = 40 + (size_t)j;
             } else {
-                if (wire <= 40 + 0xffff) return CAP_BAD;   /* Payload Length 0 without a jumbogram */
+                if (wire <= 40 + 0xffff) return CAP_BAD; /* Payload Length 0 without a jumbogram */
                 h.tot_len = wire;
             }
             if (h.l4_off > h.tot_len) return CAP_BAD;
@@ -442,7 +524,8 @@ static enum cap_skip parse_ipv6(const uint8_t *p, size_t caplen, size_t wire, mp
     return parse_tcp(p + off, avail - off, end - off, k);
 }
 
-static enum cap_skip parse_l3(uint16_t ethertype, const uint8_t *p, size_t caplen, size_t wire, mpx_pkt *k)
+static enum cap_skip parse_l3(uint16_t ethertype, const uint8_t *p, size_t caplen, size_t wire,
+                              mpx_pkt *k)
 {
     if (ethertype == 0x0800) return parse_ipv4(p, caplen, wire, k);
     if (ethertype == 0x86dd) return parse_ipv6(p, caplen, wire, k);
@@ -511,7 +594,8 @@ int cap_next(cap_file *c, mpx_pkt *k, char *err, size_t errlen)
             int rc = ng_next(c->ng, &dlt, &t_us, &data, &caplen, &wirelen, e, sizeof e);
             if (rc == 0) return 0;
             if (rc < 0) {
-                snprintf(err, errlen, "read error after frame %llu: %s", (unsigned long long)c->frames, e);
+                snprintf(err, errlen, "read error after frame %llu: %s",
+                         (unsigned long long)c->frames, e);
                 return -1;
             }
         } else {
@@ -534,7 +618,10 @@ int cap_next(cap_file *c, mpx_pkt *k, char *err, size_t errlen)
         k->num = c->frames;
         k->t_us = t_us;
         if (caplen > wirelen) caplen = wirelen;
-        if (!dlt_supported(dlt)) { c->skipped[CAP_NOT_IP]++; continue; }
+        if (!dlt_supported(dlt)) {
+            c->skipped[CAP_NOT_IP]++;
+            continue;
+        }
         enum cap_skip s = cap_parse_frame(dlt, data, caplen, wirelen, k);
         if (s == CAP_OK) return 1;
         c->skipped[s]++;

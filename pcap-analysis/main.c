@@ -10,7 +10,8 @@
 
 static void usage(FILE *f)
 {
-    fputs("usage: mpx-analyze [--json|--csv|--report|--packets] [--out FILE] [--mpconvert-subtype N] [--check-csum] PCAP...\n"
+    fputs("usage: mpx-analyze [--json|--csv|--report|--packets] [--out FILE] [--mpconvert-subtype "
+          "N] [--check-csum] PCAP...\n"
           "       mpx-analyze --help | --version\n"
           "  Decodes and checks every TCP option (through proto/), tracks TCP and MPTCP\n"
           "  connections (tokens, MP_JOIN HMACs, fallback cause), Convert / MP_CONVERT /\n"
@@ -33,7 +34,8 @@ static void usage(FILE *f)
           "exit: bit 0 set = violations found, bit 1 set = usage or input error (a capture that\n"
           "  cannot be opened, or ends mid-packet: what was read is analysed and reported):\n"
           "  0 clean, 1 violations, 2 input error and no violations in what was read,\n"
-          "  3 input error and violations in what was read\n", f);
+          "  3 input error and violations in what was read\n",
+          f);
 }
 
 int main(int argc, char **argv)

@@ -70,24 +70,28 @@ static void track_data(an_conn *c, int dir, const mpx_pkt *p)
  * subflow the key is the initial subflow's, linked only in an_finish(). */
 struct an_pmap {
     an_conn *c;
-    uint8_t  dir;
+    uint8_t dir;
     uint32_t dsn, ssn;
     uint16_t dll, csum;
-    mpx_csum payload;   /* sum of the mapped data */
+    mpx_csum payload; /* sum of the mapped data */
     uint64_t pkt;
-    int64_t  t;
+    int64_t t;
 };
 
 static int key_version(const an_conn *c) { return c->mpc_version == 0 ? 0 : 1; }
 
-static void csum_verdict(an_conn *c, int version, uint64_t pkt, int64_t t, uint64_t dsn, uint32_t ssn, uint16_t dll,
-                         uint16_t csum, const mpx_csum *payload)
+static void csum_verdict(an_conn *c, int version, uint64_t pkt, int64_t t, uint64_t dsn,
+                         uint32_t ssn, uint16_t dll, uint16_t csum, const mpx_csum *payload)
 {
     uint16_t want = mpx_mptcp_dss_csum_final(payload, dsn, ssn, dll);
-    if (want == csum) { c->csum_ok++; return; }
+    if (want == csum) {
+        c->csum_ok++;
+        return;
+    }
     c->csum_bad++;
     an_violation(c, "DSS-CSUM", pkt, t,
-                 "DSS checksum 0x%04x != 0x%04x computed over DSN %" PRIu64 ", SSN %" PRIu32 ", length %u and the data (%s 3.3.1)",
+                 "DSS checksum 0x%04x != 0x%04x computed over DSN %" PRIu64 ", SSN %" PRIu32
+                 ", length %u and the data (%s 3.3.1)",
                  csum, want, dsn, ssn, dll, version == 0 ? "RFC 6824" : "RFC 8684");
 }
 
@@ -99,31 +103,43 @@ static uint64_t widen_dsn(uint64_t key, int version, uint32_t dsn)
     for (int k = -1; k <= 1; k++) {
         uint64_t cand = (((idsn >> 32) + (uint64_t)(int64_t)k) << 32) | dsn;
         uint64_t dd = cand > idsn ? cand - idsn : idsn - cand;
-        if (dd < bd) { bd = dd; best = cand; }
+        if (dd < bd) {
+            bd = dd;
+            best = cand;
+        }
     }
     return best;
 }
 
 /* DSS checksum (RFC 8684 3.3.1, RFC 6824 3.3.1) of a mapping carried whole by this segment. */
-static void check_csum(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, bool dsn64, uint64_t dsn, uint32_t ssn,
-                       uint16_t dll, uint16_t csum)
+static void check_csum(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, bool dsn64, uint64_t dsn,
+                       uint32_t ssn, uint16_t dll, uint16_t csum)
 {
     if (dll == 0 || p->data_len != dll || p->data_caplen != dll) { c->csum_unchecked++; return; }
     mpx_csum pay;
     mpx_csum_init(&pay);
     mpx_csum_add(&pay, p->data, dll);
-    if (dsn64) { csum_verdict(c, key_version(c), p->num, p->t_us, dsn, ssn, dll, csum, &pay); return; }
+    if (dsn64) {
+        csum_verdict(c, key_version(c), p->num, p->t_us, dsn, ssn, dll, csum, &pay);
+        return;
+    }
     if (!c->is_join && c->have_key[dir]) {
-        csum_verdict(c, key_version(c), p->num, p->t_us, widen_dsn(c->key[dir], key_version(c), (uint32_t)dsn), ssn, dll, csum, &pay);
+        csum_verdict(c, key_version(c), p->num, p->t_us,
+                     widen_dsn(c->key[dir], key_version(c), (uint32_t)dsn), ssn, dll, csum, &pay);
         return;
     }
     if (x->npmaps == x->cappmaps) {
         size_t n = x->cappmaps ? x->cappmaps * 2 : 64;
         struct an_pmap *np = realloc(x->pmaps, n * sizeof *np);
-        if (!np) { c->csum_unchecked++; return; }
-        x->pmaps = np; x->cappmaps = n;
+        if (!np) {
+            c->csum_unchecked++;
+            return;
+        }
+        x->pmaps = np;
+        x->cappmaps = n;
     }
-    x->pmaps[x->npmaps++] = (struct an_pmap){ c, (uint8_t)dir, (uint32_t)dsn, ssn, dll, csum, pay, p->num, p->t_us };
+    x->pmaps[x->npmaps++] =
+        (struct an_pmap){ c, (uint8_t)dir, (uint32_t)dsn, ssn, dll, csum, pay, p->num, p->t_us };
 }
 
 /* The deferred mappings: the key of the join subflow's sender is on its initial subflow
@@ -138,8 +154,13 @@ static void finish_pmaps(an_ctx *x)
             int b = k->have_key[1] && k->token[1] == c->join_token ? 1 : 0;
             side = m->dir == 0 ? !b : b;
         }
-        if (!k || !k->have_key[side]) { c->csum_unchecked++; continue; }
-        csum_verdict(c, key_version(k), m->pkt, m->t, widen_dsn(k->key[side], key_version(k), m->dsn), m->ssn, m->dll, m->csum, &m->payload);
+        if (!k || !k->have_key[side]) {
+            c->csum_unchecked++;
+            continue;
+        }
+        csum_verdict(c, key_version(k), m->pkt, m->t,
+                     widen_dsn(k->key[side], key_version(k), m->dsn), m->ssn, m->dll, m->csum,
+                     &m->payload);
     }
     x->npmaps = 0;
 }
@@ -216,8 +237,9 @@ static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const
                 c->any_dss = true; c->dss_after_hs = true;
                 /* MP_CAPABLE with data maps the first byte: DSN = IDSN + 1, SSN 1 (RFC 8684 3.1) */
                 if (m.u.mpc.has_csum && m.u.mpc.has_snd_key)
-                    check_csum(x, c, dir, p, true, mpx_mptcp_idsn(m.u.mpc.snd_key, m.u.mpc.version) + 1, 1,
-                               m.u.mpc.dll, m.u.mpc.csum);
+                    check_csum(x, c, dir, p, true,
+                               mpx_mptcp_idsn(m.u.mpc.snd_key, m.u.mpc.version) + 1, 1, m.u.mpc.dll,
+                               m.u.mpc.csum);
                 if (!c->map1[dir].have && m.u.mpc.has_snd_key) {
                     c->map1[dir].have = true; c->map1[dir].dsn64 = true;
                     c->map1[dir].dsn = mpx_mptcp_idsn(m.u.mpc.snd_key, m.u.mpc.version) + 1;
@@ -246,7 +268,8 @@ static void mptcp_option(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p, const
         if (!syn) c->dss_after_hs = true;
         if (m.u.dss.has_map && m.u.dss.dll != 0) c->dss_maps++;
         if (m.u.dss.has_map && m.u.dss.has_csum && m.u.dss.dll != 0 && !(m.u.dss.fin && p->data_len == 0))
-            check_csum(x, c, dir, p, m.u.dss.dsn64, m.u.dss.dsn, m.u.dss.ssn, m.u.dss.dll, m.u.dss.csum);
+            check_csum(x, c, dir, p, m.u.dss.dsn64, m.u.dss.dsn, m.u.dss.ssn, m.u.dss.dll,
+                       m.u.dss.csum);
         if (m.u.dss.has_map && m.u.dss.ssn != 0 && m.u.dss.dll != 0 && !c->map1[dir].have) {
             c->map1[dir].have = true; c->map1[dir].dsn64 = m.u.dss.dsn64; c->map1[dir].dsn = m.u.dss.dsn;
             c->map1[dir].ssn = m.u.dss.ssn; c->map1[dir].pkt = p->num; c->map1[dir].t = p->t_us;
@@ -286,11 +309,14 @@ static size_t judge_len(const mpx_pkt *p, bool *cut)
     const uint8_t *o = p->opt;
     size_t i = 0, n = p->opt_len;
     while (i < n) {
-        if (o[i] == MPX_TCPOPT_EOL) return n;   /* padding follows: judge what was captured */
-        if (o[i] == MPX_TCPOPT_NOP) { i++; continue; }
-        if (i + 1 >= n) return i;               /* the length byte itself was cut */
+        if (o[i] == MPX_TCPOPT_EOL) return n; /* padding follows: judge what was captured */
+        if (o[i] == MPX_TCPOPT_NOP) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= n) return i; /* the length byte itself was cut */
         size_t len = o[i + 1];
-        if (len < 2 || i + len > p->opt_len_wire) return n;   /* a fault inside the captured bytes */
+        if (len < 2 || i + len > p->opt_len_wire) return n; /* a fault inside the captured bytes */
         if (i + len > n) return i;
         i += len;
     }
@@ -298,7 +324,8 @@ static size_t judge_len(const mpx_pkt *p, bool *cut)
 }
 
 /* --packets: the decode of one segment, for the tshark / tcpdump cross-checks. */
-static void print_packet(an_ctx *x, const an_conn *c, int dir, const mpx_pkt *p, const mpx_tcpopts *w, bool cut)
+static void print_packet(an_ctx *x, const an_conn *c, int dir, const mpx_pkt *p,
+                         const mpx_tcpopts *w, bool cut)
 {
     FILE *o = x->pkt_out;
     char txt[1024];
@@ -367,7 +394,11 @@ static void options(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p)
     bool cut;
     size_t jl = judge_len(p, &cut);
     if (cut) {
-        if (!c->opt_cut++) { c->opt_cut_pkt = p->num; c->opt_cut_at = p->opt_len; c->opt_cut_wire = p->opt_len_wire; }
+        if (!c->opt_cut++) {
+            c->opt_cut_pkt = p->num;
+            c->opt_cut_at = p->opt_len;
+            c->opt_cut_wire = p->opt_len_wire;
+        }
     }
     mpx_tcpopts w;
     mpx_tcpopt_walk(p->opt, p->opt_len, &w);
@@ -407,10 +438,12 @@ static void options(an_ctx *x, an_conn *c, int dir, const mpx_pkt *p)
         /* the wire area is 4-byte aligned by construction (data offset); a cut one is not */
         if (cut && !strcmp(vs.v[i].rule, "TCPOPT-AREA-ALIGN")) continue;
         if (cut)
-            an_violation(c, vs.v[i].rule, p->num, p->t_us, "%s (option byte %zu; capture cut at %zu of %zu option bytes)",
+            an_violation(c, vs.v[i].rule, p->num, p->t_us,
+                         "%s (option byte %zu; capture cut at %zu of %zu option bytes)",
                          vs.v[i].msg, vs.v[i].off, p->opt_len, p->opt_len_wire);
         else
-            an_violation(c, vs.v[i].rule, p->num, p->t_us, "%s (option byte %zu)", vs.v[i].msg, vs.v[i].off);
+            an_violation(c, vs.v[i].rule, p->num, p->t_us, "%s (option byte %zu)", vs.v[i].msg,
+                         vs.v[i].off);
     }
     if (vs.dropped)
         an_violation(c, "AN-MANY-VIOLATIONS", p->num, p->t_us, "%zu more violations in this option area", vs.dropped);
@@ -697,7 +730,8 @@ static void check_idsn(an_conn *c)
         bool ok = c->map1[d].dsn64 ? base == idsn : (uint32_t)base == (uint32_t)idsn;
         if (!ok)
             an_violation(c, "AN-DSS-IDSN", c->map1[d].pkt, c->map1[d].t,
-                         "first mapping from the %s: DSN %" PRIu64 " - SSN %" PRIu32 " != IDSN %" PRIu64 " of its key (%s 3.1, 3.3)",
+                         "first mapping from the %s: DSN %" PRIu64 " - SSN %" PRIu32
+                         " != IDSN %" PRIu64 " of its key (%s 3.1, 3.3)",
                          d ? "server" : "client", c->map1[d].dsn, c->map1[d].ssn, idsn,
                          key_version(c) ? "RFC 8684" : "RFC 6824");
     }

@@ -49,12 +49,14 @@ static uint64_t conn_vstored(const an_conn *c)
 
 static void json_csum(FILE *o, const an_conn *c)
 {
-    fprintf(o, "{\"ok\":%d,\"bad\":%d,\"unchecked\":%d}", c->csum_ok, c->csum_bad, c->csum_unchecked);
+    fprintf(o, "{\"ok\":%d,\"bad\":%d,\"unchecked\":%d}", c->csum_ok, c->csum_bad,
+            c->csum_unchecked);
 }
 
 static bool any_read_error(const an_ctx *x)
 {
-    for (int i = 0; i < x->nfiles; i++) if (x->read_err && x->read_err[i][0]) return true;
+    for (int i = 0; i < x->nfiles; i++)
+        if (x->read_err && x->read_err[i][0]) return true;
     return false;
 }
 
@@ -218,20 +220,26 @@ static void write_json(an_ctx *x, FILE *o)
         fprintf(o, ",\"dss_maps\":%d", c->dss_maps);
         {
             /* the MPTCP connection's checksums: this subflow and its joins */
-            an_conn all = { .csum_ok = c->csum_ok, .csum_bad = c->csum_bad, .csum_unchecked = c->csum_unchecked };
+            an_conn all = { .csum_ok = c->csum_ok,
+                            .csum_bad = c->csum_bad,
+                            .csum_unchecked = c->csum_unchecked };
             for (an_conn *j = c->joins; j; j = j->next_join) {
-                all.csum_ok += j->csum_ok; all.csum_bad += j->csum_bad; all.csum_unchecked += j->csum_unchecked;
+                all.csum_ok += j->csum_ok;
+                all.csum_bad += j->csum_bad;
+                all.csum_unchecked += j->csum_unchecked;
             }
             fputs(",\"dss_csum_all\":", o);
             json_csum(o, &all);
         }
         fputs(",\"opt_cut\":", o);
         if (c->opt_cut)
-            fprintf(o, "{\"pkts\":%" PRIu64 ",\"first_pkt\":%" PRIu64 ",\"cut_at\":%zu,\"area\":%zu}", c->opt_cut,
-                    c->opt_cut_pkt, c->opt_cut_at, c->opt_cut_wire);
-        else fputs("null", o);
-        fprintf(o, ",\"violations_total\":%" PRIu64 ",\"violations_not_stored\":%" PRIu64, conn_vtotal(c),
-                conn_vtotal(c) - conn_vstored(c));
+            fprintf(o,
+                    "{\"pkts\":%" PRIu64 ",\"first_pkt\":%" PRIu64 ",\"cut_at\":%zu,\"area\":%zu}",
+                    c->opt_cut, c->opt_cut_pkt, c->opt_cut_at, c->opt_cut_wire);
+        else
+            fputs("null", o);
+        fprintf(o, ",\"violations_total\":%" PRIu64 ",\"violations_not_stored\":%" PRIu64,
+                conn_vtotal(c), conn_vtotal(c) - conn_vstored(c));
         fputs(",\"violations\":[", o);
         first = true;
         for (an_conn *j = c; j; j = (j == c ? c->joins : j->next_join)) {
@@ -249,7 +257,11 @@ static void write_json(an_ctx *x, FILE *o)
     }
     /* summary */
     size_t nconn = 0, nv = 0, nstored = 0;
-    for (an_conn *c = x->t.head; c; c = c->next) { if (an_conn_listed(c)) nconn++; nv += c->nv_total; nstored += c->nv; }
+    for (an_conn *c = x->t.head; c; c = c->next) {
+        if (an_conn_listed(c)) nconn++;
+        nv += c->nv_total;
+        nstored += c->nv;
+    }
     fprintf(o, "{\"type\":\"summary\",\"connections\":%zu,\"violations\":%zu,\"by_rule\":{", nconn, nv);
     /* count per rule without a map: rules are few, quadratic over distinct rules is fine */
     const char *seen[256];
@@ -265,14 +277,24 @@ static void write_json(an_ctx *x, FILE *o)
     for (an_conn *c = x->t.head; c; c = c->next) {
         for (size_t i = 0; i < sizeof c->vmore / sizeof *c->vmore && c->vmore[i].rule; i++) {
             size_t k;
-            for (k = 0; k < ns; k++) if (!strcmp(seen[k], c->vmore[i].rule)) break;
-            if (k == ns) { if (ns == 256) continue; seen[ns] = c->vmore[i].rule; cnt[ns++] = 0; }
+            for (k = 0; k < ns; k++)
+                if (!strcmp(seen[k], c->vmore[i].rule)) break;
+            if (k == ns) {
+                if (ns == 256) continue;
+                seen[ns] = c->vmore[i].rule;
+                cnt[ns++] = 0;
+            }
             cnt[k] += c->vmore[i].n;
         }
         if (c->vmore_other) {
             size_t k;
-            for (k = 0; k < ns; k++) if (!strcmp(seen[k], "AN-OTHER-RULES")) break;
-            if (k == ns) { if (ns == 256) continue; seen[ns] = "AN-OTHER-RULES"; cnt[ns++] = 0; }
+            for (k = 0; k < ns; k++)
+                if (!strcmp(seen[k], "AN-OTHER-RULES")) break;
+            if (k == ns) {
+                if (ns == 256) continue;
+                seen[ns] = "AN-OTHER-RULES";
+                cnt[ns++] = 0;
+            }
             cnt[k] += c->vmore_other;
         }
     }
@@ -289,11 +311,13 @@ static void write_json(an_ctx *x, FILE *o)
         fe = false;
     }
     fputc(']', o);
-    fprintf(o, ",\"pcaps\":%d,\"frames\":%" PRIu64 ",\"tcp_pkts\":%" PRIu64 ",\"truncated\":%" PRIu64
-               ",\"dup_frames\":%" PRIu64 ",\"skipped\":{\"not_ip\":%" PRIu64 ",\"not_tcp\":%" PRIu64 ",\"fragment\":%" PRIu64
-               ",\"trunc\":%" PRIu64 ",\"bad\":%" PRIu64 "}}\n",
-            x->nfiles, x->frames, x->tcp_pkts, x->truncated, x->dup_frames, x->skipped[CAP_NOT_IP], x->skipped[CAP_NOT_TCP],
-            x->skipped[CAP_FRAGMENT], x->skipped[CAP_TRUNC], x->skipped[CAP_BAD]);
+    fprintf(o,
+            ",\"pcaps\":%d,\"frames\":%" PRIu64 ",\"tcp_pkts\":%" PRIu64 ",\"truncated\":%" PRIu64
+            ",\"dup_frames\":%" PRIu64 ",\"skipped\":{\"not_ip\":%" PRIu64 ",\"not_tcp\":%" PRIu64
+            ",\"fragment\":%" PRIu64 ",\"trunc\":%" PRIu64 ",\"bad\":%" PRIu64 "}}\n",
+            x->nfiles, x->frames, x->tcp_pkts, x->truncated, x->dup_frames, x->skipped[CAP_NOT_IP],
+            x->skipped[CAP_NOT_TCP], x->skipped[CAP_FRAGMENT], x->skipped[CAP_TRUNC],
+            x->skipped[CAP_BAD]);
 }
 
 static void csv_field(FILE *o, const char *s)
@@ -366,7 +390,9 @@ static void write_report(an_ctx *x, FILE *o)
             x->skipped[CAP_FRAGMENT], x->skipped[CAP_TRUNC], x->skipped[CAP_BAD]);
     for (int i = 0; i < x->nfiles; i++) {
         fprintf(o, "- `%s`: %" PRIu64 " frames", x->files[i], x->file_frames[i]);
-        if (x->read_err && x->read_err[i][0]) fprintf(o, "; **read error, the rest of the file is not analysed**: %s", x->read_err[i]);
+        if (x->read_err && x->read_err[i][0])
+            fprintf(o, "; **read error, the rest of the file is not analysed**: %s",
+                    x->read_err[i]);
         fputc('\n', o);
     }
     {
@@ -377,9 +403,15 @@ static void write_report(an_ctx *x, FILE *o)
             nbad += conn_vtotal(c) > 0;
         }
         if (any_read_error(x))
-            fprintf(o, "\n**Verdict: incomplete.** A capture could not be read to its end (see the read errors above): "
-                       "%zu violation(s) in the %zu connection(s) read, nothing is known of the rest.\n", nvt, nconn);
-        else if (!nvt) fprintf(o, "\n**Verdict: clean.** Every encoding check passed on %zu connection(s).\n", nconn);
+            fprintf(
+                o,
+                "\n**Verdict: incomplete.** A capture could not be read to its end (see the read "
+                "errors above): "
+                "%zu violation(s) in the %zu connection(s) read, nothing is known of the rest.\n",
+                nvt, nconn);
+        else if (!nvt)
+            fprintf(o, "\n**Verdict: clean.** Every encoding check passed on %zu connection(s).\n",
+                    nconn);
         else fprintf(o, "\n**Verdict: %zu violation(s)** in %zu of %zu connection(s); see the last section.\n", nvt, nbad, nconn);
     }
     fputs("\n## Summary per signal\n\n", o);
@@ -394,7 +426,9 @@ static void write_report(an_ctx *x, FILE *o)
             if (!an_conn_listed(c) || c->wire != cls[s]) continue;
             n++;
             valid += c->sig_valid; insyn += c->req_in_syn; mp += c->mptcp == AN_MPTCP;
-            fb += c->mptcp == AN_FALLBACK; acked += c->syn_data_acked; nv += c->nv_total;
+            fb += c->mptcp == AN_FALLBACK;
+            acked += c->syn_data_acked;
+            nv += c->nv_total;
             if (c->t_syn != AN_NONE && c->t_first_resp != AN_NONE) {
                 double *nt2 = realloc(tt, (nt + 1) * sizeof *tt);
                 if (nt2) { tt = nt2; tt[nt++] = (double)an_dt(c->t_first_resp, c->t_syn); }
@@ -459,15 +493,23 @@ static void write_report(an_ctx *x, FILE *o)
         fprintf(o, "| packets | %" PRIu64 " (%" PRIu64 " → / %" PRIu64 " ←)%s |\n", c->pkts, c->d[0].pkts, c->d[1].pkts,
                 c->truncated ? ", some cut by the snaplen" : "");
         if (c->opt_cut)
-            fprintf(o, "| option areas cut by the snaplen | %" PRIu64 " (first: packet %" PRIu64 ", cut at %zu of %zu bytes); "
-                       "judged up to the cut |\n", c->opt_cut, c->opt_cut_pkt, c->opt_cut_at, c->opt_cut_wire);
+            fprintf(o,
+                    "| option areas cut by the snaplen | %" PRIu64 " (first: packet %" PRIu64
+                    ", cut at %zu of %zu bytes); "
+                    "judged up to the cut |\n",
+                    c->opt_cut, c->opt_cut_pkt, c->opt_cut_at, c->opt_cut_wire);
         {
             int ok = c->csum_ok, bad = c->csum_bad, un = c->csum_unchecked, maps = c->dss_maps;
             for (an_conn *j = c->joins; j; j = j->next_join) {
-                ok += j->csum_ok; bad += j->csum_bad; un += j->csum_unchecked; maps += j->dss_maps;
+                ok += j->csum_ok;
+                bad += j->csum_bad;
+                un += j->csum_unchecked;
+                maps += j->dss_maps;
             }
             if (maps && ok + bad + un)
-                fprintf(o, "| DSS mappings | %d (all subflows); checksums: %d right, %d wrong, %d not checkable |\n",
+                fprintf(o,
+                        "| DSS mappings | %d (all subflows); checksums: %d right, %d wrong, %d not "
+                        "checkable |\n",
                         maps, ok, bad, un);
             else if (maps)
                 fprintf(o, "| DSS mappings | %d (all subflows), without checksums |\n", maps);
@@ -494,11 +536,14 @@ static void write_report(an_ctx *x, FILE *o)
             cap_ep_str(j->af, j->srv, j->sport, js, sizeof js);
             fprintf(o, "\nMP_JOIN subflow %s → %s (`%s`): %" PRIu64 " packets, HMAC %s%s", jc, js,
                     x->files[j->file_idx], j->pkts,
-                    j->join_hmac_state > 0 ? "verified" : j->join_hmac_state < 0 ? "MISMATCH" : "not checked (no SYN/ACK or third ACK with MP_JOIN captured)",
+                    j->join_hmac_state > 0 ? "verified"
+                    : j->join_hmac_state < 0
+                        ? "MISMATCH"
+                        : "not checked (no SYN/ACK or third ACK with MP_JOIN captured)",
                     j->join_backup ? ", backup" : "");
             if (j->dss_maps)
-                fprintf(o, "; %d DSS mapping(s), checksums %d right, %d wrong, %d not checkable", j->dss_maps,
-                        j->csum_ok, j->csum_bad, j->csum_unchecked);
+                fprintf(o, "; %d DSS mapping(s), checksums %d right, %d wrong, %d not checkable",
+                        j->dss_maps, j->csum_ok, j->csum_bad, j->csum_unchecked);
             fputs(".\n", o);
         }
         if (c->down) {
@@ -520,8 +565,10 @@ static void write_report(an_ctx *x, FILE *o)
     fputs("\n## Violations\n\n", o);
     size_t nv = an_total_violations(x);
     if (!nv) {
-        if (any_read_error(x)) fputs("None in the frames read; the capture is incomplete (read error above).\n", o);
-        else fputs("None: every check passed.\n", o);
+        if (any_read_error(x))
+            fputs("None in the frames read; the capture is incomplete (read error above).\n", o);
+        else
+            fputs("None: every check passed.\n", o);
         return;
     }
     fputs("| rule | capture | packet | t (ms) | connection | explanation |\n|---|---|---|---|---|---|\n", o);
@@ -540,8 +587,11 @@ static void write_report(an_ctx *x, FILE *o)
     uint64_t more = 0;
     for (an_conn *c = x->t.head; c; c = c->next) more += c->nv_total - c->nv;
     if (more) {
-        fprintf(o, "\n%" PRIu64 " more not stored (details are kept for the first %d violations of each connection):", more,
-                AN_VIOL_STORE);
+        fprintf(
+            o,
+            "\n%" PRIu64
+            " more not stored (details are kept for the first %d violations of each connection):",
+            more, AN_VIOL_STORE);
         for (an_conn *c = x->t.head; c; c = c->next) {
             for (size_t i = 0; i < sizeof c->vmore / sizeof *c->vmore && c->vmore[i].rule; i++)
                 fprintf(o, " %s %" PRIu64 ";", c->vmore[i].rule, c->vmore[i].n);
@@ -549,7 +599,10 @@ static void write_report(an_ctx *x, FILE *o)
         }
         fputc('\n', o);
     }
-    if (any_read_error(x)) fputs("\nThe capture is incomplete (read error above): violations in the unread part are unknown.\n", o);
+    if (any_read_error(x))
+        fputs("\nThe capture is incomplete (read error above): violations in the unread part are "
+              "unknown.\n",
+              o);
 }
 
 void an_write(an_ctx *x, an_out_fmt fmt, FILE *out)

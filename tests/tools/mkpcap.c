@@ -28,8 +28,8 @@ typedef struct {
     bool    v6;
     int64_t t;        /* current time, us */
     unsigned seg_cap; /* when set: capture only this many bytes of the next frames (option cuts) */
-    bool    ng;       /* pcapng with two interfaces: 0 Ethernet, 1 raw IP (one per flow, alternating) */
-    int     nflows;
+    bool ng; /* pcapng with two interfaces: 0 Ethernet, 1 raw IP (one per flow, alternating) */
+    int nflows;
 } W;
 
 typedef struct {
@@ -37,7 +37,7 @@ typedef struct {
     uint16_t pa, pb;
     uint32_t snd[2];         /* next sequence number per direction (0 = a->b) */
     bool     ra;             /* IPv4 Router Alert on the client's SYN */
-    int      ifc;            /* pcapng interface of this flow */
+    int ifc;                 /* pcapng interface of this flow */
 } F;
 
 static void put32le(FILE *f, uint32_t v) { uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) }; fwrite(b, 1, 4, f); }
@@ -47,12 +47,22 @@ static void put16le(FILE *f, uint16_t v) { uint8_t b[2] = { (uint8_t)v, (uint8_t
  * type, then Enhanced Packet Blocks (microsecond timestamps, the default if_tsresol). */
 static void ng_hdr(W *w)
 {
-    put32le(w->f, 0x0A0D0D0A); put32le(w->f, 28); put32le(w->f, 0x1A2B3C4D);
-    put16le(w->f, 1); put16le(w->f, 0); put32le(w->f, 0xffffffff); put32le(w->f, 0xffffffff); put32le(w->f, 28);
+    put32le(w->f, 0x0A0D0D0A);
+    put32le(w->f, 28);
+    put32le(w->f, 0x1A2B3C4D);
+    put16le(w->f, 1);
+    put16le(w->f, 0);
+    put32le(w->f, 0xffffffff);
+    put32le(w->f, 0xffffffff);
+    put32le(w->f, 28);
     const int lts[2] = { LT_EN10MB, LT_RAW };
     for (int i = 0; i < 2; i++) {
-        put32le(w->f, 1); put32le(w->f, 20); put16le(w->f, (uint16_t)lts[i]); put16le(w->f, 0);
-        put32le(w->f, w->snaplen); put32le(w->f, 20);
+        put32le(w->f, 1);
+        put32le(w->f, 20);
+        put16le(w->f, (uint16_t)lts[i]);
+        put16le(w->f, 0);
+        put32le(w->f, w->snaplen);
+        put32le(w->f, 20);
     }
 }
 
@@ -62,17 +72,23 @@ static void rec(W *w, int ifc, const uint8_t *frame, size_t cap, size_t len)
         size_t pad = (4 - cap % 4) % 4;
         uint32_t bl = (uint32_t)(32 + cap + pad);
         uint64_t ts = (uint64_t)w->t;
-        put32le(w->f, 6); put32le(w->f, bl); put32le(w->f, (uint32_t)ifc);
-        put32le(w->f, (uint32_t)(ts >> 32)); put32le(w->f, (uint32_t)ts);
-        put32le(w->f, (uint32_t)cap); put32le(w->f, (uint32_t)len);
+        put32le(w->f, 6);
+        put32le(w->f, bl);
+        put32le(w->f, (uint32_t)ifc);
+        put32le(w->f, (uint32_t)(ts >> 32));
+        put32le(w->f, (uint32_t)ts);
+        put32le(w->f, (uint32_t)cap);
+        put32le(w->f, (uint32_t)len);
         fwrite(frame, 1, cap, w->f);
         static const uint8_t z[4];
         fwrite(z, 1, pad, w->f);
         put32le(w->f, bl);
         return;
     }
-    put32le(w->f, (uint32_t)(w->t / 1000000)); put32le(w->f, (uint32_t)(w->t % 1000000));
-    put32le(w->f, (uint32_t)cap); put32le(w->f, (uint32_t)len);
+    put32le(w->f, (uint32_t)(w->t / 1000000));
+    put32le(w->f, (uint32_t)(w->t % 1000000));
+    put32le(w->f, (uint32_t)cap);
+    put32le(w->f, (uint32_t)len);
     fwrite(frame, 1, cap, w->f);
 }
 
@@ -688,64 +704,109 @@ static void o_mpc_v0(O *o, int form, uint64_t ks, uint64_t kr)
     mpx_mptcp_opt m;
     memset(&m, 0, sizeof m);
     m.subtype = MPX_MP_CAPABLE;
-    m.u.mpc.version = 0; m.u.mpc.flags = MPX_MPC_A | MPX_MPC_H;
-    m.u.mpc.has_snd_key = true; m.u.mpc.snd_key = ks;
-    if (form >= 2) { m.u.mpc.has_rcv_key = true; m.u.mpc.rcv_key = kr; }
+    m.u.mpc.version = 0;
+    m.u.mpc.flags = MPX_MPC_A | MPX_MPC_H;
+    m.u.mpc.has_snd_key = true;
+    m.u.mpc.snd_key = ks;
+    if (form >= 2) {
+        m.u.mpc.has_rcv_key = true;
+        m.u.mpc.rcv_key = kr;
+    }
     mpx_mptcp_encode(&m, &o->w);
 }
-static void o_dss32(O *o, uint32_t ack, uint64_t dsn64, uint32_t ssn, const uint8_t *data, uint16_t dll)
+static void o_dss32(O *o, uint32_t ack, uint64_t dsn64, uint32_t ssn, const uint8_t *data,
+                    uint16_t dll)
 {
     mpx_mptcp_opt m;
     memset(&m, 0, sizeof m);
     m.subtype = MPX_MP_DSS;
-    m.u.dss.has_ack = true; m.u.dss.data_ack = ack;
-    m.u.dss.has_map = true; m.u.dss.dsn = (uint32_t)dsn64; m.u.dss.ssn = ssn; m.u.dss.dll = dll;
-    m.u.dss.has_csum = true; m.u.dss.csum = mpx_mptcp_dss_csum(dsn64, ssn, dll, data, dll);
+    m.u.dss.has_ack = true;
+    m.u.dss.data_ack = ack;
+    m.u.dss.has_map = true;
+    m.u.dss.dsn = (uint32_t)dsn64;
+    m.u.dss.ssn = ssn;
+    m.u.dss.dll = dll;
+    m.u.dss.has_csum = true;
+    m.u.dss.csum = mpx_mptcp_dss_csum(dsn64, ssn, dll, data, dll);
     mpx_mptcp_encode(&m, &o->w);
 }
 static void sc_v0_csum(W *w)
 {
-    F f, g; O o;
+    F f, g;
+    O o;
     uint64_t kc = 0xc1c2c3c4c5c6c7c8ULL, ks = 0xd1d2d3d4d5d6d7d8ULL;
     uint64_t ic = mpx_mptcp_idsn(kc, 0), is = mpx_mptcp_idsn(ks, 0);
     addrs(w, &f, 24, 1, 40024, 8080, 1000, 2000);
-    o_init(&o); o_base_syn(&o, true); o_mpc_v0(&o, 1, kc, 0); o_pad(&o);
+    o_init(&o);
+    o_base_syn(&o, true);
+    o_mpc_v0(&o, 1, kc, 0);
+    o_pad(&o);
     seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 0);
-    o_init(&o); o_base_syn(&o, true); o_mpc_v0(&o, 1, ks, 0); o_pad(&o);
+    o_init(&o);
+    o_base_syn(&o, true);
+    o_mpc_v0(&o, 1, ks, 0);
+    o_pad(&o);
     seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 10000);
-    o_init(&o); o_mpc_v0(&o, 2, kc, ks); o_pad(&o);
+    o_init(&o);
+    o_mpc_v0(&o, 2, kc, ks);
+    o_pad(&o);
     seg(w, &f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 100);
-    const uint8_t *q1 = (const uint8_t *)"GET /v0 HTTP/1.0\r\n", *q2 = (const uint8_t *)"Host: x\r\n\r\n";
-    const uint8_t *r1 = (const uint8_t *)"HTTP/1.0 200 OK\r\n\r\n", *r2 = (const uint8_t *)"v0 body over the join";
+    const uint8_t *q1 = (const uint8_t *)"GET /v0 HTTP/1.0\r\n",
+                  *q2 = (const uint8_t *)"Host: x\r\n\r\n";
+    const uint8_t *r1 = (const uint8_t *)"HTTP/1.0 200 OK\r\n\r\n",
+                  *r2 = (const uint8_t *)"v0 body over the join";
     uint16_t l1 = 18, l2 = 11, m1 = 19, m2 = 21;
-    o_init(&o); o_dss32(&o, (uint32_t)(is + 1), ic + 1, 1, q1, l1); o_pad(&o);
+    o_init(&o);
+    o_dss32(&o, (uint32_t)(is + 1), ic + 1, 1, q1, l1);
+    o_pad(&o);
     seg(w, &f, 0, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, q1, l1, -1, 100);
-    o_init(&o); o_dss32(&o, (uint32_t)(ic + 1 + l1), is + 1, 1, r1, m1); o_pad(&o);
+    o_init(&o);
+    o_dss32(&o, (uint32_t)(ic + 1 + l1), is + 1, 1, r1, m1);
+    o_pad(&o);
     seg(w, &f, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, r1, m1, -1, 10000);
     /* the join subflow */
     addrs(w, &g, 25, 1, 40025, 8080, 3000, 4000);
     uint32_t ra = 0x0a0b0c0d, rb = 0x01020304;
     mpx_mptcp_opt m;
     memset(&m, 0, sizeof m);
-    m.subtype = MPX_MP_JOIN; m.u.mpj.form = MPX_MPJ_SYN; m.u.mpj.addr_id = 1;
-    m.u.mpj.token = mpx_mptcp_token(ks, 0); m.u.mpj.nonce = ra;
-    o_init(&o); o_base_syn(&o, true); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+    m.subtype = MPX_MP_JOIN;
+    m.u.mpj.form = MPX_MPJ_SYN;
+    m.u.mpj.addr_id = 1;
+    m.u.mpj.token = mpx_mptcp_token(ks, 0);
+    m.u.mpj.nonce = ra;
+    o_init(&o);
+    o_base_syn(&o, true);
+    mpx_mptcp_encode(&m, &o.w);
+    o_pad(&o);
     seg(w, &g, 0, MPX_TH_SYN, o.b, o.w.len, NULL, 0, -1, 1000);
     memset(&m, 0, sizeof m);
-    m.subtype = MPX_MP_JOIN; m.u.mpj.form = MPX_MPJ_SYNACK; m.u.mpj.addr_id = 0; m.u.mpj.nonce = rb;
+    m.subtype = MPX_MP_JOIN;
+    m.u.mpj.form = MPX_MPJ_SYNACK;
+    m.u.mpj.addr_id = 0;
+    m.u.mpj.nonce = rb;
     m.u.mpj.hmac64 = mpx_mptcp_join_hmac64(0, ks, kc, rb, ra);
-    o_init(&o); o_base_syn(&o, true); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+    o_init(&o);
+    o_base_syn(&o, true);
+    mpx_mptcp_encode(&m, &o.w);
+    o_pad(&o);
     seg(w, &g, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 20000);
     memset(&m, 0, sizeof m);
-    m.subtype = MPX_MP_JOIN; m.u.mpj.form = MPX_MPJ_ACK;
+    m.subtype = MPX_MP_JOIN;
+    m.u.mpj.form = MPX_MPJ_ACK;
     uint8_t mac[32];
     mpx_mptcp_join_hmac(0, kc, ks, ra, rb, mac);
     memcpy(m.u.mpj.hmac, mac, 20);
-    o_init(&o); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+    o_init(&o);
+    mpx_mptcp_encode(&m, &o.w);
+    o_pad(&o);
     seg(w, &g, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 100);
-    o_init(&o); o_dss32(&o, (uint32_t)(is + 1 + m1), ic + 1 + l1, 1, q2, l2); o_pad(&o);
+    o_init(&o);
+    o_dss32(&o, (uint32_t)(is + 1 + m1), ic + 1 + l1, 1, q2, l2);
+    o_pad(&o);
     seg(w, &g, 0, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, q2, l2, -1, 100);
-    o_init(&o); o_dss32(&o, (uint32_t)(ic + 1 + l1 + l2), is + 1 + m1, 1, r2, m2); o_pad(&o);
+    o_init(&o);
+    o_dss32(&o, (uint32_t)(ic + 1 + l1 + l2), is + 1 + m1, 1, r2, m2);
+    o_pad(&o);
     seg(w, &g, 1, MPX_TH_ACK | MPX_TH_PSH, o.b, o.w.len, r2, m2, -1, 20000);
     seg(w, &g, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
     seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 100);
@@ -760,7 +821,12 @@ static void sc_many_violations(W *w)
     seg(w, &f, 0, MPX_TH_SYN, NULL, 0, NULL, 0, -1, 0);
     seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, NULL, 0, NULL, 0, -1, 1000);
     uint8_t o[40];
-    for (int i = 0; i < 10; i++) { o[4 * i] = 2; o[4 * i + 1] = 4; o[4 * i + 2] = 5; o[4 * i + 3] = 0xb4; }
+    for (int i = 0; i < 10; i++) {
+        o[4 * i] = 2;
+        o[4 * i + 1] = 4;
+        o[4 * i + 2] = 5;
+        o[4 * i + 3] = 0xb4;
+    }
     for (int i = 0; i < 500; i++) seg(w, &f, 0, MPX_TH_ACK, o, sizeof o, NULL, 0, -1, 10);
     seg(w, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, 0, NULL, 0, -1, 10);
 }
@@ -770,7 +836,8 @@ static void sc_many_violations(W *w)
  * 40-byte area although the capture stops earlier; a clean area cut inside the timestamps. */
 static void sc_opt_cut(W *w)
 {
-    F f; O o;
+    F f;
+    O o;
     uint64_t kc = 0xe1e2e3e4e5e6e7e8ULL, ks = 0xf1f2f3f4f5f6f7f8ULL;
     addrs(w, &f, 27, 1, 40027, 8080, 500, 600);
     mp_handshake(w, &f, kc, ks);
@@ -784,8 +851,12 @@ static void sc_opt_cut(W *w)
     w->seg_cap = (unsigned)(hdr + 6);
     seg(w, &f, 1, MPX_TH_ACK, a2, sizeof a2, NULL, 0, -1, 100);
     /* 3: clean NOP NOP TS + DSS ack, cut inside the timestamps */
-    o_init(&o); mpx_tcpopt_put_nop(&o.w); mpx_tcpopt_put_nop(&o.w); mpx_tcpopt_put_ts(&o.w, 7, 8);
-    o_dss_ack(&o, mpx_mptcp_idsn(ks, 1) + 1); o_pad(&o);
+    o_init(&o);
+    mpx_tcpopt_put_nop(&o.w);
+    mpx_tcpopt_put_nop(&o.w);
+    mpx_tcpopt_put_ts(&o.w, 7, 8);
+    o_dss_ack(&o, mpx_mptcp_idsn(ks, 1) + 1);
+    o_pad(&o);
     w->seg_cap = (unsigned)(hdr + 6);
     seg(w, &f, 0, MPX_TH_ACK, o.b, o.w.len, NULL, 0, -1, 100);
     w->seg_cap = 0;
@@ -810,19 +881,35 @@ static void sc_jumbo(W *w, bool v6)
     wr16(fr + 12, v6 ? 0x86dd : 0x0800);
     uint8_t *ip = fr + 14, *th = ip + ihl + hbh;
     if (v6) {
-        ip[0] = 0x60; ip[6] = 0; ip[7] = 64;   /* Payload Length 0, Next Header Hop-by-Hop */
-        memcpy(ip + 8, f.a, 16); memcpy(ip + 24, f.b, 16);
-        ip[40] = 6; ip[41] = 0; ip[42] = 0xc2; ip[43] = 4;
+        ip[0] = 0x60;
+        ip[6] = 0;
+        ip[7] = 64; /* Payload Length 0, Next Header Hop-by-Hop */
+        memcpy(ip + 8, f.a, 16);
+        memcpy(ip + 24, f.b, 16);
+        ip[40] = 6;
+        ip[41] = 0;
+        ip[42] = 0xc2;
+        ip[43] = 4;
         wr32(ip + 44, (uint32_t)(hbh + 20 + dlen));
     } else {
-        ip[0] = 0x45; ip[8] = 64; ip[9] = 6; wr16(ip + 6, 0x4000);   /* Total Length 0 */
-        memcpy(ip + 12, f.a, 4); memcpy(ip + 16, f.b, 4);
+        ip[0] = 0x45;
+        ip[8] = 64;
+        ip[9] = 6;
+        wr16(ip + 6, 0x4000); /* Total Length 0 */
+        memcpy(ip + 12, f.a, 4);
+        memcpy(ip + 16, f.b, 4);
         wr16(ip + 10, (uint16_t)~mpx_ipcsum_fold(mpx_ipcsum_add(0, ip, 20)));
     }
-    wr16(th, f.pa); wr16(th + 2, f.pb); wr32(th + 4, f.snd[0]); wr32(th + 8, f.snd[1]);
-    th[12] = 5 << 4; th[13] = MPX_TH_ACK | MPX_TH_PSH; wr16(th + 14, 64240);
+    wr16(th, f.pa);
+    wr16(th + 2, f.pb);
+    wr32(th + 4, f.snd[0]);
+    wr32(th + 8, f.snd[1]);
+    th[12] = 5 << 4;
+    th[13] = MPX_TH_ACK | MPX_TH_PSH;
+    wr16(th + 14, 64240);
     for (size_t i = 0; i < dlen; i++) th[20 + i] = (uint8_t)('a' + i % 26);
-    wr16(th + 16, mpx_ipcsum_l4(v6 ? 6 : 4, ip + (v6 ? 8 : 12), ip + (v6 ? 24 : 16), MPX_IPPROTO_TCP, th, 20 + dlen));
+    wr16(th + 16, mpx_ipcsum_l4(v6 ? 6 : 4, ip + (v6 ? 8 : 12), ip + (v6 ? 24 : 16),
+                                MPX_IPPROTO_TCP, th, 20 + dlen));
     f.snd[0] += (uint32_t)dlen;
     w->t += 10;
     rec(w, f.ifc, fr, 160, len);
@@ -836,7 +923,8 @@ static void sc_jumbo(W *w, bool v6)
  * SYN/ACK and both sides close. */
 static void sc_convert_info(W *w)
 {
-    F f; O o;
+    F f;
+    O o;
     addrs(w, &f, 29, 1, 40029, 5124, 10, 20);
     uint8_t pl[64], rep[64];
     mpx_err e;
@@ -846,16 +934,28 @@ static void sc_convert_info(W *w)
     long n = mpx_conv_encode(&m, pl, sizeof pl, &e);
     static const uint8_t sup[] = { MPX_TCPOPT_MPTCP };
     mpx_conv_msg_init(&m);
-    m.has_supported = true; m.supported = sup; m.supported_len = sizeof sup;
+    m.has_supported = true;
+    m.supported = sup;
+    m.supported_len = sizeof sup;
     long r = mpx_conv_encode(&m, rep, sizeof rep, &e);
     if (n < 0 || r < 0) return;
-    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); o_pad(&o);
+    o_init(&o);
+    o_base_syn(&o, true);
+    o_mpc(&o, 0, 0, 0, 0);
+    o_pad(&o);
     seg(w, &f, 0, MPX_TH_SYN, o.b, o.w.len, pl, (size_t)n, -1, 0);
-    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 1, 0x21, 0, 0); o_pad(&o);
+    o_init(&o);
+    o_base_syn(&o, true);
+    o_mpc(&o, 1, 0x21, 0, 0);
+    o_pad(&o);
     seg(w, &f, 1, MPX_TH_SYN | MPX_TH_ACK, o.b, o.w.len, rep, (size_t)r, -1, 20000);
-    o_init(&o); o_mpc(&o, 2, 0x43, 0x21, 0); o_pad(&o);
+    o_init(&o);
+    o_mpc(&o, 2, 0x43, 0x21, 0);
+    o_pad(&o);
     seg(w, &f, 0, MPX_TH_ACK | MPX_TH_FIN, o.b, o.w.len, NULL, 0, -1, 10000);
-    o_init(&o); o_dss_ack(&o, mpx_mptcp_idsn(0x43, 1) + 1); o_pad(&o);
+    o_init(&o);
+    o_dss_ack(&o, mpx_mptcp_idsn(0x43, 1) + 1);
+    o_pad(&o);
     seg(w, &f, 1, MPX_TH_ACK | MPX_TH_FIN, o.b, o.w.len, NULL, 0, -1, 100);
     seg(w, &f, 0, MPX_TH_ACK, NULL, 0, NULL, 0, -1, 10000);
 }
@@ -867,19 +967,25 @@ static void cut_end(W *w)
     static const uint8_t part[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
     w->t += 1000;
     if (w->ng) return;
-    put32le(w->f, (uint32_t)(w->t / 1000000)); put32le(w->f, (uint32_t)(w->t % 1000000));
-    put32le(w->f, 60); put32le(w->f, 60);
+    put32le(w->f, (uint32_t)(w->t / 1000000));
+    put32le(w->f, (uint32_t)(w->t % 1000000));
+    put32le(w->f, 60);
+    put32le(w->f, 60);
     fwrite(part, 1, sizeof part, w->f);
 }
 
-static const struct { const char *name, *what; } SC[] = {
-    { "v0-csum", "MPTCP v0 (RFC 6824): SHA-1 keys, 32-bit DSNs with checksums, an MP_JOIN subflow with mappings" },
+static const struct { const char *name, *what;
+} SC[] = {
+    { "v0-csum", "MPTCP v0 (RFC 6824): SHA-1 keys, 32-bit DSNs with checksums, an MP_JOIN subflow "
+                 "with mappings" },
     { "many-violations", "one connection with 9500 violations (more than the 4096 details kept)" },
     { "opt-cut", "option areas cut by the snaplen, with faults before the cut and without" },
     { "jumbo-v6", "RFC 2675 jumbogram: IPv6 Hop-by-Hop Jumbo Payload, 70000 data bytes" },
     { "bigtcp-v4", "Linux IPv4 BIG TCP: Total Length 0, 70000 data bytes" },
-    { "convert-info", "Convert message with an Info TLV only, answered with Supported TCP Extensions" },
-    { "join-multilink", "pcapng: the MPTCP connection on an Ethernet interface, its MP_JOIN subflow on a raw-IP one" },
+    { "convert-info",
+      "Convert message with an Info TLV only, answered with Supported TCP Extensions" },
+    { "join-multilink", "pcapng: the MPTCP connection on an Ethernet interface, its MP_JOIN "
+                        "subflow on a raw-IP one" },
     { "SCENARIO-cut-end", "any scenario, the file ending inside a packet record" },
     { "prefer-proxy", "SYN with MP_CAPABLE and MP_PREFER_PROXY" },
     { "dss-csum", "DSS mappings with checksums, the second one wrong" },
@@ -892,10 +998,13 @@ static const struct { const char *name, *what; } SC[] = {
     { "mpc-data-first", "MPTCP without a pure third ACK: keys only in the MP_CAPABLE with data" },
     { "convert-error", "converter reply with Error TLV 96 (Connection Reset) in the first data" },
     { "join-syn-data", "MP_JOIN SYN carrying data" },
-    { "convert", "convert connection: MPC + Convert/Connect + request in the SYN, reply in the SYN/ACK" },
-    { "convert-reply-data", "convert connection with the converter's reply in the first data segment" },
+    { "convert",
+      "convert connection: MPC + Convert/Connect + request in the SYN, reply in the SYN/ACK" },
+    { "convert-reply-data",
+      "convert connection with the converter's reply in the first data segment" },
     { "convert-zero-tlv", "Convert message with a zero-length TLV (CONV-TLV-ZERO)" },
-    { "overrun", "option running past the area (TCPOPT-OVERRUN) and a zero-length option (TCPOPT-LEN-ZERO)" },
+    { "overrun",
+      "option running past the area (TCPOPT-OVERRUN) and a zero-length option (TCPOPT-LEN-ZERO)" },
     { "mpc-dropped", "SYN options at 40 B with a 16-byte TFO cookie, no room for MP_CAPABLE" },
     { "cookie", "TFO cookie request + grant, then cookie use with SYN data acked" },
     { "syndata-nack", "TFO SYN data not acked by the SYN/ACK, retransmitted after the handshake" },
@@ -941,13 +1050,20 @@ static int run(W *w, const char *sc)
     else if (!strcmp(sc, "mpc-data-first")) sc_mpconvert_opt(w, true);
     else if (!strcmp(sc, "convert-error")) sc_convert_error(w);
     else if (!strcmp(sc, "join-syn-data")) sc_join_syn_data(w);
-    else if (!strcmp(sc, "v0-csum")) sc_v0_csum(w);
-    else if (!strcmp(sc, "many-violations")) sc_many_violations(w);
-    else if (!strcmp(sc, "opt-cut")) sc_opt_cut(w);
-    else if (!strcmp(sc, "jumbo-v6")) sc_jumbo(w, true);
-    else if (!strcmp(sc, "bigtcp-v4")) sc_jumbo(w, false);
-    else if (!strcmp(sc, "convert-info")) sc_convert_info(w);
-    else if (!strcmp(sc, "join-multilink")) sc_join(w, false);
+    else if (!strcmp(sc, "v0-csum"))
+        sc_v0_csum(w);
+    else if (!strcmp(sc, "many-violations"))
+        sc_many_violations(w);
+    else if (!strcmp(sc, "opt-cut"))
+        sc_opt_cut(w);
+    else if (!strcmp(sc, "jumbo-v6"))
+        sc_jumbo(w, true);
+    else if (!strcmp(sc, "bigtcp-v4"))
+        sc_jumbo(w, false);
+    else if (!strcmp(sc, "convert-info"))
+        sc_convert_info(w);
+    else if (!strcmp(sc, "join-multilink"))
+        sc_join(w, false);
     else return -1;
     return 0;
 }
@@ -999,8 +1115,15 @@ int main(int argc, char **argv)
     bool cut = sl > 8 && !strcmp(sc + sl - 8, "-cut-end");
     if (cut) sc[sl - 8] = 0;
     w.ng = !strcmp(sc, "join-multilink");
-    if (w.ng) ng_hdr(&w); else pcap_hdr(&w);
-    if (run(&w, sc) != 0) { fprintf(stderr, "mpx-mkpcap: unknown scenario %s\n", argv[optind]); fclose(w.f); return 2; }
+    if (w.ng)
+        ng_hdr(&w);
+    else
+        pcap_hdr(&w);
+    if (run(&w, sc) != 0) {
+        fprintf(stderr, "mpx-mkpcap: unknown scenario %s\n", argv[optind]);
+        fclose(w.f);
+        return 2;
+    }
     if (cut) cut_end(&w);
     if (fclose(w.f) != 0) { perror(argv[optind + 1]); return 3; }
     return 0;

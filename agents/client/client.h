@@ -68,7 +68,7 @@ typedef struct cconn {
     bool     req_allowed, want_out, connected, tfo_attempt, bad_pattern, rst;
     bool     wscale0;                     /* --syn-wscale0 applied to this SYN */
     int64_t  last_io;                     /* CLOCK_MONOTONIC us of the last read/write progress */
-    int64_t  last_rx, max_gap;            /* last read with data; longest time without one, us */
+    int64_t  last_rx, max_gap;            /* last read/write progress; longest time without, us */
     uint32_t kicks;                       /* readable data found without an epoll wakeup */
     uint16_t optd_sport;                  /* registered with mpx-optd by source port (0 = no) */
     int      conv_error, socks_rep;       /* -1 = none */
@@ -135,9 +135,10 @@ extern const client_signal_ops client_sig_plain, client_sig_socks5, client_sig_c
     client_sig_mpconvert, client_sig_mpconvert_ie, client_sig_mpconvert_opt;
 const client_signal_ops *client_ops_for(mpx_wire_class w);
 
-/* "[a,b,..]": tcpi_bytes_received of each subflow of MPTCP socket fd (agents/client/subflows.c);
- * returns the number of subflows, -1 when not available (plain TCP, fallback, too small) */
-int client_subflow_bytes_in(int fd, char *out, size_t n);
+/* "[a,b,..]": tcpi_bytes_received (acked: tcpi_bytes_acked) of each subflow of MPTCP socket fd
+ * (agents/client/subflows.c); the number of subflows, -1 when not available (plain TCP,
+ * fallback, buffer too small) */
+int client_subflow_bytes(int fd, bool acked, char *out, size_t n);
 
 /* Does the row go straight to the target (no --proxy)? Does --tfo apply? */
 bool client_sig_direct(const mpx_signal *s);

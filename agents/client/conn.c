@@ -123,13 +123,15 @@ static void finish(client *cl, cconn *c, bool ok)
         c->t_done = client_rel(c);
     if (!ok && cl->ops->failed)
         cl->ops->failed(cl, c);
-    char sfb[160] = "";
+    char sfb[160] = "", sfo[160] = "";
     mpxa_mp_state mp = { .kind = MPXA_MP_TCP, .subflows = 0 };
     const char *tfo = "none", *tfo_fail = NULL;
     if (c->fd >= 0) {
         mp = mpxa_mptcp_state(c->fd);
-        if (client_subflow_bytes_in(c->fd, sfb, sizeof sfb) < 0)
+        if (client_subflow_bytes(c->fd, false, sfb, sizeof sfb) < 0)
             sfb[0] = '\0';
+        if (client_subflow_bytes(c->fd, true, sfo, sizeof sfo) < 0)
+            sfo[0] = '\0';
         if (!ok && mpxa_mono_us() - c->last_rx > c->max_gap)
             c->max_gap = mpxa_mono_us() - c->last_rx;   /* still waiting when it ended */
         tfo = tfo_str(c);
@@ -182,6 +184,10 @@ static void finish(client *cl, cconn *c, bool ok)
         mpxa_json_raw(&j, "sf_bytes_in", sfb);
     else
         mpxa_json_null(&j, "sf_bytes_in");
+    if (sfo[0])
+        mpxa_json_raw(&j, "sf_bytes_out", sfo);
+    else
+        mpxa_json_null(&j, "sf_bytes_out");
     mpxa_json_opt_int(&j, "syn_opt_bytes", cl->syn_opt_bytes >= 0, cl->syn_opt_bytes);
     mpxa_json_str(&j, "workload", cfg->wl_text);
     mpxa_json_emit(&j, cl->json);
@@ -288,6 +294,9 @@ static int pump_out(client *cl, cconn *c)
         }
         account_sent(c, (size_t)w);
         c->last_io = mpxa_mono_us();
+        if (c->last_io - c->last_rx > c->max_gap)
+            c->max_gap = c->last_io - c->last_rx;
+        c->last_rx = c->last_io;
     }
     set_out(cl, c, false);
     return 0;

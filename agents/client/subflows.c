@@ -2,6 +2,7 @@
  * record: which links carried the response. Its own file because it needs the kernel's
  * struct tcp_info (linux/tcp.h), which clashes with netinet/tcp.h used elsewhere. */
 #include <linux/mptcp.h>
+#include <stdbool.h>
 #include <linux/tcp.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 
 #define SF_MAX 8
 
-int client_subflow_bytes_in(int fd, char *out, size_t n)
+int client_subflow_bytes(int fd, bool acked, char *out, size_t n)
 {
     struct {
         struct mptcp_subflow_data h;
@@ -34,7 +35,8 @@ int client_subflow_bytes_in(int fd, char *out, size_t n)
     out[off++] = '[';
     for (uint32_t i = 0; i < k; i++) {
         int w = snprintf(out + off, n - off, "%s%llu", i ? "," : "",
-                         (unsigned long long)b.ti[i].tcpi_bytes_received);
+                         (unsigned long long)(acked ? b.ti[i].tcpi_bytes_acked
+                                                        : b.ti[i].tcpi_bytes_received));
         if (w < 0 || (size_t)w >= n - off - 1)
             return -1;
         off += (size_t)w;

@@ -74,7 +74,7 @@ for ch in convert:5124 convert-wait:5124 convert-cookie:5129 mpconvert:5125 mpco
                 ([$c[] | select(.ok) | .t_done_us] | add) * 100 | floor) / 100 else 0 end),
       shares: [$c[] | (.sf_bytes_in // []) | map(. * 100 / $size | floor) | join("/")] }' "$D/$sig.json")
   echo "# $sig: $r"
-  t_check "$sig - $N_PER x bulk-down 10MB with the workaround: all verified, SYN data acked, two subflows each >= 5 %, no read gap > 1 s ($r)" \
+  t_check "$sig - $N_PER x bulk-down 10MB with the workaround - all verified, SYN data acked, two subflows each >= 5 %, no read gap > 1 s" \
     jq -e --argjson n "$N_PER" '.n == $n and .ok == $n and .wscale0 == $n and .both == $n and
       .gap_ms <= 1000 and (.syn >= $n - 1)' <<< "$r"
   t_check "$sig - goodput $(jq .mbit <<< "$r") Mbit/s >= 80 % of dsl + lte ($SUM Mbit/s)" \

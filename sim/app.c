@@ -244,6 +244,8 @@ static void cl_request(struct sim *s, struct sim_sock *k)
 static void cl_connected(struct sim *s, struct sim_sock *k)
 {
     struct cl *l = k->app;
+    l->c->t_connected = s->now;
+    l->c->syn_data_sent = k->syn_data > 0, l->c->syn_data_acked = k->syn_acked > 0;
     const mpx_signal *sg = l->c->sig;
     uint8_t out[64];
     mpx_err e = { 0 };
@@ -415,6 +417,8 @@ void sim_conn_run(struct sim_world *w, struct sim_conn *c, const mpx_signal *sg,
     while (s->evq.n && sim_tcp_open_socks(s) && s->now - t0 < timeout_ns)
         sim_run(s, s->evq.h[0].t);
     c->syn_timeouts = (unsigned)c->sock->retries;
+    c->lport = c->sock->lport;
+    c->joined = c->sock->sub && c->sock->sub->join_up;
     if (sim_tcp_open_socks(s) && !c->ok) c->failed = true; /* timed out */
     sim_tcp_abandon(s); /* what is left is dropped; the links drain */
     sim_run(s, UINT64_MAX);

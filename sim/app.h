@@ -24,6 +24,9 @@ struct sim_world {
 struct sim_conn {
     const mpx_signal *sig;
     uint64_t t_start, t_first, t_done; /* ns; t_first = first response byte at the client */
+    uint64_t t_connected;  /* the client's handshake completed */
+    uint16_t lport;
+    bool syn_data_sent, syn_data_acked, tfo_cookie, joined;
     uint64_t resp_bytes;
     size_t expect_reply;  /* converter reply bytes before the response */
     size_t signal_len;    /* signal bytes in front of the request (for the converter) */

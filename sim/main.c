@@ -27,13 +27,16 @@ static void usage(FILE *f)
 "  --no-warmup         no unrecorded first connection per signal (cookie fetch)\n"
 "  --pcap DIR          write DIR/LINK.pcap for every link (as the emulator does)\n"
 "  --out FILE          connection records (JSON lines; default stdout)\n"
+"  --records FILE      also mpx-client's own record per connection (tag VARIANT/REP/STEP), and\n"
+"  --steps FILE        the harness's steps.csv lines: a results folder the harness completes\n"
+"  --name VARIANT      the variant name in tags and steps (default base)\n"
 "  --summary           per-signal TTFB percentiles on stderr\n"
 "  --summary-json FILE the same per signal as JSON (n, ok, p50/p90/p99 ms, SYN timeouts)\n"
 "exit: 0 all connections completed, 1 some failed, 2 usage or input error\n");
 }
 
 struct opts {
-    const char *variant, *signals, *workload, *pcap, *out, *sjson;
+    const char *variant, *signals, *workload, *pcap, *out, *sjson, *records, *steps, *name;
     uint64_t reps, gap_ms, timeout_s, seed;
     bool seed_set, tfo, join, warmup, summary;
 };
@@ -45,11 +48,12 @@ static int parse(int argc, char **argv, struct opts *o)
         { "workload", 1, 0, 'w' }, { "seed", 1, 0, 'S' }, { "gap", 1, 0, 'g' },
         { "conn-timeout", 1, 0, 't' }, { "tfo", 0, 0, 'T' }, { "no-join", 0, 0, 'J' },
         { "no-warmup", 0, 0, 'W' }, { "pcap", 1, 0, 'p' }, { "out", 1, 0, 'o' },
-        { "summary", 0, 0, 'm' }, { "summary-json", 1, 0, 'j' }, { "help", 0, 0, 'h' },
+        { "summary", 0, 0, 'm' }, { "summary-json", 1, 0, 'j' }, { "records", 1, 0, 'R' },
+        { "steps", 1, 0, 'P' }, { "name", 1, 0, 'N' }, { "help", 0, 0, 'h' },
         { 0, 0, 0, 0 }
     };
     *o = (struct opts){ .signals = "all", .workload = "rr 100/1000", .reps = 20, .gap_ms = 20,
-                        .timeout_s = 5, .join = true, .warmup = true };
+                        .timeout_s = 5, .join = true, .warmup = true, .name = "base" };
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         int bad = 0;
@@ -68,6 +72,9 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'o': o->out = optarg; break;
         case 'm': o->summary = true; break;
         case 'j': o->sjson = optarg; break;
+        case 'R': o->records = optarg; break;
+        case 'P': o->steps = optarg; break;
+        case 'N': o->name = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -120,6 +127,39 @@ static uint32_t addr_towards(const struct sim_node *from, const struct sim_node 
         for (int j = 0; j < to->nif; j++)
             if (from->ifs[i].link == to->ifs[j].link) return from->ifs[i].addr;
     return 0;
+}
+
+/* mpx-client's record of one connection (agents/client/conn.c field names), so the harness
+ * joins simulated connections with the analyzer exactly as emulated ones. Times in us from the
+ * connection's start, t0_real_us on the simulated clock (the pcaps' time base). */
+static void write_record(FILE *f, const struct sim_world *w, const struct sim_conn *c,
+                         const char *name, uint64_t rep, uint64_t step, bool ok)
+{
+    char cli[32], srv[32], px[32];
+    sim_addr_fmt(w->client->ifs[0].addr, cli, sizeof cli);
+    sim_addr_fmt(w->server_addr, srv, sizeof srv);
+    sim_addr_fmt(w->proxy_addr, px, sizeof px);
+    const mpx_signal *sg = c->sig;
+    bool via = sg->frontend && sg->mode == MPX_SIG_MODE_EXPLICIT;
+    uint64_t t0 = c->t_start / 1000;
+#define REL(t) ((t) ? (long long)((t) / 1000 - t0) : -1LL)
+    fprintf(f, "{\"type\":\"conn\",\"signal\":\"%s\",\"seq\":0,\"ok\":%s,\"error\":%s,"
+               "\"target\":\"%s:%d\",", sg->name, ok ? "true" : "false",
+            ok ? "null" : "\"simulated connection did not complete\"", srv, SIM_SERVER_PORT);
+    if (via) fprintf(f, "\"via\":\"%s:%u\",", px, sg->port);
+    else fputs("\"via\":null,", f);
+    fprintf(f, "\"local\":\"%s:%u\",\"mptcp\":\"%s\",\"subflows\":%d,\"tfo\":\"%s\",", cli,
+            c->lport, sg->mptcp ? "mptcp" : "tcp", c->joined ? 2 : 1,
+            !c->syn_data_sent ? "none" : c->syn_data_acked ? "syn-data-acked" : "syn-data-not-acked");
+    fprintf(f, "\"t0_real_us\":%llu,\"t_connected_us\":%lld,\"t_first_resp_us\":%lld,"
+               "\"t_done_us\":%lld,\"ttfb_us\":%lld,\"bytes_out\":%u,\"bytes_in\":%llu,"
+               "\"verified\":%s,\"tag\":\"%s/%llu/%llu\",\"workload\":\"rr %u/%u\","
+               "\"syn_timeouts\":%u,\"simulated\":true}\n",
+            (unsigned long long)t0, REL(c->t_connected), REL(c->t_first), REL(c->t_done),
+            ok ? REL(c->t_first) : -1LL, w->wl.req_len, (unsigned long long)c->resp_bytes,
+            ok ? "true" : "false", name, (unsigned long long)rep, (unsigned long long)step,
+            w->wl.req_len, w->wl.resp_len, c->syn_timeouts);
+#undef REL
 }
 
 /* Per-signal percentiles (the harness's definition, lib/stats.h) as one JSON object; NaN
@@ -208,6 +248,11 @@ int main(int argc, char **argv)
         perror(o.out);
         return 2;
     }
+    FILE *rec = o.records ? fopen(o.records, "w") : NULL, *stp = o.steps ? fopen(o.steps, "w") : NULL;
+    if ((o.records && !rec) || (o.steps && !stp)) {
+        perror(o.records && !rec ? o.records : o.steps);
+        return 2;
+    }
     uint64_t timeout = o.timeout_s * SIM_S, gap = o.gap_ms * SIM_MS;
     double *ttfb[MPX_SIG__N] = { 0 };
     size_t nt[MPX_SIG__N] = { 0 }, nfail = 0, nsynto[MPX_SIG__N] = { 0 };
@@ -234,10 +279,18 @@ int main(int argc, char **argv)
             else fprintf(out, "\"ttfb_ms\":null,");
             fprintf(out, "\"syn_timeouts\":%u,\"start_ms\":%.6f}\n", c.syn_timeouts,
                     (double)c.t_start / 1e6);
+            if (rec) write_record(rec, &w, &c, o.name, r, (r - 1) * nsig + i + 1, ok);
+            if (stp)
+                fprintf(stp, "%s,%llu,%llu,%s,%.6f,%.6f,%d\n", o.name, (unsigned long long)r,
+                        (unsigned long long)((r - 1) * nsig + i + 1), sigs[i]->name,
+                        (double)c.t_start / 1e9, (double)(c.t_done ? c.t_done : s.now) / 1e9,
+                        ok ? 0 : 1);
             s.now += gap;
         }
     }
     if (out != stdout) fclose(out);
+    if (rec) fclose(rec);
+    if (stp) fclose(stp);
     for (size_t i = 0; i < nsig; i++) mpx_stats_sort(ttfb[i], nt[i]);
     if (o.summary) {
         fprintf(stderr, "%-16s %6s %10s %10s %10s\n", "signal", "n", "p50_ms", "p90_ms", "p99_ms");

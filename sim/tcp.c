@@ -564,6 +564,8 @@ static void synsent_in(struct sim *s, struct sim_sock *k, struct sim_pkt *p)
     if (acked > k->syn_data) return;
     k->irs = p->seq;
     k->s_una = k->s_nxt = acked; /* unacknowledged SYN data goes again after the handshake */
+    k->syn_acked = acked;
+    if (k->is_join) k->join_up = true;
     if (p->tfo_cookie) store_cookie(s, k->raddr);
     if (!p->mpc && !p->join) k->mptcp = false; /* fallback: the peer is plain TCP */
     if (p->mpc) set_rkey(k, p->mkey);

@@ -63,6 +63,8 @@ struct sim_sock {
     size_t r_nxt; /* bytes received in order */
     bool fin_rcvd, eof_told;
     size_t syn_data;        /* stream bytes carried by our SYN */
+    size_t syn_acked;       /* of them, what the SYN/ACK acknowledged */
+    bool join_up;           /* a join subflow that completed its handshake */
     bool tfo_try, tfo_no_cookie, tfo_req, ra, helper, want_join, joined;
     const char *syn_recipe;
     bool mpc_data_pending; /* first data after the MPC handshake carries MP_CAPABLE */

@@ -357,10 +357,8 @@ _mpx_topo_build() {
       pids+=(-)
       continue
     fi
-    sa=$(mpx_topofile_spec "$l" ab) sb=$(mpx_topofile_spec "$l" ba)
-    [[ " $sa" == *" seed="* ]] || sa+="${sa:+ }seed=$(mpx_topo_dir_seed "$seed" "$l" ab)"
-    [[ " $sb" == *" seed="* ]] || sb+="${sb:+ }seed=$(mpx_topo_dir_seed "$seed" "$l" ba)"
-    echo "ab $sa" > "$d/$l.spec"; echo "ba $sb" >> "$d/$l.spec"
+    _mpx_topo_write_spec "$l" "$seed" "$d/$l.spec"
+    sa=$(sed -n "s/^ab //p" "$d/$l.spec") sb=$(sed -n "s/^ba //p" "$d/$l.spec")
     local args=(--if-a a --if-b b --ab "$sa" --ba "$sb" --name "$l" --ready "$d/$l.ready"
       --stats "$pdir/$l.stats.json" --events "$pdir/$l.events.jsonl" --quiet)
     if [ "${MPX_TOPO_PCAP:-1}" != 0 ]; then pcap=$pdir/$l.pcap; args+=(--pcap "$pcap"); fi
@@ -680,4 +678,47 @@ mpx_topo_show() {
   fi
   [ ! -s "$d/middlebox" ] || { echo; echo "Middlebox behaviours:"; sed 's/^/- /' "$d/middlebox"; }
   [ ! -s "$d/mn/delays" ] || { echo; echo "Mininet hosts; link delays measured at setup (probe emulator, no loss):"; sed 's/^/- /' "$d/mn/delays"; }
+}
+
+# _mpx_topo_write_spec LINK SEED FILE: both directions' mpx-linkem SPEC ("ab ..."/"ba ..."),
+# each with its deterministic seed unless the topology fixed one
+_mpx_topo_write_spec() {
+  local l=$1 seed=$2 f=$3 sa sb
+  sa=$(mpx_topofile_spec "$l" ab) sb=$(mpx_topofile_spec "$l" ba)
+  [[ " $sa" == *" seed="* ]] || sa+="${sa:+ }seed=$(mpx_topo_dir_seed "$seed" "$l" ab)"
+  [[ " $sb" == *" seed="* ]] || sb+="${sb:+ }seed=$(mpx_topo_dir_seed "$seed" "$l" ba)"
+  printf 'ab %s\nba %s\n' "$sa" "$sb" > "$f"
+}
+
+# mpx_topo_resolve FILE SEED DIR [--param P]...: what mpx_topo_up would build, as files and
+# nothing else (no namespace, no root): DIR/topology.resolved, DIR/addrs ("node if v4 v6"),
+# DIR/links.txt ("link a a-if b b-if") and DIR/LINK.spec with the seeds mpx_topo_up gives the
+# link emulators. The simulator (sim/) runs on these.
+mpx_topo_resolve() {
+  [ $# -ge 3 ] || { echo "usage: mpx_topo_resolve FILE SEED DIR [--param P]..." >&2; return 2; }
+  local file=$1 seed=$2 dir=$3; shift 3
+  local params=()
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --param) [ $# -ge 2 ] || { echo "topo: --param needs a value" >&2; return 2; }; params+=("$2"); shift 2 ;;
+      *) echo "topo: unknown option '$1'" >&2; return 2 ;;
+    esac
+  done
+  mpx_seed "$seed" > /dev/null 2>&1 || { echo "topo: bad seed '$seed' (an integer 0..$MPX_SEED_MAX without leading zeros)" >&2; return 2; }
+  mkdir -p "$dir" || return 3
+  (
+    mpx_topofile_parse "$file" || exit 2
+    for p in "${params[@]}"; do mpx_topofile_param "$p" || exit 2; done
+    _mpx_topo_plan
+    mpx_topofile_dump > "$dir/topology.resolved"
+    : > "$dir/addrs"; : > "$dir/links.txt"
+    local l a b aif bif
+    for l in "${MPX_T_LINKS[@]}"; do
+      a=${MPX_T_LA[$l]} b=${MPX_T_LB[$l]} aif=${MPX_T_LAIF[$l]} bif=${MPX_T_LBIF[$l]}
+      echo "$a $aif ${_A4[$a.$aif]:--} ${_A6[$a.$aif]:--}" >> "$dir/addrs"
+      echo "$b $bif ${_A4[$b.$bif]:--} ${_A6[$b.$bif]:--}" >> "$dir/addrs"
+      echo "$l $a $aif $b $bif" >> "$dir/links.txt"
+      _mpx_topo_write_spec "$l" "$seed" "$dir/$l.spec"
+    done
+  )
 }

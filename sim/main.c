@@ -30,13 +30,15 @@ static void usage(FILE *f)
 "  --records FILE      also mpx-client's own record per connection (tag VARIANT/REP/STEP), and\n"
 "  --steps FILE        the harness's steps.csv lines: a results folder the harness completes\n"
 "  --name VARIANT      the variant name in tags and steps (default base)\n"
+"  --plan FILE         run the steps of variant --name from a harness plan.csv (default:\n"
+"                      --signals x --reps in the harness's rotating round-robin order)\n"
 "  --summary           per-signal TTFB percentiles on stderr\n"
 "  --summary-json FILE the same per signal as JSON (n, ok, p50/p90/p99 ms, SYN timeouts)\n"
 "exit: 0 all connections completed, 1 some failed, 2 usage or input error\n");
 }
 
 struct opts {
-    const char *variant, *signals, *workload, *pcap, *out, *sjson, *records, *steps, *name;
+    const char *variant, *signals, *workload, *pcap, *out, *sjson, *records, *steps, *name, *plan;
     uint64_t reps, gap_ms, timeout_s, seed;
     bool seed_set, tfo, join, warmup, summary;
 };
@@ -49,7 +51,7 @@ static int parse(int argc, char **argv, struct opts *o)
         { "conn-timeout", 1, 0, 't' }, { "tfo", 0, 0, 'T' }, { "no-join", 0, 0, 'J' },
         { "no-warmup", 0, 0, 'W' }, { "pcap", 1, 0, 'p' }, { "out", 1, 0, 'o' },
         { "summary", 0, 0, 'm' }, { "summary-json", 1, 0, 'j' }, { "records", 1, 0, 'R' },
-        { "steps", 1, 0, 'P' }, { "name", 1, 0, 'N' }, { "help", 0, 0, 'h' },
+        { "steps", 1, 0, 'P' }, { "name", 1, 0, 'N' }, { "plan", 1, 0, 'L' }, { "help", 0, 0, 'h' },
         { 0, 0, 0, 0 }
     };
     *o = (struct opts){ .signals = "all", .workload = "rr 100/1000", .reps = 20, .gap_ms = 20,
@@ -75,6 +77,7 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'R': o->records = optarg; break;
         case 'P': o->steps = optarg; break;
         case 'N': o->name = optarg; break;
+        case 'L': o->plan = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -186,13 +189,84 @@ static int write_summary(const char *path, const mpx_signal **sigs, size_t nsig,
     return fclose(f) ? -1 : 0;
 }
 
+/* One planned connection: repetition, step number in the variant, signal index. */
+struct step {
+    uint64_t rep, k;
+    size_t si;
+};
+
+/* The harness's order (emu/cmd/run.sh): round-robin, each repetition starting one signal
+ * later, steps numbered through the variant. */
+static int rotate_plan(size_t nsig, uint64_t reps, struct step **out, size_t *n)
+{
+    *n = (size_t)reps * nsig;
+    *out = calloc(*n ? *n : 1, sizeof **out);
+    if (!*out) return -1;
+    for (uint64_t r = 1, k = 1; r <= reps; r++)
+        for (size_t i = 0; i < nsig; i++, k++)
+            (*out)[k - 1] = (struct step){ r, k, (i + r - 1) % nsig };
+    return 0;
+}
+
+/* A harness plan.csv ("variant,rep,step,signal"): the rows of one variant, in file order;
+ * the signals in order of first appearance. */
+static int load_plan(const char *path, const char *name, const mpx_signal **sigs, size_t *nsig,
+                     struct step **out, size_t *n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return -1;
+    }
+    char line[512];
+    size_t cap = 0;
+    *n = *nsig = 0;
+    *out = NULL;
+    int rc = 0;
+    while (fgets(line, sizeof line, f)) {
+        char v[128], sg[64];
+        unsigned long long rep, k;
+        if (sscanf(line, "%127[^,],%llu,%llu,%63[^,\n]", v, &rep, &k, sg) != 4) continue;
+        if (strcmp(v, name)) continue;
+        const mpx_signal *row = mpx_signal_by_name(sg);
+        if (!row) {
+            fprintf(stderr, "mpx-sim: %s: unknown signal '%s'\n", path, sg);
+            rc = -1;
+            break;
+        }
+        size_t si = 0;
+        while (si < *nsig && sigs[si] != row) si++;
+        if (si == *nsig) sigs[(*nsig)++] = row;
+        if (*n == cap) {
+            struct step *ns = realloc(*out, (cap = cap ? cap * 2 : 256) * sizeof *ns);
+            if (!ns) {
+                rc = -1;
+                break;
+            }
+            *out = ns;
+        }
+        (*out)[(*n)++] = (struct step){ rep, k, si };
+    }
+    fclose(f);
+    if (!rc && !*n) {
+        fprintf(stderr, "mpx-sim: %s: no step of variant %s\n", path, name);
+        rc = -1;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
     if (parse(argc, argv, &o)) return 2;
     const mpx_signal *sigs[MPX_SIG__N];
     size_t nsig;
-    if (pick_signals(o.signals, sigs, &nsig)) return 2;
+    struct step *steps = NULL;
+    size_t nsteps = 0;
+    if (o.plan ? load_plan(o.plan, o.name, sigs, &nsig, &steps, &nsteps)
+               : (pick_signals(o.signals, sigs, &nsig) ||
+                  rotate_plan(nsig, o.reps, &steps, &nsteps)))
+        return 2;
     char err[256];
     struct sim_world w = { 0 };
     if (mpxa_workload_parse(o.workload, &w.wl, err, sizeof err)) {
@@ -257,15 +331,19 @@ int main(int argc, char **argv)
     double *ttfb[MPX_SIG__N] = { 0 };
     size_t nt[MPX_SIG__N] = { 0 }, nfail = 0, nsynto[MPX_SIG__N] = { 0 };
     for (size_t i = 0; i < nsig; i++) {
-        ttfb[i] = calloc(o.reps, sizeof(double));
+        size_t cap = 0;
+        for (size_t q = 0; q < nsteps; q++) cap += steps[q].si == i;
+        ttfb[i] = calloc(cap ? cap : 1, sizeof(double));
         if (!ttfb[i]) return 2;
         if (!o.warmup) continue;
         struct sim_conn c;
         sim_conn_run(&w, &c, sigs[i], timeout);
         s.now += gap;
     }
-    for (uint64_t r = 1; r <= o.reps; r++) {
-        for (size_t i = 0; i < nsig; i++) {
+    for (size_t q = 0; q < nsteps; q++) {
+        {
+            uint64_t r = steps[q].rep, k = steps[q].k;
+            size_t i = steps[q].si;
             struct sim_conn c;
             sim_conn_run(&w, &c, sigs[i], timeout);
             bool ok = c.ok && !c.failed;
@@ -279,10 +357,10 @@ int main(int argc, char **argv)
             else fprintf(out, "\"ttfb_ms\":null,");
             fprintf(out, "\"syn_timeouts\":%u,\"start_ms\":%.6f}\n", c.syn_timeouts,
                     (double)c.t_start / 1e6);
-            if (rec) write_record(rec, &w, &c, o.name, r, (r - 1) * nsig + i + 1, ok);
+            if (rec) write_record(rec, &w, &c, o.name, r, k, ok);
             if (stp)
                 fprintf(stp, "%s,%llu,%llu,%s,%.6f,%.6f,%d\n", o.name, (unsigned long long)r,
-                        (unsigned long long)((r - 1) * nsig + i + 1), sigs[i]->name,
+                        (unsigned long long)k, sigs[i]->name,
                         (double)c.t_start / 1e9, (double)(c.t_done ? c.t_done : s.now) / 1e9,
                         ok ? 0 : 1);
             s.now += gap;
@@ -305,6 +383,7 @@ int main(int argc, char **argv)
         nfail++;
     }
     for (size_t i = 0; i < nsig; i++) free(ttfb[i]);
+    free(steps);
     sim_tcp_free(&s);
     sim_free(&s);
     return nfail ? 1 : 0;

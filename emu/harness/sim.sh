@@ -25,12 +25,11 @@ mpx_sim_variant() {
     jq -n --arg why "$why" '{model: "mpx-sim", status: "not modelled", reason: $why}' > "$vd/sim.json"
     return 0
   fi
-  local sigs reps wl tfo
-  sigs=$(jq -r '.signals | join(",")' "$vd/variant.json")
-  reps=$(jq -r '.repetitions' "$vd/variant.json")
+  local wl tfo
   wl=$(jq -r '.workload' "$vd/variant.json")
   tfo=$(jq -r '.tfo // "off"' "$vd/variant.json")
-  local args=(--variant "$vd" --signals "$sigs" --reps "$reps" --workload "$wl"
+  # the emulation's own plan: the same steps in the same order
+  local args=(--variant "$vd" --plan "$1/plan.csv" --name "$2" --workload "$wl"
               --out "$vd/sim.jsonl" --summary-json "$vd/sim.json.tmp")
   [ "$tfo" = on ] && args+=(--tfo)
   timeout 300 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "${args[@]}" 2> "$vd/sim.err"; rc=$?

@@ -168,14 +168,14 @@ static void write_record(FILE *f, const struct sim_world *w, const struct sim_co
 /* Per-signal percentiles (the harness's definition, lib/stats.h) as one JSON object; NaN
  * (no completed connection) is null. */
 static int write_summary(const char *path, const mpx_signal **sigs, size_t nsig, double **v,
-                         const size_t *n, const size_t *synto, uint64_t reps)
+                         const size_t *n, const size_t *synto, const size_t *planned)
 {
     FILE *f = fopen(path, "w");
     if (!f) return -1;
-    fprintf(f, "{\"model\":\"mpx-sim\",\"reps\":%llu,\"signals\":{", (unsigned long long)reps);
+    fputs("{\"model\":\"mpx-sim\",\"signals\":{", f);
     for (size_t i = 0; i < nsig; i++) {
         fprintf(f, "%s\"%s\":{\"n\":%llu,\"ok\":%zu,\"syn_timeouts\":%zu", i ? "," : "",
-                sigs[i]->name, (unsigned long long)reps, n[i], synto[i]);
+                sigs[i]->name, (unsigned long long)planned[i], n[i], synto[i]);
         const double q[] = { 0.5, 0.9, 0.99 };
         const char *k[] = { "p50", "p90", "p99" };
         for (int j = 0; j < 3; j++) {
@@ -329,11 +329,10 @@ int main(int argc, char **argv)
     }
     uint64_t timeout = o.timeout_s * SIM_S, gap = o.gap_ms * SIM_MS;
     double *ttfb[MPX_SIG__N] = { 0 };
-    size_t nt[MPX_SIG__N] = { 0 }, nfail = 0, nsynto[MPX_SIG__N] = { 0 };
+    size_t nt[MPX_SIG__N] = { 0 }, nfail = 0, nsynto[MPX_SIG__N] = { 0 }, nplan[MPX_SIG__N] = { 0 };
     for (size_t i = 0; i < nsig; i++) {
-        size_t cap = 0;
-        for (size_t q = 0; q < nsteps; q++) cap += steps[q].si == i;
-        ttfb[i] = calloc(cap ? cap : 1, sizeof(double));
+        for (size_t q = 0; q < nsteps; q++) nplan[i] += steps[q].si == i;
+        ttfb[i] = calloc(nplan[i] ? nplan[i] : 1, sizeof(double));
         if (!ttfb[i]) return 2;
         if (!o.warmup) continue;
         struct sim_conn c;
@@ -378,7 +377,7 @@ int main(int argc, char **argv)
                     mpx_stats_pct_sorted(ttfb[i], nt[i], 0.9),
                     mpx_stats_pct_sorted(ttfb[i], nt[i], 0.99));
     }
-    if (o.sjson && write_summary(o.sjson, sigs, nsig, ttfb, nt, nsynto, o.reps)) {
+    if (o.sjson && write_summary(o.sjson, sigs, nsig, ttfb, nt, nsynto, nplan)) {
         fprintf(stderr, "mpx-sim: cannot write %s\n", o.sjson);
         nfail++;
     }

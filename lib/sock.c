@@ -157,6 +157,14 @@ int mpxa_tcpi_options(int fd)
     return ti.tcpi_options;
 }
 
+int mpxa_tcpi_state(int fd)
+{
+    struct tcp_info ti;
+    if (tcpinfo(fd, &ti) < 0)
+        return -1;
+    return ti.tcpi_state;
+}
+
 int mpxa_tcpi_tfo_client_fail(int fd)
 {
     struct tcp_info ti;
@@ -173,18 +181,22 @@ long mpxa_tcpi_rtt_us(int fd)
     return (long)ti.tcpi_rtt;
 }
 
-void mpxa_raise_nofile(unsigned long want)
+unsigned long mpxa_raise_nofile(unsigned long want)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
-        return;
+        return 0;
     if (want && rl.rlim_max < want) {
         struct rlimit r2 = { want, want };
         if (setrlimit(RLIMIT_NOFILE, &r2) == 0)
-            return;
+            rl = r2;
     }
     if (rl.rlim_cur < rl.rlim_max) {
         rl.rlim_cur = rl.rlim_max;
         setrlimit(RLIMIT_NOFILE, &rl);
     }
+    /* what is in effect now (a refused raise leaves the old values) */
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 0;
+    return rl.rlim_cur;
 }

@@ -92,7 +92,12 @@ int  mpxa_tcpi_options(int fd);
 int  mpxa_tcpi_tfo_client_fail(int fd);
 /* TCP_INFO tcpi_rtt in microseconds, -1 on error. */
 long mpxa_tcpi_rtt_us(int fd);
+/* TCP_INFO tcpi_state (TCP_SYN_RECV for an accepted TFO child before the third ACK; for
+ * MPTCP sockets: the first subflow's). -1 on error. */
+int  mpxa_tcpi_state(int fd);
 /* Raises the open-file soft limit to the hard limit; with want > 0 first tries to raise both
- * to want (root may lift the hard limit). A proxy or client holding thousands of sockets. */
-void mpxa_raise_nofile(unsigned long want);
+ * to want (a privileged process may lift the hard limit). A proxy or client holding thousands
+ * of sockets. Returns the soft limit in effect afterwards (0 if unknown): a raise can be
+ * refused, the caller reports what it got. */
+unsigned long mpxa_raise_nofile(unsigned long want);
 #endif

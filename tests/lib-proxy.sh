@@ -4,7 +4,11 @@
 #   mpx_px_server [ARGS...]        starts mpx-server on the server node (v4+v6 :8080); waits
 #   mpx_px_start NAME [ARGS...]    starts mpx-proxy ($MPX_PX_BIN, default bin/mpx-proxy) on the hag (stats/ready/log under
 #                                  $MPX_NT_DIR/NAME.*; drain bounded to 2 s so that cleanup
-#                                  never has to SIGKILL it); sets MPX_PX_PID
+#                                  never has to SIGKILL it); sets MPX_PX_PID. Without --allow
+#                                  or --config in ARGS it allows the client's access links
+#                                  (mpx_px_allow_args); the proxy refuses everyone else
+#   mpx_px_allow_args              --allow PREFIX per address of the client's access links
+#                                  (dsl, lte; v4 /24, v6 /64), one word a line
 #   mpx_px_stats [NAME]            SIGUSR1 to proxy NAME (default: the last started), waits
 #                                  for its stats file to change, prints it
 #   mpx_px_stop [PID]              SIGTERM (drain) and waits
@@ -22,11 +26,21 @@ mpx_px_server() {
   mpx_nt_wait_file "$MPX_NT_DIR/server.ready" 10
 }
 
+mpx_px_allow_args() {
+  local a
+  for a in "$MPX_NT_C_DSL4" "$MPX_NT_C_LTE4"; do [ -n "$a" ] && printf -- '--allow\n%s/24\n' "$a"; done
+  for a in "$MPX_NT_C_DSL6" "$MPX_NT_C_LTE6"; do [ -n "$a" ] && printf -- '--allow\n%s/64\n' "$a"; done
+  return 0
+}
+
 mpx_px_start() { # name args...
-  local name=$1; shift
+  local name=$1 allow=()
+  shift
   rm -f "$MPX_NT_DIR/$name.ready" "$MPX_NT_DIR/$name.stats"
+  [[ " $* " == *" --allow "* || " $* " == *" --config "* ]] || mapfile -t allow < <(mpx_px_allow_args)
   mpx_nt_bg hag "$MPX_NT_DIR/$name.log" "${MPX_PX_BIN:-$MPX_ROOT/bin/mpx-proxy}" \
-    --ready "$MPX_NT_DIR/$name.ready" --stats "$MPX_NT_DIR/$name.stats" --drain-timeout 2000 "$@"
+    --ready "$MPX_NT_DIR/$name.ready" --stats "$MPX_NT_DIR/$name.stats" --drain-timeout 2000 \
+    "${allow[@]}" "$@"
   # shellcheck disable=SC2034  # MPX_PX_PID is for the tests that source this file
   MPX_PX_PID=$MPX_NT_LASTPID MPX_PX_NAME=$name
   MPX_PX_PIDS[$name]=$MPX_NT_LASTPID

@@ -1,7 +1,8 @@
-/* Access control (RFC 8803 s9): client prefixes allowed (the internal realm; none given =
- * every client), targets refused by default (RFC 6890 special purpose: unspecified,
- * loopback, multicast, limited broadcast, plus the proxy's own addresses: no hairpin to the
- * proxy itself) and by --deny-target, per-client and global connection limits. */
+/* Access control (RFC 8803 s9): client prefixes allowed (the internal realm; none given = no
+ * client: the proxy refuses until told who its clients are), targets refused by default (RFC
+ * 6890 special purpose: unspecified, loopback, multicast, limited broadcast, plus the proxy's
+ * own addresses: no hairpin to the proxy itself) and by --deny-target, per-client and global
+ * connection limits. */
 #include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +65,7 @@ static bool prefix_match(const struct prefix *p, const mpx_addr *a0)
 
 bool acl_client_allowed(const mpx_addr *a)
 {
-    if (cfg.n_allow == 0) return true;
+    if (cfg.n_allow == 0) return false;  /* no open default: RFC 8803 s9, the external realm */
     for (int i = 0; i < cfg.n_allow; i++)
         if (prefix_match(&cfg.allow[i], a)) return true;
     return false;

@@ -44,6 +44,7 @@ static void usage_synopsis(FILE *f)
 USAGE_INDENT "[--bind ADDR] [--allow PREFIX]... [--deny-target PREFIX]...\n"
 USAGE_INDENT "[--max-per-client N] [--max-conns N] [--cookie-required] [--cookie-key HEX]\n"
 USAGE_INDENT "[--cookie-len N] [--users FILE] [--no-stall-guard] [--stall-guard-max MS]\n"
+USAGE_INDENT "[--syn-data-policy cookie|third-ack|immediate[:RATE]] [--idle-timeout MS]\n"
 USAGE_INDENT "[--header-timeout MS] [--connect-timeout MS] [--linger MS] [--drain-timeout MS]\n"
 USAGE_INDENT "[--no-splice] [--pipe-size BYTES] [--config FILE] [--stats FILE] [--ready FILE]\n"
 USAGE_INDENT "[-v] [--help] [--version]\n");
@@ -79,6 +80,12 @@ static void usage(FILE *f)
     usage_synopsis(f);
     usage_listeners(f);
     fprintf(f,
+"Clients: refused (Convert Error 32, SOCKS 05 ff, reset) unless an --allow prefix matches:\n"
+"there is no open default (RFC 8803 s9); --allow 0.0.0.0/0 --allow ::/0 opens it explicitly.\n"
+"SYN data (request in the SYN) is acted on before the client's third ACK only with a valid\n"
+"TFO cookie (--syn-data-policy cookie, the default); third-ack: never; immediate: always\n"
+"(0-RTT, spoofable), immediate:RATE at most RATE/s (the rest waits for the third ACK).\n"
+"--idle-timeout MS (default 7440000 = 2 h 4 min, RFC 5382; 0 = off) closes silent relays.\n"
 "Signals: SIGUSR1 writes the JSON counters; SIGTERM/SIGINT drain (stop accepting, finish\n"
 "relays, exit 0). Exit: 0 ok, 2 usage/config error, 3 setup error. See agents/proxy/README.md.\n");
 }
@@ -140,6 +147,15 @@ static int apply(struct config *cf, const char *key, const char *val)
     } else if (!strcmp(key, "no-stall-guard")) cf->stall_guard = !parse_bool(val);
     else if (!strcmp(key, "stall-guard")) cf->stall_guard = parse_bool(val);
     else if (!strcmp(key, "stall-guard-max")) NUM(cf->stall_guard_max_ms, 1, 600000);
+    else if (!strcmp(key, "syn-data-policy")) {
+        NEED();
+        if (syn_data_policy_parse(val, cf) < 0) {
+            fprintf(stderr, "mpx-proxy: --syn-data-policy '%s': cookie, third-ack, immediate or "
+                            "immediate:RATE (RATE 1..1000000 per second)\n", val);
+            return -1;
+        }
+    }
+    else if (!strcmp(key, "idle-timeout")) NUM(cf->idle_timeout_ms, 0, 86400000);
     else if (!strcmp(key, "header-timeout")) NUM(cf->header_timeout_ms, 1, 600000);
     else if (!strcmp(key, "connect-timeout")) NUM(cf->connect_timeout_ms, 1, 600000);
     else if (!strcmp(key, "linger")) NUM(cf->linger_ms, 0, 600000);
@@ -196,12 +212,51 @@ static const struct option other_opts[] = {
     { "max-conns", 1, 0, 0 }, { "cookie-required", 0, 0, 0 }, { "cookie-key", 1, 0, 0 },
     { "cookie-len", 1, 0, 0 }, { "users", 1, 0, 0 }, { "no-stall-guard", 0, 0, 0 },
     { "stall-guard-max", 1, 0, 0 }, { "header-timeout", 1, 0, 0 },
+    { "syn-data-policy", 1, 0, 0 }, { "idle-timeout", 1, 0, 0 },
     { "connect-timeout", 1, 0, 0 }, { "linger", 1, 0, 0 }, { "drain-timeout", 1, 0, 0 },
     { "no-splice", 0, 0, 0 }, { "pipe-size", 1, 0, 0 }, { "config", 1, 0, 0 },
     { "stats", 1, 0, 0 }, { "ready", 1, 0, 0 }, { "verbose", 0, 0, 'v' },
     { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 },
 };
 #define N_OTHER (sizeof other_opts / sizeof other_opts[0])
+
+int syn_data_policy_parse(const char *s, struct config *cf)
+{
+    if (!strcmp(s, "cookie")) { cf->syn_data_policy = SDP_COOKIE; cf->syn_data_rate = 0; return 0; }
+    if (!strcmp(s, "third-ack")) { cf->syn_data_policy = SDP_THIRD_ACK; cf->syn_data_rate = 0; return 0; }
+    if (strncmp(s, "immediate", 9) != 0) return -1;
+    uint64_t r = 0;
+    if (s[9] == ':') { if (mpx_parse_u64(s + 10, 1, 1000000, &r) < 0) return -1; }
+    else if (s[9]) return -1;
+    cf->syn_data_policy = SDP_IMMEDIATE;
+    cf->syn_data_rate = (int)r;
+    return 0;
+}
+
+const char *syn_data_policy_str(const struct config *cf, char *buf, size_t cap)
+{
+    switch (cf->syn_data_policy) {
+    case SDP_THIRD_ACK: snprintf(buf, cap, "third-ack"); break;
+    case SDP_IMMEDIATE:
+        if (cf->syn_data_rate > 0) snprintf(buf, cap, "immediate:%d", cf->syn_data_rate);
+        else snprintf(buf, cap, "immediate");
+        break;
+    default: snprintf(buf, cap, "cookie"); break;
+    }
+    return buf;
+}
+
+/* What front-end fi does with SYN data that arrived before the third ACK. */
+const char *syn_data_policy_fe(const struct config *cf, int fi, char *buf, size_t cap)
+{
+    const struct proxy_frontend *fe = fi >= 0 && fi < proxy_n_frontends ? proxy_frontends[fi] : NULL;
+    if (!fe) { snprintf(buf, cap, "-"); return buf; }
+    if (cf->syn_data_policy == SDP_COOKIE)
+        snprintf(buf, cap, "%s", fe->tfo_cookie ? "immediate" : "third-ack");
+    else
+        syn_data_policy_str(cf, buf, cap);
+    return buf;
+}
 
 int parse_args(int argc, char **argv, struct config *cf)
 {

@@ -86,6 +86,7 @@ void conn_free(struct conn *c, bool reset_client)
     close(c->cfd);
     if (c->sfd >= 0) close(c->sfd);
     dir_free(&c->up); dir_free(&c->down);
+    fdres_restore();
     free(c->early);
     client_put(c->cent);
     conns_active--;
@@ -137,6 +138,16 @@ void conn_set_early(struct conn *c, const uint8_t *p, size_t n)
     c->earlylen = n;
 }
 
+/* Re-check interval for a wait that has lasted `waited` us: an eighth of it, 1..250 ms. Any
+ * event on the client socket re-checks at once; this bounded back-off only covers a state
+ * change that raises no event, at most 12.5 % of the wait late (instead of polling every 1 ms:
+ * 3,000 checks per 3 s wait, ~75 now). */
+static int64_t backoff_us(int64_t waited)
+{
+    int64_t d = waited / 8;
+    return d < 1000 ? 1000 : d > 250000 ? 250000 : d;
+}
+
 /* ---- stall guard ---- */
 static bool gate_check(struct conn *c)
 {
@@ -151,6 +162,7 @@ static bool gate_check(struct conn *c)
             open = true;
         }
     }
+    st.gate_checks++;
     int64_t t = now_us();
     if (!open && !c->gate_waiting) {
         c->gate_waiting = true; c->gate_t0 = t; st.stall_waits++;
@@ -173,7 +185,7 @@ static bool gate_check(struct conn *c)
         if (c->tkind == T_GATE) timer_clear(c);
         return true;
     }
-    timer_set(c, t + 1000, T_GATE);
+    timer_set(c, t + backoff_us(t - c->gate_t0), T_GATE);
     return false;
 }
 
@@ -301,6 +313,7 @@ static void on_connected(struct conn *c)
 {
     timer_clear(c);
     c->state = CS_RELAY;
+    c->last_act = now_us();
     c->s_wr = true;
     int one = 1;
     setsockopt(c->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -311,10 +324,85 @@ static void on_connected(struct conn *c)
     relay_run(c);
 }
 
+/* ---- SYN data policy ---- */
+/* The client's handshake is complete (its third ACK arrived): the accepted socket is no
+ * longer in SYN_RECV. A connection accepted without SYN data is always complete; one whose
+ * request came in the SYN (TFO child) is handed to accept() before the third ACK. For an
+ * MPTCP socket TCP_INFO is the first subflow's. Unknown state: treated as complete. */
+static bool handshake_done(int fd)
+{
+    int s = mpxa_tcpi_state(fd);
+    return s < 0 || s != TCP_SYN_RECV;
+}
+
+/* immediate:RATE: a token bucket of RATE connections per second (burst RATE) */
+static bool rate_take(void)
+{
+    static double tokens = -1;
+    static int64_t last;
+    int64_t t = now_us();
+    double r = cfg.syn_data_rate;
+    if (tokens < 0) { tokens = r; last = t; }
+    tokens += (double)(t - last) * r / 1e6;
+    if (tokens > r) tokens = r;
+    last = t;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+}
+
+/* True when the downstream connect has to wait for the third ACK (counted). */
+static bool syn_data_hold(struct conn *c)
+{
+    if (handshake_done(c->cfd)) return false;
+    switch (cfg.syn_data_policy) {
+    case SDP_COOKIE:
+        /* a cookie listener's SYN data passed the kernel's TFO cookie check */
+        if (c->fe->tfo_cookie) { st.sd_immediate++; return false; }
+        break;
+    case SDP_IMMEDIATE:
+        if (cfg.syn_data_rate <= 0 || rate_take()) { st.sd_immediate++; return false; }
+        st.sd_rate_limited++;
+        break;
+    default:
+        break;
+    }
+    st.sd_deferred++;
+    return true;
+}
+
+static void connect_downstream(struct conn *c);
+
+/* CS_SYNWAIT: on every client event and on the back-off timer. The wait is bounded by the
+ * header timeout: a SYN whose third ACK never comes (spoofed source) is closed then. */
+static void syn_wait_check(struct conn *c)
+{
+    int64_t t = now_us();
+    st.sd_checks++;
+    if (handshake_done(c->cfd)) {
+        uint64_t w = (uint64_t)(t - c->sd_t0);
+        st.sd_wait_us_total += w;
+        if (w > st.sd_wait_us_max) st.sd_wait_us_max = w;
+        LOGV("conn %llu: third ACK after %llu us: connecting", (unsigned long long)c->id,
+             (unsigned long long)w);
+        connect_downstream(c);
+        return;
+    }
+    int64_t end = c->t_accept + (int64_t)cfg.header_timeout_ms * 1000;
+    if (t >= end) {
+        st.sd_hs_timeouts++;
+        st.fe[c->fi].failed++;
+        LOGV("conn %llu: no third ACK within the header timeout: closed", (unsigned long long)c->id);
+        conn_free(c, true);
+        return;
+    }
+    int64_t next = t + backoff_us(t - c->sd_t0);
+    timer_set(c, next < end ? next : end, T_SYNWAIT);
+}
+
 void conn_target_ready(struct conn *c)
 {
     const char *why = NULL;
-    char t[MPX_ADDR_STRLEN];
     if (acl_target_check(&c->target, &why) != 0) {
         st.acl_target++;
         char m[96];
@@ -322,6 +410,22 @@ void conn_target_ready(struct conn *c)
         conn_fail(c, 32, 0, m);
         return;
     }
+    if (c->pending_fail) {
+        conn_fail(c, c->pending_fail, 0, "resource limit (answered at the request)");
+        return;
+    }
+    if (syn_data_hold(c)) {
+        c->state = CS_SYNWAIT;
+        c->sd_t0 = now_us();
+        syn_wait_check(c);
+        return;
+    }
+    connect_downstream(c);
+}
+
+static void connect_downstream(struct conn *c)
+{
+    char t[MPX_ADDR_STRLEN];
     timer_clear(c);
     int fam = c->target.family == MPX_AF_INET ? AF_INET : AF_INET6;
     int proto = c->mptcp_down ? IPPROTO_MPTCP : IPPROTO_TCP;
@@ -394,6 +498,10 @@ void conn_on_client(struct conn *c, uint32_t events)
     case CS_CONNECTING:
         if (events & EPOLLHUP) client_error(c);
         return;
+    case CS_SYNWAIT:
+        if (events & EPOLLHUP) { client_error(c); return; }
+        syn_wait_check(c);
+        return;
     case CS_RELAY:
         relay_run(c);
         return;
@@ -459,14 +567,25 @@ void conn_on_timer(struct conn *c, int kind)
         st.connect_timeouts++;
         conn_fail(c, 65, 0, "connect timeout");
         return;
+    case CS_SYNWAIT:
+        syn_wait_check(c);
+        return;
     case CS_RELAY:
+        if (kind == T_IDLE && cfg.idle_timeout_ms > 0) {
+            int64_t due = c->last_act + (int64_t)cfg.idle_timeout_ms * 1000;
+            if (now_us() < due) { timer_set(c, due, T_IDLE); return; }
+            st.idle_timeouts++;
+            LOGV("conn %llu: idle for %d ms: closed", (unsigned long long)c->id,
+                 cfg.idle_timeout_ms);
+            conn_free(c, false);  /* FIN both ways */
+            return;
+        }
         if (!c->gate_open) {
             if (c->outoff < c->outlen) flush_out(c);
             else relay_run(c);
             return;
         }
-        /* idle timeout */
-        if (cfg.idle_timeout_ms > 0) { conn_free(c, true); return; }
+        relay_run(c);
         return;
     case CS_LINGER:
         if (c->outoff < c->outlen) { if (!flush_out(c)) return; if (c->outoff < c->outlen) return; }
@@ -477,7 +596,8 @@ void conn_on_timer(struct conn *c, int kind)
 
 void conn_dump(void)
 {
-    static const char *const sn[] = { "header", "resolving", "connecting", "relay", "linger" };
+    static const char *const sn[] = { "header", "resolving", "connecting", "relay", "linger",
+                                      "synwait" };
     char a[MPX_ADDR_STRLEN], t[MPX_ADDR_STRLEN];
     int64_t now = now_us();
     for (struct conn *c = live; c; c = c->lnext)

@@ -41,6 +41,12 @@ void loop_del(int fd)
     epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL);
 }
 
+int loop_mod(int fd, struct ev *e, uint32_t events)
+{
+    struct epoll_event ee = { .events = events, .data.ptr = e };
+    return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ee);
+}
+
 /* ---- timer heap ---- */
 static void hswap(size_t i, size_t j)
 {

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include "agents/proxy/proxy.h"
@@ -33,7 +34,7 @@ static int64_t drain_deadline;
 struct listener { struct ev ev; int fi; bool mptcp; };
 static struct listener listeners[PROXY_FE_MAX];
 static struct ev sigev = { EV_SIGNAL, -1 };
-static int reserve_fd = -1;
+static bool accept_paused;
 
 /* ---- listeners ---- */
 static int open_listener(int fi)
@@ -95,25 +96,44 @@ static void close_listeners(void)
     }
 }
 
+/* At the fd limit the listeners stop being polled (level-triggered: a queued connection
+ * that cannot be accepted would wake the loop at once, forever); the kernel keeps the
+ * connections in its queue until a descriptor is free again (fdres_restore). */
+static void listeners_pause(bool pause)
+{
+    if (pause == accept_paused || draining) return;
+    accept_paused = pause;
+    if (pause) st.fd_limit_pauses++;
+    for (int m = 0; m < proxy_n_frontends; m++)
+        if (listeners[m].ev.kind == EV_LISTEN && listeners[m].ev.fd >= 0)
+            loop_mod(listeners[m].ev.fd, &listeners[m].ev, pause ? 0 : EPOLLIN);
+    plog(0, pause ? "out of file descriptors: accepting paused" : "accepting again");
+}
+static void resume_accept(void) { listeners_pause(false); }
+
 static void on_accept(struct listener *l)
 {
-    for (int i = 0; i < 64 && !draining; i++) {
+    for (int i = 0; i < 64 && !draining && !accept_paused; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
+        bool at_limit = false;
         int fd = accept4(l->ev.fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+            /* out of fds: the spare takes the connection off the queue so that it gets an
+             * answer (Error 64 / SOCKS REP 1) instead of a silent close */
+            st.accept_errors++;
+            if (fdres_release(FDRES_ACCEPT)) {
+                sl = sizeof ss;
+                fd = accept4(l->ev.fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (fd < 0) fdres_restore();
+                else at_limit = true;
+            }
+            if (fd < 0 || at_limit) listeners_pause(true);
+            if (fd < 0) return;
+        }
         if (fd < 0) {
             if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED) return;
             st.accept_errors++;
-            if ((errno == EMFILE || errno == ENFILE) && reserve_fd >= 0) {
-                /* out of fds: free the spare one to take the connection off the queue and
-                 * close it (there is no fd left to answer through), then re-arm the spare */
-                close(reserve_fd);
-                fd = accept(l->ev.fd, NULL, NULL);
-                if (fd >= 0) close(fd);
-                reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-                plog(0, "accept: out of file descriptors: connection closed");
-                return;
-            }
             plog(0, "accept: %s", strerror(errno));
             return;
         }
@@ -138,18 +158,27 @@ static void on_accept(struct listener *l)
         timer_set(c, c->t_accept + (int64_t)cfg.header_timeout_ms * 1000, T_HEADER);
         if (!acl_client_allowed(&client)) {
             st.acl_client++;
-            conn_fail(c, 32, 0, "client not in an --allow prefix");
+            conn_fail(c, 32, 0, cfg.n_allow ? "client not in an --allow prefix"
+                                            : "no --allow prefix given: every client is refused");
             continue;
         }
-        if (cfg.max_conns > 0 && conns_active > (uint64_t)cfg.max_conns) {
+        const char *limit = NULL;
+        if (at_limit) {
+            st.fd_limit_answered++;
+            limit = "out of file descriptors";
+        } else if (cfg.max_conns > 0 && conns_active > (uint64_t)cfg.max_conns) {
             st.limit_global++;
-            conn_fail(c, 64, 0, "--max-conns reached");
-            continue;
-        }
-        if (cfg.max_per_client > 0 && client_count(c->cent) > cfg.max_per_client) {
+            limit = "--max-conns reached";
+        } else if (cfg.max_per_client > 0 && client_count(c->cent) > cfg.max_per_client) {
             st.limit_client++;
-            conn_fail(c, 64, 0, "--max-per-client reached");
-            continue;
+            limit = "--max-per-client reached";
+        }
+        if (limit) {
+            /* Error 64; a front-end whose error exists only later in its exchange (SOCKS5: a
+             * REP answers a request) runs the exchange and refuses at the request */
+            if (!fe->late_error) { conn_fail(c, 64, 0, limit); continue; }
+            c->pending_fail = 64;
+            LOGV("conn %llu: %s: refused at the request", (unsigned long long)c->id, limit);
         }
         /* the target known at accept (interception, SYN option) or read from the stream */
         if (fe->on_accept) fe->on_accept(c);
@@ -198,6 +227,41 @@ static void after_batch(void)
     if (draining && (conns_active == 0 || now_us() > drain_deadline)) stop = true;
 }
 
+/* What the proxy will do, on stderr at start: who may connect, the SYN data policy, fds. */
+static void startup_report(void)
+{
+    char line[400], a[MPX_ADDR_STRLEN];
+    size_t n = 0;
+    if (!cfg.n_allow) {
+        plog(0, "no --allow: every client is refused (RFC 8803 s9); give the access-side "
+                "prefixes with --allow PREFIX");
+    } else {
+        for (int i = 0; i < cfg.n_allow && n < sizeof line - 64; i++)
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s%s/%d", i ? ", " : "",
+                                  mpx_addr_format(&cfg.allow[i].a, false, a, sizeof a),
+                                  cfg.allow[i].len);
+        plog(0, "clients allowed from %s; every other client is refused", line);
+    }
+    char p[32];
+    n = 0;
+    line[0] = 0;
+    for (int i = 0; i < proxy_n_frontends; i++) {
+        if (!cfg.port[i]) continue;
+        char b[32];
+        n += (size_t)snprintf(line + n, sizeof line - n, "%s%s %s", n ? ", " : "",
+                              proxy_frontends[i]->name, syn_data_policy_fe(&cfg, i, b, sizeof b));
+        if (n >= sizeof line) break;
+    }
+    plog(0, "syn-data-policy %s: SYN data before the third ACK: %s",
+         syn_data_policy_str(&cfg, p, sizeof p), line);
+    struct rlimit rl = { 0, 0 };
+    getrlimit(RLIMIT_NOFILE, &rl);
+    plog(0, "fd limit %llu (hard %llu): up to about %llu relays (2 sockets + pipes each; 2 spare "
+            "fds answer at the limit); idle timeout %d ms",
+         (unsigned long long)st.fd_limit, (unsigned long long)rl.rlim_max,
+         (unsigned long long)(st.fd_limit > 40 ? (st.fd_limit - 40) / 2 : 0), cfg.idle_timeout_ms);
+}
+
 static void check_sysctl(void)
 {
     FILE *f = fopen("/proc/sys/net/ipv4/tcp_fastopen", "r");
@@ -216,7 +280,9 @@ int main(int argc, char **argv)
     if (rc >= 0) return rc;
 
     signal(SIGPIPE, SIG_IGN);
-    mpxa_raise_nofile(1ul << 20);
+    /* the operator's hard limit is kept (ulimit -Hn, LimitNOFILE=): the soft one goes up to it */
+    st.fd_limit = mpxa_raise_nofile(0);
+    fdres_on_restore = resume_accept;
     cookie_init_key();
     stats_start();
     if (loop_init() < 0) { perror("epoll"); return 3; }
@@ -230,7 +296,8 @@ int main(int argc, char **argv)
         if (cfg.port[i] && open_listener(i) < 0) return 3;
     check_sysctl();
     acl_refresh_local();
-    reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    fdres_init();
+    startup_report();
     if (cfg.ready_file[0] && mpx_file_ready(cfg.ready_file) < 0) {
         perror("ready file");
         return 3;

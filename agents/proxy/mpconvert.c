@@ -40,6 +40,14 @@ static void on_data(struct conn *c, bool ie)
         conn_fail(c, 1, 0, "no destination address in MP_CONVERT");
         return;
     }
+    if (!ie && dst->protocol != MPX_MPCONV_PROTO_TCP) {
+        /* -09 names the proxied flow's protocol: this converter relays TCP only (a UDP
+         * flow relayed as TCP would be a different service than the one asked for) */
+        char why[64];
+        snprintf(why, sizeof why, "MP_CONVERT protocol %u: only TCP (6) is relayed", dst->protocol);
+        conn_fail(c, 2, 0, why);
+        return;
+    }
     c->target = dst->addr;
     if (!dst->has_port || c->target.port == 0) c->target.port = c->local.port;
     c->sig_len = pl.data_off;

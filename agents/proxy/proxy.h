@@ -34,6 +34,8 @@ struct proxy_frontend {
     bool local_addr;            /* keep the accepted socket's local address (c->local) */
     bool answer_silent;         /* a client silent until the header timeout gets an error
                                  * answer; otherwise it is closed quietly (RFC 8803 s6) */
+    bool late_error;            /* errors known at accept (resource limits) are answered at
+                                 * the request: SOCKS5 has a REP only there */
     /* callbacks, NULL = nothing to do */
     void (*on_accept)(struct conn *c);      /* the target is known at accept: set it, connect */
     void (*on_data)(struct conn *c);        /* new bytes in c->in (state CS_HEADER) */
@@ -54,6 +56,17 @@ struct prefix { mpx_addr a; int len; };  /* IPv4 kept as MPX_AF_INET */
 
 struct user { char name[256]; char pass[256]; };
 
+/* What the proxy does with a connection whose signal came in the SYN (TFO data) while the
+ * client's handshake is still incomplete (no third ACK yet): a spoofed SYN is enough to get
+ * that far, so the default acts on it only when the kernel validated a TFO cookie. */
+enum syn_data_policy {
+    SDP_COOKIE,      /* default: at once only on a listener with real TFO cookies (the kernel
+                      * checked the cookie); cookie-less SYN data waits for the third ACK */
+    SDP_THIRD_ACK,   /* every connection waits for the third ACK */
+    SDP_IMMEDIATE,   /* at once (0-RTT for cookie-less signals), at most syn_data_rate/s when
+                      * syn_data_rate > 0 (the excess waits for the third ACK) */
+};
+
 struct config {
     int port[PROXY_FE_MAX];      /* per front-end (table index); 0 = listener off */
     mpx_addr bind;               /* family NONE = dual-stack wildcard */
@@ -68,6 +81,8 @@ struct config {
     bool stall_guard;
     int stall_guard_max_ms;      /* bound on the wait for the third ACK */
     int header_timeout_ms, connect_timeout_ms, linger_ms, drain_timeout_ms, idle_timeout_ms;
+    int syn_data_policy;         /* enum syn_data_policy */
+    int syn_data_rate;           /* immediate:RATE, connections per second; 0 = unlimited */
     int tfo_qlen, backlog;
     bool splice;                 /* false = read/write copy relay (benchmark comparison) */
     int pipe_size;
@@ -92,6 +107,15 @@ struct stats {
     uint64_t header_timeouts, connect_timeouts, malformed;
     uint64_t server_resets, client_resets, accept_errors, splice_fallbacks, resolves;
     uint64_t socks_auth_fail, epollout_missed, epollin_missed;
+    uint64_t idle_timeouts;
+    /* SYN data policy: connections started at once / held for the third ACK / held because
+     * immediate:RATE was exceeded; holds that hit the header timeout (spoofed SYNs); checks */
+    uint64_t sd_immediate, sd_deferred, sd_rate_limited, sd_hs_timeouts, sd_checks;
+    uint64_t sd_wait_us_total, sd_wait_us_max;
+    uint64_t gate_checks;        /* stall guard re-checks (event or back-off timer) */
+    /* descriptors: the soft limit in effect, connections answered through the reserve fd at
+     * the limit, accept pauses, stats written through the reserve */
+    uint64_t fd_limit, fd_limit_answered, fd_limit_pauses, fd_stats_reserve;
 };
 extern struct stats st;
 void stats_write(const char *why);
@@ -111,6 +135,7 @@ enum cstate {
     CS_CONNECTING,  /* downstream connect in progress */
     CS_RELAY,
     CS_LINGER,      /* error sent, write side shut, draining the client until EOF */
+    CS_SYNWAIT,     /* signal parsed, downstream connect held until the third ACK */
 };
 
 enum ev_kind { EV_LISTEN, EV_CLIENT, EV_SERVER, EV_SIGNAL, EV_RESOLVER };
@@ -164,6 +189,11 @@ struct conn {
     uint64_t nup, ndown;        /* bytes relayed client->server / server->client */
     bool up_active;             /* the last relay pass moved client->server bytes */
     bool known_fallback;        /* MPTCP_INFO already failed (plain TCP / fallback) */
+    int64_t last_act;           /* last relayed byte (idle timeout) */
+    int64_t sd_t0;              /* CS_SYNWAIT since */
+    int backoff_us;             /* next re-check interval (stall guard, SYN wait) */
+    int pending_fail;           /* SOCKS: refuse with this code at the request (resource
+                                 * limits need a REP, which exists only after the greeting) */
     struct conn *reap_next;
     struct conn *lprev, *lnext;  /* list of live connections (SIGUSR2 dump) */
 };
@@ -171,9 +201,10 @@ struct conn {
 /* main.c / loop.c */
 int  loop_add(int fd, struct ev *e, uint32_t events);
 void loop_del(int fd);
+int  loop_mod(int fd, struct ev *e, uint32_t events);
 void timer_set(struct conn *c, int64_t at_us, int kind);
 void timer_clear(struct conn *c);
-enum { T_NONE, T_HEADER, T_CONNECT, T_GATE, T_LINGER, T_IDLE, T_KICK };
+enum { T_NONE, T_HEADER, T_CONNECT, T_GATE, T_LINGER, T_IDLE, T_KICK, T_SYNWAIT };
 
 /* conn.c */
 struct conn *conn_new(int fi, int cfd, const mpx_addr *client, const mpx_addr *local);
@@ -186,6 +217,20 @@ void conn_on_server(struct conn *c, uint32_t events);
 void conn_on_timer(struct conn *c, int kind);
 void conn_target_ready(struct conn *c);       /* front end parsed the target: ACL, connect */
 void conn_fail(struct conn *c, int convert_err, int value, const char *why);
+/* The SYN data policy: its option syntax into cf (0, or -1); its name; what it means for
+ * front-end fi ("immediate", "third-ack", "immediate:RATE"). */
+int  syn_data_policy_parse(const char *s, struct config *cf);
+const char *syn_data_policy_str(const struct config *cf, char *buf, size_t cap);
+const char *syn_data_policy_fe(const struct config *cf, int fi, char *buf, size_t cap);
+/* fdlimit.c: spare descriptors, so that at the fd limit a connection can still be answered
+ * (Error 64 / SOCKS REP 1) and the stats written. fdres_release() closes one (true if it was
+ * held); fdres_restore() re-opens the missing ones after descriptors were freed and then calls
+ * fdres_on_restore (main.c: resume accepting). */
+enum { FDRES_ACCEPT, FDRES_STATS, FDRES_N };
+void fdres_init(void);
+bool fdres_release(int which);
+void fdres_restore(void);
+extern void (*fdres_on_restore)(void);
 /* optd.c: the MP_CONVERT target mpx-optd decoded from this client's SYN (option space) */
 int optd_lookup(const char *path, const mpx_addr *client, mpx_addr *target, char *why, size_t cap);
 void conn_queue_out(struct conn *c, const void *p, size_t n);

@@ -124,7 +124,11 @@ static int pump(struct conn *c, struct dir *d, int from, int to, bool *from_rd, 
     if (cfg.splice && !d->nosplice && d->moved >= SPLICE_AFTER) {
         if (d->buf && d->boff == d->blen) { buf_put(d->buf); d->buf = NULL; d->blen = d->boff = 0; }
         if (!d->buf) {
-            if (d->p[0] < 0 && !dir_alloc(d)) return P_SRC_ERR;
+            if (d->p[0] < 0 && !dir_alloc(d)) {
+                /* no pipe (fd limit): this direction stays on read/write */
+                d->nosplice = true;
+                goto copy;
+            }
             int r = pump_splice(d, from, to, from_rd, to_wr, ctr);
             if (r != P_NOSPLICE) return r;
             /* this socket type does not splice: copy from now on (pipe is empty) */
@@ -133,6 +137,7 @@ static int pump(struct conn *c, struct dir *d, int from, int to, bool *from_rd, 
             d->nosplice = true;
         }
     }
+copy:;
     uint64_t before = *ctr;
     int r = pump_copy(d, from, to, from_rd, to_wr, ctr);
     d->moved += *ctr - before;
@@ -156,6 +161,7 @@ static void abort_both(struct conn *c, bool server_reset)
 void relay_run(struct conn *c)
 {
     if (c->closing || c->state != CS_RELAY) return;
+    uint64_t moved0 = c->nup + c->ndown;
     /* early data (after the signal) goes first, with plain writes */
     while (c->earlyoff < c->earlylen && c->s_wr) {
         ssize_t w = write(c->sfd, c->early + c->earlyoff, c->earlylen - c->earlyoff);
@@ -173,6 +179,7 @@ void relay_run(struct conn *c)
         if (r == P_SRC_ERR) { abort_both(c, false); return; }
         if (r == P_DST_ERR) { abort_both(c, true); return; }
     }
+    if (c->nup + c->ndown != moved0) c->last_act = now_us();
     /* server -> client only after the reply went out and the stall guard let us write */
     if (c->outoff < c->outlen) return;
     if (!c->gate_open && !conn_gate_for_relay(c)) return;
@@ -204,6 +211,11 @@ void relay_run(struct conn *c)
     if (more) timer_set(c, now_us(), T_KICK);
     else if (((!c->c_wr && pending) || upload) && c->tkind != T_KICK)
         timer_set(c, now_us() + 10000, T_KICK);
+    if (c->nup + c->ndown != moved0) c->last_act = now_us();
+    /* nothing else pending: the idle timeout (armed lazily: a byte moved later only pushes
+     * the deadline, checked when the timer fires) */
+    if (cfg.idle_timeout_ms > 0 && c->hidx < 0)
+        timer_set(c, c->last_act + (int64_t)cfg.idle_timeout_ms * 1000, T_IDLE);
 }
 
 void relay_kick(struct conn *c)

@@ -121,6 +121,10 @@ static void socks5_on_data(struct conn *c)
                 return;
             }
             c->socks_step = S_DONE;
+            if (c->pending_fail) {  /* a resource limit hit at accept: REP 1 now */
+                conn_fail(c, c->pending_fail, 0, "resource limit (answered at the request)");
+                return;
+            }
             if (m.code != MPX_S5_CMD_CONNECT) { conn_fail(c, 2, 0, "SOCKS command not supported"); return; }
             consume(c, m.len);
             conn_set_early(c, c->in, c->inlen);
@@ -166,9 +170,10 @@ static void socks5_fail(struct conn *c, int code, int value)
     case 96: rep = 5; break;              /* connection refused */
     case 97: rep = value == 0 ? 3 : 4; break;  /* network / host unreachable */
     case 65: rep = 4; break;              /* timeout: host unreachable */
-    case 1: case 2: rep = 7; break;       /* malformed / unsupported command */
+    case 2: rep = 7; break;               /* unsupported command / malformed fields */
     case 8: rep = 8; break;               /* address type (internal code) */
-    default: rep = 1; break;              /* general failure, resource limits */
+    default: rep = 1; break;              /* general failure: resource limits, a request
+                                           * cut short then silent (header timeout), 1 */
     }
     socks5_send_error(c, rep);
 }
@@ -177,7 +182,7 @@ static void socks5_fail(struct conn *c, int code, int value)
 const struct proxy_frontend fe_socks5 = {
     .name = "socks5", .port = 1080, .by_default = true,
     .help = "SOCKSv5 CONNECT after the handshake (RFC 1928)",
-    .syn_data_no_cookie = true, .users = true, .answer_silent = true,
+    .syn_data_no_cookie = true, .users = true, .answer_silent = true, .late_error = true,
     .on_data = socks5_on_data, .on_connected = socks5_on_connected,
     .send_error = socks5_fail,
 };

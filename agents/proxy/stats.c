@@ -1,4 +1,5 @@
 /* Counters as one JSON object (SIGUSR1 and exit), and the one-line-per-event log. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -50,6 +51,31 @@ static void per_frontend(FILE *f, const char *name, int which)
     fprintf(f, "}");
 }
 
+/* "allow":["198.18.1.0/24",...] */
+static void allow_list(FILE *f)
+{
+    fprintf(f, "\"allow\":[");
+    for (int i = 0; i < cfg.n_allow; i++) {
+        char a[MPX_ADDR_STRLEN];
+        fprintf(f, "%s\"%s/%d\"", i ? "," : "",
+                mpx_addr_format(&cfg.allow[i].a, false, a, sizeof a), cfg.allow[i].len);
+    }
+    fprintf(f, "]");
+}
+
+/* "syn_data_policy":{"FRONT-END":"third-ack",...}: what each front-end does with SYN data
+ * that arrives before the client's third ACK (the harness shows it per signal) */
+static void syn_policy(FILE *f)
+{
+    fprintf(f, "\"syn_data_policy\":{");
+    for (int i = 0; i < proxy_n_frontends; i++) {
+        char b[32];
+        fprintf(f, "%s\"%s\":\"%s\"", i ? "," : "", proxy_frontends[i]->name,
+                syn_data_policy_fe(&cfg, i, b, sizeof b));
+    }
+    fprintf(f, "}");
+}
+
 static int64_t t_start;
 void stats_start(void) { t_start = now_us(); }
 
@@ -61,7 +87,11 @@ void stats_write(const char *why)
     if (to_file) {
         snprintf(tmp, sizeof tmp, "%s.tmp", cfg.stats_file);
         f = fopen(tmp, "w");
-        if (!f) { plog(0, "stats: cannot write %s", tmp); return; }
+        if (!f && (errno == EMFILE || errno == ENFILE) && fdres_release(FDRES_STATS)) {
+            st.fd_stats_reserve++;   /* at the fd limit: the spare kept for this */
+            f = fopen(tmp, "w");
+        }
+        if (!f) { plog(0, "stats: cannot write %s: %s", tmp, strerror(errno)); fdres_restore(); return; }
     } else f = stderr;
 #define U(x) (unsigned long long)(x)
     fprintf(f, "{\"type\":\"proxy_stats\",\"why\":\"%s\",\"uptime_s\":%.3f,", why,
@@ -71,12 +101,28 @@ void stats_write(const char *why)
     per_frontend(f, "failed", FE_FAILED); fputc(',', f);
     codes(f, "convert_errors", st.convert_err); fputc(',', f);
     codes(f, "socks_replies", st.socks_rep); fputc(',', f);
+    syn_policy(f); fputc(',', f);
+    allow_list(f); fputc(',', f);
+    char pol[32];
+    fprintf(f, "\"syn_data\":{\"policy\":\"%s\",\"immediate\":%llu,\"held\":%llu,"
+            "\"rate_limited\":%llu,\"no_third_ack\":%llu,\"checks\":%llu,\"wait_us_total\":%llu,"
+            "\"wait_us_max\":%llu},", syn_data_policy_str(&cfg, pol, sizeof pol),
+            (unsigned long long)st.sd_immediate, (unsigned long long)st.sd_deferred,
+            (unsigned long long)st.sd_rate_limited, (unsigned long long)st.sd_hs_timeouts,
+            (unsigned long long)st.sd_checks, (unsigned long long)st.sd_wait_us_total,
+            (unsigned long long)st.sd_wait_us_max);
+    fprintf(f, "\"idle_timeout_ms\":%d,\"idle_timeouts\":%llu,", cfg.idle_timeout_ms,
+            (unsigned long long)st.idle_timeouts);
+    fprintf(f, "\"fd\":{\"limit\":%llu,\"answered_at_limit\":%llu,\"accept_pauses\":%llu,"
+            "\"stats_via_reserve\":%llu},", (unsigned long long)st.fd_limit,
+            (unsigned long long)st.fd_limit_answered, (unsigned long long)st.fd_limit_pauses,
+            (unsigned long long)st.fd_stats_reserve);
     fprintf(f, "\"bytes_up\":%llu,\"bytes_down\":%llu,\"active\":%llu,\"active_max\":%llu,"
             "\"completed\":%llu,\"client_mptcp\":%llu,\"client_fallback\":%llu,"
             "\"stall_guard\":{\"enabled\":%s,\"waits\":%llu,\"wait_us_total\":%llu,"
-            "\"wait_us_max\":%llu,\"timeouts\":%llu},"
+            "\"wait_us_max\":%llu,\"timeouts\":%llu,\"checks\":%llu},"
             "\"acl\":{\"client_refused\":%llu,\"target_refused\":%llu,\"per_client_limit\":%llu,"
-            "\"global_limit\":%llu},"
+            "\"global_limit\":%llu,\"default_refuse\":%s},"
             "\"cookies\":{\"issued\":%llu,\"accepted\":%llu,\"refused\":%llu},"
             "\"info_requests\":%llu,\"extended_connects\":%llu,\"malformed\":%llu,"
             "\"header_timeouts\":%llu,\"connect_timeouts\":%llu,\"server_resets\":%llu,"
@@ -84,8 +130,8 @@ void stats_write(const char *why)
             "\"resolves\":%llu,\"socks_auth_failures\":%llu,\"epollout_missed\":%llu,\"epollin_missed\":%llu}\n",
             U(st.bytes_up), U(st.bytes_down), U(st.active), U(st.active_max), U(st.completed),
             U(st.mptcp), U(st.fallback), cfg.stall_guard ? "true" : "false", U(st.stall_waits),
-            U(st.stall_wait_us_total), U(st.stall_wait_us_max), U(st.stall_timeouts),
-            U(st.acl_client), U(st.acl_target), U(st.limit_client), U(st.limit_global),
+            U(st.stall_wait_us_total), U(st.stall_wait_us_max), U(st.stall_timeouts), U(st.gate_checks),
+            U(st.acl_client), U(st.acl_target), U(st.limit_client), U(st.limit_global), cfg.n_allow ? "false" : "true",
             U(st.cookies_issued), U(st.cookies_ok), U(st.cookies_bad), U(st.info_requests),
             U(st.ext_connects), U(st.malformed), U(st.header_timeouts), U(st.connect_timeouts),
             U(st.server_resets), U(st.client_resets), U(st.accept_errors), U(st.splice_fallbacks),
@@ -94,5 +140,6 @@ void stats_write(const char *why)
     if (to_file) {
         fclose(f);
         rename(tmp, cfg.stats_file);
+        fdres_restore();
     } else fflush(f);
 }

@@ -33,12 +33,14 @@ mpx_nt_bg server "$D/srv.log" "$B/mpx-server" --listen "$S4:8080" --listen "[$S6
   --json "$D/srv.json" --ready "$D/srv.ready"
 mpx_nt_wait_file "$D/srv.ready" 10 || { echo "FAIL: setup: mpx-server not ready"; dump_fail; exit 1; }
 # proxy: default listeners convert 5124, mpconvert 5125, mpconvert-ie 5126, socks5 1080
-mpx_nt_bg hag "$D/proxy.log" "$B/mpx-proxy" --ready "$D/proxy.ready" --stats "$D/proxy.stats"
+mpx_nt_bg hag "$D/proxy.log" "$B/mpx-proxy" --ready "$D/proxy.ready" --stats "$D/proxy.stats" \
+  --allow "$MPX_NT_C_DSL4/24" --allow "$MPX_NT_C_LTE4/24" --allow "$MPX_NT_C_DSL6/64" --allow "$MPX_NT_C_LTE6/64"
 mpx_nt_wait_file "$D/proxy.ready" 10 || { echo "FAIL: setup: mpx-proxy not ready"; dump_fail; exit 1; }
 # a second proxy: SOCKS5 with RFC 1929 users on 1081, Convert with the cookie policy on 5134,
 # Convert behind real TFO cookies on 5129 (the listener convert-cookie uses)
 echo "alice:s3cret" > "$D/users"
 mpx_nt_bg hag "$D/proxy2.log" "$B/mpx-proxy" --socks5 1081 --users "$D/users" \
+  --allow "$MPX_NT_C_DSL4/24" --allow "$MPX_NT_C_LTE4/24" --allow "$MPX_NT_C_DSL6/64" --allow "$MPX_NT_C_LTE6/64" \
   --convert 5134 --cookie-required --convert-tfo 5129 --ready "$D/proxy2.ready"
 mpx_nt_wait_file "$D/proxy2.ready" 10 || { echo "FAIL: setup: second mpx-proxy not ready"; dump_fail; exit 1; }
 

@@ -47,8 +47,12 @@ bg() { # ns log cmd...
 wait_file() { local i; for ((i = 0; i < 200; i++)); do [ -s "$1" ] && return 0; sleep 0.05; done; return 1; }
 echo "mpx:pw" > "$D/users"
 bg "$NS_S" "$D/srv.log" "$B/mpx-server" --listen "$SRV:8080" --json "$D/srv.json" --ready "$D/srv.ready"
-bg "$NS_H" "$D/px.log" "$B/mpx-proxy" --ready "$D/px.ready"
-bg "$NS_H" "$D/px2.log" "$B/mpx-proxy" --socks5 1081 --users "$D/users" --ready "$D/px2.ready"
+# shellcheck disable=SC2046
+bg "$NS_H" "$D/px.log" "$B/mpx-proxy" --ready "$D/px.ready" --syn-data-policy immediate \
+  $(ip -n "$NS_C" -o addr show scope global | awk '{print "--allow", $4}')
+# shellcheck disable=SC2046
+bg "$NS_H" "$D/px2.log" "$B/mpx-proxy" --socks5 1081 --users "$D/users" --ready "$D/px2.ready" \
+  $(ip -n "$NS_C" -o addr show scope global | awk '{print "--allow", $4}')
 # mpx-server as an MPTCP+TFO server on the hag, with and without its reply-stall guard
 HAGIP=$PRX
 bg "$NS_H" "$D/g.log" "$B/mpx-server" --mptcp --tfo-no-cookie --listen "$HAGIP:8081" --json "$D/g.json" --ready "$D/g.ready"

@@ -8,6 +8,8 @@
 #                     client times out): reported as KNOWN (the documented kernel bug);
 #                     a kernel that no longer stalls passes (the guard is then a cost);
 #   guard on:         every reply arrives, TTFB ~ 2 RTT (SYN->SYN-ACK, third ACK->reply).
+# Both proxies run --syn-data-policy immediate (connect at the SYN): the default policy waits
+# for the third ACK before connecting, so its reply never comes early (proxy_syn_policy.sh).
 # timeout: 120
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -28,8 +30,8 @@ rtt=$(mpx_nt_exec client ping -c 5 -i 0.2 -q "$MPX_NT_H_DSL4" | awk -F'= ' '/rtt
 t_near link_rtt_ms "${rtt:-0}" 40 5
 
 mpx_px_server || { t_fail setup "mpx-server not ready"; exit 1; }
-mpx_px_start guard --convert 5124 --mpconvert-ie 5126 || { t_fail setup "proxy not ready"; exit 1; }
-mpx_px_start noguard --convert 5125 --no-stall-guard || { t_fail setup "proxy not ready"; exit 1; }
+mpx_px_start guard --convert 5124 --mpconvert-ie 5126 --syn-data-policy immediate || { t_fail setup "proxy not ready"; exit 1; }
+mpx_px_start noguard --convert 5125 --no-stall-guard --syn-data-policy immediate || { t_fail setup "proxy not ready"; exit 1; }
 
 N=10
 out=$(mpx_px_client --signal convert --target "$MPX_NT_S4:8080" --proxy "$MPX_NT_H_DSL4:5125" \

@@ -32,6 +32,7 @@ ip netns exec "$(mpx_topo_ns "$RUN" server)" timeout 120 "$MPX_ROOT/bin/mpx-serv
   --ready "$W/srv.ready" > "$W/srv.log" 2>&1 &
 SRV=$!
 ip netns exec "$(mpx_topo_ns "$RUN" hag)" timeout 120 "$MPX_ROOT/bin/mpx-proxy" --convert 5124 --socks5 1080 \
+  --allow "$(mpx_topo_addr "$RUN" client dsl 4)/24" --allow "$(mpx_topo_addr "$RUN" client lte 4)/24" \
   --ready "$W/px.ready" > "$W/px.log" 2>&1 &
 PRX=$!
 for _ in $(seq 1 200); do [ -s "$W/srv.ready" ] && [ -s "$W/px.ready" ] && break; sleep 0.05; done

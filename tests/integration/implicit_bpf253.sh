@@ -120,7 +120,8 @@ if [ -x "$B/mpx-proxy" ]; then
   mpx_bpfx_set "$BD" dst "$S4" 8080 "$PREFER"
   mpx_nt_bg server "$D/srv2.log" "$B/mpx-server" --listen "$S4:8080" --json "$D/srv2.json" --ready "$D/srv2.ready"
   mpx_nt_bg server "$D/srvm2.log" "$B/mpx-server" --mptcp --listen "$S4:8081" --json "$D/srvm2.json" --ready "$D/srvm2.ready"
-  mpx_nt_bg hag "$D/proxy.log" "$B/mpx-proxy" --transparent 5127 --ready "$D/proxy.ready"
+  mpx_nt_bg hag "$D/proxy.log" "$B/mpx-proxy" --transparent 5127 --ready "$D/proxy.ready" \
+    --allow "$MPX_NT_C_DSL4/24" --allow "$MPX_NT_C_LTE4/24" --allow "$MPX_NT_C_DSL6/64" --allow "$MPX_NT_C_LTE6/64"
   mpx_nt_wait_file "$D/srv2.ready" && mpx_nt_wait_file "$D/srvm2.ready" && mpx_nt_wait_file "$D/proxy.ready" ||
     echo "# e2e setup: agents not ready"
   if mpx_ic_hag_up "$MPX_NT_HAG" prefer253 "$D/ic" >"$D/hagup.log" 2>&1; then

@@ -44,7 +44,8 @@ mpx_ic_client_up "$MPX_NT_CLIENT" "$D/ic" >"$D/clup.log" 2>&1 ||
   { echo "FAIL: setup: client optd: $(tail -2 "$D/clup.log")"; dump_fail; exit 1; }
 CCTL=$(mpx_ic_client_ctl "$D/ic") HCTL=$(mpx_ic_hag_ctl "$D/ic")
 mpx_nt_bg hag "$D/proxy.log" "$B/mpx-proxy" --mpconvert-opt "$OPTPORT" --optd "$HCTL" \
-  --ready "$D/proxy.ready" --stats "$D/proxy.stats"
+  --ready "$D/proxy.ready" --stats "$D/proxy.stats" \
+  --allow "$MPX_NT_C_DSL4/24" --allow "$MPX_NT_C_LTE4/24" --allow "$MPX_NT_C_DSL6/64" --allow "$MPX_NT_C_LTE6/64"
 PX=$MPX_NT_LASTPID
 mpx_nt_wait_file "$D/srv.ready" 10 && mpx_nt_wait_file "$D/proxy.ready" 10 ||
   { echo "FAIL: setup: agents not ready"; dump_fail; exit 1; }

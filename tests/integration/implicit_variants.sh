@@ -60,7 +60,8 @@ nstat_get() { # node counter -> absolute value
   mpx_nt_exec "$1" nstat -az "$2" 2>/dev/null | awk -v k="$2" '$1==k {print $2; f=1} END {if(!f) print 0}'
 }
 
-mpx_nt_bg hag "$D/proxy.log" "$B/mpx-proxy" --transparent 5127 --ready "$D/proxy.ready" --stats "$D/proxy.stats"
+mpx_nt_bg hag "$D/proxy.log" "$B/mpx-proxy" --transparent 5127 --ready "$D/proxy.ready" --stats "$D/proxy.stats" \
+  --allow "$MPX_NT_C_DSL4/24" --allow "$MPX_NT_C_LTE4/24" --allow "$MPX_NT_C_DSL6/64" --allow "$MPX_NT_C_LTE6/64"
 mpx_nt_wait_file "$D/proxy.ready" 10 || { echo "FAIL: setup: mpx-proxy not ready"; dump_fail; exit 1; }
 
 # the HAG interception mode of each variant: its registry row's `intercept`

@@ -4,7 +4,11 @@
  *   mpx-proxy-probe --to ADDR:PORT --hex HEX [--mptcp on|off] [--timeout MS] [--no-syn-data]
  * Output: one JSON line {"rx_len","rx_hex" (first 512 bytes),"end":"eof|reset|timeout|error",
  * "t_first_us","t_end_us","mptcp":"mptcp|fallback|tcp"}. Exit 0 when something was received
- * or the peer closed, 1 on timeout / connect error, 2 usage. */
+ * or the peer closed, 1 on timeout / connect error, 2 usage.
+ *   mpx-proxy-probe --to ADDR:PORT --hex HEX --flood N --spoof SRC
+ * sends N raw IPv4 SYNs (MSS, SACK-permitted, MP_CAPABLE v1; HEX as the SYN data) from SRC
+ * with distinct source ports, and never answers them: the spoofed-SYN case (the SYN-ACKs go
+ * to SRC, which does not exist). Prints {"sent":N}; exit 0, 1 on a socket error. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -14,22 +18,78 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <netinet/ip.h>
+#include <arpa/inet.h>
+#include <time.h>
 #include "lib/addr.h"
 #include "lib/clock.h"
 #include "lib/parse.h"
 #include "lib/sock.h"
 #include "proto/buf.h"
 
+static uint16_t csum_add(uint32_t s, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i += 2) s += (uint32_t)(p[i] << 8 | p[i + 1]);
+    if (n & 1) s += (uint32_t)(p[n - 1] << 8);
+    while (s >> 16) s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)s;
+}
+
+/* N spoofed SYNs with data from src to dst (IPv4, raw socket, IP_HDRINCL). */
+static int flood(const struct sockaddr_in *dst, uint32_t src_be, const uint8_t *data, size_t dlen,
+                 long n)
+{
+    int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    if (fd < 0) { perror("probe: raw socket"); return 1; }
+    static const uint8_t opts[] = { 2, 4, 0x05, 0xb4, 4, 2, 30, 4, 0x01, 0x01, 1, 1 };  /* MSS 1460,
+                                                                         * SACK-perm, MP_CAPABLE v1 */
+    uint8_t pkt[1500];
+    if (dlen > sizeof pkt - 20 - 20 - sizeof opts) { fprintf(stderr, "probe: data too long\n"); close(fd); return 2; }
+    size_t thl = 20 + sizeof opts, tot = 20 + thl + dlen;
+    uint32_t seed = (uint32_t)mpxa_mono_us();
+    long sent = 0;
+    for (long i = 0; i < n; i++) {
+        memset(pkt, 0, 20 + thl);
+        uint8_t *ip = pkt, *tcp = pkt + 20;
+        ip[0] = 0x45; ip[2] = (uint8_t)(tot >> 8); ip[3] = (uint8_t)tot; ip[8] = 64; ip[9] = IPPROTO_TCP;
+        memcpy(ip + 12, &src_be, 4);
+        memcpy(ip + 16, &dst->sin_addr.s_addr, 4);
+        uint16_t sport = (uint16_t)(20000 + (i % 40000));
+        seed = seed * 1103515245u + 12345u;
+        tcp[0] = (uint8_t)(sport >> 8); tcp[1] = (uint8_t)sport;
+        memcpy(tcp + 2, &dst->sin_port, 2);
+        tcp[4] = (uint8_t)(seed >> 24); tcp[5] = (uint8_t)(seed >> 16); tcp[6] = (uint8_t)(seed >> 8); tcp[7] = (uint8_t)seed;
+        tcp[12] = (uint8_t)((thl / 4) << 4); tcp[13] = 0x02;  /* SYN */
+        tcp[14] = 0xff; tcp[15] = 0xff;
+        memcpy(tcp + 20, opts, sizeof opts);
+        memcpy(tcp + thl, data, dlen);
+        uint8_t ph[12];
+        memcpy(ph, ip + 12, 8);
+        ph[8] = 0; ph[9] = IPPROTO_TCP; ph[10] = (uint8_t)((thl + dlen) >> 8); ph[11] = (uint8_t)(thl + dlen);
+        uint16_t s = csum_add(csum_add(0, ph, sizeof ph), tcp, thl + dlen);
+        s = (uint16_t)(0xffffu ^ s);
+        tcp[16] = (uint8_t)(s >> 8); tcp[17] = (uint8_t)s;
+        if (sendto(fd, pkt, tot, 0, (const struct sockaddr *)dst, sizeof *dst) == (ssize_t)tot) sent++;
+        if (i % 50 == 49) nanosleep(&(struct timespec){ 0, 5000000 }, NULL);  /* no queue burst */
+    }
+    close(fd);
+    printf("{\"sent\":%ld}\n", sent);
+    return sent == n ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "to", 1, 0, 't' }, { "hex", 1, 0, 'x' }, { "mptcp", 1, 0, 'm' },
         { "timeout", 1, 0, 'T' }, { "no-syn-data", 0, 0, 'n' }, { "help", 0, 0, 'h' },
+        { "flood", 1, 0, 'F' }, { "spoof", 1, 0, 'S' },
         { 0, 0, 0, 0 },
     };
     const char *to = NULL, *hex = "";
     bool mptcp = true, syn_data = true;
     int timeout_ms = 3000, o;
+    long flood_n = 0;
+    const char *spoof = NULL;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
         case 't': to = optarg; break;
@@ -45,9 +105,19 @@ int main(int argc, char **argv)
             break;
         }
         case 'n': syn_data = false; break;
+        case 'F': {
+            uint64_t v;
+            if (mpx_parse_u64(optarg, 1, 100000, &v) < 0) {
+                fprintf(stderr, "probe: bad --flood (1..100000)\n");
+                return 2;
+            }
+            flood_n = (long)v;
+            break;
+        }
+        case 'S': spoof = optarg; break;
         default:
             fprintf(stderr, "usage: mpx-proxy-probe --to ADDR:PORT --hex HEX [--mptcp on|off] "
-                            "[--timeout MS] [--no-syn-data]\n");
+                            "[--timeout MS] [--no-syn-data] | --flood N --spoof SRC\n");
             return 2;
         }
     }
@@ -56,6 +126,14 @@ int main(int argc, char **argv)
     if (!to || mpxa_addr_parse(to, -1, &a) < 0) { fprintf(stderr, "probe: bad --to\n"); return 2; }
     long txn = mpx_hex_parse(hex, tx, sizeof tx);
     if (txn < 0) { fprintf(stderr, "probe: bad --hex\n"); return 2; }
+    if (flood_n > 0) {
+        struct in_addr s;
+        if (!spoof || inet_pton(AF_INET, spoof, &s) != 1 || a.u.sa.sa_family != AF_INET) {
+            fprintf(stderr, "probe: --flood needs --spoof IPV4 and an IPv4 --to\n");
+            return 2;
+        }
+        return flood(&a.u.in4, s.s_addr, tx, (size_t)txn, flood_n);
+    }
     int fd = mpxa_socket(mpxa_addr_family(&a), mptcp, false);
     if (fd < 0) { perror("socket"); return 1; }
     mpxa_set_tfo_no_cookie(fd, true);

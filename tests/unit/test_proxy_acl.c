@@ -40,7 +40,7 @@ static void t_client_allow(void **s)
     (void)s;
     cfg.n_allow = 0;
     mpx_addr a = A("203.0.113.9");
-    assert_true(acl_client_allowed(&a));                        /* no --allow: everyone */
+    assert_false(acl_client_allowed(&a));                       /* no --allow: nobody (RFC 8803 s9) */
     assert_int_equal(prefix_parse("198.18.0.0/15", &cfg.allow[cfg.n_allow++]), 0);
     assert_int_equal(prefix_parse("fd00:18:1::/64", &cfg.allow[cfg.n_allow++]), 0);
     assert_false(acl_client_allowed(&a));

@@ -177,13 +177,15 @@ case $engine in
       echo "shard $id: $st (exit $rc) in $((EPOCHSECONDS - t)) s$([ "$st" = "done" ] || echo "; log: $out/logs/$id.log")" >&2
     done ;;
   parallel)
-    pargs=(--jobs 1 --joblog "$out/parallel.joblog" --will-cite)
+    # --jobs is per host: one emulation shard per host at a time (two would distort each
+    # other's timing); simulator shards (--backend sim, no real time) one per core
+    pj=1; [ "$backend" = sim ] && pj=100%
+    pargs=(--jobs "$pj" --joblog "$out/parallel.joblog" --will-cite)
     [ -n "$loginfile" ] && pargs+=(--sshloginfile "$loginfile")
     [ -n "$hosts" ] && pargs+=(-S "$hosts")
     [ -n "$hosts$loginfile" ] || pargs+=(-S :)
     if [ $dry = 1 ]; then echo "parallel ${pargs[*]} $SHARD $out {} ::: ${ids[*]}"; exit 0; fi
     mpx_sweep_need parallel sweep || exit 1
-    # --jobs 1 is per host: at most one emulation shard on a host at a time
     parallel "${pargs[@]}" "$SHARD" "$out" '{}' ::: "${ids[@]}" >&2 || true ;;
   slurm)
     sb=$out/sweep.sbatch

@@ -43,6 +43,8 @@ source "$H/agents.sh"
 source "$H/failover.sh"
 # shellcheck source=../harness/fidelity.sh
 source "$H/fidelity.sh"
+# shellcheck source=../harness/sim.sh
+source "$H/sim.sh"
 
 usage() {
   cat <<'EOF'
@@ -57,7 +59,8 @@ usage: mpxlab run EXP [options]
   --check             parse the file, print it as JSON and exit (0 ok, 2 bad line)
   --quiet             no progress lines
   --no-plots          skip gnuplot (report without figures)
-  --backend NAME      topology backend: netns (default) or mininet (emu/mininet)
+  --backend NAME      topology backend: netns (default), mininet (emu/mininet) or sim (the
+                      discrete-event model bin/mpx-sim, sim/README.md: no namespaces, no root)
   --accept-unfaithful exit 0 (not 5) when a variant is not faithful: the host did not keep
                       up with the emulation (experiments/README.md, "Fidelity"); still reported
 exit: 0 report written, nothing below; 1 the run could not be carried out (no report);
@@ -83,7 +86,7 @@ while [ $# -gt 0 ]; do
     --check) check=1; shift ;;
     --quiet) export MPX_PROG_QUIET=1; shift ;;
     --no-plots) noplots=1; shift ;;
-    --backend) backend=${2:?--backend needs netns or mininet}; shift 2 ;;
+    --backend) backend=${2:?--backend needs netns, mininet or sim}; shift 2 ;;
     --accept-unfaithful) accept_unfaithful=1; shift ;;
     -*) echo "mpxlab run: unknown option '$1'" >&2; usage >&2; exit 2 ;;
     *) [ -z "$exp" ] || { echo "mpxlab run: one experiment at a time" >&2; exit 2; }; exp=$1; shift ;;
@@ -112,7 +115,7 @@ if [ -n "$o_signals" ]; then
 fi
 if [ $check = 1 ]; then mpx_exp_json | jq .; exit 0; fi
 
-[ "$(id -u)" = 0 ] || { echo "mpxlab run: needs root (network namespaces)" >&2; exit 1; }
+[ "$backend" = sim ] || [ "$(id -u)" = 0 ] || { echo "mpxlab run: needs root (network namespaces; --backend sim does not)" >&2; exit 1; }
 for c in jq ip nft timeout; do command -v "$c" >/dev/null || { echo "mpxlab run: '$c' not installed (make deps)" >&2; exit 1; }; done
 
 # ---------------------------------------------------------------------------------------------
@@ -420,6 +423,11 @@ for v in "${VARIANTS[@]}"; do
     mb=$(mpx_exp_mb_node) || die "variant $v: middlebox asked but the topology has none"
     for b in "${EXP_MIDDLEBOX[@]}"; do params+=("$(mpx_exp_mb_param "$mb" "$b")"); done
   fi
+  if [ "$backend" = sim ]; then
+    mpx_progress_msg "variant $v ($vi/${#VARIANTS[@]}): simulating ${#steps[@]} connections (mpx-sim)"
+    mpx_sim_backend_variant "$v" "${params[@]}" || true
+    done_steps=$((done_steps + ${#steps[@]})); continue
+  fi
   mpx_progress_msg "variant $v ($vi/${#VARIANTS[@]}): bringing $(basename "$EXP_TOPO") up${params:+ with ${params[*]}}"
   run_topo_up "$R" "$OUT/pcaps/$v" "${params[@]}"
   T_UP_US=${EPOCHREALTIME/./}
@@ -504,6 +512,8 @@ for v in "${VARIANTS[@]}"; do
   # shellcheck disable=SC2034  # read by mpx_health_dead (agents.sh)
   MPX_LINK_PID=()
   mpx_links_collect "$R" "$v" "$OUT"      # after the link emulators flushed (topo down)
+  mpx_progress_msg "variant $v: the simulator on the same links, seeds and plan"
+  mpx_sim_variant "$OUT" "$v"           # the cross-check (emu/harness/sim.sh)
 done
 
 # ---------------------------------------------------------------------------------------------

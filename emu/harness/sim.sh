@@ -43,3 +43,35 @@ mpx_sim_variant() {
   rm -f "$vd/sim.json.tmp"
   [ -s "$vd/sim.err" ] || rm -f "$vd/sim.err"
 }
+
+# mpx_sim_backend_variant VARIANT PARAM...: `mpxlab run --backend sim`: the variant's plan on
+# the simulator instead of namespaces. It leaves what an emulated variant leaves for the rest of
+# the harness (links/V with the resolved topology and specs, pcaps/V/LINK.pcap, raw/V with
+# mpx-client-style records, steps.csv lines), so analysis, summary and report run unchanged.
+# Uses the run's globals (OUT, EXP_*, log, run_variant_fail). Returns non-zero when the
+# variant could not run (the reason is recorded in its health).
+mpx_sim_backend_variant() {
+  local v=$1; shift
+  local ld=$OUT/links/$v p args=() why rc
+  for p in "$@"; do args+=(--param "$p"); done
+  mkdir -p "$ld" "$OUT/pcaps/$v" "$OUT/raw/$v" "$OUT/logs/$v"
+  if ! mpx_topo_resolve "$EXP_TOPO" "$EXP_SEED" "$ld" "${args[@]}" >> "$OUT/logs/$v/sim.log" 2>&1; then
+    run_variant_fail "$v" "the topology could not be resolved (logs/$v/sim.log)"; return 1
+  fi
+  why=$(_mpx_sim_why_not "$ld/variant.json")
+  if [ -n "$why" ]; then run_variant_fail "$v" "not simulated: $why"; return 1; fi
+  local sim=(--variant "$ld" --plan "$OUT/plan.csv" --name "$v" --workload "$EXP_WORKLOAD"
+             --conn-timeout "$EXP_TIMEOUT_CONN" --pcap "$OUT/pcaps/$v" --records "$OUT/raw/$v/sim.jsonl"
+             --steps "$OUT/raw/$v/steps.sim" --out "$ld/sim.jsonl" --summary-json "$ld/sim.json.tmp")
+  [ "$EXP_TFO" = on ] && sim+=(--tfo)
+  log "variant $v: mpx-sim ${sim[*]}"
+  rc=0
+  timeout -s KILL 3600 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "${sim[@]}" >> "$OUT/logs/$v/sim.log" 2>&1 || rc=$?
+  if [ "$rc" -gt 1 ] || [ ! -s "$OUT/raw/$v/steps.sim" ]; then
+    run_variant_fail "$v" "mpx-sim exit $rc (logs/$v/sim.log)"; return 1
+  fi
+  cat "$OUT/raw/$v/steps.sim" >> "$OUT/steps.csv"; rm -f "$OUT/raw/$v/steps.sim"
+  jq -c --argjson rc "$rc" '. + {status: "ok", exit: $rc, backend: "sim"}' "$ld/sim.json.tmp" > "$ld/sim.json"
+  rm -f "$ld/sim.json.tmp"
+  return 0
+}

@@ -82,7 +82,7 @@ PXT_PID=$MPX_NT_LASTPID
 mpx_nt_bg hag "$D/pxtc.log" "$ROOT/bin/mpx-proxy" --bind 0.0.0.0 --transparent 5128 --no-splice --ready "$D/pxtc.ready" "${ALLOW[@]:0:4}"
 cat > "$D/haproxy.cfg" <<EOF
 global
-  maxconn 20000
+  maxconn 8000
 defaults
   mode tcp
   timeout connect 5s
@@ -111,6 +111,9 @@ mpx_nt_wait_file "$D/px.ready"; mpx_nt_wait_file "$D/pxt.ready"; mpx_nt_wait_fil
 for p in 9002 9003 9004 9005 5130 5131 1082; do
   for _ in $(seq 100); do mpx_nt_exec hag ss -ltn | grep -q ":$p " && break; sleep 0.05; done
 done
+for p in "$HAP_PID" "$PX_PID" "$PXT_PID"; do
+  kill -0 "$p" 2>/dev/null || { echo "bench/proxy: a relay (PID $p) exited at start:"; tail -5 "$D"/haproxy.log "$D"/px*.log; }
+done
 for p in 5201 5202 5203; do
   for _ in $(seq 100); do mpx_nt_exec server ss -ltn | grep -q ":$p " && break; sleep 0.05; done
 done
@@ -124,7 +127,7 @@ tput() { # label host port
   [[ $g =~ ^[0-9.]+$ ]] || g=null
   echo "{\"bench\":\"throughput\",\"relay\":\"$1\",\"gbps\":$g}" >> "$OUT"
 }
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 # one request/response round: conn/s and relay CPU us per connection -> raw file
 cps() { # label relay-pid client-args...
   local label=$1 pid=$2 s t0 t1 hz ok cs us; shift 2
@@ -144,7 +147,7 @@ stat() { # bench relay field
     [.[] | select(.bench == $b and .relay == $r) | .[$f] | select(. != null)] | sort
     | if length == 0 then "n/a" else
         (if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end) as $m
-        | "\($m * 100 | round / 100) (\(.[0])-\(.[-1]))" end' "$OUT"
+        | "\($m * 100 | round / 100) (\(.[0] * 100 | round / 100)-\(.[-1] * 100 | round / 100))" end' "$OUT"
 }
 # ratio of medians a / b with the extremes' range
 ratio() { # bench field relay-a relay-b

@@ -40,11 +40,13 @@ A=$(resolve "${runs[0]}") || exit 2
 B=$(resolve "${runs[1]}") || exit 2
 
 # fidelity: per variant present in both runs, the two verdicts ("unknown" for a run made before
-# the fidelity monitor); a faithful one against any other is refused unless accepted
+# the fidelity monitor); a faithful one against any other is refused unless accepted (a
+# simulated run, --backend sim, has no host timing: comparing it with an emulation is the point)
 mixed=$(jq -n -r --slurpfile a "$A/summary.json" --slurpfile b "$B/summary.json" '
   def verdicts($s): $s[0].variants | map({key: .name, value: (.fidelity.verdict // "unknown")}) | from_entries;
   verdicts($a) as $va | verdicts($b) as $vb
-  | $va | keys[] | select($vb[.] != null and $va[.] != $vb[.] and ($va[.] == "faithful" or $vb[.] == "faithful"))
+  | $va | keys[] | select($vb[.] != null and $va[.] != $vb[.] and ($va[.] == "faithful" or $vb[.] == "faithful")
+      and $va[.] != "simulated" and $vb[.] != "simulated")
   | "variant `\(.)`: A \($va[.]), B \($vb[.])"')
 if [ -n "$mixed" ]; then
   if [ $accept = 0 ]; then

@@ -195,8 +195,11 @@ mpx_collect_summary() {
     # the host side of the fidelity monitor (fidelity.sh); none = not measured
     local hj=null
     [ -s "$vd/host.json" ] && hj=$(jq -c . "$vd/host.json")
+    # the simulator's run of the same variant (sim.sh): cross-check, or the run itself (--backend sim)
+    local sj=null
+    [ -s "$vd/sim.json" ] && sj=$(jq -c . "$vd/sim.json")
     vars=$(jq -c --argjson v "$vj" --argjson st "$st" --argjson ev "$ev" --argjson fo "$fo" --argjson ag "$ag" \
-      --argjson nat "$nat" --argjson hl "$hl" --argjson hj "$hj" '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo, agents: $ag, native_mptcp: $nat, health: $hl, host: $hj}]' <<< "$vars")
+      --argjson nat "$nat" --argjson hl "$hl" --argjson hj "$hj" --argjson sj "$sj" '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo, agents: $ag, native_mptcp: $nat, health: $hl, host: $hj, sim: $sj}]' <<< "$vars")
   done
   mpx_reg_load || return 1
   [ -f "$o/signals.json" ] || mpx_reg_save "$o/signals.json"

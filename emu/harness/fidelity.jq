@@ -40,9 +40,12 @@ def fidelity:
        (if $press != null and $pbound != null and $press > $pbound
          then "CPU pressure \($press | fid_r1) % during the \($wn) (PSI some \($c.some_pct // 0 | fid_r1) % + steal \($c.steal_pct | fid_r1) %) > \($pbound | fid_r1) %" else empty end)
      ]) as $why
-  | {verdict: (if ($dirs | length) == 0 or $bound == null then "unknown"
+  | (($v.sim.backend // null) == "sim") as $simulated
+  | {verdict: (if $simulated then "simulated"
+               elif ($dirs | length) == 0 or $bound == null then "unknown"
                elif ($why | length) > 0 then "not faithful" else "faithful" end),
-     reasons: ((if ($dirs | length) == 0 then ["no link emulator statistics (lateness not measured)"]
+     reasons: ((if $simulated then ["virtual clock (--backend sim): no host timing to judge"]
+               elif ($dirs | length) == 0 then ["no link emulator statistics (lateness not measured)"]
                elif $bound == null then ["no link with a delay: no lateness bound"] else $why end)
               + (if $h == null and ($dirs | length) > 0 then ["host CPU pressure not measured"] else [] end)),
      lateness: {bound_us: $bound, fraction: fid_fraction, min_one_way_ms: $dmin, worst: $worst,

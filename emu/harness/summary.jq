@@ -112,6 +112,16 @@ def ipv6_fit($s): row($s) as $r |
                         then (($p50 - $ref_p50) / $rcp | r3) else null end),
             ttfb_dev_pct: (if $p50 != null and $m != null and $m.ttfb_ms > 0
                            then (($p50 - $m.ttfb_ms) / $m.ttfb_ms * 100 | r1) else null end),
+            # the simulator on the same links, seeds and plan (emu/harness/sim.sh): what the
+            # network alone costs; measured - simulated is what the hosts and agents add
+            simulated: (($v.sim // null) as $sj
+              | if $sj == null then null
+                elif $sj.status != "ok" then {status: $sj.status, reason: $sj.reason}
+                elif ($sj.signals[$s] // null) == null then null
+                else $sj.signals[$s] + {status: "ok", backend: ($sj.backend // null)} end),
+            sim_residual_ms: (($v.sim.signals[$s].p50 // null) as $sp
+              | if $p50 == null or $sp == null or ($v.sim.backend // null) == "sim" then null
+                else ($p50 - $sp | r3) end),
             coexist: (
               props($s).in_syn as $in
               | if $s == refsig then {verdict: "—", how: "no signal"}

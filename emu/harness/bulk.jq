@@ -11,7 +11,8 @@
 #   stalls     = failed connections, and for bulk-down those with more than 1 s without
 #                progress (max_gap_us); for bulk-up the client cannot tell a stall from its
 #                send buffer draining (a DATA_ACK gap from the pcaps, as failover.sh, would)
-#   vs model   = median of t_done / (ttfb + bytes * 8 / link sum): 1.00 is the line rate
+#   vs model   = median of t_done / (setup + bytes * 8 / link sum), setup = the TTFB for bulk-down,
+#                the connect (or signal reply) time for bulk-up: 1.00 is the line rate
 # fmt json: the same numbers as JSON objects, one per variant and signal.
 def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
 def r2: if . == null then null else (. * 100 | round) / 100 end;
@@ -39,7 +40,8 @@ def r2: if . == null then null else (. * 100 | round) / 100 end;
        stalls: (map(select((.ok != true) or ((($isup | not)) and (.max_gap_us // 0) > 1000000)))
                 | length),
        max_gap_ms_p50: (map(.max_gap_us // null | select(. != null) / 1000) | median | r2),
-       vs_model_p50: ($done | map(.t_done_us / ((.ttfb_us // 0)
+       vs_model_p50: ($done | map(.t_done_us / ((if $isup then (.t_sig_reply_us // .t_connected_us // 0)
+                                              else (.ttfb_us // 0) end)
                          + ((if $isup then .bytes_out else .bytes_in end) * 8 / $sum))) | median | r2)})
 | if $ARGS.named.fmt == "json" then .[]
   else

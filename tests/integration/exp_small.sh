@@ -52,7 +52,7 @@ timing_ok() { # prints the failing comparisons; true when all are inside
 # the machine is shared (2 cores): other load inflates the proxied paths more than the direct
 # one. A systematic error fails twice; one retry absorbs a burst of foreign load.
 if ! why=$(timing_ok); then
-  echo "# timing outside +-20 % ($(echo $why)); load average $(cut -d' ' -f1-3 /proc/loadavg): one retry"
+  echo "# timing outside +-20 % ($(echo $why)); load average $(cut -d' ' -f1-3 /proc/loadavg); $(jq -r -L emu/harness 'include "fidelity"; .variants[0] | fid_line' "$s" 2>/dev/null): one retry"
   out=$tmp/run2 s=$tmp/run2/summary.json
   ./mpxlab run "$tmp/small.exp" --out "$out" --quiet --accept-unfaithful > /dev/null 2>> "$tmp/run.err"
 fi
@@ -73,4 +73,6 @@ for p in pcaps/base/dsl.pcap pcaps/base/lte.pcap pcaps/base/wan.pcap; do t_check
 command -v gnuplot >/dev/null && t_check plots test -s "$out/plots/ttfb-box.png" -a -s "$out/plots/synopt.svg"
 tag=$(jq -r .namespace_tag "$out/manifest.json")
 t_check no_namespaces_left test -z "$(ip netns list | awk '{print $1}' | grep "^mpx-${tag}v")"
+# the verdict of the run the checks above used (experiments/README.md, "Fidelity")
+echo "# $(jq -r -L emu/harness 'include "fidelity"; .variants[0] | fid_line' "$s" 2>/dev/null)"
 t_done

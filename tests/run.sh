@@ -86,14 +86,21 @@ done
 
 # Namespaces created while a script ran and still there after it: a leak, unless something
 # else created them concurrently (runners are serialized by a lock, a hand-started run is not).
-# Empty ones are deleted. Ones with processes are only cleaned when the script timed out (its
-# own trap could not run): those processes are its own, ended by PID (ip netns pids).
-# Prints how many were left behind.
-sweep_netns() { # BEFORE-LIST TIMED-OUT(0|1)
-  local n=0 ns pids
+# Each script gets its own topology state base (MPX_TOPO_STATE_BASE), and emu/lib/topo.sh marks
+# every namespace with it (lo alias "mpxlab-topo RUN BASE"): a namespace marked with another
+# base belongs to someone else (a hand-started `mpxlab run`, another checkout) and is neither
+# touched nor counted. This script's own leftovers are deleted when empty, and when they hold
+# processes only after a timeout (its own trap could not run; the processes are its own, ended
+# by PID from ip netns pids). Unmarked ones (tools that name their own namespaces) are counted,
+# never deleted: their owner cannot be told. Prints how many were left behind.
+sweep_netns() { # BEFORE-LIST TIMED-OUT(0|1) STATE-BASE
+  local n=0 ns pids mark
   for ns in $(comm -13 <(printf '%s\n' "$1") <(ip netns list 2>/dev/null | awk '{print $1}' | sort)); do
     [[ $ns == mpx-* ]] || continue
+    mark=$(ip -n "$ns" -o link show lo 2>/dev/null | sed -n 's/.*alias mpxlab-topo [^ ]* \([^ ]*\).*/\1/p')
+    if [ -n "$mark" ] && [ "$mark" != "$3" ]; then continue; fi
     n=$((n + 1))
+    if [ -z "$mark" ]; then echo "    left: $ns (unmarked: not touched)" >&2; continue; fi
     pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
     if [ -n "${pids// /}" ]; then
       [ "$2" = 1 ] || { echo "    left: $ns (processes $pids: not touched)" >&2; continue; }
@@ -112,10 +119,12 @@ for s in tests/integration/*.sh; do
   to=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$s" | head -1); to=${to:-600}
   echo "... $id (timeout ${to}s)"
   before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
-  timeout -s TERM -k 20 "$to" bash "$s" > "$log" 2>&1 < /dev/null 9>&-; rc=$?
+  sbase=/run/mpxlab-tests/$$-$(basename "$s" .sh)
+  MPX_TOPO_STATE_BASE=$sbase timeout -s TERM -k 20 "$to" bash "$s" > "$log" 2>&1 < /dev/null 9>&-; rc=$?
   collect "$id" "$log" "$rc"
   timed_out=0; { [ "$rc" = 124 ] || [ "$rc" = 137 ]; } && timed_out=1
-  left=$(sweep_netns "$before" "$timed_out")
+  left=$(sweep_netns "$before" "$timed_out" "$sbase")
+  rm -rf "$sbase" 2>/dev/null || true
   # a script that ended on its own must clean up after itself
   if [ "$left" -gt 0 ] && [ $timed_out = 0 ]; then
     result FAIL "$id/cleanup" "$left network namespace(s) appeared during the script and are still there"

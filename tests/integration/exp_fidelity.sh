@@ -71,13 +71,13 @@ t_check evidence_caption grep -q "^> fidelity: \*\*$va\*\*" "$tmp/a/report.md"
 run_pid=$!
 for ((i = 0; i < 600; i++)); do
   tag=$(jq -r .namespace_tag "$tmp/h/manifest.json" 2>/dev/null)
-  [ -s "/run/mpxlab/${tag}v1/links" ] && break
+  [ -s "${MPX_TOPO_STATE_BASE:-/run/mpxlab}/${tag}v1/links" ] && break
   sleep 0.02
 done
 cpus=''
 while read -r _ _ _ _ _ lpid _; do
   c=$(taskset -pc "$lpid" 2>/dev/null | sed 's/.*: //') && cpus+=",$c"
-done < "/run/mpxlab/${tag}v1/links"
+done < "${MPX_TOPO_STATE_BASE:-/run/mpxlab}/${tag}v1/links"
 cpulist=$(tr ',' '\n' <<< "${cpus#,}" | while IFS=- read -r a b; do [ -n "$a" ] && seq "$a" "${b:-$a}"; done | sort -un)
 t_check hog_found_emulator_cpus test -n "$cpulist"
 for c in $cpulist; do

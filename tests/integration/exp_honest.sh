@@ -53,7 +53,7 @@ mkexp "$tmp/k.exp" 0 200 ''
 run_pid=$!
 for ((i = 0; i < 600; i++)); do [ -s "$tmp/k/steps.csv" ] && break; sleep 0.05; done
 tag=$(jq -r .namespace_tag "$tmp/k/manifest.json" 2>/dev/null)
-lpid=$(awk '$1 == "acc" {print $6}' "/run/mpxlab/${tag}v1/links" 2>/dev/null)
+lpid=$(awk '$1 == "acc" {print $6}' "${MPX_TOPO_STATE_BASE:-/run/mpxlab}/${tag}v1/links" 2>/dev/null)
 t_check kill_found_emulator test -n "$lpid"
 grep -q mpx-linkem "/proc/$lpid/cmdline" 2>/dev/null && kill -KILL "$lpid"
 n_at_kill=$(grep -c . "$tmp/k/steps.csv")

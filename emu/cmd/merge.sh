@@ -272,7 +272,7 @@ shmd=$(jq -r '
 warn=$(jq -r 'select(.shards_failed | length > 0) | "> **Incomplete: " + ([.shards[] | select(.merged | not) | "shard \(.id) (\(if (.variants | length) > 0 then "variant " + (.variants | join(", ")) else "variant ?" end)\(if .repetitions then ", repetitions " + .repetitions else "" end)) \(.state)\(if .exit_status then ", exit \(.exit_status)" else "" end)"] | join("; ")) + " — its connections are not in this report.**\n"' "$OUT/manifest.json")
 awk -v sh="$shmd" -v warn="$warn" '
   NR == 2 && warn != "" { print ""; print warn }
-  /^## How to reproduce/ && !done { print sh; done = 1 }
+  /^## How to reproduce/ && !done { print sh; print ""; done = 1 }
   { print }
   END { if (!done) print sh }' "$OUT/report.md" > "$OUT/report.md.tmp" && mv "$OUT/report.md.tmp" "$OUT/report.md"
 awk -v dir="$OUT" -f "$H/md2html.awk" "$OUT/report.md" > "$OUT/report.html"

@@ -69,7 +69,7 @@ t_check evidence_caption grep -q "^> fidelity: \*\*$va\*\*" "$tmp/a/report.md"
 # 2. with the hog, started once the emulators are up, on their CPUs
 ./mpxlab run "$tmp/f.exp" --out "$tmp/h" --quiet --no-plots > /dev/null 2> "$tmp/h.err" &
 run_pid=$!
-for ((i = 0; i < 600; i++)); do
+for ((i = 0; i < 1500; i++)); do
   tag=$(jq -r .namespace_tag "$tmp/h/manifest.json" 2>/dev/null)
   [ -s "${MPX_TOPO_STATE_BASE:-/run/mpxlab}/${tag}v1/links" ] && break
   sleep 0.02

@@ -40,7 +40,7 @@ printf 'topology single\nsignals tcp\nworkload rr 100/1000\nrepetitions 3\nwarmu
 ./mpxlab run "$tmp/w.exp" --out "$tmp/w" --quiet --no-plots > /dev/null 2> "$tmp/w.err" &
 run_pid=$!
 in_warmup() { ps -eo args= | grep -F -- "$tmp/w/warmup/raw/" | grep -qv grep; }
-for ((i = 0; i < 600; i++)); do in_warmup && break; sleep 0.02; done
+for ((i = 0; i < 1500; i++)); do in_warmup && break; sleep 0.02; done
 t_check term_in_warmup in_warmup
 kill -TERM "$run_pid"; wait "$run_pid"; rc=$?; run_pid=''
 check term "$tmp/w" "$rc" 143 SIGTERM

@@ -148,7 +148,7 @@ mpx_merge_link() { ln -sfn "$(realpath --relative-to="$(dirname "$2")" "$1")" "$
 # numbers of several counter files added up (maxima, percentiles, high-water marks: the
 # largest; start times: the earliest); anything else from the first
 SUMJQ='def m($a; $b; $k): if ($a | type) == "number" and ($b | type) == "number" then
-    (if ($k | test("max|hwm|^p[0-9]+$|late|wake|_ms$|delay")) then ([$a, $b] | max)
+    (if ($k | test("max|hwm|^p[0-9]+$|late|wake|_ms$|delay|avg|cpus|clk_tck|slice")) then ([$a, $b] | max)
      elif ($k | test("start|t0")) then ([$a, $b] | min) else $a + $b end)
   elif ($a | type) == "object" and ($b | type) == "object" then
     reduce (($a + $b) | keys_unsorted[]) as $kk ($a; .[$kk] = m($a[$kk]; $b[$kk]; $kk))
@@ -194,6 +194,24 @@ for v in "${VORDER[@]}"; do
     files=(); for i in "${have[@]}"; do [ -s "${S_DIR[$i]}/$rel" ] && files+=("${S_DIR[$i]}/$rel"); done
     jq -s -c "$SUMJQ" "${files[@]}" > "$OUT/$rel"
   done
+  # a variant cut into blocks: its health is the worst block's (named), the fidelity monitor's
+  # host counters are added up like the others, the simulator's per-connection rows joined
+  if [ ${#have[@]} -gt 1 ]; then
+    hs2=(); : > "$OUT/links/$v/.health.all"
+    for i in "${have[@]}"; do
+      [ -s "${S_DIR[$i]}/links/$v/health.json" ] &&
+        jq -c --arg id "${S_ID[$i]}" '. + {shard: $id}' "${S_DIR[$i]}/links/$v/health.json" >> "$OUT/links/$v/.health.all"
+      [ -s "${S_DIR[$i]}/links/$v/host.json" ] && hs2+=("${S_DIR[$i]}/links/$v/host.json")
+    done
+    [ -s "$OUT/links/$v/.health.all" ] && jq -s -c '(map(select(.status != "ok")) | .[0]) as $bad
+      | if $bad then $bad + {reason: "shard \($bad.shard): \($bad.reason // $bad.status)"} else .[0] end | del(.shard)' \
+      "$OUT/links/$v/.health.all" > "$OUT/links/$v/health.json"
+    rm -f "$OUT/links/$v/.health.all"
+    [ ${#hs2[@]} -gt 1 ] && jq -s -c "$SUMJQ" "${hs2[@]}" > "$OUT/links/$v/host.json"
+    : > "$OUT/links/$v/sim.jsonl.tmp"
+    for i in "${have[@]}"; do [ -f "${S_DIR[$i]}/links/$v/sim.jsonl" ] && cat "${S_DIR[$i]}/links/$v/sim.jsonl" >> "$OUT/links/$v/sim.jsonl.tmp"; done
+    if [ -s "$OUT/links/$v/sim.jsonl.tmp" ]; then mv "$OUT/links/$v/sim.jsonl.tmp" "$OUT/links/$v/sim.jsonl"; else rm -f "$OUT/links/$v/sim.jsonl.tmp"; fi
+  fi
   # failover rows of every shard (summary.jq computes the totals from .per_connection)
   if [ -s "$OUT/links/$v/.failover.all" ]; then
     jq -s -c '.[0] + {per_connection: (map(.per_connection // []) | add)}' "$OUT/links/$v/.failover.all" > "$OUT/links/$v/failover.json"

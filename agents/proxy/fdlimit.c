@@ -27,12 +27,10 @@ bool fdres_release(int which)
 
 void fdres_restore(void)
 {
-    bool was_missing = false;
     for (int i = 0; i < FDRES_N; i++) {
         if (spare[i] >= 0) continue;
         spare[i] = open_spare();
         if (spare[i] < 0) return;  /* still at the limit: try again at the next close */
-        was_missing = true;
     }
-    if (was_missing && fdres_on_restore) fdres_on_restore();
+    if (fdres_on_restore) fdres_on_restore();  /* main.c: resumes accepting if it had paused */
 }

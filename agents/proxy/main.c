@@ -122,13 +122,16 @@ static void on_accept(struct listener *l)
             /* out of fds: the spare takes the connection off the queue so that it gets an
              * answer (Error 64 / SOCKS REP 1) instead of a silent close */
             st.accept_errors++;
+            int err = EMFILE;
             if (fdres_release(FDRES_ACCEPT)) {
                 sl = sizeof ss;
                 fd = accept4(l->ev.fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                err = errno;
                 if (fd < 0) fdres_restore();
                 else at_limit = true;
             }
-            if (fd < 0 || at_limit) listeners_pause(true);
+            /* no spare left (it answers a connection now) or still no descriptor: pause */
+            if (at_limit || err == EMFILE || err == ENFILE) listeners_pause(true);
             if (fd < 0) return;
         }
         if (fd < 0) {

@@ -519,7 +519,7 @@ for v in "${VARIANTS[@]}"; do
   MPX_LINK_PID=()
   mpx_links_collect "$R" "$v" "$OUT"      # after the link emulators flushed (topo down)
   mpx_progress_msg "variant $v: the simulator on the same links, seeds and plan"
-  mpx_sim_variant "$OUT" "$v"           # the cross-check (emu/harness/sim.sh)
+  mpx_sim_variant "$OUT" "$v" || log "variant $v: simulator cross-check failed"  # emu/harness/sim.sh
 done
 
 # ---------------------------------------------------------------------------------------------

@@ -30,9 +30,10 @@ mpx_sim_variant() {
   tfo=$(jq -r '.tfo // "off"' "$vd/variant.json")
   # the emulation's own plan: the same steps in the same order
   local args=(--variant "$vd" --plan "$1/plan.csv" --name "$2" --workload "$wl"
-              --out "$vd/sim.jsonl" --summary-json "$vd/sim.json.tmp")
+              --conn-timeout "${EXP_TIMEOUT_CONN:-5}" --out "$vd/sim.jsonl" --summary-json "$vd/sim.json.tmp")
   [ "$tfo" = on ] && args+=(--tfo)
-  timeout 300 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "${args[@]}" 2> "$vd/sim.err"; rc=$?
+  rc=0
+  timeout 300 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "${args[@]}" 2> "$vd/sim.err" || rc=$?
   if [ -s "$vd/sim.json.tmp" ] && [ "$rc" -le 1 ]; then
     # rc 1: some simulated connections failed; their count is in the summary (ok < n)
     jq -c --argjson rc "$rc" '. + {status: "ok", exit: $rc}' "$vd/sim.json.tmp" > "$vd/sim.json"

@@ -90,6 +90,7 @@ struct config {
     char optd_path[108];         /* --optd: mpx-optd (read mode) control socket */
     int verbose;
     bool allow_hairpin;          /* RFC 8803 s9.2: hairpinning enabled by default */
+    bool no_resolver;            /* not an option: the fuzz target (SOCKS names fail, 64) */
 };
 extern struct config cfg;
 

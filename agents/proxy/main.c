@@ -262,7 +262,7 @@ static void startup_report(void)
     plog(0, "fd limit %llu (hard %llu): up to about %llu relays (2 sockets + pipes each; 2 spare "
             "fds answer at the limit); idle timeout %d ms",
          (unsigned long long)st.fd_limit, (unsigned long long)rl.rlim_max,
-         (unsigned long long)(st.fd_limit > 40 ? (st.fd_limit - 40) / 2 : 0), cfg.idle_timeout_ms);
+         (unsigned long long)(st.fd_limit > 12 ? (st.fd_limit - 12) / 2 : 0), cfg.idle_timeout_ms);
 }
 
 static void check_sysctl(void)

@@ -157,6 +157,35 @@ static void t_usage_errors(void **s)
     assert_int_equal(run("--convert"), 2);
 }
 
+/* --syn-data-policy: the three policies, the rate form, what each front-end then does, and
+ * refusals (unknown word, rate 0, junk after the rate); --idle-timeout 0 = off */
+static void t_syn_data_policy(void **s)
+{
+    (void)s;
+    char b[32];
+    int conv = proxy_frontend_find("convert"), tfo = proxy_frontend_find("convert-tfo");
+    assert_int_equal(run(""), -1);
+    assert_int_equal(cf.syn_data_policy, SDP_COOKIE);
+    assert_string_equal(syn_data_policy_fe(&cf, conv, b, sizeof b), "third-ack");
+    assert_string_equal(syn_data_policy_fe(&cf, tfo, b, sizeof b), "immediate");
+    assert_int_equal(run("--syn-data-policy third-ack"), -1);
+    assert_string_equal(syn_data_policy_fe(&cf, tfo, b, sizeof b), "third-ack");
+    assert_int_equal(run("--syn-data-policy immediate"), -1);
+    assert_string_equal(syn_data_policy_fe(&cf, conv, b, sizeof b), "immediate");
+    assert_int_equal(run("--syn-data-policy immediate:250"), -1);
+    assert_int_equal(cf.syn_data_rate, 250);
+    assert_string_equal(syn_data_policy_str(&cf, b, sizeof b), "immediate:250");
+    assert_int_equal(run("--syn-data-policy cookie"), -1);
+    assert_string_equal(syn_data_policy_str(&cf, b, sizeof b), "cookie");
+    assert_int_equal(run("--syn-data-policy always"), 2);
+    assert_int_equal(run("--syn-data-policy immediate:0"), 2);
+    assert_int_equal(run("--syn-data-policy immediate:5x"), 2);
+    assert_int_equal(run("--syn-data-policy immediate5"), 2);
+    assert_int_equal(run("--idle-timeout 0"), -1);
+    assert_int_equal(cf.idle_timeout_ms, 0);
+    assert_int_equal(run("--idle-timeout -1"), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -165,6 +194,7 @@ int main(void)
         cmocka_unit_test(t_config_file),
         cmocka_unit_test(t_usage_lists_every_frontend),
         cmocka_unit_test(t_usage_errors),
+        cmocka_unit_test(t_syn_data_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

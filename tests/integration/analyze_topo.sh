@@ -31,8 +31,11 @@ H4=$(mpx_topo_addr "$RUN" hag dsl 4)
 ip netns exec "$(mpx_topo_ns "$RUN" server)" timeout 120 "$MPX_ROOT/bin/mpx-server" --listen "$S4:8080" \
   --ready "$W/srv.ready" > "$W/srv.log" 2>&1 &
 SRV=$!
+# the analytic model is 0-RTT Convert: the converter acts on the SYN data at once (its default
+# waits for the third ACK unless the SYN carries a kernel-checked TFO cookie, one R_cp more)
 ip netns exec "$(mpx_topo_ns "$RUN" hag)" timeout 120 "$MPX_ROOT/bin/mpx-proxy" --convert 5124 --socks5 1080 \
   --allow "$(mpx_topo_addr "$RUN" client dsl 4)/24" --allow "$(mpx_topo_addr "$RUN" client lte 4)/24" \
+  --syn-data-policy immediate \
   --ready "$W/px.ready" > "$W/px.log" 2>&1 &
 PRX=$!
 for _ in $(seq 1 200); do [ -s "$W/srv.ready" ] && [ -s "$W/px.ready" ] && break; sleep 0.05; done

@@ -223,7 +223,11 @@ static const struct option other_opts[] = {
 int syn_data_policy_parse(const char *s, struct config *cf)
 {
     if (!strcmp(s, "cookie")) { cf->syn_data_policy = SDP_COOKIE; cf->syn_data_rate = 0; return 0; }
-    if (!strcmp(s, "third-ack")) { cf->syn_data_policy = SDP_THIRD_ACK; cf->syn_data_rate = 0; return 0; }
+    if (!strcmp(s, "third-ack")) {
+        cf->syn_data_policy = SDP_THIRD_ACK;
+        cf->syn_data_rate = 0;
+        return 0;
+    }
     if (strncmp(s, "immediate", 9) != 0) return -1;
     uint64_t r = 0;
     if (s[9] == ':') { if (mpx_parse_u64(s + 10, 1, 1000000, &r) < 0) return -1; }

@@ -192,7 +192,6 @@ struct conn {
     bool known_fallback;        /* MPTCP_INFO already failed (plain TCP / fallback) */
     int64_t last_act;           /* last relayed byte (idle timeout) */
     int64_t sd_t0;              /* CS_SYNWAIT since */
-    int backoff_us;             /* next re-check interval (stall guard, SYN wait) */
     int pending_fail;           /* SOCKS: refuse with this code at the request (resource
                                  * limits need a REP, which exists only after the greeting) */
     struct conn *reap_next;

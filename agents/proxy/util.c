@@ -8,7 +8,8 @@
 struct config cfg = {
     .max_per_client = 0, .max_conns = 0, .cookie_len = 8, .stall_guard = true,
     .stall_guard_max_ms = 3000, .header_timeout_ms = 5000, .connect_timeout_ms = 10000,
-    .linger_ms = 2000, .drain_timeout_ms = 30000, .idle_timeout_ms = 7440000, .tfo_qlen = 4096, .backlog = 4096,
+    .linger_ms = 2000, .drain_timeout_ms = 30000, .idle_timeout_ms = 7440000,
+    .tfo_qlen = 4096, .backlog = 4096,
     .splice = true, .pipe_size = 0, .allow_hairpin = true,
 };
 bool draining;

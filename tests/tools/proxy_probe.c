@@ -41,35 +41,43 @@ static int flood(const struct sockaddr_in *dst, uint32_t src_be, const uint8_t *
 {
     int fd = socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
     if (fd < 0) { perror("probe: raw socket"); return 1; }
-    static const uint8_t opts[] = { 2, 4, 0x05, 0xb4, 4, 2, 30, 4, 0x01, 0x01, 1, 1 };  /* MSS 1460,
-                                                                         * SACK-perm, MP_CAPABLE v1 */
+    /* MSS 1460, SACK-permitted, MP_CAPABLE v1 (flags: HMAC-SHA256), NOP NOP */
+    static const uint8_t opts[] = { 2, 4, 0x05, 0xb4, 4, 2, 30, 4, 0x01, 0x01, 1, 1 };
     uint8_t pkt[1500];
-    if (dlen > sizeof pkt - 20 - 20 - sizeof opts) { fprintf(stderr, "probe: data too long\n"); close(fd); return 2; }
+    if (dlen > sizeof pkt - 20 - 20 - sizeof opts) {
+        fprintf(stderr, "probe: data too long\n");
+        close(fd);
+        return 2;
+    }
     size_t thl = 20 + sizeof opts, tot = 20 + thl + dlen;
     uint32_t seed = (uint32_t)mpxa_mono_us();
     long sent = 0;
     for (long i = 0; i < n; i++) {
         memset(pkt, 0, 20 + thl);
         uint8_t *ip = pkt, *tcp = pkt + 20;
-        ip[0] = 0x45; ip[2] = (uint8_t)(tot >> 8); ip[3] = (uint8_t)tot; ip[8] = 64; ip[9] = IPPROTO_TCP;
+        ip[0] = 0x45; ip[2] = (uint8_t)(tot >> 8); ip[3] = (uint8_t)tot;
+        ip[8] = 64; ip[9] = IPPROTO_TCP;
         memcpy(ip + 12, &src_be, 4);
         memcpy(ip + 16, &dst->sin_addr.s_addr, 4);
         uint16_t sport = (uint16_t)(20000 + (i % 40000));
         seed = seed * 1103515245u + 12345u;
         tcp[0] = (uint8_t)(sport >> 8); tcp[1] = (uint8_t)sport;
         memcpy(tcp + 2, &dst->sin_port, 2);
-        tcp[4] = (uint8_t)(seed >> 24); tcp[5] = (uint8_t)(seed >> 16); tcp[6] = (uint8_t)(seed >> 8); tcp[7] = (uint8_t)seed;
+        tcp[4] = (uint8_t)(seed >> 24); tcp[5] = (uint8_t)(seed >> 16);
+        tcp[6] = (uint8_t)(seed >> 8); tcp[7] = (uint8_t)seed;
         tcp[12] = (uint8_t)((thl / 4) << 4); tcp[13] = 0x02;  /* SYN */
         tcp[14] = 0xff; tcp[15] = 0xff;
         memcpy(tcp + 20, opts, sizeof opts);
         memcpy(tcp + thl, data, dlen);
         uint8_t ph[12];
         memcpy(ph, ip + 12, 8);
-        ph[8] = 0; ph[9] = IPPROTO_TCP; ph[10] = (uint8_t)((thl + dlen) >> 8); ph[11] = (uint8_t)(thl + dlen);
+        ph[8] = 0; ph[9] = IPPROTO_TCP;
+        ph[10] = (uint8_t)((thl + dlen) >> 8); ph[11] = (uint8_t)(thl + dlen);
         uint16_t s = csum_add(csum_add(0, ph, sizeof ph), tcp, thl + dlen);
         s = (uint16_t)(0xffffu ^ s);
         tcp[16] = (uint8_t)(s >> 8); tcp[17] = (uint8_t)s;
-        if (sendto(fd, pkt, tot, 0, (const struct sockaddr *)dst, sizeof *dst) == (ssize_t)tot) sent++;
+        if (sendto(fd, pkt, tot, 0, (const struct sockaddr *)dst, sizeof *dst) == (ssize_t)tot)
+            sent++;
         if (i % 50 == 49) nanosleep(&(struct timespec){ 0, 5000000 }, NULL);  /* no queue burst */
     }
     close(fd);

@@ -5,9 +5,11 @@
 #                     it, the download completes verified with no byte lost, no data-level stall
 #                     after the fault lasts 5 s, the report has a Failover section, and the
 #                     time-sequence shows LTE carrying data after the fault.
-#   variant no-fault: the same channel without a fault, 10 MB: every download completes
+#   variant no-fault: the same channel without a fault, 20 MB (failover.exp's size: a shorter
+#                     download is dominated by slow start): every download completes
 #                     verified, over two subflows, within 1.25 x (its TTFB + 10 MB at the
-#                     DSL + LTE rate of 50 Mbit/s), i.e. at >= 80 % of the aggregate rate.
+#                     DSL + LTE rate of 50 Mbit/s), i.e. at >= 80 % of the aggregate rate
+#                     (measured: 1.12-1.14 in failover.exp; 10 MB gave up to 1.28 on a busy host).
 # convert is a SYN-payload channel: it needs mpx-client's --syn-wscale0 (default on) on this
 # kernel, without which the no-fault download stalls (docs/kernel-findings.md 1).
 # timeout: 240
@@ -26,7 +28,7 @@ repetitions 2
 seed        6
 timeout     conn 25s
 variant     fault      fault 300ms dsl down ; fault 20s dsl up
-variant     no-fault   workload bulk-down 10MB
+variant     no-fault   workload bulk-down 20MB
 X
 out=$tmp/run
 ./mpxlab run "$tmp/fo.exp" --out "$out" --quiet --accept-unfaithful > /dev/null 2> "$tmp/err"; rc=$?
@@ -65,11 +67,11 @@ t_check lte_carries_after_fault test "$lte_after" -gt 10
 command -v gnuplot >/dev/null && t_check failover_plot test -s "$out/plots/failover.png"
 # the control: no fault, every download at the aggregate rate over both links
 nf=$(jq -cs '[.[] | select(.variant == "no-fault")] | {
-    n: length, ok: ([.[] | select(.ok and .verified and .bytes_in == 10000000)] | length),
+    n: length, ok: ([.[] | select(.ok and .verified and .bytes_in == 20000000)] | length),
     two: ([.[] | select(.subflows >= 2)] | length),
-    ratio: ([.[] | select(.ok) | .t_done_us / (.ttfb_us + 10000000 * 8 / 50)] | max // null),
+    ratio: ([.[] | select(.ok) | .t_done_us / (.ttfb_us + 20000000 * 8 / 50)] | max // null),
     mbit: ([.[] | select(.ok) | .bytes_in * 8 / .t_done_us] | min // null)}' "$out/connections.jsonl")
-echo "# no-fault: $nf (ratio: completion / (TTFB + 10 MB at 50 Mbit/s), worst; mbit: slowest)"
+echo "# no-fault: $nf (ratio: completion / (TTFB + 20 MB at 50 Mbit/s), worst; mbit: slowest); fidelity: $(jq -r '.variants[] | select(.name == "no-fault") | .fidelity | "\(.verdict) \(.reasons)"' "$out/summary.json")"
 t_check "no_fault_all_complete_over_two_subflows" jq -e '.n == 2 and .ok == 2 and .two == 2' <<< "$nf"
 t_check "no_fault_at_aggregate_rate (worst completion $(jq .ratio <<< "$nf") x the model, <= 1.25)" \
   jq -e '.ratio != null and .ratio <= 1.25' <<< "$nf"

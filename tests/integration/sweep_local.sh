@@ -30,8 +30,11 @@ X
 ./mpxlab run "$tmp/tiny.exp" --out "$tmp/single" --quiet --no-plots > /dev/null 2> "$tmp/single.err"; rc=$?
 # 0, or 5: a variant judged not faithful (CPU pressure of a busy host): the report is written
 t_check single_rc test "$rc" = 0 -o "$rc" = 5
+head0=$(git rev-parse HEAD 2> /dev/null)
 path=$(./mpxlab sweep "$tmp/tiny.exp" --shards 4 --engine local --out "$tmp/sw" --no-plots 2> "$tmp/sweep.err"); rc=$?
 t_check sweep_rc test "$rc" = 0
+# shards run at different commits are refused by design: say so when others committed meanwhile
+[ "$head0" = "$(git rev-parse HEAD 2> /dev/null)" ] || echo "# HEAD moved during the sweep ($head0 -> $(git rev-parse HEAD)): merge refuses shards of different commits"
 t_check sweep_prints_report test "$path" = "$tmp/sw/merged/report.md"
 m=$tmp/sw/merged s=$tmp/single
 if [ ! -s "$m/summary.json" ] || [ ! -s "$s/summary.json" ]; then

@@ -30,8 +30,11 @@ variant     near   param dsl.delay=5ms
 variant     far    param dsl.delay=10ms
 X
 sw=$tmp/sw
+head0=$(git rev-parse HEAD 2> /dev/null)
 path=$(./mpxlab sweep "$tmp/tiny.exp" --shards 2 --engine parallel -S : --out "$sw" --no-plots 2> "$tmp/sweep.err"); rc=$?
 t_check sweep_rc test "$rc" = 0
+# shards run at different commits are refused by design: say so when others committed meanwhile
+[ "$head0" = "$(git rev-parse HEAD 2> /dev/null)" ] || echo "# HEAD moved during the sweep ($head0 -> $(git rev-parse HEAD)): merge refuses shards of different commits"
 t_check sweep_prints_report test "$path" = "$sw/merged/report.md"
 if [ ! -s "$sw/merged/summary.json" ]; then tail -n 20 "$tmp/sweep.err" "$sw"/logs/*.log 2>/dev/null; t_done; fi
 # joblog: Seq Host Starttime JobRuntime Send Receive Exitval Signal Command

@@ -99,8 +99,11 @@ t_check dry_run_script grep -q '^#SBATCH --array=1-2$' "$tmp/dry.txt"
 t_check dry_run_exclusive grep -q '^#SBATCH --exclusive$' "$tmp/dry.txt"
 t_check dry_run_not_submitted test -z "$(timeout 5 squeue -h 2> /dev/null)"
 
+head0=$(git rev-parse HEAD 2> /dev/null)
 path=$(timeout 120 ./mpxlab sweep "$tmp/tiny.exp" --shards 2 --engine slurm --wait --out "$sw" --no-plots 2> "$tmp/sweep.err"); rc=$?
 t_check sweep_rc test "$rc" = 0
+# shards run at different commits are refused by design: say so when others committed meanwhile
+[ "$head0" = "$(git rev-parse HEAD 2> /dev/null)" ] || echo "# HEAD moved during the sweep ($head0 -> $(git rev-parse HEAD)): merge refuses shards of different commits"
 t_check sweep_prints_report test "$path" = "$sw/merged/report.md"
 jid=$(jq -r '.slurm_job // empty' "$sw/sweep.json")
 t_check job_id test -n "$jid"

@@ -6,6 +6,10 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -O1 -g -I. -fsanitize=fuzzer,address,undef
 FUZZ_NAMES  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 .PHONY: fuzz-build
 fuzz-build: $(addprefix $(FUZZBIN)/,$(FUZZ_NAMES))
-$(FUZZBIN)/%: tests/fuzz/%.c $(PROTO_SRCS) $(FUZZ_EXTRA_SRCS_$*) tests/tests.mk
+# second expansion: the per-target extra sources (and their headers) are prerequisites too, so
+# a change in pcap-analysis/ or emu/linkem/ rebuilds the fuzz targets that compile it
+.SECONDEXPANSION:
+$(FUZZBIN)/%: tests/fuzz/%.c $(PROTO_SRCS) $$(FUZZ_EXTRA_SRCS_$$*) \
+    $$(wildcard $$(addsuffix *.h,$$(sort $$(dir $$(FUZZ_EXTRA_SRCS_$$*))))) tests/tests.mk
 	@mkdir -p $(dir $@)
 	$(CLANG) $(FUZZ_CFLAGS) -o $@ $< $(PROTO_SRCS) $(FUZZ_EXTRA_SRCS_$*) $(PROTO_LDLIBS) $(FUZZ_LDLIBS_$*)

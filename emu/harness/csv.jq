@@ -23,7 +23,7 @@ def ms: if . == null then "" else (. * 1000 | round / 1000) end;
   ((.a.hs_rtt_us // null) | if . == null then "" else ./1000 | ms end),
   ((.a.ttfb_us // null) | if . == null then "" else ./1000 | ms end),
   (.a.rtts_before_data // ""),
-  (if .a == null then "" else (.a.violations // [] | length) end),
+  (if .a == null then "" else (.a.violations_total // (.a.violations // [] | length)) end),
   (if .a == null then "" else ([.a.violations[]?.rule] | unique | join(" ")) end)
  ])
 | @csv

@@ -104,7 +104,7 @@ def ipv6_fit($s): row($s) as $r |
                        syn_data_acked: ($a | map(select(.a.tfo.syn_data_acked == true)) | length)},
             syn_opt: {bytes: ($ob | median), left: ($ol | median), min: ($ob | min), max: ($ob | max),
                       synack_bytes: ($a | map(.a.synack_opt_bytes // empty) | median)},
-            violations: ($a | map(.a.violations // [] | length) | add // 0),
+            violations: ($a | map(.a.violations_total // (.a.violations // [] | length)) | add // 0),
             by_rule: ([$a[].a.violations[]?.rule] | counts(.)),
             model: (if $m == null then null else {ttfb_ms: ($m.ttfb_ms | r3), formula: $m.formula,
                     derivation: $m.derivation, extra_rtt: $m.extra_rtt, rtts_before_data: $m.rtts_before_data} end),

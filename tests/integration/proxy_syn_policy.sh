@@ -11,7 +11,8 @@
 #     no third ACK ever comes). Under the default (cookie) and third-ack policies the server
 #     sees no connection (an nft counter of SYNs in the server's namespace), the proxy holds all
 #     300 and closes them at the header timeout, and its CPU time (/proc/PID/stat) stays under
-#     1 ms per SYN. Under immediate the same flood reaches the server (the flood is real).
+#     1 ms per SYN. Under immediate the same flood reaches the server (the flood is real);
+#     under immediate:50 only the bucket (50 + 50/s) does.
 # timeout: 90
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -35,6 +36,7 @@ HT=2000   # header timeout: also the bound on the wait for a third ACK
 mpx_px_start cookie --convert 5124 --convert-tfo 5129 --header-timeout $HT || { t_fail setup "proxy"; exit 1; }
 mpx_px_start third --convert 5134 --syn-data-policy third-ack --header-timeout $HT || { t_fail setup "proxy"; exit 1; }
 mpx_px_start imm --convert 5144 --syn-data-policy immediate --header-timeout $HT || { t_fail setup "proxy"; exit 1; }
+mpx_px_start rate --convert 5154 --syn-data-policy immediate:50 --header-timeout $HT || { t_fail setup "proxy"; exit 1; }
 t_check "stats_name_the_policy_per_front_end" \
   jq -e '.syn_data_policy.convert == "third-ack" and .syn_data_policy["convert-tfo"] == "immediate"' \
   <(mpx_px_stats cookie)
@@ -73,9 +75,10 @@ NF=300
 flood() { # name port [wait] -> sets F_SYNS F_CPU_MS F_STATS
   local name=$1 port=$2 wait=${3:-idle} pid=${MPX_PX_PIDS[$1]} s0 c0 hex i
   hex=$(mpx_px_connect_hex "$MPX_NT_S4" 8080)
-  s0=$(server_syns) c0=$(cpu_ticks "$pid")
+  s0=$(server_syns) c0=$(cpu_ticks "$pid") F_T0=$(date +%s%N)
   mpx_nt_exec client timeout 30 "$MPX_ROOT/bin/mpx-proxy-probe" --to "$MPX_NT_H_DSL4:$port" \
     --hex "${hex}000102030405060708090a0b0c0d0e0f" --flood $NF --spoof "$SPOOF" > "$D/flood-$name.out"
+  F_MS=$((($(date +%s%N) - F_T0) / 1000000))
   # every held connection ends at the header timeout; wait for the proxy to be idle again
   for ((i = 0; i < 100; i++)); do
     sleep 0.1
@@ -100,4 +103,9 @@ done
 flood imm 5144 1s
 echo "imm flood: server SYNs $F_SYNS, proxy CPU $F_CPU_MS ms, stall guard $(jq -c .stall_guard <<<"$F_STATS")"
 t_check "flood_immediate_reaches_the_server (server SYNs $F_SYNS of $NF: the flood is real)" [ "$F_SYNS" -ge $NF ]
+# immediate:50: a bucket of 50 (+50/s while the flood lasted) goes through, the rest is held
+flood rate 5154 1s
+max=$((50 + 50 * F_MS / 1000 + 1))
+t_check "flood_rate_limited (server SYNs $F_SYNS in 1..$max, flood $F_MS ms; $(jq -c .syn_data <<<"$F_STATS"))" \
+  test "$F_SYNS" -ge 1 -a "$F_SYNS" -le $max -a "$(jq .syn_data.rate_limited <<<"$F_STATS")" -ge $((NF - max))
 t_done

@@ -7,7 +7,7 @@
 #                     time-sequence shows LTE carrying data after the fault.
 #   variant no-fault: the same channel without a fault, 20 MB (failover.exp's size: a shorter
 #                     download is dominated by slow start): every download completes
-#                     verified, over two subflows, within 1.25 x (its TTFB + 10 MB at the
+#                     verified, over two subflows, within 1.25 x (its TTFB + 20 MB at the
 #                     DSL + LTE rate of 50 Mbit/s), i.e. at >= 80 % of the aggregate rate
 #                     (measured: 1.12-1.14 in failover.exp; 10 MB gave up to 1.28 on a busy host).
 # convert is a SYN-payload channel: it needs mpx-client's --syn-wscale0 (default on) on this

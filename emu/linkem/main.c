@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -34,6 +35,7 @@ enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
 #define DEFAULT_SPIN_US 50
 #define DEFAULT_RT_PRIO 10
 #define OVERSHOOT_BINS 256
+#define LATE_DIAG_NS 50000 /* frames later than this are attributed to a cause */
 
 static volatile sig_atomic_t g_stop, g_usr1;
 static void on_signal(int sig)
@@ -46,9 +48,11 @@ static void on_signal(int sig)
 
 struct opts {
     const char *if_a, *if_b, *ab, *ba, *name, *pcap, *stats, *events, *schedule, *ready;
-    bool quiet, keep_offloads;
+    bool quiet, keep_offloads, no_mlock;
     uint64_t spin_ns;
     int rt_prio;
+    uint32_t snaplen, snap_head; /* snaplen LK_SNAP_AUTO or fixed */
+    uint64_t pcap_ring;
 };
 
 struct emu {
@@ -67,6 +71,13 @@ struct emu {
     uint64_t last_rx; /* when a receive last returned frames */
     /* adaptive spin: how late timer wakeups were in the last period (1 us bins) */
     uint32_t wake_hist[OVERSHOOT_BINS];
+    /* diagnosis (stats "diag"): where release lateness comes from */
+    uint64_t wake_run_hist[LK_LATE_BUCKETS];/* timer wakeup lateness over the whole run */
+    uint64_t t_woke;                        /* when the last sleep ended */
+    uint64_t late_woke, late_busy, late_batch; /* frames > LATE_DIAG_NS late, by cause */
+    uint64_t tx_call_max_ns;
+    bool rt_on, mlocked;
+    uint64_t steal0; /* host steal (/proc/stat, USER_HZ ticks) at the start */
     uint64_t spin_cur;
     /* rx/tx scratch */
     uint8_t rxdata[BATCH][LK_SLOT_BYTES];
@@ -219,17 +230,27 @@ static void tx(struct emu *e, int di, uint64_t now)
         }
         if (!n) return;
         for (int done = 0; done < n;) {
-            /* stamp before the call: a veth delivers inside sendmmsg, so the time
-             * after it would include the receiver's whole stack */
+            /* A veth delivers inside sendmmsg: frame k of the call enters the receiver after
+             * the receiver's stack has taken frames 0..k-1. Its stamp is the start of its
+             * own delivery, interpolated between the times before and after the call (the
+             * time after would include its own trip through the receiver's stack). */
             uint64_t t = mono_ns();
             int r = sendmmsg(fd, e->txm + done, (unsigned)(n - done), MSG_DONTWAIT);
             e->n_tx_calls++;
+            uint64_t t_end = mono_ns();
+            if (t_end - t > e->tx_call_max_ns) e->tx_call_max_ns = t_end - t;
             if (r < 0 && errno == EINTR) continue;
-            for (int i = done; i < done + (r > 0 ? r : 0); i++) {
+            int sent = r > 0 ? r : 0;
+            for (int i = done; i < done + sent; i++) {
                 struct lk_slot *s = lk_fifo_slot(&d->q, (uint64_t)seq[i]);
                 uint8_t *data = lk_fifo_data(&d->q, (uint64_t)seq[i]);
-                lk_dir_note_sent(d, s->len, s->t_rel, t);
-                lk_pcap_write(&e->pcap, t + (uint64_t)e->real_off, data, s->len);
+                uint64_t ts = t + (t_end - t) * (uint64_t)(i - done) / (uint64_t)sent;
+                lk_dir_note_sent(d, s->len, s->t_rel, ts);
+                if (ts > s->t_rel + LATE_DIAG_NS)
+                    ++*(i > done              ? &e->late_batch /* behind others */
+                        : s->t_rel < e->t_woke ? &e->late_woke
+                                               : &e->late_busy);
+                lk_pcap_write(&e->pcap, ts + (uint64_t)e->real_off, data, s->len);
             }
             if (r < 0 || done + r < n) {
                 /* the frame at done+r failed (peer backlog full: ENOBUFS); a real
@@ -287,6 +308,44 @@ static void collect_kernel_drops(struct emu *e)
     }
 }
 
+/* Host CPU steal (a VM's vCPU waiting for the hypervisor), /proc/stat field 8, in USER_HZ
+ * ticks: lateness no setting inside the VM can remove. */
+static uint64_t read_steal(void)
+{
+    unsigned long long v[8] = { 0 };
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return 0;
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    return n == 8 ? v[7] : 0;
+}
+
+static double steal_pct(const struct emu *e, uint64_t now)
+{
+    long hz = sysconf(_SC_CLK_TCK), cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    double span = (double)(now - e->t0) / 1e9 * (double)(cpus > 0 ? cpus : 1);
+    uint64_t s = read_steal();
+    if (hz <= 0 || span <= 0 || s < e->steal0) return 0;
+    return (double)(s - e->steal0) / (double)hz / span * 100;
+}
+
+/* p50, p99 and max of a histogram of 1 us bins (the last bin collects the overflow) */
+static void hist_pct(const uint64_t *h, int bins, double *p50, double *p99, double *max)
+{
+    uint64_t n = 0, acc = 0;
+    *p50 = *p99 = *max = 0;
+    for (int i = 0; i < bins; i++) n += h[i];
+    if (!n) return;
+    bool got50 = false, got99 = false;
+    for (int i = 0; i < bins; i++) {
+        acc += h[i];
+        if (!got50 && acc * 2 > n) *p50 = i, got50 = true;
+        if (!got99 && acc * 100 > n * 99) *p99 = i, got99 = true;
+        if (h[i]) *max = i;
+    }
+}
+
 static void write_stats(struct emu *e, uint64_t now)
 {
     collect_kernel_drops(e);
@@ -304,9 +363,32 @@ static void write_stats(struct emu *e, uint64_t now)
         .tx_calls = e->n_tx_calls,
         .spin_us = (double)e->spin_cur / 1000,
         .pcap_frames = e->pcap.frames,
-        .pcap_errors = e->pcap.errors,
+        .pcap_errors = atomic_load(&e->pcap.errors),
+        .pcap_dropped = e->pcap.dropped,
+        .pcap_truncated = e->pcap.truncated,
+        .pcap_written = atomic_load(&e->pcap.written),
+        .snaplen = e->o.snaplen,
+        .pcap_on = e->o.pcap != NULL,
+        .steal_pct = steal_pct(e, now),
+        .rt = e->rt_on,
+        .mlocked = e->mlocked,
         .down = e->down,
+        .late_woke = e->late_woke,
+        .late_busy = e->late_busy,
+        .late_batch = e->late_batch,
+        .tx_call_max_us = (double)e->tx_call_max_ns / 1000,
     };
+    struct rusage rt; /* the emulating thread alone: its context switches */
+    if (getrusage(RUSAGE_THREAD, &rt) == 0)
+        ri.nvcsw = (uint64_t)rt.ru_nvcsw, ri.nivcsw = (uint64_t)rt.ru_nivcsw;
+    hist_pct(e->wake_run_hist, LK_LATE_BUCKETS, &ri.wake_p50_us, &ri.wake_p99_us, &ri.wake_max_us);
+    /* schedstat: time on the CPU, time runnable but waiting for it, timeslices (ns ns n) */
+    FILE *ss = fopen("/proc/thread-self/schedstat", "r");
+    if (ss) {
+        unsigned long long run_ns, wait_ns;
+        if (fscanf(ss, "%llu %llu", &run_ns, &wait_ns) == 2) ri.run_delay_ms = (double)wait_ns / 1e6;
+        fclose(ss);
+    }
     if (e->o.stats) {
         if (lk_stats_write(e->o.stats, &ri, &e->dir[0], &e->dir[1]))
             fprintf(stderr, "mpx-linkem: cannot write %s: %s\n", e->o.stats, strerror(errno));
@@ -338,7 +420,6 @@ static void periodic(struct emu *e, uint64_t now)
     if (now < e->next_flush) return;
     e->next_flush = now + FLUSH_NS;
     adapt_spin(e);
-    lk_pcap_flush(&e->pcap);
     if (e->events) fflush(e->events);
     resync_clock(e);
 }
@@ -421,9 +502,11 @@ static int run(struct emu *e, const sigset_t *waitmask)
         e->n_loops++;
         e->n_sleeps += wait > 0;
         int r = ppoll(pfd, 2, &ts, waitmask);
+        e->t_woke = mono_ns();
         if (r == 0 && wait > 0) {
-            uint64_t late = (mono_ns() - wake) / 1000;
+            uint64_t late = (e->t_woke - wake) / 1000;
             e->wake_hist[late < OVERSHOOT_BINS ? late : OVERSHOOT_BINS - 1]++;
+            e->wake_run_hist[late < LK_LATE_BUCKETS ? late : LK_LATE_BUCKETS - 1]++;
         }
         if (r < 0 && errno != EINTR) {
             fprintf(stderr, "mpx-linkem: ppoll: %s\n", strerror(errno));
@@ -448,7 +531,8 @@ static void usage(FILE *f)
         "usage: mpx-linkem --if-a IFA --if-b IFB --ab SPEC --ba SPEC [--name LINK] [--pcap FILE]\n"
         "                  [--stats FILE] [--events FILE] [--schedule FILE] [--ready FILE] "
         "[--quiet]\n"
-        "                  [--spin US] [--rt-prio N] [--keep-offloads]\n"
+        "                  [--spin US] [--rt-prio N] [--no-mlock] [--keep-offloads]\n"
+        "                  [--snaplen auto|full|N] [--snap-head BYTES] [--pcap-ring MIB]\n"
         "Emulates one link between two interfaces of the current namespace: frames arriving on "
         "IFA\n"
         "leave on IFB after the --ab treatment, frames arriving on IFB leave on IFA after --ba.\n"
@@ -480,12 +564,20 @@ static void usage(FILE *f)
         "                     sleeping; adapts to the measured wakeup lateness (default %d; 0 = "
         "never)\n"
         "  --rt-prio N        SCHED_FIFO priority for precise release times (default %d; 0 = off)\n"
+        "  --snaplen auto|full|N  pcap snap length (default auto: frames whole up to stream byte\n"
+        "                     --snap-head of each TCP direction, SYN payload included; later\n"
+        "                     segments headers only; non-TCP frames cut at %d bytes)\n"
+        "  --snap-head BYTES  auto snap: stream bytes per TCP direction kept whole (default %d)\n"
+        "  --pcap-ring MIB    buffer between forwarding and the pcap writer thread (default %u);\n"
+        "                     records that do not fit are dropped and counted (pcap_dropped)\n"
+        "  --no-mlock         do not lock memory (mlockall is tried with --rt-prio > 0)\n"
         "  --keep-offloads    do not touch the interfaces' offload settings\n"
         "  --quiet            no log lines on stderr (errors are still printed)\n"
         "  --help, --version\n"
         "Signals: SIGTERM/SIGINT flush the pcap, write stats, exit 0; SIGUSR1 writes stats.\n"
         "Exit: 0 ok, 1 runtime error, 2 usage, 3 setup error.\n",
-        DEFAULT_SPIN_US, DEFAULT_RT_PRIO);
+        DEFAULT_SPIN_US, DEFAULT_RT_PRIO, LK_SNAP_OTHER, LK_SNAP_HEAD_DEFAULT,
+        LK_PCAP_RING_DEFAULT >> 20);
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -504,6 +596,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                                         { "spin", 1, 0, 'P' },
                                         { "rt-prio", 1, 0, 'R' },
                                         { "keep-offloads", 0, 0, 'K' },
+                                        { "snaplen", 1, 0, 'L' },
+                                        { "snap-head", 1, 0, 'H' },
+                                        { "pcap-ring", 1, 0, 'G' },
+                                        { "no-mlock", 0, 0, 'M' },
                                         { "help", 0, 0, 'h' },
                                         { "version", 0, 0, 'V' },
                                         { 0, 0, 0, 0 } };
@@ -512,6 +608,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->name = "link";
     o->spin_ns = DEFAULT_SPIN_US * 1000ULL;
     o->rt_prio = DEFAULT_RT_PRIO;
+    o->snaplen = LK_SNAP_AUTO;
+    o->snap_head = LK_SNAP_HEAD_DEFAULT;
+    o->pcap_ring = LK_PCAP_RING_DEFAULT;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 'a': o->if_a = optarg; break;
@@ -526,6 +625,39 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 'r': o->ready = optarg; break;
         case 'q': o->quiet = true; break;
         case 'K': o->keep_offloads = true; break;
+        case 'M': o->no_mlock = true; break;
+        case 'L': {
+            uint64_t v;
+            if (!strcmp(optarg, "auto")) {
+                o->snaplen = LK_SNAP_AUTO;
+            } else if (!strcmp(optarg, "full")) {
+                o->snaplen = 65535;
+            } else if (mpx_parse_u64(optarg, 14, 65535, &v) == 0) {
+                o->snaplen = (uint32_t)v;
+            } else {
+                fprintf(stderr, "mpx-linkem: --snaplen wants auto, full or bytes 14..65535\n");
+                return EXIT_USAGE;
+            }
+            break;
+        }
+        case 'H': {
+            uint64_t v;
+            if (mpx_parse_u64(optarg, 0, 1u << 30, &v)) {
+                fprintf(stderr, "mpx-linkem: --snap-head wants bytes 0..2^30\n");
+                return EXIT_USAGE;
+            }
+            o->snap_head = (uint32_t)v;
+            break;
+        }
+        case 'G': {
+            uint64_t v;
+            if (mpx_parse_u64(optarg, 1, 1024, &v) || (v & (v - 1))) {
+                fprintf(stderr, "mpx-linkem: --pcap-ring wants MiB, a power of 2 in 1..1024\n");
+                return EXIT_USAGE;
+            }
+            o->pcap_ring = v << 20;
+            break;
+        }
         case 'P': {
             uint64_t v;
             if (mpx_parse_u64(optarg, 0, 100000, &v)) {
@@ -559,6 +691,29 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         return EXIT_USAGE;
     }
     return 0;
+}
+
+/* SCHED_FIFO and locked memory for the forwarding thread, each with a warning and a fallback
+ * when not permitted. Measured here: a CFS task's timer wakeup is late by p99 0.6-1.2 ms, a
+ * SCHED_FIFO one by p99 36 us (idle host); the kernel's RT throttling still leaves 5 % to
+ * everyone else. mlockall: no page fault (a disk read under memory pressure) in the loop;
+ * MCL_ONFAULT locks pages as they are first used, so the large rings cost only what fills. */
+static void realtime(struct emu *e)
+{
+    if (!e->o.rt_prio) return;
+    struct sched_param sp = { .sched_priority = e->o.rt_prio };
+    if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
+        fprintf(stderr, "mpx-linkem: warning: SCHED_FIFO %d: %s (delays will be less precise)\n",
+                e->o.rt_prio, strerror(errno));
+    else
+        e->rt_on = true;
+    if (e->o.no_mlock) return;
+    if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) &&
+        mlockall(MCL_CURRENT | MCL_FUTURE)) /* kernels before 4.4: no MCL_ONFAULT */
+        fprintf(stderr, "mpx-linkem: warning: mlockall: %s (page faults may delay releases)\n",
+                strerror(errno));
+    else
+        e->mlocked = true;
 }
 
 int main(int argc, char **argv)
@@ -607,16 +762,6 @@ int main(int argc, char **argv)
     sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* default slack is 50 us: far too coarse */
-    /* Measured here: a CFS task's timer wakeup is late by p99 0.6-1.2 ms, a SCHED_FIFO
-     * one by p99 36 us. The kernel's RT throttling still leaves 5 % to everyone else. */
-    if (e.o.rt_prio) {
-        struct sched_param sp = { .sched_priority = e.o.rt_prio };
-        if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp))
-            fprintf(stderr,
-                    "mpx-linkem: warning: SCHED_FIFO %d: %s (delays will be "
-                    "less precise)\n",
-                    e.o.rt_prio, strerror(errno));
-    }
 
     const char *ifn[2] = { e.o.if_a, e.o.if_b };
     for (int i = 0; i < 2; i++) {
@@ -629,7 +774,8 @@ int main(int argc, char **argv)
             return EXIT_SETUP;
         }
     }
-    if (e.o.pcap && lk_pcap_open(&e.pcap, e.o.pcap, LK_SLOT_BYTES)) {
+    /* the pcap writer thread starts before the real-time switch below: it stays SCHED_OTHER */
+    if (e.o.pcap && lk_pcap_open(&e.pcap, e.o.pcap, e.o.snaplen, e.o.snap_head, e.o.pcap_ring)) {
         fprintf(stderr, "mpx-linkem: --pcap %s: %s\n", e.o.pcap, strerror(errno));
         return EXIT_SETUP;
     }
@@ -641,7 +787,9 @@ int main(int argc, char **argv)
         }
         setvbuf(e.events, NULL, _IOFBF, 1 << 16);
     }
+    realtime(&e);
     e.t0 = mono_ns();
+    e.steal0 = read_steal();
     resync_clock(&e);
     e.start_off = e.real_off;
     e.spin_cur = e.o.spin_ns;

@@ -40,12 +40,33 @@ void lk_stats_print(FILE *f, const struct lk_run_info *ri, const struct lk_dir *
             ",\"down\":%s,\"start_real_us\":%llu,\"pcap_frames\":%llu,\"pcap_errors\":%llu,"
             "\"loop\":{\"polls\":%llu,\"sleeps\":%llu,\"rx_calls\":%llu,\"tx_calls\":%llu,\"spin_"
             "us\":%.0f},"
-            "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"elapsed_s\":%.3f}\n",
+            "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"elapsed_s\":%.3f,",
             ri->down ? "true" : "false", (unsigned long long)ri->start_real_us,
             (unsigned long long)ri->pcap_frames, (unsigned long long)ri->pcap_errors,
             (unsigned long long)ri->loops, (unsigned long long)ri->sleeps,
             (unsigned long long)ri->rx_calls, (unsigned long long)ri->tx_calls, ri->spin_us,
             ri->cpu_user_s, ri->cpu_sys_s, ri->elapsed_s);
+    fprintf(f,
+            "\"pcap_dropped\":%llu,\"pcap_truncated\":%llu,\"pcap_bytes\":%llu,\"pcap_snaplen\":",
+            (unsigned long long)ri->pcap_dropped, (unsigned long long)ri->pcap_truncated,
+            (unsigned long long)ri->pcap_written);
+    if (!ri->pcap_on)
+        fputs("null", f);
+    else if (ri->snaplen)
+        fprintf(f, "%u", ri->snaplen);
+    else
+        fputs("\"auto\"", f);
+    fprintf(f, ",\"realtime\":{\"fifo\":%s,\"mlock\":%s},", ri->rt ? "true" : "false",
+            ri->mlocked ? "true" : "false");
+    fprintf(f,
+            "\"diag\":{\"wake_late_us\":{\"p50\":%.0f,\"p99\":%.0f,\"max\":%.0f},"
+            "\"late_gt50us\":{\"woke_late\":%llu,\"busy\":%llu,\"in_batch\":%llu},"
+            "\"tx_call_max_us\":%.0f,\"run_delay_ms\":%.3f,\"nvcsw\":%llu,\"nivcsw\":%llu,"
+            "\"host_steal_pct\":%.1f}}\n",
+            ri->wake_p50_us, ri->wake_p99_us, ri->wake_max_us, (unsigned long long)ri->late_woke,
+            (unsigned long long)ri->late_busy, (unsigned long long)ri->late_batch,
+            ri->tx_call_max_us, ri->run_delay_ms, (unsigned long long)ri->nvcsw,
+            (unsigned long long)ri->nivcsw, ri->steal_pct);
 }
 
 int lk_stats_write(const char *path, const struct lk_run_info *ri, const struct lk_dir *ab,

@@ -1,5 +1,5 @@
 /* mpx-lkprobe: UDP probe sender/receiver for the linkem tests and benchmarks.
- *   send --dst IP:PORT --count N [--pps R] [--size B] [--batch K]
+ *   send --dst IP:PORT --count N [--pps R [--burst K]] [--size B] [--batch K]
  *   recv --bind IP:PORT [--count N] [--idle-ms MS] [--csv FILE] [--delay-us D]
  *   pcap FILE [--delay-us D]   (one-way delay of the probes in a pcap: stamp - sender time)
  * Each probe carries a magic, a sequence number and the sender's CLOCK_REALTIME stamp; the
@@ -49,7 +49,10 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static int do_send(struct sockaddr_in *dst, long count, double pps, int size, int batch)
+/* paced (pps > 0): one probe per due time, or `burst` probes per due time (a paced train of
+ * small bursts, for rates beyond what one sleep per packet reaches); unpaced: batches of
+ * `batch` as fast as the socket takes them */
+static int do_send(struct sockaddr_in *dst, long count, double pps, int size, int batch, int burst)
 {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)dst, sizeof(*dst)))
@@ -69,7 +72,8 @@ static int do_send(struct sockaddr_in *dst, long count, double pps, int size, in
             struct timespec ts = { (time_t)(due / 1000000000ULL), (long)(due % 1000000000ULL) };
             clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
         }
-        int n = gap ? 1 : (int)(count - sent < batch ? count - sent : batch);
+        int k = gap ? burst : batch;
+        int n = (int)(count - sent < k ? count - sent : k);
         for (int i = 0; i < n; i++) {
             struct probe p = { MAGIC, (uint32_t)(sent + i), now_ns(CLOCK_REALTIME) };
             memcpy(buf[i], &p, sizeof(p));
@@ -234,11 +238,12 @@ int main(int argc, char **argv)
                                         { "size", 1, 0, 's' },     { "batch", 1, 0, 'k' },
                                         { "idle-ms", 1, 0, 'i' },  { "csv", 1, 0, 'o' },
                                         { "delay-us", 1, 0, 'D' }, { "help", 0, 0, 'h' },
-                                        { "version", 0, 0, 'V' },  { 0, 0, 0, 0 } };
+                                        { "version", 0, 0, 'V' },  { "burst", 1, 0, 'u' },
+                                        { 0, 0, 0, 0 } };
     const char *dst = NULL, *bnd = NULL, *csv = NULL;
     long count = 0;
     double pps = 0, delay_us = 0;
-    int size = 64, batch = 32, idle_ms = 500, c, idx = 0;
+    int size = 64, batch = 32, burst = 1, idle_ms = 500, c, idx = 0;
     uint64_t u = 0; /* only used when ok: a bad value exits below */
     bool ok;
     if (argc < 2) {
@@ -265,6 +270,10 @@ int main(int argc, char **argv)
             ok = !mpx_parse_u64(optarg, 1, 64, &u);
             batch = (int)u;
             break;
+        case 'u':
+            ok = !mpx_parse_u64(optarg, 1, 64, &u);
+            burst = (int)u;
+            break;
         case 'i':
             ok = !mpx_parse_u64(optarg, 1, 3600000, &u);
             idle_ms = (int)u;
@@ -274,7 +283,7 @@ int main(int argc, char **argv)
         case 'V': printf("mpx-lkprobe %s\n", MPX_VERSION); return 0;
         case 'h':
             printf("mpx-lkprobe send --dst IP:PORT --count N [--pps R] [--size B] "
-                   "[--batch K]\nmpx-lkprobe recv --bind IP:PORT [--count N] "
+                   "[--batch K] [--burst K]\nmpx-lkprobe recv --bind IP:PORT [--count N] "
                    "[--idle-ms MS] [--csv FILE] [--delay-us D]\n"
                    "mpx-lkprobe pcap FILE [--delay-us D]\n"
                    "recv prints {received,max_seq,reordered,pps,owd_us{...}} where "
@@ -291,7 +300,7 @@ int main(int argc, char **argv)
     if (!strcmp(mode, "send")) {
         if (!dst || parse_addr(dst, &sa) || count <= 0 || size > 9000)
             return fprintf(stderr, "mpx-lkprobe send: need --dst IP:PORT --count N\n"), 2;
-        return do_send(&sa, count, pps, size, batch);
+        return do_send(&sa, count, pps, size, batch, burst);
     }
     if (!strcmp(mode, "pcap")) {
         if (optind >= argc) return fprintf(stderr, "mpx-lkprobe pcap FILE [--delay-us D]\n"), 2;

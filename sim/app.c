@@ -87,6 +87,7 @@ struct px {
     uint8_t buf[8192]; /* client bytes not consumed yet (requests are small: rr only) */
     size_t len;
     bool down_ok, up_eof, down_eof;
+    bool defer; /* SYN data seen, the connect waits for the third ACK (policy) */
 };
 
 static const struct sim_app_ops px_down_ops;
@@ -120,7 +121,7 @@ static void px_step(struct sim *s, struct px *x)
         if (x->len < need) return;
         px_take(x, need);
         x->st = PX_RELAY;
-        if (!x->down) px_connect(s, x, g_w->server_addr);
+        if (!x->down && !x->defer) px_connect(s, x, g_w->server_addr);
     }
     if (x->st == PX_GREET && x->len >= 3) {
         px_take(x, 3);
@@ -154,11 +155,23 @@ static void px_accepted(struct sim *s, struct sim_sock *k)
         x->st = PX_GREET;
     } else if (x->sig->where == MPX_SIG_IN_PAYLOAD) {
         x->st = PX_SIGNAL;
-        px_connect(s, x, g_w->server_addr); /* at accept: with SYN data that is at the SYN */
+        /* at accept: with SYN data that is at the SYN, when the policy lets SYN data act */
+        bool early = g_w->syn_policy == SIM_SYN_IMMEDIATE ||
+                     (g_w->syn_policy == SIM_SYN_COOKIE && k->syn_cookie);
+        if (k->pending_synack && !early) x->defer = true;
+        else px_connect(s, x, g_w->server_addr);
     } else { /* the target is known from the SYN (option or interception) */
         x->st = PX_RELAY;
         px_connect(s, x, g_w->server_addr);
     }
+}
+
+static void px_synack_acked(struct sim *s, struct sim_sock *k)
+{
+    struct px *x = k->app;
+    if (!x || !x->defer) return;
+    x->defer = false;
+    px_connect(s, x, g_w->server_addr);
 }
 
 static void px_up_data(struct sim *s, struct sim_sock *k, const uint8_t *d, size_t n)
@@ -220,7 +233,8 @@ static void px_down_eof(struct sim *s, struct sim_sock *k)
 }
 
 static const struct sim_app_ops px_up_ops = { .accepted = px_accepted, .data = px_up_data,
-                                              .eof = px_up_eof, .failed = conn_fail };
+                                              .eof = px_up_eof, .failed = conn_fail,
+                                              .synack_acked = px_synack_acked };
 static const struct sim_app_ops px_down_ops = { .connected = px_down_connected,
                                                 .data = px_down_data, .eof = px_down_eof };
 

@@ -10,6 +10,11 @@
 
 #define SIM_SERVER_PORT 8080
 
+/* mpx-proxy --syn-data-policy: when SYN data may make the converter act (connect downstream)
+ * before the client's third ACK: with a valid TFO cookie only (the proxy's default), never,
+ * or always. */
+enum sim_syn_policy { SIM_SYN_COOKIE, SIM_SYN_THIRD_ACK, SIM_SYN_IMMEDIATE };
+
 struct sim_world {
     struct sim *s;
     struct sim_node *client, *hag, *server;
@@ -18,6 +23,7 @@ struct sim_world {
     mpxa_workload wl;
     bool tfo_direct;      /* the experiment's TFO for the direct baseline */
     bool join;            /* open the second subflow */
+    enum sim_syn_policy syn_policy; /* the converter's --syn-data-policy */
 };
 
 /* One connection's outcome. */

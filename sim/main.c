@@ -23,6 +23,9 @@ static void usage(FILE *f)
 "  --gap MS            idle time between connections (default 20)\n"
 "  --conn-timeout S    give a connection up after S seconds (default 5)\n"
 "  --tfo               the direct baseline (tcp) uses TFO\n"
+"  --syn-data-policy P the converter's (mpx-proxy --syn-data-policy): cookie (default: SYN data acts\n"
+"                      at once only with a TFO cookie), third-ack, immediate[:RATE] (the rate is\n"
+"                      not modelled: one connection at a time never reaches it)\n"
 "  --no-join           no MP_JOIN subflow over the client's second link\n"
 "  --no-warmup         no unrecorded first connection per signal (cookie fetch)\n"
 "  --pcap DIR          write DIR/LINK.pcap for every link (as the emulator does)\n"
@@ -41,6 +44,7 @@ struct opts {
     const char *variant, *signals, *workload, *pcap, *out, *sjson, *records, *steps, *name, *plan;
     uint64_t reps, gap_ms, timeout_s, seed;
     bool seed_set, tfo, join, warmup, summary;
+    int syn_policy;
 };
 
 static int parse(int argc, char **argv, struct opts *o)
@@ -51,7 +55,7 @@ static int parse(int argc, char **argv, struct opts *o)
         { "conn-timeout", 1, 0, 't' }, { "tfo", 0, 0, 'T' }, { "no-join", 0, 0, 'J' },
         { "no-warmup", 0, 0, 'W' }, { "pcap", 1, 0, 'p' }, { "out", 1, 0, 'o' },
         { "summary", 0, 0, 'm' }, { "summary-json", 1, 0, 'j' }, { "records", 1, 0, 'R' },
-        { "steps", 1, 0, 'P' }, { "name", 1, 0, 'N' }, { "plan", 1, 0, 'L' }, { "help", 0, 0, 'h' },
+        { "steps", 1, 0, 'P' }, { "name", 1, 0, 'N' }, { "syn-data-policy", 1, 0, 'Y' }, { "plan", 1, 0, 'L' }, { "help", 0, 0, 'h' },
         { 0, 0, 0, 0 }
     };
     *o = (struct opts){ .signals = "all", .workload = "rr 100/1000", .reps = 20, .gap_ms = 20,
@@ -78,6 +82,13 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'P': o->steps = optarg; break;
         case 'N': o->name = optarg; break;
         case 'L': o->plan = optarg; break;
+        case 'Y':
+            if (!strcmp(optarg, "cookie")) o->syn_policy = SIM_SYN_COOKIE;
+            else if (!strcmp(optarg, "third-ack")) o->syn_policy = SIM_SYN_THIRD_ACK;
+            else if (!strncmp(optarg, "immediate", 9) && (!optarg[9] || optarg[9] == ':'))
+                o->syn_policy = SIM_SYN_IMMEDIATE;
+            else bad = -1;
+            break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return -1;
         }
@@ -298,6 +309,7 @@ int main(int argc, char **argv)
     w.proxy_addr = addr_towards(w.hag, w.client);
     w.server_addr = w.server->nif ? w.server->ifs[0].addr : 0;
     w.tfo_direct = o.tfo, w.join = o.join;
+    w.syn_policy = (enum sim_syn_policy)o.syn_policy;
     if (!w.proxy_addr || !w.server_addr) {
         fprintf(stderr, "mpx-sim: %s: the proxy must share a link with the client\n", o.variant);
         return 2;

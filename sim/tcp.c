@@ -641,9 +641,10 @@ static void passive_open(struct sim *s, struct sim_node *n, struct listener *l, 
         k->hold_write = k->mptcp && l->cfg.hold_first_write;
         k->st = ST_EST; /* may write (unless held) before the third ACK, as Linux allows */
         k->rto = RTO_INIT;
+        k->pending_synack = true;
+        k->syn_cookie = p->tfo_cookie;
         if (k->ops && k->ops->accepted) k->ops->accepted(s, k);
         if (k->ops && k->ops->data) k->ops->data(s, k, p->data, p->plen);
-        k->pending_synack = true;
     }
 }
 
@@ -676,6 +677,7 @@ static bool host_rx(struct sim *s, struct sim_node *n, struct sim_pkt *p)
             rto_stop(k);
             k->hold_write = false;
             if (!was_child && !k->is_join && k->ops && k->ops->accepted) k->ops->accepted(s, k);
+            if (was_child && !k->is_join && k->ops && k->ops->synack_acked) k->ops->synack_acked(s, k);
             if (k->is_join) send_ack(s, k); /* MP_JOIN: the fourth ACK */
             established_in(s, k, p);
         }

@@ -21,6 +21,7 @@ struct sim_app_ops {
     void (*data)(struct sim *s, struct sim_sock *k, const uint8_t *d, size_t n);
     void (*eof)(struct sim *s, struct sim_sock *k);
     void (*failed)(struct sim *s, struct sim_sock *k); /* handshake gave up or reset */
+    void (*synack_acked)(struct sim *s, struct sim_sock *k); /* a TFO child got its third ACK */
 };
 
 enum sim_tfo_listen { SIM_TFO_OFF, SIM_TFO_NO_COOKIE, SIM_TFO_COOKIE };
@@ -75,6 +76,7 @@ struct sim_sock {
     uint32_t gen, dgen; /* timer generations: a stale timer event is ignored */
     bool pingpong, delack, closed, failed;
     bool pending_synack; /* a TFO child whose SYN/ACK is not acknowledged yet */
+    bool syn_cookie;     /* a TFO child whose SYN data came with a valid cookie */
     struct sim_sock *sub; /* the MP_JOIN subflow of an MPTCP connection */
     struct sim_sock *master; /* a join subflow: its MPTCP connection */
     uint64_t lkey, rkey;     /* MPTCP keys (RFC 8684): ours, the peer's (0 = not known yet) */

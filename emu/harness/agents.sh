@@ -133,7 +133,10 @@ mpx_agents_start() {
   mapfile -t allow < <(awk 'NR == FNR { if ($2 == "server" || $1 == "hag") skip[$1] = 1; next }
     !($1 in skip) { if ($3 != "-") print "--allow\n" $3 "/24"; if ($4 != "-") print "--allow\n" $4 "/64" }' \
     "$tst/nodes" "$tst/addrs")
-  _mpx_agent_run "$hag_ns" "$ld/proxy.log" mpx-proxy "${pargs[@]}" "${allow[@]}" --stats "$MPX_PROXY_STATS" --ready "$ld/proxy.ready"
+  # the experiment's SYN-data policy (.exp syn-data-policy; none: the proxy's default, cookie)
+  local pol=()
+  [ -n "${EXP_SYN_POLICY:-}" ] && pol=(--syn-data-policy "$EXP_SYN_POLICY")
+  _mpx_agent_run "$hag_ns" "$ld/proxy.log" mpx-proxy "${pargs[@]}" "${allow[@]}" "${pol[@]}" --stats "$MPX_PROXY_STATS" --ready "$ld/proxy.ready"
   _mpx_wait_ready "$ld/proxy.ready" "$MPX_LAST_PID" mpx-proxy 2>> "$ld/proxy.log" || return 1
   seen=()
   for s in "${MPX_REG_NAMES[@]}"; do
@@ -144,7 +147,7 @@ mpx_agents_start() {
     name=proxy-auth; [ $n_auth -gt 1 ] && name=proxy-auth$n_auth
     printf '%s:%s\n' "$MPX_SOCKS_USER" "$MPX_SOCKS_PASS" > "$ld/socks-users"
     _mpx_agent_run "$hag_ns" "$ld/$name.log" mpx-proxy "--${MPX_SIG_FRONTEND[$s]}" "${MPX_SIG_PORT[$s]}" \
-      --users "$ld/socks-users" "${allow[@]}" --stats "$ld/$name.stats.json" --ready "$ld/$name.ready"
+      --users "$ld/socks-users" "${allow[@]}" "${pol[@]}" --stats "$ld/$name.stats.json" --ready "$ld/$name.ready"
     _mpx_wait_ready "$ld/$name.ready" "$MPX_LAST_PID" "mpx-$name" 2>> "$ld/$name.log" || return 1
   done
   return 0

@@ -217,11 +217,17 @@ mpx_variant_describe() {
   d=$(mpx_model_delays "$EXP_TOPO" "$EXP_CP" "$EXP_PS" "${EXP_PARAM[@]}" 2>/dev/null) || d='{"R_cp_ms":null,"R_ps_ms":null}'
   if [ "$(jq -r '.R_cp_ms // "null"' <<< "$d")" != null ]; then
     m=$(mpx_model_json "$(jq .R_cp_ms <<< "$d")" "$(jq .R_ps_ms <<< "$d")" "$EXP_TFO" |
-      jq -c --argjson reg "$MPX_REG" '.signals as $f
-        | .signals = ($reg.signals | map(select($f[.model] != null) | {key: .name, value: $f[.model]}) | from_entries)')
+      jq -c --argjson reg "$MPX_REG" --arg pol "${EXP_SYN_POLICY:-cookie}" '.signals as $f
+        # SYN data the converter policy holds until the third ACK: cookie-less rows under the
+        # default "cookie" policy, every SYN-payload row under "third-ack" (agents/README.md)
+        | def held: .syn_data and ($pol == "third-ack" or ($pol == "cookie" and .tfo != "cookie"));
+        .signals = ($reg.signals | map(select($f[.model] != null)
+          | (if held and $f[.model + "-held"] != null then .model + "-held" else .model end) as $id
+          | {key: .name, value: ($f[$id] + {formula_id: $id})}) | from_entries)')
   else m='{"signals":{}}'; fi
   jq -n -c --arg name "$v" --argjson exp "$(mpx_exp_json)" --argjson d "$d" --argjson m "$m" \
     '{name: $name, middlebox: $exp.middlebox, params: $exp.param, sysctl: $exp.sysctl, target: $exp.target,
+      syn_data_policy: ($exp.syn_data_policy // "cookie"),
       workload: $exp.workload, mptcp: $exp.mptcp, tfo: $exp.tfo, faults: $exp.fault, signals: $exp.signals,
       repetitions: $exp.repetitions, model_links: $exp.model_links, delays: $d.delays,
       model: {R_cp_ms: $d.R_cp_ms, R_ps_ms: $d.R_ps_ms, signals: $m.signals}}'

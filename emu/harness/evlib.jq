@@ -38,7 +38,7 @@ def vnote:
 # row (input: the signal's object; $v: the variant). A new column is one name in ev_columns
 # and one branch in each of ev_head and ev_cell.
 def ev_columns: ["signal", "mode", "channel", "extra_rtt", "model_extra_rtt", "rtts_before_data", "ttfb",
-  "model_ttfb", "sim_ttfb", "syn_opt", "native_mptcp", "tfo_coexist", "varlen", "multi", "ipv6", "middleboxes",
+  "model_ttfb", "sim_ttfb", "syn_policy", "syn_opt", "native_mptcp", "tfo_coexist", "varlen", "multi", "ipv6", "middleboxes",
   "encoding", "verified"];
 def ev_head($c; $v):
   if $c == "signal" then "signal" elif $c == "mode" then "mode" elif $c == "channel" then "channel"
@@ -48,6 +48,7 @@ def ev_head($c; $v):
   elif $c == "ttfb" then "TTFB median ms [95 % of conns]"
   elif $c == "model_ttfb" then "model TTFB ms"
   elif $c == "sim_ttfb" then "simulated TTFB ms (measured − simulated)"
+  elif $c == "syn_policy" then "converter acts on SYN data at (policy)"
   elif $c == "syn_opt" then "SYN option bytes used / left"
   elif $c == "native_mptcp" then "native MPTCP survives"
   elif $c == "tfo_coexist" then "TFO coexistence"
@@ -76,6 +77,8 @@ def ev_cell($c; $v):
      elif .simulated.status != "ok" then "not modelled"
      elif .simulated.backend == "sim" then "\(.simulated.p50 | num(1)) (this run)"
      else "\(.simulated.p50 | num(1))\(if .sim_residual_ms != null then " (\(.sim_residual_ms | sgn))" else "" end)" end)
+  elif $c == "syn_policy" then
+    (if .syn_data_policy == null then "—" else "\(.syn_data_policy.acts) (\(.syn_data_policy.policy))" end)
   elif $c == "syn_opt" then (if ($run | not) or .syn_opt.bytes == null then "–" else "\(.syn_opt.bytes) / \(.syn_opt.left)" end)
   elif $c == "native_mptcp" then native_cell($v)
   elif $c == "tfo_coexist" then (if $run then "\(.coexist.verdict)" else "–" end)
@@ -100,7 +103,7 @@ def evidence_table:
 # (input: the summary; the reference is the registry row without a proxy)
 def evidence_notes:
   (.reference_signal // "the reference") as $ref |
-  "Columns: *extra RTTs vs \($ref)* = (TTFB median of the signal − TTFB median of `\($ref)`) / R_cp, measured, next to the same quantity from the analytic model (negative: faster than direct TCP). *RTTs before data* = round trips the client spent before its request could leave (the analyzer's count from the pcap / the model). *TTFB* = first SYN to first response byte at the client (client clock), median and the interval holding the central 95 % of connections; the model value follows with the median's deviation from it. *simulated TTFB* = the median of the same plan on the discrete-event model (bin/mpx-sim: the same links, seeds and option bytes, zero processing time in the hosts), with the measured median minus it: the time the hosts and agents add beyond the network. *SYN option bytes* = TCP option bytes in the client's SYN and what is left of the 40 (analyzer, median). *native MPTCP survives* = while the signal's HAG setup is active, does a client's ordinary MPTCP connection (no signal) to an MPTCP-capable server port reach that server end to end (MPTCP, the client's own address at the server) or is it hijacked by the HAG (the server sees the HAG; measured by one probe per implicit connection). *TFO coexistence* = can a TFO cookie, MP_CAPABLE and the signal share one SYN (measured when a cookie was used, else from the bytes left). *IPv6 target fits* = the signal with a 16-byte address (arithmetic in the details). *middleboxes* = per middlebox variant of the experiment: passes / falls back (to plain TCP) / breaks. *encoding checks* = mpx-analyze's rule violations on the packets of these connections. *verified* = connections whose payload both ends verified.";
+  "Columns: *extra RTTs vs \($ref)* = (TTFB median of the signal − TTFB median of `\($ref)`) / R_cp, measured, next to the same quantity from the analytic model (negative: faster than direct TCP). *RTTs before data* = round trips the client spent before its request could leave (the analyzer's count from the pcap / the model). *TTFB* = first SYN to first response byte at the client (client clock), median and the interval holding the central 95 % of connections; the model value follows with the median's deviation from it. *simulated TTFB* = the median of the same plan on the discrete-event model (bin/mpx-sim: the same links, seeds and option bytes, zero processing time in the hosts), with the measured median minus it: the time the hosts and agents add beyond the network. *converter acts on SYN data at* = for SYN-payload signals, whether the converter connected downstream at the SYN (0-RTT) or only after the client's third ACK, under its SYN-data policy (mpx-proxy --syn-data-policy, the .exp line syn-data-policy; default cookie: at the SYN only with a valid TFO cookie, since a spoofed SYN could otherwise make it connect; agents/README.md). *SYN option bytes* = TCP option bytes in the client's SYN and what is left of the 40 (analyzer, median). *native MPTCP survives* = while the signal's HAG setup is active, does a client's ordinary MPTCP connection (no signal) to an MPTCP-capable server port reach that server end to end (MPTCP, the client's own address at the server) or is it hijacked by the HAG (the server sees the HAG; measured by one probe per implicit connection). *TFO coexistence* = can a TFO cookie, MP_CAPABLE and the signal share one SYN (measured when a cookie was used, else from the bytes left). *IPv6 target fits* = the signal with a 16-byte address (arithmetic in the details). *middleboxes* = per middlebox variant of the experiment: passes / falls back (to plain TCP) / breaks. *encoding checks* = mpx-analyze's rule violations on the packets of these connections. *verified* = connections whose payload both ends verified.";
 
 # reps_text (input: the summary): the repetitions each signal really got. "N repetitions per
 # signal" only when every signal that ran has all N of its planned connections recorded;

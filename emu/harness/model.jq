@@ -34,6 +34,14 @@ def max2(a; b): if a > b then a else b end;
     ttfb_ms: (max2($c + $rps; 3 * $c) + $c + $rcp + $rps), rtts_before_data: 2,
     formula: "max(R_cp/2 + R_ps, 3 R_cp/2) + R_cp/2 + R_cp + R_ps",
     derivation: "The SYN carries only the signal. The proxy's reply (fixed header) waits for the server's SYN/ACK (c+2p) and for the third ACK (3c); it is at the client at max(c+2p, 3c)+c. Two exchanges before the request leaves (the handshake, then the reply: a Linux listener cannot put data in its SYN/ACK). Only then the request leaves: + c to the proxy, + 2p to the server and back, + c to the client = + R_cp + R_ps. (DESIGN.md writes 'the SYN-data formula + R_cp + R_ps'; both agree whenever 3c dominates, as on the default hybrid topology.)" },
+  "syn-data-held": {
+    ttfb_ms: (2 * $rcp + 2 * $rps), rtts_before_data: 0,
+    formula: "2 R_cp + 2 R_ps",
+    derivation: "The SYN payload carries the signal and the request, but the converter's SYN-data policy (mpx-proxy --syn-data-policy: cookie-less SYN data, or every SYN with third-ack) holds them until the client's third ACK (3c): only then it connects downstream (2p), forwards (p) and relays the response (p + c): 4c + 4p. The request left with the SYN, yet the client waits as long as with an option signal: SYN data a spoofed SYN could trigger is not acted on." },
+  "syn-data-wait-held": {
+    ttfb_ms: (3 * $rcp + 2 * $rps), rtts_before_data: 2,
+    formula: "3 R_cp + 2 R_ps",
+    derivation: "The SYN carries only the signal; the converter's SYN-data policy holds it until the third ACK (3c), then connects downstream (2p) and replies (at the client 4c + 2p); the request leaves then: + 2c + 2p to the response = 6c + 4p." },
   option: {
     ttfb_ms: (2 * $rcp + 2 * $rps), rtts_before_data: 1,
     formula: "2 R_cp + 2 R_ps",

@@ -32,6 +32,8 @@ mpx_sim_variant() {
   local args=(--variant "$vd" --plan "$1/plan.csv" --name "$2" --workload "$wl"
               --conn-timeout "${EXP_TIMEOUT_CONN:-5}" --out "$vd/sim.jsonl" --summary-json "$vd/sim.json.tmp")
   [ "$tfo" = on ] && args+=(--tfo)
+  # the policy the proxy ran with (variant.json), so the simulated converter acts on SYN data alike
+  args+=(--syn-data-policy "$(jq -r '.syn_data_policy // "cookie"' "$vd/variant.json")")
   rc=0
   timeout 300 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "${args[@]}" 2> "$vd/sim.err" || rc=$?
   if [ -s "$vd/sim.json.tmp" ] && [ "$rc" -le 1 ]; then
@@ -65,6 +67,7 @@ mpx_sim_backend_variant() {
              --conn-timeout "$EXP_TIMEOUT_CONN" --pcap "$OUT/pcaps/$v" --records "$OUT/raw/$v/sim.jsonl"
              --steps "$OUT/raw/$v/steps.sim" --out "$ld/sim.jsonl" --summary-json "$ld/sim.json.tmp")
   [ "$EXP_TFO" = on ] && sim+=(--tfo)
+  sim+=(--syn-data-policy "${EXP_SYN_POLICY:-cookie}")
   log "variant $v: mpx-sim ${sim[*]}"
   rc=0
   timeout -s KILL 3600 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "${sim[@]}" >> "$OUT/logs/$v/sim.log" 2>&1 || rc=$?

@@ -119,6 +119,17 @@ def ipv6_fit($s): row($s) as $r |
                 elif $sj.status != "ok" then {status: $sj.status, reason: $sj.reason}
                 elif ($sj.signals[$s] // null) == null then null
                 else $sj.signals[$s] + {status: "ok", backend: ($sj.backend // null)} end),
+            # when the converter acts on this signal's SYN data: the proxy's own statement per
+            # front-end (its stats), else what the policy implies for the row (a simulated run)
+            syn_data_policy: (row($s) as $r
+              | if $r == null or ($r.syn_data | not) then null else
+                ($v.syn_data_policy // "cookie") as $pol
+                | ($v.agents.proxy.syn_data_policy[$r.frontend // ""] // null) as $eff
+                | {policy: $pol,
+                   acts: (if $eff != null then (if $eff == "third-ack" then "third ACK" else "SYN" end)
+                          elif $pol == "third-ack" or ($pol == "cookie" and $r.tfo != "cookie") then "third ACK"
+                          else "SYN" end),
+                   source: (if $eff != null then "proxy" else "policy" end)} end),
             sim_residual_ms: (($v.sim.signals[$s].p50 // null) as $sp
               | if $p50 == null or $sp == null or ($v.sim.backend // null) == "sim" then null
                 else ($p50 - $sp | r3) end),

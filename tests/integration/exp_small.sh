@@ -39,13 +39,15 @@ t_check all_analyzed test -z "$una"; [ -z "$una" ] || echo "$una"
 s=$out/summary.json
 sig() { jq -r --arg s "$1" ".variants[0].signals[] | select(.signal == \$s) | $2" "$s"; }
 # timing against the model, +-20 %: TTFB for tcp (the reference), extra RTTs for the others
+# (at least +-0.25 R_cp: the DSL jitter, +-1 ms on each of the four crossings before the first
+# response byte, is 0.2 R_cp; a model of 0 extra RTTs needs an absolute bound)
 timing_ok() { # prints the failing comparisons; true when all are inside
   local bad=0 x meas model
   meas=$(sig tcp .ttfb_ms.p50) model=$(sig tcp .model.ttfb_ms)
   awk -v v="$meas" -v m="$model" 'BEGIN{d = v - m; if (d < 0) d = -d; exit !(d <= 0.2 * m)}' || { echo "tcp TTFB $meas vs $model"; bad=1; }
   for x in socks5 convert; do
     meas=$(sig "$x" .extra_rtt) model=$(sig "$x" .model.extra_rtt)
-    awk -v v="$meas" -v m="$model" 'BEGIN{d = v - m; if (d < 0) d = -d; e = (m < 0 ? -m : m) * 0.2; exit !(d <= e)}' || { echo "$x extra RTT $meas vs $model"; bad=1; }
+    awk -v v="$meas" -v m="$model" 'BEGIN{d = v - m; if (d < 0) d = -d; e = (m < 0 ? -m : m) * 0.2; if (e < 0.25) e = 0.25; exit !(d <= e)}' || { echo "$x extra RTT $meas vs $model"; bad=1; }
   done
   return $bad
 }
@@ -59,7 +61,7 @@ fi
 t_near tcp_ttfb_vs_model_ms "$(sig tcp .ttfb_ms.p50)" "$(sig tcp .model.ttfb_ms)" "$(awk -v m="$(sig tcp .model.ttfb_ms)" 'BEGIN{print 0.2 * m}')"
 for x in socks5 convert; do
   meas=$(sig "$x" .extra_rtt) model=$(sig "$x" .model.extra_rtt)
-  t_near "${x}_extra_rtt_vs_model" "$meas" "$model" "$(awk -v m="$model" 'BEGIN{print (m < 0 ? -m : m) * 0.2}')"
+  t_near "${x}_extra_rtt_vs_model" "$meas" "$model" "$(awk -v m="$model" 'BEGIN{e = (m < 0 ? -m : m) * 0.2; print (e < 0.25 ? 0.25 : e)}')"
 done
 t_check analyzer_rtts_convert test "$(sig convert .analyzer.rtts_before_data)" = 0
 t_check analyzer_rtts_socks5 test "$(sig socks5 .analyzer.rtts_before_data)" = 3

@@ -24,7 +24,7 @@ t_require_cmd ip jq tc nstat
 t_require_bin mpx-server mpx-client mpx-proxy
 
 RATE_DSL=100 RATE_LTE=150                   # Mbit/s
-N_PER= SIZE=10000000
+N_PER=${MPX_TFOJOIN_N:-20} SIZE=10000000
 trap mpx_nt_down EXIT INT TERM
 mpx_nt_up agtj || { echo "FAIL: setup: mpx_nt_up failed"; exit 1; }
 D=$MPX_NT_DIR

@@ -20,6 +20,8 @@ static void usage(FILE *f)
 "  --reps N            repetitions per signal (default 20)\n"
 "  --workload SPEC     request/response workload, rr REQ/RESP only (default \"rr 100/1000\")\n"
 "  --seed N            re-seed every link direction from N (default: the seeds in LINK.spec)\n"
+"  --seeds K           run the plan K times, each with fresh link draws (round 0: the links'\n"
+"                      own seeds; repetitions numbered on); not with --records/--steps\n"
 "  --gap MS            idle time between connections (default 20)\n"
 "  --conn-timeout S    give a connection up after S seconds (default 5)\n"
 "  --tfo               the direct baseline (tcp) uses TFO\n"
@@ -44,6 +46,7 @@ struct opts {
     const char *variant, *signals, *workload, *pcap, *out, *sjson, *records, *steps, *name, *plan;
     uint64_t reps, gap_ms, timeout_s, seed;
     bool seed_set, tfo, join, warmup, summary;
+    uint64_t seeds;
     int syn_policy;
 };
 
@@ -55,11 +58,11 @@ static int parse(int argc, char **argv, struct opts *o)
         { "conn-timeout", 1, 0, 't' }, { "tfo", 0, 0, 'T' }, { "no-join", 0, 0, 'J' },
         { "no-warmup", 0, 0, 'W' }, { "pcap", 1, 0, 'p' }, { "out", 1, 0, 'o' },
         { "summary", 0, 0, 'm' }, { "summary-json", 1, 0, 'j' }, { "records", 1, 0, 'R' },
-        { "steps", 1, 0, 'P' }, { "name", 1, 0, 'N' }, { "syn-data-policy", 1, 0, 'Y' }, { "plan", 1, 0, 'L' }, { "help", 0, 0, 'h' },
+        { "steps", 1, 0, 'P' }, { "name", 1, 0, 'N' }, { "seeds", 1, 0, 'K' }, { "syn-data-policy", 1, 0, 'Y' }, { "plan", 1, 0, 'L' }, { "help", 0, 0, 'h' },
         { 0, 0, 0, 0 }
     };
     *o = (struct opts){ .signals = "all", .workload = "rr 100/1000", .reps = 20, .gap_ms = 20,
-                        .timeout_s = 5, .join = true, .warmup = true, .name = "base" };
+                        .timeout_s = 5, .join = true, .warmup = true, .name = "base", .seeds = 1 };
     int c;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         int bad = 0;
@@ -82,6 +85,7 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'P': o->steps = optarg; break;
         case 'N': o->name = optarg; break;
         case 'L': o->plan = optarg; break;
+        case 'K': bad = mpx_parse_u64(optarg, 1, 100000, &o->seeds); break;
         case 'Y':
             if (!strcmp(optarg, "cookie")) o->syn_policy = SIM_SYN_COOKIE;
             else if (!strcmp(optarg, "third-ack")) o->syn_policy = SIM_SYN_THIRD_ACK;
@@ -96,6 +100,10 @@ static int parse(int argc, char **argv, struct opts *o)
             fprintf(stderr, "mpx-sim: bad value for --%s: %s\n", lo[0].name ? argv[optind - 1] : "", optarg);
             return -1;
         }
+    }
+    if (o->seeds > 1 && (o->records || o->steps)) {
+        fprintf(stderr, "mpx-sim: --seeds K > 1 repeats the plan: no --records/--steps\n");
+        return -1;
     }
     if (!o->variant || optind != argc) {
         usage(stderr);
@@ -344,6 +352,7 @@ int main(int argc, char **argv)
     size_t nt[MPX_SIG__N] = { 0 }, nfail = 0, nsynto[MPX_SIG__N] = { 0 }, nplan[MPX_SIG__N] = { 0 };
     for (size_t i = 0; i < nsig; i++) {
         for (size_t q = 0; q < nsteps; q++) nplan[i] += steps[q].si == i;
+        nplan[i] *= o.seeds;
         ttfb[i] = calloc(nplan[i] ? nplan[i] : 1, sizeof(double));
         if (!ttfb[i]) return 2;
         if (!o.warmup) continue;
@@ -351,9 +360,21 @@ int main(int argc, char **argv)
         sim_conn_run(&w, &c, sigs[i], timeout);
         s.now += gap;
     }
-    for (size_t q = 0; q < nsteps; q++) {
-        {
-            uint64_t r = steps[q].rep, k = steps[q].k;
+    uint64_t seed0[SIM_MAX_LINKS][2], maxrep = 0;
+    for (int l = 0; l < s.nlinks; l++)
+        for (int d = 0; d < 2; d++) seed0[l][d] = s.links[l].dir[d].p.seed;
+    for (size_t q = 0; q < nsteps; q++) maxrep = steps[q].rep > maxrep ? steps[q].rep : maxrep;
+    for (uint64_t round = 0; round < o.seeds; round++) {
+        if (round) /* an independent draw sequence per round: each direction's seed, mixed */
+            for (int l = 0; l < s.nlinks; l++)
+                for (int d = 0; d < 2; d++) {
+                    uint64_t x = seed0[l][d] + round;
+                    struct lk_params up = { .seed = lk_splitmix64(&x) & MPX_SEED_MAX,
+                                            .set_mask = LK_K_SEED };
+                    lk_dir_update(&s.links[l].dir[d], &up, err, sizeof err);
+                }
+        for (size_t q = 0; q < nsteps; q++) {
+            uint64_t r = steps[q].rep + round * maxrep, k = steps[q].k;
             size_t i = steps[q].si;
             struct sim_conn c;
             sim_conn_run(&w, &c, sigs[i], timeout);

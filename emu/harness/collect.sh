@@ -228,6 +228,7 @@ mpx_variant_describe() {
   jq -n -c --arg name "$v" --argjson exp "$(mpx_exp_json)" --argjson d "$d" --argjson m "$m" \
     '{name: $name, middlebox: $exp.middlebox, params: $exp.param, sysctl: $exp.sysctl, target: $exp.target,
       syn_data_policy: ($exp.syn_data_policy // "cookie"),
+      sim_reps: $exp.sim_reps,
       workload: $exp.workload, mptcp: $exp.mptcp, tfo: $exp.tfo, faults: $exp.fault, signals: $exp.signals,
       repetitions: $exp.repetitions, model_links: $exp.model_links, delays: $d.delays,
       model: {R_cp_ms: $d.R_cp_ms, R_ps_ms: $d.R_ps_ms, signals: $m.signals}}'

@@ -19,7 +19,7 @@ mpx_exp_reset() {
   EXP_FILE='' EXP_DIR='' EXP_NAME='' EXP_TOPO='' EXP_TOPO_ARG=''
   EXP_SIGNALS=() EXP_SIGNALS_ALL=0
   declare -gA EXP_SIG_OPTIONAL=()
-  EXP_WORKLOAD='rr 100/1000' EXP_REPS=10 EXP_SEED=1 EXP_MPTCP=on EXP_TFO=off EXP_TARGET=4 EXP_SYN_POLICY=
+  EXP_WORKLOAD='rr 100/1000' EXP_REPS=10 EXP_SEED=1 EXP_MPTCP=on EXP_TFO=off EXP_TARGET=4 EXP_SYN_POLICY='' EXP_SIM_REPS=0
   EXP_SYSCTL=() EXP_PARAM=() EXP_MIDDLEBOX=() EXP_FAULT=()
   EXP_TIMEOUT_SETUP=60 EXP_TIMEOUT_CONN=20 EXP_TIMEOUT_RUN=0 EXP_WARMUP_MS=3000
   EXP_VARIANTS=() EXP_DESC='' EXP_CP=dsl EXP_PS=wan _MPX_EXP_POST=()
@@ -104,6 +104,9 @@ _mpx_exp_check() {
       [ $# = 1 ] && [[ $1 =~ ^(on|off)$ ]] || { _mpx_exp_err "$ln" "mptcp wants on|off, got '$*'"; return 2; } ;;
     tfo)
       [ $# = 1 ] && [[ $1 =~ ^(on|off)$ ]] || { _mpx_exp_err "$ln" "tfo wants on|off, got '$*'"; return 2; } ;;
+    sim-reps)
+      [ $# = 1 ] && [[ $1 =~ ^[1-9][0-9]{0,6}$ ]] ||
+        { _mpx_exp_err "$ln" "sim-reps wants an integer 1..9999999 (simulated repetitions per signal), got '$*'"; return 2; } ;;
     syn-data-policy)
       [ $# = 1 ] && [[ $1 =~ ^(cookie|third-ack|immediate(:[1-9][0-9]{0,6})?)$ ]] ||
         { _mpx_exp_err "$ln" "syn-data-policy wants cookie|third-ack|immediate[:RATE], got '$*'"; return 2; } ;;
@@ -169,6 +172,7 @@ _mpx_exp_set() {
     mptcp) EXP_MPTCP=$1 ;;
     tfo) EXP_TFO=$1 ;;
     syn-data-policy) EXP_SYN_POLICY=$1 ;;
+    sim-reps) EXP_SIM_REPS=$1 ;;
     target) EXP_TARGET=${1#ipv} ;;
     sysctl) local n=$1 a; shift; for a; do EXP_SYSCTL+=("$n $a"); done ;;
     param) EXP_PARAM+=("$@") ;;
@@ -186,7 +190,7 @@ _mpx_exp_set() {
 }
 
 # Directives that may appear only once at top level
-_mpx_exp_single() { [[ $1 =~ ^(topology|signals|workload|repetitions|warmup|seed|mptcp|tfo|syn-data-policy|target|model)$ ]]; }
+_mpx_exp_single() { [[ $1 =~ ^(topology|signals|workload|repetitions|warmup|seed|mptcp|tfo|syn-data-policy|sim-reps|target|model)$ ]]; }
 # Directives a variant may override
 _mpx_exp_in_variant() { [[ $1 =~ ^(signals|workload|mptcp|tfo|syn-data-policy|target|sysctl|param|middlebox|fault)$ ]]; }
 
@@ -274,12 +278,14 @@ mpx_exp_json() {
     --arg workload "$EXP_WORKLOAD" --argjson reps "$EXP_REPS" --argjson seed "$EXP_SEED" \
     --arg mptcp "$EXP_MPTCP" --arg tfo "$EXP_TFO" --argjson target "$EXP_TARGET" --arg desc "$EXP_DESC" \
     --arg synpol "$EXP_SYN_POLICY" \
+    --argjson simreps "$EXP_SIM_REPS" \
     --argjson all "$EXP_SIGNALS_ALL" --arg cp "$EXP_CP" --arg ps "$EXP_PS" \
     --argjson warmup "$EXP_WARMUP_MS" --argjson tsetup "$EXP_TIMEOUT_SETUP" --argjson tconn "$EXP_TIMEOUT_CONN" --argjson trun "$EXP_TIMEOUT_RUN" \
     --argjson variants "$vj" \
     --args '{file:$file, name:$name, description:$desc, topology:$topo, signals_all:($all==1),
       workload:$workload, repetitions:$reps, warmup_ms:$warmup, seed:$seed, mptcp:$mptcp, tfo:$tfo, target:$target,
       syn_data_policy:(if $synpol == "" then null else $synpol end),
+      sim_reps:(if $simreps == 0 then null else $simreps end),
       timeouts:{setup_s:$tsetup, conn_s:$tconn, run_s:$trun}, model_links:{cp:$cp, ps:$ps}, variants:$variants} +
       ($ARGS.positional | reduce .[] as $x ({signals:[],signals_optional:[],sysctl:[],param:[],middlebox:[],fault:[]};
         ($x | split("\u0001")) as $p | .[$p[0]] += [$p[1]]))' \

@@ -112,6 +112,7 @@ plot for [i=0:$((ns - 1))] '$d/sweep.dat' index i using 1:2 with linespoints pt 
   fi
 
   mpx_plot_failover "$o" || true
+  mpx_plot_loss "$o" || true
 }
 
 # mpx_plot_failover OUT: cumulative payload bytes toward the client on each access link of the
@@ -137,4 +138,49 @@ set key top left
 set grid
 $marks
 plot $plot"
+}
+
+# mpx_plot_loss OUT: when the variants differ in a link's loss (loss.exp), TTFB p50 and p90 per
+# signal against the loss: measured points with their 95 % intervals, the simulator's (many
+# more connections: .exp sim-reps) as dashed lines; a p99 figure from the simulator alone
+# (the measured p99 of a few dozen connections has no upper bound).
+mpx_plot_loss() {
+  local o=$1 d; d=$o/plots
+  jq -r '[.variants[] | (.params // [] | map(capture("\\.loss=(?<l>[0-9.]+)%") | .l | tonumber) | .[0]) as $l
+      | select($l != null) | {l: $l, v: .}] | select(length > 1) | group_by(.l) | length' "$o/summary.json" 2>/dev/null |
+    grep -qv '^[01]$' || return 0
+  jq -r 'def n: if . == null then "NaN" else tostring end;
+    [.variants[] | (.params // [] | map(capture("\\.loss=(?<l>[0-9.]+)%") | .l | tonumber) | .[0]) as $l
+     | select($l != null) | .signals[] | select(.status == "run") | . + {loss: $l}] | group_by(.signal)[]
+    | (.[0].signal | "# " + .),
+      (sort_by(.loss)[] | [.loss, .ttfb_ms.p50, .ttfb_ms.median_ci95.lo, .ttfb_ms.median_ci95.hi,
+                           .ttfb_ms_p90_ci.p, .ttfb_ms_p90_ci.lo, .ttfb_ms_p90_ci.hi,
+                           .simulated.p50, .simulated.p90, .simulated.p99] | map(n) | join(" ")), "", ""' \
+    "$o/summary.json" > "$d/loss.dat"
+  local ns names q col lo hi sc title
+  ns=$(grep -c '^#' "$d/loss.dat")
+  names=$(sed -n 's/^# //p' "$d/loss.dat" | tr '\n' ' ')
+  for q in p50 p90; do
+    if [ $q = p50 ]; then col=2 lo=3 hi=4 sc=8; else col=5 lo=6 hi=7 sc=9; fi
+    title="TTFB $q against access-link loss (points measured with 95 % intervals, dashed simulated)"
+    _mpx_gp "$o" "loss-$q" "
+set title '$title'
+set xlabel 'DSL loss, each direction (%)'
+set ylabel 'TTFB $q (ms)'
+set logscale y
+set key outside right
+set grid
+names = '$names'
+plot for [i=0:$((ns - 1))] '$d/loss.dat' index i using 1:$col:$lo:$hi with yerrorlines pt 7 lc i+1 title word(names, i+1), \
+     for [i=0:$((ns - 1))] '$d/loss.dat' index i using 1:$sc with lines dt 2 lw 2 lc i+1 notitle" || true
+  done
+  _mpx_gp "$o" loss-p99 "
+set title 'TTFB p99 against access-link loss (simulated)'
+set xlabel 'DSL loss, each direction (%)'
+set ylabel 'TTFB p99 (ms)'
+set logscale y
+set key outside right
+set grid
+names = '$names'
+plot for [i=0:$((ns - 1))] '$d/loss.dat' index i using 1:10 with linespoints dt 2 lw 2 pt 6 lc i+1 title word(names, i+1)" || true
 }

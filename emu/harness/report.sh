@@ -26,8 +26,11 @@ _mpx_report_plots_md() {
   local o=$1 p any=0
   local -A title=([ttfb-box]="TTFB per signal (box: quartiles, whiskers 1.5 IQR)" [ttfb-cdf]="TTFB CDF per signal"
     [synopt]="SYN option bytes per signal against the 40-byte limit" [failover]="Failover time-sequence"
-    [sweep]="TTFB against the client-proxy RTT (points: measured medians, lines: model)")
-  for p in ttfb-box ttfb-cdf synopt sweep failover; do
+    [sweep]="TTFB against the client-proxy RTT (points: measured medians, lines: model)"
+    [loss-p50]="TTFB median against access-link loss (points measured with 95 % intervals, dashed simulated)"
+    [loss-p90]="TTFB p90 against access-link loss (points measured with 95 % intervals, dashed simulated)"
+    [loss-p99]="TTFB p99 against access-link loss (simulated)")
+  for p in ttfb-box ttfb-cdf synopt sweep failover loss-p50 loss-p90 loss-p99; do
     [ -f "$o/plots/$p.png" ] || continue
     [ $any = 0 ] && { echo "## Plots"; echo; any=1; }
     echo "![${title[$p]}](plots/$p.png)"

@@ -28,9 +28,19 @@ mpx_sim_variant() {
   local wl tfo
   wl=$(jq -r '.workload' "$vd/variant.json")
   tfo=$(jq -r '.tfo // "off"' "$vd/variant.json")
-  # the emulation's own plan: the same steps in the same order
-  local args=(--variant "$vd" --plan "$1/plan.csv" --name "$2" --workload "$wl"
-              --conn-timeout "${EXP_TIMEOUT_CONN:-5}" --out "$vd/sim.jsonl" --summary-json "$vd/sim.json.tmp")
+  local args=(--variant "$vd" --workload "$wl" --conn-timeout "${EXP_TIMEOUT_CONN:-5}"
+              --out "$vd/sim.jsonl" --summary-json "$vd/sim.json.tmp")
+  local simreps seeds
+  simreps=$(jq -r '.sim_reps // empty' "$vd/variant.json")
+  if [ -n "$simreps" ]; then
+    # .exp sim-reps N: tails need many connections: N per signal over 10 seeds (fewer when N
+    # is small), the link draws of each seed independent
+    seeds=$(( simreps >= 10 ? 10 : 1 ))
+    args+=(--signals "$(jq -r '.signals | join(",")' "$vd/variant.json")" --reps $(( (simreps + seeds - 1) / seeds ))
+           --seeds "$seeds")
+  else
+    args+=(--plan "$1/plan.csv" --name "$2") # the emulation's own plan: its steps, in its order
+  fi
   [ "$tfo" = on ] && args+=(--tfo)
   # the policy the proxy ran with (variant.json), so the simulated converter acts on SYN data alike
   args+=(--syn-data-policy "$(jq -r '.syn_data_policy // "cookie"' "$vd/variant.json")")

@@ -21,6 +21,15 @@ def median_ci: sort as $a | ($a | length) as $n |
     | (if $r.j < 1 then 1 else $r.j end) as $j
     | {lo: $a[$j - 1], hi: $a[$n - $j], level: (1 - 2 * $r.c)}
   end;
+# qci(q): a distribution-free 95 % interval for the q-quantile of a sorted sample, from the
+# binomial ranks around n q (normal approximation); null ends where the sample is too small
+# (a p99 interval needs hundreds of connections). The point value is pct(q).
+def qci($q): . as $a | length as $n |
+  if $n < 6 then {p: null, lo: null, hi: null}
+  else (1.96 * (($n * $q * (1 - $q)) | sqrt)) as $w
+    | (($n * $q - $w) | floor) as $j | (($n * $q + $w) | ceil + 1) as $k
+    | {p: ($a | pct($q) | r3), lo: (if $j >= 1 then $a[$j - 1] | r3 else null end),
+       hi: (if $k <= $n then $a[$k - 1] | r3 else null end)} end;
 def counts(f): map(f | tostring) | group_by(.) | map({key: .[0], value: length}) | from_entries;
 # failover.json (failover.sh) holds one row per faulted connection; its totals and medians
 # are computed here (the lower median: a value one connection really had)
@@ -130,6 +139,13 @@ def ipv6_fit($s): row($s) as $r |
                           elif $pol == "third-ack" or ($pol == "cookie" and $r.tfo != "cookie") then "third ACK"
                           else "SYN" end),
                    source: (if $eff != null then "proxy" else "policy" end)} end),
+            # connections that paid a SYN timeout (the 1 s initial SYN RTO: no handshake on these
+            # topologies takes a second otherwise), measured and simulated
+            syn_timeouts: {n: ($c | map(select((.t_connected_us // 0) >= 1000000)) | length),
+                           share: (if ($c | length) > 0 then (($c | map(select((.t_connected_us // 0) >= 1000000)) | length) / ($c | length) | r3) else null end),
+                           simulated_share: (($v.sim.signals[$s] // null) as $x
+                             | if $x == null or ($x.n // 0) == 0 then null else ($x.syn_timeouts / $x.n | r3) end)},
+            ttfb_ms_p90_ci: ($t | sort | qci(0.9)),
             sim_residual_ms: (($v.sim.signals[$s].p50 // null) as $sp
               | if $p50 == null or $sp == null or ($v.sim.backend // null) == "sim" then null
                 else ($p50 - $sp | r3) end),

@@ -23,5 +23,6 @@ $(BINDIR)/mpx-lkprobe: $(OBJDIR)/emu/linkem/probe/probe.o $(MPX_LIB) $(PROTO_LIB
 
 # fuzz target over the SPEC / schedule / trace parsers (tests/fuzz/fuzz_linkem_spec.c)
 FUZZ_EXTRA_SRCS_fuzz_linkem_spec := emu/linkem/spec.c emu/linkem/sched.c emu/linkem/trace.c emu/linkem/loss.c \
+  emu/linkem/pcap.c \
   lib/parse.c
 FUZZ_LDLIBS_fuzz_linkem_spec := -lm

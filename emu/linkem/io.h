@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 /* Opens a non-blocking ETH_P_ALL socket bound to ifname: PACKET_IGNORE_OUTGOING (never see
- * our own frames), promiscuous, 8 MB buffers, kernel rx timestamps, aux data, qdisc bypass.
+ * our own frames), promiscuous, 32 MB buffers, kernel rx timestamps, aux data, qdisc bypass.
  * Returns the fd or -1 with err set. */
 int lk_sock_open(const char *ifname, char *err, size_t errlen);
 

@@ -7,8 +7,9 @@
 #   churn  two shell loops forking jq and sed, as the harness does between connections
 #   hog    two pure busy loops (user mode only)
 # Traffic: UDP probes A->B at --pps (100-byte payload), ping B->A every 10 ms, a 1 Mbit/s
-# TCP flow B->A (iperf3 -R, under the 2 Mbit/s of that direction). Prints one JSON line: the emulator's late_us per direction, its
-# "diag" object, the receiver's one-way delay error (measured - 10 ms) and the host load.
+# TCP flow B->A (iperf3 -R, under the 2 Mbit/s of that direction). Prints one JSON line:
+# the emulator's late_us per direction, its "diag" object, the receiver's one-way delay error
+# (measured - 10 ms - serialization), the host steal during the run and the load average.
 # Exit: 0 ok, 1 failure, 77 not root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -72,7 +72,7 @@ struct emu {
     /* adaptive spin: how late timer wakeups were in the last period (1 us bins) */
     uint32_t wake_hist[OVERSHOOT_BINS];
     /* diagnosis (stats "diag"): where release lateness comes from */
-    uint64_t wake_run_hist[LK_LATE_BUCKETS];/* timer wakeup lateness over the whole run */
+    uint64_t wake_run_hist[LK_LATE_BUCKETS]; /* timer wakeup lateness over the whole run */
     uint64_t t_woke;                        /* when the last sleep ended */
     uint64_t late_woke, late_busy, late_batch; /* frames > LATE_DIAG_NS late, by cause */
     uint64_t tx_call_max_ns;
@@ -386,7 +386,8 @@ static void write_stats(struct emu *e, uint64_t now)
     FILE *ss = fopen("/proc/thread-self/schedstat", "r");
     if (ss) {
         unsigned long long run_ns, wait_ns;
-        if (fscanf(ss, "%llu %llu", &run_ns, &wait_ns) == 2) ri.run_delay_ms = (double)wait_ns / 1e6;
+        if (fscanf(ss, "%llu %llu", &run_ns, &wait_ns) == 2)
+            ri.run_delay_ms = (double)wait_ns / 1e6;
         fclose(ss);
     }
     if (e->o.stats) {

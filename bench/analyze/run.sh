@@ -20,7 +20,8 @@
 # only up to BENCH_TSHARK_MAX packets; every peer run capped by BENCH_PEER_TIMEOUT seconds),
 # written as a table, a data file and a gnuplot PNG.
 # Captures are kept in build/bench-analyze/ (BENCH_REBUILD=1 remakes them); results in
-# $MPX_BENCH_OUT (default results/bench-analyze-<time>/). Exit 0 (a missing peer says n/a).
+# $MPX_BENCH_OUT (default results/bench-analyze-<time>/). BENCH_PAIRS=0 or BENCH_SCALE="" skip a
+# part. Exit 0 (a missing peer says n/a).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export MPX_ROOT=$ROOT
@@ -29,7 +30,7 @@ OUT=${MPX_BENCH_OUT:-$ROOT/results/bench-analyze-$(date -u +%Y%m%dT%H%M%S)}
 REPS=${BENCH_REPS:-3}
 BULK_PKTS=${BENCH_PKTS:-300000}
 MANY_PKTS=${BENCH_MANY_PKTS:-200000}
-SCALE=${BENCH_SCALE:-100000 200000 500000 1000000 2000000 5000000}
+SCALE=${BENCH_SCALE-100000 200000 500000 1000000 2000000 5000000}   # set but empty: no curve
 PEER_TIMEOUT=${BENCH_PEER_TIMEOUT:-900}
 TSHARK_MAX=${BENCH_TSHARK_MAX:-1000000}
 A=$ROOT/bin/mpx-analyze
@@ -169,6 +170,7 @@ declare -A SETS=(
   [many-cooked]="$(mpx_ba_set "$CAP/many-$MANY_PKTS-sll")"
 )
 ORDER=(few-ethernet few-cooked many-ethernet many-cooked)
+[ "${BENCH_PAIRS:-1}" = 1 ] || ORDER=()   # BENCH_PAIRS=0: the scaling curve only
 {
 echo "## mpx-analyze vs tcpdump / tshark ($(uname -r), $(nproc) CPUs, $(date -u +%FT%TZ))"
 echo
@@ -215,6 +217,7 @@ for cap in "${ORDER[@]}"; do
   } | tee -a "$OUT/analyze.md"
 done
 
+if [ -n "${SCALE// /}" ]; then
 # ---- scaling curve ------------------------------------------------------------------------------
 DAT=$OUT/analyze-scaling.dat
 echo "# packets connections mpx_wall_s mpx_cpu_s mpx_us_per_pkt mpx_rss_mb tcpdump_wall_s tcpdump_cpu_s tshark_conv_wall_s tshark_conv_cpu_s" > "$DAT"
@@ -258,7 +261,8 @@ if [ $HAVE_GP = 1 ]; then
   gnuplot <<EOF
 set terminal pngcairo size 900,560
 set output "$OUT/analyze-scaling.png"
-set title "CPU time per packet vs capture size (experiment-shaped, ~17 packets/connection)"
+set title "CPU time per packet vs capture size (experiment-shaped, about 17 packets per connection)" noenhanced
+set format x "%.0s%c"
 set xlabel "packets"
 set ylabel "CPU µs per packet"
 set logscale x
@@ -270,5 +274,6 @@ plot "$DAT" using 1:(\$4*1e6/\$1) with linespoints title "mpx-analyze --json", \
      "$DAT" using 1:(\$10*1e6/\$1) with linespoints title "tshark -q -z conv,tcp"
 EOF
   echo "plot: $OUT/analyze-scaling.png" | tee -a "$OUT/analyze.md"
+fi
 fi
 echo "raw runs: $RAW"

@@ -18,7 +18,7 @@ gen() {
   ( set -e
     export MPX_ROOT OUT=$o
     source emu/harness/exp.sh; source emu/harness/model.sh; source emu/harness/collect.sh
-    printf 'topology hybrid\nsignals tcp socks5 convert mpconvert\nrepetitions 5\nseed 3\n' > "$o/t.exp"
+    printf 'topology hybrid\nsignals tcp socks5 convert mpconvert\nrepetitions 5\nseed 3\nsyn-data-policy immediate\n' > "$o/t.exp"
     mpx_exp_parse "$o/t.exp"
     mpx_variant_describe base > "$o/links/base/variant.json"
     jq -n --argjson exp "$(mpx_exp_json)" '{run_id:"synthetic", status:"done", experiment:$exp, seed:3, repetitions:5,
@@ -73,7 +73,7 @@ t_check model_socks5 test "$(jq -c '.variants[0].signals[] | select(.signal == "
 t_check violations test "$(jq -c '.variants[0].signals[] | select(.signal == "convert") | [.violations, .by_rule]' "$s")" = '[1,{"TEST-RULE":1}]'
 t_check percentile_interval test "$(jq -c '.variants[0].signals[] | select(.signal == "tcp") | [.ttfb_ms.p2_5, .ttfb_ms.p97_5]' "$s")" = '[60.1,63.9]'
 ev=$(sed -n '/^## Evidence table/,/^Columns:/p' "$o/report.md")
-t_check table_tcp grep -q '^| `tcp` | none | — | 0 (reference) | 0 | 1 / 1 | 62 \[60.1–63.9\] | 60 (+3.3 %) | 20 / 20 |' <<< "$ev"
+t_check table_tcp grep -q '^| `tcp` | none | — | 0 (reference) | 0 | 1 / 1 | 62 \[60.1–63.9\] | 60 (+3.3 %) | – | — | 20 / 20 |' <<< "$ev"
 t_check table_convert grep -q '^| `convert` | explicit | .* | -1 | -1 | 0 / 0 | 42 \[.*| 1 violations | 5/5 |$' <<< "$ev"
 t_check table_socks5 grep -q '^| `socks5` | explicit | .* | +1.98 | +2 | 3 / 3 | 101.5 .* | 4/5 |$' <<< "$ev"
 t_check table_not_run grep -q '^| `mpconvert` | .* | not run: bin/mpx-proxy not built yet |' <<< "$ev"

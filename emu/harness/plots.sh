@@ -161,13 +161,14 @@ mpx_plot_loss() {
   ns=$(grep -c '^#' "$d/loss.dat")
   names=$(sed -n 's/^# //p' "$d/loss.dat" | tr '\n' ' ')
   for q in p50 p90; do
-    if [ $q = p50 ]; then col=2 lo=3 hi=4 sc=8; else col=5 lo=6 hi=7 sc=9; fi
+    local scale="set logscale y" # the tails span 60 ms to seconds; medians stay near the RTTs
+    if [ $q = p50 ]; then col=2 lo=3 hi=4 sc=8 scale="set yrange [0:*]"; else col=5 lo=6 hi=7 sc=9; fi
     title="TTFB $q against access-link loss (points measured with 95 % intervals, dashed simulated)"
     _mpx_gp "$o" "loss-$q" "
 set title '$title'
 set xlabel 'DSL loss, each direction (%)'
 set ylabel 'TTFB $q (ms)'
-set logscale y
+$scale
 set key outside right
 set grid
 names = '$names'

@@ -45,6 +45,9 @@ t_check "auto - stats name the snap length and count no pcap drop" \
   lk_jq "$out/auto.stats" '.pcap_snaplen == "auto" and .pcap_dropped == 0 and .pcap_errors == 0'
 t_check "auto - every frame sent is in the pcap" \
   lk_jq "$out/auto.stats" '.pcap_frames == .ab.pkts_out + .ba.pkts_out'
+t_check "auto - stats carry the real-time state and the lateness diagnosis" \
+  lk_jq "$out/auto.stats" '(.realtime.fifo | type) == "boolean" and (.realtime.mlock | type) == "boolean"
+    and (.diag | has("wake_late_us") and has("late_gt50us") and has("run_delay_ms") and has("host_steal_pct"))'
 # per frame: caplen, wire length, relative TCP seq, TCP payload length, SYN flag, UDP or not
 tshark -r "$out/auto.pcap" -T fields -E separator=, -e frame.cap_len -e frame.len \
   -e tcp.seq -e tcp.len -e tcp.flags.syn -e udp.srcport 2>/dev/null > "$out/auto.csv" || true

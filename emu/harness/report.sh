@@ -14,6 +14,7 @@ mpx_report_write() {
   local o=$1
   {
     jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/report.jq" "$o/summary.json"
+    _mpx_report_bulk_md "$o"
     _mpx_report_plots_md "$o"
     jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/report-details.jq" "$o/summary.json"
     _mpx_report_violations_md "$o"
@@ -73,4 +74,34 @@ mpx_report_headline() {
   local o=$1
   jq -r '.variants[0] as $v | "evidence (\($v.name)): " + ([$v.signals[] | select(.status == "run") |
     "\(.signal) \(.ttfb_ms.p50 // "-") ms (\(if .extra_rtt == null then "-" else (.extra_rtt | tostring) end) RTT)"] | join(", "))' "$o/summary.json"
+}
+
+# _mpx_link_rate_mbit SPEC: the rate of one direction's mpx-linkem SPEC in Mbit/s (0: unlimited
+# or a trace)
+_mpx_link_rate_mbit() {
+  awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^rate=/) { r = substr($i, 6); v = r + 0
+         if (r ~ /gbit$/) v *= 1000; else if (r ~ /kbit$/) v /= 1000; else if (r ~ /[0-9]bit$/) v /= 1e6
+         print v; exit } print 0 }' <<< "$1"
+}
+
+# _mpx_report_bulk_md OUT: for bulk workloads (experiments/bulk.exp) the goodput table of
+# emu/harness/bulk.jq, against the sum of the client's access-link rates of the first variant
+_mpx_report_bulk_md() {
+  local o=$1 v ld down=0 up=0 client l a b spec
+  jq -e -s 'any(.[]; (.workload // "") | startswith("bulk"))' "$o/connections.jsonl" > /dev/null 2>&1 || return 0
+  v=$(jq -r '.variants[0].name' "$o/summary.json"); ld=$o/links/$v
+  client=$(awk '$1 == "node" && $3 == "host" { print $2; exit }' "$ld/topology.resolved" 2>/dev/null)
+  while read -r l a _ b _; do
+    [ "$a" = "$client" ] || [ "$b" = "$client" ] || continue
+    spec=$(sed -n "s/^$([ "$b" = "$client" ] && echo ab || echo ba) //p" "$ld/$l.spec")
+    down=$(awk -v x="$down" -v y="$(_mpx_link_rate_mbit "$spec")" 'BEGIN { print x + y }')
+    spec=$(sed -n "s/^$([ "$b" = "$client" ] && echo ba || echo ab) //p" "$ld/$l.spec")
+    up=$(awk -v x="$up" -v y="$(_mpx_link_rate_mbit "$spec")" 'BEGIN { print x + y }')
+  done < "$ld/links.txt"
+  echo "## Bulk transfers"
+  echo
+  echo "Goodput against the sum of the client's access-link rates (down $down Mbit/s, up $up Mbit/s): payload bytes / completion time, median (minimum) of the completed transfers; subflow shares from the client's MPTCP_TCPINFO (first subflow, then the joins); stalls = failed transfers and downloads with more than 1 s without progress; completion / model = completion time / (set-up + size / link sum). Method: emu/harness/bulk.jq."
+  echo
+  jq -r -s --argjson down "$down" --argjson up "$up" -f "$MPX_ROOT/emu/harness/bulk.jq" "$o/connections.jsonl"
+  echo
 }

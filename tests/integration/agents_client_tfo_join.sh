@@ -7,7 +7,8 @@
 # MPTCP window are acked by TCP and dropped by MPTCP, and the transfer stalls.
 #   with the workaround: per channel, every download completes and is verified, both subflows
 #     carry >= 5 % of it, no gap > 1 s between reads, and the channel's goodput (bytes / summed
-#     download times) is >= 80 % of the sum of the two shaped link rates;
+#     download times) is >= 80 % of the sum of the two shaped link rates (or, when a SOCKS5
+#     control without SYN data cannot reach that on this host, >= 90 % of the control);
 #   without it (--syn-wscale0 off): a stall or an incomplete download is KNOWN (the bug);
 #     every download complete without a gap > 1 s is PASS (this kernel no longer has it).
 # Links: htb on the hag's dsl and lte egress (the download direction), RATE_DSL + RATE_LTE.
@@ -38,7 +39,7 @@ mpx_tj_shape() {
 mpx_tj_shape hag dsl "$RATE_DSL" && mpx_tj_shape hag lte "$RATE_LTE" ||
   { t_fail setup "tc htb on the hag's dsl/lte failed"; mpx_nt_dump; exit 1; }
 mpx_px_server || { t_fail setup "mpx-server not ready"; exit 1; }
-mpx_px_start tj --convert 5124 --mpconvert 5125 --mpconvert-ie 5126 --convert-tfo 5129 ||
+mpx_px_start tj --socks5 1080 --convert 5124 --mpconvert 5125 --mpconvert-ie 5126 --convert-tfo 5129 ||
   { t_fail setup "mpx-proxy not ready"; exit 1; }
 SUM=$((RATE_DSL + RATE_LTE))
 
@@ -56,6 +57,17 @@ mpx_tj_run() {
 mpx_nt_exec client timeout 20 "$MPX_ROOT/bin/mpx-client" --signal convert-cookie \
   --target "$MPX_NT_S4:8080" --proxy "$MPX_NT_H_DSL4:5129" --json /dev/null >/dev/null 2>&1
 
+# the control: the same downloads through SOCKS5 (MPTCP, no SYN data, so untouched by the bug) on
+# the same links, in the same minutes. When the host itself cannot fill the links (a busy 2-core
+# machine: htb, MPTCP and the relay share the CPUs), the channels are held to 90 % of what the
+# control reached instead of to 80 % of the link sum: the bug costs far more than 10 %.
+mpx_tj_run control socks5 1080 "$N_PER" 1 > /dev/null
+ctl=$(jq -s '[.[] | select(.type=="conn" and .ok)] | if length > 0 then
+    ((map(.bytes_in) | add) * 8 / (map(.t_done_us) | add) * 100 | floor) / 100 else 0 end' "$D/control.json")
+want=$(awk -v s="$SUM" -v c="$ctl" 'BEGIN { w = 0.8 * s; if (c < w) w = 0.9 * c; print w }')
+t_check "control - socks5 downloads ran ($ctl Mbit/s)" awk -v c="$ctl" 'BEGIN { exit !(c > 0) }'
+[ "$ctl" != 0 ] || want=$(awk -v s="$SUM" 'BEGIN { print 0.8 * s }')
+echo "# control (socks5, no SYN data): $ctl Mbit/s of $SUM; goodput bound $want Mbit/s"
 for ch in convert:5124 convert-wait:5124 convert-cookie:5129 mpconvert:5125 mpconvert-ie:5126; do
   sig=${ch%%:*} port=${ch##*:}
   s=$(mpx_tj_run "$sig" "$sig" "$port" "$N_PER" 1)
@@ -77,8 +89,8 @@ for ch in convert:5124 convert-wait:5124 convert-cookie:5129 mpconvert:5125 mpco
   t_check "$sig - $N_PER x bulk-down 10MB with the workaround - all verified, SYN data acked, two subflows each >= 5 %, no read gap > 1 s" \
     jq -e --argjson n "$N_PER" '.n == $n and .ok == $n and .wscale0 == $n and .both == $n and
       .gap_ms <= 1000 and (.syn >= $n - 1)' <<< "$r"
-  t_check "$sig - goodput $(jq .mbit <<< "$r") Mbit/s >= 80 % of dsl + lte ($SUM Mbit/s)" \
-    jq -e --argjson sum "$SUM" '.mbit >= 0.8 * $sum' <<< "$r"
+  t_check "$sig - goodput $(jq .mbit <<< "$r") Mbit/s >= $want (80 % of dsl + lte, $SUM Mbit/s, or 90 % of the control $ctl)" \
+    jq -e --argjson w "$want" '.mbit >= $w' <<< "$r"
   [ "$(jq -r .failed <<< "$s")" = 0 ] || head -c 2000 "$D/$sig.err"
 done
 

@@ -361,7 +361,7 @@ run_warmup() { # RUN VARIANT SIGNAL...
   [ "$EXP_WARMUP_MS" -gt 0 ] && [ $# -gt 0 ] || return 0
   t_end=$(( ${T_UP_US:-${EPOCHREALTIME/./}} + EXP_WARMUP_MS * 1000 ))
   mkdir -p "$OUT/warmup/raw/$v" "$OUT/warmup/logs/$v"
-  mpx_progress_msg "variant $v: warm-up ($((EXP_WARMUP_MS / 1000)) s, unrecorded)"
+  mpx_progress_msg "variant $v: warm-up (one unrecorded connection per signal after $((EXP_WARMUP_MS)) ms)"
   # a fixed number of connections (one per signal) after the wait, so two runs with one seed
   # send the same packets through the links (identical drop sequences)
   local left=$(( t_end - ${EPOCHREALTIME/./} ))

@@ -97,7 +97,7 @@ static int parse(int argc, char **argv, struct opts *o)
         default: usage(stderr); return -1;
         }
         if (bad) {
-            fprintf(stderr, "mpx-sim: bad value for --%s: %s\n", lo[0].name ? argv[optind - 1] : "", optarg);
+            fprintf(stderr, "mpx-sim: bad value '%s' (--help lists the ranges)\n", optarg);
             return -1;
         }
     }

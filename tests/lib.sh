@@ -22,4 +22,12 @@ t_near() {
 t_require_root() { [ "$(id -u)" = 0 ] || { echo "SKIP: all: needs root"; exit 77; }; }
 t_require_cmd() { local c; for c; do command -v "$c" >/dev/null || { echo "SKIP: all: $c not installed"; exit 77; }; done; }
 t_require_bin() { local b; for b; do [ -x "$MPX_ROOT/bin/$b" ] || { echo "FAIL: all: bin/$b not built"; exit 1; }; done; }
+# What a test running `mpxlab run` needs: root, jq/ip/nft, the agents, emulator and analyzer
+# built; it leaves the caller in MPX_ROOT.
+t_require_harness() {
+  t_require_root
+  t_require_cmd jq ip nft
+  cd "$MPX_ROOT" || exit 1
+  t_require_bin mpx-linkem mpx-server mpx-client mpx-proxy mpx-analyze
+}
 t_done() { exit "$T_FAILED"; }

@@ -9,10 +9,7 @@
 # timeout: 120
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
-t_require_root
-t_require_cmd jq ip nft
-cd "$MPX_ROOT" || exit 1
-t_require_bin mpx-linkem mpx-server mpx-client mpx-proxy mpx-analyze
+t_require_harness
 tmp=$(mktemp -d)
 run_pid=''
 # shellcheck disable=SC2317  # the trap

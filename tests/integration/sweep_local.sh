@@ -10,10 +10,7 @@
 # timeout: 180
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
-t_require_root
-t_require_cmd jq ip nft
-cd "$MPX_ROOT" || exit 1
-t_require_bin mpx-linkem mpx-server mpx-client mpx-proxy mpx-analyze
+t_require_harness
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cat > "$tmp/tiny.exp" <<'X'
 topology    hybrid

@@ -9,10 +9,7 @@
 # timeout: 150
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
-t_require_root
-t_require_cmd jq ip nft
-cd "$MPX_ROOT" || exit 1
-t_require_bin mpx-linkem mpx-server mpx-client mpx-proxy mpx-analyze
+t_require_harness
 if ! command -v parallel > /dev/null; then
   tests/deps.sh --with sweep > /dev/null 2>&1 || true
   command -v parallel > /dev/null || { echo "SKIP: all: GNU parallel cannot be installed (tests/deps.sh --with sweep)"; exit 77; }

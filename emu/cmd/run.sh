@@ -99,6 +99,8 @@ fi
 exp=$(readlink -f "$exp" 2>/dev/null || echo "$exp")
 
 mpx_exp_parse "$exp" || exit 2
+# the parsed file, restored before each variant (run_load_variant) instead of a re-parse
+_RUN_EXP_STATE=$(declare -p "${!EXP_@}" _MPX_EXP_POST | sed -e "s/^declare -- /declare -g /" -e "s/^declare -\([a-zA-Z]*\) /declare -g\1 /")
 if [ -n "$o_reps" ]; then [[ $o_reps =~ ^[1-9][0-9]{0,4}$ ]] || { echo "mpxlab run: --reps wants 1..99999" >&2; exit 2; }; EXP_REPS=$o_reps; fi
 if [ -n "$o_seed" ]; then mpx_seed "$o_seed" > /dev/null 2>&1 || { echo "mpxlab run: --seed wants an integer 0..$MPX_SEED_MAX without leading zeros" >&2; exit 2; }; EXP_SEED=$o_seed; fi
 REP_A=1 REP_B=$EXP_REPS
@@ -302,7 +304,7 @@ VARIANTS=("${EXP_VARIANTS[@]}")
 # run_load_variant NAME: the globals for one variant (base file + its clauses + CLI overrides)
 run_load_variant() {
   local v=$1 reps=$EXP_REPS seed=$EXP_SEED
-  mpx_exp_parse "$exp" 2>/dev/null || return 2
+  eval "$_RUN_EXP_STATE" || return 2
   EXP_REPS=$reps EXP_SEED=$seed
   [ "$v" != base ] && mpx_exp_variant_apply "$v"
   [ -n "$o_signals" ] && mpx_exp_signals_set "${_sigs[@]}"

@@ -214,7 +214,7 @@ mpx_exp_parse() {
   while IFS= read -r line || [ -n "$line" ]; do
     ln=$((ln + 1))
     line=${line%%#*}                               # comments
-    line=$(printf '%s' "$line" | tr '\t' ' ')
+    line=${line//$'\t'/ }                     # tabs are spaces (no fork per line)
     read -r -a words <<< "$line" || true
     [ ${#words[@]} = 0 ] && continue
     d=${words[0]}

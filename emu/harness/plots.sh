@@ -4,17 +4,18 @@
 # Figures of the first variant: ttfb-box, ttfb-cdf, synopt; across variants: sweep (when the
 # client-proxy RTT differs between variants); failover (when a variant has faults).
 
-# _mpx_gp OUT NAME SCRIPT: render SCRIPT (which plots to "set output") as PNG and SVG
+# _mpx_gp OUT NAME SCRIPT: render SCRIPT (which plots to "set output") as PNG and SVG, in one
+# gnuplot process (the script runs once per terminal)
 _mpx_gp() {
-  local o=$1 n=$2 s=$3 t
-  for t in png svg; do
-    {
-      if [ $t = png ]; then echo "set terminal pngcairo size 1000,560 font 'sans,10' noenhanced"
-      else echo "set terminal svg size 1000,560 font 'sans,10' noenhanced"; fi
-      echo "set output '$o/plots/$n.$t'"
-      echo "$s"
-    } | timeout 60 gnuplot >> "$o/plots/gnuplot.log" 2>&1 || { log "gnuplot $n.$t failed"; return 1; }
-  done
+  local o=$1 n=$2 s=$3
+  {
+    echo "set terminal pngcairo size 1000,560 font 'sans,10' noenhanced"
+    echo "set output '$o/plots/$n.png'"
+    echo "$s"
+    echo "set terminal svg size 1000,560 font 'sans,10' noenhanced"
+    echo "set output '$o/plots/$n.svg'"
+    echo "$s"
+  } | timeout 60 gnuplot >> "$o/plots/gnuplot.log" 2>&1 || { log "gnuplot $n failed"; return 1; }
 }
 
 mpx_plots_all() {
@@ -28,20 +29,26 @@ mpx_plots_all() {
   jq -r --arg v "$v0" '.variants[] | select(.name == $v) | .signals[] | select(.status == "run" and .ttfb_ms.n > 0) | .signal' \
     "$o/summary.json" > "$d/signals.txt"
   [ -s "$d/signals.txt" ] || return 0
-  : > "$d/ttfb.dat"
   local s n
   n=$(wc -l < "$d/signals.txt")
-  while read -r s; do
-    jq -r --arg v "$v0" --arg s "$s" 'select(.variant == $v and .signal == $s and .ok == true and .ttfb_us != null) | "\($s) \(.ttfb_us / 1000)"' \
-      "$o/connections.jsonl" >> "$d/ttfb.dat"
-    # CDF points of this signal
-    jq -r --arg v "$v0" --arg s "$s" 'select(.variant == $v and .signal == $s and .ok == true and .ttfb_us != null) | .ttfb_us / 1000' \
-      "$o/connections.jsonl" | sort -g | awk '{a[NR] = $1} END {for (i = 1; i <= NR; i++) print a[i], i / NR}' > "$d/cdf-$s.dat"
-  done < "$d/signals.txt"
+  # one pass over the connections: "signal ms" per measured connection; ttfb.dat groups them
+  # by signal in signals.txt order, cdf-SIGNAL.dat holds each signal's sorted values with
+  # their cumulative fraction
+  jq -r --arg v "$v0" 'select(.variant == $v and .ok == true and .ttfb_us != null) | "\(.signal) \(.ttfb_us / 1000)"' \
+    "$o/connections.jsonl" > "$d/.ttfb-all.dat"
+  awk 'NR == FNR { want[$1] = ++ns; name[ns] = $1; next }
+       ($1 in want) { k = want[$1]; rows[k] = rows[k] $0 "\n" }
+       END { for (i = 1; i <= ns; i++) printf "%s", rows[i] }' "$d/signals.txt" "$d/.ttfb-all.dat" > "$d/ttfb.dat"
+  while read -r s; do : > "$d/cdf-$s.dat"; done < "$d/signals.txt"
+  sort -s -k1,1 -k2,2g "$d/ttfb.dat" | awk -v d="$d" '
+    NR == FNR { cnt[$1]++; next }
+    { i[$1]++; print $2, i[$1] / cnt[$1] > (d "/cdf-" $1 ".dat") }' "$d/ttfb.dat" -
+  rm -f "$d/.ttfb-all.dat"
   # model values, x = 1..n in the same order
   jq -r --arg v "$v0" '.variants[] | select(.name == $v) | [.signals[] | select(.status == "run" and .ttfb_ms.n > 0)] | to_entries[] |
     "\(.key + 1) \(.value.model.ttfb_ms // "NaN") \(.value.signal)"' "$o/summary.json" > "$d/model.dat"
 
+  local gp=()
   _mpx_gp "$o" ttfb-box "
 set title 'TTFB per signal ($v0): boxes = measured, diamonds = analytic model'
 set ylabel 'time to first byte (ms)'
@@ -55,7 +62,8 @@ set grid ytics
 set yrange [0:*]
 set xrange [0.3:$n + 0.7]
 plot '$d/ttfb.dat' using (1):2:(0.5):1 with boxplot lc rgb '#4a7ab5' title 'measured', \
-     '$d/model.dat' using 1:2 with points pt 13 ps 2 lc rgb '#c0392b' title 'model'" || true
+     '$d/model.dat' using 1:2 with points pt 13 ps 2 lc rgb '#c0392b' title 'model'" &
+  gp+=($!)
 
   local plot='' li=0
   while read -r s; do
@@ -71,7 +79,8 @@ set ylabel 'fraction of connections'
 set key bottom right
 set grid
 set yrange [0:1.02]
-plot $plot" || true
+plot $plot" &
+  gp+=($!)
 
   # SYN option budget: used / left per signal (analyzer medians) against the 40-byte line
   jq -r --arg v "$v0" '.variants[] | select(.name == $v) | .signals[] | select(.status == "run" and .syn_opt.bytes != null) |
@@ -89,7 +98,8 @@ set xtics rotate by -30
 set key top right
 set grid ytics
 plot '$d/synopt.dat' using 2:xtic(1) lc rgb '#4a7ab5' title 'used', '' using 3 lc rgb '#cfd8dc' title 'left', \
-     40 with lines lw 2 dt 2 lc rgb '#c0392b' title '40-byte limit'" || true
+     40 with lines lw 2 dt 2 lc rgb '#c0392b' title '40-byte limit'" &
+    gp+=($!)
   fi
 
   # sweep: measured median TTFB against R_cp, one series per signal, model as lines
@@ -111,6 +121,7 @@ plot for [i=0:$((ns - 1))] '$d/sweep.dat' index i using 1:2 with linespoints pt 
      for [i=0:$((ns - 1))] '$d/sweep.dat' index i using 1:3 with lines dt 2 lc i+1 notitle" || true
   fi
 
+  local p; for p in "${gp[@]}"; do wait "$p" || true; done
   mpx_plot_failover "$o" || true
   mpx_plot_loss "$o" || true
 }

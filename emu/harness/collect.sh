@@ -48,37 +48,39 @@ mpx_manifest_start() {
   if [ -n "${MPX_FACTS_PID:-}" ]; then wait "$MPX_FACTS_PID" 2> /dev/null || true; MPX_FACTS_PID=''; fi
   if [ -s "${MPX_FACTS_FILE:-}" ]; then facts=$(cat "$MPX_FACTS_FILE"); rm -f "$MPX_FACTS_FILE"
   else facts=$(_mpx_manifest_facts); fi
-  commit=$(jq -r .commit <<< "$facts") dirty=$(jq -r .dirty <<< "$facts") tools=$(jq -c .tools <<< "$facts")
-  local vj='[]' vv
-  for vv in "${VARIANTS[@]}"; do vj=$(jq -c --arg v "$vv" '. + [$v]' <<< "$vj"); done
-  jq -n --arg id "$RUN_ID" --arg commit "$commit" --argjson dirty "${dirty:-0}" \
+  # one jq: the facts, the variant list (positional arguments) and the host sysctls are read inside
+  jq -n --arg id "$RUN_ID" --argjson facts "$facts" \
     --arg kernel "$(uname -r)" --arg kver "$(uname -v)" --arg host "$(uname -n)" --argjson cpus "$(nproc)" \
     --arg start "$RUN_T0" --arg cmd "$REPRO" --argjson exp "$(mpx_exp_json)" \
-    --rawfile expfile "$EXP_FILE" --rawfile topofile "$EXP_TOPO" --argjson tools "$tools" \
-    --arg nstag "$NSTAG" --arg backend "${backend:-netns}" --argjson variants "$vj" --argjson seed "$EXP_SEED" --argjson reps "$EXP_REPS" \
-    --argjson host_sysctl "$(sysctl net.ipv4.tcp_fastopen net.mptcp.enabled 2>/dev/null | jq -R -s -c 'split("\n") | map(select(length>0) | split(" = ")) | map({(.[0]): .[1]}) | add // {}')" \
-    '{run_id:$id, status:"running", git:{commit:$commit, dirty_files:$dirty}, kernel:{release:$kernel, version:$kver},
+    --rawfile expfile "$EXP_FILE" --rawfile topofile "$EXP_TOPO" \
+    --arg nstag "$NSTAG" --arg backend "${backend:-netns}" --argjson seed "$EXP_SEED" --argjson reps "$EXP_REPS" \
+    --arg sysctl "$(sysctl net.ipv4.tcp_fastopen net.mptcp.enabled 2>/dev/null)" \
+    '($sysctl | split("\n") | map(select(length>0) | split(" = ")) | map({(.[0]): .[1]}) | add // {}) as $host_sysctl
+     | $ARGS.positional as $variants | $facts.tools as $tools | ($facts.dirty // 0) as $dirty | $facts.commit as $commit |
+     {run_id:$id, status:"running", git:{commit:$commit, dirty_files:$dirty}, kernel:{release:$kernel, version:$kver},
       host:{name:$host, cpus:$cpus, sysctl:$host_sysctl}, tools:$tools,
       seed:$seed, repetitions:$reps, reproduce:$cmd, namespace_tag:$nstag, backend:$backend, variants:$variants,
       experiment:$exp, experiment_file:{path:$exp.file, text:$expfile},
       topology_file:{path:$exp.topology, text:$topofile},
       link_seeds:"per link and direction: cksum of \"mpxlab:SEED:LINK:DIR\" (emu/lib/topo.sh mpx_topo_dir_seed), see links/VARIANT/*.spec",
-      start:$start, end:null}' > "$OUT/manifest.json"
+      start:$start, end:null}' --args "${VARIANTS[@]}" > "$OUT/manifest.json"
 }
 
 mpx_manifest_finish() {
   local st=$1 m=$OUT/manifest.json sysj='{}' v
   [ -f "$m" ] || return 0
-  local specj='{}' f
+  local specj='{}' f specs=()
   for v in "$OUT"/links/*/; do
     [ -f "$v/sysctls.json" ] && sysj=$(jq -c --arg k "$(basename "$v")" --slurpfile s "$v/sysctls.json" '. + {($k): $s[0]}' <<< "$sysj")
-    # the exact linkem SPEC of every link direction, seeds included
-    for f in "$v"*.spec; do
-      [ -f "$f" ] || continue
-      specj=$(jq -c --arg v "$(basename "$v")" --arg l "$(basename "$f" .spec)" --rawfile t "$f" \
-        '.[$v][$l] = ($t | split("\n") | map(select(length > 0) | capture("^(?<d>ab|ba) (?<s>.*)$")) | map({(.d): .s}) | add)' <<< "$specj")
-    done
+    for f in "$v"*.spec; do [ -f "$f" ] && specs+=("$f"); done
   done
+  # the exact linkem SPEC of every link direction, seeds included (one jq over all spec files:
+  # LINKS/VARIANT/LINK.spec, one "ab|ba SPEC" line per direction)
+  [ ${#specs[@]} -gt 0 ] && specj=$(jq -R -n -c --arg root "$OUT/links/" '
+    reduce (inputs | capture("^(?<d>ab|ba) (?<s>.*)$") as $m
+            | (input_filename | ltrimstr($root) | rtrimstr(".spec") | split("/")) as $p
+            | {v: $p[0], l: $p[-1], d: $m.d, s: $m.s}) as $x
+      ({}; .[$x.v][$x.l][$x.d] = $x.s)' "${specs[@]}")
   jq --arg st "$st" --arg endt "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson el "$((EPOCHSECONDS - RUN_T0_S))" \
      --argjson sys "$sysj" --argjson overrun "${RUN_OVERRUN:-0}" --argjson specs "$specj" \
      --argjson code "${RUN_EXIT_CODE:-null}" \
@@ -130,12 +132,17 @@ mpx_collect_connections() {
     [ -f "$o/links/$v/variant.json" ] && cp=$(jq -r '.model_links.cp | split("+")[0]' "$o/links/$v/variant.json")
     # analyzer records, tagged with their link; the first client<->proxy link is preferred
     local an=$o/analysis/$v/.all.jsonl; : > "$an"
-    local f
+    local f afs=()
     for f in "$o/analysis/$v"/*.jsonl; do
-      [ -f "$f" ] || continue
-      [ "$(basename "$f")" = .all.jsonl ] && continue
-      jq -c --arg l "$(basename "$f" .jsonl)" 'select(.type == "conn") | . + {link: $l}' "$f" 2>/dev/null >> "$an" || true
+      [ -f "$f" ] && [ "$(basename "$f")" != .all.jsonl ] && afs+=("$f")
     done
+    if [ ${#afs[@]} -gt 0 ] && ! jq -c 'select(.type == "conn") | . + {link: (input_filename | sub(".*/"; "") | rtrimstr(".jsonl"))}' \
+         "${afs[@]}" > "$an" 2>/dev/null; then
+      : > "$an" # an unreadable file: the readable ones, file by file
+      for f in "${afs[@]}"; do
+        jq -c --arg l "$(basename "$f" .jsonl)" 'select(.type == "conn") | . + {link: $l}' "$f" 2>/dev/null >> "$an" || true
+      done
+    fi
     # client lines (one file per step); steps without output become failed rows
     local cl=$o/raw/$v/.client.jsonl; : > "$cl"
     cat "$o/raw/$v"/*.jsonl 2>/dev/null | jq -c 'select(.type == "conn")' >> "$cl" 2>/dev/null || true
@@ -155,7 +162,7 @@ mpx_collect_summary() {
   for vn in $vlist; do
     vd=$o/links/$vn/
     [ -f "$vd/variant.json" ] || continue
-    local vj; vj=$(jq -c . "$vd/variant.json")
+    local vj; vj=$(<"$vd/variant.json")
     local st='{}' l
     for l in "$o/pcaps/$(basename "$vd")"/*.stats.json; do
       [ -s "$l" ] || continue
@@ -191,22 +198,22 @@ mpx_collect_summary() {
       '. + {server: {connections: $n, verified: $nv}}' <<< "$ag")
     # the variant's health (run.sh: ok, failed, partial, not run); none = ok (generated runs)
     local hl='{"status":"ok","reason":null}'
-    [ -s "$vd/health.json" ] && hl=$(jq -c . "$vd/health.json")
+    [ -s "$vd/health.json" ] && hl=$(<"$vd/health.json")
     # the host side of the fidelity monitor (fidelity.sh); none = not measured
     local hj=null
-    [ -s "$vd/host.json" ] && hj=$(jq -c . "$vd/host.json")
+    [ -s "$vd/host.json" ] && hj=$(<"$vd/host.json")
     # the simulator's run of the same variant (sim.sh): cross-check, or the run itself (--backend sim)
     local sj=null
-    [ -s "$vd/sim.json" ] && sj=$(jq -c . "$vd/sim.json")
+    [ -s "$vd/sim.json" ] && sj=$(<"$vd/sim.json")
     vars=$(jq -c --argjson v "$vj" --argjson st "$st" --argjson ev "$ev" --argjson fo "$fo" --argjson ag "$ag" \
       --argjson nat "$nat" --argjson hl "$hl" --argjson hj "$hj" --argjson sj "$sj" '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo, agents: $ag, native_mptcp: $nat, health: $hl, host: $hj, sim: $sj}]' <<< "$vars")
   done
   mpx_reg_load || return 1
   [ -f "$o/signals.json" ] || mpx_reg_save "$o/signals.json"
-  jq -s -c -L "$MPX_ROOT/emu/harness" --argjson vars "$vars" --slurpfile man "$o/manifest.json" \
+  jq -s -L "$MPX_ROOT/emu/harness" --argjson vars "$vars" --slurpfile man "$o/manifest.json" \
     --slurpfile reg "$o/signals.json" \
     --rawfile sigs "$o/signals.csv" --rawfile plan <(cat "$o/plan.csv" 2>/dev/null) --rawfile skipped <(cat "$o/skipped.csv" 2>/dev/null) -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
-  jq . "$o/summary.json.tmp" > "$o/summary.json" && rm -f "$o/summary.json.tmp"
+  mv "$o/summary.json.tmp" "$o/summary.json"
 }
 
 # mpx_variant_describe NAME: the current EXP_* globals (one variant) with its analytic model

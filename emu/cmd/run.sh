@@ -534,7 +534,10 @@ for v in "${VARIANTS[@]}"; do
   if [ -s "$OUT/logs/$v/faults.log" ]; then mpx_progress_msg "failover analysis ($v)"; mpx_failover_analyze "$OUT" "$v" || log "failover analysis $v failed"; fi
 done
 mpx_collect_summary "$OUT"
-if [ $noplots = 0 ]; then mpx_progress_msg "plotting"; mpx_plots_all "$OUT" || log "plots failed"; fi
+# the figures render while the verdict, the manifest and the report's text are written;
+# mpx_report_write waits for them (MPX_PLOTS_PID) before its Plots section
+MPX_PLOTS_PID=''
+if [ $noplots = 0 ]; then mpx_progress_msg "plotting"; { mpx_plots_all "$OUT" || log "plots failed"; } & MPX_PLOTS_PID=$!; fi
 # the verdict on the run as a whole (summary.json .problems: the report shows the same list)
 read -r RUN_EXIT_CODE RUN_STATUS < <(jq -r --argjson acc "$accept_unfaithful" '.problems |
   if (.failed_variants | length) > 0 then "3 failed" elif .partial then "4 partial"

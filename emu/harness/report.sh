@@ -10,17 +10,25 @@ mpx_report_evidence() {
   jq -r -L "$MPX_ROOT/emu/harness" --arg v "$v" -f "$MPX_ROOT/emu/harness/evidence.jq" "$o/summary.json"
 }
 
+# MPX_PLOTS_PID: a background mpx_plots_all to wait for before the Plots section (run.sh). The
+# sections are written in parallel into OUT/.report.N and joined in their order.
 mpx_report_write() {
-  local o=$1
-  {
-    jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/report.jq" "$o/summary.json"
-    _mpx_report_bulk_md "$o"
-    _mpx_report_plots_md "$o"
-    jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/report-details.jq" "$o/summary.json"
-    _mpx_report_violations_md "$o"
-    _mpx_report_repro_md "$o"
-  } > "$o/report.md"
+  local o=$1 t=$1/.report rc=0 p pids=()
+  jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/report.jq" "$o/summary.json" > "$t.1" &
+  pids+=($!)
+  jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/report-details.jq" "$o/summary.json" > "$t.4" &
+  pids+=($!)
+  _mpx_report_violations_md "$o" > "$t.5" &
+  pids+=($!)
+  _mpx_report_bulk_md "$o" > "$t.2" || rc=$?
+  _mpx_report_repro_md "$o" > "$t.6" || rc=$?
+  for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+  if [ -n "${MPX_PLOTS_PID:-}" ]; then wait "$MPX_PLOTS_PID" || true; MPX_PLOTS_PID=''; fi
+  _mpx_report_plots_md "$o" > "$t.3"
+  cat "$t".{1,2,3,4,5,6} > "$o/report.md"
+  rm -f "$t".{1,2,3,4,5,6}
   awk -v dir="$o" -f "$MPX_ROOT/emu/harness/md2html.awk" "$o/report.md" > "$o/report.html"
+  return "$rc"
 }
 
 _mpx_report_plots_md() {

@@ -537,6 +537,7 @@ mpx_collect_summary "$OUT"
 # the figures render while the verdict, the manifest and the report's text are written;
 # mpx_report_write waits for them (MPX_PLOTS_PID) before its Plots section
 MPX_PLOTS_PID=''
+# shellcheck disable=SC2034  # read by mpx_report_write (report.sh)
 if [ $noplots = 0 ]; then mpx_progress_msg "plotting"; { mpx_plots_all "$OUT" || log "plots failed"; } & MPX_PLOTS_PID=$!; fi
 # the verdict on the run as a whole (summary.json .problems: the report shows the same list)
 read -r RUN_EXIT_CODE RUN_STATUS < <(jq -r --argjson acc "$accept_unfaithful" '.problems |

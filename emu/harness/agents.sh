@@ -8,7 +8,7 @@
 #   mpx_agents_signal_why SIG     "" when SIG can run on this machine, else the reason
 #   mpx_agents_start RUN LOGDIR
 #   mpx_agents_stop_all
-#   mpx_client_step RUN VARIANT REP STEP SIG
+#   mpx_client_step RUN VARIANT REP STEP SIG (mpx_client_ns RUN SIG, mpx_client_args RUN VARIANT REP STEP SIG)
 #   mpx_links_load RUN OUTFILE / mpx_links_end RUN LINK a|b / mpx_links_nodes RUN
 #   mpx_links_stats RUN DIR / mpx_links_collect RUN VARIANT OUT
 #   mpx_sysctl_snapshot RUN
@@ -171,15 +171,21 @@ mpx_agents_stop_all() {
 # _mpx_hostport ADDR PORT: IPv6 in brackets
 _mpx_hostport() { if [[ $1 == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi; }
 
-# mpx_client_step RUN VARIANT REP STEP SIG: one measured connection; its JSON lines go to
-# raw/VARIANT/STEP-SIG.jsonl, one line per step to steps.csv
-mpx_client_step() {
-  local r=$1 v=$2 rep=$3 k=$4 sig=$5 ns json rc t0 t1
-  ns=$(mpx_topo_ns "$r" client)
-  json=$OUT/raw/$v/$(printf '%05d' "$k")-$sig.jsonl
+# mpx_client_ns RUN SIG: the namespace SIG's client connection runs in (the client node; a hook
+# for topologies whose clients sit elsewhere)
+mpx_client_ns() { mpx_topo_ns "$1" client; }
+
+# mpx_client_json VARIANT STEP SIG: the step's client record file
+mpx_client_json() { printf '%s/raw/%s/%05d-%s.jsonl\n' "$OUT" "$1" "$2" "$3"; }
+
+# mpx_client_args RUN VARIANT REP STEP SIG: mpx-client's options for that step, one word a line
+# (the registry row decides proxy, MPTCP, TFO, helper, credentials and cookie cache)
+mpx_client_args() {
+  local r=$1 v=$2 rep=$3 k=$4 sig=$5
+  local fe=${MPX_SIG_FRONTEND[$sig]}
   local args=(--signal "$sig" --target "$(_mpx_hostport "$SRV_ADDR" "$MPX_PORT_SERVER")"
-    --workload "$EXP_WORKLOAD" --count 1 --json "$json" --timeout "$EXP_TIMEOUT_CONN" --tag "$v/$rep/$k")
-  local fe=${MPX_SIG_FRONTEND[$sig]} ic=${MPX_SIG_INTERCEPT[$sig]}
+    --workload "$EXP_WORKLOAD" --count 1 --json "$(mpx_client_json "$v" "$k" "$sig")"
+    --timeout "$EXP_TIMEOUT_CONN" --tag "$v/$rep/$k")
   # explicit signals name their proxy; implicit ones reach it by interception
   [ "$fe" != - ] && [ "${MPX_SIG_MODE[$sig]}" = explicit ] &&
     args+=(--proxy "$(_mpx_hostport "$PROXY_ADDR" "${MPX_SIG_PORT[$sig]}")")
@@ -190,6 +196,16 @@ mpx_client_step() {
   [ "${MPX_SIG_HELPER[$sig]}" != none ] && args+=(--optd-ctl "$(mpx_ic_client_ctl "$MPX_IC_DIR")")
   [ "${MPX_SIG_AUTH[$sig]}" = true ] && args+=(--socks-user "$MPX_SOCKS_USER" --socks-pass "$MPX_SOCKS_PASS")
   [ "${MPX_SIG_TFO[$sig]}" = cookie ] && args+=(--cookie-cache "$OUT/raw/$v/cookie-cache")
+  printf '%s\n' "${args[@]}"
+}
+
+# mpx_client_step RUN VARIANT REP STEP SIG: one measured connection; its JSON lines go to
+# raw/VARIANT/STEP-SIG.jsonl, one line per step to steps.csv
+mpx_client_step() {
+  local r=$1 v=$2 rep=$3 k=$4 sig=$5 ns rc t0 t1 args
+  ns=$(mpx_client_ns "$r" "$sig")
+  mapfile -t args < <(mpx_client_args "$r" "$v" "$rep" "$k" "$sig")
+  local ic=${MPX_SIG_INTERCEPT[$sig]}
   # on-path interception on the HAG for this one connection (agents/intercept), towards the
   # port of the signal's front-end
   if [ "$ic" != - ]; then

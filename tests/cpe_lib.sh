@@ -42,7 +42,8 @@
 #   mpx_cpt_dump                   state dump (nodes, nft, stats, log tails) for failures
 #   mpx_cpt_down                   everything, by PID (the EXIT trap calls it)
 # Addresses after mpx_cpt_up: MPX_CPT_SRV (server), MPX_CPT_HAG (hag dsl), MPX_CPT_CPE_DSL,
-# MPX_CPT_CPE_LTE, MPX_CPT_LAN1, MPX_CPT_LAN2; MPX_CPT_NS_<NODE> namespace names;
+# MPX_CPT_CPE_LTE, MPX_CPT_LAN1, MPX_CPT_LAN2; MPX_CPT_LANS (the host nodes) and MPX_CPE_IFACES
+# (the CPE's interfaces towards them, for agents/cpe/cpe.sh); MPX_CPT_NS_<NODE> namespace names;
 # MPX_CPT_HAVE_CPE=1 when bin/mpx-proxy has --cpe (0: the CPE side is not built yet).
 
 MPX_CPT_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -61,6 +62,7 @@ source "$MPX_ROOT/agents/intercept/intercept.sh"
 MPX_CPT_PORT_PLAIN=8080 MPX_CPT_SRV_BASE=8100 MPX_CPT_CPE_BASE=9100
 MPX_CPT_USER=mpx MPX_CPT_PASS=mpxlab-secret
 : "${MPX_CPT_LIFE:=300}"   # upper bound on every agent's life (timeout -s TERM)
+MPX_CPT_LANS=()
 MPX_CPT_RUN='' MPX_CPT_DIR='' MPX_CPT_IC_UP=0 MPX_CPT_CPE_UP=0 MPX_CPT_HAVE_CPE=0
 MPX_CPT_EXTRA_PORTS=${MPX_CPT_EXTRA_PORTS:-}
 declare -gA MPX_CPT_PIDS=()
@@ -94,6 +96,13 @@ mpx_cpt_up() { # tag [topo args...]
   MPX_CPT_LAN1=$(mpx_topo_addr "$MPX_CPT_RUN" lan1 eth 4)
   MPX_CPT_LAN2=$(mpx_topo_addr "$MPX_CPT_RUN" lan2 eth 4 2>/dev/null || true)
   export MPX_CPT_SRV MPX_CPT_HAG MPX_CPT_CPE_DSL MPX_CPT_CPE_LTE MPX_CPT_LAN1 MPX_CPT_LAN2
+  # the LAN hosts (role host) and the CPE's interfaces towards them
+  local st; st=$(mpx_topo_state "$MPX_CPT_RUN")
+  mapfile -t MPX_CPT_LANS < <(awk '$2 == "host" {print $1}' "$st/nodes")
+  MPX_CPE_IFACES=$(awk 'NR == FNR { if ($2 == "host") h[$1] = 1; next }
+    $2 == "cpe" && ($4 in h) { printf "%s ", $3 } $4 == "cpe" && ($2 in h) { printf "%s ", $5 }' \
+    "$st/nodes" "$st/links")
+  export MPX_CPE_IFACES=${MPX_CPE_IFACES% }
 }
 
 # /24 of an IPv4 address
@@ -175,7 +184,7 @@ mpx_cpt_hag() { # args...
 }
 
 mpx_cpt_cpe() { # entry... [-- args...]
-  local d=$MPX_CPT_DIR e sig rest sp cp cargs=() maps=()
+  local d=$MPX_CPT_DIR e sig rest sp cp cargs=() maps=() allow=() n
   while [ $# -gt 0 ] && [ "$1" != -- ]; do
     e=$1; shift
     if [[ $e == *:*=* ]]; then
@@ -188,13 +197,16 @@ mpx_cpt_cpe() { # entry... [-- args...]
     cargs+=(--cpe "$cp=$sig") maps+=("$sp:$cp")
   done
   [ "${1:-}" = -- ] && shift
+  for n in "${MPX_CPT_LANS[@]}"; do
+    allow+=(--allow "$(_mpx_cpt_p24 "$(mpx_topo_addr "$MPX_CPT_RUN" "$n" eth 4)")")
+  done
   if [ "$MPX_CPT_HAVE_CPE" != 1 ]; then
     echo "FAIL: setup: bin/mpx-proxy has no --cpe (the CPE side of issue 16 is not built)"
     return 1
   fi
   rm -f "$d/cpe.ready"
   _mpx_cpt_bg cpe cpe "$MPX_ROOT/bin/mpx-proxy" "${cargs[@]}" --hag "$MPX_CPT_HAG" \
-    --allow "$(_mpx_cpt_p24 "$MPX_CPT_LAN1")" ${MPX_CPT_LAN2:+--allow "$(_mpx_cpt_p24 "$MPX_CPT_LAN2")"} \
+    "${allow[@]}" \
     --socks-user "$MPX_CPT_USER" --socks-pass "$MPX_CPT_PASS" \
     --stats "$d/cpe.stats" --ready "$d/cpe.ready" --drain-timeout 2000 "$@"
   _mpx_cpt_ready cpe "$d/cpe.ready" || return 1

@@ -71,6 +71,7 @@ enum lk_verdict lk_dir_arrive(struct lk_dir *d, uint64_t now, bool down, const v
      * whatever happened to packets before it: that is what makes drops reproducible. */
     bool lost = lk_loss_drop(&d->loss, &d->p, &d->rng_loss);
     double uj = lk_rng_unit(&d->rng_jit);
+    if (d->p.ndrop && lk_drop_scheduled(&d->p, *idx)) lost = true; /* drop=: after the draws */
     enum lk_verdict v = LK_PASS;
     if (len > LK_SLOT_BYTES)
         v = LK_DROP_TOOLONG;

@@ -117,6 +117,41 @@ static int parse_ge(const char *v, struct lk_params *p)
     return 0;
 }
 
+/* "3" or "0,5,12": frame indices (decimal, at most LK_MAX_DROPS), stored sorted and distinct */
+static int parse_drop(const char *v, struct lk_params *p)
+{
+    uint32_t n = 0;
+    uint64_t x[LK_MAX_DROPS];
+    const char *s = v;
+    for (;;) {
+        if (*s < '0' || *s > '9' || n == LK_MAX_DROPS) return -1;
+        char *end;
+        unsigned long long u = strtoull(s, &end, 10);
+        if (end - s > 15) return -1;
+        uint32_t i = n++;
+        while (i > 0 && x[i - 1] > u) x[i] = x[i - 1], i--; /* insertion: sorted */
+        if (i > 0 && x[i - 1] == u) { /* a repeated index: once is enough */
+            memmove(x + i, x + i + 1, (n - 1 - i) * sizeof x[0]);
+            n--;
+        } else {
+            x[i] = u;
+        }
+        if (!*end) break;
+        if (*end != ',') return -1;
+        s = end + 1;
+    }
+    memcpy(p->drop_idx, x, n * sizeof x[0]);
+    p->ndrop = n;
+    return 0;
+}
+
+bool lk_drop_scheduled(const struct lk_params *p, uint64_t idx)
+{
+    for (uint32_t i = 0; i < p->ndrop && p->drop_idx[i] <= idx; i++)
+        if (p->drop_idx[i] == idx) return true;
+    return false;
+}
+
 static int parse_kv(const char *key, const char *val, struct lk_params *p, char *err, size_t errlen)
 {
     if (!strcmp(key, "rate")) {
@@ -160,10 +195,15 @@ static int parse_kv(const char *key, const char *val, struct lk_params *p, char 
             return fail(err, errlen, "seed=%s: want an integer 0..%llu without leading zeros", val,
                         (unsigned long long)MPX_SEED_MAX);
         p->set_mask |= LK_K_SEED;
+    } else if (!strcmp(key, "drop")) {
+        if (parse_drop(val, p))
+            return fail(err, errlen, "drop=%s: want frame indices IDX[,IDX...] (at most %d)", val,
+                        LK_MAX_DROPS);
+        p->set_mask |= LK_K_DROP;
     } else {
         return fail(err, errlen,
                     "unknown key '%s' (rate trace delay jitter reorder loss ge "
-                    "queue seed)",
+                    "queue seed drop)",
                     key);
     }
     return 0;
@@ -225,6 +265,10 @@ void lk_params_merge(struct lk_params *p, const struct lk_params *u)
         p->queue_bytes = u->queue_bytes;
     }
     if (m & LK_K_SEED) p->seed = u->seed;
+    if (m & LK_K_DROP) {
+        p->ndrop = u->ndrop;
+        memcpy(p->drop_idx, u->drop_idx, sizeof(p->drop_idx));
+    }
     p->set_mask |= m;
 }
 
@@ -247,4 +291,10 @@ void lk_params_format(const struct lk_params *p, char *buf, size_t len)
              rate, (unsigned long long)p->delay_ns, (unsigned long long)p->jitter_ns, p->reorder,
              loss, (unsigned long long)p->queue_pkts, (unsigned long long)p->queue_bytes,
              (unsigned long long)p->seed);
+    for (uint32_t i = 0; i < p->ndrop; i++) { /* only when set: the usual line is unchanged */
+        size_t at = strlen(buf);
+        if (at + 1 < len)
+            snprintf(buf + at, len - at, "%s%llu", i ? "," : " drop=",
+                     (unsigned long long)p->drop_idx[i]);
+    }
 }

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define LK_MAX_DROPS 16 /* drop= indices per direction */
+
 enum lk_loss_kind { LK_LOSS_NONE, LK_LOSS_BERNOULLI, LK_LOSS_GE };
 
 struct lk_params {
@@ -21,6 +23,11 @@ struct lk_params {
     uint64_t queue_pkts;             /* drop-tail limit; 0 = no packet limit */
     uint64_t queue_bytes;            /* 0 = no byte limit */
     uint64_t seed;
+    /* drop=IDX[,IDX...]: the frames with these arrival indices are dropped (counted as loss),
+     * whatever the loss model draws: a scheduled single-packet loss, the same packet in the
+     * emulator and in mpx-sim. Sorted, distinct. */
+    uint32_t ndrop;
+    uint64_t drop_idx[LK_MAX_DROPS];
     /* which keys a parse set; lets a schedule line change only what it names */
     unsigned set_mask;
 };
@@ -35,6 +42,7 @@ enum {
     LK_K_GE = 1u << 6,
     LK_K_QUEUE = 1u << 7,
     LK_K_SEED = 1u << 8,
+    LK_K_DROP = 1u << 9,
 };
 
 #define LK_DEFAULT_QUEUE_PKTS 1000
@@ -54,6 +62,9 @@ int lk_parse_time_ns(const char *s, uint64_t *ns);   /* the duration grammar of 
 int lk_parse_rate_bps(const char *s, uint64_t *bps); /* bit, kbit, mbit, gbit; bare 0 */
 int lk_parse_percent(const char *s, double *prob, bool need_pct);
 int lk_parse_queue(const char *s, uint64_t *pkts, uint64_t *bytes); /* Np, Nb, Nkb, Nmb */
+
+/* True when the frame with arrival index idx is on the drop= list. */
+bool lk_drop_scheduled(const struct lk_params *p, uint64_t idx);
 
 /* Human readable one-line form (for logs). */
 void lk_params_format(const struct lk_params *p, char *buf, size_t len);

@@ -149,6 +149,76 @@ static void test_loss_draws_equal_linkem(void **st)
     sim_free(&s);
 }
 
+/* ---- drop=: a scheduled single-packet loss by arrival index, in mpx-linkem's own logic ---- */
+static void test_drop_spec(void **st)
+{
+    (void)st;
+    char err[128], fmt[512];
+    struct lk_params p;
+    lk_params_default(&p);
+    assert_int_equal(lk_spec_parse("delay=1ms drop=7,0,7,3", &p, err, sizeof err), 0);
+    assert_true(p.set_mask & LK_K_DROP);
+    assert_int_equal(p.ndrop, 3); /* sorted, distinct */
+    assert_int_equal(p.drop_idx[0], 0);
+    assert_int_equal(p.drop_idx[1], 3);
+    assert_int_equal(p.drop_idx[2], 7);
+    lk_params_format(&p, fmt, sizeof fmt);
+    assert_non_null(strstr(fmt, " drop=0,3,7"));
+    const char *bad[] = { "drop=", "drop=x", "drop=1,", "drop=,1", "drop=-1", "drop=1;2",
+                          "drop=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16" };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        lk_params_default(&p);
+        assert_int_equal(lk_spec_parse(bad[i], &p, err, sizeof err), -1);
+    }
+    /* a schedule line may change the list; other keys keep it */
+    struct lk_params base, upd;
+    lk_params_default(&base);
+    lk_params_default(&upd);
+    assert_int_equal(lk_spec_parse("drop=2", &base, err, sizeof err), 0);
+    assert_int_equal(lk_spec_parse("seed=5", &upd, err, sizeof err), 0);
+    lk_params_merge(&base, &upd);
+    assert_true(lk_drop_scheduled(&base, 2) && !lk_drop_scheduled(&base, 1));
+    assert_int_equal(lk_spec_parse("drop=4", &upd, err, sizeof err), 0);
+    lk_params_merge(&base, &upd);
+    assert_true(lk_drop_scheduled(&base, 4) && !lk_drop_scheduled(&base, 2));
+}
+
+/* Exactly the listed indices are dropped, and every other frame meets the loss and jitter
+ * draws it meets without the list (the draws happen for every arrival). */
+static void test_drop_by_index(void **st)
+{
+    (void)st;
+    char err[128];
+    struct lk_params a, b;
+    lk_params_default(&a);
+    lk_params_default(&b);
+    assert_int_equal(lk_spec_parse("delay=1ms jitter=1ms loss=10% seed=3 drop=1,4,40", &a, err, sizeof err), 0);
+    assert_int_equal(lk_spec_parse("delay=1ms jitter=1ms loss=10% seed=3", &b, err, sizeof err), 0);
+    struct lk_dir da, db;
+    assert_int_equal(lk_dir_init(&da, "ab", &a, 0, err, sizeof err), 0);
+    assert_int_equal(lk_dir_init(&db, "ab", &b, 0, err, sizeof err), 0);
+    uint8_t frame[64] = { 0 };
+    for (uint64_t i = 0; i < 100; i++) {
+        uint64_t ia, ib, now = i * 10 * SIM_MS;
+        enum lk_verdict va = lk_dir_arrive(&da, now, false, frame, 64, &ia);
+        enum lk_verdict vb = lk_dir_arrive(&db, now, false, frame, 64, &ib);
+        assert_int_equal(ia, i);
+        if (i == 1 || i == 4 || i == 40) {
+            assert_int_equal(va, LK_DROP_LOSS);
+        } else {
+            assert_int_equal(va, vb);
+            if (va == LK_PASS)
+                assert_int_equal(lk_fifo_next_rel(&da.q), lk_fifo_next_rel(&db.q));
+        }
+        while (lk_fifo_pop_due(&da.q, UINT64_MAX) >= 0) {}
+        while (lk_fifo_pop_due(&db.q, UINT64_MAX) >= 0) {}
+        lk_fifo_reclaim(&da.q);
+        lk_fifo_reclaim(&db.q);
+    }
+    lk_dir_free(&da);
+    lk_dir_free(&db);
+}
+
 /* ---- signals over a client - hag - server topology ---- */
 static void world_up(struct sim *s, struct sim_world *w, const char *cp_ab, const char *cp_ba,
                      const char *ps)
@@ -289,6 +359,44 @@ static void test_lost_handshake(void **st)
     assert_true(fabs(ttfb_with_outage(mpx_signal_by_id(MPX_SIG_SOCKS5), 0, 1) - 1100) < 1e-6);
 }
 
+/* TTFB of the first connection of sg (no warm-up) with drop=IDX on one direction of the
+ * client-proxy link: ab = proxy -> client, ba = client -> proxy (the topology's a end is the
+ * hag). c = 10 ms, p = 5 ms, the converter's default policy (cookie). */
+static double ttfb_with_drop(const mpx_signal *sg, const char *ab, const char *ba)
+{
+    struct sim s;
+    struct sim_world w;
+    world_up(&s, &w, ab, ba, "delay=5ms");
+    w.syn_policy = SIM_SYN_COOKIE;
+    double t = ttfb_ms(&w, sg);
+    sim_tcp_free(&s);
+    sim_free(&s);
+    return t;
+}
+
+static void test_dropped_packet(void **st)
+{
+    (void)st;
+    const mpx_signal *cv = mpx_signal_by_id(MPX_SIG_CONVERT);
+    double base = ttfb_with_drop(cv, "delay=10ms", "delay=10ms");
+    /* the converter holds cookie-less SYN data until the third ACK: 3c + 2p + 2p + c */
+    assert_true(fabs(base - 60) < 1e-6);
+    /* the SYN (Convert + request) lost: bare SYN at 1 s, data after the handshake:
+     * 1 s + 2 R_cp + 2 R_ps, as the outage test has it */
+    double syn = ttfb_with_drop(cv, "delay=10ms", "delay=10ms drop=0");
+    assert_true(fabs(syn - 1060) < 1e-6);
+    /* the SYN/ACK lost: the client's SYN and the converter's SYN/ACK timers both fire at 1 s
+     * (the SYN/ACK one 10 ms later): 1 s + 3c + 2p + 2p + c */
+    double sa = ttfb_with_drop(cv, "delay=10ms drop=0", "delay=10ms");
+    /* the Convert reply lost (the converter's second frame towards the client): data RTO
+     * SRTT + 200 ms; the response behind it waits for it (no SACK in the model) */
+    double rep = ttfb_with_drop(cv, "delay=10ms drop=1", "delay=10ms");
+    print_message("dropped: none %.3f, SYN %.3f, SYN/ACK %.3f, Convert reply %.3f ms\n", base,
+                  syn, sa, rep);
+    assert_true(sa > 1000 + base - 1e-6 && sa < 1000 + base + 20 + 1e-6);
+    assert_true(rep > base + 200 && rep < base + 300);
+}
+
 /* The converter's SYN-data policy (mpx-proxy --syn-data-policy): with "cookie" only a SYN with
  * a valid TFO cookie makes it connect at once, cookie-less SYN data waits for the third ACK
  * (3c); with "third-ack" every one waits. Waiting costs the SYN-data channels their 0-RTT:
@@ -329,9 +437,12 @@ int main(void)
         cmocka_unit_test(test_link_serialization),
         cmocka_unit_test(test_link_queue_drop),
         cmocka_unit_test(test_loss_draws_equal_linkem),
+        cmocka_unit_test(test_drop_spec),
+        cmocka_unit_test(test_drop_by_index),
         cmocka_unit_test(test_closed_form_every_signal),
         cmocka_unit_test(test_serialization_by_hand),
         cmocka_unit_test(test_lost_handshake),
+        cmocka_unit_test(test_dropped_packet),
         cmocka_unit_test(test_syn_data_policy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,6 +42,9 @@ mpx_sim_variant() {
     args+=(--plan "$1/plan.csv" --name "$2") # the emulation's own plan: its steps, in its order
   fi
   [ "$tfo" = on ] && args+=(--tfo)
+  # no unrecorded warm-up connection in the emulation (.exp "warmup 0"): none in the simulator,
+  # so both send the same packets through the links (drop= indices, loss draws)
+  [ "${EXP_WARMUP_MS:-1}" = 0 ] && args+=(--no-warmup)
   # the policy the proxy ran with (variant.json), so the simulated converter acts on SYN data alike
   args+=(--syn-data-policy "$(jq -r '.syn_data_policy // "cookie"' "$vd/variant.json")")
   rc=0
@@ -77,6 +80,7 @@ mpx_sim_backend_variant() {
              --conn-timeout "$EXP_TIMEOUT_CONN" --pcap "$OUT/pcaps/$v" --records "$OUT/raw/$v/sim.jsonl"
              --steps "$OUT/raw/$v/steps.sim" --out "$ld/sim.jsonl" --summary-json "$ld/sim.json.tmp")
   [ "$EXP_TFO" = on ] && sim+=(--tfo)
+  [ "${EXP_WARMUP_MS:-1}" = 0 ] && sim+=(--no-warmup)
   sim+=(--syn-data-policy "${EXP_SYN_POLICY:-cookie}")
   log "variant $v: mpx-sim ${sim[*]}"
   rc=0

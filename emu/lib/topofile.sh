@@ -23,7 +23,7 @@
 #   MPX_T_LINE[what]               line numbers (node.N, link.L) for later checks
 
 MPX_T_ROLES="host router proxy server middlebox"
-MPX_T_LINK_KEYS="rate trace delay jitter reorder loss ge queue seed"
+MPX_T_LINK_KEYS="rate trace delay jitter reorder loss ge queue seed drop"
 # middlebox behaviours (emu/lib/middlebox.sh implements them)
 MPX_T_MB_KEYS="strip-mptcp strip-opt drop-syn-data drop-ipopts snat"
 
@@ -70,6 +70,8 @@ _mpx_t_check_val() {
     seed) mpx_seed "$v" > /dev/null 2>&1 ||
             { MPX_T_WHY="seed '$v': want an integer 0..$MPX_SEED_MAX without leading zeros"; return 1; } ;;
     trace) [[ $v =~ ^[^[:space:]]+$ ]] || { MPX_T_WHY="trace wants a file name"; return 1; } ;;
+    drop) [[ $v =~ ^[0-9]{1,15}(,[0-9]{1,15}){0,15}$ ]] ||
+            { MPX_T_WHY="drop '$v' wants frame indices IDX[,IDX...] (at most 16)"; return 1; } ;;
     *) MPX_T_WHY="unknown link parameter '$k' (known: $MPX_T_LINK_KEYS)"; return 1 ;;
   esac
 }

@@ -37,13 +37,16 @@ static void usage(FILE *f)
 "  --name VARIANT      the variant name in tags and steps (default base)\n"
 "  --plan FILE         run the steps of variant --name from a harness plan.csv (default:\n"
 "                      --signals x --reps in the harness's rotating round-robin order)\n"
+"  --drop-log FILE     one JSON line per frame a link dropped (t_us, link, dir, idx, reason,\n"
+"                      len: the fields of mpx-linkem --events)\n"
 "  --summary           per-signal TTFB percentiles on stderr\n"
 "  --summary-json FILE the same per signal as JSON (n, ok, p50/p90/p99 ms, SYN timeouts)\n"
 "exit: 0 all connections completed, 1 some failed, 2 usage or input error\n");
 }
 
 struct opts {
-    const char *variant, *signals, *workload, *pcap, *out, *sjson, *records, *steps, *name, *plan;
+    const char *variant, *signals, *workload, *pcap, *out, *sjson, *records, *steps, *name, *plan,
+        *droplog;
     uint64_t reps, gap_ms, timeout_s, seed;
     bool seed_set, tfo, join, warmup, summary;
     uint64_t seeds;
@@ -59,6 +62,7 @@ static int parse(int argc, char **argv, struct opts *o)
         { "no-warmup", 0, 0, 'W' }, { "pcap", 1, 0, 'p' }, { "out", 1, 0, 'o' },
         { "summary", 0, 0, 'm' }, { "summary-json", 1, 0, 'j' }, { "records", 1, 0, 'R' },
         { "steps", 1, 0, 'P' }, { "name", 1, 0, 'N' }, { "seeds", 1, 0, 'K' }, { "syn-data-policy", 1, 0, 'Y' }, { "plan", 1, 0, 'L' }, { "help", 0, 0, 'h' },
+        { "drop-log", 1, 0, 'D' },
         { 0, 0, 0, 0 }
     };
     *o = (struct opts){ .signals = "all", .workload = "rr 100/1000", .reps = 20, .gap_ms = 20,
@@ -85,6 +89,7 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'P': o->steps = optarg; break;
         case 'N': o->name = optarg; break;
         case 'L': o->plan = optarg; break;
+        case 'D': o->droplog = optarg; break;
         case 'K': bad = mpx_parse_u64(optarg, 1, 100000, &o->seeds); break;
         case 'Y':
             if (!strcmp(optarg, "cookie")) o->syn_policy = SIM_SYN_COOKIE;
@@ -333,6 +338,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "mpx-sim: %s\n", err);
         return 2;
     }
+    if (o.droplog && !(s.droplog = fopen(o.droplog, "w"))) {
+        perror(o.droplog);
+        return 2;
+    }
     if (sim_world_init(&w)) {
         fprintf(stderr, "mpx-sim: out of memory\n");
         return 2;
@@ -400,6 +409,7 @@ int main(int argc, char **argv)
     }
     if (out != stdout) fclose(out);
     if (rec) fclose(rec);
+    if (s.droplog) fclose(s.droplog);
     if (stp) fclose(stp);
     for (size_t i = 0; i < nsig; i++) mpx_stats_sort(ttfb[i], nt[i]);
     if (o.summary) {

@@ -187,6 +187,12 @@ void sim_send(struct sim *s, struct sim_node *n, struct sim_pkt *p)
                                       &idx);
     if (v != LK_PASS) {
         s->dropped++;
+        if (s->droplog)
+            fprintf(s->droplog,
+                    "{\"t_us\":%llu,\"link\":\"%s\",\"dir\":\"%s\",\"idx\":%llu,\"reason\":\"%s\","
+                    "\"len\":%u}\n",
+                    (unsigned long long)(s->now / 1000), l->name, d ? "ba" : "ab",
+                    (unsigned long long)idx, lk_verdict_name[v], sim_pkt_wire_len(p));
         sim_pkt_free(p);
         return;
     }

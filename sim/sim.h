@@ -56,6 +56,7 @@ struct sim_pkt {
     uint64_t mkey, mkey2;  /* MP_CAPABLE: sender key, receiver key (third ACK) */
     uint32_t mtoken, mnonce; /* MP_JOIN SYN: receiver token; SYN and SYN/ACK: nonce */
     bool helper;         /* SYN: carries the client helper's option (what a HAG may select on) */
+    bool dsn64;          /* a DSS mapping with a 64-bit data sequence number */
     struct sim_pkt *next;
 };
 
@@ -116,6 +117,7 @@ struct sim {
     struct sim_link links[SIM_MAX_LINKS];
     int nlinks;
     uint64_t delivered, dropped;
+    FILE *droplog; /* one JSON line per frame a link dropped (mpx-linkem --events' fields) */
     void *tcp; /* endpoint state (tcp.c) */
 };
 

@@ -164,12 +164,14 @@ static void mp_dss(struct sim_sock *k, struct sim_pkt *p, mpx_wr *w, bool has_da
     mpx_mptcp_opt o = { 0 };
     o.subtype = MPX_MP_DSS;
     if (m && m->rkey) {
-        o.u.dss.has_ack = o.u.dss.ack64 = true;
+        /* Linux acks in 32 bits until the peer has sent a 64-bit DSN (use_64bit_ack) */
+        o.u.dss.has_ack = true;
+        o.u.dss.ack64 = m->ack64;
         o.u.dss.data_ack = m->ridsn + 1 + m->r_nxt;
     }
     if (has_data && m) {
         uint32_t off = p->seq - (k->iss + 1);
-        o.u.dss.has_map = o.u.dss.dsn64 = true;
+        o.u.dss.has_map = o.u.dss.dsn64 = p->dsn64 = true;
         o.u.dss.dsn = m->lidsn + 1 + off;
         o.u.dss.ssn = off + 1;
         o.u.dss.dll = (uint16_t)p->plen;
@@ -661,6 +663,7 @@ static bool host_rx(struct sim *s, struct sim_node *n, struct sim_pkt *p)
         return true;
     }
     if (!(p->flags & SIM_SYN) && p->mkey && !k->rkey) set_rkey(k, p->mkey);
+    if (p->dsn64 && mp_conn(k)) mp_conn(k)->ack64 = true;
     k->last_rcv = s->now;
     if (k->st == ST_SYN_SENT) {
         synsent_in(s, k, p);

@@ -82,6 +82,7 @@ struct sim_sock {
     uint64_t lkey, rkey;     /* MPTCP keys (RFC 8684): ours, the peer's (0 = not known yet) */
     uint32_t lnonce, rnonce; /* MP_JOIN nonces */
     uint64_t lidsn, ridsn;   /* IDSNs of the keys (SHA-256 once, not per segment) */
+    bool ack64;              /* data ACKs in 64 bits: the peer sent a 64-bit DSN (as Linux) */
     uint32_t ltoken;
     uint64_t tx_pkts, rx_pkts;
     const struct sim_app_ops *ops;

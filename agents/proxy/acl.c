@@ -50,7 +50,7 @@ int prefix_parse(const char *s, struct prefix *p)
     return 0;
 }
 
-static bool prefix_match(const struct prefix *p, const mpx_addr *a0)
+bool prefix_match(const struct prefix *p, const mpx_addr *a0)
 {
     mpx_addr a = norm(a0);
     if (a.family != p->a.family) return false;

@@ -47,7 +47,11 @@ USAGE_INDENT "[--cookie-len N] [--users FILE] [--no-stall-guard] [--stall-guard-
 USAGE_INDENT "[--syn-data-policy cookie|third-ack|immediate[:RATE]] [--idle-timeout MS]\n"
 USAGE_INDENT "[--header-timeout MS] [--connect-timeout MS] [--linger MS] [--drain-timeout MS]\n"
 USAGE_INDENT "[--no-splice] [--pipe-size BYTES] [--config FILE] [--stats FILE] [--ready FILE]\n"
-USAGE_INDENT "[-v] [--help] [--version]\n");
+USAGE_INDENT "[-v] [--help] [--version]\n"
+"       mpx-proxy --cpe PORT=SIGNAL[,wait=MS]... --hag ADDR [--hag ADDR6] [--hag-port PORT]\n"
+USAGE_INDENT "[--cpe-timeout MS] [--cpe-fallback direct|reset] [--socks-user U --socks-pass P]\n"
+USAGE_INDENT "[--optd-ctl PATH] [--no-syn-wscale0] --allow LANPREFIX... [other options]\n"
+USAGE_INDENT "(CPE mode; on the HAG: [--cpe-peer PREFIX]...)\n");
 }
 
 /* One line per front-end (its help) and one with what its listener does differently. */
@@ -87,7 +91,23 @@ static void usage(FILE *f)
 "(0-RTT, spoofable), immediate:RATE at most RATE/s (the rest waits for the third ACK).\n"
 "--idle-timeout MS (default 7440000 = 2 h 4 min, RFC 5382; 0 = off) closes silent relays.\n"
 "Signals: SIGUSR1 writes the JSON counters; SIGTERM/SIGINT drain (stop accepting, finish\n"
-"relays, exit 0). Exit: 0 ok, 2 usage/config error, 3 setup error. See agents/proxy/README.md.\n");
+"relays, exit 0). Exit: 0 ok, 2 usage/config error, 3 setup error. See agents/proxy/README.md.\n"
+"CPE mode (the LAN side of proxy/proxy; README \"CPE mode\"):\n"
+"  --cpe PORT=SIGNAL[,wait=MS]  an IP_TRANSPARENT LAN listener (behind an nft tproxy rule);\n"
+"                       each connection's original destination is signalled to the HAG with\n"
+"                       SIGNAL (a registry name, `mpx-wire signals`; tcp = plain TCP direct);\n"
+"                       wait: ms to wait for the LAN client's first bytes to put them in the\n"
+"                       SYN after the signal (default 5; 0 = connect at once)\n"
+"  --hag ADDR           the HAG (an IPv4 and/or an IPv6 address); port: the signal's registry\n"
+"                       port, or --hag-port PORT\n"
+"  --cpe-timeout MS     no HAG answer within MS (default 3000): plain TCP direct to the target\n"
+"                       with the LAN bytes replayed (--cpe-fallback reset: reset the LAN client)\n"
+"  --socks-user U --socks-pass P  RFC 1929 credentials (socks5-auth)\n"
+"  --optd-ctl PATH      mpx-optd (add mode) of this namespace: the SYN option / Router Alert\n"
+"                       of mpconvert-opt, implicit-prefer, implicit-ra\n"
+"  --no-syn-wscale0     MPTCP SYNs with data keep their window scale (the TFO+join workaround of\n"
+"                       docs/kernel-findings.md is on by default)\n"
+"  --cpe-peer PREFIX    (HAG) clients from PREFIX are CPEs: stats \"clients\" {cpe, direct}\n");
 }
 
 /* A whole decimal number in [lo, hi]; the message names the option. */
@@ -167,6 +187,45 @@ static int apply(struct config *cf, const char *key, const char *val)
         if (strlen(val) >= sizeof cf->optd_path - 16) { fprintf(stderr, "mpx-proxy: --optd path too long\n"); return -1; }
         snprintf(cf->optd_path, sizeof cf->optd_path, "%s", val);
     }
+    else if (!strcmp(key, "cpe")) {
+        NEED();
+        char why[160];
+        if (cf->n_cpe >= MAX_CPE) { fprintf(stderr, "mpx-proxy: too many --cpe (at most %d)\n", MAX_CPE); return -1; }
+        if (cpe_parse_entry(val, &cf->cpe[cf->n_cpe], why, sizeof why) < 0) {
+            fprintf(stderr, "mpx-proxy: --cpe '%s': %s\n", val, why);
+            return -1;
+        }
+        cf->n_cpe++;
+    } else if (!strcmp(key, "hag")) {
+        NEED();
+        mpx_addr a;
+        if (mpx_addr_parse(val, &a, -1) < 0) { fprintf(stderr, "mpx-proxy: --hag '%s': an IPv4 or IPv6 address (no port: --hag-port)\n", val); return -1; }
+        if (a.family == MPX_AF_INET6 && mpx_addr_is_v4mapped(a.a)) a = mpx_addr_from_mapped(a.a, 0);
+        if (a.family == MPX_AF_INET) cf->hag4 = a; else cf->hag6 = a;
+    } else if (!strcmp(key, "hag-port")) NUM(cf->hag_port, 1, 65535);
+    else if (!strcmp(key, "cpe-timeout")) NUM(cf->cpe_timeout_ms, 1, 600000);
+    else if (!strcmp(key, "cpe-fallback")) {
+        NEED();
+        if (!strcmp(val, "direct")) cf->cpe_fallback_reset = false;
+        else if (!strcmp(val, "reset")) cf->cpe_fallback_reset = true;
+        else { fprintf(stderr, "mpx-proxy: --cpe-fallback '%s': direct or reset\n", val); return -1; }
+    } else if (!strcmp(key, "socks-user") || !strcmp(key, "socks-pass")) {
+        NEED();
+        char *dst = key[6] == 'u' ? cf->socks_user : cf->socks_pass;
+        if (strlen(val) > 255) { fprintf(stderr, "mpx-proxy: --%s: 1..255 bytes\n", key); return -1; }
+        snprintf(dst, 256, "%s", val);
+    } else if (!strcmp(key, "optd-ctl")) {
+        NEED();
+        if (strlen(val) >= sizeof cf->optd_ctl - 16) { fprintf(stderr, "mpx-proxy: --optd-ctl path too long\n"); return -1; }
+        snprintf(cf->optd_ctl, sizeof cf->optd_ctl, "%s", val);
+    } else if (!strcmp(key, "no-syn-wscale0")) cf->no_syn_wscale0 = parse_bool(val);
+    else if (!strcmp(key, "syn-wscale0")) cf->no_syn_wscale0 = !parse_bool(val);
+    else if (!strcmp(key, "cpe-peer")) {
+        NEED();
+        if (cf->n_cpe_peer >= MAX_PREFIXES) { fprintf(stderr, "mpx-proxy: too many cpe-peer\n"); return -1; }
+        if (prefix_parse(val, &cf->cpe_peer[cf->n_cpe_peer]) < 0) { fprintf(stderr, "mpx-proxy: bad prefix '%s'\n", val); return -1; }
+        cf->n_cpe_peer++;
+    }
     else if (!strcmp(key, "stats")) { NEED(); snprintf(cf->stats_file, sizeof cf->stats_file, "%s", val); }
     else if (!strcmp(key, "ready")) { NEED(); snprintf(cf->ready_file, sizeof cf->ready_file, "%s", val); }
     else if (!strcmp(key, "verbose")) cf->verbose = parse_bool(val);
@@ -216,6 +275,9 @@ static const struct option other_opts[] = {
     { "connect-timeout", 1, 0, 0 }, { "linger", 1, 0, 0 }, { "drain-timeout", 1, 0, 0 },
     { "no-splice", 0, 0, 0 }, { "pipe-size", 1, 0, 0 }, { "config", 1, 0, 0 },
     { "stats", 1, 0, 0 }, { "ready", 1, 0, 0 }, { "verbose", 0, 0, 'v' },
+    { "cpe", 1, 0, 0 }, { "hag", 1, 0, 0 }, { "hag-port", 1, 0, 0 }, { "cpe-timeout", 1, 0, 0 },
+    { "cpe-fallback", 1, 0, 0 }, { "socks-user", 1, 0, 0 }, { "socks-pass", 1, 0, 0 },
+    { "optd-ctl", 1, 0, 0 }, { "no-syn-wscale0", 0, 0, 0 }, { "cpe-peer", 1, 0, 0 },
     { "help", 0, 0, 'h' }, { "version", 0, 0, 'V' }, { 0, 0, 0, 0 },
 };
 #define N_OTHER (sizeof other_opts / sizeof other_opts[0])
@@ -288,7 +350,14 @@ int parse_args(int argc, char **argv, struct config *cf)
             plog(0, "warning: --%s without --optd PATH: no target can be learnt, every %s "
                     "connection will be refused", fe->name, fe->name);
     }
-    if (!any)
+    if (cf->n_cpe) {
+        char why[200];
+        if (cpe_check_config(cf, why, sizeof why) < 0) {
+            fprintf(stderr, "mpx-proxy: %s\n", why);
+            return 2;
+        }
+    }
+    if (!any && !cf->n_cpe)   /* CPE mode alone opens no front-end */
         for (int i = 0; i < proxy_n_frontends; i++)
             if (proxy_frontends[i]->by_default) cf->port[i] = proxy_frontends[i]->port;
     return -1;

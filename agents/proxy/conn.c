@@ -24,10 +24,17 @@ static struct conn *live;
 struct conn *conn_new(int fi, int cfd, const mpx_addr *client, const mpx_addr *local)
 {
     if (fi < 0 || fi >= proxy_n_frontends) return NULL;
+    return conn_new_fe(proxy_frontends[fi], fi, cfd, client, local);
+}
+
+struct conn *conn_new_fe(const struct proxy_frontend *fe, int fi, int cfd, const mpx_addr *client,
+                         const mpx_addr *local)
+{
+    if (!fe || fi < 0 || fi >= PROXY_FE_MAX) return NULL;
     struct conn *c = calloc(1, sizeof *c);
     if (!c) return NULL;
     c->id = next_id++;
-    c->fe = proxy_frontends[fi];
+    c->fe = fe;
     c->fi = fi;
     c->cfd = cfd; c->sfd = -1;
     c->cev.kind = EV_CLIENT; c->cev.fd = cfd;
@@ -80,6 +87,7 @@ void conn_free(struct conn *c, bool reset_client)
     if (c->lnext) c->lnext->lprev = c->lprev;
     timer_clear(c);
     resolve_cancel(c);
+    if (c->cpe) cpe_conn_end(c);
     classify(c);
     if (reset_client) set_rst(c->cfd);
     /* close() drops the fds from the epoll set (never dup'ed): no EPOLL_CTL_DEL needed */
@@ -479,6 +487,7 @@ static void header_read(struct conn *c)
 void conn_on_client(struct conn *c, uint32_t events)
 {
     if (c->closing) return;
+    if (c->state == CS_CPE) { cpe_on_client(c, events); return; }
     if (events & EPOLLIN) c->c_rd = true;
     if (events & EPOLLOUT) c->c_wr = true;
     if (events & EPOLLERR) {
@@ -524,6 +533,7 @@ void conn_on_client(struct conn *c, uint32_t events)
 void conn_on_server(struct conn *c, uint32_t events)
 {
     if (c->closing) return;
+    if (c->state == CS_CPE) { cpe_on_server(c, events); return; }
     if (events & EPOLLIN) c->s_rd = true;
     if (events & EPOLLOUT) c->s_wr = true;
     if (c->state == CS_CONNECTING) {
@@ -549,6 +559,7 @@ void conn_on_server(struct conn *c, uint32_t events)
 void conn_on_timer(struct conn *c, int kind)
 {
     if (c->closing) return;
+    if (c->state == CS_CPE) { cpe_on_timer(c, kind); return; }
     if (kind == T_KICK) { relay_kick(c); return; }
     /* tkind was cleared by the loop before the call; the state says what expired */
     switch (c->state) {
@@ -597,7 +608,7 @@ void conn_on_timer(struct conn *c, int kind)
 void conn_dump(void)
 {
     static const char *const sn[] = { "header", "resolving", "connecting", "relay", "linger",
-                                      "synwait" };
+                                      "synwait", "cpe" };
     char a[MPX_ADDR_STRLEN], t[MPX_ADDR_STRLEN];
     int64_t now = now_us();
     for (struct conn *c = live; c; c = c->lnext)

@@ -155,6 +155,7 @@ static void on_accept(struct listener *l)
         struct conn *c = conn_new(l->fi, fd, &client, &local);
         if (!c) { st.accept_errors++; close(fd); continue; }
         st.fe[l->fi].accepted++;
+        stats_count_client(l->fi, &client);
         char a[MPX_ADDR_STRLEN];
         LOGV("conn %llu %s accepted from %s", (unsigned long long)c->id, fe->name,
              addr_str(&client, a, sizeof a));
@@ -201,6 +202,7 @@ static void on_signal(void)
                 draining = true;
                 drain_deadline = now_us() + (int64_t)cfg.drain_timeout_ms * 1000;
                 close_listeners();
+                cpe_close_listeners();
                 plog(1, "draining: %llu connections active", (unsigned long long)conns_active);
             } else stop = true;  /* second signal: exit now */
             break;
@@ -217,6 +219,7 @@ static void on_event(struct ev *e, uint32_t events)
     case EV_SERVER: conn_on_server((struct conn *)(void *)((char *)e - offsetof(struct conn, sev)), events); break;
     case EV_SIGNAL: on_signal(); break;
     case EV_RESOLVER: resolve_on_event(); break;
+    case EV_CPE_LISTEN: cpe_on_accept(e); break;
     }
 }
 
@@ -255,6 +258,7 @@ static void startup_report(void)
                               proxy_frontends[i]->name, syn_data_policy_fe(&cfg, i, b, sizeof b));
         if (n >= sizeof line) break;
     }
+    cpe_startup_report();
     plog(0, "syn-data-policy %s: SYN data before the third ACK: %s",
          syn_data_policy_str(&cfg, p, sizeof p), line);
     struct rlimit rl = { 0, 0 };
@@ -297,6 +301,7 @@ int main(int argc, char **argv)
     if (sigev.fd < 0 || loop_add(sigev.fd, &sigev, EPOLLIN) < 0) { perror("signalfd"); return 3; }
     for (int i = 0; i < proxy_n_frontends; i++)
         if (cfg.port[i] && open_listener(i) < 0) return 3;
+    if (cpe_open_listeners() < 0) return 3;
     check_sysctl();
     acl_refresh_local();
     fdres_init();

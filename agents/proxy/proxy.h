@@ -7,8 +7,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include "proto/addr.h"
+#include "proto/signal.h"
 #include "lib/sock.h"   /* mpxa_mptcp_state: MPTCP_INFO, fallback */
 
 /* ---- front-ends (one listener each) ----
@@ -56,6 +58,10 @@ struct prefix { mpx_addr a; int len; };  /* IPv4 kept as MPX_AF_INET */
 
 struct user { char name[256]; char pass[256]; };
 
+/* CPE mode (cpe.c): one transparent LAN listener per --cpe PORT=SIGNAL[,wait=MS] */
+#define MAX_CPE 32
+struct cpe_entry { int port; const mpx_signal *sig; int wait_ms; };
+
 /* What the proxy does with a connection whose signal came in the SYN (TFO data) while the
  * client's handshake is still incomplete (no third ACK yet): a spoofed SYN is enough to get
  * that far, so the default acts on it only when the kernel validated a TFO cookie. */
@@ -91,6 +97,17 @@ struct config {
     int verbose;
     bool allow_hairpin;          /* RFC 8803 s9.2: hairpinning enabled by default */
     bool no_resolver;            /* not an option: the fuzz target (SOCKS names fail, 64) */
+    /* CPE mode (cpe.c, agents/proxy/README.md "CPE mode") */
+    struct cpe_entry cpe[MAX_CPE]; int n_cpe;
+    mpx_addr hag4, hag6;         /* --hag (family NONE = not given) */
+    int hag_port;                /* --hag-port: 0 = the registry row's port */
+    int cpe_timeout_ms;          /* longest a LAN client waits before the direct fallback */
+    bool cpe_fallback_reset;     /* --cpe-fallback reset: reset the LAN client instead */
+    bool no_syn_wscale0;         /* --no-syn-wscale0: the TFO+join workaround off */
+    char socks_user[256], socks_pass[256];
+    char optd_ctl[108];          /* --optd-ctl: mpx-optd (add mode) of the CPE's namespace */
+    /* HAG side: --cpe-peer prefixes (clients counted as CPEs) */
+    struct prefix cpe_peer[MAX_PREFIXES]; int n_cpe_peer;
 };
 extern struct config cfg;
 
@@ -117,6 +134,8 @@ struct stats {
     /* descriptors: the soft limit in effect, connections answered through the reserve fd at
      * the limit, accept pauses, stats written through the reserve */
     uint64_t fd_limit, fd_limit_answered, fd_limit_pauses, fd_stats_reserve;
+    /* HAG side: accepted connections from --cpe-peer prefixes / from anyone else */
+    struct { uint64_t cpe, direct; } clients[PROXY_FE_MAX];
 };
 extern struct stats st;
 void stats_write(const char *why);
@@ -137,9 +156,11 @@ enum cstate {
     CS_RELAY,
     CS_LINGER,      /* error sent, write side shut, draining the client until EOF */
     CS_SYNWAIT,     /* signal parsed, downstream connect held until the third ACK */
+    CS_CPE,         /* CPE mode before the relay: waiting for LAN bytes, signalling the HAG,
+                     * or the direct fallback's connect (cpe.c owns these events) */
 };
 
-enum ev_kind { EV_LISTEN, EV_CLIENT, EV_SERVER, EV_SIGNAL, EV_RESOLVER };
+enum ev_kind { EV_LISTEN, EV_CLIENT, EV_SERVER, EV_SIGNAL, EV_RESOLVER, EV_CPE_LISTEN };
 struct ev { int kind; int fd; };
 
 struct dir {                    /* one relay direction */
@@ -153,6 +174,7 @@ struct dir {                    /* one relay direction */
 
 struct client_ent;
 struct resolve_req;
+struct cpe_conn;
 
 struct conn {
     struct ev cev, sev;         /* first member pair: container_of from epoll data */
@@ -196,6 +218,7 @@ struct conn {
                                  * limits need a REP, which exists only after the greeting) */
     struct conn *reap_next;
     struct conn *lprev, *lnext;  /* list of live connections (SIGUSR2 dump) */
+    struct cpe_conn *cpe;        /* CPE mode: the WAN side's state (cpe.c), NULL otherwise */
 };
 
 /* main.c / loop.c */
@@ -208,6 +231,9 @@ enum { T_NONE, T_HEADER, T_CONNECT, T_GATE, T_LINGER, T_IDLE, T_KICK, T_SYNWAIT 
 
 /* conn.c */
 struct conn *conn_new(int fi, int cfd, const mpx_addr *client, const mpx_addr *local);
+/* The same for a front-end outside the table (CPE mode: fi = CPE_FI, counters unused). */
+struct conn *conn_new_fe(const struct proxy_frontend *fe, int fi, int cfd, const mpx_addr *client,
+                         const mpx_addr *local);
 void conn_free(struct conn *c, bool reset_client);
 void conn_reap(void);                         /* after each event batch */
 void conn_dump(void);                         /* SIGUSR2: one line per live connection */
@@ -257,6 +283,7 @@ void dir_free(struct dir *d);
 /* acl.c */
 int  prefix_parse(const char *s, struct prefix *p);
 bool acl_client_allowed(const mpx_addr *a);
+bool prefix_match(const struct prefix *p, const mpx_addr *a);
 /* 0 ok, else the reason class name is stored in *why */
 int  acl_target_check(const mpx_addr *a, const char **why);
 void acl_refresh_local(void);
@@ -275,6 +302,22 @@ int  resolver_fd(void);
 int  resolve_submit(struct conn *c, const char *name, uint16_t port);
 void resolve_on_event(void);
 void resolve_cancel(struct conn *c);
+
+/* cpe.c: CPE mode (agents/proxy/README.md). Listeners, the per-connection machine until the
+ * relay starts (state CS_CPE), counters. */
+#define CPE_FI (PROXY_FE_MAX - 1)   /* st.fe[] slot of CPE connections (not in the stats) */
+int  cpe_parse_entry(const char *s, struct cpe_entry *e, char *why, size_t cap);
+int  cpe_check_config(const struct config *cf, char *why, size_t cap);
+int  cpe_open_listeners(void);      /* 0, or -1 (logged) */
+void cpe_close_listeners(void);
+void cpe_on_accept(struct ev *e);
+void cpe_on_client(struct conn *c, uint32_t events);
+void cpe_on_server(struct conn *c, uint32_t events);
+void cpe_on_timer(struct conn *c, int kind);
+void cpe_conn_end(struct conn *c);  /* conn_free: counters, WAN-side cleanup */
+void cpe_stats_write(FILE *f);      /* "cpe":{...}, into the stats JSON */
+void cpe_startup_report(void);
+void stats_count_client(int fi, const mpx_addr *client);   /* --cpe-peer or direct */
 
 /* util */
 void sa_to_addr(const struct sockaddr_storage *ss, mpx_addr *a);

@@ -76,6 +76,28 @@ static void syn_policy(FILE *f)
     fprintf(f, "}");
 }
 
+/* HAG side: an accepted connection is a CPE's when its source is in a --cpe-peer prefix */
+void stats_count_client(int fi, const mpx_addr *client)
+{
+    if (fi < 0 || fi >= PROXY_FE_MAX) return;
+    bool cpe = false;
+    for (int i = 0; i < cfg.n_cpe_peer && !cpe; i++) cpe = prefix_match(&cfg.cpe_peer[i], client);
+    if (cpe) st.clients[fi].cpe++; else st.clients[fi].direct++;
+}
+
+/* "clients":{"cpe":N,"direct":N,"frontends":{"convert":{"cpe":N,"direct":N},...}} */
+static void clients_write(FILE *f)
+{
+    uint64_t c = 0, d = 0;
+    for (int i = 0; i < proxy_n_frontends; i++) { c += st.clients[i].cpe; d += st.clients[i].direct; }
+    fprintf(f, "\"clients\":{\"cpe\":%llu,\"direct\":%llu,\"frontends\":{", (unsigned long long)c,
+            (unsigned long long)d);
+    for (int i = 0; i < proxy_n_frontends; i++)
+        fprintf(f, "%s\"%s\":{\"cpe\":%llu,\"direct\":%llu}", i ? "," : "", proxy_frontends[i]->name,
+                (unsigned long long)st.clients[i].cpe, (unsigned long long)st.clients[i].direct);
+    fprintf(f, "}},");
+}
+
 static int64_t t_start;
 void stats_start(void) { t_start = now_us(); }
 
@@ -102,6 +124,8 @@ void stats_write(const char *why)
     codes(f, "convert_errors", st.convert_err); fputc(',', f);
     codes(f, "socks_replies", st.socks_rep); fputc(',', f);
     syn_policy(f); fputc(',', f);
+    clients_write(f);
+    if (cfg.n_cpe) { cpe_stats_write(f); fputc(',', f); }
     allow_list(f); fputc(',', f);
     char pol[32];
     fprintf(f, "\"syn_data\":{\"policy\":\"%s\",\"immediate\":%llu,\"held\":%llu,"

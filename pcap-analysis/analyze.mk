@@ -2,7 +2,7 @@
 ANALYZE_SRCS := $(filter-out pcap-analysis/main.c,$(sort $(wildcard pcap-analysis/*.c)))
 ANALYZE_OBJS := $(ANALYZE_SRCS:%.c=$(OBJDIR)/%.o)
 # the parts of lib/ the analyzer uses (the fuzz build compiles them from source)
-ANALYZE_LIB_SRCS := lib/stats.c lib/json.c
+ANALYZE_LIB_SRCS := lib/stats.c lib/json.c lib/pattern.c
 
 BINS += $(BINDIR)/mpx-analyze
 $(BINDIR)/mpx-analyze: $(OBJDIR)/pcap-analysis/main.o $(ANALYZE_OBJS) $(MPX_LIB) $(PROTO_LIB)

@@ -107,6 +107,7 @@ static an_conn *create(an_table *t, int file_idx, const mpx_pkt *p, bool src_is_
     }
     c->t_first = p->t_us;
     c->t_syn = c->t_synack = c->t_ack = AN_NONE;
+    c->t_fin[0] = c->t_fin[1] = c->t_rst = AN_NONE;
     c->t_first_req = c->t_first_resp = AN_NONE;
     c->syn_opt_bytes = c->synack_opt_bytes = -1;
     c->mpc_version = -1;

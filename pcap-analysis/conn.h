@@ -62,6 +62,7 @@ struct an_conn {
     bool      saw_syn, saw_synack, saw_ack, saw_fin, saw_rst;
     int64_t   t_first, t_last;
     int64_t   t_syn, t_synack, t_ack;       /* absolute, AN_NONE if unseen */
+    int64_t   t_fin[2], t_rst;             /* first FIN per direction, first RST (absolute, AN_NONE) */
     uint64_t  pkt_syn, pkt_synack, pkt_ack;
     uint64_t  pkts;
     uint64_t  dup_frames;       /* the same segment captured twice (tcpdump -i any on a router) */

@@ -487,8 +487,14 @@ void an_packet(an_ctx *x, int file, const mpx_pkt *p)
     } else if (!syn && ack && dir == 0 && c->saw_synack && !c->saw_ack) {
         c->saw_ack = true; c->t_ack = p->t_us; c->pkt_ack = p->num;
     }
-    if (p->flags & TH_FIN) c->saw_fin = true;
-    if (p->flags & TH_RST) c->saw_rst = true;
+    if (p->flags & TH_FIN) {
+        c->saw_fin = true;
+        if (c->t_fin[dir] == AN_NONE) c->t_fin[dir] = p->t_us;
+    }
+    if (p->flags & TH_RST) {
+        c->saw_rst = true;
+        if (c->t_rst == AN_NONE) c->t_rst = p->t_us;
+    }
     bool had_mpc = c->syn_mpc, had_tfo = c->cookie_req || c->cookie_used;
     options(x, c, dir, p);
     if (syn && c->nsyns < 8) {

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/parse.h"
+#include "lib/pattern.h"
 
 enum { LT_EN10MB = 1, LT_RAW = 101, LT_NULL = 0, LT_LOOP = 108, LT_SLL = 113, LT_SLL2 = 276 };
 
@@ -962,6 +963,212 @@ static void sc_convert_info(W *w)
 
 /* A capture that ends inside a packet record (the writer was killed): the record header
  * promises 60 bytes, 12 follow. */
+/* ---- three legs (mpx-analyze --legs) ------------------------------------------------------
+ * Proxy/proxy connections LAN host -> CPE -> HAG -> server, one file per link: legs-lan1,
+ * legs-lan2, legs-dsl, legs-lte, legs-wan. Every file holds its link's frames of the same
+ * story, stamped on arrival at the next hop as mpx-linkem does (one-way delays: lan 0.25 ms,
+ * dsl 10 ms, lte 25 ms, wan 5 ms; hosts forward after 10 us), so the files line up. The
+ * expected join and every time are in tests/integration/analyze_legs.sh. */
+enum { LG_LAN1, LG_LAN2, LG_DSL, LG_LTE, LG_WAN };
+static int g_leg = -1;          /* the link this run writes */
+static const int64_t LG_OWD[] = { 250, 250, 10000, 25000, 5000 };
+
+static void lseg(W *w, int link, F *f, int dir, uint8_t flags, const O *o, const uint8_t *d,
+                 size_t n, int64_t at)
+{
+    if (link != g_leg) return;
+    w->t = 1764316800LL * 1000000 + at;
+    seg(w, f, dir, flags, o ? o->b : NULL, o ? o->w.len : 0, d, n, -1, 0);
+}
+
+static void faddr(F *f, uint32_t a, uint16_t pa, uint32_t b, uint16_t pb, uint32_t isa, uint32_t isb)
+{
+    memset(f, 0, sizeof *f);
+    wr32(f->a, a); wr32(f->b, b);
+    f->pa = pa; f->pb = pb; f->snd[0] = isa; f->snd[1] = isb;
+}
+
+#define LG_SERVER 0xC6120602u   /* 198.18.6.2 */
+#define LG_HAG_WAN 0xC6120401u  /* 198.18.4.1 */
+#define LG_CPE_DSL 0xC6120002u  /* 198.18.0.2, HAG 198.18.0.1 */
+#define LG_CPE_LTE 0xC6120102u  /* 198.18.1.2, HAG 198.18.1.1 */
+
+typedef struct {
+    int      lan;               /* LG_LAN1 / LG_LAN2 */
+    uint32_t lan_ip;
+    uint16_t lport, dport, aport, wport;
+    int64_t  t;                 /* LAN SYN at the CPE */
+    const uint8_t *req;         /* the LAN client's first bytes */
+    size_t   rlen;
+    bool     syn_req;           /* W > 0: the request rides in the CPE's SYN after the signal */
+    bool     hag_at_syn;        /* the HAG connects on the access SYN, else on the request */
+    bool     implicit;          /* no signal: MPTCP straight to the target */
+    bool     join;              /* an MP_JOIN subflow on lte */
+    int64_t  server_us;         /* the server's response time */
+    uint64_t kc, ks;
+} LC;
+
+static const uint8_t LG_RESP[16] = "response 16 B ok";
+
+static void legs_conn(W *w, const LC *c)
+{
+    F f; O o;
+    const int64_t lo = LG_OWD[LG_LAN1], ao = LG_OWD[LG_DSL], wo = LG_OWD[LG_WAN], jo = LG_OWD[LG_LTE];
+    /* the story's times (arrival stamps) */
+    int64_t t = c->t, l_req = t + 510;
+    int64_t a_send = c->syn_req ? l_req + 10 : t + 2 * lo + 5, s_a = a_send + ao;
+    int64_t a_req = c->syn_req ? s_a : s_a + 2 * ao + 10;        /* request at the HAG */
+    int64_t w_send = c->hag_at_syn ? s_a + 10 : a_req + 10, s_w = w_send + wo;
+    int64_t req_send = (w_send + 2 * wo > a_req ? w_send + 2 * wo : a_req) + 10;
+    int64_t w_req = req_send + wo, w_resp = w_req + c->server_us + wo;
+    int64_t rep = w_send + 2 * wo + 10 + ao, a_resp = w_resp + 10 + ao, l_resp = a_resp + 10 + lo;
+    int64_t fin = l_resp + 1000;
+    /* LAN leg: plain TCP to the server address, answered by the CPE */
+    faddr(&f, c->lan_ip, c->lport, LG_SERVER, c->dport, 1000 + (uint32_t)c->lport, 2000 + (uint32_t)c->lport);
+    o_init(&o); o_base_syn(&o, true); o_pad(&o);
+    lseg(w, c->lan, &f, 0, MPX_TH_SYN, &o, NULL, 0, t);
+    lseg(w, c->lan, &f, 1, MPX_TH_SYN | MPX_TH_ACK, &o, NULL, 0, t + lo);
+    lseg(w, c->lan, &f, 0, MPX_TH_ACK, NULL, NULL, 0, t + 2 * lo);
+    lseg(w, c->lan, &f, 0, MPX_TH_ACK | MPX_TH_PSH, NULL, c->req, c->rlen, l_req);
+    lseg(w, c->lan, &f, 1, MPX_TH_ACK | MPX_TH_PSH, NULL, LG_RESP, sizeof LG_RESP, l_resp);
+    lseg(w, c->lan, &f, 0, MPX_TH_ACK | MPX_TH_FIN, NULL, NULL, 0, fin);
+    lseg(w, c->lan, &f, 1, MPX_TH_ACK | MPX_TH_FIN, NULL, NULL, 0, fin + 2 * lo);
+    lseg(w, c->lan, &f, 0, MPX_TH_ACK, NULL, NULL, 0, fin + 3 * lo);
+    /* access leg: MPTCP from the CPE's dsl address to the HAG (or to the target: implicit) */
+    uint8_t pl[256];
+    size_t sl = 0;
+    if (!c->implicit) {
+        mpx_err e;
+        mpx_addr tg = mpx_addr_v4(LG_SERVER, c->dport);
+        long n = mpx_conv_encode_connect(&tg, NULL, 0, NULL, 0, pl, sizeof pl, &e);
+        sl = n > 0 ? (size_t)n : 0;
+    }
+    size_t syn_len = sl + (c->syn_req ? c->rlen : 0);
+    if (c->syn_req) memcpy(pl + sl, c->req, c->rlen);
+    faddr(&f, LG_CPE_DSL, c->aport, c->implicit ? LG_SERVER : 0xC6120001u, c->implicit ? c->dport : 5124,
+          3000 + (uint32_t)c->aport, 4000 + (uint32_t)c->aport);
+    uint64_t ic = mpx_mptcp_idsn(c->kc, 1), is = mpx_mptcp_idsn(c->ks, 1);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); o_pad(&o);
+    lseg(w, LG_DSL, &f, 0, MPX_TH_SYN, &o, pl, syn_len, s_a);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 1, c->ks, 0, 0); o_pad(&o);
+    lseg(w, LG_DSL, &f, 1, MPX_TH_SYN | MPX_TH_ACK, &o, NULL, 0, s_a + ao);
+    o_init(&o); mpx_tcpopt_put_nop(&o.w); mpx_tcpopt_put_nop(&o.w); mpx_tcpopt_put_ts(&o.w, 1030, 2000);
+    o_mpc(&o, 2, c->kc, c->ks, 0); o_pad(&o);
+    lseg(w, LG_DSL, &f, 0, MPX_TH_ACK, &o, NULL, 0, s_a + 2 * ao);
+    uint64_t dack = ic + 1;
+    if (!c->syn_req) {
+        o_init(&o); o_dss_map(&o, is + 1, ic + 1, 1, (uint16_t)c->rlen); o_pad(&o);
+        lseg(w, LG_DSL, &f, 0, MPX_TH_ACK | MPX_TH_PSH, &o, c->req, c->rlen, a_req);
+        dack += c->rlen;
+    }
+    static const uint8_t crep[4] = { 1, 1, 0x22, 0x63 };
+    uint32_t ssn = 1;
+    if (!c->implicit) {
+        o_init(&o); o_dss_map(&o, dack, is + 1, 1, 4); o_pad(&o);
+        lseg(w, LG_DSL, &f, 1, MPX_TH_ACK | MPX_TH_PSH, &o, crep, 4, rep);
+        ssn += 4;
+    }
+    o_init(&o); o_dss_map(&o, dack, is + ssn, ssn, sizeof LG_RESP); o_pad(&o);
+    lseg(w, LG_DSL, &f, 1, MPX_TH_ACK | MPX_TH_PSH, &o, LG_RESP, sizeof LG_RESP, a_resp);
+    int64_t afin = fin + 10 + ao;
+    o_init(&o); o_dss_ack(&o, is + ssn + sizeof LG_RESP); o_pad(&o);
+    lseg(w, LG_DSL, &f, 0, MPX_TH_ACK | MPX_TH_FIN, &o, NULL, 0, afin);
+    lseg(w, LG_DSL, &f, 1, MPX_TH_ACK | MPX_TH_FIN, &o, NULL, 0, afin + 2 * ao);
+    lseg(w, LG_DSL, &f, 0, MPX_TH_ACK, &o, NULL, 0, afin + 3 * ao);
+    if (c->join) {
+        /* the second subflow over lte once the first is established (in-kernel PM) */
+        F g;
+        faddr(&g, LG_CPE_LTE, (uint16_t)(c->aport + 1), c->implicit ? LG_SERVER : 0xC6120101u,
+              c->implicit ? c->dport : 5124, 7000, 8000);
+        uint32_t ra = 0xaaaa0001, rb = 0xbbbb0002;
+        mpx_mptcp_opt m;
+        int64_t js = s_a + ao + 10 + jo;
+        memset(&m, 0, sizeof m);
+        m.subtype = MPX_MP_JOIN; m.u.mpj.form = MPX_MPJ_SYN; m.u.mpj.addr_id = 1;
+        m.u.mpj.token = mpx_mptcp_token(c->ks, 1); m.u.mpj.nonce = ra;
+        o_init(&o); o_base_syn(&o, true); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+        lseg(w, LG_LTE, &g, 0, MPX_TH_SYN, &o, NULL, 0, js);
+        memset(&m, 0, sizeof m);
+        m.subtype = MPX_MP_JOIN; m.u.mpj.form = MPX_MPJ_SYNACK; m.u.mpj.nonce = rb;
+        m.u.mpj.hmac64 = mpx_mptcp_join_hmac64(1, c->ks, c->kc, rb, ra);
+        o_init(&o); o_base_syn(&o, true); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+        lseg(w, LG_LTE, &g, 1, MPX_TH_SYN | MPX_TH_ACK, &o, NULL, 0, js + jo);
+        memset(&m, 0, sizeof m);
+        m.subtype = MPX_MP_JOIN; m.u.mpj.form = MPX_MPJ_ACK;
+        uint8_t mac[32];
+        mpx_mptcp_join_hmac(1, c->kc, c->ks, ra, rb, mac);
+        memcpy(m.u.mpj.hmac, mac, 20);
+        o_init(&o); mpx_mptcp_encode(&m, &o.w); o_pad(&o);
+        lseg(w, LG_LTE, &g, 0, MPX_TH_ACK, &o, NULL, 0, js + 2 * jo);
+        lseg(w, LG_LTE, &g, 0, MPX_TH_ACK | MPX_TH_FIN, NULL, NULL, 0, afin + jo);
+        lseg(w, LG_LTE, &g, 1, MPX_TH_ACK | MPX_TH_FIN, NULL, NULL, 0, afin + 3 * jo);
+        lseg(w, LG_LTE, &g, 0, MPX_TH_ACK, NULL, NULL, 0, afin + 4 * jo);
+    }
+    /* WAN leg: plain TCP from the HAG's wan address to the server */
+    faddr(&f, LG_HAG_WAN, c->wport, LG_SERVER, c->dport, 5000 + (uint32_t)c->wport, 6000 + (uint32_t)c->wport);
+    o_init(&o); o_base_syn(&o, true); o_pad(&o);
+    lseg(w, LG_WAN, &f, 0, MPX_TH_SYN, &o, NULL, 0, s_w);
+    lseg(w, LG_WAN, &f, 1, MPX_TH_SYN | MPX_TH_ACK, &o, NULL, 0, s_w + wo);
+    lseg(w, LG_WAN, &f, 0, MPX_TH_ACK, NULL, NULL, 0, s_w + 2 * wo);
+    lseg(w, LG_WAN, &f, 0, MPX_TH_ACK | MPX_TH_PSH, NULL, c->req, c->rlen, w_req);
+    lseg(w, LG_WAN, &f, 1, MPX_TH_ACK | MPX_TH_PSH, NULL, LG_RESP, sizeof LG_RESP, w_resp);
+    int64_t wfin = afin + 10 + wo;
+    lseg(w, LG_WAN, &f, 0, MPX_TH_ACK | MPX_TH_FIN, NULL, NULL, 0, wfin);
+    lseg(w, LG_WAN, &f, 1, MPX_TH_ACK | MPX_TH_FIN, NULL, NULL, 0, wfin + 2 * wo);
+    lseg(w, LG_WAN, &f, 0, MPX_TH_ACK, NULL, NULL, 0, wfin + 3 * wo);
+}
+
+static void sc_legs(W *w, int link)
+{
+    g_leg = link;
+    w->v6 = false;   /* the story is IPv4 */
+    /* the MPX1 requests (lib/pattern.h): 16-byte header + 16 pattern bytes */
+    uint8_t ra[32], rd[32];
+    mpxa_req_hdr h = { .req_len = 32, .resp_len = 16, .flags = 0 };
+    mpxa_hdr_set_seed(&h, 0x000101);
+    mpxa_req_fill(&h, 0, ra, sizeof ra);
+    mpxa_hdr_set_seed(&h, 0x000202);
+    mpxa_req_fill(&h, 0, rd, sizeof rd);
+    static const uint8_t http[18] = "GET / HTTP/1.0\r\n\r\n";
+    /* A: convert, W > 0 (request in the CPE's SYN), HAG connects on the SYN, lte subflow */
+    LC a = { .lan = LG_LAN1, .lan_ip = 0xC6120302u, .lport = 40001, .dport = 8101, .aport = 50001,
+             .wport = 60001, .t = 0, .req = ra, .rlen = sizeof ra, .syn_req = true, .hag_at_syn = true,
+             .join = true, .server_us = 60, .kc = 0x0102030405060708ULL, .ks = 0x1112131415161718ULL };
+    legs_conn(w, &a);
+    /* B: another LAN host with the same MPX1 header (same seed), W = 0, HAG on the request */
+    LC b = a;
+    b.lan = LG_LAN2; b.lan_ip = 0xC6120502u; b.lport = 40002; b.aport = 50003; b.wport = 60002;
+    b.t = 200000; b.syn_req = false; b.hag_at_syn = false; b.join = false; b.server_us = 90;
+    b.kc = 0x2122232425262728ULL; b.ks = 0x3132333435363738ULL;
+    legs_conn(w, &b);
+    /* C: implicit (MPTCP straight to the target), another application (no MPX1 header) */
+    LC c = b;
+    c.lan = LG_LAN1; c.lan_ip = 0xC6120302u; c.lport = 40003; c.dport = 8102; c.aport = 50005;
+    c.wport = 60003; c.t = 400000; c.req = http; c.rlen = sizeof http; c.implicit = true;
+    c.kc = 0x4142434445464748ULL; c.ks = 0x5152535455565758ULL;
+    legs_conn(w, &c);
+    /* E: convert with another application's bytes in the SYN: joined by target and time */
+    LC e = a;
+    e.lport = 40005; e.dport = 8104; e.aport = 50007; e.wport = 60005; e.t = 600000;
+    e.req = http; e.rlen = sizeof http; e.join = false;
+    e.kc = 0x6162636465666768ULL; e.ks = 0x7172737475767778ULL;
+    legs_conn(w, &e);
+    /* D: a LAN connection the CPE resets (no access, no WAN leg) */
+    F f; O o;
+    faddr(&f, 0xC6120302u, 40004, LG_SERVER, 8103, 9000, 9100);
+    o_init(&o); o_base_syn(&o, true); o_pad(&o);
+    lseg(w, LG_LAN1, &f, 0, MPX_TH_SYN, &o, NULL, 0, 800000);
+    lseg(w, LG_LAN1, &f, 1, MPX_TH_SYN | MPX_TH_ACK, &o, NULL, 0, 800250);
+    lseg(w, LG_LAN1, &f, 0, MPX_TH_ACK, NULL, NULL, 0, 800500);
+    lseg(w, LG_LAN1, &f, 0, MPX_TH_ACK | MPX_TH_PSH, NULL, rd, sizeof rd, 800510);
+    lseg(w, LG_LAN1, &f, 1, MPX_TH_ACK | MPX_TH_RST, NULL, NULL, 0, 803760);
+    /* a HAG connection to the server nobody on the LAN asked for */
+    faddr(&f, LG_HAG_WAN, 60009, LG_SERVER, 9999, 9200, 9300);
+    lseg(w, LG_WAN, &f, 0, MPX_TH_SYN, &o, NULL, 0, 1000000);
+    lseg(w, LG_WAN, &f, 1, MPX_TH_SYN | MPX_TH_ACK, &o, NULL, 0, 1005000);
+    lseg(w, LG_WAN, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, NULL, 0, 1010000);
+}
+
 static void cut_end(W *w)
 {
     static const uint8_t part[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
@@ -1018,6 +1225,11 @@ static const struct { const char *name, *what;
     { "plain", "plain TCP connection" },
     { "plain-ra", "plain TCP connection with IPv4 Router Alert on the SYN" },
     { "fallback", "MPTCP SYN answered without MP_CAPABLE" },
+    { "legs-lan1", "three legs (--legs): the LAN link of host 1 (connections A, C, D, E)" },
+    { "legs-lan2", "three legs: the LAN link of host 2 (connection B, the same MPX1 header as A)" },
+    { "legs-dsl", "three legs: the CPE-HAG dsl link (the MPTCP connections, signals)" },
+    { "legs-lte", "three legs: the CPE-HAG lte link (A's MP_JOIN subflow)" },
+    { "legs-wan", "three legs: the HAG-server link (and one connection no LAN host made)" },
 };
 
 static int run(W *w, const char *sc)
@@ -1064,6 +1276,11 @@ static int run(W *w, const char *sc)
         sc_convert_info(w);
     else if (!strcmp(sc, "join-multilink"))
         sc_join(w, false);
+    else if (!strcmp(sc, "legs-lan1")) sc_legs(w, LG_LAN1);
+    else if (!strcmp(sc, "legs-lan2")) sc_legs(w, LG_LAN2);
+    else if (!strcmp(sc, "legs-dsl")) sc_legs(w, LG_DSL);
+    else if (!strcmp(sc, "legs-lte")) sc_legs(w, LG_LTE);
+    else if (!strcmp(sc, "legs-wan")) sc_legs(w, LG_WAN);
     else return -1;
     return 0;
 }

@@ -351,7 +351,10 @@ static int wan_pump_out(struct conn *c)
         else break;
         ssize_t w = send(c->sfd, b, n, MSG_NOSIGNAL);
         if (w > 0) {
-            if (sig) x->sig_off += (size_t)w; else x->lan_sent += (size_t)w;
+            if (sig) { x->sig_off += (size_t)w; continue; }
+            x->lan_sent += (size_t)w;
+            c->nup += (uint64_t)w;
+            st.bytes_up += (uint64_t)w;
             continue;
         }
         if (w < 0 && errno == EINTR) continue;
@@ -533,6 +536,8 @@ static void wan_connect(struct conn *c)
             size_t k = (size_t)w < x->sig_len ? (size_t)w : x->sig_len;
             x->sig_off = k;
             x->lan_sent = (size_t)w - k;
+            c->nup += x->lan_sent;
+            st.bytes_up += x->lan_sent;
         }
         if (w > (ssize_t)x->sig_len) ctr[x->li].syn_with++;
         else ctr[x->li].syn_without++;
@@ -560,7 +565,13 @@ static void wan_read(struct conn *c)
         if (!c->s_rd) return;
         uint8_t b[sizeof c->out];
         ssize_t r = read(c->sfd, b, sizeof b);
-        if (r > 0) { conn_queue_out(c, b, (size_t)r); confirm(c); return; }
+        if (r > 0) {
+            conn_queue_out(c, b, (size_t)r);
+            c->ndown += (uint64_t)r;
+            st.bytes_down += (uint64_t)r;
+            confirm(c);
+            return;
+        }
         if (r == 0) { confirm(c); return; }
         if (errno == EAGAIN || errno == EINTR) { if (errno == EAGAIN) c->s_rd = false; return; }
         char m[96];

@@ -12,7 +12,7 @@ PKGS=(
   libpcap-dev libcmocka-dev nettle-dev libssl-dev
   libnetfilter-queue-dev libmnl-dev libbpf-dev bpftool
   iproute2 tcpdump nftables iptables ethtool procps psmisc util-linux
-  jq gnuplot-nox tshark iputils-ping curl socat haproxy lighttpd busybox iperf3
+  jq gnuplot-nox tshark iputils-ping curl wget socat haproxy lighttpd busybox iperf3
   shellcheck cppcheck
   mininet bridge-utils microsocks
 )

@@ -507,7 +507,7 @@ static void wan_connect(struct conn *c)
     if (loop_add(fd, &c->sev, CONN_EVENTS) < 0) { fallback(c, CR_UNREACHABLE, "epoll"); return; }
     struct sockaddr_storage ss;
     size_t sl = mpx_addr_to_sockaddr(&x->wan_dst, &ss, sizeof ss);
-    size_t nlan = s->tfo != MPX_SIG_TFO_NONE && lan_early(x) ? x->lan_len : 0;
+    size_t nlan = s->tfo != MPX_SIG_TFO_NONE && lan_early(x) && !x->syn_alone ? x->lan_len : 0;
     if (nlan > SYN_LAN_MAX) nlan = SYN_LAN_MAX;
     int r;
     if (!x->sig_len && !nlan) {
@@ -698,6 +698,12 @@ static void start(struct conn *c)
 {
     struct cpe_conn *x = c->cpe;
     int w = cfg.cpe[x->li].wait_ms;
+    if (w == 0) {
+        /* connect at once, the signal alone: only a LAN client that used TFO already gave
+         * its first bytes (they came in its SYN) */
+        int o = mpxa_tcpi_options(c->cfd);
+        x->syn_alone = o < 0 || !(o & MPXA_TCPI_OPT_SYN_DATA);
+    }
     if (lan_read(c) < 0) return;
     /* bytes there at accept (a TFO LAN client), nothing to wait for, or a row whose SYN
      * cannot carry them: connect now */

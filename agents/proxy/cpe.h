@@ -34,6 +34,8 @@ struct cpe_conn {
     uint8_t sent[64]; size_t sent_len;  /* first-flight bytes the answer must echo (IE) */
     uint8_t *lan; size_t lan_cap, lan_len, lan_sent;  /* LAN bytes read / sent to the WAN */
     bool lan_eof, wan_up, wscale0, mptcp_counted;
+    bool syn_alone;                 /* wait=0: the signal alone in the SYN (no race for the
+                                     * LAN bytes; only a TFO LAN client's data goes along) */
     int subflows_max;
     uint16_t optd_sport;            /* registered with mpx-optd (0 = no) */
     int reason;                     /* enum cpe_reason set by a refusing reply */

@@ -45,6 +45,8 @@ source "$H/failover.sh"
 source "$H/fidelity.sh"
 # shellcheck source=../harness/sim.sh
 source "$H/sim.sh"
+# shellcheck source=../harness/chain.sh
+source "$H/chain.sh"
 
 usage() {
   cat <<'EOF'
@@ -456,6 +458,7 @@ for v in "${VARIANTS[@]}"; do
   mpx_agents_start "$R" "$LDIR" || die "variant $v: agents did not start (logs in $LDIR)"
   CUR_R=$R
   mapfile -t vsigs < <(printf '%s\n' "${steps[@]}" | awk '{print $3}' | sort -u)
+  mpx_chain_variant_up "$R" "$v" "$LDIR" "${vsigs[@]}" || die "variant $v: CPE (chain $EXP_CHAIN) did not start (logs in $LDIR)"
   mpx_ic_variant_up "$R" "$v" "${vsigs[@]}" ||
     die "variant $v: client-side interception setup failed (logs/$v/intercept.log)"
 

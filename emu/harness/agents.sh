@@ -41,6 +41,8 @@ _mpx_nfqueue_ok() {
 mpx_agents_signal_why() {
   local s=$1 b c
   mpx_reg_load > /dev/null 2>&1 || { echo "the signal registry is not available (bin/mpx-wire signals --json)"; return 0; }
+  # proxy/proxy rows (cpe:CHANNEL:wW) and registry rows in a chain experiment: chain.sh decides
+  if declare -F mpx_chain_why > /dev/null && c=$(mpx_chain_why "$s"); then echo "$c"; return 0; fi
   mpx_reg_known "$s" || { echo "unknown to the signal registry (mpx-wire signals)"; return 0; }
   local fe=${MPX_SIG_FRONTEND[$s]} helper=${MPX_SIG_HELPER[$s]} ic=${MPX_SIG_INTERCEPT[$s]}
   local bins=(mpx-server mpx-client)
@@ -136,6 +138,8 @@ mpx_agents_start() {
   # the experiment's SYN-data policy (.exp syn-data-policy; none: the proxy's default, cookie)
   local pol=()
   [ -n "${EXP_SYN_POLICY:-}" ] && pol=(--syn-data-policy "$EXP_SYN_POLICY")
+  # the HAG tells CPEs from direct clients (chain.sh: --cpe-peer with the CPE's prefixes)
+  declare -F mpx_chain_hag_args > /dev/null && mapfile -t -O ${#pol[@]} pol < <(mpx_chain_hag_args "$r")
   _mpx_agent_run "$hag_ns" "$ld/proxy.log" mpx-proxy "${pargs[@]}" "${allow[@]}" "${pol[@]}" --stats "$MPX_PROXY_STATS" --ready "$ld/proxy.ready"
   _mpx_wait_ready "$ld/proxy.ready" "$MPX_LAST_PID" mpx-proxy 2>> "$ld/proxy.log" || return 1
   seen=()
@@ -173,7 +177,8 @@ _mpx_hostport() { if [[ $1 == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi
 
 # mpx_client_ns RUN SIG: the namespace SIG's client connection runs in (the client node; a hook
 # for topologies whose clients sit elsewhere)
-mpx_client_ns() { mpx_topo_ns "$1" client; }
+# (MPX_CLIENT_NODE: the LAN host of a chain experiment, emu/harness/chain.sh)
+mpx_client_ns() { mpx_topo_ns "$1" "${MPX_CLIENT_NODE:-client}"; }
 
 # mpx_client_json VARIANT STEP SIG: the step's client record file
 mpx_client_json() { printf '%s/raw/%s/%05d-%s.jsonl\n' "$OUT" "$1" "$2" "$3"; }
@@ -203,6 +208,8 @@ mpx_client_args() {
 # raw/VARIANT/STEP-SIG.jsonl, one line per step to steps.csv
 mpx_client_step() {
   local r=$1 v=$2 rep=$3 k=$4 sig=$5 ns rc t0 t1 args
+  # a proxy/proxy row: a plain TCP client on a LAN host, the CPE signals (chain.sh)
+  if declare -F mpx_chain_is > /dev/null && mpx_chain_is "$sig"; then mpx_chain_step "$@"; return; fi
   ns=$(mpx_client_ns "$r" "$sig")
   mapfile -t args < <(mpx_client_args "$r" "$v" "$rep" "$k" "$sig")
   local ic=${MPX_SIG_INTERCEPT[$sig]}
@@ -347,6 +354,7 @@ mpx_ic_variant_up() {
 # mpx_ic_variant_down RUN: everything interception set up (also from the cleanup trap)
 mpx_ic_variant_down() {
   local r=$1
+  declare -F mpx_chain_variant_down > /dev/null && mpx_chain_variant_down "$r"
   [ -n "$MPX_IC_DIR" ] || return 0
   if [ "$MPX_IC_HAG_UP" = 1 ]; then mpx_ic_hag_down "$(mpx_topo_ns "$r" hag)" "$MPX_IC_DIR" > /dev/null 2>&1 || true; MPX_IC_HAG_UP=0; fi
   if [ "$MPX_IC_CLIENT_UP" = 1 ]; then mpx_ic_client_down "$(mpx_topo_ns "$r" client)" "$MPX_IC_DIR" > /dev/null 2>&1 || true; MPX_IC_CLIENT_UP=0; fi

@@ -118,6 +118,8 @@ mpx_analyze_all() {
     [ ${#pcaps[@]} -gt 0 ] || continue
     timeout -s KILL 300 "$MPX_BIN/mpx-analyze" --report --out "$o/analysis/$v/verification.md" "${pcaps[@]}" \
       2>> "$o/analysis/$v/analyze.log" || true
+    # proxy/proxy: the three-leg join (LAN, access, WAN captures) of a chain variant
+    declare -F mpx_chain_legs > /dev/null && mpx_chain_legs "$o" "$v"
   done
 }
 
@@ -149,6 +151,8 @@ mpx_collect_connections() {
     jq -n -c --arg v "$v" --arg cp "$cp" --slurpfile cl "$cl" --slurpfile an "$an" \
       --rawfile steps "$o/steps.csv" -f "$MPX_ROOT/emu/harness/join.jq" >> "$o/connections.jsonl"
   done
+  # proxy/proxy rows: the CPE's own connection as the row's analyzer record (chain.sh)
+  if declare -F mpx_chain_join > /dev/null; then mpx_chain_join "$o" || log "chain join failed"; fi
   jq -r -s -f "$MPX_ROOT/emu/harness/csv.jq" "$o/connections.jsonl" > "$o/connections.csv"
 }
 
@@ -190,12 +194,17 @@ mpx_collect_summary() {
     fi
     # the agents' own counters: proxy (and the RFC 1929 instance), server connection count
     local ag='{}' ld=$o/logs/$vn
-    for l in proxy proxy-auth; do
+    # (cpe: the CPE of a chain experiment; server-chain: its per-row server, chain.sh)
+    for l in proxy proxy-auth cpe; do
       [ -s "$ld/$l.stats.json" ] && ag=$(jq -c --arg k "$l" --slurpfile s "$ld/$l.stats.json" '. + {($k): $s[0]}' <<< "$ag" 2>/dev/null || echo "$ag")
     done
     [ -s "$ld/server.jsonl" ] && ag=$(jq -c --argjson n "$(jq -s '[.[] | select(.type == "conn")] | length' "$ld/server.jsonl" 2>/dev/null || echo 0)" \
       --argjson nv "$(jq -s '[.[] | select(.type == "conn" and .verified == true)] | length' "$ld/server.jsonl" 2>/dev/null || echo 0)" \
       '. + {server: {connections: $n, verified: $nv}}' <<< "$ag")
+    [ -s "$ld/chain-ports.json" ] && ag=$(jq -c --slurpfile p "$ld/chain-ports.json" '. + {chain_ports: $p[0]}' <<< "$ag" 2>/dev/null || echo "$ag")
+    [ -s "$ld/server-chain.jsonl" ] && ag=$(jq -c --slurpfile c "$ld/server-chain.jsonl" \
+      '. + {server_chain: {connections: ([$c[] | select(.type == "conn")] | length), verified: ([$c[] | select(.type == "conn" and .verified == true)] | length),
+        peers: ([$c[] | select(.type == "conn") | .peer // "" | sub(":[0-9]+$"; "") | gsub("[\\[\\]]"; "")] | group_by(.) | map({key: .[0], value: length}) | from_entries)}}' <<< "$ag" 2>/dev/null || echo "$ag")
     # the variant's health (run.sh: ok, failed, partial, not run); none = ok (generated runs)
     local hl='{"status":"ok","reason":null}'
     [ -s "$vd/health.json" ] && hl=$(<"$vd/health.json")
@@ -219,11 +228,25 @@ mpx_collect_summary() {
 # mpx_variant_describe NAME: the current EXP_* globals (one variant) with its analytic model
 # (model.jq evaluates each formula id once; every registry row gets its row's formula)
 mpx_variant_describe() {
-  local v=$1 d m
+  local v=$1 d m lan=() rcp cm='null'
   mpx_reg_load || return 1
-  d=$(mpx_model_delays "$EXP_TOPO" "$EXP_CP" "$EXP_PS" "${EXP_PARAM[@]}" 2>/dev/null) || d='{"R_cp_ms":null,"R_ps_ms":null}'
+  [ -n "${EXP_LAN:-}" ] && lan=("lan=$EXP_LAN")
+  d=$(mpx_model_delays "$EXP_TOPO" "$EXP_CP" "$EXP_PS" "${lan[@]}" "${EXP_PARAM[@]}" 2>/dev/null) || d='{"R_cp_ms":null,"R_ps_ms":null}'
   if [ "$(jq -r '.R_cp_ms // "null"' <<< "$d")" != null ]; then
-    m=$(mpx_model_json "$(jq .R_cp_ms <<< "$d")" "$(jq .R_ps_ms <<< "$d")" "$EXP_TFO" |
+    rcp=$(jq .R_cp_ms <<< "$d")
+    if [ -n "${EXP_CHAIN:-}" ]; then
+      # proxy/proxy (chain.sh): the measured clients sit on a LAN host, R_lan from it: every row's
+      # R_cp is the LAN host's round trip to the HAG (R_lan + R_acc); the cpe: rows get the
+      # chain model (model.jq chain_g) with R_acc = the CPE's first access link
+      local rows
+      rows=$(printf '%s\n' "${EXP_SIGNALS[@]}" | jq -R -s -c --argjson reg "$MPX_REG" '
+        [split("\n")[] | select(startswith("cpe:")) | capture("^cpe:(?<ch>.+):w(?<w>[0-9]+)$") as $m
+         | {name: ., wait_ms: ($m.w | tonumber), row: ($reg.signals | map(select(.name == $m.ch)) | .[0])}
+         | select(.row != null)]')
+      cm=$(mpx_model_chain_json "$(jq '.R_lan_ms // 0' <<< "$d")" "$rcp" "$(jq .R_ps_ms <<< "$d")" "${EXP_SYN_POLICY:-cookie}" "$rows")
+      rcp=$(jq .R_cp_ms <<< "$cm")
+    fi
+    m=$(mpx_model_json "$rcp" "$(jq .R_ps_ms <<< "$d")" "$EXP_TFO" |
       jq -c --argjson reg "$MPX_REG" --arg pol "${EXP_SYN_POLICY:-cookie}" '.signals as $f
         # SYN data the converter policy holds until the third ACK: cookie-less rows under the
         # default "cookie" policy, every SYN-payload row under "third-ack" (agents/README.md)
@@ -232,11 +255,15 @@ mpx_variant_describe() {
           | (if held and $f[.model + "-held"] != null then .model + "-held" else .model end) as $id
           | {key: .name, value: ($f[$id] + {formula_id: $id})}) | from_entries)')
   else m='{"signals":{}}'; fi
-  jq -n -c --arg name "$v" --argjson exp "$(mpx_exp_json)" --argjson d "$d" --argjson m "$m" \
+  # the proxy/proxy rows' own model entries beside the client/proxy ones (by row name)
+  [ "$cm" != null ] && m=$(jq -c --argjson cm "$cm" '.signals += $cm.signals' <<< "$m")
+  jq -n -c --arg name "$v" --argjson exp "$(mpx_exp_json)" --argjson d "$d" --argjson m "$m" --argjson cm "$cm" \
     '{name: $name, middlebox: $exp.middlebox, params: $exp.param, sysctl: $exp.sysctl, target: $exp.target,
       syn_data_policy: ($exp.syn_data_policy // "cookie"),
       sim_reps: $exp.sim_reps,
       workload: $exp.workload, mptcp: $exp.mptcp, tfo: $exp.tfo, faults: $exp.fault, signals: $exp.signals,
       repetitions: $exp.repetitions, model_links: $exp.model_links, delays: $d.delays,
-      model: {R_cp_ms: $d.R_cp_ms, R_ps_ms: $d.R_ps_ms, signals: $m.signals}}'
+      chain: $exp.chain,
+      model: ({R_cp_ms: $d.R_cp_ms, R_ps_ms: $d.R_ps_ms, signals: $m.signals}
+        + (if $cm == null then {} else {R_cp_ms: $cm.R_cp_ms, R_lan_ms: $cm.R_lan_ms, R_acc_ms: $cm.R_acc_ms, direct_ttfb_ms: $cm.direct_ttfb_ms} end))}'
 }

@@ -40,8 +40,14 @@ def vnote:
 def ev_columns: ["signal", "mode", "channel", "extra_rtt", "model_extra_rtt", "rtts_before_data", "ttfb",
   "model_ttfb", "sim_ttfb", "syn_policy", "syn_opt", "native_mptcp", "tfo_coexist", "varlen", "multi", "ipv6", "middleboxes",
   "encoding", "verified"];
+# a chain variant (proxy/proxy rows, chain.sh) adds who signals, the CPE's SYN and its fallbacks
+def ev_columns($v): if $v.chain == null then ev_columns
+  else ev_columns | .[0:1] + ["role"] + .[1:] | (index("syn_opt") + 1) as $i | .[0:$i] + ["cpe_syn", "cpe_fallback"] + .[$i:] end;
 def ev_head($c; $v):
   if $c == "signal" then "signal" elif $c == "mode" then "mode" elif $c == "channel" then "channel"
+  elif $c == "role" then "who signals (W)"
+  elif $c == "cpe_syn" then "CPE's SYN carries the LAN request"
+  elif $c == "cpe_fallback" then "CPE fallbacks (direct / accepted)"
   elif $c == "extra_rtt" then "extra RTTs vs \($v.reference_signal // "the reference"), measured"
   elif $c == "model_extra_rtt" then "model"
   elif $c == "rtts_before_data" then "RTTs before data (analyzer / model)"
@@ -62,10 +68,18 @@ def ev_head($c; $v):
 def ev_cell($c; $v):
   (.status == "run") as $run |
   if $c == "signal" then "`\(.signal)`"
+  elif $c == "role" then (if .role == "proxy/proxy" then "proxy/proxy (W = \(.chain.wait_ms) ms)" else .role // "–" end)
+  elif $c == "cpe_syn" then
+    (if .role != "proxy/proxy" or ($run | not) then "—"
+     elif (.legs.n // 0) == 0 then "not joined"
+     else "\(.legs.syn_carries_request)/\(.legs.n)\(if (.legs.access_subflows // null) != null then "; \(.legs.access_subflows) subflows" else "" end)" end)
+  elif $c == "cpe_fallback" then
+    (if .role != "proxy/proxy" then "—" elif .cpe == null then "no CPE counters"
+     else "\(.cpe.fallback_direct // 0) / \(.cpe.accepted // 0)\(if (.cpe.failed // 0) > 0 then ", \(.cpe.failed) failed" else "" end)" end)
   elif $c == "mode" then "\(.mode)"
   elif $c == "channel" then "\(.channel)"
   elif $c == "extra_rtt" then
-    (if $run | not then "not run: \(.reason // "?" | pipe_safe)" elif .mode == "none" then "0 (reference)" else (.extra_rtt | sgn) end)
+    (if $run | not then "not run: \(.reason // "?" | pipe_safe)" elif .mode == "none" and .role != "proxy/proxy" then "0 (reference)" else (.extra_rtt | sgn) end)
   elif $c == "model_extra_rtt" then (.model.extra_rtt | sgn)
   elif $c == "rtts_before_data" then "\(if $run then .analyzer.rtts_before_data // "–" else "–" end) / \(.model.rtts_before_data // "–")"
   elif $c == "ttfb" then
@@ -96,9 +110,10 @@ def ev_cell($c; $v):
 def evidence_table:
   . as $v |
   vnote,
-  "| " + (ev_columns | map(ev_head(.; $v)) | join(" | ")) + " |",
-  "|" + (ev_columns | map("---|") | join("")),
-  ($v.signals[] | . as $s | "| " + (ev_columns | map(. as $c | $s | ev_cell($c; $v)) | join(" | ")) + " |");
+  ev_columns($v) as $cols |
+  "| " + ($cols | map(ev_head(.; $v)) | join(" | ")) + " |",
+  "|" + ($cols | map("---|") | join("")),
+  ($v.signals[] | . as $s | "| " + ($cols | map(. as $c | $s | ev_cell($c; $v)) | join(" | ")) + " |");
 
 # (input: the summary; the reference is the registry row without a proxy)
 def evidence_notes:

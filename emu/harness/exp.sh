@@ -22,7 +22,9 @@ mpx_exp_reset() {
   EXP_WORKLOAD='rr 100/1000' EXP_REPS=10 EXP_SEED=1 EXP_MPTCP=on EXP_TFO=off EXP_TARGET=4 EXP_SYN_POLICY='' EXP_SIM_REPS=0
   EXP_SYSCTL=() EXP_PARAM=() EXP_MIDDLEBOX=() EXP_FAULT=()
   EXP_TIMEOUT_SETUP=60 EXP_TIMEOUT_CONN=20 EXP_TIMEOUT_RUN=0 EXP_WARMUP_MS=1
-  EXP_VARIANTS=() EXP_DESC='' EXP_CP=dsl EXP_PS=wan _MPX_EXP_POST=()
+  EXP_VARIANTS=() EXP_DESC='' EXP_CP=dsl EXP_PS=wan EXP_LAN='' _MPX_EXP_POST=()
+  # proxy/proxy (chain.sh): the CPE node, its first-bytes waits W (ms), the LAN hosts
+  EXP_CHAIN='' EXP_CHAIN_WAITS=(0 5) EXP_CHAIN_HOSTS=(lan1) EXP_SIG_TOKENS=()
   declare -gA EXP_VARIANT_SPEC=() EXP_SEEN=()
 }
 
@@ -42,23 +44,34 @@ mpx_exp_size_ok() { [[ $1 =~ ^[0-9]+([kKMG]i?B|B)?$ ]]; }
 
 # mpx_exp_signal_ok TOKEN: a registry name, "all", or either with the optional "?" suffix
 # (an unknown name is fine when optional: the run reports it as not run)
+# Proxy/proxy rows (a `chain` line, emu/harness/chain.sh): "cpe:NAME:wW" is registry row NAME
+# signalled by the CPE for a plain-TCP LAN client, the CPE waiting up to W ms for the LAN
+# client's first bytes; "cpe:NAME" is one row per wait of the chain line, "cpe:all" every row.
 mpx_exp_signal_ok() {
   local t=$1
   mpx_reg_load || return 1
-  [[ $t == *\? ]] && { [[ ${t%\?} =~ ^[a-z0-9][a-z0-9_-]*$ ]]; return; }
+  [[ $t == *\? ]] && { [[ ${t%\?} =~ ^[a-z0-9][a-z0-9_:-]*$ ]]; return; }
+  if [[ $t =~ ^cpe:([a-z0-9][a-z0-9_-]*)(:w(0|[1-9][0-9]{0,4}))?$ ]]; then
+    [ "${BASH_REMATCH[1]}" = all ] || mpx_reg_known "${BASH_REMATCH[1]}"; return
+  fi
   [ "$t" = all ] || mpx_reg_known "$t"
 }
 
 # mpx_exp_signals_set TOKEN...: EXP_SIGNALS (names, in order, once each) and EXP_SIG_OPTIONAL
 # from a signals list; "all" adds every registry row not listed yet
 mpx_exp_signals_set() {
-  local t n opt names=()
+  local t n opt names=() w
   local -A seen=()
-  EXP_SIGNALS=() EXP_SIGNALS_ALL=0 EXP_SIG_OPTIONAL=()
+  EXP_SIGNALS=() EXP_SIGNALS_ALL=0 EXP_SIG_OPTIONAL=() EXP_SIG_TOKENS=("$@")
   mpx_reg_load || return 1
   for t; do
     opt=0; [[ $t == *\? ]] && { opt=1; t=${t%\?}; }
-    if [ "$t" = all ]; then names=("${MPX_REG_NAMES[@]}"); EXP_SIGNALS_ALL=1; else names=("$t"); fi
+    if [ "$t" = all ]; then names=("${MPX_REG_NAMES[@]}"); EXP_SIGNALS_ALL=1
+    elif [[ $t =~ ^cpe:[^:]+$ ]]; then   # one row per wait (per registry row for cpe:all)
+      names=()
+      [ "$t" = cpe:all ] && t=$(printf 'cpe:%s\n' "${MPX_REG_NAMES[@]}") || true
+      for n in $t; do for w in "${EXP_CHAIN_WAITS[@]}"; do names+=("$n:w$w"); done; done
+    else names=("$t"); fi
     for n in "${names[@]}"; do
       [ -n "${seen[$n]:-}" ] && continue
       seen[$n]=1; EXP_SIGNALS+=("$n")
@@ -128,9 +141,9 @@ _mpx_exp_check() {
         _MPX_EXP_POST+=("$ln param $a")
       done ;;
     model)
-      [ $# -ge 1 ] || { _mpx_exp_err "$ln" "model wants cp=LINK[+LINK] ps=LINK[+LINK]"; return 2; }
+      [ $# -ge 1 ] || { _mpx_exp_err "$ln" "model wants cp=LINK[+LINK] ps=LINK[+LINK] [lan=LINK[+LINK]]"; return 2; }
       for a; do
-        [[ $a =~ ^(cp|ps)=[a-z][a-z0-9_]*(\+[a-z][a-z0-9_]*)*$ ]] || { _mpx_exp_err "$ln" "model: '$a' is not cp=LINK[+LINK...] or ps=LINK[+LINK...]"; return 2; }
+        [[ $a =~ ^(cp|ps|lan)=[a-z][a-z0-9_]*(\+[a-z][a-z0-9_]*)*$ ]] || { _mpx_exp_err "$ln" "model: '$a' is not cp=LINK[+LINK...], ps=LINK[+LINK...] or lan=LINK[+LINK...]"; return 2; }
         _MPX_EXP_POST+=("$ln links ${a#*=}")
       done ;;
     middlebox)
@@ -153,6 +166,14 @@ _mpx_exp_check() {
       [ $# = 2 ] || { _mpx_exp_err "$ln" "timeout wants STEP DURATION (setup|conn|run)"; return 2; }
       [[ $1 =~ ^(setup|conn|run)$ ]] || { _mpx_exp_err "$ln" "timeout: unknown step '$1' (setup, conn, run)"; return 2; }
       mpx_exp_dur_ms "$2" >/dev/null || { _mpx_exp_err "$ln" "timeout: bad duration '$2' (e.g. 20s)"; return 2; } ;;
+    chain)
+      [ $# -ge 1 ] && [[ $1 =~ ^[a-z][a-z0-9_-]*$ ]] ||
+        { _mpx_exp_err "$ln" "chain wants NODE [wait=MS,MS...] [hosts=NODE,NODE...] (the CPE node, e.g. 'chain cpe')"; return 2; }
+      shift
+      for a; do
+        [[ $a =~ ^wait=(0|[1-9][0-9]{0,4})(,(0|[1-9][0-9]{0,4}))*$ ]] || [[ $a =~ ^hosts=[a-z][a-z0-9_-]*(,[a-z][a-z0-9_-]*)*$ ]] ||
+          { _mpx_exp_err "$ln" "chain: '$a' is not wait=MS[,MS...] or hosts=NODE[,NODE...]"; return 2; }
+      done ;;
     description) : ;;
     *) _mpx_exp_err "$ln" "unknown directive '$d'"; return 2 ;;
   esac
@@ -176,7 +197,9 @@ _mpx_exp_set() {
     target) EXP_TARGET=${1#ipv} ;;
     sysctl) local n=$1 a; shift; for a; do EXP_SYSCTL+=("$n $a"); done ;;
     param) EXP_PARAM+=("$@") ;;
-    model) local a; for a; do case $a in cp=*) EXP_CP=${a#*=} ;; ps=*) EXP_PS=${a#*=} ;; esac; done ;;
+    model) local a; for a; do case $a in cp=*) EXP_CP=${a#*=} ;; ps=*) EXP_PS=${a#*=} ;; lan=*) EXP_LAN=${a#*=} ;; esac; done ;;
+    chain) local a; EXP_CHAIN=$1; shift
+      for a; do case $a in wait=*) IFS=, read -r -a EXP_CHAIN_WAITS <<< "${a#*=}" ;; hosts=*) IFS=, read -r -a EXP_CHAIN_HOSTS <<< "${a#*=}" ;; esac; done ;;
     middlebox) [ "$*" = none ] || EXP_MIDDLEBOX+=("$@") ;;
     fault) EXP_FAULT+=("$*") ;;
     timeout) local ms; ms=$(mpx_exp_dur_ms "$2")
@@ -190,7 +213,7 @@ _mpx_exp_set() {
 }
 
 # Directives that may appear only once at top level
-_mpx_exp_single() { [[ $1 =~ ^(topology|signals|workload|repetitions|warmup|seed|mptcp|tfo|syn-data-policy|sim-reps|target|model)$ ]]; }
+_mpx_exp_single() { [[ $1 =~ ^(topology|signals|workload|repetitions|warmup|seed|mptcp|tfo|syn-data-policy|sim-reps|target|model|chain)$ ]]; }
 # Directives a variant may override
 _mpx_exp_in_variant() { [[ $1 =~ ^(signals|workload|mptcp|tfo|syn-data-policy|target|sysctl|param|middlebox|fault)$ ]]; }
 
@@ -246,6 +269,8 @@ mpx_exp_parse() {
   done < "$f"
   [ -n "$EXP_TOPO_ARG" ] || { _mpx_exp_err "$ln" "no 'topology' line"; return 2; }
   [ ${#EXP_SIGNALS[@]} -gt 0 ] || { _mpx_exp_err "$ln" "no 'signals' line"; return 2; }
+  # the chain line's waits expand "cpe:NAME" wherever it stood in the file
+  if [ -n "$EXP_CHAIN" ]; then mpx_exp_signals_set "${EXP_SIG_TOKENS[@]}"; _MPX_EXP_POST+=("${EXP_SEEN[chain]} node $EXP_CHAIN ${EXP_CHAIN_HOSTS[*]}"); fi
   EXP_TOPO=$(_mpx_exp_find_topo "$EXP_TOPO_ARG") ||
     { _mpx_exp_err "$topo_line" "topology file '$EXP_TOPO_ARG' not found (looked beside the .exp and in topologies/)"; return 2; }
   _mpx_exp_postcheck "$topo_line" || return 2
@@ -279,14 +304,16 @@ mpx_exp_json() {
     --arg mptcp "$EXP_MPTCP" --arg tfo "$EXP_TFO" --argjson target "$EXP_TARGET" --arg desc "$EXP_DESC" \
     --arg synpol "$EXP_SYN_POLICY" \
     --argjson simreps "$EXP_SIM_REPS" \
-    --argjson all "$EXP_SIGNALS_ALL" --arg cp "$EXP_CP" --arg ps "$EXP_PS" \
+    --argjson all "$EXP_SIGNALS_ALL" --arg cp "$EXP_CP" --arg ps "$EXP_PS" --arg lan "$EXP_LAN" \
+    --arg chain "$EXP_CHAIN" --arg cwaits "${EXP_CHAIN_WAITS[*]}" --arg chosts "${EXP_CHAIN_HOSTS[*]}" \
     --argjson warmup "$EXP_WARMUP_MS" --argjson tsetup "$EXP_TIMEOUT_SETUP" --argjson tconn "$EXP_TIMEOUT_CONN" --argjson trun "$EXP_TIMEOUT_RUN" \
     --argjson variants "$vj" \
     --args '{file:$file, name:$name, description:$desc, topology:$topo, signals_all:($all==1),
       workload:$workload, repetitions:$reps, warmup_ms:$warmup, seed:$seed, mptcp:$mptcp, tfo:$tfo, target:$target,
       syn_data_policy:(if $synpol == "" then null else $synpol end),
       sim_reps:(if $simreps == 0 then null else $simreps end),
-      timeouts:{setup_s:$tsetup, conn_s:$tconn, run_s:$trun}, model_links:{cp:$cp, ps:$ps}, variants:$variants} +
+      timeouts:{setup_s:$tsetup, conn_s:$tconn, run_s:$trun}, model_links:({cp:$cp, ps:$ps} + (if $lan == "" then {} else {lan:$lan} end)), variants:$variants,
+      chain:(if $chain == "" then null else {node:$chain, waits_ms:($cwaits | split(" ") | map(tonumber)), hosts:($chosts | split(" "))} end)} +
       ($ARGS.positional | reduce .[] as $x ({signals:[],signals_optional:[],sysctl:[],param:[],middlebox:[],fault:[]};
         ($x | split("\u0001")) as $p | .[$p[0]] += [$p[1]]))' \
     "${EXP_SIGNALS[@]/#/signals$'\x01'}" "${opt[@]}" "${EXP_SYSCTL[@]/#/sysctl$'\x01'}" "${EXP_PARAM[@]/#/param$'\x01'}" \
@@ -313,6 +340,9 @@ _mpx_exp_postcheck2() {
       param) mpx_topofile_param "$arg" 2>"$tmp" >/dev/null || { msg=$(<"$tmp"); _mpx_exp_err "$ln" "${msg%%$'\n'*}"; return 2; } ;;
       links) local l; for l in ${arg//+/ }; do
                [ -n "${MPX_T_LA[$l]:-}" ] || { _mpx_exp_err "$ln" "no link '$l' in $(basename "$EXP_TOPO") (links: ${MPX_T_LINKS[*]})"; return 2; }
+             done ;;
+      node) local n; for n in $arg; do
+               [ -n "${MPX_T_ROLE[$n]:-}" ] || { _mpx_exp_err "$ln" "chain: no node '$n' in $(basename "$EXP_TOPO") (nodes: ${MPX_T_NODES[*]})"; return 2; }
              done ;;
       middlebox)
         local mb; mb=$(mpx_exp_mb_node) || { _mpx_exp_err "$ln" "middlebox '$arg': $(basename "$EXP_TOPO") has no node with role middlebox"; return 2; }

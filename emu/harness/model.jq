@@ -8,7 +8,7 @@
 # SYN/ACK leaves at once; an MPTCP proxy holds its first write until the client's third ACK
 # (the reply-stall guard, kernel-facts.md Q2) and a converter's reply waits for the server.
 def max2(a; b): if a > b then a else b end;
-($rcp / 2) as $c | ($rps / 2) as $p |
+def table($rcp; $rps; $tfo): ($rcp / 2) as $c | ($rps / 2) as $p |
 {
   direct: (if $tfo then {
     ttfb_ms: ($rcp + $rps), rtts_before_data: 0,
@@ -50,7 +50,64 @@ def max2(a; b): if a > b then a else b end;
     ttfb_ms: (2 * $rcp + 2 * $rps), rtts_before_data: 1,
     formula: "2 R_cp + 2 R_ps",
     derivation: "The HAG intercepts the SYN (every MPTCP SYN, or only those an option or the IP Router Alert selects) and answers at once (client has the SYN/ACK at 2c); the request comes with the third ACK (3c), when accept() returns; the proxy connects downstream (3c+2p), the request is at the server 3c+3p and the response at the client 4c+4p = 2 R_cp + 2 R_ps." }
-}
-| (.direct.ttfb_ms) as $t
-| map_values(. + {extra_rtt: (if $rcp > 0 then ((.ttfb_ms - $t) / $rcp * 1000 | round / 1000) else null end)})
-| {R_cp_ms: $rcp, R_ps_ms: $rps, signals: .}
+};
+def with_extra($rcp): (.direct.ttfb_ms) as $t
+  | map_values(. + {extra_rtt: (if $rcp > 0 then ((.ttfb_ms - $t) / $rcp * 1000 | round / 1000) else null end)});
+
+# Proxy/proxy (chain.sh): a plain-TCP LAN client (no TFO) behind a CPE that signals the HAG.
+# R_lan = LAN host <-> CPE RTT (l = R_lan/2), R_acc = CPE <-> HAG RTT on the CPE's first
+# subflow (c = R_acc/2), R_ps as above. The LAN handshake ends at the CPE at 3l, when the LAN
+# client's request arrives with (right after) its third ACK and accept() returns; the CPE then
+# opens its MPTCP connection at t_s = 3l + min(W, d), d = the request's lag behind the third
+# ACK (0 for a client that writes at once, as mpx-client): with W = 0 the SYN carries the signal
+# alone; with W > 0 it carries the request after the signal when the channel allows (the
+# signal is not in the SYN payload of SOCKS; convert-wait waits for the reply first). The CPE is
+# then the client of the client/proxy timelines above with R_cp = R_acc: the time g from its
+# SYN to the response at the CPE; the response reaches the LAN client l later:
+#   TTFB = 3l + g + l = 2 R_lan + g (+ W when the LAN client sends nothing within W).
+# The direct LAN -> server TCP baseline is 2 (R_lan + R_acc + R_ps), so the LAN leg cancels in
+# the difference: extra = g - 2 (R_acc + R_ps), in units of R_cp = R_lan + R_acc (the LAN
+# host's round trip to the HAG). g per channel ($atsyn: the HAG acts on SYN data at the SYN,
+# i.e. syn-data-policy immediate, or a TFO cookie under the default policy cookie):
+def chain_g($ra; $rps): table($ra; $rps; false) as $t | ($ra / 2) as $c | {
+  direct: ($t.direct + {formula: "2 (R_acc + R_ps)"}),
+  "direct-tfo": {ttfb_ms: ($ra + $rps), rtts_before_data: 0, formula: "R_acc + R_ps",
+    derivation: "The CPE's SYN to the server carries the LAN request (cookie-less TFO): at the server at c+p, the response at the CPE at 2(c+p)."},
+  "syn-data": ($t["syn-data"] + {formula: "max(R_acc/2 + 2 R_ps, 3 R_acc/2) + R_acc/2"}),
+  "syn-signal": {ttfb_ms: (max2(3 * $c; $c + $rps) + $rps + $c), rtts_before_data: 1,
+    formula: "max(3 R_acc/2, R_acc/2 + R_ps) + R_ps + R_acc/2",
+    derivation: "The CPE's SYN carries the signal alone (W = 0): the HAG connects downstream at once (server SYN/ACK at c + 2p); the request leaves the CPE with its third ACK (2c) and is at the HAG at 3c; the HAG forwards at max(3c, c + 2p), the response is back at the HAG 2p later and at the CPE c later."},
+  "third-ack": {ttfb_ms: (2 * $ra + 2 * $rps), rtts_before_data: 1, formula: "2 R_acc + 2 R_ps",
+    derivation: "The HAG acts at the CPE's third ACK (3c: an option or interception signal without SYN data, or SYN data its policy holds): connects downstream (2p), forwards the request (p), relays the response (p + c): 4c + 4p."},
+  "third-ack-data": {ttfb_ms: (2 * $ra + 2 * $rps), rtts_before_data: 0, formula: "2 R_acc + 2 R_ps",
+    derivation: "The CPE's SYN carries the request, but the HAG's SYN-data policy holds it until the CPE's third ACK (3c); then as without SYN data: 4c + 4p."},
+  "syn-data-wait": ($t["syn-data-wait"] + {formula: "max(R_acc/2 + R_ps, 3 R_acc/2) + R_acc/2 + R_acc + R_ps"}),
+  "syn-data-wait-held": ($t["syn-data-wait-held"] + {formula: "3 R_acc + 2 R_ps"}),
+  "app-2x": ($t["app-2x"] + {formula: "4 R_acc + 2 R_ps"}),
+  "app-3x": ($t["app-3x"] + {formula: "5 R_acc + 2 R_ps"}) };
+# chain_id(registry row; W; SYN-data policy): which g applies
+def chain_id($r; $w; $pol):
+  ($w > 0 and (($r.waits_reply // false) | not) and $r.in_syn != "app") as $data
+  | (($pol | startswith("immediate")) or ($pol == "cookie" and $r.tfo == "cookie")) as $atsyn
+  | if $r.model == "direct" then (if $data then "direct-tfo" else "direct" end)
+    elif $r.model == "app-2x" or $r.model == "app-3x" then $r.model
+    elif $r.model == "syn-data-wait" then (if $atsyn then "syn-data-wait" else "syn-data-wait-held" end)
+    elif $r.syn_data then (if ($atsyn | not) then (if $data then "third-ack-data" else "third-ack" end)
+                           elif $data then "syn-data" else "syn-signal" end)
+    elif $data and $atsyn then "syn-data" elif $data then "third-ack-data" else "third-ack" end;
+
+if ($ARGS.named.chain // null) == null then
+  table($rcp; $rps; $tfo) | with_extra($rcp) | {R_cp_ms: $rcp, R_ps_ms: $rps, signals: .}
+else
+  # $chain: {R_lan_ms, R_acc_ms, R_ps_ms, policy, rows: [{name, wait_ms, row: registry row}]}
+  $ARGS.named.chain as $ch | ($ch.R_lan_ms + $ch.R_acc_ms) as $rcpe
+  | (2 * ($rcpe + $ch.R_ps_ms)) as $direct | chain_g($ch.R_acc_ms; $ch.R_ps_ms) as $g
+  | {R_cp_ms: $rcpe, R_lan_ms: $ch.R_lan_ms, R_acc_ms: $ch.R_acc_ms, R_ps_ms: $ch.R_ps_ms, direct_ttfb_ms: $direct,
+     signals: ($ch.rows | map(chain_id(.row; .wait_ms; $ch.policy) as $id | $g[$id] as $x
+       | {key: .name, value: {ttfb_ms: (2 * $ch.R_lan_ms + $x.ttfb_ms), g_ms: $x.ttfb_ms, formula_id: ("chain:" + $id),
+          rtts_before_data: $x.rtts_before_data, wait_ms: .wait_ms,
+          formula: "2 R_lan + \($x.formula)",
+          derivation: "Proxy/proxy: the LAN handshake and the LAN request reach the CPE at 3 R_lan/2, the response the LAN client R_lan/2 after it reaches the CPE (2 R_lan in all); between, the CPE is the client (R_cp = R_acc) with W = \(.wait_ms) ms: \($x.derivation)",
+          extra_rtt: (if $rcpe > 0 then ((2 * $ch.R_lan_ms + $x.ttfb_ms - $direct) / $rcpe * 1000 | round / 1000) else null end)}})
+       | from_entries)}
+end

@@ -1,12 +1,17 @@
 # shellcheck shell=bash
 # mpxlab harness: the analytic TTFB model of DESIGN.md, fed with the topology's link delays.
-#   mpx_model_delays TOPO CP_LINKS PS_LINKS [PARAM...]
+#   mpx_model_delays TOPO CP_LINKS PS_LINKS [lan=LAN_LINKS] [PARAM...]
 #       -> JSON {"R_cp_ms":..,"R_ps_ms":..,"cp":[links],"ps":[links],"delays":{link:{ab,ba}}}
-#       R_cp = sum over the client<->proxy links of (a->b + b->a one-way delay); R_ps likewise.
+#       R_cp = sum over the client<->proxy links of (a->b + b->a one-way delay); R_ps likewise;
+#       with lan=: also R_lan_ms and "lan" (LAN host <-> CPE, the proxy/proxy model)
 #       Jitter and serialization are left out on purpose: the model is the delay-only baseline.
 #   mpx_model_json R_CP_MS R_PS_MS [TFO on|off] -> JSON {formula id: {ttfb_ms, extra_rtt,
 #       rtts_before_data, formula, derivation}} for every formula id of the signal registry
 #       (uses emu/harness/model.jq; collect.sh gives each signal its formula)
+#   mpx_model_chain_json R_LAN_MS R_ACC_MS R_PS_MS POLICY ROWS_JSON -> JSON {R_cp_ms (= R_lan +
+#       R_acc), R_lan_ms, R_acc_ms, R_ps_ms, direct_ttfb_ms, signals: {row name: {ttfb_ms, g_ms,
+#       extra_rtt, rtts_before_data, formula, derivation, formula_id}}} for proxy/proxy rows;
+#       ROWS_JSON: [{name, wait_ms, row: the channel's registry row}] (model.jq, chain_g)
 # Needs emu/lib/topofile.sh (the topology helper's pure parser) and emu/lib/parse.sh.
 
 # _mpx_model_ms VALUE: "10ms" "2.5ms" "500us" "1s" -> ms with 3 decimals; a bad value fails (2)
@@ -14,8 +19,9 @@
 _mpx_model_ms() { mpx_duration_ms "$1"; }
 
 mpx_model_delays() {
-  local topo=$1 cp=$2 ps=$3; shift 3
+  local topo=$1 cp=$2 ps=$3 lan=''; shift 3
   local p l out='{}'
+  [[ ${1:-} == lan=* ]] && { lan=${1#lan=}; shift; }
   # shellcheck source=/dev/null
   declare -F mpx_topofile_parse >/dev/null || source "$MPX_ROOT/emu/lib/topofile.sh"
   # shellcheck source=/dev/null
@@ -28,14 +34,21 @@ mpx_model_delays() {
     ba=$(_mpx_model_ms "${MPX_T_LP[$l.ba.delay]:-0}") || return 2
     out=$(jq -c --arg l "$l" --argjson ab "$ab" --argjson ba "$ba" '. + {($l): {ab: $ab, ba: $ba}}' <<< "$out")
   done
-  jq -c --arg cp "$cp" --arg ps "$ps" '
-    ($cp | split("+")) as $c | ($ps | split("+")) as $s | . as $d |
+  jq -c --arg cp "$cp" --arg ps "$ps" --arg lan "$lan" '
+    ($cp | split("+")) as $c | ($ps | split("+")) as $s | ($lan | split("+")) as $l | . as $d |
     { R_cp_ms: ([$c[] | ($d[.].ab // 0) + ($d[.].ba // 0)] | add),
       R_ps_ms: ([$s[] | ($d[.].ab // 0) + ($d[.].ba // 0)] | add),
       cp: $c, ps: $s, delays: $d,
-      missing: [($c + $s)[] | select($d[.] == null)] }' <<< "$out"
+      missing: [($c + $s + $l)[] | select($d[.] == null)] }
+    + (if $lan == "" then {} else {lan: $l, R_lan_ms: ([$l[] | ($d[.].ab // 0) + ($d[.].ba // 0)] | add)} end)' <<< "$out"
 }
 
 mpx_model_json() {
   jq -n -c --argjson rcp "$1" --argjson rps "$2" --argjson tfo "$([ "${3:-off}" = on ] && echo true || echo false)" -f "$MPX_ROOT/emu/harness/model.jq"
+}
+
+mpx_model_chain_json() {
+  jq -n -c --argjson chain "$(jq -n -c --argjson l "$1" --argjson a "$2" --argjson p "$3" --arg pol "$4" --argjson rows "$5" \
+      '{R_lan_ms: $l, R_acc_ms: $a, R_ps_ms: $p, policy: $pol, rows: $rows}')" \
+    --argjson rcp 0 --argjson rps 0 --argjson tfo false -f "$MPX_ROOT/emu/harness/model.jq"
 }

@@ -6,7 +6,7 @@ $man[0] as $m | . as $s |
 "",
 (if ($m.experiment.description // "") != "" then $m.experiment.description + "\n" else empty end),
 "- topology: `\($m.experiment.topology | split("/") | last)`; workload `\($m.experiment.workload)`; \($s | reps_text), interleaved round-robin; seed \($s.seed)",
-"- model links: client↔proxy R_cp = \($m.experiment.model_links.cp), proxy↔server R_ps = \($m.experiment.model_links.ps) (round trip = both one-way delays)",
+"- model links: client↔proxy R_cp = \($m.experiment.model_links.cp), proxy↔server R_ps = \($m.experiment.model_links.ps)\(if $m.experiment.model_links.lan != null then ", LAN host↔CPE R_lan = \($m.experiment.model_links.lan) (proxy/proxy: R_cp = R_lan + R_acc, R_acc = \($m.experiment.model_links.cp))" else "" end) (round trip = both one-way delays)",
 "- connections: \([.variants[].signals[].n] | add // 0) run, \([.variants[].signals[].ok] | add // 0) ok, \([.variants[].signals[].verified] | add // 0) verified, \([.variants[].signals[].analyzer.n] | add // 0) matched with the analyzer; status **\($m.status // "?")**\(if $m.run_timeout_hit then " (the time limit stopped the run: partial)" else "" end)\(if $m.exit_code != null then ", exit \($m.exit_code)" else "" end)",
 "- git \($m.git.commit[0:12]), kernel \($m.kernel.release), topology backend \($m.backend // "netns"), \($m.start)",
 "",
@@ -22,10 +22,11 @@ $man[0] as $m | . as $s |
   "- `\(.signal)`: " +
   (if .analyzer.rtts_before_data != null then "the request left after \(.analyzer.rtts_before_data) round trip(s) (model \(.model.rtts_before_data // "–")); " else "" end) +
   "TTFB \(.ttfb_ms.p50 | num(1)) ms (model \(.model.ttfb_ms | num(1))\(if .ttfb_dev_pct != null then ", \(.ttfb_dev_pct | sgn) %" else "" end))" +
-  (if .mode == "none" then " — the reference" elif .extra_rtt == null then ""
+  (if .mode == "none" and .role != "proxy/proxy" then " — the reference" elif .extra_rtt == null then ""
    elif .extra_rtt < 0 then " — \(-.extra_rtt | num(2)) R_cp faster than direct TCP (model \(-.model.extra_rtt | num(2)))"
    else " — \(.extra_rtt | num(2)) R_cp slower than direct TCP (model \(.model.extra_rtt | num(2)))" end) +
-  "; " + (if .mode == "none" then "plain TCP" else "MPTCP in \(.mptcp.mptcp // 0)/\(.n)" end) +
+  "; " + (if .mode == "none" and .role != "proxy/proxy" then "plain TCP" else "MPTCP in \(.mptcp.mptcp // 0)/\(.n)" end) +
+  (if .role == "proxy/proxy" then " (the CPE's connection; the LAN client is plain TCP)" else "" end) +
   (if .syn_opt.bytes != null then "; SYN options \(.syn_opt.bytes) B, \(.syn_opt.left) left" else "" end) +
   "; \(if .analyzer.n == 0 then "not analyzed" elif .violations == 0 then "encoding clean" else "\(.violations) encoding violations" end)" +
   (if .failed > 0 then "; **\(.failed) of \(.n) failed**" else "" end) +

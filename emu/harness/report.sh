@@ -20,15 +20,38 @@ mpx_report_write() {
   pids+=($!)
   _mpx_report_violations_md "$o" > "$t.5" &
   pids+=($!)
+  # proxy/proxy rows (chain.sh): model with the LAN leg and W, per-leg timeline, CPE counters,
+  # LAN applications
+  _mpx_report_chain_md "$o" > "$t.7" &
+  pids+=($!)
   _mpx_report_bulk_md "$o" > "$t.2" || rc=$?
   _mpx_report_repro_md "$o" > "$t.6" || rc=$?
   for p in "${pids[@]}"; do wait "$p" || rc=$?; done
   if [ -n "${MPX_PLOTS_PID:-}" ]; then wait "$MPX_PLOTS_PID" || true; MPX_PLOTS_PID=''; fi
   _mpx_report_plots_md "$o" > "$t.3"
-  cat "$t".{1,2,3,4,5,6} > "$o/report.md"
-  rm -f "$t".{1,2,3,4,5,6}
+  cat "$t".{1,7,2,3,4,5,6} > "$o/report.md"
+  rm -f "$t".{1,2,3,4,5,6,7}
   awk -v dir="$o" -f "$MPX_ROOT/emu/harness/md2html.awk" "$o/report.md" > "$o/report.html"
   return "$rc"
+}
+
+_mpx_report_chain_md() {
+  local o=$1 f
+  jq -e '[.variants[] | select(.chain != null)] | length > 0' "$o/summary.json" > /dev/null 2>&1 || return 0
+  jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/chain-report.jq" "$o/summary.json"
+  # LAN applications through the CPE (emu/harness/apps.sh, run by chain.sh while the CPE was up)
+  echo "## LAN applications through the CPE"
+  echo
+  local any=0
+  for f in "$o"/logs/*/apps.md; do
+    [ -s "$f" ] || continue
+    any=1; echo "Variant \`$(basename "$(dirname "$f")")\`:"; echo; cat "$f"; echo
+  done
+  if [ $any = 0 ]; then
+    if [ -f "$MPX_ROOT/emu/harness/apps.sh" ]; then echo "emu/harness/apps.sh wrote no results in this run (logs/VARIANT/apps.md)."
+    else echo "Not run: emu/harness/apps.sh (curl, wget, busybox wget on a LAN host through the CPE) is not in this checkout."; fi
+    echo
+  fi
 }
 
 _mpx_report_plots_md() {

@@ -46,7 +46,10 @@ def failover_stats: if . == null then null else .per_connection as $rows | . + {
 
 # a signal's registry row: mode, channel, where it travels in the SYN and its evidence
 # properties (an unknown name, e.g. an optional signal this build lacks, gets "?")
-def row($s): ($reg[0].signals | map(select(.name == $s)) | .[0]) // null;
+# A proxy/proxy row (chain.sh) "cpe:CHANNEL:wW" has the registry facts of CHANNEL.
+def chain_of($s): if ($s | test("^cpe:.+:w[0-9]+$")) then ($s | capture("^cpe:(?<channel>.+):w(?<w>[0-9]+)$") | {channel, wait_ms: (.w | tonumber)}) else null end;
+def channel($s): (chain_of($s).channel // $s);
+def row($s): channel($s) as $n | ($reg[0].signals | map(select(.name == $n)) | .[0]) // null;
 def props($s): row($s) as $r |
   if $r == null then {mode: "?", channel: "?", varlen: "?", multi: "?", in_syn: "?"}
   else $r | {mode, channel, varlen, multi, in_syn} end;
@@ -54,7 +57,7 @@ def props($s): row($s) as $r |
 def refsig: ($reg[0].signals | map(select(.mode == "none")) | .[0].name) // null;
 
 def budgets: ($reg[0].signals // []) | map({key: .name, value: .budget}) | from_entries;
-def bgt($s; $k): budgets[$s][$k] // null;
+def bgt($s; $k): budgets[channel($s)][$k] // null;
 def bdesc($b): "mpx-wire budget: \($b.items) = \($b.requested) B \(if $b.fits then "<=" else ">" end) 40";
 # IPv6 target: does the signal still fit with a 16-byte address? The registry gives the
 # verdict and its reason (for option signals mpx-wire already judged the v6 budget)
@@ -89,6 +92,9 @@ def ipv6_fit($s): row($s) as $r |
         | {signal: $s, status: $sig.status, reason: (if $sig.reason == "" then null else $sig.reason end)}
           + {planned: ($planned[$v.name + "," + $s] // 0)}
           + props($s)
+          # who signals: the client itself, or the CPE for a plain-TCP LAN client (chain.sh)
+          + {role: (if chain_of($s) != null then "proxy/proxy" elif props($s).mode == "none" then "direct" else "client/proxy" end),
+             chain: chain_of($s)}
           + {
             n: ($c | length), ok: ($c | map(select(.ok == true)) | length),
             skipped: ($skipped | split("\n") | map(select(length > 0) | split(",") | select(.[0] == $v.name and .[3] == $s)) | length),
@@ -116,7 +122,8 @@ def ipv6_fit($s): row($s) as $r |
             violations: ($a | map(.a.violations_total // (.a.violations // [] | length)) | add // 0),
             by_rule: ([$a[].a.violations[]?.rule] | counts(.)),
             model: (if $m == null then null else {ttfb_ms: ($m.ttfb_ms | r3), formula: $m.formula,
-                    derivation: $m.derivation, extra_rtt: $m.extra_rtt, rtts_before_data: $m.rtts_before_data} end),
+                    derivation: $m.derivation, extra_rtt: $m.extra_rtt, rtts_before_data: $m.rtts_before_data,
+                    formula_id: ($m.formula_id // null), g_ms: ($m.g_ms // null)} end),
             extra_rtt: (if $p50 != null and $ref_p50 != null and $rcp != null and $rcp > 0
                         then (($p50 - $ref_p50) / $rcp | r3) else null end),
             ttfb_dev_pct: (if $p50 != null and $m != null and $m.ttfb_ms > 0
@@ -151,7 +158,7 @@ def ipv6_fit($s): row($s) as $r |
                 else ($p50 - $sp | r3) end),
             coexist: (
               props($s).in_syn as $in
-              | if $s == refsig then {verdict: "—", how: "no signal"}
+              | if channel($s) == refsig and chain_of($s) == null then {verdict: "—", how: "no signal"}
                 elif $in == "app" then {verdict: "n/a", how: "the signal travels after the handshake; the SYN is an ordinary MPTCP SYN"}
                 elif ($a | map(select(.a.tfo.cookie_used == true and .a.mptcp == "mptcp" and
                         ($in != "payload" or (.a.tfo.syn_data_len // 0) > 0))) | length) > 0
@@ -162,7 +169,26 @@ def ipv6_fit($s): row($s) as $r |
                 elif ($ol | median) == null then {verdict: "?", how: "no analyzed SYN"}
                 elif ($ol | median) >= 12 then {verdict: "yes", how: "\($ol | median) B left >= 12 B for an 8-B cookie option (not used in this run)"}
                 else {verdict: "no", how: "\($ol | median) B left < 12 B for an 8-B cookie option"} end),
-            ipv6: ipv6_fit($s)
+            ipv6: ipv6_fit($s),
+            # proxy/proxy: the per-leg times (chain-join.jq: mpx-analyze --legs or the step's
+            # time window; µs from the LAN SYN) and the CPE's own counters for this listener
+            legs: (if chain_of($s) == null then null else
+              ($c | map(.legs // empty)) as $lg
+              | def gmed($k): ($lg | map(.gaps_us[$k] // empty | . / 1000) | median | r3);
+              {n: ($lg | length), complete: ($lg | map(select(.complete == true)) | length),
+               source: ($lg | map(.source) | unique),
+               lan_syn_to_access_syn_ms: gmed("lan_syn_to_access_syn"), access_syn_to_wan_syn_ms: gmed("access_syn_to_wan_syn"),
+               cpe_wait_ms: gmed("cpe_wait"), cpe_req_to_access_syn_ms: gmed("cpe_req_to_access_syn"), hag_wait_ms: gmed("hag_wait"),
+               lan_ttfb_ms: gmed("lan_ttfb"), access_ttfb_ms: gmed("access_ttfb"), wan_ttfb_ms: gmed("wan_ttfb"),
+               server_resp_ms: gmed("server_resp"),
+               syn_carries_request: ($lg | map(select(.syn_carries_request == true)) | length),
+               hag_connect_at: ($lg | map(select(.hag_connect_at != null)) | counts(.hag_connect_at)),
+               access_subflows: ($c | map(.legs.access_subflows // .a_access.subflows // empty) | median),
+               access_mptcp: ($c | map(select(.a_access != null)) | counts(.a_access.mptcp // "unknown"))} end),
+            cpe: (chain_of($s) as $ch | if $ch == null then null else
+              ((($v.agents.cpe.cpe // {}) | if type == "object" then (.listeners // []) elif type == "array" then . else [] end)
+               | (($v.agents.chain_ports // {})[$s].cpe_port // null) as $port
+               | map(select(if $port != null then .port == $port else .signal == $ch.channel and (.wait_ms // -1) == $ch.wait_ms end)) | .[0]) end)
           }
       ]
     }

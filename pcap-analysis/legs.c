@@ -16,7 +16,10 @@ static const char *const ROLE[AN_LEG__N] = { "lan", "access", "wan" };
 static void *xrealloc(void *p, size_t n)
 {
     void *q = realloc(p, n ? n : 1);
-    if (!q) { perror("realloc"); exit(2); }
+    if (!q) {
+        perror("realloc");
+        exit(2);
+    }
     return q;
 }
 
@@ -69,28 +72,29 @@ int an_legs_parse(const char *spec, char ***files, int **roles, int *n, char *er
 typedef struct lg lg;
 struct lg {
     an_conn *c;
-    int      role;
-    bool     hdr;            /* MPX1 request header found in the client's first bytes */
-    size_t   hdr_off;        /* its stream offset */
-    uint8_t  h[MPXA_HDR_LEN];
+    int role;
+    bool hdr;       /* MPX1 request header found in the client's first bytes */
+    size_t hdr_off; /* its stream offset */
+    uint8_t h[MPXA_HDR_LEN];
     mpxa_req_hdr rh;
-    int      taf;            /* target endpoint: signalled, else the server endpoint */
-    uint8_t  tip[16];
+    int taf; /* target endpoint: signalled, else the server endpoint */
+    uint8_t tip[16];
     uint16_t tport;
-    bool     refused;        /* the peer refused (Convert Error TLV, SOCKS REP != 0) */
-    int64_t  t_sort;
-    lg      *next, *prev;    /* joined legs (LAN -> access -> WAN) */
-    const char *key_next;    /* the key that joined next */
+    bool refused; /* the peer refused (Convert Error TLV, SOCKS REP != 0) */
+    int64_t t_sort;
+    lg *next, *prev;      /* joined legs (LAN -> access -> WAN) */
+    const char *key_next; /* the key that joined next */
 };
 
 enum { E_SYN, E_SYNACK, E_ACK, E_REQ, E_RESP, E_FINC, E_FINS, E_RST, E__N };
-static const char *const ENAME[E__N] = { "syn", "synack", "ack", "first_req", "first_resp",
-                                         "fin_c2s", "fin_s2c", "rst" };
+static const char *const ENAME[E__N] = { "syn",        "synack",  "ack",     "first_req",
+                                         "first_resp", "fin_c2s", "fin_s2c", "rst" };
 
 static bool hdr_at(lg *l, const uint8_t *b, size_t off)
 {
     mpxa_req_hdr rh;
-    if (memcmp(b + off, MPXA_HDR_MAGIC, 4) || mpxa_hdr_decode(b + off, &rh) != MPXA_HDR_OK) return false;
+    if (memcmp(b + off, MPXA_HDR_MAGIC, 4) || mpxa_hdr_decode(b + off, &rh) != MPXA_HDR_OK)
+        return false;
     l->hdr = true;
     l->hdr_off = off;
     memcpy(l->h, b + off, MPXA_HDR_LEN);
@@ -136,29 +140,29 @@ static void set_target(lg *l)
     }
 }
 
-/* Join key of a leg in the current pass: 'M' + the header after its magic, or 'T' + the
- * target endpoint. */
-#define KLEN 24
-static void key_of(const lg *l, bool by_hdr, uint8_t k[KLEN])
+/* Join key of a leg in a pass: the MPX1 header after its magic and the target endpoint
+ * (K_HDR_TARGET: the seeds repeat across clients, the target tells their connections apart
+ * when they overlap), the header alone (K_HDR: a leg whose target is unknown, e.g. a signal
+ * the analyzer could not decode), or the target alone (K_TARGET). */
+enum { K_HDR_TARGET, K_HDR, K_TARGET };
+#define KLEN 40
+static void key_of(const lg *l, int kind, uint8_t k[KLEN])
 {
     memset(k, 0, KLEN);
-    if (by_hdr) {
-        k[0] = 'M';
-        memcpy(k + 1, l->h + 4, MPXA_HDR_LEN - 4);
-    } else {
-        k[0] = 'T';
-        k[1] = (uint8_t)l->taf;
-        memcpy(k + 2, l->tip, 16);
-        k[18] = (uint8_t)(l->tport >> 8);
-        k[19] = (uint8_t)l->tport;
+    if (kind != K_TARGET) memcpy(k, l->h + 4, MPXA_HDR_LEN - 4);
+    if (kind != K_HDR) {
+        k[12] = (uint8_t)l->taf;
+        memcpy(k + 13, l->tip, 16);
+        k[29] = (uint8_t)(l->tport >> 8);
+        k[30] = (uint8_t)l->tport;
     }
 }
 
 typedef struct {
     uint8_t k[KLEN];
     int64_t t;
-    size_t  id;
-    lg     *l;
+    size_t id;
+    lg *l;
 } ent;
 
 static int ent_cmp(const void *pa, const void *pb)
@@ -174,7 +178,11 @@ static size_t free_from(size_t *nxt, size_t i)
 {
     size_t r = i;
     while (nxt[r] != r) r = nxt[r];
-    while (nxt[i] != r) { size_t n = nxt[i]; nxt[i] = r; i = n; }
+    while (nxt[i] != r) {
+        size_t n = nxt[i];
+        nxt[i] = r;
+        i = n;
+    }
     return r;
 }
 
@@ -182,14 +190,14 @@ static bool joinable_syn(const lg *l) { return l->c->t_syn != AN_NONE; }
 
 /* One pass: every leg of A (in SYN order) without a next leg takes the earliest free leg of
  * B with the same key whose SYN is at or after its own. */
-static void join_pass(lg **a, size_t na, lg **b, size_t nb, bool by_hdr, const char *kname)
+static void join_pass(lg **a, size_t na, lg **b, size_t nb, int kind, const char *kname)
 {
     ent *e = xrealloc(NULL, nb * sizeof *e);
     size_t n = 0;
     for (size_t i = 0; i < nb; i++) {
         lg *l = b[i];
-        if (l->prev || !joinable_syn(l) || (by_hdr && !l->hdr)) continue;
-        key_of(l, by_hdr, e[n].k);
+        if (l->prev || !joinable_syn(l) || (kind != K_TARGET && !l->hdr)) continue;
+        key_of(l, kind, e[n].k);
         e[n].t = l->c->t_syn;
         e[n].id = l->c->id;
         e[n].l = l;
@@ -200,17 +208,20 @@ static void join_pass(lg **a, size_t na, lg **b, size_t nb, bool by_hdr, const c
     for (size_t i = 0; i <= n; i++) nxt[i] = i;
     for (size_t i = 0; i < na; i++) {
         lg *l = a[i];
-        if (l->next || !joinable_syn(l) || (by_hdr && !l->hdr)) continue;
+        if (l->next || !joinable_syn(l) || (kind != K_TARGET && !l->hdr)) continue;
         if (l->role == AN_LEG_ACCESS && l->refused) continue;
         ent q;
-        key_of(l, by_hdr, q.k);
+        key_of(l, kind, q.k);
         q.t = l->c->t_syn;
         /* lower bound of (key, t) */
         size_t lo = 0, hi = n;
         while (lo < hi) {
             size_t m = lo + (hi - lo) / 2;
             int r = memcmp(e[m].k, q.k, KLEN);
-            if (r < 0 || (r == 0 && e[m].t < q.t)) lo = m + 1; else hi = m;
+            if (r < 0 || (r == 0 && e[m].t < q.t))
+                lo = m + 1;
+            else
+                hi = m;
         }
         size_t j = free_from(nxt, lo);
         if (j >= n || memcmp(e[j].k, q.k, KLEN)) continue;
@@ -232,7 +243,10 @@ static int lg_cmp(const void *pa, const void *pb)
 
 /* ---- times ------------------------------------------------------------------------------ */
 
-static int64_t sub(int64_t a, int64_t b) { return a == AN_NONE || b == AN_NONE ? AN_NONE : an_dt(a, b); }
+static int64_t sub(int64_t a, int64_t b)
+{
+    return a == AN_NONE || b == AN_NONE ? AN_NONE : an_dt(a, b);
+}
 
 /* Earliest data segment of direction d on the connection's MP_JOIN subflows. */
 static int64_t joins_first(const an_conn *c, int d)
@@ -244,7 +258,10 @@ static int64_t joins_first(const an_conn *c, int d)
     return best;
 }
 
-static int64_t tmin(int64_t a, int64_t b) { return a == AN_NONE ? b : b == AN_NONE ? a : a < b ? a : b; }
+static int64_t tmin(int64_t a, int64_t b)
+{
+    return a == AN_NONE ? b : b == AN_NONE ? a : a < b ? a : b;
+}
 
 static void leg_times(const lg *l, int64_t t[E__N])
 {
@@ -273,19 +290,45 @@ static int64_t owd_s2c(const int64_t t[E__N])
     return v != AN_NONE && v < 0 ? AN_NONE : v;
 }
 
-enum { G_LAN_ACC, G_ACC_WAN, G_CPE_WAIT, G_CPE_REQ, G_HAG_WAIT, G_LAN_TTFB, G_ACC_TTFB, G_WAN_TTFB,
-       G_SERVER, G__N };
-static const char *const GNAME[G__N] = { "lan_syn_to_access_syn", "access_syn_to_wan_syn",
-                                         "cpe_wait", "cpe_req_to_access_syn", "hag_wait",
-                                         "lan_ttfb", "access_ttfb", "wan_ttfb", "server_resp" };
+enum {
+    G_LAN_ACC,
+    G_ACC_WAN,
+    G_CPE_WAIT,
+    G_CPE_REQ,
+    G_HAG_WAIT,
+    G_LAN_TTFB,
+    G_ACC_TTFB,
+    G_WAN_TTFB,
+    G_SERVER,
+    G__N
+};
+static const char *const GNAME[G__N] = { "lan_syn_to_access_syn",
+                                         "access_syn_to_wan_syn",
+                                         "cpe_wait",
+                                         "cpe_req_to_access_syn",
+                                         "hag_wait",
+                                         "lan_ttfb",
+                                         "access_ttfb",
+                                         "wan_ttfb",
+                                         "server_resp" };
 
 typedef struct {
-    lg      *l[AN_LEG__N];
-    int64_t  t[AN_LEG__N][E__N];
-    int64_t  t0;
-    int64_t  g[G__N];
-    const char *hag_at;      /* "syn" / "ack" / NULL */
+    lg *l[AN_LEG__N];
+    int64_t t[AN_LEG__N][E__N];
+    int64_t t0;
+    int64_t g[G__N];
+    const char *hag_at; /* "syn" / "ack" / NULL */
 } app;
+
+/* The same TCP connection seen at the next capture point (routed, not proxied). */
+static bool routed(const lg *a, const lg *b)
+{
+    const an_conn *x = a->c, *y = b->c;
+    size_t al = x->af == 6 ? 16 : 4;
+    return x->af == y->af && x->cport == y->cport && x->sport == y->sport &&
+           !memcmp(x->cli, y->cli, al) && !memcmp(x->srv, y->srv, al) && x->d[0].have_isn &&
+           y->d[0].have_isn && x->d[0].isn == y->d[0].isn;
+}
 
 static void app_fill(app *a)
 {
@@ -310,22 +353,20 @@ static void app_fill(app *a)
     a->g[G_SERVER] = sub(sub(W[E_RESP], owd_s2c(W)), W[E_REQ]);
     a->hag_at = NULL;
     if (w_sent != AN_NONE && A[E_ACK] != AN_NONE) a->hag_at = w_sent < A[E_ACK] ? "syn" : "ack";
-}
-
-/* The same TCP connection seen at the next capture point (routed, not proxied). */
-static bool routed(const lg *a, const lg *b)
-{
-    const an_conn *x = a->c, *y = b->c;
-    size_t al = x->af == 6 ? 16 : 4;
-    return x->af == y->af && x->cport == y->cport && x->sport == y->sport &&
-           !memcmp(x->cli, y->cli, al) && !memcmp(x->srv, y->srv, al) &&
-           x->d[0].have_isn && y->d[0].have_isn && x->d[0].isn == y->d[0].isn;
+    /* a routed leg (the same TCP connection further on) has no CPE or HAG connection step */
+    const lg *ll = a->l[AN_LEG_LAN], *al = a->l[AN_LEG_ACCESS], *wl = a->l[AN_LEG_WAN];
+    if (ll && al && routed(ll, al)) a->g[G_CPE_WAIT] = a->g[G_CPE_REQ] = AN_NONE;
+    if (al && wl && routed(al, wl)) {
+        a->g[G_HAG_WAIT] = AN_NONE;
+        a->hag_at = NULL;
+    }
 }
 
 /* The SYN data holds the signal, then the MPX1 header. */
 static bool syn_carries_request(const lg *l)
 {
-    return l->hdr && l->hdr_off >= l->c->sig_len_c2s && l->hdr_off + MPXA_HDR_LEN <= l->c->syn_data_len;
+    return l->hdr && l->hdr_off >= l->c->sig_len_c2s &&
+           l->hdr_off + MPXA_HDR_LEN <= l->c->syn_data_len;
 }
 
 static const char *mptcp_name(enum an_mptcp m)
@@ -361,39 +402,61 @@ static const lg *hdr_leg(const app *a)
 
 static void jstr(FILE *o, const char *s)
 {
-    if (s) mpxa_json_fput_str(o, s, strlen(s)); else fputs("null", o);
+    if (s)
+        mpxa_json_fput_str(o, s, strlen(s));
+    else
+        fputs("null", o);
 }
 static void jt(FILE *o, const char *k, int64_t v, bool comma)
 {
-    if (v == AN_NONE) fprintf(o, "\"%s\":null", k); else fprintf(o, "\"%s\":%" PRId64, k, v);
+    if (v == AN_NONE)
+        fprintf(o, "\"%s\":null", k);
+    else
+        fprintf(o, "\"%s\":%" PRId64, k, v);
     if (comma) fputc(',', o);
 }
 
 static void json_leg(an_ctx *x, FILE *o, const app *a, int r)
 {
     const lg *l = a->l[r];
-    if (!l) { fputs("null", o); return; }
+    if (!l) {
+        fputs("null", o);
+        return;
+    }
     const an_conn *c = l->c;
     char cl[80], sv[80], tg[80];
     cap_ep_str(c->af, c->cli, c->cport, cl, sizeof cl);
     cap_ep_str(c->af, c->srv, c->sport, sv, sizeof sv);
-    fputs("{\"pcap\":", o); jstr(o, x->files[c->file_idx]);
-    fputs(",\"client\":", o); jstr(o, cl);
-    fputs(",\"server\":", o); jstr(o, sv);
+    fputs("{\"pcap\":", o);
+    jstr(o, x->files[c->file_idx]);
+    fputs(",\"client\":", o);
+    jstr(o, cl);
+    fputs(",\"server\":", o);
+    jstr(o, sv);
     fputs(",\"relay\":", o);
     jstr(o, l->next ? (routed(l, l->next) ? "routed" : "proxied") : NULL);
-    fputs(",\"signal\":", o); jstr(o, mpx_wire_class_name(c->wire));
+    fputs(",\"signal\":", o);
+    jstr(o, mpx_wire_class_name(c->wire));
     fprintf(o, ",\"signal_valid\":%s,\"signal_target\":", c->sig_valid ? "true" : "false");
-    if (c->target_af) { cap_ep_str(l->taf, l->tip, l->tport, tg, sizeof tg); jstr(o, tg); }
-    else fputs("null", o);
+    if (c->target_af) {
+        cap_ep_str(l->taf, l->tip, l->tport, tg, sizeof tg);
+        jstr(o, tg);
+    } else
+        fputs("null", o);
     fprintf(o, ",\"mptcp\":\"%s\",\"token\":", mptcp_name(c->mptcp));
-    if (c->have_key[1]) fprintf(o, "\"%08" PRIx32 "\"", c->token[1]); else fputs("null", o);
+    if (c->have_key[1])
+        fprintf(o, "\"%08" PRIx32 "\"", c->token[1]);
+    else
+        fputs("null", o);
     fprintf(o, ",\"subflows\":%d,\"subflow_pcaps\":[", c->nsubflows);
     jstr(o, x->files[c->file_idx]);
-    for (const an_conn *j = c->joins; j; j = j->next_join) { fputc(',', o); jstr(o, x->files[j->file_idx]); }
+    for (const an_conn *j = c->joins; j; j = j->next_join) {
+        fputc(',', o);
+        jstr(o, x->files[j->file_idx]);
+    }
     fprintf(o, "],\"syn_data_len\":%u,\"req_in_syn\":%s,\"syn_carries_request\":%s,\"refused\":%s",
-            c->syn_data_len, c->req_in_syn ? "true" : "false", syn_carries_request(l) ? "true" : "false",
-            l->refused ? "true" : "false");
+            c->syn_data_len, c->req_in_syn ? "true" : "false",
+            syn_carries_request(l) ? "true" : "false", l->refused ? "true" : "false");
     fputs(",\"t_us\":{", o);
     for (int i = 0; i < E__N; i++) jt(o, ENAME[i], sub(a->t[r][i], a->t0), i + 1 < E__N);
     fputs("},\"owd_us\":{", o);
@@ -411,15 +474,19 @@ static void json_app(an_ctx *x, FILE *o, const app *a, size_t id)
     char tg[80];
     bool complete = a->l[0] && a->l[1] && a->l[2];
     target_str(a, tg, sizeof tg);
-    fprintf(o, "{\"type\":\"legs\",\"id\":%zu,\"complete\":%s,\"target\":", id, complete ? "true" : "false");
+    fprintf(o, "{\"type\":\"legs\",\"id\":%zu,\"complete\":%s,\"target\":", id,
+            complete ? "true" : "false");
     jstr(o, tg);
     const lg *h = hdr_leg(a);
     fputs(",\"mpx1\":", o);
     if (h)
-        fprintf(o, "{\"seed\":%" PRIu32 ",\"req_len\":%" PRIu32 ",\"resp_len\":%" PRIu32 ",\"echo\":%s}",
+        fprintf(o,
+                "{\"seed\":%" PRIu32 ",\"req_len\":%" PRIu32 ",\"resp_len\":%" PRIu32
+                ",\"echo\":%s}",
                 mpxa_hdr_seed(&h->rh), h->rh.req_len, h->rh.resp_len,
                 (h->rh.flags & MPXA_FLAG_ECHO) ? "true" : "false");
-    else fputs("null", o);
+    else
+        fputs("null", o);
     fputs(",\"key\":{\"access\":", o);
     jstr(o, a->l[AN_LEG_LAN] && a->l[AN_LEG_ACCESS] ? a->l[AN_LEG_LAN]->key_next : NULL);
     fputs(",\"wan\":", o);
@@ -429,7 +496,8 @@ static void json_app(an_ctx *x, FILE *o, const app *a, size_t id)
         fprintf(o, ",\"%s\":", ROLE[r]);
         json_leg(x, o, a, r);
     }
-    fputs(",\"hag_connect_at\":", o); jstr(o, a->hag_at);
+    fputs(",\"hag_connect_at\":", o);
+    jstr(o, a->hag_at);
     fputs(",\"gaps_us\":{", o);
     for (int g = 0; g < G__N; g++) jt(o, GNAME[g], a->g[g], g + 1 < G__N);
     fputs("}}\n", o);
@@ -439,8 +507,10 @@ static void json_app(an_ctx *x, FILE *o, const app *a, size_t id)
 
 static void msf(char *b, size_t n, int64_t v)
 {
-    if (v == AN_NONE) snprintf(b, n, "-");
-    else snprintf(b, n, "%.3f", (double)v / 1000.0);
+    if (v == AN_NONE)
+        snprintf(b, n, "-");
+    else
+        snprintf(b, n, "%.3f", (double)v / 1000.0);
 }
 
 static void text_app(an_ctx *x, FILE *o, const app *a, size_t id)
@@ -449,22 +519,29 @@ static void text_app(an_ctx *x, FILE *o, const app *a, size_t id)
     target_str(a, tg, sizeof tg);
     const lg *h = hdr_leg(a);
     fprintf(o, "#%zu target %s", id, tg);
-    if (h) fprintf(o, ", MPX1 seed %" PRIu32 " (req %" PRIu32 " B, resp %" PRIu32 " B)", mpxa_hdr_seed(&h->rh), h->rh.req_len, h->rh.resp_len);
+    if (h)
+        fprintf(o, ", MPX1 seed %" PRIu32 " (req %" PRIu32 " B, resp %" PRIu32 " B)",
+                mpxa_hdr_seed(&h->rh), h->rh.req_len, h->rh.resp_len);
     const char *ka = a->l[0] && a->l[1] ? a->l[0]->key_next : NULL;
     const char *kw = a->l[1] && a->l[2] ? a->l[1]->key_next : NULL;
     fprintf(o, "; joined: lan-access %s, access-wan %s%s\n", ka ? ka : "-", kw ? kw : "-",
             a->l[0] && a->l[1] && a->l[2] ? "" : " (INCOMPLETE)");
     fprintf(o, "  %-6s %-12s %-44s %-10s %9s %9s %9s %9s %9s %9s %9s %s\n", "leg", "capture",
-            "client -> server", "signal", "SYN", "SYN/ACK", "ACK", "req", "resp", "FIN->", "FIN<-", "subflows");
+            "client -> server", "signal", "SYN", "SYN/ACK", "ACK", "req", "resp", "FIN->", "FIN<-",
+            "subflows");
     for (int r = 0; r < AN_LEG__N; r++) {
         const lg *l = a->l[r];
-        if (!l) { fprintf(o, "  %-6s (not joined / not captured)\n", ROLE[r]); continue; }
+        if (!l) {
+            fprintf(o, "  %-6s (not joined / not captured)\n", ROLE[r]);
+            continue;
+        }
         const an_conn *c = l->c;
         char cl[80], sv[80], ep[170];
         cap_ep_str(c->af, c->cli, c->cport, cl, sizeof cl);
         cap_ep_str(c->af, c->srv, c->sport, sv, sizeof sv);
         snprintf(ep, sizeof ep, "%s -> %s", cl, sv);
-        fprintf(o, "  %-6s %-12s %-44s %-10s", ROLE[r], base(x->files[c->file_idx]), ep, mpx_wire_class_name(c->wire));
+        fprintf(o, "  %-6s %-12s %-44s %-10s", ROLE[r], base(x->files[c->file_idx]), ep,
+                mpx_wire_class_name(c->wire));
         const int ev[] = { E_SYN, E_SYNACK, E_ACK, E_REQ, E_RESP, E_FINC, E_FINS };
         for (size_t i = 0; i < sizeof ev / sizeof *ev; i++) {
             msf(b, sizeof b, sub(a->t[r][ev[i]], a->t0));
@@ -473,7 +550,8 @@ static void text_app(an_ctx *x, FILE *o, const app *a, size_t id)
         fprintf(o, " %d", c->nsubflows);
         if (c->joins) {
             fprintf(o, " (%s", base(x->files[c->file_idx]));
-            for (const an_conn *j = c->joins; j; j = j->next_join) fprintf(o, ",%s", base(x->files[j->file_idx]));
+            for (const an_conn *j = c->joins; j; j = j->next_join)
+                fprintf(o, ",%s", base(x->files[j->file_idx]));
             fputc(')', o);
         }
         fputc('\n', o);
@@ -484,14 +562,23 @@ static void text_app(an_ctx *x, FILE *o, const app *a, size_t id)
         fprintf(o,
                 "  access: signal %s%s%s%s; SYN data %u B (signal %zu B), application bytes in the "
                 "CPE's SYN: %s, the LAN request's MPX1 header in it: %s%s\n",
-                mpx_wire_class_name(c->wire), c->target_af ? " to " : "", c->target_af ? c->target : "",
-                c->sig_valid ? " (valid)" : " (NOT valid)", c->syn_data_len, c->sig_len_c2s,
-                c->req_in_syn ? "yes" : "no", !acc->hdr ? "-" : syn_carries_request(acc) ? "yes" : "no",
+                mpx_wire_class_name(c->wire), c->target_af ? " to " : "",
+                c->target_af ? c->target : "", c->sig_valid ? " (valid)" : " (NOT valid)",
+                c->syn_data_len, c->sig_len_c2s, c->req_in_syn ? "yes" : "no",
+                !acc->hdr                  ? "-"
+                : syn_carries_request(acc) ? "yes"
+                                           : "no",
                 acc->refused ? "; REFUSED by the peer" : "");
     }
-    static const char *const gtxt[G__N] = { "LAN SYN->access SYN", "access SYN->WAN SYN", "CPE wait",
-                                            "LAN request->CPE SYN", "HAG wait", "TTFB lan", "TTFB access",
-                                            "TTFB wan", "server" };
+    static const char *const gtxt[G__N] = { "LAN SYN->access SYN",
+                                            "access SYN->WAN SYN",
+                                            "CPE wait",
+                                            "LAN request->CPE SYN",
+                                            "HAG wait",
+                                            "TTFB lan",
+                                            "TTFB access",
+                                            "TTFB wan",
+                                            "server" };
     fputs("  gaps (ms):", o);
     bool any = false;
     for (int g = 0; g < G__N; g++) {
@@ -536,8 +623,9 @@ void an_legs_write(an_ctx *x, const int *roles, an_legs_fmt fmt, FILE *o)
     size_t nkey[2] = { 0 };
     for (int p = 0; p < 2; p++) {
         int ra = p ? AN_LEG_ACCESS : AN_LEG_LAN, rb = ra + 1;
-        join_pass(by[ra], nby[ra], by[rb], nby[rb], true, "mpx1");
-        join_pass(by[ra], nby[ra], by[rb], nby[rb], false, "target-time");
+        join_pass(by[ra], nby[ra], by[rb], nby[rb], K_HDR_TARGET, "mpx1");
+        join_pass(by[ra], nby[ra], by[rb], nby[rb], K_HDR, "mpx1");
+        join_pass(by[ra], nby[ra], by[rb], nby[rb], K_TARGET, "target-time");
         for (size_t i = 0; i < nby[ra]; i++)
             if (by[ra][i]->next) nkey[!strcmp(by[ra][i]->key_next, "target-time")]++;
     }
@@ -558,18 +646,25 @@ void an_legs_write(an_ctx *x, const int *roles, an_legs_fmt fmt, FILE *o)
         }
     if (fmt == AN_LEGS_JSON) {
         for (size_t i = 0; i < na; i++) json_app(x, o, &apps[i], i + 1);
-        fprintf(o, "{\"type\":\"legs_summary\",\"connections\":%zu,\"complete\":%zu,"
-                   "\"keys\":{\"mpx1\":%zu,\"target-time\":%zu},\"legs\":{",
+        fprintf(o,
+                "{\"type\":\"legs_summary\",\"connections\":%zu,\"complete\":%zu,"
+                "\"keys\":{\"mpx1\":%zu,\"target-time\":%zu},\"legs\":{",
                 na, ncomplete, nkey[0], nkey[1]);
-        for (int r = 0; r < AN_LEG__N; r++) fprintf(o, "%s\"%s\":%zu", r ? "," : "", ROLE[r], nby[r]);
+        for (int r = 0; r < AN_LEG__N; r++)
+            fprintf(o, "%s\"%s\":%zu", r ? "," : "", ROLE[r], nby[r]);
         fputs("},\"unjoined\":{", o);
-        for (int r = 0; r < AN_LEG__N; r++) fprintf(o, "%s\"%s\":%zu", r ? "," : "", ROLE[r], unj[r]);
+        for (int r = 0; r < AN_LEG__N; r++)
+            fprintf(o, "%s\"%s\":%zu", r ? "," : "", ROLE[r], unj[r]);
         fputs("},\"pcaps\":{", o);
         for (int r = 0; r < AN_LEG__N; r++) {
             fprintf(o, "%s\"%s\":[", r ? "," : "", ROLE[r]);
             bool first = true;
             for (int f = 0; f < x->nfiles; f++)
-                if (roles[f] == r) { if (!first) fputc(',', o); jstr(o, x->files[f]); first = false; }
+                if (roles[f] == r) {
+                    if (!first) fputc(',', o);
+                    jstr(o, x->files[f]);
+                    first = false;
+                }
             fputc(']', o);
         }
         fprintf(o, "},\"violations\":%zu,\"read_errors\":[", an_total_violations(x));
@@ -587,11 +682,15 @@ void an_legs_write(an_ctx *x, const int *roles, an_legs_fmt fmt, FILE *o)
     } else {
         if (fmt == AN_LEGS_REPORT) {
             an_write(x, AN_OUT_REPORT, o);
-            fputs("\n## Three-leg timelines\n\nTimes in ms from the application connection's first SYN "
-                  "(pcap-analysis/README.md, \"Three legs\").\n\n```\n", o);
+            fputs("\n## Three-leg timelines\n\nTimes in ms from the application connection's first "
+                  "SYN "
+                  "(pcap-analysis/README.md, \"Three legs\").\n\n```\n",
+                  o);
         }
-        fprintf(o, "legs: %zu application connection(s), %zu complete; joins by mpx1 %zu, by target-time %zu; "
-                   "unjoined lan %zu, access %zu, wan %zu\n",
+        fprintf(o,
+                "legs: %zu application connection(s), %zu complete; joins by mpx1 %zu, by "
+                "target-time %zu; "
+                "unjoined lan %zu, access %zu, wan %zu\n",
                 na, ncomplete, nkey[0], nkey[1], unj[0], unj[1], unj[2]);
         for (size_t i = 0; i < na; i++) {
             fputc('\n', o);

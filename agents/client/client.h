@@ -113,6 +113,7 @@ struct client {
     uint32_t    nttfb;
     uint32_t    n_mptcp, n_fallback, n_tcp, n_tfo_acked;
     uint64_t    n_kicks, n_peeks;
+    int64_t     peek_last;                /* --peek-probe: the last round, CLOCK_MONOTONIC us */
     int         tfo_sysctl;               /* net.ipv4.tcp_fastopen of this namespace */
     int         rcvbuf_after;             /* --syn-wscale0: SO_RCVBUF after the SYN */
     bool        rcvbuf_capped;            /* SO_RCVBUFFORCE refused: rmem_max applies */

@@ -680,11 +680,10 @@ static void kick_stalled(client *cl)
  * for MS ms gets recv(1, MSG_PEEK|MSG_DONTWAIT); nothing is consumed. */
 static void peek_probe(client *cl)
 {
-    static int64_t last;
     int64_t now = mpxa_mono_us(), every = cl->cfg.peek_us;
-    if (!every || now - last < every)
+    if (!every || now - cl->peek_last < every)
         return;
-    last = now;
+    cl->peek_last = now;
     for (cconn *c = cl->head; c; c = c->next) {
         if (c->fd < 0 || !c->connected || now - c->last_io < every)
             continue;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agents/client/client.h"
+#include "lib/clock.h"
 #include "lib/parse.h"
 #include "lib/sock.h"
 #include "proto/mpopt.h"
@@ -27,6 +28,8 @@
 #define COUNT_MAX   10000000u
 #define TIMEOUT_MAX 86400.0      /* s: a day */
 #define PEEK_MAX    3600000.0    /* ms: an hour */
+#define PLAN_LINE_MAX 16384      /* bytes of one --plan line */
+#define PLAN_ARGS_MAX 128
 
 /* The registry's names whose rows pass keep(), joined by sep. */
 static void names_where(char *buf, size_t cap, const char *sep, bool (*keep)(const mpx_signal *))
@@ -69,6 +72,7 @@ static void usage(FILE *f)
 "                  [--bind ADDR] [--tag TEXT] [--tfo|--tfo-no-cookie] [--convert-opts K,K..]\n"
 "                  [--optd-ctl PATH] [--mp-subtype N] [--peek-probe MS] [--seed N]\n"
 "                  [--syn-wscale0 on|off] [-v]\n"
+"       mpx-client --plan FILE|-   (one connection set per line: the options above, TAB-separated)\n"
 "SIG (the signal registry, `mpx-wire signals`; PORT: the default --proxy port, - = the\n"
 "     connection goes straight to --target):\n");
     size_t n;
@@ -114,11 +118,17 @@ static void usage(FILE *f)
 "                       mis-scale it (Linux 6.18 passive-TFO window bug that stalls bulk\n"
 "                       transfers once a second subflow joins; docs/kernel-findings.md);\n"
 "                       default on, off reproduces the stall\n"
+"Plan mode (--plan FILE, - = stdin): each line holds the options of one invocation, the words\n"
+"  separated by TABs (empty lines and lines starting with # are skipped); the lines run in\n"
+"  order in this one process, each writing its records exactly as its own invocation would,\n"
+"  and after each line stdout gets \"done<TAB>RC<TAB>T0<TAB>T1<TAB>TAG\" (RC its exit code below,\n"
+"  T0 T1 wall-clock seconds around it, TAG its --tag), flushed; the plan's exit code is the\n"
+"  highest line exit code (2 also: the plan file unreadable, a line over %d bytes).\n"
 "Output: one JSON line per connection, then a summary line (agents/README.md); times in us\n"
 "relative to the connection's start (CLOCK_MONOTONIC).\n"
 "Exit: 0 all connections ok, 1 a connection failed, 2 usage, 3 setup error.\n",
             COUNT_MAX, COUNT_MAX, TIMEOUT_MAX, tfo, auth, conv, (unsigned long long)MPX_SEED_MAX,
-            helper);
+            helper, PLAN_LINE_MAX);
 }
 
 static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -183,8 +193,9 @@ static int parse_subtype(const char *s, uint8_t *out)
     return 0;
 }
 
-/* Fills cfg from the command line. -1: go on; otherwise the exit code (help, version, usage). */
-static int parse_args(int argc, char **argv, client_cfg *cfg)
+/* Fills cfg from the command line (or one --plan line: in_plan). -1: go on; otherwise the exit
+ * code (help, version, usage). *plan: the --plan argument (NULL: none). */
+static int parse_args(int argc, char **argv, client_cfg *cfg, bool in_plan, const char **plan)
 {
     const char *sig = NULL, *target = NULL, *proxy = NULL, *bindaddr = NULL;
     const char *wl = "rr 100/1000";
@@ -193,7 +204,7 @@ static int parse_args(int argc, char **argv, client_cfg *cfg)
                          .syn_wscale0 = true };
     enum { O_SIGNAL = 256, O_TARGET, O_PROXY, O_MPTCP, O_WORKLOAD, O_COUNT, O_CONC, O_JSON,
            O_TIMEOUT, O_USER, O_PASS, O_COOKIE, O_BIND, O_TAG, O_TFO, O_TFO_NC, O_CONVOPTS, O_SEED,
-           O_VERSION, O_OPTD, O_SUBTYPE, O_PEEK, O_WSCALE0 };
+           O_VERSION, O_OPTD, O_SUBTYPE, O_PEEK, O_WSCALE0, O_PLAN };
     static const struct option lo[] = {
         { "signal", required_argument, 0, O_SIGNAL },
         { "target", required_argument, 0, O_TARGET },
@@ -220,10 +231,13 @@ static int parse_args(int argc, char **argv, client_cfg *cfg)
         { "verbose", no_argument, 0, 'v' },
         { "help", no_argument, 0, 'h' },
         { "version", no_argument, 0, O_VERSION },
+        { "plan", required_argument, 0, O_PLAN },
         { 0, 0, 0, 0 },
     };
-    int o;
+    int o, nopt = 0;
+    optind = 0;   /* glibc: a full restart, also for the next plan line */
     while ((o = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+        nopt++;
         uint64_t u;
         double d;
         switch (o) {
@@ -295,8 +309,18 @@ static int parse_args(int argc, char **argv, client_cfg *cfg)
         case 'v': cfg->verbose = true; break;
         case 'h': usage(stdout); return EXIT_OK;
         case O_VERSION: printf("mpx-client %s\n", MPX_VERSION); return EXIT_OK;
+        case O_PLAN:
+            if (in_plan)
+                return bad("--plan inside a plan line");
+            *plan = optarg;
+            break;
         default: usage(stderr); return EXIT_USAGE;
         }
+    }
+    if (!in_plan && *plan) {
+        if (nopt != 1 || optind < argc)
+            return bad("--plan takes no other option (each plan line has its own)");
+        return -1;
     }
     if (optind < argc || !sig || !target)
         return bad("--signal and --target are required (see --help)");
@@ -353,17 +377,25 @@ static void on_sig(int s)
     client_stop = 1;
 }
 
-int main(int argc, char **argv)
+static void handlers(void)
 {
-    static client CL;
-    client *cl = &CL;
-    int rc = parse_args(argc, argv, &cl->cfg);
-    if (rc >= 0)
-        return rc;
+    mpxa_raise_nofile(0);
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa = { .sa_handler = on_sig };
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+/* Runs the connection set cl->cfg describes (one invocation, or one plan line) and releases
+ * everything it took, so the next plan line starts as a fresh process would. */
+static int run_one(client *cl)
+{
     const client_cfg *cfg = &cl->cfg;
     cl->sig = cfg->sig;
     cl->ops = client_ops_for(cl->sig->wire);
     cl->optd_fd = -1;
+    cl->ep = -1;
+    int rc = EXIT_SETUP;
 
     if (strcmp(cfg->json_path, "-") == 0) {
         cl->json = stdout;
@@ -375,7 +407,7 @@ int main(int argc, char **argv)
     cl->ep = epoll_create1(EPOLL_CLOEXEC);
     if (!cl->ttfb || cl->ep < 0) {
         fprintf(stderr, "mpx-client: setup: %s\n", strerror(errno));
-        return EXIT_SETUP;
+        goto out;
     }
     /* Probe the socket type once so "no MPTCP in this kernel" is a setup error, not N failures */
     const mpxa_addr *first = cfg->have_proxy ? &cfg->proxy : &cfg->target;
@@ -383,7 +415,7 @@ int main(int argc, char **argv)
     if (probe < 0) {
         fprintf(stderr, "mpx-client: socket(%s): %s\n", cfg->mptcp ? "IPPROTO_MPTCP" : "TCP",
                 strerror(errno));
-        return EXIT_SETUP;
+        goto out;
     }
     close(probe);
     if (cl->ops->setup)
@@ -400,18 +432,113 @@ int main(int argc, char **argv)
                 cl->tfo_sysctl, sig_cookie ? cl->sig->name : "--tfo");
     if (cfg->optd_path && client_optd_open(cl) < 0) {
         fprintf(stderr, "mpx-client: --optd-ctl %s: %s\n", cfg->optd_path, strerror(errno));
-        return EXIT_SETUP;
+        goto out;
     }
-    mpxa_raise_nofile(0);
-    signal(SIGPIPE, SIG_IGN);
-    struct sigaction sa = { .sa_handler = on_sig };
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-
+    handlers();
     rc = client_run(cl);
-    if (cl->json != stdout)
+out:
+    if (cl->json && cl->json != stdout)
         fclose(cl->json);
+    else if (cl->json)
+        fflush(stdout);
     client_optd_close(cl);
+    if (cl->ep >= 0)
+        close(cl->ep);
     free(cl->ttfb);
     return rc;
+}
+
+/* wall clock "S.UUUUUU" (the form of bash's EPOCHREALTIME) */
+static void real_str(char *buf, size_t cap)
+{
+    int64_t t = mpxa_real_us();
+    snprintf(buf, cap, "%lld.%06lld", (long long)(t / 1000000), (long long)(t % 1000000));
+}
+
+/* --plan: one invocation per line (words split at TABs), each with a fresh client. The lines
+ * come from a file or a pipe (the harness writes the next line after reading the "done" line,
+ * so its per-step work, e.g. interception on the HAG, runs between two lines). */
+static int run_plan(const char *path)
+{
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+    if (!in) {
+        fprintf(stderr, "mpx-client: --plan %s: %s\n", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    handlers();
+    static client CL;
+    static char line[PLAN_LINE_MAX + 2];
+    int worst = EXIT_OK;
+    unsigned long lineno = 0;
+    while (!client_stop && fgets(line, sizeof line, in)) {
+        lineno++;
+        size_t len = strlen(line);
+        char t0[32], t1[32];
+        real_str(t0, sizeof t0);
+        int rc;
+        const char *tag = "";
+        if (len && line[len - 1] == '\n') {
+            line[--len] = 0;
+        } else if (len > PLAN_LINE_MAX) {
+            int ch;   /* skip the rest of the overlong line */
+            while ((ch = fgetc(in)) != EOF && ch != '\n')
+                ;
+            fprintf(stderr, "mpx-client: --plan line %lu: longer than %d bytes\n", lineno,
+                    PLAN_LINE_MAX);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        if (!len || line[0] == '#')
+            continue;
+        char *argv[PLAN_ARGS_MAX + 2];
+        int argc = 0;
+        argv[argc++] = "mpx-client";
+        for (char *p = line;;) {
+            if (argc > PLAN_ARGS_MAX) {
+                argc = -1;
+                break;
+            }
+            argv[argc++] = p;
+            char *tab = strchr(p, '\t');
+            if (!tab)
+                break;
+            *tab = 0;
+            p = tab + 1;
+        }
+        if (argc < 0) {
+            fprintf(stderr, "mpx-client: --plan line %lu: more than %d words\n", lineno,
+                    PLAN_ARGS_MAX);
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        argv[argc] = NULL;
+        memset(&CL, 0, sizeof CL);
+        rc = parse_args(argc, argv, &CL.cfg, true, NULL);
+        if (CL.cfg.tag)
+            tag = CL.cfg.tag;
+        if (rc < 0)
+            rc = run_one(&CL);
+    done:
+        real_str(t1, sizeof t1);
+        if (rc > worst)
+            worst = rc;
+        /* a tag with a TAB or newline cannot come from a TAB-split line; "%s" is safe */
+        if (printf("done\t%d\t%s\t%s\t%s\n", rc, t0, t1, tag) < 0 || fflush(stdout) != 0)
+            break;   /* the reader is gone */
+    }
+    if (in != stdin)
+        fclose(in);
+    return worst;
+}
+
+int main(int argc, char **argv)
+{
+    static client CL;
+    const char *plan = NULL;
+    int rc = parse_args(argc, argv, &CL.cfg, false, &plan);
+    if (rc >= 0)
+        return rc;
+    if (plan)
+        return run_plan(plan);
+    return run_one(&CL);
 }

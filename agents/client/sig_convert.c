@@ -17,6 +17,7 @@ static size_t  g_cookie_len;
 static void cookie_load(client *cl)
 {
     const char *path = cl->cfg.cookie_path;
+    g_cookie_len = 0;   /* a --plan line starts without the previous line's cookie */
     if (!path)
         return;
     FILE *f = fopen(path, "r");

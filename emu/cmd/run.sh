@@ -65,6 +65,9 @@ usage: mpxlab run EXP [options]
                       discrete-event model bin/mpx-sim, sim/README.md: no namespaces, no root)
   --accept-unfaithful exit 0 (not 5) when a variant is not faithful: the host did not keep
                       up with the emulation (experiments/README.md, "Fidelity"); still reported
+  --client-mode M     plan (default): one long-lived mpx-client per client namespace and
+                      variant runs the connections line by line (mpx-client --plan); process:
+                      one mpx-client process per connection (the old way; same records)
 exit: 0 report written, nothing below; 1 the run could not be carried out (no report);
       2 usage / bad experiment file; 3 a variant failed (warm-up connection failed, a link
       emulator or agent died; the other variants ran); 4 partial: the time limit stopped the
@@ -76,7 +79,7 @@ exit: 0 report written, nothing below; 1 the run could not be carried out (no re
 EOF
 }
 
-accept_unfaithful=0 exp='' o_reps='' o_range='' o_seed='' o_out='' o_signals='' check=0 noplots=0 backend=
+accept_unfaithful=0 client_mode=plan exp='' o_reps='' o_range='' o_seed='' o_out='' o_signals='' check=0 noplots=0 backend=
 while [ $# -gt 0 ]; do
   case $1 in
     -h|--help) usage; exit 0 ;;
@@ -90,6 +93,8 @@ while [ $# -gt 0 ]; do
     --no-plots) noplots=1; shift ;;
     --backend) backend=${2:?--backend needs netns, mininet or sim}; shift 2 ;;
     --accept-unfaithful) accept_unfaithful=1; shift ;;
+    --client-mode) client_mode=${2:?--client-mode needs plan or process}; shift 2
+      [[ $client_mode =~ ^(plan|process)$ ]] || { echo "mpxlab run: --client-mode wants plan or process" >&2; exit 2; } ;;
     -*) echo "mpxlab run: unknown option '$1'" >&2; usage >&2; exit 2 ;;
     *) [ -z "$exp" ] || { echo "mpxlab run: one experiment at a time" >&2; exit 2; }; exp=$1; shift ;;
   esac
@@ -148,8 +153,12 @@ if [[ $o_signals == *\?* ]]; then REPRO+=" --signals '${o_signals// /,}'"   # "?
 elif [ -n "$o_signals" ]; then REPRO+=" --signals ${o_signals// /,}"; fi
 [ -n "$backend" ] && REPRO+=" --backend $backend"
 [ -n "$o_range" ] && REPRO+=" --rep-range $o_range"
+[ "$client_mode" = plan ] || REPRO+=" --client-mode $client_mode"
+# read by mpx_client_step (agents.sh)
+export MPX_CLIENT_MODE=$client_mode
 
-log() { printf '%s %s\n' "$(date -u +%H:%M:%S.%3N)" "$*" >> "$RUN_LOG"; }
+# (no fork: it runs between every two steps)
+log() { local t=$EPOCHREALTIME; TZ=UTC printf '%(%H:%M:%S)T.%s %s\n' "${t%.*}" "${t:${#t}-6:3}" "$*" >> "$RUN_LOG"; }
 # say TEXT: a line for the user, on the run's own stderr (never into an agent's log)
 say() { echo "mpxlab run: $*" >&"$MPX_ERR_FD"; }
 die() { mpx_progress_end; say "$*"; log "FATAL: $*"; RUN_STATUS=failed RUN_EXIT_CODE=1; exit 1; }
@@ -462,6 +471,9 @@ for v in "${VARIANTS[@]}"; do
   mpx_ic_variant_up "$R" "$v" "${vsigs[@]}" ||
     die "variant $v: client-side interception setup failed (logs/$v/intercept.log)"
 
+  # the plan clients (agents.sh) start with the variant's first step; their stderr goes here
+  # shellcheck disable=SC2034  # read by mpx_client_plan_start (agents.sh)
+  MPX_PLAN_LOG=$LDIR/client.log
   run_warmup "$R" "$v" "${vsigs[@]}"
   vfailed=0
   if [ -n "$WARMUP_BAD" ] && [ ${#EXP_MIDDLEBOX[@]} -gt 0 ]; then
@@ -472,7 +484,8 @@ for v in "${VARIANTS[@]}"; do
   elif [ -n "$WARMUP_BAD" ]; then
     run_variant_fail "$v" "warm-up connection failed: $WARMUP_BAD (client records in warmup/raw/$v/)"; vfailed=1
   fi
-  if [ "$vfailed" = 0 ] && dead=$(mpx_health_dead) && [ -n "$dead" ]; then
+  mpx_health_check
+  if [ "$vfailed" = 0 ] && dead=$MPX_DEAD && [ -n "$dead" ]; then
     run_variant_fail "$v" "$dead died before the measured connections (logs in logs/$v/)"; vfailed=1
   fi
 
@@ -492,7 +505,8 @@ for v in "${VARIANTS[@]}"; do
       run_mark_overrun; run_variant_health "$v" partial "the time limit (${EXP_TIMEOUT_RUN}s) stopped it after $sdone of ${#steps[@]} steps"
       break
     fi
-    mpx_progress "$v rep $rep/$EXP_REPS $sig" "$done_steps"
+    # a progress line at most every second (each one forks a few subshells)
+    if [ "$EPOCHSECONDS" != "${prog_s:-}" ]; then prog_s=$EPOCHSECONDS; mpx_progress "$v rep $rep/$EXP_REPS $sig" "$done_steps"; fi
     fpid=''
     if [ ${#EXP_FAULT[@]} -gt 0 ]; then run_fault_schedule "$R" & fpid=$!; fi
     tried[$sig]=$(( ${tried[$sig]:-0} + 1 ))
@@ -503,7 +517,7 @@ for v in "${VARIANTS[@]}"; do
     done_steps=$((done_steps + 1)) sdone=$((sdone + 1))
     # a link emulator or agent that died makes every later connection of this variant a
     # measurement of a broken testbed: the variant ends here
-    dead=$(mpx_health_dead)
+    mpx_health_check; dead=$MPX_DEAD
     if [ -n "$dead" ]; then
       run_variant_fail "$v" "$dead died during the measured connections (noticed after step $k: rep $rep, $sig; $sdone of ${#steps[@]} steps ran)"
       vfailed=1; break

@@ -160,6 +160,7 @@ mpx_agents_start() {
 # mpx_agents_stop_all: TERM every agent (timeout forwards it), wait up to 5 s, then KILL
 mpx_agents_stop_all() {
   local p i alive
+  mpx_client_plan_stop   # the plan clients first: they close their FIFOs cleanly
   [ ${#MPX_AGENT_PIDS[@]} = 0 ] && return 0
   for p in "${MPX_AGENT_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
   for ((i = 0; i < 500; i++)); do
@@ -174,6 +175,8 @@ mpx_agents_stop_all() {
 
 # _mpx_hostport ADDR PORT: IPv6 in brackets
 _mpx_hostport() { if [[ $1 == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi; }
+# _mpx_hostport_v VAR ADDR PORT: the same into VAR (no subshell: per-step code)
+_mpx_hostport_v() { if [[ $2 == *:* ]]; then printf -v "$1" '[%s]:%s' "$2" "$3"; else printf -v "$1" '%s:%s' "$2" "$3"; fi; }
 
 # mpx_client_ns RUN SIG: the namespace SIG's client connection runs in (the client node; a hook
 # for topologies whose clients sit elsewhere)
@@ -183,65 +186,189 @@ mpx_client_ns() { mpx_topo_ns "$1" "${MPX_CLIENT_NODE:-client}"; }
 # mpx_client_json VARIANT STEP SIG: the step's client record file
 mpx_client_json() { printf '%s/raw/%s/%05d-%s.jsonl\n' "$OUT" "$1" "$2" "$3"; }
 
-# mpx_client_args RUN VARIANT REP STEP SIG: mpx-client's options for that step, one word a line
-# (the registry row decides proxy, MPTCP, TFO, helper, credentials and cookie cache)
-mpx_client_args() {
-  local r=$1 v=$2 rep=$3 k=$4 sig=$5
+# _mpx_client_argv RUN VARIANT REP STEP SIG: mpx-client's options for that step into the array
+# MPX_ARGV (the registry row decides proxy, MPTCP, TFO, helper, credentials and cookie cache);
+# no subshell, so a plan step forks nothing to build its line
+_mpx_client_argv() {
+  local r=$1 v=$2 rep=$3 k=$4 sig=$5 hp json
   local fe=${MPX_SIG_FRONTEND[$sig]}
-  local args=(--signal "$sig" --target "$(_mpx_hostport "$SRV_ADDR" "$MPX_PORT_SERVER")"
-    --workload "$EXP_WORKLOAD" --count 1 --json "$(mpx_client_json "$v" "$k" "$sig")"
+  _mpx_hostport_v hp "$SRV_ADDR" "$MPX_PORT_SERVER"
+  printf -v json '%s/raw/%s/%05d-%s.jsonl' "$OUT" "$v" "$k" "$sig"
+  MPX_ARGV=(--signal "$sig" --target "$hp" --workload "$EXP_WORKLOAD" --count 1 --json "$json"
     --timeout "$EXP_TIMEOUT_CONN" --tag "$v/$rep/$k")
   # explicit signals name their proxy; implicit ones reach it by interception
-  [ "$fe" != - ] && [ "${MPX_SIG_MODE[$sig]}" = explicit ] &&
-    args+=(--proxy "$(_mpx_hostport "$PROXY_ADDR" "${MPX_SIG_PORT[$sig]}")")
-  if [ "${MPX_SIG_MPTCP[$sig]}" = false ]; then args+=(--mptcp off); else args+=(--mptcp "$EXP_MPTCP"); fi
+  if [ "$fe" != - ] && [ "${MPX_SIG_MODE[$sig]}" = explicit ]; then
+    _mpx_hostport_v hp "$PROXY_ADDR" "${MPX_SIG_PORT[$sig]}"; MPX_ARGV+=(--proxy "$hp")
+  fi
+  if [ "${MPX_SIG_MPTCP[$sig]}" = false ]; then MPX_ARGV+=(--mptcp off); else MPX_ARGV+=(--mptcp "$EXP_MPTCP"); fi
   # the experiment's TFO switch applies to connections straight to the target (through a
   # proxy the signal's own TFO use is what is measured)
-  [ "${MPX_SIG_TFO[$sig]}" = optional ] && [ "$fe" = - ] && [ "$EXP_TFO" = on ] && args+=(--tfo)
-  [ "${MPX_SIG_HELPER[$sig]}" != none ] && args+=(--optd-ctl "$(mpx_ic_client_ctl "$MPX_IC_DIR")")
-  [ "${MPX_SIG_AUTH[$sig]}" = true ] && args+=(--socks-user "$MPX_SOCKS_USER" --socks-pass "$MPX_SOCKS_PASS")
-  [ "${MPX_SIG_TFO[$sig]}" = cookie ] && args+=(--cookie-cache "$OUT/raw/$v/cookie-cache")
-  printf '%s\n' "${args[@]}"
+  [ "${MPX_SIG_TFO[$sig]}" = optional ] && [ "$fe" = - ] && [ "$EXP_TFO" = on ] && MPX_ARGV+=(--tfo)
+  if [ "${MPX_SIG_HELPER[$sig]}" != none ]; then
+    # the control socket path of this variant's client mpx-optd (asked once per variant)
+    [ "${_MPX_CTL_DIR:-}" = "$MPX_IC_DIR" ] || { _MPX_CTL=$(mpx_ic_client_ctl "$MPX_IC_DIR"); _MPX_CTL_DIR=$MPX_IC_DIR; }
+    MPX_ARGV+=(--optd-ctl "$_MPX_CTL")
+  fi
+  [ "${MPX_SIG_AUTH[$sig]}" = true ] && MPX_ARGV+=(--socks-user "$MPX_SOCKS_USER" --socks-pass "$MPX_SOCKS_PASS")
+  [ "${MPX_SIG_TFO[$sig]}" = cookie ] && MPX_ARGV+=(--cookie-cache "$OUT/raw/$v/cookie-cache")
+  return 0
+}
+
+# mpx_client_args RUN VARIANT REP STEP SIG: mpx-client's options for that step, one word a line
+mpx_client_args() { local MPX_ARGV; _mpx_client_argv "$@"; printf '%s\n' "${MPX_ARGV[@]}"; }
+
+# _mpx_native_argv VARIANT REP STEP SIG: the options of the native end-to-end MPTCP probe made
+# while SIG's interception is up (no signal, to the MPTCP server port) into MPX_ARGV
+_mpx_native_argv() {
+  local v=$1 rep=$2 k=$3 sig=$4 hp json
+  _mpx_hostport_v hp "$SRV_ADDR" "$MPX_PORT_SERVER_MPTCP"
+  printf -v json '%s/native/%s/%05d-%s.jsonl' "$OUT" "$v" "$k" "$sig"
+  MPX_ARGV=(--signal "$MPX_REG_DIRECT" --mptcp on --target "$hp" --workload "$EXP_WORKLOAD" --count 1
+    --json "$json" --timeout "$EXP_TIMEOUT_CONN" --tag "$v/$rep/$k/native-$sig")
 }
 
 # mpx_client_step RUN VARIANT REP STEP SIG: one measured connection; its JSON lines go to
-# raw/VARIANT/STEP-SIG.jsonl, one line per step to steps.csv
+# raw/VARIANT/STEP-SIG.jsonl, one line per step to steps.csv. MPX_CLIENT_MODE picks how the
+# connection is made: plan (default; the variant's long-lived `mpx-client --plan -` of the
+# namespace runs it, see mpx_client_plan_start) or process (one mpx-client per connection).
 mpx_client_step() {
-  local r=$1 v=$2 rep=$3 k=$4 sig=$5 ns rc t0 t1 args
+  local r=$1 v=$2 rep=$3 k=$4 sig=$5 ns rc t0 t1 MPX_ARGV
   # a proxy/proxy row: a plain TCP client on a LAN host, the CPE signals (chain.sh)
   if declare -F mpx_chain_is > /dev/null && mpx_chain_is "$sig"; then mpx_chain_step "$@"; return; fi
-  ns=$(mpx_client_ns "$r" "$sig")
-  mapfile -t args < <(mpx_client_args "$r" "$v" "$rep" "$k" "$sig")
-  local ic=${MPX_SIG_INTERCEPT[$sig]}
+  # the namespaces, asked once per run, signal and client node (no subshell per step)
+  local key="$r|$sig|${MPX_CLIENT_NODE:-}"
+  [ -n "${_MPX_NS_CACHE[$key]:-}" ] || _MPX_NS_CACHE[$key]=$(mpx_client_ns "$r" "$sig")
+  [ -n "${_MPX_NS_CACHE[$r|hag]:-}" ] || _MPX_NS_CACHE[$r|hag]=$(mpx_topo_ns "$r" hag)
+  ns=${_MPX_NS_CACHE[$key]}
+  _mpx_client_argv "$r" "$v" "$rep" "$k" "$sig"
+  local ic=${MPX_SIG_INTERCEPT[$sig]} hag=${_MPX_NS_CACHE[$r|hag]}
   # on-path interception on the HAG for this one connection (agents/intercept), towards the
   # port of the signal's front-end
   if [ "$ic" != - ]; then
     MPX_IC_TPORT=${MPX_SIG_PORT[$sig]} MPX_IC_OPTPORT=${MPX_SIG_PORT[$sig]} \
-      mpx_ic_hag_up "$(mpx_topo_ns "$r" hag)" "$ic" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 ||
+      mpx_ic_hag_up "$hag" "$ic" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 ||
       log "step $v/$rep/$k $sig: HAG interception setup failed (logs/$v/intercept.log)"
     MPX_IC_HAG_UP=1
   fi
-  local pre
-  mapfile -t pre < <(mpx_topo_ns_prefix "$ns")
-  t0=$EPOCHREALTIME
-  rc=0
-  "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" "${args[@]}" \
-    < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || rc=$?
-  t1=$EPOCHREALTIME
+  local native=0
   # while the HAG intercepts: one native end-to-end MPTCP connection (no signal) to the
   # MPTCP server port; collect.sh compares it with that server's view (peer = the client's
   # own address and MPTCP = survived; the HAG's address = hijacked)
   if [ "${MPX_SIG_MODE[$sig]}" = implicit ] && [ "$MPX_SRV_MPTCP" = 1 ]; then
-    mkdir -p "$OUT/native/$v"
-    "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" --signal "$MPX_REG_DIRECT" --mptcp on \
-      --target "$(_mpx_hostport "$SRV_ADDR" "$MPX_PORT_SERVER_MPTCP")" --workload "$EXP_WORKLOAD" --count 1 \
-      --json "$OUT/native/$v/$(printf '%05d' "$k")-$sig.jsonl" --timeout "$EXP_TIMEOUT_CONN" \
-      --tag "$v/$rep/$k/native-$sig" < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || true
+    native=1; [ -d "$OUT/native/$v" ] || mkdir -p "$OUT/native/$v"
   fi
-  if [ "$MPX_IC_HAG_UP" = 1 ]; then mpx_ic_hag_down "$(mpx_topo_ns "$r" hag)" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || true; MPX_IC_HAG_UP=0; fi
+  if [ "${MPX_CLIENT_MODE:-plan}" = plan ]; then
+    _mpx_plan_line "$ns" "${MPX_ARGV[@]}"
+    rc=$MPX_PLAN_RC t0=$MPX_PLAN_T0 t1=$MPX_PLAN_T1
+    if [ $native = 1 ]; then _mpx_native_argv "$v" "$rep" "$k" "$sig"; _mpx_plan_line "$ns" "${MPX_ARGV[@]}"; fi
+  else
+    local pre
+    mapfile -t pre < <(mpx_topo_ns_prefix "$ns")
+    t0=$EPOCHREALTIME
+    rc=0
+    "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" "${MPX_ARGV[@]}" \
+      < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    if [ $native = 1 ]; then
+      _mpx_native_argv "$v" "$rep" "$k" "$sig"
+      "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" "${MPX_ARGV[@]}" \
+        < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || true
+    fi
+  fi
+  if [ "$MPX_IC_HAG_UP" = 1 ]; then mpx_ic_hag_down "$hag" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || true; MPX_IC_HAG_UP=0; fi
   echo "$v,$rep,$k,$sig,$t0,$t1,$rc" >> "$OUT/steps.csv"
-  log "step $v/$rep/$k $sig rc=$rc $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3fs", b-a}')"
+  local us=$(( ${t1/./} - ${t0/./} ))
+  log "step $v/$rep/$k $sig rc=$rc $((us / 1000000)).$(printf '%03d' $((us / 1000 % 1000)))s"
   return "$rc"
+}
+
+# Plan mode: per client namespace one `mpx-client --plan -` for the variant, its stdin and
+# stdout FIFOs held open by the harness (MPX_PLAN_W / MPX_PLAN_R). A step writes one
+# TAB-separated line and reads the client's "done RC T0 T1 TAG" line before anything else
+# happens, so the per-step work around a connection (interception on the HAG, the native
+# probe, health checks) runs between two lines as it ran between two processes.
+declare -gA MPX_PLAN_PID=() MPX_PLAN_W=() MPX_PLAN_R=() MPX_PLAN_DIR=() _MPX_NS_CACHE=()
+MPX_PLAN_LOG=''
+
+# mpx_client_plan_start NS [LOG]: the plan client of NS (nothing when it runs); its stderr
+# goes to LOG (default: the last one given, else OUT/logs/client.log)
+mpx_client_plan_start() {
+  local ns=$1 d pre w rf
+  [ -n "${2:-}" ] && MPX_PLAN_LOG=$2
+  [ -n "${MPX_PLAN_PID[$ns]:-}" ] && return 0
+  local logf=${MPX_PLAN_LOG:-$OUT/logs/client.log}
+  d=$(mktemp -d "${TMPDIR:-/tmp}/mpx-plan.XXXXXX") || return 1
+  mkfifo "$d/in" "$d/out" || { rm -rf "$d"; return 1; }
+  mapfile -t pre < <(mpx_topo_ns_prefix "$ns")
+  printf '# %(%FT%TZ)T %s --plan -\n' -1 "${pre[*]} mpx-client" >> "$logf"
+  "${pre[@]}" timeout -s TERM -k 5 $((EXP_TIMEOUT_RUN > 0 ? EXP_TIMEOUT_RUN + 300 : 86400)) \
+    "$MPX_BIN/mpx-client" --plan - < "$d/in" > "$d/out" 2>> "$logf" {MPX_ERR_FD}>&- {MPX_OUT_FD}>&- &
+  MPX_PLAN_PID[$ns]=$!
+  MPX_AGENT_PIDS+=("$!")   # the cleanup's mpx_agents_stop_all ends it by PID as well
+  # read-write opens never block: a client that dies before opening its ends cannot hang the
+  # harness (_mpx_plan_line notices the death by PID instead of by EOF)
+  exec {w}<> "$d/in" {rf}<> "$d/out"
+  MPX_PLAN_W[$ns]=$w MPX_PLAN_R[$ns]=$rf MPX_PLAN_DIR[$ns]=$d
+}
+
+# mpx_client_plan_stop [NS]: end the plan client of NS (default: all) by PID
+mpx_client_plan_stop() {
+  local ns p i fd list=("$@")
+  [ $# -gt 0 ] || list=("${!MPX_PLAN_PID[@]}")
+  for ns in "${list[@]}"; do
+    p=${MPX_PLAN_PID[$ns]:-}; [ -n "$p" ] || continue
+    fd=${MPX_PLAN_W[$ns]}; exec {fd}>&-
+    fd=${MPX_PLAN_R[$ns]}; exec {fd}<&-
+    kill -TERM "$p" 2> /dev/null || true
+    for ((i = 0; i < 500; i++)); do kill -0 "$p" 2> /dev/null || break; sleep 0.01; done
+    kill -KILL "$p" 2> /dev/null || true
+    { wait "$p"; } 2> /dev/null || true
+    rm -rf "${MPX_PLAN_DIR[$ns]}"
+    unset "MPX_PLAN_PID[$ns]" "MPX_PLAN_W[$ns]" "MPX_PLAN_R[$ns]" "MPX_PLAN_DIR[$ns]"
+  done
+  return 0
+}
+
+# _mpx_plan_line NS ARGS...: one connection set by the plan client of NS (started when it is
+# not running); MPX_PLAN_RC (its exit code; 137 when it overran its time like
+# `timeout -s KILL` of a process, 2 when a word holds a TAB or newline), MPX_PLAN_T0/T1 (the
+# client's wall clock around the line; the harness's when the client did not answer)
+_mpx_plan_line() {
+  local ns=$1 a l rc t0 t1 _tag line; shift
+  MPX_PLAN_T0=$EPOCHREALTIME MPX_PLAN_RC=2
+  for a; do
+    if [[ $a == *[$'\t\n']* ]]; then
+      log "plan: a word of the line holds a TAB or newline: '${a//[$'\t\n']/ }'"; MPX_PLAN_T1=$EPOCHREALTIME; return 0
+    fi
+  done
+  mpx_client_plan_start "$ns" || { log "plan: cannot start the client of $ns"; MPX_PLAN_RC=3 MPX_PLAN_T1=$EPOCHREALTIME; return 0; }
+  local IFS=$'\t' pid=${MPX_PLAN_PID[$ns]} deadline=$((EPOCHSECONDS + EXP_TIMEOUT_CONN + 10))
+  line="$*"
+  local wfd=${MPX_PLAN_W[$ns]}
+  if ! printf '%s\n' "$line" 2> /dev/null 1>&"$wfd"; then
+    log "plan: the client of $ns (PID $pid) does not take lines"; l=dead
+  else
+    l=''
+    while :; do
+      if read -r -t 1 -u "${MPX_PLAN_R[$ns]}" l rc t0 t1 _tag; then
+        [ "$l" = "done" ] && break
+        continue   # anything else the client printed on stdout
+      fi
+      if ! _mpx_pid_alive "$pid"; then l=dead; break; fi
+      if [ "$EPOCHSECONDS" -ge "$deadline" ]; then l=overrun; break; fi
+    done
+  fi
+  if [ "$l" = "done" ]; then
+    MPX_PLAN_RC=$rc MPX_PLAN_T0=$t0 MPX_PLAN_T1=$t1
+    return 0
+  fi
+  # no answer: the connection counts as a process killed by its timeout; the next line gets a
+  # new client
+  MPX_PLAN_T1=$EPOCHREALTIME MPX_PLAN_RC=137
+  [ "$l" = dead ] && { wait "$pid" 2> /dev/null; MPX_PLAN_RC=$?; [ "$MPX_PLAN_RC" = 0 ] && MPX_PLAN_RC=1; }
+  log "plan: the client of $ns (PID $pid) $([ "$l" = dead ] && echo "ended (exit $MPX_PLAN_RC)" || echo "overran $((EXP_TIMEOUT_CONN + 10)) s: stopped") during '$line'"
+  mpx_client_plan_stop "$ns"
+  return 0
 }
 
 # Links: "link a-node a-if b-node b-if" from the topology's state
@@ -268,7 +395,7 @@ mpx_links_names() { awk '{print $1}' "$MPX_LINKS_FILE"; }
 _mpx_pid_alive() {
   local st
   kill -0 "$1" 2>/dev/null || return 1
-  st=$(< "/proc/$1/stat") 2>/dev/null || return 1
+  { read -r st < "/proc/$1/stat"; } 2>/dev/null || return 1
   st=${st##*) }
   [ "${st:0:1}" != Z ]
 }
@@ -276,15 +403,18 @@ _mpx_pid_alive() {
 # mpx_health_dead: "" while every link emulator and every agent that came up still runs, else
 # what died ("link emulator dsl (PID 123)"): between steps, so a dead component ends the variant
 # instead of producing failed connections that look like a measurement
-mpx_health_dead() {
+mpx_health_dead() { mpx_health_check; echo "$MPX_DEAD"; }
+# mpx_health_check: the same into MPX_DEAD, without a subshell (between every two steps)
+mpx_health_check() {
   local k
+  MPX_DEAD=''
   for k in "${!MPX_LINK_PID[@]}"; do
-    _mpx_pid_alive "${MPX_LINK_PID[$k]}" || { echo "link emulator $k (PID ${MPX_LINK_PID[$k]})"; return 0; }
+    _mpx_pid_alive "${MPX_LINK_PID[$k]}" || { MPX_DEAD="link emulator $k (PID ${MPX_LINK_PID[$k]})"; return 0; }
   done
   for k in "${!MPX_AGENT_WATCH[@]}"; do
-    _mpx_pid_alive "${MPX_AGENT_WATCH[$k]}" || { echo "agent $k (PID ${MPX_AGENT_WATCH[$k]})"; return 0; }
+    _mpx_pid_alive "${MPX_AGENT_WATCH[$k]}" || { MPX_DEAD="agent $k (PID ${MPX_AGENT_WATCH[$k]})"; return 0; }
   done
-  echo ""
+  return 0
 }
 
 # mpx_links_stats RUN DIR: fresh counters of every link (SIGUSR1) into DIR/LINK.stats.json

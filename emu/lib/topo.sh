@@ -363,7 +363,8 @@ _mpx_topo_build() {
       --stats "$pdir/$l.stats.json" --events "$pdir/$l.events.jsonl" --quiet)
     if [ "${MPX_TOPO_PCAP:-1}" != 0 ]; then pcap=$pdir/$l.pcap; args+=(--pcap "$pcap"); fi
     mpx_topofile_schedule "$l" > "$d/$l.schedule"
-    if [ -s "$d/$l.schedule" ]; then args+=(--schedule "$d/$l.schedule"); else rm -f "$d/$l.schedule"; fi
+    if [ -s "$d/$l.schedule" ]; then args+=(--schedule "$d/$l.schedule" --schedule-log "$pdir/$l.schedule.jsonl")
+    else rm -f "$d/$l.schedule"; fi
     # own session: a Ctrl-C meant for the caller does not hit the emulators; they are ended
     # by PID from the pids file. setsid does not fork here (no job control => not a group
     # leader), so $! is the emulator's PID; checked below.

@@ -159,14 +159,16 @@ _mpx_t_nodeopt() {
 # harness form "TIME LINK down|up|ab|ba|both [KEY=V...]". Checks the link exists when the
 # links are known (after parse). Prints the reason on failure.
 _mpx_t_sched() {
-  local t=$1 us act l; shift
-  us=$(mpx_topofile_time_us "$t") || { MPX_T_WHY="bad time '$t' (e.g. 1s, 1500ms, 250us)"; return 1; }
+  local t=$1 us act l pre=''; shift
+  # "usr2+TIME": counted from the emulator's last SIGUSR2 (mpx-linkem's triggered entries)
+  [[ $t == usr2+* ]] && pre=usr2+ t=${t#usr2+}
+  us=$pre$(mpx_topofile_time_us "$t") || { MPX_T_WHY="bad time '$t' (e.g. 1s, 1500ms, 250us)"; return 1; }
   [ $# -ge 2 ] || { MPX_T_WHY="schedule wants: at TIME down|up LINK, or at TIME set LINK KEY=VALUE..."; return 1; }
-  if _mpx_t_in "$1" down up set; then act=$1 l=$2; shift 2
+  if _mpx_t_in "$1" down up set carrier-down carrier-up; then act=$1 l=$2; shift 2
   else l=$1 act=$2; shift 2; fi
   [ -n "${MPX_T_LA[$l]:-}" ] || { MPX_T_WHY="unknown link '$l'"; return 1; }
   case $act in
-    down|up) [ $# = 0 ] || { MPX_T_WHY="'$act' takes no parameters"; return 1; }
+    down|up|carrier-down|carrier-up) [ $# = 0 ] || { MPX_T_WHY="'$act' takes no parameters"; return 1; }
              MPX_T_SCHED+=("$us $l $act") ;;
     set|ab|ba|both)
       [ $# -ge 1 ] || { MPX_T_WHY="'$act' wants KEY=VALUE..."; return 1; }
@@ -185,7 +187,7 @@ _mpx_t_sched() {
       done
       [ ${#ab[@]} = 0 ] || MPX_T_SCHED+=("$us $l ab ${ab[*]}")
       [ ${#ba[@]} = 0 ] || MPX_T_SCHED+=("$us $l ba ${ba[*]}") ;;
-    *) MPX_T_WHY="unknown schedule action '$act' (down, up, set)"; return 1 ;;
+    *) MPX_T_WHY="unknown schedule action '$act' (down, up, carrier-down, carrier-up, set)"; return 1 ;;
   esac
 }
 
@@ -337,7 +339,7 @@ mpx_topofile_schedule() {
   for e in "${MPX_T_SCHED[@]}"; do
     read -r us ln act rest <<< "$e"
     [ "$ln" = "$l" ] || continue
-    printf '%s %sus %s%s\n' "$us" "$us" "$act" "${rest:+ $rest}"
+    printf '%s %sus %s%s\n' "${us#usr2+}" "$us" "$act" "${rest:+ $rest}"
   done | sort -n -s -k1,1 | cut -d' ' -f2-
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -37,17 +38,20 @@ enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_SETUP = 3 };
 #define OVERSHOOT_BINS 256
 #define LATE_DIAG_NS 50000 /* frames later than this are attributed to a cause */
 
-static volatile sig_atomic_t g_stop, g_usr1;
+static volatile sig_atomic_t g_stop, g_usr1, g_usr2;
 static void on_signal(int sig)
 {
     if (sig == SIGUSR1)
         g_usr1 = 1;
+    else if (sig == SIGUSR2)
+        g_usr2 = 1;
     else
         g_stop = 1;
 }
 
 struct opts {
     const char *if_a, *if_b, *ab, *ba, *name, *pcap, *stats, *events, *schedule, *ready;
+    const char *schedule_log;
     bool quiet, keep_offloads, no_mlock;
     uint64_t spin_ns;
     int rt_prio;
@@ -60,8 +64,9 @@ struct emu {
     struct lk_dir dir[2]; /* 0: ab (A in, B out), 1: ba (B in, A out) */
     int fd[2];            /* sockets on A and B */
     unsigned ifindex[2];
-    bool down;
+    bool down, carrier_off; /* blackhole; interfaces set down (carrier loss) */
     struct lk_sched sched;
+    FILE *slog; /* --schedule-log */
     struct lk_pcap pcap;
     FILE *events;
     uint64_t t0, next_flush;
@@ -145,6 +150,7 @@ static void flush_one(void *ctx, const struct lk_slot *s)
 }
 
 static void apply_schedule(struct emu *e, uint64_t now);
+static void sched_trigger(struct emu *e, uint64_t now);
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 /* --- receive: frames arriving on side (0 = A feeds ab, 1 = B feeds ba). Returns false
@@ -204,9 +210,10 @@ static bool rx(struct emu *e, int side)
                         "TSO/GSO on (ethtool -K IF tso off gso off gro off) or MTU > %d\n",
                         d->name, len, LK_SLOT_BYTES - 18);
             /* a frame read late still meets the link state of its arrival time */
-            if (e->sched.next < e->sched.n) apply_schedule(e, t_arr);
+            if (lk_sched_next_due(&e->sched, e->t0) <= t_arr) apply_schedule(e, t_arr);
             uint64_t idx;
-            enum lk_verdict v = lk_dir_arrive(d, t_arr, e->down, e->rxdata[i], len, &idx);
+            bool cut = e->down || e->carrier_off;
+            enum lk_verdict v = lk_dir_arrive(d, t_arr, cut, e->rxdata[i], len, &idx);
             if (v != LK_PASS) drop_event(e, d, t_arr, idx, v, len);
         }
         if (n < BATCH) return true;
@@ -265,24 +272,68 @@ static void tx(struct emu *e, int di, uint64_t now)
     }
 }
 
+/* The link's two interfaces administratively down (or up again): the veth driver turns the
+ * carrier of each peer, the hosts' interface, off (on) with it. That is the honest form of
+ * carrier loss for an emulator between veth pairs: the hosts get the kernel's own link event
+ * (NO-CARRIER, RTM_NEWLINK, neighbours flushed, routes flagged linkdown) and their frames to
+ * the link are dropped by their own veth; no frame reaches or leaves the emulator. */
+static void set_ifup(struct emu *e, bool up)
+{
+    for (int i = 0; i < 2; i++) {
+        struct ifreq ifr = { 0 };
+        snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", i ? e->o.if_b : e->o.if_a);
+        if (ioctl(e->fd[i], SIOCGIFFLAGS, &ifr) == 0) {
+            if (up)
+                ifr.ifr_flags |= IFF_UP;
+            else
+                ifr.ifr_flags &= ~IFF_UP;
+            if (ioctl(e->fd[i], SIOCSIFFLAGS, &ifr) == 0) continue;
+        }
+        fprintf(stderr, "mpx-linkem: %s: cannot set %s: %s\n", ifr.ifr_name, up ? "up" : "down",
+                strerror(errno));
+    }
+}
+
+/* one --schedule-log line: what the schedule did, when (emulator clock and CLOCK_REALTIME) */
+static void sched_log(struct emu *e, uint64_t now, const char *act, unsigned line, bool trig)
+{
+    if (!e->slog) return;
+    fprintf(e->slog,
+            "{\"t_us\":%llu,\"real_us\":%llu,\"act\":\"%s\",\"line\":%u,\"trig\":%s,"
+            "\"trigger\":%llu}\n",
+            (unsigned long long)((now - e->t0) / 1000),
+            (unsigned long long)((int64_t)now + e->real_off) / 1000, act, line,
+            trig ? "true" : "false", (unsigned long long)e->sched.triggers);
+    fflush(e->slog); /* rare; a reader during the run sees it at once */
+}
+
+static void link_cut(struct emu *e, uint64_t now)
+{
+    for (int i = 0; i < 2; i++) {
+        struct flush_ctx fc = { e, &e->dir[i], now };
+        lk_fifo_flush(&e->dir[i].q, flush_one, &fc);
+    }
+}
+
 static void apply_schedule(struct emu *e, uint64_t now)
 {
-    struct lk_sched *s = &e->sched;
-    while (s->next < s->n && e->t0 + s->e[s->next].t_ns <= now) {
-        const struct lk_sched_ent *en = &s->e[s->next++];
+    const struct lk_sched_ent *en;
+    while ((en = lk_sched_pop_due(&e->sched, e->t0, now))) {
         char err[256];
         switch (en->act) {
         case LK_ACT_DOWN:
             e->down = true;
-            for (int i = 0; i < 2; i++) {
-                struct flush_ctx fc = { e, &e->dir[i], now };
-                lk_fifo_flush(&e->dir[i].q, flush_one, &fc);
-            }
-            logmsg(e, "schedule line %u: link down", en->line);
+            link_cut(e, now);
             break;
-        case LK_ACT_UP:
-            e->down = false;
-            logmsg(e, "schedule line %u: link up", en->line);
+        case LK_ACT_UP: e->down = false; break;
+        case LK_ACT_CARRIER_DOWN:
+            if (!e->carrier_off) set_ifup(e, false);
+            e->carrier_off = true;
+            link_cut(e, now);
+            break;
+        case LK_ACT_CARRIER_UP:
+            if (e->carrier_off) set_ifup(e, true);
+            e->carrier_off = false;
             break;
         case LK_ACT_SET:
             for (int i = 0; i < 2; i++)
@@ -294,7 +345,21 @@ static void apply_schedule(struct emu *e, uint64_t now)
                 }
             break;
         }
+        if (en->act != LK_ACT_SET)
+            logmsg(e, "schedule line %u: %s", en->line, lk_act_name[en->act]);
+        sched_log(e, now, lk_act_name[en->act], en->line, en->trig);
     }
+}
+
+/* SIGUSR2: the link is restored (up, carrier on) and the triggered entries start again */
+static void sched_trigger(struct emu *e, uint64_t now)
+{
+    lk_sched_trigger(&e->sched, now);
+    if (e->carrier_off) set_ifup(e, true);
+    const char *what = e->down || e->carrier_off ? "trigger-restore" : "trigger";
+    e->down = e->carrier_off = false;
+    logmsg(e, "SIGUSR2: %s %llu", what, (unsigned long long)e->sched.triggers);
+    sched_log(e, now, what, 0, true);
 }
 
 /* PACKET_STATISTICS reads and resets the kernel's counters: accumulate them. */
@@ -372,7 +437,7 @@ static void write_stats(struct emu *e, uint64_t now)
         .steal_pct = steal_pct(e, now),
         .rt = e->rt_on,
         .mlocked = e->mlocked,
-        .down = e->down,
+        .down = e->down || e->carrier_off,
         .late_woke = e->late_woke,
         .late_busy = e->late_busy,
         .late_batch = e->late_batch,
@@ -470,7 +535,13 @@ static int run(struct emu *e, const sigset_t *waitmask)
             bool drained = rx(e, 0) & rx(e, 1);
             next_rx = drained ? now + slack : now;
         }
-        if (e->sched.next < e->sched.n && e->t0 + e->sched.e[e->sched.next].t_ns <= now) {
+        if (g_usr2) {
+            g_usr2 = 0;
+            rx(e, 0); /* frames that arrived before the trigger see the old state */
+            rx(e, 1);
+            sched_trigger(e, now);
+        }
+        if (lk_sched_next_due(&e->sched, e->t0) <= now) {
             /* frames that arrived before the change still see the old state */
             rx(e, 0);
             rx(e, 1);
@@ -485,8 +556,7 @@ static int run(struct emu *e, const sigset_t *waitmask)
         }
         uint64_t next_rel = min_u64(lk_fifo_next_rel(&e->dir[0].q), lk_fifo_next_rel(&e->dir[1].q));
         uint64_t next = e->next_flush;
-        if (e->sched.next < e->sched.n)
-            next = min_u64(next, e->t0 + e->sched.e[e->sched.next].t_ns);
+        next = min_u64(next, lk_sched_next_due(&e->sched, e->t0));
         if (batch) next = min_u64(next, next_rx);
         now = mono_ns();
         if (next_rel <= now) continue;
@@ -530,8 +600,8 @@ static void usage(FILE *f)
     fprintf(
         f,
         "usage: mpx-linkem --if-a IFA --if-b IFB --ab SPEC --ba SPEC [--name LINK] [--pcap FILE]\n"
-        "                  [--stats FILE] [--events FILE] [--schedule FILE] [--ready FILE] "
-        "[--quiet]\n"
+        "                  [--stats FILE] [--events FILE] [--schedule FILE] [--schedule-log FILE]\n"
+        "                  [--ready FILE] [--quiet]\n"
         "                  [--spin US] [--rt-prio N] [--no-mlock] [--keep-offloads]\n"
         "                  [--snaplen auto|full|N] [--snap-head BYTES] [--pcap-ring MIB]\n"
         "Emulates one link between two interfaces of the current namespace: frames arriving on "
@@ -559,7 +629,9 @@ static void usage(FILE *f)
         "  --pcap FILE        Ethernet pcap of all frames sent (both directions), own timestamps\n"
         "  --stats FILE       JSON counters, written at exit and on SIGUSR1 (stderr if absent)\n"
         "  --events FILE      one JSON line per dropped packet {t_us,dir,idx,reason,len}\n"
-        "  --schedule FILE    lines 'TIME ACTION': down | up | ab|ba|both KEY=VAL...\n"
+        "  --schedule FILE    lines 'TIME ACTION': down | up | carrier-down | carrier-up |\n"
+        "                     ab|ba|both KEY=VAL...; TIME 'usr2+1s': 1 s after each SIGUSR2\n"
+        "  --schedule-log FILE  one JSON line per schedule action and SIGUSR2 trigger\n"
         "  --ready FILE       written (\"ready PID\\n\") once both interfaces are bound\n"
         "  --spin US          at most this long, watch the clock before a release instead of\n"
         "                     sleeping; adapts to the measured wakeup lateness (default %d; 0 = "
@@ -575,7 +647,8 @@ static void usage(FILE *f)
         "  --keep-offloads    do not touch the interfaces' offload settings\n"
         "  --quiet            no log lines on stderr (errors are still printed)\n"
         "  --help, --version\n"
-        "Signals: SIGTERM/SIGINT flush the pcap, write stats, exit 0; SIGUSR1 writes stats.\n"
+        "Signals: SIGTERM/SIGINT flush the pcap, write stats, exit 0; SIGUSR1 writes stats;\n"
+        "SIGUSR2 restores the link and starts the 'usr2+' schedule entries again.\n"
         "Exit: 0 ok, 1 runtime error, 2 usage, 3 setup error.\n",
         DEFAULT_SPIN_US, DEFAULT_RT_PRIO, LK_SNAP_OTHER, LK_SNAP_HEAD_DEFAULT,
         LK_PCAP_RING_DEFAULT >> 20);
@@ -592,6 +665,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                                         { "stats", 1, 0, 's' },
                                         { "events", 1, 0, 'e' },
                                         { "schedule", 1, 0, 'S' },
+                                        { "schedule-log", 1, 0, 'Y' },
                                         { "ready", 1, 0, 'r' },
                                         { "quiet", 0, 0, 'q' },
                                         { "spin", 1, 0, 'P' },
@@ -623,6 +697,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case 's': o->stats = optarg; break;
         case 'e': o->events = optarg; break;
         case 'S': o->schedule = optarg; break;
+        case 'Y': o->schedule_log = optarg; break;
         case 'r': o->ready = optarg; break;
         case 'q': o->quiet = true; break;
         case 'K': o->keep_offloads = true; break;
@@ -752,15 +827,18 @@ int main(int argc, char **argv)
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGUSR2);
     sigprocmask(SIG_BLOCK, &block, &waitmask);
     sigdelset(&waitmask, SIGTERM);
     sigdelset(&waitmask, SIGINT);
     sigdelset(&waitmask, SIGUSR1);
+    sigdelset(&waitmask, SIGUSR2);
     struct sigaction sa = { .sa_handler = on_signal };
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* default slack is 50 us: far too coarse */
 
@@ -788,6 +866,10 @@ int main(int argc, char **argv)
         }
         setvbuf(e.events, NULL, _IOFBF, 1 << 16);
     }
+    if (e.o.schedule_log && !(e.slog = fopen(e.o.schedule_log, "w"))) {
+        fprintf(stderr, "mpx-linkem: --schedule-log %s: %s\n", e.o.schedule_log, strerror(errno));
+        return EXIT_SETUP;
+    }
     realtime(&e);
     e.t0 = mono_ns();
     e.steal0 = read_steal();
@@ -811,6 +893,7 @@ int main(int argc, char **argv)
     write_stats(&e, now);
     lk_pcap_close(&e.pcap);
     if (e.events && fclose(e.events)) rc = EXIT_RUNTIME;
+    if (e.slog && fclose(e.slog)) rc = EXIT_RUNTIME;
     for (int i = 0; i < 2; i++) {
         close(e.fd[i]);
         lk_dir_free(&e.dir[i]);

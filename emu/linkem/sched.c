@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+const char *const lk_act_name[] = { "down", "up", "set", "carrier-down", "carrier-up" };
+
 static int cmp_ent(const void *a, const void *b)
 {
     const struct lk_sched_ent *x = a, *y = b;
@@ -20,13 +22,20 @@ static int parse_line(char *ln, unsigned lineno, struct lk_sched_ent *e, char *e
     memset(e, 0, sizeof(*e));
     e->line = lineno;
     if (!tm || !act) return snprintf(err, errlen, "line %u: want 'TIME ACTION'", lineno), -1;
+    if (!strncmp(tm, "usr2+", 5)) {
+        e->trig = true;
+        tm += 5;
+    }
     if (lk_parse_time_ns(tm, &e->t_ns))
         return snprintf(err, errlen, "line %u: bad time '%s' (want e.g. 1s, 1500ms)", lineno, tm),
                -1;
-    if (!strcmp(act, "down") || !strcmp(act, "up")) {
+    static const enum lk_act plain[] = { LK_ACT_DOWN, LK_ACT_UP, LK_ACT_CARRIER_DOWN,
+                                         LK_ACT_CARRIER_UP };
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+        if (strcmp(act, lk_act_name[plain[i]])) continue;
         if (rest && rest[strspn(rest, " \t")])
             return snprintf(err, errlen, "line %u: '%s' takes no arguments", lineno, act), -1;
-        e->act = act[0] == 'd' ? LK_ACT_DOWN : LK_ACT_UP;
+        e->act = plain[i];
         return 0;
     }
     if (!strcmp(act, "ab"))
@@ -36,8 +45,9 @@ static int parse_line(char *ln, unsigned lineno, struct lk_sched_ent *e, char *e
     else if (!strcmp(act, "both"))
         e->dirs = 3;
     else
-        return snprintf(err, errlen, "line %u: unknown action '%s' (down up ab ba both)", lineno,
-                        act),
+        return snprintf(err, errlen,
+                        "line %u: unknown action '%s' (down up carrier-down carrier-up ab ba both)",
+                        lineno, act),
                -1;
     e->act = LK_ACT_SET;
     char e2[200];
@@ -88,6 +98,23 @@ int lk_sched_parse(const char *text, size_t len, struct lk_sched *s, char *err, 
         s->n++;
     }
     qsort(s->e, s->n, sizeof(*s->e), cmp_ent);
+    /* triggered entries move to their own list (sorted, as the whole array is) */
+    size_t k = 0;
+    for (size_t i = 0; i < s->n; i++) s->tn += s->e[i].trig;
+    if (s->tn) {
+        s->te = malloc(s->tn * sizeof(*s->te));
+        if (!s->te) {
+            snprintf(err, errlen, "out of memory");
+            goto bad;
+        }
+        for (size_t i = 0, j = 0; i < s->n; i++) {
+            if (s->e[i].trig)
+                s->te[j++] = s->e[i];
+            else
+                s->e[k++] = s->e[i];
+        }
+        s->n = k;
+    }
     return 0;
 bad:
     lk_sched_free(s);
@@ -116,5 +143,29 @@ int lk_sched_load(const char *path, struct lk_sched *s, char *err, size_t errlen
 void lk_sched_free(struct lk_sched *s)
 {
     free(s->e);
+    free(s->te);
     memset(s, 0, sizeof(*s));
+}
+
+uint64_t lk_sched_next_due(const struct lk_sched *s, uint64_t t0)
+{
+    uint64_t a = s->next < s->n ? t0 + s->e[s->next].t_ns : UINT64_MAX;
+    uint64_t b = s->t_trig && s->tnext < s->tn ? s->t_trig + s->te[s->tnext].t_ns : UINT64_MAX;
+    return a < b ? a : b;
+}
+
+const struct lk_sched_ent *lk_sched_pop_due(struct lk_sched *s, uint64_t t0, uint64_t now)
+{
+    uint64_t a = s->next < s->n ? t0 + s->e[s->next].t_ns : UINT64_MAX;
+    uint64_t b = s->t_trig && s->tnext < s->tn ? s->t_trig + s->te[s->tnext].t_ns : UINT64_MAX;
+    if (a <= b && a <= now) return &s->e[s->next++];
+    if (b < a && b <= now) return &s->te[s->tnext++];
+    return NULL;
+}
+
+void lk_sched_trigger(struct lk_sched *s, uint64_t now)
+{
+    s->t_trig = now ? now : 1;
+    s->tnext = 0;
+    s->triggers++;
 }

@@ -31,6 +31,16 @@
 #                                          hybrid-cpe.topo: DSL + LTE down = 50)
 #   mpx_apps_if_rx NS IFACE                received bytes of an interface (for "both links
 #                                          carried data": difference around a download)
+#   mpx_apps_wire PCAP PORT                the downloads from server port PORT as the LAN link's
+#                                          capture saw them (complete once the topology is down
+#                                          or >= 1 s after the download: mpx-linkem flushes each
+#                                          second), one line each in SYN order:
+#                                          "CLIENT T_SYN T_LAST BYTES MBIT" (T_LAST: the last
+#                                          server segment with data; BYTES: the highest sequence
+#                                          number, HTTP header included; MBIT = BYTES * 8 /
+#                                          (T_LAST - T_SYN)): the goodput from connect to the
+#                                          last byte, as mpx-client's t_done_us in bulk.exp,
+#                                          without the tool's process start
 #   mpx_apps_syn_get PCAP DPORT            how many SYNs (IPv4, no ACK) to DPORT in PCAP carry
 #                                          an HTTP request ("GET /"): in the access link's
 #                                          capture, the LAN bytes the CPE put into its own SYN
@@ -227,6 +237,23 @@ mpx_apps_access_rate() { # run node
 
 mpx_apps_if_rx() { # ns iface
   _mpx_apps_in "$1" cat "/sys/class/net/$2/statistics/rx_bytes"
+}
+
+mpx_apps_wire() { # pcap port
+  timeout 60 tcpdump -tt -nn -r "$1" "ip and tcp port $2" 2> /dev/null |
+    awk -v p=".$2" '
+      $2 != "IP" { next }
+      { src = $3; dst = $5; sub(/:$/, "", dst) }
+      /Flags \[S\]/ && substr(dst, length(dst) - length(p) + 1) == p {
+        if (!(src in syn)) { syn[src] = $1; order[++n] = src }; next }
+      substr(src, length(src) - length(p) + 1) == p && (dst in syn) && / length [1-9]/ {
+        if (match($0, /seq [0-9]+:[0-9]+/)) {
+          split(substr($0, RSTART + 4, RLENGTH - 4), s, ":")
+          if (s[2] - 1 > top[dst]) top[dst] = s[2] - 1
+          last[dst] = $1 } }
+      END { for (i = 1; i <= n; i++) { c = order[i]; if (!(c in last)) continue
+              d = last[c] - syn[c]
+              printf "%s %.6f %.6f %d %.3f\n", c, syn[c], last[c], top[c], (d > 0 ? top[c] * 8 / d / 1e6 : 0) } }'
 }
 
 mpx_apps_syn_get() { # pcap dport

@@ -45,7 +45,7 @@ static struct cpe_listener lst[MAX_CPE];
 
 static struct {
     uint64_t accepted, relayed, fallback_direct, failed, syn_with, syn_without, wait_timeouts;
-    uint64_t mptcp;
+    uint64_t mptcp, lan_tfo;
     int subflows_max;
 } ctr[MAX_CPE];
 static uint64_t reasons[CR__N];
@@ -698,12 +698,11 @@ static void start(struct conn *c)
 {
     struct cpe_conn *x = c->cpe;
     int w = cfg.cpe[x->li].wait_ms;
-    if (w == 0) {
-        /* connect at once, the signal alone: only a LAN client that used TFO already gave
-         * its first bytes (they came in its SYN) */
-        int o = mpxa_tcpi_options(c->cfd);
-        x->syn_alone = o < 0 || !(o & MPXA_TCPI_OPT_SYN_DATA);
-    }
+    int o = mpxa_tcpi_options(c->cfd);
+    bool lan_tfo = o >= 0 && (o & MPXA_TCPI_OPT_SYN_DATA);   /* its request came in its SYN */
+    if (lan_tfo) ctr[x->li].lan_tfo++;
+    /* wait=0: connect at once, the signal alone; only a TFO LAN client's bytes go along */
+    if (w == 0) x->syn_alone = !lan_tfo;
     if (lan_read(c) < 0) return;
     /* bytes there at accept (a TFO LAN client), nothing to wait for, or a row whose SYN
      * cannot carry them: connect now */
@@ -800,10 +799,11 @@ void cpe_stats_write(FILE *f)
         fprintf(f, "%s{\"port\":%d,\"signal\":\"%s\",\"wait_ms\":%d,\"accepted\":%llu,"
                 "\"relayed\":%llu,\"fallback_direct\":%llu,\"failed\":%llu,"
                 "\"syn_with_lan_bytes\":%llu,\"syn_without_lan_bytes\":%llu,\"wait_timeouts\":%llu,"
-                "\"mptcp\":%llu,\"subflows_max\":%d}", i ? "," : "", cfg.cpe[i].port,
+                "\"mptcp\":%llu,\"subflows_max\":%d,\"lan_tfo\":%llu}", i ? "," : "", cfg.cpe[i].port,
                 cfg.cpe[i].sig->name, cfg.cpe[i].wait_ms, U(ctr[i].accepted), U(ctr[i].relayed),
                 U(ctr[i].fallback_direct), U(ctr[i].failed), U(ctr[i].syn_with),
-                U(ctr[i].syn_without), U(ctr[i].wait_timeouts), U(ctr[i].mptcp), ctr[i].subflows_max);
+                U(ctr[i].syn_without), U(ctr[i].wait_timeouts), U(ctr[i].mptcp), ctr[i].subflows_max,
+                U(ctr[i].lan_tfo));
     fprintf(f, "],\"fallback_reasons\":{");
     for (int r = 0; r < CR__N; r++)
         fprintf(f, "%s\"%s\":%llu", r ? "," : "", cpe_reason_name(r), U(reasons[r]));

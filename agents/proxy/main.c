@@ -259,8 +259,9 @@ static void startup_report(void)
         if (n >= sizeof line) break;
     }
     cpe_startup_report();
-    plog(0, "syn-data-policy %s: SYN data before the third ACK: %s",
-         syn_data_policy_str(&cfg, p, sizeof p), line);
+    if (line[0])   /* CPE mode alone has no front-end */
+        plog(0, "syn-data-policy %s: SYN data before the third ACK: %s",
+             syn_data_policy_str(&cfg, p, sizeof p), line);
     struct rlimit rl = { 0, 0 };
     getrlimit(RLIMIT_NOFILE, &rl);
     plog(0, "fd limit %llu (hard %llu): up to about %llu relays (2 sockets + pipes each; 2 spare "

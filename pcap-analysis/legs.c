@@ -84,6 +84,9 @@ struct lg {
     int64_t t_sort;
     lg *next, *prev;      /* joined legs (LAN -> access -> WAN) */
     const char *key_next; /* the key that joined next */
+    lg *att[4];           /* on a LAN leg: the refused access attempts before its access leg */
+    int natt;
+    bool is_att; /* a refused attempt attached to a LAN leg */
 };
 
 enum { E_SYN, E_SYNACK, E_ACK, E_REQ, E_RESP, E_FINC, E_FINS, E_RST, E__N };
@@ -188,6 +191,14 @@ static size_t free_from(size_t *nxt, size_t i)
 
 static bool joinable_syn(const lg *l) { return l->c->t_syn != AN_NONE; }
 
+static void add_attempt(lg *l, lg *att)
+{
+    if (l->natt >= (int)(sizeof l->att / sizeof *l->att)) return;
+    l->att[l->natt++] = att;
+    att->prev = l;
+    att->is_att = true;
+}
+
 /* One pass: every leg of A (in SYN order) without a next leg takes the earliest free leg of
  * B with the same key whose SYN is at or after its own. */
 static void join_pass(lg **a, size_t na, lg **b, size_t nb, int kind, const char *kname)
@@ -225,12 +236,57 @@ static void join_pass(lg **a, size_t na, lg **b, size_t nb, int kind, const char
         }
         size_t j = free_from(nxt, lo);
         if (j >= n || memcmp(e[j].k, q.k, KLEN)) continue;
+        /* a refused attempt (Convert Error TLV, SOCKS REP != 0) followed by the CPE's direct
+         * fallback with the same bytes and target: the attempt is kept apart, the later leg
+         * joined */
+        while (l->role == AN_LEG_LAN && e[j].l->refused) {
+            size_t k = free_from(nxt, j + 1);
+            if (k >= n || memcmp(e[k].k, q.k, KLEN)) break;
+            nxt[j] = j + 1;
+            add_attempt(l, e[j].l);
+            j = k;
+        }
         nxt[j] = j + 1;
         l->next = e[j].l;
         e[j].l->prev = l;
         l->key_next = kname;
     }
     free(nxt);
+    free(e);
+}
+
+/* Refused access legs nobody joined (an attempt without the request bytes, W = 0): each is
+ * attached to the LAN leg with the same target whose SYN is the last at or before its own. */
+static void attach_attempts(lg **lan, size_t nl, lg **acc, size_t na)
+{
+    ent *e = xrealloc(NULL, nl * sizeof *e);
+    size_t n = 0;
+    for (size_t i = 0; i < nl; i++) {
+        if (!joinable_syn(lan[i])) continue;
+        key_of(lan[i], K_TARGET, e[n].k);
+        e[n].t = lan[i]->c->t_syn;
+        e[n].id = lan[i]->c->id;
+        e[n].l = lan[i];
+        n++;
+    }
+    qsort(e, n, sizeof *e, ent_cmp);
+    for (size_t i = 0; i < na; i++) {
+        lg *a = acc[i];
+        if (a->prev || !a->refused || !joinable_syn(a)) continue;
+        ent q;
+        key_of(a, K_TARGET, q.k);
+        /* upper bound of (key, t) */
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t m = lo + (hi - lo) / 2;
+            int r = memcmp(e[m].k, q.k, KLEN);
+            if (r < 0 || (r == 0 && e[m].t <= a->c->t_syn))
+                lo = m + 1;
+            else
+                hi = m;
+        }
+        if (lo && !memcmp(e[lo - 1].k, q.k, KLEN)) add_attempt(e[lo - 1].l, a);
+    }
     free(e);
 }
 
@@ -496,6 +552,29 @@ static void json_app(an_ctx *x, FILE *o, const app *a, size_t id)
         fprintf(o, ",\"%s\":", ROLE[r]);
         json_leg(x, o, a, r);
     }
+    fputs(",\"attempts\":[", o);
+    const lg *ll = a->l[AN_LEG_LAN];
+    for (int i = 0; ll && i < ll->natt; i++) {
+        const an_conn *c = ll->att[i]->c;
+        char cl[80], sv[80];
+        cap_ep_str(c->af, c->cli, c->cport, cl, sizeof cl);
+        cap_ep_str(c->af, c->srv, c->sport, sv, sizeof sv);
+        fputs(i ? ",{\"pcap\":" : "{\"pcap\":", o);
+        jstr(o, x->files[c->file_idx]);
+        fputs(",\"client\":", o);
+        jstr(o, cl);
+        fputs(",\"server\":", o);
+        jstr(o, sv);
+        fputs(",\"signal\":", o);
+        jstr(o, mpx_wire_class_name(c->wire));
+        fprintf(o, ",\"mptcp\":\"%s\",", mptcp_name(c->mptcp));
+        jt(o, "convert_error", c->convert_error >= 0 ? c->convert_error : AN_NONE, true);
+        jt(o, "socks_reply", c->socks_reply >= 0 ? c->socks_reply : AN_NONE, true);
+        jt(o, "t_syn_us", sub(c->t_syn, a->t0), true);
+        jt(o, "t_end_us", sub(tmin(c->t_rst, tmin(c->t_fin[0], c->t_fin[1])), a->t0), false);
+        fputc('}', o);
+    }
+    fputc(']', o);
     fputs(",\"hag_connect_at\":", o);
     jstr(o, a->hag_at);
     fputs(",\"gaps_us\":{", o);
@@ -555,6 +634,20 @@ static void text_app(an_ctx *x, FILE *o, const app *a, size_t id)
             fputc(')', o);
         }
         fputc('\n', o);
+    }
+    const lg *lan = a->l[AN_LEG_LAN];
+    for (int i = 0; lan && i < lan->natt; i++) {
+        const an_conn *c = lan->att[i]->c;
+        char cl[80], sv[80];
+        cap_ep_str(c->af, c->cli, c->cport, cl, sizeof cl);
+        cap_ep_str(c->af, c->srv, c->sport, sv, sizeof sv);
+        msf(b, sizeof b, sub(c->t_syn, a->t0));
+        fprintf(o, "  refused attempt before the access leg: %s %s -> %s %s, SYN at %s ms, ",
+                base(x->files[c->file_idx]), cl, sv, mpx_wire_class_name(c->wire), b);
+        if (c->convert_error >= 0)
+            fprintf(o, "Convert Error %d\n", c->convert_error);
+        else
+            fprintf(o, "SOCKS reply %d\n", c->socks_reply);
     }
     const lg *acc = a->l[AN_LEG_ACCESS];
     if (acc) {
@@ -629,6 +722,9 @@ void an_legs_write(an_ctx *x, const int *roles, an_legs_fmt fmt, FILE *o)
         for (size_t i = 0; i < nby[ra]; i++)
             if (by[ra][i]->next) nkey[!strcmp(by[ra][i]->key_next, "target-time")]++;
     }
+    attach_attempts(by[AN_LEG_LAN], nby[AN_LEG_LAN], by[AN_LEG_ACCESS], nby[AN_LEG_ACCESS]);
+    size_t natt = 0;
+    for (size_t i = 0; i < nby[AN_LEG_ACCESS]; i++) natt += by[AN_LEG_ACCESS][i]->is_att;
     /* application connections: from each LAN leg, then legs nobody joined from before */
     app *apps = xrealloc(NULL, (n ? n : 1) * sizeof *apps);
     size_t na = 0, ncomplete = 0, unj[AN_LEG__N] = { 0 };
@@ -667,7 +763,8 @@ void an_legs_write(an_ctx *x, const int *roles, an_legs_fmt fmt, FILE *o)
                 }
             fputc(']', o);
         }
-        fprintf(o, "},\"violations\":%zu,\"read_errors\":[", an_total_violations(x));
+        fprintf(o, "},\"refused_attempts\":%zu", natt);
+        fprintf(o, ",\"violations\":%zu,\"read_errors\":[", an_total_violations(x));
         bool first = true;
         for (int f = 0; f < x->nfiles; f++) {
             if (!x->read_err || !x->read_err[f][0]) continue;
@@ -690,8 +787,8 @@ void an_legs_write(an_ctx *x, const int *roles, an_legs_fmt fmt, FILE *o)
         fprintf(o,
                 "legs: %zu application connection(s), %zu complete; joins by mpx1 %zu, by "
                 "target-time %zu; "
-                "unjoined lan %zu, access %zu, wan %zu\n",
-                na, ncomplete, nkey[0], nkey[1], unj[0], unj[1], unj[2]);
+                "unjoined lan %zu, access %zu, wan %zu; refused attempts %zu\n",
+                na, ncomplete, nkey[0], nkey[1], unj[0], unj[1], unj[2], natt);
         for (size_t i = 0; i < na; i++) {
             fputc('\n', o);
             text_app(x, o, &apps[i], i + 1);

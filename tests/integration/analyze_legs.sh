@@ -32,10 +32,13 @@ mpx_legs_case() {
 # the next hop; hosts forward after 10 us): A convert, W > 0, HAG on the SYN, lte subflow;
 # B from lan2 with the same MPX1 header as A (same seed), W = 0, HAG on the request; C
 # implicit with HTTP bytes; E convert with HTTP bytes in the SYN; D a LAN connection the CPE
-# resets; and one HAG -> server connection no LAN host made.
-mpx_legs_case summary '.[-1] | .type=="legs_summary" and .connections==6 and .complete==4
-  and .keys=={"mpx1":4,"target-time":4} and .legs=={"lan":5,"access":4,"wan":5}
-  and .unjoined=={"lan":1,"access":0,"wan":1} and .violations==0 and .read_errors==[]
+# resets; F and G refused by the HAG (Convert Error 32; F's attempt carried the request, G's
+# did not), then the CPE's direct TCP to the server, routed by the HAG; and one HAG -> server
+# connection no LAN host made.
+mpx_legs_case summary '.[-1] | .type=="legs_summary" and .connections==8 and .complete==6
+  and .keys=={"mpx1":8,"target-time":4} and .legs=={"lan":7,"access":8,"wan":7}
+  and .unjoined=={"lan":1,"access":0,"wan":1} and .refused_attempts==2 and .violations==0
+  and .read_errors==[]
   and (.pcaps.access|length)==2' --legs "$SPEC"
 
 # A by hand. LAN: SYN 0, SYN/ACK 250, ACK 500, request 510 (so owd c2s = s2c = 250).
@@ -96,8 +99,29 @@ mpx_legs_case target_time '(.[2] | .complete and .mpx1==null and .target=="198.1
 mpx_legs_case unjoined '(.[4] | (.complete|not) and .access==null and .wan==null
     and .key=={"access":null,"wan":null} and .lan.client=="198.18.3.2:40004"
     and .lan.t_us.rst==3760 and .lan.relay==null and .gaps_us.cpe_wait==null and .mpx1.seed==514)
-  and (.[5] | (.complete|not) and .lan==null and .access==null and .wan.client=="198.18.4.1:60009"
+  and (.[7] | (.complete|not) and .lan==null and .access==null and .wan.client=="198.18.4.1:60009"
     and .target=="198.18.6.2:9999")' --legs "$SPEC"
+
+# F and G: the refused attempt kept apart (F by its MPX1 header, G by target and time, its
+# SYN held only the Convert message), the direct TCP joined as the access leg and routed to
+# the WAN leg. F by hand: LAN SYN 0 (ACK 500); attempt SYN at the HAG 10530, SYN/ACK 20530,
+# Error 32 at the CPE 20540, RST 30550; direct SYN leaves 30550, at the HAG 40550, at the
+# server 45560; SYN/ACK 50560 (wan), 60570 (dsl); request 70580 (dsl), 75590 (wan); server
+# 50 us: response at the HAG 80640, at the CPE 90650, at the LAN host 90910.
+mpx_legs_case refused '(.[5] | .complete and .target=="198.18.6.2:8105" and .mpx1.seed==771
+    and .key=={"access":"mpx1","wan":"mpx1"} and .lan.relay=="proxied" and .access.relay=="routed"
+    and .access.client=="198.18.0.2:50012" and .access.server=="198.18.6.2:8105"
+    and .access.mptcp=="tcp" and .wan.client=="198.18.0.2:50012"
+    and .attempts==[{"pcap":.attempts[0].pcap,"client":"198.18.0.2:50011","server":"198.18.0.1:5124",
+                     "signal":"convert","mptcp":"mptcp","convert_error":32,"socks_reply":null,
+                     "t_syn_us":10530,"t_end_us":30550}]
+    and .access.t_us.syn==40550 and .wan.t_us.syn==45560 and .wan.t_us.first_resp==80640
+    and .lan.t_us.first_resp==90910 and .gaps_us.hag_wait==null and .hag_connect_at==null
+    and .gaps_us.server_resp==50 and .gaps_us.lan_ttfb==91160)
+  and (.[6] | .complete and .target=="198.18.6.2:8106" and .key.access=="mpx1"
+    and .access.client=="198.18.0.2:50014" and (.attempts|length)==1
+    and .attempts[0].client=="198.18.0.2:50013" and .attempts[0].convert_error==32)
+  and all(.[0:5][]; .attempts==[])' --legs "$SPEC"
 
 # The same captures named in another order and in several --legs: the same legs lines.
 timeout 20 "$A" --legs "$SPEC" | grep '"type":"legs"' > "$W/ref.jsonl"
@@ -113,16 +137,16 @@ timeout 10 "$MK" --snaplen 66 legs-wan "$W/wan-cut.pcap"
 mpx_legs_case snaplen_fallback '(.[0] | .key=={"access":"mpx1","wan":"target-time"}
     and .wan.client=="198.18.4.1:60001" and .gaps_us.server_resp==60)
   and (.[1] | .key=={"access":"mpx1","wan":"target-time"} and .wan.client=="198.18.4.1:60002")
-  and .[-1].keys=={"mpx1":2,"target-time":6} and .[-1].complete==4' \
+  and .[-1].keys=={"mpx1":4,"target-time":8} and .[-1].complete==6' \
   --legs "lan=$W/lan1.pcap,$W/lan2.pcap,access=$W/dsl.pcap,$W/lte.pcap,wan=$W/wan-cut.pcap"
 
 # Without the lte capture the join subflow is not seen: one subflow, same join.
-mpx_legs_case no_lte '.[0].access.subflows==1 and .[0].key.wan=="mpx1" and .[-1].complete==4' \
+mpx_legs_case no_lte '.[0].access.subflows==1 and .[0].key.wan=="mpx1" and .[-1].complete==6' \
   --legs "lan=$W/lan1.pcap,$W/lan2.pcap,access=$W/dsl.pcap,wan=$W/wan.pcap"
 
 # --text: the compact table; --report: the verification report, then the timelines.
 timeout 20 "$A" --legs "$SPEC" --text > "$W/t.txt"
-t_check text_header grep -q '^legs: 6 application connection(s), 4 complete; joins by mpx1 4, by target-time 4; unjoined lan 1, access 0, wan 1$' "$W/t.txt"
+t_check text_header grep -q '^legs: 8 application connection(s), 6 complete; joins by mpx1 8, by target-time 4; unjoined lan 1, access 0, wan 1; refused attempts 2$' "$W/t.txt"
 t_check text_conn_a grep -qE '^  access dsl.pcap +198.18.0.2:50001 -> 198.18.0.1:5124 +convert +10.520 +20.520 +30.520 +10.520 +40.610 +51.880 +71.880 2 \(dsl.pcap,lte.pcap\)$' "$W/t.txt"
 t_check text_gaps grep -qF 'gaps (ms): LAN SYN->access SYN 10.520, access SYN->WAN SYN 5.010, CPE wait 0.020, LAN request->CPE SYN 0.010, HAG wait 0.010, TTFB lan 41.120, TTFB access 40.090, TTFB wan 20.070, server 0.060; HAG connected at the access SYN (0-RTT)' "$W/t.txt"
 t_check text_unjoined grep -qF '  access (not joined / not captured)' "$W/t.txt"

@@ -1118,6 +1118,72 @@ static void legs_conn(W *w, const LC *c)
     lseg(w, LG_WAN, &f, 0, MPX_TH_ACK, NULL, NULL, 0, wfin + 3 * wo);
 }
 
+/* The HAG refuses the CPE (Convert Error 32, its ACL): the CPE resets the attempt and falls
+ * back to plain TCP straight to the target, replaying the LAN bytes; that connection is
+ * routed by the HAG (the same TCP connection on dsl and wan). syn_req: the attempt's SYN
+ * carried the request after the Convert message (W > 0). */
+static void legs_refused(W *w, int lan, uint32_t lan_ip, uint16_t lport, uint16_t dport,
+                         uint16_t aport, int64_t t, const uint8_t *req, size_t rlen, bool syn_req,
+                         uint64_t kc, uint64_t ks)
+{
+    F f;
+    O o;
+    const int64_t lo = LG_OWD[LG_LAN1], ao = LG_OWD[LG_DSL], wo = LG_OWD[LG_WAN];
+    int64_t s_a = t + 530 + ao, d_syn = s_a + 2 * ao + 20;   /* direct SYN leaves the CPE */
+    int64_t d_req = d_syn + 2 * (ao + wo) + 2 * 10 + 10;      /* request leaves after SYN/ACK */
+    int64_t w_resp = d_req + ao + 10 + wo + 50 + wo;          /* server 50 us; at the HAG */
+    int64_t l_resp = w_resp + 10 + ao + 10 + lo, fin = l_resp + 1000;
+    faddr(&f, lan_ip, lport, LG_SERVER, dport, 1000 + (uint32_t)lport, 2000 + (uint32_t)lport);
+    o_init(&o); o_base_syn(&o, true); o_pad(&o);
+    lseg(w, lan, &f, 0, MPX_TH_SYN, &o, NULL, 0, t);
+    lseg(w, lan, &f, 1, MPX_TH_SYN | MPX_TH_ACK, &o, NULL, 0, t + lo);
+    lseg(w, lan, &f, 0, MPX_TH_ACK, NULL, NULL, 0, t + 2 * lo);
+    lseg(w, lan, &f, 0, MPX_TH_ACK | MPX_TH_PSH, NULL, req, rlen, t + 510);
+    lseg(w, lan, &f, 1, MPX_TH_ACK | MPX_TH_PSH, NULL, LG_RESP, sizeof LG_RESP, l_resp);
+    lseg(w, lan, &f, 0, MPX_TH_ACK | MPX_TH_FIN, NULL, NULL, 0, fin);
+    lseg(w, lan, &f, 1, MPX_TH_ACK | MPX_TH_FIN, NULL, NULL, 0, fin + 2 * lo);
+    lseg(w, lan, &f, 0, MPX_TH_ACK, NULL, NULL, 0, fin + 3 * lo);
+    /* the refused MPTCP attempt */
+    uint8_t pl[256], rep[16];
+    mpx_err e;
+    mpx_addr tg = mpx_addr_v4(LG_SERVER, dport);
+    long n = mpx_conv_encode_connect(&tg, NULL, 0, NULL, 0, pl, sizeof pl, &e);
+    size_t sl = n > 0 ? (size_t)n : 0;
+    if (syn_req) memcpy(pl + sl, req, rlen);
+    faddr(&f, LG_CPE_DSL, aport, 0xC6120001u, 5124, 3000 + (uint32_t)aport, 4000 + (uint32_t)aport);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 0, 0, 0, 0); o_pad(&o);
+    lseg(w, LG_DSL, &f, 0, MPX_TH_SYN, &o, pl, sl + (syn_req ? rlen : 0), s_a);
+    o_init(&o); o_base_syn(&o, true); o_mpc(&o, 1, ks, 0, 0); o_pad(&o);
+    lseg(w, LG_DSL, &f, 1, MPX_TH_SYN | MPX_TH_ACK, &o, NULL, 0, s_a + ao);
+    o_init(&o); o_mpc(&o, 2, kc, ks, 0); o_pad(&o);
+    lseg(w, LG_DSL, &f, 0, MPX_TH_ACK, &o, NULL, 0, s_a + 2 * ao);
+    long r = mpx_conv_encode_error(32, NULL, 0, rep, sizeof rep, &e);
+    o_init(&o);
+    o_dss_map(&o, mpx_mptcp_idsn(kc, 1) + 1, mpx_mptcp_idsn(ks, 1) + 1, 1, (uint16_t)r);
+    o_pad(&o);
+    lseg(w, LG_DSL, &f, 1, MPX_TH_ACK | MPX_TH_PSH, &o, rep, r > 0 ? (size_t)r : 0, s_a + ao + 10);
+    lseg(w, LG_DSL, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, NULL, 0, s_a + 2 * ao + 20);
+    /* the direct fallback: one TCP connection, captured on dsl (at the HAG) and wan (at the
+     * server); the HAG forwards after 10 us */
+    faddr(&f, LG_CPE_DSL, (uint16_t)(aport + 1), LG_SERVER, dport, 11000, 12000);
+    o_init(&o); o_base_syn(&o, true); o_pad(&o);
+    int64_t x = d_syn + ao;
+    lseg(w, LG_DSL, &f, 0, MPX_TH_SYN, &o, NULL, 0, x);
+    lseg(w, LG_WAN, &f, 0, MPX_TH_SYN, &o, NULL, 0, x + 10 + wo);
+    lseg(w, LG_WAN, &f, 1, MPX_TH_SYN | MPX_TH_ACK, &o, NULL, 0, x + 10 + 2 * wo);
+    lseg(w, LG_DSL, &f, 1, MPX_TH_SYN | MPX_TH_ACK, &o, NULL, 0, x + 20 + 2 * wo + ao);
+    x = d_req + ao;
+    lseg(w, LG_DSL, &f, 0, MPX_TH_ACK | MPX_TH_PSH, NULL, req, rlen, x);
+    lseg(w, LG_WAN, &f, 0, MPX_TH_ACK | MPX_TH_PSH, NULL, req, rlen, x + 10 + wo);
+    lseg(w, LG_WAN, &f, 1, MPX_TH_ACK | MPX_TH_PSH, NULL, LG_RESP, sizeof LG_RESP, w_resp);
+    lseg(w, LG_DSL, &f, 1, MPX_TH_ACK | MPX_TH_PSH, NULL, LG_RESP, sizeof LG_RESP, w_resp + 10 + ao);
+    x = fin + 10 + ao;
+    lseg(w, LG_DSL, &f, 0, MPX_TH_ACK | MPX_TH_FIN, NULL, NULL, 0, x);
+    lseg(w, LG_WAN, &f, 0, MPX_TH_ACK | MPX_TH_FIN, NULL, NULL, 0, x + 10 + wo);
+    lseg(w, LG_WAN, &f, 1, MPX_TH_ACK | MPX_TH_FIN, NULL, NULL, 0, x + 10 + 2 * wo);
+    lseg(w, LG_DSL, &f, 1, MPX_TH_ACK | MPX_TH_FIN, NULL, NULL, 0, x + 20 + 2 * wo + ao);
+}
+
 static void sc_legs(W *w, int link)
 {
     g_leg = link;
@@ -1167,6 +1233,17 @@ static void sc_legs(W *w, int link)
     lseg(w, LG_WAN, &f, 0, MPX_TH_SYN, &o, NULL, 0, 1000000);
     lseg(w, LG_WAN, &f, 1, MPX_TH_SYN | MPX_TH_ACK, &o, NULL, 0, 1005000);
     lseg(w, LG_WAN, &f, 0, MPX_TH_ACK | MPX_TH_RST, NULL, NULL, 0, 1010000);
+    /* F: the HAG refuses an attempt that carried the request (W > 0), G: one that did not
+     * (W = 0); both fall back to direct TCP */
+    uint8_t rf[32], rg[32];
+    mpxa_hdr_set_seed(&h, 0x000303);
+    mpxa_req_fill(&h, 0, rf, sizeof rf);
+    mpxa_hdr_set_seed(&h, 0x000404);
+    mpxa_req_fill(&h, 0, rg, sizeof rg);
+    legs_refused(w, LG_LAN2, 0xC6120502u, 40006, 8105, 50011, 1200000, rf, sizeof rf, true,
+                 0x8182838485868788ULL, 0x9192939495969798ULL);
+    legs_refused(w, LG_LAN1, 0xC6120302u, 40007, 8106, 50013, 1400000, rg, sizeof rg, false,
+                 0xa1a2a3a4a5a6a7a8ULL, 0xb1b2b3b4b5b6b7b8ULL);
 }
 
 static void cut_end(W *w)
@@ -1229,7 +1306,7 @@ static const struct { const char *name, *what;
     { "legs-lan2", "three legs: the LAN link of host 2 (connection B, the same MPX1 header as A)" },
     { "legs-dsl", "three legs: the CPE-HAG dsl link (the MPTCP connections, signals)" },
     { "legs-lte", "three legs: the CPE-HAG lte link (A's MP_JOIN subflow)" },
-    { "legs-wan", "three legs: the HAG-server link (and one connection no LAN host made)" },
+    { "legs-wan", "three legs: the HAG-server link (one connection no LAN host made, the direct fallbacks)" },
 };
 
 static int run(W *w, const char *sc)

@@ -40,8 +40,13 @@
 #                                  `all` takes every MPTCP SYN from the CPE, the explicit
 #                                  channels' too: run those in another phase
 #   mpx_cpt_dump                   state dump (nodes, nft, stats, log tails) for failures
+#   mpx_cpt_finish                 agents stopped, topology down now (pcaps complete)
+#   mpx_cpt_syn_hex PCAP DPORT     "EPOCH_US HEX" of each SYN payload to DPORT (IPv4)
+#   mpx_cpt_cpe_row JSON PORT      the CPE stats of the listener on PORT; mpx_cpt_cpe_reasons JSON
+#   mpx_cpt_srv_count [PORT] / mpx_cpt_srv_wait N [PORT]   connections the server logged (to
+#                                  PORT) / wait (5 s at most) until it logged N
 #   mpx_cpt_down                   everything, by PID (the EXIT trap calls it)
-# Addresses after mpx_cpt_up: MPX_CPT_SRV (server), MPX_CPT_HAG (hag dsl), MPX_CPT_CPE_DSL,
+# Addresses after mpx_cpt_up: MPX_CPT_SRV (server), MPX_CPT_HAG (hag dsl), MPX_CPT_HAG_WAN, MPX_CPT_CPE_DSL,
 # MPX_CPT_CPE_LTE, MPX_CPT_LAN1, MPX_CPT_LAN2; MPX_CPT_LANS (the host nodes) and MPX_CPE_IFACES
 # (the CPE's interfaces towards them, for agents/cpe/cpe.sh); MPX_CPT_NS_<NODE> namespace names;
 # MPX_CPT_HAVE_CPE=1 when bin/mpx-proxy has --cpe (0: the CPE side is not built yet).
@@ -68,6 +73,9 @@ MPX_CPT_EXTRA_PORTS=${MPX_CPT_EXTRA_PORTS:-}
 declare -gA MPX_CPT_PIDS=()
 MPX_CPT_ORDER=()
 
+# _mpx_cpt_fail WHY: a setup step failed: one FAIL line, the test is failed (state dump at exit)
+_mpx_cpt_fail() { echo "FAIL: setup: $*"; T_FAILED=1; return 1; }
+
 _mpx_cpt_hostport() { if [[ $1 == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi; }
 
 mpx_cpt_up() { # tag [topo args...]
@@ -75,7 +83,7 @@ mpx_cpt_up() { # tag [topo args...]
   t_require_root
   t_require_cmd ip jq nft tcpdump
   t_require_bin mpx-linkem mpx-server mpx-client mpx-proxy mpx-wire mpx-analyze
-  mpx_reg_load || { echo "FAIL: setup: signal registry"; exit 1; }
+  mpx_reg_load || { _mpx_cpt_fail "signal registry"; exit 1; }
   "$MPX_ROOT/bin/mpx-proxy" --help 2>&1 | grep -q -- '--cpe ' && MPX_CPT_HAVE_CPE=1
   MPX_CPT_RUN=$tag$$
   MPX_CPT_DIR=$(mktemp -d "/tmp/mpx-cpt-$tag.XXXXXX")
@@ -84,18 +92,19 @@ mpx_cpt_up() { # tag [topo args...]
   trap 'exit 143' TERM
   mpx_topo_up "${MPX_CPT_TOPO:-$MPX_ROOT/topologies/hybrid-cpe.topo}" "$MPX_CPT_RUN" 1 \
     --pcap-dir "$MPX_CPT_DIR/pcap" "$@" > "$MPX_CPT_DIR/topo.log" 2>&1 ||
-    { echo "FAIL: setup: mpx_topo_up: $(tail -3 "$MPX_CPT_DIR/topo.log")"; exit 1; }
+    { _mpx_cpt_fail "mpx_topo_up: $(tail -3 "$MPX_CPT_DIR/topo.log")"; exit 1; }
   local n
   for n in $(mpx_topo_nodes "$MPX_CPT_RUN"); do
     printf -v "MPX_CPT_NS_${n^^}" '%s' "$(mpx_topo_ns "$MPX_CPT_RUN" "$n")"
   done
   MPX_CPT_SRV=$(mpx_topo_addr "$MPX_CPT_RUN" server wan 4)
   MPX_CPT_HAG=$(mpx_topo_addr "$MPX_CPT_RUN" hag dsl 4)
+  MPX_CPT_HAG_WAN=$(mpx_topo_addr "$MPX_CPT_RUN" hag wan 4)
   MPX_CPT_CPE_DSL=$(mpx_topo_addr "$MPX_CPT_RUN" cpe dsl 4)
   MPX_CPT_CPE_LTE=$(mpx_topo_addr "$MPX_CPT_RUN" cpe lte 4)
   MPX_CPT_LAN1=$(mpx_topo_addr "$MPX_CPT_RUN" lan1 eth 4)
   MPX_CPT_LAN2=$(mpx_topo_addr "$MPX_CPT_RUN" lan2 eth 4 2>/dev/null || true)
-  export MPX_CPT_SRV MPX_CPT_HAG MPX_CPT_CPE_DSL MPX_CPT_CPE_LTE MPX_CPT_LAN1 MPX_CPT_LAN2
+  export MPX_CPT_SRV MPX_CPT_HAG MPX_CPT_HAG_WAN MPX_CPT_CPE_DSL MPX_CPT_CPE_LTE MPX_CPT_LAN1 MPX_CPT_LAN2
   # the LAN hosts (role host) and the CPE's interfaces towards them
   local st; st=$(mpx_topo_state "$MPX_CPT_RUN")
   mapfile -t MPX_CPT_LANS < <(awk '$2 == "host" {print $1}' "$st/nodes")
@@ -134,7 +143,7 @@ _mpx_cpt_ready() { # name file
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.01
   done
-  echo "FAIL: setup: $1 not ready: $(tail -n 5 "$MPX_CPT_DIR/$1.log" | tr '\n' ' ')"
+  _mpx_cpt_fail "$1 not ready: $(tail -n 5 "$MPX_CPT_DIR/$1.log" | tr '\n' ' ')"
   return 1
 }
 
@@ -193,7 +202,7 @@ mpx_cpt_cpe() { # entry... [-- args...]
       sig=$e
       sp=$(mpx_cpt_srv_port "${sig%%,*}") && cp=$(mpx_cpt_cpe_port "${sig%%,*}") || return 1
     fi
-    mpx_reg_known "${sig%%,*}" || { echo "FAIL: setup: CPE entry '$e': unknown signal"; return 1; }
+    mpx_reg_known "${sig%%,*}" || { _mpx_cpt_fail "CPE entry '$e': unknown signal"; return 1; }
     cargs+=(--cpe "$cp=$sig") maps+=("$sp:$cp")
   done
   [ "${1:-}" = -- ] && shift
@@ -201,7 +210,7 @@ mpx_cpt_cpe() { # entry... [-- args...]
     allow+=(--allow "$(_mpx_cpt_p24 "$(mpx_topo_addr "$MPX_CPT_RUN" "$n" eth 4)")")
   done
   if [ "$MPX_CPT_HAVE_CPE" != 1 ]; then
-    echo "FAIL: setup: bin/mpx-proxy has no --cpe (the CPE side of issue 16 is not built)"
+    _mpx_cpt_fail "bin/mpx-proxy has no --cpe (the CPE side of issue 16 is not built)"
     return 1
   fi
   rm -f "$d/cpe.ready"
@@ -211,7 +220,7 @@ mpx_cpt_cpe() { # entry... [-- args...]
     --stats "$d/cpe.stats" --ready "$d/cpe.ready" --drain-timeout 2000 "$@"
   _mpx_cpt_ready cpe "$d/cpe.ready" || return 1
   mpx_cpe_up "$(mpx_topo_ns "$MPX_CPT_RUN" cpe)" "${maps[@]}" 2>> "$d/cpe.log" ||
-    { echo "FAIL: setup: mpx_cpe_up: $(tail -n 2 "$d/cpe.log")"; return 1; }
+    { _mpx_cpt_fail "mpx_cpe_up: $(tail -n 2 "$d/cpe.log")"; return 1; }
   MPX_CPT_CPE_UP=1
 }
 
@@ -264,7 +273,7 @@ mpx_cpt_intercept() { # mode
   for i in "${!MPX_REG_NAMES[@]}"; do jports+=" $((MPX_CPT_SRV_BASE + i))"; done
   MPX_IC_IFACES="dsl lte" MPX_IC_JOIN_PORTS="$jports" \
     mpx_ic_hag_up "$ns" "$1" "$MPX_CPT_DIR/ic" >> "$MPX_CPT_DIR/intercept.log" 2>&1 ||
-    { echo "FAIL: setup: HAG interception $1: $(tail -n 3 "$MPX_CPT_DIR/intercept.log")"; return 1; }
+    { _mpx_cpt_fail "HAG interception $1: $(tail -n 3 "$MPX_CPT_DIR/intercept.log")"; return 1; }
   MPX_CPT_IC_UP=1
 }
 
@@ -285,22 +294,73 @@ mpx_cpt_dump() {
 }
 
 mpx_cpt_down() {
+  [ -n "$MPX_CPT_RUN${MPX_CPT_FINISHED:-}" ] || return 0
+  trap "" PIPE   # a closed stdout must not stop the teardown half-way
+  [ -z "$MPX_CPT_RUN" ] || mpx_cpt_finish   # dump on failure, agents by PID, topology down
+  MPX_CPT_FINISHED=''
+  if [ -n "${MPX_CPT_KEEP:-}" ] || [ "${T_FAILED:-0}" != 0 ]; then echo "# kept $MPX_CPT_DIR"
+  else rm -rf "$MPX_CPT_DIR"; fi
+  return 0
+}
+
+# mpx_cpt_finish: stops every agent and takes the topology down now (the link emulators
+# complete their pcaps in $MPX_CPT_DIR/pcap); $MPX_CPT_DIR stays until the EXIT trap
+mpx_cpt_finish() {
   local n i
   [ -n "$MPX_CPT_RUN" ] || return 0
-  trap "" PIPE   # a closed stdout must not stop the teardown half-way
   [ "${T_FAILED:-0}" = 0 ] || mpx_cpt_dump
+  [ "$MPX_CPT_IC_UP" = 1 ] && mpx_ic_hag_down "$(mpx_topo_ns "$MPX_CPT_RUN" hag)" "$MPX_CPT_DIR/ic" > /dev/null 2>&1
+  [ "$MPX_CPT_CPE_UP" = 1 ] && mpx_cpe_down "$(mpx_topo_ns "$MPX_CPT_RUN" cpe)"
   for ((i = ${#MPX_CPT_ORDER[@]} - 1; i >= 0; i--)); do
     n=${MPX_CPT_ORDER[$i]}
     [ -n "${MPX_CPT_PIDS[$n]:-}" ] && mpx_cpt_stop "$n"
   done
-  if [ "$MPX_CPT_IC_UP" = 1 ]; then
-    mpx_ic_hag_down "$(mpx_topo_ns "$MPX_CPT_RUN" hag)" "$MPX_CPT_DIR/ic" > /dev/null 2>&1
-    MPX_CPT_IC_UP=0
-  fi
-  if [ "$MPX_CPT_CPE_UP" = 1 ]; then mpx_cpe_down "$(mpx_topo_ns "$MPX_CPT_RUN" cpe)"; MPX_CPT_CPE_UP=0; fi
+  MPX_CPT_IC_UP=0 MPX_CPT_CPE_UP=0
   mpx_topo_down "$MPX_CPT_RUN" > /dev/null 2>&1
-  MPX_CPT_RUN=''
-  if [ -n "${MPX_CPT_KEEP:-}" ] || [ "${T_FAILED:-0}" != 0 ]; then echo "# kept $MPX_CPT_DIR"
-  else rm -rf "$MPX_CPT_DIR"; fi
-  return 0
+  MPX_CPT_FINISHED=$MPX_CPT_RUN MPX_CPT_RUN=''
+}
+
+# mpx_cpt_syn_hex PCAP DPORT: one line per SYN (without ACK) with payload to DPORT (IPv4):
+# "EPOCH_US PAYLOADHEX" (tcpdump -x prints from the IP header on)
+mpx_cpt_syn_hex() {
+  timeout 30 tcpdump -tt -nn -x -r "$1" "ip and tcp dst port $2 and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn" 2>/dev/null |
+    awk 'function flush(  ihl, doff, tot, p) {
+           if (h == "") return
+           ihl = index("0123456789abcdef", substr(h, 2, 1)) - 1
+           tot = hex(substr(h, 5, 4)) * 2
+           doff = index("0123456789abcdef", substr(h, ihl * 8 + 25, 1)) - 1
+           p = substr(h, (ihl + doff) * 8 + 1, tot - (ihl + doff) * 8)
+           if (p != "") { split(t, a, "."); print a[1] a[2], p }
+           h = "" }
+         function hex(s,  i, v) { v = 0; for (i = 1; i <= length(s); i++)
+           v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1; return v }
+         /^[0-9]+\.[0-9]+ / { flush(); t = $1; next }
+         /^\t0x/ { for (i = 2; i <= NF; i++) h = h tolower($i) }
+         END { flush() }'
+}
+
+# mpx_cpt_cpe_row JSON PORT: the CPE stats object of the listener on PORT ({} when absent);
+# mpx_cpt_cpe_reasons JSON: the CPE's fallback_reasons object ({} when absent). Both find
+# them anywhere under "cpe" (cpe-interface.md fixes the keys, not the nesting)
+mpx_cpt_cpe_row() {
+  jq -c --argjson p "$2" '[.cpe // {} | .. | objects | select(has("port") and has("signal") and .port == $p)] | .[0] // {}' <<< "$1" 2>/dev/null || echo '{}'
+}
+mpx_cpt_cpe_reasons() {
+  jq -c '[.cpe // {} | .. | objects | select(has("fallback_reasons")) | .fallback_reasons] | .[0] // {}' <<< "$1" 2>/dev/null || echo '{}'
+}
+
+# mpx_cpt_srv_wait N [PORT]: waits (at most 5 s) until the server has written N connection
+# lines (to PORT); it writes a line once a connection is over, which may be just after the
+# client saw its last byte
+mpx_cpt_srv_count() { # [PORT]
+  jq -s --arg l "$MPX_CPT_SRV:${1:-}" '[.[] | select(.type=="conn" and (.listen == $l or ($l | endswith(":"))))] | length' \
+    "$MPX_CPT_DIR/server.json" 2>/dev/null || echo 0
+}
+mpx_cpt_srv_wait() {
+  local i
+  for ((i = 0; i < 250; i++)); do
+    [ "$(mpx_cpt_srv_count "${2:-}")" -ge "$1" ] && return 0
+    sleep 0.02
+  done
+  return 1
 }

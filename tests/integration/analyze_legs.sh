@@ -25,7 +25,7 @@ mpx_legs_case() {
   timeout 20 "$A" "$@" > "$W/$name.json" 2> "$W/$name.err" || rc=$?
   if [ "$rc" != 0 ]; then t_fail "$name" "exit $rc: $(cat "$W/$name.err")"; return; fi
   if jq -e -s "$filter" "$W/$name.json" > /dev/null; then t_pass "$name"
-  else t_fail "$name" "filter [$filter] false on: $(jq -c -s '.' "$W/$name.json")"; fi
+  else t_fail "$name" "filter [$filter] false on: $(jq -c -s '.' "$W/$name.json" | head -c 3000)"; fi
 }
 
 # The story (one-way delays lan 250 us, dsl 10 ms, lte 25 ms, wan 5 ms; stamps on arrival at
@@ -143,6 +143,22 @@ mpx_legs_case snaplen_fallback '(.[0] | .key=={"access":"mpx1","wan":"target-tim
 # Without the lte capture the join subflow is not seen: one subflow, same join.
 mpx_legs_case no_lte '.[0].access.subflows==1 and .[0].key.wan=="mpx1" and .[-1].complete==6' \
   --legs "lan=$W/lan1.pcap,$W/lan2.pcap,access=$W/dsl.pcap,wan=$W/wan.pcap"
+
+# Scale: the story 300 times (mpx-mkpcap --repeat: 2 s apart, client ports + 16 k, other
+# seeds and keys; A..G repeat their targets, so only header, target and time order tell the
+# repetitions apart): every count exactly 300 times the story's, and every joined leg from
+# the same repetition k (its client port's offset).
+for l in lan1 lan2 dsl lte wan; do timeout 20 "$MK" --repeat 300 "legs-$l" "$W/n-$l.pcap"; done
+mpx_legs_case scale_300 '(.[-1] | .connections==2400 and .complete==1800
+    and .keys=={"mpx1":2400,"target-time":1200} and .legs=={"lan":2100,"access":2400,"wan":2100}
+    and .unjoined=={"lan":300,"access":0,"wan":300} and .refused_attempts==600)
+  and all(.[] | select(.type=="legs" and .complete);
+    def k($base): (split(":")[1] | tonumber - $base) / 16 | floor;
+    (.lan.client | k(40000)) as $k
+    | (.access.client | k(50000)) == $k
+    and (.wan.client | k(if startswith("198.18.4.1:") then 60000 else 50000 end)) == $k
+    and all(.attempts[]; .client | k(50000) == $k))' \
+  --legs "lan=$W/n-lan1.pcap,$W/n-lan2.pcap,access=$W/n-dsl.pcap,$W/n-lte.pcap,wan=$W/n-wan.pcap"
 
 # --text: the compact table; --report: the verification report, then the timelines.
 timeout 20 "$A" --legs "$SPEC" --text > "$W/t.txt"

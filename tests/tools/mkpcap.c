@@ -3,7 +3,8 @@
  * with), except where a scenario needs bytes proto/ would refuse to encode (an overrun
  * option, a zero-length TLV): those are written by hand and say so.
  *
- *   mpx-mkpcap [--linktype en10mb|sll|sll2|raw|null|loop] [--v6] [--snaplen N] SCENARIO OUT
+ *   mpx-mkpcap [--linktype en10mb|sll|sll2|raw|null|loop] [--v6] [--snaplen N] [--repeat N] SCENARIO OUT
+ *   (--repeat N: the legs-* story N times, 2 s apart, other ports, seeds and keys)
  *   mpx-mkpcap --list
  * Exit 0 ok, 2 usage, 3 write error. */
 #include "proto/convert.h"
@@ -971,13 +972,16 @@ static void sc_convert_info(W *w)
  * expected join and every time are in tests/integration/analyze_legs.sh. */
 enum { LG_LAN1, LG_LAN2, LG_DSL, LG_LTE, LG_WAN };
 static int g_leg = -1;          /* the link this run writes */
+static int g_repeat = 1;        /* --repeat: the story N times, 2 s apart */
+static int64_t g_off;           /* this repetition's time offset, us */
+static uint16_t g_port;         /* and client port offset */
 static const int64_t LG_OWD[] = { 250, 250, 10000, 25000, 5000 };
 
 static void lseg(W *w, int link, F *f, int dir, uint8_t flags, const O *o, const uint8_t *d,
                  size_t n, int64_t at)
 {
     if (link != g_leg) return;
-    w->t = 1764316800LL * 1000000 + at;
+    w->t = 1764316800LL * 1000000 + g_off + at;
     seg(w, f, dir, flags, o ? o->b : NULL, o ? o->w.len : 0, d, n, -1, 0);
 }
 
@@ -985,7 +989,7 @@ static void faddr(F *f, uint32_t a, uint16_t pa, uint32_t b, uint16_t pb, uint32
 {
     memset(f, 0, sizeof *f);
     wr32(f->a, a); wr32(f->b, b);
-    f->pa = pa; f->pb = pb; f->snd[0] = isa; f->snd[1] = isb;
+    f->pa = (uint16_t)(pa + g_port); f->pb = pb; f->snd[0] = isa; f->snd[1] = isb;
 }
 
 #define LG_SERVER 0xC6120602u   /* 198.18.6.2 */
@@ -1184,40 +1188,38 @@ static void legs_refused(W *w, int lan, uint32_t lan_ip, uint16_t lport, uint16_
     lseg(w, LG_DSL, &f, 1, MPX_TH_ACK | MPX_TH_FIN, NULL, NULL, 0, x + 20 + 2 * wo + ao);
 }
 
-static void sc_legs(W *w, int link)
+static void sc_legs_once(W *w, uint32_t k)
 {
-    g_leg = link;
-    w->v6 = false;   /* the story is IPv4 */
     /* the MPX1 requests (lib/pattern.h): 16-byte header + 16 pattern bytes */
     uint8_t ra[32], rd[32];
     mpxa_req_hdr h = { .req_len = 32, .resp_len = 16, .flags = 0 };
-    mpxa_hdr_set_seed(&h, 0x000101);
+    mpxa_hdr_set_seed(&h, 0x000101 + 16 * k);
     mpxa_req_fill(&h, 0, ra, sizeof ra);
-    mpxa_hdr_set_seed(&h, 0x000202);
+    mpxa_hdr_set_seed(&h, 0x000202 + 16 * k);
     mpxa_req_fill(&h, 0, rd, sizeof rd);
     static const uint8_t http[18] = "GET / HTTP/1.0\r\n\r\n";
     /* A: convert, W > 0 (request in the CPE's SYN), HAG connects on the SYN, lte subflow */
     LC a = { .lan = LG_LAN1, .lan_ip = 0xC6120302u, .lport = 40001, .dport = 8101, .aport = 50001,
              .wport = 60001, .t = 0, .req = ra, .rlen = sizeof ra, .syn_req = true, .hag_at_syn = true,
-             .join = true, .server_us = 60, .kc = 0x0102030405060708ULL, .ks = 0x1112131415161718ULL };
+             .join = true, .server_us = 60, .kc = (0x0102030405060708ULL + k), .ks = (0x1112131415161718ULL + k) };
     legs_conn(w, &a);
     /* B: another LAN host with the same MPX1 header (same seed), W = 0, HAG on the request */
     LC b = a;
     b.lan = LG_LAN2; b.lan_ip = 0xC6120502u; b.lport = 40002; b.aport = 50003; b.wport = 60002;
     b.t = 200000; b.syn_req = false; b.hag_at_syn = false; b.join = false; b.server_us = 90;
-    b.kc = 0x2122232425262728ULL; b.ks = 0x3132333435363738ULL;
+    b.kc = (0x2122232425262728ULL + k); b.ks = (0x3132333435363738ULL + k);
     legs_conn(w, &b);
     /* C: implicit (MPTCP straight to the target), another application (no MPX1 header) */
     LC c = b;
     c.lan = LG_LAN1; c.lan_ip = 0xC6120302u; c.lport = 40003; c.dport = 8102; c.aport = 50005;
     c.wport = 60003; c.t = 400000; c.req = http; c.rlen = sizeof http; c.implicit = true;
-    c.kc = 0x4142434445464748ULL; c.ks = 0x5152535455565758ULL;
+    c.kc = (0x4142434445464748ULL + k); c.ks = (0x5152535455565758ULL + k);
     legs_conn(w, &c);
     /* E: convert with another application's bytes in the SYN: joined by target and time */
     LC e = a;
     e.lport = 40005; e.dport = 8104; e.aport = 50007; e.wport = 60005; e.t = 600000;
     e.req = http; e.rlen = sizeof http; e.join = false;
-    e.kc = 0x6162636465666768ULL; e.ks = 0x7172737475767778ULL;
+    e.kc = (0x6162636465666768ULL + k); e.ks = (0x7172737475767778ULL + k);
     legs_conn(w, &e);
     /* D: a LAN connection the CPE resets (no access, no WAN leg) */
     F f; O o;
@@ -1236,14 +1238,25 @@ static void sc_legs(W *w, int link)
     /* F: the HAG refuses an attempt that carried the request (W > 0), G: one that did not
      * (W = 0); both fall back to direct TCP */
     uint8_t rf[32], rg[32];
-    mpxa_hdr_set_seed(&h, 0x000303);
+    mpxa_hdr_set_seed(&h, 0x000303 + 16 * k);
     mpxa_req_fill(&h, 0, rf, sizeof rf);
-    mpxa_hdr_set_seed(&h, 0x000404);
+    mpxa_hdr_set_seed(&h, 0x000404 + 16 * k);
     mpxa_req_fill(&h, 0, rg, sizeof rg);
     legs_refused(w, LG_LAN2, 0xC6120502u, 40006, 8105, 50011, 1200000, rf, sizeof rf, true,
-                 0x8182838485868788ULL, 0x9192939495969798ULL);
+                 (0x8182838485868788ULL + k), (0x9192939495969798ULL + k));
     legs_refused(w, LG_LAN1, 0xC6120302u, 40007, 8106, 50013, 1400000, rg, sizeof rg, false,
-                 0xa1a2a3a4a5a6a7a8ULL, 0xb1b2b3b4b5b6b7b8ULL);
+                 (0xa1a2a3a4a5a6a7a8ULL + k), (0xb1b2b3b4b5b6b7b8ULL + k));
+}
+
+static void sc_legs(W *w, int link)
+{
+    g_leg = link;
+    w->v6 = false;   /* the story is IPv4 */
+    for (int k = 0; k < g_repeat; k++) {
+        g_off = (int64_t)k * 2000000;
+        g_port = (uint16_t)(16 * k);
+        sc_legs_once(w, (uint32_t)k);
+    }
 }
 
 static void cut_end(W *w)
@@ -1367,11 +1380,12 @@ int main(int argc, char **argv)
     static const struct option lo[] = {
         { "linktype", required_argument, 0, 'l' }, { "v6", no_argument, 0, '6' },
         { "snaplen", required_argument, 0, 's' }, { "list", no_argument, 0, 'L' },
+        { "repeat", required_argument, 0, 'R' },
         { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 },
     };
     W w = { .lt = LT_EN10MB, .snaplen = 65535, .t = 1764316800LL * 1000000 };
     int ch;
-    while ((ch = getopt_long(argc, argv, "l:6s:h", lo, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "l:6s:R:h", lo, NULL)) != -1) {
         switch (ch) {
         case 'l':
             if (!strcmp(optarg, "en10mb")) w.lt = LT_EN10MB;
@@ -1392,15 +1406,24 @@ int main(int argc, char **argv)
             w.snaplen = (unsigned)v;
             break;
         }
+        case 'R': {
+            uint64_t v;
+            if (mpx_parse_u64(optarg, 1, 300, &v) < 0) {
+                fprintf(stderr, "mpx-mkpcap: --repeat wants an integer 1..300, got '%s'\n", optarg);
+                return 2;
+            }
+            g_repeat = (int)v;
+            break;
+        }
         case 'L':
             for (size_t i = 0; i < sizeof SC / sizeof *SC; i++) printf("%-20s %s\n", SC[i].name, SC[i].what);
             return 0;
         default:
-            fputs("usage: mpx-mkpcap [--linktype T] [--v6] [--snaplen N] SCENARIO OUT.pcap | --list\n", ch == 'h' ? stdout : stderr);
+            fputs("usage: mpx-mkpcap [--linktype T] [--v6] [--snaplen N] [--repeat N] SCENARIO OUT.pcap | --list\n", ch == 'h' ? stdout : stderr);
             return ch == 'h' ? 0 : 2;
         }
     }
-    if (argc - optind != 2) { fputs("usage: mpx-mkpcap [--linktype T] [--v6] [--snaplen N] SCENARIO OUT.pcap\n", stderr); return 2; }
+    if (argc - optind != 2) { fputs("usage: mpx-mkpcap [--linktype T] [--v6] [--snaplen N] [--repeat N] SCENARIO OUT.pcap\n", stderr); return 2; }
     w.f = fopen(argv[optind + 1], "wb");
     if (!w.f) { perror(argv[optind + 1]); return 3; }
     char sc[64];

@@ -22,7 +22,12 @@ N=50 CONC=10
 mpx_cpt_up cpech
 D=$MPX_CPT_DIR
 ICC=$D/icc
-mpx_cch_down() { mpx_ic_client_down "$MPX_CPT_NS_CPE" "$ICC" > /dev/null 2>&1 || true; mpx_cpt_down; }
+mpx_cch_down() { # the EXIT trap: a failed step of the teardown (a kill of an agent that is
+  # already gone) must not end it half-way under set -e and leave the topology behind
+  set +e
+  mpx_ic_client_down "$MPX_CPT_NS_CPE" "$ICC" > /dev/null 2>&1
+  mpx_cpt_down
+}
 trap mpx_cch_down EXIT
 HAG_WAN=$(mpx_topo_addr "$MPX_CPT_RUN" hag wan 4)
 

@@ -203,13 +203,17 @@ void relay_run(struct conn *c)
      * with the data sitting there). While the upload moves, a read that ended in EAGAIN is
      * re-checked 10 ms later (stats: epollin_missed). Idle connections get no timer. */
     bool upload = c->up_active && !c->c_rd && !c->up.eof;
+    /* CPE mode: the MPTCP socket is the server side; the same two checks for it (a
+     * download that read to EAGAIN, a blocked write towards the HAG) */
+    bool cpe_wan = c->cpe && ((c->ndown != b0 && !c->s_rd && !c->down.eof) ||
+                              (!c->s_wr && (c->up.n > 0 || c->up.boff < c->up.blen)));
     c->up_active = false;
     /* A pump stops after 32 rounds for fairness while its socket may still be readable and
      * the other writable: no new edge will come for that, so run again right after this
      * event batch. */
     bool more = (c->c_rd && c->s_wr && !c->up.eof) || (c->s_rd && c->c_wr && !c->down.eof);
     if (more) timer_set(c, now_us(), T_KICK);
-    else if (((!c->c_wr && pending) || upload) && c->tkind != T_KICK)
+    else if (((!c->c_wr && pending) || upload || cpe_wan) && c->tkind != T_KICK)
         timer_set(c, now_us() + 10000, T_KICK);
     if (c->nup + c->ndown != moved0) c->last_act = now_us();
     /* nothing else pending: the idle timeout (armed lazily: a byte moved later only pushes
@@ -224,6 +228,11 @@ void relay_kick(struct conn *c)
     if (poll(&p, 1, 0) == 1) {
         if (!c->c_wr && (p.revents & POLLOUT)) { st.epollout_missed++; c->c_wr = true; }
         if (!c->c_rd && (p.revents & POLLIN)) { st.epollin_missed++; c->c_rd = true; c->up_active = true; }
+    }
+    struct pollfd q = { c->sfd, POLLIN | POLLOUT, 0 };
+    if (c->cpe && c->sfd >= 0 && poll(&q, 1, 0) == 1) {   /* CPE mode: the MPTCP side */
+        if (!c->s_wr && (q.revents & POLLOUT)) { st.epollout_missed++; c->s_wr = true; }
+        if (!c->s_rd && (q.revents & POLLIN)) { st.epollin_missed++; c->s_rd = true; }
     }
     relay_run(c);
 }

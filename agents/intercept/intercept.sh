@@ -100,10 +100,11 @@ _mpx_ic_optd_start() { # ns role mode dir args...
       --stats "$dir/optd-$role.stats" "$@" >"$dir/optd-$role.log" 2>&1 &
   fi
   echo $! >"$dir/optd-$role.pid"
-  for ((i = 0; i < 200; i++)); do
+  local pid=$!
+  for ((i = 0; i < 1000; i++)); do
     [ -s "$ready" ] && return 0
-    kill -0 "$(cat "$dir/optd-$role.pid")" 2>/dev/null || break
-    sleep 0.05
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.01
   done
   echo "mpx_ic: mpx-optd $mode in $ns did not become ready:" >&2
   cat "$dir/optd-$role.log" >&2
@@ -113,11 +114,11 @@ _mpx_ic_optd_start() { # ns role mode dir args...
 _mpx_ic_optd_stop() { # dir role
   local pf=$1/optd-$2.pid p i
   [ -f "$pf" ] || return 0
-  p=$(cat "$pf")
+  read -r p < "$pf"
   if kill -TERM "$p" 2>/dev/null; then
-    for ((i = 0; i < 60; i++)); do
+    for ((i = 0; i < 300; i++)); do
       kill -0 "$p" 2>/dev/null || break
-      sleep 0.05
+      sleep 0.01
     done
     kill -KILL "$p" 2>/dev/null
   fi
@@ -224,14 +225,20 @@ EOF
 }
 
 mpx_ic_hag_down() { # ns dir
-  local ns=$1 dir=$2
+  local ns=$1 dir=$2 mode=''
   _mpx_ic_defaults
   _mpx_ic_optd_stop "$dir" hag
   _mpx_ic_optd_stop "$dir" joins
   ip netns exec "$ns" true 2>/dev/null || return 0   # namespace already gone
   ip netns exec "$ns" nft delete table inet mpx_ic 2>/dev/null
-  _mpx_ic_ipt_del "$ns" raw PREROUTING
-  _mpx_ic_ipt_del "$ns" mangle OUTPUT
+  # only what the mode created (each command costs a process, and the harness runs this after
+  # every intercepted connection); an unknown mode: everything
+  [ -f "$dir/hag.mode" ] && read -r mode < "$dir/hag.mode"
+  case $mode in all|ra|prefer253|none) ;; optd-read) _mpx_ic_ipt_del "$ns" raw PREROUTING ;; *)
+    _mpx_ic_ipt_del "$ns" raw PREROUTING
+    _mpx_ic_ipt_del "$ns" mangle OUTPUT ;;
+  esac
+  case $mode in optd-read|none) return 0 ;; esac
   ip netns exec "$ns" ip -4 rule del pref 127 2>/dev/null
   ip netns exec "$ns" ip -6 rule del pref 127 2>/dev/null
   ip netns exec "$ns" ip -4 route flush table "$MPX_IC_RT_TABLE" 2>/dev/null

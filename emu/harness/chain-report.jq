@@ -19,6 +19,8 @@ $man[0] as $m | . as $s |
   "",
   "R_lan = \(.model.R_lan_ms | ms2) ms (LAN host ↔ CPE, `model lan=\(.model_links.lan // "?")`), R_acc = \(.model.R_acc_ms | ms2) ms (CPE ↔ HAG on the CPE's first subflow, `cp=\(.model_links.cp)`), R_ps = \(.model.R_ps_ms | ms2) ms; R_cp = R_lan + R_acc = \(.model.R_cp_ms | ms2) ms is the unit of the extra RTTs (the LAN host's round trip to the HAG).",
   "",
+  "In the evidence table a proxy/proxy row (`cpe:CHANNEL:wW`) has the registry facts of CHANNEL; its *SYN option bytes*, *RTTs before data*, *TFO coexistence*, *encoding checks* and MPTCP are those of the CPE's own connection to the HAG (the access leg the three-leg join found for the LAN connection); *who signals (W)* = client/proxy (the LAN host signals itself, the CPE only routes), proxy/proxy (the CPE, waiting up to W ms for the LAN bytes) or direct; *CPE's SYN carries the LAN request* = access legs whose SYN data held the LAN client's first bytes after the signal (analyzer), with the access connection's subflows; *CPE fallbacks* = connections the CPE served by plain TCP straight to the target (the CPE's counter for the row's listener; warm-up included).",
+  "",
   "### Model (LAN leg and W)",
   "",
   "The LAN handshake completes at the CPE at 3 R_lan/2 and the LAN request arrives with (right after) the LAN client's third ACK; the CPE opens its MPTCP connection then, after min(W, d) with d the request's lag behind the third ACK (0 for mpx-client: it writes at once). W = 0: the CPE's SYN carries the signal alone; W > 0: it also carries the request when the channel allows (not SOCKS, whose signal follows the handshake; not convert-wait, which waits for the reply). From its SYN on, the CPE is the client of the client/proxy timeline with R_cp = R_acc: g = the time to the response at the CPE. The response reaches the LAN client R_lan/2 later:",
@@ -43,6 +45,8 @@ $man[0] as $m | . as $s |
   "",
   "### Per-leg timeline (medians, ms from the LAN client's SYN)",
   "",
+  "Each leg's times are its capture's stamps (mpx-linkem stamps a frame as it leaves the emulator, i.e. on arrival at the link's far end): *LAN SYN → CPE SYN* includes the access link's one-way delay, *CPE SYN → HAG SYN* the WAN link's. *CPE wait* and *HAG wait* subtract the legs' one-way delays (estimated from each handshake): the time the CPE took from the LAN handshake to its SYN, and the HAG from the CPE's SYN to its own (≈ 0: it acted on the SYN; ≈ R_acc: at the third ACK; `syn`/`ack` in *HAG connects at*). *LAN / access / WAN TTFB* = first SYN → first response byte on each leg.",
+  "",
   (([$rows[] | .legs.source // empty] | add // [] | unique) as $src |
    if ($src | index("mpx-analyze --legs")) != null then
      "Legs joined by `mpx-analyze --legs` (the application bytes: MPX1 header on every leg; pcap-analysis/README.md \"Three legs\"): LAN = the LAN host's connection, access = the CPE's MPTCP connection to the HAG, WAN = the HAG's connection to the server. Full per-connection timelines: `analysis/\($v.name)/legs.txt`."
@@ -61,9 +65,10 @@ $man[0] as $m | . as $s |
    if $c == null then "No CPE counters (logs/\($v.name)/cpe.stats.json missing)."
    else
      (($c.cpe // {}) | if type == "object" then (.listeners // []) elif type == "array" then . else [] end) as $ls |
-     "| CPE listener | channel | W ms | accepted | relayed | fallback direct | failed | SYN with LAN bytes | SYN without | W expired | MPTCP | subflows max |",
-     "|---|---|---|---|---|---|---|---|---|---|---|---|",
-     ($ls[] | "| \(.port) | `\(.signal)` | \(.wait_ms) | \(.accepted // "–") | \(.relayed // "–") | \(.fallback_direct // "–") | \(.failed // "–") | \(.syn_with_lan_bytes // "–") | \(.syn_without_lan_bytes // "–") | \(.wait_timeouts // "–") | \(.mptcp // "–") | \(.subflows_max // "–") |"),
+     ([($v.agents.chain_ports // {}) | to_entries[] | {key: (.value.cpe_port | tostring), value: .key}] | from_entries) as $rowof |
+     "| CPE listener | row | W ms | accepted | relayed | fallback direct | failed | SYN with LAN bytes | SYN without | W expired | LAN SYN data (TFO) | MPTCP | subflows max |",
+     "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+     ($ls[] | "| \(.port) | \(if $rowof[.port | tostring] != null then "`\($rowof[.port | tostring])`" else "`\(.signal)` (LAN applications)" end) | \(.wait_ms) | \(.accepted // "–") | \(.relayed // "–") | \(.fallback_direct // "–") | \(.failed // "–") | \(.syn_with_lan_bytes // "–") | \(.syn_without_lan_bytes // "–") | \(.wait_timeouts // "–") | \(.lan_tfo // "–") | \(.mptcp // "–") | \(.subflows_max // "–") |"),
      "",
      "CPE fallback reasons (all listeners): \((($c.cpe.fallback_reasons // $c.fallback_reasons // {}) | to_entries | map("\(.key) \(.value)") | join(", ")) | if . == "" then "none reported" else . end)."
    end),

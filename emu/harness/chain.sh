@@ -138,9 +138,14 @@ mpx_chain_variant_up() {
   for s in "${!MPX_CHAIN_SPORT[@]}"; do
     for a in "${addrs[@]}"; do largs+=(--listen "$(_mpx_hostport "$a" "${MPX_CHAIN_SPORT[$s]}")"); done
   done
-  _mpx_agent_run "$srvns" "$ld/server-chain.log" mpx-server "${largs[@]}" --json "$ld/server-chain.jsonl" \
-    --ready "$ld/server-chain.ready" --tfo
-  _mpx_wait_ready "$ld/server-chain.ready" "$MPX_LAST_PID" mpx-server-chain 2>> "$ld/server-chain.log" || return 1
+  # (mpx-server takes at most 16 listeners: one instance per 16, server-chain-N.*)
+  local n=0 k
+  for ((k = 0; k < ${#largs[@]}; k += 32)); do
+    n=$((n + 1))
+    _mpx_agent_run "$srvns" "$ld/server-chain-$n.log" mpx-server "${largs[@]:k:32}" --json "$ld/server-chain-$n.jsonl" \
+      --ready "$ld/server-chain-$n.ready" --tfo
+    _mpx_wait_ready "$ld/server-chain-$n.ready" "$MPX_LAST_PID" "mpx-server-chain-$n" 2>> "$ld/server-chain-$n.log" || return 1
+  done
   # the CPE's SYN option helper (mpconvert-opt, implicit-prefer): mpx-optd of its namespace
   # shellcheck source=/dev/null
   declare -F mpx_ic_hag_up > /dev/null || source "$MPX_IC_LIB"
@@ -317,9 +322,20 @@ mpx_chain_apps() {
   ns=$(mpx_topo_ns "$r" "${EXP_CHAIN_HOSTS[0]}")
   local tools=${MPX_CHAIN_APPS_TOOLS:-curl wget bbwget} sizes=${MPX_CHAIN_APPS_SIZES:-1k 100k 1m 10m}
   mpx_apps_run "$d" "$ns" direct "http://$(_mpx_hostport "$SRV_ADDR" "$MPX_CHAIN_HTTP_BASE")" "$tools" "$sizes" >> "$d/apps.log" 2>&1 || true
+  local ic hag
+  hag=$(mpx_topo_ns "$r" hag)
   for ch in "${!MPX_CHAIN_HTTP[@]}"; do
+    # the channel's HAG side, as for its measured rows (mpconvert-opt: the HAG's mpx-optd)
+    ic=${MPX_SIG_INTERCEPT[$ch]}
+    if [ "$ic" != - ]; then
+      MPX_IC_TPORT=${MPX_SIG_PORT[$ch]} MPX_IC_OPTPORT=${MPX_SIG_PORT[$ch]} \
+        MPX_IC_JOIN_PORTS="$MPX_PORT_SERVER $MPX_PORT_SERVER_MPTCP ${MPX_CHAIN_HTTP[$ch]}" \
+        mpx_ic_hag_up "$hag" "$ic" "$MPX_CHAIN_IC_DIR" >> "$d/apps.log" 2>&1 || log "chain: apps: HAG interception for $ch failed"
+      MPX_IC_HAG_UP=1
+    fi
     mpx_apps_run "$d" "$ns" "$ch" "http://$(_mpx_hostport "$SRV_ADDR" "${MPX_CHAIN_HTTP[$ch]}")" "$tools" "$sizes" >> "$d/apps.log" 2>&1 || true
     mpx_apps_run "$d" "$ns" "$ch" "http://$(_mpx_hostport "$SRV_ADDR" "${MPX_CHAIN_HTTP[$ch]}")" curl-tfo 1k >> "$d/apps.log" 2>&1 || true
+    if [ "$MPX_IC_HAG_UP" = 1 ]; then mpx_ic_hag_down "$hag" "$MPX_CHAIN_IC_DIR" >> "$d/apps.log" 2>&1 || true; MPX_IC_HAG_UP=0; fi
   done
   mpx_apps_httpd_stop "$d" >> "$d/apps.log" 2>&1 || true
   [ -s "$d/apps.csv" ] || return 0

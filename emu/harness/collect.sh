@@ -202,7 +202,7 @@ mpx_collect_summary() {
       --argjson nv "$(jq -s '[.[] | select(.type == "conn" and .verified == true)] | length' "$ld/server.jsonl" 2>/dev/null || echo 0)" \
       '. + {server: {connections: $n, verified: $nv}}' <<< "$ag")
     [ -s "$ld/chain-ports.json" ] && ag=$(jq -c --slurpfile p "$ld/chain-ports.json" '. + {chain_ports: $p[0]}' <<< "$ag" 2>/dev/null || echo "$ag")
-    [ -s "$ld/server-chain.jsonl" ] && ag=$(jq -c --slurpfile c "$ld/server-chain.jsonl" \
+    compgen -G "$ld/server-chain-*.jsonl" > /dev/null && ag=$(jq -c --slurpfile c <(cat "$ld"/server-chain-*.jsonl) \
       '. + {server_chain: {connections: ([$c[] | select(.type == "conn")] | length), verified: ([$c[] | select(.type == "conn" and .verified == true)] | length),
         peers: ([$c[] | select(.type == "conn") | .peer // "" | sub(":[0-9]+$"; "") | gsub("[\\[\\]]"; "")] | group_by(.) | map({key: .[0], value: length}) | from_entries)}}' <<< "$ag" 2>/dev/null || echo "$ag")
     # the variant's health (run.sh: ok, failed, partial, not run); none = ok (generated runs)

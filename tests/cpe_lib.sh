@@ -13,7 +13,8 @@
 #   mpx_cpt_cpe_port SIG           CPE listener port of SIG: 9100 + its registry index
 #   mpx_cpt_server [ARGS...]       mpx-server on the server: MPX_CPT_PORT_PLAIN (8080, not
 #                                  intercepted: the direct baseline), one port per registry
-#                                  signal, and $MPX_CPT_EXTRA_PORTS
+#                                  signal, and $MPX_CPT_EXTRA_PORTS (16 at most); JSON in
+#                                  server.json, IPv6 ones (all.ipv6=1) in server6.json
 #   mpx_cpt_hag [ARGS...]          the HAG: mpx-proxy "hag" with every registry front-end that
 #                                  needs no credentials (+ --optd for the option front-end),
 #                                  "hag-auth" with the RFC 1929 one(s) (user mpx / mpxlab-secret);
@@ -46,7 +47,8 @@
 #   mpx_cpt_srv_count [PORT] / mpx_cpt_srv_wait N [PORT]   connections the server logged (to
 #                                  PORT) / wait (5 s at most) until it logged N
 #   mpx_cpt_down                   everything, by PID (the EXIT trap calls it)
-# Addresses after mpx_cpt_up: MPX_CPT_SRV (server), MPX_CPT_HAG (hag dsl), MPX_CPT_HAG_WAN, MPX_CPT_CPE_DSL,
+# Addresses after mpx_cpt_up: MPX_CPT_SRV (server; MPX_CPT_SRV6 too with --param all.ipv6=1,
+# and the server then listens on both), MPX_CPT_HAG (hag dsl), MPX_CPT_HAG_WAN, MPX_CPT_CPE_DSL,
 # MPX_CPT_CPE_LTE, MPX_CPT_LAN1, MPX_CPT_LAN2; MPX_CPT_LANS (the host nodes) and MPX_CPE_IFACES
 # (the CPE's interfaces towards them, for agents/cpe/cpe.sh); MPX_CPT_NS_<NODE> namespace names;
 # MPX_CPT_HAVE_CPE=1 when bin/mpx-proxy has --cpe (0: the CPE side is not built yet).
@@ -98,13 +100,15 @@ mpx_cpt_up() { # tag [topo args...]
     printf -v "MPX_CPT_NS_${n^^}" '%s' "$(mpx_topo_ns "$MPX_CPT_RUN" "$n")"
   done
   MPX_CPT_SRV=$(mpx_topo_addr "$MPX_CPT_RUN" server wan 4)
+  # IPv6 only when the run has it (--param all.ipv6=1)
+  MPX_CPT_SRV6=$(mpx_topo_addr "$MPX_CPT_RUN" server wan 6 2>/dev/null || true)
   MPX_CPT_HAG=$(mpx_topo_addr "$MPX_CPT_RUN" hag dsl 4)
   MPX_CPT_HAG_WAN=$(mpx_topo_addr "$MPX_CPT_RUN" hag wan 4)
   MPX_CPT_CPE_DSL=$(mpx_topo_addr "$MPX_CPT_RUN" cpe dsl 4)
   MPX_CPT_CPE_LTE=$(mpx_topo_addr "$MPX_CPT_RUN" cpe lte 4)
   MPX_CPT_LAN1=$(mpx_topo_addr "$MPX_CPT_RUN" lan1 eth 4)
   MPX_CPT_LAN2=$(mpx_topo_addr "$MPX_CPT_RUN" lan2 eth 4 2>/dev/null || true)
-  export MPX_CPT_SRV MPX_CPT_HAG MPX_CPT_HAG_WAN MPX_CPT_CPE_DSL MPX_CPT_CPE_LTE MPX_CPT_LAN1 MPX_CPT_LAN2
+  export MPX_CPT_SRV MPX_CPT_SRV6 MPX_CPT_HAG MPX_CPT_HAG_WAN MPX_CPT_CPE_DSL MPX_CPT_CPE_LTE MPX_CPT_LAN1 MPX_CPT_LAN2
   # the LAN hosts (role host) and the CPE's interfaces towards them
   local st; st=$(mpx_topo_state "$MPX_CPT_RUN")
   mapfile -t MPX_CPT_LANS < <(awk '$2 == "host" {print $1}' "$st/nodes")
@@ -148,14 +152,20 @@ _mpx_cpt_ready() { # name file
 }
 
 mpx_cpt_server() { # args...
-  local d=$MPX_CPT_DIR p i ports=("$MPX_CPT_PORT_PLAIN") largs=()
+  local d=$MPX_CPT_DIR p i ports=("$MPX_CPT_PORT_PLAIN") largs=() l6=()
   for i in "${!MPX_REG_NAMES[@]}"; do ports+=($((MPX_CPT_SRV_BASE + i))); done
   for p in $MPX_CPT_EXTRA_PORTS; do ports+=("$p"); done
-  for p in "${ports[@]}"; do largs+=(--listen "$MPX_CPT_SRV:$p"); done
-  rm -f "$d/server.ready"
+  # mpx-server takes at most 16 --listen: IPv6 gets an instance of its own (server6.json)
+  [ ${#ports[@]} -le 16 ] || { _mpx_cpt_fail "${#ports[@]} server ports, mpx-server listens on 16 at most"; return 1; }
+  for p in "${ports[@]}"; do largs+=(--listen "$MPX_CPT_SRV:$p") l6+=(--listen "[$MPX_CPT_SRV6]:$p"); done
+  rm -f "$d/server.ready" "$d/server6.ready"
   _mpx_cpt_bg server server "$MPX_ROOT/bin/mpx-server" "${largs[@]}" --json "$d/server.json" \
     --ready "$d/server.ready" "$@"
-  _mpx_cpt_ready server "$d/server.ready"
+  _mpx_cpt_ready server "$d/server.ready" || return 1
+  [ -n "$MPX_CPT_SRV6" ] || return 0
+  _mpx_cpt_bg server6 server "$MPX_ROOT/bin/mpx-server" "${l6[@]}" --json "$d/server6.json" \
+    --ready "$d/server6.ready" "$@"
+  _mpx_cpt_ready server6 "$d/server6.ready"
 }
 
 mpx_cpt_hag() { # args...
@@ -193,7 +203,7 @@ mpx_cpt_hag() { # args...
 }
 
 mpx_cpt_cpe() { # entry... [-- args...]
-  local d=$MPX_CPT_DIR e sig rest sp cp cargs=() maps=() allow=() n
+  local d=$MPX_CPT_DIR e sig rest sp cp cargs=() maps=() allow=() n a6
   while [ $# -gt 0 ] && [ "$1" != -- ]; do
     e=$1; shift
     if [[ $e == *:*=* ]]; then
@@ -208,6 +218,7 @@ mpx_cpt_cpe() { # entry... [-- args...]
   [ "${1:-}" = -- ] && shift
   for n in "${MPX_CPT_LANS[@]}"; do
     allow+=(--allow "$(_mpx_cpt_p24 "$(mpx_topo_addr "$MPX_CPT_RUN" "$n" eth 4)")")
+    a6=$(mpx_topo_addr "$MPX_CPT_RUN" "$n" eth 6 2>/dev/null) && allow+=(--allow "${a6%::*}::/64")
   done
   if [ "$MPX_CPT_HAVE_CPE" != 1 ]; then
     _mpx_cpt_fail "bin/mpx-proxy has no --cpe (the CPE side of issue 16 is not built)"

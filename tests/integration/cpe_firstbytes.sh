@@ -16,6 +16,9 @@
 #    converter's reply before sending the request, the server handshake behind it);
 #  - a LAN client that itself uses TFO (mpx-client --tfo-no-cookie) gets its request into
 #    the CPE's SYN even with W = 0 (the bytes are there at accept);
+#  - an IPv6 LAN client (the run is dual stack: the v6 tproxy rule of agents/cpe/cpe.sh) gets
+#    the same with W = 50: Convert with the IPv6 Connect TLV + MPX1 in the SYN, served by the
+#    HAG over IPv6;
 #  - the default W is 5 ms (reported in the CPE's stats); the CPE's per-listener counters
 #    (syn_with_lan_bytes, syn_without_lan_bytes, wait_timeouts, mptcp, subflows_max) and the
 #    HAG's clients.cpe count what happened; the server sees the HAG, not the CPE.
@@ -28,7 +31,7 @@ N=${CPE_FB_N:-12}          # connections per W variant (in rounds, W=0 and W=50 
 ROUNDS=3
 # ports: W=0 on the channel's own ports, W=50, the default W and the TFO LAN client on more
 export MPX_CPT_EXTRA_PORTS="8203 8303 8403"
-mpx_cpt_up cfb
+mpx_cpt_up cfb --param all.ipv6=1
 P0=$(mpx_cpt_srv_port convert) C0=$(mpx_cpt_cpe_port convert)
 mpx_cpt_server || exit 1
 mpx_cpt_hag --syn-data-policy immediate || exit 1
@@ -43,6 +46,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 done
 mpx_cpt_client lan2 wdef --target "$S:8303" --count 4
 mpx_cpt_client lan2 tfo --target "$S:8403" --count 6 --tfo-no-cookie
+mpx_cpt_client lan1 v6 --target "[$MPX_CPT_SRV6]:8203" --count 4    # IPv6 LAN client, W=50
 
 # every LAN connection verified
 allconns() { cat "$D/$1"-*.json 2>/dev/null | jq -c 'select(.type=="conn")'; }
@@ -55,14 +59,21 @@ check_ok "W=0" "$N" "$W0"
 check_ok "W=50" "$N" "$W50"
 check_ok "W default" 4 "$(mpx_cpt_conns wdef)"
 check_ok "TFO LAN client, W=0" 6 "$(mpx_cpt_conns tfo)"
+check_ok "IPv6 LAN client, W=50" 4 "$(mpx_cpt_conns v6)"
 n=$(mpx_cpt_conns tfo | jq -s '[.[] | select(.tfo == "syn-data-acked")] | length')
 t_check "TFO LAN client - the CPE's listener took the request from the LAN SYN ($n/6 syn-data-acked)" [ "$n" = 6 ]
 
 # the server sees the HAG's WAN address (relayed, no direct fallback)
 want=$((2 * N + 10))
 mpx_cpt_srv_wait "$want"
+for ((i = 0; i < 250; i++)); do   # the IPv6 server's lines (written as each connection ends)
+  [ "$(jq -s '[.[] | select(.type=="conn")] | length' "$D/server6.json" 2>/dev/null || echo 0)" -ge 4 ] && break
+  sleep 0.02
+done
 n=$(jq -s --arg h "$MPX_CPT_HAG_WAN:" '[.[] | select(.type=="conn" and .verified and (.peer | startswith($h)))] | length' "$D/server.json")
 t_check "server - $n/$want connections arrived from the HAG ($MPX_CPT_HAG_WAN)" [ "$n" = "$want" ]
+n=$(jq -s --arg h "[$(mpx_topo_addr "$MPX_CPT_RUN" hag wan 6)]:" '[.[] | select(.type=="conn" and .verified and (.peer | startswith($h)))] | length' "$D/server6.json")
+t_check "server - $n/4 IPv6 connections arrived from the HAG's IPv6 address" [ "$n" = 4 ]
 
 CS=$(mpx_cpt_stats cpe) HS=$(mpx_cpt_stats hag)
 row() { mpx_cpt_cpe_row "$CS" "$1"; }
@@ -71,15 +82,15 @@ echo "# cpe W=0 $r0"; echo "# cpe W=50 $r50"; echo "# cpe default $rd"; echo "# 
 t_check "CPE W=0 - $(jq .syn_without_lan_bytes <<< "$r0") SYNs without LAN bytes, $(jq .syn_with_lan_bytes <<< "$r0") with" \
   jq -e --argjson n "$N" '.wait_ms == 0 and .syn_without_lan_bytes == $n and .syn_with_lan_bytes == 0' <<< "$r0"
 t_check "CPE W=50 - $(jq .syn_with_lan_bytes <<< "$r50") SYNs with LAN bytes, $(jq .wait_timeouts <<< "$r50") wait timeouts" \
-  jq -e --argjson n "$N" '.wait_ms == 50 and .syn_with_lan_bytes == $n and .wait_timeouts == 0' <<< "$r50"
+  jq -e --argjson n "$N" '.wait_ms == 50 and .syn_with_lan_bytes == $n + 4 and .wait_timeouts == 0' <<< "$r50"
 t_check "CPE default W - wait_ms $(jq .wait_ms <<< "$rd"), $(jq .accepted <<< "$rd") accepted" \
   jq -e '.wait_ms == 5 and .accepted == 4 and (.syn_with_lan_bytes + .syn_without_lan_bytes) == 4' <<< "$rd"
 t_check "CPE TFO client with W=0 - $(jq .syn_with_lan_bytes <<< "$rt")/6 SYNs carried the LAN bytes" \
   jq -e '.syn_with_lan_bytes == 6' <<< "$rt"
 t_check "CPE - MPTCP to the HAG with the LTE subflow (W=50: mptcp $(jq .mptcp <<< "$r50"), subflows_max $(jq .subflows_max <<< "$r50"))" \
-  jq -e --argjson n "$N" '.mptcp == $n and .subflows_max >= 2' <<< "$r50"
+  jq -e --argjson n "$((N + 4))" '.mptcp == $n and .subflows_max >= 2' <<< "$r50"
 t_check "HAG - $(jq -c .clients <<< "$HS") (CPE clients counted as such)" \
-  jq -e --argjson n "$want" '.clients.cpe >= $n and .clients.direct == 0' <<< "$HS"
+  jq -e --argjson n "$((want + 4))" '.clients.cpe >= $n and .clients.direct == 0' <<< "$HS"
 
 # client-side TTFB medians (us)
 med() { jq -s '[.[] | select(.ok) | .ttfb_us] | sort | if length == 0 then null
@@ -104,8 +115,8 @@ t_check "analyzer TFO LAN client, W=0 - $n/6 CPE SYNs carry the request" [ "$n" 
 
 # the SYN payload bytes themselves: the encoder's Convert message for the LAN client's
 # destination, then the MPX1 header ("MPX1" = 4d505831) or nothing
-syncheck() { # port expect(req|none)
-  local enc; enc=$("$B/mpx-wire" encode convert --connect "$S:$1") || return 1
+syncheck() { # port expect(req|none) [target address]
+  local enc; enc=$("$B/mpx-wire" encode convert --connect "${3:-$S}:$1") || return 1
   mpx_cpt_syn_hex "$D/pcap/dsl.pcap" 5124 | awk -v e="$enc" -v w="$2" '
     index($2, e) == 1 { n++; rest = substr($2, length(e) + 1)
       if ((w == "req" && substr(rest, 1, 8) == "4d505831") || (w == "none" && rest == "")) g++ }
@@ -117,6 +128,8 @@ read -r n g < <(syncheck "$P0" none)
 t_check "SYN bytes W=0 - $g/$n SYNs: the Convert message (Connect $S:$P0) and nothing else" [ "$n" -ge "$N" ] && [ "$g" = "$n" ]
 read -r n g < <(syncheck 8403 req)
 t_check "SYN bytes TFO LAN client - $g/$n SYNs: Convert then MPX1" [ "$n" -ge 6 ] && [ "$g" = "$n" ]
+read -r n g < <(syncheck 8203 req "[$MPX_CPT_SRV6]")
+t_check "SYN bytes IPv6 LAN client - $g/$n SYNs: Convert (Connect [$MPX_CPT_SRV6]:8203) then MPX1" [ "$n" -ge 4 ] && [ "$g" = "$n" ]
 
 # TTFB: the model's saving from this run's own round trips
 rtt_a=$(an "$P0" | jq -s '[.[] | .t_us.ack - .t_us.syn] | sort | .[length / 2 | floor]')

@@ -230,6 +230,12 @@ run_topo_up() {
   local r=$1 pdir=$2; shift 2
   local args=() p
   for p in "$@"; do args+=(--param "$p"); done
+  # faults from the link emulator's own schedule: entries counted from each SIGUSR2 (run_fault_trigger)
+  local f ft fl fa
+  for f in "${EXP_FAULT[@]}"; do
+    read -r ft fl fa <<< "$f"
+    [[ $fa != linkem:* ]] || args+=(--at "usr2+$ft $fl ${fa#linkem:}")
+  done
   [ -n "$backend" ] && args+=(--backend "$backend")
   mkdir -p "$pdir"
   log "topo up $EXP_TOPO $r $EXP_SEED ${args[*]} --pcap-dir $pdir"
@@ -261,9 +267,12 @@ run_addr() {
 
 # ---------------------------------------------------------------------------------------------
 # Faults: "TIME LINK down|up" relative to the start of every measured connection. A link goes
-# down as a silent blackhole (no carrier loss, as when a DSL line stops passing traffic): the
-# link emulator gets a "down" schedule entry when it supports one at run time, otherwise
+# down as a silent blackhole (no carrier loss, as when a DSL line stops passing traffic):
 # nftables drops everything the two end nodes send or receive on that link's interfaces.
+# "TIME LINK linkem:ACTION" is the link emulator's own schedule instead (its "usr2+TIME"
+# entries, given at topology start): run_fault_trigger sends the emulator SIGUSR2 right before
+# each connection, and the emulator applies the action TIME later in its own clock and logs
+# it (pcaps/VARIANT/LINK.schedule.jsonl); ACTION down|up (blackhole) or carrier-down|carrier-up.
 run_fault_apply() { # RUN LINK down|up
   local r=$1 l=$2 act=$3 end node ifn ns
   for end in a b; do
@@ -285,6 +294,14 @@ EOF
   echo "$(date +%s.%N) $l $act" >> "$FAULT_LOG"
 }
 
+run_fault_trigger() { # RUN: SIGUSR2 to each link emulator with linkem: faults (it restores the link)
+  local r=$1 l pid
+  for l in $(printf '%s\n' "${EXP_FAULT[@]}" | awk '$3 ~ /^linkem:/ {print $2}' | sort -u); do
+    pid=$(mpx_topo_link_pid "$r" "$l") && kill -USR2 "$pid" 2>/dev/null || { log "fault: no emulator to trigger on $l"; continue; }
+    echo "$EPOCHREALTIME $l trigger" >> "$FAULT_LOG"
+  done
+}
+
 run_fault_schedule() { # RUN: background job, one line per fault in time order
   local r=$1 f t ms l act sp='' t_start=$EPOCHREALTIME
   trap - EXIT INT HUP
@@ -292,7 +309,7 @@ run_fault_schedule() { # RUN: background job, one line per fault in time order
   trap '[ -n "$sp" ] && kill "$sp" 2>/dev/null; exit 0' TERM
   # the schedule's own time zero, so a check can tell a late fault from an early one
   echo "$t_start schedule start" >> "$FAULT_LOG"
-  for f in $(printf '%s\n' "${EXP_FAULT[@]}" | while read -r t l act; do echo "$(mpx_exp_dur_ms "$t"):$l:$act"; done | sort -n -t: -k1,1); do
+  for f in $(printf '%s\n' "${EXP_FAULT[@]}" | while read -r t l act; do [[ $act == linkem:* ]] || echo "$(mpx_exp_dur_ms "$t"):$l:$act"; done | sort -n -t: -k1,1); do
     IFS=: read -r ms l act <<< "$f"
     # sleep to an absolute deadline from the scheduler's start: no drift from the work between
     sleep "$(awk -v a="$ms" -v t0="$t_start" -v now="$EPOCHREALTIME" 'BEGIN{d = t0 + a / 1000 - now; if (d < 0) d = 0; printf "%.3f", d}')" & sp=$!
@@ -303,7 +320,7 @@ run_fault_schedule() { # RUN: background job, one line per fault in time order
 
 run_fault_clear() { # RUN: every faulted link back up (once per link)
   local r=$1 l
-  for l in $(printf '%s\n' "${EXP_FAULT[@]}" | awk '{print $2}' | sort -u); do run_fault_apply "$r" "$l" up; done
+  for l in $(printf '%s\n' "${EXP_FAULT[@]}" | awk '$3 !~ /^linkem:/ {print $2}' | sort -u); do run_fault_apply "$r" "$l" up; done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -508,7 +525,7 @@ for v in "${VARIANTS[@]}"; do
     # a progress line at most every second (each one forks a few subshells)
     if [ "$EPOCHSECONDS" != "${prog_s:-}" ]; then prog_s=$EPOCHSECONDS; mpx_progress "$v rep $rep/$EXP_REPS $sig" "$done_steps"; fi
     fpid=''
-    if [ ${#EXP_FAULT[@]} -gt 0 ]; then run_fault_schedule "$R" & fpid=$!; fi
+    if [ ${#EXP_FAULT[@]} -gt 0 ]; then run_fault_trigger "$R"; run_fault_schedule "$R" & fpid=$!; fi
     tried[$sig]=$(( ${tried[$sig]:-0} + 1 ))
     mpx_fid_step_begin
     mpx_client_step "$R" "$v" "$rep" "$k" "$sig" || failed[$sig]=$(( ${failed[$sig]:-0} + 1 ))

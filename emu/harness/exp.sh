@@ -158,8 +158,11 @@ _mpx_exp_check() {
       mpx_exp_dur_ms "$1" >/dev/null || { _mpx_exp_err "$ln" "fault: bad time '$1' (e.g. 2s, 1500ms)"; return 2; }
       [[ $2 =~ ^[A-Za-z0-9_-]+$ ]] || { _mpx_exp_err "$ln" "fault: bad link name '$2'"; return 2; }
       case $3 in
-        down|up) [ $# = 3 ] || { _mpx_exp_err "$ln" "fault: '$3' takes no arguments"; return 2; } ;;
-        *) _mpx_exp_err "$ln" "fault: unknown action '$3' (down, up; parameter changes go in a variant's param)"; return 2 ;;
+        # down|up: the harness's nftables blackhole; linkem:ACTION: the link emulator's own
+        # schedule (a silent blackhole, or carrier loss), counted from each connection's trigger
+        down|up|linkem:down|linkem:up|linkem:carrier-down|linkem:carrier-up)
+          [ $# = 3 ] || { _mpx_exp_err "$ln" "fault: '$3' takes no arguments"; return 2; } ;;
+        *) _mpx_exp_err "$ln" "fault: unknown action '$3' (down, up, linkem:down, linkem:up, linkem:carrier-down, linkem:carrier-up; parameter changes go in a variant's param)"; return 2 ;;
       esac
       _MPX_EXP_POST+=("$ln links $2") ;;
     timeout)

@@ -7,6 +7,10 @@
 #                    (in-order data delivered at the connection level) that ends after the
 #                    fault; recovery = from the fault to the end of that interval
 # DATA_ACK values are compared as strings (64-bit numbers): only "did it change" matters.
+# Fault times come from the run's own records: the harness's (logs/V/faults.log, nftables faults)
+# and the link emulators' (pcaps/V/LINK.schedule.jsonl: what each emulator's schedule did and
+# when, in its clock, for "linkem:" faults); the fault of a step is the first down or
+# carrier-down inside the step's time window.
 
 # _mpx_bytes SIZE: "20MB" -> 20000000 (KB/MB/GB = 10^3 steps, KiB/MiB/GiB = 2^10, as mpx-client)
 _mpx_bytes() {
@@ -39,13 +43,21 @@ mpx_failover_analyze() {
     done
   done < "$ld/links.txt"
   sort -n -k1,1 -o "$ld/.acks" "$ld/.acks"; sort -n -k1,1 -o "$ld/.data" "$ld/.data"
+  # every fault action, "EPOCH_S LINK ACTION", from both records
+  local sf
+  { awk '$3 ~ /^(down|up)$/' "$o/logs/$v/faults.log"
+    for sf in "$pd"/*.schedule.jsonl; do
+      [ -s "$sf" ] || continue
+      jq -r --arg l "$(basename "$sf" .schedule.jsonl)" 'select(.trig and (.act | test("^(carrier-)?(down|up)$")))
+        | (.real_us | tostring) as $u | "\($u[0:-6]).\($u[-6:]) \($l) \(.act)"' "$sf"
+    done; } | sort -n -k1,1 > "$ld/.faults"
   # per faulted step
   local steps
   steps=$(awk -F, -v v="$v" '$1 == v {print $3, $4, $5, $6}' "$o/steps.csv")
   : > "$ld/.fo"
   local k sig t0 t1 tf
   while read -r k sig t0 t1; do
-    tf=$(awk -v a="$t0" -v b="$t1" '$3 == "down" && $1 >= a && $1 <= b {print $1; exit}' "$o/logs/$v/faults.log")
+    tf=$(awk -v a="$t0" -v b="$t1" '$3 ~ /down$/ && $1 >= a && $1 <= b {print $1; exit}' "$ld/.faults")
     [ -n "$tf" ] || continue
     awk -v t0="$t0" -v t1="$t1" -v tf="$tf" -v k="$k" -v s="$sig" '
       $1 >= t0 && $1 <= t1 { if ($3 != last) { n++; at[n] = $1; last = $3 } }
@@ -67,7 +79,7 @@ mpx_failover_analyze() {
     read -r t0 t1 <<< "$(awk -F, -v v="$v" -v k="$first" '$1 == v && $3 == k {print $5, $6}' "$o/steps.csv")"
     awk -v t0="$t0" -v t1="$t1" '$1 >= t0 && $1 <= t1 { c[$2] += $3; print $2, $1 - t0, c[$2] / 1e6 }' "$ld/.data" |
       awk '{ s[$1] = s[$1] $2 " " $3 "\n" } END { for (l in s) printf "# %s\n%s\n\n", l, s[l] }' > "$ld/failover-series.dat"
-    awk -v t0="$t0" -v t1="$t1" '$1 >= t0 && $1 <= t1 { printf "%.3f %s %s\n", $1 - t0, $2, $3 }' "$o/logs/$v/faults.log" > "$ld/failover-marks.dat"
+    awk -v t0="$t0" -v t1="$t1" '$1 >= t0 && $1 <= t1 { printf "%.3f %s %s\n", $1 - t0, $2, $3 }' "$ld/.faults" > "$ld/failover-marks.dat"
   fi
   # join with the client's view
   jq -n -c --argjson expect "$expect" --rawfile fo "$ld/.fo" --slurpfile conns <(jq -c --arg v "$v" 'select(.variant == $v)' "$o/connections.jsonl") \
@@ -80,7 +92,7 @@ mpx_failover_analyze() {
               bytes_lost: ($expect - ($c.bytes_in // 0)), done_ms: (if $c.t_done_us then $c.t_done_us / 1000 else null end),
               error: ($c.error // null)}] as $rows
     | {faults: ($faults | split("; ")), expected_bytes: $expect,
-     method: "fault = every packet arriving on the link'"'"'s two interfaces dropped (nftables, prerouting) from the fault time: a silent blackhole without carrier loss. Stall = longest interval without a change of the client'"'"'s MPTCP DATA_ACK (in-order delivery at the connection level) ending after the fault, from the link pcaps.",
+     method: "fault: down = every packet arriving on the link'"'"'s two end interfaces dropped (nftables, prerouting) from the fault time, a silent blackhole without carrier loss; linkem:down = the link emulator drops every frame (its own schedule, timed from a trigger sent just before the connection, in its clock); linkem:carrier-down = the emulator sets its two interfaces down, which the hosts see as carrier loss (NO-CARRIER; their own frames to the link dropped by their veth). Fault times from the run'"'"'s records (faults.log, LINK.schedule.jsonl). Stall = longest interval without a change of the client'"'"'s MPTCP DATA_ACK (in-order delivery at the connection level) ending after the fault, from the link pcaps.",
      per_connection: $rows}' > "$ld/failover.json"
-  rm -f "$ld/.acks" "$ld/.data"
+  rm -f "$ld/.acks" "$ld/.data" "$ld/.faults"
 }

@@ -86,7 +86,9 @@ struct lg {
     const char *key_next; /* the key that joined next */
     lg *att[4];           /* on a LAN leg: the refused access attempts before its access leg */
     int natt;
-    bool is_att; /* a refused attempt attached to a LAN leg */
+    bool is_att;         /* a refused attempt attached to a LAN leg */
+    const char *att_key; /* how: "mpx1", "target-time" or "time" */
+    char why[40];        /* why it was refused ("" = it was not) */
 };
 
 enum { E_SYN, E_SYNACK, E_ACK, E_REQ, E_RESP, E_FINC, E_FINS, E_RST, E__N };
@@ -119,6 +121,24 @@ static void find_hdr(lg *l)
         i = (size_t)(m - d->head);
         if (hdr_at(l, d->head, i)) return;
     }
+}
+
+/* The peer refused: a Convert Error TLV, a SOCKS reply other than success, or (read from the
+ * reply bytes: signal.c stops there) no acceptable SOCKS method or a failed RFC 1929 login. */
+static void set_refused(lg *l)
+{
+    const an_conn *c = l->c;
+    const uint8_t *h = c->d[1].head;
+    size_t n = c->d[1].head_len;
+    if (c->convert_error >= 0)
+        snprintf(l->why, sizeof l->why, "convert-error %d", c->convert_error);
+    else if (c->socks_reply > 0)
+        snprintf(l->why, sizeof l->why, "socks-reply %d", c->socks_reply);
+    else if (c->wire == MPX_WIRE_SOCKS5 && h && n >= 2 && h[0] == 5 && h[1] == 0xff)
+        snprintf(l->why, sizeof l->why, "socks-no-method");
+    else if (c->wire == MPX_WIRE_SOCKS5 && h && n >= 4 && h[0] == 5 && h[1] == 2 && h[3] != 0)
+        snprintf(l->why, sizeof l->why, "socks-auth-failed");
+    l->refused = l->why[0] != 0;
 }
 
 static void set_target(lg *l)
@@ -191,12 +211,14 @@ static size_t free_from(size_t *nxt, size_t i)
 
 static bool joinable_syn(const lg *l) { return l->c->t_syn != AN_NONE; }
 
-static void add_attempt(lg *l, lg *att)
+static bool add_attempt(lg *l, lg *att, const char *how)
 {
-    if (l->natt >= (int)(sizeof l->att / sizeof *l->att)) return;
+    if (l->natt >= (int)(sizeof l->att / sizeof *l->att)) return false;
     l->att[l->natt++] = att;
     att->prev = l;
     att->is_att = true;
+    att->att_key = how;
+    return true;
 }
 
 /* One pass: every leg of A (in SYN order) without a next leg takes the earliest free leg of
@@ -243,7 +265,7 @@ static void join_pass(lg **a, size_t na, lg **b, size_t nb, int kind, const char
             size_t k = free_from(nxt, j + 1);
             if (k >= n || memcmp(e[k].k, q.k, KLEN)) break;
             nxt[j] = j + 1;
-            add_attempt(l, e[j].l);
+            add_attempt(l, e[j].l, "mpx1");
             j = k;
         }
         nxt[j] = j + 1;
@@ -285,9 +307,33 @@ static void attach_attempts(lg **lan, size_t nl, lg **acc, size_t na)
             else
                 hi = m;
         }
-        if (lo && !memcmp(e[lo - 1].k, q.k, KLEN)) add_attempt(e[lo - 1].l, a);
+        if (lo && !memcmp(e[lo - 1].k, q.k, KLEN)) add_attempt(e[lo - 1].l, a, "target-time");
     }
     free(e);
+}
+
+/* Refused attempts that never named their target (a SOCKS method or authentication refusal
+ * ends before the request): the LAN leg whose SYN is the last at or before the attempt's and
+ * whose access leg (the fallback) starts after it, among the 8 latest LAN SYNs; by time only. */
+static void attach_untargeted(lg **lan, size_t nl, lg **acc, size_t na)
+{
+    for (size_t i = 0; i < na; i++) {
+        lg *a = acc[i];
+        if (a->prev || !a->refused || !joinable_syn(a) || a->c->target_af) continue;
+        size_t lo = 0, hi = nl; /* lan[] is in SYN order: upper bound of the attempt's SYN */
+        while (lo < hi) {
+            size_t m = lo + (hi - lo) / 2;
+            if (lan[m]->t_sort <= a->c->t_syn)
+                lo = m + 1;
+            else
+                hi = m;
+        }
+        for (size_t k = lo; k > 0 && lo - k < 8; k--) {
+            lg *l = lan[k - 1];
+            if (!joinable_syn(l) || (l->next && l->next->c->t_syn < a->c->t_syn)) continue;
+            if (add_attempt(l, a, "time")) break;
+        }
+    }
 }
 
 static int lg_cmp(const void *pa, const void *pb)
@@ -513,6 +559,8 @@ static void json_leg(an_ctx *x, FILE *o, const app *a, int r)
     fprintf(o, "],\"syn_data_len\":%u,\"req_in_syn\":%s,\"syn_carries_request\":%s,\"refused\":%s",
             c->syn_data_len, c->req_in_syn ? "true" : "false",
             syn_carries_request(l) ? "true" : "false", l->refused ? "true" : "false");
+    fputs(",\"refused_why\":", o);
+    jstr(o, l->refused ? l->why : NULL);
     fputs(",\"t_us\":{", o);
     for (int i = 0; i < E__N; i++) jt(o, ENAME[i], sub(a->t[r][i], a->t0), i + 1 < E__N);
     fputs("},\"owd_us\":{", o);
@@ -568,6 +616,11 @@ static void json_app(an_ctx *x, FILE *o, const app *a, size_t id)
         fputs(",\"signal\":", o);
         jstr(o, mpx_wire_class_name(c->wire));
         fprintf(o, ",\"mptcp\":\"%s\",", mptcp_name(c->mptcp));
+        fputs("\"why\":", o);
+        jstr(o, ll->att[i]->why);
+        fputs(",\"key\":", o);
+        jstr(o, ll->att[i]->att_key);
+        fputc(',', o);
         jt(o, "convert_error", c->convert_error >= 0 ? c->convert_error : AN_NONE, true);
         jt(o, "socks_reply", c->socks_reply >= 0 ? c->socks_reply : AN_NONE, true);
         jt(o, "t_syn_us", sub(c->t_syn, a->t0), true);
@@ -642,12 +695,11 @@ static void text_app(an_ctx *x, FILE *o, const app *a, size_t id)
         cap_ep_str(c->af, c->cli, c->cport, cl, sizeof cl);
         cap_ep_str(c->af, c->srv, c->sport, sv, sizeof sv);
         msf(b, sizeof b, sub(c->t_syn, a->t0));
-        fprintf(o, "  refused attempt before the access leg: %s %s -> %s %s, SYN at %s ms, ",
-                base(x->files[c->file_idx]), cl, sv, mpx_wire_class_name(c->wire), b);
-        if (c->convert_error >= 0)
-            fprintf(o, "Convert Error %d\n", c->convert_error);
-        else
-            fprintf(o, "SOCKS reply %d\n", c->socks_reply);
+        fprintf(o,
+                "  refused attempt before the access leg: %s %s -> %s %s, SYN at %s ms, %s (joined "
+                "by %s)\n",
+                base(x->files[c->file_idx]), cl, sv, mpx_wire_class_name(c->wire), b,
+                lan->att[i]->why, lan->att[i]->att_key);
     }
     const lg *acc = a->l[AN_LEG_ACCESS];
     if (acc) {
@@ -707,7 +759,7 @@ void an_legs_write(an_ctx *x, const int *roles, an_legs_fmt fmt, FILE *o)
         l->c = c;
         l->role = r;
         l->t_sort = c->t_syn != AN_NONE ? c->t_syn : c->t_first;
-        l->refused = c->convert_error >= 0 || c->socks_reply > 0;
+        set_refused(l);
         find_hdr(l);
         set_target(l);
         by[r][nby[r]++] = l;
@@ -723,6 +775,7 @@ void an_legs_write(an_ctx *x, const int *roles, an_legs_fmt fmt, FILE *o)
             if (by[ra][i]->next) nkey[!strcmp(by[ra][i]->key_next, "target-time")]++;
     }
     attach_attempts(by[AN_LEG_LAN], nby[AN_LEG_LAN], by[AN_LEG_ACCESS], nby[AN_LEG_ACCESS]);
+    attach_untargeted(by[AN_LEG_LAN], nby[AN_LEG_LAN], by[AN_LEG_ACCESS], nby[AN_LEG_ACCESS]);
     size_t natt = 0;
     for (size_t i = 0; i < nby[AN_LEG_ACCESS]; i++) natt += by[AN_LEG_ACCESS][i]->is_att;
     /* application connections: from each LAN leg, then legs nobody joined from before */

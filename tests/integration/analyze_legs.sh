@@ -113,14 +113,16 @@ mpx_legs_case refused '(.[5] | .complete and .target=="198.18.6.2:8105" and .mpx
     and .access.client=="198.18.0.2:50012" and .access.server=="198.18.6.2:8105"
     and .access.mptcp=="tcp" and .wan.client=="198.18.0.2:50012"
     and .attempts==[{"pcap":.attempts[0].pcap,"client":"198.18.0.2:50011","server":"198.18.0.1:5124",
-                     "signal":"convert","mptcp":"mptcp","convert_error":32,"socks_reply":null,
+                     "signal":"convert","mptcp":"mptcp","why":"convert-error 32","key":"mpx1",
+                     "convert_error":32,"socks_reply":null,
                      "t_syn_us":10530,"t_end_us":30550}]
     and .access.t_us.syn==40550 and .wan.t_us.syn==45560 and .wan.t_us.first_resp==80640
     and .lan.t_us.first_resp==90910 and .gaps_us.hag_wait==null and .hag_connect_at==null
     and .gaps_us.server_resp==50 and .gaps_us.lan_ttfb==91160)
   and (.[6] | .complete and .target=="198.18.6.2:8106" and .key.access=="mpx1"
     and .access.client=="198.18.0.2:50014" and (.attempts|length)==1
-    and .attempts[0].client=="198.18.0.2:50013" and .attempts[0].convert_error==32)
+    and .attempts[0].client=="198.18.0.2:50013" and .attempts[0].convert_error==32
+    and .attempts[0].key=="target-time" and .attempts[0].why=="convert-error 32")
   and all(.[0:5][]; .attempts==[])' --legs "$SPEC"
 
 # The same captures named in another order and in several --legs: the same legs lines.
@@ -202,4 +204,22 @@ mpx_legs_case real '(.[-1] | .connections==7 and .complete==7 and .keys=={"mpx1"
   and ([.[] | select(.type=="legs" and .lan.relay=="routed")] | length==1
     and .[0].access.relay=="routed" and .[0].gaps_us.cpe_wait==null and .[0].hag_connect_at==null)' \
   --legs "lan=$R/home1.pcap,$R/home2.pcap,access=$R/dsl.pcap,$R/lte.pcap,wan=$R/wan.pcap"
+# The HAG refusing the CPE (tests/data/legs/refused/, make.sh refused: its ACL does not list
+# the CPE): every LAN connection reached the server by the CPE's direct TCP (routed through
+# the HAG: the same connection on dsl and wan), each after one refused attempt: Convert Error
+# 32 (its bytes name the header: joined by mpx1) or SOCKS method 0xff (no request, no target:
+# attached by time). The direct baseline has no attempt.
+RR=$R/refused
+mpx_legs_case real_refused '(.[-1] | .connections==7 and .complete==7 and .refused_attempts==6
+    and .unjoined=={"lan":0,"access":0,"wan":0} and .violations==0)
+  and all(.[] | select(.type=="legs"); .key=={"access":"mpx1","wan":"mpx1"}
+    and .access.relay=="routed" and .access.mptcp=="tcp" and .wan.client==.access.client
+    and .wan.server==.lan.server and .hag_connect_at==null and .gaps_us.hag_wait==null)
+  and ([.[] | select(.type=="legs") | [(.target|split(":")[1]), (.attempts|map([.why, .key]))]]
+    | sort==[["8080",[]],
+             ["8101",[["socks-no-method","time"]]],["8101",[["socks-no-method","time"]]],
+             ["8103",[["convert-error 32","mpx1"]]],["8103",[["convert-error 32","mpx1"]]],
+             ["8203",[["convert-error 32","mpx1"]]],["8203",[["convert-error 32","mpx1"]]]])
+  and all(.[] | select(.type=="legs") | .attempts[]; .t_syn_us < 30000)' \
+  --legs "lan=$RR/home1.pcap,$RR/home2.pcap,access=$RR/dsl.pcap,$RR/lte.pcap,wan=$RR/wan.pcap"
 t_done

@@ -3,13 +3,19 @@
 # connections (mpx-client --signal tcp, the unmodified application) through the CPE on
 # topologies/hybrid-cpe.topo, convert with W = 0 and W = 50 ms, socks5, and the direct
 # baseline port (routed, not intercepted); the mpx-linkem pcaps of home1, home2, dsl, lte and
-# wan are copied next to this script. Needs root (tests/cpe_lib.sh). Usage: make.sh [OUTDIR]
+# wan are copied to OUTDIR. MODE refused: the HAG's ACL refuses the CPE (Convert Error 32,
+# SOCKS method 0xff), every connection falls back to direct TCP. Needs root (tests/cpe_lib.sh).
+# Usage: make.sh [OUTDIR [MODE]]   (defaults: this directory, normal; refused -> OUTDIR/refused)
 set -uo pipefail
 OUT=${1:-$(dirname "$0")}
+MODE=${2:-normal}
+[ "$MODE" = refused ] && OUT=$OUT/refused
 mkdir -p "$OUT" && OUT=$(cd "$OUT" && pwd) || exit 2
 source "$(dirname "$0")/../../lib.sh"
 source "$MPX_ROOT/tests/cpe_lib.sh"
 export MPX_CPT_EXTRA_PORTS="8203"
+# refused: the HAG serves nobody of this topology (as tests/integration/cpe_fallback.sh)
+[ "$MODE" = refused ] && export MPX_CPT_HAG_ALLOW="198.18.200.0/24"
 mpx_cpt_up legs
 S=$MPX_CPT_SRV
 mpx_cpt_server || exit 1

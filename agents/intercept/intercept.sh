@@ -7,6 +7,9 @@
 #   source agents/intercept/intercept.sh
 #   mpx_ic_hag_up    NS MODE DIR      HAG interception in MODE in netns NS (state in DIR)
 #   mpx_ic_hag_down  NS DIR           removes rules/routes, stops the HAG's mpx-optd
+#   mpx_ic_hag_base_up / _base_down NS DIR
+#                                     the join listeners and the local route once for many
+#                                     hag_up/hag_down in DIR (which then leave them alone)
 #   mpx_ic_client_up NS DIR           client: mpx-optd add + iptables mangle/POSTROUTING NFQUEUE
 #                                     (SYNs) and mangle/PREROUTING NFQUEUE (SYN/ACKs)
 #   mpx_ic_client_down NS DIR
@@ -155,7 +158,7 @@ _mpx_ic_ipt_both() { # ns table rule... (appended to MPX_IC, or to $MPX_IC_CHAIN
 mpx_ic_hag_up() { # ns mode dir
   local ns=$1 mode=$2 dir=$3 ifs='' i match=''
   _mpx_ic_defaults
-  mkdir -p "$dir" || return 1
+  [ -d "$dir" ] || mkdir -p "$dir" || return 1
   echo "$mode" >"$dir/hag.mode"
   for i in $MPX_IC_IFACES; do ifs+="${ifs:+, }\"$i\""; done
   local syn="iifname { $ifs } tcp flags & (fin|syn|rst|ack) == syn tcp option mptcp exists"
@@ -190,11 +193,9 @@ mpx_ic_hag_up() { # ns mode dir
       -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass || return 1
     _mpx_ic_optd_start "$ns" hag read "$dir" --mark-prefer "$MPX_IC_MARK_ALERT" || return 1
   fi
-  if [ -n "$MPX_IC_JOIN_PORTS" ]; then
-    local jp=()
-    for i in $MPX_IC_JOIN_PORTS; do jp+=(--port "$i"); done
-    _mpx_ic_optd_start "$ns" joins listen "$dir" "${jp[@]}" || return 1
-  fi
+  # the join listeners and the local route: here, unless mpx_ic_hag_base_up holds them
+  local base=0; [ -f "$dir/hag.base" ] && base=1
+  [ $base = 1 ] || _mpx_ic_joins_up "$ns" "$dir" || return 1
   local m=$MPX_IC_MARK fam rules='' lo
   for fam in ip ip6; do
     [ "$mode" = ra ] && [ $fam = ip6 ] && continue   # Router Alert is IPv4 only here
@@ -214,6 +215,19 @@ table inet mpx_ic {
 $rules  }
 }
 EOF
+  [ $base = 1 ] || _mpx_ic_route_up "$ns"
+}
+
+_mpx_ic_joins_up() { # ns dir
+  [ -n "$MPX_IC_JOIN_PORTS" ] || return 0
+  local jp=() i
+  for i in $MPX_IC_JOIN_PORTS; do jp+=(--port "$i"); done
+  _mpx_ic_optd_start "$1" joins listen "$2" "${jp[@]}"
+}
+
+# fwmark MPX_IC_MARK -> a table whose default route is local (the tproxy'd packets' way in)
+_mpx_ic_route_up() { # ns
+  local ns=$1 m=$MPX_IC_MARK
   ip netns exec "$ns" ip -4 rule add fwmark "$m/$m" lookup "$MPX_IC_RT_TABLE" pref 127 || return 1
   ip netns exec "$ns" ip -4 route add local 0.0.0.0/0 dev lo table "$MPX_IC_RT_TABLE" || return 1
   # IPv6 only where the namespace has it (some topologies disable it)
@@ -228,7 +242,7 @@ mpx_ic_hag_down() { # ns dir
   local ns=$1 dir=$2 mode=''
   _mpx_ic_defaults
   _mpx_ic_optd_stop "$dir" hag
-  _mpx_ic_optd_stop "$dir" joins
+  [ -f "$dir/hag.base" ] || _mpx_ic_optd_stop "$dir" joins
   ip netns exec "$ns" true 2>/dev/null || return 0   # namespace already gone
   ip netns exec "$ns" nft delete table inet mpx_ic 2>/dev/null
   # only what the mode created (each command costs a process, and the harness runs this after
@@ -239,11 +253,36 @@ mpx_ic_hag_down() { # ns dir
     _mpx_ic_ipt_del "$ns" mangle OUTPUT ;;
   esac
   case $mode in optd-read|none) return 0 ;; esac
+  [ -f "$dir/hag.base" ] || _mpx_ic_route_down "$ns"
+  return 0
+}
+
+_mpx_ic_route_down() { # ns
+  local ns=$1
   ip netns exec "$ns" ip -4 rule del pref 127 2>/dev/null
   ip netns exec "$ns" ip -6 rule del pref 127 2>/dev/null
   ip netns exec "$ns" ip -4 route flush table "$MPX_IC_RT_TABLE" 2>/dev/null
   ip netns exec "$ns" ip -6 route flush table "$MPX_IC_RT_TABLE" 2>/dev/null
   return 0
+}
+
+# The part every tproxy mode shares (the MP_JOIN listeners of MPX_IC_JOIN_PORTS, the fwmark ->
+# local route), set up once for many mpx_ic_hag_up/_down in DIR (the harness: per variant), which
+# then leave it alone. Inert while no mode's rules are up: only packets those rules mark take the
+# local route, and the transparent listeners receive nothing else.
+mpx_ic_hag_base_up() { # ns dir
+  _mpx_ic_defaults
+  mkdir -p "$2" || return 1
+  _mpx_ic_joins_up "$1" "$2" && _mpx_ic_route_up "$1" && : > "$2/hag.base"
+}
+
+mpx_ic_hag_base_down() { # ns dir
+  _mpx_ic_defaults
+  [ -f "$2/hag.base" ] || return 0
+  rm -f "$2/hag.base"
+  _mpx_ic_optd_stop "$2" joins
+  ip netns exec "$1" true 2>/dev/null || return 0
+  _mpx_ic_route_down "$1"
 }
 
 mpx_ic_client_up() { # ns dir

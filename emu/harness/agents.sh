@@ -29,7 +29,7 @@ MPX_SOCKS_USER=mpx MPX_SOCKS_PASS=mpxlab-secret
 # an MPTCP-capable server port for the "native MPTCP survives" probe of the implicit signals
 MPX_PORT_SERVER_MPTCP=8081 MPX_SRV_MPTCP=0
 MPX_IC_LIB=$MPX_ROOT/agents/intercept/intercept.sh
-MPX_IC_DIR='' MPX_IC_CLIENT_UP=0 MPX_IC_HAG_UP=0
+MPX_IC_DIR='' MPX_IC_CLIENT_UP=0 MPX_IC_HAG_UP=0 MPX_IC_BASE_UP=0
 
 # _mpx_nfqueue_ok: the kernel can queue packets to user space (mpx-optd)
 _mpx_nfqueue_ok() {
@@ -479,6 +479,13 @@ mpx_ic_variant_up() {
     mpx_ic_client_up "$(mpx_topo_ns "$r" client)" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || return 1
     MPX_IC_CLIENT_UP=1
   fi
+  # what every intercepted connection's HAG setup shares (join listeners, local route) once for
+  # the variant; per connection only the mode's own rules come and go. MPX_IC_BASE=0: all of
+  # it per connection, as before (tests/integration/exp_plan.sh compares the two)
+  if [ $need = 1 ] && [ "${MPX_IC_BASE:-1}" != 0 ]; then
+    mpx_ic_hag_base_up "$(mpx_topo_ns "$r" hag)" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || return 1
+    MPX_IC_BASE_UP=1
+  fi
 }
 
 # mpx_ic_variant_down RUN: everything interception set up (also from the cleanup trap)
@@ -487,6 +494,7 @@ mpx_ic_variant_down() {
   declare -F mpx_chain_variant_down > /dev/null && mpx_chain_variant_down "$r"
   [ -n "$MPX_IC_DIR" ] || return 0
   if [ "$MPX_IC_HAG_UP" = 1 ]; then mpx_ic_hag_down "$(mpx_topo_ns "$r" hag)" "$MPX_IC_DIR" > /dev/null 2>&1 || true; MPX_IC_HAG_UP=0; fi
+  if [ "$MPX_IC_BASE_UP" = 1 ]; then mpx_ic_hag_base_down "$(mpx_topo_ns "$r" hag)" "$MPX_IC_DIR" > /dev/null 2>&1 || true; MPX_IC_BASE_UP=0; fi
   if [ "$MPX_IC_CLIENT_UP" = 1 ]; then mpx_ic_client_down "$(mpx_topo_ns "$r" client)" "$MPX_IC_DIR" > /dev/null 2>&1 || true; MPX_IC_CLIENT_UP=0; fi
   MPX_IC_DIR=''
 }

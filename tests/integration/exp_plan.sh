@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The plan executor (mpxlab run --client-mode plan: one `mpx-client --plan -` per variant)
-# against the old process per connection (--client-mode process): the same tiny experiment
-# (tcp, socks5-auth, convert-cookie, mpconvert-opt, implicit-ra: credentials, a cookie cache
-# carried from line to line, the client's option helper, both HAG interception kinds and the
-# native probe) run both ways must give the same plan, the same steps and exit codes, the same
-# client records field by field and the same analyzer verdicts. Not compared: what depends on
+# The plan executor (mpxlab run --client-mode plan: one `mpx-client --plan -` per variant,
+# the HAG's shared interception parts up once per variant) against the old way
+# (--client-mode process with MPX_IC_BASE=0: a process and the whole HAG interception per
+# connection): the same tiny experiment (tcp, socks5-auth, convert-cookie, mpconvert-opt and
+# the three implicit signals: credentials, a cookie cache carried from line to line, the
+# client's option helper, every HAG interception mode and the native probes) run both ways must
+# give the same plan, the same steps and exit codes, the same client records field by field,
+# the same analyzer verdicts and native-MPTCP verdicts. Not compared: what depends on
 # timing (every *_us field, epoll_kicks, the ephemeral source port, and the number of
 # subflows with their byte lists: a second subflow's join races the end of a 60 ms
 # connection). First, mpx-client --plan's own contract on a local plan without namespaces.
@@ -29,7 +31,7 @@ t_check plan_times_ordered awk -F'\t' '{ if (!($3 > 0 && $4 >= $3)) exit 1 }' <<
 # --- the same experiment both ways
 cat > "$tmp/tiny.exp" <<'X'
 topology    hybrid
-signals     tcp socks5-auth convert-cookie mpconvert-opt implicit-ra
+signals     tcp socks5-auth convert-cookie mpconvert-opt implicit implicit-prefer implicit-ra
 workload    rr 100/1000
 repetitions 2
 seed        5
@@ -37,8 +39,8 @@ sysctl      hag net.ipv4.tcp_fastopen=0x3
 timeout     conn 5s
 X
 for m in plan process; do
-  s=$EPOCHREALTIME
-  ./mpxlab run "$tmp/tiny.exp" --out "$tmp/$m" --quiet --no-plots --accept-unfaithful --client-mode "$m" \
+  s=$EPOCHREALTIME base=1; [ $m = process ] && base=0
+  MPX_IC_BASE=$base ./mpxlab run "$tmp/tiny.exp" --out "$tmp/$m" --quiet --no-plots --accept-unfaithful --client-mode "$m" \
     > /dev/null 2> "$tmp/$m.err"; rc=$?
   t_check "run_${m}_rc0" test "$rc" = 0
   [ "$rc" = 0 ] || tail -n 20 "$tmp/$m.err" "$tmp/$m/logs/run.log"
@@ -52,7 +54,7 @@ t_check plan_one_client test "$(grep -c -- '--plan -' "$P/logs/base/client.log")
 t_check process_no_plan_client test "$(grep -c -- '--plan -' "$Q/logs/base/client.log" 2> /dev/null)" = 0
 t_check same_plan cmp -s "$P/plan.csv" "$Q/plan.csv"
 t_check same_steps_and_rcs diff <(cut -d, -f1-4,7 "$P/steps.csv") <(cut -d, -f1-4,7 "$Q/steps.csv")
-t_check ten_steps test "$(grep -c . "$P/steps.csv")" = 10
+t_check fourteen_steps test "$(grep -c . "$P/steps.csv")" = 14
 
 # client records (measured, native probes, warm-up), field by field without the timing ones
 norm='def norm: with_entries(select((.key | test("_us($|_)|^sf_bytes_") | not)
@@ -61,7 +63,7 @@ norm='def norm: with_entries(select((.key | test("_us($|_)|^sf_bytes_") | not)
       [inputs | norm + {file: (input_filename | split("/") | .[-3:] | join("/"))}] | sort_by(.file, .type)'
 recs() { (cd "$1" && jq -n -S -f /dev/stdin raw/base/*.jsonl native/base/*.jsonl warmup/raw/base/*.jsonl <<< "$norm"); }
 recs "$P" > "$tmp/p.json"; recs "$Q" > "$tmp/q.json"
-t_check records_present test "$(jq length "$tmp/p.json")" = 34   # (10 + 2 native + 5 warm-up) x (conn + summary)
+t_check records_present test "$(jq length "$tmp/p.json")" = 54   # (14 + 6 native + 7 warm-up) x (conn + summary)
 t_check records_equal diff "$tmp/p.json" "$tmp/q.json"
 t_check records_all_verified test "$(jq '[.[] | select(.type == "conn" and .verified != true)] | length' "$tmp/p.json")" = 0
 # the timing-dependent subflow count is still consistent with its byte list

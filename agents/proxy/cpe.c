@@ -30,17 +30,23 @@
 #endif
 
 #define CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
-#define CPE_WAIT_DEFAULT 5        /* ms */
-#define CPE_TIMEOUT_DEFAULT 3000  /* ms */
-#define SYN_LAN_MAX 1400          /* LAN bytes offered to the SYN (the kernel takes what fits) */
+#define CPE_WAIT_DEFAULT 5       /* ms */
+#define CPE_TIMEOUT_DEFAULT 3000 /* ms */
+#define SYN_LAN_MAX 1400         /* LAN bytes offered to the SYN (the kernel takes what fits) */
 
 /* CPE connections are not a front-end of the table (no option, no stats key of their own):
  * no error format, so conn_fail() resets the LAN client. */
 static const struct proxy_frontend fe_cpe = {
-    .name = "cpe", .help = "CPE LAN listener (--cpe)", .transparent = true, .local_addr = true,
+    .name = "cpe",
+    .help = "CPE LAN listener (--cpe)",
+    .transparent = true,
+    .local_addr = true,
 };
 
-struct cpe_listener { struct ev ev; int idx; };
+struct cpe_listener {
+    struct ev ev;
+    int idx;
+};
 static struct cpe_listener lst[MAX_CPE];
 
 static struct {
@@ -57,7 +63,10 @@ static bool optd_dead;
 static struct sockaddr_un optd_to;
 static char optd_me[108];
 
-static int timeout_ms(void) { return cfg.cpe_timeout_ms > 0 ? cfg.cpe_timeout_ms : CPE_TIMEOUT_DEFAULT; }
+static int timeout_ms(void)
+{
+    return cfg.cpe_timeout_ms > 0 ? cfg.cpe_timeout_ms : CPE_TIMEOUT_DEFAULT;
+}
 
 /* ---- configuration ---- */
 
@@ -65,12 +74,21 @@ int cpe_parse_entry(const char *s, struct cpe_entry *e, char *why, size_t cap)
 {
     char buf[128];
     uint64_t v;
-    if (strlen(s) >= sizeof buf) { snprintf(why, cap, "too long"); return -1; }
+    if (strlen(s) >= sizeof buf) {
+        snprintf(why, cap, "too long");
+        return -1;
+    }
     snprintf(buf, sizeof buf, "%s", s);
     char *eq = strchr(buf, '=');
-    if (!eq) { snprintf(why, cap, "want PORT=SIGNAL[,wait=MS]"); return -1; }
+    if (!eq) {
+        snprintf(why, cap, "want PORT=SIGNAL[,wait=MS]");
+        return -1;
+    }
     *eq = 0;
-    if (mpx_parse_u64(buf, 1, 65535, &v) < 0) { snprintf(why, cap, "port '%s': 1..65535", buf); return -1; }
+    if (mpx_parse_u64(buf, 1, 65535, &v) < 0) {
+        snprintf(why, cap, "port '%s': 1..65535", buf);
+        return -1;
+    }
     e->port = (int)v;
     e->wait_ms = CPE_WAIT_DEFAULT;
     char *opts = strchr(eq + 1, ',');
@@ -82,8 +100,12 @@ int cpe_parse_entry(const char *s, struct cpe_entry *e, char *why, size_t cap)
         snprintf(why, cap, "unknown signal '%s' (%s)", eq + 1, names);
         return -1;
     }
-    if (!cpe_family_for(e->sig->wire)) { snprintf(why, cap, "signal '%s' has no CPE family", eq + 1); return -1; }
-    for (char *save = NULL, *o = opts ? strtok_r(opts, ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save)) {
+    if (!cpe_family_for(e->sig->wire)) {
+        snprintf(why, cap, "signal '%s' has no CPE family", eq + 1);
+        return -1;
+    }
+    for (char *save = NULL, *o = opts ? strtok_r(opts, ",", &save) : NULL; o;
+         o = strtok_r(NULL, ",", &save)) {
         if (strncmp(o, "wait=", 5) || mpx_parse_u64(o + 5, 0, 60000, &v) < 0) {
             snprintf(why, cap, "'%s': the only option is wait=MS (0..60000)", o);
             return -1;
@@ -99,9 +121,13 @@ int cpe_check_config(const struct config *cf, char *why, size_t cap)
         const struct cpe_entry *e = &cf->cpe[i];
         const mpx_signal *s = e->sig;
         for (int j = 0; j < i; j++)
-            if (cf->cpe[j].port == e->port) { snprintf(why, cap, "--cpe port %d given twice", e->port); return -1; }
+            if (cf->cpe[j].port == e->port) {
+                snprintf(why, cap, "--cpe port %d given twice", e->port);
+                return -1;
+            }
         if (s->mode == MPX_SIG_MODE_EXPLICIT && !cf->hag4.family && !cf->hag6.family) {
-            snprintf(why, cap, "--cpe %d=%s: an explicit signal needs --hag ADDR", e->port, s->name);
+            snprintf(why, cap, "--cpe %d=%s: an explicit signal needs --hag ADDR", e->port,
+                     s->name);
             return -1;
         }
         if (s->auth && (!cf->socks_user[0] || !cf->socks_pass[0])) {
@@ -111,7 +137,8 @@ int cpe_check_config(const struct config *cf, char *why, size_t cap)
         /* MPTCP sockets refuse IP_OPTIONS: the Router Alert needs mpx-optd as the option does */
         if (s->helper != MPX_SIG_HELPER_NONE && !cf->optd_ctl[0]) {
             snprintf(why, cap, "--cpe %d=%s needs --optd-ctl PATH (mpx-optd adds its SYN %s)",
-                     e->port, s->name, s->helper == MPX_SIG_HELPER_IPOPT ? "Router Alert" : "option");
+                     e->port, s->name,
+                     s->helper == MPX_SIG_HELPER_IPOPT ? "Router Alert" : "option");
             return -1;
         }
     }
@@ -127,21 +154,27 @@ static int read_rmem_max(void)
             max = 6291456;
         fclose(f);
     }
-    return (int)(max / 2);   /* SO_RCVBUF doubles the value given */
+    return (int)(max / 2); /* SO_RCVBUF doubles the value given */
 }
 
 static int open_one(int i)
 {
     const struct cpe_entry *e = &cfg.cpe[i];
     mpx_addr b = cfg.bind;
-    if (b.family == MPX_AF_NONE) { memset(&b, 0, sizeof b); b.family = MPX_AF_INET6; }
+    if (b.family == MPX_AF_NONE) {
+        memset(&b, 0, sizeof b);
+        b.family = MPX_AF_INET6;
+    }
     b.port = (uint16_t)e->port;
     int fam = b.family == MPX_AF_INET ? AF_INET : AF_INET6;
     struct sockaddr_storage ss;
     size_t sl = mpx_addr_to_sockaddr(&b, &ss, sizeof ss);
     /* plain TCP: the LAN hosts are unmodified applications */
     int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-    if (fd < 0) { plog(0, "cpe: socket: %s", strerror(errno)); return -1; }
+    if (fd < 0) {
+        plog(0, "cpe: socket: %s", strerror(errno));
+        return -1;
+    }
     int one = 1, zero = 0;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (fam == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
@@ -157,11 +190,18 @@ static int open_one(int i)
         close(fd);
         return -1;
     }
-    if (listen(fd, cfg.backlog) < 0) { plog(0, "cpe: listen: %s", strerror(errno)); close(fd); return -1; }
+    if (listen(fd, cfg.backlog) < 0) {
+        plog(0, "cpe: listen: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
     lst[i].ev.kind = EV_CPE_LISTEN;
     lst[i].ev.fd = fd;
     lst[i].idx = i;
-    if (loop_add(fd, &lst[i].ev, EPOLLIN) < 0) { close(fd); return -1; }
+    if (loop_add(fd, &lst[i].ev, EPOLLIN) < 0) {
+        close(fd);
+        return -1;
+    }
     return 0;
 }
 
@@ -169,13 +209,20 @@ int cpe_open_listeners(void)
 {
     for (int i = 0; i < MAX_CPE; i++) lst[i].ev.fd = -1;
     if (!cfg.n_cpe) return 0;
-    if (proxy_n_frontends > CPE_FI) { plog(0, "cpe: no counter slot left (PROXY_FE_MAX)"); return -1; }
+    if (proxy_n_frontends > CPE_FI) {
+        plog(0, "cpe: no counter slot left (PROXY_FE_MAX)");
+        return -1;
+    }
     rcvbuf_after = read_rmem_max();
     if (cfg.optd_ctl[0]) {
         char suffix[24];
         snprintf(suffix, sizeof suffix, ".cpe%d", (int)getpid());
-        optd_fd = optd_ctl_open(cfg.optd_ctl, suffix, NULL, 1000, &optd_to, optd_me, sizeof optd_me);
-        if (optd_fd < 0) { plog(0, "cpe: --optd-ctl %s: %s", cfg.optd_ctl, strerror(errno)); return -1; }
+        optd_fd =
+            optd_ctl_open(cfg.optd_ctl, suffix, NULL, 1000, &optd_to, optd_me, sizeof optd_me);
+        if (optd_fd < 0) {
+            plog(0, "cpe: --optd-ctl %s: %s", cfg.optd_ctl, strerror(errno));
+            return -1;
+        }
     }
     for (int i = 0; i < cfg.n_cpe; i++)
         if (open_one(i) < 0) return -1;
@@ -196,7 +243,10 @@ static int read_tfo_sysctl(void)
 {
     int v = -1;
     FILE *f = fopen("/proc/sys/net/ipv4/tcp_fastopen", "r");
-    if (f) { if (fscanf(f, "%i", &v) != 1) v = -1; fclose(f); }
+    if (f) {
+        if (fscanf(f, "%i", &v) != 1) v = -1;
+        fclose(f);
+    }
     return v;
 }
 
@@ -207,9 +257,8 @@ void cpe_startup_report(void)
     plog(0, "cpe: HAG %s%s%s, answer timeout %d ms, fallback %s, syn-wscale0 %s",
          cfg.hag4.family ? mpx_addr_format(&cfg.hag4, false, a, sizeof a) : "",
          cfg.hag4.family && cfg.hag6.family ? " " : "",
-         cfg.hag6.family ? mpx_addr_format(&cfg.hag6, false, b, sizeof b) : "",
-         timeout_ms(), cfg.cpe_fallback_reset ? "reset" : "direct",
-         cfg.no_syn_wscale0 ? "off" : "on");
+         cfg.hag6.family ? mpx_addr_format(&cfg.hag6, false, b, sizeof b) : "", timeout_ms(),
+         cfg.cpe_fallback_reset ? "reset" : "direct", cfg.no_syn_wscale0 ? "off" : "on");
     bool cookie = false;
     for (int i = 0; i < cfg.n_cpe; i++) {
         const struct cpe_entry *e = &cfg.cpe[i];
@@ -218,18 +267,23 @@ void cpe_startup_report(void)
         if (s->mode == MPX_SIG_MODE_EXPLICIT)
             snprintf(to, sizeof to, "the HAG port %d", cfg.hag_port ? cfg.hag_port : s->port);
         else
-            snprintf(to, sizeof to, "the target (%s)", s->intercept ? "the HAG intercepts" : "no proxy");
+            snprintf(to, sizeof to, "the target (%s)",
+                     s->intercept ? "the HAG intercepts" : "no proxy");
         plog(0, "cpe: port %d: %s over %s to %s, wait %d ms", e->port, s->name,
              s->mptcp ? "MPTCP" : "TCP", to, e->wait_ms);
         cookie |= s->tfo == MPX_SIG_TFO_COOKIE;
     }
     int t = read_tfo_sysctl();
     if (t >= 0 && cookie && (t & 0x4))
-        plog(0, "cpe: warning: net.ipv4.tcp_fastopen=%#x has 0x4 (client without cookies): "
-                "convert-cookie's SYN data goes out without a TFO cookie", t);
+        plog(0,
+             "cpe: warning: net.ipv4.tcp_fastopen=%#x has 0x4 (client without cookies): "
+             "convert-cookie's SYN data goes out without a TFO cookie",
+             t);
     if (t >= 0 && (t & 0x200))
-        plog(0, "cpe: warning: net.ipv4.tcp_fastopen=%#x has 0x200: the LAN listeners grant no "
-                "TFO cookies, so LAN clients never send data in their SYN (use 0x3)", t);
+        plog(0,
+             "cpe: warning: net.ipv4.tcp_fastopen=%#x has 0x200: the LAN listeners grant no "
+             "TFO cookies, so LAN clients never send data in their SYN (use 0x3)",
+             t);
 }
 
 /* ---- per-connection helpers ---- */
@@ -246,7 +300,10 @@ static void sample_wan(struct conn *c)
     if (c->sfd < 0 || x->phase != CP_WAN || !x->wan_up) return;
     mpxa_mp_state ms = mpxa_mptcp_state(c->sfd);
     if (ms.kind != MPXA_MP_MPTCP) return;
-    if (!x->mptcp_counted) { x->mptcp_counted = true; ctr[x->li].mptcp++; }
+    if (!x->mptcp_counted) {
+        x->mptcp_counted = true;
+        ctr[x->li].mptcp++;
+    }
     if (ms.subflows > x->subflows_max) x->subflows_max = ms.subflows;
     if (ms.subflows > ctr[x->li].subflows_max) ctr[x->li].subflows_max = ms.subflows;
 }
@@ -267,7 +324,8 @@ static int optd_mark(struct conn *c, int fd)
     const mpx_signal *s = x->sig;
     if (s->helper == MPX_SIG_HELPER_NONE) return 0;
     if (optd_fd < 0 || optd_dead) {
-        snprintf(x->why, sizeof x->why, "mpx-optd %s", optd_dead ? "stopped answering" : "not configured");
+        snprintf(x->why, sizeof x->why, "mpx-optd %s",
+                 optd_dead ? "stopped answering" : "not configured");
         return -1;
     }
     struct sockaddr_storage ss;
@@ -289,7 +347,10 @@ static int optd_mark(struct conn *c, int fd)
         uint8_t opt[40];
         char hex[2 * sizeof opt + 1];
         long n = x->fam->syn_option ? x->fam->syn_option(c, opt, sizeof opt) : 0;
-        if (n <= 0) { snprintf(x->why, sizeof x->why, "no SYN option for %s", s->name); return -1; }
+        if (n <= 0) {
+            snprintf(x->why, sizeof x->why, "no SYN option for %s", s->name);
+            return -1;
+        }
         mpx_hex_format(opt, (size_t)n, hex);
         optd_ctl_fmt_opt_sport(req, sizeof req, me.port, hex);
     }
@@ -297,7 +358,9 @@ static int optd_mark(struct conn *c, int fd)
     if (r == -2) optd_dead = true;
     if (r < 0 || !optd_ctl_is_ok(reply)) {
         snprintf(x->why, sizeof x->why, "mpx-optd registration: %s",
-                 r == -1 ? strerror(errno) : r < 0 ? "no answer" : reply);
+                 r == -1 ? strerror(errno)
+                 : r < 0 ? "no answer"
+                         : reply);
         return -1;
     }
     x->optd_sport = me.port;
@@ -314,15 +377,24 @@ static int lan_read(struct conn *c)
             size_t nc = x->lan_cap ? x->lan_cap * 2 : 4096;
             if (nc > CPE_LAN_MAX) nc = CPE_LAN_MAX;
             uint8_t *nb = realloc(x->lan, nc);
-            if (!nb) break;   /* stop reading: back-pressure */
+            if (!nb) break; /* stop reading: back-pressure */
             x->lan = nb;
             x->lan_cap = nc;
         }
         ssize_t r = read(c->cfd, x->lan + x->lan_len, x->lan_cap - x->lan_len);
-        if (r > 0) { x->lan_len += (size_t)r; continue; }
-        if (r == 0) { x->lan_eof = true; break; }
+        if (r > 0) {
+            x->lan_len += (size_t)r;
+            continue;
+        }
+        if (r == 0) {
+            x->lan_eof = true;
+            break;
+        }
         if (errno == EINTR) continue;
-        if (errno == EAGAIN) { c->c_rd = false; break; }
+        if (errno == EAGAIN) {
+            c->c_rd = false;
+            break;
+        }
         LOGV("conn %llu cpe: LAN client error: %s", (unsigned long long)c->id, strerror(errno));
         st.client_resets++;
         if (c->sfd >= 0) set_rst(c->sfd);
@@ -346,19 +418,30 @@ static int wan_pump_out(struct conn *c)
         const uint8_t *b;
         size_t n;
         bool sig = x->sig_off < x->sig_len;
-        if (sig) { b = x->sig_out + x->sig_off; n = x->sig_len - x->sig_off; }
-        else if (lan_early(x) && x->lan_sent < x->lan_len) { b = x->lan + x->lan_sent; n = x->lan_len - x->lan_sent; }
-        else break;
+        if (sig) {
+            b = x->sig_out + x->sig_off;
+            n = x->sig_len - x->sig_off;
+        } else if (lan_early(x) && x->lan_sent < x->lan_len) {
+            b = x->lan + x->lan_sent;
+            n = x->lan_len - x->lan_sent;
+        } else
+            break;
         ssize_t w = send(c->sfd, b, n, MSG_NOSIGNAL);
         if (w > 0) {
-            if (sig) { x->sig_off += (size_t)w; continue; }
+            if (sig) {
+                x->sig_off += (size_t)w;
+                continue;
+            }
             x->lan_sent += (size_t)w;
             c->nup += (uint64_t)w;
             st.bytes_up += (uint64_t)w;
             continue;
         }
         if (w < 0 && errno == EINTR) continue;
-        if (w < 0 && errno == EAGAIN) { c->s_wr = false; break; }
+        if (w < 0 && errno == EAGAIN) {
+            c->s_wr = false;
+            break;
+        }
         char m[96];
         snprintf(m, sizeof m, "send to the WAN side: %s", strerror(w < 0 ? errno : EPIPE));
         fallback(c, CR_RESET, m);
@@ -381,8 +464,10 @@ static void confirm(struct conn *c)
     c->last_act = now_us();
     LOGV("conn %llu cpe %s: signal confirmed after %.1f ms", (unsigned long long)c->id,
          x->sig->name, (double)(now_us() - c->t_accept) / 1000);
-    if (c->outlen) conn_start_gate(c);   /* the first WAN bytes, read while confirming */
-    else relay_run(c);
+    if (c->outlen)
+        conn_start_gate(c); /* the first WAN bytes, read while confirming */
+    else
+        relay_run(c);
 }
 
 static void fallback_connected(struct conn *c)
@@ -390,7 +475,7 @@ static void fallback_connected(struct conn *c)
     struct cpe_conn *x = c->cpe;
     timer_clear(c);
     c->s_wr = true;
-    if (x->lan_len) conn_set_early(c, x->lan, x->lan_len);   /* the replay */
+    if (x->lan_len) conn_set_early(c, x->lan, x->lan_len); /* the replay */
     free(x->lan);
     x->lan = NULL;
     x->lan_len = x->lan_sent = x->lan_cap = 0;
@@ -405,7 +490,8 @@ static void give_up(struct conn *c, const char *why)
 {
     char a[MPX_ADDR_STRLEN], t[MPX_ADDR_STRLEN];
     plog(0, "conn %llu cpe %s %s -> %s: %s: LAN client reset", (unsigned long long)c->id,
-         c->cpe->sig->name, addr_str(&c->client, a, sizeof a), addr_str(&c->target, t, sizeof t), why);
+         c->cpe->sig->name, addr_str(&c->client, a, sizeof a), addr_str(&c->target, t, sizeof t),
+         why);
     if (c->sfd >= 0) set_rst(c->sfd);
     conn_free(c, true);
 }
@@ -413,7 +499,7 @@ static void give_up(struct conn *c, const char *why)
 static void close_wan(struct conn *c)
 {
     if (c->sfd < 0) return;
-    set_rst(c->sfd);   /* RFC 8803 6.2.8: reset after an Error; abort whatever is left */
+    set_rst(c->sfd); /* RFC 8803 6.2.8: reset after an Error; abort whatever is left */
     loop_del(c->sfd);
     close(c->sfd);
     c->sfd = -1;
@@ -427,29 +513,45 @@ static void fallback(struct conn *c, int reason, const char *why)
 {
     struct cpe_conn *x = c->cpe;
     char a[MPX_ADDR_STRLEN], t[MPX_ADDR_STRLEN];
-    if (x->phase == CP_FALLBACK) { give_up(c, why); return; }
+    if (x->phase == CP_FALLBACK) {
+        give_up(c, why);
+        return;
+    }
     reasons[reason]++;
     sample_wan(c);
     optd_unmark(x);
     close_wan(c);
     plog(0, "conn %llu cpe %s %s -> %s: %s (%s): %s", (unsigned long long)c->id, x->sig->name,
-         addr_str(&c->client, a, sizeof a), addr_str(&c->target, t, sizeof t), cpe_reason_name(reason),
-         why, cfg.cpe_fallback_reset ? "LAN client reset" : "plain TCP direct");
-    if (cfg.cpe_fallback_reset) { conn_free(c, true); return; }
+         addr_str(&c->client, a, sizeof a), addr_str(&c->target, t, sizeof t),
+         cpe_reason_name(reason), why,
+         cfg.cpe_fallback_reset ? "LAN client reset" : "plain TCP direct");
+    if (cfg.cpe_fallback_reset) {
+        conn_free(c, true);
+        return;
+    }
     ctr[x->li].fallback_direct++;
     x->phase = CP_FALLBACK;
     x->wan_up = false;
     int fam = c->target.family == MPX_AF_INET ? AF_INET : AF_INET6;
     int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-    if (fd < 0) { give_up(c, "direct socket failed"); return; }
+    if (fd < 0) {
+        give_up(c, "direct socket failed");
+        return;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->sfd = fd;
     c->sev.fd = fd;
-    if (loop_add(fd, &c->sev, CONN_EVENTS) < 0) { give_up(c, "epoll"); return; }
+    if (loop_add(fd, &c->sev, CONN_EVENTS) < 0) {
+        give_up(c, "epoll");
+        return;
+    }
     struct sockaddr_storage ss;
     size_t sl = mpx_addr_to_sockaddr(&c->target, &ss, sizeof ss);
-    if (connect(fd, (struct sockaddr *)&ss, (socklen_t)sl) == 0) { fallback_connected(c); return; }
+    if (connect(fd, (struct sockaddr *)&ss, (socklen_t)sl) == 0) {
+        fallback_connected(c);
+        return;
+    }
     if (errno != EINPROGRESS) {
         char m[96];
         snprintf(m, sizeof m, "direct connect: %s", strerror(errno));
@@ -483,7 +585,8 @@ static void wan_connect(struct conn *c)
     }
     int fam = x->wan_dst.family == MPX_AF_INET ? AF_INET : AF_INET6;
     bool mptcp = s->mptcp;
-    int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, mptcp ? IPPROTO_MPTCP : IPPROTO_TCP);
+    int fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                    mptcp ? IPPROTO_MPTCP : IPPROTO_TCP);
     if (fd < 0 && mptcp) {
         mptcp = false;
         fd = socket(fam, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
@@ -500,11 +603,20 @@ static void wan_connect(struct conn *c)
     c->sev.fd = fd;
     if (x->fam->first_flight) {
         long n = x->fam->first_flight(c, x->sig_out, sizeof x->sig_out);
-        if (n < 0) { give_up(c, x->why); return; }
+        if (n < 0) {
+            give_up(c, x->why);
+            return;
+        }
         x->sig_len = (size_t)n;
     }
-    if (optd_mark(c, fd) < 0) { fallback(c, CR_UNREACHABLE, x->why); return; }
-    if (loop_add(fd, &c->sev, CONN_EVENTS) < 0) { fallback(c, CR_UNREACHABLE, "epoll"); return; }
+    if (optd_mark(c, fd) < 0) {
+        fallback(c, CR_UNREACHABLE, x->why);
+        return;
+    }
+    if (loop_add(fd, &c->sev, CONN_EVENTS) < 0) {
+        fallback(c, CR_UNREACHABLE, "epoll");
+        return;
+    }
     struct sockaddr_storage ss;
     size_t sl = mpx_addr_to_sockaddr(&x->wan_dst, &ss, sizeof ss);
     size_t nlan = s->tfo != MPX_SIG_TFO_NONE && lan_early(x) && !x->syn_alone ? x->lan_len : 0;
@@ -529,7 +641,8 @@ static void wan_connect(struct conn *c)
         if (nlan) memcpy(buf + x->sig_len, x->lan, nlan);
         ssize_t w = sendto(fd, buf, x->sig_len + nlan, MSG_FASTOPEN | MSG_NOSIGNAL,
                            (struct sockaddr *)&ss, (socklen_t)sl);
-        if (x->wscale0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf_after, sizeof rcvbuf_after) < 0)
+        if (x->wscale0 &&
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf_after, sizeof rcvbuf_after) < 0)
             (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf_after, sizeof rcvbuf_after);
         if (w > 0) {
             /* the bytes the kernel put in the SYN: the signal first */
@@ -539,10 +652,12 @@ static void wan_connect(struct conn *c)
             c->nup += x->lan_sent;
             st.bytes_up += x->lan_sent;
         }
-        if (w > (ssize_t)x->sig_len) ctr[x->li].syn_with++;
-        else ctr[x->li].syn_without++;
+        if (w > (ssize_t)x->sig_len)
+            ctr[x->li].syn_with++;
+        else
+            ctr[x->li].syn_without++;
         r = -1;
-        if (w >= 0) errno = EINPROGRESS;   /* the SYN is out; the handshake completes later */
+        if (w >= 0) errno = EINPROGRESS; /* the SYN is out; the handshake completes later */
     }
     if (r == 0) {
         wan_connected(c);
@@ -572,8 +687,14 @@ static void wan_read(struct conn *c)
             confirm(c);
             return;
         }
-        if (r == 0) { confirm(c); return; }
-        if (errno == EAGAIN || errno == EINTR) { if (errno == EAGAIN) c->s_rd = false; return; }
+        if (r == 0) {
+            confirm(c);
+            return;
+        }
+        if (errno == EAGAIN || errno == EINTR) {
+            if (errno == EAGAIN) c->s_rd = false;
+            return;
+        }
         char m[96];
         snprintf(m, sizeof m, "WAN side: %s before any byte", strerror(errno));
         fallback(c, CR_RESET, m);
@@ -581,13 +702,25 @@ static void wan_read(struct conn *c)
     }
     while (c->s_rd) {
         size_t need = x->fam->reply_need(c);
-        if (need > sizeof x->rin) { fallback(c, CR_MALFORMED, "answer longer than the buffer"); return; }
+        if (need > sizeof x->rin) {
+            fallback(c, CR_MALFORMED, "answer longer than the buffer");
+            return;
+        }
         if (x->rin_len < need) {
             ssize_t r = read(c->sfd, x->rin + x->rin_len, need - x->rin_len);
-            if (r > 0) { x->rin_len += (size_t)r; continue; }
-            if (r == 0) { fallback(c, CR_RESET, "the HAG closed before its answer"); return; }
+            if (r > 0) {
+                x->rin_len += (size_t)r;
+                continue;
+            }
+            if (r == 0) {
+                fallback(c, CR_RESET, "the HAG closed before its answer");
+                return;
+            }
             if (errno == EINTR) continue;
-            if (errno == EAGAIN) { c->s_rd = false; return; }
+            if (errno == EAGAIN) {
+                c->s_rd = false;
+                return;
+            }
             char m[96];
             snprintf(m, sizeof m, "%s before the answer", strerror(errno));
             fallback(c, CR_RESET, m);
@@ -595,9 +728,15 @@ static void wan_read(struct conn *c)
         }
         int k = x->fam->reply(c, need);
         x->rin_len = 0;
-        if (k < 0) { fallback(c, x->reason, x->why); return; }
-        if (k > 0) { confirm(c); return; }
-        if (wan_pump_out(c) < 0) return;   /* the next step's bytes */
+        if (k < 0) {
+            fallback(c, x->reason, x->why);
+            return;
+        }
+        if (k > 0) {
+            confirm(c);
+            return;
+        }
+        if (wan_pump_out(c) < 0) return; /* the next step's bytes */
     }
 }
 
@@ -637,11 +776,16 @@ void cpe_on_server(struct conn *c, uint32_t events)
         if (e) {
             char m[96];
             snprintf(m, sizeof m, "connect: %s", strerror(e));
-            if (x->phase == CP_FALLBACK) give_up(c, m);
-            else fallback(c, e == ECONNRESET ? CR_RESET : CR_UNREACHABLE, m);
+            if (x->phase == CP_FALLBACK)
+                give_up(c, m);
+            else
+                fallback(c, e == ECONNRESET ? CR_RESET : CR_UNREACHABLE, m);
             return;
         }
-        if (x->phase == CP_FALLBACK) { fallback_connected(c); return; }
+        if (x->phase == CP_FALLBACK) {
+            fallback_connected(c);
+            return;
+        }
         wan_connected(c);
     }
     if (events & EPOLLERR) {
@@ -666,13 +810,14 @@ void cpe_on_timer(struct conn *c, int kind)
         ctr[x->li].wait_timeouts++;
         wan_connect(c);
         return;
-    case CP_FALLBACK:
-        give_up(c, "direct connect timed out");
-        return;
+    case CP_FALLBACK: give_up(c, "direct connect timed out"); return;
     default:
         /* a row without an answer of its own: established and not refused in time is as
          * good as it gets (the target may be one that never speaks first) */
-        if (!x->fam->reply_need && x->wan_up) { confirm(c); return; }
+        if (!x->fam->reply_need && x->wan_up) {
+            confirm(c);
+            return;
+        }
         char m[80];
         snprintf(m, sizeof m, "no answer within %d ms", timeout_ms());
         fallback(c, x->wan_up ? CR_TIMEOUT : CR_UNREACHABLE, m);
@@ -686,8 +831,10 @@ void cpe_conn_end(struct conn *c)
     struct cpe_conn *x = c->cpe;
     if (!x) return;
     sample_wan(c);
-    if (c->state == CS_RELAY && c->up.shut && c->down.shut) ctr[x->li].relayed++;
-    else ctr[x->li].failed++;
+    if (c->state == CS_RELAY && c->up.shut && c->down.shut)
+        ctr[x->li].relayed++;
+    else
+        ctr[x->li].failed++;
     optd_unmark(x);
     free(x->lan);
     free(x);
@@ -699,7 +846,7 @@ static void start(struct conn *c)
     struct cpe_conn *x = c->cpe;
     int w = cfg.cpe[x->li].wait_ms;
     int o = mpxa_tcpi_options(c->cfd);
-    bool lan_tfo = o >= 0 && (o & MPXA_TCPI_OPT_SYN_DATA);   /* its request came in its SYN */
+    bool lan_tfo = o >= 0 && (o & MPXA_TCPI_OPT_SYN_DATA); /* its request came in its SYN */
     if (lan_tfo) ctr[x->li].lan_tfo++;
     /* wait=0: connect at once, the signal alone; only a TFO LAN client's bytes go along */
     if (w == 0) x->syn_alone = !lan_tfo;
@@ -707,7 +854,10 @@ static void start(struct conn *c)
     /* bytes there at accept (a TFO LAN client), nothing to wait for, or a row whose SYN
      * cannot carry them: connect now */
     bool can_carry = x->sig->tfo != MPX_SIG_TFO_NONE && lan_early(x);
-    if (x->lan_len || x->lan_eof || !can_carry || w == 0) { wan_connect(c); return; }
+    if (x->lan_len || x->lan_eof || !can_carry || w == 0) {
+        wan_connect(c);
+        return;
+    }
     x->phase = CP_WAIT_LAN;
     timer_set(c, c->t_accept + (int64_t)w * 1000, T_CONNECT);
 }
@@ -727,7 +877,11 @@ void cpe_on_accept(struct ev *e)
                  * level-triggered listener does not spin and the LAN client is answered */
                 sl = sizeof ss;
                 int k = accept4(l->ev.fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
-                if (k >= 0) { set_rst(k); close(k); st.fd_limit_answered++; }
+                if (k >= 0) {
+                    set_rst(k);
+                    close(k);
+                    st.fd_limit_answered++;
+                }
                 fdres_restore();
             } else {
                 plog(0, "cpe: accept: %s", strerror(errno));
@@ -746,7 +900,12 @@ void cpe_on_accept(struct ev *e)
         struct cpe_conn *x = c ? calloc(1, sizeof *x) : NULL;
         if (!x) {
             st.accept_errors++;
-            if (c) conn_free(c, true); else { set_rst(fd); close(fd); }
+            if (c)
+                conn_free(c, true);
+            else {
+                set_rst(fd);
+                close(fd);
+            }
             continue;
         }
         c->cpe = x;
@@ -762,8 +921,9 @@ void cpe_on_accept(struct ev *e)
              addr_str(&client, a, sizeof a), addr_str(&local, t, sizeof t));
         if (!acl_client_allowed(&client)) {
             st.acl_client++;
-            conn_fail(c, 32, 0, cfg.n_allow ? "LAN client not in an --allow prefix"
-                                            : "no --allow prefix given: every LAN client is refused");
+            conn_fail(c, 32, 0,
+                      cfg.n_allow ? "LAN client not in an --allow prefix"
+                                  : "no --allow prefix given: every LAN client is refused");
             continue;
         }
         const char *why = NULL;
@@ -796,14 +956,15 @@ void cpe_stats_write(FILE *f)
             timeout_ms(), cfg.cpe_fallback_reset ? "reset" : "direct",
             cfg.no_syn_wscale0 ? "false" : "true");
     for (int i = 0; i < cfg.n_cpe; i++)
-        fprintf(f, "%s{\"port\":%d,\"signal\":\"%s\",\"wait_ms\":%d,\"accepted\":%llu,"
+        fprintf(f,
+                "%s{\"port\":%d,\"signal\":\"%s\",\"wait_ms\":%d,\"accepted\":%llu,"
                 "\"relayed\":%llu,\"fallback_direct\":%llu,\"failed\":%llu,"
                 "\"syn_with_lan_bytes\":%llu,\"syn_without_lan_bytes\":%llu,\"wait_timeouts\":%llu,"
-                "\"mptcp\":%llu,\"subflows_max\":%d,\"lan_tfo\":%llu}", i ? "," : "", cfg.cpe[i].port,
-                cfg.cpe[i].sig->name, cfg.cpe[i].wait_ms, U(ctr[i].accepted), U(ctr[i].relayed),
-                U(ctr[i].fallback_direct), U(ctr[i].failed), U(ctr[i].syn_with),
-                U(ctr[i].syn_without), U(ctr[i].wait_timeouts), U(ctr[i].mptcp), ctr[i].subflows_max,
-                U(ctr[i].lan_tfo));
+                "\"mptcp\":%llu,\"subflows_max\":%d,\"lan_tfo\":%llu}",
+                i ? "," : "", cfg.cpe[i].port, cfg.cpe[i].sig->name, cfg.cpe[i].wait_ms,
+                U(ctr[i].accepted), U(ctr[i].relayed), U(ctr[i].fallback_direct), U(ctr[i].failed),
+                U(ctr[i].syn_with), U(ctr[i].syn_without), U(ctr[i].wait_timeouts), U(ctr[i].mptcp),
+                ctr[i].subflows_max, U(ctr[i].lan_tfo));
     fprintf(f, "],\"fallback_reasons\":{");
     for (int r = 0; r < CR__N; r++)
         fprintf(f, "%s\"%s\":%llu", r ? "," : "", cpe_reason_name(r), U(reasons[r]));

@@ -8,37 +8,47 @@
 
 /* Why a connection left the HAG channel (stats "fallback_reasons") */
 enum cpe_reason {
-    CR_CONVERT_ERROR, CR_SOCKS_REP, CR_UNREACHABLE, CR_TIMEOUT, CR_RESET, CR_MALFORMED, CR__N
+    CR_CONVERT_ERROR,
+    CR_SOCKS_REP,
+    CR_UNREACHABLE,
+    CR_TIMEOUT,
+    CR_RESET,
+    CR_MALFORMED,
+    CR__N
 };
 
-#define CPE_SIG_MAX 600           /* signalling bytes to the HAG (SOCKS auth: 513) */
-#define CPE_RIN_MAX 1100          /* one reply (a Convert message is at most 1020 bytes) */
-#define CPE_LAN_MAX (64 * 1024)   /* LAN bytes kept for a replay until the signal is confirmed */
+#define CPE_SIG_MAX 600         /* signalling bytes to the HAG (SOCKS auth: 513) */
+#define CPE_RIN_MAX 1100        /* one reply (a Convert message is at most 1020 bytes) */
+#define CPE_LAN_MAX (64 * 1024) /* LAN bytes kept for a replay until the signal is confirmed */
 
 enum cpe_phase {
-    CP_WAIT_LAN,    /* up to wait=MS for the LAN client's first bytes */
-    CP_WAN,         /* the WAN connection: connecting, signalling, awaiting the answer */
-    CP_FALLBACK,    /* plain TCP straight to the target: connecting */
+    CP_WAIT_LAN, /* up to wait=MS for the LAN client's first bytes */
+    CP_WAN,      /* the WAN connection: connecting, signalling, awaiting the answer */
+    CP_FALLBACK, /* plain TCP straight to the target: connecting */
 };
 
 struct cpe_family;
 struct cpe_conn {
-    int li;                         /* cfg.cpe[li] */
+    int li; /* cfg.cpe[li] */
     const mpx_signal *sig;
     const struct cpe_family *fam;
     int phase;
     mpx_addr wan_dst;
-    uint8_t sig_out[CPE_SIG_MAX]; size_t sig_len, sig_off;   /* signalling bytes to send */
-    uint8_t rin[CPE_RIN_MAX]; size_t rin_len;                /* the answer being read */
-    int step;                       /* the family's step (SOCKS) */
-    uint8_t sent[64]; size_t sent_len;  /* first-flight bytes the answer must echo (IE) */
-    uint8_t *lan; size_t lan_cap, lan_len, lan_sent;  /* LAN bytes read / sent to the WAN */
+    uint8_t sig_out[CPE_SIG_MAX];
+    size_t sig_len, sig_off; /* signalling bytes to send */
+    uint8_t rin[CPE_RIN_MAX];
+    size_t rin_len; /* the answer being read */
+    int step;       /* the family's step (SOCKS) */
+    uint8_t sent[64];
+    size_t sent_len; /* first-flight bytes the answer must echo (IE) */
+    uint8_t *lan;
+    size_t lan_cap, lan_len, lan_sent; /* LAN bytes read / sent to the WAN */
     bool lan_eof, wan_up, wscale0, mptcp_counted;
-    bool syn_alone;                 /* wait=0: the signal alone in the SYN (no race for the
-                                     * LAN bytes; only a TFO LAN client's data goes along) */
+    bool syn_alone; /* wait=0: the signal alone in the SYN (no race for the
+                     * LAN bytes; only a TFO LAN client's data goes along) */
     int subflows_max;
-    uint16_t optd_sport;            /* registered with mpx-optd (0 = no) */
-    int reason;                     /* enum cpe_reason set by a refusing reply */
+    uint16_t optd_sport; /* registered with mpx-optd (0 = no) */
+    int reason;          /* enum cpe_reason set by a refusing reply */
     char why[160];
 };
 

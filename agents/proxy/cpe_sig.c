@@ -53,7 +53,7 @@ static size_t conv_need(const struct conn *c)
     const struct cpe_conn *x = c->cpe;
     if (x->rin_len < MPX_CONV_HDR_LEN) return MPX_CONV_HDR_LEN;
     size_t n = mpx_conv_frame_len(x->rin, x->rin_len);
-    return n ? n : MPX_CONV_HDR_LEN;   /* Total Length 0: the decoder says why */
+    return n ? n : MPX_CONV_HDR_LEN; /* Total Length 0: the decoder says why */
 }
 
 static int conv_reply(struct conn *c, size_t len)
@@ -61,7 +61,8 @@ static int conv_reply(struct conn *c, size_t len)
     mpx_err e;
     mpx_err_clear(&e);
     mpx_conv_msg m;
-    int r = mpx_conv_decode(c->cpe->rin, len, MPX_CONV_F_COMPLETE | MPX_CONV_F_FROM_CONVERTER, &m, &e);
+    int r =
+        mpx_conv_decode(c->cpe->rin, len, MPX_CONV_F_COMPLETE | MPX_CONV_F_FROM_CONVERTER, &m, &e);
     if (r != MPX_DEC_OK)
         return refuse(c, CR_MALFORMED, "bad Convert answer: %s", e.rule ? e.rule : "?");
     if (m.has_error) {
@@ -89,7 +90,10 @@ static long ie_first(struct conn *c, uint8_t *out, size_t cap)
     mpx_mpconv m = { .d = false, .addr = c->target, .has_port = true };
     long n = mpx_mpconv_encode_ie(&m, 1, out, cap, &e);
     if (n < 0) return enc_failed(c, &e);
-    if ((size_t)n > sizeof c->cpe->sent) { snprintf(c->cpe->why, sizeof c->cpe->why, "IE too long"); return -1; }
+    if ((size_t)n > sizeof c->cpe->sent) {
+        snprintf(c->cpe->why, sizeof c->cpe->why, "IE too long");
+        return -1;
+    }
     memcpy(c->cpe->sent, out, (size_t)n);
     c->cpe->sent_len = (size_t)n;
     return n;
@@ -131,7 +135,7 @@ static size_t s5_need(const struct conn *c)
     case MPX_S5_ATYP_V4: return 10;
     case MPX_S5_ATYP_V6: return 22;
     case MPX_S5_ATYP_DOMAIN: return 7 + (size_t)x->rin[4];
-    default: return 5;   /* the decoder rejects it */
+    default: return 5; /* the decoder rejects it */
     }
 }
 
@@ -158,7 +162,8 @@ static int s5_reply(struct conn *c, size_t len)
         if (mpx_s5_decode_choice(x->rin, len, &m, &e) != MPX_DEC_OK)
             return refuse(c, CR_MALFORMED, "bad SOCKS method reply: %s", e.rule ? e.rule : "?");
         if (m != s5_method(c))
-            return refuse(c, CR_SOCKS_REP, "SOCKS method 0x%02x (%s) refused", m, mpx_s5_method_name(m));
+            return refuse(c, CR_SOCKS_REP, "SOCKS method 0x%02x (%s) refused", m,
+                          mpx_s5_method_name(m));
         if (!x->sig->auth) return s5_connect(c);
         uint8_t out[520];
         long n = mpx_s5_encode_auth(cfg.socks_user, cfg.socks_pass, out, sizeof out, &e);
@@ -211,12 +216,19 @@ static long plain_option(const struct conn *c, uint8_t *out, size_t cap)
 }
 
 static const struct cpe_family fams[] = {
-    { .wire = MPX_WIRE_CONVERT, .first_flight = conv_first, .reply_need = conv_need,
+    { .wire = MPX_WIRE_CONVERT,
+      .first_flight = conv_first,
+      .reply_need = conv_need,
       .reply = conv_reply },
     { .wire = MPX_WIRE_MPCONVERT, .first_flight = mpconv_first },
-    { .wire = MPX_WIRE_MPCONVERT_IE, .first_flight = ie_first, .reply_need = ie_need,
+    { .wire = MPX_WIRE_MPCONVERT_IE,
+      .first_flight = ie_first,
+      .reply_need = ie_need,
       .reply = ie_reply },
-    { .wire = MPX_WIRE_SOCKS5, .connected = s5_connected, .reply_need = s5_need, .reply = s5_reply },
+    { .wire = MPX_WIRE_SOCKS5,
+      .connected = s5_connected,
+      .reply_need = s5_need,
+      .reply = s5_reply },
     { .wire = MPX_WIRE_MPCONVERT_OPT, .syn_option = mpcopt_option },
     { .wire = MPX_WIRE_PLAIN, .syn_option = plain_option },
 };
@@ -230,7 +242,7 @@ const struct cpe_family *cpe_family_for(mpx_wire_class w)
 
 const char *cpe_reason_name(int r)
 {
-    static const char *const n[CR__N] = { "convert_error", "socks_rep", "unreachable", "timeout",
-                                          "reset", "malformed" };
+    static const char *const n[CR__N] = { "convert_error", "socks_rep", "unreachable",
+                                          "timeout",       "reset",     "malformed" };
     return r >= 0 && r < CR__N ? n[r] : "?";
 }

@@ -26,7 +26,8 @@ static int run(const char *words)
     snprintf(buf, sizeof buf, "%s", words);
     memset(&cf, 0, sizeof cf);
     argv[argc++] = (char *)"mpx-proxy";
-    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w && argc < 63; w = strtok_r(NULL, " ", &save))
+    for (char *save = NULL, *w = strtok_r(buf, " ", &save); w && argc < 63;
+         w = strtok_r(NULL, " ", &save))
         argv[argc++] = w;
     argv[argc] = NULL;
     return parse_args(argc, argv, &cf);
@@ -40,14 +41,22 @@ static void t_entries(void **s)
     assert_int_equal(cpe_parse_entry("9101=convert", &e, why, sizeof why), 0);
     assert_int_equal(e.port, 9101);
     assert_string_equal(e.sig->name, "convert");
-    assert_int_equal(e.wait_ms, 5);   /* the default W */
+    assert_int_equal(e.wait_ms, 5); /* the default W */
     assert_int_equal(cpe_parse_entry("9102=socks5-auth,wait=0", &e, why, sizeof why), 0);
     assert_int_equal(e.wait_ms, 0);
     assert_int_equal(cpe_parse_entry("9103=implicit-ra,wait=60000", &e, why, sizeof why), 0);
     assert_int_equal(e.wait_ms, 60000);
-    const char *bad[] = { "9101", "x=convert", "0=convert", "70000=convert", "9101=nosuch",
-                          "9101=convert,wait=x", "9101=convert,wait=-1", "9101=convert,wait=60001",
-                          "9101=convert,foo=1", "9101=", " 9101=convert" };
+    const char *bad[] = { "9101",
+                          "x=convert",
+                          "0=convert",
+                          "70000=convert",
+                          "9101=nosuch",
+                          "9101=convert,wait=x",
+                          "9101=convert,wait=-1",
+                          "9101=convert,wait=60001",
+                          "9101=convert,foo=1",
+                          "9101=",
+                          " 9101=convert" };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(cpe_parse_entry(bad[i], &e, why, sizeof why), -1);
 }
@@ -55,14 +64,16 @@ static void t_entries(void **s)
 static void t_args(void **s)
 {
     (void)s;
-    assert_int_equal(run("--cpe 9101=convert --cpe 9102=tcp,wait=0 --hag 198.18.1.1 --allow 198.18.3.0/24"), -1);
+    assert_int_equal(
+        run("--cpe 9101=convert --cpe 9102=tcp,wait=0 --hag 198.18.1.1 --allow 198.18.3.0/24"), -1);
     assert_int_equal(cf.n_cpe, 2);
     assert_int_equal(cf.hag4.family, MPX_AF_INET);
     assert_int_equal(cf.cpe[1].wait_ms, 0);
     /* CPE mode alone opens no front-end (the defaults stay off) */
     for (int i = 0; i < proxy_n_frontends; i++) assert_int_equal(cf.port[i], 0);
     assert_int_equal(run("--cpe 9101=convert --hag fd00::1 --hag 198.18.1.1 --cpe-timeout 500 "
-                         "--cpe-fallback reset --no-syn-wscale0 --hag-port 6000"), -1);
+                         "--cpe-fallback reset --no-syn-wscale0 --hag-port 6000"),
+                     -1);
     assert_int_equal(cf.hag6.family, MPX_AF_INET6);
     assert_int_equal(cf.hag4.family, MPX_AF_INET);
     assert_int_equal(cf.cpe_timeout_ms, 500);
@@ -73,15 +84,16 @@ static void t_args(void **s)
     assert_int_equal(run("--cpe 9101=convert"), 2);
     assert_int_equal(run("--cpe 9101=tcp --cpe 9102=implicit"), -1);
     assert_int_equal(run("--cpe 9101=socks5-auth --hag 198.18.1.1"), 2);
-    assert_int_equal(run("--cpe 9101=socks5-auth --hag 198.18.1.1 --socks-user u --socks-pass p"), -1);
+    assert_int_equal(run("--cpe 9101=socks5-auth --hag 198.18.1.1 --socks-user u --socks-pass p"),
+                     -1);
     assert_int_equal(run("--cpe 9101=implicit-prefer"), 2);
     assert_int_equal(run("--cpe 9101=implicit-ra"), 2);
     assert_int_equal(run("--cpe 9101=implicit-ra --optd-ctl /run/optd.ctl"), -1);
     assert_int_equal(run("--cpe 9101=mpconvert-opt --hag 198.18.1.1 --optd-ctl /run/o.ctl"), -1);
     /* usage errors */
-    assert_int_equal(run("--cpe 9101=tcp --cpe 9101=implicit"), 2);   /* port twice */
+    assert_int_equal(run("--cpe 9101=tcp --cpe 9101=implicit"), 2); /* port twice */
     assert_int_equal(run("--cpe 9101=tcp --cpe-fallback maybe"), 2);
-    assert_int_equal(run("--cpe 9101=convert --hag 198.18.1.1:5124"), 2);   /* port: --hag-port */
+    assert_int_equal(run("--cpe 9101=convert --hag 198.18.1.1:5124"), 2); /* port: --hag-port */
     assert_int_equal(run("--cpe 9101=tcp --cpe-timeout 0"), 2);
     /* the HAG side */
     assert_int_equal(run("--convert 5124 --cpe-peer 198.18.1.0/24 --cpe-peer fd00:1::/64"), -1);
@@ -133,7 +145,7 @@ static int answer(const uint8_t *p, size_t n)
         assert_true(need <= n);
         cx.rin_len = need;
     }
-    assert_int_equal(need, n);   /* the answer is read exactly: nothing of the relay's */
+    assert_int_equal(need, n); /* the answer is read exactly: nothing of the relay's */
     int r = cx.fam->reply(&cn, need);
     cx.rin_len = 0;
     return r;
@@ -151,7 +163,9 @@ static void t_convert(void **s)
         mpx_conv_msg m;
         mpx_err e;
         mpx_err_clear(&e);
-        assert_int_equal(mpx_conv_decode(out, (size_t)n, MPX_CONV_F_COMPLETE | MPX_CONV_F_FROM_CLIENT, &m, &e), MPX_DEC_OK);
+        assert_int_equal(
+            mpx_conv_decode(out, (size_t)n, MPX_CONV_F_COMPLETE | MPX_CONV_F_FROM_CLIENT, &m, &e),
+            MPX_DEC_OK);
         assert_true(m.has_connect);
         assert_true(mpx_addr_eq(&m.connect.addr, &cn.target));
         const uint8_t ok[] = { 0x01, 0x01, 0x22, 0x63 };
@@ -178,16 +192,18 @@ static void t_mpconvert(void **s)
     setup_conn("mpconvert", "[fd00:6d70:78:5::2]:8106");
     long n = cx.fam->first_flight(&cn, out, sizeof out);
     assert_true(n > 0);
-    assert_null(cx.fam->reply_need);   /* no answer: the first WAN byte confirms */
-    assert_int_equal(mpx_mpconv_decode_09(out, (size_t)n, MPX_MPCONV_F_COMPLETE, 0, &pl, &e), MPX_DEC_OK);
+    assert_null(cx.fam->reply_need); /* no answer: the first WAN byte confirms */
+    assert_int_equal(mpx_mpconv_decode_09(out, (size_t)n, MPX_MPCONV_F_COMPLETE, 0, &pl, &e),
+                     MPX_DEC_OK);
     assert_true(mpx_addr_eq(&pl.inst[0].addr, &cn.target));
     assert_int_equal(pl.data_off, (size_t)n);
     setup_conn("mpconvert-ie", "198.18.5.2:8107");
     n = cx.fam->first_flight(&cn, out, sizeof out);
     assert_true(n > 0);
-    assert_int_equal(mpx_mpconv_decode_ie(out, (size_t)n, MPX_MPCONV_F_COMPLETE, &pl, &e), MPX_DEC_OK);
+    assert_int_equal(mpx_mpconv_decode_ie(out, (size_t)n, MPX_MPCONV_F_COMPLETE, &pl, &e),
+                     MPX_DEC_OK);
     assert_true(mpx_addr_eq(&pl.inst[0].addr, &cn.target));
-    assert_int_equal(answer(out, (size_t)n), 1);   /* the echo */
+    assert_int_equal(answer(out, (size_t)n), 1); /* the echo */
     out[n - 1] ^= 1;
     assert_int_equal(answer(out, (size_t)n), -1);
     assert_int_equal(cx.reason, CR_MALFORMED);
@@ -201,18 +217,21 @@ static void t_options(void **s)
     mpx_err_clear(&e);
     setup_conn("mpconvert-opt", "198.18.5.2:8108");
     long n = cx.fam->syn_option(&cn, opt, sizeof opt);
-    assert_int_equal(n, 10);   /* IPv4 + port */
+    assert_int_equal(n, 10); /* IPv4 + port */
     mpx_mpconvert mc;
-    assert_int_equal(mpx_mpconvert_decode(opt, (size_t)n, MPX_MPOPT_SUBTYPE_DEFAULT, MPX_MPCONV_L09, &mc, &e), 0);
+    assert_int_equal(
+        mpx_mpconvert_decode(opt, (size_t)n, MPX_MPOPT_SUBTYPE_DEFAULT, MPX_MPCONV_L09, &mc, &e),
+        0);
     assert_int_equal(mc.port, 8108);
     assert_memory_equal(mc.addr, cn.target.a, 4);
     setup_conn("implicit-prefer", "198.18.5.2:8110");
     n = cx.fam->syn_option(&cn, opt, sizeof opt);
     assert_int_equal(n, 4);
     mpx_prefer_proxy pp;
-    assert_int_equal(mpx_prefer_proxy_decode(opt, (size_t)n, MPX_MPOPT_SUBTYPE_DEFAULT, &pp, &e), 0);
+    assert_int_equal(mpx_prefer_proxy_decode(opt, (size_t)n, MPX_MPOPT_SUBTYPE_DEFAULT, &pp, &e),
+                     0);
     setup_conn("implicit", "198.18.5.2:8109");
-    assert_int_equal(cx.fam->syn_option(&cn, opt, sizeof opt), 0);   /* no mark */
+    assert_int_equal(cx.fam->syn_option(&cn, opt, sizeof opt), 0); /* no mark */
     assert_null(cx.fam->first_flight);
 }
 
@@ -228,13 +247,15 @@ static void t_socks(void **s)
     const uint8_t auth_ok[] = { 1, 0 }, auth_bad[] = { 1, 1 };
     const uint8_t rep_ok[] = { 5, 0, 0, 1, 198, 18, 5, 1, 0x9c, 0x40 };
     const uint8_t rep_refused[] = { 5, 5, 0, 1, 0, 0, 0, 0, 0, 0 };
-    const uint8_t rep_v6[] = { 5, 0, 0, 4, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 80 };
+    const uint8_t rep_v6[] = {
+        5, 0, 0, 4, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 80
+    };
 
     setup_conn("socks5", "198.18.5.2:8101");
     cx.fam->connected(&cn);
     assert_int_equal(cx.sig_len, 3);
     assert_memory_equal(cx.sig_out, "\x05\x01\x00", 3);
-    cx.sig_off = cx.sig_len;   /* sent */
+    cx.sig_off = cx.sig_len; /* sent */
     assert_int_equal(answer(choice_no, 2), 0);
     long n = mpx_s5_encode_connect(&cn.target, want, sizeof want, &e);
     assert_int_equal(cx.sig_len, (size_t)n);
@@ -244,7 +265,7 @@ static void t_socks(void **s)
     setup_conn("socks5", "198.18.5.2:8101");
     cx.fam->connected(&cn);
     assert_int_equal(answer(choice_no, 2), 0);
-    assert_int_equal(answer(rep_v6, sizeof rep_v6), 1);   /* a v6 BND.ADDR is read whole */
+    assert_int_equal(answer(rep_v6, sizeof rep_v6), 1); /* a v6 BND.ADDR is read whole */
     setup_conn("socks5", "198.18.5.2:8101");
     cx.fam->connected(&cn);
     assert_int_equal(answer(choice_no, 2), 0);
@@ -252,7 +273,7 @@ static void t_socks(void **s)
     assert_int_equal(cx.reason, CR_SOCKS_REP);
     setup_conn("socks5", "198.18.5.2:8101");
     cx.fam->connected(&cn);
-    assert_int_equal(answer(choice_ff, 2), -1);   /* the HAG's ACL refusal: 05 ff */
+    assert_int_equal(answer(choice_ff, 2), -1); /* the HAG's ACL refusal: 05 ff */
     assert_int_equal(cx.reason, CR_SOCKS_REP);
 
     setup_conn("socks5-auth", "198.18.5.2:8102");
@@ -268,7 +289,7 @@ static void t_socks(void **s)
     assert_int_equal(answer(rep_ok, sizeof rep_ok), 1);
     setup_conn("socks5-auth", "198.18.5.2:8102");
     cx.fam->connected(&cn);
-    assert_int_equal(answer(choice_no, 2), -1);   /* a proxy that skips authentication */
+    assert_int_equal(answer(choice_no, 2), -1); /* a proxy that skips authentication */
     setup_conn("socks5-auth", "198.18.5.2:8102");
     cx.fam->connected(&cn);
     assert_int_equal(answer(choice_up, 2), 0);
@@ -279,7 +300,7 @@ static void t_socks(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_entries), cmocka_unit_test(t_args), cmocka_unit_test(t_every_row),
+        cmocka_unit_test(t_entries), cmocka_unit_test(t_args),      cmocka_unit_test(t_every_row),
         cmocka_unit_test(t_convert), cmocka_unit_test(t_mpconvert), cmocka_unit_test(t_options),
         cmocka_unit_test(t_socks),
     };

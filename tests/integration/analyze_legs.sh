@@ -20,11 +20,13 @@ SPEC="lan=$W/lan1.pcap,$W/lan2.pcap,access=$W/dsl.pcap,$W/lte.pcap,wan=$W/wan.pc
 
 # mpx_legs_case NAME FILTER ARGS...: runs mpx-analyze ARGS (exit 0 wanted) and asserts the jq
 # FILTER on the slurped JSON lines (.[-1] = legs_summary).
+# MPX_LEGS_JQ: more jq arguments (--slurpfile ...).
+MPX_LEGS_JQ=()
 mpx_legs_case() {
   local name=$1 filter=$2 rc=0; shift 2
   timeout 20 "$A" "$@" > "$W/$name.json" 2> "$W/$name.err" || rc=$?
   if [ "$rc" != 0 ]; then t_fail "$name" "exit $rc: $(cat "$W/$name.err")"; return; fi
-  if jq -e -s "$filter" "$W/$name.json" > /dev/null; then t_pass "$name"
+  if jq -e -s "${MPX_LEGS_JQ[@]}" "$filter" "$W/$name.json" > /dev/null; then t_pass "$name"
   else t_fail "$name" "filter [$filter] false on: $(jq -c -s '.' "$W/$name.json" | head -c 3000)"; fi
 }
 
@@ -222,4 +224,24 @@ mpx_legs_case real_refused '(.[-1] | .connections==7 and .complete==7 and .refus
              ["8203",[["convert-error 32","mpx1"]]],["8203",[["convert-error 32","mpx1"]]]])
   and all(.[] | select(.type=="legs") | .attempts[]; .t_syn_us < 30000)' \
   --legs "lan=$RR/home1.pcap,$RR/home2.pcap,access=$RR/dsl.pcap,$RR/lte.pcap,wan=$RR/wan.pcap"
+# Every registry channel (tests/data/legs/channels/, make.sh channels; its registry as
+# signals.json, server port 8100 + index): each connection joined by its MPX1 header; the
+# access leg shows the channel's wire class, MPTCP with the lte subflow where the row says
+# MPTCP, and the tcp channel (mode none) is routed by the HAG: no HAG step.
+RC=$R/channels
+MPX_LEGS_JQ=(--slurpfile sig "$RC/signals.json")
+mpx_legs_case real_channels '(.[-1] | .connections==24
+    and .complete==24 and .keys=={"mpx1":48,"target-time":0} and .violations==0)
+  and all(.[] | select(.type=="legs");
+    $sig[0][(.target | split(":")[1] | tonumber) - 8100] as $row
+    | .key=={"access":"mpx1","wan":"mpx1"} and .access.signal==$row.wire
+    and .access.mptcp==(if $row.mptcp then "mptcp" else "tcp" end)
+    and .access.subflows==(if $row.mptcp then 2 else 1 end)
+    and .access.relay==(if $row.mode=="none" then "routed" else "proxied" end)
+    and (.hag_connect_at==null)==($row.mode=="none")
+    and (.access.signal_target==null or .access.signal_target==.lan.server)
+    and .lan.t_us.syn <= .access.t_us.syn and .access.t_us.syn <= .wan.t_us.syn)
+  and ([.[] | select(.type=="legs") | .target] | unique | length)==12' \
+  --legs "lan=$RC/home1.pcap,access=$RC/dsl.pcap,$RC/lte.pcap,wan=$RC/wan.pcap"
+MPX_LEGS_JQ=()
 t_done

@@ -91,7 +91,8 @@ for s in "${MPX_REG_NAMES[@]}"; do
   t_check "${s}_cpe_counts ($l)" mpx_cch_jq --argjson n $N \
     '.accepted == $n and .relayed == $n and .fallback_direct == 0 and .failed == 0' <<< "$l"
   if [ "${MPX_SIG_MPTCP[$s]}" = true ]; then
-    t_check "${s}_cpe_mptcp_2_subflows" mpx_cch_jq --argjson n $N '.mptcp == $n and .subflows_max == 2' <<< "$l"
+    t_check "${s}_cpe_mptcp_2_subflows" mpx_cch_jq --argjson n $N \
+      '.mptcp == $n and .subflows_max == 2' <<< "$l"
   else
     t_check "${s}_cpe_plain_tcp" mpx_cch_jq '.mptcp == 0' <<< "$l"
   fi
@@ -99,10 +100,12 @@ for s in "${MPX_REG_NAMES[@]}"; do
   # elsewhere every SYN without them is a wait timeout (the LAN bytes came later than W)
   waits=$(jq -r --arg s "$s" '.signals[] | select(.name == $s) | .waits_reply' <<< "$MPX_REG")
   if [ "$waits" = true ] || [ "${MPX_SIG_TFO[$s]}" = none ]; then
-    t_check "${s}_syn_alone" mpx_cch_jq --argjson n $N '.syn_with_lan_bytes == 0 and .syn_without_lan_bytes == $n' <<< "$l"
+    t_check "${s}_syn_alone" mpx_cch_jq --argjson n $N \
+      '.syn_with_lan_bytes == 0 and .syn_without_lan_bytes == $n' <<< "$l"
   else
     t_check "${s}_syn_lan_bytes" mpx_cch_jq --argjson n $N \
-      '.syn_with_lan_bytes + .syn_without_lan_bytes == $n and .syn_without_lan_bytes == .wait_timeouts and .syn_with_lan_bytes > 0' <<< "$l"
+      '.syn_with_lan_bytes + .syn_without_lan_bytes == $n and
+       .syn_without_lan_bytes == .wait_timeouts and .syn_with_lan_bytes > 0' <<< "$l"
   fi
 done
 t_check "cpe_no_fallback" mpx_cch_jq '[.cpe.fallback_reasons[]] | add == 0' <<< "$CS"
@@ -124,12 +127,14 @@ for inst in hag hag-auth; do
   for k in "${!FE_WANT[@]}"; do
     [ "${k%% *}" = "$inst" ] || continue
     fe=${k#* } tot=$((tot + FE_WANT[$k]))
-    t_check "${inst}_${fe}_cpe_clients (want ${FE_WANT[$k]}: $(jq -c --arg f "$fe" '.clients.frontends[$f]' <<< "$HS"))" \
-      mpx_cch_jq --arg f "$fe" --argjson n "${FE_WANT[$k]}" '.clients.frontends[$f] == {"cpe": $n, "direct": 0}' <<< "$HS"
+    got=$(jq -c --arg f "$fe" '.clients.frontends[$f]' <<< "$HS")
+    t_check "${inst}_${fe}_cpe_clients (want ${FE_WANT[$k]}: $got)" mpx_cch_jq --arg f "$fe" \
+      --argjson n "${FE_WANT[$k]}" '.clients.frontends[$f] == {"cpe": $n, "direct": 0}' <<< "$HS"
   done
   t_check "${inst}_client_mptcp ($(jq -c '{client_mptcp, client_fallback}' <<< "$HS"); want $tot)" \
     mpx_cch_jq --argjson n "$tot" '.client_mptcp == $n and .client_fallback == 0' <<< "$HS"
-  dsl=$(grep -h "accepted from" "$D/$inst.log" | awk '{print $NF}' | sed 's/:[0-9]*$//' | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+  dsl=$(grep -h "accepted from" "$D/$inst.log" | awk '{print $NF}' | sed 's/:[0-9]*$//' |
+          sort | uniq -c | tr -s ' ' | tr '\n' ';')
   t_check "${inst}_first_subflow_dsl ($dsl)" [ "$dsl" = " $tot $MPX_CPT_CPE_DSL;" ]
 done
 
@@ -141,6 +146,8 @@ t_check "hag_down_lan_conns_ok" mpx_cch_jq '.ok == 10' <<< "$(mpx_cpt_summary la
 CS=$(mpx_cpt_stats cpe)
 t_check "hag_down_fallback_direct ($(jq -c .cpe.fallback_reasons <<< "$CS"))" mpx_cch_jq \
   --argjson p "$(mpx_cpt_cpe_port convert)" \
-  '(.cpe.listeners[] | select(.port == $p) | .fallback_direct == 10) and .cpe.fallback_reasons.unreachable == 10' <<< "$CS"
-t_check "hag_down_logged" [ "$(grep -c 'unreachable (connect: Connection refused): plain TCP direct' "$D/cpe.log")" = 10 ]
+  '(.cpe.listeners[] | select(.port == $p) | .fallback_direct == 10) and
+   .cpe.fallback_reasons.unreachable == 10' <<< "$CS"
+logged=$(grep -c 'unreachable (connect: Connection refused): plain TCP direct' "$D/cpe.log")
+t_check "hag_down_logged ($logged lines)" [ "$logged" = 10 ]
 t_done

@@ -40,11 +40,30 @@ static long enc_failed(struct conn *c, const mpx_err *e)
 }
 
 /* ---- convert: RFC 8803 header + Connect TLV in the SYN; the converter's TLVs answer ---- */
+/* RFC 8803 Cookie TLV: a HAG that requires one (mpx-proxy --cookie-required) answers the
+ * first Connect with Error 3 carrying it (that connection goes direct); every later Connect
+ * to that HAG carries it. One per address family (--hag v4 / v6). */
+static struct {
+    mpx_addr hag;
+    uint8_t ck[256];
+    size_t len;
+} cookies[2];
+
+static int cookie_slot(const struct conn *c) { return c->cpe->wan_dst.family == MPX_AF_INET6; }
+
+static bool same_host(const mpx_addr *a, const mpx_addr *b)
+{
+    return a->family == b->family && !memcmp(a->a, b->a, sizeof a->a);
+}
+
 static long conv_first(struct conn *c, uint8_t *out, size_t cap)
 {
     mpx_err e;
     mpx_err_clear(&e);
-    long n = mpx_conv_encode_connect(&c->target, NULL, 0, NULL, 0, out, cap, &e);
+    int k = cookie_slot(c);
+    bool ck = cookies[k].len && same_host(&cookies[k].hag, &c->cpe->wan_dst);
+    long n = mpx_conv_encode_connect(&c->target, ck ? cookies[k].ck : NULL, ck ? cookies[k].len : 0,
+                                     NULL, 0, out, cap, &e);
     return n < 0 ? enc_failed(c, &e) : n;
 }
 
@@ -66,6 +85,13 @@ static int conv_reply(struct conn *c, size_t len)
     if (r != MPX_DEC_OK)
         return refuse(c, CR_MALFORMED, "bad Convert answer: %s", e.rule ? e.rule : "?");
     if (m.has_error) {
+        if (m.error.code == MPX_CONV_E_MISSING_COOKIE && m.error.data_len &&
+            m.error.data_len <= sizeof cookies[0].ck) {
+            int k = cookie_slot(c);
+            cookies[k].hag = c->cpe->wan_dst;
+            memcpy(cookies[k].ck, m.error.data, m.error.data_len);
+            cookies[k].len = m.error.data_len;
+        }
         return refuse(c, CR_CONVERT_ERROR, "Convert Error %u (%s)", m.error.code,
                       mpx_conv_error_name(m.error.code));
     }

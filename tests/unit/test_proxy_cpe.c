@@ -182,6 +182,36 @@ static void t_convert(void **s)
     }
 }
 
+/* a HAG that requires an RFC 8803 cookie: its Error 3 carries one, later Connects to it too */
+static void t_cookie(void **s)
+{
+    (void)s;
+    mpx_err e;
+    mpx_err_clear(&e);
+    uint8_t out[CPE_SIG_MAX], er[64];
+    const uint8_t ck[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    mpx_conv_msg m;
+    setup_conn("convert", "198.18.5.2:8103");
+    assert_int_equal(mpx_addr_parse("198.18.1.1:5124", &cx.wan_dst, 1), 0);
+    long n = cx.fam->first_flight(&cn, out, sizeof out);
+    assert_int_equal(mpx_conv_decode(out, (size_t)n, MPX_CONV_F_COMPLETE, &m, &e), MPX_DEC_OK);
+    assert_false(m.has_cookie);
+    long en = mpx_conv_encode_error(MPX_CONV_E_MISSING_COOKIE, ck, sizeof ck, er, sizeof er, &e);
+    assert_int_equal(answer(er, (size_t)en), -1);
+    assert_int_equal(cx.reason, CR_CONVERT_ERROR);
+    n = cx.fam->first_flight(&cn, out, sizeof out);
+    assert_int_equal(mpx_conv_decode(out, (size_t)n, MPX_CONV_F_COMPLETE, &m, &e), MPX_DEC_OK);
+    assert_true(m.has_cookie);
+    assert_true(m.cookie_len >= sizeof ck);
+    assert_memory_equal(m.cookie, ck, sizeof ck);
+    assert_true(mpx_addr_eq(&m.connect.addr, &cn.target));
+    /* another HAG gets none */
+    assert_int_equal(mpx_addr_parse("198.18.2.1:5124", &cx.wan_dst, 1), 0);
+    n = cx.fam->first_flight(&cn, out, sizeof out);
+    assert_int_equal(mpx_conv_decode(out, (size_t)n, MPX_CONV_F_COMPLETE, &m, &e), MPX_DEC_OK);
+    assert_false(m.has_cookie);
+}
+
 static void t_mpconvert(void **s)
 {
     (void)s;
@@ -300,9 +330,9 @@ static void t_socks(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(t_entries), cmocka_unit_test(t_args),      cmocka_unit_test(t_every_row),
-        cmocka_unit_test(t_convert), cmocka_unit_test(t_mpconvert), cmocka_unit_test(t_options),
-        cmocka_unit_test(t_socks),
+        cmocka_unit_test(t_entries), cmocka_unit_test(t_args),   cmocka_unit_test(t_every_row),
+        cmocka_unit_test(t_convert), cmocka_unit_test(t_cookie), cmocka_unit_test(t_mpconvert),
+        cmocka_unit_test(t_options), cmocka_unit_test(t_socks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,7 +51,7 @@ static struct cpe_listener lst[MAX_CPE];
 
 static struct {
     uint64_t accepted, relayed, fallback_direct, failed, syn_with, syn_without, wait_timeouts;
-    uint64_t mptcp, lan_tfo;
+    uint64_t mptcp, lan_tfo, cookie_requests;
     int subflows_max;
 } ctr[MAX_CPE];
 static uint64_t reasons[CR__N];
@@ -656,6 +656,8 @@ static void wan_connect(struct conn *c)
             ctr[x->li].syn_with++;
         else
             ctr[x->li].syn_without++;
+        /* no TFO cookie cached yet: the SYN only asked for one, everything follows it */
+        if (w < 0 && errno == EINPROGRESS) ctr[x->li].cookie_requests++;
         r = -1;
         if (w >= 0) errno = EINPROGRESS; /* the SYN is out; the handshake completes later */
     }
@@ -960,11 +962,11 @@ void cpe_stats_write(FILE *f)
                 "%s{\"port\":%d,\"signal\":\"%s\",\"wait_ms\":%d,\"accepted\":%llu,"
                 "\"relayed\":%llu,\"fallback_direct\":%llu,\"failed\":%llu,"
                 "\"syn_with_lan_bytes\":%llu,\"syn_without_lan_bytes\":%llu,\"wait_timeouts\":%llu,"
-                "\"mptcp\":%llu,\"subflows_max\":%d,\"lan_tfo\":%llu}",
+                "\"mptcp\":%llu,\"subflows_max\":%d,\"lan_tfo\":%llu,\"tfo_cookie_requests\":%llu}",
                 i ? "," : "", cfg.cpe[i].port, cfg.cpe[i].sig->name, cfg.cpe[i].wait_ms,
                 U(ctr[i].accepted), U(ctr[i].relayed), U(ctr[i].fallback_direct), U(ctr[i].failed),
                 U(ctr[i].syn_with), U(ctr[i].syn_without), U(ctr[i].wait_timeouts), U(ctr[i].mptcp),
-                ctr[i].subflows_max, U(ctr[i].lan_tfo));
+                ctr[i].subflows_max, U(ctr[i].lan_tfo), U(ctr[i].cookie_requests));
     fprintf(f, "],\"fallback_reasons\":{");
     for (int r = 0; r < CR__N; r++)
         fprintf(f, "%s\"%s\":%llu", r ? "," : "", cpe_reason_name(r), U(reasons[r]));

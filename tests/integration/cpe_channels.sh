@@ -97,7 +97,8 @@ for s in "${MPX_REG_NAMES[@]}"; do
     t_check "${s}_cpe_plain_tcp" mpx_cch_jq '.mptcp == 0' <<< "$l"
   fi
   # LAN bytes in the SYN: never where the row waits for the answer or has no SYN data;
-  # elsewhere every SYN without them is a wait timeout (the LAN bytes came later than W)
+  # elsewhere every SYN without them is a wait timeout (the LAN bytes came later than W) or
+  # a SYN that only asked for a TFO cookie (convert-cookie, none cached yet)
   waits=$(jq -r --arg s "$s" '.signals[] | select(.name == $s) | .waits_reply' <<< "$MPX_REG")
   if [ "$waits" = true ] || [ "${MPX_SIG_TFO[$s]}" = none ]; then
     t_check "${s}_syn_alone" mpx_cch_jq --argjson n $N \
@@ -105,7 +106,8 @@ for s in "${MPX_REG_NAMES[@]}"; do
   else
     t_check "${s}_syn_lan_bytes" mpx_cch_jq --argjson n $N \
       '.syn_with_lan_bytes + .syn_without_lan_bytes == $n and
-       .syn_without_lan_bytes == .wait_timeouts and .syn_with_lan_bytes > 0' <<< "$l"
+       .syn_without_lan_bytes == .wait_timeouts + .tfo_cookie_requests and
+       .syn_with_lan_bytes > 0' <<< "$l"
   fi
 done
 t_check "cpe_no_fallback" mpx_cch_jq '[.cpe.fallback_reasons[]] | add == 0' <<< "$CS"

@@ -470,6 +470,18 @@ static void confirm(struct conn *c)
         relay_run(c);
 }
 
+/* A row without an answer whose replay buffer is full and sent: a fallback could no longer
+ * replay the whole stream, and a target that waits for more before it speaks would hold the
+ * LAN client until --cpe-timeout; the relay takes over. True when it did. */
+static bool confirm_when_full(struct conn *c)
+{
+    struct cpe_conn *x = c->cpe;
+    if (x->fam->reply_need || !x->wan_up || x->lan_len < CPE_LAN_MAX || x->lan_sent < x->lan_len)
+        return false;
+    confirm(c);
+    return true;
+}
+
 static void fallback_connected(struct conn *c)
 {
     struct cpe_conn *x = c->cpe;
@@ -760,7 +772,7 @@ void cpe_on_client(struct conn *c, uint32_t events)
         if (x->lan_len || x->lan_eof) wan_connect(c);
         return;
     }
-    if (x->phase == CP_WAN && x->wan_up) wan_pump_out(c);
+    if (x->phase == CP_WAN && x->wan_up && wan_pump_out(c) == 0) confirm_when_full(c);
 }
 
 void cpe_on_server(struct conn *c, uint32_t events)
@@ -800,6 +812,7 @@ void cpe_on_server(struct conn *c, uint32_t events)
         return;
     }
     if (wan_pump_out(c) < 0 || c->closing || c->state != CS_CPE) return;
+    if (confirm_when_full(c)) return;
     wan_read(c);
 }
 

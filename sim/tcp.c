@@ -14,6 +14,9 @@ enum { ST_SYN_SENT = 1, ST_SYN_RCVD, ST_EST, ST_DONE };
 #define RTO_MIN (200 * SIM_MS) /* TCP_RTO_MIN */
 #define ATO_MIN (40 * SIM_MS)  /* TCP_ATO_MIN: delayed ACK of an interactive connection */
 #define SYN_RETRIES 6
+/* Linux's TCP timers count jiffies; the reference kernel has CONFIG_HZ=250 */
+#define JIFFY (4 * SIM_MS)
+#define TLP_MIN (2 * JIFFY) /* TCP_TIMEOUT_MIN: the probe timeout's addition with >1 segment out */
 
 struct listener {
     struct sim_node *node;
@@ -229,6 +232,7 @@ static struct sim_pkt *pkt_for(struct sim_sock *k, uint8_t flags)
 static void emit(struct sim *s, struct sim_sock *k, struct sim_pkt *p)
 {
     k->tx_pkts++;
+    k->r_acked = k->r_nxt;
     k->delack = false; /* any segment carries the ACK */
     k->dgen++;
     sim_send(s, k->node, p);
@@ -315,10 +319,84 @@ static void third_ack(struct sim *s, struct sim_sock *k)
     emit(s, k, p);
 }
 
+/* ---- the data retransmission timer, with Linux's tail-loss probe (RFC 8985, tcp_output.c
+ * tcp_schedule_loss_probe): with data out and no loss recovery going on, a probe is due
+ * 2 SRTT + 2 jiffies after the last send (2 SRTT + 200 ms with one segment out: the peer's
+ * delayed ACK), never after the RTO deadline; it sends the last segment again and the RTO
+ * then runs from the probe. ---- */
+static void data_timer_fire(struct sim *s, void *arg, uint64_t gen);
+static void output(struct sim *s, struct sim_sock *k);
+
+static void seg_note(struct sim_sock *k, size_t end, uint64_t now)
+{
+    if (k->nseg == (int)(sizeof k->seg_end / sizeof k->seg_end[0])) return;
+    k->seg_end[k->nseg] = end, k->seg_tx[k->nseg] = now;
+    k->nseg++;
+}
+
+static void data_timer(struct sim *s, struct sim_sock *k)
+{
+    k->gen++;
+    if (!k->nseg) return;
+    uint64_t at = k->rto_at;
+    k->tlp_armed = false;
+    if (!k->tlp_done && !k->in_loss && !k->pending_synack && k->srtt) {
+        uint64_t pto = s->now + 2 * k->srtt + (k->nseg == 1 ? RTO_MIN : TLP_MIN);
+        k->tlp_armed = true;
+        if (pto < at) at = pto;
+    }
+    sim_at(s, at, data_timer_fire, k, k->gen);
+}
+
+/* Sends stream bytes [off, end) again (the last segment: a probe), with the FIN if it had one. */
+static void send_again(struct sim *s, struct sim_sock *k, size_t off, size_t end)
+{
+    bool fin = k->fin_sent && end > k->sb_len;
+    size_t dend = end > k->sb_len ? k->sb_len : end;
+    struct sim_pkt *p = pkt_for(k, SIM_ACK | (dend > off ? SIM_PSH : 0) | (fin ? SIM_FIN : 0));
+    if (!p) return;
+    p->seq = k->iss + 1 + (uint32_t)off;
+    if (dend > off) {
+        p->plen = (uint32_t)(dend - off);
+        p->data = malloc(p->plen);
+        if (!p->data) {
+            sim_pkt_free(p);
+            return;
+        }
+        memcpy(p->data, k->sb + off, p->plen);
+    }
+    opts_established(k, p, dend > off);
+    emit(s, k, p);
+}
+
+static void data_timer_fire(struct sim *s, void *arg, uint64_t gen)
+{
+    struct sim_sock *k = arg;
+    if (gen != k->gen || k->st == ST_DONE || !k->nseg) return;
+    if (k->tlp_armed) {
+        size_t last = k->seg_end[k->nseg - 1];
+        size_t first = k->nseg > 1 ? k->seg_end[k->nseg - 2] : k->s_una;
+        if (last > k->sb_len && first > k->sb_len) first = k->sb_len; /* a FIN alone */
+        send_again(s, k, first, last);
+        k->tlp_done = true;
+        k->rto_at = s->now + k->rto;
+        data_timer(s, k);
+        return;
+    }
+    /* RTO: go-back-N from the first unacknowledged byte */
+    k->rto *= 2;
+    k->in_loss = true;
+    k->nseg = 0;
+    k->s_nxt = k->s_una;
+    if (k->fin_sent && !k->fin_acked) k->fin_sent = false;
+    output(s, k);
+}
+
 static void output(struct sim *s, struct sim_sock *k)
 {
     if (k->st != ST_EST || k->hold_write) return;
     bool sent = false;
+    int prior = k->nseg;
     while (k->s_nxt < k->sb_len) {
         size_t inflight = (k->s_nxt - k->s_una + SIM_MSS - 1) / SIM_MSS;
         if (inflight >= SIM_IW) break; /* no congestion control beyond the initial window */
@@ -338,6 +416,7 @@ static void output(struct sim *s, struct sim_sock *k)
         k->mpc_data_pending = false;
         k->s_nxt += n;
         if (k->fin_queued && k->s_nxt == k->sb_len) p->flags |= SIM_FIN, k->fin_sent = true;
+        seg_note(k, k->s_nxt + (p->flags & SIM_FIN ? 1 : 0), s->now);
         emit(s, k, p);
         sent = true;
         /* a host that answers soon after it received turns interactive (delayed ACKs) */
@@ -349,10 +428,20 @@ static void output(struct sim *s, struct sim_sock *k)
         p->seq = k->iss + 1 + (uint32_t)k->sb_len;
         opts_established(k, p, false);
         k->fin_sent = true;
+        seg_note(k, k->sb_len + 1, s->now);
         emit(s, k, p);
         sent = true;
     }
-    if (sent && (k->s_una < k->s_nxt || (k->fin_sent && !k->fin_acked))) rto_arm(s, k);
+    if (!sent) return;
+    if (k->pending_synack) { /* a TFO child: its timer is the SYN/ACK's */
+        rto_arm(s, k);
+        return;
+    }
+    /* Linux (tcp_event_new_data_sent): the RTO starts when data goes out with none in
+     * flight, or again from the oldest segment's send when a probe was pending */
+    if (!prior) k->rto_at = s->now + k->rto;
+    else if (k->tlp_armed) k->rto_at = k->seg_tx[0] + k->rto;
+    data_timer(s, k);
 }
 
 static void rto_fire(struct sim *s, void *arg, uint64_t gen)
@@ -372,6 +461,7 @@ static void rto_fire(struct sim *s, void *arg, uint64_t gen)
     }
     /* go-back-N from the first unacknowledged byte */
     k->s_nxt = k->s_una;
+    k->nseg = 0;
     if (k->fin_sent && !k->fin_acked) k->fin_sent = false;
     output(s, k);
 }
@@ -509,6 +599,8 @@ static void deliver_data(struct sim *s, struct sim_sock *k, const struct sim_pkt
     }
     k->rx_pkts++;
     k->last_rcv = s->now;
+    if (!k->rcv_mss) k->rcv_mss = 536; /* TCP_MSS_DEFAULT */
+    if (p->plen >= k->rcv_mss) k->rcv_mss = p->plen < SIM_MSS ? p->plen : SIM_MSS;
     k->r_nxt += p->plen;
     if (fin) k->fin_rcvd = true;
     uint64_t tx0 = k->tx_pkts;
@@ -519,7 +611,8 @@ static void deliver_data(struct sim *s, struct sim_sock *k, const struct sim_pkt
         else if (k->ops && k->ops->eof) k->ops->eof(s, k);
     }
     if (k->tx_pkts != tx0) return; /* the answer carried the ACK */
-    if (!k->pingpong || fin) {
+    /* Linux acks at once when more than one receive MSS is unacknowledged */
+    if (!k->pingpong || fin || k->r_nxt - k->r_acked > k->rcv_mss) {
         send_ack(s, k);
     } else if (!k->delack) {
         k->delack = true;
@@ -539,7 +632,21 @@ static void process_ack(struct sim *s, struct sim_sock *k, uint32_t ack)
         k->rto = k->srtt + RTO_MIN;
     }
     if (k->fin_sent && off == k->sb_len + 1) k->fin_acked = true;
-    if (k->s_una == k->s_nxt && (!k->fin_sent || k->fin_acked)) rto_stop(k);
+    int acked = 0;
+    while (acked < k->nseg && k->seg_end[acked] <= off) acked++;
+    if (!acked) return;
+    memmove(k->seg_end, k->seg_end + acked, (size_t)(k->nseg - acked) * sizeof k->seg_end[0]);
+    memmove(k->seg_tx, k->seg_tx + acked, (size_t)(k->nseg - acked) * sizeof k->seg_tx[0]);
+    k->nseg -= acked;
+    k->tlp_done = false;
+    if (!k->nseg) {
+        k->in_loss = false;
+        rto_stop(k);
+        return;
+    }
+    /* progress with data still out: the RTO from now, a probe rescheduled (tcp_set_xmit_timer) */
+    k->rto_at = s->now + k->rto;
+    if (k->st == ST_EST && !k->pending_synack) data_timer(s, k);
 }
 
 static void established_in(struct sim *s, struct sim_sock *k, struct sim_pkt *p)
@@ -678,6 +785,10 @@ static bool host_rx(struct sim *s, struct sim_node *n, struct sim_pkt *p)
             k->srtt = k->retries ? k->srtt : s->now - k->t_syn;
             k->rto = k->srtt + RTO_MIN;
             rto_stop(k);
+            if (k->nseg) { /* data a TFO child sent before: its RTO from now (Linux rearms) */
+                k->rto_at = s->now + k->rto;
+                data_timer(s, k);
+            }
             k->hold_write = false;
             if (!was_child && !k->is_join && k->ops && k->ops->accepted) k->ops->accepted(s, k);
             if (was_child && !k->is_join && k->ops && k->ops->synack_acked) k->ops->synack_acked(s, k);

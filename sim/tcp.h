@@ -85,6 +85,17 @@ struct sim_sock {
     bool ack64;              /* data ACKs in 64 bits: the peer sent a 64-bit DSN (as Linux) */
     uint32_t ltoken;
     uint64_t tx_pkts, rx_pkts;
+    /* segments in flight (Linux's packets_out): stream end offset (+1 with the FIN) and send
+     * time of each, oldest first; the data RTO runs from the oldest one's send */
+    size_t seg_end[SIM_IW + 4];
+    uint64_t seg_tx[SIM_IW + 4];
+    int nseg;
+    uint64_t rto_at;     /* data RTO deadline */
+    bool tlp_armed;      /* the pending data timer is a tail-loss probe */
+    bool tlp_done;       /* a probe went out: none again until new data is acknowledged */
+    bool in_loss;        /* after an RTO, until everything is acknowledged (no probes) */
+    size_t r_acked;      /* r_nxt when we last sent an ACK */
+    size_t rcv_mss;      /* Linux's icsk_ack.rcv_mss: the largest segment seen (from 536) */
     const struct sim_app_ops *ops;
     void *app;
     struct sim_sock *next;

@@ -17,12 +17,13 @@ t_require_bin mpx-sim mpx-analyze mpx-wire
 cd "$MPX_ROOT" || exit 1
 tmp=$(mktemp -d /tmp/mpx-simrun.XXXXXX); trap 'rm -rf "$tmp"' EXIT
 out=$tmp/run
-before=$(ip netns list 2>/dev/null | wc -l)
 timeout 100 ./mpxlab run default --backend sim --reps 2 --out "$out" --quiet --no-plots > "$tmp/run.out" 2> "$tmp/run.err"
 rc=$?
 t_check run_rc test "$rc" = 0
 [ -s "$out/summary.json" ] || { tail -n 20 "$tmp/run.err" "$out/logs/run.log" 2>/dev/null; t_fail results "no summary.json"; t_done; }
-t_check no_namespaces test "$(ip netns list 2>/dev/null | wc -l)" -le "$before"
+# none with this run's tag (other runs on the machine may come and go meanwhile)
+tag=$(jq -r '.namespace_tag' "$out/manifest.json")
+t_check no_namespaces test -n "$tag" -a "$(ip netns list 2>/dev/null | grep -c "^mpx-${tag}v")" = 0
 t_check manifest test "$(jq -r '"\(.backend) \(.status) \(.exit_code)"' "$out/manifest.json")" = "sim done 0"
 nsig=$(jq '.signals | length' < <(./bin/mpx-wire signals --json))
 t_check connections test "$(jq -s 'length' "$out/connections.jsonl")" = $((2 * nsig))

@@ -3,9 +3,10 @@
 # test), on topologies/hybrid-cpe.topo with emu/harness/apps.sh: lighttpd on the server serves
 # files of known sha256 on one port per channel, the CPE (mpx-proxy --cpe, nft port map) picks
 # the channel by that port.
-#  1. every explicit channel that needs no SYN option helper: curl, wget and busybox wget on
-#     lan1 fetch 1 kB and 1 MB, sha256 checked; the CPE relayed every one through the HAG (its
-#     row's relayed count, no direct fallback) and the web server saw the HAG's WAN address;
+#  1. every explicit channel (mpconvert-opt: mpx-optd adds its SYN option on the CPE and reads
+#     it on the HAG, as for every channel here): curl, wget and busybox wget on lan1 fetch
+#     1 kB and 1 MB, sha256 checked; the CPE relayed every one through the HAG (its row's
+#     relayed count, no direct fallback) and the web server saw the HAG's WAN address;
 #  2. issue 13: curl and wget each download 10 MB twice through the convert channel, MPTCP
 #     from the CPE to the HAG over DSL + LTE: sha256, goodput >= 80 % of the sum of the
 #     topology's down rates towards the CPE (hybrid-cpe.topo: 20 + 30 Mbit/s; goodput = bytes
@@ -25,6 +26,7 @@ source "$(dirname "$0")/../lib.sh"
 source "$MPX_ROOT/tests/cpe_lib.sh"
 source "$MPX_ROOT/emu/harness/apps.sh"
 t_require_cmd curl wget busybox lighttpd sha256sum tcpdump
+t_require_bin mpx-optd
 TFOP=8199 TFOC=9199      # the TFO step's server port and CPE listener (convert, wait=0)
 # jqok JSON FILTER: FILTER is true for JSON
 jqok() { jq -e "$2" <<< "$1" > /dev/null 2>&1; }
@@ -35,7 +37,7 @@ mpx_cpt_up capps
 mpx_reg_load
 CHS=()
 for s in "${MPX_REG_NAMES[@]}"; do
-  [ "${MPX_SIG_MODE[$s]}" = explicit ] && [ "${MPX_SIG_HELPER[$s]}" = none ] && CHS+=("$s")
+  [ "${MPX_SIG_MODE[$s]}" = explicit ] && CHS+=("$s")
 done
 S=$MPX_CPT_SRV D=$MPX_CPT_DIR
 NS_LAN=$MPX_CPT_NS_LAN1 NS_SRV=$MPX_CPT_NS_SERVER NS_CPE=$MPX_CPT_NS_CPE
@@ -43,10 +45,21 @@ ports=()
 for s in "${CHS[@]}"; do ports+=("$(mpx_cpt_srv_port "$s")"); done
 mpx_apps_httpd_start "$D/apps" "$NS_SRV" "${ports[@]}" "$TFOP" 2> "$D/apps-start.err" ||
   { t_fail setup "web server: $(cat "$D/apps-start.err")"; exit 1; }
-cleanup_apps() { mpx_apps_httpd_stop "$D/apps"; mpx_cpt_down; }
+ICC=$D/icc
+cleanup_apps() {
+  mpx_apps_httpd_stop "$D/apps"
+  mpx_ic_client_down "$NS_CPE" "$ICC" > /dev/null 2>&1
+  mpx_cpt_down
+}
 trap cleanup_apps EXIT
 mpx_cpt_hag || exit 1
-mpx_cpt_cpe "${CHS[@]}" "$TFOP:$TFOC=convert,wait=0" -- --cpe-timeout 5000 || exit 1
+# the CPE's mpx-optd (add mode) puts mpconvert-opt's MP_CONVERT option into its SYNs; the HAG's
+# (read mode) reads it
+mpx_ic_client_up "$NS_CPE" "$ICC" > "$D/icc.log" 2>&1 ||
+  { t_fail setup "CPE mpx-optd: $(tail -n 2 "$D/icc.log")"; exit 1; }
+mpx_cpt_cpe "${CHS[@]}" "$TFOP:$TFOC=convert,wait=0" -- --cpe-timeout 5000 \
+  --optd-ctl "$(mpx_ic_client_ctl "$ICC")" || exit 1
+mpx_cpt_intercept optd-read || exit 1
 echo "# channels: ${CHS[*]}"
 
 # 1. every explicit channel, three tools, 1 kB and 1 MB
@@ -107,6 +120,7 @@ t_check "tfo - plain curl: the CPE's SYN without LAN bytes ($r0)" \
 t_check "tfo - curl --tcp-fastopen: the CPE's SYN carried the LAN request ($r1)" \
   jqok "$r1" '.syn_with_lan_bytes == 1 and .syn_without_lan_bytes == 1'
 mpx_apps_httpd_stop "$D/apps"
+mpx_ic_client_down "$NS_CPE" "$ICC" > /dev/null 2>&1
 mpx_cpt_finish
 # the goodput of each bulk download on the wire (LAN capture: connect to the last byte, as
 # bulk.exp's mpx-client; the wall time above also counts the tool's process start)

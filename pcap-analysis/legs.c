@@ -91,9 +91,10 @@ struct lg {
     char why[40];        /* why it was refused ("" = it was not) */
 };
 
-enum { E_SYN, E_SYNACK, E_ACK, E_REQ, E_RESP, E_FINC, E_FINS, E_RST, E__N };
-static const char *const ENAME[E__N] = { "syn",        "synack",  "ack",     "first_req",
-                                         "first_resp", "fin_c2s", "fin_s2c", "rst" };
+enum { E_SYN, E_SYNACK, E_ACK, E_DC2S, E_DS2C, E_REQ, E_RESP, E_FINC, E_FINS, E_RST, E__N };
+static const char *const ENAME[E__N] = { "syn",      "synack",    "ack",        "data_c2s",
+                                         "data_s2c", "first_req", "first_resp", "fin_c2s",
+                                         "fin_s2c",  "rst" };
 
 static bool hdr_at(lg *l, const uint8_t *b, size_t off)
 {
@@ -378,6 +379,12 @@ static void leg_times(const lg *l, int64_t t[E__N])
     t[E_FINC] = c->t_fin[0];
     t[E_FINS] = c->t_fin[1];
     t[E_RST] = c->t_rst;
+    /* the first payload each way, signalling included (SYN data counts) */
+    for (int d = 0; d < 2; d++) {
+        int64_t f = joins_first(c, d);
+        for (size_t i = 0; i < c->d[d].nsegs; i++) f = tmin(f, c->d[d].segs[i].t_us);
+        t[d ? E_DS2C : E_DC2S] = f;
+    }
 }
 
 /* One-way delays from the handshake (mpx-linkem stamps arrival at the next hop). */

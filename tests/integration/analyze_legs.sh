@@ -53,21 +53,24 @@ mpx_legs_case summary '.[-1] | .type=="legs_summary" and .connections==8 and .co
 # access_ttfb = 40610 - 520 = 40090; wan_ttfb = 30600 - 10530 = 20070;
 # server_resp = (30600 - 5000) - 25540 = 60; the HAG's SYN left (10530) before the CPE's ACK
 # reached it (30520): hag_connect_at syn. FINs: LAN 41870 / 42370, access 51880 / 71880.
+# The first payload each way, signalling included: on the access leg the SYN data (10520) and
+# the converter's reply, sent when the server's SYN/ACK reached the HAG (20530 + 10 + 10000 =
+# 30540).
 mpx_legs_case conn_a '.[0] | .id==1 and .complete and .target=="198.18.6.2:8101"
   and .mpx1=={"seed":257,"req_len":32,"resp_len":16,"echo":false}
   and .key=={"access":"mpx1","wan":"mpx1"} and .t0_epoch_us==1764316800000000
   and .lan.client=="198.18.3.2:40001" and .lan.relay=="proxied" and .lan.signal=="plain"
-  and .lan.t_us=={"syn":0,"synack":250,"ack":500,"first_req":510,"first_resp":40870,
+  and .lan.t_us=={"syn":0,"synack":250,"ack":500,"data_c2s":510,"data_s2c":40870,"first_req":510,"first_resp":40870,
                   "fin_c2s":41870,"fin_s2c":42370,"rst":null}
   and .lan.owd_us=={"c2s":250,"s2c":250}
   and .access.client=="198.18.0.2:50001" and .access.server=="198.18.0.1:5124"
   and .access.signal=="convert" and .access.signal_valid and .access.signal_target=="198.18.6.2:8101"
   and .access.mptcp=="mptcp" and .access.subflows==2 and (.access.subflow_pcaps|map(split("/")[-1]))==["dsl.pcap","lte.pcap"]
   and .access.syn_data_len==56 and .access.req_in_syn and .access.syn_carries_request and (.access.refused|not)
-  and .access.t_us=={"syn":10520,"synack":20520,"ack":30520,"first_req":10520,"first_resp":40610,
+  and .access.t_us=={"syn":10520,"synack":20520,"ack":30520,"data_c2s":10520,"data_s2c":30540,"first_req":10520,"first_resp":40610,
                      "fin_c2s":51880,"fin_s2c":71880,"rst":null}
   and .wan.client=="198.18.4.1:60001" and .wan.relay==null
-  and .wan.t_us=={"syn":15530,"synack":20530,"ack":25530,"first_req":25540,"first_resp":30600,
+  and .wan.t_us=={"syn":15530,"synack":20530,"ack":25530,"data_c2s":25540,"data_s2c":30600,"first_req":25540,"first_resp":30600,
                   "fin_c2s":56890,"fin_s2c":66890,"rst":null}
   and .hag_connect_at=="syn"
   and .gaps_us=={"lan_syn_to_access_syn":10520,"access_syn_to_wan_syn":5010,"cpe_wait":20,

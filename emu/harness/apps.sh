@@ -84,7 +84,8 @@ mpx_apps_files() { # dir
   mkdir -p "$w" || return 1
   for s in "${!MPX_APPS_BYTES[@]}"; do
     if [ ! -s "$w/$s.bin" ]; then
-      seq -f '%015.0f' 0 $((MPX_APPS_BYTES[$s] / 16)) | head -c "${MPX_APPS_BYTES[$s]}" > "$w/$s.bin" || return 1
+      seq -f '%015.0f' 0 $((MPX_APPS_BYTES[$s] / 16)) | head -c "${MPX_APPS_BYTES[$s]}" \
+        > "$w/$s.bin" || return 1
     fi
     got=$(sha256sum < "$w/$s.bin") got=${got%% *}
     [ "$got" = "${MPX_APPS_SHA[$s]}" ] ||
@@ -149,7 +150,8 @@ mpx_apps_httpd_start() { # dir ns port...
     done
   fi
   _mpx_apps_listening "$ns" "$@" && return 0
-  echo "mpx_apps_httpd_start: $kind not listening on $* in $ns: $(tail -n 3 "$d/httpd.log" "$d/httpd-error.log" 2> /dev/null | tr '\n' ' ')" >&2
+  echo "mpx_apps_httpd_start: $kind not listening on $* in $ns:" \
+    "$(tail -n 3 "$d/httpd.log" "$d/httpd-error.log" 2> /dev/null | tr '\n' ' ')" >&2
   mpx_apps_httpd_stop "$d"
   return 1
 }
@@ -220,7 +222,8 @@ _mpx_apps_mbit() {
 
 mpx_apps_access_rate() { # run node
   local st l an bn rest dir spec r sum=0 hosts
-  declare -F mpx_topo_state > /dev/null || { echo "mpx_apps_access_rate: emu/lib/topo.sh not loaded" >&2; return 2; }
+  declare -F mpx_topo_state > /dev/null ||
+    { echo "mpx_apps_access_rate: emu/lib/topo.sh not loaded" >&2; return 2; }
   st=$(mpx_topo_state "$1")
   hosts=" $(awk '$2 == "host" { printf "%s ", $1 }' "$st/nodes")"
   while read -r l an _ bn _ rest; do
@@ -253,10 +256,12 @@ mpx_apps_wire() { # pcap port
           last[dst] = $1 } }
       END { for (i = 1; i <= n; i++) { c = order[i]; if (!(c in last)) continue
               d = last[c] - syn[c]
-              printf "%s %.6f %.6f %d %.3f\n", c, syn[c], last[c], top[c], (d > 0 ? top[c] * 8 / d / 1e6 : 0) } }'
+              printf "%s %.6f %.6f %d %.3f\n", c, syn[c], last[c], top[c],
+                (d > 0 ? top[c] * 8 / d / 1e6 : 0) } }'
 }
 
 mpx_apps_syn_get() { # pcap dport
-  timeout 30 tcpdump -nn -A -r "$1" "ip and tcp dst port $2 and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn" 2> /dev/null |
+  timeout 30 tcpdump -nn -A -r "$1" \
+    "ip and tcp dst port $2 and tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn" 2> /dev/null |
     grep -c 'GET /' || true
 }

@@ -67,7 +67,8 @@ for s in "${CHS[@]}"; do
   p=$(mpx_cpt_srv_port "$s")
   bad=0
   mpx_apps_run "$D/apps" "$NS_LAN" "$s" "http://$S:$p" "curl wget bbwget" "1k 1m" || bad=$?
-  rows=$(awk -F, -v c="$s" '$2 == c { printf "%s/%s %s %ss rc %s; ", $1, $3, ($7 ? "ok" : "BAD"), $5, $8 }' "$D/apps/apps.csv")
+  rows=$(awk -F, -v c="$s" '$2 == c { printf "%s/%s %s %ss rc %s; ", $1, $3,
+    ($7 ? "ok" : "BAD"), $5, $8 }' "$D/apps/apps.csv")
   t_check "$s - curl, wget, busybox wget x 1 kB, 1 MB: sha256 ok ($rows)" [ "$bad" = 0 ]
 done
 st=$(mpx_cpt_stats cpe)
@@ -79,8 +80,10 @@ done
 mpx_apps_httpd_stop "$D/apps"   # flushes the access log; started again for step 2
 for s in "${CHS[@]}"; do
   p=$(mpx_cpt_srv_port "$s")
-  n=$(awk -v p="$p" -v h="$MPX_CPT_HAG_WAN" '$1 == p && $2 == h && $3 == 200' "$D/apps/httpd-access.log" | wc -l)
-  t_check "$s - the web server saw 6 requests from the HAG's WAN address $MPX_CPT_HAG_WAN (saw $n)" [ "$n" = 6 ]
+  n=$(awk -v p="$p" -v h="$MPX_CPT_HAG_WAN" '$1 == p && $2 == h && $3 == 200' \
+    "$D/apps/httpd-access.log" | wc -l)
+  t_check "$s - the web server saw 6 requests from the HAG ($MPX_CPT_HAG_WAN; saw $n)" \
+    [ "$n" = 6 ]
 done
 mpx_apps_httpd_start "$D/apps" "$NS_SRV" "${ports[@]}" "$TFOP" 2> "$D/apps-start.err" ||
   { t_fail setup "web server again: $(cat "$D/apps-start.err")"; exit 1; }
@@ -97,7 +100,8 @@ for k in 1 2; do
     d1=$(mpx_apps_if_rx "$NS_CPE" dsl) l1=$(mpx_apps_if_rx "$NS_CPE" lte)
     IFS=, read -r _ _ _ bytes secs gp ok rc <<< "$(tail -n 1 "$D/apps/apps.csv")"
     dd=$((d1 - d0)) dl=$((l1 - l0))
-    t_check "bulk $tool #$k - 10 MB through convert: sha256 ok, rc $rc, $bytes bytes in ${secs}s" [ "$ok" = 1 ]
+    t_check "bulk $tool #$k - 10 MB through convert: sha256 ok, rc $rc, $bytes bytes in ${secs}s" \
+      [ "$ok" = 1 ]
     bulk+=("$tool #$k $secs $gp")
     t_check "bulk $tool #$k - both links carried it: dsl rx $dd B, lte rx $dl B (each >= 1000000)" \
       both "$dd" "$dl" 1000000
@@ -110,10 +114,12 @@ t_check "bulk - the CPE's convert connections were MPTCP with 2 subflows ($row)"
 # 3. a TFO LAN client: its request lands in the CPE's SYN with wait=0
 ip netns exec "$NS_LAN" sysctl -qw net.ipv4.tcp_fastopen=5
 mpx_apps_fetch "$D/apps" "$NS_LAN" convert-w0 "http://$S:$TFOP" curl 1k
-t_check "tfo - plain curl through convert,wait=0: sha256 ok" [ "$(tail -n 1 "$D/apps/apps.csv" | cut -d, -f7)" = 1 ]
+t_check "tfo - plain curl through convert,wait=0: sha256 ok" \
+  [ "$(tail -n 1 "$D/apps/apps.csv" | cut -d, -f7)" = 1 ]
 r0=$(mpx_cpt_cpe_row "$(mpx_cpt_stats cpe)" "$TFOC")
 mpx_apps_fetch "$D/apps" "$NS_LAN" convert-w0 "http://$S:$TFOP" curl-tfo 1k
-t_check "tfo - curl --tcp-fastopen through convert,wait=0: sha256 ok" [ "$(tail -n 1 "$D/apps/apps.csv" | cut -d, -f7)" = 1 ]
+t_check "tfo - curl --tcp-fastopen through convert,wait=0: sha256 ok" \
+  [ "$(tail -n 1 "$D/apps/apps.csv" | cut -d, -f7)" = 1 ]
 r1=$(mpx_cpt_cpe_row "$(mpx_cpt_stats cpe)" "$TFOC")
 t_check "tfo - plain curl: the CPE's SYN without LAN bytes ($r0)" \
   jqok "$r0" '.syn_without_lan_bytes == 1 and .syn_with_lan_bytes == 0'
@@ -129,7 +135,9 @@ t_check "bulk - 4 downloads of 10 MB in the LAN capture (${#wire[@]})" [ ${#wire
 for i in "${!wire[@]}"; do
   read -r _ ts tl by gw <<< "${wire[$i]}"
   read -r tn tk tw tg <<< "${bulk[$i]:-? ? 0 0}"
-  t_check "bulk $tn $tk - goodput $gw Mbit/s ($by bytes, SYN to last byte $(awk -v a="$ts" -v b="$tl" 'BEGIN { printf "%.3f", b - a }')s; tool wall time ${tw}s = $tg Mbit/s) >= 80 % of DSL + LTE down ($agg Mbit/s) = $need" \
+  dt=$(awk -v a="$ts" -v b="$tl" 'BEGIN { printf "%.3f", b - a }')
+  t_check "bulk $tn $tk - goodput $gw Mbit/s ($by bytes, SYN to last byte ${dt}s; tool wall time \
+${tw}s = $tg Mbit/s) >= 80 % of DSL + LTE down ($agg Mbit/s) = $need" \
     awk -v g="$gw" -v n="$need" 'BEGIN { exit !(g >= n) }'
 done
 # the TFO request on the wire: in the LAN SYN, and in the CPE's SYN to the HAG right after the
@@ -141,7 +149,8 @@ tgt=$(printf '%04x00000000000000000000ffff%02x%02x%02x%02x' "$TFOP" ${S//./ })
 syns=$(mpx_cpt_syn_hex "$D/pcap/dsl.pcap" "$hp" | grep "$tgt" | cut -d' ' -f2)
 n_get=$(grep -c "${tgt}474554202f" <<< "$syns")
 n_alone=$(grep -c "${tgt}\$" <<< "$syns")
-t_check "tfo - the dsl capture: the CPE's SYNs to the HAG for port $TFOP: 1 with the GET right after the Convert message ($n_get), 1 with the message alone ($n_alone)" [ "$n_get:$n_alone" = 1:1 ]
+t_check "tfo - the dsl capture: the CPE's SYNs to the HAG for port $TFOP: 1 with the GET right \
+after the Convert message ($n_get), 1 with the message alone ($n_alone)" [ "$n_get:$n_alone" = 1:1 ]
 echo "# apps.csv:"
 column -t -s, "$D/apps/apps.csv" 2> /dev/null || cat "$D/apps/apps.csv"
 t_done

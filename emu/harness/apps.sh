@@ -239,7 +239,8 @@ mpx_apps_access_rate() { # run node
 }
 
 mpx_apps_if_rx() { # ns iface
-  _mpx_apps_in "$1" cat "/sys/class/net/$2/statistics/rx_bytes"
+  # from netlink, not /sys: a mininet node (mnexec) has no /sys of its own
+  _mpx_apps_in "$1" ip -j -s link show dev "$2" | jq -e '.[0].stats64.rx.bytes'
 }
 
 mpx_apps_wire() { # pcap port

@@ -273,7 +273,10 @@ mpx_exp_parse() {
   [ -n "$EXP_TOPO_ARG" ] || { _mpx_exp_err "$ln" "no 'topology' line"; return 2; }
   [ ${#EXP_SIGNALS[@]} -gt 0 ] || { _mpx_exp_err "$ln" "no 'signals' line"; return 2; }
   # the chain line's waits expand "cpe:NAME" wherever it stood in the file
-  if [ -n "$EXP_CHAIN" ]; then mpx_exp_signals_set "${EXP_SIG_TOKENS[@]}"; _MPX_EXP_POST+=("${EXP_SEEN[chain]} node $EXP_CHAIN ${EXP_CHAIN_HOSTS[*]}"); fi
+  if [ -n "$EXP_CHAIN" ]; then mpx_exp_signals_set "${EXP_SIG_TOKENS[@]}"; _MPX_EXP_POST+=("${EXP_SEEN[chain]} node $EXP_CHAIN ${EXP_CHAIN_HOSTS[*]}")
+  elif [[ " ${EXP_SIGNALS[*]} " == *" cpe:"* ]]; then
+    _mpx_exp_err "${EXP_SEEN[signals]}" "signals: cpe: rows (proxy/proxy) need a 'chain NODE' line"; return 2
+  fi
   EXP_TOPO=$(_mpx_exp_find_topo "$EXP_TOPO_ARG") ||
     { _mpx_exp_err "$topo_line" "topology file '$EXP_TOPO_ARG' not found (looked beside the .exp and in topologies/)"; return 2; }
   _mpx_exp_postcheck "$topo_line" || return 2

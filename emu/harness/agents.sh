@@ -473,7 +473,8 @@ mpx_ic_variant_up() {
     [ "$an" = hag ] && ifs+=" $ai"; [ "$bn" = hag ] && ifs+=" $bi"
   done < "$MPX_LINKS_FILE"
   export MPX_IC_IFACES=${ifs# }
-  export MPX_IC_JOIN_PORTS="$MPX_PORT_SERVER $MPX_PORT_SERVER_MPTCP"
+  # (+ the server ports of a chain experiment's intercepted cpe: rows, chain.sh)
+  export MPX_IC_JOIN_PORTS="$MPX_PORT_SERVER $MPX_PORT_SERVER_MPTCP${MPX_CHAIN_JOIN_PORTS:+ $MPX_CHAIN_JOIN_PORTS}"
   log "interception: HAG interfaces '$MPX_IC_IFACES', client optd $client"
   if [ $client = 1 ]; then
     mpx_ic_client_up "$(mpx_topo_ns "$r" client)" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || return 1

@@ -31,6 +31,9 @@ MPX_CHAIN_UP=0 MPX_CHAIN_OPTD_UP=0 MPX_CHAIN_NS='' MPX_CHAIN_IC_DIR=''
 # the node of the measured clients (agents.sh mpx_client_ns); "" = the topology's "client"
 MPX_CLIENT_NODE=''
 declare -gA MPX_CHAIN_SPORT=() MPX_CHAIN_CPORT=()
+# the server ports of the rows the HAG intercepts: its MP_JOIN listeners need them (agents.sh
+# mpx_ic_variant_up adds them to MPX_IC_JOIN_PORTS when it holds the join listeners per variant)
+MPX_CHAIN_JOIN_PORTS=
 
 # mpx_chain_is SIG: a proxy/proxy row name
 mpx_chain_is() { [[ $1 =~ ^cpe:[a-z0-9][a-z0-9_-]*:w[0-9]+$ ]]; }
@@ -108,7 +111,7 @@ mpx_chain_variant_up() {
   # every measured connection of the variant starts on a LAN host (mpx_client_step)
   MPX_CLIENT_NODE=${EXP_CHAIN_HOSTS[0]}
   MPX_CHAIN_NS=$(mpx_topo_ns "$r" "$EXP_CHAIN")
-  MPX_CHAIN_SPORT=() MPX_CHAIN_CPORT=() MPX_CHAIN_HTTP=()
+  MPX_CHAIN_SPORT=() MPX_CHAIN_CPORT=() MPX_CHAIN_HTTP=() MPX_CHAIN_JOIN_PORTS=
   local need_optd=0 auth=0 j=0 wl=${EXP_CHAIN_WAITS[-1]}
   # ports in the experiment's row order (the same numbers in every variant)
   for s in "${EXP_SIGNALS[@]}"; do
@@ -118,6 +121,7 @@ mpx_chain_variant_up() {
     MPX_CHAIN_SPORT[$s]=$((MPX_CHAIN_PORT_BASE + i)) MPX_CHAIN_CPORT[$s]=$((MPX_CHAIN_CPE_BASE + i))
     cargs+=(--cpe "${MPX_CHAIN_CPORT[$s]}=$ch,wait=$MPX_CHAIN_W")
     maps+=("${MPX_CHAIN_SPORT[$s]}:${MPX_CHAIN_CPORT[$s]}")
+    [ "${MPX_SIG_INTERCEPT[$ch]}" != - ] && MPX_CHAIN_JOIN_PORTS+="${MPX_CHAIN_JOIN_PORTS:+ }${MPX_CHAIN_SPORT[$s]}"
     [ "${MPX_SIG_HELPER[$ch]}" != none ] && need_optd=1
     [ "${MPX_SIG_AUTH[$ch]}" = true ] && auth=1
     if [ "$MPX_CHAIN_W" = "$wl" ] && [ "${MPX_SIG_MODE[$ch]}" = explicit ] && [ "$MPX_CHAIN_APPS_DONE" = 0 ] &&

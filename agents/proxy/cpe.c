@@ -827,12 +827,10 @@ void cpe_on_timer(struct conn *c, int kind)
         return;
     case CP_FALLBACK: give_up(c, "direct connect timed out"); return;
     default:
-        /* a row without an answer of its own: established and not refused in time is as
-         * good as it gets (the target may be one that never speaks first) */
-        if (!x->fam->reply_need && x->wan_up) {
-            confirm(c);
-            return;
-        }
+        /* rows without an answer of their own too: a HAG that took the connection but hangs
+         * looks like this, and the LAN client must not wait longer than the timeout (the
+         * price: a target slower than the timeout to its first byte gets the request twice,
+         * once via the HAG, once direct) */
         char m[80];
         snprintf(m, sizeof m, "no answer within %d ms", timeout_ms());
         fallback(c, x->wan_up ? CR_TIMEOUT : CR_UNREACHABLE, m);

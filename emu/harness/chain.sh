@@ -236,19 +236,31 @@ mpx_chain_step() {
       log "step $v/$rep/$k $sig: HAG interception setup failed (logs/$v/intercept.log)"
     MPX_IC_HAG_UP=1
   fi
-  mapfile -t pre < <(mpx_topo_ns_prefix "$ns")
-  t0=$EPOCHREALTIME rc=0
-  "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" --signal "$MPX_REG_DIRECT" --mptcp off \
-    --target "$tgt" --workload "$EXP_WORKLOAD" --count 1 --json "$json" --timeout "$EXP_TIMEOUT_CONN" \
-    --tag "$v/$rep/$k" < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || rc=$?
-  t1=$EPOCHREALTIME
+  local argv=(--signal "$MPX_REG_DIRECT" --mptcp off --target "$tgt" --workload "$EXP_WORKLOAD" --count 1
+    --json "$json" --timeout "$EXP_TIMEOUT_CONN" --tag "$v/$rep/$k")
   # while the HAG intercepts: the native end-to-end MPTCP probe, from the LAN host
+  local nat=()
   if [ "${MPX_SIG_MODE[$ch]}" = implicit ] && [ "$MPX_SRV_MPTCP" = 1 ]; then
     mkdir -p "$OUT/native/$v"
-    "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" --signal "$MPX_REG_DIRECT" --mptcp on \
-      --target "$(_mpx_hostport "$SRV_ADDR" "$MPX_PORT_SERVER_MPTCP")" --workload "$EXP_WORKLOAD" --count 1 \
-      --json "$OUT/native/$v/$(printf '%05d' "$k")-$sig.jsonl" --timeout "$EXP_TIMEOUT_CONN" \
-      --tag "$v/$rep/$k/native-$sig" < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || true
+    nat=(--signal "$MPX_REG_DIRECT" --mptcp on --target "$(_mpx_hostport "$SRV_ADDR" "$MPX_PORT_SERVER_MPTCP")"
+      --workload "$EXP_WORKLOAD" --count 1 --json "$OUT/native/$v/$(printf '%05d' "$k")-$sig.jsonl"
+      --timeout "$EXP_TIMEOUT_CONN" --tag "$v/$rep/$k/native-$sig")
+  fi
+  if [ "${MPX_CLIENT_MODE:-process}" = plan ] && declare -F _mpx_plan_line > /dev/null; then
+    # the LAN host's long-lived plan client (agents.sh, mpxlab run --client-mode plan)
+    _mpx_plan_line "$ns" "${argv[@]}"
+    rc=$MPX_PLAN_RC t0=$MPX_PLAN_T0 t1=$MPX_PLAN_T1
+    [ ${#nat[@]} -gt 0 ] && _mpx_plan_line "$ns" "${nat[@]}"
+  else
+    mapfile -t pre < <(mpx_topo_ns_prefix "$ns")
+    t0=$EPOCHREALTIME rc=0
+    "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" "${argv[@]}" \
+      < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || rc=$?
+    t1=$EPOCHREALTIME
+    if [ ${#nat[@]} -gt 0 ]; then
+      "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" "${nat[@]}" \
+        < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || true
+    fi
   fi
   if [ "$MPX_IC_HAG_UP" = 1 ]; then
     mpx_ic_hag_down "$(mpx_topo_ns "$r" hag)" "$MPX_CHAIN_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || true; MPX_IC_HAG_UP=0

@@ -7,13 +7,25 @@
 #include "proto/ippkt.h"
 #include "sim/sim.h"
 
-struct sim_pkt *sim_pkt_new(void) { return calloc(1, sizeof(struct sim_pkt)); }
+/* freed packets are kept for reuse: a run allocates a packet per segment otherwise */
+static struct sim_pkt *g_free;
+
+struct sim_pkt *sim_pkt_new(void)
+{
+    struct sim_pkt *p = g_free;
+    if (!p) return calloc(1, sizeof(struct sim_pkt));
+    g_free = p->next;
+    memset(p, 0, sizeof *p);
+    return p;
+}
 
 void sim_pkt_free(struct sim_pkt *p)
 {
     if (!p) return;
     free(p->data);
-    free(p);
+    p->data = NULL;
+    p->next = g_free;
+    g_free = p;
 }
 
 uint32_t sim_pkt_wire_len(const struct sim_pkt *p)

@@ -826,7 +826,7 @@ void cpe_on_timer(struct conn *c, int kind)
         wan_connect(c);
         return;
     case CP_FALLBACK: give_up(c, "direct connect timed out"); return;
-    default:
+    default: {
         /* rows without an answer of their own too: a HAG that took the connection but hangs
          * looks like this, and the LAN client must not wait longer than the timeout (the
          * price: a target slower than the timeout to its first byte gets the request twice,
@@ -835,6 +835,7 @@ void cpe_on_timer(struct conn *c, int kind)
         snprintf(m, sizeof m, "no answer within %d ms", timeout_ms());
         fallback(c, x->wan_up ? CR_TIMEOUT : CR_UNREACHABLE, m);
         return;
+    }
     }
 }
 

@@ -467,6 +467,8 @@ for v in "${VARIANTS[@]}"; do
   # sysctls asked by the experiment (node "all" = every node)
   for sc in "${EXP_SYSCTL[@]}"; do
     read -r node kv <<< "$sc"
+    # a vector value (tcp_rmem, tcp_wmem, ...) is written with commas in the .exp: spaces here
+    if [[ $kv =~ ^net\.ipv4\.(tcp_rmem|tcp_wmem|tcp_mem|udp_mem)= ]]; then kv=${kv//,/ }; fi
     nodes=("$node"); [ "$node" = all ] && mapfile -t nodes < <(mpx_links_nodes "$R")
     for n in "${nodes[@]}"; do
       ip netns exec "$(run_ns "$R" "$n")" sysctl -q -w "$kv" >> "$RUN_LOG" 2>&1 || die "variant $v: sysctl $kv on $n failed"

@@ -33,7 +33,7 @@ $man[0] as $m | . as $s |
   "",
   "Check: |measured median − model| ≤ 5 % of the model + the link emulator's measured error (its worst lateness p99, \((.fidelity.lateness.worst.p99 // 0)) µs, once per one-way link crossing of the timeline: ⌈g / (R_acc/2)⌉ + 4).",
   "",
-  "W = 0 in the model: the CPE connects at once and its SYN carries the signal alone. mpx-proxy's CPE mode also puts LAN bytes that are already there when it accepts into that SYN (agents/proxy/README.md \"CPE mode\"); mpx-client writes its request right behind its third ACK, so for W = 0 it is a race whether the request is there: the column *CPE's SYNs with LAN bytes* (the CPE's own counter, warm-up connection included) shows how often it was, and a W = 0 row whose SYNs carried the request follows the W > 0 timeline instead.",
+  "W = 0 in the model: the CPE connects at once and its SYN carries the signal alone, even when the LAN request is already there (agents/proxy/README.md \"CPE mode\"; only a LAN client's own TFO SYN data goes with it). The column *CPE's SYNs with LAN bytes* is the CPE's own counter (warm-up connection included): a row whose count departs from the model's assumption (W = 0: none; W > 0: every one, for channels that carry data in the SYN) follows the other timeline.",
   "",
   "| row | W ms | formula id | model TTFB = 2 R_lan + g | model ms | measured median ms [95 %] | deviation | within 5 % + emulator error | model extra RTTs | measured extra RTTs | CPE's SYNs with LAN bytes |",
   "|---|---|---|---|---|---|---|---|---|---|---|",

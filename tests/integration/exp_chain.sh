@@ -55,6 +55,13 @@ for x in "${rows[@]}"; do
   t_check "cpe_mptcp_$x" test "$(sig "$x" '.mptcp.mptcp // 0')" = 2
   t_check "legs_joined_$x" test "$(sig "$x" .legs.complete)" = 2
 done
+# the model's timeline per row (HAG policy cookie: cookie-less SYN data waits for the third ACK)
+t_check model_ids test "$(sig cpe:convert:w0 .model.formula_id) $(sig cpe:convert:w5 .model.formula_id) $(sig cpe:socks5:w0 .model.formula_id)" = \
+  "chain:third-ack chain:third-ack-data chain:app-2x"
+# causality on the legs: the CPE's SYN after the LAN SYN, the HAG's SYN after the CPE's
+for x in "${rows[@]}"; do
+  t_check "legs_order_$x" test "$(sig "$x" '(.legs.lan_syn_to_access_syn_ms > 0) and (.legs.access_syn_to_wan_syn_ms > 0)')" = true
+done
 t_check evidence_columns grep -q '| who signals (W) |.*| model TTFB ms |.*| CPE.s SYN carries the LAN request |' "$r"
 t_check chain_sections grep -q '^### Per-leg timeline' "$r"
 # the CPE's own counters: with W = 5 every SYN carried the LAN request, SOCKS5 never does

@@ -9,7 +9,8 @@
 # Why a variant is outside the model, or nothing when it is inside.
 _mpx_sim_why_not() { # VARIANT_JSON
   jq -r '
-    if (.middlebox // []) | length > 0 then "middlebox variants are not modelled"
+    if .chain != null then "proxy/proxy (chain) variants are not modelled: the simulator has no CPE"
+    elif (.middlebox // []) | length > 0 then "middlebox variants are not modelled"
     elif (.faults // []) | length > 0 then "fault schedules are not modelled"
     elif (.workload // "" | startswith("rr ") | not) then "workload \(.workload): only request/response is modelled"
     elif (.target // 4) == 6 then "IPv6 targets are not modelled"

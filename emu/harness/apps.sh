@@ -35,12 +35,15 @@
 #                                          capture saw them (complete once the topology is down
 #                                          or >= 1 s after the download: mpx-linkem flushes each
 #                                          second), one line each in SYN order:
-#                                          "CLIENT T_SYN T_LAST BYTES MBIT" (T_LAST: the last
+#                                          "CLIENT T_SYN T_LAST BYTES MBIT MBIT_RUN GAP" (T_LAST: the last
 #                                          server segment with data; BYTES: the highest sequence
 #                                          number, HTTP header included; MBIT = BYTES * 8 /
 #                                          (T_LAST - T_SYN)): the goodput from connect to the
 #                                          last byte, as mpx-client's t_done_us in bulk.exp,
-#                                          without the tool's process start
+#                                          without the tool's process start; MBIT_RUN: the
+#                                          rate from 10 % to 90 % of the bytes (set-up, join
+#                                          wait, slow start and tail excluded); GAP: the
+#                                          longest time without a data segment, s (a stall)
 #   mpx_apps_syn_get PCAP DPORT            how many SYNs (IPv4, no ACK) to DPORT in PCAP carry
 #                                          an HTTP request ("GET /"): in the access link's
 #                                          capture, the LAN bytes the CPE put into its own SYN
@@ -253,12 +256,20 @@ mpx_apps_wire() { # pcap port
       substr(src, length(src) - length(p) + 1) == p && (dst in syn) && / length [1-9]/ {
         if (match($0, /seq [0-9]+:[0-9]+/)) {
           split(substr($0, RSTART + 4, RLENGTH - 4), s, ":")
-          if (s[2] - 1 > top[dst]) top[dst] = s[2] - 1
+          if (s[2] - 1 > top[dst]) { top[dst] = s[2] - 1; k = ++np[dst]; pt[dst, k] = $1; pb[dst, k] = top[dst] }
+          if ((dst in last) && $1 - last[dst] > gap[dst]) gap[dst] = $1 - last[dst]
           last[dst] = $1 } }
       END { for (i = 1; i <= n; i++) { c = order[i]; if (!(c in last)) continue
               d = last[c] - syn[c]
-              printf "%s %.6f %.6f %d %.3f\n", c, syn[c], last[c], top[c],
-                (d > 0 ? top[c] * 8 / d / 1e6 : 0) } }'
+              # the rate while the transfer runs: from the first segment past 10 % of the bytes
+              # to the first past 90 % (no handshake, join wait, slow start or lone tail)
+              t10 = t90 = ""; b10 = b90 = 0
+              for (k = 1; k <= np[c]; k++) {
+                if (t10 == "" && pb[c, k] >= top[c] * 0.1) { t10 = pt[c, k]; b10 = pb[c, k] }
+                if (t90 == "" && pb[c, k] >= top[c] * 0.9) { t90 = pt[c, k]; b90 = pb[c, k] } }
+              printf "%s %.6f %.6f %d %.3f %.3f %.3f\n", c, syn[c], last[c], top[c],
+                (d > 0 ? top[c] * 8 / d / 1e6 : 0),
+                (t90 > t10 ? (b90 - b10) * 8 / (t90 - t10) / 1e6 : 0), gap[c] + 0 } }'
 }
 
 mpx_apps_syn_get() { # pcap dport

@@ -86,7 +86,8 @@ mpx_cpt_up() { # tag [topo args...]
   t_require_cmd ip jq nft tcpdump
   t_require_bin mpx-linkem mpx-server mpx-client mpx-proxy mpx-wire mpx-analyze
   mpx_reg_load || { _mpx_cpt_fail "signal registry"; exit 1; }
-  "$MPX_ROOT/bin/mpx-proxy" --help 2>&1 | grep -q -- '--cpe ' && MPX_CPT_HAVE_CPE=1
+  # the whole help text first: grep -q closing the pipe early fails it under pipefail
+  case "$("$MPX_ROOT/bin/mpx-proxy" --help 2>&1)" in *"--cpe "*) MPX_CPT_HAVE_CPE=1 ;; esac
   MPX_CPT_RUN=$tag$$
   MPX_CPT_DIR=$(mktemp -d "/tmp/mpx-cpt-$tag.XXXXXX")
   trap mpx_cpt_down EXIT
@@ -270,10 +271,10 @@ mpx_cpt_stats() { # name
 mpx_cpt_stop() { # name
   local p=${MPX_CPT_PIDS[$1]:-} i
   [ -n "$p" ] || return 0
-  kill -TERM "$p" 2>/dev/null
+  kill -TERM "$p" 2>/dev/null || true
   for ((i = 0; i < 500; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.01; done
-  kill -KILL "$p" 2>/dev/null
-  wait "$p" 2>/dev/null
+  kill -KILL "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
   unset "MPX_CPT_PIDS[$1]"
   return 0
 }

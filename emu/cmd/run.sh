@@ -139,8 +139,10 @@ RUN_LOG=$OUT/logs/run.log
 # tool versions and git state for the manifest, gathered while the plan is built
 mpx_manifest_facts_bg "$OUT/.facts.json"
 # the signal registry this run used (every signal's row and SYN option budgets): evidence
-mpx_reg_save "$OUT/signals.json" || { echo "mpxlab run: cannot save the signal registry" >&2; exit 1; }
-mpx_reg_budget_json "$OUT/budget.json" || { echo "mpxlab run: cannot write budget.json" >&2; exit 1; }
+# (two jq runs: in the background while the plan is built; waited for before the manifest)
+{ mpx_reg_save "$OUT/signals.json" || { echo "mpxlab run: cannot save the signal registry" >&2; exit 1; }
+  mpx_reg_budget_json "$OUT/budget.json" || { echo "mpxlab run: cannot write budget.json" >&2; exit 1; }; } &
+RUN_REG_PID=$!
 # shellcheck disable=SC2034  # read by the sourced harness (manifest, progress)
 RUN_T0=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 RUN_T0_S=$EPOCHSECONDS
@@ -371,6 +373,7 @@ for v in "${VARIANTS[@]}"; do
   total=$((total + step - step0))
 done
 
+wait "$RUN_REG_PID" || exit 1
 mpx_manifest_start
 mpx_progress_init "$total"
 mpx_progress_msg "run $RUN_ID: $total connections in ${#VARIANTS[@]} variant(s); results in $OUT"

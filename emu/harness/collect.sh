@@ -232,8 +232,10 @@ mpx_variant_describe() {
   mpx_reg_load || return 1
   [ -n "${EXP_LAN:-}" ] && lan=("lan=$EXP_LAN")
   d=$(mpx_model_delays "$EXP_TOPO" "$EXP_CP" "$EXP_PS" "${lan[@]}" "${EXP_PARAM[@]}" 2>/dev/null) || d='{"R_cp_ms":null,"R_ps_ms":null}'
-  if [ "$(jq -r '.R_cp_ms // "null"' <<< "$d")" != null ]; then
-    rcp=$(jq .R_cp_ms <<< "$d")
+  local rps
+  # both round trips in one jq (null when the topology lacks a link)
+  read -r rcp rps < <(jq -r '[.R_cp_ms, .R_ps_ms] | map(tojson) | @tsv' <<< "$d")
+  if [ "$rcp" != null ]; then
     if [ -n "${EXP_CHAIN:-}" ]; then
       # proxy/proxy (chain.sh): the measured clients sit on a LAN host, R_lan from it: every row's
       # R_cp is the LAN host's round trip to the HAG (R_lan + R_acc); the cpe: rows get the
@@ -243,10 +245,10 @@ mpx_variant_describe() {
         [split("\n")[] | select(startswith("cpe:")) | capture("^cpe:(?<ch>.+):w(?<w>[0-9]+)$") as $m
          | {name: ., wait_ms: ($m.w | tonumber), row: ($reg.signals | map(select(.name == $m.ch)) | .[0])}
          | select(.row != null)]')
-      cm=$(mpx_model_chain_json "$(jq '.R_lan_ms // 0' <<< "$d")" "$rcp" "$(jq .R_ps_ms <<< "$d")" "${EXP_SYN_POLICY:-cookie}" "$rows")
+      cm=$(mpx_model_chain_json "$(jq '.R_lan_ms // 0' <<< "$d")" "$rcp" "$rps" "${EXP_SYN_POLICY:-cookie}" "$rows")
       rcp=$(jq .R_cp_ms <<< "$cm")
     fi
-    m=$(mpx_model_json "$rcp" "$(jq .R_ps_ms <<< "$d")" "$EXP_TFO" |
+    m=$(mpx_model_json "$rcp" "$rps" "$EXP_TFO" |
       jq -c --argjson reg "$MPX_REG" --arg pol "${EXP_SYN_POLICY:-cookie}" '.signals as $f
         # SYN data the converter policy holds until the third ACK: cookie-less rows under the
         # default "cookie" policy, every SYN-payload row under "third-ack" (agents/README.md)

@@ -20,7 +20,7 @@ _mpx_model_ms() { mpx_duration_ms "$1"; }
 
 mpx_model_delays() {
   local topo=$1 cp=$2 ps=$3 lan=''; shift 3
-  local p l out='{}'
+  local p l rows=''
   [[ ${1:-} == lan=* ]] && { lan=${1#lan=}; shift; }
   # shellcheck source=/dev/null
   declare -F mpx_topofile_parse >/dev/null || source "$MPX_ROOT/emu/lib/topofile.sh"
@@ -32,15 +32,17 @@ mpx_model_delays() {
     local ab ba
     ab=$(_mpx_model_ms "${MPX_T_LP[$l.ab.delay]:-0}") || return 2
     ba=$(_mpx_model_ms "${MPX_T_LP[$l.ba.delay]:-0}") || return 2
-    out=$(jq -c --arg l "$l" --argjson ab "$ab" --argjson ba "$ba" '. + {($l): {ab: $ab, ba: $ba}}' <<< "$out")
+    rows+="$l $ab $ba"$'\n'
   done
-  jq -c --arg cp "$cp" --arg ps "$ps" --arg lan "$lan" '
+  # one jq: the per-link delays (one "LINK AB BA" line each, in topology order) and the sums
+  printf '%s' "$rows" | jq -R -n -c --arg cp "$cp" --arg ps "$ps" --arg lan "$lan" '
+    [inputs | select(length > 0) | split(" ") | {key: .[0], value: {ab: (.[1] | tonumber), ba: (.[2] | tonumber)}}] | from_entries |
     ($cp | split("+")) as $c | ($ps | split("+")) as $s | ($lan | split("+")) as $l | . as $d |
     { R_cp_ms: ([$c[] | ($d[.].ab // 0) + ($d[.].ba // 0)] | add),
       R_ps_ms: ([$s[] | ($d[.].ab // 0) + ($d[.].ba // 0)] | add),
       cp: $c, ps: $s, delays: $d,
       missing: [($c + $s + $l)[] | select($d[.] == null)] }
-    + (if $lan == "" then {} else {lan: $l, R_lan_ms: ([$l[] | ($d[.].ab // 0) + ($d[.].ba // 0)] | add)} end)' <<< "$out"
+    + (if $lan == "" then {} else {lan: $l, R_lan_ms: ([$l[] | ($d[.].ab // 0) + ($d[.].ba // 0)] | add)} end)'
 }
 
 mpx_model_json() {

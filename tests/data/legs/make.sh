@@ -37,7 +37,7 @@ if [ "$MODE" = channels ]; then
   mpx_cpt_cpe "${MPX_REG_NAMES[@]}" -- --optd-ctl "$(mpx_ic_client_ctl "$ICC")" || exit 1
   declare -A PHASE=()
   for s in "${MPX_REG_NAMES[@]}"; do
-    m=${MPX_SIG_INTERCEPT[$s]}; [ "$m" = - ] && m=optd-read; PHASE[$m]+="$s "
+    m=${MPX_SIG_INTERCEPT[$s]}; [ "$m" = - ] && m='optd-read'; PHASE[$m]+="$s "
   done
   for m in optd-read all ra prefer; do
     [ -n "${PHASE[$m]:-}" ] || continue

@@ -39,7 +39,12 @@ check() {
 printf 'topology single\nsignals tcp\nworkload rr 100/1000\nrepetitions 3\nwarmup 1ms\nmodel cp=acc ps=wan\ntimeout conn 3s\nparam wan.loss=100%%\n' > "$tmp/w.exp"
 ./mpxlab run "$tmp/w.exp" --out "$tmp/w" --quiet --no-plots > /dev/null 2> "$tmp/w.err" &
 run_pid=$!
-in_warmup() { ps -eo args= | grep -F -- "$tmp/w/warmup/raw/" | grep -qv grep; }
+# the warm-up's client is running: a process naming the warm-up records (--client-mode process),
+# or the variant's plan client started by the warm-up (its start line in the warm-up's log)
+in_warmup() {
+  ps -eo args= | grep -F -- "$tmp/w/warmup/raw/" | grep -qv grep ||
+    grep -qs -- 'mpx-client --plan' "$tmp/w/warmup/logs/base/client.log"
+}
 for ((i = 0; i < 1500; i++)); do in_warmup && break; sleep 0.02; done
 t_check term_in_warmup in_warmup
 kill -TERM "$run_pid"; wait "$run_pid"; rc=$?; run_pid=''

@@ -21,18 +21,27 @@ _mpx_ver() { # NAME CMD...: first line of a version output, or "missing"
 # _mpx_manifest_facts: {commit, dirty, tools} as JSON, the slow part of the manifest (tool
 # versions: tshark alone takes ~2 s)
 _mpx_manifest_facts() {
-  local commit dirty b tools='{}' v
+  local commit dirty b v kv=() ts tsf tsp
+  # tshark's version (the slowest, ~0.6 s) in the background while the rest is gathered
+  tsf=$(mktemp) || return 1
+  _mpx_ver tshark tshark --version > "$tsf" 2> /dev/null &
+  tsp=$!
   commit=$(git -C "$MPX_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
   dirty=$(git -C "$MPX_ROOT" status --porcelain 2>/dev/null | grep -c . || true)
   for b in mpx-linkem mpx-server mpx-client mpx-proxy mpx-analyze mpx-wire; do
     if [ -x "$MPX_BIN/$b" ]; then v=$(timeout 5 "$MPX_BIN/$b" --version 2>&1 | head -n1 || true); else v=missing; fi
-    tools=$(jq -c --arg k "$b" --arg v "$v" '. + {($k): $v}' <<< "$tools")
+    kv+=("$b" "$v")
   done
-  tools=$(jq -c --arg jq "$(jq --version)" --arg gp "$(_mpx_ver gnuplot gnuplot --version)" \
-    --arg td "$(_mpx_ver tcpdump tcpdump --version)" --arg ts "$(_mpx_ver tshark tshark --version)" \
+  wait "$tsp" || true
+  ts=$(<"$tsf"); rm -f "$tsf"
+  # one jq: our binaries (name/version pairs, in this order), then the host tools
+  jq -n -c --arg commit "$commit" --argjson dirty "${dirty:-0}" \
+    --arg jq "$(jq --version)" --arg gp "$(_mpx_ver gnuplot gnuplot --version)" \
+    --arg td "$(_mpx_ver tcpdump tcpdump --version)" --arg ts "$ts" \
     --arg ip "$(_mpx_ver ip ip -V)" --arg nft "$(_mpx_ver nft nft --version)" --arg bash "$BASH_VERSION" \
-    '. + {jq:$jq, gnuplot:$gp, tcpdump:$td, tshark:$ts, iproute2:$ip, nft:$nft, bash:$bash}' <<< "$tools")
-  jq -n -c --arg commit "$commit" --argjson dirty "${dirty:-0}" --argjson tools "$tools" '{commit: $commit, dirty: $dirty, tools: $tools}'
+    '$ARGS.positional as $kv | (([range(0; $kv | length; 2) | {($kv[.]): $kv[. + 1]}] | add)
+      + {jq:$jq, gnuplot:$gp, tcpdump:$td, tshark:$ts, iproute2:$ip, nft:$nft, bash:$bash}) as $tools
+     | {commit: $commit, dirty: $dirty, tools: $tools}' --args "${kv[@]}"
 }
 
 # mpx_manifest_facts_bg FILE: _mpx_manifest_facts in the background (while the plan is built);
@@ -44,7 +53,7 @@ mpx_manifest_facts_bg() {
 }
 
 mpx_manifest_start() {
-  local facts commit dirty tools
+  local facts commit dirty
   if [ -n "${MPX_FACTS_PID:-}" ]; then wait "$MPX_FACTS_PID" 2> /dev/null || true; MPX_FACTS_PID=''; fi
   if [ -s "${MPX_FACTS_FILE:-}" ]; then facts=$(cat "$MPX_FACTS_FILE"); rm -f "$MPX_FACTS_FILE"
   else facts=$(_mpx_manifest_facts); fi
@@ -69,23 +78,24 @@ mpx_manifest_start() {
 mpx_manifest_finish() {
   local st=$1 m=$OUT/manifest.json sysj='{}' v
   [ -f "$m" ] || return 0
-  local specj='{}' f specs=()
+  local f specs=()
   for v in "$OUT"/links/*/; do
     [ -f "$v/sysctls.json" ] && sysj=$(jq -c --arg k "$(basename "$v")" --slurpfile s "$v/sysctls.json" '. + {($k): $s[0]}' <<< "$sysj")
     for f in "$v"*.spec; do [ -f "$f" ] && specs+=("$f"); done
   done
-  # the exact linkem SPEC of every link direction, seeds included (one jq over all spec files:
-  # LINKS/VARIANT/LINK.spec, one "ab|ba SPEC" line per direction)
-  [ ${#specs[@]} -gt 0 ] && specj=$(jq -R -n -c --arg root "$OUT/links/" '
-    reduce (inputs | capture("^(?<d>ab|ba) (?<s>.*)$") as $m
+  # one jq: the exact linkem SPEC of every link direction, seeds included (the spec files
+  # LINKS/VARIANT/LINK.spec as raw input, one "ab|ba SPEC" line per direction; none: stdin is
+  # /dev/null), and the manifest's final fields
+  jq -R -n --arg root "$OUT/links/" --slurpfile man "$m" \
+     --arg st "$st" --arg endt "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson el "$((EPOCHSECONDS - RUN_T0_S))" \
+     --argjson sys "$sysj" --argjson overrun "${RUN_OVERRUN:-0}" \
+     --argjson code "${RUN_EXIT_CODE:-null}" '
+    (reduce (inputs | capture("^(?<d>ab|ba) (?<s>.*)$") as $m
             | (input_filename | ltrimstr($root) | rtrimstr(".spec") | split("/")) as $p
             | {v: $p[0], l: $p[-1], d: $m.d, s: $m.s}) as $x
-      ({}; .[$x.v][$x.l][$x.d] = $x.s)' "${specs[@]}")
-  jq --arg st "$st" --arg endt "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson el "$((EPOCHSECONDS - RUN_T0_S))" \
-     --argjson sys "$sysj" --argjson overrun "${RUN_OVERRUN:-0}" --argjson specs "$specj" \
-     --argjson code "${RUN_EXIT_CODE:-null}" \
-     '.link_specs = $specs | .status = $st | .exit_code = $code | .["end"] = $endt | .elapsed_s = $el | .sysctls = $sys | .run_timeout_hit = ($overrun == 1)' \
-     "$m" > "$m.tmp" && mv "$m.tmp" "$m"
+      ({}; .[$x.v][$x.l][$x.d] = $x.s)) as $specs
+    | $man[0] | .link_specs = $specs | .status = $st | .exit_code = $code | .["end"] = $endt | .elapsed_s = $el | .sysctls = $sys | .run_timeout_hit = ($overrun == 1)' \
+     "${specs[@]}" < /dev/null > "$m.tmp" && mv "$m.tmp" "$m"
 }
 
 # mpx_manifest_set KEY JSON: one field of OUT/manifest.json, at once (e.g. run_timeout_hit when the
@@ -129,25 +139,34 @@ mpx_collect_connections() {
   : > "$o/connections.jsonl"
   for vd in "$o"/raw/*/; do
     [ -d "$vd" ] || continue
-    v=$(basename "$vd")
-    local cp=dsl
-    [ -f "$o/links/$v/variant.json" ] && cp=$(jq -r '.model_links.cp | split("+")[0]' "$o/links/$v/variant.json")
+    v=${vd%/}; v=${v##*/}
+    local cp=dsl vj=''
+    [ -f "$o/links/$v/variant.json" ] && vj=$(<"$o/links/$v/variant.json")
+    # the first client<->proxy link: from the compact variant.json (mpx_variant_describe), with
+    # jq only when it is written otherwise
+    if [[ $vj =~ \"model_links\":\{\"cp\":\"([A-Za-z0-9_.+-]*)\" ]]; then cp=${BASH_REMATCH[1]%%+*}
+    elif [ -n "$vj" ]; then cp=$(jq -r '.model_links.cp | split("+")[0]' <<< "$vj"); fi
     # analyzer records, tagged with their link; the first client<->proxy link is preferred
+    # (one jq, in the background while the client lines are gathered)
     local an=$o/analysis/$v/.all.jsonl; : > "$an"
-    local f afs=()
+    local f afs=() anp=''
     for f in "$o/analysis/$v"/*.jsonl; do
-      [ -f "$f" ] && [ "$(basename "$f")" != .all.jsonl ] && afs+=("$f")
+      [ -f "$f" ] && [ "${f##*/}" != .all.jsonl ] && afs+=("$f")
     done
-    if [ ${#afs[@]} -gt 0 ] && ! jq -c 'select(.type == "conn") | . + {link: (input_filename | sub(".*/"; "") | rtrimstr(".jsonl"))}' \
-         "${afs[@]}" > "$an" 2>/dev/null; then
+    if [ ${#afs[@]} -gt 0 ]; then
+      jq -c 'select(.type == "conn") | . + {link: (input_filename | sub(".*/"; "") | rtrimstr(".jsonl"))}' \
+        "${afs[@]}" > "$an" 2>/dev/null &
+      anp=$!
+    fi
+    # client lines (one file per step); steps without output become failed rows
+    local cl=$o/raw/$v/.client.jsonl; : > "$cl"
+    cat "$o/raw/$v"/*.jsonl 2>/dev/null | jq -c 'select(.type == "conn")' >> "$cl" 2>/dev/null || true
+    if [ -n "$anp" ] && ! wait "$anp"; then
       : > "$an" # an unreadable file: the readable ones, file by file
       for f in "${afs[@]}"; do
         jq -c --arg l "$(basename "$f" .jsonl)" 'select(.type == "conn") | . + {link: $l}' "$f" 2>/dev/null >> "$an" || true
       done
     fi
-    # client lines (one file per step); steps without output become failed rows
-    local cl=$o/raw/$v/.client.jsonl; : > "$cl"
-    cat "$o/raw/$v"/*.jsonl 2>/dev/null | jq -c 'select(.type == "conn")' >> "$cl" 2>/dev/null || true
     jq -n -c --arg v "$v" --arg cp "$cp" --slurpfile cl "$cl" --slurpfile an "$an" \
       --rawfile steps "$o/steps.csv" -f "$MPX_ROOT/emu/harness/join.jq" >> "$o/connections.jsonl"
   done
@@ -233,8 +252,11 @@ mpx_variant_describe() {
   [ -n "${EXP_LAN:-}" ] && lan=("lan=$EXP_LAN")
   d=$(mpx_model_delays "$EXP_TOPO" "$EXP_CP" "$EXP_PS" "${lan[@]}" "${EXP_PARAM[@]}" 2>/dev/null) || d='{"R_cp_ms":null,"R_ps_ms":null}'
   local rps
-  # both round trips in one jq (null when the topology lacks a link)
-  read -r rcp rps < <(jq -r '[.R_cp_ms, .R_ps_ms] | map(tojson) | @tsv' <<< "$d")
+  # both round trips (null when the topology lacks a link): mpx_model_delays prints them first,
+  # in this order; anything else is read with jq
+  if [[ $d =~ ^\{\"R_cp_ms\":([-0-9.eE+]+|null),\"R_ps_ms\":([-0-9.eE+]+|null)[,}] ]]; then
+    rcp=${BASH_REMATCH[1]} rps=${BASH_REMATCH[2]}
+  else read -r rcp rps < <(jq -r '[.R_cp_ms, .R_ps_ms] | map(tojson) | @tsv' <<< "$d"); fi
   if [ "$rcp" != null ]; then
     if [ -n "${EXP_CHAIN:-}" ]; then
       # proxy/proxy (chain.sh): the measured clients sit on a LAN host, R_lan from it: every row's

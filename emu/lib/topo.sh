@@ -711,9 +711,24 @@ mpx_topo_resolve() {
     mpx_topofile_parse "$file" || exit 2
     for p in "${params[@]}"; do mpx_topofile_param "$p" || exit 2; done
     _mpx_topo_plan
+    # every direction's seed (mpx_topo_dir_seed's value) from one cksum over all the strings,
+    # one output line per input in order, instead of one cksum per direction; this subshell's
+    # mpx_topo_dir_seed reads them back (_mpx_topo_write_spec)
+    local -A seeds=()
+    local subs='' keys=() l k q crc _
+    for l in "${MPX_T_LINKS[@]}"; do
+      for k in ab ba; do
+        keys+=("$seed:$l:$k"); printf -v q %q "mpxlab:$seed:$l:$k"; subs+=" <(printf %s $q)"
+      done
+    done
+    if [ ${#keys[@]} -gt 0 ]; then
+      k=0
+      while read -r crc _; do seeds[${keys[k]}]=$crc; k=$((k + 1)); done < <(eval "cksum $subs")
+      [ "$k" = ${#keys[@]} ] && mpx_topo_dir_seed() { echo "${seeds[$1:$2:$3]}"; }
+    fi
     mpx_topofile_dump > "$dir/topology.resolved"
     : > "$dir/addrs"; : > "$dir/links.txt"
-    local l a b aif bif
+    local a b aif bif
     for l in "${MPX_T_LINKS[@]}"; do
       a=${MPX_T_LA[$l]} b=${MPX_T_LB[$l]} aif=${MPX_T_LAIF[$l]} bif=${MPX_T_LBIF[$l]}
       echo "$a $aif ${_A4[$a.$aif]:--} ${_A6[$a.$aif]:--}" >> "$dir/addrs"

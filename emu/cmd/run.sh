@@ -202,7 +202,13 @@ run_cleanup() {
   _cleaning=0
 }
 # on_signal NAME NUMBER: the manifest says "interrupted", stderr says so, exit 128 + NUMBER
+# While a plan step waits in `read -t` (agents.sh _mpx_plan_line) the signal is only noted:
+# bash 5.2 arms a timer for read -t and, when a trap exits from inside the read, that timer
+# later longjmps into the dead frame ("longjmp causes uninitialized stack frame", SIGABRT, exit
+# 134 instead of 128 + N); the read returns within 1 s and the step calls on_signal again.
 on_signal() {
+  # shellcheck disable=SC2034 # MPX_PENDING_SIGNAL is read by agents.sh
+  if [ "${MPX_IN_PLAN_READ:-0}" = 1 ]; then MPX_PENDING_SIGNAL="$1 $2"; return 0; fi
   RUN_STATUS=interrupted
   RUN_EXIT_CODE=$((128 + $2))
   exec 2>&"$MPX_ERR_FD"

@@ -329,12 +329,21 @@ mpx_client_plan_stop() {
   return 0
 }
 
+# A signal the run's trap (run.sh on_signal) noted while a step read: handle it now.
+# shellcheck disable=SC2034 # MPX_IN_PLAN_READ is read by run.sh's on_signal
+MPX_IN_PLAN_READ=0 MPX_PENDING_SIGNAL=''
+_mpx_plan_pending_signal() {
+  [ -n "$MPX_PENDING_SIGNAL" ] && declare -F on_signal > /dev/null || return 0
+  on_signal "${MPX_PENDING_SIGNAL% *}" "${MPX_PENDING_SIGNAL#* }"  # "NAME NUMBER"
+}
+
 # _mpx_plan_line NS ARGS...: one connection set by the plan client of NS (started when it is
 # not running); MPX_PLAN_RC (its exit code; 137 when it overran its time like
 # `timeout -s KILL` of a process, 2 when a word holds a TAB or newline), MPX_PLAN_T0/T1 (the
 # client's wall clock around the line; the harness's when the client did not answer)
+# shellcheck disable=SC2034 # MPX_IN_PLAN_READ is read by run.sh's on_signal
 _mpx_plan_line() {
-  local ns=$1 a l rc t0 t1 _tag line; shift
+  local ns=$1 a l rc t0 t1 _tag line got; shift
   MPX_PLAN_T0=$EPOCHREALTIME MPX_PLAN_RC=2
   for a; do
     if [[ $a == *[$'\t\n']* ]]; then
@@ -350,7 +359,12 @@ _mpx_plan_line() {
   else
     l=''
     while :; do
-      if read -r -t 1 -u "${MPX_PLAN_R[$ns]}" l rc t0 t1 _tag; then
+      # a signal arriving in the read is handled after it (run.sh on_signal: bash's read -t)
+      MPX_IN_PLAN_READ=1 got=0
+      read -r -t 1 -u "${MPX_PLAN_R[$ns]}" l rc t0 t1 _tag && got=1
+      MPX_IN_PLAN_READ=0
+      _mpx_plan_pending_signal
+      if [ $got = 1 ]; then
         [ "$l" = "done" ] && break
         continue   # anything else the client printed on stdout
       fi

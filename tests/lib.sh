@@ -18,6 +18,32 @@ t_near() {
   if awk -v v="$2" -v t="$3" -v e="$4" 'BEGIN{d=v-t; if(d<0)d=-d; exit !(d<=e)}'; then
     t_pass "$1 ($2 vs $3 +-$4)"; else t_fail "$1" "$2 not within $4 of $3"; fi
 }
+# Emulator lateness (a late release by an overloaded mpx-linkem) only ever adds delay. Timing
+# bounds widen by what the run's own emulators measured, never by a fixed window: a round trip
+# through a link gains at most its p99 release lateness of both directions.
+# t_late_rt_ms STATS.json...: the worst (ab p99 + ba p99) over those linkem stats files, in ms
+t_late_rt_ms() { jq -s '[.[] | (.ab.late_us.p99 // 0) + (.ba.late_us.p99 // 0)] | (max // 0) / 1000' "$@"; }
+# t_late_rt_ms_run SUMMARY VARIANT: from a run's summary.json (its fidelity record), the sum over
+# every link of the variant: what a round trip through any path of the topology can gain
+t_late_rt_ms_run() {
+  jq --arg v "$2" '[.variants[] | select(.name == $v) | .fidelity.lateness.directions // []
+    | .[].p99] | add // 0 | . / 1000' "$1"
+}
+# t_near_late NAME VALUE TARGET TOL LATE: TARGET - TOL <= VALUE <= TARGET + TOL + LATE
+t_near_late() {
+  if awk -v v="$2" -v t="$3" -v e="$4" -v l="$5" 'BEGIN{exit !(v >= t - e && v <= t + e + l)}'; then
+    t_pass "$1 ($2 vs $3 -$4/+$4+$5 emulator lateness)"
+  else t_fail "$1" "$2 not within $3 -$4/+($4 + $5 emulator lateness)"; fi
+}
+# t_rate_late NAME RATE NEED RTT_MS LATE: RATE >= NEED * RTT / (RTT + LATE), the rate a
+# window-limited transfer keeps when every round trip of RTT_MS gains LATE ms
+t_rate_late() {
+  local n
+  n=$(awk -v r="$3" -v t="$4" -v l="$5" 'BEGIN{printf "%.2f", r * t / (t + l)}')
+  if awk -v g="$2" -v n="$n" 'BEGIN{exit !(g >= n)}'; then
+    t_pass "$1 ($2 >= $n = $3 x $4 / ($4 + $5 ms emulator lateness))"
+  else t_fail "$1" "$2 < $n = $3 x $4 / ($4 + $5 ms emulator lateness)"; fi
+}
 # Whole script skips (exit 77) when a prerequisite is missing.
 t_require_root() { [ "$(id -u)" = 0 ] || { echo "SKIP: all: needs root"; exit 77; }; }
 t_require_cmd() { local c; for c; do command -v "$c" >/dev/null || { echo "SKIP: all: $c not installed"; exit 77; }; done; }

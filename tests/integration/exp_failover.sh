@@ -86,6 +86,10 @@ nf=$(jq -cs '[.[] | select(.variant == "no-fault")] | {
     mbit: ([.[] | select(.ok) | .bytes_in * 8 / .t_done_us] | min // null)}' "$out/connections.jsonl")
 echo "# no-fault: $nf (ratio: completion / (TTFB + 20 MB at 50 Mbit/s), worst; mbit: slowest); fidelity: $(jq -r '.variants[] | select(.name == "no-fault") | .fidelity | "\(.verdict) \(.reasons)"' "$out/summary.json")"
 t_check "no_fault_all_complete_over_two_subflows" jqe '.n == 2 and .ok == 2 and .two == 2' <<< "$nf"
-t_check "no_fault_at_aggregate_rate (worst completion $(jq .ratio <<< "$nf") x the model, <= 1.25)" \
-  jqe '.ratio != null and .ratio <= 1.25' <<< "$nf"
+# 1.25, widened by the run's own emulator lateness over the shortest round trip (DSL, 20 ms):
+# a window-limited download slows by RTT / (RTT + lateness)
+late=$(t_late_rt_ms_run "$out/summary.json" no-fault)
+lim=$(awk -v l="$late" 'BEGIN{printf "%.3f", 1.25 * (20 + l) / 20}')
+t_check "no_fault_at_aggregate_rate (worst completion $(jq .ratio <<< "$nf") x the model, <= $lim = 1.25 x (20 + $late ms emulator lateness) / 20)" \
+  jqe --argjson lim "$lim" '.ratio != null and .ratio <= $lim' <<< "$nf"
 t_done

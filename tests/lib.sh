@@ -29,6 +29,12 @@ t_late_rt_ms_run() {
   jq --arg v "$2" '[.variants[] | select(.name == $v) | .fidelity.lateness.directions // []
     | .[].p99] | add // 0 | . / 1000' "$1"
 }
+# t_topo_late_rt_ms RUN LINK...: the sum over a path's links of a running topology (emu/lib/topo.sh)
+t_topo_late_rt_ms() {
+  local run=$1 l sum=0; shift
+  for l; do sum=$(awk -v s="$sum" -v a="$(mpx_topo_link_stats "$run" "$l" | t_late_rt_ms)" 'BEGIN{print s + a}'); done
+  echo "$sum"
+}
 # t_near_late NAME VALUE TARGET TOL LATE: TARGET - TOL <= VALUE <= TARGET + TOL + LATE
 t_near_late() {
   if awk -v v="$2" -v t="$3" -v e="$4" -v l="$5" 'BEGIN{exit !(v >= t - e && v <= t + e + l)}'; then

@@ -22,6 +22,7 @@ logdir=build/test-logs; mkdir -p "$logdir"
 exec 9> /run/mpxlab-tests.lock
 flock -n 9 || { echo "waiting for another tests/run.sh on this machine..."; flock 9; }
 pass=0 fail=0 skip=0 known=0 known_ids=()
+rm -f "$logdir/times.txt"
 t0=$(date +%s)
 result() { # kind id [why]
   case $1 in
@@ -118,10 +119,12 @@ for s in tests/integration/*.sh; do
   log=$logdir/${id//\//_}.log
   to=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$s" | head -1); to=${to:-600}
   echo "... $id (timeout ${to}s)"
+  ts=$(date +%s)
   before=$(ip netns list 2>/dev/null | awk '{print $1}' | sort)
   sbase=/run/mpxlab-tests/$$-$(basename "$s" .sh)
   MPX_TOPO_STATE_BASE=$sbase timeout -s TERM -k 20 "$to" bash "$s" > "$log" 2>&1 < /dev/null 9>&-; rc=$?
   collect "$id" "$log" "$rc"
+  echo "$(( $(date +%s) - ts )) $id" >> "$logdir/times.txt"
   timed_out=0; { [ "$rc" = 124 ] || [ "$rc" = 137 ]; } && timed_out=1
   left=$(sweep_netns "$before" "$timed_out" "$sbase")
   rm -rf "$sbase" 2>/dev/null || true
@@ -132,6 +135,8 @@ for s in tests/integration/*.sh; do
 done
 
 echo "elapsed $(( $(date +%s) - t0 )) s; logs in $logdir"
+# where the time went: the suite must stay under 20 minutes on CI
+[ -s "$logdir/times.txt" ] && echo "slowest: $(sort -rn "$logdir/times.txt" | head -n 12 | awk '{printf "%s%s %d s", NR > 1 ? ", " : "", $2, $1}')"
 [ $known = 0 ] || echo "known kernel bugs hit (written up in agents/README.md, kernel issues): ${known_ids[*]}"
 echo "$pass passed, $fail failed, $skip skipped, $known known kernel bugs hit"
 [ $fail = 0 ]

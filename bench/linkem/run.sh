@@ -8,7 +8,8 @@
 #  3. rate accuracy: TCP goodput and UDP frame rate at 20 Mbit/s, linkem vs tc tbf and htb
 #  4. release lateness and one-way delay error as experiments run it (bench/linkem/lateness.sh)
 # Markdown on stdout; JSON lines in build/bench/linkem/results.jsonl. Needs root.
-#   bench/linkem/run.sh [--quick] [--reps N]
+#   bench/linkem/run.sh [--quick] [--reps N] [--fwd-only] [--cases REGEX]
+# --fwd-only: section 1 only; --cases: the traffic cases of section 1 whose name matches REGEX
 # Exit: 0 done, 1 a tool missing or a setup failure, 77 not root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,12 +19,14 @@ export MPX_ROOT  # testlib.sh and the tools it starts find the tree through it
 source emu/linkem/testlib.sh
 [ "$(id -u)" = 0 ] || { echo "bench/linkem: needs root" >&2; exit 77; }
 for b in mpx-linkem mpx-lkprobe; do [ -x "bin/$b" ] || { echo "bin/$b missing: make" >&2; exit 1; }; done
-quick=0 reps=3
+quick=0 reps=3 fwd_only=0 case_re=.
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1; shift ;;
     --reps) reps=$2; shift 2 ;;
-    *) echo "usage: $0 [--quick] [--reps N]" >&2; exit 2 ;;
+    --fwd-only) fwd_only=1; shift ;;
+    --cases) case_re=$2; shift 2 ;;
+    *) echo "usage: $0 [--quick] [--reps N] [--fwd-only] [--cases REGEX]" >&2; exit 2 ;;
   esac
 done
 SECS=$([ $quick = 1 ] && echo 1 || echo 2)  # seconds of offered traffic per flood
@@ -73,7 +76,14 @@ cases=("64B-bursty 18 $((200000 * SECS)) --batch 64"
        "64B-paced200k 18 $((200000 * SECS)) --pps 200000 --burst 16"
        "1514B-bursty 1472 $((100000 * SECS)) --batch 64"
        "1514B-paced100k 1472 $((100000 * SECS)) --pps 100000 --burst 8")
+sel=()
+for c in "${cases[@]}"; do [[ ${c%% *} =~ $case_re ]] && sel+=("$c"); done
+[ ${#sel[@]} -gt 0 ] || { echo "bench/linkem: no traffic case matches $case_re" >&2; exit 2; }
+cases=("${sel[@]}")
 fwds=(bridge linkem-nopcap linkem-pcap)
+# LKB_BASE_BIN=FILE: also runs that mpx-linkem binary (e.g. the previous build) as base-nopcap and
+# base-pcap, interleaved with the others: before and after in the same minutes
+[ -z "${LKB_BASE_BIN:-}" ] || fwds+=(base-nopcap base-pcap)
 lk_exec e-a ping -c1 -W1 -q "$LK_B_IP" >/dev/null 2>&1 || true
 for r in $(seq 1 "$reps"); do
   for c in "${cases[@]}"; do
@@ -84,6 +94,8 @@ for r in $(seq 1 "$reps"); do
         bridge) mpx_lkb_bridge on; lk_warm e ;;
         linkem-nopcap) lk_start e "$out" "delay=0ms" "delay=0ms"; lk_warm e ;;
         linkem-pcap) lk_start e "$out" "delay=0ms" "delay=0ms" --pcap "$out/f.pcap"; lk_warm e ;;
+        base-nopcap) LK_BIN=$LKB_BASE_BIN lk_start e "$out" "delay=0ms" "delay=0ms"; lk_warm e ;;
+        base-pcap) LK_BIN=$LKB_BASE_BIN lk_start e "$out" "delay=0ms" "delay=0ms" --pcap "$out/f.pcap"; lk_warm e ;;
       esac
       # shellcheck disable=SC2086 # sargs: the case's sender options
       mpx_lkb_flood "$size" "$count" "$tag" $sargs
@@ -127,13 +139,14 @@ echo
 for c in "${cases[@]}"; do
   read -r cn _ <<< "$c"
   b=$(mpx_lkb_median "$out/$cn.bridge.pps")
-  for f in linkem-nopcap linkem-pcap; do
+  for f in "${fwds[@]:1}"; do
     m=$(mpx_lkb_median "$out/$cn.$f.pps")
     echo "- $cn, $f / bridge: **$(ratio "$m" "$b")** ($(printf %.0f "$m") / $(printf %.0f "$b") pps)"
     emit "{\"bench\":\"fwd_ratio\",\"case\":\"$cn\",\"fwd\":\"$f\",\"median_pps\":$m,\"bridge_median_pps\":$b,\"ratio\":$(ratio "$m" "$b")}"
   done
 done
 echo
+[ $fwd_only = 0 ] || { echo "(JSON lines: $res)"; exit 0; }
 
 # ---- 2. delay error at 10 ms
 DN=$([ $quick = 1 ] && echo 2000 || echo 5000)

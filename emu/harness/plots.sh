@@ -18,35 +18,87 @@ _mpx_gp() {
   } | timeout 60 gnuplot >> "$o/plots/gnuplot.log" 2>&1 || { log "gnuplot $n failed"; return 1; }
 }
 
+# _mpx_plots_data OUT: every figure's data in one jq pass over summary.json and
+# connections.jsonl (a jq start-up costs ~45 ms of CPU: this was 8 of them). jq prints tagged
+# lines, an awk splits them into the data files and prints, one per line: the first variant's
+# name, its number of measured signals, the first variant with faults (or ""), then for the
+# sweep and for the loss figures: 1 when they apply, their series count, their series names.
+# Nothing when there is no first variant. A jq error is shown on stderr (an E line).
+_mpx_plots_data() {
+  local o=$1 d=$1/plots
+  jq -r -n --slurpfile s "$o/summary.json" '
+    $s[0] as $S | ($S.variants[0].name // empty) as $v0
+    | [$S.variants[] | select(.name == $v0)] as $V
+    | "V\t\($v0)",
+      ($V[] | .signals[] | select(.status == "run" and .ttfb_ms.n > 0) | "S\t\(.signal)"),
+      ($V[] | [.signals[] | select(.status == "run" and .ttfb_ms.n > 0)] | to_entries[]
+        | "M\t\(.key + 1) \(.value.model.ttfb_ms // "NaN") \(.value.signal)"),
+      ($V[] | .signals[] | select(.status == "run" and .syn_opt.bytes != null)
+        | "Y\t\(.signal) \(.syn_opt.bytes) \(.syn_opt.left // (40 - .syn_opt.bytes))"),
+      (if ([$S.variants[].model.R_cp_ms] | unique | length) > 1 then
+        "W\t" + ([$S.variants[] | .model.R_cp_ms as $r | .signals[] | select(.status == "run" and .ttfb_ms.n > 0) |
+          {s: .signal, r: $r, m: .ttfb_ms.p50, mo: .model.ttfb_ms}] | group_by(.s)[] |
+          (.[0].s | "# " + .), (sort_by(.r)[] | "\(.r) \(.m) \(.mo // "NaN")"), "", "")
+       else empty end),
+      (if ([$S.variants[].model.R_cp_ms] | unique | length) > 1 then "w\t" else empty end),
+      ([$S.variants[] | select(.failover != null)] | .[0] // empty | "F\t\(.name)"),
+      ((try ([$S.variants[] | (.params // [] | map(capture("\\.loss=(?<l>[0-9.]+)%") | .l | tonumber) | .[0]) as $l
+          | select($l != null) | {l: $l, v: .}] | select(length > 1) | group_by(.l) | length) catch 0) as $nl
+       | if $nl > 1 then "l\t",
+          try ("L\t" + (def n: if . == null then "NaN" else tostring end;
+            [$S.variants[] | (.params // [] | map(capture("\\.loss=(?<l>[0-9.]+)%") | .l | tonumber) | .[0]) as $l
+             | select($l != null) | .signals[] | select(.status == "run") | . + {loss: $l}] | group_by(.signal)[]
+            | (.[0].signal | "# " + .),
+              (sort_by(.loss)[] | [.loss, .ttfb_ms.p50, .ttfb_ms.median_ci95.lo, .ttfb_ms.median_ci95.hi,
+                                   .ttfb_ms_p90_ci.p, .ttfb_ms_p90_ci.lo, .ttfb_ms_p90_ci.hi,
+                                   .simulated.p50, .simulated.p90, .simulated.p99] | map(n) | join(" ")), "", ""))
+          catch "E\tloss.dat: \(.)"
+         else empty end),
+      # last: an unreadable connection ends the stream here, as it ended the per-connection list
+      (inputs | select(.variant == $v0 and .ok == true and .ttfb_us != null) | "T\t\(.signal) \(.ttfb_us / 1000)")
+  ' "$o/connections.jsonl" | awk -v d="$d" '
+    { t = substr($0, 1, 1); x = substr($0, 3) }
+    t == "V" { v0 = x; next }
+    t == "S" { want[x] = ++ns; sig[ns] = x; next }
+    t == "T" { split(x, f, " "); if (f[1] in want) { k = want[f[1]]; rows[k] = rows[k] x "\n" }; next }
+    t == "E" { print "mpx_plots: " x > "/dev/stderr"; next }
+    t == "F" { if (fo == "") fo = x; next }
+    t == "w" { sw = 1; next }
+    t == "l" { sl = 1; next }
+    t == "W" { if (x ~ /^# /) { nw++; wn = wn substr(x, 3) " " } }
+    t == "L" { if (x ~ /^# /) { nl++; ln = ln substr(x, 3) " " } }
+    { buf[t] = buf[t] x "\n" }
+    function put(f, s) { printf "%s", s > (d "/" f); close(d "/" f) }
+    END {
+      if (v0 == "") exit
+      put("signals.txt", "")
+      if (ns == 0) exit
+      s = ""; r = ""
+      for (i = 1; i <= ns; i++) { s = s sig[i] "\n"; r = r rows[i]; put("cdf-" sig[i] ".dat", "") }
+      put("signals.txt", s); put("ttfb.dat", r); put("model.dat", buf["M"]); put("synopt.dat", buf["Y"])
+      if (sw) put("sweep.dat", buf["W"])
+      if (sl) put("loss.dat", buf["L"])
+      printf "%s\n%d\n%s\n%d\n%d\n%s\n%d\n%d\n%s\n", v0, ns, fo, sw, nw, wn, sl, nl, ln
+    }'
+}
+
 mpx_plots_all() {
   local o=$1 d; d=$o/plots
   command -v gnuplot >/dev/null || { echo "gnuplot not installed" > "$d/NO-PLOTS"; return 0; }
   mkdir -p "$d"
-  local v0
-  v0=$(jq -r '.variants[0].name // empty' "$o/summary.json" 2>/dev/null) || return 0
-  [ -n "$v0" ] || return 0
-  # per-connection TTFB of the first variant, signals in evidence-table order
-  jq -r --arg v "$v0" '.variants[] | select(.name == $v) | .signals[] | select(.status == "run" and .ttfb_ms.n > 0) | .signal' \
-    "$o/summary.json" > "$d/signals.txt"
-  [ -s "$d/signals.txt" ] || return 0
-  local s n
-  n=$(wc -l < "$d/signals.txt")
-  # one pass over the connections: "signal ms" per measured connection; ttfb.dat groups them
-  # by signal in signals.txt order, cdf-SIGNAL.dat holds each signal's sorted values with
-  # their cumulative fraction
-  jq -r --arg v "$v0" 'select(.variant == $v and .ok == true and .ttfb_us != null) | "\(.signal) \(.ttfb_us / 1000)"' \
-    "$o/connections.jsonl" > "$d/.ttfb-all.dat"
-  awk 'NR == FNR { want[$1] = ++ns; name[ns] = $1; next }
-       ($1 in want) { k = want[$1]; rows[k] = rows[k] $0 "\n" }
-       END { for (i = 1; i <= ns; i++) printf "%s", rows[i] }' "$d/signals.txt" "$d/.ttfb-all.dat" > "$d/ttfb.dat"
-  while read -r s; do : > "$d/cdf-$s.dat"; done < "$d/signals.txt"
+  [ -r "$o/summary.json" ] || return 0
+  # the figures' data (_mpx_plots_data): signals.txt (first variant, evidence-table order),
+  # ttfb.dat ("signal ms" per measured connection, grouped by signal in that order),
+  # model.dat (x = 1..n in the same order), synopt.dat, sweep.dat and loss.dat when they apply
+  local vars=() v0 n fo sweep nsw swnames loss nlo lonames s
+  mapfile -t vars < <(_mpx_plots_data "$o")
+  [ ${#vars[@]} = 9 ] || return 0
+  v0=${vars[0]} n=${vars[1]} fo=${vars[2]} sweep=${vars[3]} nsw=${vars[4]} swnames=${vars[5]}
+  loss=${vars[6]} nlo=${vars[7]} lonames=${vars[8]}
+  # cdf-SIGNAL.dat: each signal's sorted values with their cumulative fraction
   sort -s -k1,1 -k2,2g "$d/ttfb.dat" | awk -v d="$d" '
     NR == FNR { cnt[$1]++; next }
     { i[$1]++; print $2, i[$1] / cnt[$1] > (d "/cdf-" $1 ".dat") }' "$d/ttfb.dat" -
-  rm -f "$d/.ttfb-all.dat"
-  # model values, x = 1..n in the same order
-  jq -r --arg v "$v0" '.variants[] | select(.name == $v) | [.signals[] | select(.status == "run" and .ttfb_ms.n > 0)] | to_entries[] |
-    "\(.key + 1) \(.value.model.ttfb_ms // "NaN") \(.value.signal)"' "$o/summary.json" > "$d/model.dat"
 
   local gp=()
   _mpx_gp "$o" ttfb-box "
@@ -83,8 +135,6 @@ plot $plot" &
   gp+=($!)
 
   # SYN option budget: used / left per signal (analyzer medians) against the 40-byte line
-  jq -r --arg v "$v0" '.variants[] | select(.name == $v) | .signals[] | select(.status == "run" and .syn_opt.bytes != null) |
-    "\(.signal) \(.syn_opt.bytes) \(.syn_opt.left // (40 - .syn_opt.bytes))"' "$o/summary.json" > "$d/synopt.dat"
   if [ -s "$d/synopt.dat" ]; then
     _mpx_gp "$o" synopt "
 set title 'TCP option bytes in the client SYN ($v0): used and left of 40'
@@ -103,13 +153,8 @@ plot '$d/synopt.dat' using 2:xtic(1) lc rgb '#4a7ab5' title 'used', '' using 3 l
   fi
 
   # sweep: measured median TTFB against R_cp, one series per signal, model as lines
-  if [ "$(jq '[.variants[].model.R_cp_ms] | unique | length' "$o/summary.json")" -gt 1 ]; then
-    jq -r '[.variants[] | .model.R_cp_ms as $r | .signals[] | select(.status == "run" and .ttfb_ms.n > 0) |
-      {s: .signal, r: $r, m: .ttfb_ms.p50, mo: .model.ttfb_ms}] | group_by(.s)[] |
-      (.[0].s | "# " + .), (sort_by(.r)[] | "\(.r) \(.m) \(.mo // "NaN")"), "", ""' "$o/summary.json" > "$d/sweep.dat"
-    local ns names
-    ns=$(grep -c '^#' "$d/sweep.dat")
-    names=$(sed -n 's/^# //p' "$d/sweep.dat" | tr '\n' ' ')
+  if [ "$sweep" = 1 ]; then
+    local ns=$nsw names=$swnames
     _mpx_gp "$o" sweep "
 set title 'TTFB median against R_cp (points measured, dashed lines model)'
 set xlabel 'client-proxy RTT R_cp (ms)'
@@ -122,17 +167,14 @@ plot for [i=0:$((ns - 1))] '$d/sweep.dat' index i using 1:2 with linespoints pt 
   fi
 
   local p; for p in "${gp[@]}"; do wait "$p" || true; done
-  mpx_plot_failover "$o" || true
-  mpx_plot_loss "$o" || true
+  [ -z "$fo" ] || mpx_plot_failover "$o" "$fo" || true
+  [ "$loss" != 1 ] || mpx_plot_loss "$o" "$nlo" "$lonames" || true
 }
 
-# mpx_plot_failover OUT: cumulative payload bytes toward the client on each access link of the
+# mpx_plot_failover OUT VARIANT: cumulative payload bytes toward the client on each access link of the
 # first variant with faults, with the fault times marked
 mpx_plot_failover() {
-  local o=$1 vj v d; d=$o/plots
-  vj=$(jq -c '[.variants[] | select(.failover != null)] | .[0] // empty' "$o/summary.json")
-  [ -n "$vj" ] || return 0
-  v=$(jq -r .name <<< "$vj")
+  local o=$1 v=$2 d; d=$o/plots
   [ -f "$o/links/$v/failover-series.dat" ] || return 0
   local marks
   marks=$(awk 'NR > 0 { printf "set arrow from %s, graph 0 to %s, graph 1 nohead dt 2 lw 2 lc rgb \"#c0392b\"\nset label \"%s %s\" at %s, graph 0.95 offset 0.5,0\n", $1, $1, $2, $3, $1 }' \
@@ -151,26 +193,13 @@ $marks
 plot $plot"
 }
 
-# mpx_plot_loss OUT: when the variants differ in a link's loss (loss.exp), TTFB p50 and p90 per
+# mpx_plot_loss OUT SERIES NAMES: when the variants differ in a link's loss (loss.exp), TTFB p50 and p90 per
 # signal against the loss: measured points with their 95 % intervals, the simulator's (many
 # more connections: .exp sim-reps) as dashed lines; a p99 figure from the simulator alone
-# (the measured p99 of a few dozen connections has no upper bound).
+# (the measured p99 of a few dozen connections has no upper bound). Reads loss.dat
+# (_mpx_plots_data): SERIES signals, NAMES their names.
 mpx_plot_loss() {
-  local o=$1 d; d=$o/plots
-  jq -r '[.variants[] | (.params // [] | map(capture("\\.loss=(?<l>[0-9.]+)%") | .l | tonumber) | .[0]) as $l
-      | select($l != null) | {l: $l, v: .}] | select(length > 1) | group_by(.l) | length' "$o/summary.json" 2>/dev/null |
-    grep -qv '^[01]$' || return 0
-  jq -r 'def n: if . == null then "NaN" else tostring end;
-    [.variants[] | (.params // [] | map(capture("\\.loss=(?<l>[0-9.]+)%") | .l | tonumber) | .[0]) as $l
-     | select($l != null) | .signals[] | select(.status == "run") | . + {loss: $l}] | group_by(.signal)[]
-    | (.[0].signal | "# " + .),
-      (sort_by(.loss)[] | [.loss, .ttfb_ms.p50, .ttfb_ms.median_ci95.lo, .ttfb_ms.median_ci95.hi,
-                           .ttfb_ms_p90_ci.p, .ttfb_ms_p90_ci.lo, .ttfb_ms_p90_ci.hi,
-                           .simulated.p50, .simulated.p90, .simulated.p99] | map(n) | join(" ")), "", ""' \
-    "$o/summary.json" > "$d/loss.dat"
-  local ns names q col lo hi sc title
-  ns=$(grep -c '^#' "$d/loss.dat")
-  names=$(sed -n 's/^# //p' "$d/loss.dat" | tr '\n' ' ')
+  local o=$1 d=$1/plots ns=$2 names=$3 q col lo hi sc title
   for q in p50 p90; do
     local scale="set logscale y" # the tails span 60 ms to seconds; medians stay near the RTTs
     if [ $q = p50 ]; then col=2 lo=3 hi=4 sc=8 scale="set yrange [0:*]"; else col=5 lo=6 hi=7 sc=9; fi

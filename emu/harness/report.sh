@@ -81,15 +81,22 @@ _mpx_report_violations_md() {
     [ -d "$vd" ] || continue
     v=$(basename "$vd"); any=1
     if [ -f "$vd/NOT-ANALYZED" ]; then echo "- variant \`$v\`: not analyzed: $(cat "$vd/NOT-ANALYZED")"; continue; fi
-    local f n
-    n=$(cat "$vd"/*.jsonl 2>/dev/null | jq -s '[.[] | select(.type == "conn")] | length' 2>/dev/null || echo 0)
-    echo "- variant \`$v\`: $n connection records from the link pcaps$( [ -f "$vd/verification.md" ] && echo "; full verification report: [analysis/$v/verification.md](analysis/$v/verification.md)")"
-    f=$(cat "$vd"/*.jsonl 2>/dev/null | jq -r -s '
-      [.[] | select(.type == "conn") | . as $c | (.violations // [])[] | . + {client: $c.client, server: $c.server, sig: $c.signal}]
+    # one jq for the record count (first line) and the violations (the rest); a failed read
+    # gives what the two separate reads gave: count 0 / "unreadable", appended to what was read
+    local out n f crc jrc
+    out=$(cat "$vd"/*.jsonl 2>/dev/null | jq -r -s '[.[] | select(.type == "conn")] as $all | ($all | length),
+      ([$all[] | . as $c | (.violations // [])[] | . + {client: $c.client, server: $c.server, sig: $c.signal}]
       | if length == 0 then "  - encoding checks: all clean (0 violations)"
         else "  - encoding checks: \(length) violation(s)\n\n  | rule | count | example (connection, packet, message) |\n  |---|---|---|\n" +
           (group_by(.rule) | map("  | `\(.[0].rule)` | \(length) | \(.[0].client) -> \(.[0].server) (\(.[0].sig)), pkt \(.[0].pkt): \(.[0].msg | gsub("\\|"; "/")) |") | join("\n"))
-        end' 2>/dev/null || echo "  - (analyzer output unreadable)")
+        end)' 2>/dev/null; echo "@${PIPESTATUS[*]}")
+    read -r crc jrc <<< "${out##*@}"
+    out=${out%@*}; out=${out%$'\n'}
+    n=${out%%$'\n'*} f=''
+    [[ $out == *$'\n'* ]] && f=${out#*$'\n'}
+    if [ "$crc" != 0 ] || [ -z "$n" ]; then n=${n:+$n$'\n'}0; fi
+    if [ "$crc" != 0 ] || [ "$jrc" != 0 ] || [ -z "$f" ]; then f=${f:+$f$'\n'}"  - (analyzer output unreadable)"; fi
+    echo "- variant \`$v\`: $n connection records from the link pcaps$( [ -f "$vd/verification.md" ] && echo "; full verification report: [analysis/$v/verification.md](analysis/$v/verification.md)")"
     echo "$f"
   done
   [ $any = 1 ] || echo "No pcaps were analyzed."

@@ -189,6 +189,23 @@ static void write_record(FILE *f, const struct sim_world *w, const struct sim_co
 #undef REL
 }
 
+/* A millisecond value rounded to the microsecond and written as jq writes that number (no
+ * trailing zeros: 64.1, 60), so the harness can append fields to the summary as text, byte
+ * for byte what a jq re-serialization gives (emu/harness/sim.sh). */
+static void put_ms(FILE *f, double x)
+{
+    char b[64];
+    int n = snprintf(b, sizeof b, "%.3f", x);
+    if (n <= 0 || (size_t)n >= sizeof b) {
+        fputs("null", f);
+        return;
+    }
+    while (n > 0 && b[n - 1] == '0') b[--n] = '\0';
+    if (n > 0 && b[n - 1] == '.') b[--n] = '\0';
+    if (!strcmp(b, "-0")) strcpy(b, "0");
+    fputs(b, f);
+}
+
 /* Per-signal percentiles (the harness's definition, lib/stats.h) as one JSON object; NaN
  * (no completed connection) is null. */
 static int write_summary(const char *path, const mpx_signal **sigs, size_t nsig, double **v,
@@ -205,7 +222,10 @@ static int write_summary(const char *path, const mpx_signal **sigs, size_t nsig,
         for (int j = 0; j < 3; j++) {
             double x = mpx_stats_pct_sorted(v[i], n[i], q[j]);
             if (isnan(x)) fprintf(f, ",\"%s\":null", k[j]);
-            else fprintf(f, ",\"%s\":%.3f", k[j], x);
+            else {
+                fprintf(f, ",\"%s\":", k[j]);
+                put_ms(f, x);
+            }
         }
         fputc('}', f);
     }

@@ -34,6 +34,7 @@ typedef struct {
     double      timeout_s;
     int64_t     peek_us;                /* --peek-probe: diagnostic MSG_PEEK probes, 0 = off */
     bool        syn_wscale0;            /* --syn-wscale0: MPTCP SYN-data sockets send wscale 0 */
+    uint32_t    notsent_lowat;          /* --notsent-lowat: TCP_NOTSENT_LOWAT and send() size, 0 = off */
     const char *user, *pass, *tag, *cookie_path, *json_path;
     const char *optd_path;              /* --optd-ctl: the client namespace's mpx-optd */
     uint8_t     conv_opts[32];          /* --convert-opts: kinds for an Extended Connect */

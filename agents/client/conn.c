@@ -11,6 +11,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "agents/client/client.h"
@@ -277,6 +278,8 @@ static int pump_out(client *cl, cconn *c)
         } else if (c->req_allowed && c->req_off < c->h.req_len) {
             uint64_t left = c->h.req_len - c->req_off;
             n = left < sizeof buf ? (size_t)left : sizeof buf;
+            if (cl->cfg.notsent_lowat && n > cl->cfg.notsent_lowat)
+                n = cl->cfg.notsent_lowat;   /* --notsent-lowat: small pieces */
             mpxa_req_fill(&c->h, c->req_off, buf, n);
         }
         if (!n)
@@ -524,6 +527,15 @@ static void start_one(client *cl)
         return;
     }
     mpxa_set_nodelay(c->fd, true);
+    /* --notsent-lowat: on an MPTCP socket (6.18) it bounds the data not yet handed to a subflow,
+     * so the scheduler decides where each piece goes when a subflow has room, not 32 KB page
+     * fragments ahead (docs/kernel-findings.md 6) */
+    if (cfg->notsent_lowat && setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &cfg->notsent_lowat,
+                                         sizeof cfg->notsent_lowat) < 0) {
+        client_set_err(c, "TCP_NOTSENT_LOWAT: %s", strerror(errno));
+        finish(cl, c, false);
+        return;
+    }
     if (cfg->have_bind && bind(c->fd, &cfg->bind.u.sa, cfg->bind.len) < 0) {
         client_set_err(c, "bind: %s", strerror(errno));
         finish(cl, c, false);

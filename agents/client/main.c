@@ -30,6 +30,8 @@
 #define PEEK_MAX    3600000.0    /* ms: an hour */
 #define PLAN_LINE_MAX 16384      /* bytes of one --plan line */
 #define PLAN_ARGS_MAX 128
+#define LOWAT_MIN   1024u        /* --notsent-lowat, bytes */
+#define LOWAT_MAX   16777216u
 
 /* The registry's names whose rows pass keep(), joined by sep. */
 static void names_where(char *buf, size_t cap, const char *sep, bool (*keep)(const mpx_signal *))
@@ -71,7 +73,7 @@ static void usage(FILE *f)
 "                  [--timeout SEC] [--socks-user U --socks-pass P] [--cookie-cache FILE]\n"
 "                  [--bind ADDR] [--tag TEXT] [--tfo|--tfo-no-cookie] [--convert-opts K,K..]\n"
 "                  [--optd-ctl PATH] [--mp-subtype N] [--peek-probe MS] [--seed N]\n"
-"                  [--syn-wscale0 on|off] [-v]\n"
+"                  [--syn-wscale0 on|off] [--notsent-lowat BYTES] [-v]\n"
 "       mpx-client --plan FILE|-   (one connection set per line: the options above, TAB-separated)\n"
 "SIG (the signal registry, `mpx-wire signals`; PORT: the default --proxy port, - = the\n"
 "     connection goes straight to --target):\n");
@@ -118,6 +120,10 @@ static void usage(FILE *f)
 "                       mis-scale it (Linux 6.18 passive-TFO window bug that stalls bulk\n"
 "                       transfers once a second subflow joins; docs/kernel-findings.md);\n"
 "                       default on, off reproduces the stall\n"
+"  --notsent-lowat BYTES  TCP_NOTSENT_LOWAT on each socket (%u..%u; MPTCP: how much data not\n"
+"                       yet handed to a subflow may wait) and request send()s of at most\n"
+"                       BYTES, so the MPTCP scheduler places uploads in small pieces\n"
+"                       (docs/kernel-findings.md 6); default off\n"
 "Plan mode (--plan FILE, - = stdin): each line holds the options of one invocation, the words\n"
 "  separated by TABs (empty lines and lines starting with # are skipped); the lines run in\n"
 "  order in this one process, each writing its records exactly as its own invocation would,\n"
@@ -128,7 +134,7 @@ static void usage(FILE *f)
 "relative to the connection's start (CLOCK_MONOTONIC).\n"
 "Exit: 0 all connections ok, 1 a connection failed, 2 usage, 3 setup error.\n",
             COUNT_MAX, COUNT_MAX, TIMEOUT_MAX, tfo, auth, conv, (unsigned long long)MPX_SEED_MAX,
-            helper, PLAN_LINE_MAX);
+            helper, LOWAT_MIN, LOWAT_MAX, PLAN_LINE_MAX);
 }
 
 static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -204,7 +210,7 @@ static int parse_args(int argc, char **argv, client_cfg *cfg, bool in_plan, cons
                          .syn_wscale0 = true };
     enum { O_SIGNAL = 256, O_TARGET, O_PROXY, O_MPTCP, O_WORKLOAD, O_COUNT, O_CONC, O_JSON,
            O_TIMEOUT, O_USER, O_PASS, O_COOKIE, O_BIND, O_TAG, O_TFO, O_TFO_NC, O_CONVOPTS, O_SEED,
-           O_VERSION, O_OPTD, O_SUBTYPE, O_PEEK, O_WSCALE0, O_PLAN };
+           O_VERSION, O_OPTD, O_SUBTYPE, O_PEEK, O_WSCALE0, O_PLAN, O_LOWAT };
     static const struct option lo[] = {
         { "signal", required_argument, 0, O_SIGNAL },
         { "target", required_argument, 0, O_TARGET },
@@ -226,6 +232,7 @@ static int parse_args(int argc, char **argv, client_cfg *cfg, bool in_plan, cons
         { "mp-subtype", required_argument, 0, O_SUBTYPE },
         { "peek-probe", required_argument, 0, O_PEEK },
         { "syn-wscale0", required_argument, 0, O_WSCALE0 },
+        { "notsent-lowat", required_argument, 0, O_LOWAT },
         { "convert-opts", required_argument, 0, O_CONVOPTS },
         { "seed", required_argument, 0, O_SEED },
         { "verbose", no_argument, 0, 'v' },
@@ -286,6 +293,12 @@ static int parse_args(int argc, char **argv, client_cfg *cfg, bool in_plan, cons
                 cfg->syn_wscale0 = strcmp(optarg, "on") == 0;
             else
                 return bad("--syn-wscale0 '%s': on or off", optarg);
+            break;
+        case O_LOWAT:
+            if (mpx_parse_u64(optarg, LOWAT_MIN, LOWAT_MAX, &u) < 0)
+                return bad("--notsent-lowat '%s': %s (bytes, %u..%u)", optarg, why(), LOWAT_MIN,
+                           LOWAT_MAX);
+            cfg->notsent_lowat = (uint32_t)u;
             break;
         case O_PEEK:
             if (mpx_parse_dbl(optarg, 0, PEEK_MAX, &d) < 0)

@@ -101,6 +101,10 @@ maxsf=$(conns mp-native | jq -s 'map(.subflows) | max')
 t_check "mptcp to an MPTCP server - 5/5 'mptcp' (max subflows $maxsf)" [ "$n" = 5 ]
 n=$(jq -s '[.[] | select(.type=="conn" and .mptcp=="mptcp")] | length' "$D/srv-mp.json")
 t_check "mptcp server side saw MPTCP ($n/5)" [ "$n" = 5 ]
+# --notsent-lowat: MPTCP uploads in 8 KB send()s under TCP_NOTSENT_LOWAT, every byte verified
+client mp-lowat --signal tcp --target "$S4:8081" --mptcp on --count 2 --workload "bulk-up 2MB" --notsent-lowat 8192
+n=$(conns mp-lowat | jq -s '[.[] | select(.ok and .verified and .mptcp=="mptcp" and .bytes_out==2000000)] | length')
+t_check "--notsent-lowat 8192 - 2/2 MPTCP uploads verified (rc $(cat "$D/mp-lowat.rc"))" [ "$n" = 2 ]
 
 # 5. TFO with a real cookie (plain TCP): first SYN requests the cookie, later ones carry data
 client tfo --signal tcp --tfo --mptcp off --target "$S4:8080" --count 5

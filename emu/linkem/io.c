@@ -1,4 +1,5 @@
 #include "emu/linkem/io.h"
+#include "emu/linkem/queue.h"
 #include "proto/ippkt.h"
 
 #include <arpa/inet.h>
@@ -11,14 +12,69 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #define SOCKBUF (32 << 20) /* a ceiling: used only while frames wait (8 MB overflowed under
                             * bursts of 1514-byte frames at ~190 kpps, see README) */
 
-int lk_sock_open(const char *ifname, char *err, size_t errlen)
+/* Ring geometry: a slot holds the TPACKET_V2 header, the address and up to LK_SLOT_BYTES of
+ * frame (the kernel puts the frame at TPACKET_ALIGN(header + 16) - 14 = 66), so every frame
+ * the emulator carries arrives whole; 30 slots per 64 KiB block. */
+#define RING_BLOCK (64u << 10)
+#define RING_FRAME ((TPACKET_ALIGN(TPACKET2_HDRLEN + 16) + LK_SLOT_BYTES + 63) & ~63u)
+
+static int rxring_setup(int fd, size_t bytes, struct lk_rxring *r, char *err, size_t errlen)
 {
+    int v = TPACKET_V2;
+    struct tpacket_req req = { .tp_block_size = RING_BLOCK, .tp_frame_size = RING_FRAME };
+    req.tp_block_nr = (unsigned)(bytes / RING_BLOCK) ? (unsigned)(bytes / RING_BLOCK) : 1;
+    req.tp_frame_nr = req.tp_block_nr * (RING_BLOCK / RING_FRAME);
+    if (setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v)))
+        return snprintf(err, errlen, "PACKET_VERSION: %s", strerror(errno)), -1;
+    if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req))) {
+        snprintf(err, errlen, "PACKET_RX_RING: %s", strerror(errno));
+        v = TPACKET_V1;
+        setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v));
+        return -1;
+    }
+    size_t len = (size_t)req.tp_block_size * req.tp_block_nr;
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        snprintf(err, errlen, "mmap rx ring: %s", strerror(errno));
+        req = (struct tpacket_req){ 0 }; /* frees the ring */
+        setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req));
+        v = TPACKET_V1;
+        setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof(v));
+        return -1;
+    }
+    *r = (struct lk_rxring){ .map = m,
+                             .len = len,
+                             .block_size = req.tp_block_size,
+                             .per_block = RING_BLOCK / RING_FRAME,
+                             .frame_size = RING_FRAME,
+                             .frame_nr = req.tp_frame_nr };
+    return 0;
+}
+
+bool lk_rxring_ready(const struct lk_rxring *r)
+{
+    if (!r->map) return false;
+    const struct tpacket2_hdr *h = (const void *)lk_rxring_slot(r, r->head);
+    return __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER;
+}
+
+void lk_rxring_unmap(struct lk_rxring *r)
+{
+    if (r->map) munmap(r->map, r->len);
+    r->map = NULL;
+}
+
+int lk_sock_open(const char *ifname, size_t ring_bytes, struct lk_rxring *ring, char *err,
+                 size_t errlen)
+{
+    if (ring) ring->map = NULL;
     unsigned idx = if_nametoindex(ifname);
     if (!idx) return snprintf(err, errlen, "%s: no such interface", ifname), -1;
     /* protocol 0 first: the socket receives nothing until it is bound to its interface, so
@@ -42,6 +98,11 @@ int lk_sock_open(const char *ifname, char *err, size_t errlen)
         snprintf(err, errlen, "%s: promiscuous mode: %s", ifname, strerror(errno));
         goto bad;
     }
+    /* the ring before the bind: no frame can reach the socket queue, where nobody would read
+     * it once the ring is there */
+    char rerr[160] = "";
+    if (ring_bytes && ring && rxring_setup(fd, ring_bytes, ring, rerr, sizeof(rerr)))
+        ring->map = NULL;
     struct sockaddr_ll sll = { .sll_family = AF_PACKET,
                                .sll_protocol = htons(ETH_P_ALL),
                                .sll_ifindex = (int)idx };
@@ -49,8 +110,10 @@ int lk_sock_open(const char *ifname, char *err, size_t errlen)
         snprintf(err, errlen, "bind %s: %s", ifname, strerror(errno));
         goto bad;
     }
+    if (err && errlen) snprintf(err, errlen, "%s", rerr);
     return fd;
 bad:
+    if (ring) lk_rxring_unmap(ring);
     close(fd);
     return -1;
 }

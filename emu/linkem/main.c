@@ -57,12 +57,15 @@ struct opts {
     int rt_prio;
     uint32_t snaplen, snap_head; /* snaplen LK_SNAP_AUTO or fixed */
     uint64_t pcap_ring;
+    uint64_t rx_ring; /* bytes per socket, 0 = no ring */
 };
 
 struct emu {
     struct opts o;
     struct lk_dir dir[2]; /* 0: ab (A in, B out), 1: ba (B in, A out) */
     int fd[2];            /* sockets on A and B */
+    /* their receive rings (map NULL: read with recvmmsg) */
+    struct lk_rxring ring[2];
     unsigned ifindex[2];
     bool down, carrier_off; /* blackhole; interfaces set down (carrier loss) */
     struct lk_sched sched;
@@ -153,10 +156,91 @@ static void apply_schedule(struct emu *e, uint64_t now);
 static void sched_trigger(struct emu *e, uint64_t now);
 static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
+/* One received frame of direction d (data: len bytes, at most LK_SLOT_BYTES of them present
+ * when len is larger), whatever the reader: stamp_real_ns is the kernel's CLOCK_REALTIME
+ * receive stamp (0: none), now the clock read after the frame was seen. */
+static void rx_frame(struct emu *e, struct lk_dir *d, uint8_t *data, uint32_t len,
+                     uint64_t stamp_real_ns, bool partial, const struct tpacket_auxdata *vlan,
+                     uint64_t now)
+{
+    uint64_t t_arr = 0;
+    if (stamp_real_ns) {
+        /* the kernel's receive stamp removes our wakeup latency from the delay;
+         * sanity-bounded against clock steps */
+        int64_t m = (int64_t)stamp_real_ns - e->real_off;
+        if (m > 0 && (uint64_t)m <= now && now - (uint64_t)m < 100000000) t_arr = (uint64_t)m;
+    }
+    if (!t_arr) {
+        t_arr = now;
+        d->c.stamp_fallback++;
+    }
+    if (partial && len <= LK_SLOT_BYTES && lk_csum_complete(data, len)) d->c.csum_fixed++;
+    if (vlan->tp_status && len <= LK_SLOT_BYTES)
+        len = lk_vlan_insert(data, len, LK_SLOT_BYTES,
+                             vlan->tp_status & TP_STATUS_VLAN_TPID_VALID ? vlan->tp_vlan_tpid
+                                                                         : 0x8100,
+                             vlan->tp_vlan_tci);
+    if (len > LK_SLOT_BYTES && !d->c.drop[LK_DROP_TOOLONG])
+        fprintf(stderr,
+                "mpx-linkem: %s: dropping %u-byte frames: the sender has "
+                "TSO/GSO on (ethtool -K IF tso off gso off gro off) or MTU > %d\n",
+                d->name, len, LK_SLOT_BYTES - 18);
+    /* a frame read late still meets the link state of its arrival time */
+    if (lk_sched_next_due(&e->sched, e->t0) <= t_arr) apply_schedule(e, t_arr);
+    uint64_t idx;
+    bool cut = e->down || e->carrier_off;
+    enum lk_verdict v = lk_dir_arrive(d, t_arr, cut, data, len, &idx);
+    if (v != LK_PASS) drop_event(e, d, t_arr, idx, v, len);
+}
+
+/* The receive ring: up to BATCH ready slots per pass, one clock read per pass. The slots
+ * are counted before the clock is read, so every stamp in the pass is <= now (as with
+ * recvmmsg, which reads the clock after the call). */
+static bool rx_ring(struct emu *e, int side)
+{
+    struct lk_dir *d = &e->dir[side];
+    struct lk_rxring *r = &e->ring[side];
+    for (int round = 0; round < RX_ROUNDS; round++) {
+        uint32_t n = 0;
+        while (n < BATCH) {
+            const struct tpacket2_hdr *h =
+                (const void *)lk_rxring_slot(r, (r->head + n) % r->frame_nr);
+            if (!(__atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER)) break;
+            n++;
+        }
+        e->n_rx_calls++;
+        if (!n) return true;
+        uint64_t now = mono_ns();
+        e->last_rx = now;
+        for (uint32_t i = 0; i < n; i++) {
+            struct tpacket2_hdr *h = (void *)lk_rxring_slot(r, r->head);
+            uint32_t st = h->tp_status, len = h->tp_len;
+            struct tpacket_auxdata vlan = { 0 };
+            if (st & TP_STATUS_VLAN_VALID)
+                vlan = (struct tpacket_auxdata){ .tp_status = st,
+                                                 .tp_vlan_tci = h->tp_vlan_tci,
+                                                 .tp_vlan_tpid = h->tp_vlan_tpid };
+            /* bounds: the frame must lie inside its slot (it always does for frames we can
+             * carry; a longer one is dropped as too long from its length alone) */
+            if (h->tp_mac > r->frame_size || h->tp_snaplen > r->frame_size - h->tp_mac ||
+                (h->tp_snaplen < len && len <= LK_SLOT_BYTES))
+                len = LK_SLOT_BYTES + 1;
+            uint64_t stamp = (uint64_t)h->tp_sec * 1000000000ULL + h->tp_nsec;
+            bool partial = st & TP_STATUS_CSUMNOTREADY;
+            rx_frame(e, d, (uint8_t *)h + h->tp_mac, len, stamp, partial, &vlan, now);
+            __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+            r->head = r->head + 1 == r->frame_nr ? 0 : r->head + 1;
+        }
+        if (n < BATCH) return true;
+    }
+    return false;
+}
+
 /* --- receive: frames arriving on side (0 = A feeds ab, 1 = B feeds ba). Returns false
  * when it stopped with frames still waiting (so the caller comes back soon). --- */
 static bool rx(struct emu *e, int side)
 {
+    if (e->ring[side].map) return rx_ring(e, side);
     struct lk_dir *d = &e->dir[side];
     for (int round = 0; round < RX_ROUNDS; round++) {
         for (int i = 0; i < BATCH; i++) {
@@ -172,8 +256,7 @@ static bool rx(struct emu *e, int side)
         uint64_t now = mono_ns();
         e->last_rx = now;
         for (int i = 0; i < n; i++) {
-            uint32_t len = e->rxm[i].msg_len;
-            uint64_t t_arr = 0;
+            uint64_t stamp = 0;
             bool partial = false;
             struct tpacket_auxdata vlan = { 0 };
             for (struct cmsghdr *c = CMSG_FIRSTHDR(&e->rxm[i].msg_hdr); c;
@@ -181,11 +264,8 @@ static bool rx(struct emu *e, int side)
                 if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
                     struct timespec ts;
                     memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-                    /* the kernel's receive stamp removes our wakeup latency from
-                     * the delay; sanity-bounded against clock steps */
-                    int64_t m = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec - e->real_off;
-                    if (m > 0 && (uint64_t)m <= now && now - (uint64_t)m < 100000000)
-                        t_arr = (uint64_t)m;
+                    if (ts.tv_sec >= 0 && ts.tv_nsec >= 0)
+                        stamp = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
                 } else if (c->cmsg_level == SOL_PACKET && c->cmsg_type == PACKET_AUXDATA) {
                     struct tpacket_auxdata aux;
                     memcpy(&aux, CMSG_DATA(c), sizeof(aux));
@@ -193,28 +273,7 @@ static bool rx(struct emu *e, int side)
                     if (aux.tp_status & TP_STATUS_VLAN_VALID) vlan = aux;
                 }
             }
-            if (!t_arr) {
-                t_arr = now;
-                d->c.stamp_fallback++;
-            }
-            if (partial && len <= LK_SLOT_BYTES && lk_csum_complete(e->rxdata[i], len))
-                d->c.csum_fixed++;
-            if (vlan.tp_status && len <= LK_SLOT_BYTES)
-                len = lk_vlan_insert(e->rxdata[i], len, LK_SLOT_BYTES,
-                                     vlan.tp_status & TP_STATUS_VLAN_TPID_VALID ? vlan.tp_vlan_tpid
-                                                                                : 0x8100,
-                                     vlan.tp_vlan_tci);
-            if (len > LK_SLOT_BYTES && !d->c.drop[LK_DROP_TOOLONG])
-                fprintf(stderr,
-                        "mpx-linkem: %s: dropping %u-byte frames: the sender has "
-                        "TSO/GSO on (ethtool -K IF tso off gso off gro off) or MTU > %d\n",
-                        d->name, len, LK_SLOT_BYTES - 18);
-            /* a frame read late still meets the link state of its arrival time */
-            if (lk_sched_next_due(&e->sched, e->t0) <= t_arr) apply_schedule(e, t_arr);
-            uint64_t idx;
-            bool cut = e->down || e->carrier_off;
-            enum lk_verdict v = lk_dir_arrive(d, t_arr, cut, e->rxdata[i], len, &idx);
-            if (v != LK_PASS) drop_event(e, d, t_arr, idx, v, len);
+            rx_frame(e, d, e->rxdata[i], e->rxm[i].msg_len, stamp, partial, &vlan, now);
         }
         if (n < BATCH) return true;
     }
@@ -427,6 +486,7 @@ static void write_stats(struct emu *e, uint64_t now)
         .rx_calls = e->n_rx_calls,
         .tx_calls = e->n_tx_calls,
         .spin_us = (double)e->spin_cur / 1000,
+        .rx_ring_slots = e->ring[0].map && e->ring[1].map ? e->ring[0].frame_nr : 0,
         .pcap_frames = e->pcap.frames,
         .pcap_errors = atomic_load(&e->pcap.errors),
         .pcap_dropped = e->pcap.dropped,
@@ -524,6 +584,7 @@ static int run(struct emu *e, const sigset_t *waitmask)
 {
     struct pollfd pfd[2] = { { e->fd[0], POLLIN, 0 }, { e->fd[1], POLLIN, 0 } };
     uint64_t next_rx = 0; /* batch mode: when to read the sockets next */
+    unsigned peeks = 0;   /* ring reads in a row without ppoll */
     while (!g_stop) {
         uint64_t now = mono_ns();
         /* While traffic flows and the delay leaves slack, frames are read in batches
@@ -566,6 +627,18 @@ static int run(struct emu *e, const sigset_t *waitmask)
             while (mono_ns() < next_rel) cpu_relax();
             continue;
         }
+        /* frames already in a receive ring: take them now instead of asking ppoll, which
+         * would return at once with POLLIN (one system call less per wakeup under load).
+         * Signals are delivered only inside ppoll: every 16th time it is called anyway. */
+        if (!batch && peeks < 16 &&
+            (lk_rxring_ready(&e->ring[0]) || lk_rxring_ready(&e->ring[1]))) {
+            for (int i = 0; i < 2; i++)
+                if (lk_rxring_ready(&e->ring[i])) rx(e, i);
+            peeks++;
+            next_rx = mono_ns() + slack;
+            continue;
+        }
+        peeks = 0;
         uint64_t wake = min_u64(next_rel - e->spin_cur, next);
         uint64_t wait = wake > now ? wake - now : 0;
         struct timespec ts = { (time_t)(wait / 1000000000ULL), (long)(wait % 1000000000ULL) };
@@ -604,6 +677,7 @@ static void usage(FILE *f)
         "                  [--ready FILE] [--quiet]\n"
         "                  [--spin US] [--rt-prio N] [--no-mlock] [--keep-offloads]\n"
         "                  [--snaplen auto|full|N] [--snap-head BYTES] [--pcap-ring MIB]\n"
+        "                  [--rx-ring MIB]\n"
         "Emulates one link between two interfaces of the current namespace: frames arriving on "
         "IFA\n"
         "leave on IFB after the --ab treatment, frames arriving on IFB leave on IFA after --ba.\n"
@@ -643,6 +717,8 @@ static void usage(FILE *f)
         "  --snap-head BYTES  auto snap: stream bytes per TCP direction kept whole (default %d)\n"
         "  --pcap-ring MIB    buffer between forwarding and the pcap writer thread (default %u);\n"
         "                     records that do not fit are dropped and counted (pcap_dropped)\n"
+        "  --rx-ring MIB      receive ring (PACKET_MMAP) per interface in MiB (default %u;\n"
+        "                     0: none, recvmmsg); a frame that finds it full: kernel_drops\n"
         "  --no-mlock         do not lock memory (mlockall is tried with --rt-prio > 0)\n"
         "  --keep-offloads    do not touch the interfaces' offload settings\n"
         "  --quiet            no log lines on stderr (errors are still printed)\n"
@@ -651,7 +727,7 @@ static void usage(FILE *f)
         "SIGUSR2 restores the link and starts the 'usr2+' schedule entries again.\n"
         "Exit: 0 ok, 1 runtime error, 2 usage, 3 setup error.\n",
         DEFAULT_SPIN_US, DEFAULT_RT_PRIO, LK_SNAP_OTHER, LK_SNAP_HEAD_DEFAULT,
-        LK_PCAP_RING_DEFAULT >> 20);
+        LK_PCAP_RING_DEFAULT >> 20, LK_RXRING_DEFAULT >> 20);
 }
 
 static int parse_opts(int argc, char **argv, struct opts *o)
@@ -674,6 +750,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                                         { "snaplen", 1, 0, 'L' },
                                         { "snap-head", 1, 0, 'H' },
                                         { "pcap-ring", 1, 0, 'G' },
+                                        { "rx-ring", 1, 0, 'X' },
                                         { "no-mlock", 0, 0, 'M' },
                                         { "help", 0, 0, 'h' },
                                         { "version", 0, 0, 'V' },
@@ -686,6 +763,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->snaplen = LK_SNAP_AUTO;
     o->snap_head = LK_SNAP_HEAD_DEFAULT;
     o->pcap_ring = LK_PCAP_RING_DEFAULT;
+    o->rx_ring = LK_RXRING_DEFAULT;
     while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         switch (c) {
         case 'a': o->if_a = optarg; break;
@@ -732,6 +810,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
                 return EXIT_USAGE;
             }
             o->pcap_ring = v << 20;
+            break;
+        }
+        case 'X': {
+            uint64_t v;
+            if (mpx_parse_u64(optarg, 0, 1024, &v)) {
+                fprintf(stderr, "mpx-linkem: --rx-ring wants MiB 0..1024\n");
+                return EXIT_USAGE;
+            }
+            o->rx_ring = v << 20;
             break;
         }
         case 'P': {
@@ -847,11 +934,14 @@ int main(int argc, char **argv)
         if (!e.o.keep_offloads && lk_offloads_off(ifn[i], err, sizeof(err)))
             fprintf(stderr, "mpx-linkem: warning: %s: offloads left on: %s\n", ifn[i], err);
         e.ifindex[i] = if_nametoindex(ifn[i]);
-        e.fd[i] = lk_sock_open(ifn[i], err, sizeof(err));
+        e.fd[i] = lk_sock_open(ifn[i], e.o.rx_ring, &e.ring[i], err, sizeof(err));
         if (e.fd[i] < 0) {
             fprintf(stderr, "mpx-linkem: %s\n", err);
             return EXIT_SETUP;
         }
+        if (e.o.rx_ring && !e.ring[i].map)
+            fprintf(stderr, "mpx-linkem: warning: %s: no receive ring (%s): recvmmsg instead\n",
+                    ifn[i], err);
     }
     /* the pcap writer thread starts before the real-time switch below: it stays SCHED_OTHER */
     if (e.o.pcap && lk_pcap_open(&e.pcap, e.o.pcap, e.o.snaplen, e.o.snap_head, e.o.pcap_ring)) {
@@ -895,6 +985,7 @@ int main(int argc, char **argv)
     if (e.events && fclose(e.events)) rc = EXIT_RUNTIME;
     if (e.slog && fclose(e.slog)) rc = EXIT_RUNTIME;
     for (int i = 0; i < 2; i++) {
+        lk_rxring_unmap(&e.ring[i]);
         close(e.fd[i]);
         lk_dir_free(&e.dir[i]);
     }

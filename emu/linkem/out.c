@@ -39,13 +39,13 @@ void lk_stats_print(FILE *f, const struct lk_run_info *ri, const struct lk_dir *
     fprintf(f,
             ",\"down\":%s,\"start_real_us\":%llu,\"pcap_frames\":%llu,\"pcap_errors\":%llu,"
             "\"loop\":{\"polls\":%llu,\"sleeps\":%llu,\"rx_calls\":%llu,\"tx_calls\":%llu,\"spin_"
-            "us\":%.0f},"
+            "us\":%.0f,\"rx_ring_slots\":%u},"
             "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,\"elapsed_s\":%.3f,",
             ri->down ? "true" : "false", (unsigned long long)ri->start_real_us,
             (unsigned long long)ri->pcap_frames, (unsigned long long)ri->pcap_errors,
             (unsigned long long)ri->loops, (unsigned long long)ri->sleeps,
             (unsigned long long)ri->rx_calls, (unsigned long long)ri->tx_calls, ri->spin_us,
-            ri->cpu_user_s, ri->cpu_sys_s, ri->elapsed_s);
+            ri->rx_ring_slots, ri->cpu_user_s, ri->cpu_sys_s, ri->elapsed_s);
     fprintf(f,
             "\"pcap_dropped\":%llu,\"pcap_truncated\":%llu,\"pcap_bytes\":%llu,\"pcap_snaplen\":",
             (unsigned long long)ri->pcap_dropped, (unsigned long long)ri->pcap_truncated,

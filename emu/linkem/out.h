@@ -20,6 +20,7 @@ struct lk_run_info {
     uint64_t start_real_us; /* CLOCK_REALTIME at the start (schedule time 0) */
     int down;
     uint64_t loops, sleeps, rx_calls, tx_calls; /* event loop work, for CPU analysis */
+    unsigned rx_ring_slots; /* receive ring slots per socket (0: recvmmsg, no ring) */
     /* where lateness comes from (stats "diag"): timer wakeup lateness, frames > 50 us late by
      * cause, longest send call, time runnable but not running, context switches */
     double wake_p50_us, wake_p99_us, wake_max_us, tx_call_max_us, run_delay_ms;

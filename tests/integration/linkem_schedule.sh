@@ -101,9 +101,11 @@ t_check "traffic between carrier-up and the blackhole ($n_mid >= 100)" test "$n_
 # the frames on it at that moment are logged at the carrier-down time, as a cut link loses them.
 evt() { jq -r --arg a "$1" 'select(.act == $a and .trigger == 1) | .t_us' "$slog" | head -n1; }
 jq -s -c '[.[] | select(.reason == "down") | .t_us]' "$out2/l.events.jsonl" > "$out2/dd"
+# (jq quiet inside the check: a redirect after t_check would hide its PASS/FAIL line too)
+mpx_lkt_jq_quiet() { jq "$@" > /dev/null; }
 t_check "blackhole drops logged inside [down, up], carrier loss only flushes the link at its time" \
-  jq -e --argjson c "$(evt carrier-down)" --argjson a "$(evt down)" --argjson b "$(evt up)" \
-  '([.[] | select(. >= $a and . <= $b)] | length) > 100 and all(.[]; (. >= $a and . <= $b) or . == $c)' "$out2/dd" > /dev/null
+  mpx_lkt_jq_quiet -e --argjson c "$(evt carrier-down)" --argjson a "$(evt down)" --argjson b "$(evt up)" \
+  '([.[] | select(. >= $a and . <= $b)] | length) > 100 and all(.[]; (. >= $a and . <= $b) or . == $c)' "$out2/dd"
 # a trigger while the carrier is off restores it at once and restarts the entries
 cc2=$(cc)
 kill -USR2 "$pid"
@@ -120,5 +122,5 @@ cc3=$(cc)
 t_check "host a got its carrier back (down/up counts $cc2-> $cc3)" awk -v a="$cc2" -v b="$cc3" 'BEGIN { split(a, x, " "); split(b, y, " "); exit !(y[2] > x[2]) }'
 mpx_lkt_down
 t_check "emulator exits cleanly after the triggers (stats written)" test -s "$out2/l.stats.json"
-[ "$T_FAILED" = 0 ] || { echo "--- schedule log"; cat "$slog"; }
+[ "$T_FAILED" = 0 ] || { echo "--- schedule log"; cat "$slog"; echo "--- down drops (t_us)"; cat "$out2/dd"; }
 t_done

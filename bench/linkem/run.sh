@@ -85,6 +85,9 @@ fwds=(bridge linkem-nopcap linkem-pcap)
 # base-pcap, interleaved with the others: before and after in the same minutes
 [ -z "${LKB_BASE_BIN:-}" ] || fwds+=(base-nopcap base-pcap)
 lk_exec e-a ping -c1 -W1 -q "$LK_B_IP" >/dev/null 2>&1 || true
+# host state when section 1 starts (it ends with the same): load average, CPU pressure
+mpx_lkb_psi() { sed -n 's/^some .*avg60=\([0-9.]*\).*/\1/p' /proc/pressure/cpu 2>/dev/null || echo n/a; }
+load0=$(cut -d' ' -f1-3 /proc/loadavg) psi0=$(mpx_lkb_psi)
 for r in $(seq 1 "$reps"); do
   for c in "${cases[@]}"; do
     read -r cn size count sargs <<< "$c"
@@ -134,17 +137,31 @@ for c in "${cases[@]}"; do
 done
 echo
 echo "Ratios (method: median delivered pps of the linkem cell / median of the bridge cell, same"
-echo "traffic, same namespaces, $reps interleaved runs each):"
+echo "traffic, same namespaces, $reps interleaved runs each; in brackets min-max of the per-repetition"
+echo "ratios, each linkem run / the bridge run of the same repetition):"
 echo
 for c in "${cases[@]}"; do
   read -r cn _ <<< "$c"
   b=$(mpx_lkb_median "$out/$cn.bridge.pps")
   for f in "${fwds[@]:1}"; do
     m=$(mpx_lkb_median "$out/$cn.$f.pps")
-    echo "- $cn, $f / bridge: **$(ratio "$m" "$b")** ($(printf %.0f "$m") / $(printf %.0f "$b") pps)"
+    pr=$(paste "$out/$cn.$f.pps" "$out/$cn.bridge.pps" | awk '$2 > 0 {print $1 / $2}' | sort -g |
+      awk '{v[NR]=$1} END{ if (NR) printf "%.3f-%.3f", v[1], v[NR]; else print "n/a" }')
+    echo "- $cn, $f / bridge: **$(ratio "$m" "$b")** [$pr] ($(printf %.0f "$m") / $(printf %.0f "$b") pps)"
     emit "{\"bench\":\"fwd_ratio\",\"case\":\"$cn\",\"fwd\":\"$f\",\"median_pps\":$m,\"bridge_median_pps\":$b,\"ratio\":$(ratio "$m" "$b")}"
   done
 done
+echo
+# the goal of 200 kpps at 64-byte frames, per forwarder: runs that reached it
+for c in "${cases[@]}"; do
+  read -r cn _ <<< "$c"
+  case $cn in 64B-*) ;; *) continue ;; esac
+  for f in "${fwds[@]}"; do
+    echo "- $cn, $f: $(awk '$1 >= 200000 {k++} END{printf "%d of %d", k, NR}' "$out/$cn.$f.pps") runs delivered >= 200 kpps"
+  done
+done
+echo
+echo "Host during section 1: load average $load0 -> $(cut -d' ' -f1-3 /proc/loadavg); CPU pressure (PSI some avg60) $psi0 -> $(mpx_lkb_psi) %"
 echo
 [ $fwd_only = 0 ] || { echo "(JSON lines: $res)"; exit 0; }
 

@@ -2,10 +2,12 @@
 # Kernel reproducers in the style of the MPTCP selftests: throw-away namespaces, veths, two
 # small self-contained programs (no project code, no harness). docs/kernel-findings.md has the
 # reports; this script prints what they quote.
-#   tests/repro/run.sh [reply-stall|tfo-join|fallback-info|all]...     (root; ip, nft, nstat, cc)
+#   tests/repro/run.sh [reply-stall|tfo-join|fallback-info|peek-fallback|all]...
+#                                                                      (root; ip, nft, nstat, cc)
 # reply-stall    MPTCP passive TFO: a reply written before the third ACK is not sent
 # tfo-join       MPTCP passive TFO + MP_JOIN: bulk downloads stall (mis-scaled SYN window)
 # fallback-info  MPTCP_INFO after fallback: IPv4 and IPv6 errnos; a TFO cookie SYN without data
+# peek-fallback  MPTCP sockets fallen back to TCP lose data mid-stream (MSG_PEEK probes: likelier)
 # Exit 0 when every case ran (a reproduced bug is not an error), 1 on a setup failure.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -162,6 +164,39 @@ mpx_repro_fallback_info() {
   sed 's/^/    server: /' "$BIN/srv.log"
 }
 
+# MPX_REPRO_PEEK_ROUNDS: rounds of 2000 connections per peek-fallback case (default 8)
+mpx_repro_peek_fallback() {
+  local rounds=${MPX_REPRO_PEEK_ROUNDS:-8}
+  echo "== peek-fallback: MPTCP sockets fallen back to TCP (plain TCP server), 2000 concurrent 100 kB downloads, up to $rounds rounds per case"
+  mpx_repro_build mptcp_fallback_peek
+  mpx_repro_ns 1
+  ip netns exec "$P-s" timeout 900 "$BIN/mptcp_fallback_peek" --server 5557 > "$BIN/srv.log" 2>&1 &
+  SRV=$!
+  sleep 0.3
+  local label args r out holes tot_ok tot_holes tot_err tot_peeks first
+  while IFS='|' read -r label args; do
+    tot_ok=0 tot_holes=0 tot_err=0 tot_peeks=0 first=''
+    for ((r = 1; r <= rounds; r++)); do
+      # shellcheck disable=SC2086 # the argument list is a word list
+      out=$(ip netns exec "$P-c" timeout 90 "$BIN/mptcp_fallback_peek" --client 198.18.251.2 5557 \
+        --count 2000 --parallel 2000 --bytes 100000 --timeout-ms 60000 $args 2>/dev/null || true)
+      holes=$(sed -n 's/^summary: .*holes=\([0-9]*\).*/\1/p' <<< "$out")
+      tot_ok=$((tot_ok + $(sed -n 's/^summary: ok=\([0-9]*\).*/\1/p' <<< "$out")))
+      tot_holes=$((tot_holes + ${holes:-0}))
+      tot_err=$((tot_err + $(sed -n 's/^summary: .*errors=\([0-9]*\).*/\1/p' <<< "$out")))
+      tot_peeks=$((tot_peeks + $(sed -n 's/^summary: .*peeks=\([0-9]*\).*/\1/p' <<< "$out")))
+      [ -n "$first" ] || first=$(grep -m 1 -E '^conn .*(HOLE|MISMATCH|WRONG)' <<< "$out" || true)
+    done
+    printf '%-46s %d rounds: ok=%d holes=%d errors=%d peeks=%d\n' "$label:" "$rounds" "$tot_ok" \
+      "$tot_holes" "$tot_err" "$tot_peeks"
+    [ -z "$first" ] || echo "    first: $first"
+  done <<'CASES'
+MPTCP fallback, MSG_PEEK probes every 10 ms|--peek-ms 10
+MPTCP fallback, no probes|
+plain TCP, MSG_PEEK probes every 10 ms|--tcp --peek-ms 10
+CASES
+}
+
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
 [ $# -gt 0 ] || set -- all
 uname -r
@@ -170,8 +205,9 @@ for c; do
     reply-stall) mpx_repro_reply_stall ;;
     tfo-join) mpx_repro_tfo_join ;;
     fallback-info) mpx_repro_fallback_info ;;
-    all) mpx_repro_reply_stall; mpx_repro_tfo_join; mpx_repro_fallback_info ;;
-    *) echo "unknown case '$c' (reply-stall|tfo-join|fallback-info|all)" >&2; exit 2 ;;
+    peek-fallback) mpx_repro_peek_fallback ;;
+    all) mpx_repro_reply_stall; mpx_repro_tfo_join; mpx_repro_fallback_info; mpx_repro_peek_fallback ;;
+    *) echo "unknown case '$c' (reply-stall|tfo-join|fallback-info|peek-fallback|all)" >&2; exit 2 ;;
   esac
   mpx_repro_cleanup_ns
 done

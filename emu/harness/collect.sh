@@ -21,24 +21,35 @@ _mpx_ver() { # NAME CMD...: first line of a version output, or "missing"
 # _mpx_manifest_facts: {commit, dirty, tools} as JSON, the slow part of the manifest (tool
 # versions: tshark alone takes ~2 s)
 _mpx_manifest_facts() {
-  local commit dirty b v kv=() ts tsf tsp
-  # tshark's version (the slowest, ~0.6 s) in the background while the rest is gathered
+  local commit dirty b v kv=() ts tsf tsp='' tsk='' tsc=$MPX_ROOT/build/.tshark-version k
+  # tshark's version (the slowest: ~0.6 s and 0.3 s of CPU, it registers every dissector) in the
+  # background while the rest is gathered; kept in build/ with the binary's path, size, mtime
+  # and inode, and read back from there while that binary is unchanged
   tsf=$(mktemp) || return 1
-  _mpx_ver tshark tshark --version > "$tsf" 2> /dev/null &
-  tsp=$!
+  command -v tshark > /dev/null 2>&1 && tsk=$(stat -L -c '%n %s %Y %i' "$(command -v tshark)" 2>/dev/null)
+  if [ -n "$tsk" ] && { read -r k && read -r ts; } 2> /dev/null < "$tsc" && [ "$k" = "$tsk" ]; then
+    echo "$ts" > "$tsf"
+  else
+    { _mpx_ver tshark tshark --version > "$tsf" 2> /dev/null
+      [ -z "$tsk" ] || { { echo "$tsk"; cat "$tsf"; } > "$tsc.$$" && mv "$tsc.$$" "$tsc"; } 2> /dev/null || true; } &
+    tsp=$!
+  fi
   commit=$(git -C "$MPX_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)
   dirty=$(git -C "$MPX_ROOT" status --porcelain 2>/dev/null | grep -c . || true)
   for b in mpx-linkem mpx-server mpx-client mpx-proxy mpx-analyze mpx-wire; do
     if [ -x "$MPX_BIN/$b" ]; then v=$(timeout 5 "$MPX_BIN/$b" --version 2>&1 | head -n1 || true); else v=missing; fi
     kv+=("$b" "$v")
   done
-  wait "$tsp" || true
+  # the other host tools while tshark still runs
+  local jqv gp td ipv nft
+  jqv=$(jq --version) gp=$(_mpx_ver gnuplot gnuplot --version) td=$(_mpx_ver tcpdump tcpdump --version)
+  ipv=$(_mpx_ver ip ip -V) nft=$(_mpx_ver nft nft --version)
+  [ -z "$tsp" ] || wait "$tsp" || true
   ts=$(<"$tsf"); rm -f "$tsf"
   # one jq: our binaries (name/version pairs, in this order), then the host tools
   jq -n -c --arg commit "$commit" --argjson dirty "${dirty:-0}" \
-    --arg jq "$(jq --version)" --arg gp "$(_mpx_ver gnuplot gnuplot --version)" \
-    --arg td "$(_mpx_ver tcpdump tcpdump --version)" --arg ts "$ts" \
-    --arg ip "$(_mpx_ver ip ip -V)" --arg nft "$(_mpx_ver nft nft --version)" --arg bash "$BASH_VERSION" \
+    --arg jq "$jqv" --arg gp "$gp" --arg td "$td" --arg ts "$ts" \
+    --arg ip "$ipv" --arg nft "$nft" --arg bash "$BASH_VERSION" \
     '$ARGS.positional as $kv | (([range(0; $kv | length; 2) | {($kv[.]): $kv[. + 1]}] | add)
       + {jq:$jq, gnuplot:$gp, tcpdump:$td, tshark:$ts, iproute2:$ip, nft:$nft, bash:$bash}) as $tools
      | {commit: $commit, dirty: $dirty, tools: $tools}' --args "${kv[@]}"
@@ -172,7 +183,9 @@ mpx_collect_connections() {
   done
   # proxy/proxy rows: the CPE's own connection as the row's analyzer record (chain.sh)
   if declare -F mpx_chain_join > /dev/null; then mpx_chain_join "$o" || log "chain join failed"; fi
-  jq -r -s -f "$MPX_ROOT/emu/harness/csv.jq" "$o/connections.jsonl" > "$o/connections.csv"
+  # connections.csv is written while the summary is made (mpx_collect_summary waits for it)
+  jq -r -s -f "$MPX_ROOT/emu/harness/csv.jq" "$o/connections.jsonl" > "$o/connections.csv" &
+  _MPX_CSV_PID=$!
 }
 
 # mpx_collect_summary OUT
@@ -242,6 +255,10 @@ mpx_collect_summary() {
     --slurpfile reg "$o/signals.json" \
     --rawfile sigs "$o/signals.csv" --rawfile plan <(cat "$o/plan.csv" 2>/dev/null) --rawfile skipped <(cat "$o/skipped.csv" 2>/dev/null) -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
   mv "$o/summary.json.tmp" "$o/summary.json"
+  if [ -n "${_MPX_CSV_PID:-}" ]; then
+    wait "$_MPX_CSV_PID" || { _MPX_CSV_PID=''; echo "connections.csv: csv.jq failed" >&2; return 1; }
+    _MPX_CSV_PID=''
+  fi
 }
 
 # mpx_variant_describe NAME: the current EXP_* globals (one variant) with its analytic model

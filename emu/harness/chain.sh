@@ -276,6 +276,8 @@ mpx_chain_legs() {
   local o=$1 v=$2 vd=$1/pcaps/$2 ld=$1/links/$2 l an bn lan=() acc=() wan=() p
   [ -f "$ld/links.txt" ] && [ -f "$ld/variant.json" ] || return 0
   local node ps
+  # (no jq start-up when variant.json cannot hold a chain: jq writes a value on its key's line)
+  grep -q '"chain"[[:space:]]*:[[:space:]]*[^n[:space:]]' "$ld/variant.json" || return 0
   node=$(jq -r '.chain.node // empty' "$ld/variant.json"); [ -n "$node" ] || return 0
   ps=$(jq -r '.model_links.ps' "$ld/variant.json")
   timeout 5 "$MPX_BIN/mpx-analyze" --help 2>&1 | grep -q -- '--legs' ||

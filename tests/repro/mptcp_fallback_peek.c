@@ -202,8 +202,8 @@ static void finish(int ep, cconn *c, const char *err)
 
 static void on_read(int ep, cconn *c)
 {
-    static uint8_t buf[16384];
-    for (;;) {
+    static uint8_t buf[256 * 1024];   /* large reads, at most 8 per wakeup, as mpx-client */
+    for (int rounds = 0; rounds < 8; rounds++) {
         ssize_t r = recv(c->fd, buf, sizeof buf, 0);
         if (r < 0) {
             if (errno == EAGAIN)

@@ -18,6 +18,7 @@ mpx_repro_cleanup() {
   [ -z "$SRV" ] || { kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; }
   ip netns del "$P-c" 2>/dev/null || true
   ip netns del "$P-s" 2>/dev/null || true
+  ip netns del "$P-r" 2>/dev/null || true
   rm -rf "$BIN"
 }
 trap mpx_repro_cleanup EXIT INT TERM
@@ -55,6 +56,31 @@ mpx_repro_cleanup_ns() {
   [ -z "$SRV" ] || { kill "$SRV" 2>/dev/null || true; wait "$SRV" 2>/dev/null || true; SRV=''; }
   ip netns del "$P-c" 2>/dev/null || true
   ip netns del "$P-s" 2>/dev/null || true
+  ip netns del "$P-r" 2>/dev/null || true
+}
+
+# mpx_repro_ns_routed: client $P-c -- router $P-r -- server $P-s (v1 198.18.251.0/24, v2
+# 198.18.252.0/24), so the client receives forwarded packets, as behind a home gateway
+mpx_repro_ns_routed() {
+  local n
+  mpx_repro_cleanup_ns
+  for n in "$P-c" "$P-r" "$P-s"; do ip netns add "$n"; ip -n "$n" link set lo up; done
+  ip netns exec "$P-c" sysctl -qw net.mptcp.enabled=1
+  ip netns exec "$P-r" sysctl -qw net.ipv4.ip_forward=1
+  ip link add v1 netns "$P-c" type veth peer name v1 netns "$P-r"
+  ip link add v2 netns "$P-r" type veth peer name v2 netns "$P-s"
+  ip -n "$P-c" addr add 198.18.251.1/24 dev v1; ip -n "$P-r" addr add 198.18.251.2/24 dev v1
+  ip -n "$P-r" addr add 198.18.252.1/24 dev v2; ip -n "$P-s" addr add 198.18.252.2/24 dev v2
+  ip -n "$P-c" link set v1 up; ip -n "$P-r" link set v1 up
+  ip -n "$P-r" link set v2 up; ip -n "$P-s" link set v2 up
+  ip -n "$P-c" route add default via 198.18.251.2
+  ip -n "$P-s" route add default via 198.18.252.1
+  # segmentation offloads on, as the project's test namespaces have them (tests/lib/netns.sh)
+  local ifn
+  for n in "$P-c:v1" "$P-r:v1" "$P-r:v2" "$P-s:v2"; do
+    ifn=${n#*:}
+    ip netns exec "${n%%:*}" ethtool -K "$ifn" tso on gso on tx on rx on > /dev/null 2>&1 || true
+  done
 }
 
 # mpx_repro_ctr NS: the counters the reports quote, "name value" lines
@@ -164,12 +190,13 @@ mpx_repro_fallback_info() {
   sed 's/^/    server: /' "$BIN/srv.log"
 }
 
-# MPX_REPRO_PEEK_ROUNDS: rounds of 2000 connections per peek-fallback case (default 8)
+# MPX_REPRO_PEEK_ROUNDS: rounds of 2000 connections per peek-fallback case (default 8);
+# MPX_REPRO_PEEK_TOPO: routed (default: a router namespace between client and server) or direct
 mpx_repro_peek_fallback() {
-  local rounds=${MPX_REPRO_PEEK_ROUNDS:-8}
-  echo "== peek-fallback: MPTCP sockets fallen back to TCP (plain TCP server), 2000 concurrent 100 kB downloads, up to $rounds rounds per case"
+  local rounds=${MPX_REPRO_PEEK_ROUNDS:-8} topo=${MPX_REPRO_PEEK_TOPO:-routed} srv=198.18.252.2
+  echo "== peek-fallback: MPTCP sockets fallen back to TCP (plain TCP server, $topo), 2000 concurrent 100 kB downloads, $rounds rounds per case"
   mpx_repro_build mptcp_fallback_peek
-  mpx_repro_ns 1
+  if [ "$topo" = direct ]; then mpx_repro_ns 1; srv=198.18.251.2; else mpx_repro_ns_routed; fi
   ip netns exec "$P-s" timeout 900 "$BIN/mptcp_fallback_peek" --server 5557 > "$BIN/srv.log" 2>&1 &
   SRV=$!
   sleep 0.3
@@ -178,7 +205,7 @@ mpx_repro_peek_fallback() {
     tot_ok=0 tot_holes=0 tot_err=0 tot_peeks=0 first=''
     for ((r = 1; r <= rounds; r++)); do
       # shellcheck disable=SC2086 # the argument list is a word list
-      out=$(ip netns exec "$P-c" timeout 90 "$BIN/mptcp_fallback_peek" --client 198.18.251.2 5557 \
+      out=$(ip netns exec "$P-c" timeout 90 "$BIN/mptcp_fallback_peek" --client "$srv" 5557 \
         --count 2000 --parallel 2000 --bytes 100000 --timeout-ms 60000 $args 2>/dev/null || true)
       holes=$(sed -n 's/^summary: .*holes=\([0-9]*\).*/\1/p' <<< "$out")
       tot_ok=$((tot_ok + $(sed -n 's/^summary: ok=\([0-9]*\).*/\1/p' <<< "$out")))

@@ -14,7 +14,7 @@
 #   end       after the last segment until the client has the server's reply
 #   goodput   2 MB x 8 / T (what bulk.jq reports); the columns sum to ~100
 # and the goodput this upload would have had with a perfect end (no tail): T - tail time.
-#   tests/repro/upload_split.sh [--reps N] [--keep]      run it (root; ~3 min with 6 reps)
+#   tests/repro/upload_split.sh [--reps N] [--keep]      run it (root; ~40 s per 3 reps)
 #   tests/repro/upload_split.sh --analyse RUNDIR          only the analysis of an earlier run
 # Needs jq and tshark. Exit 0 done, 1 the run or the analysis failed, 2 usage.
 set -euo pipefail

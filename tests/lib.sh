@@ -22,6 +22,7 @@ t_near() {
 # bounds widen by what the run's own emulators measured, never by a fixed window: a round trip
 # through a link gains at most its p99 release lateness of both directions.
 # t_late_rt_ms STATS.json...: the worst (ab p99 + ba p99) over those linkem stats files, in ms
+# shellcheck disable=SC2120  # without files it reads stdin (a stats JSON piped in)
 t_late_rt_ms() { jq -s '[.[] | (.ab.late_us.p99 // 0) + (.ba.late_us.p99 // 0)] | (max // 0) / 1000' "$@"; }
 # t_late_rt_ms_run SUMMARY VARIANT: from a run's summary.json (its fidelity record), the sum over
 # every link of the variant: what a round trip through any path of the topology can gain

@@ -597,10 +597,13 @@ MPX_PLOTS_PID=''
 # shellcheck disable=SC2034  # read by mpx_report_write (report.sh)
 if [ $noplots = 0 ]; then mpx_progress_msg "plotting"; { mpx_plots_all "$OUT" || log "plots failed"; } & MPX_PLOTS_PID=$!; fi
 # the verdict on the run as a whole (summary.json .problems: the report shows the same list)
-read -r RUN_EXIT_CODE RUN_STATUS < <(jq -r --argjson acc "$accept_unfaithful" '.problems |
+# (one jq: the verdict, then the problem lines printed at the end)
+mapfile -t RUN_VERDICT < <(jq -r --argjson acc "$accept_unfaithful" '(.problems |
   if (.failed_variants | length) > 0 then "3 failed" elif .partial then "4 partial"
   elif (.no_verified | length) > 0 then "6 done"
-  elif (.unfaithful | length) > 0 and $acc == 0 then "5 done" else "0 done" end' "$OUT/summary.json")
+  elif (.unfaithful | length) > 0 and $acc == 0 then "5 done" else "0 done" end), .problems.lines[]' "$OUT/summary.json")
+[ -n "${RUN_VERDICT[0]:-}" ] || die "no verdict: $OUT/summary.json unreadable"
+read -r RUN_EXIT_CODE RUN_STATUS <<< "${RUN_VERDICT[0]}"
 mpx_manifest_finish "$RUN_STATUS"
 mpx_report_write "$OUT"
 RUN_FINISHED=1
@@ -609,7 +612,7 @@ case $OUT in "$(cd "$MPX_ROOT/results" && pwd -P)"/*) ln -sfn "$OUT" "$MPX_ROOT/
 mpx_progress_msg "done in $(_mpx_fmt_s $((EPOCHSECONDS - RUN_T0_S)))"
 mpx_report_headline "$OUT" >&2 || true
 # every problem on stderr too, one line each (the report's "Problems" list)
-jq -r '.problems.lines[]' "$OUT/summary.json" | while IFS= read -r line; do say "$line"; done
+for line in "${RUN_VERDICT[@]:1}"; do say "$line"; done
 [ "$RUN_EXIT_CODE" = 0 ] || say "status $RUN_STATUS, exit $RUN_EXIT_CODE (see mpxlab run --help); report: $OUT/report.md"
 echo "$OUT/report.md"
 exit "$RUN_EXIT_CODE"

@@ -190,7 +190,7 @@ mpx_collect_connections() {
 
 # mpx_collect_summary OUT
 mpx_collect_summary() {
-  local o=$1 vars='[]' vd vn
+  local o=$1 vars vitems=() vd vn
   # variants in the experiment's order (manifest), not the directory order
   local vlist
   vlist=$(jq -r '.variants[]?' "$o/manifest.json" 2>/dev/null)
@@ -246,9 +246,16 @@ mpx_collect_summary() {
     # the simulator's run of the same variant (sim.sh): cross-check, or the run itself (--backend sim)
     local sj=null
     [ -s "$vd/sim.json" ] && sj=$(<"$vd/sim.json")
-    vars=$(jq -c --argjson v "$vj" --argjson st "$st" --argjson ev "$ev" --argjson fo "$fo" --argjson ag "$ag" \
-      --argjson nat "$nat" --argjson hl "$hl" --argjson hj "$hj" --argjson sj "$sj" '. + [$v + {link_stats: $st, link_drop_events: $ev, failover: $fo, agents: $ag, native_mptcp: $nat, health: $hl, host: $hj, sim: $sj}]' <<< "$vars")
+    # the variant + {link_stats, ...}: as text when variant.json is one non-empty object (the
+    # summary's --argjson parses it; a key given twice keeps the later value in its first place,
+    # as jq's + does), else with jq
+    if [[ $vj == \{* && $vj =~ [^{[:space:]][[:space:]]*\}$ ]]; then
+      vitems+=("${vj%\}},\"link_stats\":$st,\"link_drop_events\":$ev,\"failover\":$fo,\"agents\":$ag,\"native_mptcp\":$nat,\"health\":$hl,\"host\":$hj,\"sim\":$sj}")
+    else vitems+=("$(jq -n -c --argjson v "$vj" --argjson st "$st" --argjson ev "$ev" --argjson fo "$fo" --argjson ag "$ag" \
+      --argjson nat "$nat" --argjson hl "$hl" --argjson hj "$hj" --argjson sj "$sj" '$v + {link_stats: $st, link_drop_events: $ev, failover: $fo, agents: $ag, native_mptcp: $nat, health: $hl, host: $hj, sim: $sj}')")
+    fi
   done
+  printf -v vars '%s,' "${vitems[@]}"; vars="[${vars%,}]"
   mpx_reg_load || return 1
   [ -f "$o/signals.json" ] || mpx_reg_save "$o/signals.json"
   jq -s -L "$MPX_ROOT/emu/harness" --argjson vars "$vars" --slurpfile man "$o/manifest.json" \

@@ -136,7 +136,7 @@ done
 
 echo "elapsed $(( $(date +%s) - t0 )) s; logs in $logdir"
 # where the time went: the suite must stay under 20 minutes on CI
-[ -s "$logdir/times.txt" ] && echo "slowest: $(sort -rn "$logdir/times.txt" | head -n 12 | awk '{printf "%s%s %d s", NR > 1 ? ", " : "", $2, $1}')"
+[ -s "$logdir/times.txt" ] && echo "slowest: $(sort -rn "$logdir/times.txt" | head -n 12 | awk '{printf "%s%s %d s", (NR > 1 ? ", " : ""), $2, $1}')"
 [ $known = 0 ] || echo "known kernel bugs hit (written up in agents/README.md, kernel issues): ${known_ids[*]}"
 echo "$pass passed, $fail failed, $skip skipped, $known known kernel bugs hit"
 [ $fail = 0 ]

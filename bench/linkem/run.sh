@@ -8,7 +8,9 @@
 #  3. rate accuracy: TCP goodput and UDP frame rate at 20 Mbit/s, linkem vs tc tbf and htb
 #  4. release lateness and one-way delay error as experiments run it (bench/linkem/lateness.sh)
 # Markdown on stdout; JSON lines in build/bench/linkem/results.jsonl. Needs root.
-#   bench/linkem/run.sh [--quick] [--reps N] [--fwd-only] [--cases REGEX]
+#   bench/linkem/run.sh [--quick] [--reps N] [--fwd-only] [--cases REGEX] [--pin]
+# --pin: section 1 on fixed CPUs, each forwarder with the placement that suits it: bridge:
+# sender 0, receiver 1; mpx-linkem: sender and receiver 0, emulator 1
 # --fwd-only: section 1 only; --cases: the traffic cases of section 1 whose name matches REGEX
 # Exit: 0 done, 1 a tool missing or a setup failure, 77 not root.
 set -euo pipefail
@@ -19,14 +21,15 @@ export MPX_ROOT  # testlib.sh and the tools it starts find the tree through it
 source emu/linkem/testlib.sh
 [ "$(id -u)" = 0 ] || { echo "bench/linkem: needs root" >&2; exit 77; }
 for b in mpx-linkem mpx-lkprobe; do [ -x "bin/$b" ] || { echo "bin/$b missing: make" >&2; exit 1; }; done
-quick=0 reps=3 fwd_only=0 case_re=.
+quick=0 reps=3 fwd_only=0 case_re=. pin=0 pin_s='' pin_r=''
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=1; shift ;;
     --reps) reps=$2; shift 2 ;;
     --fwd-only) fwd_only=1; shift ;;
     --cases) case_re=$2; shift 2 ;;
-    *) echo "usage: $0 [--quick] [--reps N] [--fwd-only] [--cases REGEX]" >&2; exit 2 ;;
+    --pin) pin=1; shift ;;
+    *) echo "usage: $0 [--quick] [--reps N] [--fwd-only] [--cases REGEX] [--pin]" >&2; exit 2 ;;
   esac
 done
 SECS=$([ $quick = 1 ] && echo 1 || echo 2)  # seconds of offered traffic per flood
@@ -65,10 +68,13 @@ echo
 # mpx_lkb_flood SIZE COUNT OUT [send args]: one A->B flood, receiver JSON in OUT, sender's in OUT.send
 mpx_lkb_flood() {
   local size=$1 count=$2 of=$3 port=$((9000 + RANDOM % 1000)) rp; shift 3
-  lk_exec e-b timeout 60 "$LK_PROBE" recv --bind "$LK_B_IP:$port" --idle-ms 300 > "$of" &
+  local tr=() ts=()  # --pin: the receiver's and the sender's CPU
+  [ -z "$pin_r" ] || tr=(taskset -c "$pin_r")
+  [ -z "$pin_s" ] || ts=(taskset -c "$pin_s")
+  lk_exec e-b "${tr[@]}" timeout 60 "$LK_PROBE" recv --bind "$LK_B_IP:$port" --idle-ms 300 > "$of" &
   rp=$!
   for _ in $(seq 1 100); do lk_exec e-b ss -Hlun "sport = :$port" | grep -q . && break; sleep 0.02; done
-  lk_exec e-a timeout 60 "$LK_PROBE" send --dst "$LK_B_IP:$port" --count "$count" --size "$size" "$@" 2> "$of.send"
+  lk_exec e-a "${ts[@]}" timeout 60 "$LK_PROBE" send --dst "$LK_B_IP:$port" --count "$count" --size "$size" "$@" 2> "$of.send"
   wait "$rp"
 }
 # traffic cases: name, UDP payload (64- and 1514-byte Ethernet frames incl. FCS/none), count, sender args
@@ -100,6 +106,11 @@ for r in $(seq 1 "$reps"); do
         base-nopcap) LK_BIN=$LKB_BASE_BIN lk_start e "$out" "delay=0ms" "delay=0ms"; lk_warm e ;;
         base-pcap) LK_BIN=$LKB_BASE_BIN lk_start e "$out" "delay=0ms" "delay=0ms" --pcap "$out/f.pcap"; lk_warm e ;;
       esac
+      # --pin: each forwarder with the placement that suits it (bench/linkem/README.md)
+      pin_s='' pin_r=''
+      if [ $pin = 1 ]; then
+        if [ "$f" = bridge ]; then pin_s=0 pin_r=1; else pin_s=0 pin_r=0; taskset -pc 1 "$LK_PID" > /dev/null; fi
+      fi
       # shellcheck disable=SC2086 # sargs: the case's sender options
       mpx_lkb_flood "$size" "$count" "$tag" $sargs
       if [ "$f" = bridge ]; then mpx_lkb_bridge off; else lk_stop "$LK_PID" || true; cp "$out/stats.json" "$tag.stats"; fi
@@ -122,6 +133,7 @@ echo "Delivered = frames/s at the receiver (first to last), median [min-max] of 
 echo "runs interleaved (rep 1 of every cell, then rep 2, ...). Loss = 1 - received/sent. CPU per"
 echo "frame = the emulator's user+sys time / frames it forwarded. Emulator drops = pcap_dropped +"
 echo "kernel_drops + send_fail from its stats. pcap: auto snap length (the default)."
+[ $pin = 0 ] || echo "Placement (--pin): bridge: sender on CPU 0, receiver on CPU 1; mpx-linkem: sender and receiver on CPU 0, emulator on CPU 1."
 echo
 echo "| traffic | forwarder | sender kpps | delivered kpps | loss % | emulator CPU us/frame | emulator drops |"
 echo "|---|---|---|---|---|---|---|"

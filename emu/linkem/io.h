@@ -26,8 +26,8 @@ static inline uint8_t *lk_rxring_slot(const struct lk_rxring *r, uint32_t i)
 bool lk_rxring_ready(const struct lk_rxring *r);
 
 /* bytes per socket: 15360 slots, 120 ms of full-size frames at 124 kpps or 70 ms of 64-byte
- * frames at 220 kpps (the bench's floods; 7680 slots overflowed there in 2 of 5 runs);
- * setting it up costs ~8 ms per 8 MiB at the start (allocating and zeroing) */
+ * frames at 220 kpps (the bench's floods; 7680 slots overflowed there in 2 of 10 runs);
+ * setting it up takes 5-16 ms per socket whatever the size (an RCU grace period) */
 #define LK_RXRING_DEFAULT (32u << 20)
 
 /* Opens a non-blocking ETH_P_ALL socket bound to ifname: PACKET_IGNORE_OUTGOING (never see

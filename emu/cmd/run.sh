@@ -585,6 +585,7 @@ done
 run_describe_wait
 mpx_progress_msg "analyzing pcaps"
 mpx_analyze_all "$OUT"
+mpx_report_early "$OUT"   # report.sh: the analyzer-verdict section, beside the aggregation
 mpx_progress_msg "aggregating"
 mpx_collect_connections "$OUT"
 for v in "${VARIANTS[@]}"; do

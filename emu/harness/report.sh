@@ -10,6 +10,14 @@ mpx_report_evidence() {
   jq -r -L "$MPX_ROOT/emu/harness" --arg v "$v" -f "$MPX_ROOT/emu/harness/evidence.jq" "$o/summary.json"
 }
 
+# mpx_report_early OUT: the section that needs only the analysis (the analyzer verdicts, one jq
+# over ~1 MB), started in the background as soon as the analysis is done (run.sh), while the
+# aggregation leaves a CPU idle; mpx_report_write takes it over
+mpx_report_early() {
+  _mpx_report_violations_md "$1" > "$1/.report.5" &
+  _MPX_REPORT_EARLY_PID=$! _MPX_REPORT_EARLY_OUT=$1
+}
+
 # MPX_PLOTS_PID: a background mpx_plots_all to wait for before the Plots section (run.sh). The
 # sections are written in parallel into OUT/.report.N and joined in their order.
 mpx_report_write() {
@@ -18,8 +26,12 @@ mpx_report_write() {
   pids+=($!)
   jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/report-details.jq" "$o/summary.json" > "$t.4" &
   pids+=($!)
-  _mpx_report_violations_md "$o" > "$t.5" &
-  pids+=($!)
+  if [ -n "${_MPX_REPORT_EARLY_PID:-}" ] && [ "${_MPX_REPORT_EARLY_OUT:-}" = "$o" ]; then
+    pids+=("$_MPX_REPORT_EARLY_PID"); _MPX_REPORT_EARLY_PID=''
+  else
+    _mpx_report_violations_md "$o" > "$t.5" &
+    pids+=($!)
+  fi
   # proxy/proxy rows (chain.sh): model with the LAN leg and W, per-leg timeline, CPE counters,
   # LAN applications
   _mpx_report_chain_md "$o" > "$t.7" &

@@ -126,19 +126,25 @@ mpx_analyze_all() {
     if [ ! -x "$MPX_BIN/mpx-analyze" ]; then
       echo "bin/mpx-analyze missing (make)" > "$o/analysis/$v/NOT-ANALYZED"; continue
     fi
-    local pcaps=()
+    # the links' analyses and the verification report in parallel (each only reads pcaps); the
+    # exit codes are noted in link order
+    local pcaps=() pids=() i rp
     for p in "$vd"*.pcap; do
       [ -s "$p" ] || continue
-      pcaps+=("$p"); l=$(basename "$p" .pcap)
-      rc=0
+      pcaps+=("$p"); l=${p##*/}; l=${l%.pcap}
       timeout -s KILL 300 "$MPX_BIN/mpx-analyze" --json --out "$o/analysis/$v/$l.jsonl" "$p" \
-        2>> "$o/analysis/$v/analyze.log" || rc=$?
-      echo "$l $rc" >> "$o/analysis/$v/exit-codes"
-      [ "$rc" -le 1 ] || log "mpx-analyze $p: exit $rc"
+        2>> "$o/analysis/$v/analyze.log" & pids+=($!)
     done
     [ ${#pcaps[@]} -gt 0 ] || continue
     timeout -s KILL 300 "$MPX_BIN/mpx-analyze" --report --out "$o/analysis/$v/verification.md" "${pcaps[@]}" \
-      2>> "$o/analysis/$v/analyze.log" || true
+      2>> "$o/analysis/$v/analyze.log" & rp=$!
+    for i in "${!pids[@]}"; do
+      p=${pcaps[$i]}; l=${p##*/}; l=${l%.pcap}
+      rc=0; wait "${pids[$i]}" || rc=$?
+      echo "$l $rc" >> "$o/analysis/$v/exit-codes"
+      [ "$rc" -le 1 ] || log "mpx-analyze $p: exit $rc"
+    done
+    wait "$rp" || true
     # proxy/proxy: the three-leg join (LAN, access, WAN captures) of a chain variant
     declare -F mpx_chain_legs > /dev/null && mpx_chain_legs "$o" "$v"
   done

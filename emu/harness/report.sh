@@ -36,6 +36,9 @@ mpx_report_write() {
   # LAN applications
   _mpx_report_chain_md "$o" > "$t.7" &
   pids+=($!)
+  # emulated vs simulated medians and tails, where the simulator ran more connections (sim-reps)
+  jq -r -f "$MPX_ROOT/emu/harness/tails.jq" "$o/summary.json" > "$t.8" &
+  pids+=($!)
   # the terminal headline (mpx_report_headline), made here beside the rest
   _mpx_report_headline_jq "$o" > "$t.h" 2> /dev/null &
   local hp=$!
@@ -47,8 +50,8 @@ mpx_report_write() {
   rm -f "$t.h"
   if [ -n "${MPX_PLOTS_PID:-}" ]; then wait "$MPX_PLOTS_PID" || true; MPX_PLOTS_PID=''; fi
   _mpx_report_plots_md "$o" > "$t.3"
-  cat "$t".{1,7,2,3,4,5,6} > "$o/report.md"
-  rm -f "$t".{1,2,3,4,5,6,7}
+  cat "$t".{1,7,2,3,8,4,5,6} > "$o/report.md"
+  rm -f "$t".{1,2,3,4,5,6,7,8}
   awk -v dir="$o" -f "$MPX_ROOT/emu/harness/md2html.awk" "$o/report.md" > "$o/report.html"
   return "$rc"
 }

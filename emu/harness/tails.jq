@@ -1,0 +1,34 @@
+# tails.jq: "Emulated vs simulated" section of report.md, from summary.json. For every variant
+# and signal with a simulator cross-check: the measured median and p90 with their distribution-free
+# 95 % intervals (summary.jq median_ci95 / qci), the simulated ones, and whether the simulated
+# value lies inside the measured interval. Only for variants simulated with more connections than
+# were measured (the .exp line sim-reps: tails, as experiments/loss.exp); prints nothing otherwise.
+def ms: if . == null then "–" else (. * 10 | round / 10 | tostring) end;
+def inside($lo; $hi; $x):
+  if $x == null then "–"
+  elif $lo == null or $hi == null then "n too small"
+  elif $x >= $lo and $x <= $hi then "yes"
+  elif $x < $lo then "no (below)" else "no (above)" end;
+def pct: if . == null then "–" else (. * 1000 | round / 10 | tostring) + " %" end;
+[.variants[] | .name as $v | .signals[]
+  | select(.simulated != null and .simulated.status == "ok" and .simulated.p50 != null
+           and (.simulated.n // 0) > (.ttfb_ms.n // 0))
+  | {v: $v, s: .signal, n: .ttfb_ms.n, sn: .simulated.n,
+     p50: .ttfb_ms.p50, lo50: .ttfb_ms.median_ci95.lo, hi50: .ttfb_ms.median_ci95.hi,
+     p90: .ttfb_ms_p90_ci.p, lo90: .ttfb_ms_p90_ci.lo, hi90: .ttfb_ms_p90_ci.hi,
+     s50: .simulated.p50, s90: .simulated.p90, s99: .simulated.p99,
+     to: .syn_timeouts.share, sto: .syn_timeouts.simulated_share}
+  | . + {in50: inside(.lo50; .hi50; .s50), in90: inside(.lo90; .hi90; .s90)}] as $r
+| if ($r | length) == 0 then empty else
+  "## Emulated vs simulated",
+  "",
+  "The discrete-event model (bin/mpx-sim: the same links, seeds and option bytes, no host processing) against the emulation, per variant and signal. *inside* = the simulated value lies within the measured value's distribution-free 95 % interval (order statistics; \"n too small\" when the measured sample cannot bound it). A simulated median just below the interval is the hosts' processing (the evidence table's measured − simulated); tails are the timers' and the loss draws'.",
+  "",
+  "| variant | signal | measured n | simulated n | measured p50 [95 %] ms | simulated p50 | inside | measured p90 [95 %] ms | simulated p90 | inside | simulated p99 | SYN timeouts measured / simulated |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|",
+  ($r[] | "| `\(.v)` | `\(.s)` | \(.n) | \(.sn) | \(.p50 | ms) [\(.lo50 | ms), \(.hi50 | ms)] | \(.s50 | ms) | \(.in50) | \(.p90 | ms) [\(.lo90 | ms), \(.hi90 | ms)] | \(.s90 | ms) | \(.in90) | \(.s99 | ms) | \(.to | pct) / \(.sto | pct) |"),
+  "",
+  ([$r[] | select(.in90 == "yes" or (.in90 | startswith("no")))] as $j
+   | "p90: the simulated value inside the measured interval in \([$j[] | select(.in90 == "yes")] | length) of \($j | length) points that the sample could bound; median: \([$r[] | select(.in50 == "yes")] | length) of \([$r[] | select(.in50 != "n too small" and .in50 != "–")] | length)."),
+  ""
+  end

@@ -50,6 +50,15 @@ typedef struct {
 
 enum an_mptcp { AN_TCP = 0, AN_MPTCP, AN_FALLBACK };
 
+/* one counted frame, for matching its routed copy (tcpdump -i any) */
+typedef struct {
+    uint32_t seq, ack, len;
+    uint8_t  flags, ttl, dir;
+    uint16_t win;
+    int64_t  t;
+    bool     set;
+} an_recent;
+
 typedef struct an_conn an_conn;
 struct an_conn {
     an_conn  *hnext;           /* hash chain (same 4-tuple: newest first) */
@@ -66,7 +75,10 @@ struct an_conn {
     uint64_t  pkt_syn, pkt_synack, pkt_ack;
     uint64_t  pkts;
     uint64_t  dup_frames;       /* the same segment captured twice (tcpdump -i any on a router) */
-    struct { uint32_t seq, ack, len; uint8_t flags, ttl, dir; uint16_t win; int64_t t; bool set; } last;
+    /* the last frames counted (tcpdump -i any: a routed copy follows its original, but frames of
+     * either direction can come between the two on a busy forwarder) */
+    an_recent recent[8];
+    unsigned  recent_next;
     int       syn_count, synack_count;      /* retransmissions of the handshake */
     an_event  ev[AN_EVENTS];
     size_t    nev;

@@ -455,15 +455,27 @@ void an_packet(an_ctx *x, int file, const mpx_pkt *p)
     an_conn *c = an_lookup(&x->t, file, p, &dir);
     x->tcp_pkts++;
     /* tcpdump -i any on a forwarding node sees a routed segment twice (in and out, TTL one
-     * lower the second time): count the copy once */
+     * lower the second time): count the copy once. The copy is matched against the last few
+     * frames, not only the previous one: on a busy forwarder other frames of the connection
+     * come in between; the window is 10 ms (a retransmission keeps its TTL, so it never matches) */
     if (x->dedup) {
-        bool dup = c->last.set && c->last.dir == dir && c->last.seq == p->seq && c->last.ack == p->ack &&
-                   c->last.len == p->data_len && c->last.flags == p->flags && c->last.win == p->win &&
-                   c->last.ttl == (uint8_t)(p->ttl + 1) && an_dt(p->t_us, c->last.t) < 1000;
-        c->last.set = true; c->last.dir = (uint8_t)dir; c->last.seq = p->seq; c->last.ack = p->ack;
-        c->last.len = p->data_len; c->last.flags = p->flags; c->last.win = p->win; c->last.ttl = p->ttl;
-        c->last.t = p->t_us;
-        if (dup) { c->dup_frames++; x->dup_frames++; return; }
+        size_t n = sizeof c->recent / sizeof c->recent[0];
+        for (size_t i = 0; i < n; i++) {
+            an_recent *r = &c->recent[i];
+            if (r->set && r->dir == dir && r->seq == p->seq && r->ack == p->ack &&
+                r->len == p->data_len && r->flags == p->flags && r->win == p->win &&
+                r->ttl == (uint8_t)(p->ttl + 1) && an_dt(p->t_us, r->t) >= 0 &&
+                an_dt(p->t_us, r->t) < 10000) {
+                r->set = false; /* one copy per original */
+                c->dup_frames++;
+                x->dup_frames++;
+                return;
+            }
+        }
+        an_recent *r = &c->recent[c->recent_next++ % n];
+        r->set = true; r->dir = (uint8_t)dir; r->seq = p->seq; r->ack = p->ack;
+        r->len = p->data_len; r->flags = p->flags; r->win = p->win; r->ttl = p->ttl;
+        r->t = p->t_us;
     }
     c->pkts++;
     c->t_last = p->t_us;

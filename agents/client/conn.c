@@ -128,11 +128,19 @@ static void finish(client *cl, cconn *c, bool ok)
     mpxa_mp_state mp = { .kind = MPXA_MP_TCP, .subflows = 0 };
     const char *tfo = "none", *tfo_fail = NULL;
     if (c->fd >= 0) {
-        mp = mpxa_mptcp_state(c->fd);
-        if (client_subflow_bytes(c->fd, false, sfb, sizeof sfb) < 0)
-            sfb[0] = '\0';
-        if (client_subflow_bytes(c->fd, true, sfo, sizeof sfo) < 0)
-            sfo[0] = '\0';
+        /* one snapshot: a join can complete between the reads (the count and the byte lists
+         * then disagree, seen in exp_plan); read again, a bounded number of times */
+        for (int tries = 0; tries < 3; tries++) {
+            mp = mpxa_mptcp_state(c->fd);
+            int ni = client_subflow_bytes(c->fd, false, sfb, sizeof sfb);
+            int no = client_subflow_bytes(c->fd, true, sfo, sizeof sfo);
+            if (ni < 0)
+                sfb[0] = '\0';
+            if (no < 0)
+                sfo[0] = '\0';
+            if (ni < 0 || (ni == no && ni == mp.subflows))
+                break;
+        }
         if (!ok && mpxa_mono_us() - c->last_rx > c->max_gap)
             c->max_gap = mpxa_mono_us() - c->last_rx;   /* still waiting when it ended */
         tfo = tfo_str(c);

@@ -22,8 +22,9 @@ t_near() {
 # bounds widen by what the run's own emulators measured, never by a fixed window: a round trip
 # through a link gains at most its p99 release lateness of both directions.
 # t_late_rt_ms STATS.json...: the worst (ab p99 + ba p99) over those linkem stats files, in ms
+_T_LATE_RT='[.[] | (.ab.late_us.p99 // 0) + (.ba.late_us.p99 // 0)]'
 # shellcheck disable=SC2120  # without files it reads stdin (a stats JSON piped in)
-t_late_rt_ms() { jq -s '[.[] | (.ab.late_us.p99 // 0) + (.ba.late_us.p99 // 0)] | (max // 0) / 1000' "$@"; }
+t_late_rt_ms() { jq -s "$_T_LATE_RT"' | (max // 0) / 1000' "$@"; }
 # t_late_rt_ms_run SUMMARY VARIANT: from a run's summary.json (its fidelity record), the sum over
 # every link of the variant: what a round trip through any path of the topology can gain
 t_late_rt_ms_run() {
@@ -32,9 +33,8 @@ t_late_rt_ms_run() {
 }
 # t_topo_late_rt_ms RUN LINK...: the sum over a path's links of a running topology (emu/lib/topo.sh)
 t_topo_late_rt_ms() {
-  local run=$1 l sum=0; shift
-  for l; do sum=$(awk -v s="$sum" -v a="$(mpx_topo_link_stats "$run" "$l" | t_late_rt_ms)" 'BEGIN{print s + a}'); done
-  echo "$sum"
+  local run=$1 l; shift
+  for l; do mpx_topo_link_stats "$run" "$l"; done | jq -s "$_T_LATE_RT"' | (add // 0) / 1000'
 }
 # t_near_late NAME VALUE TARGET TOL LATE: TARGET - TOL <= VALUE <= TARGET + TOL + LATE
 t_near_late() {

@@ -68,6 +68,7 @@ struct emu {
     struct lk_rxring ring[2];
     unsigned ifindex[2];
     bool down, carrier_off; /* blackhole; interfaces set down (carrier loss) */
+    uint64_t cut_at;        /* when the current cut began (its frames on the link were lost then) */
     struct lk_sched sched;
     FILE *slog; /* --schedule-log */
     struct lk_pcap pcap;
@@ -190,7 +191,11 @@ static void rx_frame(struct emu *e, struct lk_dir *d, uint8_t *data, uint32_t le
     uint64_t idx;
     bool cut = e->down || e->carrier_off;
     enum lk_verdict v = lk_dir_arrive(d, t_arr, cut, data, len, &idx);
-    if (v != LK_PASS) drop_event(e, d, t_arr, idx, v, len);
+    /* A frame stamped before the cut but read after it (the other ring, or one the kernel
+     * queued while we applied the cut) was on the link when it was cut: it is lost at the cut's
+     * time, as the frames flushed then are, so every cut drop is logged inside the cut. */
+    uint64_t t_ev = v == LK_DROP_DOWN && t_arr < e->cut_at ? e->cut_at : t_arr;
+    if (v != LK_PASS) drop_event(e, d, t_ev, idx, v, len);
 }
 
 /* The receive ring: up to BATCH ready slots per pass, one clock read per pass. The slots
@@ -368,6 +373,7 @@ static void sched_log(struct emu *e, uint64_t now, const char *act, unsigned lin
 
 static void link_cut(struct emu *e, uint64_t now)
 {
+    e->cut_at = now;
     for (int i = 0; i < 2; i++) {
         struct flush_ctx fc = { e, &e->dir[i], now };
         lk_fifo_flush(&e->dir[i].q, flush_one, &fc);

@@ -495,6 +495,9 @@ for v in "${VARIANTS[@]}"; do
     done
   done
   mpx_sysctl_snapshot "$R" > "$OUT/links/$v/sysctls.json"
+  # route attributes asked by the experiment (route NODE ... initcwnd=N: exp.sh)
+  mpx_exp_routes_apply "$R" >> "$RUN_LOG" 2>&1 || die "variant $v: route failed: $(tail -1 "$RUN_LOG")"
+  mpx_exp_routes_snapshot "$R" > "$OUT/links/$v/routes.json"
 
   # agents
 

@@ -87,11 +87,12 @@ mpx_manifest_start() {
 }
 
 mpx_manifest_finish() {
-  local st=$1 m=$OUT/manifest.json sysj='{}' v
+  local st=$1 m=$OUT/manifest.json sysj='{}' routej='{}' v
   [ -f "$m" ] || return 0
   local f specs=()
   for v in "$OUT"/links/*/; do
     [ -f "$v/sysctls.json" ] && sysj=$(jq -c --arg k "$(basename "$v")" --slurpfile s "$v/sysctls.json" '. + {($k): $s[0]}' <<< "$sysj")
+    [ -f "$v/routes.json" ] && routej=$(jq -c --arg k "$(basename "$v")" --slurpfile s "$v/routes.json" '. + {($k): $s[0]}' <<< "$routej")
     for f in "$v"*.spec; do [ -f "$f" ] && specs+=("$f"); done
   done
   # one jq: the exact linkem SPEC of every link direction, seeds included (the spec files
@@ -99,13 +100,13 @@ mpx_manifest_finish() {
   # /dev/null), and the manifest's final fields
   jq -R -n --arg root "$OUT/links/" --slurpfile man "$m" \
      --arg st "$st" --arg endt "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson el "$((EPOCHSECONDS - RUN_T0_S))" \
-     --argjson sys "$sysj" --argjson overrun "${RUN_OVERRUN:-0}" \
+     --argjson sys "$sysj" --argjson routes "$routej" --argjson overrun "${RUN_OVERRUN:-0}" \
      --argjson code "${RUN_EXIT_CODE:-null}" '
     (reduce (inputs | capture("^(?<d>ab|ba) (?<s>.*)$") as $m
             | (input_filename | ltrimstr($root) | rtrimstr(".spec") | split("/")) as $p
             | {v: $p[0], l: $p[-1], d: $m.d, s: $m.s}) as $x
       ({}; .[$x.v][$x.l][$x.d] = $x.s)) as $specs
-    | $man[0] | .link_specs = $specs | .status = $st | .exit_code = $code | .["end"] = $endt | .elapsed_s = $el | .sysctls = $sys | .run_timeout_hit = ($overrun == 1)' \
+    | $man[0] | .link_specs = $specs | .status = $st | .exit_code = $code | .["end"] = $endt | .elapsed_s = $el | .sysctls = $sys | .routes = $routes | .run_timeout_hit = ($overrun == 1)' \
      "${specs[@]}" < /dev/null > "$m.tmp" && mv "$m.tmp" "$m"
 }
 

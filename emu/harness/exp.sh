@@ -4,7 +4,9 @@
 #                          to stderr and returns 2
 #   mpx_exp_json           the parsed experiment as one JSON object (for manifest.json)
 #   mpx_exp_variant_apply NAME   overlays a variant's directives on the EXP_* globals
-# Pure bash (+ jq for the JSON dump); no side effects besides the globals.
+#   mpx_exp_routes_apply RUN, mpx_exp_routes_snapshot RUN   the `route` lines in a running
+#                          topology, and the routes as JSON (the only side effects here)
+# Pure bash (+ jq for the JSON dump); the parser has no side effects besides the globals.
 
 # The signal names come from the registry (registry.sh: `mpx-wire signals --json`); "all" in
 # an .exp means every registry row. A "?" suffix marks a signal optional: when it cannot run
@@ -20,7 +22,7 @@ mpx_exp_reset() {
   EXP_SIGNALS=() EXP_SIGNALS_ALL=0
   declare -gA EXP_SIG_OPTIONAL=()
   EXP_WORKLOAD='rr 100/1000' EXP_REPS=10 EXP_SEED=1 EXP_MPTCP=on EXP_TFO=off EXP_TARGET=4 EXP_SYN_POLICY='' EXP_SIM_REPS=0
-  EXP_SYSCTL=() EXP_PARAM=() EXP_MIDDLEBOX=() EXP_FAULT=()
+  EXP_SYSCTL=() EXP_ROUTE=() EXP_PARAM=() EXP_MIDDLEBOX=() EXP_FAULT=()
   EXP_TIMEOUT_SETUP=60 EXP_TIMEOUT_CONN=20 EXP_TIMEOUT_RUN=0 EXP_WARMUP_MS=1
   EXP_VARIANTS=() EXP_DESC='' EXP_CP=dsl EXP_PS=wan EXP_LAN='' _MPX_EXP_POST=()
   # proxy/proxy (chain.sh): the CPE node, its first-bytes waits W (ms), the LAN hosts
@@ -133,6 +135,31 @@ _mpx_exp_check() {
         [[ $a =~ ^net\.[a-z0-9_.]+=[A-Za-z0-9_.:,-]+$ ]] ||
           { _mpx_exp_err "$ln" "sysctl: '$a' is not net.KEY=VALUE"; return 2; }
       done ;;
+    route)
+      # route NODE [all | dev IF[,IF...] | to PREFIX] initcwnd=N [initrwnd=N]
+      local rusage="route wants NODE [all|dev IF[,IF...]|to PREFIX] initcwnd=N|initrwnd=N..."
+      [ $# -ge 2 ] || { _mpx_exp_err "$ln" "$rusage"; return 2; }
+      [[ $1 =~ ^[a-z][a-z0-9_-]*$|^all$ ]] || { _mpx_exp_err "$ln" "route: bad node name '$1'"; return 2; }
+      local rnode=$1
+      [ "$rnode" = all ] || _MPX_EXP_POST+=("$ln routenode $rnode")
+      shift
+      case $1 in
+        all) shift ;;
+        dev) [ $# -ge 2 ] && [[ $2 =~ ^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$ ]] ||
+               { _mpx_exp_err "$ln" "route: 'dev' wants an interface name (or IF,IF...), got '${2:-}'"; return 2; }
+             _MPX_EXP_POST+=("$ln routedev $rnode ${2//,/ }"); shift 2 ;;
+        to)  [ $# -ge 2 ] && _mpx_exp_prefix_ok "$2" ||
+               { _mpx_exp_err "$ln" "route: 'to' wants default or an IPv4/IPv6 prefix (198.18.1.0/24, fd00::/64), got '${2:-}'"; return 2; }
+             shift 2 ;;
+      esac
+      [ $# -ge 1 ] || { _mpx_exp_err "$ln" "route: no attribute (initcwnd=N or initrwnd=N)"; return 2; }
+      local -A rseen=()
+      for a; do
+        [[ $a =~ ^(initcwnd|initrwnd)=([1-9][0-9]{0,3})$ ]] && [ "${BASH_REMATCH[2]}" -le 1024 ] ||
+          { _mpx_exp_err "$ln" "route: '$a' is not initcwnd=N or initrwnd=N (N = 1..1024 segments)"; return 2; }
+        [ -z "${rseen[${a%%=*}]:-}" ] || { _mpx_exp_err "$ln" "route: ${a%%=*} given twice"; return 2; }
+        rseen[${a%%=*}]=1
+      done ;;
     param)
       [ $# -ge 1 ] || { _mpx_exp_err "$ln" "param wants LINK.KEY=VALUE, LINK.(ab|ba|both).KEY=VALUE or NODE.OPTION=VALUE"; return 2; }
       for a; do
@@ -199,6 +226,7 @@ _mpx_exp_set() {
     sim-reps) EXP_SIM_REPS=$1 ;;
     target) EXP_TARGET=${1#ipv} ;;
     sysctl) local n=$1 a; shift; for a; do EXP_SYSCTL+=("$n $a"); done ;;
+    route) EXP_ROUTE+=("$*") ;;
     param) EXP_PARAM+=("$@") ;;
     model) local a; for a; do case $a in cp=*) EXP_CP=${a#*=} ;; ps=*) EXP_PS=${a#*=} ;; lan=*) EXP_LAN=${a#*=} ;; esac; done ;;
     chain) local a; EXP_CHAIN=$1; shift
@@ -218,7 +246,7 @@ _mpx_exp_set() {
 # Directives that may appear only once at top level
 _mpx_exp_single() { [[ $1 =~ ^(topology|signals|workload|repetitions|warmup|seed|mptcp|tfo|syn-data-policy|sim-reps|target|model|chain)$ ]]; }
 # Directives a variant may override
-_mpx_exp_in_variant() { [[ $1 =~ ^(signals|workload|mptcp|tfo|syn-data-policy|target|sysctl|param|middlebox|fault)$ ]]; }
+_mpx_exp_in_variant() { [[ $1 =~ ^(signals|workload|mptcp|tfo|syn-data-policy|target|sysctl|route|param|middlebox|fault)$ ]]; }
 
 # _mpx_exp_find_topo ARG: resolve a topology file name
 _mpx_exp_find_topo() {
@@ -320,9 +348,9 @@ mpx_exp_json() {
       sim_reps:(if $simreps == 0 then null else $simreps end),
       timeouts:{setup_s:$tsetup, conn_s:$tconn, run_s:$trun}, model_links:({cp:$cp, ps:$ps} + (if $lan == "" then {} else {lan:$lan} end)), variants:$variants,
       chain:(if $chain == "" then null else {node:$chain, waits_ms:($cwaits | split(" ") | map(tonumber)), hosts:($chosts | split(" "))} end)} +
-      ($ARGS.positional | reduce .[] as $x ({signals:[],signals_optional:[],sysctl:[],param:[],middlebox:[],fault:[]};
+      ($ARGS.positional | reduce .[] as $x ({signals:[],signals_optional:[],sysctl:[],route:[],param:[],middlebox:[],fault:[]};
         ($x | split("\u0001")) as $p | .[$p[0]] += [$p[1]]))' \
-    "${EXP_SIGNALS[@]/#/signals$'\x01'}" "${opt[@]}" "${EXP_SYSCTL[@]/#/sysctl$'\x01'}" "${EXP_PARAM[@]/#/param$'\x01'}" \
+    "${EXP_SIGNALS[@]/#/signals$'\x01'}" "${opt[@]}" "${EXP_SYSCTL[@]/#/sysctl$'\x01'}" "${EXP_ROUTE[@]/#/route$'\x01'}" "${EXP_PARAM[@]/#/param$'\x01'}" \
     "${EXP_MIDDLEBOX[@]/#/middlebox$'\x01'}" "${EXP_FAULT[@]/#/fault$'\x01'}"
 }
 
@@ -350,6 +378,16 @@ _mpx_exp_postcheck2() {
       node) local n; for n in $arg; do
                [ -n "${MPX_T_ROLE[$n]:-}" ] || { _mpx_exp_err "$ln" "chain: no node '$n' in $(basename "$EXP_TOPO") (nodes: ${MPX_T_NODES[*]})"; return 2; }
              done ;;
+      routenode)
+             [ -n "${MPX_T_ROLE[$arg]:-}" ] || { _mpx_exp_err "$ln" "route: no node '$arg' in $(basename "$EXP_TOPO") (nodes: ${MPX_T_NODES[*]})"; return 2; } ;;
+      routedev) # "NODE IF..." (NODE all: an interface of any node)
+             local rn=${arg%% *} rif all_ifs='' x; arg=${arg#* }
+             if [ "$rn" = all ]; then for x in "${MPX_T_NODES[@]}"; do for rif in ${MPX_T_NIFS[$x]}; do [[ " $all_ifs " == *" $rif "* ]] || all_ifs+=" $rif"; done; done
+             else all_ifs=" ${MPX_T_NIFS[$rn]:-}"; fi
+             for rif in $arg; do
+               [[ " $all_ifs " == *" $rif "* ]] ||
+                 { _mpx_exp_err "$ln" "route: $rn has no interface '$rif' in $(basename "$EXP_TOPO") (its interfaces:$all_ifs)"; return 2; }
+             done ;;
       middlebox)
         local mb; mb=$(mpx_exp_mb_node) || { _mpx_exp_err "$ln" "middlebox '$arg': $(basename "$EXP_TOPO") has no node with role middlebox"; return 2; }
         mpx_topofile_param "$(mpx_exp_mb_param "$mb" "$arg")" 2>"$tmp" >/dev/null ||
@@ -365,3 +403,108 @@ mpx_exp_mb_node() {
 }
 # mpx_exp_mb_param NODE BEHAVIOUR: "strip-mptcp" -> NODE.strip-mptcp=1, "strip-opt=34" -> NODE.strip-opt=34
 mpx_exp_mb_param() { if [[ $2 == *=* ]]; then echo "$1.$2"; else echo "$1.$2=1"; fi; }
+
+# _mpx_exp_prefix_ok TEXT: "default", an IPv4 address or prefix (198.18.1.0/24) or an IPv6 one
+_mpx_exp_prefix_ok() {
+  [ "$1" = default ] && return 0
+  [[ $1 =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})(/([0-9]{1,2}))?$ ]] &&
+    [ "${BASH_REMATCH[1]}" -le 255 ] && [ "${BASH_REMATCH[2]}" -le 255 ] && [ "${BASH_REMATCH[3]}" -le 255 ] &&
+    [ "${BASH_REMATCH[4]}" -le 255 ] && [ "${BASH_REMATCH[6]:-32}" -le 32 ] && return 0
+  [[ $1 =~ ^[0-9a-fA-F:]*:[0-9a-fA-F:]*(/([0-9]{1,3}))?$ ]] && [ "${BASH_REMATCH[2]:-128}" -le 128 ]
+}
+
+# --- route: the one part of this file with side effects (run.sh calls it once the topology is
+# up, next to the sysctls; needs topo.sh's mpx_topo_ns / mpx_topo_nodes) ----------------------
+
+# _mpx_exp_route_ns NS SELKIND SELARG ATTR=N...: sets the attributes on the unicast routes of
+# every routing table but local, IPv4 and IPv6, that the selector takes (all | dev IF,IF... |
+# to PREFIX, the prefix as `ip route` prints it: default, 198.18.1.0/24, a host without /32).
+# Each route is deleted and added again with every attribute `ip route show` printed plus the
+# new ones, so nothing else changes. Prints each changed route; the count of changed routes on fd 3.
+_mpx_exp_route_ns() {
+  local ns=$1 sk=$2 sa=$3; shift 3
+  local add=() a fam line w keep i n=0 to=$sa dev
+  for a; do add+=("${a%%=*}" "${a#*=}"); done
+  case $to in 0.0.0.0/0|::/0) to=default ;; */32|*/128) to=${to%/*} ;; esac
+  for fam in 4 6; do
+    while IFS= read -r line; do
+      [ -n "$line" ] || continue
+      # a multipath route's nexthop lines (never made by topo.sh)
+      [[ $line == [[:space:]]* ]] && { echo "route: $ns: multipath routes are not supported" >&2; return 1; }
+      read -r -a w <<< "$line"
+      case ${w[0]} in local|broadcast|multicast|anycast|unreachable|prohibit|blackhole|throw|nat) continue ;; esac
+      [[ " $line " == *" table local "* ]] && continue
+      dev=''; for ((i = 0; i < ${#w[@]} - 1; i++)); do [ "${w[i]}" = dev ] && dev=${w[i+1]}; done
+      case $sk in
+        dev) [[ ",$sa," == *",$dev,"* ]] || continue ;;
+        to) [ "${w[0]}" = "$to" ] || continue ;;
+      esac
+      keep=()
+      for ((i = 0; i < ${#w[@]}; i++)); do
+        case ${w[i]} in
+          # state flags `ip route` prints but does not take
+          linkdown|dead|offload|trap|rt_offload|rt_trap|rt_offload_failed|pervasive|notify|unresolved) continue ;;
+          expires) i=$((i + 1)); continue ;;
+          initcwnd|initrwnd) if [[ " ${add[*]} " == *" ${w[i]} "* ]]; then i=$((i + 1)); continue; fi ;;
+        esac
+        keep+=("${w[i]}")
+      done
+      # delete and append: `ip route change` (NLM_F_REPLACE) matches on prefix and metric only and
+      # would overwrite a twin route on another device (fe80::/64 on every interface), and `add`
+      # (NLM_F_EXCL) refuses to sit beside one
+      if ! ip netns exec "$ns" ip -"$fam" route del "${keep[@]}" ||
+         ! ip netns exec "$ns" ip -"$fam" route append "${keep[@]}" "${add[@]}"; then
+        ip netns exec "$ns" ip -"$fam" route append "${keep[@]}" 2> /dev/null || true
+        echo "route: $ns: ip -$fam route del + append ${keep[*]} ${add[*]} failed" >&2; return 1
+      fi
+      echo "route: $ns: ip -$fam route ${keep[*]} ${add[*]}"
+      n=$((n + 1))
+    done < <(ip netns exec "$ns" ip -"$fam" route show table all)
+  done
+  echo "$n" >&3
+}
+
+# mpx_exp_routes_apply RUN: every `route` line of the experiment (and the variant) in the run's
+# namespaces, in file order. A line that changes no route is an error (node all: no route on
+# any node). Prints what it changed; returns 1 with the reason on stderr.
+mpx_exp_routes_apply() {
+  local r=$1 spec node sk sa rest nodes n c total cf
+  cf=$(mktemp)
+  for spec in "${EXP_ROUTE[@]}"; do
+    read -r node rest <<< "$spec"
+    read -r sk sa _ <<< "$rest"
+    case $sk in
+      dev|to) rest=${rest#* }; rest=${rest#* } ;;
+      all) sa=''; rest=${rest#* } ;;
+      *) sk=all sa='' ;;
+    esac
+    if [ "$node" = all ]; then mapfile -t nodes < <(mpx_topo_nodes "$r"); else nodes=("$node"); fi
+    total=0
+    for n in "${nodes[@]}"; do
+      # shellcheck disable=SC2086  # rest: the ATTR=N words
+      _mpx_exp_route_ns "$(mpx_topo_ns "$r" "$n")" "$sk" "$sa" $rest 3> "$cf" || { rm -f "$cf"; return 1; }
+      c=$(<"$cf"); total=$((total + c))
+    done
+    [ "$total" -gt 0 ] || { echo "route $spec: no route matched" >&2; rm -f "$cf"; return 1; }
+  done
+  rm -f "$cf"
+  return 0
+}
+
+# mpx_exp_routes_snapshot RUN: per node, its unicast routes (every table but local, IPv4 and
+# IPv6) with their metrics (initcwnd, initrwnd, ...), as JSON: what the connections used
+mpx_exp_routes_snapshot() {
+  local r=$1 n ns out='{}' j4 j6
+  for n in $(mpx_topo_nodes "$r"); do
+    ns=$(mpx_topo_ns "$r" "$n")
+    j4=$(ip netns exec "$ns" ip -j -4 route show table all 2>/dev/null) || j4='[]'
+    j6=$(ip netns exec "$ns" ip -j -6 route show table all 2>/dev/null) || j6='[]'
+    out=$(jq -c --arg n "$n" --argjson a "${j4:-[]}" --argjson b "${j6:-[]}" '. + {($n):
+      [($a | map(. + {family: 4})), ($b | map(. + {family: 6}))] | add
+      | map(select((.table // "main") != "local" and (.type // "unicast") == "unicast")
+            | {family, dst, dev, gateway, table: (.table // "main")}
+              + (if .metrics then {metrics: (.metrics | add)} else {} end)
+            | with_entries(select(.value != null)))}' <<< "$out")
+  done
+  echo "$out"
+}

@@ -24,18 +24,23 @@ repetitions  7
 seed         42
 tfo          on
 sysctl       client net.ipv4.tcp_fastopen=0x5 net.ipv4.tcp_sack=1
+route        client initcwnd=30
+route        hag dev dsl,lte initrwnd=40 initcwnd=20
 param        dsl.delay=12ms lte.ab.loss=1%
 fault        1500ms dsl down
 fault        3s dsl up
 timeout      conn 5s
 model        cp=dsl ps=wan
 variant      slow   param dsl.delay=30ms ; signals tcp convert ; target 6
+variant      cwnd   route all to default initcwnd=12 ; route server to fd00::/64 initrwnd=5
 X
 j=$(./mpxlab run "$tmp/good.exp" --check 2>&1); rc=$?
 t_check good_rc test "$rc" = 0
 t_check good_fields test "$(jq -c '[(.topology | endswith("topologies/hybrid.topo")), .signals, .workload, .repetitions, .seed, .tfo, .sysctl, .param, .fault, .timeouts.conn_s, .description]' <<< "$j")" = \
   '[true,["tcp","socks5","convert"],"bulk-down 10MB",7,42,"on",["client net.ipv4.tcp_fastopen=0x5","client net.ipv4.tcp_sack=1"],["dsl.delay=12ms","lte.ab.loss=1%"],["1500ms dsl down","3s dsl up"],5,"two words"]'
 t_check good_variant test "$(jq -r '.variants.slow' <<< "$j")" = "param dsl.delay=30ms ; signals tcp convert ; target 6"
+t_check good_route test "$(jq -c '[.route, .variants.cwnd]' <<< "$j")" = \
+  '[["client initcwnd=30","hag dev dsl,lte initrwnd=40 initcwnd=20"],"route all to default initcwnd=12 ; route server to fd00::/64 initrwnd=5"]'
 # command-line overrides win over the file
 j=$(./mpxlab run "$tmp/good.exp" --check --reps 3 --seed 9 --signals tcp,convert 2>&1)
 t_check overrides test "$(jq -c '[.repetitions, .seed, .signals]' <<< "$j")" = '[3,9,["tcp","convert"]]'
@@ -51,6 +56,17 @@ bad=(
   "mptcp value|mptcp maybe|mptcp wants on|off"
   "target value|target 5|target wants 4|6"
   "sysctl key|sysctl client kernel.panic=1|is not net.KEY=VALUE"
+  "route empty|route client|route wants NODE [all"
+  "route attr|route client mtu=1400|route: 'mtu=1400' is not initcwnd=N or initrwnd=N"
+  "route zero|route client initcwnd=0|is not initcwnd=N or initrwnd=N (N = 1..1024"
+  "route big|route client initrwnd=1025|is not initcwnd=N or initrwnd=N (N = 1..1024"
+  "route twice|route client initcwnd=3 initcwnd=4|route: initcwnd given twice"
+  "route no attr|route client dev lte|route: no attribute"
+  "route node|route nosuch initcwnd=3|route: no node 'nosuch' in hybrid.topo"
+  "route dev|route client dev wan initcwnd=3|route: client has no interface 'wan' in hybrid.topo (its interfaces: dsl lte)"
+  "route dev all|route all dev nosuch initcwnd=3|route: all has no interface 'nosuch'"
+  "route prefix|route client to 1.2.3.400/8 initcwnd=3|route: 'to' wants default or an IPv4/IPv6 prefix"
+  "variant route|variant v1 route client dev wan initcwnd=3|route: client has no interface 'wan'"
   "param unit|param dsl.delay=10|needs a time unit"
   "param link|param nosuch.delay=1ms|no link or node named 'nosuch'"
   "param key|param dsl.ab.dealy=1ms|unknown link parameter 'dealy'"

@@ -1,7 +1,7 @@
 /* Client, converter and server behaviour per signal (see app.h). Message bytes come from the
  * proto/ encoders, so every size on the wire is the agents' own. The converter does not
- * re-parse what it receives: the model charges no processing time (the emulation's residual
- * measures it), so it takes the signal's length from the connection it serves. */
+ * re-parse what it receives (it takes the signal's length from the connection it serves); the
+ * time applications take is a per-node processing time, 0 unless set (sim_world.proc_ns). */
 #include <stdlib.h>
 #include <string.h>
 #include "proto/convert.h"
@@ -12,6 +12,85 @@
 /* the connection being simulated (one at a time, as the harness runs them) */
 static struct sim_conn *g_cur;
 static struct sim_world *g_w;
+
+const char *const sim_proc_names[SIM_PROC__N] = { "client", "proxy", "server" };
+
+/* ---- processing time (sim_world.proc_ns) ----
+ * A node's application acts in steps: each callback that reacts to what arrived is one step,
+ * and what it sends, connects or closes leaves proc_ns later, after the node's previous step
+ * (one application thread per node). With proc_ns 0 every output happens in the callback, as
+ * before there was a processing time: no event, the same timeline to the nanosecond. */
+static uint64_t g_busy[SIM_PROC__N]; /* the node's application is busy until (ns) */
+static uint64_t g_act[SIM_PROC__N];  /* when the current step's output leaves; 0: not charged */
+static uint64_t g_gen;               /* bumped when a connection ends: its pending output lapses */
+
+static void step_begin(int who)
+{
+    g_act[who] = 0;
+}
+
+/* When the current step's output leaves (charged once per step, on its first output). */
+static uint64_t step_at(struct sim *s, int who)
+{
+    if (!g_act[who]) {
+        uint64_t t = s->now > g_busy[who] ? s->now : g_busy[who];
+        g_act[who] = g_busy[who] = t + g_w->proc_ns[who];
+    }
+    return g_act[who];
+}
+
+enum { OUT_WRITE, OUT_CLOSE, OUT_CONNECT };
+struct px;
+static void px_connect_now(struct sim *s, struct px *x, uint32_t addr);
+
+struct out_ev {
+    int kind;
+    uint64_t gen;
+    struct sim_sock *k;
+    struct px *x;
+    uint32_t addr;
+    size_t n;
+    uint8_t d[];
+};
+
+static void out_fire(struct sim *s, void *arg, uint64_t u)
+{
+    (void)u;
+    struct out_ev *e = arg;
+    if (e->gen == g_gen) {
+        if (e->kind == OUT_WRITE) sim_tcp_write(s, e->k, e->d, e->n);
+        else if (e->kind == OUT_CLOSE) sim_tcp_close(s, e->k);
+        else px_connect_now(s, e->x, e->addr);
+    }
+    free(e);
+}
+
+/* An output of node `who`'s current step: now, or at the step's end when it has a processing
+ * time. Returns true when it was deferred. */
+static bool out_defer(struct sim *s, int who, int kind, struct sim_sock *k, struct px *x,
+                      uint32_t addr, const uint8_t *d, size_t n)
+{
+    if (!g_w->proc_ns[who]) return false;
+    struct out_ev *e = malloc(sizeof *e + n);
+    if (!e) return false; /* out of memory: at once rather than never */
+    *e = (struct out_ev){ .kind = kind, .gen = g_gen, .k = k, .x = x, .addr = addr, .n = n };
+    if (n) memcpy(e->d, d, n);
+    if (sim_at(s, step_at(s, who), out_fire, e, 0)) {
+        free(e);
+        return false;
+    }
+    return true;
+}
+
+static void out_write(struct sim *s, int who, struct sim_sock *k, const uint8_t *d, size_t n)
+{
+    if (!out_defer(s, who, OUT_WRITE, k, NULL, 0, d, n)) sim_tcp_write(s, k, d, n);
+}
+
+static void out_close(struct sim *s, int who, struct sim_sock *k)
+{
+    if (!out_defer(s, who, OUT_CLOSE, k, NULL, 0, NULL, 0)) sim_tcp_close(s, k);
+}
 
 /* every allocation of a connection, freed when it ends (sockets outlive their callbacks) */
 static void **g_allocs;
@@ -58,20 +137,22 @@ static void srv_accepted(struct sim *s, struct sim_sock *k)
 static void srv_data(struct sim *s, struct sim_sock *k, const uint8_t *d, size_t n)
 {
     (void)d;
+    step_begin(SIM_PROC_SERVER);
     struct srv *v = k->app;
     if (!v) return;
     v->got += n;
     if (!v->answered && v->got >= g_w->wl.req_len) {
         v->answered = true;
         uint8_t *r = calloc(1, g_w->wl.resp_len ? g_w->wl.resp_len : 1);
-        if (r) sim_tcp_write(s, k, r, g_w->wl.resp_len);
+        if (r) out_write(s, SIM_PROC_SERVER, k, r, g_w->wl.resp_len);
         free(r);
     }
 }
 
 static void srv_eof(struct sim *s, struct sim_sock *k)
 {
-    sim_tcp_close(s, k);
+    step_begin(SIM_PROC_SERVER);
+    out_close(s, SIM_PROC_SERVER, k);
 }
 
 static const struct sim_app_ops srv_ops = { .accepted = srv_accepted, .data = srv_data,
@@ -88,6 +169,7 @@ struct px {
     size_t len;
     bool down_ok, up_eof, down_eof;
     bool defer; /* SYN data seen, the connect waits for the third ACK (policy) */
+    bool connecting; /* the downstream connect is made or on its way (a processing time) */
 };
 
 static const struct sim_app_ops px_down_ops;
@@ -98,16 +180,24 @@ static void px_take(struct px *x, size_t n)
     x->len -= n;
 }
 
-static void px_connect(struct sim *s, struct px *x, uint32_t addr)
+static void px_connect_now(struct sim *s, struct px *x, uint32_t addr)
 {
+    if (x->up_eof) return; /* the client left while the step ran */
     struct sim_connect_cfg cc = { .raddr = addr, .rport = SIM_SERVER_PORT };
     x->down = sim_tcp_connect(s, g_w->hag, &cc, &px_down_ops, x);
+}
+
+static void px_connect(struct sim *s, struct px *x, uint32_t addr)
+{
+    x->connecting = true;
+    if (!out_defer(s, SIM_PROC_PROXY, OUT_CONNECT, NULL, x, addr, NULL, 0))
+        px_connect_now(s, x, addr);
 }
 
 static void px_flush(struct sim *s, struct px *x)
 {
     if (x->st != PX_RELAY || !x->down_ok || !x->len) return;
-    sim_tcp_write(s, x->down, x->buf, x->len);
+    out_write(s, SIM_PROC_PROXY, x->down, x->buf, x->len);
     x->len = 0;
 }
 
@@ -121,19 +211,19 @@ static void px_step(struct sim *s, struct px *x)
         if (x->len < need) return;
         px_take(x, need);
         x->st = PX_RELAY;
-        if (!x->down && !x->defer) px_connect(s, x, g_w->server_addr);
+        if (!x->connecting && !x->defer) px_connect(s, x, g_w->server_addr);
     }
     if (x->st == PX_GREET && x->len >= 3) {
         px_take(x, 3);
         long n = mpx_s5_encode_choice(sg->auth ? 2 : 0, out, sizeof out, &e);
-        if (n > 0) sim_tcp_write(s, x->up, out, (size_t)n);
+        if (n > 0) out_write(s, SIM_PROC_PROXY, x->up, out, (size_t)n);
         x->st = sg->auth ? PX_AUTH : PX_REQUEST;
     }
     if (x->st == PX_AUTH && x->len >= 2 && x->len >= 3u + x->buf[1] &&
         x->len >= 3u + x->buf[1] + x->buf[2 + x->buf[1]]) {
         px_take(x, 3u + x->buf[1] + x->buf[2 + x->buf[1]]);
         long n = mpx_s5_encode_auth_reply(0, out, sizeof out, &e);
-        if (n > 0) sim_tcp_write(s, x->up, out, (size_t)n);
+        if (n > 0) out_write(s, SIM_PROC_PROXY, x->up, out, (size_t)n);
         x->st = PX_REQUEST;
     }
     if (x->st == PX_REQUEST && x->len >= 10) { /* CONNECT, IPv4 */
@@ -146,6 +236,7 @@ static void px_step(struct sim *s, struct px *x)
 
 static void px_accepted(struct sim *s, struct sim_sock *k)
 {
+    step_begin(SIM_PROC_PROXY);
     struct px *x = conn_alloc(sizeof *x);
     if (!x) return;
     x->sig = g_cur ? g_cur->sig : mpx_signal_by_id(MPX_SIG_TCP);
@@ -168,6 +259,7 @@ static void px_accepted(struct sim *s, struct sim_sock *k)
 
 static void px_synack_acked(struct sim *s, struct sim_sock *k)
 {
+    step_begin(SIM_PROC_PROXY);
     struct px *x = k->app;
     if (!x || !x->defer) return;
     x->defer = false;
@@ -176,6 +268,7 @@ static void px_synack_acked(struct sim *s, struct sim_sock *k)
 
 static void px_up_data(struct sim *s, struct sim_sock *k, const uint8_t *d, size_t n)
 {
+    step_begin(SIM_PROC_PROXY);
     struct px *x = k->app;
     if (!x) return;
     if (n > sizeof x->buf - x->len) n = sizeof x->buf - x->len;
@@ -186,15 +279,17 @@ static void px_up_data(struct sim *s, struct sim_sock *k, const uint8_t *d, size
 
 static void px_up_eof(struct sim *s, struct sim_sock *k)
 {
+    step_begin(SIM_PROC_PROXY);
     struct px *x = k->app;
     if (!x) return;
     x->up_eof = true;
-    if (x->down) sim_tcp_close(s, x->down);
-    sim_tcp_close(s, k);
+    if (x->down) out_close(s, SIM_PROC_PROXY, x->down);
+    out_close(s, SIM_PROC_PROXY, k);
 }
 
 static void px_down_connected(struct sim *s, struct sim_sock *k)
 {
+    step_begin(SIM_PROC_PROXY);
     struct px *x = k->app;
     x->down_ok = true;
     uint8_t out[64];
@@ -202,34 +297,36 @@ static void px_down_connected(struct sim *s, struct sim_sock *k)
     if (x->sig->wire == MPX_WIRE_SOCKS5) {
         mpx_s5_msg m = { .code = 0, .addr = mpx_addr_v4(g_w->server_addr, 40000), .port = 40000 };
         long n = mpx_s5_encode_reply(&m, out, sizeof out, &e);
-        if (n > 0) sim_tcp_write(s, x->up, out, (size_t)n);
+        if (n > 0) out_write(s, SIM_PROC_PROXY, x->up, out, (size_t)n);
     } else if (x->sig->wire == MPX_WIRE_CONVERT) { /* the reply once the target answered */
         mpx_conv_msg rep;
         mpx_conv_msg_init(&rep);
         long n = mpx_conv_encode(&rep, out, sizeof out, &e);
-        if (n > 0) sim_tcp_write(s, x->up, out, (size_t)n);
+        if (n > 0) out_write(s, SIM_PROC_PROXY, x->up, out, (size_t)n);
     } else if (x->sig->wire == MPX_WIRE_MPCONVERT_IE && g_cur) { /* the IEs echoed */
         uint8_t ie[64];
         mpx_mpconv m = { .d = false, .addr = mpx_addr_v4(g_w->server_addr, SIM_SERVER_PORT),
                          .has_port = true };
         long n = mpx_mpconv_encode_ie(&m, 1, ie, sizeof ie, &e);
-        if (n > 0) sim_tcp_write(s, x->up, ie, (size_t)n);
+        if (n > 0) out_write(s, SIM_PROC_PROXY, x->up, ie, (size_t)n);
     }
     px_flush(s, x);
 }
 
 static void px_down_data(struct sim *s, struct sim_sock *k, const uint8_t *d, size_t n)
 {
+    step_begin(SIM_PROC_PROXY);
     struct px *x = k->app;
-    sim_tcp_write(s, x->up, d, n);
+    out_write(s, SIM_PROC_PROXY, x->up, d, n);
 }
 
 static void px_down_eof(struct sim *s, struct sim_sock *k)
 {
+    step_begin(SIM_PROC_PROXY);
     struct px *x = k->app;
     x->down_eof = true;
-    sim_tcp_close(s, x->up);
-    sim_tcp_close(s, k);
+    out_close(s, SIM_PROC_PROXY, x->up);
+    out_close(s, SIM_PROC_PROXY, k);
 }
 
 static const struct sim_app_ops px_up_ops = { .accepted = px_accepted, .data = px_up_data,
@@ -251,12 +348,13 @@ struct cl {
 static void cl_request(struct sim *s, struct sim_sock *k)
 {
     uint8_t *r = calloc(1, g_w->wl.req_len);
-    if (r) sim_tcp_write(s, k, r, g_w->wl.req_len);
+    if (r) out_write(s, SIM_PROC_CLIENT, k, r, g_w->wl.req_len);
     free(r);
 }
 
 static void cl_connected(struct sim *s, struct sim_sock *k)
 {
+    step_begin(SIM_PROC_CLIENT);
     struct cl *l = k->app;
     l->c->t_connected = s->now;
     l->c->syn_data_sent = k->syn_data > 0, l->c->syn_data_acked = k->syn_acked > 0;
@@ -266,7 +364,7 @@ static void cl_connected(struct sim *s, struct sim_sock *k)
     if (sg->wire == MPX_WIRE_SOCKS5) {
         const uint8_t meth = sg->auth ? 2 : 0;
         long n = mpx_s5_encode_greeting(&meth, 1, out, sizeof out, &e);
-        if (n > 0) sim_tcp_write(s, k, out, (size_t)n);
+        if (n > 0) out_write(s, SIM_PROC_CLIENT, k, out, (size_t)n);
         l->st = CL_GREET;
         return;
     }
@@ -282,17 +380,20 @@ static void cl_response(struct sim *s, struct sim_sock *k, struct cl *l, size_t 
 {
     struct sim_conn *c = l->c;
     if (!n) return;
-    if (!c->resp_bytes) c->t_first = s->now;
+    /* the client stamps the first byte once its read returns: at the end of its step */
+    uint64_t t = g_w->proc_ns[SIM_PROC_CLIENT] ? step_at(s, SIM_PROC_CLIENT) : s->now;
+    if (!c->resp_bytes) c->t_first = t;
     c->resp_bytes += n;
     if (c->resp_bytes >= g_w->wl.resp_len && !c->ok) {
         c->ok = true;
-        c->t_done = s->now;
-        sim_tcp_close(s, k);
+        c->t_done = t;
+        out_close(s, SIM_PROC_CLIENT, k);
     }
 }
 
 static void cl_data(struct sim *s, struct sim_sock *k, const uint8_t *d, size_t n)
 {
+    step_begin(SIM_PROC_CLIENT);
     struct cl *l = k->app;
     const mpx_signal *sg = l->c->sig;
     uint8_t out[64];
@@ -310,12 +411,12 @@ static void cl_data(struct sim *s, struct sim_sock *k, const uint8_t *d, size_t 
         l->got = 0;
         if (l->st == CL_GREET && sg->auth) {
             long m = mpx_s5_encode_auth("mpx", "mpx", out, sizeof out, &e);
-            if (m > 0) sim_tcp_write(s, k, out, (size_t)m);
+            if (m > 0) out_write(s, SIM_PROC_CLIENT, k, out, (size_t)m);
             l->st = CL_AUTH;
         } else if (l->st == CL_GREET || l->st == CL_AUTH) {
             mpx_addr t = mpx_addr_v4(g_w->server_addr, SIM_SERVER_PORT);
             long m = mpx_s5_encode_connect(&t, out, sizeof out, &e);
-            if (m > 0) sim_tcp_write(s, k, out, (size_t)m);
+            if (m > 0) out_write(s, SIM_PROC_CLIENT, k, out, (size_t)m);
             l->st = CL_CONNECT;
         } else { /* the proxy's reply: the request follows unless it already left */
             if (l->st == CL_CONNECT || sg->waits_reply) cl_request(s, k);
@@ -326,9 +427,10 @@ static void cl_data(struct sim *s, struct sim_sock *k, const uint8_t *d, size_t 
 
 static void cl_eof(struct sim *s, struct sim_sock *k)
 {
+    step_begin(SIM_PROC_CLIENT);
     struct cl *l = k->app;
     if (!l->c->ok) l->c->failed = true;
-    sim_tcp_close(s, k);
+    out_close(s, SIM_PROC_CLIENT, k);
 }
 
 static const struct sim_app_ops cl_ops = { .connected = cl_connected, .data = cl_data,
@@ -354,6 +456,7 @@ int sim_conn_start(struct sim_world *w, struct sim_conn *c, const mpx_signal *sg
     struct sim *s = w->s;
     static char recipe[160];
     g_cur = c, g_w = w;
+    memset(g_busy, 0, sizeof g_busy); /* one connection at a time: every application idle */
     memset(c, 0, sizeof *c);
     c->sig = sg;
     c->t_start = s->now;
@@ -434,6 +537,7 @@ void sim_conn_run(struct sim_world *w, struct sim_conn *c, const mpx_signal *sg,
     c->lport = c->sock->lport;
     c->joined = c->sock->sub && c->sock->sub->join_up;
     if (sim_tcp_open_socks(s) && !c->ok) c->failed = true; /* timed out */
+    g_gen++; /* output the applications still had to make lapses with the connection */
     sim_tcp_abandon(s); /* what is left is dropped; the links drain */
     sim_run(s, UINT64_MAX);
     sim_tcp_reap(s);

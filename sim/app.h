@@ -15,6 +15,11 @@
  * or always. */
 enum sim_syn_policy { SIM_SYN_COOKIE, SIM_SYN_THIRD_ACK, SIM_SYN_IMMEDIATE };
 
+/* The applications whose processing time the model can charge (mpx-sim --proc): mpx-client,
+ * the converter on the HAG (its interception included), the server. */
+enum sim_proc_node { SIM_PROC_CLIENT, SIM_PROC_PROXY, SIM_PROC_SERVER, SIM_PROC__N };
+extern const char *const sim_proc_names[SIM_PROC__N];
+
 struct sim_world {
     struct sim *s;
     struct sim_node *client, *hag, *server;
@@ -24,6 +29,12 @@ struct sim_world {
     bool tfo_direct;      /* the experiment's TFO for the direct baseline */
     bool join;            /* open the second subflow */
     enum sim_syn_policy syn_policy; /* the converter's --syn-data-policy */
+    /* per-application processing time (ns, default 0): each time an application acts on what
+     * it received (a read, an accept, a completed connect, a third ACK that releases SYN
+     * data), what it then sends, connects or closes leaves this much later, one step after
+     * the other on each node (a single application thread); the client stamps the first
+     * response byte at the end of its step. 0: the callbacks act at once (no event). */
+    uint64_t proc_ns[SIM_PROC__N];
 };
 
 /* One connection's outcome. */

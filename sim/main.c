@@ -41,12 +41,17 @@ static void usage(FILE *f)
 "                      len: the fields of mpx-linkem --events)\n"
 "  --summary           per-signal TTFB percentiles on stderr\n"
 "  --summary-json FILE the same per signal as JSON (n, ok, p50/p90/p99 ms, SYN timeouts)\n"
-"exit: 0 all connections completed, 1 some failed, 2 usage or input error\n");
+"  --proc NODE=US[,..] processing time of an application (client, proxy, server; default 0): each\n"
+"                      time it acts on what it received, what it sends, connects or closes leaves\n"
+"                      US microseconds later, its steps one after the other (sim/README.md)\n"
+"  --calibrate FILE    instead of records: fit --proc to measured TTFBs (FILE: \"SIGNAL MS\" per\n"
+"                      connection, e.g. a no-loss emulation's) against this plan; one JSON object\n"
+"                      to --out: per node the time, per signal its steps and the residual left\n""exit: 0 all connections completed, 1 some failed, 2 usage or input error\n");
 }
 
 struct opts {
     const char *variant, *signals, *workload, *pcap, *out, *sjson, *records, *steps, *name, *plan,
-        *droplog;
+        *droplog, *proc, *calibrate;
     uint64_t reps, gap_ms, timeout_s, seed;
     bool seed_set, tfo, join, warmup, summary;
     uint64_t seeds;
@@ -62,7 +67,7 @@ static int parse(int argc, char **argv, struct opts *o)
         { "no-warmup", 0, 0, 'W' }, { "pcap", 1, 0, 'p' }, { "out", 1, 0, 'o' },
         { "summary", 0, 0, 'm' }, { "summary-json", 1, 0, 'j' }, { "records", 1, 0, 'R' },
         { "steps", 1, 0, 'P' }, { "name", 1, 0, 'N' }, { "seeds", 1, 0, 'K' }, { "syn-data-policy", 1, 0, 'Y' }, { "plan", 1, 0, 'L' }, { "help", 0, 0, 'h' },
-        { "drop-log", 1, 0, 'D' },
+        { "drop-log", 1, 0, 'D' }, { "proc", 1, 0, 'C' }, { "calibrate", 1, 0, 'A' },
         { 0, 0, 0, 0 }
     };
     *o = (struct opts){ .signals = "all", .workload = "rr 100/1000", .reps = 20, .gap_ms = 20,
@@ -90,6 +95,8 @@ static int parse(int argc, char **argv, struct opts *o)
         case 'N': o->name = optarg; break;
         case 'L': o->plan = optarg; break;
         case 'D': o->droplog = optarg; break;
+        case 'C': o->proc = optarg; break;
+        case 'A': o->calibrate = optarg; break;
         case 'K': bad = mpx_parse_u64(optarg, 1, 100000, &o->seeds); break;
         case 'Y':
             if (!strcmp(optarg, "cookie")) o->syn_policy = SIM_SYN_COOKIE;
@@ -105,6 +112,10 @@ static int parse(int argc, char **argv, struct opts *o)
             fprintf(stderr, "mpx-sim: bad value '%s' (--help lists the ranges)\n", optarg);
             return -1;
         }
+    }
+    if (o->calibrate && o->proc) {
+        fprintf(stderr, "mpx-sim: --calibrate fits the processing times: no --proc with it\n");
+        return -1;
     }
     if (o->seeds > 1 && (o->records || o->steps)) {
         fprintf(stderr, "mpx-sim: --seeds K > 1 repeats the plan: no --records/--steps\n");
@@ -153,6 +164,77 @@ static uint32_t addr_towards(const struct sim_node *from, const struct sim_node 
     for (int i = 0; i < from->nif; i++)
         for (int j = 0; j < to->nif; j++)
             if (from->ifs[i].link == to->ifs[j].link) return from->ifs[i].addr;
+    return 0;
+}
+
+/* --proc NODE=US[,NODE=US...]: NODE is client, proxy or server (or host / hag, or the
+ * topology's name of that node); US microseconds, fractions allowed. */
+static int proc_apply(const char *spec, struct sim_world *w)
+{
+    if (!spec || !*spec) return 0;
+    char buf[512];
+    if (snprintf(buf, sizeof buf, "%s", spec) >= (int)sizeof buf) goto bad;
+    for (char *sv = NULL, *t = strtok_r(buf, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
+        char *eq = strchr(t, '=');
+        if (!eq) goto bad;
+        *eq = '\0';
+        int who = -1;
+        if (!strcmp(t, "client") || !strcmp(t, "host") || !strcmp(t, w->client->name))
+            who = SIM_PROC_CLIENT;
+        else if (!strcmp(t, "proxy") || !strcmp(t, "hag") || !strcmp(t, w->hag->name))
+            who = SIM_PROC_PROXY;
+        else if (!strcmp(t, "server") || !strcmp(t, w->server->name))
+            who = SIM_PROC_SERVER;
+        char *end;
+        double us = strtod(eq + 1, &end);
+        if (who < 0 || end == eq + 1 || *end || !(us >= 0 && us <= 1e6)) goto bad;
+        w->proc_ns[who] = (uint64_t)llround(us * 1000);
+    }
+    return 0;
+bad:
+    fprintf(stderr, "mpx-sim: --proc '%s': want NODE=US[,NODE=US...], NODE client, proxy or "
+                    "server (or the node's name), US 0 to 1000000\n", spec);
+    return -1;
+}
+
+/* A fresh model of the variant: links (re-seeded with --seed), roles, the converter's policy,
+ * the processing times. Returns 0 or -1 with a message on stderr. */
+static int world_setup(const struct opts *o, const mpxa_workload *wl, struct sim *s,
+                       struct sim_world *w)
+{
+    char err[256];
+    *w = (struct sim_world){ .wl = *wl };
+    sim_init(s);
+    if (sim_net_load(s, o->variant, err, sizeof err) || sim_tcp_init(s)) {
+        fprintf(stderr, "mpx-sim: %s\n", err);
+        return -1;
+    }
+    w->s = s;
+    w->client = node_by_role(s, "host");
+    w->hag = node_by_role(s, "proxy");
+    w->server = node_by_role(s, "server");
+    if (!w->client || !w->hag || !w->server) {
+        fprintf(stderr, "mpx-sim: %s: needs nodes with roles host, proxy and server\n",
+                o->variant);
+        return -1;
+    }
+    w->client->src_routing = true; /* the client's per-link routing rules (topology bring-up) */
+    w->proxy_addr = addr_towards(w->hag, w->client);
+    w->server_addr = w->server->nif ? w->server->ifs[0].addr : 0;
+    w->tfo_direct = o->tfo, w->join = o->join;
+    w->syn_policy = (enum sim_syn_policy)o->syn_policy;
+    if (!w->proxy_addr || !w->server_addr) {
+        fprintf(stderr, "mpx-sim: %s: the proxy must share a link with the client\n", o->variant);
+        return -1;
+    }
+    if (proc_apply(o->proc, w)) return -1;
+    if (o->seed_set)
+        for (int i = 0; i < s->nlinks; i++)
+            for (int d = 0; d < 2; d++) {
+                struct lk_params up = { .seed = o->seed * 1000003u + (uint64_t)i * 2 + (uint64_t)d,
+                                        .set_mask = LK_K_SEED };
+                lk_dir_update(&s->links[i].dir[d], &up, err, sizeof err);
+            }
     return 0;
 }
 
@@ -299,6 +381,281 @@ static int load_plan(const char *path, const char *name, const mpx_signal **sigs
     return rc;
 }
 
+/* ---- --calibrate: per-node processing times from an emulation's residual ---- */
+#define CAL_STEP_US 1000.0 /* the probe processing time that counts a node's steps */
+#define CAL_ITER 3        /* refinements of the fit on the model itself */
+
+/* The plan once on a fresh model with these processing times: each step's TTFB in ms (NaN when
+ * the connection failed), rounds after each other, as the main run orders them. */
+static int run_ttfb(const struct opts *o, const mpxa_workload *wl, const uint64_t *proc_ns,
+                    const mpx_signal **sigs, size_t nsig, const struct step *steps,
+                    size_t nsteps, bool quiet, double *out)
+{
+    struct sim s;
+    struct sim_world w;
+    char err[256];
+    if (world_setup(o, wl, &s, &w) || sim_world_init(&w)) return -1;
+    memcpy(w.proc_ns, proc_ns, sizeof w.proc_ns);
+    if (quiet) /* no jitter, no loss: a step count that the draws cannot blur */
+        for (int l = 0; l < s.nlinks; l++)
+            for (int d = 0; d < 2; d++) {
+                struct lk_params up = { .loss_kind = LK_LOSS_NONE,
+                                        .set_mask = LK_K_JITTER | LK_K_LOSS | LK_K_DROP };
+                lk_dir_update(&s.links[l].dir[d], &up, err, sizeof err);
+            }
+    uint64_t timeout = o->timeout_s * SIM_S, gap = o->gap_ms * SIM_MS, seed0[SIM_MAX_LINKS][2];
+    for (size_t i = 0; i < nsig && o->warmup; i++) {
+        struct sim_conn c;
+        sim_conn_run(&w, &c, sigs[i], timeout);
+        s.now += gap;
+    }
+    for (int l = 0; l < s.nlinks; l++)
+        for (int d = 0; d < 2; d++) seed0[l][d] = s.links[l].dir[d].p.seed;
+    for (uint64_t round = 0, j = 0; round < o->seeds; round++) {
+        if (round)
+            for (int l = 0; l < s.nlinks; l++)
+                for (int d = 0; d < 2; d++) {
+                    uint64_t x = seed0[l][d] + round;
+                    struct lk_params up = { .seed = lk_splitmix64(&x) & MPX_SEED_MAX,
+                                            .set_mask = LK_K_SEED };
+                    lk_dir_update(&s.links[l].dir[d], &up, err, sizeof err);
+                }
+        for (size_t q = 0; q < nsteps; q++, j++) {
+            struct sim_conn c;
+            sim_conn_run(&w, &c, sigs[steps[q].si], timeout);
+            out[j] = c.ok && !c.failed ? (double)(c.t_first - c.t_start) / 1e6 : NAN;
+            s.now += gap;
+        }
+    }
+    sim_tcp_free(&s);
+    sim_free(&s);
+    return 0;
+}
+
+/* The model's TTFB median per signal with these processing times (buf, tmp: one slot per
+ * step and round). */
+static int medians(const struct opts *o, const mpxa_workload *wl, const uint64_t *proc_ns,
+                   const mpx_signal **sigs, size_t nsig, const struct step *steps, size_t nsteps,
+                   double *buf, double *tmp, double *p50)
+{
+    if (run_ttfb(o, wl, proc_ns, sigs, nsig, steps, nsteps, false, buf)) return -1;
+    for (size_t i = 0; i < nsig; i++) {
+        size_t k = 0;
+        for (size_t j = 0; j < nsteps * o->seeds; j++)
+            if (steps[j % nsteps].si == i && !isnan(buf[j])) tmp[k++] = buf[j];
+        mpx_stats_sort(tmp, k);
+        p50[i] = mpx_stats_pct_sorted(tmp, k, 0.5);
+    }
+    return 0;
+}
+
+/* min |A x - r|^2 over x >= 0, A m x SIM_PROC__N: the least-squares solution on every subset
+ * of columns, the best one without a negative component (exact: the optimum is the
+ * unconstrained solution on its own support). */
+static void nnls(size_t m, const double (*a)[SIM_PROC__N], const double *r, double *x)
+{
+    enum { K = SIM_PROC__N };
+    double best = INFINITY;
+    for (unsigned mask = 0; mask < 1u << K; mask++) {
+        int idx[K], k = 0;
+        for (int j = 0; j < K; j++)
+            if (mask & 1u << j) idx[k++] = j;
+        double g[K][K + 1] = { { 0 } }, y[K] = { 0 };
+        for (int p = 0; p < k; p++) {
+            for (int q = 0; q < k; q++)
+                for (size_t s = 0; s < m; s++) g[p][q] += a[s][idx[p]] * a[s][idx[q]];
+            for (size_t s = 0; s < m; s++) g[p][k] += a[s][idx[p]] * r[s];
+        }
+        bool ok = true;
+        for (int p = 0; p < k && ok; p++) { /* Gauss-Jordan, partial pivoting */
+            int piv = p;
+            for (int q = p + 1; q < k; q++)
+                if (fabs(g[q][p]) > fabs(g[piv][p])) piv = q;
+            if (fabs(g[piv][p]) < 1e-9) ok = false;
+            for (int c = 0; c <= k && ok; c++) {
+                double t = g[p][c];
+                g[p][c] = g[piv][c], g[piv][c] = t;
+            }
+            for (int q = 0; q < k && ok; q++) {
+                if (q == p) continue;
+                double f = g[q][p] / g[p][p];
+                for (int c = p; c <= k; c++) g[q][c] -= f * g[p][c];
+            }
+        }
+        for (int p = 0; p < k && ok; p++) {
+            y[p] = g[p][k] / g[p][p];
+            if (y[p] < 0) ok = false;
+        }
+        if (!ok) continue;
+        double sse = 0;
+        for (size_t s = 0; s < m; s++) {
+            double f = 0;
+            for (int p = 0; p < k; p++) f += a[s][idx[p]] * y[p];
+            sse += (r[s] - f) * (r[s] - f);
+        }
+        if (sse < best - 1e-12) {
+            best = sse;
+            for (int j = 0; j < K; j++) x[j] = 0;
+            for (int p = 0; p < k; p++) x[idx[p]] = y[p];
+        }
+    }
+}
+
+/* The measured connections: "SIGNAL TTFB_MS" per line (others are skipped). Per signal of the
+ * plan: the sorted sample in v[i], its size in n[i]. */
+static int load_measured(const char *path, const mpx_signal **sigs, size_t nsig, double **v,
+                         size_t *n)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return -1;
+    }
+    size_t cap[MPX_SIG__N] = { 0 };
+    char line[256], name[64];
+    double ms;
+    int rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%63s %lf", name, &ms) != 2 || !isfinite(ms)) continue;
+        for (size_t i = 0; i < nsig; i++) {
+            if (strcmp(sigs[i]->name, name)) continue;
+            if (n[i] == cap[i]) {
+                double *nv = realloc(v[i], (cap[i] = cap[i] ? cap[i] * 2 : 64) * sizeof *nv);
+                if (!nv) {
+                    rc = -1;
+                    break;
+                }
+                v[i] = nv;
+            }
+            v[i][n[i]++] = ms;
+        }
+    }
+    fclose(f);
+    for (size_t i = 0; i < nsig; i++) mpx_stats_sort(v[i], n[i]);
+    return rc;
+}
+
+/* Fits each node's processing time to measured - simulated TTFB medians per signal: the model
+ * counts how many of a node's steps each signal waits for (the median TTFB shift, per
+ * connection, when that node alone takes CAL_STEP_US per step), and non-negative least squares
+ * over the signals gives the times. Writes one JSON object. */
+static int calibrate(const struct opts *o, const mpxa_workload *wl, const mpx_signal **sigs,
+                     size_t nsig, const struct step *steps, size_t nsteps, FILE *out)
+{
+    size_t ns = nsteps * o->seeds;
+    double *base = calloc(ns ? ns : 1, sizeof *base), *probe = calloc(ns ? ns : 1, sizeof *probe);
+    double *d = calloc(ns ? ns : 1, sizeof *d), *mv[MPX_SIG__N] = { 0 };
+    double *qbase = calloc(ns ? ns : 1, sizeof *qbase);
+    double a[MPX_SIG__N][SIM_PROC__N] = { { 0 } }, r[MPX_SIG__N], sp50[MPX_SIG__N],
+           mp50[MPX_SIG__N], x[SIM_PROC__N] = { 0 };
+    size_t mn[MPX_SIG__N] = { 0 }, used[MPX_SIG__N], m = 0;
+    uint64_t zero[SIM_PROC__N] = { 0 };
+    int rc = -1;
+    if (!base || !qbase || !probe || !d || load_measured(o->calibrate, sigs, nsig, mv, mn) ||
+        run_ttfb(o, wl, zero, sigs, nsig, steps, nsteps, false, base) ||
+        run_ttfb(o, wl, zero, sigs, nsig, steps, nsteps, true, qbase))
+        goto out;
+    for (size_t i = 0; i < nsig; i++) { /* the simulated medians with no processing time */
+        size_t k = 0;
+        for (size_t j = 0; j < ns; j++)
+            if (steps[j % nsteps].si == i && !isnan(base[j])) d[k++] = base[j];
+        mpx_stats_sort(d, k);
+        sp50[i] = mpx_stats_pct_sorted(d, k, 0.5);
+        mp50[i] = mpx_stats_pct_sorted(mv[i], mn[i], 0.5);
+    }
+    for (int who = 0; who < SIM_PROC__N; who++) {
+        uint64_t p[SIM_PROC__N] = { 0 };
+        p[who] = (uint64_t)(CAL_STEP_US * 1000);
+        if (run_ttfb(o, wl, p, sigs, nsig, steps, nsteps, true, probe)) goto out;
+        for (size_t i = 0; i < nsig; i++) {
+            size_t k = 0;
+            for (size_t j = 0; j < ns; j++)
+                if (steps[j % nsteps].si == i && !isnan(qbase[j]) && !isnan(probe[j]))
+                    d[k++] = (probe[j] - qbase[j]) / (CAL_STEP_US / 1000);
+            mpx_stats_sort(d, k);
+            a[i][who] = k ? mpx_stats_pct_sorted(d, k, 0.5) : NAN;
+        }
+    }
+    double am[MPX_SIG__N][SIM_PROC__N], rm[MPX_SIG__N];
+    for (size_t i = 0; i < nsig; i++) { /* the signals both sides have a median for */
+        r[i] = mp50[i] - sp50[i];
+        if (isnan(r[i]) || isnan(a[i][0]) || isnan(a[i][1]) || isnan(a[i][2])) continue;
+        memcpy(am[m], a[i], sizeof am[m]);
+        rm[m] = r[i];
+        used[m++] = i;
+    }
+    if (!m) {
+        fprintf(stderr, "mpx-sim: --calibrate %s: no signal of the plan has a measured median\n",
+                o->calibrate);
+        goto out;
+    }
+    nnls(m, (const double (*)[SIM_PROC__N])am, rm, x);
+    /* Steps counted at 1 ms overlap less with serialization than smaller times do (a request
+     * 1 ms after the third ACK no longer waits for it on a slow uplink), so the fit is refined on
+     * the model itself: its medians with the fitted times, and the fit again on what is left
+     * (Gauss-Newton with the counted steps as the Jacobian); the times rounded to the us that
+     * --proc takes, and the model run once more with them: "fitted" and "remaining" are the
+     * model's own, not the linear estimate. */
+    double sx[MPX_SIG__N];
+    for (int it = 0; it <= CAL_ITER; it++) {
+        uint64_t p[SIM_PROC__N];
+        for (int j = 0; j < SIM_PROC__N; j++) {
+            if (it == CAL_ITER) x[j] = round(x[j] * 1000) / 1000;
+            p[j] = (uint64_t)llround(x[j] * 1e6);
+        }
+        if (medians(o, wl, p, sigs, nsig, steps, nsteps, base, d, sx)) goto out;
+        if (it == CAL_ITER) break;
+        for (size_t u = 0; u < m; u++) {
+            size_t i = used[u];
+            rm[u] = r[i] - (sx[i] - sp50[i]);
+            for (int j = 0; j < SIM_PROC__N; j++) rm[u] += am[u][j] * x[j];
+        }
+        nnls(m, (const double (*)[SIM_PROC__N])am, rm, x);
+    }
+    double sse = 0;
+    fprintf(out, "{\"model\":\"mpx-sim\",\"calibration\":{\"step_probe_us\":%g,\"proc_us\":{",
+            CAL_STEP_US);
+    for (int j = 0; j < SIM_PROC__N; j++)
+        fprintf(out, "%s\"%s\":%.0f", j ? "," : "", sim_proc_names[j], x[j] * 1000);
+    fputs("},\"proc\":\"", out);
+    for (int j = 0; j < SIM_PROC__N; j++)
+        fprintf(out, "%s%s=%.0f", j ? "," : "", sim_proc_names[j], x[j] * 1000);
+    fputs("\",\"signals\":{", out);
+    for (size_t u = 0; u < m; u++) {
+        size_t i = used[u];
+        double fit = sx[i] - sp50[i];
+        sse += (r[i] - fit) * (r[i] - fit);
+        fprintf(out, "%s\"%s\":{\"measured_n\":%zu,\"measured_p50\":%.3f,\"simulated_p50\":%.3f,"
+                     "\"residual_ms\":%.3f,\"steps\":{",
+                u ? "," : "", sigs[i]->name, mn[i], mp50[i], sp50[i], r[i]);
+        for (int j = 0; j < SIM_PROC__N; j++)
+            fprintf(out, "%s\"%s\":%.2f", j ? "," : "", sim_proc_names[j], a[i][j]);
+        fprintf(out, "},\"fitted_ms\":%.3f,\"remaining_ms\":%.3f}", fit, r[i] - fit);
+    }
+    fprintf(out, "},\"rms_remaining_ms\":%.3f}}\n", sqrt(sse / (double)m));
+    if (o->summary) {
+        fprintf(stderr, "processing time (us): client %.0f, proxy %.0f, server %.0f\n",
+                x[0] * 1000, x[1] * 1000, x[2] * 1000);
+        fprintf(stderr, "%-16s %9s %9s %8s %18s %8s %9s\n", "signal", "measured", "simulated",
+                "residual", "steps c/p/s", "fitted", "remaining");
+        for (size_t u = 0; u < m; u++) {
+            size_t i = used[u];
+            double fit = sx[i] - sp50[i];
+            fprintf(stderr, "%-16s %9.3f %9.3f %8.3f %6.2f/%5.2f/%5.2f %8.3f %9.3f\n",
+                    sigs[i]->name, mp50[i], sp50[i], r[i], a[i][0], a[i][1], a[i][2], fit,
+                    r[i] - fit);
+        }
+    }
+    rc = 0;
+out:
+    for (size_t i = 0; i < nsig; i++) free(mv[i]);
+    free(base);
+    free(probe);
+    free(qbase);
+    free(d);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     struct opts o;
@@ -323,37 +680,19 @@ int main(int argc, char **argv)
                 o.workload);
         return 2;
     }
+    if (o.calibrate) { /* the fit instead of connection records */
+        FILE *cf = o.out ? fopen(o.out, "w") : stdout;
+        if (!cf) {
+            perror(o.out);
+            return 2;
+        }
+        int crc = calibrate(&o, &w.wl, sigs, nsig, steps, nsteps, cf);
+        free(steps);
+        if (cf != stdout && fclose(cf)) crc = -1;
+        return crc ? 2 : 0;
+    }
     struct sim s;
-    sim_init(&s);
-    if (sim_net_load(&s, o.variant, err, sizeof err) || sim_tcp_init(&s)) {
-        fprintf(stderr, "mpx-sim: %s\n", err);
-        return 2;
-    }
-    w.s = &s;
-    w.client = node_by_role(&s, "host");
-    w.hag = node_by_role(&s, "proxy");
-    w.server = node_by_role(&s, "server");
-    if (!w.client || !w.hag || !w.server) {
-        fprintf(stderr, "mpx-sim: %s: needs nodes with roles host, proxy and server\n",
-                o.variant);
-        return 2;
-    }
-    w.client->src_routing = true; /* the client's per-link routing rules (topology bring-up) */
-    w.proxy_addr = addr_towards(w.hag, w.client);
-    w.server_addr = w.server->nif ? w.server->ifs[0].addr : 0;
-    w.tfo_direct = o.tfo, w.join = o.join;
-    w.syn_policy = (enum sim_syn_policy)o.syn_policy;
-    if (!w.proxy_addr || !w.server_addr) {
-        fprintf(stderr, "mpx-sim: %s: the proxy must share a link with the client\n", o.variant);
-        return 2;
-    }
-    if (o.seed_set)
-        for (int i = 0; i < s.nlinks; i++)
-            for (int d = 0; d < 2; d++) {
-                struct lk_params up = { .seed = o.seed * 1000003u + (uint64_t)i * 2 + (uint64_t)d,
-                                        .set_mask = LK_K_SEED };
-                lk_dir_update(&s.links[i].dir[d], &up, err, sizeof err);
-            }
+    if (world_setup(&o, &w.wl, &s, &w)) return 2;
     if (o.pcap && sim_pcap_open(&s, o.pcap, err, sizeof err)) {
         fprintf(stderr, "mpx-sim: %s\n", err);
         return 2;

@@ -321,3 +321,92 @@ mpx_ic_client_register() { # dir mode addr port
     *) echo "mpx_ic_client_register: no per-destination registration for '$2'" >&2; return 2 ;;
   esac
 }
+
+# Armed interception: for a caller that switches modes around many connections (the harness:
+# on before and off after every intercepted one), what the modes can share is set up once and
+# a mode is switched on and off by one nft transaction each, so a caller that keeps one `nft -i`
+# in NS (the harness does) starts no process per switch.
+#   mpx_ic_hag_arm NS DIR MODE...  the base (join listeners, local route), table inet mpx_ic
+#                                  with empty chains, and for prefer / optd-read one mpx-optd
+#                                  read (--mark-prefer when prefer is among the MODEs) plus
+#                                  iptables NFQUEUE rules (nft has no `queue` on this kernel)
+#                                  that take only packets carrying the gate mark
+#                                  MPX_IC_MARK_GATE (0x4), which only a mode's own nft rules set
+#   mpx_ic_hag_on MODE             prints the nft commands (one line) that switch MODE on: the
+#                                  same matches and verdicts as mpx_ic_hag_up
+#   mpx_ic_hag_off                 prints the nft commands that switch any mode off
+#   mpx_ic_hag_nft NS LINE         applies such a line with a process of its own
+#   mpx_ic_hag_disarm NS DIR
+mpx_ic_hag_arm() { # ns dir mode...
+  local ns=$1 dir=$2 m q=0 pre=0; shift 2
+  _mpx_ic_defaults
+  : "${MPX_IC_MARK_GATE:=0x4}"
+  mpx_ic_hag_base_up "$ns" "$dir" || return 1
+  for m; do
+    case $m in prefer) q=1 pre=1 ;; optd-read) q=1 ;; all|ra|prefer253|none) ;;
+      *) echo "mpx_ic_hag_arm: unknown mode '$m'" >&2; return 2 ;; esac
+  done
+  ip netns exec "$ns" nft -f - <<EOT || return 1
+table inet mpx_ic {
+  chain gate { type filter hook prerouting priority -350; policy accept; }
+  chain ogate { type filter hook output priority -350; policy accept; }
+  chain pre { type filter hook prerouting priority mangle; policy accept; }
+}
+EOT
+  : > "$dir/hag.armed"
+  [ $q = 1 ] || return 0
+  echo 1 > "$dir/hag.armed"
+  local g="-m mark --mark $MPX_IC_MARK_GATE/$MPX_IC_MARK_GATE"
+  # shellcheck disable=SC2086
+  { _mpx_ic_ipt_chain "$ns" raw PREROUTING &&
+    _mpx_ic_ipt_both "$ns" raw $g -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass &&
+    _mpx_ic_ipt_chain "$ns" mangle OUTPUT &&
+    _mpx_ic_ipt_both "$ns" mangle $g -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass; } || return 1
+  if [ $pre = 1 ]; then _mpx_ic_optd_start "$ns" hag read "$dir" --mark-prefer "$MPX_IC_MARK_ALERT" || return 1
+  else _mpx_ic_optd_start "$ns" hag read "$dir" || return 1; fi
+}
+
+mpx_ic_hag_on() { # mode
+  local mode=$1 ifs='' i match='' fam np lo out='' t='inet mpx_ic'
+  _mpx_ic_defaults
+  : "${MPX_IC_MARK_GATE:=0x4}"
+  for i in $MPX_IC_IFACES; do ifs+="${ifs:+, }\"$i\""; done
+  local syn="iifname { $ifs } tcp flags & (fin|syn|rst|ack) == syn tcp option mptcp exists"
+  local tsyn="tcp flags & (fin|syn|rst|ack) ==" gm="meta mark set meta mark | $MPX_IC_MARK_GATE"
+  case $mode in
+    none) return 0 ;;
+    all) ;;
+    ra) match='ip option ra exists' ;;
+    prefer) match="meta mark & $MPX_IC_MARK_ALERT == $MPX_IC_MARK_ALERT"
+      out="add rule $t gate iifname { $ifs } $tsyn syn $gm; add rule $t ogate $tsyn syn|ack $gm; " ;;
+    prefer253) match="tcp option @253,16,32 $(_mpx_ic_prefer253_nft)" || return 1 ;;
+    optd-read) echo "add rule $t gate $tsyn syn tcp dport $MPX_IC_OPTPORT $gm"; return 0 ;;
+    *) echo "mpx_ic_hag_on: unknown mode '$mode'" >&2; return 2 ;;
+  esac
+  local m=$MPX_IC_MARK
+  out+="add rule $t pre ct mark & $m == $m meta mark set meta mark | $m accept"
+  for fam in ip ip6; do
+    [ "$mode" = ra ] && [ $fam = ip6 ] && continue
+    np=ipv4 lo=127.0.0.1; [ $fam = ip6 ] && np=ipv6 lo='[::1]'
+    out+="; add rule $t pre meta nfproto $np $syn tcp option mptcp subtype 1 $match meta mark set meta mark | $m ct mark set ct mark | $m tproxy $fam to $lo accept"
+    out+="; add rule $t pre meta nfproto $np $syn $match meta mark set meta mark | $m ct mark set ct mark | $m tproxy $fam to :$MPX_IC_TPORT accept"
+  done
+  echo "$out"
+}
+
+mpx_ic_hag_off() { echo "flush chain inet mpx_ic gate; flush chain inet mpx_ic ogate; flush chain inet mpx_ic pre"; }
+
+mpx_ic_hag_nft() { ip netns exec "$1" nft "$2"; } # ns line
+
+mpx_ic_hag_disarm() { # ns dir
+  local ns=$1 dir=$2 q=''
+  _mpx_ic_defaults
+  [ -f "$dir/hag.armed" ] || return 0
+  read -r q < "$dir/hag.armed"; rm -f "$dir/hag.armed"
+  _mpx_ic_optd_stop "$dir" hag
+  if ip netns exec "$ns" true 2>/dev/null; then
+    ip netns exec "$ns" nft delete table inet mpx_ic 2>/dev/null
+    if [ "$q" = 1 ]; then _mpx_ic_ipt_del "$ns" raw PREROUTING; _mpx_ic_ipt_del "$ns" mangle OUTPUT; fi
+  fi
+  mpx_ic_hag_base_down "$ns" "$dir"
+}

@@ -29,7 +29,7 @@ MPX_SOCKS_USER=mpx MPX_SOCKS_PASS=mpxlab-secret
 # an MPTCP-capable server port for the "native MPTCP survives" probe of the implicit signals
 MPX_PORT_SERVER_MPTCP=8081 MPX_SRV_MPTCP=0
 MPX_IC_LIB=$MPX_ROOT/agents/intercept/intercept.sh
-MPX_IC_DIR='' MPX_IC_CLIENT_UP=0 MPX_IC_HAG_UP=0 MPX_IC_BASE_UP=0
+MPX_IC_DIR='' MPX_IC_CLIENT_UP=0 MPX_IC_HAG_UP=0 MPX_IC_BASE_UP=0 MPX_IC_ARMED=0
 
 # _mpx_nfqueue_ok: the kernel can queue packets to user space (mpx-optd)
 _mpx_nfqueue_ok() {
@@ -244,7 +244,11 @@ mpx_client_step() {
   local ic=${MPX_SIG_INTERCEPT[$sig]} hag=${_MPX_NS_CACHE[$r|hag]}
   # on-path interception on the HAG for this one connection (agents/intercept), towards the
   # port of the signal's front-end
-  if [ "$ic" != - ]; then
+  if [ "$ic" != - ] && [ "$MPX_IC_ARMED" = 1 ]; then
+    _mpx_nft_do "$hag" "${_MPX_IC_ON[$sig]}" "$OUT/logs/$v/intercept.log" ||
+      log "step $v/$rep/$k $sig: HAG interception setup failed (logs/$v/intercept.log)"
+    MPX_IC_HAG_UP=1
+  elif [ "$ic" != - ]; then
     MPX_IC_TPORT=${MPX_SIG_PORT[$sig]} MPX_IC_OPTPORT=${MPX_SIG_PORT[$sig]} \
       mpx_ic_hag_up "$hag" "$ic" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 ||
       log "step $v/$rep/$k $sig: HAG interception setup failed (logs/$v/intercept.log)"
@@ -275,7 +279,10 @@ mpx_client_step() {
         < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || true
     fi
   fi
-  if [ "$MPX_IC_HAG_UP" = 1 ]; then mpx_ic_hag_down "$hag" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || true; MPX_IC_HAG_UP=0; fi
+  if [ "$MPX_IC_HAG_UP" = 1 ] && [ "$MPX_IC_ARMED" = 1 ]; then
+    _mpx_nft_do "$hag" "$_MPX_IC_OFF" "$OUT/logs/$v/intercept.log" || log "step $v/$rep/$k $sig: HAG interception off failed (logs/$v/intercept.log)"
+    MPX_IC_HAG_UP=0
+  elif [ "$MPX_IC_HAG_UP" = 1 ]; then mpx_ic_hag_down "$hag" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || true; MPX_IC_HAG_UP=0; fi
   echo "$v,$rep,$k,$sig,$t0,$t1,$rc" >> "$OUT/steps.csv"
   local us=$(( ${t1/./} - ${t0/./} ))
   log "step $v/$rep/$k $sig rc=$rc $((us / 1000000)).$(printf '%03d' $((us / 1000 % 1000)))s"
@@ -385,6 +392,72 @@ _mpx_plan_line() {
   return 0
 }
 
+# The HAG's nft session of an armed variant (mpx_ic_variant_up): one `nft -i` in the HAG's
+# namespace, its stdin and stdout (errors included) FIFOs held open by the harness. A switch is
+# its line, then `list chain inet mpx_ic gate`, whose last line "}" (unindented) says nft has
+# applied the line; an "Error" before it says it did not (a line is one transaction: nothing of
+# it applied). A session that does not answer within 5 s is ended and every later switch is a
+# process of its own (mpx_ic_hag_nft), so a broken session costs time, never a switch.
+MPX_NFT_PID='' MPX_NFT_W='' MPX_NFT_R='' MPX_NFT_DIR=''
+_mpx_nft_start() { # NS LOG
+  local ns=$1 logf=$2 d pre w rf
+  _mpx_nft_stop
+  d=$(mktemp -d "${TMPDIR:-/tmp}/mpx-nft.XXXXXX") || return 1
+  mkfifo "$d/in" "$d/out" || { rm -rf "$d"; return 1; }
+  mapfile -t pre < <(mpx_topo_ns_prefix "$ns")
+  "${pre[@]}" timeout -s TERM -k 5 $((EXP_TIMEOUT_RUN > 0 ? EXP_TIMEOUT_RUN + 300 : 86400)) \
+    nft -i < "$d/in" > "$d/out" 2>&1 {MPX_ERR_FD}>&- {MPX_OUT_FD}>&- &
+  MPX_NFT_PID=$! MPX_NFT_DIR=$d
+  exec {w}<> "$d/in" {rf}<> "$d/out"
+  MPX_NFT_W=$w MPX_NFT_R=$rf
+  echo "# $(date -u +%FT%TZ) nft session PID $MPX_NFT_PID in $ns" >> "$logf"
+  _mpx_nft_do "$ns" "" "$logf"   # answers at all?
+}
+_mpx_nft_stop() {
+  [ -n "$MPX_NFT_PID" ] || return 0
+  local p=$MPX_NFT_PID i fd
+  fd=$MPX_NFT_W; exec {fd}>&-
+  fd=$MPX_NFT_R; exec {fd}<&-
+  # stdin closed: nft -i ends by itself
+  for ((i = 0; i < 100; i++)); do kill -0 "$p" 2> /dev/null || break; [ $i = 50 ] && kill -TERM "$p" 2> /dev/null; sleep 0.01; done
+  kill -KILL "$p" 2> /dev/null || true
+  { wait "$p"; } 2> /dev/null || true
+  rm -rf "$MPX_NFT_DIR"
+  MPX_NFT_PID='' MPX_NFT_W='' MPX_NFT_R='' MPX_NFT_DIR=''
+}
+# _mpx_nft_do NS LINE LOG: apply LINE (nft commands separated by ";") in NS; 1 when nft refused
+# it (its error lines go to LOG)
+# shellcheck disable=SC2034 # MPX_IN_PLAN_READ is read by run.sh's on_signal
+_mpx_nft_do() {
+  local ns=$1 line=$2 logf=$3 l err='' got deadline
+  if [ -z "$MPX_NFT_PID" ]; then
+    [ -n "$line" ] || return 0
+    mpx_ic_hag_nft "$ns" "$line" >> "$logf" 2>&1; return
+  fi
+  if ! printf '%s\nlist chain inet mpx_ic gate\n' "$line" 2> /dev/null 1>&"$MPX_NFT_W"; then
+    echo "nft session: write failed" >> "$logf"; _mpx_nft_stop; _mpx_nft_do "$@"; return
+  fi
+  deadline=$((EPOCHSECONDS + 5))
+  while :; do
+    # (bash's read -t and a trap that exits: see run.sh on_signal)
+    MPX_IN_PLAN_READ=1 got=0
+    IFS= read -r -t 1 -u "$MPX_NFT_R" l && got=1
+    MPX_IN_PLAN_READ=0
+    _mpx_plan_pending_signal
+    if [ $got = 1 ]; then
+      [ "$l" = "}" ] && break
+      [[ $l == Error* ]] && err+="$l; "
+      [ -n "$err" ] && echo "$l" >> "$logf"
+      continue
+    fi
+    if ! _mpx_pid_alive "$MPX_NFT_PID" || [ "$EPOCHSECONDS" -ge "$deadline" ]; then
+      echo "nft session (PID $MPX_NFT_PID) did not answer: a process per switch from now on" >> "$logf"
+      _mpx_nft_stop; _mpx_nft_do "$@"; return
+    fi
+  done
+  [ -z "$err" ]
+}
+
 # Links: "link a-node a-if b-node b-if" from the topology's state
 mpx_links_load() {
   local r=$1 out=$2
@@ -410,8 +483,9 @@ _mpx_pid_alive() {
   local st
   kill -0 "$1" 2>/dev/null || return 1
   { read -r st < "/proc/$1/stat"; } 2>/dev/null || return 1
-  st=${st##*) }
-  [ "${st:0:1}" != Z ]
+  # the state after the last ") " (a name may hold one); a regex, not ${st##*) }, which costs
+  # ~0.2 ms per PID (this runs for every emulator and agent after every connection)
+  [[ $st =~ .*\)\ (.) ]] && [ "${BASH_REMATCH[1]}" != Z ]
 }
 
 # mpx_health_dead: "" while every link emulator and every agent that came up still runs, else
@@ -494,9 +568,30 @@ mpx_ic_variant_up() {
     mpx_ic_client_up "$(mpx_topo_ns "$r" client)" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || return 1
     MPX_IC_CLIENT_UP=1
   fi
+  # armed (default): everything the variant's modes can share is up once (join listeners, local
+  # route, the HAG's mpx-optd and its NFQUEUE rules, an nft table with empty chains) and a
+  # connection's mode is switched on and off by one nft transaction each, written to one
+  # `nft -i` of the variant (no process per connection). MPX_IC_ARM=0: only the join listeners
+  # and the route per variant, the mode's rules and mpx-optd per connection; MPX_IC_BASE=0: all
+  # of it per connection (tests/integration/exp_plan.sh compares the ways). Not in a chain
+  # experiment: chain.sh switches the HAG per connection itself.
+  if [ $need = 1 ] && [ "${MPX_IC_BASE:-1}" != 0 ] && [ "${MPX_IC_ARM:-1}" != 0 ] && [ -z "${EXP_CHAIN:-}" ]; then
+    local hag modes=() m
+    hag=$(mpx_topo_ns "$r" hag)
+    declare -gA _MPX_IC_ON=()
+    for s; do
+      m=${MPX_SIG_INTERCEPT[$s]:--}; [ "$m" != - ] || continue
+      modes+=("$m")
+      _MPX_IC_ON[$s]=$(MPX_IC_TPORT=${MPX_SIG_PORT[$s]} MPX_IC_OPTPORT=${MPX_SIG_PORT[$s]} mpx_ic_hag_on "$m") || return 1
+    done
+    _MPX_IC_OFF=$(mpx_ic_hag_off)
+    mpx_ic_hag_arm "$hag" "$MPX_IC_DIR" "${modes[@]}" >> "$OUT/logs/$v/intercept.log" 2>&1 || return 1
+    MPX_IC_ARMED=1
+    _mpx_nft_start "$hag" "$OUT/logs/$v/intercept.log" || log "interception: no nft session in $hag (a process per switch)"
+    return 0
+  fi
   # what every intercepted connection's HAG setup shares (join listeners, local route) once for
-  # the variant; per connection only the mode's own rules come and go. MPX_IC_BASE=0: all of
-  # it per connection, as before (tests/integration/exp_plan.sh compares the two)
+  # the variant; per connection only the mode's own rules come and go
   if [ $need = 1 ] && [ "${MPX_IC_BASE:-1}" != 0 ]; then
     mpx_ic_hag_base_up "$(mpx_topo_ns "$r" hag)" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || return 1
     MPX_IC_BASE_UP=1
@@ -508,6 +603,11 @@ mpx_ic_variant_down() {
   local r=$1
   declare -F mpx_chain_variant_down > /dev/null && mpx_chain_variant_down "$r"
   [ -n "$MPX_IC_DIR" ] || return 0
+  if [ "$MPX_IC_ARMED" = 1 ]; then
+    # (the table goes with the disarm: no switch off first)
+    _mpx_nft_stop
+    mpx_ic_hag_disarm "$(mpx_topo_ns "$r" hag)" "$MPX_IC_DIR" > /dev/null 2>&1 || true; MPX_IC_ARMED=0 MPX_IC_HAG_UP=0
+  fi
   if [ "$MPX_IC_HAG_UP" = 1 ]; then mpx_ic_hag_down "$(mpx_topo_ns "$r" hag)" "$MPX_IC_DIR" > /dev/null 2>&1 || true; MPX_IC_HAG_UP=0; fi
   if [ "$MPX_IC_BASE_UP" = 1 ]; then mpx_ic_hag_base_down "$(mpx_topo_ns "$r" hag)" "$MPX_IC_DIR" > /dev/null 2>&1 || true; MPX_IC_BASE_UP=0; fi
   if [ "$MPX_IC_CLIENT_UP" = 1 ]; then mpx_ic_client_down "$(mpx_topo_ns "$r" client)" "$MPX_IC_DIR" > /dev/null 2>&1 || true; MPX_IC_CLIENT_UP=0; fi

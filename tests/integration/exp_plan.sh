@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The plan executor (mpxlab run --client-mode plan: one `mpx-client --plan -` per variant,
-# the HAG's shared interception parts up once per variant) against the old way
+# the HAG's interception armed once per variant and switched per connection by one nft
+# transaction each through the variant's `nft -i`) against the old way
 # (--client-mode process with MPX_IC_BASE=0: a process and the whole HAG interception per
 # connection): the same tiny experiment (tcp, socks5-auth, convert-cookie, mpconvert-opt and
 # the three implicit signals: credentials, a cookie cache carried from line to line, the
@@ -52,6 +53,9 @@ P=$tmp/plan Q=$tmp/process
 # one long-lived client per variant in plan mode (no restart), none in process mode
 t_check plan_one_client test "$(grep -c -- '--plan -' "$P/logs/base/client.log")" = 1
 t_check process_no_plan_client test "$(grep -c -- '--plan -' "$Q/logs/base/client.log" 2> /dev/null)" = 0
+# the HAG armed once, switched through the variant's nft session (never a process per switch)
+t_check plan_nft_session test "$(grep -c 'nft session PID' "$P/logs/base/intercept.log")" = 1
+t_check plan_nft_no_fallback test "$(grep -c 'a process per switch' "$P/logs/base/intercept.log")" = 0
 t_check same_plan cmp -s "$P/plan.csv" "$Q/plan.csv"
 t_check same_steps_and_rcs diff <(cut -d, -f1-4,7 "$P/steps.csv") <(cut -d, -f1-4,7 "$Q/steps.csv")
 t_check fourteen_steps test "$(grep -c . "$P/steps.csv")" = 14

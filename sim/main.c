@@ -383,7 +383,8 @@ static int load_plan(const char *path, const char *name, const mpx_signal **sigs
 
 /* ---- --calibrate: per-node processing times from an emulation's residual ---- */
 #define CAL_STEP_US 1000.0 /* the probe processing time that counts a node's steps */
-#define CAL_ITER 3        /* refinements of the fit on the model itself */
+#define CAL_ITER 8        /* fits on the model itself (the first from the step counts) */
+#define CAL_LOCAL_US 50.0 /* the step of the slopes around a fit */
 
 /* The plan once on a fresh model with these processing times: each step's TTFB in ms (NaN when
  * the connection failed), rounds after each other, as the main run orders them. */
@@ -445,6 +446,33 @@ static int medians(const struct opts *o, const mpxa_workload *wl, const uint64_t
             if (steps[j % nsteps].si == i && !isnan(buf[j])) tmp[k++] = buf[j];
         mpx_stats_sort(tmp, k);
         p50[i] = mpx_stats_pct_sorted(tmp, k, 0.5);
+    }
+    return 0;
+}
+
+/* Per signal, how much its TTFB grows per unit of each node's processing time around `at` (ns
+ * per node): the median over connections of (TTFB(at + h on that node) - TTFB(at)) / h, on
+ * links without jitter or loss, so the draws cannot blur it. With at = 0 and h = 1 ms: the
+ * node's steps on the signal's critical path. buf0, buf, tmp: one slot per step and round. */
+static int slopes(const struct opts *o, const mpxa_workload *wl, const uint64_t *at, double h_us,
+                  const mpx_signal **sigs, size_t nsig, const struct step *steps, size_t nsteps,
+                  double *buf0, double *buf, double *tmp, double (*a)[SIM_PROC__N])
+{
+    size_t ns = nsteps * o->seeds;
+    if (run_ttfb(o, wl, at, sigs, nsig, steps, nsteps, true, buf0)) return -1;
+    for (int who = 0; who < SIM_PROC__N; who++) {
+        uint64_t p[SIM_PROC__N];
+        memcpy(p, at, sizeof p);
+        p[who] += (uint64_t)llround(h_us * 1000);
+        if (run_ttfb(o, wl, p, sigs, nsig, steps, nsteps, true, buf)) return -1;
+        for (size_t i = 0; i < nsig; i++) {
+            size_t k = 0;
+            for (size_t j = 0; j < ns; j++)
+                if (steps[j % nsteps].si == i && !isnan(buf0[j]) && !isnan(buf[j]))
+                    tmp[k++] = (buf[j] - buf0[j]) / (h_us / 1000);
+            mpx_stats_sort(tmp, k);
+            a[i][who] = k ? mpx_stats_pct_sorted(tmp, k, 0.5) : NAN;
+        }
     }
     return 0;
 }
@@ -552,8 +580,7 @@ static int calibrate(const struct opts *o, const mpxa_workload *wl, const mpx_si
     uint64_t zero[SIM_PROC__N] = { 0 };
     int rc = -1;
     if (!base || !qbase || !probe || !d || load_measured(o->calibrate, sigs, nsig, mv, mn) ||
-        run_ttfb(o, wl, zero, sigs, nsig, steps, nsteps, false, base) ||
-        run_ttfb(o, wl, zero, sigs, nsig, steps, nsteps, true, qbase))
+        run_ttfb(o, wl, zero, sigs, nsig, steps, nsteps, false, base))
         goto out;
     for (size_t i = 0; i < nsig; i++) { /* the simulated medians with no processing time */
         size_t k = 0;
@@ -563,19 +590,7 @@ static int calibrate(const struct opts *o, const mpxa_workload *wl, const mpx_si
         sp50[i] = mpx_stats_pct_sorted(d, k, 0.5);
         mp50[i] = mpx_stats_pct_sorted(mv[i], mn[i], 0.5);
     }
-    for (int who = 0; who < SIM_PROC__N; who++) {
-        uint64_t p[SIM_PROC__N] = { 0 };
-        p[who] = (uint64_t)(CAL_STEP_US * 1000);
-        if (run_ttfb(o, wl, p, sigs, nsig, steps, nsteps, true, probe)) goto out;
-        for (size_t i = 0; i < nsig; i++) {
-            size_t k = 0;
-            for (size_t j = 0; j < ns; j++)
-                if (steps[j % nsteps].si == i && !isnan(qbase[j]) && !isnan(probe[j]))
-                    d[k++] = (probe[j] - qbase[j]) / (CAL_STEP_US / 1000);
-            mpx_stats_sort(d, k);
-            a[i][who] = k ? mpx_stats_pct_sorted(d, k, 0.5) : NAN;
-        }
-    }
+    if (slopes(o, wl, zero, CAL_STEP_US, sigs, nsig, steps, nsteps, qbase, probe, d, a)) goto out;
     double am[MPX_SIG__N][SIM_PROC__N], rm[MPX_SIG__N];
     for (size_t i = 0; i < nsig; i++) { /* the signals both sides have a median for */
         r[i] = mp50[i] - sp50[i];
@@ -593,25 +608,70 @@ static int calibrate(const struct opts *o, const mpxa_workload *wl, const mpx_si
     /* Steps counted at 1 ms overlap less with serialization than smaller times do (a request
      * 1 ms after the third ACK no longer waits for it on a slow uplink), so the fit is refined on
      * the model itself: its medians with the fitted times, and the fit again on what is left
-     * (Gauss-Newton with the counted steps as the Jacobian); the times rounded to the us that
-     * --proc takes, and the model run once more with them: "fitted" and "remaining" are the
-     * model's own, not the linear estimate. */
-    double sx[MPX_SIG__N];
-    for (int it = 0; it <= CAL_ITER; it++) {
+     * (Gauss-Newton, the slopes taken again around the fitted times, CAL_LOCAL_US per node);
+     * the iterate whose model medians leave the least squared residual is kept (the medians of
+     * jittered connections move in small jumps): "fitted" and "remaining" are the model's own,
+     * not a linear estimate. */
+    double sx[MPX_SIG__N], bx[SIM_PROC__N], bsx[MPX_SIG__N], best = INFINITY;
+    for (int it = 0; it < CAL_ITER; it++) {
         uint64_t p[SIM_PROC__N];
         for (int j = 0; j < SIM_PROC__N; j++) {
-            if (it == CAL_ITER) x[j] = round(x[j] * 1000) / 1000;
+            x[j] = round(x[j] * 1000) / 1000; /* us, as --proc takes them */
             p[j] = (uint64_t)llround(x[j] * 1e6);
         }
         if (medians(o, wl, p, sigs, nsig, steps, nsteps, base, d, sx)) goto out;
-        if (it == CAL_ITER) break;
+        double e = 0; /* the model's own squared residual at x: the best iterate is kept */
         for (size_t u = 0; u < m; u++) {
             size_t i = used[u];
+            e += (r[i] - (sx[i] - sp50[i])) * (r[i] - (sx[i] - sp50[i]));
+        }
+        if (e < best) {
+            best = e;
+            memcpy(bx, x, sizeof bx);
+            memcpy(bsx, sx, sizeof bsx);
+        }
+        if (it == CAL_ITER - 1) break;
+        double jl[MPX_SIG__N][SIM_PROC__N];
+        if (slopes(o, wl, p, CAL_LOCAL_US, sigs, nsig, steps, nsteps, qbase, probe, d, jl)) goto out;
+        for (size_t u = 0; u < m; u++) {
+            size_t i = used[u];
+            if (!isnan(jl[i][0]) && !isnan(jl[i][1]) && !isnan(jl[i][2]))
+                memcpy(am[u], jl[i], sizeof am[u]);
             rm[u] = r[i] - (sx[i] - sp50[i]);
             for (int j = 0; j < SIM_PROC__N; j++) rm[u] += am[u][j] * x[j];
         }
         nnls(m, (const double (*)[SIM_PROC__N])am, rm, x);
     }
+    /* then a pattern search on the model itself from there, 100 us down to 1 us per node: the
+     * medians of jittered connections move in jumps (a step more or less changes which packet
+     * draws which jitter), where slopes mislead */
+    static const double hs[] = { 100, 50, 20, 10, 5, 2, 1 };
+    for (size_t hi = 0; hi < sizeof hs / sizeof hs[0]; hi++)
+        for (int moved = 1, guard = 0; moved && guard < 20; guard++) {
+            moved = 0;
+            for (int j = 0; j < SIM_PROC__N; j++)
+                for (int sgn = -1; sgn <= 1; sgn += 2) {
+                    double y[SIM_PROC__N];
+                    memcpy(y, bx, sizeof y);
+                    y[j] = round((y[j] + sgn * hs[hi] / 1000) * 1000) / 1000;
+                    if (y[j] < 0) continue;
+                    uint64_t p[SIM_PROC__N];
+                    for (int q = 0; q < SIM_PROC__N; q++) p[q] = (uint64_t)llround(y[q] * 1e6);
+                    if (medians(o, wl, p, sigs, nsig, steps, nsteps, base, d, sx)) goto out;
+                    double e = 0;
+                    for (size_t u = 0; u < m; u++) {
+                        size_t i = used[u];
+                        e += (r[i] - (sx[i] - sp50[i])) * (r[i] - (sx[i] - sp50[i]));
+                    }
+                    if (e < best - 1e-12) {
+                        best = e, moved = 1;
+                        memcpy(bx, y, sizeof bx);
+                        memcpy(bsx, sx, sizeof bsx);
+                    }
+                }
+        }
+    memcpy(x, bx, sizeof bx);
+    memcpy(sx, bsx, sizeof bsx);
     double sse = 0;
     fprintf(out, "{\"model\":\"mpx-sim\",\"calibration\":{\"step_probe_us\":%g,\"proc_us\":{",
             CAL_STEP_US);

@@ -28,14 +28,81 @@ _mpx_sim_json() {
   printf '%s,"status":"ok","exit":%d%s}\n' "${j%\}}" "$2" "${3:+,\"backend\":\"$3\"}"
 }
 
+# _mpx_sim_lossless VD LINKS: true when none of LINKS (space-separated names; empty: every link
+# of the variant) loses frames: every loss= 0, no ge=, no scheduled drop=. LINKS are the model's
+# path (.model_links, cp and ps: the links every connection's TTFB crosses; the second access
+# link carries only the MP_JOIN subflow), so the measured - simulated residual there is the hosts'
+_mpx_sim_lossless() {
+  local f w l=()
+  if [ -n "$2" ]; then for w in $2; do l+=("$1/$w.spec"); done; else l=("$1"/*.spec); fi
+  for f in "${l[@]}"; do
+    [ -f "$f" ] || continue
+    for w in $(<"$f"); do
+      case $w in
+        loss=*) [[ ${w#loss=} =~ ^0*(\.0*)?%?$ ]] || return 1 ;;
+        ge=*|drop=*) return 1 ;;
+      esac
+    done
+  done
+}
+
+# _mpx_sim_calibrated OUT V: the variant's simulation again (its arguments in links/V/sim.args)
+# with the fitted processing times of OUT/sim-calibration.json; its per-signal summary goes into
+# links/V/sim.json as .calibrated {from, proc_us, signals}
+_mpx_sim_calibrated() {
+  local vd=$1/links/$2 proc rc=0 a=()
+  [ -s "$vd/sim.args" ] && [ -s "$1/sim-calibration.json" ] || return 0
+  mapfile -t a < "$vd/sim.args"
+  proc=$(jq -r '.calibration.proc' "$1/sim-calibration.json") || return 1
+  timeout 300 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "${a[@]}" --proc "$proc" --out /dev/null \
+    --summary-json "$vd/sim-cal.json.tmp" 2>> "$vd/sim.err" || rc=$?
+  if [ "$rc" -le 1 ] && [ -s "$vd/sim-cal.json.tmp" ]; then
+    jq -c --slurpfile c "$vd/sim-cal.json.tmp" --slurpfile f "$1/sim-calibration.json" \
+      '. + {calibrated: {from: $f[0].from, proc: $f[0].calibration.proc, proc_us: $f[0].calibration.proc_us,
+                         exit: '"$rc"', signals: $c[0].signals}}' "$vd/sim.json" > "$vd/sim.json.cal" &&
+      mv "$vd/sim.json.cal" "$vd/sim.json"
+  else
+    echo "mpx-sim with --proc $proc: exit $rc" >> "$vd/sim.err"
+  fi
+  rm -f "$vd/sim-cal.json.tmp" "$vd/sim.json.cal"
+}
+
+# _mpx_sim_calibrate OUT V LINKS PLANARGS...: with sim-reps (tails), the first loss-free variant
+# (LINKS: _mpx_sim_lossless) fits the model's per-node processing times (mpx-sim --calibrate)
+# to its measured TTFBs (raw/V: the client's records) on its own plan, writes the fit to
+# OUT/sim-calibration.json and into its sim.json as .calibration; then every variant simulated so
+# far, and each one after, is simulated once more with those times (_mpx_sim_calibrated).
+# PLANARGS: mpx-sim's arguments for the plan.
+_mpx_sim_calibrate() {
+  local o=$1 v=$2 vd=$1/links/$2 ml=$3 d; shift 3
+  if [ ! -s "$o/sim-calibration.json" ] && _mpx_sim_lossless "$vd" "$ml" && compgen -G "$o/raw/$v/*.jsonl" > /dev/null; then
+    cat "$o/raw/$v"/*.jsonl | jq -r 'select(.type == "conn" and .ok == true and .ttfb_us != null)
+      | "\(.signal) \(.ttfb_us / 1000)"' > "$vd/sim-measured.txt" || return 1
+    if timeout 120 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "$@" --calibrate "$vd/sim-measured.txt" \
+         --out "$vd/sim-fit.json" 2>> "$vd/sim.err" && [ -s "$vd/sim-fit.json" ]; then
+      jq -c --arg v "$v" '. + {from: $v}' "$vd/sim-fit.json" > "$o/sim-calibration.json" &&
+        jq -c --slurpfile f "$o/sim-calibration.json" '. + {calibration: ($f[0].calibration + {from: $f[0].from})}' \
+          "$vd/sim.json" > "$vd/sim.json.fit" && mv "$vd/sim.json.fit" "$vd/sim.json"
+      rm -f "$vd/sim.json.fit"
+      for d in "$o"/links/*/; do
+        d=${d%/}; d=${d##*/}
+        [ "$d" = "$v" ] || [ ! -s "$o/links/$d/sim.args" ] || _mpx_sim_calibrated "$o" "$d"
+      done
+    fi
+    rm -f "$vd/sim-fit.json"
+  fi
+  _mpx_sim_calibrated "$o" "$v"
+}
+
+
 mpx_sim_variant() {
   local vd=$1/links/$2 why rc
   [ -f "$vd/variant.json" ] || return 0
   # what the simulator needs from the variant, in one jq (fields split by \x1f: empty ones stay)
-  local chain nmb nfault wl target tfo simreps sigs pol
-  IFS=$'\x1f' read -r chain nmb nfault wl target tfo simreps sigs pol < <(jq -r '[(if .chain != null then 1 else 0 end),
+  local chain nmb nfault wl target tfo simreps sigs pol mlinks
+  IFS=$'\x1f' read -r chain nmb nfault wl target tfo simreps sigs pol mlinks < <(jq -r '[(if .chain != null then 1 else 0 end),
     ((.middlebox // []) | length), ((.faults // []) | length), .workload, (.target // 4), (.tfo // "off"),
-    (.sim_reps // ""), ((.signals // []) | join(",")), (.syn_data_policy // "cookie")] | map(tostring) | join("\u001f")' \
+    (.sim_reps // ""), ((.signals // []) | join(",")), (.syn_data_policy // "cookie"), ((.model_links // {}) | [.[]] | join(" "))] | map(tostring) | join("\u001f")' \
     "$vd/variant.json") || return 1
   why=$(_mpx_sim_why_not "$chain" "$nmb" "$nfault" "$wl" "$target")
   if [ -z "$why" ] && [ ! -x "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" ]; then why="bin/mpx-sim not built"; fi
@@ -43,26 +110,25 @@ mpx_sim_variant() {
     jq -n --arg why "$why" '{model: "mpx-sim", status: "not modelled", reason: $why}' > "$vd/sim.json"
     return 0
   fi
-  local args=(--variant "$vd" --workload "$wl" --conn-timeout "${EXP_TIMEOUT_CONN:-5}"
-              --out "$vd/sim.jsonl" --summary-json "$vd/sim.json.tmp")
+  local common=(--variant "$vd" --workload "$wl" --conn-timeout "${EXP_TIMEOUT_CONN:-5}") args=()
+  [ "$tfo" = on ] && common+=(--tfo)
+  # no unrecorded warm-up connection in the emulation (.exp "warmup 0"): none in the simulator,
+  # so both send the same packets through the links (drop= indices, loss draws)
+  [ "${EXP_WARMUP_MS:-1}" = 0 ] && common+=(--no-warmup)
+  # the policy the proxy ran with (variant.json), so the simulated converter acts on SYN data alike
+  common+=(--syn-data-policy "$pol")
+  local plan=(--plan "$1/plan.csv" --name "$2") # the emulation's own plan: its steps, in its order
   local seeds
   if [ -n "$simreps" ]; then
     # .exp sim-reps N: tails need many connections: N per signal over 10 seeds (fewer when N
     # is small), the link draws of each seed independent
     seeds=$(( simreps >= 10 ? 10 : 1 ))
-    args+=(--signals "$sigs" --reps $(( (simreps + seeds - 1) / seeds ))
-           --seeds "$seeds")
+    args=("${common[@]}" --signals "$sigs" --reps $(( (simreps + seeds - 1) / seeds )) --seeds "$seeds")
   else
-    args+=(--plan "$1/plan.csv" --name "$2") # the emulation's own plan: its steps, in its order
+    args=("${common[@]}" "${plan[@]}")
   fi
-  [ "$tfo" = on ] && args+=(--tfo)
-  # no unrecorded warm-up connection in the emulation (.exp "warmup 0"): none in the simulator,
-  # so both send the same packets through the links (drop= indices, loss draws)
-  [ "${EXP_WARMUP_MS:-1}" = 0 ] && args+=(--no-warmup)
-  # the policy the proxy ran with (variant.json), so the simulated converter acts on SYN data alike
-  args+=(--syn-data-policy "$pol")
   rc=0
-  timeout 300 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "${args[@]}" 2> "$vd/sim.err" || rc=$?
+  timeout 300 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "${args[@]}" --out "$vd/sim.jsonl" --summary-json "$vd/sim.json.tmp" 2> "$vd/sim.err" || rc=$?
   if [ -s "$vd/sim.json.tmp" ] && [ "$rc" -le 1 ]; then
     # rc 1: some simulated connections failed; their count is in the summary (ok < n)
     _mpx_sim_json "$vd/sim.json.tmp" "$rc" > "$vd/sim.json" ||
@@ -72,6 +138,12 @@ mpx_sim_variant() {
       '{model: "mpx-sim", status: "failed", reason: $why}' > "$vd/sim.json"
   fi
   rm -f "$vd/sim.json.tmp"
+  # tails (sim-reps): the model once more with per-node processing times fitted on a loss-free
+  # variant (sim/README.md "Calibration"), next to the uncalibrated one
+  if [ -n "$simreps" ] && [ "$rc" -le 1 ] && [ -s "$vd/sim.json" ]; then
+    printf '%s\n' "${args[@]}" > "$vd/sim.args"
+    _mpx_sim_calibrate "$1" "$2" "$mlinks" "${common[@]}" "${plan[@]}" || true
+  fi
   [ -s "$vd/sim.err" ] || rm -f "$vd/sim.err"
 }
 

@@ -3,32 +3,59 @@
 # 95 % intervals (summary.jq median_ci95 / qci), the simulated ones, and whether the simulated
 # value lies inside the measured interval. Only for variants simulated with more connections than
 # were measured (the .exp line sim-reps: tails, as experiments/loss.exp); prints nothing otherwise.
+# Where a loss-free variant calibrated the model's per-node processing times (emu/harness/sim.sh:
+# sim.json .calibration in that variant, .calibrated in every one), the calibrated model's p50 and
+# p90 get columns of their own and the fit a table.
 def ms: if . == null then "–" else (. * 10 | round / 10 | tostring) end;
+def ms3: if . == null then "–" else (. * 1000 | round / 1000 | tostring) end;
 def inside($lo; $hi; $x):
   if $x == null then "–"
   elif $lo == null or $hi == null then "n too small"
   elif $x >= $lo and $x <= $hi then "yes"
   elif $x < $lo then "no (below)" else "no (above)" end;
 def pct: if . == null then "–" else (. * 1000 | round / 10 | tostring) + " %" end;
-[.variants[] | .name as $v | .signals[]
+# "k of n points" over rows with a verdict that the sample could bound
+def tally($k): [.[] | select(.[$k] == "yes" or (.[$k] | startswith("no")))] as $j
+  | "\([$j[] | select(.[$k] == "yes")] | length) of \($j | length)";
+[.variants[] | .name as $v | (.sim.calibrated.signals // {}) as $cs | .signals[]
   | select(.simulated != null and .simulated.status == "ok" and .simulated.p50 != null
            and (.simulated.n // 0) > (.ttfb_ms.n // 0))
   | {v: $v, s: .signal, n: .ttfb_ms.n, sn: .simulated.n,
      p50: .ttfb_ms.p50, lo50: .ttfb_ms.median_ci95.lo, hi50: .ttfb_ms.median_ci95.hi,
      p90: .ttfb_ms_p90_ci.p, lo90: .ttfb_ms_p90_ci.lo, hi90: .ttfb_ms_p90_ci.hi,
      s50: .simulated.p50, s90: .simulated.p90, s99: .simulated.p99,
+     c50: ($cs[.signal].p50 // null), c90: ($cs[.signal].p90 // null),
      to: .syn_timeouts.share, sto: .syn_timeouts.simulated_share}
-  | . + {in50: inside(.lo50; .hi50; .s50), in90: inside(.lo90; .hi90; .s90)}] as $r
+  | . + {in50: inside(.lo50; .hi50; .s50), in90: inside(.lo90; .hi90; .s90),
+         ic50: inside(.lo50; .hi50; .c50), ic90: inside(.lo90; .hi90; .c90)}] as $r
+| ([.variants[] | select(.sim.calibration != null) | {v: .name, c: .sim.calibration}] | first // null) as $fit
+| ([$r[] | select(.c50 != null)] | length > 0) as $cal
 | if ($r | length) == 0 then empty else
   "## Emulated vs simulated",
   "",
-  "The discrete-event model (bin/mpx-sim: the same links, seeds and option bytes, no host processing) against the emulation, per variant and signal. *inside* = the simulated value lies within the measured value's distribution-free 95 % interval (order statistics; \"n too small\" when the measured sample cannot bound it). A simulated median just below the interval is the hosts' processing (the evidence table's measured − simulated); tails are the timers' and the loss draws'.",
+  "The discrete-event model (bin/mpx-sim: the same links, seeds and option bytes, no host processing) against the emulation, per variant and signal. *inside* = the simulated value lies within the measured value's distribution-free 95 % interval (order statistics; \"n too small\" when the measured sample cannot bound it). A simulated median just below the interval is the hosts' processing (the evidence table's measured − simulated); tails are the timers' and the loss draws'."
+  + (if $cal then " *calibrated* = the same model with per-node processing times fitted on the loss-free variant `\($fit.v // "?")` (below): what the hosts add, charged where the applications act." else "" end),
   "",
-  "| variant | signal | measured n | simulated n | measured p50 [95 %] ms | simulated p50 | inside | measured p90 [95 %] ms | simulated p90 | inside | simulated p99 | SYN timeouts measured / simulated |",
-  "|---|---|---|---|---|---|---|---|---|---|---|---|",
-  ($r[] | "| `\(.v)` | `\(.s)` | \(.n) | \(.sn) | \(.p50 | ms) [\(.lo50 | ms), \(.hi50 | ms)] | \(.s50 | ms) | \(.in50) | \(.p90 | ms) [\(.lo90 | ms), \(.hi90 | ms)] | \(.s90 | ms) | \(.in90) | \(.s99 | ms) | \(.to | pct) / \(.sto | pct) |"),
+  (if $cal then
+    "| variant | signal | measured n | simulated n | measured p50 [95 %] ms | simulated p50 | inside | calibrated p50 | inside | measured p90 [95 %] ms | simulated p90 | inside | calibrated p90 | inside | simulated p99 | SYN timeouts measured / simulated |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ($r[] | "| `\(.v)` | `\(.s)` | \(.n) | \(.sn) | \(.p50 | ms) [\(.lo50 | ms), \(.hi50 | ms)] | \(.s50 | ms) | \(.in50) | \(.c50 | ms) | \(.ic50) | \(.p90 | ms) [\(.lo90 | ms), \(.hi90 | ms)] | \(.s90 | ms) | \(.in90) | \(.c90 | ms) | \(.ic90) | \(.s99 | ms) | \(.to | pct) / \(.sto | pct) |")
+  else
+    "| variant | signal | measured n | simulated n | measured p50 [95 %] ms | simulated p50 | inside | measured p90 [95 %] ms | simulated p90 | inside | simulated p99 | SYN timeouts measured / simulated |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ($r[] | "| `\(.v)` | `\(.s)` | \(.n) | \(.sn) | \(.p50 | ms) [\(.lo50 | ms), \(.hi50 | ms)] | \(.s50 | ms) | \(.in50) | \(.p90 | ms) [\(.lo90 | ms), \(.hi90 | ms)] | \(.s90 | ms) | \(.in90) | \(.s99 | ms) | \(.to | pct) / \(.sto | pct) |")
+  end),
   "",
-  ([$r[] | select(.in90 == "yes" or (.in90 | startswith("no")))] as $j
-   | "p90: the simulated value inside the measured interval in \([$j[] | select(.in90 == "yes")] | length) of \($j | length) points that the sample could bound; median: \([$r[] | select(.in50 == "yes")] | length) of \([$r[] | select(.in50 != "n too small" and .in50 != "–")] | length)."),
-  ""
+  "p90: the simulated value inside the measured interval in \($r | tally("in90")) points that the sample could bound; median: \([$r[] | select(.in50 == "yes")] | length) of \([$r[] | select(.in50 != "n too small" and .in50 != "–")] | length).",
+  (if $cal then "Calibrated: median inside in \($r | tally("ic50")), p90 inside in \($r | tally("ic90")) points." else empty end),
+  "",
+  (if $fit == null then empty else
+    ($fit.c) as $c
+    | "Calibration (`mpx-sim --calibrate`, sim/README.md): on the loss-free variant `\($fit.v)`, its own plan and the emulation's measured TTFBs, each node's processing time per application step fitted by non-negative least squares to measured − simulated medians over the signals: **client \($c.proc_us.client) µs, proxy \($c.proc_us.proxy) µs, server \($c.proc_us.server) µs**. *steps* = how much a signal's TTFB grows per unit of that node's time (the model counts it with \($c.step_probe_us) µs per step, jitter and loss off: whole steps on the critical path, less where the step overlaps serialization); *fitted* = the model's median shift with the fitted times; *remaining* = measured − calibrated median, what one time per node does not explain (RMS \($c.rms_remaining_ms | ms3) ms).",
+      "",
+      "| signal | measured p50 ms | simulated p50 | residual | steps client / proxy / server | fitted | remaining |",
+      "|---|---|---|---|---|---|---|",
+      ($c.signals | to_entries[] | .key as $k | .value
+       | "| `\($k)` | \(.measured_p50 | ms3) | \(.simulated_p50 | ms3) | \(.residual_ms | ms3) | \(.steps.client) / \(.steps.proxy) / \(.steps.server) | \(.fitted_ms | ms3) | \(.remaining_ms | ms3) |"),
+      "" end)
   end

@@ -632,7 +632,8 @@ static int calibrate(const struct opts *o, const mpxa_workload *wl, const mpx_si
         }
         if (it == CAL_ITER - 1) break;
         double jl[MPX_SIG__N][SIM_PROC__N];
-        if (slopes(o, wl, p, CAL_LOCAL_US, sigs, nsig, steps, nsteps, qbase, probe, d, jl)) goto out;
+        if (slopes(o, wl, p, CAL_LOCAL_US, sigs, nsig, steps, nsteps, qbase, probe, d, jl))
+            goto out;
         for (size_t u = 0; u < m; u++) {
             size_t i = used[u];
             if (!isnan(jl[i][0]) && !isnan(jl[i][1]) && !isnan(jl[i][2]))

@@ -261,10 +261,15 @@ mpx_client_step() {
   if [ "${MPX_SIG_MODE[$sig]}" = implicit ] && [ "$MPX_SRV_MPTCP" = 1 ]; then
     native=1; [ -d "$OUT/native/$v" ] || mkdir -p "$OUT/native/$v"
   fi
+  local fid=0; declare -F mpx_fid_conn > /dev/null && fid=1
   if [ "${MPX_CLIENT_MODE:-plan}" = plan ]; then
     _mpx_plan_line "$ns" "${MPX_ARGV[@]}"
     rc=$MPX_PLAN_RC t0=$MPX_PLAN_T0 t1=$MPX_PLAN_T1
-    if [ $native = 1 ]; then _mpx_native_argv "$v" "$rep" "$k" "$sig"; _mpx_plan_line "$ns" "${MPX_ARGV[@]}"; fi
+    [ $fid = 0 ] || mpx_fid_conn "$t0" "$t1"
+    if [ $native = 1 ]; then
+      _mpx_native_argv "$v" "$rep" "$k" "$sig"; _mpx_plan_line "$ns" "${MPX_ARGV[@]}"
+      [ $fid = 0 ] || mpx_fid_conn "$MPX_PLAN_T0" "$MPX_PLAN_T1" native
+    fi
   else
     local pre
     mapfile -t pre < <(mpx_topo_ns_prefix "$ns")
@@ -273,10 +278,13 @@ mpx_client_step() {
     "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" "${MPX_ARGV[@]}" \
       < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || rc=$?
     t1=$EPOCHREALTIME
+    [ $fid = 0 ] || mpx_fid_conn "$t0" "$t1"
     if [ $native = 1 ]; then
       _mpx_native_argv "$v" "$rep" "$k" "$sig"
+      local n0=$EPOCHREALTIME
       "${pre[@]}" timeout -s KILL $((EXP_TIMEOUT_CONN + 10)) "$MPX_BIN/mpx-client" "${MPX_ARGV[@]}" \
         < /dev/null >> "$OUT/logs/$v/client.log" 2>&1 || true
+      [ $fid = 0 ] || mpx_fid_conn "$n0" "$EPOCHREALTIME" native
     fi
   fi
   if [ "$MPX_IC_HAG_UP" = 1 ] && [ "$MPX_IC_ARMED" = 1 ]; then

@@ -1,7 +1,8 @@
 # The fidelity verdict of one variant (jq module: include "fidelity"; with -L emu/harness).
 # Input: a variant of summary.json before the verdict: .delays (one-way ms per link and
 # direction), .link_stats (each emulator's LINK.stats.json: late_us, kernel_drops), .host
-# (fidelity.sh's host.json). The rule (experiments/README.md, "Fidelity"):
+# (fidelity.sh's host.json; its conns also give .harness: the share of the measured span spent
+# between connections, not part of the verdict). The rule (experiments/README.md, "Fidelity"):
 #   bound  B = fid_fraction x the smallest one-way link delay of the variant
 #   faithful  iff  every emulator direction's release lateness p99 < B,
 #                  no emulator direction had a kernel drop,
@@ -57,6 +58,10 @@ def fidelity:
         psi_some_avg10_end: $h.psi_some_avg10_end, psi_some_avg60_end: $h.psi_some_avg60_end,
         variant_psi_some_pct: (if ($h.variant.elapsed_us // 0) > 0 and $h.variant.psi_some_us != null
           then ($h.variant.psi_some_us / $h.variant.elapsed_us * 100 | fid_r1) else null end)} end),
+     harness: (($h.conns // null) | if . == null or (.span_us // 0) <= 0 then null else
+       {connections: .n, native_probes: .native_n, span_s: (.span_us / 1e5 | round / 10),
+        connections_s: (.conn_us / 1e5 | round / 10), native_s: (.native_us / 1e5 | round / 10),
+        between_pct: ((.span_us - .conn_us - .native_us) / .span_us * 100 | fid_r1)} end),
      agents: (($h.agents // {}) | with_entries(.value |= {run_ms, wait_us, slices,
        wait_us_per_slice: (if (.slices // 0) > 0 then (.wait_us / .slices | fid_r1) else null end)}))};
 # fid_mark: after a variant's name in every table that uses it (input: the variant)
@@ -69,4 +74,5 @@ def fid_line: .fidelity as $f
       + (if $f.lateness.worst != null then " — emulator lateness p99 \($f.lateness.worst.p99) µs (worst: \($f.lateness.worst.link) \($f.lateness.worst.dir); p99.9 \($f.lateness.worst.p999), max \($f.lateness.worst.max)) vs bound \($f.lateness.bound_us // "–") µs (\($f.lateness.fraction * 100 | round) % of the smallest one-way delay, \($f.lateness.min_one_way_ms) ms); kernel drops \($f.lateness.kernel_drops)" else "" end)
       + (if $f.cpu != null then "; CPU pressure during the \($f.cpu.window) \($f.cpu.pressure_pct // "–") % (PSI some \($f.cpu.psi_some_pct // "–") %, steal \($f.cpu.steal_pct // "–") %) vs bound \($f.cpu.bound_pct // "–") %\(if $f.cpu.psi then "" else " (this kernel has no PSI: steal only)" end)" else "" end)
       + (if $f.verdict == "unknown" then " — " + ($f.reasons | join("; ")) else "" end)
+      + (if $f.harness != null then "; harness: \($f.harness.between_pct) % of the \($f.harness.span_s) s from the first measured connection to the last between connections (connections \($f.harness.connections_s) s\(if $f.harness.native_probes > 0 then ", native-MPTCP probes \($f.harness.native_s) s" else "" end))" else "" end)
     end;

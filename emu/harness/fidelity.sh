@@ -7,6 +7,7 @@
 # fidelity.jq turns both into the variant's verdict (rule: experiments/README.md, "Fidelity").
 #   mpx_fid_variant_begin          start of the variant's window (after the topology is up)
 #   mpx_fid_step_begin / _end      around each measured connection
+#   mpx_fid_conn T0 T1 [native]    the client's own times of a connection (agents.sh)
 #   mpx_fid_variant_end FILE       write the variant's host.json (before the agents stop)
 # Sampling uses builtins only (no fork), so it costs nothing between connections.
 
@@ -34,9 +35,24 @@ mpx_fid_variant_begin() {
   _mpx_fid_sample
   FID_V0=("${FID_S[@]}")
   FID_STEPS=(0 0 0 0 0) FID_NSTEPS=0
+  FID_CONN=(0 0 0 0 0 0)
 }
-mpx_fid_step_begin() { _mpx_fid_sample; FID_T0=("${FID_S[@]}"); }
-mpx_fid_step_end() { _mpx_fid_sample; _mpx_fid_add FID_STEPS "${FID_T0[@]}"; FID_NSTEPS=$((FID_NSTEPS + 1)); }
+# mpx_fid_conn T0 T1 [native]: a measured step's connection set ran from T0 to T1 (wall clock
+# "S.UUUUUU", the client's own); FID_CONN = (n, us, native n, native us, first T0, last T1): the
+# harness's own time between connections is the span minus both sums (fidelity.jq)
+mpx_fid_conn() {
+  [ "${FID_IN_STEP:-0}" = 1 ] || return 0   # measured steps only (not the warm-up)
+  local a=${1/./} b=${2/./}
+  [[ $a =~ ^[0-9]+$ && $b =~ ^[0-9]+$ ]] || return 0
+  a=$((10#$a)) b=$((10#$b))
+  if [ "${3:-}" = native ]; then FID_CONN[2]=$((FID_CONN[2] + 1)) FID_CONN[3]=$((FID_CONN[3] + b - a))
+  else FID_CONN[0]=$((FID_CONN[0] + 1)) FID_CONN[1]=$((FID_CONN[1] + b - a)); fi
+  { [ "${FID_CONN[4]}" = 0 ] || [ "$a" -lt "${FID_CONN[4]}" ]; } && FID_CONN[4]=$a
+  [ "$b" -gt "${FID_CONN[5]}" ] && FID_CONN[5]=$b
+  return 0
+}
+mpx_fid_step_begin() { _mpx_fid_sample; FID_T0=("${FID_S[@]}"); FID_IN_STEP=1; }
+mpx_fid_step_end() { _mpx_fid_sample; _mpx_fid_add FID_STEPS "${FID_T0[@]}"; FID_NSTEPS=$((FID_NSTEPS + 1)) FID_IN_STEP=0; }
 
 # _mpx_fid_slice_us: the scheduler's base slice (EEVDF: 0.75 ms x (1 + log2 of min(CPUs, 8)),
 # the kernel's default logarithmic scaling); the longest a waking task waits for the running
@@ -77,11 +93,13 @@ mpx_fid_variant_end() {
     --argjson n "$FID_NSTEPS" --argjson psi "$([ "${FID_S[1]}" -ge 0 ] && echo true || echo false)" \
     --arg a10 "$a10" --arg a60 "$a60" --argjson cpus "$(nproc 2>/dev/null || echo 1)" \
     --argjson hz "$(getconf CLK_TCK 2>/dev/null || echo 100)" --argjson slice "$(_mpx_fid_slice_us)" \
-    --argjson agents "$(_mpx_fid_agents_json)" '
+    --argjson agents "$(_mpx_fid_agents_json)" --argjson conn "[$(IFS=,; echo "${FID_CONN[*]:-0}")]" '
     def win($a): {elapsed_us: $a[0], psi_some_us: (if $psi then $a[1] else null end),
       psi_full_us: (if $psi then $a[2] else null end), steal_ticks: $a[3], cpu_ticks: $a[4]};
     {psi: $psi, cpus: $cpus, clk_tck: $hz, sched_base_slice_us: $slice,
      variant: win($v), steps: (win($s) + {n: $n}),
      psi_some_avg10_end: ($a10 | tonumber? // null), psi_some_avg60_end: ($a60 | tonumber? // null),
-     agents: $agents}' > "$f"
+     agents: $agents,
+     conns: (if ($conn | length) == 6 and $conn[0] > 0 then {n: $conn[0], conn_us: $conn[1], native_n: $conn[2],
+       native_us: $conn[3], span_us: ($conn[5] - $conn[4])} else null end)}' > "$f"
 }

@@ -7,7 +7,7 @@
 # sim.json .calibration in that variant, .calibrated in every one), the calibrated model's p50 and
 # p90 get columns of their own and the fit a table.
 def ms: if . == null then "–" else (. * 10 | round / 10 | tostring) end;
-def ms3: if . == null then "–" else (. * 1000 | round / 1000 | tostring) end;
+def ms3: if . == null then "–" else (. * 1000 | round / 1000) as $x | if $x == 0 then "0" else $x | tostring end end;
 def inside($lo; $hi; $x):
   if $x == null then "–"
   elif $lo == null or $hi == null then "n too small"
@@ -51,7 +51,7 @@ def tally($k): [.[] | select(.[$k] == "yes" or (.[$k] | startswith("no")))] as $
   "",
   (if $fit == null then empty else
     ($fit.c) as $c
-    | "Calibration (`mpx-sim --calibrate`, sim/README.md): on the loss-free variant `\($fit.v)`, its own plan and the emulation's measured TTFBs, each node's processing time per application step fitted by non-negative least squares to measured − simulated medians over the signals: **client \($c.proc_us.client) µs, proxy \($c.proc_us.proxy) µs, server \($c.proc_us.server) µs**. *steps* = how much a signal's TTFB grows per unit of that node's time (the model counts it with \($c.step_probe_us) µs per step, jitter and loss off: whole steps on the critical path, less where the step overlaps serialization); *fitted* = the model's median shift with the fitted times; *remaining* = measured − calibrated median, what one time per node does not explain (RMS \($c.rms_remaining_ms | ms3) ms).",
+    | "Calibration (`mpx-sim --calibrate`, sim/README.md): on the loss-free variant `\($fit.v)`, its own plan and the emulation's measured TTFBs, each node's processing time per application step fitted to the measured − simulated medians over the signals (non-negative least squares on the steps the model counts, then refined on the model itself): **client \($c.proc_us.client) µs, proxy \($c.proc_us.proxy) µs, server \($c.proc_us.server) µs**. *steps* = how much a signal's TTFB grows per unit of that node's time (the model counts it with \($c.step_probe_us) µs per step, jitter and loss off: whole steps on the critical path, less where the step overlaps serialization); *fitted* = the model's median shift with the fitted times; *remaining* = measured − calibrated median, what one time per node does not explain (RMS \($c.rms_remaining_ms | ms3) ms).",
       "",
       "| signal | measured p50 ms | simulated p50 | residual | steps client / proxy / server | fitted | remaining |",
       "|---|---|---|---|---|---|---|",

@@ -18,7 +18,8 @@ static void world_up(struct sim *s, struct sim_world *w)
     struct lk_params p[4];
     for (int i = 0; i < 4; i++) lk_params_default(&p[i]);
     for (int i = 0; i < 4; i++) /* c = 10 ms both ways on the DSL, p = 5 ms on the WAN */
-        assert_int_equal(lk_spec_parse(i < 2 ? "delay=10ms" : "delay=5ms", &p[i], err, sizeof err), 0);
+        assert_int_equal(lk_spec_parse(i < 2 ? "delay=10ms" : "delay=5ms", &p[i], err, sizeof err),
+                         0);
     sim_init(s);
     assert_int_equal(sim_tcp_init(s), 0);
     struct sim_node *c = sim_node_add(s, "client", "host"), *h = sim_node_add(s, "hag", "proxy"),

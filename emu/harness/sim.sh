@@ -4,7 +4,10 @@
 # (signals, repetitions, workload, TFO) run through bin/mpx-sim; the summary gets the simulated
 # TTFB per signal next to the measured and closed-form ones.
 #   mpx_sim_variant OUT V   writes OUT/links/V/sim.json (the per-signal summary, or a status
-#                           "not modelled" with the reason) and OUT/links/V/sim.jsonl
+#                           "not modelled" with the reason) and OUT/links/V/sim.jsonl; with
+#                           sim-reps also the calibration of per-node processing times on the
+#                           first loss-free variant (OUT/sim-calibration.json) and every
+#                           variant's run with them (sim.json .calibrated; sim/README.md)
 
 # _mpx_sim_why_not CHAIN MIDDLEBOXES FAULTS WORKLOAD TARGET: why a variant is outside the
 # model, or nothing when it is inside (CHAIN: 1 for a proxy/proxy variant; MIDDLEBOXES, FAULTS:

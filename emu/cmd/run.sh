@@ -68,6 +68,9 @@ usage: mpxlab run EXP [options]
   --client-mode M     plan (default): one long-lived mpx-client per client namespace and
                       variant runs the connections line by line (mpx-client --plan); process:
                       one mpx-client process per connection (the old way; same records)
+  --cpu-placement P   off (default) or split: the link emulators on one CPU, the agents and
+                      the harness on the others, by PID (taskset); recorded in the manifest
+                      and each variant's fidelity numbers; split without 2 CPUs or taskset: off
 exit: 0 report written, nothing below; 1 the run could not be carried out (no report);
       2 usage / bad experiment file; 3 a variant failed (warm-up connection failed, a link
       emulator or agent died; the other variants ran); 4 partial: the time limit stopped the
@@ -79,7 +82,7 @@ exit: 0 report written, nothing below; 1 the run could not be carried out (no re
 EOF
 }
 
-accept_unfaithful=0 client_mode=plan exp='' o_reps='' o_range='' o_seed='' o_out='' o_signals='' check=0 noplots=0 backend=
+cpu_placement=${MPX_CPU_PLACEMENT_MODE:-off} accept_unfaithful=0 client_mode=plan exp='' o_reps='' o_range='' o_seed='' o_out='' o_signals='' check=0 noplots=0 backend=
 while [ $# -gt 0 ]; do
   case $1 in
     -h|--help) usage; exit 0 ;;
@@ -93,6 +96,8 @@ while [ $# -gt 0 ]; do
     --no-plots) noplots=1; shift ;;
     --backend) backend=${2:?--backend needs netns, mininet or sim}; shift 2 ;;
     --accept-unfaithful) accept_unfaithful=1; shift ;;
+    --cpu-placement) cpu_placement=${2:?--cpu-placement needs off or split}; shift 2
+      [[ $cpu_placement =~ ^(off|split)$ ]] || { echo "mpxlab run: --cpu-placement wants off or split" >&2; exit 2; } ;;
     --client-mode) client_mode=${2:?--client-mode needs plan or process}; shift 2
       [[ $client_mode =~ ^(plan|process)$ ]] || { echo "mpxlab run: --client-mode wants plan or process" >&2; exit 2; } ;;
     -*) echo "mpxlab run: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -156,6 +161,7 @@ elif [ -n "$o_signals" ]; then REPRO+=" --signals ${o_signals// /,}"; fi
 [ -n "$backend" ] && REPRO+=" --backend $backend"
 [ -n "$o_range" ] && REPRO+=" --rep-range $o_range"
 [ "$client_mode" = plan ] || REPRO+=" --client-mode $client_mode"
+[ "$cpu_placement" = off ] || REPRO+=" --cpu-placement $cpu_placement"
 # read by mpx_client_step (agents.sh)
 export MPX_CLIENT_MODE=$client_mode
 
@@ -387,6 +393,12 @@ done
 
 wait "$RUN_REG_PID" || exit 1
 mpx_manifest_start
+# CPU placement (agents.sh): what was asked, what this machine allows
+[ "$backend" = sim ] || mpx_cpu_place_detect "$cpu_placement"
+[ -z "$MPX_CPU_WHY" ] || say "--cpu-placement $cpu_placement: $MPX_CPU_WHY; running without placement"
+mpx_manifest_set cpu_placement "$(jq -n -c --arg a "$cpu_placement" --arg m "$MPX_CPU_PLACEMENT" --arg e "$MPX_CPU_EMU" \
+  --arg r "$MPX_CPU_REST" --arg why "$MPX_CPU_WHY" '{asked: $a, mode: $m, emulators_cpus: (if $e == "" then null else $e end),
+  others_cpus: (if $r == "" then null else $r end), why_not: (if $why == "" then null else $why end)}')"
 mpx_progress_init "$total"
 mpx_progress_msg "run $RUN_ID: $total connections in ${#VARIANTS[@]} variant(s); results in $OUT"
 [ "$total" -gt 0 ] || mpx_progress_msg "nothing can run: $(cut -d, -f4- "$OUT/signals.csv" | tail -n +2 | sort -u | tr '\n' ' ')"
@@ -483,6 +495,8 @@ for v in "${VARIANTS[@]}"; do
   T_UP_US=${EPOCHREALTIME/./}
   mpx_fid_variant_begin
   mpx_links_load "$R" "$OUT/links/$v/links.txt"
+  # (before the agents start: they inherit the harness's CPUs)
+  mpx_cpu_place_variant >> "$RUN_LOG" 2>&1 || die "variant $v: CPU placement failed (see $RUN_LOG)"
 
   # sysctls asked by the experiment (node "all" = every node)
   for sc in "${EXP_SYSCTL[@]}"; do
@@ -570,6 +584,7 @@ for v in "${VARIANTS[@]}"; do
   # the steps not run count as done for the progress estimate
   done_steps=$((done_steps + ${#steps[@]} - sdone))
   mpx_progress "$v done" "$done_steps"; mpx_progress_end
+  mpx_cpu_place_release
 
   mpx_progress_msg "variant $v: collecting pcaps, counters and logs"
   mpx_links_stats "$R" "$OUT/links/$v"

@@ -466,6 +466,51 @@ _mpx_nft_do() {
   [ -z "$err" ]
 }
 
+# CPU placement (mpxlab run --cpu-placement split): the link emulators on one CPU, everything
+# else the run starts (agents, the plan clients, mpx-optd, nft, the harness itself) on the
+# others, so an agent's work never runs on the emulators' CPU (their release lateness is the
+# fidelity monitor's first number). By PID only: the emulators with `taskset -a -p` (every
+# thread), the harness's own shell before the agents start (children inherit its mask); both
+# get the whole mask back after the variant's connections (analysis uses every CPU).
+#   mpx_cpu_place_detect MODE    MODE off|split; MPX_CPU_PLACEMENT split with MPX_CPU_EMU /
+#                                MPX_CPU_REST / MPX_CPU_ALL (lists for taskset -c), or off with
+#                                MPX_CPU_WHY (why split cannot be)
+#   mpx_cpu_place_variant        pin the variant's emulators (MPX_LINK_PID) and the harness
+#   mpx_cpu_place_release        the harness gets MPX_CPU_ALL back
+MPX_CPU_PLACEMENT=off MPX_CPU_EMU='' MPX_CPU_REST='' MPX_CPU_ALL='' MPX_CPU_WHY=''
+# shellcheck disable=SC2034  # MPX_CPU_WHY: read by run.sh
+mpx_cpu_place_detect() {
+  local mode=$1 k v cpus=() a b i part
+  MPX_CPU_PLACEMENT=off MPX_CPU_WHY=''
+  [ "$mode" = split ] || return 0
+  command -v taskset > /dev/null || { MPX_CPU_WHY="taskset (util-linux) is not installed"; return 0; }
+  while read -r k v; do [ "$k" = Cpus_allowed_list: ] && break; done < /proc/self/status
+  [ "$k" = Cpus_allowed_list: ] || { MPX_CPU_WHY="no Cpus_allowed_list in /proc/self/status"; return 0; }
+  local IFS=,
+  for part in $v; do
+    a=${part%-*} b=${part#*-}
+    for ((i = a; i <= b; i++)); do cpus+=("$i"); done
+  done
+  [ ${#cpus[@]} -ge 2 ] || { MPX_CPU_WHY="this run may use ${#cpus[@]} CPU ($v): nothing to split"; return 0; }
+  # the emulators on the last CPU, the rest on the others
+  MPX_CPU_EMU=${cpus[-1]} MPX_CPU_ALL=$v
+  MPX_CPU_REST="${cpus[*]:0:${#cpus[@]}-1}"
+  MPX_CPU_PLACEMENT="split"
+}
+mpx_cpu_place_variant() {
+  [ "$MPX_CPU_PLACEMENT" = split ] || return 0
+  local l
+  for l in "${!MPX_LINK_PID[@]}"; do
+    taskset -a -p -c "$MPX_CPU_EMU" "${MPX_LINK_PID[$l]}" > /dev/null ||
+      { echo "taskset: link emulator $l (PID ${MPX_LINK_PID[$l]}) not pinned"; return 1; }
+  done
+  taskset -p -c "$MPX_CPU_REST" "$$" > /dev/null || { echo "taskset: the harness (PID $$) not pinned"; return 1; }
+}
+mpx_cpu_place_release() {
+  [ "$MPX_CPU_PLACEMENT" = split ] || return 0
+  taskset -p -c "$MPX_CPU_ALL" "$$" > /dev/null 2>&1 || true
+}
+
 # Links: "link a-node a-if b-node b-if" from the topology's state
 mpx_links_load() {
   local r=$1 out=$2

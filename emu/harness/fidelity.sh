@@ -80,6 +80,16 @@ _mpx_fid_agents_json() {
   echo "{$out}"
 }
 
+# _mpx_fid_cpus PID...: the distinct CPU lists the PIDs may run on (/proc/PID/status), "|"-joined
+_mpx_fid_cpus() {
+  local p k v out='|'
+  for p; do
+    while read -r k v; do [ "$k" = Cpus_allowed_list: ] && break; done < "/proc/$p/status" 2> /dev/null || continue
+    [ "$k" = Cpus_allowed_list: ] && [[ $out != *"|$v|"* ]] && out+="$v|"
+  done
+  out=${out#|}; echo "${out%|}"
+}
+
 # mpx_fid_variant_end FILE: the variant's window and its connections' windows, as raw deltas
 # (fidelity.jq computes the shares)
 mpx_fid_variant_end() {
@@ -93,6 +103,8 @@ mpx_fid_variant_end() {
     --argjson n "$FID_NSTEPS" --argjson psi "$([ "${FID_S[1]}" -ge 0 ] && echo true || echo false)" \
     --arg a10 "$a10" --arg a60 "$a60" --argjson cpus "$(nproc 2>/dev/null || echo 1)" \
     --argjson hz "$(getconf CLK_TCK 2>/dev/null || echo 100)" --argjson slice "$(_mpx_fid_slice_us)" \
+    --arg pl "${MPX_CPU_PLACEMENT:-off}" --arg ple "${MPX_CPU_EMU:-}" --arg plr "${MPX_CPU_REST:-}" \
+    --arg sle "$(_mpx_fid_cpus "${MPX_LINK_PID[@]}")" --arg slr "$(_mpx_fid_cpus "${MPX_AGENT_WATCH[@]}")" \
     --argjson agents "$(_mpx_fid_agents_json)" --argjson conn "[$(IFS=,; echo "${FID_CONN[*]:-0}")]" '
     def win($a): {elapsed_us: $a[0], psi_some_us: (if $psi then $a[1] else null end),
       psi_full_us: (if $psi then $a[2] else null end), steal_ticks: $a[3], cpu_ticks: $a[4]};
@@ -100,6 +112,8 @@ mpx_fid_variant_end() {
      variant: win($v), steps: (win($s) + {n: $n}),
      psi_some_avg10_end: ($a10 | tonumber? // null), psi_some_avg60_end: ($a60 | tonumber? // null),
      agents: $agents,
+     placement: ((if $pl == "split" then {mode: $pl, emulators_cpus: $ple, others_cpus: $plr} else {mode: $pl} end)
+       + {emulators_seen: ($sle | split("|")), agents_seen: ($slr | split("|"))}),
      conns: (if ($conn | length) == 6 and $conn[0] > 0 then {n: $conn[0], conn_us: $conn[1], native_n: $conn[2],
        native_us: $conn[3], span_us: ($conn[5] - $conn[4])} else null end)}' > "$f"
 }

@@ -47,8 +47,20 @@ rule() {
 }
 verdict() { jq -r '.variants[0].fidelity.verdict' "$1/summary.json" 2>/dev/null; }
 
-# 1. as the machine is
-./mpxlab run "$tmp/f.exp" --out "$tmp/a" --quiet --no-plots > /dev/null 2> "$tmp/a.err"; rc=$?
+# 1. as the machine is, with the CPU placement (--cpu-placement split: the emulators on one
+#    CPU, the agents on the other; this machine has 2)
+./mpxlab run "$tmp/f.exp" --out "$tmp/a" --quiet --no-plots --cpu-placement split > /dev/null 2> "$tmp/a.err"; rc=$?
+pl=$(jq -c '[.cpu_placement.mode, .cpu_placement.emulators_cpus, .cpu_placement.others_cpus]' "$tmp/a/manifest.json" 2> /dev/null)
+seen=$(jq -c '.placement | [.emulators_seen, .agents_seen]' "$tmp/a/links/base/host.json" 2> /dev/null)
+if [ "$(nproc)" = 2 ]; then
+  t_check placement_in_manifest test "$pl" = '["split","1","0"]'
+  # read back from the running processes at the variant's end: every emulator on CPU 1 only,
+  # every agent on CPU 0 only
+  t_check placement_seen test "$seen" = '[["1"],["0"]]'
+  t_check placement_in_report grep -q "CPU placement: link emulators on CPU 1, agents and harness on 0" "$tmp/a/report.md"
+elif [ "$(nproc)" -gt 2 ]; then
+  t_check placement_seen test "$(jq -r '.[0] | join(" ")' <<< "$seen")" = "$(jq -r '.[1]' <<< "$pl")"
+fi
 va=$(verdict "$tmp/a")
 r=$(rule "$(jq -c '.variants[0]' "$tmp/a/summary.json" 2>/dev/null)")
 echo "# without hog: verdict $va; rule from the run's numbers: $r; load $(cut -d' ' -f1-3 /proc/loadavg)"

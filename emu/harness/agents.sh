@@ -292,8 +292,9 @@ mpx_client_step() {
     MPX_IC_HAG_UP=0
   elif [ "$MPX_IC_HAG_UP" = 1 ]; then mpx_ic_hag_down "$hag" "$MPX_IC_DIR" >> "$OUT/logs/$v/intercept.log" 2>&1 || true; MPX_IC_HAG_UP=0; fi
   echo "$v,$rep,$k,$sig,$t0,$t1,$rc" >> "$OUT/steps.csv"
-  local us=$(( ${t1/./} - ${t0/./} ))
-  log "step $v/$rep/$k $sig rc=$rc $((us / 1000000)).$(printf '%03d' $((us / 1000 % 1000)))s"
+  local us=$(( ${t1/./} - ${t0/./} )) ms
+  printf -v ms '%03d' $((us / 1000 % 1000))   # (not $(printf): a fork per step)
+  log "step $v/$rep/$k $sig rc=$rc $((us / 1000000)).${ms}s"
   return "$rc"
 }
 

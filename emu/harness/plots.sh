@@ -47,11 +47,12 @@ _mpx_plots_data() {
        | if $nl > 1 then "l\t",
           try ("L\t" + (def n: if . == null then "NaN" else tostring end;
             [$S.variants[] | (.params // [] | map(capture("\\.loss=(?<l>[0-9.]+)%") | .l | tonumber) | .[0]) as $l
-             | select($l != null) | .signals[] | select(.status == "run") | . + {loss: $l}] | group_by(.signal)[]
+             | select($l != null) | (.sim.calibrated.signals // {}) as $cs
+             | .signals[] | select(.status == "run") | . + {loss: $l, cal: ($cs[.signal] // null)}] | group_by(.signal)[]
             | (.[0].signal | "# " + .),
               (sort_by(.loss)[] | [.loss, .ttfb_ms.p50, .ttfb_ms.median_ci95.lo, .ttfb_ms.median_ci95.hi,
                                    .ttfb_ms_p90_ci.p, .ttfb_ms_p90_ci.lo, .ttfb_ms_p90_ci.hi,
-                                   .simulated.p50, .simulated.p90, .simulated.p99] | map(n) | join(" ")), "", ""))
+                                   .simulated.p50, .simulated.p90, .simulated.p99, .cal.p50, .cal.p90, .cal.p99] | map(n) | join(" ")), "", ""))
           catch "E\tloss.dat: \(.)"
          else empty end),
       # last: an unreadable connection ends the stream here, as it ended the per-connection list
@@ -195,15 +196,22 @@ plot $plot"
 
 # mpx_plot_loss OUT SERIES NAMES: when the variants differ in a link's loss (loss.exp), TTFB p50 and p90 per
 # signal against the loss: measured points with their 95 % intervals, the simulator's (many
-# more connections: .exp sim-reps) as dashed lines; a p99 figure from the simulator alone
-# (the measured p99 of a few dozen connections has no upper bound). Reads loss.dat
-# (_mpx_plots_data): SERIES signals, NAMES their names.
+# more connections: .exp sim-reps) as dashed lines and, when a loss-free variant calibrated the
+# model's processing times (sim.sh), the calibrated model's as dotted lines; a p99 figure from
+# the simulator alone (the measured p99 of a few dozen connections has no upper bound). Reads
+# loss.dat (_mpx_plots_data; columns 11-13 the calibrated p50/p90/p99, NaN without): SERIES
+# signals, NAMES their names.
 mpx_plot_loss() {
-  local o=$1 d=$1/plots ns=$2 names=$3 q col lo hi sc title
+  local o=$1 d=$1/plots ns=$2 names=$3 q col lo hi sc cc title cal=0 key=''
+  mpx_plots_loss_calibrated "$d/loss.dat" && cal=1
+  if [ $cal = 1 ]; then
+    # legend entries for the line styles (the colours are the signals')
+    key=", NaN with lines dt 2 lw 2 lc rgb 'gray40' title 'simulated', NaN with lines dt 3 lw 2 lc rgb 'gray40' title 'calibrated model'"
+  fi
   for q in p50 p90; do
     local scale="set logscale y" # the tails span 60 ms to seconds; medians stay near the RTTs
-    if [ $q = p50 ]; then col=2 lo=3 hi=4 sc=8 scale="set yrange [0:*]"; else col=5 lo=6 hi=7 sc=9; fi
-    title="TTFB $q against access-link loss (points measured with 95 % intervals, dashed simulated)"
+    if [ $q = p50 ]; then col=2 lo=3 hi=4 sc=8 cc=11 scale="set yrange [0:*]"; else col=5 lo=6 hi=7 sc=9 cc=12; fi
+    title="TTFB $q against access-link loss (points measured with 95 % intervals, dashed simulated$([ $cal = 0 ] || echo ", dotted calibrated"))"
     _mpx_gp "$o" "loss-$q" "
 set title '$title'
 set xlabel 'DSL loss, each direction (%)'
@@ -213,15 +221,22 @@ set key outside right
 set grid
 names = '$names'
 plot for [i=0:$((ns - 1))] '$d/loss.dat' index i using 1:$col:$lo:$hi with yerrorlines pt 7 lc i+1 title word(names, i+1), \
-     for [i=0:$((ns - 1))] '$d/loss.dat' index i using 1:$sc with lines dt 2 lw 2 lc i+1 notitle" || true
+     for [i=0:$((ns - 1))] '$d/loss.dat' index i using 1:$sc with lines dt 2 lw 2 lc i+1 notitle$([ $cal = 0 ] || echo ", \\
+     for [i=0:$((ns - 1))] '$d/loss.dat' index i using 1:$cc with lines dt 3 lw 2 lc i+1 notitle$key")" || true
   done
   _mpx_gp "$o" loss-p99 "
-set title 'TTFB p99 against access-link loss (simulated)'
+set title 'TTFB p99 against access-link loss (simulated$([ $cal = 0 ] || echo ": dashed, calibrated: dotted"))'
 set xlabel 'DSL loss, each direction (%)'
 set ylabel 'TTFB p99 (ms)'
 set logscale y
 set key outside right
 set grid
 names = '$names'
-plot for [i=0:$((ns - 1))] '$d/loss.dat' index i using 1:10 with linespoints dt 2 lw 2 pt 6 lc i+1 title word(names, i+1)" || true
+plot for [i=0:$((ns - 1))] '$d/loss.dat' index i using 1:10 with linespoints dt 2 lw 2 pt 6 lc i+1 title word(names, i+1)$([ $cal = 0 ] || echo ", \\
+     for [i=0:$((ns - 1))] '$d/loss.dat' index i using 1:13 with lines dt 3 lw 2 lc i+1 notitle$key")" || true
+}
+
+# mpx_plots_loss_calibrated LOSS_DAT: true when loss.dat has a calibrated value (column 11)
+mpx_plots_loss_calibrated() {
+  awk '!/^#/ && NF >= 11 && $11 != "NaN" { f = 1; exit } END { exit !f }' "$1" 2>/dev/null
 }

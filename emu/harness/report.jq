@@ -94,4 +94,5 @@ $man[0] as $m | . as $s |
   evidence_table,
   ""),
 evidence_notes,
-""
+"",
+calibration_section

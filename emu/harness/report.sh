@@ -86,6 +86,12 @@ _mpx_report_plots_md() {
     [loss-p50]="TTFB median against access-link loss (points measured with 95 % intervals, dashed simulated)"
     [loss-p90]="TTFB p90 against access-link loss (points measured with 95 % intervals, dashed simulated)"
     [loss-p99]="TTFB p99 against access-link loss (simulated)")
+  # the calibrated model's dotted lines (plots.sh), where a loss-free variant calibrated it
+  if declare -F mpx_plots_loss_calibrated > /dev/null && mpx_plots_loss_calibrated "$o/plots/loss.dat"; then
+    title[loss-p50]="TTFB median against access-link loss (points measured with 95 % intervals, dashed simulated, dotted calibrated)"
+    title[loss-p90]="TTFB p90 against access-link loss (points measured with 95 % intervals, dashed simulated, dotted calibrated)"
+    title[loss-p99]="TTFB p99 against access-link loss (simulated: dashed, calibrated: dotted)"
+  fi
   for p in ttfb-box ttfb-cdf synopt sweep failover loss-p50 loss-p90 loss-p99; do
     [ -f "$o/plots/$p.png" ] || continue
     [ $any = 0 ] && { echo "## Plots"; echo; any=1; }

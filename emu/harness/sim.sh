@@ -4,10 +4,10 @@
 # (signals, repetitions, workload, TFO) run through bin/mpx-sim; the summary gets the simulated
 # TTFB per signal next to the measured and closed-form ones.
 #   mpx_sim_variant OUT V   writes OUT/links/V/sim.json (the per-signal summary, or a status
-#                           "not modelled" with the reason) and OUT/links/V/sim.jsonl; with
-#                           sim-reps also the calibration of per-node processing times on the
-#                           first loss-free variant (OUT/sim-calibration.json) and every
-#                           variant's run with them (sim.json .calibrated; sim/README.md)
+#                           "not modelled" with the reason) and OUT/links/V/sim.jsonl; then the
+#                           calibration of per-node processing times on the first loss-free
+#                           variant (OUT/sim-calibration.json) and every variant's run with
+#                           them (sim.json .calibrated; sim/README.md "Calibration")
 
 # _mpx_sim_why_not CHAIN MIDDLEBOXES FAULTS WORKLOAD TARGET: why a variant is outside the
 # model, or nothing when it is inside (CHAIN: 1 for a proxy/proxy variant; MIDDLEBOXES, FAULTS:
@@ -70,7 +70,7 @@ _mpx_sim_calibrated() {
   rm -f "$vd/sim-cal.json.tmp" "$vd/sim.json.cal"
 }
 
-# _mpx_sim_calibrate OUT V LINKS PLANARGS...: with sim-reps (tails), the first loss-free variant
+# _mpx_sim_calibrate OUT V LINKS PLANARGS...: the first loss-free variant that did not fail
 # (LINKS: _mpx_sim_lossless) fits the model's per-node processing times (mpx-sim --calibrate)
 # to its measured TTFBs (raw/V: the client's records) on its own plan, writes the fit to
 # OUT/sim-calibration.json and into its sim.json as .calibration; then every variant simulated so
@@ -78,10 +78,16 @@ _mpx_sim_calibrated() {
 # PLANARGS: mpx-sim's arguments for the plan.
 _mpx_sim_calibrate() {
   local o=$1 v=$2 vd=$1/links/$2 ml=$3 d; shift 3
-  if [ ! -s "$o/sim-calibration.json" ] && _mpx_sim_lossless "$vd" "$ml" && compgen -G "$o/raw/$v/*.jsonl" > /dev/null; then
+  # (a failed variant, health.json by run.sh: its measurements are not evidence of the hosts)
+  if [ ! -s "$o/sim-calibration.json" ] && _mpx_sim_lossless "$vd" "$ml" && compgen -G "$o/raw/$v/*.jsonl" > /dev/null &&
+     ! grep -qs '"status":"failed"' "$vd/health.json"; then
     cat "$o/raw/$v"/*.jsonl | jq -r 'select(.type == "conn" and .ok == true and .ttfb_us != null)
       | "\(.signal) \(.ttfb_us / 1000)"' > "$vd/sim-measured.txt" || return 1
-    if timeout 120 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "$@" --calibrate "$vd/sim-measured.txt" \
+    # (a few hundred model runs, each allocating and freeing its world: glibc would give the heap
+    # back and fault it in again every time, 1.2 million page faults and half the time for
+    # default.exp's plan; a 64 MiB top pad keeps it)
+    if GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.top_pad=67108864 \
+         timeout 120 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "$@" --calibrate "$vd/sim-measured.txt" \
          --out "$vd/sim-fit.json" 2>> "$vd/sim.err" && [ -s "$vd/sim-fit.json" ]; then
       jq -c --arg v "$v" '. + {from: $v}' "$vd/sim-fit.json" > "$o/sim-calibration.json" &&
         jq -c --slurpfile f "$o/sim-calibration.json" '. + {calibration: ($f[0].calibration + {from: $f[0].from})}' \
@@ -141,9 +147,10 @@ mpx_sim_variant() {
       '{model: "mpx-sim", status: "failed", reason: $why}' > "$vd/sim.json"
   fi
   rm -f "$vd/sim.json.tmp"
-  # tails (sim-reps): the model once more with per-node processing times fitted on a loss-free
-  # variant (sim/README.md "Calibration"), next to the uncalibrated one
-  if [ -n "$simreps" ] && [ "$rc" -le 1 ] && [ -s "$vd/sim.json" ]; then
+  # the model once more with per-node processing times fitted on the first loss-free variant
+  # (sim/README.md "Calibration"), next to the uncalibrated one: the evidence table's calibrated
+  # column and, with sim-reps, the tails' calibrated columns
+  if [ "$rc" -le 1 ] && [ -s "$vd/sim.json" ]; then
     printf '%s\n' "${args[@]}" > "$vd/sim.args"
     _mpx_sim_calibrate "$1" "$2" "$mlinks" "${common[@]}" "${plan[@]}" || true
   fi

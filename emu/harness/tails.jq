@@ -5,9 +5,8 @@
 # were measured (the .exp line sim-reps: tails, as experiments/loss.exp); prints nothing otherwise.
 # Where a loss-free variant calibrated the model's per-node processing times (emu/harness/sim.sh:
 # sim.json .calibration in that variant, .calibrated in every one), the calibrated model's p50 and
-# p90 get columns of their own and the fit a table.
+# p90 get columns of their own (the fit's table: evlib.jq calibration_section).
 def ms: if . == null then "–" else (. * 10 | round / 10 | tostring) end;
-def ms3: if . == null then "–" else (. * 1000 | round / 1000) as $x | if $x == 0 then "0" else $x | tostring end end;
 def inside($lo; $hi; $x):
   if $x == null then "–"
   elif $lo == null or $hi == null then "n too small"
@@ -34,7 +33,7 @@ def tally($k): [.[] | select(.[$k] == "yes" or (.[$k] | startswith("no")))] as $
   "## Emulated vs simulated",
   "",
   "The discrete-event model (bin/mpx-sim: the same links, seeds and option bytes, no host processing) against the emulation, per variant and signal. *inside* = the simulated value lies within the measured value's distribution-free 95 % interval (order statistics; \"n too small\" when the measured sample cannot bound it). A simulated median just below the interval is the hosts' processing (the evidence table's measured − simulated); tails are the timers' and the loss draws'."
-  + (if $cal then " *calibrated* = the same model with per-node processing times fitted on the loss-free variant `\($fit.v // "?")` (below): what the hosts add, charged where the applications act." else "" end),
+  + (if $cal then " *calibrated* = the same model with per-node processing times fitted on the loss-free variant `\($fit.v // "?")` (section \"Calibration\"): what the hosts add, charged where the applications act." else "" end),
   "",
   (if $cal then
     "| variant | signal | measured n | simulated n | measured p50 [95 %] ms | simulated p50 | inside | calibrated p50 | inside | measured p90 [95 %] ms | simulated p90 | inside | calibrated p90 | inside | simulated p99 | SYN timeouts measured / simulated |",
@@ -48,14 +47,5 @@ def tally($k): [.[] | select(.[$k] == "yes" or (.[$k] | startswith("no")))] as $
   "",
   "p90: the simulated value inside the measured interval in \($r | tally("in90")) points that the sample could bound; median: \([$r[] | select(.in50 == "yes")] | length) of \([$r[] | select(.in50 != "n too small" and .in50 != "–")] | length).",
   (if $cal then "Calibrated: median inside in \($r | tally("ic50")), p90 inside in \($r | tally("ic90")) points." else empty end),
-  "",
-  (if $fit == null then empty else
-    ($fit.c) as $c
-    | "Calibration (`mpx-sim --calibrate`, sim/README.md): on the loss-free variant `\($fit.v)`, its own plan and the emulation's measured TTFBs, each node's processing time per application step fitted to the measured − simulated medians over the signals (non-negative least squares on the steps the model counts, then refined on the model itself): **client \($c.proc_us.client) µs, proxy \($c.proc_us.proxy) µs, server \($c.proc_us.server) µs**. *steps* = how much a signal's TTFB grows per unit of that node's time (the model counts it with \($c.step_probe_us) µs per step, jitter and loss off: whole steps on the critical path, less where the step overlaps serialization); *fitted* = the model's median shift with the fitted times; *remaining* = measured − calibrated median, what one time per node does not explain (RMS \($c.rms_remaining_ms | ms3) ms).",
-      "",
-      "| signal | measured p50 ms | simulated p50 | residual | steps client / proxy / server | fitted | remaining |",
-      "|---|---|---|---|---|---|---|",
-      ($c.signals | to_entries[] | .key as $k | .value
-       | "| `\($k)` | \(.measured_p50 | ms3) | \(.simulated_p50 | ms3) | \(.residual_ms | ms3) | \(.steps.client) / \(.steps.proxy) / \(.steps.server) | \(.fitted_ms | ms3) | \(.remaining_ms | ms3) |"),
-      "" end)
+  ""
   end

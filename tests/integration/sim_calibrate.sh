@@ -3,14 +3,23 @@
 # harness's cross-check, emu/harness/sim.sh) recovers known times. An experiment with a loss-free
 # and a lossy variant (no jitter: the model is deterministic) runs on the simulator (--backend
 # sim) through an mpx-sim that adds --proc client=300,proxy=700,server=150: its records are the
-# "measured" side. The cross-check then runs as after an emulation:
+# "measured" side. A --backend sim run itself calibrates nothing (no emulation: no sim-calibration.json,
+# no calibrated column). The cross-check then runs as after an emulation:
 #   - the loss-free variant is the one calibrated; the fit is the known times within 1 us;
 #   - the fit leaves no residual (|remaining| <= 0.002 ms per signal), and the steps it counted
 #     are the hand-counted ones (sim/README.md "Processing time"): the proxy's 0 / 3 / 5 / 3 for
 #     tcp / convert / socks5 / mpconvert-opt, the server's 1 each, the client's 1 for convert;
 #   - both variants were simulated again with the fitted times (sim.json .calibrated), and the
-#     report's "Emulated vs simulated" has the calibrated columns, its count line and the fit
-#     table; in the loss-free variant the calibrated median is the measured one (0.002 ms).
+#     report's "Emulated vs simulated" has the calibrated columns and its count line, the
+#     "Calibration" section the fit table; in the loss-free variant the calibrated median is the
+#     measured one (0.002 ms);
+#   - each variant's evidence table has the calibrated column: every cell's calibrated median,
+#     explained (calibrated - simulated) and remaining (measured - calibrated) equal to
+#     summary.json's numbers (remaining 0 in the loss-free variant), and the line with the times;
+#   - the loss plots (two loss values) carry the calibrated p50/p90/p99 of every signal and
+#     variant (loss.dat, against sim.json) and draw them (the SVGs' legend, the report's titles);
+#   - without sim-reps (the cross-check of default.exp: the measured plan only) the same fit, the
+#     variants simulated again on their plan (10 connections per signal) and the column.
 # timeout: 60
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -19,6 +28,35 @@ t_require_bin mpx-sim mpx-analyze mpx-wire
 jqe() { jq -e "$@" > /dev/null; }
 cd "$MPX_ROOT" || exit 1
 tmp=$(mktemp -d /tmp/mpx-simcal.XXXXXX); trap 'rm -rf "$tmp"' EXIT
+
+# evcal_rows REPORT [VARIANT]: the evidence table's calibrated column, "signal cal explained
+# remaining" per row (the cell "62.6 (+0.48 / -0.27)"; "-" for a missing number); VARIANT: the
+# table "## Evidence table — variant `VARIANT`" (none: the single "## Evidence table")
+evcal_rows() {
+  awk -v v="${2:-}" '
+    /^## Evidence table/ { on = (v == "" || index($0, "`" v "`") > 0); c = 0; next }
+    /^## / { on = 0 }
+    on && /^\| signal \|/ { n = split($0, h, / \| /); for (i = 1; i <= n; i++) if (h[i] ~ /^calibrated simulated TTFB/) c = i; next }
+    on && c && /^\| `/ { split($0, f, / \| /); s = f[1]; gsub(/^\| `|`$/, "", s); x = f[c]
+      gsub(/[()\/]/, " ", x); gsub(/–/, "-", x); print s, x }' "$1"
+}
+# evcal_bad REPORT VARIANT SUMMARY [MAXREM]: each row against summary.json: the calibrated median
+# (sim.json .calibrated, to the cell's 0.1 ms), explained = calibrated - simulated and remaining =
+# measured - calibrated (to 0.01 ms); with MAXREM also |remaining| <= MAXREM. Prints what differs.
+evcal_bad() {
+  evcal_rows "$1" "$2" | jq -R -r --slurpfile s "$3" --arg v "$2" --arg mx "${4:-}" '
+    split(" ") | map(select(length > 0)) as [$sig, $cal, $ex, $rem]
+    | ($s[0].variants | map(select($v == "" or .name == $v)) | .[0]) as $V
+    | ($V.signals[] | select(.signal == $sig)) as $r
+    | $V.sim.calibrated.signals[$sig].p50 as $c
+    | def off($x; $want; $tol): ($x | tonumber? // null) as $n | $n == null or $want == null or (($n - $want) | fabs) > $tol;
+      [ (if off($cal; $c; 0.0501) then "calibrated \($cal) vs \($c)" else empty end),
+        (if off($ex; $c - $r.simulated.p50; 0.00501) then "explained \($ex) vs \($c - $r.simulated.p50)" else empty end),
+        (if off($rem; $r.ttfb_ms.p50 - $c; 0.00501) then "remaining \($rem) vs \($r.ttfb_ms.p50 - $c)" else empty end),
+        (if $mx != "" and ((($rem | tonumber? // 1e9) | fabs) > ($mx | tonumber)) then "remaining \($rem) > \($mx)" else empty end) ]
+    | select(length > 0) | "\($sig): \(join(", "))"'
+}
+
 # bin/ with an mpx-sim that has known processing times
 mkdir -p "$tmp/bin"
 for f in "$MPX_ROOT"/bin/*; do ln -s "$f" "$tmp/bin/"; done
@@ -27,21 +65,29 @@ printf '#!/bin/sh\nexec "%s/bin/mpx-sim" "$@" --proc client=300,proxy=700,server
 chmod +x "$tmp/bin/mpx-sim"
 q='dsl.jitter=0ms lte.jitter=0ms lte.loss=0%'
 printf '%s\n' 'topology hybrid.topo' 'signals tcp convert socks5 mpconvert-opt' 'workload rr 100/1000' \
-  'repetitions 10' 'sim-reps 200' 'seed 3' 'model cp=dsl ps=wan' 'timeout conn 20s' \
-  "variant lossy param dsl.loss=3% $q" "variant clean param dsl.loss=0% $q" > "$tmp/t.exp"
+  'repetitions 10' 'seed 3' 'model cp=dsl ps=wan' 'timeout conn 20s' \
+  "variant lossy param dsl.loss=3% $q" "variant clean param dsl.loss=0% $q" > "$tmp/p.exp"
+{ cat "$tmp/p.exp"; echo 'sim-reps 200'; } > "$tmp/t.exp"
+# crosscheck OUT: the cross-check as run.sh calls it after each emulated variant (the lossy one
+# first: the calibration then goes back to it), then the summary, the plots and the report
+crosscheck() {
+  ( set +u; export MPX_ROOT OUT=$1 EXP_TIMEOUT_CONN=20
+    log() { echo "LOG: $*" >&2; }
+    # shellcheck disable=SC1090  # the harness, as run.sh loads it
+    for f in emu/harness/*.sh; do source "$f"; done
+    for v in lossy clean; do mpx_sim_variant "$1" "$v" || exit 1; done
+    mpx_collect_summary "$1" || exit 1
+    if [ "${2:-}" = plots ]; then mpx_plots_all "$1" || exit 1; fi
+    mpx_report_write "$1" ) > "$tmp/x.out" 2> "$tmp/x.err"
+}
+gp=0; command -v gnuplot > /dev/null && gp=1
 out=$tmp/r
 MPX_BIN=$tmp/bin timeout 60 ./mpxlab run "$tmp/t.exp" --backend sim --out "$out" --quiet --no-plots > "$tmp/run.out" 2> "$tmp/run.err"
 rc=$?
 t_check measured_run_rc test "$rc" = 0
 [ -s "$out/raw/clean/sim.jsonl" ] || { tail -n 20 "$tmp/run.err"; t_fail results "no records"; t_done; }
-# the cross-check as run.sh calls it after each emulated variant (the lossy one first: the
-# calibration then goes back to it), then the summary and the report
-( set +u; export MPX_ROOT OUT=$out EXP_TIMEOUT_CONN=20
-  log() { echo "LOG: $*" >&2; }
-  # shellcheck disable=SC1090  # the harness, as run.sh loads it
-  for f in emu/harness/*.sh; do source "$f"; done
-  for v in lossy clean; do mpx_sim_variant "$out" "$v" || exit 1; done
-  mpx_collect_summary "$out" && mpx_report_write "$out" ) > "$tmp/x.out" 2> "$tmp/x.err"
+t_check backend_sim_not_calibrated bash -c "! test -e '$out/sim-calibration.json' && ! grep -q 'calibrated simulated TTFB' '$out/report.md' && ! grep -q '^## Calibration' '$out/report.md'"
+crosscheck "$out" "$([ $gp = 1 ] && echo plots)"
 t_check crosscheck_rc test $? = 0
 cal=$out/sim-calibration.json
 [ -s "$cal" ] || { tail -n 20 "$tmp/x.err"; cat "$out"/links/*/sim.err 2>/dev/null; t_fail calibration "no $cal"; t_done; }
@@ -65,6 +111,43 @@ t_check "calibrated_median_is_measured${bad:+ ($bad)}" test -z "$bad"
 sec=$(awk '/^## Emulated vs simulated/ {on = 1; next} /^## / {on = 0} on' "$out/report.md")
 t_check report_calibrated_columns grep -q '| calibrated p50 | inside |' <<< "$sec"
 t_check report_count_line grep -q '^Calibrated: median inside in [0-9]* of [0-9]*, p90 inside in' <<< "$sec"
+sec=$(awk '/^## Calibration/ {on = 1; next} /^## / {on = 0} on' "$out/report.md")
 t_check report_fit grep -q "client $c µs, proxy $p µs, server $s µs" <<< "$sec"
 t_check report_fit_rows test "$(grep -c '^| `[a-z0-9-]*` | [0-9.]* | [0-9.]* | ' <<< "$sec")" = 4
+# the evidence tables: the calibrated column against summary.json, the times under each table
+for v in clean lossy; do
+  t_check "evidence_${v}_calibrated_rows" test "$(evcal_rows "$out/report.md" "$v" | wc -l)" = 4
+  bad=$(evcal_bad "$out/report.md" "$v" "$out/summary.json" "$([ $v = clean ] && echo 0.005)")
+  t_check "evidence_${v}_calibrated_cells${bad:+ ($bad)}" test -z "$bad"
+  t_check "evidence_${v}_times" bash -c "awk '/^## Evidence table — variant \`$v\`/ {on = 1; next} /^## / {on = 0} on' '$out/report.md' |
+    grep -q '^\*Calibrated\*: .*$([ $v = clean ] && echo 'these connections' || echo 'out of sample').*client $c µs, proxy $p µs, server $s µs'"
+done
+# the loss plots: loss.dat's calibrated columns (11-13) are sim.json's, drawn in each figure
+if [ $gp = 1 ]; then
+  bad=$(awk '/^# / { s = $2; next } NF >= 13 { print s, $1, $11, $12, $13 }' "$out/plots/loss.dat" |
+    jq -R -r --slurpfile s "$out/summary.json" 'split(" ") as [$sig, $l, $a, $b, $c]
+      | ($s[0].variants[] | select((.params | join(" ")) | test("dsl.loss=\($l)%")) | .sim.calibrated.signals[$sig]) as $k
+      | select([$a, $b, $c] != ([$k.p50, $k.p90, $k.p99] | map(tostring))) | "\($sig) \($l)%: \($a) \($b) \($c)"')
+  rows=$(awk '!/^#/ && NF >= 13' "$out/plots/loss.dat" | wc -l)
+  t_check "loss_dat_calibrated (${rows} rows${bad:+; $bad})" test "$rows" = 8 -a -z "$bad"
+  for q in p50 p90 p99; do
+    t_check "plot_${q}_draws_calibrated" grep -q 'calibrated model' "$out/plots/loss-$q.svg"
+  done
+  t_check report_plot_titles test "$(grep -c '^!\[TTFB .*calibrated.*\](plots/loss-p[0-9]*.png)' "$out/report.md")" = 3
+else
+  t_skip loss_plots "gnuplot not installed"
+fi
+# without sim-reps: the plan only, as default.exp
+out=$tmp/n
+MPX_BIN=$tmp/bin timeout 60 ./mpxlab run "$tmp/p.exp" --backend sim --out "$out" --quiet --no-plots > "$tmp/run.out" 2> "$tmp/run.err"
+t_check plan_run_rc test $? = 0
+crosscheck "$out"
+t_check plan_crosscheck_rc test $? = 0
+t_check plan_recovered_times test "$(jq -r '.calibration.proc_us | "\(.client) \(.proxy) \(.server)"' "$out/sim-calibration.json" 2>/dev/null)" = "$got"
+for v in lossy clean; do
+  t_check "plan_calibrated_run_$v" jqe '(.calibrated.signals | length) == 4 and ([.calibrated.signals[].n] | all(. == 10))' "$out/links/$v/sim.json"
+  bad=$(evcal_bad "$out/report.md" "$v" "$out/summary.json" "$([ $v = clean ] && echo 0.005)")
+  t_check "plan_evidence_${v}_cells${bad:+ ($bad)}" test -z "$bad" -a "$(evcal_rows "$out/report.md" "$v" | wc -l)" = 4
+done
+t_check plan_no_tails_section bash -c "! grep -q '^## Emulated vs simulated' '$out/report.md' && grep -q '^## Calibration' '$out/report.md'"
 t_done

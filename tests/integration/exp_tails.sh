@@ -4,15 +4,44 @@
 # verdict agrees with the numbers in summary.json recomputed here (simulated p50 / p90 against
 # the measured 95 % intervals); the simulator ran sim-reps connections per signal and, at 5 %
 # loss on 4 crossings of the handshake, some paid the 1 s SYN timeout (share > 0, simulated
-# p99 >= 1 s). A run without sim-reps has no such section.
+# p99 >= 1 s). A run without sim-reps has no such section; loss-free, it calibrates the model's
+# per-node processing times on its own measurements (as default.exp), and the evidence table's
+# calibrated column, its line and the Calibration section agree with summary.json and the fit.
 # timeout: 90
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 t_require_harness
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 jqe() { jq -e "$@" > /dev/null; }
-exp() { # FILE [extra line]
-  printf 'topology hybrid.topo\nsignals tcp convert\nworkload rr 100/1000\nrepetitions 12\nseed 5\nwarmup 0\nmodel cp=dsl ps=wan\ntimeout conn 20s\nparam dsl.loss=5%%\n%s\n' "${2:-}" > "$1"
+# evcal_rows REPORT [VARIANT]: the evidence table's calibrated column, "signal cal explained
+# remaining" per row (the cell "62.6 (+0.48 / -0.27)"; "-" for a missing number); VARIANT: the
+# table "## Evidence table — variant `VARIANT`" (none: the single "## Evidence table")
+evcal_rows() {
+  awk -v v="${2:-}" '
+    /^## Evidence table/ { on = (v == "" || index($0, "`" v "`") > 0); c = 0; next }
+    /^## / { on = 0 }
+    on && /^\| signal \|/ { n = split($0, h, / \| /); for (i = 1; i <= n; i++) if (h[i] ~ /^calibrated simulated TTFB/) c = i; next }
+    on && c && /^\| `/ { split($0, f, / \| /); s = f[1]; gsub(/^\| `|`$/, "", s); x = f[c]
+      gsub(/[()\/]/, " ", x); gsub(/–/, "-", x); print s, x }' "$1"
+}
+# evcal_bad REPORT VARIANT SUMMARY [MAXREM]: each row against summary.json: the calibrated median
+# (sim.json .calibrated, to the cell's 0.1 ms), explained = calibrated - simulated and remaining =
+# measured - calibrated (to 0.01 ms); with MAXREM also |remaining| <= MAXREM. Prints what differs.
+evcal_bad() {
+  evcal_rows "$1" "$2" | jq -R -r --slurpfile s "$3" --arg v "$2" --arg mx "${4:-}" '
+    split(" ") | map(select(length > 0)) as [$sig, $cal, $ex, $rem]
+    | ($s[0].variants | map(select($v == "" or .name == $v)) | .[0]) as $V
+    | ($V.signals[] | select(.signal == $sig)) as $r
+    | $V.sim.calibrated.signals[$sig].p50 as $c
+    | def off($x; $want; $tol): ($x | tonumber? // null) as $n | $n == null or $want == null or (($n - $want) | fabs) > $tol;
+      [ (if off($cal; $c; 0.0501) then "calibrated \($cal) vs \($c)" else empty end),
+        (if off($ex; $c - $r.simulated.p50; 0.00501) then "explained \($ex) vs \($c - $r.simulated.p50)" else empty end),
+        (if off($rem; $r.ttfb_ms.p50 - $c; 0.00501) then "remaining \($rem) vs \($r.ttfb_ms.p50 - $c)" else empty end),
+        (if $mx != "" and ((($rem | tonumber? // 1e9) | fabs) > ($mx | tonumber)) then "remaining \($rem) > \($mx)" else empty end) ]
+    | select(length > 0) | "\($sig): \(join(", "))"'
+}
+exp() { # FILE [extra line] [DSL loss %, default 5]
+  printf 'topology hybrid.topo\nsignals tcp convert\nworkload rr 100/1000\nrepetitions 12\nseed 5\nwarmup 0\nmodel cp=dsl ps=wan\ntimeout conn 20s\nparam dsl.loss=%s%%\n%s\n' "${3:-5}" "${2:-}" > "$1"
 }
 exp "$tmp/t.exp" "sim-reps 2000"
 ./mpxlab run "$tmp/t.exp" --out "$tmp/r" --quiet --no-plots > /dev/null 2> "$tmp/err"; rc=$?
@@ -38,9 +67,31 @@ for s in tcp convert; do
     .syn_timeouts.simulated_share > 0 and .simulated.p99 >= 1000' "$tmp/r/summary.json"
 done
 t_check summary_line grep -q '^p90: the simulated value inside the measured interval in [0-9]* of [0-9]* points' <<< "$sec"
-# without sim-reps (the simulator runs the measured plan only): no section
-exp "$tmp/n.exp"
+# without sim-reps (the simulator runs the measured plan only): no section; the variant is
+# loss-free, so the cross-check calibrates the model's per-node processing times on it (as on
+# default.exp): the fit used exactly the measured connections (n, medians as summary.json's) and
+# the uncalibrated model's medians; simulated again with its times the model gives the fitted
+# medians; the evidence table's calibrated column (calibrated median, explained = calibrated -
+# simulated, remaining = measured - calibrated) matches summary.json, the fitted times are
+# under it and in the Calibration section's table
+exp "$tmp/n.exp" "" 0
 ./mpxlab run "$tmp/n.exp" --out "$tmp/n" --quiet --no-plots > /dev/null 2> "$tmp/err2"; rc=$?
 t_check plain_run_rc test "$rc" = 0 -o "$rc" = 5
 t_check no_section_without_sim_reps bash -c "! grep -q '^## Emulated vs simulated' '$tmp/n/report.md' && test -s '$tmp/n/report.md'"
+cal=$tmp/n/sim-calibration.json
+t_check calibrated_without_sim_reps jqe '.from == "base" and (.calibration.proc_us | [.client, .proxy, .server] | all(type == "number" and . >= 0))' "$cal"
+bad=$(jq -r --slurpfile c "$cal" '.variants[0] as $v | $c[0].calibration.signals as $f | $v.signals[]
+  | .signal as $s | $f[$s] as $x | $v.sim.calibrated.signals[$s].p50 as $k
+  | select($x == null or $x.measured_n != .ttfb_ms.n or $x.measured_p50 != .ttfb_ms.p50 or $x.simulated_p50 != .simulated.p50
+           or $k == null or (($x.simulated_p50 + $x.fitted_ms - $k) | fabs) > 0.002)
+  | "\($s): fit \($x | tostring) calibrated \($k)"' "$tmp/n/summary.json")
+t_check "fit_on_the_measured_connections${bad:+ ($bad)}" test -z "$bad" -a -s "$cal"
+t_check evidence_calibrated_rows test "$(evcal_rows "$tmp/n/report.md" | wc -l)" = 2
+bad=$(evcal_bad "$tmp/n/report.md" "" "$tmp/n/summary.json")
+t_check "evidence_calibrated_cells${bad:+ ($bad)}" test -z "$bad"
+times=$(jq -r '.calibration.proc_us | "client \(.client) µs, proxy \(.proxy) µs, server \(.server) µs"' "$cal" 2>/dev/null)
+t_check evidence_times grep -q "^\*Calibrated\*: .*these connections.*$times" "$tmp/n/report.md"
+sec=$(awk '/^## Calibration/ {on = 1; next} /^## / {on = 0} on' "$tmp/n/report.md")
+t_check calibration_section_times grep -q "$times" <<< "$sec"
+t_check calibration_section_rows test "$(grep -c '^| `[a-z0-9-]*` | [0-9.]* | ' <<< "$sec")" = 2
 t_done

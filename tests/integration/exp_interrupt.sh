@@ -40,10 +40,12 @@ printf 'topology single\nsignals tcp\nworkload rr 100/1000\nrepetitions 3\nwarmu
 ./mpxlab run "$tmp/w.exp" --out "$tmp/w" --quiet --no-plots > /dev/null 2> "$tmp/w.err" &
 run_pid=$!
 # the warm-up's client is running: a process naming the warm-up records (--client-mode process),
-# or the variant's plan client started by the warm-up (its start line in the warm-up's log)
+# or the variant's plan client, which the warm-up's first connection starts (its start line in
+# the variant's client log, logs/base/client.log: run.sh's MPX_PLAN_LOG; the warm-up's own
+# logs/ get no line), while no measured step ran yet (the warm-up's connection hangs 3 s)
 in_warmup() {
   ps -eo args= | grep -F -- "$tmp/w/warmup/raw/" | grep -qv grep ||
-    grep -qs -- 'mpx-client --plan' "$tmp/w/warmup/logs/base/client.log"
+    { grep -qs -- 'mpx-client --plan' "$tmp/w/logs/base/client.log" && [ ! -s "$tmp/w/steps.csv" ]; }
 }
 # judged once, where it was seen: asking again races a short-lived process of the warm-up that
 # names its records (ci9: seen, then not seen by the second ps)

@@ -6,8 +6,11 @@
 # experiment and step order), summary.json, plots and report.md/.html recomputed over all
 # repetitions by the harness's own code (collect.sh, summary.jq, plots.sh, report.sh), per
 # variant links/, merged link and agent counters, analyzer output, and pcaps/VARIANT/shard-ID
-# links to each shard's pcaps (not copied). A DIR is a sweep folder (its sweep.json lists the
-# shards it expects) or one shard's folder.
+# links to each shard's pcaps (not copied). The simulator cross-check (emu/harness/sim.sh) runs
+# again over the merged plan, with one calibration of the processing times on the first loss-free
+# variant's connections from every shard (the shards' own fits, named in the report, are not
+# mixed). A DIR is a sweep folder (its sweep.json lists the shards it expects) or one shard's
+# folder.
 #
 # Refuses (exit 3, printing which and where) shards whose commit, kernel, topology file or
 # experiment (file, seed, repetitions, --signals) differ, and shards that overlap (one
@@ -30,6 +33,8 @@ source "$H/collect.sh"
 source "$H/report.sh"
 # shellcheck source=../harness/plots.sh
 source "$H/plots.sh"
+# shellcheck source=../harness/sim.sh
+source "$H/sim.sh"
 
 usage() {
   cat <<'EOF'
@@ -278,7 +283,53 @@ jq --arg id "$RUN_ID" --argjson sh "$shj" --argjson vo "$vo" --arg st "$([ "$nba
   "$first/manifest.json" > "$OUT/manifest.json"
 
 # ---------------------------------------------------------------------------------------------
+# The simulator cross-check and its calibration, again over the merged folder (emu/harness/sim.sh):
+# each shard simulated its own part of the plan and fitted the processing times on its own part
+# of the first loss-free variant, or on none (a shard of lossy variants only); mixing those fits
+# would give variants calibrated differently. So the merged variants are simulated again on the
+# merged plan, in the experiment's order, and one fit is made on the first loss-free variant's
+# connections from every shard. A variant the shards ran on the simulator itself (--backend sim:
+# its sim.json is the run) keeps the first shard's files.
+mpx_merge_sim() {
+  local v i f fits='[]' n=0
+  EXP_TIMEOUT_CONN=$(jq -r '.experiment.timeouts.conn_s // 20' "$first/manifest.json")
+  EXP_WARMUP_MS=$(jq -r '.experiment.warmup_ms // 1' "$first/manifest.json")
+  export EXP_TIMEOUT_CONN EXP_WARMUP_MS
+  rm -f "$OUT/sim-calibration.json"
+  for v in "${VORDER[@]}"; do
+    [ -f "$OUT/links/$v/variant.json" ] || continue
+    grep -qs '"backend":"sim"' "$OUT/links/$v/sim.json" && continue
+    rm -f "$OUT/links/$v"/sim.{json,jsonl,args,err} "$OUT/links/$v/sim-measured.txt"
+    mpx_sim_variant "$OUT" "$v" || log "variant $v: simulator cross-check failed"
+    n=$((n + 1))
+  done
+  [ "$n" -gt 0 ] || return 0
+  # what each shard had fitted, for the report's Shards section
+  for i in "${ok[@]}"; do
+    f=${S_DIR[$i]}/sim-calibration.json
+    fits=$(jq -c --arg id "${S_ID[$i]}" --slurpfile c <(cat "$f" 2>/dev/null) \
+      '. + [{id: $id, from: ($c[0].from // null), proc_us: ($c[0].calibration.proc_us // null)}]' <<< "$fits")
+  done
+  jq -c --argjson n "$n" '{rerun: $n, shards: .}' <<< "$fits" > "$OUT/.merge-sim.json"
+}
+# mpx_merge_sim_md: the paragraph on the calibration for the Shards section
+mpx_merge_sim_md() {
+  [ -s "$OUT/.merge-sim.json" ] || return 0
+  jq -r --slurpfile c <(cat "$OUT/sim-calibration.json" 2>/dev/null) '
+    def t: "client \(.client) µs, proxy \(.proxy) µs, server \(.server) µs";
+    ($c[0] // null) as $m
+    | "The simulator cross-check ran again over the merged plan (\(.rerun) variant(s); emu/harness/sim.sh) and "
+      + (if $m == null then "made no calibration (no loss-free variant that ran and was modelled)."
+         else "calibrated once, on the connections of every shard of the loss-free variant `\($m.from)` (\([$m.calibration.signals[].measured_n] | add) measured connections): \($m.calibration.proc_us | t) per step, the times of every evidence table and figure here." end)
+      + " The shards'"'"' own fits, each on its part of the connections, are not used: "
+      + (.shards | map("shard \(.id): " + (if .from == null then "none (no loss-free variant)" else "`\(.from)` \(.proc_us | t)" end)) | join("; ")) + "."' \
+    "$OUT/.merge-sim.json"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Statistics, plots and report: the harness's own functions over the merged folder
+say "the simulator cross-check and its calibration over the merged plan"
+mpx_merge_sim
 say "aggregating $(grep -c . "$OUT/connections.jsonl" || true) connections"
 mpx_collect_summary "$OUT" || { echo "mpxlab merge: summary failed (logs/run.log)" >&2; exit 1; }
 if [ $noplots = 0 ]; then mpx_plots_all "$OUT" || log "plots failed"; fi
@@ -287,6 +338,9 @@ mpx_report_write "$OUT"
 shmd=$(jq -r '
   "## Shards\n\nThis report merges \([.shards[] | select(.merged)] | length) of \(.shards | length) shard(s) (`mpxlab merge`); statistics are recomputed over all merged repetitions.\n\n| shard | variants | repetitions | state | host | start | end | exit | connections |\n|---|---|---|---|---|---|---|---|---|\n" +
   (.shards | map("| \(.id) | \(.variants | join(", ")) | \(.repetitions // "all") | \(if .merged then "merged" else "**\(.state): not in this report**" end) | \(.host // "–") | \(.start // "–") | \(.end // "–") | \(.exit_status // "–") | \(.connections // "–") |") | join("\n")) + "\n"' "$OUT/manifest.json")
+simmd=$(mpx_merge_sim_md)
+[ -z "$simmd" ] || shmd+=$'\n'"$simmd"$'\n'
+rm -f "$OUT/.merge-sim.json"
 warn=$(jq -r 'select(.shards_failed | length > 0) | "> **Incomplete: " + ([.shards[] | select(.merged | not) | "shard \(.id) (\(if (.variants | length) > 0 then "variant " + (.variants | join(", ")) else "variant ?" end)\(if .repetitions then ", repetitions " + .repetitions else "" end)) \(.state)\(if .exit_status then ", exit \(.exit_status)" else "" end)"] | join("; ")) + " — its connections are not in this report.**\n"' "$OUT/manifest.json")
 awk -v sh="$shmd" -v warn="$warn" '
   NR == 2 && warn != "" { print ""; print warn }

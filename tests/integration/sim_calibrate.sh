@@ -18,9 +18,11 @@
 #     summary.json's numbers (remaining 0 in the loss-free variant), and the line with the times;
 #   - the loss plots (two loss values) carry the calibrated p50/p90/p99 of every signal and
 #     variant (loss.dat, against sim.json) and draw them (the SVGs' legend, the report's titles);
-#   - without sim-reps (the cross-check of default.exp: the measured plan only) the same fit, the
-#     variants simulated again on their plan (10 connections per signal) and the column.
-# timeout: 60
+#   - without sim-reps (the cross-check of default.exp: the measured plan only), in two shards of
+#     a sweep merged by mpxlab merge: one fit on all the loss-free variant's connections (its
+#     shard's own; the lossy shard has none), the variants simulated again on their plan (10
+#     connections per signal), the column, and the Shards section saying which fit is kept.
+# timeout: 90
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
 t_require_cmd jq
@@ -68,14 +70,16 @@ printf '%s\n' 'topology hybrid.topo' 'signals tcp convert socks5 mpconvert-opt' 
   'repetitions 10' 'seed 3' 'model cp=dsl ps=wan' 'timeout conn 20s' \
   "variant lossy param dsl.loss=3% $q" "variant clean param dsl.loss=0% $q" > "$tmp/p.exp"
 { cat "$tmp/p.exp"; echo 'sim-reps 200'; } > "$tmp/t.exp"
-# crosscheck OUT: the cross-check as run.sh calls it after each emulated variant (the lossy one
-# first: the calibration then goes back to it), then the summary, the plots and the report
+# crosscheck OUT [plots] [VARIANT...]: the cross-check as run.sh calls it after each emulated
+# variant (default lossy, clean: the lossy one first, the calibration then goes back to it), then
+# the summary, the plots and the report
 crosscheck() {
   ( set +u; export MPX_ROOT OUT=$1 EXP_TIMEOUT_CONN=20
     log() { echo "LOG: $*" >&2; }
     # shellcheck disable=SC1090  # the harness, as run.sh loads it
     for f in emu/harness/*.sh; do source "$f"; done
-    for v in lossy clean; do mpx_sim_variant "$1" "$v" || exit 1; done
+    vs=("${@:3}"); [ ${#vs[@]} -gt 0 ] || vs=(lossy clean)
+    for v in "${vs[@]}"; do mpx_sim_variant "$1" "$v" || exit 1; done
     mpx_collect_summary "$1" || exit 1
     if [ "${2:-}" = plots ]; then mpx_plots_all "$1" || exit 1; fi
     mpx_report_write "$1" ) > "$tmp/x.out" 2> "$tmp/x.err"
@@ -137,17 +141,33 @@ if [ $gp = 1 ]; then
 else
   t_skip loss_plots "gnuplot not installed"
 fi
-# without sim-reps: the plan only, as default.exp
-out=$tmp/n
-MPX_BIN=$tmp/bin timeout 60 ./mpxlab run "$tmp/p.exp" --backend sim --out "$out" --quiet --no-plots > "$tmp/run.out" 2> "$tmp/run.err"
-t_check plan_run_rc test $? = 0
-crosscheck "$out"
-t_check plan_crosscheck_rc test $? = 0
+# without sim-reps (the plan only, as default.exp), measured in a sweep of two shards (one
+# variant each: the lossy shard has no loss-free variant, so no fit of its own), each shard
+# cross-checked, then merged: the merge runs the cross-check again over the merged plan with one
+# fit on the loss-free variant's connections, both variants calibrated on their plan (10 per
+# signal) and the Shards section names the fit kept and the shards' own
+sw=$tmp/sw
+MPX_BIN=$tmp/bin timeout 60 ./mpxlab sweep "$tmp/p.exp" --shards 2 --engine local --backend sim --no-merge --no-plots \
+  --out "$sw" > "$tmp/sw.out" 2>&1
+t_check sweep_rc test $? = 0
+for sh in 001 002; do
+  v=$(jq -r '.variants | join(" ")' "$sw/shards/$sh/manifest.json" 2>/dev/null)
+  # shellcheck disable=SC2086  # the shard's variants, one word each
+  crosscheck "$sw/shards/$sh" "" $v
+  t_check "shard_${sh}_crosscheck_rc ($v)" test $? = 0
+done
+t_check shard_fits test "$([ -s "$sw/shards/001/sim-calibration.json" ] && echo 1 || echo 0) $(jq -r .from "$sw/shards/002/sim-calibration.json" 2>/dev/null)" = "0 clean"
+out=$sw/merged
+timeout 60 ./mpxlab merge "$sw" --out "$out" --no-plots --quiet > /dev/null 2> "$tmp/merge.err"
+t_check merge_rc test $? = 0
 t_check plan_recovered_times test "$(jq -r '.calibration.proc_us | "\(.client) \(.proxy) \(.server)"' "$out/sim-calibration.json" 2>/dev/null)" = "$got"
+t_check plan_fit_on_all_shards jqe '.from == "clean" and ([.calibration.signals[].measured_n] | add) == 40' "$out/sim-calibration.json"
 for v in lossy clean; do
   t_check "plan_calibrated_run_$v" jqe '(.calibrated.signals | length) == 4 and ([.calibrated.signals[].n] | all(. == 10))' "$out/links/$v/sim.json"
   bad=$(evcal_bad "$out/report.md" "$v" "$out/summary.json" "$([ $v = clean ] && echo 0.005)")
   t_check "plan_evidence_${v}_cells${bad:+ ($bad)}" test -z "$bad" -a "$(evcal_rows "$out/report.md" "$v" | wc -l)" = 4
 done
 t_check plan_no_tails_section bash -c "! grep -q '^## Emulated vs simulated' '$out/report.md' && grep -q '^## Calibration' '$out/report.md'"
+sec=$(awk '/^## Shards/ {on = 1; next} /^## / {on = 0} on' "$out/report.md")
+t_check merge_says_which_fit grep -q "calibrated once, on the connections of every shard of the loss-free variant \`clean\` (40 measured connections): client $c µs, proxy $p µs, server $s µs.*shard 001: none.*shard 002: \`clean\` client $c µs" <<< "$sec"
 t_done

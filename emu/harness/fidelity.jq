@@ -58,6 +58,7 @@ def fidelity:
         psi_some_avg10_end: $h.psi_some_avg10_end, psi_some_avg60_end: $h.psi_some_avg60_end,
         variant_psi_some_pct: (if ($h.variant.elapsed_us // 0) > 0 and $h.variant.psi_some_us != null
           then ($h.variant.psi_some_us / $h.variant.elapsed_us * 100 | fid_r1) else null end)} end),
+     placement: ($h.placement // null),
      harness: (($h.conns // null) | if . == null or (.span_us // 0) <= 0 then null else
        {connections: .n, native_probes: .native_n, span_s: (.span_us / 1e5 | round / 10),
         connections_s: (.conn_us / 1e5 | round / 10), native_s: (.native_us / 1e5 | round / 10),
@@ -74,5 +75,6 @@ def fid_line: .fidelity as $f
       + (if $f.lateness.worst != null then " — emulator lateness p99 \($f.lateness.worst.p99) µs (worst: \($f.lateness.worst.link) \($f.lateness.worst.dir); p99.9 \($f.lateness.worst.p999), max \($f.lateness.worst.max)) vs bound \($f.lateness.bound_us // "–") µs (\($f.lateness.fraction * 100 | round) % of the smallest one-way delay, \($f.lateness.min_one_way_ms) ms); kernel drops \($f.lateness.kernel_drops)" else "" end)
       + (if $f.cpu != null then "; CPU pressure during the \($f.cpu.window) \($f.cpu.pressure_pct // "–") % (PSI some \($f.cpu.psi_some_pct // "–") %, steal \($f.cpu.steal_pct // "–") %) vs bound \($f.cpu.bound_pct // "–") %\(if $f.cpu.psi then "" else " (this kernel has no PSI: steal only)" end)" else "" end)
       + (if $f.verdict == "unknown" then " — " + ($f.reasons | join("; ")) else "" end)
+      + (if ($f.placement.mode // "off") == "split" then "; CPU placement: link emulators on CPU \($f.placement.emulators_cpus), agents and harness on \($f.placement.others_cpus)" else "" end)
       + (if $f.harness != null then "; harness: \($f.harness.between_pct) % of the \($f.harness.span_s) s from the first measured connection to the last between connections (connections \($f.harness.connections_s) s\(if $f.harness.native_probes > 0 then ", native-MPTCP probes \($f.harness.native_s) s" else "" end))" else "" end)
     end;

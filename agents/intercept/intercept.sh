@@ -155,31 +155,55 @@ _mpx_ic_ipt_both() { # ns table rule... (appended to MPX_IC, or to $MPX_IC_CHAIN
     ip netns exec "$ns" ip6tables -w -t "$tb" -A "${MPX_IC_CHAIN:-MPX_IC}" "$@"
 }
 
+# _mpx_ic_mode_match MODE: the nft match that selects a mode's SYNs (empty for all)
+_mpx_ic_mode_match() {
+  case $1 in
+    all) ;;
+    ra) echo 'ip option ra exists' ;;
+    prefer) echo "meta mark & $MPX_IC_MARK_ALERT == $MPX_IC_MARK_ALERT" ;;
+    # MP_PREFER_PROXY in its kind-253 form (agents/optd/bpf: FD 06 4D 50 E0 00), matched by
+    # nft itself: ExID + subtype byte + reserved byte; the BPF client puts it in joins too
+    prefer253) local v; v=$(_mpx_ic_prefer253_nft) || return 1; echo "tcp option @253,16,32 $v" ;;
+    *) return 2 ;;
+  esac
+}
+
+# _mpx_ic_tproxy_rules MODE MATCH: the prerouting rules (one per line) that take a mode's SYNs
+_mpx_ic_tproxy_rules() {
+  local mode=$1 match=$2 ifs='' i fam np lo m=$MPX_IC_MARK
+  for i in $MPX_IC_IFACES; do ifs+="${ifs:+, }\"$i\""; done
+  local syn="iifname { $ifs } tcp flags & (fin|syn|rst|ack) == syn tcp option mptcp exists"
+  echo "ct mark & $m == $m meta mark set meta mark | $m accept"
+  for fam in ip ip6; do
+    [ "$mode" = ra ] && [ $fam = ip6 ] && continue   # Router Alert is IPv4 only here
+    np=ipv4 lo=127.0.0.1; [ $fam = ip6 ] && np=ipv6 lo='[::1]'
+    # MP_JOINs keep their destination port: the kernel rejects a join arriving on a listener
+    # whose port differs from the connection's (MPTcpExtMismatchPortSynRx), and a tproxied
+    # connection's port is the original destination port. So the joins need an IP_TRANSPARENT
+    # MPTCP listener on that port (any one: the token finds the connection).
+    echo "meta nfproto $np $syn tcp option mptcp subtype 1 $match meta mark set meta mark | $m ct mark set ct mark | $m tproxy $fam to $lo accept"
+    echo "meta nfproto $np $syn $match meta mark set meta mark | $m ct mark set ct mark | $m tproxy $fam to :$MPX_IC_TPORT accept"
+  done
+}
+
 mpx_ic_hag_up() { # ns mode dir
-  local ns=$1 mode=$2 dir=$3 ifs='' i match=''
+  local ns=$1 mode=$2 dir=$3 match=''
   _mpx_ic_defaults
   [ -d "$dir" ] || mkdir -p "$dir" || return 1
   echo "$mode" >"$dir/hag.mode"
-  for i in $MPX_IC_IFACES; do ifs+="${ifs:+, }\"$i\""; done
-  local syn="iifname { $ifs } tcp flags & (fin|syn|rst|ack) == syn tcp option mptcp exists"
   case $mode in
     none) return 0 ;;
-    all) match='' ;;
-    ra) match='ip option ra exists' ;;
-    prefer) match="meta mark & $MPX_IC_MARK_ALERT == $MPX_IC_MARK_ALERT" ;;
-    prefer253)
-      # MP_PREFER_PROXY in its kind-253 form (agents/optd/bpf: FD 06 4D 50 E0 00), matched by
-      # nft itself: ExID + subtype byte + reserved byte; the BPF client puts it in joins too
-      match="tcp option @253,16,32 $(_mpx_ic_prefer253_nft)" || return 1 ;;
     optd-read)
       _mpx_ic_ipt_chain "$ns" raw PREROUTING || return 1
       _mpx_ic_ipt_both "$ns" raw -p tcp --tcp-flags SYN,ACK,FIN,RST SYN --dport "$MPX_IC_OPTPORT" \
         -j NFQUEUE --queue-num "$MPX_IC_QUEUE" --queue-bypass || return 1
       _mpx_ic_optd_start "$ns" hag read "$dir" || return 1
       return 0 ;;
-    *) echo "mpx_ic_hag_up: unknown mode '$mode' (all, ra, prefer, prefer253, optd-read, none)" >&2; return 2 ;;
   esac
+  match=$(_mpx_ic_mode_match "$mode") ||
+    { echo "mpx_ic_hag_up: unknown mode '$mode' (all, ra, prefer, prefer253, optd-read, none)" >&2; return 2; }
   if [ "$mode" = prefer ]; then
+    local i
     # raw (-300) runs before the nft tproxy chain (mangle, -150): the verdict's mark is seen there
     _mpx_ic_ipt_chain "$ns" raw PREROUTING || return 1
     for i in $MPX_IC_IFACES; do
@@ -194,25 +218,16 @@ mpx_ic_hag_up() { # ns mode dir
     _mpx_ic_optd_start "$ns" hag read "$dir" --mark-prefer "$MPX_IC_MARK_ALERT" || return 1
   fi
   # the join listeners and the local route: here, unless mpx_ic_hag_base_up holds them
-  local base=0; [ -f "$dir/hag.base" ] && base=1
+  local base=0 rules
+  [ -f "$dir/hag.base" ] && base=1
   [ $base = 1 ] || _mpx_ic_joins_up "$ns" "$dir" || return 1
-  local m=$MPX_IC_MARK fam rules='' lo
-  for fam in ip ip6; do
-    [ "$mode" = ra ] && [ $fam = ip6 ] && continue   # Router Alert is IPv4 only here
-    local np=ipv4; lo=127.0.0.1; [ $fam = ip6 ] && np=ipv6 lo='[::1]'
-    # MP_JOINs keep their destination port: the kernel rejects a join arriving on a listener
-    # whose port differs from the connection's (MPTcpExtMismatchPortSynRx), and a tproxied
-    # connection's port is the original destination port. So the joins need an IP_TRANSPARENT
-    # MPTCP listener on that port (any one: the token finds the connection).
-    rules+="    meta nfproto $np $syn tcp option mptcp subtype 1 $match meta mark set meta mark | $m ct mark set ct mark | $m tproxy $fam to $lo accept"$'\n'
-    rules+="    meta nfproto $np $syn $match meta mark set meta mark | $m ct mark set ct mark | $m tproxy $fam to :$MPX_IC_TPORT accept"$'\n'
-  done
+  rules=$(_mpx_ic_tproxy_rules "$mode" "$match" | sed 's/^/    /')
   ip netns exec "$ns" nft -f - <<EOF || return 1
 table inet mpx_ic {
   chain pre {
     type filter hook prerouting priority mangle; policy accept;
-    ct mark & $m == $m meta mark set meta mark | $m accept
-$rules  }
+$rules
+  }
 }
 EOF
   [ $base = 1 ] || _mpx_ic_route_up "$ns"
@@ -367,31 +382,20 @@ EOT
 }
 
 mpx_ic_hag_on() { # mode
-  local mode=$1 ifs='' i match='' fam np lo out='' t='inet mpx_ic'
+  local mode=$1 ifs='' i match='' out='' t='inet mpx_ic' r
   _mpx_ic_defaults
   : "${MPX_IC_MARK_GATE:=0x4}"
-  for i in $MPX_IC_IFACES; do ifs+="${ifs:+, }\"$i\""; done
-  local syn="iifname { $ifs } tcp flags & (fin|syn|rst|ack) == syn tcp option mptcp exists"
   local tsyn="tcp flags & (fin|syn|rst|ack) ==" gm="meta mark set meta mark | $MPX_IC_MARK_GATE"
   case $mode in
     none) return 0 ;;
-    all) ;;
-    ra) match='ip option ra exists' ;;
-    prefer) match="meta mark & $MPX_IC_MARK_ALERT == $MPX_IC_MARK_ALERT"
+    prefer)
+      for i in $MPX_IC_IFACES; do ifs+="${ifs:+, }\"$i\""; done
       out="add rule $t gate iifname { $ifs } $tsyn syn $gm; add rule $t ogate $tsyn syn|ack $gm; " ;;
-    prefer253) match="tcp option @253,16,32 $(_mpx_ic_prefer253_nft)" || return 1 ;;
     optd-read) echo "add rule $t gate $tsyn syn tcp dport $MPX_IC_OPTPORT $gm"; return 0 ;;
-    *) echo "mpx_ic_hag_on: unknown mode '$mode'" >&2; return 2 ;;
   esac
-  local m=$MPX_IC_MARK
-  out+="add rule $t pre ct mark & $m == $m meta mark set meta mark | $m accept"
-  for fam in ip ip6; do
-    [ "$mode" = ra ] && [ $fam = ip6 ] && continue
-    np=ipv4 lo=127.0.0.1; [ $fam = ip6 ] && np=ipv6 lo='[::1]'
-    out+="; add rule $t pre meta nfproto $np $syn tcp option mptcp subtype 1 $match meta mark set meta mark | $m ct mark set ct mark | $m tproxy $fam to $lo accept"
-    out+="; add rule $t pre meta nfproto $np $syn $match meta mark set meta mark | $m ct mark set ct mark | $m tproxy $fam to :$MPX_IC_TPORT accept"
-  done
-  echo "$out"
+  match=$(_mpx_ic_mode_match "$mode") || { echo "mpx_ic_hag_on: unknown mode '$mode'" >&2; return 2; }
+  while IFS= read -r r; do out+="add rule $t pre $r; "; done < <(_mpx_ic_tproxy_rules "$mode" "$match")
+  echo "${out%; }"
 }
 
 mpx_ic_hag_off() { echo "flush chain inet mpx_ic gate; flush chain inet mpx_ic ogate; flush chain inet mpx_ic pre"; }

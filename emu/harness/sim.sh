@@ -83,12 +83,8 @@ _mpx_sim_calibrate() {
      ! grep -qs '"status":"failed"' "$vd/health.json"; then
     cat "$o/raw/$v"/*.jsonl | jq -r 'select(.type == "conn" and .ok == true and .ttfb_us != null)
       | "\(.signal) \(.ttfb_us / 1000)"' > "$vd/sim-measured.txt" || return 1
-    # (a few hundred model runs, each allocating and freeing its world: glibc would give the heap
-    # back and fault it in again every time, 1.2 million page faults and half the time for
-    # default.exp's plan; a 64 MiB top pad keeps it)
-    if GLIBC_TUNABLES=${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.top_pad=67108864 \
-         timeout 120 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "$@" --calibrate "$vd/sim-measured.txt" \
-         --out "$vd/sim-fit.json" 2>> "$vd/sim.err" && [ -s "$vd/sim-fit.json" ]; then
+    if timeout 120 "${MPX_BIN:-$MPX_ROOT/bin}/mpx-sim" "$@" --calibrate "$vd/sim-measured.txt" \
+       --out "$vd/sim-fit.json" 2>> "$vd/sim.err" && [ -s "$vd/sim-fit.json" ]; then
       jq -c --arg v "$v" '. + {from: $v}' "$vd/sim-fit.json" > "$o/sim-calibration.json" &&
         jq -c --slurpfile f "$o/sim-calibration.json" '. + {calibration: ($f[0].calibration + {from: $f[0].from})}' \
           "$vd/sim.json" > "$vd/sim.json.fit" && mv "$vd/sim.json.fit" "$vd/sim.json"

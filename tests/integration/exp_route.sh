@@ -83,6 +83,7 @@ snap=$(mpx_exp_routes_snapshot "$RUN")
   t_pass snapshot || t_fail snapshot "$snap"
 
 # a line that matches no route fails (the run stops the variant)
+# shellcheck disable=SC2034  # read by mpx_exp_routes_apply
 EXP_ROUTE=("server dev dsl initcwnd=3")
 err=$(mpx_exp_routes_apply "$RUN" 2>&1 > /dev/null) && t_fail no_match "accepted" ||
   { [[ $err == *"no route matched"* ]] && t_pass no_match || t_fail no_match "$err"; }

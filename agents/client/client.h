@@ -69,7 +69,11 @@ typedef struct cconn {
     bool     req_allowed, want_out, connected, tfo_attempt, bad_pattern, rst;
     bool     wscale0;                     /* --syn-wscale0 applied to this SYN */
     int64_t  last_io;                     /* CLOCK_MONOTONIC us of the last read/write progress */
-    int64_t  last_rx, max_gap;            /* last read/write progress; longest time without, us */
+    int64_t  last_rx, max_gap;            /* last read/write/ack progress; longest gap, us */
+    int64_t  outq;                        /* SIOCOUTQ at the last sample (+ bytes sent since); -1 */
+    int64_t  outq_t;                      /* CLOCK_MONOTONIC us of that sample */
+    uint64_t outq_samples;                /* SIOCOUTQ samples taken */
+    int64_t  outq_every_max;              /* longest interval between two of them, us */
     uint32_t kicks;                       /* readable data found without an epoll wakeup */
     uint16_t optd_sport;                  /* registered with mpx-optd by source port (0 = no) */
     int      conv_error, socks_rep;       /* -1 = none */

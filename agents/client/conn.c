@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 
 #include "agents/client/client.h"
 #include "lib/clock.h"
@@ -189,6 +191,8 @@ static void finish(client *cl, cconn *c, bool ok)
     mpxa_json_uint(&j, "epoll_kicks", c->kicks);
     mpxa_json_bool(&j, "syn_wscale0", c->wscale0);
     mpxa_json_int(&j, "max_gap_us", c->max_gap);
+    mpxa_json_uint(&j, "outq_samples", c->outq_samples);
+    mpxa_json_int(&j, "outq_every_max_us", c->outq_every_max);
     if (sfb[0])
         mpxa_json_raw(&j, "sf_bytes_in", sfb);
     else
@@ -241,6 +245,15 @@ static void finish(client *cl, cconn *c, bool ok)
 }
 
 /* ---------- I/O pump ---------- */
+
+/* Data-level progress at now (bytes read, written or acknowledged): the gap since the last
+ * progress may be the longest (max_gap_us). */
+static void note_progress(cconn *c, int64_t now)
+{
+    if (now - c->last_rx > c->max_gap)
+        c->max_gap = now - c->last_rx;
+    c->last_rx = now;
+}
 
 static void set_out(client *cl, cconn *c, bool on)
 {
@@ -305,9 +318,11 @@ static int pump_out(client *cl, cconn *c)
         }
         account_sent(c, (size_t)w);
         c->last_io = mpxa_mono_us();
-        if (c->last_io - c->last_rx > c->max_gap)
-            c->max_gap = c->last_io - c->last_rx;
-        c->last_rx = c->last_io;
+        note_progress(c, c->last_io);
+        if (c->outq == 0)
+            c->outq_t = c->last_io;   /* outstanding again from here (not sampler lateness) */
+        if (c->outq >= 0)
+            c->outq += w;   /* queued now: a later SIOCOUTQ below this is acked data */
     }
     set_out(cl, c, false);
     return 0;
@@ -412,9 +427,7 @@ static int pump_in(client *cl, cconn *c)
         }
         mark_connected(c);
         c->last_io = mpxa_mono_us();
-        if (c->last_io - c->last_rx > c->max_gap)
-            c->max_gap = c->last_io - c->last_rx;
-        c->last_rx = c->last_io;
+        note_progress(c, c->last_io);
         if (c->st == ST_RESPONSE) {
             if (on_response(c, buf, (size_t)r) < 0)
                 return -1;
@@ -520,6 +533,7 @@ static void start_one(client *cl)
     c->last_io = c->t0;
     c->last_rx = c->t0;
     c->max_gap = 0;
+    c->outq = -1;   /* unknown: the first sample after connect sets the base */
 
     const mpxa_addr *dst = client_sig_direct(s) ? &cfg->target : &cfg->proxy;
     if (!cl->opt_fits) {
@@ -696,6 +710,40 @@ static void kick_stalled(client *cl)
     }
 }
 
+/* Acknowledgement progress of what the client sent. Once its writes are in the send buffer an
+ * upload (bulk-up) waits for the reply with nothing to read or write, so a stall in the network
+ * would not show in max_gap_us; while sent data is unacknowledged, SIOCOUTQ (on MPTCP sockets
+ * the data-level bytes not yet DATA_ACKed, write_seq - snd_una; on TCP the same per connection)
+ * is sampled at most every OUTQ_US per connection, and a decrease counts as progress. No
+ * sampling while nothing is outstanding (the common case for requests: acked within an RTT).
+ * Returns true while some connection still has unacknowledged data (the caller polls sooner). */
+#define OUTQ_US 50000
+static bool sample_outq(client *cl)
+{
+    int64_t now = mpxa_mono_us();
+    bool pending = false;
+    for (cconn *c = cl->head; c; c = c->next) {
+        if (c->fd < 0 || !c->connected || c->outq == 0 || c->outq == -2)
+            continue;
+        pending = true;
+        if (now - c->outq_t < OUTQ_US)
+            continue;
+        int v = 0;
+        if (ioctl(c->fd, SIOCOUTQ, &v) < 0) {
+            c->outq = -2;   /* not supported on this socket: the gap is read/write only */
+            continue;
+        }
+        c->outq_samples++;
+        if (c->outq > 0 && now - c->outq_t > c->outq_every_max)
+            c->outq_every_max = now - c->outq_t;   /* how late an ack can be noticed */
+        if (c->outq > 0 && v < c->outq)
+            note_progress(c, now);
+        c->outq = v;
+        c->outq_t = now;
+    }
+    return pending;
+}
+
 /* --peek-probe MS (diagnostic, a kernel reproducer): every connected socket without progress
  * for MS ms gets recv(1, MSG_PEEK|MSG_DONTWAIT); nothing is consumed. */
 static void peek_probe(client *cl)
@@ -785,10 +833,11 @@ int client_run(client *cl)
 {
     int64_t t_start = mpxa_mono_us();
     static struct epoll_event evs[4096];   /* large: fewer ready sockets left for next round */
+    bool outq_pending = false;
     while (!client_stop && cl->finished < cl->cfg.count) {
         while (!client_stop && cl->started < cl->cfg.count && cl->active < cl->cfg.conc)
             start_one(cl);
-        int n = epoll_wait(cl->ep, evs, 4096, 100);
+        int n = epoll_wait(cl->ep, evs, 4096, outq_pending ? OUTQ_US / 1000 : 100);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -799,6 +848,7 @@ int client_run(client *cl)
             on_event(cl, evs[i].data.ptr, evs[i].events);
         peek_probe(cl);
         kick_stalled(cl);
+        outq_pending = sample_outq(cl);
         reap_timeouts(cl);
     }
     while (cl->head) {

@@ -8,9 +8,11 @@
 #                the completed connections; median and minimum, Mbit/s and % of the link sum
 #   shares     = median share of each subflow (sf_bytes_in for down, sf_bytes_out for up;
 #                MPTCP_TCPINFO order: the first subflow, then the joins), "-" without MPTCP
-#   stalls     = failed connections, and for bulk-down those with more than 1 s without
-#                progress (max_gap_us); for bulk-up the client cannot tell a stall from its
-#                send buffer draining (a DATA_ACK gap from the pcaps, as failover.sh, would)
+#   stalls     = failed connections, and those with more than 1 s without data-level progress
+#                (max_gap_us: bytes read, written or, for uploads, DATA_ACKed, which mpx-client
+#                samples with SIOCOUTQ; agents/README.md). Records without outq_samples come
+#                from an earlier client whose bulk-up gap was its send buffer draining: their
+#                uploads count as stalls only when they failed
 #   vs model   = median of t_done / (setup + bytes * 8 / link sum), setup = the TTFB for bulk-down,
 #                the connect (or signal reply) time for bulk-up: 1.00 is the line rate
 # fmt json: the same numbers as JSON objects, one per variant and signal.
@@ -37,7 +39,8 @@ def r2: if . == null then null else (. * 100 | round) / 100 end;
                          [range(0; ($sh | map(length) | max)) as $i | $sh | map(.[$i] // 0) | median | round]
                        else null end),
        subflows_max: (map(.subflows // 0) | max),
-       stalls: (map(select((.ok != true) or ((($isup | not)) and (.max_gap_us // 0) > 1000000)))
+       stalls: (map(select((.ok != true) or
+                           ((($isup | not) or has("outq_samples")) and (.max_gap_us // 0) > 1000000)))
                 | length),
        max_gap_ms_p50: (map(.max_gap_us // null | select(. != null) / 1000) | median | r2),
        vs_model_p50: ($done | map(.t_done_us / ((if $isup then (.t_sig_reply_us // .t_connected_us // 0)

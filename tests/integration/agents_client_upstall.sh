@@ -5,7 +5,8 @@
 # emulated link (tests/topo/pair.topo, 10 Mbit/s): a clean upload reports a gap below the 1 s
 # stall threshold (before, the whole drain of the send buffer), an upload whose link is
 # blackholed for 1.5 s mid-transfer (mpx-linkem's triggered schedule) a gap at least as long as
-# the blackhole the emulator logged, over MPTCP and over plain TCP.
+# the blackhole the emulator logged, over MPTCP and over plain TCP; emu/harness/bulk.jq counts
+# the stalled ones as stalls.
 # timeout: 60
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -58,7 +59,7 @@ t_check "clean MPTCP upload completed and verified" mpx_us_jq '.ok and .verified
 t_check "clean upload sampled its unacked bytes ($(jq .outq_samples <<< "$r") samples)" \
   mpx_us_jq '.outq_samples > 0' <<< "$r"
 cgap=$(jq '.max_gap_us // 0' <<< "$r")
-t_check "clean upload: max_gap_us $(jq .max_gap_us <<< "$r") < 1 s (the stall threshold)" \
+t_check "clean upload - max_gap_us $(jq .max_gap_us <<< "$r") < 1 s (the stall threshold)" \
   mpx_us_jq '.max_gap_us < 1000000' <<< "$r"
 
 # 2. stalled: 4 MB (3.4 s at 10 Mbit/s), the link blackholed 0.5-2.0 s after the start
@@ -75,17 +76,26 @@ for mp in on off; do
   echo "info: stalled --mptcp $mp: $(jq -c '{ok, mptcp, t_done_us, max_gap_us, outq_samples, outq_every_max_us}' <<< "$r"), blackhole $dur us"
   t_check "stalled upload --mptcp $mp completed and verified" mpx_us_jq '.ok and .verified' <<< "$r"
   # the blackhole began while data was outstanding: it started before the upload was acked
-  t_check "stalled upload --mptcp $mp: the blackhole began before it completed" \
+  t_check "stalled upload --mptcp $mp - the blackhole began before it completed" \
     mpx_us_jq --argjson d "$td" '.t0_real_us + .t_done_us > $d' <<< "$r"
   # nothing can be acked while the link is down: the gap spans the blackhole, less at most
   # how late the client noticed the last ack before it (its longest SIOCOUTQ sample interval)
-  t_check "stalled upload --mptcp $mp: max_gap_us $(jq .max_gap_us <<< "$r") >= blackhole $dur us - sampling lateness $(jq .outq_every_max_us <<< "$r") us" \
+  t_check "stalled upload --mptcp $mp - max_gap_us $(jq .max_gap_us <<< "$r") >= blackhole $dur us - sampling lateness $(jq .outq_every_max_us <<< "$r") us" \
     mpx_us_jq --argjson d "$dur" '.max_gap_us + .outq_every_max_us >= $d' <<< "$r"
   # and it is the blackhole, not the whole upload (what the writes alone would show): it began
   # after the last ack before the blackhole, at most the clean run's longest ack gap before it
-  t_check "stalled upload --mptcp $mp: the gap began at the blackhole, not at the start" \
+  t_check "stalled upload --mptcp $mp - the gap began at the blackhole, not at the start" \
     mpx_us_jq --argjson d "$td" --argjson g "$cgap" \
     '.max_gap_us <= .t0_real_us + .t_done_us - $d + $g' <<< "$r"
 done
+
+# 3. bulk.exp's table (emu/harness/bulk.jq) counts the stalled uploads as stalls, the clean one not
+for n in clean stall-on stall-off; do
+  jq -c --arg v "${n%%-*}" 'select(.type == "conn") | . + {variant: $v}' "$out/$n.json"
+done > "$out/connections.jsonl"
+bj=$(jq -c -s -f "$MPX_ROOT/emu/harness/bulk.jq" --arg fmt json "$out/connections.jsonl" |
+  jq -c -s 'map({(.variant): .stalls}) | add')
+t_check "bulk.jq - stalls clean 0 of 1, stalled 2 of 2 ($bj)" \
+  mpx_us_jq '.clean == 0 and .stall == 2' <<< "$bj"
 [ "$T_FAILED" = 0 ] || { echo "--- schedule"; cat "$slog"; echo "--- client"; cat "$out"/*.err; tail -n 5 "$out/srv.log"; }
 t_done

@@ -66,8 +66,18 @@ _mpx_ic_defaults() {
   : "${MPX_IC_OPTD:=$MPX_IC_ROOT/bin/mpx-optd}" "${MPX_IC_WIRE:=$MPX_IC_ROOT/bin/mpx-wire}"
 }
 
-mpx_ic_hag_ctl() { echo "$1/optd-hag.ctl"; }
-mpx_ic_client_ctl() { echo "$1/optd-client.ctl"; }
+# A unix socket path holds at most 107 bytes and mpx-proxy binds its reply sockets at the
+# control path + 16 bytes: a long results path (a long run or variant name) moves the socket to
+# /run/mpxlab-ic, named by a checksum of DIR (the same for every caller, distinct per DIR).
+_mpx_ic_ctl_path() { # dir role
+  local p=$1/optd-$2.ctl h
+  if [ ${#p} -gt 80 ]; then
+    h=$(printf %s "$1" | cksum) && mkdir -p /run/mpxlab-ic && p=/run/mpxlab-ic/${h%% *}-$2.ctl
+  fi
+  echo "$p"
+}
+mpx_ic_hag_ctl() { _mpx_ic_ctl_path "$1" hag; }
+mpx_ic_client_ctl() { _mpx_ic_ctl_path "$1" client; }
 
 mpx_ic_ctl() { # ctlpath request...
   _mpx_ic_defaults
@@ -92,7 +102,8 @@ _mpx_ic_prefer253_nft() {
 # Starts mpx-optd MODE in NS; PID in DIR/optd-ROLE.pid. Extra args are passed to mpx-optd.
 _mpx_ic_optd_start() { # ns role mode dir args...
   local ns=$1 role=$2 mode=$3 dir=$4 i; shift 4
-  local ready=$dir/optd-$role.ready ctl=$dir/optd-$role.ctl
+  local ready=$dir/optd-$role.ready ctl
+  ctl=$(_mpx_ic_ctl_path "$dir" "$role")
   rm -f "$ready"
   if [ "$mode" = listen ]; then
     ip netns exec "$ns" timeout -s TERM "$MPX_IC_LIFE" "$MPX_IC_OPTD" listen --ready "$ready" \

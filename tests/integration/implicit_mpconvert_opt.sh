@@ -22,27 +22,33 @@ have_tshark=1; command -v tshark >/dev/null || have_tshark=0
 B=$MPX_ROOT/bin
 OPTPORT=5128
 cleanup() {
-  [ -n "$MPX_NT_HAG" ] && mpx_ic_hag_down "$MPX_NT_HAG" "$MPX_NT_DIR/ic"
-  [ -n "$MPX_NT_CLIENT" ] && mpx_ic_client_down "$MPX_NT_CLIENT" "$MPX_NT_DIR/ic"
+  [ -n "$MPX_NT_HAG" ] && mpx_ic_hag_down "$MPX_NT_HAG" "$IC"
+  [ -n "$MPX_NT_CLIENT" ] && mpx_ic_client_down "$MPX_NT_CLIENT" "$IC"
   mpx_nt_down
 }
+IC=
 trap cleanup EXIT INT TERM
 mpx_nt_up impo || { echo "FAIL: setup: mpx_nt_up failed"; exit 1; }
 D=$MPX_NT_DIR
+# the interception's files under a long path, as a results folder with a long run and variant
+# name has them: the control sockets must still fit a unix socket path (regression: failover.exp)
+IC=$D/ic-$(printf 'long%.0s' $(seq 1 20))
 H4=$MPX_NT_H_DSL4 S4=$MPX_NT_S4 S6=$MPX_NT_S6
 mpx_nt_exec client ethtool -K dsl tx off >/dev/null 2>&1
 dump_fail() {
   echo "--- state"; mpx_nt_dump
-  for f in "$D"/*.log "$D"/ic/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done
+  for f in "$D"/*.log "$IC"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done
 }
 
 mpx_nt_bg server "$D/srv.log" "$B/mpx-server" --listen "$S4:8080" --listen "[$S6]:8080" \
   --json "$D/srv.json" --ready "$D/srv.ready"
-MPX_IC_OPTPORT=$OPTPORT mpx_ic_hag_up "$MPX_NT_HAG" optd-read "$D/ic" >"$D/hagup.log" 2>&1 ||
+MPX_IC_OPTPORT=$OPTPORT mpx_ic_hag_up "$MPX_NT_HAG" optd-read "$IC" >"$D/hagup.log" 2>&1 ||
   { echo "FAIL: setup: hag: $(tail -2 "$D/hagup.log")"; dump_fail; exit 1; }
-mpx_ic_client_up "$MPX_NT_CLIENT" "$D/ic" >"$D/clup.log" 2>&1 ||
+mpx_ic_client_up "$MPX_NT_CLIENT" "$IC" >"$D/clup.log" 2>&1 ||
   { echo "FAIL: setup: client optd: $(tail -2 "$D/clup.log")"; dump_fail; exit 1; }
-CCTL=$(mpx_ic_client_ctl "$D/ic") HCTL=$(mpx_ic_hag_ctl "$D/ic")
+CCTL=$(mpx_ic_client_ctl "$IC") HCTL=$(mpx_ic_hag_ctl "$IC")
+t_check "control sockets fit sun_path with the proxy's reply suffix (${#CCTL}, ${#HCTL} <= 91 bytes)" \
+  test "${#CCTL}" -le 91 -a "${#HCTL}" -le 91
 mpx_nt_bg hag "$D/proxy.log" "$B/mpx-proxy" --mpconvert-opt "$OPTPORT" --optd "$HCTL" \
   --ready "$D/proxy.ready" --stats "$D/proxy.stats" \
   --allow "$MPX_NT_C_DSL4/24" --allow "$MPX_NT_C_LTE4/24" --allow "$MPX_NT_C_DSL6/64" --allow "$MPX_NT_C_LTE6/64"

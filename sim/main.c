@@ -382,6 +382,18 @@ static int load_plan(const char *path, const char *name, const mpx_signal **sigs
     return rc;
 }
 
+/* round R of --seeds: an independent draw sequence per round, each direction's seed mixed */
+static void reseed_round(struct sim *s, uint64_t (*seed0)[2], uint64_t round)
+{
+    char err[128];
+    for (int l = 0; l < s->nlinks; l++)
+        for (int d = 0; d < 2; d++) {
+            uint64_t x = seed0[l][d] + round;
+            struct lk_params up = { .seed = lk_splitmix64(&x) & MPX_SEED_MAX, .set_mask = LK_K_SEED };
+            lk_dir_update(&s->links[l].dir[d], &up, err, sizeof err);
+        }
+}
+
 /* ---- --calibrate: per-node processing times from an emulation's residual ---- */
 #define CAL_STEP_US 1000.0 /* the probe processing time that counts a node's steps */
 #define CAL_ITER 8        /* fits on the model itself (the first from the step counts) */
@@ -414,14 +426,7 @@ static int run_ttfb(const struct opts *o, const mpxa_workload *wl, const uint64_
     for (int l = 0; l < s.nlinks; l++)
         for (int d = 0; d < 2; d++) seed0[l][d] = s.links[l].dir[d].p.seed;
     for (uint64_t round = 0, j = 0; round < o->seeds; round++) {
-        if (round)
-            for (int l = 0; l < s.nlinks; l++)
-                for (int d = 0; d < 2; d++) {
-                    uint64_t x = seed0[l][d] + round;
-                    struct lk_params up = { .seed = lk_splitmix64(&x) & MPX_SEED_MAX,
-                                            .set_mask = LK_K_SEED };
-                    lk_dir_update(&s.links[l].dir[d], &up, err, sizeof err);
-                }
+        if (round) reseed_round(&s, seed0, round);
         for (size_t q = 0; q < nsteps; q++, j++) {
             struct sim_conn c;
             sim_conn_run(&w, &c, sigs[steps[q].si], timeout);
@@ -799,14 +804,7 @@ int main(int argc, char **argv)
         for (int d = 0; d < 2; d++) seed0[l][d] = s.links[l].dir[d].p.seed;
     for (size_t q = 0; q < nsteps; q++) maxrep = steps[q].rep > maxrep ? steps[q].rep : maxrep;
     for (uint64_t round = 0; round < o.seeds; round++) {
-        if (round) /* an independent draw sequence per round: each direction's seed, mixed */
-            for (int l = 0; l < s.nlinks; l++)
-                for (int d = 0; d < 2; d++) {
-                    uint64_t x = seed0[l][d] + round;
-                    struct lk_params up = { .seed = lk_splitmix64(&x) & MPX_SEED_MAX,
-                                            .set_mask = LK_K_SEED };
-                    lk_dir_update(&s.links[l].dir[d], &up, err, sizeof err);
-                }
+        if (round) reseed_round(&s, seed0, round);
         for (size_t q = 0; q < nsteps; q++) {
             uint64_t r = steps[q].rep + round * maxrep, k = steps[q].k;
             size_t i = steps[q].si;

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # bench/linkem/lateness.sh: mpx-linkem's release lateness and one-way delay error as the
 # experiments run it (pcap on, a DSL-like link), with the host idle or loaded.
-#   bench/linkem/lateness.sh [--secs N] [--load idle|churn|hog] [--pps R] [-- LINKEM-ARGS...]
+#   bench/linkem/lateness.sh [--secs N] [--load idle|churn|hog] [--pps R] [--awake on|off]
+#                            [-- LINKEM-ARGS...]
+# --awake on: bin/mpx-awake keeps the CPUs from halting during the run, as `mpxlab run` does
 # Load (bounded by timeout, started and stopped by PID):
 #   idle   nothing else
 #   churn  two shell loops forking jq and sed, as the harness does between connections
@@ -18,14 +20,15 @@ export MPX_ROOT
 # shellcheck source=emu/linkem/testlib.sh
 source emu/linkem/testlib.sh
 [ "$(id -u)" = 0 ] || { echo "bench/linkem/lateness: needs root" >&2; exit 77; }
-secs=10 load=idle pps=2000
+secs=10 load=idle pps=2000 awake=off
 while [ $# -gt 0 ]; do
   case $1 in
     --secs) secs=$2; shift 2 ;;
     --load) load=$2; shift 2 ;;
     --pps) pps=$2; shift 2 ;;
+    --awake) awake=$2; shift 2 ;;
     --) shift; break ;;
-    *) echo "usage: $0 [--secs N] [--load idle|churn|hog] [--pps R] [-- LINKEM-ARGS...]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--secs N] [--load idle|churn|hog] [--pps R] [--awake on|off] [-- LINKEM-ARGS...]" >&2; exit 2 ;;
   esac
 done
 out=$(mktemp -d /tmp/mpx-lk-late.XXXXXX)
@@ -62,6 +65,10 @@ lk_warm e
 mpx_lkl_steal() { awk '/^cpu /{print $9; exit}' /proc/stat; }
 st0=$(mpx_lkl_steal) t0=$(date +%s%N)
 mpx_lkl_load "$load" $((secs + 6))
+if [ "$awake" = on ]; then
+  [ -x bin/mpx-awake ] || { echo "bin/mpx-awake missing: make" >&2; exit 1; }
+  timeout $((secs + 20)) bin/mpx-awake & mpx_lkl_loadpids+=($!)
+fi
 lk_exec e-b timeout $((secs + 10)) iperf3 -s -1 -B "$LK_B_IP" >/dev/null 2>&1 &
 srv=$!
 for _ in $(seq 1 100); do lk_exec e-b ss -Hltn "sport = :5201" | grep -q . && break; sleep 0.02; done
@@ -77,8 +84,8 @@ st1=$(mpx_lkl_steal) t1=$(date +%s%N)
 # steal: CPU time the hypervisor gave to others while this VM wanted it (USER_HZ ticks)
 steal=$(awk -v a="$st0" -v b="$st1" -v d=$((t1 - t0)) -v n="$(nproc)" \
   'BEGIN{printf "%.1f", (b-a)/100/(d/1e9*n)*100}')
-jq -c --arg load "$load" --argjson steal "$steal" --argjson loadavg "$(cut -d' ' -f1 /proc/loadavg)" \
-  --slurpfile p "$out/p" '{load: $load, loadavg: $loadavg, steal_pct: $steal,
+jq -c --arg load "$load" --argjson awake "$([ "$awake" = on ] && echo true || echo false)" --argjson steal "$steal" --argjson loadavg "$(cut -d' ' -f1 /proc/loadavg)" \
+  --slurpfile p "$out/p" '{load: $load, awake: $awake, loadavg: $loadavg, steal_pct: $steal,
     late_us: {ab: .ab.late_us, ba: .ba.late_us}, owd_err_us: $p[0].owd_us,
     probes: $p[0].received, pkts: (.ab.pkts_out + .ba.pkts_out), kernel_drops: (.ab.kernel_drops + .ba.kernel_drops),
     pcap_frames, pcap_dropped: (.pcap_dropped // null), diag, cpu_s: (.cpu_user_s + .cpu_sys_s)}' "$out/stats.json"

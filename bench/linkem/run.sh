@@ -251,19 +251,31 @@ emit "{\"bench\":\"rate\",\"tcp_mbit\":{\"linkem\":$g_lk,\"tbf\":$g_tbf,\"htb\":
 
 # ---- 4. as experiments run it: pcap on, a DSL-like link, probes + ping + a TCP flow
 LS=$([ $quick = 1 ] && echo 4 || echo 8)
-for r in $(seq 1 "$reps"); do bench/linkem/lateness.sh --secs "$LS" > "$out/late.$r" || true; done
+# each run twice, interleaved: CPUs allowed to halt when idle (off) and kept awake by
+# bin/mpx-awake as `mpxlab run` does (on)
+for r in $(seq 1 "$reps"); do
+  for a in off on; do bench/linkem/lateness.sh --secs "$LS" --awake "$a" > "$out/late.$a.$r" || true; done
+done
 echo "## 4. Release lateness and one-way delay error as experiments run it ($reps runs of ${LS} s)"
 echo
 echo "pcap on (auto snap), ab rate=20mbit delay=10ms, ba rate=2mbit delay=10ms; UDP probes A->B"
 echo "2000/s, ping B->A every 10 ms, a 1 Mbit/s TCP flow B->A (bench/linkem/lateness.sh). Error ="
 echo "receiver's kernel stamp - sender's stamp - 10 ms - the frame's serialization (56.8 us)."
 echo
-echo "| run | host steal % | lateness ab p50/p99/max us | lateness ba p99 us | owd error p50/p99/max us | late >50 us by cause (woke late / busy / in batch) |"
-echo "|---|---|---|---|---|---|"
+echo "| run | CPUs kept awake | host steal % | lateness ab p50/p99/max us | lateness ba p99 us | owd error p50/p99/max us | late >50 us by cause (woke late / busy / in batch) |"
+echo "|---|---|---|---|---|---|---|"
 for r in $(seq 1 "$reps"); do
-  [ -s "$out/late.$r" ] || { echo "| $r | failed | | | | |"; continue; }
-  jq -r --arg r "$r" '"| \($r) | \(.steal_pct) | \(.late_us.ab.p50)/\(.late_us.ab.p99)/\(.late_us.ab.max) | \(.late_us.ba.p99) | \(.owd_err_us.p50)/\(.owd_err_us.p99)/\(.owd_err_us.max) | \(.diag.late_gt50us.woke_late) / \(.diag.late_gt50us.busy) / \(.diag.late_gt50us.in_batch) |"' "$out/late.$r"
-  emit "$(jq -c '{bench: "lateness"} + .' "$out/late.$r")"
+  for a in off on; do
+    f=$out/late.$a.$r
+    [ -s "$f" ] || { echo "| $r | $a | failed | | | | |"; continue; }
+    jq -r --arg r "$r" --arg a "$a" '"| \($r) | \($a) | \(.steal_pct) | \(.late_us.ab.p50)/\(.late_us.ab.p99)/\(.late_us.ab.max) | \(.late_us.ba.p99) | \(.owd_err_us.p50)/\(.owd_err_us.p99)/\(.owd_err_us.max) | \(.diag.late_gt50us.woke_late) / \(.diag.late_gt50us.busy) / \(.diag.late_gt50us.in_batch) |"' "$f"
+    emit "$(jq -c '{bench: "lateness"} + .' "$f")"
+    jq -r '[.late_us.ab.p99, .late_us.ba.p99] | max' "$f" >> "$out/late-p99.$a"
+  done
 done
 echo
+if [ -s "$out/late-p99.off" ] && [ -s "$out/late-p99.on" ]; then
+  echo "Worse direction's p99, median of the runs: CPUs allowed to halt $(mpx_lkb_median "$out/late-p99.off") us, kept awake $(mpx_lkb_median "$out/late-p99.on") us; ratio halt / awake $(ratio "$(mpx_lkb_median "$out/late-p99.off")" "$(mpx_lkb_median "$out/late-p99.on")")."
+  echo
+fi
 echo "(JSON lines: $res)"

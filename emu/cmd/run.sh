@@ -71,6 +71,10 @@ usage: mpxlab run EXP [options]
   --cpu-placement P   off (default) or split: the link emulators on one CPU, the agents and
                       the harness on the others, by PID (taskset); recorded in the manifest
                       and each variant's fidelity numbers; split without 2 CPUs or taskset: off
+  --keep-awake on|off on (default): one SCHED_IDLE spinner per CPU (bin/mpx-awake) keeps an
+                      idle vCPU from halting, which on a VM delays every timer by up to ms;
+                      the CPU pressure is then read for the run's own cgroup2 group (needs a
+                      writable cgroup2, else off with the reason); recorded in the manifest
 exit: 0 report written, nothing below; 1 the run could not be carried out (no report);
       2 usage / bad experiment file; 3 a variant failed (warm-up connection failed, a link
       emulator or agent died; the other variants ran); 4 partial: the time limit stopped the
@@ -82,7 +86,7 @@ exit: 0 report written, nothing below; 1 the run could not be carried out (no re
 EOF
 }
 
-cpu_placement=${MPX_CPU_PLACEMENT_MODE:-off} accept_unfaithful=0 client_mode=plan exp='' o_reps='' o_range='' o_seed='' o_out='' o_signals='' check=0 noplots=0 backend=
+keep_awake=${MPX_KEEP_AWAKE:-on} cpu_placement=${MPX_CPU_PLACEMENT_MODE:-off} accept_unfaithful=0 client_mode=plan exp='' o_reps='' o_range='' o_seed='' o_out='' o_signals='' check=0 noplots=0 backend=
 while [ $# -gt 0 ]; do
   case $1 in
     -h|--help) usage; exit 0 ;;
@@ -98,6 +102,8 @@ while [ $# -gt 0 ]; do
     --accept-unfaithful) accept_unfaithful=1; shift ;;
     --cpu-placement) cpu_placement=${2:?--cpu-placement needs off or split}; shift 2
       [[ $cpu_placement =~ ^(off|split)$ ]] || { echo "mpxlab run: --cpu-placement wants off or split" >&2; exit 2; } ;;
+    --keep-awake) keep_awake=${2:?--keep-awake needs on or off}; shift 2
+      [[ $keep_awake =~ ^(on|off)$ ]] || { echo "mpxlab run: --keep-awake wants on or off" >&2; exit 2; } ;;
     --client-mode) client_mode=${2:?--client-mode needs plan or process}; shift 2
       [[ $client_mode =~ ^(plan|process)$ ]] || { echo "mpxlab run: --client-mode wants plan or process" >&2; exit 2; } ;;
     -*) echo "mpxlab run: unknown option '$1'" >&2; usage >&2; exit 2 ;;
@@ -162,6 +168,7 @@ elif [ -n "$o_signals" ]; then REPRO+=" --signals ${o_signals// /,}"; fi
 [ -n "$o_range" ] && REPRO+=" --rep-range $o_range"
 [ "$client_mode" = plan ] || REPRO+=" --client-mode $client_mode"
 [ "$cpu_placement" = off ] || REPRO+=" --cpu-placement $cpu_placement"
+[ "$keep_awake" = on ] || REPRO+=" --keep-awake off"
 # read by mpx_client_step (agents.sh)
 export MPX_CLIENT_MODE=$client_mode
 
@@ -191,6 +198,7 @@ run_cleanup() {
   local r
   for r in "${TOPO_UP[@]}"; do run_topo_down "$r"; done
   TOPO_UP=()
+  mpx_fid_awake_stop 2>> "$RUN_LOG"
   # RUN_FINISHED: the end of the script wrote the final manifest, the report and said what
   # went wrong; anything else that ends the run is a failure (or an interruption)
   if [ "${RUN_FINISHED:-0}" != 1 ]; then
@@ -399,6 +407,11 @@ mpx_manifest_start
 mpx_manifest_set cpu_placement "$(jq -n -c --arg a "$cpu_placement" --arg m "$MPX_CPU_PLACEMENT" --arg e "$MPX_CPU_EMU" \
   --arg r "$MPX_CPU_REST" --arg why "$MPX_CPU_WHY" '{asked: $a, mode: $m, emulators_cpus: (if $e == "" then null else $e end),
   others_cpus: (if $r == "" then null else $r end), why_not: (if $why == "" then null else $why end)}')"
+# keeping the CPUs awake (fidelity.sh): what was asked, what this machine allows
+[ "$backend" = sim ] || mpx_fid_awake_start "$keep_awake"
+[ -z "$MPX_AWAKE_WHY" ] || say "--keep-awake $keep_awake: $MPX_AWAKE_WHY; running without it"
+mpx_manifest_set keep_awake "$(jq -n -c --arg a "$keep_awake" --arg m "$MPX_AWAKE" --arg why "$MPX_AWAKE_WHY" \
+  '{asked: $a, mode: $m, why_not: (if $why == "" then null else $why end)}')"
 mpx_progress_init "$total"
 mpx_progress_msg "run $RUN_ID: $total connections in ${#VARIANTS[@]} variant(s); results in $OUT"
 [ "$total" -gt 0 ] || mpx_progress_msg "nothing can run: $(cut -d, -f4- "$OUT/signals.csv" | tail -n +2 | sort -u | tr '\n' ' ')"

@@ -52,7 +52,8 @@ def fidelity:
      lateness: {bound_us: $bound, fraction: fid_fraction, min_one_way_ms: $dmin, worst: $worst,
                 kernel_drops: $drops, directions: $dirs},
      cpu: (if $h == null then null else
-       {window: $wn, connections: ($h.steps.n // 0), psi: $h.psi, psi_some_pct: ($c.some_pct | fid_r1),
+       {window: $wn, connections: ($h.steps.n // 0), psi: $h.psi, psi_scope: ($h.psi_scope // "system"),
+        keep_awake: ($h.keep_awake // false), psi_some_pct: ($c.some_pct | fid_r1),
         psi_full_pct: ($c.full_pct | fid_r1), steal_pct: ($c.steal_pct | fid_r1), pressure_pct: ($press | fid_r1),
         bound_pct: ($pbound | fid_r1), sched_base_slice_us: $h.sched_base_slice_us,
         psi_some_avg10_end: $h.psi_some_avg10_end, psi_some_avg60_end: $h.psi_some_avg60_end,
@@ -73,7 +74,7 @@ def fid_line: .fidelity as $f
   | if $f == null then "fidelity not measured (run before the fidelity monitor)"
     else "fidelity: **\($f.verdict)**"
       + (if $f.lateness.worst != null then " — emulator lateness p99 \($f.lateness.worst.p99) µs (worst: \($f.lateness.worst.link) \($f.lateness.worst.dir); p99.9 \($f.lateness.worst.p999), max \($f.lateness.worst.max)) vs bound \($f.lateness.bound_us // "–") µs (\($f.lateness.fraction * 100 | round) % of the smallest one-way delay, \($f.lateness.min_one_way_ms) ms); kernel drops \($f.lateness.kernel_drops)" else "" end)
-      + (if $f.cpu != null then "; CPU pressure during the \($f.cpu.window) \($f.cpu.pressure_pct // "–") % (PSI some \($f.cpu.psi_some_pct // "–") %, steal \($f.cpu.steal_pct // "–") %) vs bound \($f.cpu.bound_pct // "–") %\(if $f.cpu.psi then "" else " (this kernel has no PSI: steal only)" end)" else "" end)
+      + (if $f.cpu != null then "; CPU pressure during the \($f.cpu.window) \($f.cpu.pressure_pct // "–") % (PSI some \($f.cpu.psi_some_pct // "–") %\(if $f.cpu.psi_scope == "run" then " of the run's own processes" else "" end), steal \($f.cpu.steal_pct // "–") %) vs bound \($f.cpu.bound_pct // "–") %\(if $f.cpu.psi then "" else " (this kernel has no PSI: steal only)" end)\(if $f.cpu.keep_awake then "; CPUs kept awake (mpx-awake)" else "" end)" else "" end)
       + (if $f.verdict == "unknown" then " — " + ($f.reasons | join("; ")) else "" end)
       + (if ($f.placement.mode // "off") == "split" then "; CPU placement: link emulators on CPU \($f.placement.emulators_cpus), agents and harness on \($f.placement.others_cpus)" else "" end)
       + (if $f.harness != null then "; harness: \($f.harness.between_pct) % of the \($f.harness.span_s) s from the first measured connection to the last between connections (connections \($f.harness.connections_s) s\(if $f.harness.native_probes > 0 then ", native-MPTCP probes \($f.harness.native_s) s" else "" end))" else "" end)

@@ -14,10 +14,10 @@
 # _mpx_fid_sample: FID_S=(t_us psi_some_us psi_full_us steal_ticks total_ticks); -1 = no PSI
 _mpx_fid_sample() {
   local k _a _b _c tot some=-1 full=-1 u n s i w q sq st
-  if [ -r /proc/pressure/cpu ]; then
+  if [ -r "$MPX_FID_PSI" ]; then
     while read -r k _a _b _c tot; do
       case $k in some) some=${tot#total=} ;; full) full=${tot#total=} ;; esac
-    done < /proc/pressure/cpu
+    done < "$MPX_FID_PSI"
   fi
   read -r _a u n s i w q sq st _b < /proc/stat
   FID_S=("${EPOCHREALTIME/./}" "$some" "$full" "$st" $((u + n + s + i + w + q + sq + st)))
@@ -96,8 +96,8 @@ mpx_fid_variant_end() {
   local f=$1 v=(0 0 0 0 0) a10='' a60='' k x y
   _mpx_fid_sample
   _mpx_fid_add v "${FID_V0[@]}"
-  if [ -r /proc/pressure/cpu ]; then
-    while read -r k x y _; do [ "$k" = some ] && { a10=${x#avg10=}; a60=${y#avg60=}; }; done < /proc/pressure/cpu
+  if [ -r "$MPX_FID_PSI" ]; then
+    while read -r k x y _; do [ "$k" = some ] && { a10=${x#avg10=}; a60=${y#avg60=}; }; done < "$MPX_FID_PSI"
   fi
   jq -n -c --argjson v "[$(IFS=,; echo "${v[*]}")]" --argjson s "[$(IFS=,; echo "${FID_STEPS[*]}")]" \
     --argjson n "$FID_NSTEPS" --argjson psi "$([ "${FID_S[1]}" -ge 0 ] && echo true || echo false)" \
@@ -105,10 +105,11 @@ mpx_fid_variant_end() {
     --argjson hz "$(getconf CLK_TCK 2>/dev/null || echo 100)" --argjson slice "$(_mpx_fid_slice_us)" \
     --arg pl "${MPX_CPU_PLACEMENT:-off}" --arg ple "${MPX_CPU_EMU:-}" --arg plr "${MPX_CPU_REST:-}" \
     --arg sle "$(_mpx_fid_cpus "${MPX_LINK_PID[@]}")" --arg slr "$(_mpx_fid_cpus "${MPX_AGENT_WATCH[@]}")" \
+    --arg awake "$MPX_AWAKE" --arg psrc "$([ "$MPX_FID_PSI" = /proc/pressure/cpu ] && echo system || echo run)" \
     --argjson agents "$(_mpx_fid_agents_json)" --argjson conn "[$(IFS=,; echo "${FID_CONN[*]:-0}")]" '
     def win($a): {elapsed_us: $a[0], psi_some_us: (if $psi then $a[1] else null end),
       psi_full_us: (if $psi then $a[2] else null end), steal_ticks: $a[3], cpu_ticks: $a[4]};
-    {psi: $psi, cpus: $cpus, clk_tck: $hz, sched_base_slice_us: $slice,
+    {psi: $psi, psi_scope: $psrc, keep_awake: ($awake == "on"), cpus: $cpus, clk_tck: $hz, sched_base_slice_us: $slice,
      variant: win($v), steps: (win($s) + {n: $n}),
      psi_some_avg10_end: ($a10 | tonumber? // null), psi_some_avg60_end: ($a60 | tonumber? // null),
      agents: $agents,
@@ -116,4 +117,59 @@ mpx_fid_variant_end() {
        + {emulators_seen: ($sle | split("|")), agents_seen: ($slr | split("|"))}),
      conns: (if ($conn | length) == 6 and $conn[0] > 0 then {n: $conn[0], conn_us: $conn[1], native_n: $conn[2],
        native_us: $conn[3], span_us: ($conn[5] - $conn[4])} else null end)}' > "$f"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Keeping the CPUs awake (bin/mpx-awake, emu/README.md "Keeping the CPUs awake"): on a VM an
+# idle vCPU halts and a sleeping emulator's next timer waits for the host to schedule it again
+# (p99 lateness 1-5 ms on an idle host here, 36-69 us with the CPUs kept awake). One SCHED_IDLE
+# spinner per CPU fills only time that would have been halted, but it is always runnable, so the
+# system-wide PSI would count it as pressure: the harness moves itself (and so everything it
+# starts) into a cgroup2 group of its own, the spinners into another, and reads the PSI of its
+# own group, which is exactly the time the experiment's processes waited for a CPU.
+#   mpx_fid_awake_start on|off   MPX_AWAKE on/off; MPX_AWAKE_WHY: why off although asked
+#   mpx_fid_awake_stop           spinners stopped by PID, the harness back, the groups removed
+MPX_FID_PSI=/proc/pressure/cpu MPX_AWAKE=off MPX_AWAKE_WHY='' MPX_AWAKE_PID='' MPX_AWAKE_CG='' MPX_AWAKE_BASE=''
+mpx_fid_awake_start() {
+  MPX_AWAKE=off MPX_AWAKE_WHY=''
+  [ "$1" = on ] || return 0
+  local mnt rel g
+  [ -x "$MPX_BIN/mpx-awake" ] || { MPX_AWAKE_WHY="bin/mpx-awake missing (make)"; return 0; }
+  while read -r _ g rel _; do [ "$rel" = cgroup2 ] && { mnt=$g; break; }; done < /proc/mounts
+  [ -n "${mnt:-}" ] || { MPX_AWAKE_WHY="no cgroup2 mount: the spinners could not be told apart from the experiment in the CPU pressure"; return 0; }
+  rel=$(sed -n 's/^0:://p' "/proc/$BASHPID/cgroup")
+  MPX_AWAKE_BASE=$mnt${rel%/}
+  # groups a run killed with SIGKILL left behind (empty, or rmdir refuses)
+  for g in "$MPX_AWAKE_BASE"/mpxlab-[0-9]*; do
+    [ -d "$g" ] && [ ! -e "/proc/${g##*/mpxlab-}" ] && rmdir "$g"/run "$g"/awake "$g" 2> /dev/null
+  done
+  MPX_AWAKE_CG=$MPX_AWAKE_BASE/mpxlab-$BASHPID
+  if ! mkdir -p "$MPX_AWAKE_CG/run" "$MPX_AWAKE_CG/awake" 2> /dev/null \
+     || ! [ -r "$MPX_AWAKE_CG/run/cpu.pressure" ] || ! echo "$BASHPID" 2> /dev/null > "$MPX_AWAKE_CG/run/cgroup.procs"; then
+    MPX_AWAKE_WHY="cannot use cgroup2 at $MPX_AWAKE_BASE (a group of its own with cpu.pressure): CPU pressure would count the spinners"
+    rmdir "$MPX_AWAKE_CG/run" "$MPX_AWAKE_CG/awake" "$MPX_AWAKE_CG" 2> /dev/null
+    MPX_AWAKE_CG=''; return 0
+  fi
+  "$MPX_BIN/mpx-awake" < /dev/null > /dev/null 2>> "${RUN_LOG:-/dev/null}" {MPX_ERR_FD}>&- {MPX_OUT_FD}>&- &
+  MPX_AWAKE_PID=$!
+  echo "$MPX_AWAKE_PID" > "$MPX_AWAKE_CG/awake/cgroup.procs" 2> /dev/null || {
+    MPX_AWAKE_WHY="cannot move the spinners into $MPX_AWAKE_CG/awake"; mpx_fid_awake_stop; return 0; }
+  declare -F log > /dev/null && log "keep-awake: mpx-awake PID $MPX_AWAKE_PID in $MPX_AWAKE_CG/awake, the run in $MPX_AWAKE_CG/run"
+  # the emulators and agents are this group's: their waits are its PSI
+  MPX_FID_PSI=$MPX_AWAKE_CG/run/cpu.pressure MPX_AWAKE=on
+}
+mpx_fid_awake_stop() {
+  local i
+  if [ -n "$MPX_AWAKE_PID" ]; then kill -TERM "$MPX_AWAKE_PID" 2> /dev/null; wait "$MPX_AWAKE_PID" 2> /dev/null; fi
+  MPX_AWAKE_PID='' MPX_FID_PSI=/proc/pressure/cpu
+  [ -n "$MPX_AWAKE_CG" ] || return 0
+  echo "$BASHPID" 2> /dev/null > "$MPX_AWAKE_BASE/cgroup.procs"
+  # a process this run started and that is still exiting keeps the group busy for a moment
+  for i in 1 2 3 4 5 6 7 8 9 10; do
+    rmdir "$MPX_AWAKE_CG/run" "$MPX_AWAKE_CG/awake" "$MPX_AWAKE_CG" 2> /dev/null && break
+    [ -d "$MPX_AWAKE_CG" ] || break
+    sleep 0.1
+  done
+  [ ! -d "$MPX_AWAKE_CG" ] || echo "mpxlab: cgroup $MPX_AWAKE_CG still holds: $(cat "$MPX_AWAKE_CG"/*/cgroup.procs 2> /dev/null | tr '\n' ' ')" >&2
+  MPX_AWAKE_CG=''
 }

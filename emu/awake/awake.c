@@ -77,7 +77,8 @@ static int probe(unsigned n)
 #define PCT(q) (late[(size_t)((n - 1) * (q))] / 1000)
     printf("{\"samples\":%u,\"period_us\":1000,\"sched_fifo\":%s,\"late_us\":{\"p50\":%lld,"
            "\"p90\":%lld,\"p99\":%lld,\"p999\":%lld,\"max\":%lld}}\n",
-           n, fifo ? "true" : "false", PCT(0.5), PCT(0.9), PCT(0.99), PCT(0.999), late[n - 1] / 1000);
+           n, fifo ? "true" : "false", PCT(0.5), PCT(0.9), PCT(0.99), PCT(0.999),
+           late[n - 1] / 1000);
 #undef PCT
     free(late);
     return 0;

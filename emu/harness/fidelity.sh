@@ -152,8 +152,11 @@ mpx_fid_awake_start() {
   fi
   "$MPX_BIN/mpx-awake" < /dev/null > /dev/null 2>> "${RUN_LOG:-/dev/null}" {MPX_ERR_FD}>&- {MPX_OUT_FD}>&- &
   MPX_AWAKE_PID=$!
-  echo "$MPX_AWAKE_PID" > "$MPX_AWAKE_CG/awake/cgroup.procs" 2> /dev/null || {
-    MPX_AWAKE_WHY="cannot move the spinners into $MPX_AWAKE_CG/awake"; mpx_fid_awake_stop; return 0; }
+  if ! echo "$MPX_AWAKE_PID" 2> /dev/null > "$MPX_AWAKE_CG/awake/cgroup.procs"; then
+    # shellcheck disable=SC2034 # run.sh says it
+    MPX_AWAKE_WHY="cannot move the spinners into $MPX_AWAKE_CG/awake"
+    mpx_fid_awake_stop; return 0
+  fi
   declare -F log > /dev/null && log "keep-awake: mpx-awake PID $MPX_AWAKE_PID in $MPX_AWAKE_CG/awake, the run in $MPX_AWAKE_CG/run"
   # the emulators and agents are this group's: their waits are its PSI
   MPX_FID_PSI=$MPX_AWAKE_CG/run/cpu.pressure MPX_AWAKE=on

@@ -10,7 +10,8 @@
 #                  slice = the scheduler's base slice (fidelity.sh)
 # The third line: a waking agent (client, proxy, server run under CFS, the emulators under
 # SCHED_FIFO) that meets a contended CPU waits up to one base slice; the share of time the CPU
-# is contended (PSI "some": at least one runnable task waiting; steal: the hypervisor ran
+# is contended (PSI "some" of the run's own cgroup2 group when the CPUs are kept awake, else of
+# the system: at least one runnable task waiting; steal: the hypervisor ran
 # something else) is the chance a wake-up meets it. So the expected extra delay per agent
 # wake-up is at most pressure x slice, and the rule keeps it under the same bound B.
 def fid_fraction: 0.1;

@@ -13,7 +13,7 @@
 static struct sim_conn *g_cur;
 static struct sim_world *g_w;
 
-const char *const sim_proc_names[SIM_PROC__N] = { "client", "proxy", "server" };
+const char *const sim_proc_names[SIM_PROC__N] = { "client", "proxy", "server", "optd" };
 
 /* ---- processing time (sim_world.proc_ns) ----
  * A node's application acts in steps: each callback that reacts to what arrived is one step,
@@ -23,10 +23,68 @@ const char *const sim_proc_names[SIM_PROC__N] = { "client", "proxy", "server" };
 static uint64_t g_busy[SIM_PROC__N]; /* the node's application is busy until (ns) */
 static uint64_t g_act[SIM_PROC__N];  /* when the current step's output leaves; 0: not charged */
 static uint64_t g_gen;               /* bumped when a connection ends: its pending output lapses */
+static bool g_wait[SIM_PROC__N];     /* the current step waited for mpx-optd (a control request) */
 
 static void step_begin(int who)
 {
     g_act[who] = 0;
+    g_wait[who] = false;
+}
+
+/* ---- mpx-optd (sim_world.optd_client): one job after the other per instance ---- */
+enum { OPTD_CLIENT, OPTD_HAG };
+static uint64_t g_optd_busy[2];
+
+/* A job given to mpx-optd `which` at t0: when it is done. */
+static uint64_t optd_job(int which, uint64_t t0)
+{
+    uint64_t t = t0 > g_optd_busy[which] ? t0 : g_optd_busy[which];
+    return g_optd_busy[which] = t + g_w->proc_ns[SIM_PROC_OPTD];
+}
+
+static bool is_syn(const struct sim_pkt *p)
+{
+    return (p->flags & (SIM_SYN | SIM_ACK | SIM_FIN | SIM_RST)) == SIM_SYN;
+}
+
+static bool is_synack(const struct sim_pkt *p)
+{
+    return (p->flags & (SIM_SYN | SIM_ACK | SIM_FIN | SIM_RST)) == (SIM_SYN | SIM_ACK);
+}
+
+/* The client's NFQUEUE rules (agents/intercept mpx_ic_client_up): mangle POSTROUTING takes every
+ * SYN it sends, mangle PREROUTING every SYN/ACK with an MPTCP option (kind 30) it receives. */
+static uint64_t client_hook(struct sim *s, struct sim_node *n, const struct sim_pkt *p, bool out)
+{
+    (void)n;
+    if (!g_w->proc_ns[SIM_PROC_OPTD] || !g_w->optd_client) return 0;
+    if (out ? !is_syn(p) : !(is_synack(p) && (p->mpc || p->join))) return 0;
+    return optd_job(OPTD_CLIENT, s->now);
+}
+
+/* The HAG's NFQUEUE rules while the connection's interception mode is on (mpx_ic_hag_on): mode
+ * optd-read queues the SYNs to the signal's front-end port, mode prefer the SYNs from the
+ * client's side and the HAG's own SYN/ACKs; the other modes queue nothing (nft alone). */
+static uint64_t hag_hook(struct sim *s, struct sim_node *n, const struct sim_pkt *p, bool out)
+{
+    (void)n;
+    if (!g_w->proc_ns[SIM_PROC_OPTD] || !g_cur || !g_cur->sig->intercept) return 0;
+    const mpx_signal *sg = g_cur->sig;
+    bool q = false;
+    if (!strcmp(sg->intercept, "optd-read"))
+        q = !out && is_syn(p) && p->dport == sg->port;
+    else if (!strcmp(sg->intercept, "prefer"))
+        q = out ? is_synack(p) : is_syn(p) && sim_node_owns(g_w->client, p->src);
+    return q ? optd_job(OPTD_HAG, s->now) : 0;
+}
+
+/* The current step of node `who` asks mpx-optd `which` (a control request) and blocks for the
+ * answer: its output leaves the node's processing time after that. */
+static void step_ask_optd(struct sim *s, int who, int which)
+{
+    if (!g_w->proc_ns[SIM_PROC_OPTD]) return;
+    g_busy[who] = optd_job(which, s->now > g_busy[who] ? s->now : g_busy[who]);
+    g_wait[who] = true;
 }
 
 /* When the current step's output leaves (charged once per step, on its first output). */
@@ -70,7 +128,7 @@ static void out_fire(struct sim *s, void *arg, uint64_t u)
 static bool out_defer(struct sim *s, int who, int kind, struct sim_sock *k, struct px *x,
                       uint32_t addr, const uint8_t *d, size_t n)
 {
-    if (!g_w->proc_ns[who]) return false;
+    if (!g_w->proc_ns[who] && !g_wait[who]) return false;
     struct out_ev *e = malloc(sizeof *e + n);
     if (!e) return false; /* out of memory: at once rather than never */
     *e = (struct out_ev){ .kind = kind, .gen = g_gen, .k = k, .x = x, .addr = addr, .n = n };
@@ -253,6 +311,9 @@ static void px_accepted(struct sim *s, struct sim_sock *k)
         else px_connect(s, x, g_w->server_addr);
     } else { /* the target is known from the SYN (option or interception) */
         x->st = PX_RELAY;
+        /* a target in a SYN option: the front-end asks the HAG's mpx-optd, which read it */
+        if (x->sig->intercept && !strcmp(x->sig->intercept, "optd-read"))
+            step_ask_optd(s, SIM_PROC_PROXY, OPTD_HAG);
         px_connect(s, x, g_w->server_addr);
     }
 }
@@ -436,6 +497,23 @@ static void cl_eof(struct sim *s, struct sim_sock *k)
 static const struct sim_app_ops cl_ops = { .connected = cl_connected, .data = cl_data,
                                            .eof = cl_eof, .failed = conn_fail };
 
+/* a client connect that waits for its mpx-optd registration */
+struct pending_connect {
+    struct sim_connect_cfg cc;
+    struct cl *l;
+    uint64_t gen;
+    uint8_t d[];
+};
+
+static void connect_fire(struct sim *s, void *arg, uint64_t u)
+{
+    (void)u;
+    struct pending_connect *pc = arg;
+    if (pc->gen != g_gen || !g_cur) return;
+    g_cur->sock = sim_tcp_connect(s, g_w->client, &pc->cc, &cl_ops, pc->l);
+    if (!g_cur->sock) g_cur->failed = true;
+}
+
 /* The signal bytes a client puts in front of its request (SYN payload signals). */
 static long signal_bytes(const struct sim_world *w, const mpx_signal *sg, uint8_t *out,
                          size_t cap)
@@ -489,6 +567,17 @@ int sim_conn_start(struct sim_world *w, struct sim_conn *c, const mpx_signal *sg
     cc.join = w->join;
     cc.syn_data = plen ? payload : NULL;
     cc.syn_len = plen;
+    memset(g_optd_busy, 0, sizeof g_optd_busy);
+    if (sg->helper != MPX_SIG_HELPER_NONE && w->proc_ns[SIM_PROC_OPTD]) {
+        /* mpx-client registers the SYN's source port with its mpx-optd before connecting (a
+         * control request after its clock started) */
+        struct pending_connect *pc = conn_alloc(sizeof *pc + plen);
+        if (!pc) return -1;
+        pc->cc = cc, pc->l = l, pc->gen = g_gen;
+        if (plen) memcpy(pc->d, payload, plen);
+        pc->cc.syn_data = plen ? pc->d : NULL;
+        return sim_at(s, optd_job(OPTD_CLIENT, s->now), connect_fire, pc, 0);
+    }
     c->sock = sim_tcp_connect(s, w->client, &cc, &cl_ops, l);
     return c->sock ? 0 : -1;
 }
@@ -500,6 +589,8 @@ int sim_world_init(struct sim_world *w)
     sim_tcp_host(s, w->client);
     sim_tcp_host(s, w->hag);
     sim_tcp_host(s, w->server);
+    w->client->hook = client_hook;
+    w->hag->hook = hag_hook;
     struct sim_listen_cfg sc = { .port = SIM_SERVER_PORT };
     if (sim_tcp_listen(s, w->server, &sc, &srv_ops, NULL)) return -1;
     size_t n;
@@ -531,12 +622,15 @@ void sim_conn_run(struct sim_world *w, struct sim_conn *c, const mpx_signal *sg,
         sim_conn_end();
         return;
     }
-    while (s->evq.n && sim_tcp_open_socks(s) && s->now - t0 < timeout_ns)
+    /* (no socket yet: the connect waits for the client's mpx-optd) */
+    while (s->evq.n && (!c->sock || sim_tcp_open_socks(s)) && s->now - t0 < timeout_ns)
         sim_run(s, s->evq.h[0].t);
-    c->syn_timeouts = (unsigned)c->sock->retries;
-    c->lport = c->sock->lport;
-    c->joined = c->sock->sub && c->sock->sub->join_up;
-    if (sim_tcp_open_socks(s) && !c->ok) c->failed = true; /* timed out */
+    if (c->sock) {
+        c->syn_timeouts = (unsigned)c->sock->retries;
+        c->lport = c->sock->lport;
+        c->joined = c->sock->sub && c->sock->sub->join_up;
+    }
+    if ((!c->sock || sim_tcp_open_socks(s)) && !c->ok) c->failed = true; /* timed out */
     g_gen++; /* output the applications still had to make lapses with the connection */
     sim_tcp_abandon(s); /* what is left is dropped; the links drain */
     sim_run(s, UINT64_MAX);

@@ -16,8 +16,10 @@
 enum sim_syn_policy { SIM_SYN_COOKIE, SIM_SYN_THIRD_ACK, SIM_SYN_IMMEDIATE };
 
 /* The applications whose processing time the model can charge (mpx-sim --proc): mpx-client,
- * the converter on the HAG (its interception included), the server. */
-enum sim_proc_node { SIM_PROC_CLIENT, SIM_PROC_PROXY, SIM_PROC_SERVER, SIM_PROC__N };
+ * the converter on the HAG (its interception included), the server; and mpx-optd, the userspace
+ * hop some packets and lookups take (SIM_PROC_OPTD: its time per packet or request, see
+ * sim_world.optd_client). */
+enum sim_proc_node { SIM_PROC_CLIENT, SIM_PROC_PROXY, SIM_PROC_SERVER, SIM_PROC_OPTD, SIM_PROC__N };
 extern const char *const sim_proc_names[SIM_PROC__N];
 
 struct sim_world {
@@ -35,6 +37,16 @@ struct sim_world {
      * the other on each node (a single application thread); the client stamps the first
      * response byte at the end of its step. 0: the callbacks act at once (no event). */
     uint64_t proc_ns[SIM_PROC__N];
+    /* mpx-optd, as agents/intercept sets it up (proc_ns[SIM_PROC_OPTD] per job, one job after the
+     * other per mpx-optd; 0: no hop, no event):
+     * - the client's (optd_client: the harness starts it for a variant when any of its signals has
+     *   a registry helper): every SYN the client sends and every MPTCP SYN/ACK it receives go
+     *   through its NFQUEUE, and a helper signal's client registers the SYN's source port with it
+     *   before connecting (a control request);
+     * - the HAG's, during a connection whose registry `intercept` mode queues packets: optd-read
+     *   (SYNs to the signal's front-end port; the converter asks it for the target at accept,
+     *   a control request) and prefer (SYNs from the client, the HAG's own SYN/ACKs). */
+    bool optd_client;
 };
 
 /* One connection's outcome. */

@@ -44,7 +44,8 @@ static void usage(FILE *f)
 "  --summary-json FILE the same per signal as JSON (n, ok, p50/p90/p99 ms, SYN timeouts)\n"
 "  --proc NODE=US[,..] processing time of an application (client, proxy, server; default 0): each\n"
 "                      time it acts on what it received, what it sends, connects or closes leaves\n"
-"                      US microseconds later, its steps one after the other (sim/README.md)\n"
+"                      US microseconds later, its steps one after the other (sim/README.md);\n"
+"                      optd=US: mpx-optd's time per packet or request that waits for it\n"
 "  --calibrate FILE    instead of records: fit --proc to measured TTFBs (FILE: \"SIGNAL MS\" per\n"
 "                      connection, e.g. a no-loss emulation's) against this plan; one JSON object\n"
 "                      to --out: per node the time, per signal its steps and the residual left\n""exit: 0 all connections completed, 1 some failed, 2 usage or input error\n");
@@ -186,6 +187,8 @@ static int proc_apply(const char *spec, struct sim_world *w)
             who = SIM_PROC_PROXY;
         else if (!strcmp(t, "server") || !strcmp(t, w->server->name))
             who = SIM_PROC_SERVER;
+        else if (!strcmp(t, "optd"))
+            who = SIM_PROC_OPTD;
         char *end;
         double us = strtod(eq + 1, &end);
         if (who < 0 || end == eq + 1 || *end || !(us >= 0 && us <= 1e6)) goto bad;
@@ -193,15 +196,15 @@ static int proc_apply(const char *spec, struct sim_world *w)
     }
     return 0;
 bad:
-    fprintf(stderr, "mpx-sim: --proc '%s': want NODE=US[,NODE=US...], NODE client, proxy or "
-                    "server (or the node's name), US 0 to 1000000\n", spec);
+    fprintf(stderr, "mpx-sim: --proc '%s': want NODE=US[,NODE=US...], NODE client, proxy, server "
+                    "(or the node's name) or optd, US 0 to 1000000\n", spec);
     return -1;
 }
 
 /* A fresh model of the variant: links (re-seeded with --seed), roles, the converter's policy,
  * the processing times. Returns 0 or -1 with a message on stderr. */
-static int world_setup(const struct opts *o, const mpxa_workload *wl, struct sim *s,
-                       struct sim_world *w)
+static int world_setup(const struct opts *o, const mpxa_workload *wl, const mpx_signal **sigs,
+                       size_t nsig, struct sim *s, struct sim_world *w)
 {
     char err[256];
     *w = (struct sim_world){ .wl = *wl };
@@ -224,6 +227,10 @@ static int world_setup(const struct opts *o, const mpxa_workload *wl, struct sim
     w->server_addr = w->server->nif ? w->server->ifs[0].addr : 0;
     w->tfo_direct = o->tfo, w->join = o->join;
     w->syn_policy = (enum sim_syn_policy)o->syn_policy;
+    /* the harness starts the client's mpx-optd for a variant when one of its signals needs the
+     * helper (emu/harness/agents.sh mpx_ic_variant_up): then every signal's SYNs pass it */
+    for (size_t i = 0; i < nsig; i++)
+        if (sigs[i]->helper != MPX_SIG_HELPER_NONE) w->optd_client = true;
     if (!w->proxy_addr || !w->server_addr) {
         fprintf(stderr, "mpx-sim: %s: the proxy must share a link with the client\n", o->variant);
         return -1;
@@ -408,7 +415,7 @@ static int run_ttfb(const struct opts *o, const mpxa_workload *wl, const uint64_
     struct sim s;
     struct sim_world w;
     char err[256];
-    if (world_setup(o, wl, &s, &w) || sim_world_init(&w)) return -1;
+    if (world_setup(o, wl, sigs, nsig, &s, &w) || sim_world_init(&w)) return -1;
     memcpy(w.proc_ns, proc_ns, sizeof w.proc_ns);
     if (quiet) /* no jitter, no loss: a step count that the draws cannot blur */
         for (int l = 0; l < s.nlinks; l++)
@@ -425,7 +432,9 @@ static int run_ttfb(const struct opts *o, const mpxa_workload *wl, const uint64_
     }
     for (int l = 0; l < s.nlinks; l++)
         for (int d = 0; d < 2; d++) seed0[l][d] = s.links[l].dir[d].p.seed;
-    for (uint64_t round = 0, j = 0; round < o->seeds; round++) {
+    /* without draws every round is the same: one is run, its TTFBs stand for the others */
+    uint64_t rounds = quiet ? 1 : o->seeds;
+    for (uint64_t round = 0, j = 0; round < rounds; round++) {
         if (round) reseed_round(&s, seed0, round);
         for (size_t q = 0; q < nsteps; q++, j++) {
             struct sim_conn c;
@@ -434,6 +443,8 @@ static int run_ttfb(const struct opts *o, const mpxa_workload *wl, const uint64_
             s.now += gap;
         }
     }
+    for (uint64_t round = rounds; round < o->seeds; round++)
+        memcpy(out + round * nsteps, out, nsteps * sizeof *out);
     sim_tcp_free(&s);
     sim_free(&s);
     return 0;
@@ -604,7 +615,9 @@ static int calibrate(const struct opts *o, const mpxa_workload *wl, const mpx_si
     double am[MPX_SIG__N][SIM_PROC__N], rm[MPX_SIG__N];
     for (size_t i = 0; i < nsig; i++) { /* the signals both sides have a median for */
         r[i] = mp50[i] - sp50[i];
-        if (isnan(r[i]) || isnan(a[i][0]) || isnan(a[i][1]) || isnan(a[i][2])) continue;
+        bool nan = isnan(r[i]);
+        for (int j = 0; j < SIM_PROC__N; j++) nan = nan || isnan(a[i][j]);
+        if (nan) continue;
         memcpy(am[m], a[i], sizeof am[m]);
         rm[m] = r[i];
         used[m++] = i;
@@ -646,17 +659,19 @@ static int calibrate(const struct opts *o, const mpxa_workload *wl, const mpx_si
             goto out;
         for (size_t u = 0; u < m; u++) {
             size_t i = used[u];
-            if (!isnan(jl[i][0]) && !isnan(jl[i][1]) && !isnan(jl[i][2]))
+            bool nan = false;
+            for (int j = 0; j < SIM_PROC__N; j++) nan = nan || isnan(jl[i][j]);
+            if (!nan)
                 memcpy(am[u], jl[i], sizeof am[u]);
             rm[u] = r[i] - (sx[i] - sp50[i]);
             for (int j = 0; j < SIM_PROC__N; j++) rm[u] += am[u][j] * x[j];
         }
         nnls(m, (const double (*)[SIM_PROC__N])am, rm, x);
     }
-    /* then a pattern search on the model itself from there, 100 us down to 1 us per node: the
-     * medians of jittered connections move in jumps (a step more or less changes which packet
-     * draws which jitter), where slopes mislead */
-    static const double hs[] = { 100, 50, 20, 10, 5, 2, 1 };
+    /* then a pattern search on the model itself from there, 50, 10 and 2 us per node (finer is
+     * below the medians' noise): the medians of jittered connections move in jumps (a step more
+     * or less changes which packet draws which jitter), where slopes mislead */
+    static const double hs[] = { 50, 10, 2 };
     for (size_t hi = 0; hi < sizeof hs / sizeof hs[0]; hi++)
         for (int moved = 1, guard = 0; moved && guard < 20; guard++) {
             moved = 0;
@@ -705,16 +720,16 @@ static int calibrate(const struct opts *o, const mpxa_workload *wl, const mpx_si
     }
     fprintf(out, "},\"rms_remaining_ms\":%.3f}}\n", sqrt(sse / (double)m));
     if (o->summary) {
-        fprintf(stderr, "processing time (us): client %.0f, proxy %.0f, server %.0f\n",
-                x[0] * 1000, x[1] * 1000, x[2] * 1000);
-        fprintf(stderr, "%-16s %9s %9s %8s %18s %8s %9s\n", "signal", "measured", "simulated",
-                "residual", "steps c/p/s", "fitted", "remaining");
+        fprintf(stderr, "processing time (us): client %.0f, proxy %.0f, server %.0f, optd %.0f\n",
+                x[0] * 1000, x[1] * 1000, x[2] * 1000, x[3] * 1000);
+        fprintf(stderr, "%-16s %9s %9s %8s %24s %8s %9s\n", "signal", "measured", "simulated",
+                "residual", "steps c/p/s/optd", "fitted", "remaining");
         for (size_t u = 0; u < m; u++) {
             size_t i = used[u];
             double fit = sx[i] - sp50[i];
-            fprintf(stderr, "%-16s %9.3f %9.3f %8.3f %6.2f/%5.2f/%5.2f %8.3f %9.3f\n",
-                    sigs[i]->name, mp50[i], sp50[i], r[i], a[i][0], a[i][1], a[i][2], fit,
-                    r[i] - fit);
+            fprintf(stderr, "%-16s %9.3f %9.3f %8.3f %6.2f/%5.2f/%5.2f/%5.2f %8.3f %9.3f\n",
+                    sigs[i]->name, mp50[i], sp50[i], r[i], a[i][0], a[i][1], a[i][2], a[i][3],
+                    fit, r[i] - fit);
         }
     }
     rc = 0;
@@ -763,7 +778,7 @@ int main(int argc, char **argv)
         return crc ? 2 : 0;
     }
     struct sim s;
-    if (world_setup(&o, &w.wl, &s, &w)) return 2;
+    if (world_setup(&o, &w.wl, sigs, nsig, &s, &w)) return 2;
     if (o.pcap && sim_pcap_open(&s, o.pcap, err, sizeof err)) {
         fprintf(stderr, "mpx-sim: %s\n", err);
         return 2;

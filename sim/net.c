@@ -119,9 +119,34 @@ int sim_pcap_open(struct sim *s, const char *dir, char *err, size_t errlen)
 
 /* ---- forwarding ---- */
 static void link_release(struct sim *s, void *arg, uint64_t d);
+static void deliver(struct sim *s, struct sim_node *n, struct sim_pkt *p);
+static void net_send(struct sim *s, struct sim_node *n, struct sim_pkt *p, bool own);
+
+/* a packet a node's hook held goes on: u = node index * 2 + (1: it was being sent) */
+static void hook_done(struct sim *s, void *arg, uint64_t u)
+{
+    struct sim_pkt *p = arg;
+    p->hooked = true;
+    if (u & 1) sim_send(s, &s->nodes[u >> 1], p);
+    else deliver(s, &s->nodes[u >> 1], p);
+}
+
+/* true when n's hook holds p (an event takes it on later) */
+static bool hook_holds(struct sim *s, struct sim_node *n, struct sim_pkt *p, bool out)
+{
+    if (p->hooked) {
+        p->hooked = false;
+        return false;
+    }
+    if (!n->hook) return false;
+    uint64_t t = n->hook(s, n, p, out);
+    if (t <= s->now) return false;
+    return !sim_at(s, t, hook_done, p, (uint64_t)(n - s->nodes) * 2 + (out ? 1 : 0));
+}
 
 static void deliver(struct sim *s, struct sim_node *n, struct sim_pkt *p)
 {
+    if (hook_holds(s, n, p, false)) return;
     s->delivered++;
     if (n->rx && n->rx(s, n, p)) return;
     if (sim_node_owns(n, p->dst) || n->nif < 2) { /* no endpoint here: dropped */
@@ -129,7 +154,7 @@ static void deliver(struct sim *s, struct sim_node *n, struct sim_pkt *p)
         sim_pkt_free(p);
         return;
     }
-    sim_send(s, n, p); /* a router */
+    net_send(s, n, p, false); /* a router */
 }
 
 static void link_schedule(struct sim *s, struct sim_link *l, int d)
@@ -169,7 +194,10 @@ static struct sim_if *route(struct sim_node *n, const struct sim_pkt *p)
     return n->nif ? &n->ifs[0] : NULL; /* default route: the first interface */
 }
 
-void sim_send(struct sim *s, struct sim_node *n, struct sim_pkt *p)
+void sim_send(struct sim *s, struct sim_node *n, struct sim_pkt *p) { net_send(s, n, p, true); }
+
+/* own: the node sent it (the hook's "out"), else it forwards it */
+static void net_send(struct sim *s, struct sim_node *n, struct sim_pkt *p, bool own)
 {
     struct sim_if *f = route(n, p);
     if (!f) {
@@ -177,6 +205,7 @@ void sim_send(struct sim *s, struct sim_node *n, struct sim_pkt *p)
         sim_pkt_free(p);
         return;
     }
+    if (own && hook_holds(s, n, p, true)) return;
     struct sim_link *l = f->link;
     int d = f->end == 0 ? 0 : 1;
     static uint8_t frame[LK_SLOT_BYTES]; /* the bytes matter only to a pcap */

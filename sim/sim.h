@@ -57,6 +57,7 @@ struct sim_pkt {
     uint32_t mtoken, mnonce; /* MP_JOIN SYN: receiver token; SYN and SYN/ACK: nonce */
     bool helper;         /* SYN: carries the client helper's option (what a HAG may select on) */
     bool dsn64;          /* a DSS mapping with a 64-bit data sequence number */
+    bool hooked;         /* the node's hook (sim_node.hook) already held it: it goes on */
     struct sim_pkt *next;
 };
 
@@ -77,6 +78,11 @@ struct sim_node;
 /* Delivery of a packet to a node: returns true when it took the packet (else it is routed
  * onwards or dropped). */
 typedef bool (*sim_rx_fn)(struct sim *s, struct sim_node *n, struct sim_pkt *p);
+/* A userspace hop in a node's packet path (NFQUEUE to mpx-optd): for a packet the node sends
+ * (out: its own, after routing) or receives (before its endpoints or forwarding), the time it
+ * may go on; 0 (or now): at once, no event. */
+typedef uint64_t (*sim_hook_fn)(struct sim *s, struct sim_node *n, const struct sim_pkt *p,
+                                bool out);
 
 struct sim_if {
     char name[16];
@@ -91,6 +97,7 @@ struct sim_node {
     int nif;
     bool src_routing; /* policy routing by source address (the multi-homed client) */
     sim_rx_fn rx; /* the node's endpoints (tcp.c); NULL = forward only */
+    sim_hook_fn hook; /* NULL: no userspace hop */
     void *ctx;
 };
 

@@ -148,7 +148,10 @@ mpx_sim_variant() {
   # column and, with sim-reps, the tails' calibrated columns
   if [ "$rc" -le 1 ] && [ -s "$vd/sim.json" ]; then
     printf '%s\n' "${args[@]}" > "$vd/sim.args"
-    _mpx_sim_calibrate "$1" "$2" "$mlinks" "${common[@]}" "${plan[@]}" || true
+    # with sim-reps the calibrated values shown are those of many seeds: the fit's model medians
+    # too (the plan over as many seeds), not those of one sample as small as the measured one,
+    # whose own draws the fit would take for the hosts' cost
+    _mpx_sim_calibrate "$1" "$2" "$mlinks" "${common[@]}" "${plan[@]}" ${simreps:+--seeds "$seeds"} || true
   fi
   [ -s "$vd/sim.err" ] || rm -f "$vd/sim.err"
 }

@@ -2,13 +2,15 @@
 # The calibration of the model's per-node processing times (mpx-sim --calibrate, run by the
 # harness's cross-check, emu/harness/sim.sh) recovers known times. An experiment with a loss-free
 # and a lossy variant (no jitter: the model is deterministic) runs on the simulator (--backend
-# sim) through an mpx-sim that adds --proc client=300,proxy=700,server=150: its records are the
+# sim) through an mpx-sim that adds --proc client=300,proxy=700,server=150,optd=120: its records are the
 # "measured" side. A --backend sim run itself calibrates nothing (no emulation: no sim-calibration.json,
 # no calibrated column). The cross-check then runs as after an emulation:
-#   - the loss-free variant is the one calibrated; the fit is the known times within 1 us;
+#   - the loss-free variant is the one calibrated; the fit is the known times within 1 us (mpx-optd's
+#     too: mpconvert-opt's helper puts the client's mpx-optd in every signal's SYN path);
 #   - the fit leaves no residual (|remaining| <= 0.002 ms per signal), and the steps it counted
 #     are the hand-counted ones (sim/README.md "Processing time"): the proxy's 0 / 3 / 5 / 3 for
-#     tcp / convert / socks5 / mpconvert-opt, the server's 1 each, the client's 1 for convert;
+#     tcp / convert / socks5 / mpconvert-opt, the server's 1 each, the client's 1 for convert,
+#     mpx-optd's 1 / 2 / 2 / 5 (SYN; + SYN/ACK; + registration, the HAG's SYN and lookup);
 #   - both variants were simulated again with the fitted times (sim.json .calibrated), and the
 #     report's "Emulated vs simulated" has the calibrated columns and its count line, the
 #     "Calibration" section the fit table; in the loss-free variant the calibrated median is the
@@ -37,7 +39,7 @@ source "$MPX_ROOT/tests/lib/evcal.sh"
 mkdir -p "$tmp/bin"
 for f in "$MPX_ROOT"/bin/*; do ln -s "$f" "$tmp/bin/"; done
 rm -f "$tmp/bin/mpx-sim"
-printf '#!/bin/sh\nexec "%s/bin/mpx-sim" "$@" --proc client=300,proxy=700,server=150\n' "$MPX_ROOT" > "$tmp/bin/mpx-sim"
+printf '#!/bin/sh\nexec "%s/bin/mpx-sim" "$@" --proc client=300,proxy=700,server=150,optd=120\n' "$MPX_ROOT" > "$tmp/bin/mpx-sim"
 chmod +x "$tmp/bin/mpx-sim"
 q='dsl.jitter=0ms lte.jitter=0ms lte.loss=0%'
 printf '%s\n' 'topology hybrid.topo' 'signals tcp convert socks5 mpconvert-opt' 'workload rr 100/1000' \
@@ -73,12 +75,14 @@ cal=$out/sim-calibration.json
 t_check calibrated_on_clean test "$(jq -r .from "$cal")" = clean
 got=$(jq -r '.calibration.proc_us | "\(.client) \(.proxy) \(.server)"' "$cal")
 read -r c p s <<< "$got"
-t_check "recovered_times ($got us, known 300 700 150)" test $(( (c - 300) * (c - 300) <= 1 && (p - 700) * (p - 700) <= 1 && (s - 150) * (s - 150) <= 1 )) = 1
+o=$(jq -r '.calibration.proc_us.optd' "$cal")
+t_check "recovered_times ($got $o us, known 300 700 150 120)" test $(( (c - 300) * (c - 300) <= 1 && (p - 700) * (p - 700) <= 1 && (s - 150) * (s - 150) <= 1 && (o - 120) * (o - 120) <= 1 )) = 1
 bad=$(jq -r '.calibration.signals | to_entries[] | select((.value.remaining_ms | fabs) > 0.002) | "\(.key) \(.value.remaining_ms)"' "$cal")
 t_check "no_residual_left${bad:+ ($bad)}" test -z "$bad"
 steps=$(jq -r '.calibration.signals | [.tcp.steps.proxy, .convert.steps.proxy, .socks5.steps.proxy, ."mpconvert-opt".steps.proxy,
-  .tcp.steps.server, .convert.steps.server, .socks5.steps.server, ."mpconvert-opt".steps.server, .convert.steps.client] | map(tostring) | join(" ")' "$cal")
-t_check "hand_counted_steps ($steps)" test "$steps" = "0 3 5 3 1 1 1 1 1"
+  .tcp.steps.server, .convert.steps.server, .socks5.steps.server, ."mpconvert-opt".steps.server, .convert.steps.client,
+  .tcp.steps.optd, .convert.steps.optd, .socks5.steps.optd, ."mpconvert-opt".steps.optd] | map(tostring) | join(" ")' "$cal")
+t_check "hand_counted_steps ($steps)" test "$steps" = "0 3 5 3 1 1 1 1 1 1 2 2 5"
 for v in lossy clean; do
   t_check "calibrated_run_$v" jqe --arg p "$(jq -r .calibration.proc "$cal")" \
     '.calibrated.proc == $p and (.calibrated.signals | length) == 4 and ([.calibrated.signals[].n] | all(. == 200))' "$out/links/$v/sim.json"

@@ -19,8 +19,27 @@ _mpx_ver() { # NAME CMD...: first line of a version output, or "missing"
 }
 
 # _mpx_manifest_facts: {commit, dirty, tools} as JSON, the slow part of the manifest (tool
-# versions: tshark alone takes ~2 s)
+# versions: tshark alone takes ~2 s). The tools' part is kept in build/.tool-versions with the
+# path, size, mtime and inode of every binary asked and the bash version, and read back while
+# they are unchanged: 12 version calls and a jq (~0.15 s of CPU; the manifest waits for them)
 _mpx_manifest_facts() {
+  local tc=$MPX_ROOT/build/.tool-versions key k tools f tp=()
+  mapfile -t tp < <(which jq gnuplot tcpdump ip nft tshark 2> /dev/null)
+  key="$BASH_VERSION $(stat -L -c '%n %s %Y %i' "$MPX_BIN"/mpx-{linkem,server,client,proxy,analyze,wire} "${tp[@]}" \
+    2> /dev/null | tr '\n' ' ')"
+  if { IFS= read -r k && IFS= read -r tools; } 2> /dev/null < "$tc" && [ "$k" = "$key" ] && [[ $tools == \{*\} ]]; then
+    printf '{"commit":"%s","dirty":%d,"tools":%s}\n' "$(git -C "$MPX_ROOT" rev-parse HEAD 2>/dev/null || echo unknown)" \
+      "$(git -C "$MPX_ROOT" status --porcelain 2>/dev/null | grep -c . || true)" "$tools"
+    return 0
+  fi
+  f=$(_mpx_manifest_facts_run) || return 1
+  echo "$f"
+  # (the tools object is the line's end: jq -c writes the keys in this order)
+  [[ $f == *',"tools":{'*'}}' ]] && { { echo "$key"; tools=${f#*,\"tools\":}; echo "${tools%\}}"; } > "$tc.$$" &&
+    mv "$tc.$$" "$tc"; } 2> /dev/null
+  return 0
+}
+_mpx_manifest_facts_run() {
   local commit dirty b v kv=() ts tsf tsp='' tsk='' tsc=$MPX_ROOT/build/.tshark-version k
   # tshark's version (the slowest: ~0.6 s and 0.3 s of CPU, it registers every dissector) in the
   # background while the rest is gathered; kept in build/ with the binary's path, size, mtime
@@ -171,14 +190,25 @@ mpx_collect_connections() {
     for f in "$o/analysis/$v"/*.jsonl; do
       [ -f "$f" ] && [ "${f##*/}" != .all.jsonl ] && afs+=("$f")
     done
-    if [ ${#afs[@]} -gt 0 ]; then
+    if [ ${#afs[@]} -gt 0 ] && ! grep -qv '^{"type":"' "${afs[@]}" 2>/dev/null; then
+      # mpx-analyze's own lines (compact, "type" first, as jq -c writes them): its conn records
+      # tagged by awk, the same bytes as the jq below without its ~0.15 s of CPU
+      awk 'FNR == 1 { l = FILENAME; sub(/.*\//, "", l); sub(/\.jsonl$/, "", l) }
+        /^\{"type":"conn",.*\}$/ { print substr($0, 1, length($0) - 1) ",\"link\":\"" l "\"}" }' \
+        "${afs[@]}" > "$an" &
+      anp=$!
+    elif [ ${#afs[@]} -gt 0 ]; then
       jq -c 'select(.type == "conn") | . + {link: (input_filename | sub(".*/"; "") | rtrimstr(".jsonl"))}' \
         "${afs[@]}" > "$an" 2>/dev/null &
       anp=$!
     fi
     # client lines (one file per step); steps without output become failed rows
     local cl=$o/raw/$v/.client.jsonl; : > "$cl"
-    cat "$o/raw/$v"/*.jsonl 2>/dev/null | jq -c 'select(.type == "conn")' >> "$cl" 2>/dev/null || true
+    if [ "$(echo "$o/raw/$v"/*.jsonl)" = "$o/raw/$v/sim.jsonl" ] && ! grep -qv '^{"type":"conn",.*,"simulated":true}$' "$o/raw/$v/sim.jsonl"; then
+      cat "$o/raw/$v/sim.jsonl" >> "$cl" # mpx-sim --records: its conn lines only, as jq -c writes them
+    else
+      cat "$o/raw/$v"/*.jsonl 2>/dev/null | jq -c 'select(.type == "conn")' >> "$cl" 2>/dev/null || true
+    fi
     if [ -n "$anp" ] && ! wait "$anp"; then
       : > "$an" # an unreadable file: the readable ones, file by file
       for f in "${afs[@]}"; do

@@ -18,6 +18,25 @@ _mpx_gp() {
   } | timeout 60 gnuplot >> "$o/plots/gnuplot.log" 2>&1 || { log "gnuplot $n failed"; return 1; }
 }
 
+# _mpx_gp_batch OUT NAME SCRIPT [NAME SCRIPT...]: the figures as _mpx_gp draws them, in one gnuplot
+# process (each start of one with the cairo terminal costs ~60 ms of CPU); `reset` before each
+# figure gives it the fresh state a process of its own had
+_mpx_gp_batch() {
+  local o=$1 names=''
+  shift
+  { while [ $# -ge 2 ]; do
+      echo "reset"
+      echo "set terminal pngcairo size 1000,560 font 'sans,10' noenhanced"
+      echo "set output '$o/plots/$1.png'"
+      echo "$2"
+      echo "set terminal svg size 1000,560 font 'sans,10' noenhanced"
+      echo "set output '$o/plots/$1.svg'"
+      echo "$2"
+      names+=" $1"
+      shift 2
+    done; } | timeout 60 gnuplot >> "$o/plots/gnuplot.log" 2>&1 || { log "gnuplot$names failed"; return 1; }
+}
+
 # _mpx_plots_data OUT: every figure's data in one jq pass over summary.json and
 # connections.jsonl (a jq start-up costs ~45 ms of CPU: this was 8 of them). jq prints tagged
 # lines, an awk splits them into the data files and prints, one per line: the first variant's
@@ -101,8 +120,8 @@ mpx_plots_all() {
     NR == FNR { cnt[$1]++; next }
     { i[$1]++; print $2, i[$1] / cnt[$1] > (d "/cdf-" $1 ".dat") }' "$d/ttfb.dat" -
 
-  local gp=()
-  _mpx_gp "$o" ttfb-box "
+  local figs=() # (name, script) pairs: one gnuplot draws them (_mpx_gp_batch)
+  figs+=(ttfb-box "
 set title 'TTFB per signal ($v0): boxes = measured, diamonds = analytic model'
 set ylabel 'time to first byte (ms)'
 set style data boxplot
@@ -115,8 +134,7 @@ set grid ytics
 set yrange [0:*]
 set xrange [0.3:$n + 0.7]
 plot '$d/ttfb.dat' using (1):2:(0.5):1 with boxplot lc rgb '#4a7ab5' title 'measured', \
-     '$d/model.dat' using 1:2 with points pt 13 ps 2 lc rgb '#c0392b' title 'model'" &
-  gp+=($!)
+     '$d/model.dat' using 1:2 with points pt 13 ps 2 lc rgb '#c0392b' title 'model'")
 
   local plot='' li=0
   while read -r s; do
@@ -125,19 +143,18 @@ plot '$d/ttfb.dat' using (1):2:(0.5):1 with boxplot lc rgb '#4a7ab5' title 'meas
     # gnuplot's palette repeats after 8 colours: dashes tell the later signals apart
     plot+="'$d/cdf-$s.dat' using 1:2 with steps lw 2 lc $(( (li - 1) % 8 + 1 )) dt $(( li > 8 ? 2 : 1 )) title '$s'"
   done < "$d/signals.txt"
-  _mpx_gp "$o" ttfb-cdf "
+  figs+=(ttfb-cdf "
 set title 'TTFB CDF ($v0)'
 set xlabel 'time to first byte (ms)'
 set ylabel 'fraction of connections'
 set key bottom right
 set grid
 set yrange [0:1.02]
-plot $plot" &
-  gp+=($!)
+plot $plot")
 
   # SYN option budget: used / left per signal (analyzer medians) against the 40-byte line
   if [ -s "$d/synopt.dat" ]; then
-    _mpx_gp "$o" synopt "
+    figs+=(synopt "
 set title 'TCP option bytes in the client SYN ($v0): used and left of 40'
 set ylabel 'bytes'
 set style data histograms
@@ -149,8 +166,7 @@ set xtics rotate by -30
 set key top right
 set grid ytics
 plot '$d/synopt.dat' using 2:xtic(1) lc rgb '#4a7ab5' title 'used', '' using 3 lc rgb '#cfd8dc' title 'left', \
-     40 with lines lw 2 dt 2 lc rgb '#c0392b' title '40-byte limit'" &
-    gp+=($!)
+     40 with lines lw 2 dt 2 lc rgb '#c0392b' title '40-byte limit'")
   fi
 
   # sweep: measured median TTFB against R_cp, one series per signal, model as lines
@@ -167,7 +183,7 @@ plot for [i=0:$((ns - 1))] '$d/sweep.dat' index i using 1:2 with linespoints pt 
      for [i=0:$((ns - 1))] '$d/sweep.dat' index i using 1:3 with lines dt 2 lc i+1 notitle" || true
   fi
 
-  local p; for p in "${gp[@]}"; do wait "$p" || true; done
+  _mpx_gp_batch "$o" "${figs[@]}" || true
   [ -z "$fo" ] || mpx_plot_failover "$o" "$fo" || true
   [ "$loss" != 1 ] || mpx_plot_loss "$o" "$nlo" "$lonames" || true
 }

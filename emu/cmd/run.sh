@@ -400,20 +400,18 @@ for v in "${VARIANTS[@]}"; do
 done
 
 wait "$RUN_REG_PID" || exit 1
-mpx_manifest_start
 # CPU placement (agents.sh): what was asked, what this machine allows
 [ "$backend" = sim ] || mpx_cpu_place_detect "$cpu_placement"
 [ -z "$MPX_CPU_WHY" ] || say "--cpu-placement $cpu_placement: $MPX_CPU_WHY; running without placement"
 # keeping the CPUs awake (fidelity.sh): what was asked, what this machine allows
 [ "$backend" = sim ] || mpx_fid_awake_start "$keep_awake"
 [ -z "$MPX_AWAKE_WHY" ] || say "--keep-awake $keep_awake: $MPX_AWAKE_WHY; running without it"
-# both into the manifest with one jq (mpx_manifest_set's, a start-up each was 4)
-jq --arg a "$cpu_placement" --arg m "$MPX_CPU_PLACEMENT" --arg e "$MPX_CPU_EMU" --arg r "$MPX_CPU_REST" \
-  --arg why "$MPX_CPU_WHY" --arg ka "$keep_awake" --arg km "$MPX_AWAKE" --arg kwhy "$MPX_AWAKE_WHY" \
-  'def nul: if . == "" then null else . end;
-   .cpu_placement = {asked: $a, mode: $m, emulators_cpus: ($e | nul), others_cpus: ($r | nul), why_not: ($why | nul)}
-   | .keep_awake = {asked: $ka, mode: $km, why_not: ($kwhy | nul)}' "$OUT/manifest.json" > "$OUT/manifest.json.tmp" &&
-  mv "$OUT/manifest.json.tmp" "$OUT/manifest.json"
+# both in the manifest as it is written (its one jq; they were 4 more)
+mpx_manifest_start '.cpu_placement = {asked: $a, mode: $m, emulators_cpus: (if $e == "" then null else $e end),
+    others_cpus: (if $r == "" then null else $r end), why_not: (if $why == "" then null else $why end)}
+  | .keep_awake = {asked: $ka, mode: $km, why_not: (if $kwhy == "" then null else $kwhy end)}' \
+  --arg a "$cpu_placement" --arg m "$MPX_CPU_PLACEMENT" --arg e "$MPX_CPU_EMU" --arg r "$MPX_CPU_REST" \
+  --arg why "$MPX_CPU_WHY" --arg ka "$keep_awake" --arg km "$MPX_AWAKE" --arg kwhy "$MPX_AWAKE_WHY"
 mpx_progress_init "$total"
 mpx_progress_msg "run $RUN_ID: $total connections in ${#VARIANTS[@]} variant(s); results in $OUT"
 [ "$total" -gt 0 ] || mpx_progress_msg "nothing can run: $(cut -d, -f4- "$OUT/signals.csv" | tail -n +2 | sort -u | tr '\n' ' ')"

@@ -82,8 +82,10 @@ mpx_manifest_facts_bg() {
   MPX_FACTS_PID=$!
 }
 
+# mpx_manifest_start [FILTER JQARG...]: FILTER, with its jq arguments, applied to the new manifest
 mpx_manifest_start() {
-  local facts commit dirty
+  local facts commit dirty post=${1:-.}
+  [ $# = 0 ] || shift
   if [ -n "${MPX_FACTS_PID:-}" ]; then wait "$MPX_FACTS_PID" 2> /dev/null || true; MPX_FACTS_PID=''; fi
   if [ -s "${MPX_FACTS_FILE:-}" ]; then facts=$(cat "$MPX_FACTS_FILE"); rm -f "$MPX_FACTS_FILE"
   else facts=$(_mpx_manifest_facts); fi
@@ -102,7 +104,7 @@ mpx_manifest_start() {
       experiment:$exp, experiment_file:{path:$exp.file, text:$expfile},
       topology_file:{path:$exp.topology, text:$topofile},
       link_seeds:"per link and direction: cksum of \"mpxlab:SEED:LINK:DIR\" (emu/lib/topo.sh mpx_topo_dir_seed), see links/VARIANT/*.spec",
-      start:$start, end:null}' --args "${VARIANTS[@]}" > "$OUT/manifest.json"
+      start:$start, end:null} | '"$post" "$@" --args "${VARIANTS[@]}" > "$OUT/manifest.json"
 }
 
 mpx_manifest_finish() {
@@ -230,7 +232,10 @@ mpx_collect_summary() {
   local o=$1 vars vitems=() vd vn
   # variants in the experiment's order (manifest), not the directory order
   local vlist
-  vlist=$(jq -r '.variants[]?' "$o/manifest.json" 2>/dev/null)
+  # (from jq's indented manifest without a jq start-up when every name is plain)
+  vlist=$(awk '/^  "variants": \[$/ { on = 1; next } on && /^  \]/ { exit }
+    on { s = $0; sub(/^    "/, "", s); sub(/",?$/, "", s); print s }' "$o/manifest.json" 2>/dev/null)
+  [[ $vlist =~ ^[A-Za-z0-9._+=:@-]+($'\n'[A-Za-z0-9._+=:@-]+)*$ ]] || vlist=$(jq -r '.variants[]?' "$o/manifest.json" 2>/dev/null)
   [ -n "$vlist" ] || vlist=$(cd "$o/links" && ls -d -- */ 2>/dev/null | tr -d /)
   for vn in $vlist; do
     vd=$o/links/$vn/

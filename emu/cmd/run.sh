@@ -379,7 +379,8 @@ for v in "${VARIANTS[@]}"; do
   mpx_variant_describe "$v" > "$OUT/links/$v/variant.json" & DESCRIBE_PIDS+=($!)
   runnable=()
   for s in "${EXP_SIGNALS[@]}"; do
-    why=$(mpx_agents_signal_why "$s")
+    # (the simulator needs none of the agents, nft or NFQUEUE: a registry row runs; no subshell)
+    if [ "$backend" = sim ] && mpx_reg_known "$s"; then why=''; else why=$(mpx_agents_signal_why "$s"); fi
     if [ -z "$why" ]; then
       runnable+=("$s"); echo "$v,$s,run," >> "$OUT/signals.csv"
     elif [ -n "${EXP_SIG_OPTIONAL[$s]:-}" ]; then echo "$v,$s,not run,\"${why//\"/\'}\"" >> "$OUT/signals.csv"

@@ -359,7 +359,7 @@ _mpx_plan_pending_signal() {
 # client's wall clock around the line; the harness's when the client did not answer)
 # shellcheck disable=SC2034 # MPX_IN_PLAN_READ is read by run.sh's on_signal
 _mpx_plan_line() {
-  local ns=$1 a l rc t0 t1 _tag line got; shift
+  local ns=$1 a l rc t0 t1 _tag line got buf part; shift
   MPX_PLAN_T0=$EPOCHREALTIME MPX_PLAN_RC=2
   for a; do
     if [[ $a == *[$'\t\n']* ]]; then
@@ -373,17 +373,24 @@ _mpx_plan_line() {
   if ! printf '%s\n' "$line" 2> /dev/null 1>&"$wfd"; then
     log "plan: the client of $ns (PID $pid) does not take lines"; l=dead
   else
-    l=''
+    l='' part=''
     while :; do
       # a signal arriving in the read is handled after it (run.sh on_signal: bash's read -t)
-      MPX_IN_PLAN_READ=1 got=0
-      read -r -t 1 -u "${MPX_PLAN_R[$ns]}" l rc t0 t1 _tag && got=1
+      MPX_IN_PLAN_READ=1 got=0 buf=''
+      IFS= read -r -t 1 -u "${MPX_PLAN_R[$ns]}" buf && got=1
       MPX_IN_PLAN_READ=0
       _mpx_plan_pending_signal
       if [ $got = 1 ]; then
+        buf=$part$buf part=''
+        IFS=$'\t' read -r l rc t0 t1 _tag <<< "$buf"
         [ "$l" = "done" ] && break
         continue   # anything else the client printed on stdout
       fi
+      # bash's read reads a pipe byte by byte: a timeout in the middle of a line returns what
+      # it had read, and the next read the rest. Dropped, that lost a client's "done" (its
+      # transfer complete and recorded at 7.0 s) and the step waited for the 35 s overrun
+      # (failover.exp, 1 step of 210)
+      part+=$buf
       if ! _mpx_pid_alive "$pid"; then l=dead; break; fi
       if [ "$EPOCHSECONDS" -ge "$deadline" ]; then l=overrun; break; fi
     done

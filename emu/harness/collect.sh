@@ -300,7 +300,9 @@ mpx_collect_summary() {
   printf -v vars '%s,' "${vitems[@]}"; vars="[${vars%,}]"
   mpx_reg_load || return 1
   [ -f "$o/signals.json" ] || mpx_reg_save "$o/signals.json"
-  jq -s -L "$MPX_ROOT/emu/harness" --argjson vars "$vars" --slurpfile man "$o/manifest.json" \
+  # the variants through a file, not an argument: with faults and link events they outgrow the
+  # kernel's 128 KiB limit for one argument (failover.exp, 7 variants x 30 downloads)
+  jq -s -L "$MPX_ROOT/emu/harness" --slurpfile varsf <(printf '%s' "$vars") --slurpfile man "$o/manifest.json" \
     --slurpfile reg "$o/signals.json" \
     --rawfile sigs "$o/signals.csv" --rawfile plan <(cat "$o/plan.csv" 2>/dev/null) --rawfile skipped <(cat "$o/skipped.csv" 2>/dev/null) -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
   mv "$o/summary.json.tmp" "$o/summary.json"

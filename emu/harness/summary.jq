@@ -1,5 +1,5 @@
 include "fidelity";
-# summary.json from connections.jsonl (slurped as .), $vars (variant descriptions with their
+# summary.json from connections.jsonl (slurped as .), $varsf[0] (variant descriptions with their
 # model, link stats, failover), $man (manifest), $sigs (signals.csv: variant,signal,status,reason),
 # $reg (the signal registry, `mpx-wire signals --json`); the SYN option budgets are its rows' `budget`.
 # The run's statistics (medians, percentiles, extra RTTs) are computed here and only here:
@@ -65,7 +65,8 @@ def ipv6_fit($s): row($s) as $r |
   if $r == null then {verdict: "?", how: "not in the signal registry"}
   else {verdict: $r.ipv6, how: $r.ipv6_how} end;
 
-($sigs | split("\n") | .[1:] | map(select(length > 0) | split(",")) |
+$varsf[0] as $vars
+| ($sigs | split("\n") | .[1:] | map(select(length > 0) | split(",")) |
   map({variant: .[0], signal: .[1], status: .[2], reason: (.[3:] | join(",") | gsub("^\"|\"$"; ""))})) as $st
 # the connections the plan gave each signal (plan.csv: variant,rep,step,signal)
 | ($plan | split("\n") | .[1:] | map(select(length > 0) | split(",")) | group_by(.[0] + "," + .[3])

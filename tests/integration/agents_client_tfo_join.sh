@@ -7,8 +7,8 @@
 # MPTCP window are acked by TCP and dropped by MPTCP, and the transfer stalls.
 #   with the workaround: per channel, every download completes and is verified, both subflows
 #     carry >= 5 % of it, no gap > 1 s between reads, and the channel's goodput (bytes / summed
-#     download times) is >= 80 % of the sum of the two shaped link rates (or, when a SOCKS5
-#     control without SYN data cannot reach that on this host, >= 90 % of the control);
+#     download times) is >= 80 % of the sum of the two shaped link rates or >= 90 % of what a
+#     SOCKS5 control without SYN data reached on the same links, whichever is less;
 #   without it (--syn-wscale0 off): a stall or an incomplete download is KNOWN (the bug);
 #     every download complete without a gap > 1 s is PASS (this kernel no longer has it).
 # Links: htb on the hag's dsl and lte egress (the download direction), RATE_DSL + RATE_LTE.
@@ -58,13 +58,16 @@ mpx_nt_exec client timeout 20 "$MPX_ROOT/bin/mpx-client" --signal convert-cookie
   --target "$MPX_NT_S4:8080" --proxy "$MPX_NT_H_DSL4:5129" --json /dev/null >/dev/null 2>&1
 
 # the control: the same downloads through SOCKS5 (MPTCP, no SYN data, so untouched by the bug) on
-# the same links, in the same minutes. When the host itself cannot fill the links (a busy 2-core
-# machine: htb, MPTCP and the relay share the CPUs), the channels are held to 90 % of what the
-# control reached instead of to 80 % of the link sum: the bug costs far more than 10 %.
+# the same links, in the same minutes. The channels are held to 80 % of the link sum, or to 90 %
+# of what the control reached when that is less: the bug costs far more than 10 %, and a host
+# that barely fills the links (a busy 2-core machine: htb, MPTCP and the relay share the CPUs)
+# costs a channel what it costs the control. (The bound used to jump from 0.9 x control to the
+# full 80 % as soon as the control reached 80 %: control 207.22 of 250 Mbit/s, convert-cookie
+# 198.67 = 96 % of it, failed.)
 mpx_tj_run control socks5 1080 "$N_PER" 1 > /dev/null
 ctl=$(jq -s '[.[] | select(.type=="conn" and .ok)] | if length > 0 then
     ((map(.bytes_in) | add) * 8 / (map(.t_done_us) | add) * 100 | floor) / 100 else 0 end' "$D/control.json")
-want=$(awk -v s="$SUM" -v c="$ctl" 'BEGIN { w = 0.8 * s; if (c < w) w = 0.9 * c; print w }')
+want=$(awk -v s="$SUM" -v c="$ctl" 'BEGIN { w = 0.8 * s; if (0.9 * c < w) w = 0.9 * c; print w }')
 t_check "control - socks5 downloads ran ($ctl Mbit/s)" awk -v c="$ctl" 'BEGIN { exit !(c > 0) }'
 [ "$ctl" != 0 ] || want=$(awk -v s="$SUM" 'BEGIN { print 0.8 * s }')
 echo "# control (socks5, no SYN data): $ctl Mbit/s of $SUM; goodput bound $want Mbit/s"

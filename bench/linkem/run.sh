@@ -275,7 +275,8 @@ for r in $(seq 1 "$reps"); do
 done
 echo
 if [ -s "$out/late-p99.off" ] && [ -s "$out/late-p99.on" ]; then
-  echo "Worse direction's p99, median of the runs: CPUs allowed to halt $(mpx_lkb_median "$out/late-p99.off") us, kept awake $(mpx_lkb_median "$out/late-p99.on") us; ratio halt / awake $(ratio "$(mpx_lkb_median "$out/late-p99.off")" "$(mpx_lkb_median "$out/late-p99.on")")."
+  m_off=$(mpx_lkb_median "$out/late-p99.off") m_on=$(mpx_lkb_median "$out/late-p99.on")
+  echo "Worse direction's p99, median of the runs: CPUs allowed to halt $m_off us, kept awake $m_on us; ratio halt / awake $(ratio "$m_off" "$m_on")."
   echo
 fi
 echo "(JSON lines: $res)"

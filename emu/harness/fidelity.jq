@@ -53,7 +53,7 @@ def fidelity:
      lateness: {bound_us: $bound, fraction: fid_fraction, min_one_way_ms: $dmin, worst: $worst,
                 kernel_drops: $drops, directions: $dirs},
      cpu: (if $h == null then null else
-       {window: $wn, connections: ($h.steps.n // 0), psi: $h.psi, psi_scope: ($h.psi_scope // "system"),
+       {window: $wn, connections: ($h.steps.n // 0), psi: $h.psi, psi_scope: (if $h.keep_awake // false then "run" else "system" end),
         keep_awake: ($h.keep_awake // false), psi_some_pct: ($c.some_pct | fid_r1),
         psi_full_pct: ($c.full_pct | fid_r1), steal_pct: ($c.steal_pct | fid_r1), pressure_pct: ($press | fid_r1),
         bound_pct: ($pbound | fid_r1), sched_base_slice_us: $h.sched_base_slice_us,

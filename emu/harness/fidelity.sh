@@ -105,11 +105,11 @@ mpx_fid_variant_end() {
     --argjson hz "$(getconf CLK_TCK 2>/dev/null || echo 100)" --argjson slice "$(_mpx_fid_slice_us)" \
     --arg pl "${MPX_CPU_PLACEMENT:-off}" --arg ple "${MPX_CPU_EMU:-}" --arg plr "${MPX_CPU_REST:-}" \
     --arg sle "$(_mpx_fid_cpus "${MPX_LINK_PID[@]}")" --arg slr "$(_mpx_fid_cpus "${MPX_AGENT_WATCH[@]}")" \
-    --arg awake "$MPX_AWAKE" --arg psrc "$([ "$MPX_FID_PSI" = /proc/pressure/cpu ] && echo system || echo run)" \
+    --arg awake "$MPX_AWAKE" \
     --argjson agents "$(_mpx_fid_agents_json)" --argjson conn "[$(IFS=,; echo "${FID_CONN[*]:-0}")]" '
     def win($a): {elapsed_us: $a[0], psi_some_us: (if $psi then $a[1] else null end),
       psi_full_us: (if $psi then $a[2] else null end), steal_ticks: $a[3], cpu_ticks: $a[4]};
-    {psi: $psi, psi_scope: $psrc, keep_awake: ($awake == "on"), cpus: $cpus, clk_tck: $hz, sched_base_slice_us: $slice,
+    {psi: $psi, keep_awake: ($awake == "on"), cpus: $cpus, clk_tck: $hz, sched_base_slice_us: $slice,
      variant: win($v), steps: (win($s) + {n: $n}),
      psi_some_avg10_end: ($a10 | tonumber? // null), psi_some_avg60_end: ($a60 | tonumber? // null),
      agents: $agents,

@@ -65,10 +65,10 @@ n=$(grep -c 'ping RTT median' "$d/mn/delays" 2>/dev/null || echo 0)
 # way in): model 2 x 10 ms + serialisation at 20 and 2 Mbit/s (0.04 + 0.39 ms), jitter 1 ms
 rtts=$(mpx_topo_exec "$run" client ping -n -c 20 -i 0.05 -W 2 198.18.1.1 2>&1)
 med=$(sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' <<< "$rtts" | sort -g | awk '{v[NR]=$1} END{if(NR) print (NR%2)?v[(NR+1)/2]:(v[NR/2]+v[NR/2+1])/2}')
-if [ -n "$med" ]; then t_near dsl_rtt_ms "$med" 20.43 3; else t_fail dsl_rtt_ms "no replies: $rtts"; fi
+if [ -n "$med" ]; then t_near_late dsl_rtt_ms "$med" 20.43 3 "$(t_topo_late_rt_ms "$run" dsl)"; else t_fail dsl_rtt_ms "no replies: $rtts"; fi
 # and end to end: client -> server over dsl + wan (2 x 15 ms + serialisation)
 med=$(mpx_topo_exec "$run" client ping -n -c 10 -i 0.05 -W 2 198.18.3.2 2>&1 | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g | awk '{v[NR]=$1} END{if(NR) print v[int((NR+1)/2)]}')
-if [ -n "$med" ]; then t_near client_server_rtt_ms "$med" 30.45 3.5; else t_fail client_server_rtt_ms "no replies"; fi
+if [ -n "$med" ]; then t_near_late client_server_rtt_ms "$med" 30.45 3.5 "$(t_topo_late_rt_ms "$run" dsl wan)"; else t_fail client_server_rtt_ms "no replies"; fi
 
 # mnexec'd commands keep the caller's working directory and see the machine's /tmp
 x=$(cd "$tmp" && mpx_topo_exec "$run" server sh -c 'pwd; echo hi > ./from-mininet; ip -o -4 addr show dev wan' 2>&1)
@@ -154,7 +154,7 @@ x=$(mn_totopo two,delay=7ms --custom "$tmp/custom.py" > "$tmp/two.topo" &&
 if "$MPX_ROOT/mpxlab" topo up "$tmp/lin3.topo" --name "${run}l" --backend mininet > "$tmp/l.out" 2>&1; then
   dst=$(mpx_topo_addr "${run}l" h3)
   med=$(mpx_topo_exec "${run}l" h1 ping -n -c 10 -i 0.05 -W 2 "$dst" 2>&1 | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g | awk '{v[NR]=$1} END{if(NR) print v[int((NR+1)/2)]}')
-  if [ -n "$med" ]; then t_near linear3_h1_h3_rtt_ms "$med" 16 1.5; else t_fail linear3_h1_h3_rtt_ms "no replies"; fi
+  if [ -n "$med" ]; then t_near_late linear3_h1_h3_rtt_ms "$med" 16 1.5 "$(t_topo_late_rt_ms "${run}l" $(awk '$1 == "link" {print $2}' "$tmp/lin3.topo"))"; else t_fail linear3_h1_h3_rtt_ms "no replies"; fi
   "$MPX_ROOT/mpxlab" topo down "${run}l" > /dev/null 2>&1
   left=$(mpx_mn_leftovers "$MPX_MN_INVENTORY_LOG") && [ -s "$MPX_MN_INVENTORY_LOG" ] && t_pass linear3_down_leaves_nothing ||
     t_fail linear3_down_leaves_nothing "$left"

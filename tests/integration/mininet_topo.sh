@@ -154,7 +154,7 @@ x=$(mn_totopo two,delay=7ms --custom "$tmp/custom.py" > "$tmp/two.topo" &&
 if "$MPX_ROOT/mpxlab" topo up "$tmp/lin3.topo" --name "${run}l" --backend mininet > "$tmp/l.out" 2>&1; then
   dst=$(mpx_topo_addr "${run}l" h3)
   med=$(mpx_topo_exec "${run}l" h1 ping -n -c 10 -i 0.05 -W 2 "$dst" 2>&1 | sed -n 's/.*time=\([0-9.]*\) ms.*/\1/p' | sort -g | awk '{v[NR]=$1} END{if(NR) print v[int((NR+1)/2)]}')
-  if [ -n "$med" ]; then t_near_late linear3_h1_h3_rtt_ms "$med" 16 1.5 "$(t_topo_late_rt_ms "${run}l" $(awk '$1 == "link" {print $2}' "$tmp/lin3.topo"))"; else t_fail linear3_h1_h3_rtt_ms "no replies"; fi
+  if [ -n "$med" ]; then t_near_late linear3_h1_h3_rtt_ms "$med" 16 1.5 "$(mapfile -t ls < <(awk '$1 == "link" {print $2}' "$tmp/lin3.topo"); t_topo_late_rt_ms "${run}l" "${ls[@]}")"; else t_fail linear3_h1_h3_rtt_ms "no replies"; fi
   "$MPX_ROOT/mpxlab" topo down "${run}l" > /dev/null 2>&1
   left=$(mpx_mn_leftovers "$MPX_MN_INVENTORY_LOG") && [ -s "$MPX_MN_INVENTORY_LOG" ] && t_pass linear3_down_leaves_nothing ||
     t_fail linear3_down_leaves_nothing "$left"

@@ -193,6 +193,7 @@ run_cleanup() {
   local OUT=$RUN_OUT
   exec 2>&"$MPX_ERR_FD"
   if [ -n "${MPX_FACTS_PID:-}" ]; then kill "$MPX_FACTS_PID" 2>/dev/null; wait "$MPX_FACTS_PID" 2>/dev/null; rm -f "$OUT/.facts.json"*; fi
+  mpx_jq_early_stop   # collect.sh: the pre-started jq not fed
   [ -n "${CUR_R:-}" ] && mpx_ic_variant_down "$CUR_R"
   mpx_agents_stop_all
   local r
@@ -476,6 +477,8 @@ run_mark_overrun() {
 # ---------------------------------------------------------------------------------------------
 # One variant: topology up, sysctls, agents, steps, collection, topology down
 [ "$backend" = sim ] || run_describe_wait
+# the report's jq compile while the simulator runs (emulated runs: after the variants)
+[ "$backend" != sim ] || mpx_report_jq_early "$OUT"
 done_steps=0
 vi=0
 for v in "${VARIANTS[@]}"; do
@@ -615,6 +618,14 @@ done
 # ---------------------------------------------------------------------------------------------
 # Analysis, aggregation, report
 run_describe_wait
+# (collect.sh mpx_jq_early: these compile while the pcaps are analyzed and the connections joined)
+[ "$backend" = sim ] || mpx_report_jq_early "$OUT"
+mpx_summary_early "$OUT"
+RUN_VERDICT_JQ='(.problems |
+  if (.failed_variants | length) > 0 then "3 failed" elif .partial then "4 partial"
+  elif (.no_verified | length) > 0 then "6 done"
+  elif (.unfaithful | length) > 0 and $acc == 0 then "5 done" else "0 done" end), .problems.lines[]'
+mpx_jq_early verdict "$OUT/.verdict" -r --argjson acc "$accept_unfaithful" "input | $RUN_VERDICT_JQ"
 mpx_progress_msg "analyzing pcaps"
 mpx_analyze_all "$OUT"
 mpx_report_early "$OUT"   # report.sh: the analyzer-verdict section, beside the aggregation
@@ -631,10 +642,8 @@ MPX_PLOTS_PID=''
 if [ $noplots = 0 ]; then mpx_progress_msg "plotting"; { mpx_plots_all "$OUT" || log "plots failed"; } & MPX_PLOTS_PID=$!; fi
 # the verdict on the run as a whole (summary.json .problems: the report shows the same list)
 # (one jq: the verdict, then the problem lines printed at the end)
-mapfile -t RUN_VERDICT < <(jq -r --argjson acc "$accept_unfaithful" '(.problems |
-  if (.failed_variants | length) > 0 then "3 failed" elif .partial then "4 partial"
-  elif (.no_verified | length) > 0 then "6 done"
-  elif (.unfaithful | length) > 0 and $acc == 0 then "5 done" else "0 done" end), .problems.lines[]' "$OUT/summary.json")
+if mpx_jq_feed verdict "$OUT/summary.json" && mpx_jq_done verdict; then mapfile -t RUN_VERDICT < "$OUT/.verdict"; rm -f "$OUT/.verdict"
+else mpx_jq_done verdict 2> /dev/null || true; mapfile -t RUN_VERDICT < <(jq -r --argjson acc "$accept_unfaithful" "$RUN_VERDICT_JQ" "$OUT/summary.json"); fi
 [ -n "${RUN_VERDICT[0]:-}" ] || die "no verdict: $OUT/summary.json unreadable"
 read -r RUN_EXIT_CODE RUN_STATUS <<< "${RUN_VERDICT[0]}"
 mpx_manifest_finish "$RUN_STATUS"

@@ -12,6 +12,62 @@ MPX_BIN=${MPX_BIN:-$MPX_ROOT/bin}
 # shellcheck source=registry.sh
 declare -F mpx_reg_load > /dev/null || source "$MPX_ROOT/emu/harness/registry.sh"
 
+# Pre-started jq. jq 1.6 compiles its builtins and the program at every start before it reads a
+# byte: 35 ms of CPU for a one-liner, 0.2 s for summary.jq or report.jq, all of it on the run's
+# critical path when started once their input is there. mpx_jq_early NAME OUT JQARG... starts
+# `jq -n JQARG...` now (stdout to OUT, stderr to OUT.err), its stdin a pipe from this shell, so
+# it compiles while the run still makes its input; the program reads that input with `input`, a
+# counted number of values, each an object or array (jq takes one as soon as its closing bracket
+# arrives, not at end of file: every child started later holds the pipe's write end too).
+# mpx_jq_feed NAME FILE... writes FILEs into it; mpx_jq_done NAME closes the pipe and waits:
+# 0 when jq succeeded (its stderr shown otherwise); the caller then falls back to a plain jq.
+# mpx_jq_early_stop ends those not done (cleanup). Without a started NAME: feed/done return 1.
+declare -gA _MPX_JQE_FD=() _MPX_JQE_PID=() _MPX_JQE_OUT=()
+mpx_jq_early() {
+  local name=$1 out=$2 fd
+  shift 2
+  exec {fd}> >(exec jq -n "$@" > "$out" 2> "$out.err")
+  _MPX_JQE_PID[$name]=$! _MPX_JQE_FD[$name]=$fd _MPX_JQE_OUT[$name]=$out
+}
+mpx_jq_started() { [ -n "${_MPX_JQE_PID[$1]:-}" ]; }
+mpx_jq_feed() {
+  local name=$1
+  shift
+  mpx_jq_started "$name" || return 1
+  cat -- "$@" 2> /dev/null 1>&"${_MPX_JQE_FD[$name]}"
+}
+mpx_jq_done() {
+  local name=$1 fd rc=0 out
+  mpx_jq_started "$name" || return 1
+  fd=${_MPX_JQE_FD[$name]} out=${_MPX_JQE_OUT[$name]}
+  exec {fd}>&-
+  wait "${_MPX_JQE_PID[$name]}" || rc=$?
+  unset "_MPX_JQE_PID[$name]" "_MPX_JQE_FD[$name]" "_MPX_JQE_OUT[$name]"
+  [ "$rc" = 0 ] || { cat "$out.err" >&2 2> /dev/null; rm -f "$out" "$out.err"; return 1; }
+  rm -f "$out.err"
+}
+mpx_jq_early_stop() {
+  local name fd
+  for name in "${!_MPX_JQE_PID[@]}"; do
+    fd=${_MPX_JQE_FD[$name]}
+    exec {fd}>&-
+    kill "${_MPX_JQE_PID[$name]}" 2> /dev/null
+    wait "${_MPX_JQE_PID[$name]}" 2> /dev/null
+    rm -f "${_MPX_JQE_OUT[$name]}" "${_MPX_JQE_OUT[$name]}.err"
+  done
+  _MPX_JQE_PID=() _MPX_JQE_FD=() _MPX_JQE_OUT=()
+  return 0
+}
+# mpx_jq_wrap FILE PRELUDE: FILE's program for mpx_jq_early: its include lines, then PRELUDE
+# (binding what the plain run gets from --slurpfile or as its input), then the rest of FILE
+mpx_jq_wrap() {
+  local l inc='' body=''
+  while IFS= read -r l || [ -n "$l" ]; do
+    if [[ $l == 'include '* ]]; then inc+=$l$'\n'; else body+=$l$'\n'; fi
+  done < "$1"
+  printf '%s%s (\n%s\n)\n' "$inc" "$2" "$body"
+}
+
 _mpx_ver() { # NAME CMD...: first line of a version output, or "missing"
   shift
   # (tshark run as root first warns that it runs as root: not a version)
@@ -172,6 +228,39 @@ mpx_analyze_all() {
   done
 }
 
+# The join's stubs. join.jq reads of an analyzer record only .client, .t0_epoch_us and .link,
+# and writes the record whole as the row's "a". _mpx_stub (awk; RECORD LINK N FILE) appends to
+# FILE the stub {"client", "t0_epoch_us", "link", "__a_line": N} of the Nth tagged record and
+# returns "no" when the record is not plainly in jq's own form: jq would print it with other bytes
+# (a \u escape: jq writes \b, \f and the replacement of a bad byte its own way; a fraction, an
+# exponent or 17 digits: jq's number form; a "link" key: the tag would replace it in place) or
+# its client or t0_epoch_us is not where the stub reads it. _MPX_SPLICE_AWK (the tagged records,
+# then the join's rows) puts each record's tagged line in place of its stub, and fails on a row
+# whose stub it cannot place. Both together give the plain join's bytes.
+_MPX_STUB_AWK='
+function _mpx_stub(r, l, n, f,   c, t, rest) {
+  if (r ~ /\\u/ || r ~ /"link":/ || r ~ /[,:[]-?[0-9]+[.eE]/ ||
+      r ~ /[,:[]-?[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]/) return "no"
+  if (!match(r, /^\{"type":"conn","pcap":"([^"\\]|\\.)*","client":/)) return "no"
+  rest = substr(r, RLENGTH + 1)
+  if (match(rest, /^null[,}]/)) c = "null"
+  else if (match(rest, /^"[^"\\]*"[,}]/)) c = substr(rest, 1, RLENGTH - 1)
+  else return "no"
+  if (gsub(/"t0_epoch_us":/, "&", r) != 1 || !match(r, /"t0_epoch_us":(null|-?[0-9]+)[,}]/)) return "no"
+  t = substr(r, RSTART + 14, RLENGTH - 15)
+  printf "{\"client\":%s,\"t0_epoch_us\":%s,\"link\":\"%s\",\"__a_line\":%d}\n", c, t, l, n > f
+  return "yes"
+}'
+_MPX_SPLICE_AWK='
+NR == FNR { rec[FNR] = $0; next }
+{ if (match($0, /"a":\{"client":(null|"[^"\\]*"),"t0_epoch_us":(null|-?[0-9]+),"link":"[^"\\]*","__a_line":[0-9]+\}/)) {
+    s = substr($0, RSTART, RLENGTH); sub(/^.*"__a_line":/, "", s); sub(/\}$/, "", s)
+    if (!((s + 0) in rec)) exit 3
+    $0 = substr($0, 1, RSTART - 1) "\"a\":" rec[s + 0] substr($0, RSTART + RLENGTH)
+  }
+  if (index($0, "\"__a_line\":")) exit 3
+  print }'
+
 # mpx_collect_connections OUT
 mpx_collect_connections() {
   local o=$1 v vd
@@ -194,10 +283,14 @@ mpx_collect_connections() {
     done
     if [ ${#afs[@]} -gt 0 ] && ! grep -qv '^{"type":"' "${afs[@]}" 2>/dev/null; then
       # mpx-analyze's own lines (compact, "type" first, as jq -c writes them): its conn records
-      # tagged by awk, the same bytes as the jq below without its ~0.15 s of CPU
-      awk 'FNR == 1 { l = FILENAME; sub(/.*\//, "", l); sub(/\.jsonl$/, "", l) }
-        /^\{"type":"conn",.*\}$/ { print substr($0, 1, length($0) - 1) ",\"link\":\"" l "\"}" }' \
-        "${afs[@]}" > "$an" &
+      # tagged by awk, the same bytes as the jq below without its ~0.15 s of CPU. Beside them the
+      # join's stubs (_mpx_join_stubs: the join parses 60 kB instead of ~1 MB); none when a
+      # record is not plainly in jq's own form
+      awk -v stubs="$an.stub" 'FNR == 1 { l = FILENAME; sub(/.*\//, "", l); sub(/\.jsonl$/, "", l) }
+        /^\{"type":"conn",.*\}$/ { print substr($0, 1, length($0) - 1) ",\"link\":\"" l "\"}"
+          n++; if (ok != "no") ok = _mpx_stub($0, l, n, stubs) }
+        END { if (ok == "no") exit 3 }
+        '"$_MPX_STUB_AWK" "${afs[@]}" > "$an" &
       anp=$!
     elif [ ${#afs[@]} -gt 0 ]; then
       jq -c 'select(.type == "conn") | . + {link: (input_filename | sub(".*/"; "") | rtrimstr(".jsonl"))}' \
@@ -211,14 +304,26 @@ mpx_collect_connections() {
     else
       cat "$o/raw/$v"/*.jsonl 2>/dev/null | jq -c 'select(.type == "conn")' >> "$cl" 2>/dev/null || true
     fi
-    if [ -n "$anp" ] && ! wait "$anp"; then
+    local anrc=0
+    if [ -n "$anp" ]; then wait "$anp" || anrc=$?; fi
+    if [ "$anrc" != 0 ] && [ "$anrc" != 3 ]; then
       : > "$an" # an unreadable file: the readable ones, file by file
       for f in "${afs[@]}"; do
         jq -c --arg l "$(basename "$f" .jsonl)" 'select(.type == "conn") | . + {link: $l}' "$f" 2>/dev/null >> "$an" || true
       done
     fi
-    jq -n -c --arg v "$v" --arg cp "$cp" --slurpfile cl "$cl" --slurpfile an "$an" \
-      --rawfile steps "$o/steps.csv" -f "$MPX_ROOT/emu/harness/join.jq" >> "$o/connections.jsonl"
+    # with stubs (awk exit 0): the join on them, each stub in its output then replaced by its
+    # record's line (_mpx_join_splice); the plain join when that fails
+    if [ -n "$anp" ] && [ "$anrc" = 0 ] && [ -s "$an.stub" ] &&
+       jq -n -c --arg v "$v" --arg cp "$cp" --slurpfile cl "$cl" --slurpfile an "$an.stub" \
+         --rawfile steps "$o/steps.csv" -f "$MPX_ROOT/emu/harness/join.jq" > "$an.join" &&
+       awk "$_MPX_SPLICE_AWK" "$an" "$an.join" > "$an.joined"; then
+      cat "$an.joined" >> "$o/connections.jsonl"
+    else
+      jq -n -c --arg v "$v" --arg cp "$cp" --slurpfile cl "$cl" --slurpfile an "$an" \
+        --rawfile steps "$o/steps.csv" -f "$MPX_ROOT/emu/harness/join.jq" >> "$o/connections.jsonl"
+    fi
+    rm -f "$an.stub" "$an.join" "$an.joined"
   done
   # proxy/proxy rows: the CPE's own connection as the row's analyzer record (chain.sh)
   if declare -F mpx_chain_join > /dev/null; then mpx_chain_join "$o" || log "chain join failed"; fi
@@ -302,14 +407,34 @@ mpx_collect_summary() {
   [ -f "$o/signals.json" ] || mpx_reg_save "$o/signals.json"
   # the variants through a file, not an argument: with faults and link events they outgrow the
   # kernel's 128 KiB limit for one argument (failover.exp, 7 variants x 30 downloads)
-  jq -s -L "$MPX_ROOT/emu/harness" --slurpfile varsf <(printf '%s' "$vars") --slurpfile man "$o/manifest.json" \
-    --slurpfile reg "$o/signals.json" \
-    --rawfile sigs "$o/signals.csv" --rawfile plan <(cat "$o/plan.csv" 2>/dev/null) --rawfile skipped <(cat "$o/skipped.csv" 2>/dev/null) -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
+  # (the pre-started one, mpx_summary_early, when there is one: the variants, then the connections
+  # as one array; the plain jq when it fails)
+  if mpx_jq_started summary && { printf '%s\n' "$vars"
+       awk 'NF { printf "%s%s", (n++ ? "," : "["), $0 } END { print (n ? "]" : "[]") }' "$o/connections.jsonl"
+     } | mpx_jq_feed summary - && mpx_jq_done summary; then
+    mv "$o/.summary.early" "$o/summary.json.tmp"
+  else
+    mpx_jq_done summary 2> /dev/null || true
+    jq -s -L "$MPX_ROOT/emu/harness" --slurpfile varsf <(printf '%s' "$vars") --slurpfile man "$o/manifest.json" \
+      --slurpfile reg "$o/signals.json" \
+      --rawfile sigs "$o/signals.csv" --rawfile plan <(cat "$o/plan.csv" 2>/dev/null) --rawfile skipped <(cat "$o/skipped.csv" 2>/dev/null) -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
+  fi
   mv "$o/summary.json.tmp" "$o/summary.json"
   if [ -n "${_MPX_CSV_PID:-}" ]; then
     wait "$_MPX_CSV_PID" || { _MPX_CSV_PID=''; echo "connections.csv: csv.jq failed" >&2; return 1; }
     _MPX_CSV_PID=''
   fi
+}
+
+# mpx_summary_early OUT: summary.jq pre-started (mpx_jq_early) once the variants have run: the
+# manifest, registry, plan, signals and skipped steps are final then; mpx_collect_summary feeds it
+mpx_summary_early() {
+  local o=$1 f
+  for f in manifest.json signals.json signals.csv plan.csv skipped.csv; do [ -f "$o/$f" ] || return 0; done
+  mpx_jq_early summary "$o/.summary.early" -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" \
+    --slurpfile reg "$o/signals.json" --rawfile sigs "$o/signals.csv" --rawfile plan "$o/plan.csv" \
+    --rawfile skipped "$o/skipped.csv" \
+    "$(mpx_jq_wrap "$MPX_ROOT/emu/harness/summary.jq" 'input as $__v | input as $__c | [$__v] as $varsf | $__c |')"
 }
 
 # mpx_variant_describe NAME: the current EXP_* globals (one variant) with its analytic model

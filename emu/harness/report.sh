@@ -18,14 +18,33 @@ mpx_report_early() {
   _MPX_REPORT_EARLY_PID=$! _MPX_REPORT_EARLY_OUT=$1
 }
 
+# mpx_report_jq_early OUT: report.jq and report-details.jq pre-started (collect.sh mpx_jq_early):
+# they compile while the run makes summary.json and the manifest, which mpx_report_write feeds them
+mpx_report_jq_early() {
+  local n f
+  for n in 1 4; do
+    f=report.jq; [ $n = 1 ] || f=report-details.jq
+    mpx_jq_early "report$n" "$1/.report-early.$n" -r -L "$MPX_ROOT/emu/harness" \
+      "$(mpx_jq_wrap "$MPX_ROOT/emu/harness/$f" 'input as $__s | [input] as $man | $__s |')"
+  done
+}
+
 # MPX_PLOTS_PID: a background mpx_plots_all to wait for before the Plots section (run.sh). The
 # sections are written in parallel into OUT/.report.N and joined in their order.
 mpx_report_write() {
-  local o=$1 t=$1/.report rc=0 p pids=()
-  jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/report.jq" "$o/summary.json" > "$t.1" &
-  pids+=($!)
-  jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/report-details.jq" "$o/summary.json" > "$t.4" &
-  pids+=($!)
+  local o=$1 t=$1/.report rc=0 p pids=() n f
+  # report.jq and report-details.jq: pre-started (mpx_report_jq_early) when they were, else now
+  local early=()
+  for n in 1 4; do
+    f=report.jq; [ $n = 1 ] || f=report-details.jq
+    if mpx_jq_started "report$n" && mpx_jq_feed "report$n" "$o/summary.json" "$o/manifest.json"; then
+      early+=("$n")
+    else
+      mpx_jq_done "report$n" 2> /dev/null || true
+      jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/$f" "$o/summary.json" > "$t.$n" &
+      pids+=($!)
+    fi
+  done
   if [ -n "${_MPX_REPORT_EARLY_PID:-}" ] && [ "${_MPX_REPORT_EARLY_OUT:-}" = "$o" ]; then
     pids+=("$_MPX_REPORT_EARLY_PID"); _MPX_REPORT_EARLY_PID=''
   else
@@ -52,6 +71,12 @@ mpx_report_write() {
     sed -i 1d "$t.6"
   else rc=1; fi
   for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+  # (a pre-started one that failed runs once more as the plain jq: its errors shown, its exit code)
+  for n in "${early[@]}"; do
+    f=report.jq; [ "$n" = 1 ] || f=report-details.jq
+    if mpx_jq_done "report$n" 2> /dev/null; then mv "$o/.report-early.$n" "$t.$n"
+    else jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/$f" "$o/summary.json" > "$t.$n" || rc=$?; fi
+  done
   if [ -n "${MPX_PLOTS_PID:-}" ]; then wait "$MPX_PLOTS_PID" || true; MPX_PLOTS_PID=''; fi
   _mpx_report_plots_md "$o" > "$t.3"
   cat "$t".{1,7,2,3,8,4,5,6} > "$o/report.md"

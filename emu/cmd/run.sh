@@ -194,6 +194,7 @@ run_cleanup() {
   exec 2>&"$MPX_ERR_FD"
   if [ -n "${MPX_FACTS_PID:-}" ]; then kill "$MPX_FACTS_PID" 2>/dev/null; wait "$MPX_FACTS_PID" 2>/dev/null; rm -f "$OUT/.facts.json"*; fi
   mpx_jq_early_stop   # collect.sh: the pre-started jq not fed
+  if [ -n "${MPX_PLOTS_FD:-}" ]; then exec {MPX_PLOTS_FD}>&-; MPX_PLOTS_FD=''; fi
   [ -n "${CUR_R:-}" ] && mpx_ic_variant_down "$CUR_R"
   mpx_agents_stop_all
   local r
@@ -626,6 +627,11 @@ RUN_VERDICT_JQ='(.problems |
   elif (.no_verified | length) > 0 then "6 done"
   elif (.unfaithful | length) > 0 and $acc == 0 then "5 done" else "0 done" end), .problems.lines[]'
 mpx_jq_early verdict "$OUT/.verdict" -r --argjson acc "$accept_unfaithful" "input | $RUN_VERDICT_JQ"
+# the figures (plots.sh) likewise: their jq reads summary.json and the connections from this pipe
+# (MPX_PLOTS_FD); mpx_report_write waits for them (MPX_PLOTS_PID) before its Plots section
+# shellcheck disable=SC2034  # MPX_PLOTS_PID: read by mpx_report_write (report.sh)
+MPX_PLOTS_PID='' MPX_PLOTS_FD=''
+if [ $noplots = 0 ]; then exec {MPX_PLOTS_FD}> >(mpx_plots_all "$OUT" fed || log "plots failed"); MPX_PLOTS_PID=$!; fi
 mpx_progress_msg "analyzing pcaps"
 mpx_analyze_all "$OUT"
 mpx_report_early "$OUT"   # report.sh: the analyzer-verdict section, beside the aggregation
@@ -635,11 +641,12 @@ for v in "${VARIANTS[@]}"; do
   if [ -s "$OUT/logs/$v/faults.log" ]; then mpx_progress_msg "failover analysis ($v)"; mpx_failover_analyze "$OUT" "$v" || log "failover analysis $v failed"; fi
 done
 mpx_collect_summary "$OUT"
-# the figures render while the verdict, the manifest and the report's text are written;
-# mpx_report_write waits for them (MPX_PLOTS_PID) before its Plots section
-MPX_PLOTS_PID=''
-# shellcheck disable=SC2034  # read by mpx_report_write (report.sh)
-if [ $noplots = 0 ]; then mpx_progress_msg "plotting"; { mpx_plots_all "$OUT" || log "plots failed"; } & MPX_PLOTS_PID=$!; fi
+# the figures render while the verdict, the manifest and the report's text are written
+if [ -n "$MPX_PLOTS_FD" ]; then
+  mpx_progress_msg "plotting"
+  { cat "$OUT/summary.json"; mpx_jsonl_array "$OUT/connections.jsonl"; } 1>&"$MPX_PLOTS_FD" 2> /dev/null || log "plots: not fed"
+  exec {MPX_PLOTS_FD}>&-; MPX_PLOTS_FD=''
+fi
 # the verdict on the run as a whole (summary.json .problems: the report shows the same list)
 # (one jq: the verdict, then the problem lines printed at the end)
 if mpx_jq_feed verdict "$OUT/summary.json" && mpx_jq_done verdict; then mapfile -t RUN_VERDICT < "$OUT/.verdict"; rm -f "$OUT/.verdict"

@@ -58,6 +58,9 @@ mpx_jq_early_stop() {
   _MPX_JQE_PID=() _MPX_JQE_FD=() _MPX_JQE_OUT=()
   return 0
 }
+# mpx_jsonl_array FILE: FILE's JSON lines (one compact value per line, as jq -c writes them) as
+# one array: what jq -s reads from it, as one input for a pre-started jq
+mpx_jsonl_array() { awk 'NF { printf "%s%s", (n++ ? "," : "["), $0 } END { print (n ? "]" : "[]") }' "$1"; }
 # mpx_jq_wrap FILE PRELUDE: FILE's program for mpx_jq_early: its include lines, then PRELUDE
 # (binding what the plain run gets from --slurpfile or as its input), then the rest of FILE
 mpx_jq_wrap() {
@@ -409,9 +412,8 @@ mpx_collect_summary() {
   # kernel's 128 KiB limit for one argument (failover.exp, 7 variants x 30 downloads)
   # (the pre-started one, mpx_summary_early, when there is one: the variants, then the connections
   # as one array; the plain jq when it fails)
-  if mpx_jq_started summary && { printf '%s\n' "$vars"
-       awk 'NF { printf "%s%s", (n++ ? "," : "["), $0 } END { print (n ? "]" : "[]") }' "$o/connections.jsonl"
-     } | mpx_jq_feed summary - && mpx_jq_done summary; then
+  if mpx_jq_started summary && { printf '%s\n' "$vars"; mpx_jsonl_array "$o/connections.jsonl"; } |
+       mpx_jq_feed summary - && mpx_jq_done summary; then
     mv "$o/.summary.early" "$o/summary.json.tmp"
   else
     mpx_jq_done summary 2> /dev/null || true

@@ -43,9 +43,12 @@ _mpx_gp_batch() {
 # name, its number of measured signals, the first variant with faults (or ""), then for the
 # sweep and for the loss figures: 1 when they apply, their series count, their series names.
 # Nothing when there is no first variant. A jq error is shown on stderr (an E line).
+# With FED (mpx_plots_all OUT fed) the jq reads summary.json, then connections.jsonl as one array
+# (mpx_jsonl_array), from its stdin: started before they exist, it compiles meanwhile.
 _mpx_plots_data() {
-  local o=$1 d=$1/plots
-  jq -r -n --slurpfile s "$o/summary.json" '
+  local o=$1 d=$1/plots a=(--slurpfile s "$1/summary.json") f=("$1/connections.jsonl") pre='' conns=inputs
+  if [ "${2:-}" = fed ]; then a=() f=() pre='input as $__s | [$__s] as $s | input as $__c |' conns='$__c[]'; fi
+  jq -r -n "${a[@]}" "$pre"'
     $s[0] as $S | ($S.variants[0].name // empty) as $v0
     | [$S.variants[] | select(.name == $v0)] as $V
     | "V\t\($v0)",
@@ -75,8 +78,8 @@ _mpx_plots_data() {
           catch "E\tloss.dat: \(.)"
          else empty end),
       # last: an unreadable connection ends the stream here, as it ended the per-connection list
-      (inputs | select(.variant == $v0 and .ok == true and .ttfb_us != null) | "T\t\(.signal) \(.ttfb_us / 1000)")
-  ' "$o/connections.jsonl" | awk -v d="$d" '
+      ('"$conns"' | select(.variant == $v0 and .ok == true and .ttfb_us != null) | "T\t\(.signal) \(.ttfb_us / 1000)")
+  ' "${f[@]}" | awk -v d="$d" '
     { t = substr($0, 1, 1); x = substr($0, 3) }
     t == "V" { v0 = x; next }
     t == "S" { want[x] = ++ns; sig[ns] = x; next }
@@ -102,16 +105,18 @@ _mpx_plots_data() {
     }'
 }
 
+# mpx_plots_all OUT [fed]: fed: started before summary.json exists (mpx_plots_early), its data
+# read from stdin (_mpx_plots_data)
 mpx_plots_all() {
-  local o=$1 d; d=$o/plots
+  local o=$1 d fed=${2:-}; d=$o/plots
   command -v gnuplot >/dev/null || { echo "gnuplot not installed" > "$d/NO-PLOTS"; return 0; }
   mkdir -p "$d"
-  [ -r "$o/summary.json" ] || return 0
+  [ "$fed" = fed ] || [ -r "$o/summary.json" ] || return 0
   # the figures' data (_mpx_plots_data): signals.txt (first variant, evidence-table order),
   # ttfb.dat ("signal ms" per measured connection, grouped by signal in that order),
   # model.dat (x = 1..n in the same order), synopt.dat, sweep.dat and loss.dat when they apply
   local vars=() v0 n fo sweep nsw swnames loss nlo lonames s
-  mapfile -t vars < <(_mpx_plots_data "$o")
+  mapfile -t vars < <(_mpx_plots_data "$o" "$fed")
   [ ${#vars[@]} = 9 ] || return 0
   v0=${vars[0]} n=${vars[1]} fo=${vars[2]} sweep=${vars[3]} nsw=${vars[4]} swnames=${vars[5]}
   loss=${vars[6]} nlo=${vars[7]} lonames=${vars[8]}

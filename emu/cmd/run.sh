@@ -629,8 +629,8 @@ RUN_VERDICT_JQ='(.problems |
 mpx_jq_early verdict "$OUT/.verdict" -r --argjson acc "$accept_unfaithful" "input | $RUN_VERDICT_JQ"
 # the figures (plots.sh) likewise: their jq reads summary.json and the connections from this pipe
 # (MPX_PLOTS_FD); mpx_report_write waits for them (MPX_PLOTS_PID) before its Plots section
-# shellcheck disable=SC2034  # MPX_PLOTS_PID: read by mpx_report_write (report.sh)
 MPX_PLOTS_PID='' MPX_PLOTS_FD=''
+# shellcheck disable=SC2034  # MPX_PLOTS_PID: read by mpx_report_write (report.sh)
 if [ $noplots = 0 ]; then exec {MPX_PLOTS_FD}> >(mpx_plots_all "$OUT" fed || log "plots failed"); MPX_PLOTS_PID=$!; fi
 mpx_progress_msg "analyzing pcaps"
 mpx_analyze_all "$OUT"

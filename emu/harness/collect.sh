@@ -442,7 +442,7 @@ mpx_summary_early() {
 # mpx_variant_describe NAME: the current EXP_* globals (one variant) with its analytic model
 # (model.jq evaluates each formula id once; every registry row gets its row's formula)
 mpx_variant_describe() {
-  local v=$1 d m lan=() rcp cm='null'
+  local v=$1 d f='null' lan=() rcp cm='null'
   mpx_reg_load || return 1
   [ -n "${EXP_LAN:-}" ] && lan=("lan=$EXP_LAN")
   d=$(mpx_model_delays "$EXP_TOPO" "$EXP_CP" "$EXP_PS" "${lan[@]}" "${EXP_PARAM[@]}" 2>/dev/null) || d='{"R_cp_ms":null,"R_ps_ms":null}'
@@ -465,24 +465,27 @@ mpx_variant_describe() {
       cm=$(mpx_model_chain_json "$(jq '.R_lan_ms // 0' <<< "$d")" "$rcp" "$rps" "${EXP_SYN_POLICY:-cookie}" "$rows")
       rcp=$(jq .R_cp_ms <<< "$cm")
     fi
-    m=$(mpx_model_json "$rcp" "$rps" "$EXP_TFO" |
-      jq -c --argjson reg "$MPX_REG" --arg pol "${EXP_SYN_POLICY:-cookie}" '.signals as $f
+    f=$(mpx_model_json "$rcp" "$rps" "$EXP_TFO")
+  fi
+  # one jq: every registry row gets its row's formula from the model ($f: formula id -> entry;
+  # null without the round trips), the proxy/proxy rows their own entries beside them (by row
+  # name), and the variant's description around them
+  jq -n -c --arg name "$v" --argjson exp "$(mpx_exp_json)" --argjson d "$d" --argjson f "$f" --argjson cm "$cm" \
+    --argjson reg "$MPX_REG" --arg pol "${EXP_SYN_POLICY:-cookie}" \
+    '(if $f == null then {} else $f.signals as $ff
         # SYN data the converter policy holds until the third ACK: cookie-less rows under the
         # default "cookie" policy, every SYN-payload row under "third-ack" (agents/README.md)
         | def held: .syn_data and ($pol == "third-ack" or ($pol == "cookie" and .tfo != "cookie"));
-        .signals = ($reg.signals | map(select($f[.model] != null)
-          | (if held and $f[.model + "-held"] != null then .model + "-held" else .model end) as $id
-          | {key: .name, value: ($f[$id] + {formula_id: $id})}) | from_entries)')
-  else m='{"signals":{}}'; fi
-  # the proxy/proxy rows' own model entries beside the client/proxy ones (by row name)
-  [ "$cm" != null ] && m=$(jq -c --argjson cm "$cm" '.signals += $cm.signals' <<< "$m")
-  jq -n -c --arg name "$v" --argjson exp "$(mpx_exp_json)" --argjson d "$d" --argjson m "$m" --argjson cm "$cm" \
-    '{name: $name, middlebox: $exp.middlebox, params: $exp.param, sysctl: $exp.sysctl, target: $exp.target,
+        $reg.signals | map(select($ff[.model] != null)
+          | (if held and $ff[.model + "-held"] != null then .model + "-held" else .model end) as $id
+          | {key: .name, value: ($ff[$id] + {formula_id: $id})}) | from_entries end) as $ms
+    | (if $cm == null then $ms else $ms + $cm.signals end) as $ms
+    | {name: $name, middlebox: $exp.middlebox, params: $exp.param, sysctl: $exp.sysctl, target: $exp.target,
       syn_data_policy: ($exp.syn_data_policy // "cookie"),
       sim_reps: $exp.sim_reps,
       workload: $exp.workload, mptcp: $exp.mptcp, tfo: $exp.tfo, faults: $exp.fault, signals: $exp.signals,
       repetitions: $exp.repetitions, model_links: $exp.model_links, delays: $d.delays,
       chain: $exp.chain,
-      model: ({R_cp_ms: $d.R_cp_ms, R_ps_ms: $d.R_ps_ms, signals: $m.signals}
+      model: ({R_cp_ms: $d.R_cp_ms, R_ps_ms: $d.R_ps_ms, signals: $ms}
         + (if $cm == null then {} else {R_cp_ms: $cm.R_cp_ms, R_lan_ms: $cm.R_lan_ms, R_acc_ms: $cm.R_acc_ms, direct_ttfb_ms: $cm.direct_ttfb_ms} end))}'
 }

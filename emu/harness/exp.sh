@@ -327,7 +327,17 @@ mpx_exp_variant_apply() {
 }
 
 # mpx_exp_json: the parsed experiment (base, plus variant specs) as JSON
+# It is kept with the EXP_* state it was made from (declare -p) and printed again while that is
+# unchanged: the manifest and a variant's description ask for it once each (a jq start-up).
 mpx_exp_json() {
+  local key j
+  key=$(declare -p "${!EXP_@}" 2> /dev/null)
+  if [ -n "${_MPX_EXP_JSON_KEY:-}" ] && [ "$key" = "$_MPX_EXP_JSON_KEY" ]; then printf '%s\n' "$_MPX_EXP_JSON"; return 0; fi
+  j=$(_mpx_exp_json_run) || return 1
+  _MPX_EXP_JSON_KEY=$key _MPX_EXP_JSON=$j
+  printf '%s\n' "$j"
+}
+_mpx_exp_json_run() {
   local v vj='{}' opt=()
   for v in "${EXP_SIGNALS[@]}"; do [ -n "${EXP_SIG_OPTIONAL[$v]:-}" ] && opt+=("signals_optional"$'\x01'"$v"); done
   for v in "${EXP_VARIANTS[@]}"; do

@@ -64,10 +64,11 @@ mpx_jsonl_array() { awk 'NF { printf "%s%s", (n++ ? "," : "["), $0 } END { print
 # mpx_jq_wrap FILE PRELUDE: FILE's program for mpx_jq_early: its include lines, then PRELUDE
 # (binding what the plain run gets from --slurpfile or as its input), then the rest of FILE
 mpx_jq_wrap() {
-  local l inc='' body=''
-  while IFS= read -r l || [ -n "$l" ]; do
+  local LC_ALL=C l inc='' body='' lines=()
+  mapfile -t lines < "$1"
+  for l in "${lines[@]}"; do
     if [[ $l == 'include '* ]]; then inc+=$l$'\n'; else body+=$l$'\n'; fi
-  done < "$1"
+  done
   printf '%s%s (\n%s\n)\n' "$inc" "$2" "$body"
 }
 

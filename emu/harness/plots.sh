@@ -20,48 +20,21 @@ _mpx_gp() {
 
 # _mpx_gp_batch OUT NAME SCRIPT [NAME SCRIPT...]: the figures as _mpx_gp draws them, in one gnuplot
 # process (each start of one with the cairo terminal costs ~60 ms of CPU); `reset` before each
-# figure gives it the fresh state a process of its own had. To the warm gnuplot when there is one
-# (_mpx_gp_warm), else (or when it failed or timed out meanwhile) to a new one.
+# figure gives it the fresh state a process of its own had
 _mpx_gp_batch() {
-  local o=$1 names='' rc=0
+  local o=$1 names=''
   shift
-  if [ -n "${_MPX_GP_WARM_FD:-}" ]; then
-    _mpx_gp_script "$o" "$@" | cat 2> /dev/null 1>&"$_MPX_GP_WARM_FD" || rc=1
-    _mpx_gp_warm_end || rc=$?
-    [ "$rc" != 0 ] || return 0
-  fi
-  _mpx_gp_script "$o" "$@" | timeout 60 gnuplot >> "$o/plots/gnuplot.log" 2>&1 || { log "gnuplot$names failed"; return 1; }
-}
-_mpx_gp_script() {
-  local o=$1
-  shift
-  while [ $# -ge 2 ]; do
-    echo "reset"
-    echo "set terminal pngcairo size 1000,560 font 'sans,10' noenhanced"
-    echo "set output '$o/plots/$1.png'"
-    echo "$2"
-    echo "set terminal svg size 1000,560 font 'sans,10' noenhanced"
-    echo "set output '$o/plots/$1.svg'"
-    echo "$2"
-    shift 2
-  done
-}
-# _mpx_gp_warm OUT: a gnuplot started now that loads its cairo terminal and fonts with a throw-away
-# plot (~50 ms of CPU, most of what one figure costs) while the run still makes the figures' data;
-# _mpx_gp_batch draws on it. _mpx_gp_warm_end: closes its input and waits (its exit code).
-_mpx_gp_warm() {
-  exec {_MPX_GP_WARM_FD}> >(exec timeout 60 gnuplot >> "$1/plots/gnuplot.log" 2>&1)
-  _MPX_GP_WARM_PID=$!
-  echo "set terminal pngcairo size 1000,560 font 'sans,10' noenhanced; set output '/dev/null'; plot x notitle" |
-    cat 2> /dev/null 1>&"$_MPX_GP_WARM_FD" || true
-}
-_mpx_gp_warm_end() {
-  [ -n "${_MPX_GP_WARM_FD:-}" ] || return 0
-  local rc=0
-  exec {_MPX_GP_WARM_FD}>&-
-  wait "$_MPX_GP_WARM_PID" || rc=$?
-  _MPX_GP_WARM_FD='' _MPX_GP_WARM_PID=''
-  return "$rc"
+  { while [ $# -ge 2 ]; do
+      echo "reset"
+      echo "set terminal pngcairo size 1000,560 font 'sans,10' noenhanced"
+      echo "set output '$o/plots/$1.png'"
+      echo "$2"
+      echo "set terminal svg size 1000,560 font 'sans,10' noenhanced"
+      echo "set output '$o/plots/$1.svg'"
+      echo "$2"
+      names+=" $1"
+      shift 2
+    done; } | timeout 60 gnuplot >> "$o/plots/gnuplot.log" 2>&1 || { log "gnuplot$names failed"; return 1; }
 }
 
 # _mpx_plots_data OUT: every figure's data in one jq pass over summary.json and
@@ -139,14 +112,12 @@ mpx_plots_all() {
   command -v gnuplot >/dev/null || { echo "gnuplot not installed" > "$d/NO-PLOTS"; return 0; }
   mkdir -p "$d"
   [ "$fed" = fed ] || [ -r "$o/summary.json" ] || return 0
-  # (fed: started before its data exists, so gnuplot warms up meanwhile)
-  [ "$fed" != fed ] || _mpx_gp_warm "$o"
   # the figures' data (_mpx_plots_data): signals.txt (first variant, evidence-table order),
   # ttfb.dat ("signal ms" per measured connection, grouped by signal in that order),
   # model.dat (x = 1..n in the same order), synopt.dat, sweep.dat and loss.dat when they apply
   local vars=() v0 n fo sweep nsw swnames loss nlo lonames s
   mapfile -t vars < <(_mpx_plots_data "$o" "$fed")
-  [ ${#vars[@]} = 9 ] || { _mpx_gp_warm_end || true; return 0; }
+  [ ${#vars[@]} = 9 ] || return 0
   v0=${vars[0]} n=${vars[1]} fo=${vars[2]} sweep=${vars[3]} nsw=${vars[4]} swnames=${vars[5]}
   loss=${vars[6]} nlo=${vars[7]} lonames=${vars[8]}
   # cdf-SIGNAL.dat: each signal's sorted values with their cumulative fraction
@@ -218,7 +189,6 @@ plot for [i=0:$((ns - 1))] '$d/sweep.dat' index i using 1:2 with linespoints pt 
   fi
 
   _mpx_gp_batch "$o" "${figs[@]}" || true
-  _mpx_gp_warm_end || true
   [ -z "$fo" ] || mpx_plot_failover "$o" "$fo" || true
   [ "$loss" != 1 ] || mpx_plot_loss "$o" "$nlo" "$lonames" || true
 }

@@ -27,6 +27,9 @@ mpx_report_jq_early() {
     mpx_jq_early "report$n" "$1/.report-early.$n" -r -L "$MPX_ROOT/emu/harness" \
       "$(mpx_jq_wrap "$MPX_ROOT/emu/harness/$f" 'input as $__s | [input] as $man | $__s |')"
   done
+  # the headline and the reproduction section (_mpx_report_repro_md OUT SUMMARY)
+  mpx_jq_early report6 "$1/.report-early.6" -r \
+    "input as \$__s | [input] as \$man | \$__s | (try ($_MPX_HEADLINE_JQ) catch \"\"), $_MPX_REPRO_JQ"
 }
 
 # MPX_PLOTS_PID: a background mpx_plots_all to wait for before the Plots section (run.sh). The
@@ -66,7 +69,11 @@ mpx_report_write() {
   # the terminal headline (mpx_report_headline; its first line) and the reproduction section,
   # one jq
   _MPX_HEADLINE_OUT='' _MPX_HEADLINE=''
-  if _mpx_report_repro_md "$o" "$o/summary.json" > "$t.6"; then
+  local r6=1
+  if mpx_jq_started report6 && mpx_jq_feed report6 "$o/summary.json" "$o/manifest.json" &&
+     mpx_jq_done report6; then mv "$o/.report-early.6" "$t.6"; r6=0
+  else mpx_jq_done report6 2> /dev/null || true; fi
+  if [ "$r6" = 0 ] || _mpx_report_repro_md "$o" "$o/summary.json" > "$t.6"; then
     { IFS= read -r _MPX_HEADLINE && [ -n "$_MPX_HEADLINE" ] && _MPX_HEADLINE_OUT=$o; } < "$t.6"
     sed -i 1d "$t.6"
   else rc=1; fi
@@ -168,8 +175,10 @@ _mpx_report_violations_md() {
 _mpx_report_repro_md() { # OUT [SUMMARY]: with SUMMARY first mpx_report_headline's line ("" if it fails)
   local o=$1 h='' n=(-n) f=()
   [ -z "${2:-}" ] || h="(try ($_MPX_HEADLINE_JQ) catch \"\"), " n=() f=("$2")
-  jq -r "${n[@]}" --slurpfile man "$o/manifest.json" "$h"'($man[0] | "## How to reproduce\n\n```\n\(.reproduce)\n```\n\nSame commit (`\(.git.commit)`\(if .git.dirty_files > 0 then ", \(.git.dirty_files) uncommitted file(s) at run time" else "" end)), same seed: the link emulators draw the same loss and jitter per packet index (\(.link_seeds)). Kernel \(.kernel.release), \(.host.cpus) CPUs. Started \(.start), ended \(.["end"] // "?")\(if .elapsed_s then " (\(.elapsed_s) s)" else "" end).\n\n## Files\n\n| file | content |\n|---|---|\n| `manifest.json` | commit, kernel, sysctls, route settings, tool versions, topology and experiment files verbatim, seeds, times |\n| `connections.csv` | one row per connection: client measurements joined with the analyzer verdict |\n| `summary.json` | the numbers of this report, per variant and signal |\n| `plan.csv`, `steps.csv` | the interleaved run order and each step'"'"'s timing and exit code |\n| `pcaps/VARIANT/` | one pcap per link (written by mpx-linkem), drop events, link counters |\n| `links/VARIANT/` | the resolved topology and link specs, sysctls.json and routes.json (as set), host.json (CPU pressure, placement), sim.json (the model on the same variant) |\n| `analysis/VARIANT/` | mpx-analyze output (JSON lines, verification report) |\n| `raw/VARIANT/`, `logs/VARIANT/` | the agents'"'"' JSON and logs |\n| `plots/` | PNG and SVG figures |\n")' "${f[@]}"
+  jq -r "${n[@]}" --slurpfile man "$o/manifest.json" "$h$_MPX_REPRO_JQ" "${f[@]}"
 }
+# the reproduction section (input: anything; $man: the manifest)
+_MPX_REPRO_JQ='($man[0] | "## How to reproduce\n\n```\n\(.reproduce)\n```\n\nSame commit (`\(.git.commit)`\(if .git.dirty_files > 0 then ", \(.git.dirty_files) uncommitted file(s) at run time" else "" end)), same seed: the link emulators draw the same loss and jitter per packet index (\(.link_seeds)). Kernel \(.kernel.release), \(.host.cpus) CPUs. Started \(.start), ended \(.["end"] // "?")\(if .elapsed_s then " (\(.elapsed_s) s)" else "" end).\n\n## Files\n\n| file | content |\n|---|---|\n| `manifest.json` | commit, kernel, sysctls, route settings, tool versions, topology and experiment files verbatim, seeds, times |\n| `connections.csv` | one row per connection: client measurements joined with the analyzer verdict |\n| `summary.json` | the numbers of this report, per variant and signal |\n| `plan.csv`, `steps.csv` | the interleaved run order and each step'"'"'s timing and exit code |\n| `pcaps/VARIANT/` | one pcap per link (written by mpx-linkem), drop events, link counters |\n| `links/VARIANT/` | the resolved topology and link specs, sysctls.json and routes.json (as set), host.json (CPU pressure, placement), sim.json (the model on the same variant) |\n| `analysis/VARIANT/` | mpx-analyze output (JSON lines, verification report) |\n| `raw/VARIANT/`, `logs/VARIANT/` | the agents'"'"' JSON and logs |\n| `plots/` | PNG and SVG figures |\n")'
 
 # (the one mpx_report_write made for OUT, when it could; else read now: its errors show here)
 mpx_report_headline() {

@@ -624,6 +624,7 @@ run_describe_wait
 # (collect.sh mpx_jq_early: these compile while the pcaps are analyzed and the connections joined)
 [ "$backend" = sim ] || mpx_report_jq_early "$OUT"
 mpx_summary_early "$OUT"
+mpx_manifest_finish_early
 RUN_VERDICT_JQ='(.problems |
   if (.failed_variants | length) > 0 then "3 failed" elif .partial then "4 partial"
   elif (.no_verified | length) > 0 then "6 done"

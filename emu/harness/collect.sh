@@ -168,27 +168,68 @@ mpx_manifest_start() {
 }
 
 mpx_manifest_finish() {
-  local st=$1 m=$OUT/manifest.json sysj='{}' routej='{}' v
+  local st=$1 m=$OUT/manifest.json
   [ -f "$m" ] || return 0
-  local f specs=()
-  for v in "$OUT"/links/*/; do
-    [ -f "$v/sysctls.json" ] && sysj=$(jq -c --arg k "$(basename "$v")" --slurpfile s "$v/sysctls.json" '. + {($k): $s[0]}' <<< "$sysj")
-    [ -f "$v/routes.json" ] && routej=$(jq -c --arg k "$(basename "$v")" --slurpfile s "$v/routes.json" '. + {($k): $s[0]}' <<< "$routej")
-    for f in "$v"*.spec; do [ -f "$f" ] && specs+=("$f"); done
-  done
+  # the pre-started one (mpx_manifest_finish_early): fed the status, exit code, end time and the
+  # spec lines it counted; the plain jq when it fails
+  if mpx_jq_started finish && [[ $st =~ ^[a-z\ ]+$ ]] && [[ ${RUN_EXIT_CODE:-null} =~ ^(null|[0-9]+)$ ]]; then
+    if { printf '{"st":"%s","code":%s,"endt":"%s","el":%d}\n' "$st" "${RUN_EXIT_CODE:-null}" \
+           "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$((EPOCHSECONDS - RUN_T0_S))"
+         printf '%s' "$_MPX_FIN_LINES"; } | mpx_jq_feed finish - && mpx_jq_done finish; then
+      mv "$m.early" "$m"; return 0
+    fi
+  fi
+  mpx_jq_done finish 2> /dev/null || true
+  _mpx_manifest_finish_args
   # one jq: the exact linkem SPEC of every link direction, seeds included (the spec files
   # LINKS/VARIANT/LINK.spec as raw input, one "ab|ba SPEC" line per direction; none: stdin is
   # /dev/null), and the manifest's final fields
   jq -R -n --arg root "$OUT/links/" --slurpfile man "$m" \
      --arg st "$st" --arg endt "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --argjson el "$((EPOCHSECONDS - RUN_T0_S))" \
-     --argjson sys "$sysj" --argjson routes "$routej" --argjson overrun "${RUN_OVERRUN:-0}" \
-     --argjson code "${RUN_EXIT_CODE:-null}" '
-    (reduce (inputs | capture("^(?<d>ab|ba) (?<s>.*)$") as $m
-            | (input_filename | ltrimstr($root) | rtrimstr(".spec") | split("/")) as $p
+     --argjson sys "$_MPX_FIN_SYS" --argjson routes "$_MPX_FIN_ROUTES" --argjson overrun "${RUN_OVERRUN:-0}" \
+     --argjson code "${RUN_EXIT_CODE:-null}" "
+    $(_mpx_manifest_finish_jq '(inputs | [(input_filename | ltrimstr($root)), .])')" \
+     "${_MPX_FIN_SPECS[@]}" < /dev/null > "$m.tmp" && mv "$m.tmp" "$m"
+}
+# _mpx_manifest_finish_jq SPECS: the finishing filter, SPECS a stream of [path under links/, line]
+# of the spec files
+_mpx_manifest_finish_jq() {
+  printf '%s' '(reduce ('"$1"' | .[0] as $f | .[1] | capture("^(?<d>ab|ba) (?<s>.*)$") as $m
+            | ($f | rtrimstr(".spec") | split("/")) as $p
             | {v: $p[0], l: $p[-1], d: $m.d, s: $m.s}) as $x
       ({}; .[$x.v][$x.l][$x.d] = $x.s)) as $specs
-    | $man[0] | .link_specs = $specs | .status = $st | .exit_code = $code | .["end"] = $endt | .elapsed_s = $el | .sysctls = $sys | .routes = $routes | .run_timeout_hit = ($overrun == 1)' \
-     "${specs[@]}" < /dev/null > "$m.tmp" && mv "$m.tmp" "$m"
+    | $man[0] | .link_specs = $specs | .status = $st | .exit_code = $code | .["end"] = $endt | .elapsed_s = $el | .sysctls = $sys | .routes = $routes | .run_timeout_hit = ($overrun == 1)'
+}
+# _mpx_manifest_finish_args: _MPX_FIN_SYS, _MPX_FIN_ROUTES (every variant's sysctls.json and
+# routes.json by name), _MPX_FIN_SPECS (the spec files)
+_mpx_manifest_finish_args() {
+  local v f
+  _MPX_FIN_SYS='{}' _MPX_FIN_ROUTES='{}' _MPX_FIN_SPECS=()
+  for v in "$OUT"/links/*/; do
+    [ -f "$v/sysctls.json" ] && _MPX_FIN_SYS=$(jq -c --arg k "$(basename "$v")" --slurpfile s "$v/sysctls.json" '. + {($k): $s[0]}' <<< "$_MPX_FIN_SYS")
+    [ -f "$v/routes.json" ] && _MPX_FIN_ROUTES=$(jq -c --arg k "$(basename "$v")" --slurpfile s "$v/routes.json" '. + {($k): $s[0]}' <<< "$_MPX_FIN_ROUTES")
+    for f in "$v"*.spec; do [ -f "$f" ] && _MPX_FIN_SPECS+=("$f"); done
+  done
+  return 0
+}
+# mpx_manifest_finish_early: mpx_manifest_finish's jq pre-started (mpx_jq_early) once the variants
+# have run: the manifest, the link specs, sysctls and routes are final then. Its input: the
+# status, exit code and end time as one JSON line, then each spec line as "PATH<TAB>LINE" (PATH
+# under links/), as many as counted here (a counted read needs no end of file)
+mpx_manifest_finish_early() {
+  local m=$OUT/manifest.json f l rel n=0
+  [ -f "$m" ] || return 0
+  _mpx_manifest_finish_args
+  _MPX_FIN_LINES=''
+  for f in "${_MPX_FIN_SPECS[@]}"; do
+    rel=${f#"$OUT/links/"}
+    [[ $rel != *$'\t'* ]] || return 0
+    while IFS= read -r l || [ -n "$l" ]; do _MPX_FIN_LINES+=$rel$'\t'$l$'\n' n=$((n + 1)); done < "$f"
+  done
+  mpx_jq_early finish "$m.early" -R --slurpfile man "$m" --argjson sys "$_MPX_FIN_SYS" --argjson routes "$_MPX_FIN_ROUTES" \
+    --argjson overrun "${RUN_OVERRUN:-0}" --argjson n "$n" \
+    "(input | fromjson) as \$a | \$a.st as \$st | \$a.code as \$code | \$a.endt as \$endt | \$a.el as \$el
+     | $(_mpx_manifest_finish_jq '(if $n == 0 then empty else limit($n; inputs) end | capture("^(?<f>[^\t]*)\t(?<l>.*)$") | [.f, .l])')"
 }
 
 # mpx_manifest_set KEY JSON: one field of OUT/manifest.json, at once (e.g. run_timeout_hit when the

@@ -634,7 +634,7 @@ mpx_jq_early verdict "$OUT/.verdict" -r --argjson acc "$accept_unfaithful" "inpu
 # (MPX_PLOTS_FD); mpx_report_write waits for them (MPX_PLOTS_PID) before its Plots section
 MPX_PLOTS_PID='' MPX_PLOTS_FD=''
 # shellcheck disable=SC2034  # MPX_PLOTS_PID: read by mpx_report_write (report.sh)
-if [ $noplots = 0 ]; then exec {MPX_PLOTS_FD}> >(mpx_plots_all "$OUT" fed || log "plots failed"); MPX_PLOTS_PID=$!; fi
+if [ $noplots = 0 ] && [ -z "${MPX_JQ_PLAIN:-}" ]; then exec {MPX_PLOTS_FD}> >(mpx_plots_all "$OUT" fed || log "plots failed"); MPX_PLOTS_PID=$!; fi
 mpx_progress_msg "analyzing pcaps"
 mpx_analyze_all "$OUT"
 mpx_report_early "$OUT"   # report.sh: the analyzer-verdict section, beside the aggregation
@@ -649,6 +649,11 @@ if [ -n "$MPX_PLOTS_FD" ]; then
   mpx_progress_msg "plotting"
   { cat "$OUT/summary.json"; mpx_jsonl_array "$OUT/connections.jsonl"; } 1>&"$MPX_PLOTS_FD" 2> /dev/null || log "plots: not fed"
   exec {MPX_PLOTS_FD}>&-; MPX_PLOTS_FD=''
+elif [ $noplots = 0 ]; then
+  mpx_progress_msg "plotting"
+  { mpx_plots_all "$OUT" || log "plots failed"; } &
+  # shellcheck disable=SC2034  # read by mpx_report_write (report.sh)
+  MPX_PLOTS_PID=$!
 fi
 # the verdict on the run as a whole (summary.json .problems: the report shows the same list)
 # (one jq: the verdict, then the problem lines printed at the end)

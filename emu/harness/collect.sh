@@ -22,10 +22,13 @@ declare -F mpx_reg_load > /dev/null || source "$MPX_ROOT/emu/harness/registry.sh
 # mpx_jq_feed NAME FILE... writes FILEs into it; mpx_jq_done NAME closes the pipe and waits:
 # 0 when jq succeeded (its stderr shown otherwise); the caller then falls back to a plain jq.
 # mpx_jq_early_stop ends those not done (cleanup). Without a started NAME: feed/done return 1.
+# MPX_JQ_PLAIN=1: none is started and the join reads the whole analyzer records: every step on
+# its plain jq (tests/integration/sim_fastpath.sh compares both ways' files)
 declare -gA _MPX_JQE_FD=() _MPX_JQE_PID=() _MPX_JQE_OUT=()
 mpx_jq_early() {
   local name=$1 out=$2 fd
   shift 2
+  [ -z "${MPX_JQ_PLAIN:-}" ] || return 0
   exec {fd}> >(exec jq -n "$@" > "$out" 2> "$out.err")
   _MPX_JQE_PID[$name]=$! _MPX_JQE_FD[$name]=$fd _MPX_JQE_OUT[$name]=$out
 }
@@ -43,7 +46,11 @@ mpx_jq_done() {
   exec {fd}>&-
   wait "${_MPX_JQE_PID[$name]}" || rc=$?
   unset "_MPX_JQE_PID[$name]" "_MPX_JQE_FD[$name]" "_MPX_JQE_OUT[$name]"
-  [ "$rc" = 0 ] || { cat "$out.err" >&2 2> /dev/null; rm -f "$out" "$out.err"; return 1; }
+  if [ "$rc" != 0 ]; then
+    cat "$out.err" >&2 2> /dev/null; rm -f "$out" "$out.err"
+    ! declare -F log > /dev/null || log "pre-started jq $name: exit $rc, the plain jq runs"
+    return 1
+  fi
   rm -f "$out.err"
 }
 mpx_jq_early_stop() {
@@ -61,15 +68,33 @@ mpx_jq_early_stop() {
 # mpx_jsonl_array FILE: FILE's JSON lines (one compact value per line, as jq -c writes them) as
 # one array: what jq -s reads from it, as one input for a pre-started jq
 mpx_jsonl_array() { awk 'NF { printf "%s%s", (n++ ? "," : "["), $0 } END { print (n ? "]" : "[]") }' "$1"; }
-# mpx_jq_wrap FILE PRELUDE: FILE's program for mpx_jq_early: its include lines, then PRELUDE
-# (binding what the plain run gets from --slurpfile or as its input), then the rest of FILE
+# mpx_jq_wrap FILE PRELUDE [FILE...]: FILE's program for mpx_jq_early: its include lines, then
+# PRELUDE (binding what the plain run gets from --slurpfile or as its input), then the rest of
+# FILE; with more FILEs (the same inputs) each one's output after the one before and a line of
+# one \x1e (mpx_jq_split), their includes once. A FILE =TEXT is the program TEXT (no includes).
 mpx_jq_wrap() {
-  local LC_ALL=C l inc='' body='' lines=()
-  mapfile -t lines < "$1"
-  for l in "${lines[@]}"; do
-    if [[ $l == 'include '* ]]; then inc+=$l$'\n'; else body+=$l$'\n'; fi
+  local LC_ALL=C l inc='' body='' lines=() pre=$2 file f=("$1")
+  shift 2
+  f+=("$@")
+  for file in "${f[@]}"; do
+    [ -z "$body" ] || body+=$'\n), "\\u001e", (\n'
+    # (=TEXT: a program given as text, without includes)
+    if [[ $file == =* ]]; then body+=${file#=}$'\n'; continue; fi
+    mapfile -t lines < "$file"
+    for l in "${lines[@]}"; do
+      if [[ $l == 'include '* ]]; then [[ $inc == *"$l"$'\n'* ]] || inc+=$l$'\n'; else body+=$l$'\n'; fi
+    done
   done
-  printf '%s%s (\n%s\n)\n' "$inc" "$2" "$body"
+  printf '%s%s (\n%s\n)\n' "$inc" "$pre" "$body"
+}
+# mpx_jq_split FILE OUT...: FILE (the output of a wrap of several programs) cut at its \x1e lines
+# into OUT..., one part each; fails unless there are as many parts as OUTs
+mpx_jq_split() {
+  local src=$1 outs
+  shift
+  outs=$(printf '%s\n' "$@")
+  MPX_SPLIT_OUTS=$outs awk 'BEGIN { n = split(ENVIRON["MPX_SPLIT_OUTS"], o, "\n"); k = 1; for (i = 1; i <= n; i++) printf "" > o[i] }
+    $0 == "\036" { k++; next } k <= n { print > o[k] } END { exit k != n }' "$src"
 }
 
 _mpx_ver() { # NAME CMD...: first line of a version output, or "missing"
@@ -359,12 +384,14 @@ mpx_collect_connections() {
     fi
     # with stubs (awk exit 0): the join on them, each stub in its output then replaced by its
     # record's line (_mpx_join_splice); the plain join when that fails
-    if [ -n "$anp" ] && [ "$anrc" = 0 ] && [ -s "$an.stub" ] &&
+    if [ -n "$anp" ] && [ "$anrc" = 0 ] && [ -s "$an.stub" ] && [ -z "${MPX_JQ_PLAIN:-}" ] &&
        jq -n -c --arg v "$v" --arg cp "$cp" --slurpfile cl "$cl" --slurpfile an "$an.stub" \
          --rawfile steps "$o/steps.csv" -f "$MPX_ROOT/emu/harness/join.jq" > "$an.join" &&
        awk "$_MPX_SPLICE_AWK" "$an" "$an.join" > "$an.joined"; then
       cat "$an.joined" >> "$o/connections.jsonl"
     else
+      [ -z "$anp" ] || [ "$anrc" != 0 ] || [ -n "${MPX_JQ_PLAIN:-}" ] || ! declare -F log > /dev/null ||
+        log "join of $v on stubs failed: the plain join runs"
       jq -n -c --arg v "$v" --arg cp "$cp" --slurpfile cl "$cl" --slurpfile an "$an" \
         --rawfile steps "$o/steps.csv" -f "$MPX_ROOT/emu/harness/join.jq" >> "$o/connections.jsonl"
     fi
@@ -483,9 +510,43 @@ mpx_summary_early() {
 
 # mpx_variant_describe NAME: the current EXP_* globals (one variant) with its analytic model
 # (model.jq evaluates each formula id once; every registry row gets its row's formula)
+# _MPX_DESCRIBE_JQ: a variant's description from $d (mpx_model_delays), $f (the model, null
+# without the round trips), $cm (the proxy/proxy model or null), $exp, $reg and $pol: every
+# registry row gets its row's formula, the proxy/proxy rows their own entries beside them (by
+# row name)
+_MPX_DESCRIBE_JQ='(if $f == null then {} else $f.signals as $ff
+        # SYN data the converter policy holds until the third ACK: cookie-less rows under the
+        # default "cookie" policy, every SYN-payload row under "third-ack" (agents/README.md)
+        | def held: .syn_data and ($pol == "third-ack" or ($pol == "cookie" and .tfo != "cookie"));
+        $reg.signals | map(select($ff[.model] != null)
+          | (if held and $ff[.model + "-held"] != null then .model + "-held" else .model end) as $id
+          | {key: .name, value: ($ff[$id] + {formula_id: $id})}) | from_entries end) as $ms
+    | (if $cm == null then $ms else $ms + $cm.signals end) as $ms
+    | {name: $name, middlebox: $exp.middlebox, params: $exp.param, sysctl: $exp.sysctl, target: $exp.target,
+      syn_data_policy: ($exp.syn_data_policy // "cookie"),
+      sim_reps: $exp.sim_reps,
+      workload: $exp.workload, mptcp: $exp.mptcp, tfo: $exp.tfo, faults: $exp.fault, signals: $exp.signals,
+      repetitions: $exp.repetitions, model_links: $exp.model_links, delays: $d.delays,
+      chain: $exp.chain,
+      model: ({R_cp_ms: $d.R_cp_ms, R_ps_ms: $d.R_ps_ms, signals: $ms}
+        + (if $cm == null then {} else {R_cp_ms: $cm.R_cp_ms, R_lan_ms: $cm.R_lan_ms, R_acc_ms: $cm.R_acc_ms, direct_ttfb_ms: $cm.direct_ttfb_ms} end))}'
+
 mpx_variant_describe() {
-  local v=$1 d f='null' lan=() rcp cm='null'
+  local v=$1 d f='null' lan=() rcp cm='null' rows tfo=false
   mpx_reg_load || return 1
+  [ "$EXP_TFO" = on ] && tfo=true
+  # without a chain, one jq: the delays from the topology's lines (modellib.jq delays, as
+  # mpx_model_delays computes them), the model on them (model_json, as mpx_model_json) and the
+  # description (two jq start-ups less than the steps below)
+  if [ -z "${EXP_CHAIN:-}" ] && rows=$(mpx_model_delay_rows "$EXP_TOPO" "${EXP_PARAM[@]}" 2> /dev/null); then
+    jq -n -c -L "$MPX_ROOT/emu/harness" --arg name "$v" --argjson exp "$(mpx_exp_json)" --argjson cm null \
+      --argjson reg "$MPX_REG" --arg pol "${EXP_SYN_POLICY:-cookie}" --argjson tfo "$tfo" \
+      --arg rows "$rows" --arg cp "$EXP_CP" --arg ps "$EXP_PS" --arg lan "${EXP_LAN:-}" \
+      'include "modellib"; ($rows | split("\n") | delays($cp; $ps; $lan)) as $d
+       | (if $d.R_cp_ms == null then null else model_json($d.R_cp_ms; $d.R_ps_ms; $tfo) end) as $f
+       | '"$_MPX_DESCRIBE_JQ"
+    return
+  fi
   [ -n "${EXP_LAN:-}" ] && lan=("lan=$EXP_LAN")
   d=$(mpx_model_delays "$EXP_TOPO" "$EXP_CP" "$EXP_PS" "${lan[@]}" "${EXP_PARAM[@]}" 2>/dev/null) || d='{"R_cp_ms":null,"R_ps_ms":null}'
   local rps
@@ -513,21 +574,5 @@ mpx_variant_describe() {
   # null without the round trips), the proxy/proxy rows their own entries beside them (by row
   # name), and the variant's description around them
   jq -n -c --arg name "$v" --argjson exp "$(mpx_exp_json)" --argjson d "$d" --argjson f "$f" --argjson cm "$cm" \
-    --argjson reg "$MPX_REG" --arg pol "${EXP_SYN_POLICY:-cookie}" \
-    '(if $f == null then {} else $f.signals as $ff
-        # SYN data the converter policy holds until the third ACK: cookie-less rows under the
-        # default "cookie" policy, every SYN-payload row under "third-ack" (agents/README.md)
-        | def held: .syn_data and ($pol == "third-ack" or ($pol == "cookie" and .tfo != "cookie"));
-        $reg.signals | map(select($ff[.model] != null)
-          | (if held and $ff[.model + "-held"] != null then .model + "-held" else .model end) as $id
-          | {key: .name, value: ($ff[$id] + {formula_id: $id})}) | from_entries end) as $ms
-    | (if $cm == null then $ms else $ms + $cm.signals end) as $ms
-    | {name: $name, middlebox: $exp.middlebox, params: $exp.param, sysctl: $exp.sysctl, target: $exp.target,
-      syn_data_policy: ($exp.syn_data_policy // "cookie"),
-      sim_reps: $exp.sim_reps,
-      workload: $exp.workload, mptcp: $exp.mptcp, tfo: $exp.tfo, faults: $exp.fault, signals: $exp.signals,
-      repetitions: $exp.repetitions, model_links: $exp.model_links, delays: $d.delays,
-      chain: $exp.chain,
-      model: ({R_cp_ms: $d.R_cp_ms, R_ps_ms: $d.R_ps_ms, signals: $ms}
-        + (if $cm == null then {} else {R_cp_ms: $cm.R_cp_ms, R_lan_ms: $cm.R_lan_ms, R_acc_ms: $cm.R_acc_ms, direct_ttfb_ms: $cm.direct_ttfb_ms} end))}'
+    --argjson reg "$MPX_REG" --arg pol "${EXP_SYN_POLICY:-cookie}" "$_MPX_DESCRIBE_JQ"
 }

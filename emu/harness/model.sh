@@ -19,9 +19,18 @@
 _mpx_model_ms() { mpx_duration_ms "$1"; }
 
 mpx_model_delays() {
-  local topo=$1 cp=$2 ps=$3 lan=''; shift 3
-  local p l rows=''
+  local topo=$1 cp=$2 ps=$3 lan='' rows; shift 3
   [[ ${1:-} == lan=* ]] && { lan=${1#lan=}; shift; }
+  rows=$(mpx_model_delay_rows "$topo" "$@") || return 2
+  # one jq: the per-link delays (one "LINK AB BA" line each, in topology order) and the sums
+  printf '%s\n' "$rows" | jq -R -n -c -L "$MPX_ROOT/emu/harness" --arg cp "$cp" --arg ps "$ps" --arg lan "$lan" \
+    'include "modellib"; [inputs] | delays($cp; $ps; $lan)'
+}
+
+# mpx_model_delay_rows TOPO [PARAM...]: one "LINK AB_MS BA_MS" line per link of TOPO (with the
+# parameter overrides), in topology order; fails (2) on a bad topology, parameter or delay
+mpx_model_delay_rows() {
+  local topo=$1 p l rows=''; shift
   # shellcheck source=/dev/null
   declare -F mpx_topofile_parse >/dev/null || source "$MPX_ROOT/emu/lib/topofile.sh"
   # shellcheck source=/dev/null
@@ -34,23 +43,15 @@ mpx_model_delays() {
     ba=$(_mpx_model_ms "${MPX_T_LP[$l.ba.delay]:-0}") || return 2
     rows+="$l $ab $ba"$'\n'
   done
-  # one jq: the per-link delays (one "LINK AB BA" line each, in topology order) and the sums
-  printf '%s' "$rows" | jq -R -n -c --arg cp "$cp" --arg ps "$ps" --arg lan "$lan" '
-    [inputs | select(length > 0) | split(" ") | {key: .[0], value: {ab: (.[1] | tonumber), ba: (.[2] | tonumber)}}] | from_entries |
-    ($cp | split("+")) as $c | ($ps | split("+")) as $s | ($lan | split("+")) as $l | . as $d |
-    { R_cp_ms: ([$c[] | ($d[.].ab // 0) + ($d[.].ba // 0)] | add),
-      R_ps_ms: ([$s[] | ($d[.].ab // 0) + ($d[.].ba // 0)] | add),
-      cp: $c, ps: $s, delays: $d,
-      missing: [($c + $s + $l)[] | select($d[.] == null)] }
-    + (if $lan == "" then {} else {lan: $l, R_lan_ms: ([$l[] | ($d[.].ab // 0) + ($d[.].ba // 0)] | add)} end)'
+  printf '%s' "$rows"
 }
 
 mpx_model_json() {
-  jq -n -c --argjson rcp "$1" --argjson rps "$2" --argjson tfo "$([ "${3:-off}" = on ] && echo true || echo false)" -f "$MPX_ROOT/emu/harness/model.jq"
+  jq -n -c -L "$MPX_ROOT/emu/harness" --argjson rcp "$1" --argjson rps "$2" --argjson tfo "$([ "${3:-off}" = on ] && echo true || echo false)" -f "$MPX_ROOT/emu/harness/model.jq"
 }
 
 mpx_model_chain_json() {
   jq -n -c --argjson chain "$(jq -n -c --argjson l "$1" --argjson a "$2" --argjson p "$3" --arg pol "$4" --argjson rows "$5" \
       '{R_lan_ms: $l, R_acc_ms: $a, R_ps_ms: $p, policy: $pol, rows: $rows}')" \
-    --argjson rcp 0 --argjson rps 0 --argjson tfo false -f "$MPX_ROOT/emu/harness/model.jq"
+    --argjson rcp 0 --argjson rps 0 --argjson tfo false -L "$MPX_ROOT/emu/harness" -f "$MPX_ROOT/emu/harness/model.jq"
 }

@@ -18,36 +18,30 @@ mpx_report_early() {
   _MPX_REPORT_EARLY_PID=$! _MPX_REPORT_EARLY_OUT=$1
 }
 
-# mpx_report_jq_early OUT: report.jq and report-details.jq pre-started (collect.sh mpx_jq_early):
-# they compile while the run makes summary.json and the manifest, which mpx_report_write feeds them
+# mpx_report_jq_early OUT: report.jq, report-details.jq and the headline and reproduction section
+# (_mpx_report_repro_md OUT SUMMARY) pre-started as one jq (collect.sh mpx_jq_early; their
+# includes compiled once, two start-ups less): it compiles while the run makes summary.json and
+# the manifest, which mpx_report_write feeds it, and cuts its output (mpx_jq_split)
 mpx_report_jq_early() {
-  local n f
-  for n in 1 4; do
-    f=report.jq; [ $n = 1 ] || f=report-details.jq
-    mpx_jq_early "report$n" "$1/.report-early.$n" -r -L "$MPX_ROOT/emu/harness" \
-      "$(mpx_jq_wrap "$MPX_ROOT/emu/harness/$f" 'input as $__s | [input] as $man | $__s |')"
-  done
-  # the headline and the reproduction section (_mpx_report_repro_md OUT SUMMARY)
-  mpx_jq_early report6 "$1/.report-early.6" -r \
-    "input as \$__s | [input] as \$man | \$__s | (try ($_MPX_HEADLINE_JQ) catch \"\"), $_MPX_REPRO_JQ"
+  mpx_jq_early report "$1/.report-early" -r -L "$MPX_ROOT/emu/harness" \
+    "$(mpx_jq_wrap "$MPX_ROOT/emu/harness/report.jq" 'input as $__s | [input] as $man | $__s |' \
+       "$MPX_ROOT/emu/harness/report-details.jq" "=(try ($_MPX_HEADLINE_JQ) catch \"\"), $_MPX_REPRO_JQ")"
 }
 
 # MPX_PLOTS_PID: a background mpx_plots_all to wait for before the Plots section (run.sh). The
 # sections are written in parallel into OUT/.report.N and joined in their order.
 mpx_report_write() {
   local o=$1 t=$1/.report rc=0 p pids=() n f
-  # report.jq and report-details.jq: pre-started (mpx_report_jq_early) when they were, else now
-  local early=()
-  for n in 1 4; do
-    f=report.jq; [ $n = 1 ] || f=report-details.jq
-    if mpx_jq_started "report$n" && mpx_jq_feed "report$n" "$o/summary.json" "$o/manifest.json"; then
-      early+=("$n")
-    else
-      mpx_jq_done "report$n" 2> /dev/null || true
-      jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/$f" "$o/summary.json" > "$t.$n" &
-      pids+=($!)
-    fi
-  done
+  # report.jq, report-details.jq, the headline and reproduction section: the pre-started jq
+  # (mpx_report_jq_early) when there is one, else each now
+  local early=0 r6=1
+  if mpx_jq_started report && mpx_jq_feed report "$o/summary.json" "$o/manifest.json"; then
+    early=1
+  else
+    mpx_jq_done report 2> /dev/null || true
+    _mpx_report_plain14 "$o" "$t" &
+    pids+=($!)
+  fi
   if [ -n "${_MPX_REPORT_EARLY_PID:-}" ] && [ "${_MPX_REPORT_EARLY_OUT:-}" = "$o" ]; then
     pids+=("$_MPX_REPORT_EARLY_PID"); _MPX_REPORT_EARLY_PID=''
   else
@@ -66,29 +60,41 @@ mpx_report_write() {
     pids+=($!)
   fi
   _mpx_report_bulk_md "$o" > "$t.2" || rc=$?
-  # the terminal headline (mpx_report_headline; its first line) and the reproduction section,
-  # one jq
+  # the terminal headline (mpx_report_headline; its first line) and the reproduction section
+  if [ "$early" = 0 ] && _mpx_report_repro_md "$o" "$o/summary.json" > "$t.6"; then r6=0; fi
+  for p in "${pids[@]}"; do wait "$p" || rc=$?; done
+  # (the pre-started one failed: each as the plain jq, their errors shown, their exit codes)
+  if [ "$early" = 1 ]; then
+    if mpx_jq_done report 2> /dev/null && mpx_jq_split "$o/.report-early" "$t.1" "$t.4" "$t.6"; then r6=0
+    else
+      _mpx_report_plain14 "$o" "$t" || rc=$?
+      _mpx_report_repro_md "$o" "$o/summary.json" > "$t.6" && r6=0
+    fi
+    rm -f "$o/.report-early"
+  fi
   _MPX_HEADLINE_OUT='' _MPX_HEADLINE=''
-  local r6=1
-  if mpx_jq_started report6 && mpx_jq_feed report6 "$o/summary.json" "$o/manifest.json" &&
-     mpx_jq_done report6; then mv "$o/.report-early.6" "$t.6"; r6=0
-  else mpx_jq_done report6 2> /dev/null || true; fi
-  if [ "$r6" = 0 ] || _mpx_report_repro_md "$o" "$o/summary.json" > "$t.6"; then
+  if [ "$r6" = 0 ]; then
     { IFS= read -r _MPX_HEADLINE && [ -n "$_MPX_HEADLINE" ] && _MPX_HEADLINE_OUT=$o; } < "$t.6"
     sed -i 1d "$t.6"
   else rc=1; fi
-  for p in "${pids[@]}"; do wait "$p" || rc=$?; done
-  # (a pre-started one that failed runs once more as the plain jq: its errors shown, its exit code)
-  for n in "${early[@]}"; do
-    f=report.jq; [ "$n" = 1 ] || f=report-details.jq
-    if mpx_jq_done "report$n" 2> /dev/null; then mv "$o/.report-early.$n" "$t.$n"
-    else jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/$f" "$o/summary.json" > "$t.$n" || rc=$?; fi
-  done
   if [ -n "${MPX_PLOTS_PID:-}" ]; then wait "$MPX_PLOTS_PID" || true; MPX_PLOTS_PID=''; fi
   _mpx_report_plots_md "$o" > "$t.3"
   cat "$t".{1,7,2,3,8,4,5,6} > "$o/report.md"
   rm -f "$t".{1,2,3,4,5,6,7,8}
   awk -v dir="$o" -f "$MPX_ROOT/emu/harness/md2html.awk" "$o/report.md" > "$o/report.html"
+  return "$rc"
+}
+
+# _mpx_report_plain14 OUT T: T.1 (report.jq) and T.4 (report-details.jq), each its own jq at once;
+# a failing one's exit code
+_mpx_report_plain14() {
+  local o=$1 t=$2 n f p pids=() rc=0
+  for n in 1 4; do
+    f=report.jq; [ $n = 1 ] || f=report-details.jq
+    jq -r -L "$MPX_ROOT/emu/harness" --slurpfile man "$o/manifest.json" -f "$MPX_ROOT/emu/harness/$f" "$o/summary.json" > "$t.$n" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || rc=$?; done
   return "$rc"
 }
 

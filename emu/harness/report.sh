@@ -56,7 +56,7 @@ mpx_report_write() {
   # none: no jq start-up)
   : > "$t.8"
   if grep -q '"sim_reps": *[0-9]' "$o/summary.json" 2> /dev/null; then
-    jq -r -f "$MPX_ROOT/emu/harness/tails.jq" "$o/summary.json" > "$t.8" &
+    jq -r -L "$MPX_ROOT/emu/harness" -f "$MPX_ROOT/emu/harness/tails.jq" "$o/summary.json" > "$t.8" &
     pids+=($!)
   fi
   _mpx_report_bulk_md "$o" > "$t.2" || rc=$?

@@ -6,6 +6,9 @@
 # Where a loss-free variant calibrated the model's per-node processing times (emu/harness/sim.sh:
 # sim.json .calibration in that variant, .calibrated in every one), the calibrated model's p50 and
 # p90 get columns of their own (the fit's table: evlib.jq calibration_section).
+# A variant that is not faithful (fidelity.jq) is marked in the table, and the counts are also
+# given for the faithful variants alone: the host's delays are in its measured tails.
+include "fidelity";
 def ms: if . == null then "–" else (. * 10 | round / 10 | tostring) end;
 def inside($lo; $hi; $x):
   if $x == null then "–"
@@ -13,13 +16,17 @@ def inside($lo; $hi; $x):
   elif $x >= $lo and $x <= $hi then "yes"
   elif $x < $lo then "no (below)" else "no (above)" end;
 def pct: if . == null then "–" else (. * 1000 | round / 10 | tostring) + " %" end;
-# "k of n points" over rows with a verdict that the sample could bound
-def tally($k): [.[] | select(.[$k] == "yes" or (.[$k] | startswith("no")))] as $j
+# "k of n points" over rows with a verdict that the sample could bound; and over the faithful
+# variants' rows when some are not
+def tally_in($k): [.[] | select(.[$k] == "yes" or (.[$k] | startswith("no")))] as $j
   | "\([$j[] | select(.[$k] == "yes")] | length) of \($j | length)";
-[.variants[] | .name as $v | (.sim.calibrated.signals // {}) as $cs | .signals[]
+def tally($k): tally_in($k)
+  + (if any(.[]; .uf) then " (faithful variants: \([.[] | select(.uf | not)] | tally_in($k)))" else "" end);
+[.variants[] | .name as $v | (.fidelity.verdict == "not faithful") as $uf | fid_mark as $fm
+  | (.sim.calibrated.signals // {}) as $cs | .signals[]
   | select(.simulated != null and .simulated.status == "ok" and .simulated.p50 != null
            and (.simulated.n // 0) > (.ttfb_ms.n // 0))
-  | {v: $v, s: .signal, n: .ttfb_ms.n, sn: .simulated.n,
+  | {v: $v, uf: $uf, fm: $fm, s: .signal, n: .ttfb_ms.n, sn: .simulated.n,
      p50: .ttfb_ms.p50, lo50: .ttfb_ms.median_ci95.lo, hi50: .ttfb_ms.median_ci95.hi,
      p90: .ttfb_ms_p90_ci.p, lo90: .ttfb_ms_p90_ci.lo, hi90: .ttfb_ms_p90_ci.hi,
      s50: .simulated.p50, s90: .simulated.p90, s99: .simulated.p99,
@@ -38,14 +45,14 @@ def tally($k): [.[] | select(.[$k] == "yes" or (.[$k] | startswith("no")))] as $
   (if $cal then
     "| variant | signal | measured n | simulated n | measured p50 [95 %] ms | simulated p50 | inside | calibrated p50 | inside | measured p90 [95 %] ms | simulated p90 | inside | calibrated p90 | inside | simulated p99 | SYN timeouts measured / simulated |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ($r[] | "| `\(.v)` | `\(.s)` | \(.n) | \(.sn) | \(.p50 | ms) [\(.lo50 | ms), \(.hi50 | ms)] | \(.s50 | ms) | \(.in50) | \(.c50 | ms) | \(.ic50) | \(.p90 | ms) [\(.lo90 | ms), \(.hi90 | ms)] | \(.s90 | ms) | \(.in90) | \(.c90 | ms) | \(.ic90) | \(.s99 | ms) | \(.to | pct) / \(.sto | pct) |")
+    ($r[] | "| `\(.v)`\(.fm) | `\(.s)` | \(.n) | \(.sn) | \(.p50 | ms) [\(.lo50 | ms), \(.hi50 | ms)] | \(.s50 | ms) | \(.in50) | \(.c50 | ms) | \(.ic50) | \(.p90 | ms) [\(.lo90 | ms), \(.hi90 | ms)] | \(.s90 | ms) | \(.in90) | \(.c90 | ms) | \(.ic90) | \(.s99 | ms) | \(.to | pct) / \(.sto | pct) |")
   else
     "| variant | signal | measured n | simulated n | measured p50 [95 %] ms | simulated p50 | inside | measured p90 [95 %] ms | simulated p90 | inside | simulated p99 | SYN timeouts measured / simulated |",
     "|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ($r[] | "| `\(.v)` | `\(.s)` | \(.n) | \(.sn) | \(.p50 | ms) [\(.lo50 | ms), \(.hi50 | ms)] | \(.s50 | ms) | \(.in50) | \(.p90 | ms) [\(.lo90 | ms), \(.hi90 | ms)] | \(.s90 | ms) | \(.in90) | \(.s99 | ms) | \(.to | pct) / \(.sto | pct) |")
+    ($r[] | "| `\(.v)`\(.fm) | `\(.s)` | \(.n) | \(.sn) | \(.p50 | ms) [\(.lo50 | ms), \(.hi50 | ms)] | \(.s50 | ms) | \(.in50) | \(.p90 | ms) [\(.lo90 | ms), \(.hi90 | ms)] | \(.s90 | ms) | \(.in90) | \(.s99 | ms) | \(.to | pct) / \(.sto | pct) |")
   end),
   "",
-  "p90: the simulated value inside the measured interval in \($r | tally("in90")) points that the sample could bound; median: \([$r[] | select(.in50 == "yes")] | length) of \([$r[] | select(.in50 != "n too small" and .in50 != "–")] | length).",
+  "p90: the simulated value inside the measured interval in \($r | tally("in90")) points that the sample could bound; median: \($r | tally("in50")).",
   (if $cal then "Calibrated: median inside in \($r | tally("ic50")), p90 inside in \($r | tally("ic90")) points." else empty end),
   ""
   end

@@ -194,6 +194,7 @@ run_cleanup() {
   exec 2>&"$MPX_ERR_FD"
   if [ -n "${MPX_FACTS_PID:-}" ]; then kill "$MPX_FACTS_PID" 2>/dev/null; wait "$MPX_FACTS_PID" 2>/dev/null; rm -f "$OUT/.facts.json"*; fi
   mpx_jq_early_stop   # collect.sh: the pre-started jq not fed
+  local p; for p in "${_MPX_ANALYZE_WAIT[@]}"; do kill "$p" 2>/dev/null; done  # verification reports
   if [ -n "${MPX_PLOTS_FD:-}" ]; then exec {MPX_PLOTS_FD}>&-; MPX_PLOTS_FD=''; fi
   [ -n "${CUR_R:-}" ] && mpx_ic_variant_down "$CUR_R"
   mpx_agents_stop_all

@@ -172,15 +172,23 @@ mpx_manifest_start() {
   local facts commit dirty post=${1:-.}
   [ $# = 0 ] || shift
   if [ -n "${MPX_FACTS_PID:-}" ]; then wait "$MPX_FACTS_PID" 2> /dev/null || true; MPX_FACTS_PID=''; fi
-  if [ -s "${MPX_FACTS_FILE:-}" ]; then facts=$(cat "$MPX_FACTS_FILE"); rm -f "$MPX_FACTS_FILE"
+  if [ -s "${MPX_FACTS_FILE:-}" ]; then facts=$(<"$MPX_FACTS_FILE"); rm -f "$MPX_FACTS_FILE"
   else facts=$(_mpx_manifest_facts); fi
+  # the kernel's release, version and host name, and the two sysctls as `sysctl` prints them,
+  # read from /proc (what uname and sysctl read: four processes less before the manifest)
+  local kr kv kh sc='' k v
+  { read -r kr < /proc/sys/kernel/osrelease && read -r kv < /proc/sys/kernel/version &&
+    read -r kh < /proc/sys/kernel/hostname; } 2> /dev/null || { kr=$(uname -r) kv=$(uname -v) kh=$(uname -n); }
+  for k in net.ipv4.tcp_fastopen net.mptcp.enabled; do
+    read -r v 2> /dev/null < "/proc/sys/${k//.//}" && sc+="${sc:+$'\n'}$k = $v"
+  done
   # one jq: the facts, the variant list (positional arguments) and the host sysctls are read inside
   jq -n --arg id "$RUN_ID" --argjson facts "$facts" \
-    --arg kernel "$(uname -r)" --arg kver "$(uname -v)" --arg host "$(uname -n)" --argjson cpus "$(nproc)" \
+    --arg kernel "$kr" --arg kver "$kv" --arg host "$kh" --argjson cpus "$(nproc)" \
     --arg start "$RUN_T0" --arg cmd "$REPRO" --argjson exp "$(mpx_exp_json)" \
     --rawfile expfile "$EXP_FILE" --rawfile topofile "$EXP_TOPO" \
     --arg nstag "$NSTAG" --arg backend "${backend:-netns}" --argjson seed "$EXP_SEED" --argjson reps "$EXP_REPS" \
-    --arg sysctl "$(sysctl net.ipv4.tcp_fastopen net.mptcp.enabled 2>/dev/null)" \
+    --arg sysctl "$sc" \
     '($sysctl | split("\n") | map(select(length>0) | split(" = ")) | map({(.[0]): .[1]}) | add // {}) as $host_sysctl
      | $ARGS.positional as $variants | $facts.tools as $tools | ($facts.dirty // 0) as $dirty | $facts.commit as $commit |
      {run_id:$id, status:"running", git:{commit:$commit, dirty_files:$dirty}, kernel:{release:$kernel, version:$kver},
@@ -284,15 +292,19 @@ mpx_analyze_all() {
         2>> "$o/analysis/$v/analyze.log" & pids+=($!)
     done
     [ ${#pcaps[@]} -gt 0 ] || continue
+    # (the verification report is waited for by the report (mpx_analyze_wait), not by the join and
+    # summary; its file made here so that the report's link to it does not depend on when
+    # mpx-analyze, which opens it at its start, got to run)
+    : > "$o/analysis/$v/verification.md"
     timeout -s KILL 300 "$MPX_BIN/mpx-analyze" --report --out "$o/analysis/$v/verification.md" "${pcaps[@]}" \
       2>> "$o/analysis/$v/analyze.log" & rp=$!
+    _MPX_ANALYZE_WAIT+=("$rp")
     for i in "${!pids[@]}"; do
       p=${pcaps[$i]}; l=${p##*/}; l=${l%.pcap}
       rc=0; wait "${pids[$i]}" || rc=$?
       echo "$l $rc" >> "$o/analysis/$v/exit-codes"
       [ "$rc" -le 1 ] || log "mpx-analyze $p: exit $rc"
     done
-    wait "$rp" || true
     # proxy/proxy: the three-leg join (LAN, access, WAN captures) of a chain variant
     declare -F mpx_chain_legs > /dev/null && mpx_chain_legs "$o" "$v"
   done
@@ -330,6 +342,14 @@ NR == FNR { rec[FNR] = $0; next }
   }
   if (index($0, "\"__a_line\":")) exit 3
   print }'
+
+# mpx_analyze_wait: the verification reports mpx_analyze_all started
+_MPX_ANALYZE_WAIT=()
+mpx_analyze_wait() {
+  local p
+  for p in "${_MPX_ANALYZE_WAIT[@]}"; do wait "$p" || true; done
+  _MPX_ANALYZE_WAIT=()
+}
 
 # mpx_collect_connections OUT
 mpx_collect_connections() {

@@ -32,6 +32,7 @@ mpx_report_jq_early() {
 # sections are written in parallel into OUT/.report.N and joined in their order.
 mpx_report_write() {
   local o=$1 t=$1/.report rc=0 p pids=() n f
+  ! declare -F mpx_analyze_wait > /dev/null || mpx_analyze_wait
   # report.jq, report-details.jq, the headline and reproduction section: the pre-started jq
   # (mpx_report_jq_early) when there is one, else each now
   local early=0 r6=1

@@ -206,6 +206,7 @@ run_cleanup() {
   # went wrong; anything else that ends the run is a failure (or an interruption)
   if [ "${RUN_FINISHED:-0}" != 1 ]; then
     [ "$RUN_STATUS" = interrupted ] || RUN_STATUS=failed RUN_EXIT_CODE=1
+    rm -f "$OUT/.verdict"
     if [ -f "$OUT/manifest.json" ]; then mpx_manifest_finish "$RUN_STATUS" 2>> "$RUN_LOG"
     else # stopped before the manifest was written: still say so in one
       jq -n --arg id "$RUN_ID" --arg st "$RUN_STATUS" --arg s "$RUN_T0" --arg e "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
@@ -658,7 +659,8 @@ elif [ $noplots = 0 ]; then
 fi
 # the verdict on the run as a whole (summary.json .problems: the report shows the same list)
 # (one jq: the verdict, then the problem lines printed at the end)
-if mpx_jq_feed verdict "$OUT/summary.json" && mpx_jq_done verdict; then mapfile -t RUN_VERDICT < "$OUT/.verdict"; rm -f "$OUT/.verdict"
+# (.verdict removed with the report's parts, mpx_report_write)
+if mpx_jq_feed verdict "$OUT/summary.json" && mpx_jq_done verdict; then mapfile -t RUN_VERDICT < "$OUT/.verdict"
 else mpx_jq_done verdict 2> /dev/null || true; mapfile -t RUN_VERDICT < <(jq -r --argjson acc "$accept_unfaithful" "$RUN_VERDICT_JQ" "$OUT/summary.json"); fi
 [ -n "${RUN_VERDICT[0]:-}" ] || die "no verdict: $OUT/summary.json unreadable"
 read -r RUN_EXIT_CODE RUN_STATUS <<< "${RUN_VERDICT[0]}"

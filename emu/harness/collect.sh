@@ -15,12 +15,12 @@ declare -F mpx_reg_load > /dev/null || source "$MPX_ROOT/emu/harness/registry.sh
 # Pre-started jq. jq 1.6 compiles its builtins and the program at every start before it reads a
 # byte: 35 ms of CPU for a one-liner, 0.2 s for summary.jq or report.jq, all of it on the run's
 # critical path when started once their input is there. mpx_jq_early NAME OUT JQARG... starts
-# `jq -n JQARG...` now (stdout to OUT, stderr to OUT.err), its stdin a pipe from this shell, so
+# `jq -n JQARG...` now (stdout to OUT, stderr discarded), its stdin a pipe from this shell, so
 # it compiles while the run still makes its input; the program reads that input with `input`, a
 # counted number of values, each an object or array (jq takes one as soon as its closing bracket
 # arrives, not at end of file: every child started later holds the pipe's write end too).
 # mpx_jq_feed NAME FILE... writes FILEs into it; mpx_jq_done NAME closes the pipe and waits:
-# 0 when jq succeeded (its stderr shown otherwise); the caller then falls back to a plain jq.
+# 0 when jq succeeded; else the caller falls back to a plain jq (which shows the errors).
 # mpx_jq_early_stop ends those not done (cleanup). Without a started NAME: feed/done return 1.
 # MPX_JQ_PLAIN=1: none is started and the join reads the whole analyzer records: every step on
 # its plain jq (tests/integration/sim_fastpath.sh compares both ways' files)
@@ -29,7 +29,7 @@ mpx_jq_early() {
   local name=$1 out=$2 fd
   shift 2
   [ -z "${MPX_JQ_PLAIN:-}" ] || return 0
-  exec {fd}> >(exec jq -n "$@" > "$out" 2> "$out.err")
+  exec {fd}> >(exec jq -n "$@" > "$out" 2> /dev/null)
   _MPX_JQE_PID[$name]=$! _MPX_JQE_FD[$name]=$fd _MPX_JQE_OUT[$name]=$out
 }
 mpx_jq_started() { [ -n "${_MPX_JQE_PID[$1]:-}" ]; }
@@ -47,11 +47,10 @@ mpx_jq_done() {
   wait "${_MPX_JQE_PID[$name]}" || rc=$?
   unset "_MPX_JQE_PID[$name]" "_MPX_JQE_FD[$name]" "_MPX_JQE_OUT[$name]"
   if [ "$rc" != 0 ]; then
-    cat "$out.err" >&2 2> /dev/null; rm -f "$out" "$out.err"
+    rm -f "$out"
     ! declare -F log > /dev/null || log "pre-started jq $name: exit $rc, the plain jq runs"
     return 1
   fi
-  rm -f "$out.err"
 }
 mpx_jq_early_stop() {
   local name fd
@@ -60,7 +59,7 @@ mpx_jq_early_stop() {
     exec {fd}>&-
     kill "${_MPX_JQE_PID[$name]}" 2> /dev/null
     wait "${_MPX_JQE_PID[$name]}" 2> /dev/null
-    rm -f "${_MPX_JQE_OUT[$name]}" "${_MPX_JQE_OUT[$name]}.err"
+    rm -f "${_MPX_JQE_OUT[$name]}"
   done
   _MPX_JQE_PID=() _MPX_JQE_FD=() _MPX_JQE_OUT=()
   return 0
@@ -278,7 +277,7 @@ mpx_analyze_all() {
   local o=$1 vd v p l rc
   for vd in "$o"/pcaps/*/; do
     [ -d "$vd" ] || continue
-    v=$(basename "$vd"); mkdir -p "$o/analysis/$v"
+    v=${vd%/}; v=${v##*/}; mkdir -p "$o/analysis/$v"
     if [ ! -x "$MPX_BIN/mpx-analyze" ]; then
       echo "bin/mpx-analyze missing (make)" > "$o/analysis/$v/NOT-ANALYZED"; continue
     fi
@@ -439,12 +438,12 @@ mpx_collect_summary() {
     [ -f "$vd/variant.json" ] || continue
     local vj; vj=$(<"$vd/variant.json")
     local st='{}' l
-    for l in "$o/pcaps/$(basename "$vd")"/*.stats.json; do
+    for l in "$o/pcaps/$vn"/*.stats.json; do
       [ -s "$l" ] || continue
       st=$(jq -c --arg k "$(basename "$l" .stats.json)" --slurpfile s "$l" '. + {($k): $s[0]}' <<< "$st" 2>/dev/null || echo "$st")
     done
     local ev='{}'
-    for l in "$o/pcaps/$(basename "$vd")"/*.events.jsonl; do
+    for l in "$o/pcaps/$vn"/*.events.jsonl; do
       [ -f "$l" ] || continue
       ev=$(jq -c --arg k "$(basename "$l" .events.jsonl)" --argjson n "$(grep -c . "$l" || true)" '. + {($k): $n}' <<< "$ev")
     done
@@ -503,14 +502,14 @@ mpx_collect_summary() {
   # as one array; the plain jq when it fails)
   if mpx_jq_started summary && { printf '%s\n' "$vars"; mpx_jsonl_array "$o/connections.jsonl"; } |
        mpx_jq_feed summary - && mpx_jq_done summary; then
-    mv "$o/.summary.early" "$o/summary.json.tmp"
+    mv "$o/.summary.early" "$o/summary.json"
   else
     mpx_jq_done summary 2> /dev/null || true
     jq -s -L "$MPX_ROOT/emu/harness" --slurpfile varsf <(printf '%s' "$vars") --slurpfile man "$o/manifest.json" \
       --slurpfile reg "$o/signals.json" \
       --rawfile sigs "$o/signals.csv" --rawfile plan <(cat "$o/plan.csv" 2>/dev/null) --rawfile skipped <(cat "$o/skipped.csv" 2>/dev/null) -f "$MPX_ROOT/emu/harness/summary.jq" "$o/connections.jsonl" > "$o/summary.json.tmp"
+    mv "$o/summary.json.tmp" "$o/summary.json"
   fi
-  mv "$o/summary.json.tmp" "$o/summary.json"
   if [ -n "${_MPX_CSV_PID:-}" ]; then
     wait "$_MPX_CSV_PID" || { _MPX_CSV_PID=''; echo "connections.csv: csv.jq failed" >&2; return 1; }
     _MPX_CSV_PID=''

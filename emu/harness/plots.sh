@@ -26,10 +26,10 @@ _mpx_gp_batch() {
   shift
   # (more than one figure: the first in a gnuplot of its own beside the others, ~0.05 s sooner
   # with a CPU free; the same figures)
-  if [ $# -ge 4 ]; then
-    _mpx_gp_batch "$o" "$1" "$2" & p=$!
+  if [ $# -ge 4 ] && [ -z "${_MPX_GP_ONE:-}" ]; then
+    _MPX_GP_ONE=1 _mpx_gp_batch "$o" "$1" "$2" & p=$!
     shift 2
-    _mpx_gp_batch "$o" "$@" || rc=1
+    _MPX_GP_ONE=1 _mpx_gp_batch "$o" "$@" || rc=1
     wait "$p" || rc=1
     return "$rc"
   fi

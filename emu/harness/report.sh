@@ -25,7 +25,7 @@ mpx_report_early() {
 mpx_report_jq_early() {
   mpx_jq_early report "$1/.report-early" -r -L "$MPX_ROOT/emu/harness" \
     "$(mpx_jq_wrap "$MPX_ROOT/emu/harness/report.jq" 'input as $__s | [input] as $man | $__s |' \
-       "$MPX_ROOT/emu/harness/report-details.jq" "=(try ($_MPX_HEADLINE_JQ) catch \"\"), $_MPX_REPRO_JQ")"
+       "$MPX_ROOT/emu/harness/report-details.jq" "=(try ($_MPX_HEADLINE_JQ) catch \"\")" "=$_MPX_REPRO_JQ")"
 }
 
 # MPX_PLOTS_PID: a background mpx_plots_all to wait for before the Plots section (run.sh). The
@@ -66,22 +66,24 @@ mpx_report_write() {
   for p in "${pids[@]}"; do wait "$p" || rc=$?; done
   # (the pre-started one failed: each as the plain jq, their errors shown, their exit codes)
   if [ "$early" = 1 ]; then
-    if mpx_jq_done report 2> /dev/null && mpx_jq_split "$o/.report-early" "$t.1" "$t.4" "$t.6"; then r6=0
+    if mpx_jq_done report 2> /dev/null && mpx_jq_split "$o/.report-early" "$t.1" "$t.4" "$t.h" "$t.6"; then r6=2
     else
       _mpx_report_plain14 "$o" "$t" || rc=$?
       _mpx_report_repro_md "$o" "$o/summary.json" > "$t.6" && r6=0
     fi
-    rm -f "$o/.report-early"
   fi
+  # (r6: 0 the headline is T.6's first line, 2 it is T.h, the pre-started jq's part of its own)
   _MPX_HEADLINE_OUT='' _MPX_HEADLINE=''
-  if [ "$r6" = 0 ]; then
+  if [ "$r6" = 2 ]; then
+    { IFS= read -r _MPX_HEADLINE && [ -n "$_MPX_HEADLINE" ] && _MPX_HEADLINE_OUT=$o; } < "$t.h"
+  elif [ "$r6" = 0 ]; then
     { IFS= read -r _MPX_HEADLINE && [ -n "$_MPX_HEADLINE" ] && _MPX_HEADLINE_OUT=$o; } < "$t.6"
     sed -i 1d "$t.6"
   else rc=1; fi
   if [ -n "${MPX_PLOTS_PID:-}" ]; then wait "$MPX_PLOTS_PID" || true; MPX_PLOTS_PID=''; fi
   _mpx_report_plots_md "$o" > "$t.3"
   cat "$t".{1,7,2,3,8,4,5,6} > "$o/report.md"
-  rm -f "$t".{1,2,3,4,5,6,7,8}
+  rm -f "$t".{1,2,3,4,5,6,7,8,h} "$o/.report-early" "$o/.verdict"
   awk -v dir="$o" -f "$MPX_ROOT/emu/harness/md2html.awk" "$o/report.md" > "$o/report.html"
   return "$rc"
 }
@@ -152,7 +154,7 @@ _mpx_report_violations_md() {
   echo
   for vd in "$o"/analysis/*/; do
     [ -d "$vd" ] || continue
-    v=$(basename "$vd"); any=1
+    v=${vd%/}; v=${v##*/}; any=1
     if [ -f "$vd/NOT-ANALYZED" ]; then echo "- variant \`$v\`: not analyzed: $(cat "$vd/NOT-ANALYZED")"; continue; fi
     # one jq for the record count (first line) and the violations (the rest); a failed read
     # gives what the two separate reads gave: count 0 / "unreadable", appended to what was read

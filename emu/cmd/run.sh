@@ -242,6 +242,31 @@ trap 'on_signal SIGINT 2' INT
 trap 'on_signal SIGTERM 15' TERM
 trap 'on_signal SIGHUP 1' HUP
 
+# The pre-started jq of the end of the run (collect.sh mpx_jq_early): the report's text, the
+# verdict and the figures read nothing before they are fed, so with --backend sim (a run of about
+# a second) they start here and compile while the run is set up; an emulated run starts them
+# after its variants. RUN_VERDICT_JQ: the verdict on the run as a whole (summary.json .problems:
+# the report shows the same list), then the problem lines printed at the end.
+RUN_VERDICT_JQ='(.problems |
+  if (.failed_variants | length) > 0 then "3 failed" elif .partial then "4 partial"
+  elif (.no_verified | length) > 0 then "6 done"
+  elif (.unfaithful | length) > 0 and $acc == 0 then "5 done" else "0 done" end), .problems.lines[]'
+MPX_PLOTS_PID='' MPX_PLOTS_FD='' _RUN_EARLY=0
+run_jq_early() {
+  [ "$_RUN_EARLY" = 0 ] || return 0
+  _RUN_EARLY=1
+  mpx_report_jq_early "$OUT"
+  mpx_jq_early verdict "$OUT/.verdict" -r --argjson acc "$accept_unfaithful" "input | $RUN_VERDICT_JQ"
+  # the figures (plots.sh) likewise: their jq reads summary.json and the connections from this
+  # pipe (MPX_PLOTS_FD); mpx_report_write waits for them (MPX_PLOTS_PID) before its Plots section
+  if [ $noplots = 0 ] && [ -z "${MPX_JQ_PLAIN:-}" ]; then
+    exec {MPX_PLOTS_FD}> >(mpx_plots_all "$OUT" fed || log "plots failed")
+    # shellcheck disable=SC2034  # MPX_PLOTS_PID: read by mpx_report_write (report.sh)
+    MPX_PLOTS_PID=$!
+  fi
+}
+[ "$backend" != sim ] || run_jq_early
+
 # ---------------------------------------------------------------------------------------------
 # Topology (emu/lib/topo.sh, the topology helper's library)
 run_topo_lib() {
@@ -419,6 +444,9 @@ mpx_manifest_start '.cpu_placement = {asked: $a, mode: $m, emulators_cpus: (if $
   | .keep_awake = {asked: $ka, mode: $km, why_not: (if $kwhy == "" then null else $kwhy end)}' \
   --arg a "$cpu_placement" --arg m "$MPX_CPU_PLACEMENT" --arg e "$MPX_CPU_EMU" --arg r "$MPX_CPU_REST" \
   --arg why "$MPX_CPU_WHY" --arg ka "$keep_awake" --arg km "$MPX_AWAKE" --arg kwhy "$MPX_AWAKE_WHY"
+# with --backend sim the summary's inputs but the connections are final now (the plan, the
+# signals, the manifest; a time limit reached in the loop is handled after it)
+[ "$backend" != sim ] || mpx_summary_early "$OUT"
 mpx_progress_init "$total"
 mpx_progress_msg "run $RUN_ID: $total connections in ${#VARIANTS[@]} variant(s); results in $OUT"
 [ "$total" -gt 0 ] || mpx_progress_msg "nothing can run: $(cut -d, -f4- "$OUT/signals.csv" | tail -n +2 | sort -u | tr '\n' ' ')"
@@ -482,8 +510,6 @@ run_mark_overrun() {
 # ---------------------------------------------------------------------------------------------
 # One variant: topology up, sysctls, agents, steps, collection, topology down
 [ "$backend" = sim ] || run_describe_wait
-# the report's jq compile while the simulator runs (emulated runs: after the variants)
-[ "$backend" != sim ] || mpx_report_jq_early "$OUT"
 done_steps=0
 vi=0
 for v in "${VARIANTS[@]}"; do
@@ -623,20 +649,12 @@ done
 # ---------------------------------------------------------------------------------------------
 # Analysis, aggregation, report
 run_describe_wait
-# (collect.sh mpx_jq_early: these compile while the pcaps are analyzed and the connections joined)
-[ "$backend" = sim ] || mpx_report_jq_early "$OUT"
-mpx_summary_early "$OUT"
+# (collect.sh mpx_jq_early: these compile while the pcaps are analyzed and the connections joined;
+# a summary started before a time limit was reached read the manifest without it: again)
+run_jq_early
+if [ "$RUN_OVERRUN" = 1 ]; then mpx_jq_early_cancel summary; fi
+mpx_jq_started summary || mpx_summary_early "$OUT"
 mpx_manifest_finish_early
-RUN_VERDICT_JQ='(.problems |
-  if (.failed_variants | length) > 0 then "3 failed" elif .partial then "4 partial"
-  elif (.no_verified | length) > 0 then "6 done"
-  elif (.unfaithful | length) > 0 and $acc == 0 then "5 done" else "0 done" end), .problems.lines[]'
-mpx_jq_early verdict "$OUT/.verdict" -r --argjson acc "$accept_unfaithful" "input | $RUN_VERDICT_JQ"
-# the figures (plots.sh) likewise: their jq reads summary.json and the connections from this pipe
-# (MPX_PLOTS_FD); mpx_report_write waits for them (MPX_PLOTS_PID) before its Plots section
-MPX_PLOTS_PID='' MPX_PLOTS_FD=''
-# shellcheck disable=SC2034  # MPX_PLOTS_PID: read by mpx_report_write (report.sh)
-if [ $noplots = 0 ] && [ -z "${MPX_JQ_PLAIN:-}" ]; then exec {MPX_PLOTS_FD}> >(mpx_plots_all "$OUT" fed || log "plots failed"); MPX_PLOTS_PID=$!; fi
 mpx_progress_msg "analyzing pcaps"
 mpx_analyze_all "$OUT"
 mpx_report_early "$OUT"   # report.sh: the analyzer-verdict section, beside the aggregation

@@ -52,6 +52,18 @@ mpx_jq_done() {
     return 1
   fi
 }
+# mpx_jq_early_cancel NAME: ends a pre-started jq not fed (its input changed)
+mpx_jq_early_cancel() {
+  local name=$1 fd
+  mpx_jq_started "$name" || return 0
+  fd=${_MPX_JQE_FD[$name]}
+  exec {fd}>&-
+  kill "${_MPX_JQE_PID[$name]}" 2> /dev/null
+  wait "${_MPX_JQE_PID[$name]}" 2> /dev/null
+  rm -f "${_MPX_JQE_OUT[$name]}"
+  unset "_MPX_JQE_PID[$name]" "_MPX_JQE_FD[$name]" "_MPX_JQE_OUT[$name]"
+  return 0
+}
 mpx_jq_early_stop() {
   local name fd
   for name in "${!_MPX_JQE_PID[@]}"; do

@@ -405,8 +405,6 @@ run_describe_wait() {
 for v in "${VARIANTS[@]}"; do
   run_load_variant "$v"
   mkdir -p "$OUT/links/$v"
-  # (the last variant's globals are the manifest's too: its JSON made here once, exp.sh)
-  [ "$v" != "${VARIANTS[-1]}" ] || mpx_exp_json > /dev/null || true
   mpx_variant_describe "$v" > "$OUT/links/$v/variant.json" & DESCRIBE_PIDS+=($!)
   runnable=()
   for s in "${EXP_SIGNALS[@]}"; do

@@ -193,22 +193,25 @@ mpx_manifest_start() {
   for k in net.ipv4.tcp_fastopen net.mptcp.enabled; do
     read -r v 2> /dev/null < "/proc/sys/${k//.//}" && sc+="${sc:+$'\n'}$k = $v"
   done
-  # one jq: the facts, the variant list (positional arguments) and the host sysctls are read inside
-  jq -n --arg id "$RUN_ID" --argjson facts "$facts" \
+  # one jq: the facts, the experiment (exp.sh _MPX_EXPJ_JQ, made here), the variant list
+  # (positional arguments "variant\x01NAME") and the host sysctls are read inside
+  _mpx_exp_json_args
+  jq -n --arg id "$RUN_ID" --argjson facts "$facts" "${_MPX_EXPJ_A[@]}" \
     --arg kernel "$kr" --arg kver "$kv" --arg host "$kh" --argjson cpus "$(nproc)" \
-    --arg start "$RUN_T0" --arg cmd "$REPRO" --argjson exp "$(mpx_exp_json)" \
+    --arg start "$RUN_T0" --arg cmd "$REPRO" \
     --rawfile expfile "$EXP_FILE" --rawfile topofile "$EXP_TOPO" \
     --arg nstag "$NSTAG" --arg backend "${backend:-netns}" --argjson seed "$EXP_SEED" --argjson reps "$EXP_REPS" \
     --arg sysctl "$sc" \
     '($sysctl | split("\n") | map(select(length>0) | split(" = ")) | map({(.[0]): .[1]}) | add // {}) as $host_sysctl
-     | $ARGS.positional as $variants | $facts.tools as $tools | ($facts.dirty // 0) as $dirty | $facts.commit as $commit |
+     | ('"$_MPX_EXPJ_JQ"') as $exp
+     | [$ARGS.positional[] | select(startswith("variant\u0001")) | ltrimstr("variant\u0001")] as $variants | $facts.tools as $tools | ($facts.dirty // 0) as $dirty | $facts.commit as $commit |
      {run_id:$id, status:"running", git:{commit:$commit, dirty_files:$dirty}, kernel:{release:$kernel, version:$kver},
       host:{name:$host, cpus:$cpus, sysctl:$host_sysctl}, tools:$tools,
       seed:$seed, repetitions:$reps, reproduce:$cmd, namespace_tag:$nstag, backend:$backend, variants:$variants,
       experiment:$exp, experiment_file:{path:$exp.file, text:$expfile},
       topology_file:{path:$exp.topology, text:$topofile},
       link_seeds:"per link and direction: cksum of \"mpxlab:SEED:LINK:DIR\" (emu/lib/topo.sh mpx_topo_dir_seed), see links/VARIANT/*.spec",
-      start:$start, end:null} | '"$post" "$@" --args "${VARIANTS[@]}" > "$OUT/manifest.json"
+      start:$start, end:null} | '"$post" "$@" --args "${_MPX_EXPJ_P[@]}" "${VARIANTS[@]/#/variant$'\x01'}" > "$OUT/manifest.json"
 }
 
 mpx_manifest_finish() {

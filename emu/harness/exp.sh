@@ -328,7 +328,7 @@ mpx_exp_variant_apply() {
 
 # mpx_exp_json: the parsed experiment (base, plus variant specs) as JSON
 # It is kept with the EXP_* state it was made from (declare -p) and printed again while that is
-# unchanged: the manifest and a variant's description ask for it once each (a jq start-up).
+# unchanged (a jq start-up). The manifest makes it in its own jq (_mpx_exp_json_args).
 mpx_exp_json() {
   local key j
   key=$(declare -p "${!EXP_@}" 2> /dev/null)
@@ -338,31 +338,39 @@ mpx_exp_json() {
   printf '%s\n' "$j"
 }
 _mpx_exp_json_run() {
+  _mpx_exp_json_args
+  jq -n -c "${_MPX_EXPJ_A[@]}" "$_MPX_EXPJ_JQ" --args "${_MPX_EXPJ_P[@]}"
+}
+# _mpx_exp_json_args: mpx_exp_json's jq arguments from the EXP_* state: _MPX_EXPJ_A (named, all
+# e_*) and _MPX_EXPJ_P (positional, each "KIND\x01VALUE") for the filter _MPX_EXPJ_JQ, so that
+# another jq (the manifest's) can make the same JSON inside itself; positional arguments
+# "variant\x01..." are that jq's own and left out
+_mpx_exp_json_args() {
   local v vj='{}' opt=()
   for v in "${EXP_SIGNALS[@]}"; do [ -n "${EXP_SIG_OPTIONAL[$v]:-}" ] && opt+=("signals_optional"$'\x01'"$v"); done
   for v in "${EXP_VARIANTS[@]}"; do
     vj=$(jq -c --arg k "$v" --arg s "${EXP_VARIANT_SPEC[$v]}" '. + {($k): ($s | gsub("^ +| +$"; ""))}' <<< "$vj")
   done
-  jq -n -c --arg file "$EXP_FILE" --arg name "$EXP_NAME" --arg topo "$EXP_TOPO" \
-    --arg workload "$EXP_WORKLOAD" --argjson reps "$EXP_REPS" --argjson seed "$EXP_SEED" \
-    --arg mptcp "$EXP_MPTCP" --arg tfo "$EXP_TFO" --argjson target "$EXP_TARGET" --arg desc "$EXP_DESC" \
-    --arg synpol "$EXP_SYN_POLICY" \
-    --argjson simreps "$EXP_SIM_REPS" \
-    --argjson all "$EXP_SIGNALS_ALL" --arg cp "$EXP_CP" --arg ps "$EXP_PS" --arg lan "$EXP_LAN" \
-    --arg chain "$EXP_CHAIN" --arg cwaits "${EXP_CHAIN_WAITS[*]}" --arg chosts "${EXP_CHAIN_HOSTS[*]}" \
-    --argjson warmup "$EXP_WARMUP_MS" --argjson tsetup "$EXP_TIMEOUT_SETUP" --argjson tconn "$EXP_TIMEOUT_CONN" --argjson trun "$EXP_TIMEOUT_RUN" \
-    --argjson variants "$vj" \
-    --args '{file:$file, name:$name, description:$desc, topology:$topo, signals_all:($all==1),
-      workload:$workload, repetitions:$reps, warmup_ms:$warmup, seed:$seed, mptcp:$mptcp, tfo:$tfo, target:$target,
-      syn_data_policy:(if $synpol == "" then null else $synpol end),
-      sim_reps:(if $simreps == 0 then null else $simreps end),
-      timeouts:{setup_s:$tsetup, conn_s:$tconn, run_s:$trun}, model_links:({cp:$cp, ps:$ps} + (if $lan == "" then {} else {lan:$lan} end)), variants:$variants,
-      chain:(if $chain == "" then null else {node:$chain, waits_ms:($cwaits | split(" ") | map(tonumber)), hosts:($chosts | split(" "))} end)} +
-      ($ARGS.positional | reduce .[] as $x ({signals:[],signals_optional:[],sysctl:[],route:[],param:[],middlebox:[],fault:[]};
-        ($x | split("\u0001")) as $p | .[$p[0]] += [$p[1]]))' \
-    "${EXP_SIGNALS[@]/#/signals$'\x01'}" "${opt[@]}" "${EXP_SYSCTL[@]/#/sysctl$'\x01'}" "${EXP_ROUTE[@]/#/route$'\x01'}" "${EXP_PARAM[@]/#/param$'\x01'}" \
-    "${EXP_MIDDLEBOX[@]/#/middlebox$'\x01'}" "${EXP_FAULT[@]/#/fault$'\x01'}"
+  _MPX_EXPJ_A=(--arg e_file "$EXP_FILE" --arg e_name "$EXP_NAME" --arg e_topo "$EXP_TOPO"
+    --arg e_workload "$EXP_WORKLOAD" --argjson e_reps "$EXP_REPS" --argjson e_seed "$EXP_SEED"
+    --arg e_mptcp "$EXP_MPTCP" --arg e_tfo "$EXP_TFO" --argjson e_target "$EXP_TARGET" --arg e_desc "$EXP_DESC"
+    --arg e_synpol "$EXP_SYN_POLICY"
+    --argjson e_simreps "$EXP_SIM_REPS"
+    --argjson e_all "$EXP_SIGNALS_ALL" --arg e_cp "$EXP_CP" --arg e_ps "$EXP_PS" --arg e_lan "$EXP_LAN"
+    --arg e_chain "$EXP_CHAIN" --arg e_cwaits "${EXP_CHAIN_WAITS[*]}" --arg e_chosts "${EXP_CHAIN_HOSTS[*]}"
+    --argjson e_warmup "$EXP_WARMUP_MS" --argjson e_tsetup "$EXP_TIMEOUT_SETUP" --argjson e_tconn "$EXP_TIMEOUT_CONN" --argjson e_trun "$EXP_TIMEOUT_RUN"
+    --argjson e_variants "$vj")
+  _MPX_EXPJ_P=("${EXP_SIGNALS[@]/#/signals$'\x01'}" "${opt[@]}" "${EXP_SYSCTL[@]/#/sysctl$'\x01'}" "${EXP_ROUTE[@]/#/route$'\x01'}" "${EXP_PARAM[@]/#/param$'\x01'}"
+    "${EXP_MIDDLEBOX[@]/#/middlebox$'\x01'}" "${EXP_FAULT[@]/#/fault$'\x01'}")
 }
+_MPX_EXPJ_JQ='{file:$e_file, name:$e_name, description:$e_desc, topology:$e_topo, signals_all:($e_all==1),
+      workload:$e_workload, repetitions:$e_reps, warmup_ms:$e_warmup, seed:$e_seed, mptcp:$e_mptcp, tfo:$e_tfo, target:$e_target,
+      syn_data_policy:(if $e_synpol == "" then null else $e_synpol end),
+      sim_reps:(if $e_simreps == 0 then null else $e_simreps end),
+      timeouts:{setup_s:$e_tsetup, conn_s:$e_tconn, run_s:$e_trun}, model_links:({cp:$e_cp, ps:$e_ps} + (if $e_lan == "" then {} else {lan:$e_lan} end)), variants:$e_variants,
+      chain:(if $e_chain == "" then null else {node:$e_chain, waits_ms:($e_cwaits | split(" ") | map(tonumber)), hosts:($e_chosts | split(" "))} end)} +
+      ([$ARGS.positional[] | select(startswith("variant\u0001") | not)] | reduce .[] as $x ({signals:[],signals_optional:[],sysctl:[],route:[],param:[],middlebox:[],fault:[]};
+        ($x | split("\u0001")) as $p | .[$p[0]] += [$p[1]]))'
 
 # _mpx_exp_postcheck TOPO_LINE: checks what needs the topology (link names, --param values,
 # middlebox behaviours) with the topology helper's own parser, so both agree

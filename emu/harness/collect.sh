@@ -571,14 +571,16 @@ mpx_variant_describe() {
   [ "$EXP_TFO" = on ] && tfo=true
   # without a chain, one jq: the delays from the topology's lines (modellib.jq delays, as
   # mpx_model_delays computes them), the model on them (model_json, as mpx_model_json) and the
-  # description (two jq start-ups less than the steps below)
+  # description (three jq start-ups less than the steps below)
+  # (the experiment's JSON made inside too: exp.sh _MPX_EXPJ_JQ)
   if [ -z "${EXP_CHAIN:-}" ] && rows=$(mpx_model_delay_rows "$EXP_TOPO" "${EXP_PARAM[@]}" 2> /dev/null); then
-    jq -n -c -L "$MPX_ROOT/emu/harness" --arg name "$v" --argjson exp "$(mpx_exp_json)" --argjson cm null \
+    _mpx_exp_json_args
+    jq -n -c -L "$MPX_ROOT/emu/harness" --arg name "$v" "${_MPX_EXPJ_A[@]}" --argjson cm null \
       --argjson reg "$MPX_REG" --arg pol "${EXP_SYN_POLICY:-cookie}" --argjson tfo "$tfo" \
       --arg rows "$rows" --arg cp "$EXP_CP" --arg ps "$EXP_PS" --arg lan "${EXP_LAN:-}" \
-      'include "modellib"; ($rows | split("\n") | delays($cp; $ps; $lan)) as $d
+      'include "modellib"; ('"$_MPX_EXPJ_JQ"') as $exp | ($rows | split("\n") | delays($cp; $ps; $lan)) as $d
        | (if $d.R_cp_ms == null then null else model_json($d.R_cp_ms; $d.R_ps_ms; $tfo) end) as $f
-       | '"$_MPX_DESCRIBE_JQ"
+       | '"$_MPX_DESCRIBE_JQ" --args "${_MPX_EXPJ_P[@]}"
     return
   fi
   [ -n "${EXP_LAN:-}" ] && lan=("lan=$EXP_LAN")

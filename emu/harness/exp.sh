@@ -348,9 +348,11 @@ _mpx_exp_json_run() {
 _mpx_exp_json_args() {
   local v vj='{}' opt=()
   for v in "${EXP_SIGNALS[@]}"; do [ -n "${EXP_SIG_OPTIONAL[$v]:-}" ] && opt+=("signals_optional"$'\x01'"$v"); done
-  for v in "${EXP_VARIANTS[@]}"; do
-    vj=$(jq -c --arg k "$v" --arg s "${EXP_VARIANT_SPEC[$v]}" '. + {($k): ($s | gsub("^ +| +$"; ""))}' <<< "$vj")
-  done
+  # the variants' clauses by name, in their order (one jq for all)
+  local kv=()
+  for v in "${EXP_VARIANTS[@]}"; do kv+=("$v" "${EXP_VARIANT_SPEC[$v]}"); done
+  [ ${#kv[@]} = 0 ] || vj=$(jq -n -c '$ARGS.positional as $a
+    | reduce range(0; $a | length; 2) as $i ({}; . + {($a[$i]): ($a[$i + 1] | gsub("^ +| +$"; ""))})' --args "${kv[@]}")
   _MPX_EXPJ_A=(--arg e_file "$EXP_FILE" --arg e_name "$EXP_NAME" --arg e_topo "$EXP_TOPO"
     --arg e_workload "$EXP_WORKLOAD" --argjson e_reps "$EXP_REPS" --argjson e_seed "$EXP_SEED"
     --arg e_mptcp "$EXP_MPTCP" --arg e_tfo "$EXP_TFO" --argjson e_target "$EXP_TARGET" --arg e_desc "$EXP_DESC"

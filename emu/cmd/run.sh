@@ -665,7 +665,9 @@ mpx_collect_summary "$OUT"
 # the figures render while the verdict, the manifest and the report's text are written
 if [ -n "$MPX_PLOTS_FD" ]; then
   mpx_progress_msg "plotting"
-  { cat "$OUT/summary.json"; mpx_jsonl_array "$OUT/connections.jsonl"; } 1>&"$MPX_PLOTS_FD" 2> /dev/null || log "plots: not fed"
+  # (the figures' fields of the connections, plots.sh mpx_plots_conns, else the whole rows)
+  _conns=$(mpx_plots_conns "$OUT/connections.jsonl") || _conns=$(mpx_jsonl_array "$OUT/connections.jsonl")
+  { cat "$OUT/summary.json"; cat <<< "$_conns"; } 1>&"$MPX_PLOTS_FD" 2> /dev/null || log "plots: not fed"
   exec {MPX_PLOTS_FD}>&-; MPX_PLOTS_FD=''
 elif [ $noplots = 0 ]; then
   mpx_progress_msg "plotting"

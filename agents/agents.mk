@@ -19,7 +19,7 @@ endif
 
 # tests/repro: standalone kernel reproducers of the client-side findings (docs/kernel-findings.md);
 # built here so the project's warnings apply; tests/repro/run.sh also builds them on its own
-REPRO_CLIENT_BINS := $(patsubst tests/repro/%.c,$(BINDIR)/%,$(wildcard tests/repro/mptcp_tfo_join_stall.c tests/repro/mptcp_fallback_info.c))
+REPRO_CLIENT_BINS := $(patsubst tests/repro/%.c,$(BINDIR)/%,$(wildcard tests/repro/mptcp_tfo_join_stall.c tests/repro/mptcp_fallback_info.c tests/repro/tproxy_tw_blackhole.c))
 BINS += $(REPRO_CLIENT_BINS)
 $(REPRO_CLIENT_BINS): $(BINDIR)/%: tests/repro/%.c
 	@mkdir -p $(dir $@)

@@ -53,6 +53,8 @@
 #                   holds IP_TRANSPARENT MPTCP listeners there for their MP_JOINs (mpx-optd
 #                   listen; README "Why joins keep their port")
 #   MPX_IC_LIFE     upper bound on an mpx-optd's lifetime in seconds (3600; `timeout`)
+#   MPX_IC_EARLY_DEMUX  off (default): net.ipv4.tcp_early_demux=0 on the HAG while tproxy modes
+#                   are up (restored after; see _mpx_ic_demux_off); keep: leave it
 # Everything is created inside NS (nft table inet mpx_ic, iptables chain MPX_IC, ip rule
 # with priority 127); processes are tracked by PID files in DIR and stopped by PID.
 
@@ -241,7 +243,7 @@ $rules
   }
 }
 EOF
-  [ $base = 1 ] || _mpx_ic_route_up "$ns"
+  [ $base = 1 ] || _mpx_ic_route_up "$ns" "$dir"
 }
 
 _mpx_ic_joins_up() { # ns dir
@@ -251,9 +253,30 @@ _mpx_ic_joins_up() { # ns dir
   _mpx_ic_optd_start "$1" joins listen "$2" "${jp[@]}"
 }
 
+# An intercepted connection's HAG side is an IP_TRANSPARENT socket under the server's address,
+# and the proxy closes first, so its TIME_WAIT (60 s) is the HAG's. TCP early demux attaches it
+# to any later packet with that 4-tuple, and ip_forward drops a packet that carries a socket: a
+# plain connection that reuses the client's port (it closed passively, the port is free at
+# once) is black-holed until the TIME_WAIT ends (docs/kernel-findings.md 7). Without early
+# demux the route decides: forwarded, or the local route for what the tproxy rules marked.
+# MPX_IC_EARLY_DEMUX=keep leaves the kernel's setting (the reproducer's control).
+_mpx_ic_demux_off() { # ns dir
+  [ "${MPX_IC_EARLY_DEMUX:-off}" = keep ] && return 0
+  local old
+  old=$(ip netns exec "$1" sysctl -n net.ipv4.tcp_early_demux) || return 1
+  [ -f "$2/hag.early_demux" ] || echo "$old" > "$2/hag.early_demux"
+  ip netns exec "$1" sysctl -qw net.ipv4.tcp_early_demux=0
+}
+_mpx_ic_demux_restore() { # ns dir
+  [ -f "$2/hag.early_demux" ] || return 0
+  ip netns exec "$1" sysctl -qw net.ipv4.tcp_early_demux="$(cat "$2/hag.early_demux")" 2>/dev/null
+  rm -f "$2/hag.early_demux"
+}
+
 # fwmark MPX_IC_MARK -> a table whose default route is local (the tproxy'd packets' way in)
-_mpx_ic_route_up() { # ns
+_mpx_ic_route_up() { # ns dir
   local ns=$1 m=$MPX_IC_MARK
+  _mpx_ic_demux_off "$ns" "$2" || return 1
   ip netns exec "$ns" ip -4 rule add fwmark "$m/$m" lookup "$MPX_IC_RT_TABLE" pref 127 || return 1
   ip netns exec "$ns" ip -4 route add local 0.0.0.0/0 dev lo table "$MPX_IC_RT_TABLE" || return 1
   # IPv6 only where the namespace has it (some topologies disable it)
@@ -279,12 +302,13 @@ mpx_ic_hag_down() { # ns dir
     _mpx_ic_ipt_del "$ns" mangle OUTPUT ;;
   esac
   case $mode in optd-read|none) return 0 ;; esac
-  [ -f "$dir/hag.base" ] || _mpx_ic_route_down "$ns"
+  [ -f "$dir/hag.base" ] || _mpx_ic_route_down "$ns" "$dir"
   return 0
 }
 
-_mpx_ic_route_down() { # ns
+_mpx_ic_route_down() { # ns dir
   local ns=$1
+  _mpx_ic_demux_restore "$ns" "$2"
   ip netns exec "$ns" ip -4 rule del pref 127 2>/dev/null
   ip netns exec "$ns" ip -6 rule del pref 127 2>/dev/null
   ip netns exec "$ns" ip -4 route flush table "$MPX_IC_RT_TABLE" 2>/dev/null
@@ -299,7 +323,7 @@ _mpx_ic_route_down() { # ns
 mpx_ic_hag_base_up() { # ns dir
   _mpx_ic_defaults
   mkdir -p "$2" || return 1
-  _mpx_ic_joins_up "$1" "$2" && _mpx_ic_route_up "$1" && : > "$2/hag.base"
+  _mpx_ic_joins_up "$1" "$2" && _mpx_ic_route_up "$1" "$2" && : > "$2/hag.base"
 }
 
 mpx_ic_hag_base_down() { # ns dir
@@ -308,7 +332,7 @@ mpx_ic_hag_base_down() { # ns dir
   rm -f "$2/hag.base"
   _mpx_ic_optd_stop "$2" joins
   ip netns exec "$1" true 2>/dev/null || return 0
-  _mpx_ic_route_down "$1"
+  _mpx_ic_route_down "$1" "$2"
 }
 
 mpx_ic_client_up() { # ns dir

@@ -2,12 +2,13 @@
 # Kernel reproducers in the style of the MPTCP selftests: throw-away namespaces, veths, two
 # small self-contained programs (no project code, no harness). docs/kernel-findings.md has the
 # reports; this script prints what they quote.
-#   tests/repro/run.sh [reply-stall|tfo-join|fallback-info|peek-fallback|all]...
+#   tests/repro/run.sh [reply-stall|tfo-join|fallback-info|peek-fallback|tproxy-tw|all]...
 #                                                                      (root; ip, nft, nstat, cc)
 # reply-stall    MPTCP passive TFO: a reply written before the third ACK is not sent
 # tfo-join       MPTCP passive TFO + MP_JOIN: bulk downloads stall (mis-scaled SYN window)
 # fallback-info  MPTCP_INFO after fallback: IPv4 and IPv6 errnos; a TFO cookie SYN without data
 # peek-fallback  MPTCP sockets fallen back to TCP lose data mid-stream (MSG_PEEK probes: likelier)
+# tproxy-tw      TPROXY: an intercepted connection's TIME_WAIT black-holes a reused 4-tuple
 # Exit 0 when every case ran (a reproduced bug is not an error), 1 on a setup failure.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -224,6 +225,60 @@ plain TCP, MSG_PEEK probes every 10 ms|--tcp --peek-ms 10
 CASES
 }
 
+
+# The router $P-r intercepts MPTCP SYNs to port 8080 (nft tproxy to an IP_TRANSPARENT listener,
+# conntrack mark for the later packets, as agents/intercept does on the HAG); plain TCP is
+# forwarded to the server $P-s. Its listener answers and closes first, so the router keeps a
+# TIME_WAIT socket under the server's address. A plain TCP connection reusing the 4-tuple finds it.
+mpx_repro_tproxy_tw() {
+  echo "== tproxy-tw: an intercepted connection's TIME_WAIT on the router, then a plain TCP connection with the same 4-tuple"
+  mpx_repro_build tproxy_tw_blackhole
+  mpx_repro_ns_routed
+  local r=$P-r c=$P-c s=$P-s hag='' sp=40000 demux label out n_in n_fwd in0=0 fwd0=0
+  ip netns exec "$r" nft -f - <<'NFT'
+table inet repro {
+  chain pre {
+    type filter hook prerouting priority mangle; policy accept;
+    ct mark & 0x1 == 0x1 meta mark set meta mark | 0x1 accept
+    iifname "v1" tcp dport 8080 tcp flags & (fin|syn|rst|ack) == syn tcp option mptcp exists meta mark set meta mark | 0x1 ct mark set ct mark | 0x1 tproxy ip to :5127 accept
+    iifname "v1" tcp dport 8080 tcp flags & (fin|syn|rst|ack) == syn counter comment "plain SYNs in"
+  }
+  chain forward_count {
+    type filter hook forward priority 0; policy accept;
+    iifname "v1" tcp dport 8080 tcp flags & (fin|syn|rst|ack) == syn counter comment "forwarded"
+  }
+}
+NFT
+  ip -n "$r" rule add fwmark 0x1/0x1 lookup 100 pref 100
+  ip -n "$r" route add local 0.0.0.0/0 dev lo table 100
+  ip netns exec "$s" timeout 60 "$BIN/tproxy_tw_blackhole" --server 8080 --name server > "$BIN/srv.log" 2>&1 &
+  SRV=$!
+  ip netns exec "$r" timeout 60 "$BIN/tproxy_tw_blackhole" --server 5127 --transparent --mptcp --name router > "$BIN/hag.log" 2>&1 &
+  hag=$!
+  sleep 0.3
+  for demux in 1 0; do
+    ip netns exec "$r" sysctl -qw net.ipv4.tcp_early_demux=$demux
+    echo "router net.ipv4.tcp_early_demux=$demux:"
+    while IFS='|' read -r label args port; do
+      out=$(ip netns exec "$c" "$BIN/tproxy_tw_blackhole" --client 198.18.251.1 198.18.252.2 8080 \
+        --sport "$port" --timeout-ms 3000 $args || true)
+      printf '    %-58s %s\n' "$label:" "$out"
+    done <<CASES
+MPTCP from port $sp (intercepted)|--mptcp|$sp
+plain TCP from port $((sp + 1)) (forwarded, control)||$((sp + 1))
+plain TCP from port $sp (the router holds its TIME_WAIT)||$sp
+CASES
+    echo "    router TIME_WAIT sockets: $(ip netns exec "$r" ss -tanH state time-wait | awk '{print $3 "<-" $4}' | tr '\n' ' ')"
+    # plain SYNs seen in prerouting vs those that reached the forward hook, in this round
+    read -r n_in n_fwd < <(ip netns exec "$r" nft list table inet repro |
+      sed -nE 's/^.*counter packets ([0-9]+).*/\1/p' | paste -sd ' ')
+    echo "    plain SYNs to 8080 in prerouting: $((n_in - in0)), in the forward hook: $((n_fwd - fwd0))"
+    in0=$n_in fwd0=$n_fwd
+    sp=$((sp + 10))
+  done
+  kill "$hag" 2>/dev/null || true; wait "$hag" 2>/dev/null || true
+}
+
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
 [ $# -gt 0 ] || set -- all
 uname -r
@@ -233,8 +288,9 @@ for c; do
     tfo-join) mpx_repro_tfo_join ;;
     fallback-info) mpx_repro_fallback_info ;;
     peek-fallback) mpx_repro_peek_fallback ;;
-    all) mpx_repro_reply_stall; mpx_repro_tfo_join; mpx_repro_fallback_info; mpx_repro_peek_fallback ;;
-    *) echo "unknown case '$c' (reply-stall|tfo-join|fallback-info|peek-fallback|all)" >&2; exit 2 ;;
+    tproxy-tw) mpx_repro_tproxy_tw ;;
+    all) mpx_repro_reply_stall; mpx_repro_tfo_join; mpx_repro_fallback_info; mpx_repro_peek_fallback; mpx_repro_tproxy_tw ;;
+    *) echo "unknown case '$c' (reply-stall|tfo-join|fallback-info|peek-fallback|tproxy-tw|all)" >&2; exit 2 ;;
   esac
   mpx_repro_cleanup_ns
 done

@@ -20,6 +20,18 @@ def pct: if . == null then "–" else (. * 1000 | round / 10 | tostring) + " %" 
 # variants' rows when some are not
 def tally_in($k): [.[] | select(.[$k] == "yes" or (.[$k] | startswith("no")))] as $j
   | "\([$j[] | select(.[$k] == "yes")] | length) of \($j | length)";
+# chance($k): how likely the misses are if the model were right. Each interval misses the
+# true value about 5 % of the time (order statistics, normal approximation), so m misses of n
+# bounded points have P(X >= m), X ~ Binomial(n, 0.05); below 0.05 the misses are the model's.
+def binom_ge($n; $m; $p):
+  if $m <= 0 then 1 else
+  reduce range(0; $m) as $i ({pmf: (1 - $p) | pow(.; $n), cdf: 0};
+    .cdf += .pmf | .pmf *= ($n - $i) / ($i + 1) * $p / (1 - $p)) | 1 - .cdf | if . < 0 then 0 else . end end;
+def chance($k): [.[] | select(.[$k] == "yes" or (.[$k] | startswith("no")))] as $j
+  | ($j | length) as $n | ([$j[] | select(.[$k] | startswith("no"))] | length) as $m
+  | binom_ge($n; $m; 0.05) as $pr
+  | "\($m) missed of \($n), P(≥ \($m) by chance) = \($pr * 1000 | round / 1000)"
+    + (if $pr < 0.05 then ": more than chance" else ": within chance" end);
 def tally($k): tally_in($k)
   + (if any(.[]; .uf) then " (faithful variants: \([.[] | select(.uf | not)] | tally_in($k)))" else "" end);
 [.variants[] | .name as $v | (.fidelity.verdict == "not faithful") as $uf | fid_mark as $fm
@@ -54,5 +66,9 @@ def tally($k): tally_in($k)
   "",
   "p90: the simulated value inside the measured interval in \($r | tally("in90")) points that the sample could bound; median: \($r | tally("in50")).",
   (if $cal then "Calibrated: median inside in \($r | tally("ic50")), p90 inside in \($r | tally("ic90")) points." else empty end),
+  "",
+  (if $cal then "Chance (the calibrated model; each 95 % interval misses about 1 in 20 on its own): medians \($r | chance("ic50")); p90 \($r | chance("ic90"))."
+   + (if any($r[]; .uf) then " Faithful variants only: medians \([$r[] | select(.uf | not)] | chance("ic50")); p90 \([$r[] | select(.uf | not)] | chance("ic90"))." else "" end)
+   else "Chance (each 95 % interval misses about 1 in 20 on its own): medians \($r | chance("in50")); p90 \($r | chance("in90"))." end),
   ""
   end

@@ -94,6 +94,15 @@ t_check "calibrated_median_is_measured${bad:+ ($bad)}" test -z "$bad"
 sec=$(awk '/^## Emulated vs simulated/ {on = 1; next} /^## / {on = 0} on' "$out/report.md")
 t_check report_calibrated_columns grep -q '| calibrated p50 | inside |' <<< "$sec"
 t_check report_count_line grep -q '^Calibrated: median inside in [0-9]* of [0-9]*, p90 inside in' <<< "$sec"
+# the chance line: its misses are the table's "no" cells in the calibrated p50 column (9th),
+# its probability the binomial tail of them
+nrow=$(grep -c '^| `' <<< "$sec") nmiss=$(awk -F'|' '/^\| `/ && $10 ~ /no/' <<< "$sec" | wc -l)
+pr=$(sed -n "s/^Chance (the calibrated model; .*medians $nmiss missed of $nrow, P(≥ $nmiss by chance) = \([0-9.e-]*\).*/\1/p" <<< "$sec")
+t_check "report_chance_line ($nmiss of $nrow, P $pr)" test -n "$pr"
+want=$(awk -v n="$nrow" -v m="$nmiss" 'BEGIN { p = 0.05; f = (1 - p) ^ n; c = 0
+  for (k = 0; k < m; k++) { c += f; f *= (n - k) / (k + 1) * p / (1 - p) }
+  x = 1 - c; if (x < 0) x = 0; printf "%.3f", x }')
+t_check "report_chance_binomial ($pr vs $want)" awk -v a="$pr" -v b="$want" 'BEGIN { exit !((a - b) ^ 2 < 1e-6) }'
 sec=$(awk '/^## Calibration/ {on = 1; next} /^## / {on = 0} on' "$out/report.md")
 t_check report_fit grep -q "client $c µs, proxy $p µs, server $s µs" <<< "$sec"
 t_check report_fit_rows test "$(grep -c '^| `[a-z0-9-]*` | [0-9.]* | [0-9.]* | ' <<< "$sec")" = 4

@@ -248,10 +248,13 @@ _mpx_exp_single() { [[ $1 =~ ^(topology|signals|workload|repetitions|warmup|seed
 # Directives a variant may override
 _mpx_exp_in_variant() { [[ $1 =~ ^(signals|workload|mptcp|tfo|syn-data-policy|target|sysctl|route|param|middlebox|fault)$ ]]; }
 
-# _mpx_exp_find_topo ARG: resolve a topology file name
+# _mpx_exp_find_topo ARG: resolve a topology file name: an absolute path as it is; a relative one
+# beside the .exp, in topologies/, in the checkout, and only then in the current directory (a
+# stray /tmp/hybrid-v6.topo must not replace the experiment's own when run from /tmp)
 _mpx_exp_find_topo() {
   local a=$1 c
-  for c in "$a" "$EXP_DIR/$a" "$MPX_ROOT/topologies/$a" "$MPX_ROOT/topologies/$a.topo" "$MPX_ROOT/$a"; do
+  if [[ $a == /* ]]; then [ -f "$a" ] && readlink -f "$a"; return; fi
+  for c in "$EXP_DIR/$a" "$MPX_ROOT/topologies/$a" "$MPX_ROOT/topologies/$a.topo" "$MPX_ROOT/$a" "$a"; do
     [ -f "$c" ] && { readlink -f "$c"; return 0; }
   done
   return 1

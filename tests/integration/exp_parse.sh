@@ -96,4 +96,13 @@ err=$(./mpxlab run "$tmp/nt.exp" --check 2>&1 >/dev/null); rc=$?
 t_check missing_topology test "$rc" = 2 -a -n "$(grep "no 'topology' line" <<< "$err")"
 err=$(./mpxlab run "$tmp/none.exp" --check 2>&1 >/dev/null); rc=$?
 t_check unreadable test "$rc" = 2
+# a relative topology name: the experiment's own (beside it, then topologies/) before a file of
+# that name in the current directory; an absolute path as given
+mkdir -p "$tmp/cwd" && printf 'node stray\n' > "$tmp/cwd/hybrid.topo"
+printf 'topology hybrid.topo\nsignals tcp\n' > "$tmp/rel.exp"
+t=$(cd "$tmp/cwd" && "$MPX_ROOT/mpxlab" run "$tmp/rel.exp" --check 2>/dev/null | jq -r .topology)
+t_check relative_topology_not_cwd test "$t" = "$(readlink -f "$MPX_ROOT/topologies/hybrid.topo")"
+cp "$MPX_ROOT/topologies/hybrid.topo" "$tmp/abs.topo" && printf 'topology %s\nsignals tcp\n' "$tmp/abs.topo" > "$tmp/abs.exp"
+t=$(./mpxlab run "$tmp/abs.exp" --check 2>/dev/null | jq -r .topology)
+t_check absolute_topology test "$t" = "$(readlink -f "$tmp/abs.topo")"
 t_done

@@ -112,7 +112,9 @@ mpx_lint_shellcheck() {
       xargs -0 -r -n 8 -P 2 timeout 300 shellcheck -S warning -f gcc > "$tmp/sc" 2>&1 || rc=$?
   fi
   touch "$tmp/sc"
-  if [ -n "$cache" ]; then
+  # xargs: 123 = some shellcheck found warnings (named in sc); anything else (a crash, a
+  # timeout) says nothing of the files, so none of them is cached as clean
+  if [ -n "$cache" ] && { [ $rc = 0 ] || [ $rc = 123 ]; }; then
     declare -A bad=()
     while IFS= read -r f; do [ -z "$f" ] || bad[$f]=1; done < <(cut -d: -f1 "$tmp/sc")
     for f in "${todo[@]}"; do

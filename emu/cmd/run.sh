@@ -634,7 +634,7 @@ for v in "${VARIANTS[@]}"; do
 
   mpx_progress_msg "variant $v: collecting pcaps, counters and logs"
   mpx_links_stats "$R" "$OUT/links/$v"
-  mpx_fid_variant_end "$OUT/links/$v/host.json"   # while the agents still run (their schedstat)
+  mpx_fid_variant_end "$OUT/links/$v/host.json" "$R"   # while the agents still run (their schedstat)
   mpx_ic_variant_down "$R"
   mpx_agents_stop_all
   # shellcheck disable=SC2034  # read by mpx_health_dead (agents.sh)

@@ -592,7 +592,7 @@ mpx_sysctl_snapshot() {
     kv=$(ip netns exec "$ns" sysctl net.ipv4.tcp_fastopen net.mptcp.enabled net.mptcp.checksum_enabled \
       net.mptcp.allow_join_initial_addr_port net.ipv4.tcp_timestamps net.ipv4.tcp_sack net.ipv4.tcp_window_scaling \
       net.ipv4.tcp_congestion_control net.ipv4.ip_forward net.ipv4.tcp_fastopen_blackhole_timeout_sec \
-      net.mptcp.scheduler net.mptcp.pm_type 2>/dev/null |
+      net.mptcp.scheduler net.mptcp.pm_type net.mptcp.blackhole_timeout net.mptcp.syn_retrans_before_tcp_fallback 2>/dev/null |
       jq -R -s -c 'split("\n") | map(select(length > 0) | split(" = ")) | map({(.[0]): .[1]}) | add // {}')
     out=$(jq -c --arg n "$n" --argjson kv "$kv" '. + {($n): $kv}' <<< "$out")
   done

@@ -7,7 +7,8 @@
 #   faithful  iff  every emulator direction's release lateness p99 < B,
 #                  no emulator direction had a kernel drop,
 #                  CPU pressure during the measured connections (PSI some + steal) <= B / slice,
-#                  slice = the scheduler's base slice (fidelity.sh)
+#                  slice = the scheduler's base slice (fidelity.sh),
+#                  and no node's kernel disabled active MPTCP (MPTcpExtMPCapableSYNTXDisabled)
 # The third line: a waking agent (client, proxy, server run under CFS, the emulators under
 # SCHED_FIFO) that meets a contended CPU waits up to one base slice; the share of time the CPU
 # is contended (PSI "some" of the run's own cgroup2 group when the CPUs are kept awake, else of
@@ -40,7 +41,12 @@ def fidelity:
        (if $drops > 0 then "\($drops) frame(s) dropped by the kernel before an emulator read them ("
           + ([$dirs[] | select(.kernel_drops > 0) | "\(.link) \(.dir) \(.kernel_drops)"] | join(", ")) + ")" else empty end),
        (if $press != null and $pbound != null and $press > $pbound
-         then "CPU pressure \($press | fid_r1) % during the \($wn) (PSI some \($c.some_pct // 0 | fid_r1) % + steal \($c.steal_pct | fid_r1) %) > \($pbound | fid_r1) %" else empty end)
+         then "CPU pressure \($press | fid_r1) % during the \($wn) (PSI some \($c.some_pct // 0 | fid_r1) % + steal \($c.steal_pct | fid_r1) %) > \($pbound | fid_r1) %" else empty end),
+       # not timing but the same question, did the testbed do what was asked: a kernel that
+       # turned active MPTCP off after one connection's lost SYNs made the later ones TCP
+       ([($h.kernel // {}) | to_entries[] | select((.value.MPTcpExtMPCapableSYNTXDisabled // 0) > 0)
+         | "\(.key) \(.value.MPTcpExtMPCapableSYNTXDisabled)"] | select(length > 0)
+         | "active MPTCP disabled by the kernel's blackhole detection (net.mptcp.blackhole_timeout): MP_CAPABLE SYNs sent as plain TCP on " + join(", "))
      ]) as $why
   | (($v.sim.backend // null) == "sim") as $simulated
   | {verdict: (if $simulated then "simulated"
@@ -60,7 +66,7 @@ def fidelity:
         psi_some_avg10_end: $h.psi_some_avg10_end, psi_some_avg60_end: $h.psi_some_avg60_end,
         variant_psi_some_pct: (if ($h.variant.elapsed_us // 0) > 0 and $h.variant.psi_some_us != null
           then ($h.variant.psi_some_us / $h.variant.elapsed_us * 100 | fid_r1) else null end)} end),
-     placement: ($h.placement // null),
+     placement: ($h.placement // null), kernel: ($h.kernel // null),
      harness: (($h.conns // null) | if . == null or (.span_us // 0) <= 0 then null else
        {connections: .n, native_probes: .native_n, span_s: (.span_us / 1e5 | round / 10),
         connections_s: (.conn_us / 1e5 | round / 10), native_s: (.native_us / 1e5 | round / 10),

@@ -8,7 +8,8 @@
 #   mpx_fid_variant_begin          start of the variant's window (after the topology is up)
 #   mpx_fid_step_begin / _end      around each measured connection
 #   mpx_fid_conn T0 T1 [native]    the client's own times of a connection (agents.sh)
-#   mpx_fid_variant_end FILE       write the variant's host.json (before the agents stop)
+#   mpx_fid_variant_end FILE [RUN] write the variant's host.json (before the agents stop); with
+#                                  RUN also each node's MPTCP fallback counters (.kernel)
 # Sampling uses builtins only (no fork), so it costs nothing between connections.
 
 # _mpx_fid_sample: FID_S=(t_us psi_some_us psi_full_us steal_ticks total_ticks); -1 = no PSI
@@ -92,8 +93,26 @@ _mpx_fid_cpus() {
 
 # mpx_fid_variant_end FILE: the variant's window and its connections' windows, as raw deltas
 # (fidelity.jq computes the shares)
+# _mpx_fid_kernel RUN: {"NODE": {"MPTcpExt...": N, ...}} of the kernel counters that say a
+# connection meant as MPTCP went out as TCP because of another one: MPCapableSYNTXDisabled
+# (active MPTCP off after a blackhole), Blackhole (detections), and, per connection,
+# MPCapableSYNTXDrop (a SYN retransmitted without MP_CAPABLE). Fresh namespaces per variant:
+# the totals are the variant's.
+_mpx_fid_kernel() {
+  local r=$1 n ns out=''
+  [ -n "$r" ] || { echo '{}'; return; }
+  for n in $(mpx_topo_nodes "$r"); do
+    ns=$(mpx_topo_ns "$r" "$n")
+    out+="$n $(ip netns exec "$ns" nstat -az MPTcpExtMPCapableSYNTXDisabled MPTcpExtBlackhole \
+      MPTcpExtMPCapableSYNTXDrop 2>/dev/null | awk 'NR > 1 && $1 ~ /^MPTcpExt/ {printf "%s=%s ", $1, $2}')"$'\n'
+  done
+  jq -R -s -c 'split("\n") | map(select(length > 0) | split(" ") | map(select(length > 0))
+    | {(.[0]): (.[1:] | map(split("=") | {(.[0]): (.[1] | tonumber)}) | add // {})}) | add // {}' <<< "$out"
+}
+
 mpx_fid_variant_end() {
-  local f=$1 v=(0 0 0 0 0) a10='' a60='' k x y
+  local f=$1 v=(0 0 0 0 0) a10='' a60='' k x y kern
+  kern=$(_mpx_fid_kernel "${2:-}") || kern='{}'
   _mpx_fid_sample
   _mpx_fid_add v "${FID_V0[@]}"
   if [ -r "$MPX_FID_PSI" ]; then
@@ -106,13 +125,14 @@ mpx_fid_variant_end() {
     --arg pl "${MPX_CPU_PLACEMENT:-off}" --arg ple "${MPX_CPU_EMU:-}" --arg plr "${MPX_CPU_REST:-}" \
     --arg sle "$(_mpx_fid_cpus "${MPX_LINK_PID[@]}")" --arg slr "$(_mpx_fid_cpus "${MPX_AGENT_WATCH[@]}")" \
     --arg awake "$MPX_AWAKE" \
-    --argjson agents "$(_mpx_fid_agents_json)" --argjson conn "[$(IFS=,; echo "${FID_CONN[*]:-0}")]" '
+    --argjson agents "$(_mpx_fid_agents_json)" --argjson conn "[$(IFS=,; echo "${FID_CONN[*]:-0}")]" \
+    --argjson kern "${kern:-"{}"}" '
     def win($a): {elapsed_us: $a[0], psi_some_us: (if $psi then $a[1] else null end),
       psi_full_us: (if $psi then $a[2] else null end), steal_ticks: $a[3], cpu_ticks: $a[4]};
     {psi: $psi, keep_awake: ($awake == "on"), cpus: $cpus, clk_tck: $hz, sched_base_slice_us: $slice,
      variant: win($v), steps: (win($s) + {n: $n}),
      psi_some_avg10_end: ($a10 | tonumber? // null), psi_some_avg60_end: ($a60 | tonumber? // null),
-     agents: $agents,
+     agents: $agents, kernel: $kern,
      placement: ((if $pl == "split" then {mode: $pl, emulators_cpus: $ple, others_cpus: $plr} else {mode: $pl} end)
        + {emulators_seen: ($sle | split("|")), agents_seen: ($slr | split("|"))}),
      conns: (if ($conn | length) == 6 and $conn[0] > 0 then {n: $conn[0], conn_us: $conn[1], native_n: $conn[2],

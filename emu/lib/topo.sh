@@ -194,6 +194,13 @@ _mpx_topo_sysctls() {
     s+=(net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1)
   fi
   tfo=$(_mpx_topo_tfo "$n"); [ -z "$tfo" ] || s+=("net.ipv4.tcp_fastopen=$tfo")
+  # MPTCP blackhole detection (Linux 6.12+): after one connection whose MP_CAPABLE SYNs were
+  # lost and whose plain retransmission got through, active MPTCP is off for the whole
+  # namespace for an hour, and every later MPTCP connection silently goes out as TCP. Under
+  # random loss that is one unlucky connection deciding all the repetitions after it: off, so
+  # each connection stands alone (a node option sysctl.net.mptcp.blackhole_timeout=... or an
+  # .exp `sysctl` line turns it back on; the harness counts MPTcpExtMPCapableSYNTXDisabled).
+  [ ! -e /proc/sys/net/mptcp/blackhole_timeout ] || s+=(net.mptcp.blackhole_timeout=0)
   for k in "${!MPX_T_NOPT[@]}"; do
     [[ $k == "$n".sysctl.* ]] && s+=("${k#"$n".sysctl.}=${MPX_T_NOPT[$k]}")
   done

@@ -44,11 +44,11 @@ t_check "tproxy-tw controls - intercepted by the router (2), other port forwarde
   test "$(grep -c 'intercepted): *ok, answered by router' "$out")" = 2 \
   -a "$(grep -c 'control): *ok, answered by server' "$out")" = 2
 reuse=$(grep 'holds its TIME_WAIT' "$out" | sed 's/.*TIME_WAIT): *//')
-t_check "tproxy-tw workaround - early demux off: the reused 4-tuple forwarded ($(sed -n 2p <<<"$reuse"))" \
+t_check "tproxy-tw workaround - early demux off, the reused 4-tuple forwarded ($(sed -n 2p <<<"$reuse"))" \
   test "$(sed -n 2p <<<"$reuse" | cut -c1-23)" = "ok, answered by server,"
 case $(head -n 1 <<<"$reuse") in
   TIMEOUT*) t_known "tproxy-tw-early-demux" "the reused 4-tuple black-holed with early demux on: $(head -n 1 <<<"$reuse") (docs/kernel-findings.md 7)" ;;
-  "ok, answered by server"*) t_pass "tproxy-tw-early-demux - forwarded with early demux on: this kernel no longer drops it" ;;
+  "ok, answered by server"*) t_pass "tproxy-tw-early-demux - forwarded with early demux on, this kernel no longer drops it" ;;
   *) t_fail "tproxy-tw-early-demux" "no result line: $(head -c 300 "$out")" ;;
 esac
 t_done

@@ -35,7 +35,9 @@
 #                    `get ADDR PORT` lookups
 #   none             nothing (plain forwarding; for baselines)
 # Later packets of intercepted connections: the tproxy rule set a conntrack mark on the SYN;
-# `ct mark` -> routing mark. (Not `socket transparent 1`: that also matches the wildcard join
+# `ct mark` -> routing mark, in a table of its own (inet mpx_ic_est) that lives as long as the
+# local route, not the mode: a mode switched off after a connection must not cut that
+# connection's last packets (its FIN, DATA_FIN) off to the server. (Not `socket transparent 1`: that also matches the wildcard join
 # listeners, so a native flow to such a port would be pulled in, and with `socket wildcard 0`
 # it misses the third ACK, whose socket is a request socket.)
 #
@@ -186,7 +188,6 @@ _mpx_ic_tproxy_rules() {
   local mode=$1 match=$2 ifs='' i fam np lo m=$MPX_IC_MARK
   for i in $MPX_IC_IFACES; do ifs+="${ifs:+, }\"$i\""; done
   local syn="iifname { $ifs } tcp flags & (fin|syn|rst|ack) == syn tcp option mptcp exists"
-  echo "ct mark & $m == $m meta mark set meta mark | $m accept"
   for fam in ip ip6; do
     [ "$mode" = ra ] && [ $fam = ip6 ] && continue   # Router Alert is IPv4 only here
     np=ipv4 lo=127.0.0.1; [ $fam = ip6 ] && np=ipv6 lo='[::1]'
@@ -279,6 +280,15 @@ _mpx_ic_route_up() { # ns dir
   _mpx_ic_demux_off "$ns" "$2" || return 1
   ip netns exec "$ns" ip -4 rule add fwmark "$m/$m" lookup "$MPX_IC_RT_TABLE" pref 127 || return 1
   ip netns exec "$ns" ip -4 route add local 0.0.0.0/0 dev lo table "$MPX_IC_RT_TABLE" || return 1
+  # before the modes' chain (mangle): what a mode took stays taken after the mode is off
+  ip netns exec "$ns" nft -f - <<EOF || return 1
+table inet mpx_ic_est {
+  chain est {
+    type filter hook prerouting priority mangle - 1; policy accept;
+    ct mark & $m == $m meta mark set meta mark | $m
+  }
+}
+EOF
   # IPv6 only where the namespace has it (some topologies disable it)
   if [ "$(ip netns exec "$ns" sysctl -n net.ipv6.conf.lo.disable_ipv6 2>/dev/null)" = 0 ]; then
     ip netns exec "$ns" ip -6 rule add fwmark "$m/$m" lookup "$MPX_IC_RT_TABLE" pref 127 || return 1
@@ -309,6 +319,7 @@ mpx_ic_hag_down() { # ns dir
 _mpx_ic_route_down() { # ns dir
   local ns=$1
   _mpx_ic_demux_restore "$ns" "$2"
+  ip netns exec "$ns" nft delete table inet mpx_ic_est 2>/dev/null
   ip netns exec "$ns" ip -4 rule del pref 127 2>/dev/null
   ip netns exec "$ns" ip -6 rule del pref 127 2>/dev/null
   ip netns exec "$ns" ip -4 route flush table "$MPX_IC_RT_TABLE" 2>/dev/null

@@ -637,6 +637,10 @@ for v in "${VARIANTS[@]}"; do
   mpx_fid_variant_end "$OUT/links/$v/host.json" "$R"   # while the agents still run (their schedstat)
   mpx_ic_variant_down "$R"
   mpx_agents_stop_all
+  if [ ${#MPX_AGENTS_KILLED[@]} -gt 0 ]; then
+    log "variant $v: ${MPX_AGENTS_KILLED[*]} still running 5 s after SIGTERM (connections not closed): killed"
+    mpx_fid_agents_killed "$OUT/links/$v/host.json" "${MPX_AGENTS_KILLED[@]}"
+  fi
   # shellcheck disable=SC2034  # read by mpx_health_dead (agents.sh)
   MPX_LINK_PID=()
   mpx_links_collect "$R" "$v" "$OUT"      # after the link emulators flushed (topo down)

@@ -16,7 +16,7 @@
 MPX_BIN=${MPX_BIN:-$MPX_ROOT/bin}
 # shellcheck source=registry.sh
 declare -F mpx_reg_load > /dev/null || source "$MPX_ROOT/emu/harness/registry.sh"
-MPX_AGENT_PIDS=()
+MPX_AGENT_PIDS=() MPX_AGENTS_KILLED=()
 # copies of the caller's stdout and stderr (run.sh makes them): user-facing lines go there even
 # from inside a function whose output is redirected to a log; long-lived children do not get them
 [ -n "${MPX_ERR_FD:-}" ] || exec {MPX_ERR_FD}>&2
@@ -157,7 +157,8 @@ mpx_agents_start() {
   return 0
 }
 
-# mpx_agents_stop_all: TERM every agent (timeout forwards it), wait up to 5 s, then KILL
+# mpx_agents_stop_all: TERM every agent (timeout forwards it), wait up to 5 s, then KILL;
+# MPX_AGENTS_KILLED: the names of the watched agents that had to be killed
 mpx_agents_stop_all() {
   local p i alive
   mpx_client_plan_stop   # the plan clients first: they close their FIFOs cleanly
@@ -168,6 +169,11 @@ mpx_agents_stop_all() {
     for p in "${MPX_AGENT_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
     [ $alive = 0 ] && break
     sleep 0.01
+  done
+  # an agent still up did not drain (a proxy with relays open): its exit counters are lost
+  MPX_AGENTS_KILLED=()
+  for i in "${!MPX_AGENT_WATCH[@]}"; do
+    kill -0 "${MPX_AGENT_WATCH[$i]}" 2>/dev/null && MPX_AGENTS_KILLED+=("$i")
   done
   for p in "${MPX_AGENT_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; { wait "$p"; } 2>/dev/null || true; done
   MPX_AGENT_PIDS=() MPX_AGENT_WATCH=()

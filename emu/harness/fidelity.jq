@@ -8,7 +8,8 @@
 #                  no emulator direction had a kernel drop,
 #                  CPU pressure during the measured connections (PSI some + steal) <= B / slice,
 #                  slice = the scheduler's base slice (fidelity.sh),
-#                  and no node's kernel disabled active MPTCP (MPTcpExtMPCapableSYNTXDisabled)
+#                  no node's kernel disabled active MPTCP (MPTcpExtMPCapableSYNTXDisabled),
+#                  and every agent exited on SIGTERM (none left with open connections)
 # The third line: a waking agent (client, proxy, server run under CFS, the emulators under
 # SCHED_FIFO) that meets a contended CPU waits up to one base slice; the share of time the CPU
 # is contended (PSI "some" of the run's own cgroup2 group when the CPUs are kept awake, else of
@@ -46,7 +47,11 @@ def fidelity:
        # turned active MPTCP off after one connection's lost SYNs made the later ones TCP
        ([($h.kernel // {}) | to_entries[] | select((.value.MPTcpExtMPCapableSYNTXDisabled // 0) > 0)
          | "\(.key) \(.value.MPTcpExtMPCapableSYNTXDisabled)"] | select(length > 0)
-         | "active MPTCP disabled by the kernel's blackhole detection (net.mptcp.blackhole_timeout): MP_CAPABLE SYNs sent as plain TCP on " + join(", "))
+         | "active MPTCP disabled by the kernel's blackhole detection (net.mptcp.blackhole_timeout): MP_CAPABLE SYNs sent as plain TCP on " + join(", ")),
+       # an agent that had to be killed still held connections the run thought closed, and its
+       # exit counters (the proxy's accepted/relayed) are missing
+       (($h.agents_killed // []) | select(length > 0)
+         | "\(join(", ")) still running 5 s after SIGTERM (connections left open): killed, exit counters lost")
      ]) as $why
   | (($v.sim.backend // null) == "sim") as $simulated
   | {verdict: (if $simulated then "simulated"

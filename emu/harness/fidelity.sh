@@ -8,6 +8,7 @@
 #   mpx_fid_variant_begin          start of the variant's window (after the topology is up)
 #   mpx_fid_step_begin / _end      around each measured connection
 #   mpx_fid_conn T0 T1 [native]    the client's own times of a connection (agents.sh)
+#   mpx_fid_agents_killed FILE NAME...  agents killed at the end (did not drain) into host.json
 #   mpx_fid_variant_end FILE [RUN] write the variant's host.json (before the agents stop); with
 #                                  RUN also each node's MPTCP fallback counters (.kernel)
 # Sampling uses builtins only (no fork), so it costs nothing between connections.
@@ -108,6 +109,14 @@ _mpx_fid_kernel() {
   done
   jq -R -s -c 'split("\n") | map(select(length > 0) | split(" ") | map(select(length > 0))
     | {(.[0]): (.[1:] | map(split("=") | {(.[0]): (.[1] | tonumber)}) | add // {})}) | add // {}' <<< "$out"
+}
+
+# mpx_fid_agents_killed FILE NAME...: the agents that did not exit on SIGTERM (agents.sh
+# mpx_agents_stop_all) into the variant's host.json (.agents_killed)
+mpx_fid_agents_killed() {
+  local f=$1; shift
+  [ -s "$f" ] || return 0
+  jq -c '. + {agents_killed: $ARGS.positional}' --args "$@" < "$f" > "$f.tmp" && mv "$f.tmp" "$f"
 }
 
 mpx_fid_variant_end() {

@@ -39,6 +39,17 @@ for s in implicit-ra implicit-prefer; do
   t_check "$s: native MPTCP survives ($(jq -c --arg s "$s" '.[$s]' <<<"$nat"))" \
     test "$(jq --arg s "$s" '.[$s].end_to_end' <<<"$nat")" = 3
 done
+# every intercepted connection closed through the proxy: the mode's rules are switched off
+# right after each connection, and its last packets (FIN, DATA_FIN) must still reach the proxy
+# (not the server, which answers RST and leaves the relay open until the proxy is killed)
+acc=$(jq '.variants[0].agents.proxy.accepted.transparent // -1' "$S")
+t_check "the proxy drained and wrote its counters (transparent accepted $acc >= 9)" test "$acc" -ge 9
+k=$(jq -c '.variants[0].host.agents_killed // []' "$S")
+t_check "no agent had to be killed at the end ($k)" test "$k" = "[]"
+# (an RST answering a segment of no connection has no ACK flag; the server's RST/ACKs answer
+# the native probes' MP_JOIN SYNs that arrive after their connection closed, which is normal)
+lk=$(tcpdump -nr "$OUTD/r/pcaps/base/wan.pcap" 'tcp[tcpflags] & (tcp-rst|tcp-ack) == tcp-rst and (dst net 198.18.1.0/24 or dst net 198.18.2.0/24)' 2>/dev/null | wc -l)
+t_check "the server reset no client segment that leaked past the HAG ($lk)" test "$lk" = 0
 r=$(row implicit)
 case $r in *"**no**: hijacked"*) t_pass "evidence row of implicit says hijacked" ;; *) t_fail "evidence row of implicit" "$r" ;; esac
 r=$(row implicit-ra)

@@ -81,4 +81,12 @@ else
   t_check "fidelity - not faithful, naming the disabled SYNs ($v)" \
     jqq '.verdict == "not faithful" and any(.reasons[]; test("active MPTCP disabled .* on client [1-9]"))' <<<"$v"
 fi
+# the same rule's other testbed check: an agent killed at the end (agents.sh mpx_agents_stop_all)
+fv() { jq -c --argjson h "$1" -n -L "$MPX_ROOT/emu/harness" 'include "fidelity";
+  {delays: {dsl: {ab: 10}}, link_stats: {dsl: {ab: {late_us: {p99: 10}}}},
+   host: ({sched_base_slice_us: 1500} + $h)} | fidelity | {verdict, reasons}'; }
+v=$(fv '{"agents_killed": ["proxy"]}')
+t_check "fidelity - an agent killed at the end is not faithful ($v)"   jqq '.verdict == "not faithful" and any(.reasons[]; test("^proxy still running .*killed"))' <<<"$v"
+v=$(fv '{"agents_killed": []}')
+t_check "fidelity - no agent killed, faithful ($v)" jqq '.verdict == "faithful"' <<<"$v"
 t_done

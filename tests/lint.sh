@@ -96,7 +96,9 @@ mpx_lint_shellcheck() {
   todo=("${sh_files[@]}")
   if [ $use_cache = 1 ] && [ "$n" -gt 0 ]; then
     # A script whose bytes were clean under this shellcheck version is not checked again
-    # (no -x: a script's result does not depend on the files it sources).
+    # (no -x: a script's result does not depend on the files it sources; one script per
+    # call, since one invocation given a script and a file it sources reads that file
+    # into the script's check, and the result would depend on what was batched together).
     ver=$(shellcheck --version | sed -n 's/^version: *//p')
     cache=build/lint/shellcheck-$ver-S-warning
     mkdir -p "$cache"
@@ -109,7 +111,7 @@ mpx_lint_shellcheck() {
   local rc=0
   if [ ${#todo[@]} -gt 0 ]; then
     printf '%s\0' "${todo[@]}" |
-      xargs -0 -r -n 8 -P 2 timeout 300 shellcheck -S warning -f gcc > "$tmp/sc" 2>&1 || rc=$?
+      xargs -0 -r -n 1 -P 2 timeout 300 shellcheck -S warning -f gcc > "$tmp/sc" 2>&1 || rc=$?
   fi
   touch "$tmp/sc"
   # xargs: 123 = some shellcheck found warnings (named in sc); anything else (a crash, a

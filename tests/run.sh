@@ -72,17 +72,31 @@ for t in build/san/tests/test_*; do
   collect "$id" "$log.r" "$rc"
 done
 
-# 2. fuzz targets, each for a bounded time from its seed corpus
-for f in build/fuzz/fuzz_*; do
-  [ -x "$f" ] || continue
-  name=$(basename "$f"); id=fuzz/$name; want "$id" || continue
-  log=$logdir/fuzz_$name.log; work=$(mktemp -d)
+# 2. fuzz targets, each for a bounded time from its seed corpus; one per CPU at a time (each
+# is single-threaded: the same time per target, the stage's wall time divided by the CPUs)
+fuzz_one() { # binary: its exit code into its log's .rc
+  local f=$1 name work seeds log
+  name=$(basename "$f") log=$logdir/fuzz_$(basename "$f").log work=$(mktemp -d)
   seeds=tests/fuzz/corpus/$name; mkdir -p "$seeds"
   timeout -s KILL $((fuzz_s + 60)) "$f" -max_total_time="$fuzz_s" -timeout=5 -rss_limit_mb=2048 \
-    -artifact_prefix="$logdir/$name-" "$work" "$seeds" > "$log" 2>&1 9>&-; rc=$?
+    -artifact_prefix="$logdir/$name-" "$work" "$seeds" > "$log" 2>&1 9>&-
+  echo $? > "$log.rc"
   rm -rf "$work"
-  if [ $rc = 0 ]; then result PASS "$id" "$(grep -o 'Done [0-9]* runs' "$log" | tail -1)"
-  else result FAIL "$id" "rc=$rc (log: $log)"; grep -m3 -E 'ERROR|SUMMARY' "$log" | sed 's/^/    /'; fi
+}
+fuzz_list=()
+for f in build/fuzz/fuzz_*; do
+  [ -x "$f" ] && want "fuzz/$(basename "$f")" && fuzz_list+=("$f")
+done
+fuzz_par=$(nproc 2> /dev/null || echo 1)
+for ((i = 0; i < ${#fuzz_list[@]}; i += fuzz_par)); do
+  for f in "${fuzz_list[@]:i:fuzz_par}"; do fuzz_one "$f" & done
+  wait
+  for f in "${fuzz_list[@]:i:fuzz_par}"; do
+    name=$(basename "$f") id=fuzz/$(basename "$f") log=$logdir/fuzz_$(basename "$f").log
+    rc=$(cat "$log.rc" 2> /dev/null || echo lost)
+    if [ "$rc" = 0 ]; then result PASS "$id" "$(grep -o 'Done [0-9]* runs' "$log" | tail -1)"
+    else result FAIL "$id" "rc=$rc (log: $log)"; grep -m3 -E 'ERROR|SUMMARY' "$log" | sed 's/^/    /'; fi
+  done
 done
 
 # Namespaces created while a script ran and still there after it: a leak, unless something

@@ -539,6 +539,7 @@ for v in "${VARIANTS[@]}"; do
   mpx_progress_msg "variant $v ($vi/${#VARIANTS[@]}): bringing $(basename "$EXP_TOPO") up${params:+ with ${params[*]}}"
   run_topo_up "$R" "$OUT/pcaps/$v" "${params[@]}"
   T_UP_US=${EPOCHREALTIME/./}
+  mpx_fid_awake_resume   # the spinners: while the emulators run (fidelity.sh)
   mpx_fid_variant_begin
   mpx_links_load "$R" "$OUT/links/$v/links.txt"
   # (before the agents start: they inherit the harness's CPUs)
@@ -635,6 +636,7 @@ for v in "${VARIANTS[@]}"; do
   mpx_progress_msg "variant $v: collecting pcaps, counters and logs"
   mpx_links_stats "$R" "$OUT/links/$v"
   mpx_fid_variant_end "$OUT/links/$v/host.json" "$R"   # while the agents still run (their schedstat)
+  mpx_fid_awake_pause
   mpx_ic_variant_down "$R"
   mpx_agents_stop_all
   if [ ${#MPX_AGENTS_KILLED[@]} -gt 0 ]; then

@@ -574,10 +574,13 @@ mpx_health_check() {
 
 # mpx_links_stats RUN DIR: fresh counters of every link (SIGUSR1) into DIR/LINK.stats.json
 mpx_links_stats() {
-  local r=$1 d=$2 l
+  local r=$1 d=$2 l p=()
+  # all links at once (each waits for its emulator's file): ~0.45 s per variant one by one
   for l in $(mpx_links_names); do
-    mpx_topo_link_stats "$r" "$l" > "$d/$l.stats-before-down.json" 2>> "$RUN_LOG" || true
+    mpx_topo_link_stats "$r" "$l" > "$d/$l.stats-before-down.json" 2>> "$RUN_LOG" &
+    p+=("$!")
   done
+  for l in "${p[@]}"; do wait "$l" 2> /dev/null || true; done
 }
 
 # mpx_links_collect RUN VARIANT OUT: take the topology down (the emulators flush their pcaps,

@@ -14,7 +14,9 @@
 # Links: htb on the hag's dsl and lte egress (the download direction), RATE_DSL + RATE_LTE.
 # Rates and count fit the suite budget: 250 Mbit/s (not hybrid.topo's 50) makes a 10 MB download
 # ~0.37 s; the issue's 20 x 10 MB per channel took 58 and 63 s in all here (runner's elapsed),
-# over the 60 s cap, so the default is 16 per channel (~50 s); MPX_TFOJOIN_N=20 runs the full count.
+# over the 60 s cap; 16 per channel took 59 s and the whole suite went over its 20 minutes, so the
+# default is 10 per channel, and 8 without the workaround (10 of 12 stalled there); MPX_TFOJOIN_N=20
+# runs the full count.
 # timeout: 150
 set -uo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -25,7 +27,7 @@ t_require_cmd ip jq tc nstat
 t_require_bin mpx-server mpx-client mpx-proxy
 
 RATE_DSL=100 RATE_LTE=150                   # Mbit/s
-N_PER=${MPX_TFOJOIN_N:-16} SIZE=10000000
+N_PER=${MPX_TFOJOIN_N:-10} N_OFF=8 SIZE=10000000
 trap mpx_nt_down EXIT INT TERM
 mpx_nt_up agtj || { echo "FAIL: setup: mpx_nt_up failed"; exit 1; }
 D=$MPX_NT_DIR
@@ -99,7 +101,7 @@ done
 
 # without the workaround: the bug (KNOWN) or its absence (PASS)
 nd0=$(ctr client MPTcpExtNoDSSInWindow); rt0=$(ctr hag MPTcpExtMPTCPRetrans)
-s=$(mpx_tj_run off convert 5124 12 4 --syn-wscale0 off)
+s=$(mpx_tj_run off convert 5124 "$N_OFF" 4 --syn-wscale0 off)
 nd=$(( $(ctr client MPTcpExtNoDSSInWindow) - ${nd0:-0} )); rt=$(( $(ctr hag MPTcpExtMPTCPRetrans) - ${rt0:-0} ))
 r=$(jq -cs --argjson size "$SIZE" '[.[] | select(.type=="conn")] as $c | {
     n: ($c | length), syn: ([$c[] | select(.tfo == "syn-data-acked")] | length),
@@ -107,12 +109,12 @@ r=$(jq -cs --argjson size "$SIZE" '[.[] | select(.type=="conn")] as $c | {
     stalled: ([$c[] | select((.ok | not) or .max_gap_us > 1000000)] | length),
     gap_ms: (([$c[] | .max_gap_us] | max // 0) / 1000 | floor) }' "$D/off.json")
 echo "# workaround off: $r; client NoDSSInWindow +$nd, hag MPTCPRetrans +$rt"
-if [ "$(jq .n <<< "$r")" != 12 ] || [ "$(jq .wscale0 <<< "$r")" != 0 ] || [ "$(jq .syn <<< "$r")" -lt 6 ]; then
+if [ "$(jq .n <<< "$r")" != "$N_OFF" ] || [ "$(jq .wscale0 <<< "$r")" != 0 ] || [ "$(jq .syn <<< "$r")" -lt $((N_OFF / 2)) ]; then
   t_fail "tfo-join without the workaround" "the case did not run as meant: $r"
 elif [ "$(jq .stalled <<< "$r")" -gt 0 ]; then
-  t_known "mptcp-tfo-join stall" "--syn-wscale0 off: $(jq .stalled <<< "$r")/12 bulk downloads stalled (> 1 s without data or incomplete, longest gap $(jq .gap_ms <<< "$r") ms; client NoDSSInWindow +$nd, hag MPTCPRetrans +$rt); docs/kernel-findings.md 1"
+  t_known "mptcp-tfo-join stall" "--syn-wscale0 off: $(jq .stalled <<< "$r")/$N_OFF bulk downloads stalled (> 1 s without data or incomplete, longest gap $(jq .gap_ms <<< "$r") ms; client NoDSSInWindow +$nd, hag MPTCPRetrans +$rt); docs/kernel-findings.md 1"
   jq -r 'select(.type=="conn" and ((.ok|not) or .max_gap_us > 1000000)) | "#   seq \(.seq): \(.error // "completed") gap \(.max_gap_us / 1000 | floor) ms sf \(.sf_bytes_in)"' "$D/off.json" | head -3
 else
-  t_pass "mptcp-tfo-join - --syn-wscale0 off: 12/12 complete without a gap > 1 s: this kernel no longer has the stall"
+  t_pass "mptcp-tfo-join - --syn-wscale0 off: $N_OFF/$N_OFF complete without a gap > 1 s: this kernel no longer has the stall"
 fi
 t_done

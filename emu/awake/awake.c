@@ -203,9 +203,24 @@ int main(int argc, char **argv)
     if (nprobe) {
         rc = probe((unsigned)nprobe);
     } else {
-        struct timespec lim = { .tv_sec = (time_t)timeout_s };
-        int sig = timeout_s ? sigtimedwait(&set, NULL, &lim) : sigwaitinfo(&set, NULL);
-        (void)sig; /* a signal, the timeout or EINTR: stop either way */
+        /* EINTR is not a request to stop: the harness pauses the spinners with SIGSTOP between
+         * variants, and the wait returns EINTR when SIGCONT resumes the process */
+        struct timespec end, now;
+        clock_gettime(CLOCK_MONOTONIC, &end);
+        end.tv_sec += (time_t)timeout_s;
+        for (;;) {
+            int sig;
+            if (timeout_s) {
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                int64_t left = (int64_t)(end.tv_sec - now.tv_sec) * 1000000000 + (end.tv_nsec - now.tv_nsec);
+                if (left <= 0) break;
+                struct timespec lim = { .tv_sec = (time_t)(left / 1000000000), .tv_nsec = (long)(left % 1000000000) };
+                sig = sigtimedwait(&set, NULL, &lim);
+            } else {
+                sig = sigwaitinfo(&set, NULL);
+            }
+            if (sig >= 0 || errno != EINTR) break; /* a signal, or the timeout (EAGAIN) */
+        }
     }
     atomic_store(&stop_all, true);
     for (int i = 0; i < nth; i++) pthread_join(th[i], NULL);

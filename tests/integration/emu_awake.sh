@@ -39,7 +39,16 @@ for t in /proc/"$pid"/task/*; do
 done
 t_check spinners_sched_idle test "$(echo $pol | tr ' ' '\n' | sort -u)" = 5
 t_check spinners_one_cpu_each test "$(echo $aff | tr ' ' '\n' | sort -n | tr '\n' ' ')" = "$(seq -s ' ' 0 $((cpus - 1))) "
-kill -TERM "$pid"; wait "$pid"; rc=$?
+# paused and resumed (the harness stops the spinners between variants): still there, spinning
+# again, and a TERM sent while stopped ends it once continued
+st() { for t in /proc/"$pid"/task/*; do [ "${t##*/}" = "$pid" ] || awk '{printf "%s", $3}' "$t/stat"; done; }
+for round in 1 2 3; do
+  kill -STOP "$pid"; sleep 0.1; s1=$(st)
+  kill -CONT "$pid"; sleep 0.1; s2=$(st)
+  t_check "stop_cont_$round - stopped ($s1), running again ($s2)" \
+    test "$s1" = "$(printf 'T%.0s' $(seq "$cpus"))" -a -n "$s2" -a "${s2//[RS]/}" = "" -a -e "/proc/$pid"
+done
+kill -STOP "$pid"; kill -TERM "$pid"; kill -CONT "$pid"; wait "$pid"; rc=$?
 t_check sigterm_rc0 test "$rc" = 0
 
 $A --cpus 0 --timeout 1 & pid=$!; pids+=("$pid")

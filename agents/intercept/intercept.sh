@@ -37,9 +37,10 @@
 # Later packets of intercepted connections: the tproxy rule set a conntrack mark on the SYN;
 # `ct mark` -> routing mark, in a table of its own (inet mpx_ic_est) that lives as long as the
 # local route, not the mode: a mode switched off after a connection must not cut that
-# connection's last packets (its FIN, DATA_FIN) off to the server. (Not `socket transparent 1`: that also matches the wildcard join
-# listeners, so a native flow to such a port would be pulled in, and with `socket wildcard 0`
-# it misses the third ACK, whose socket is a request socket.)
+# connection's last packets (its FIN, DATA_FIN) off to the server. (Not `socket transparent 1`:
+# that also matches the wildcard join listeners, so a native flow to such a port would be
+# pulled in, and with `socket wildcard 0` it misses the third ACK, whose socket is a request
+# socket.)
 #
 # Tunables (environment, read at call time):
 #   MPX_IC_IFACES   client-facing HAG interfaces (default "dsl lte")

@@ -160,7 +160,7 @@ mpx_agents_start() {
 # mpx_agents_stop_all: TERM every agent (timeout forwards it), wait up to 5 s, then KILL;
 # MPX_AGENTS_KILLED: the names of the watched agents that had to be killed
 mpx_agents_stop_all() {
-  local p i alive
+  local p i n alive
   mpx_client_plan_stop   # the plan clients first: they close their FIFOs cleanly
   [ ${#MPX_AGENT_PIDS[@]} = 0 ] && return 0
   for p in "${MPX_AGENT_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
@@ -172,8 +172,8 @@ mpx_agents_stop_all() {
   done
   # an agent still up did not drain (a proxy with relays open): its exit counters are lost
   MPX_AGENTS_KILLED=()
-  for i in "${!MPX_AGENT_WATCH[@]}"; do
-    kill -0 "${MPX_AGENT_WATCH[$i]}" 2>/dev/null && MPX_AGENTS_KILLED+=("$i")
+  for n in "${!MPX_AGENT_WATCH[@]}"; do
+    kill -0 "${MPX_AGENT_WATCH[$n]}" 2>/dev/null && MPX_AGENTS_KILLED+=("$n")
   done
   for p in "${MPX_AGENT_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; { wait "$p"; } 2>/dev/null || true; done
   MPX_AGENT_PIDS=() MPX_AGENT_WATCH=()

@@ -203,8 +203,7 @@ mpx_fid_awake_resume() {
   kill -CONT "$MPX_AWAKE_PID" 2> /dev/null && return 0
   # gone: the variant's host.json must not claim the CPUs were kept awake
   declare -F log > /dev/null && log "keep-awake: mpx-awake (PID $MPX_AWAKE_PID) is gone: the CPUs are no longer kept awake"
-  # shellcheck disable=SC2034 # run.sh says it
-  MPX_AWAKE=off MPX_AWAKE_WHY="mpx-awake (PID $MPX_AWAKE_PID) exited during the run" MPX_AWAKE_PID=''
+  MPX_AWAKE=off MPX_AWAKE_PID=''
 }
 mpx_fid_awake_stop() {
   local i

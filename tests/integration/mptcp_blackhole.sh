@@ -67,6 +67,10 @@ t_check "harness counters - none disabled ($(jq -c .client <<<"$k"))" \
   jqq '.client.MPTcpExtMPCapableSYNTXDisabled == 0 and .client.MPTcpExtMPCapableSYNTXDrop >= 1' <<<"$k"
 
 mpx_nt_exec client sysctl -qw net.mptcp.blackhole_timeout=3600
+# fv HOST-JSON: the fidelity verdict of a variant with these host fields and nothing else wrong
+fv() { jq -c --argjson h "$1" -n -L "$MPX_ROOT/emu/harness" 'include "fidelity";
+  {delays: {dsl: {ab: 10}}, link_stats: {dsl: {ab: {late_us: {p99: 10}}}},
+   host: ({sched_base_slice_us: 1500} + $h)} | fidelity | {verdict, reasons}'; }
 round "timeout 3600" 42011
 b=$(ctr MPTcpExtBlackhole) x=$(ctr MPTcpExtMPCapableSYNTXDisabled)
 if [ "$NEXT" = "mptcp true" ]; then
@@ -75,18 +79,14 @@ else
   t_check "timeout 3600 (the kernel default) - the next connection went out as TCP ($NEXT; Blackhole $b, SYNTXDisabled $x)" \
     test "$x" -gt "$x0" -a "${NEXT#* }" = true
   k=$(_mpx_fid_kernel "$MPX_NT_RUN")
-  v=$(jq -c --argjson k "$k" -n -L "$MPX_ROOT/emu/harness" 'include "fidelity";
-    {delays: {dsl: {ab: 10}}, link_stats: {dsl: {ab: {late_us: {p99: 10}}}},
-     host: {sched_base_slice_us: 1500, kernel: $k}} | fidelity | {verdict, reasons}')
+  v=$(fv "{\"kernel\": $k}")
   t_check "fidelity - not faithful, naming the disabled SYNs ($v)" \
     jqq '.verdict == "not faithful" and any(.reasons[]; test("active MPTCP disabled .* on client [1-9]"))' <<<"$v"
 fi
 # the same rule's other testbed check: an agent killed at the end (agents.sh mpx_agents_stop_all)
-fv() { jq -c --argjson h "$1" -n -L "$MPX_ROOT/emu/harness" 'include "fidelity";
-  {delays: {dsl: {ab: 10}}, link_stats: {dsl: {ab: {late_us: {p99: 10}}}},
-   host: ({sched_base_slice_us: 1500} + $h)} | fidelity | {verdict, reasons}'; }
 v=$(fv '{"agents_killed": ["proxy"]}')
-t_check "fidelity - an agent killed at the end is not faithful ($v)"   jqq '.verdict == "not faithful" and any(.reasons[]; test("^proxy still running .*killed"))' <<<"$v"
+t_check "fidelity - an agent killed at the end is not faithful ($v)" \
+  jqq '.verdict == "not faithful" and any(.reasons[]; test("^proxy still running .*killed"))' <<<"$v"
 v=$(fv '{"agents_killed": []}')
 t_check "fidelity - no agent killed, faithful ($v)" jqq '.verdict == "faithful"' <<<"$v"
 t_done
